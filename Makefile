@@ -1,0 +1,56 @@
+# The two commands: `make run` and `make test`. Everything else is for developers and CI.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+SERVICES := gateway intake compensation credit
+
+.PHONY: install run test test-pg migrate revision lint fmt lock clean
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: install, migrate, seed demo data and start everything on SQLite with local provider fakes
+run: install
+	$(BIN)/python -m services.devstack
+
+## test: install and run the whole suite on SQLite
+test: install
+	$(BIN)/python -m pytest -q
+
+## test-pg: the same suite on PostgreSQL (TEST_DATABASE_URL, default the local server)
+test-pg: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/python -m pytest -q
+
+## migrate: apply every service's migrations to the databases its settings name
+migrate: install
+	@for s in $(SERVICES); do $(BIN)/alembic -c migrations/alembic.ini -n $$s upgrade head || exit 1; done
+
+## revision: make SERVICE=intake MSG="what changed" revision
+revision: install
+	$(BIN)/alembic -c migrations/alembic.ini -n $(SERVICE) revision --autogenerate -m "$(MSG)"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## lock: re-resolve requirements.lock from pyproject.toml in a fresh environment
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install -q -e '.[dev]' \
+	  && .lockenv/bin/pip freeze --exclude-editable > requirements.lock && rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,52 @@
+"""The gateway's settings, from GATEWAY_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
+
+DEMO_WECHAT_SECRET = "demo-secret"
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    port: int = Field(8000, description="port to listen on")
+    database_url: str = Field("sqlite+aiosqlite:///var/gateway.db", description="SQLAlchemy async URL")
+    jwt_secret: str = Field(PLACEHOLDER_SECRET, description="signs access tokens")
+    access_token_minutes: int = Field(15, description="lifetime of an access token")
+    refresh_token_days: int = Field(30, description="lifetime of a session (its refresh token)")
+    # WeChat mini-program login; the embedded default points at the local fake.
+    wechat_appid: str = Field("wx-demo-app", description="the mini-program's AppID")
+    wechat_secret: str = Field(DEMO_WECHAT_SECRET, description="the mini-program's AppSecret")
+    wechat_api_base: str = Field("http://127.0.0.1:8010", description="https://api.weixin.qq.com in production")
+    # Alipay mini-program login; keys are PEM files.
+    alipay_appid: str = Field("2021000000000000", description="the Alipay mini-program's app id")
+    alipay_gateway_url: str = Field("http://127.0.0.1:8011/gateway.do",
+                                    description="https://openapi.alipay.com/gateway.do in production")
+    alipay_app_private_key_file: Path = Field(Path("var/keys/alipay_app_private.pem"),
+                                              description="the app's RSA private key (PEM)")
+    alipay_public_key_file: Path = Field(Path("var/keys/alipay_platform_public.pem"),
+                                         description="Alipay's RSA public key (PEM)")
+    provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
+    rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
+    rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
+    rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
+    max_upload_bytes: int = Field(11 * 1024 * 1024, description="largest request body the gateway forwards")
+    trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets(self) -> GatewaySettings:
+        if self.is_production:
+            if self.jwt_secret == PLACEHOLDER_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError("GATEWAY_JWT_SECRET must be a real secret (32+ characters) in production")
+            if self.wechat_secret == DEMO_WECHAT_SECRET:
+                raise ValueError("GATEWAY_WECHAT_SECRET is the demo placeholder")
+        return self
+
+
+settings = GatewaySettings()

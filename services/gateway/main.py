@@ -1,0 +1,89 @@
+"""The gateway: logins, sessions, rate limits, and the one public entrance to every service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.gateway.channels.alipay import AlipayMiniProgramLogin
+from services.gateway.channels.wechat import WeChatMiniProgramLogin
+from services.gateway.config import GatewaySettings
+from services.gateway.config import settings as default_settings
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.routes import auth_router, install_openapi, proxy_router
+from shared.app import create_service_app
+from shared.clock import Clock
+from shared.logging import configure_logging
+
+log = logging.getLogger("gateway")
+
+
+def build_logins(settings: GatewaySettings) -> dict[str, object]:
+    """One login adapter per mini-program provider, each pointed at its base URL from settings."""
+    logins: dict[str, object] = {
+        "wechat": WeChatMiniProgramLogin(
+            settings.wechat_appid,
+            settings.wechat_secret,
+            settings.wechat_api_base,
+            timeout=settings.provider_timeout_seconds,
+        ),
+    }
+    private, public = settings.alipay_app_private_key_file, settings.alipay_public_key_file
+    if private.is_file() and public.is_file():
+        logins["alipay"] = AlipayMiniProgramLogin(
+            settings.alipay_appid,
+            settings.alipay_gateway_url,
+            private.read_text(),
+            public.read_text(),
+            timeout=settings.provider_timeout_seconds,
+        )
+    else:
+        log.warning("Alipay login disabled: key files %s / %s not found", private, public)
+    return logins
+
+
+async def _startup(app: FastAPI) -> None:
+    settings: GatewaySettings = app.state.settings
+    app.state.limits = {
+        "identity": RateLimiter(settings.rate_limit_per_identity),
+        "ip": RateLimiter(settings.rate_limit_per_ip),
+        "login": RateLimiter(settings.rate_limit_logins_per_ip),
+    }
+    app.state.logins = build_logins(settings)
+
+
+def create_app(
+    settings: GatewaySettings | None = None, clock: Clock | None = None, **options: Any
+) -> FastAPI:
+    """The app; `options` go to `create_service_app` (tests pass in-process transports)."""
+    settings = settings or default_settings
+    app = create_service_app(
+        name="gateway",
+        title="Assured Tour API",
+        description=(
+            "The public API of the tourism complaint platform: logins for WeChat and Alipay mini-programs "
+            "and staff, complaints and their lifecycle, merchants. Errors are RFC 9457 problem+json with a "
+            "stable `code`. Money is integer fen; times are RFC 3339 UTC."
+        ),
+        settings=settings,
+        clock=clock,
+        routers=[auth_router],
+        on_startup=_startup,
+        **options,
+    )
+    app.include_router(proxy_router)  # last: it catches every /v1 path the gateway does not serve itself
+    install_openapi(app)
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    configure_logging("gateway", default_settings.log_level)
+    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

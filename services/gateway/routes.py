@@ -1,0 +1,209 @@
+"""The gateway's own endpoints (logins, sessions, me) and the proxy to the services behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken
+from services.gateway.channels.base import LoginCodeInvalid, ProviderUnavailable
+from shared.clock import system_clock
+from shared.contracts.auth import AlipayLoginIn, Me, RefreshIn, StaffLoginIn, TokenPair, WeChatLoginIn
+from shared.contracts.identity import Identity, Role
+from shared.db import Session
+from shared.errors import NotFound, PayloadTooLarge, TooManyRequests, problem_responses
+
+log = logging.getLogger("gateway.routes")
+
+# Public paths and the service that serves them; the first matching prefix wins.
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("/v1/complaints", "intake"),
+    ("/v1/regions", "intake"),
+    ("/v1/industries", "intake"),
+    ("/v1/merchants", "credit"),
+)
+# Served without a login (catalogues a mini-program shows before the user signs in).
+ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries")})
+PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
+_FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")
+_FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location")
+
+auth_router = APIRouter(prefix="/v1", tags=["auth"])
+proxy_router = APIRouter()
+
+
+def route_for(path: str) -> str | None:
+    for prefix, service in ROUTES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None
+
+
+def client_ip(request: Request) -> str:
+    if request.app.state.settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def get_authenticator(request: Request, session: Session) -> Authenticator:
+    # Sessions and tokens run on real time: the injectable clock is for complaints' deadlines.
+    return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock)
+
+
+Auth = Annotated[Authenticator, Depends(get_authenticator)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def caller(request: Request, auth: Auth) -> tuple[Identity, str]:
+    token = _bearer(request)
+    if token is None:
+        raise InvalidToken("Log in and send the access token as 'Authorization: Bearer <token>'.",
+                           code="token_missing")
+    identity, session_id = await auth.authenticate(token)
+    request.app.state.limits["identity"].hit(identity.subject)
+    return identity, session_id
+
+
+Caller = Annotated[tuple[Identity, str], Depends(caller)]
+
+
+def _login_limit(request: Request) -> None:
+    request.app.state.limits["login"].hit(client_ip(request))
+
+
+LOGIN_ERRORS = problem_responses(LoginCodeInvalid, ProviderUnavailable, TooManyRequests)
+
+
+@auth_router.post("/auth/wechat/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)
+async def wechat_login(body: WeChatLoginIn, request: Request, auth: Auth) -> TokenPair:
+    """Log in from the WeChat mini-program with the code of wx.login()."""
+    login = await request.app.state.logins["wechat"].identify(body.code)
+    return await auth.login_consumer(login)
+
+
+@auth_router.post("/auth/alipay/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)
+async def alipay_login(body: AlipayLoginIn, request: Request, auth: Auth) -> TokenPair:
+    """Log in from the Alipay mini-program with the authCode of my.getAuthCode()."""
+    adapter = request.app.state.logins.get("alipay")
+    if adapter is None:
+        raise ProviderUnavailable("Alipay login is not configured on this platform.")
+    return await auth.login_consumer(await adapter.identify(body.auth_code))
+
+
+@auth_router.post("/auth/staff/login", dependencies=[Depends(_login_limit)],
+                  responses=problem_responses(InvalidCredentials, TooManyRequests))
+async def staff_login(body: StaffLoginIn, auth: Auth) -> TokenPair:
+    """Log in as staff (an official, merchant staff or an admin) with a username and password."""
+    return await auth.login_staff(body.username, body.password)
+
+
+@auth_router.post("/auth/refresh", dependencies=[Depends(_login_limit)], responses=problem_responses(InvalidToken))
+async def refresh(body: RefreshIn, auth: Auth) -> TokenPair:
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    return await auth.refresh(body.refresh_token)
+
+
+@auth_router.post("/auth/logout", status_code=204, responses=problem_responses(InvalidToken))
+async def logout(who: Caller, auth: Auth) -> Response:
+    """End this session: its access and refresh tokens stop working at once."""
+    await auth.logout(who[1])
+    return Response(status_code=204)
+
+
+@auth_router.get("/me", responses=problem_responses(InvalidToken))
+async def me(who: Caller, auth: Auth) -> Me:
+    """Who am I: role, region or merchant, and scopes."""
+    return await auth.me(who[0].subject)
+
+
+# --- the proxy ---------------------------------------------------------------------------------------
+class RouteNotFound(NotFound):
+    code, title = "route_not_found", "No such endpoint"
+
+
+@proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                        include_in_schema=False)
+async def proxy(path: str, request: Request, auth: Auth) -> Response:
+    """Forward a public request to the service that owns it, with the caller's identity signed in."""
+    service = route_for(request.url.path)
+    if service is None:
+        raise RouteNotFound(f"There is no endpoint {request.url.path}.")
+    state = request.app.state
+    state.limits["ip"].hit(client_ip(request))
+    token = _bearer(request)
+    if token is None and (request.method, request.url.path) in ANONYMOUS:
+        identity = PUBLIC_IDENTITY
+    else:
+        identity, _ = await caller(request, auth)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > state.settings.max_upload_bytes:
+        raise PayloadTooLarge(f"Requests are limited to {state.settings.max_upload_bytes} bytes.")
+    headers = {k: v for k, v in request.headers.items() if k in _FORWARD_REQUEST}
+    client = state.clients[service]
+    upstream = client.build_request(
+        request.method, request.url.path, params=request.url.query.encode() or None, identity=identity,
+        headers=headers, content=request.stream() if request.method in ("POST", "PUT", "PATCH") else None,
+    )
+    response = await client.send_stream(upstream)
+    out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
+    return Response(response.content, status_code=response.status_code, headers=out_headers)
+
+
+# --- one OpenAPI document for the whole public API ----------------------------------------------------
+_OPENAPI_TTL = 60.0
+
+
+async def merged_openapi(request: Request) -> JSONResponse:
+    """The gateway's schema with every public path of the services behind it."""
+    state = request.app.state
+    cached = getattr(state, "openapi_cache", None)
+    if cached and time.monotonic() - cached[0] < _OPENAPI_TTL:
+        return JSONResponse(cached[1])
+    schema = copy.deepcopy(request.app.openapi())
+    services = sorted({service for _, service in ROUTES})
+    results = await asyncio.gather(*(state.clients[s].request("GET", "/openapi.json") for s in services),
+                                   return_exceptions=True)
+    complete = True
+    for service, result in zip(services, results, strict=True):
+        if isinstance(result, BaseException) or result.status_code != 200:
+            complete = False
+            log.warning("OpenAPI of %s unavailable: %s", service, result)
+            continue
+        _merge(schema, result.json(), service)
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    schema["security"] = [{"bearer": []}]
+    if complete:
+        state.openapi_cache = (time.monotonic(), schema)
+    return JSONResponse(schema)
+
+
+def _merge(schema: dict[str, Any], downstream: dict[str, Any], service: str) -> None:
+    for path, item in downstream.get("paths", {}).items():
+        if route_for(path) == service:
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("tags", []).append(f"service:{service}")
+            schema.setdefault("paths", {})[path] = item
+    components = schema.setdefault("components", {})
+    for kind, entries in downstream.get("components", {}).items():
+        components.setdefault(kind, {}).update(entries)
+
+
+def install_openapi(app: Any) -> None:
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url]
+    app.add_api_route(app.openapi_url, merged_openapi, include_in_schema=False)
+

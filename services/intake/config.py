@@ -1,0 +1,30 @@
+"""Intake's settings, from INTAKE_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class IntakeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    port: int = Field(8001, description="port to listen on")
+    database_url: str = Field("sqlite+aiosqlite:///var/intake.db", description="SQLAlchemy async URL")
+    regions_file: Path = Field(DATA_DIR / "regions.json", description="the region catalogue (JSON)")
+    evidence_dir: Path = Field(Path("var/evidence"), description="where evidence files are stored")
+    evidence_max_bytes: int = Field(10 * 1024 * 1024, description="largest evidence file")
+    complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
+    duplicate_window_hours: int = Field(24, description="how far back a repeat complaint is looked for")
+    duplicate_similarity: float = Field(0.6, description="text similarity (0-1) above which a complaint is a repeat")
+    scheduler_interval_seconds: float = Field(1.0, description="how often the deadline scheduler runs")
+    scheduler_batch_size: int = Field(200, description="deadlines handled per transaction")
+
+
+settings = IntakeSettings()

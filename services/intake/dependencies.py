@@ -1,0 +1,42 @@
+"""Lookups that 404 and the per-request `Intake`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from services.intake.models import Complaint
+from services.intake.regions import load_catalogue
+from services.intake.repository import ComplaintRepository, may_read
+from services.intake.service import Intake
+from shared.auth import Caller
+from shared.db import Session
+from shared.errors import NotFound
+
+
+class ComplaintNotFound(NotFound):
+    code, title = "complaint_not_found", "Complaint not found"
+
+
+async def get_intake(request: Request, session: Session) -> Intake:
+    state = request.app.state
+    return Intake(session=session, clock=state.clock, settings=state.settings,
+                  regions=load_catalogue(state.settings.regions_file), outbox=state.outbox,
+                  storage=state.storage)
+
+
+IntakeService = Annotated[Intake, Depends(get_intake)]
+ComplaintId = Annotated[str, Path(max_length=40, examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])]
+
+
+async def get_current_complaint(complaint_id: ComplaintId, session: Session, caller: Caller,
+                                request: Request) -> Complaint:
+    """The complaint, if the caller may see it; the same 404 for 'absent' and 'not yours'."""
+    complaint = await ComplaintRepository(session).get(complaint_id, for_update=request.method == "POST")
+    if complaint is None or not may_read(caller, complaint):
+        raise ComplaintNotFound(f"Complaint {complaint_id} was not found.")
+    return complaint
+
+
+CurrentComplaint = Annotated[Complaint, Depends(get_current_complaint)]

@@ -1,0 +1,91 @@
+"""The intake service: complaints, their lifecycle and SLA clock, queues."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.intake.config import IntakeSettings
+from services.intake.config import settings as default_settings
+from services.intake.events import HANDLERS
+from services.intake.models import inbox, outbox
+from services.intake.regions import load_catalogue
+from services.intake.router import catalogue_router, router
+from services.intake.service import Intake
+from services.intake.storage import DiskStorage
+from shared.app import create_service_app
+from shared.clock import Clock
+from shared.logging import configure_logging
+
+log = logging.getLogger("intake.scheduler")
+
+
+async def run_deadlines_once(app: FastAPI) -> int:
+    """One scheduler pass: fire every deadline that is due, in batches, each in its own transaction."""
+    state = app.state
+    total = 0
+    while True:
+        async with state.sessionmaker() as session:
+            intake = Intake(
+                session=session,
+                clock=state.clock,
+                settings=state.settings,
+                regions=load_catalogue(state.settings.regions_file),
+                outbox=state.outbox,
+            )
+            fired = await intake.fire_due_deadlines()
+            await session.commit()
+        total += fired
+        if fired and state.dispatcher is not None:
+            state.dispatcher.kick()
+        if fired < state.settings.scheduler_batch_size:
+            return total
+
+
+async def deadline_scheduler(app: FastAPI) -> None:
+    """Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says."""
+    interval = app.state.settings.scheduler_interval_seconds
+    while True:
+        try:
+            await run_deadlines_once(app)
+        except Exception:
+            log.exception("deadline scheduler pass failed")
+        await asyncio.sleep(interval)
+
+
+async def _startup(app: FastAPI) -> None:
+    app.state.storage = DiskStorage(app.state.settings.evidence_dir)
+    load_catalogue(app.state.settings.regions_file)
+
+
+def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:
+    """The app; `options` go to `create_service_app` (tests pass in-process transports)."""
+    settings = settings or default_settings
+    return create_service_app(
+        name="intake",
+        title="Intake",
+        description="Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues.",
+        settings=settings,
+        clock=clock,
+        outbox=outbox,
+        inbox=inbox,
+        event_handlers=HANDLERS,
+        routers=[router, catalogue_router],
+        background=[deadline_scheduler],
+        on_startup=_startup,
+        **options,
+    )
+
+
+def main() -> None:
+    import uvicorn
+
+    configure_logging("intake", default_settings.log_level)
+    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

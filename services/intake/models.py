@@ -1,0 +1,153 @@
+"""Intake's tables: complaints, their timeline and evidence, the merchant read model, idempotency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UTCDateTime, service_metadata
+from shared.outbox import inbox_table, outbox_table
+
+metadata = service_metadata()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+
+class Merchant(Base):
+    """Intake's read model of credit's merchants, kept from subject.registered / subject.updated."""
+
+    __tablename__ = "merchants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(6))
+    industry: Mapped[str | None] = mapped_column(String(20))
+    settled: Mapped[bool]
+    in_compensation_program: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_next_deadline_at", "next_deadline_at"),
+        Index("ix_complaints_region_state", "region_code", "state"),
+        Index("ix_complaints_merchant_state", "merchant_id", "state"),
+        Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
+        Index("ix_complaints_submitted_at", "submitted_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    consumer_id: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(6))
+    merchant_id: Mapped[str | None] = mapped_column(String(40))
+    merchant_name: Mapped[str] = mapped_column(String(200))
+    merchant_address: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    amount_involved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    remedy: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+
+    state: Mapped[str] = mapped_column(String(20))
+    not_accepted_reason: Mapped[str | None] = mapped_column(String(40))
+    not_accepted_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[str | None] = mapped_column(String(40))
+    assignee_kind: Mapped[str | None] = mapped_column(String(20))
+    assignee_id: Mapped[str | None] = mapped_column(String(40))
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
+    transferred_from: Mapped[str | None] = mapped_column(String(6))
+
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accept_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispose_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settle_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accept_overdue: Mapped[bool] = mapped_column(default=False)
+    dispose_overdue: Mapped[bool] = mapped_column(default=False)
+    settle_overdue: Mapped[bool] = mapped_column(default=False)
+    next_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_deadline_kind: Mapped[str | None] = mapped_column(String(10))
+
+    response_text: Mapped[str | None] = mapped_column(Text)
+    offered_refund_fen: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    at_fault: Mapped[str | None] = mapped_column(String(20))
+    amount_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    evaluation_comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="complaint", lazy="raise", order_by="TimelineEntry.id"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="complaint", lazy="raise",
+                                                    order_by="Evidence.uploaded_at")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    state_from: Mapped[str | None] = mapped_column(String(20))
+    state_to: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="timeline", lazy="raise")
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    complaint: Mapped[Complaint] = relationship(back_populates="evidence", lazy="raise")
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write sent with an Idempotency-Key, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_records"
+
+    owner: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,161 @@
+"""Every query intake makes. Built with a session; takes domain arguments; only flushes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, TimelineEntry
+from shared.contracts.common import Channel, Industry
+from shared.contracts.complaints import OPEN_STATES, ComplaintState
+from shared.contracts.identity import Identity, Role, region_prefix
+from shared.db import for_update_skip_locked
+
+
+@dataclass
+class QueueFilter:
+    state: list[ComplaintState] | None = None
+    overdue: bool | None = None
+    channel: Channel | None = None
+    industry: Industry | None = None
+    region_code: str | None = None
+    merchant_id: str | None = None
+
+
+def visible_to(identity: Identity) -> ColumnElement[bool]:
+    """Consumers see their own, merchant staff those against their merchant, officials their region."""
+    if identity.role in (Role.admin, Role.service):
+        return true()
+    if identity.role == Role.consumer:
+        return Complaint.consumer_id == identity.subject
+    if identity.role == Role.merchant_staff and identity.merchant_id:
+        return Complaint.merchant_id == identity.merchant_id
+    if identity.role == Role.official and identity.region_code:
+        return Complaint.region_code.startswith(region_prefix(identity.region_code))
+    return false()
+
+
+def may_read(identity: Identity, complaint: Complaint) -> bool:
+    """`visible_to` for one loaded complaint."""
+    if identity.role in (Role.admin, Role.service):
+        return True
+    if identity.role == Role.consumer:
+        return complaint.consumer_id == identity.subject
+    if identity.role == Role.merchant_staff:
+        return identity.merchant_id is not None and complaint.merchant_id == identity.merchant_id
+    if identity.role == Role.official:
+        return identity.region_code is not None and complaint.region_code.startswith(
+            region_prefix(identity.region_code))
+    return False
+
+
+def _overdue() -> ColumnElement[bool]:
+    return Complaint.accept_overdue | Complaint.dispose_overdue | Complaint.settle_overdue
+
+
+class ComplaintRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
+        query = select(Complaint).where(Complaint.id == complaint_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    def add(self, complaint: Complaint) -> None:
+        self.session.add(complaint)
+
+    def add_timeline(self, entry: TimelineEntry) -> None:
+        self.session.add(entry)
+
+    async def timeline(self, complaint_id: str) -> list[TimelineEntry]:
+        query = select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def evidence_counts(self, complaint_ids: list[str]) -> dict[str, int]:
+        if not complaint_ids:
+            return {}
+        query = (select(Evidence.complaint_id, func.count()).where(Evidence.complaint_id.in_(complaint_ids))
+                 .group_by(Evidence.complaint_id))
+        return {complaint_id: count for complaint_id, count in (await self.session.execute(query)).all()}
+
+    async def list_evidence(self, complaint_id: str) -> list[Evidence]:
+        query = select(Evidence).where(Evidence.complaint_id == complaint_id).order_by(Evidence.uploaded_at)
+        return list((await self.session.scalars(query)).all())
+
+    async def get_evidence(self, complaint_id: str, evidence_id: str) -> Evidence | None:
+        query = select(Evidence).where(Evidence.id == evidence_id, Evidence.complaint_id == complaint_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    def add_evidence(self, evidence: Evidence) -> None:
+        self.session.add(evidence)
+
+    async def recent_by_consumer(self, consumer_id: str, since: datetime) -> list[Complaint]:
+        """The consumer's complaints since `since`: candidates when looking for a repeat."""
+        query = (select(Complaint)
+                 .where(Complaint.consumer_id == consumer_id, Complaint.submitted_at >= since,
+                        Complaint.state != ComplaintState.not_accepted)
+                 .order_by(Complaint.submitted_at))
+        return list((await self.session.scalars(query)).all())
+
+    def _queue(self, identity: Identity, f: QueueFilter) -> Select[tuple[Complaint]]:
+        query = select(Complaint).where(visible_to(identity))
+        if f.state:
+            query = query.where(Complaint.state.in_([s.value for s in f.state]))
+        if f.overdue is not None:
+            query = query.where(_overdue() if f.overdue else ~_overdue())
+        if f.channel:
+            query = query.where(Complaint.channel == f.channel)
+        if f.industry:
+            query = query.where(Complaint.industry == f.industry)
+        if f.region_code:
+            query = query.where(Complaint.region_code.startswith(region_prefix(f.region_code)))
+        if f.merchant_id:
+            query = query.where(Complaint.merchant_id == f.merchant_id)
+        return query
+
+    async def queue(self, identity: Identity, f: QueueFilter, *, offset: int, limit: int) -> list[Complaint]:
+        """A page of the caller's queue; staff queues come nearest deadline first, a consumer's newest first."""
+        query = self._queue(identity, f)
+        if identity.role == Role.consumer:
+            query = query.order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
+        else:
+            query = query.order_by(Complaint.next_deadline_at.is_(None), Complaint.next_deadline_at,
+                                   Complaint.submitted_at, Complaint.id)
+        return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+
+    async def due(self, now: datetime, limit: int) -> list[Complaint]:
+        """Open complaints whose next deadline has passed, claimed for this scheduler run."""
+        query = (select(Complaint)
+                 .where(Complaint.next_deadline_at <= now,
+                        Complaint.state.in_([s.value for s in OPEN_STATES]))
+                 .order_by(Complaint.next_deadline_at)
+                 .limit(limit)
+                 .with_for_update(**for_update_skip_locked(self.session)))
+        return list((await self.session.scalars(query)).all())
+
+
+class MerchantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, merchant_id: str) -> Merchant | None:
+        return await self.session.get(Merchant, merchant_id)
+
+    def add(self, merchant: Merchant) -> None:
+        self.session.add(merchant)
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, owner: str, key: str) -> IdempotencyRecord | None:
+        return await self.session.get(IdempotencyRecord, (owner, key))
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self.session.add(record)

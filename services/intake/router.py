@@ -1,0 +1,319 @@
+"""Intake's endpoints: thin; they parse, authorize, call the service, shape the response."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+
+from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
+from services.intake.regions import UnknownRegion, load_catalogue
+from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
+from services.intake.service import ActionNotAllowed, AlreadyEvaluated, UnknownMerchant
+from shared.auth import Caller
+from shared.contracts.common import INDUSTRY_LABELS_ZH, Channel, Industry, Page
+from shared.contracts.complaints import (
+    Assignee,
+    AssignmentIn,
+    CallbackVisitIn,
+    ClosureIn,
+    ComplaintOut,
+    ComplaintState,
+    ComplaintSubmit,
+    ConsumerVerdictIn,
+    Deadlines,
+    EscalationIn,
+    EvaluationIn,
+    EvidenceOut,
+    IndustryOut,
+    IntakeDecisionIn,
+    RegionOut,
+    ResolutionIn,
+    ResponseIn,
+    TimelineEntryOut,
+    TransferIn,
+    WithdrawalIn,
+)
+from shared.contracts.identity import Identity
+from shared.db import Session
+from shared.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_responses,
+)
+from shared.logging import mask_phone
+from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1", tags=["complaints"])
+catalogue_router = APIRouter(prefix="/v1", tags=["catalogues"])
+
+ACTION_ERRORS = problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition)
+
+
+def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> ComplaintOut:
+    """The complaint as `viewer` may see it: the phone number only in full for its owner."""
+    overdue = [k for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue),
+                                 ("settle", c.settle_overdue)) if flag]
+    owner = c.consumer_id is not None and viewer.subject == c.consumer_id
+    return ComplaintOut(
+        id=c.id, state=c.state, channel=c.channel, region_code=c.region_code, merchant_id=c.merchant_id,
+        merchant_name=c.merchant_name, merchant_address=c.merchant_address, industry=c.industry,
+        description=c.description, amount_involved_fen=c.amount_involved_fen, remedy=c.remedy,
+        occurred_at=c.occurred_at, contact_name=c.contact_name,
+        contact_phone=c.contact_phone if owner else mask_phone(c.contact_phone), consumer_id=c.consumer_id,
+        not_accepted_reason=c.not_accepted_reason, not_accepted_note=c.not_accepted_note,
+        duplicate_of=c.duplicate_of,
+        assignee=Assignee(kind=c.assignee_kind, id=c.assignee_id, name=c.assignee_name)
+        if c.assignee_kind and c.assignee_id else None,
+        transferred_from=c.transferred_from, submitted_at=c.submitted_at, accepted_at=c.accepted_at,
+        assigned_at=c.assigned_at, responded_at=c.responded_at, escalated_at=c.escalated_at,
+        resolved_at=c.resolved_at, closed_at=c.closed_at,
+        deadlines=Deadlines(accept_by=c.accept_by, dispose_by=c.dispose_by, settle_by=c.settle_by,
+                            next_deadline=c.next_deadline_kind, next_due_at=c.next_deadline_at, overdue=overdue),
+        response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, outcome=c.outcome,
+        at_fault=c.at_fault, amount_refunded_fen=c.amount_refunded_fen, satisfaction=c.satisfaction,
+        evaluation_comment=c.evaluation_comment, evidence_count=evidence_count,
+    )
+
+
+async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut:
+    counts = await ComplaintRepository(session).evidence_counts([c.id])
+    return to_out(c, caller, counts.get(c.id, 0))
+
+
+# --- catalogues -----------------------------------------------------------------------------------
+@catalogue_router.get("/regions")
+async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
+    """The regions this platform serves, with their handling units."""
+    return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
+
+
+@catalogue_router.get("/industries")
+async def list_industries(caller: Caller) -> list[IndustryOut]:
+    """The industries complaints are filed under (吃住行游购娱)."""
+    return [IndustryOut(code=i, label_zh=INDUSTRY_LABELS_ZH[i]) for i in Industry]
+
+
+# --- complaints -----------------------------------------------------------------------------------
+def _request_hash(body: ComplaintSubmit) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@router.post(
+    "/complaints", status_code=201,
+    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused,
+                                Conflict),
+)
+async def submit_complaint(
+    body: ComplaintSubmit, caller: Caller, session: Session, intake: IntakeService,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
+) -> Any:
+    """Submit a complaint; it is accepted and assigned at once where the rules allow."""
+    record = None
+    if idempotency_key:
+        repo = IdempotencyRepository(session)
+        request_hash = _request_hash(body)
+        existing = await repo.get(caller.subject, idempotency_key)
+        if existing is None:
+            record = IdempotencyRecord(owner=caller.subject, key=idempotency_key, request_hash=request_hash,
+                                       status_code=0, response={}, created_at=intake.clock.now())
+            repo.add(record)
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                existing = await repo.get(caller.subject, idempotency_key)
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
+            if existing.status_code == 0:
+                raise Conflict("A request with this Idempotency-Key is still in progress.",
+                               code="idempotency_request_in_progress")
+            return JSONResponse(existing.response, status_code=existing.status_code,
+                                headers={"Idempotent-Replay": "true"})
+    complaint = await intake.submit(caller, body)
+    out = to_out(complaint, caller)
+    if record is not None:
+        record.status_code, record.response = 201, out.model_dump(mode="json")
+    return out
+
+
+@router.get("/complaints")
+async def list_complaints(
+    caller: Caller, session: Session,
+    state: Annotated[list[ComplaintState] | None, Query()] = None,
+    overdue: bool | None = None,
+    channel: Channel | None = None,
+    industry: Industry | None = None,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[ComplaintOut]:
+    """My complaints (consumers), or my queue (merchant staff, officials) nearest deadline first."""
+    offset = decode_cursor(cursor)
+    repo = ComplaintRepository(session)
+    rows = await repo.queue(caller, QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry,
+                                                region_code=region_code, merchant_id=merchant_id),
+                            offset=offset, limit=limit + 1)
+    counts = await repo.evidence_counts([c.id for c in rows[:limit]])
+    return Page[ComplaintOut](
+        items=[to_out(c, caller, counts.get(c.id, 0)) for c in rows[:limit]],
+        next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None,
+    )
+
+
+@router.get("/complaints/{complaint_id}", responses=problem_responses(ComplaintNotFound))
+async def get_complaint(complaint: CurrentComplaint, caller: Caller, session: Session) -> ComplaintOut:
+    """One complaint, as the caller may see it."""
+    return await _out(session, complaint, caller)
+
+
+@router.get("/complaints/{complaint_id}/timeline", responses=problem_responses(ComplaintNotFound))
+async def get_timeline(complaint: CurrentComplaint, session: Session) -> list[TimelineEntryOut]:
+    """Every step of the complaint, with who took it and when."""
+    entries: list[TimelineEntry] = await ComplaintRepository(session).timeline(complaint.id)
+    return [TimelineEntryOut.model_validate(e, from_attributes=True) for e in entries]
+
+
+# --- evidence -------------------------------------------------------------------------------------
+def _evidence_out(e: Evidence) -> EvidenceOut:
+    return EvidenceOut.model_validate(e, from_attributes=True)
+
+
+@router.post("/complaints/{complaint_id}/evidence", status_code=201,
+             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, PayloadTooLarge,
+                                         UnsupportedMediaType, InvalidTransition))
+async def add_evidence(complaint: CurrentComplaint, caller: Caller, intake: IntakeService, request: Request,
+                       file: UploadFile) -> EvidenceOut:
+    """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content)."""
+    limit = intake.settings.evidence_max_bytes
+    if (file.size or 0) > limit:
+        raise PayloadTooLarge(f"Evidence files are limited to {limit} bytes.")
+    content = await file.read(limit + 1)
+    evidence = await intake.add_evidence(complaint, caller, file.filename or "evidence", content)
+    return _evidence_out(evidence)
+
+
+@router.get("/complaints/{complaint_id}/evidence", responses=problem_responses(ComplaintNotFound))
+async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[EvidenceOut]:
+    """The files attached to a complaint."""
+    return [_evidence_out(e) for e in await ComplaintRepository(session).list_evidence(complaint.id)]
+
+
+@router.get("/complaints/{complaint_id}/evidence/{file_id}",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
+                       **problem_responses(ComplaintNotFound)},
+            response_class=Response)
+async def download_evidence(complaint: CurrentComplaint, file_id: Annotated[str, Path(max_length=40)], session: Session,
+                            intake: IntakeService) -> Response:
+    """One evidence file's content."""
+    evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
+    if evidence is None:
+        raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
+    assert intake.storage is not None
+    content = await intake.storage.load(evidence.storage_key)
+    return Response(content, media_type=evidence.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{evidence.id}"'})
+
+
+# --- lifecycle actions: each a sub-resource named by the verb's noun --------------------------------
+async def _act(session: Session, caller: Identity, complaint: Complaint) -> ComplaintOut:
+    await session.flush()
+    return await _out(session, complaint, caller)
+
+
+@router.post("/complaints/{complaint_id}/intake-decisions", responses=ACTION_ERRORS)
+async def decide(complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Caller, session: Session,
+                 intake: IntakeService) -> ComplaintOut:
+    """Accept (受理) or decline (不予受理) a complaint that waits for an official's decision."""
+    return await _act(session, caller, await intake.decide(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/assignments", responses=problem_responses(
+    ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant))
+async def assign(complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session,
+                 intake: IntakeService) -> ComplaintOut:
+    """Assign (派单) the complaint to its merchant or to the region's handling unit."""
+    return await _act(session, caller, await intake.assign(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/responses", responses=ACTION_ERRORS)
+async def respond(complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session,
+                  intake: IntakeService) -> ComplaintOut:
+    """Record the merchant's or handler's response (处置) to the complaint."""
+    return await _act(session, caller, await intake.respond(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/acceptances", responses=ACTION_ERRORS)
+async def accept_response(complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session,
+                          intake: IntakeService) -> ComplaintOut:
+    """The complainant accepts the response; the complaint is resolved on its terms."""
+    return await _act(session, caller, await intake.accept_response(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/rejections", responses=ACTION_ERRORS)
+async def reject_response(complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller,
+                          session: Session, intake: IntakeService) -> ComplaintOut:
+    """The complainant rejects the response; the complaint goes to official mediation."""
+    return await _act(session, caller, await intake.reject_response(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/escalations", responses=ACTION_ERRORS)
+async def escalate(complaint: CurrentComplaint, body: EscalationIn, caller: Caller, session: Session,
+                   intake: IntakeService) -> ComplaintOut:
+    """Escalate to official mediation (by an official, or by the complainant once a deadline is missed)."""
+    return await _act(session, caller, await intake.escalate(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/transfers", responses=problem_responses(
+    ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownRegion))
+async def transfer(complaint: CurrentComplaint, body: TransferIn, caller: Caller, session: Session,
+                   intake: IntakeService) -> ComplaintOut:
+    """Transfer (转办) the complaint to another region's handling unit."""
+    return await _act(session, caller, await intake.transfer(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/withdrawals", responses=ACTION_ERRORS)
+async def withdraw(complaint: CurrentComplaint, body: WithdrawalIn, caller: Caller, session: Session,
+                   intake: IntakeService) -> ComplaintOut:
+    """The complainant withdraws (撤诉) the complaint."""
+    return await _act(session, caller, await intake.withdraw(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/resolutions", responses=ACTION_ERRORS)
+async def resolve(complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session,
+                  intake: IntakeService) -> ComplaintOut:
+    """Record the settlement (办结): outcome, who was at fault, the amount refunded."""
+    return await _act(session, caller, await intake.resolve(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/closures", responses=ACTION_ERRORS)
+async def close(complaint: CurrentComplaint, body: ClosureIn, caller: Caller, session: Session,
+                intake: IntakeService) -> ComplaintOut:
+    """Close a resolved complaint."""
+    return await _act(session, caller, await intake.close(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/evaluations",
+             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, AlreadyEvaluated))
+async def evaluate(complaint: CurrentComplaint, body: EvaluationIn, caller: Caller, session: Session,
+                   intake: IntakeService) -> ComplaintOut:
+    """The complainant's satisfaction (1-5) and comment; it closes a resolved complaint."""
+    return await _act(session, caller, await intake.evaluate(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/callback-visits", responses=ACTION_ERRORS)
+async def callback_visit(complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session,
+                         intake: IntakeService) -> ComplaintOut:
+    """Record the handler's callback visit (回访) to the complainant."""
+    return await _act(session, caller, await intake.callback_visit(complaint, caller, body))

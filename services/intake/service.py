@@ -1,0 +1,483 @@
+"""Intake's rules: acceptance, the lifecycle, deadlines, escalation. No HTTP here, no SQL text."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.config import IntakeSettings
+from services.intake.models import Complaint, Evidence, Merchant, TimelineEntry
+from services.intake.regions import RegionCatalogue
+from services.intake.repository import ComplaintRepository, MerchantRepository
+from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
+from shared.clock import Clock
+from shared.contracts.common import Channel
+from shared.contracts.complaints import (
+    OPEN_STATES,
+    AssigneeKind,
+    AssignmentIn,
+    AtFault,
+    CallbackVisitIn,
+    ClosureIn,
+    ComplaintState,
+    ComplaintSubmit,
+    ConsumerVerdictIn,
+    DeadlineKind,
+    EscalationIn,
+    EvaluationIn,
+    IntakeDecisionIn,
+    NotAcceptedReason,
+    ResolutionIn,
+    ResponseIn,
+    TransferIn,
+    WithdrawalIn,
+)
+from shared.contracts.events import (
+    ComplaintAccepted,
+    ComplaintEvent,
+    ComplaintOverdue,
+    ComplaintResolved,
+    ComplaintStateChanged,
+    ComplaintSubmitted,
+    ComplaintWithdrawn,
+)
+from shared.contracts.identity import Identity, Role, region_covers
+from shared.errors import Conflict, Forbidden, InvalidTransition, PayloadTooLarge, Problem
+from shared.ids import new_id
+from shared.outbox import Outbox
+
+S = ComplaintState
+MIN_DESCRIPTION_CHARS = 10
+MAX_EVIDENCE_PER_COMPLAINT = 20
+SYSTEM = Identity(subject="system", role=Role.service, display_name="system")
+
+
+class UnknownMerchant(Problem):
+    status, code, title = 422, "unknown_merchant", "Unknown merchant"
+
+
+class ActionNotAllowed(Forbidden):
+    code, title = "action_not_allowed", "Action not allowed"
+
+
+class AlreadyEvaluated(Conflict):
+    code, title = "already_evaluated", "Already evaluated"
+
+
+class OccurredInFuture(Problem):
+    status, code, title = 422, "validation_failed", "Invalid request"
+
+
+_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, full-width folded, punctuation and spaces removed: what 'similar text' compares."""
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def similarity(a: str, b: str) -> float:
+    a, b = normalise_text(a), normalise_text(b)
+    if not a or not b:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    """Whole minutes, rounded up: a response 6 min 10 s after acceptance took 7 minutes."""
+    return max(0, math.ceil((end - start).total_seconds() / 60))
+
+
+@dataclass
+class Intake:
+    """The complaint lifecycle, for one unit of work (one request or one scheduler run)."""
+
+    session: AsyncSession
+    clock: Clock
+    settings: IntakeSettings
+    regions: RegionCatalogue
+    outbox: Outbox
+    storage: EvidenceStorage | None = None
+
+    @property
+    def complaints(self) -> ComplaintRepository:
+        return ComplaintRepository(self.session)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _record(self, c: Complaint, kind: str, actor: Identity, *, state_from: str | None = None,
+                state_to: str | None = None, note: str | None = None, data: dict[str, Any] | None = None,
+                at: datetime | None = None) -> None:
+        self.complaints.add_timeline(TimelineEntry(
+            complaint_id=c.id, at=at or self.clock.now(), kind=kind, actor_role=actor.role.value,
+            actor_id=actor.subject, actor_name=actor.display_name, state_from=state_from, state_to=state_to,
+            note=note, data=data))
+
+    def _base_event(self, c: Complaint) -> dict[str, Any]:
+        return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
+                "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id}
+
+    async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
+        await self.outbox.emit(self.session, event_type(**self._base_event(c), **fields))
+
+    async def _move(self, c: Complaint, action: str, to: ComplaintState, actor: Identity, *,
+                    allowed_from: frozenset[str] | set[str], note: str | None = None,
+                    data: dict[str, Any] | None = None) -> None:
+        """One transition: checked against the allowed states, recorded, deadlines recomputed, announced."""
+        if c.state not in allowed_from:
+            raise InvalidTransition(f"A complaint in state {c.state} does not allow {action}.",
+                                    state=c.state, action=action)
+        before = c.state
+        c.state = to.value
+        self._record(c, action, actor, state_from=before, state_to=to.value, note=note, data=data)
+        self._schedule(c)
+        await self._emit(c, ComplaintStateChanged, action=action, state_from=before, state_to=to.value, note=note)
+
+    def _schedule(self, c: Complaint) -> None:
+        """Point the complaint at its next pending deadline (what the scheduler's index looks at)."""
+        kind, due = None, None
+        if c.state in (S.submitted, S.transferred):
+            if not c.accept_overdue:
+                kind, due = DeadlineKind.accept, c.accept_by
+        elif c.state in (S.accepted, S.assigned) and c.responded_at is None and not c.dispose_overdue:
+            kind, due = DeadlineKind.dispose, c.dispose_by
+        elif c.state in (S.accepted, S.assigned, S.responded, S.escalated) and not c.settle_overdue:
+            kind, due = DeadlineKind.settle, c.settle_by
+        c.next_deadline_kind = kind.value if kind and due else None
+        c.next_deadline_at = due if kind else None
+
+    def _require(self, c: Complaint, actor: Identity, *roles: Role, action: str) -> None:
+        """The actor may read the complaint (checked before); may they do this to it?"""
+        allowed = actor.role in roles and (
+            actor.role in (Role.admin, Role.service)
+            or (actor.role == Role.consumer and c.consumer_id == actor.subject)
+            or (actor.role == Role.merchant_staff and c.merchant_id is not None
+                and c.merchant_id == actor.merchant_id)
+            or (actor.role == Role.official and actor.region_code is not None
+                and region_covers(actor.region_code, c.region_code))
+        )
+        if not allowed:
+            raise ActionNotAllowed(f"Your role may not {action} this complaint.", action=action)
+
+    # --- submission and acceptance --------------------------------------------------------------
+    async def submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
+        """Register a complaint, then accept and assign it at once where the rules decide."""
+        now = self.clock.now()
+        region = self.regions.get(body.region_code)
+        if body.occurred_at > now + timedelta(minutes=10):
+            raise OccurredInFuture("The event cannot have happened in the future.",
+                                   errors=[{"field": "body.occurred_at", "message": "is in the future"}])
+        if actor.role == Role.consumer:
+            channel = actor.channel or Channel.wechat_miniprogram
+            consumer_id: str | None = actor.subject
+        else:
+            channel = body.channel or Channel.walk_in
+            consumer_id = None
+        merchant: Merchant | None = None
+        if body.merchant_id:
+            merchant = await MerchantRepository(self.session).get(body.merchant_id)
+            if merchant is None:
+                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
+        c = Complaint(
+            id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, region_code=region.code,
+            merchant_id=merchant.id if merchant else None,
+            merchant_name=merchant.name if merchant else (body.merchant_name or ""),
+            merchant_address=body.merchant_address, industry=body.industry.value,
+            description=body.description, amount_involved_fen=body.amount_involved_fen, remedy=body.remedy.value,
+            occurred_at=body.occurred_at, contact_name=body.contact_name, contact_phone=body.contact_phone,
+            state=S.submitted.value, submitted_at=now, accept_by=now + region.sla.accept,
+            accept_overdue=False, dispose_overdue=False, settle_overdue=False, amount_refunded_fen=0,
+        )
+        self._schedule(c)
+        self.complaints.add(c)
+        self._record(c, "submitted", actor, state_to=S.submitted.value, data={"channel": channel.value})
+        await self._emit(c, ComplaintSubmitted, amount_involved_fen=c.amount_involved_fen)
+        await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value)
+
+        refusal = await self._acceptance_refusal(c, merchant)
+        if refusal is not None:
+            reason, note, duplicate_of = refusal
+            c.not_accepted_reason, c.not_accepted_note, c.duplicate_of = reason.value, note, duplicate_of
+            await self._move(c, "not_accepted", S.not_accepted, SYSTEM, allowed_from={S.submitted},
+                             note=note, data={"reason": reason.value, "duplicate_of": duplicate_of})
+        elif region.auto_accept:
+            await self._accept(c, SYSTEM, merchant, note="accepted automatically")
+        await self.session.flush()
+        return c
+
+    async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None
+                                  ) -> tuple[NotAcceptedReason, str, str | None] | None:
+        now = self.clock.now()
+        if not c.merchant_id and not c.merchant_name:
+            return (NotAcceptedReason.insufficient_information,
+                    "Name the merchant: pick a registered one or give its name and address.", None)
+        if len(normalise_text(c.description)) < MIN_DESCRIPTION_CHARS:
+            return (NotAcceptedReason.insufficient_information,
+                    f"Describe what happened in at least {MIN_DESCRIPTION_CHARS} characters.", None)
+        if c.occurred_at < now - timedelta(days=self.settings.complaint_window_days):
+            return (NotAcceptedReason.out_of_scope,
+                    f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None)
+        if c.consumer_id:
+            since = now - timedelta(hours=self.settings.duplicate_window_hours)
+            for earlier in await self.complaints.recent_by_consumer(c.consumer_id, since):
+                if earlier.id == c.id:
+                    continue
+                same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
+                                 else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name))
+                if same_merchant and similarity(earlier.description, c.description) >= \
+                        self.settings.duplicate_similarity:
+                    return (NotAcceptedReason.duplicate,
+                            f"The same complaint was submitted as {earlier.id}; it is being handled there.",
+                            earlier.id)
+        return None
+
+    async def _accept(self, c: Complaint, actor: Identity, merchant: Merchant | None, note: str | None) -> None:
+        now = self.clock.now()
+        sla = self.regions.get(c.region_code).sla
+        c.accepted_at, c.dispose_by, c.settle_by = now, now + sla.dispose, now + sla.settle
+        await self._move(c, "accepted", S.accepted, actor, allowed_from={S.submitted, S.transferred}, note=note)
+        if merchant is not None and merchant.settled:
+            self._assign_to(c, AssigneeKind.merchant, merchant.id, merchant.name)
+        else:
+            self._assign_to_unit(c)
+        await self._emit(c, ComplaintAccepted, assigned_to=f"{c.assignee_kind}:{c.assignee_id}")
+        await self._move(c, "assigned", S.assigned, actor, allowed_from={S.accepted},
+                         data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id,
+                               "assignee_name": c.assignee_name})
+
+    def _assign_to(self, c: Complaint, kind: AssigneeKind, assignee_id: str, name: str | None) -> None:
+        c.assignee_kind, c.assignee_id, c.assignee_name = kind.value, assignee_id, name
+        c.assigned_at = self.clock.now()
+
+    def _assign_to_unit(self, c: Complaint) -> None:
+        region = self.regions.get(c.region_code)
+        self._assign_to(c, AssigneeKind.unit, region.code, region.handling_unit)
+
+    async def decide(self, c: Complaint, actor: Identity, body: IntakeDecisionIn) -> Complaint:
+        """An official accepts (受理) or declines (不予受理) a complaint waiting for a decision."""
+        self._require(c, actor, Role.official, Role.admin, action="decide on")
+        if body.accept:
+            merchant = await MerchantRepository(self.session).get(c.merchant_id) if c.merchant_id else None
+            await self._accept(c, actor, merchant, note=body.note)
+        else:
+            if body.reason is None:
+                raise Problem("Say why the complaint is not accepted.", status=422, code="validation_failed",
+                              errors=[{"field": "body.reason", "message": "required when accept is false"}])
+            c.not_accepted_reason, c.not_accepted_note = body.reason.value, body.note
+            await self._move(c, "not_accepted", S.not_accepted, actor, allowed_from={S.submitted, S.transferred},
+                             note=body.note, data={"reason": body.reason.value})
+        return c
+
+    # --- handling -------------------------------------------------------------------------------
+    async def assign(self, c: Complaint, actor: Identity, body: AssignmentIn) -> Complaint:
+        self._require(c, actor, Role.official, Role.admin, action="assign")
+        if body.kind == AssigneeKind.merchant:
+            merchant_id = body.merchant_id or c.merchant_id
+            merchant = await MerchantRepository(self.session).get(merchant_id) if merchant_id else None
+            if merchant is None:
+                raise UnknownMerchant("Only a registered merchant can be assigned a complaint.", field="merchant_id")
+            c.merchant_id, c.merchant_name = merchant.id, merchant.name
+            self._assign_to(c, AssigneeKind.merchant, merchant.id, merchant.name)
+        else:
+            self._assign_to_unit(c)
+        if c.accepted_at is None:  # assigning a transferred or waiting complaint accepts it
+            sla = self.regions.get(c.region_code).sla
+            now = self.clock.now()
+            c.accepted_at, c.dispose_by, c.settle_by = now, now + sla.dispose, now + sla.settle
+        await self._move(c, "assigned", S.assigned, actor,
+                         allowed_from={S.submitted, S.accepted, S.assigned, S.escalated, S.transferred},
+                         note=body.note, data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id,
+                                               "assignee_name": c.assignee_name})
+        return c
+
+    async def respond(self, c: Complaint, actor: Identity, body: ResponseIn) -> Complaint:
+        """The merchant's or handler's response (处置): the first one stops the 30-minute clock."""
+        self._require(c, actor, Role.merchant_staff, Role.official, Role.admin, action="respond to")
+        now = self.clock.now()
+        first = c.responded_at is None
+        if first:
+            c.responded_at = now
+        c.response_text, c.offered_refund_fen = body.message, body.offered_refund_fen
+        data: dict[str, Any] = {"offered_refund_fen": body.offered_refund_fen}
+        if first and c.accepted_at is not None:
+            data["minutes_to_respond"] = minutes_between(c.accepted_at, now)
+            data["in_time"] = c.dispose_by is None or now <= c.dispose_by
+        await self._move(c, "responded", S.responded, actor,
+                         allowed_from={S.assigned, S.responded, S.escalated}, note=body.message, data=data)
+        return c
+
+    async def accept_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
+        """The complainant accepts the response: the complaint is resolved on its terms."""
+        self._require(c, actor, Role.consumer, action="accept the response to")
+        if c.state != S.responded:
+            raise InvalidTransition("There is no response to accept.", state=c.state, action="acceptance")
+        return await self._resolve(c, actor, outcome="response_accepted", at_fault=AtFault.undetermined,
+                                   refunded=c.offered_refund_fen or 0, note=body.note, action="response_accepted")
+
+    async def reject_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
+        """The complainant rejects the response: officials mediate."""
+        self._require(c, actor, Role.consumer, action="reject the response to")
+        return await self._escalate(c, actor, action="response_rejected", note=body.note,
+                                    allowed_from={S.responded})
+
+    async def escalate(self, c: Complaint, actor: Identity, body: EscalationIn) -> Complaint:
+        self._require(c, actor, Role.consumer, Role.official, Role.admin, action="escalate")
+        if actor.role == Role.consumer and not (c.dispose_overdue or c.settle_overdue):
+            raise InvalidTransition("A complaint can be escalated by its complainant once a deadline is missed; "
+                                    "until then, reject the response instead.", state=c.state, action="escalated")
+        return await self._escalate(c, actor, action="escalated", note=body.reason,
+                                    allowed_from={S.accepted, S.assigned, S.responded})
+
+    async def _escalate(self, c: Complaint, actor: Identity, *, action: str, note: str | None,
+                        allowed_from: set[ComplaintState]) -> Complaint:
+        c.escalated_at = self.clock.now()
+        self._assign_to_unit(c)
+        await self._move(c, action, S.escalated, actor, allowed_from=allowed_from, note=note,
+                         data={"assignee_name": c.assignee_name})
+        return c
+
+    async def transfer(self, c: Complaint, actor: Identity, body: TransferIn) -> Complaint:
+        """Hand the complaint to another jurisdiction (转办); its clock starts again there."""
+        self._require(c, actor, Role.official, Role.admin, action="transfer")
+        target = self.regions.get(body.region_code)
+        if target.code == c.region_code:
+            raise Conflict("The complaint is already in that region.", code="same_region")
+        now = self.clock.now()
+        origin = c.region_code
+        allowed = {S.submitted, S.accepted, S.assigned, S.escalated, S.transferred}
+        if c.state not in allowed:
+            raise InvalidTransition(f"A complaint in state {c.state} does not allow transferred.",
+                                    state=c.state, action="transferred")
+        c.transferred_from, c.region_code = origin, target.code
+        c.accept_by, c.accepted_at, c.dispose_by, c.settle_by = now + target.sla.accept, None, None, None
+        c.accept_overdue = c.dispose_overdue = c.settle_overdue = False
+        self._assign_to(c, AssigneeKind.unit, target.code, target.handling_unit)
+        await self._move(c, "transferred", S.transferred, actor, allowed_from=allowed, note=body.reason,
+                         data={"from_region": origin, "to_region": target.code})
+        return c
+
+    async def withdraw(self, c: Complaint, actor: Identity, body: WithdrawalIn) -> Complaint:
+        self._require(c, actor, Role.consumer, action="withdraw")
+        await self._move(c, "withdrawn", S.withdrawn, actor, allowed_from=OPEN_STATES, note=body.reason)
+        await self._emit(c, ComplaintWithdrawn, reason=body.reason)
+        return c
+
+    async def resolve(self, c: Complaint, actor: Identity, body: ResolutionIn) -> Complaint:
+        """An official records how the complaint was settled (办结), who was at fault, what was refunded."""
+        self._require(c, actor, Role.official, Role.admin, action="resolve")
+        return await self._resolve(c, actor, outcome=body.outcome, at_fault=body.at_fault,
+                                   refunded=body.amount_refunded_fen, note=body.note, action="resolved")
+
+    async def _resolve(self, c: Complaint, actor: Identity, *, outcome: str, at_fault: AtFault, refunded: int,
+                       note: str | None, action: str) -> Complaint:
+        now = self.clock.now()
+        allowed = {S.assigned, S.responded, S.escalated}
+        if c.state not in allowed:
+            raise InvalidTransition(f"A complaint in state {c.state} does not allow {action}.",
+                                    state=c.state, action=action)
+        c.resolved_at, c.outcome, c.at_fault, c.amount_refunded_fen = now, outcome, at_fault.value, refunded
+        await self._move(c, action, S.resolved, actor, allowed_from=allowed, note=note,
+                         data={"outcome": outcome, "at_fault": at_fault.value, "amount_refunded_fen": refunded})
+        minutes = minutes_between(c.accepted_at, c.responded_at) if c.accepted_at and c.responded_at else None
+        in_time = (c.responded_at <= c.dispose_by) if c.responded_at and c.dispose_by else None
+        await self._emit(c, ComplaintResolved, outcome=outcome, at_fault=at_fault.value,
+                         minutes_to_respond=minutes, responded_in_time=in_time, amount_refunded_fen=refunded)
+        return c
+
+    async def close(self, c: Complaint, actor: Identity, body: ClosureIn) -> Complaint:
+        self._require(c, actor, Role.official, Role.admin, action="close")
+        c.closed_at = self.clock.now()
+        await self._move(c, "closed", S.closed, actor, allowed_from={S.resolved}, note=body.note)
+        return c
+
+    async def evaluate(self, c: Complaint, actor: Identity, body: EvaluationIn) -> Complaint:
+        """The complainant's satisfaction (1-5); evaluating a resolved complaint closes it."""
+        self._require(c, actor, Role.consumer, action="evaluate")
+        if c.satisfaction is not None:
+            raise AlreadyEvaluated("This complaint has already been evaluated.")
+        if c.state not in (S.resolved, S.closed):
+            raise InvalidTransition("Only a resolved complaint can be evaluated.", state=c.state, action="evaluated")
+        c.satisfaction, c.evaluation_comment = body.score, body.comment
+        data = {"score": body.score}
+        if c.state == S.resolved:
+            c.closed_at = self.clock.now()
+            await self._move(c, "evaluated", S.closed, actor, allowed_from={S.resolved}, note=body.comment,
+                             data=data)
+        else:
+            self._record(c, "evaluated", actor, note=body.comment, data=data)
+        return c
+
+    async def callback_visit(self, c: Complaint, actor: Identity, body: CallbackVisitIn) -> Complaint:
+        """The handler's callback visit (回访) after settlement; it changes no state."""
+        self._require(c, actor, Role.official, Role.admin, action="record a callback visit on")
+        if c.state not in (S.resolved, S.closed):
+            raise InvalidTransition("Callback visits follow a resolution.", state=c.state, action="callback_visit")
+        self._record(c, "callback_visit", actor, note=body.note,
+                     data={"reached": body.reached, "satisfied": body.satisfied})
+        return c
+
+    # --- evidence -------------------------------------------------------------------------------
+    async def add_evidence(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:
+        self._require(c, actor, Role.consumer, Role.merchant_staff, Role.official, Role.admin,
+                      action="add evidence to")
+        if c.state not in OPEN_STATES and c.state != S.resolved:
+            raise InvalidTransition("Evidence can be added while the complaint is open.", state=c.state,
+                                    action="evidence_added")
+        if len(content) > self.settings.evidence_max_bytes:
+            raise PayloadTooLarge(f"Evidence files are limited to {self.settings.evidence_max_bytes} bytes.")
+        if not content:
+            raise Problem("The file is empty.", status=422, code="empty_file")
+        content_type = sniff_content_type(content[:16])
+        existing = await self.complaints.evidence_counts([c.id])
+        if existing.get(c.id, 0) >= MAX_EVIDENCE_PER_COMPLAINT:
+            raise Conflict(f"A complaint holds at most {MAX_EVIDENCE_PER_COMPLAINT} files.", code="too_many_files")
+        evidence_id = new_id("evd")
+        key = f"{c.id}/{evidence_id}"
+        assert self.storage is not None
+        await self.storage.save(key, content)
+        evidence = Evidence(
+            id=evidence_id, complaint_id=c.id, filename=(filename or "evidence")[:200], content_type=content_type,
+            size_bytes=len(content), sha256=sha256_hex(content), storage_key=key, uploaded_by=actor.subject,
+            uploaded_at=self.clock.now())
+        self.complaints.add_evidence(evidence)
+        self._record(c, "evidence_added", actor, data={"evidence_id": evidence_id, "content_type": content_type,
+                                                      "size_bytes": len(content)})
+        return evidence
+
+    # --- deadlines ------------------------------------------------------------------------------
+    async def fire_due_deadlines(self) -> int:
+        """Mark every deadline that has passed, escalate where it says so; each fires exactly once."""
+        now = self.clock.now()
+        fired = 0
+        for c in await self.complaints.due(now, self.settings.scheduler_batch_size):
+            kind, due = c.next_deadline_kind, c.next_deadline_at
+            if kind is None or due is None or due > now:
+                continue
+            note = f"{kind} deadline {due.isoformat()} missed"
+            if kind == DeadlineKind.accept:
+                c.accept_overdue = True
+                self._record(c, "overdue", SYSTEM, note=note + "; supervising (督办)", data={"deadline": kind})
+                self._schedule(c)
+            elif kind == DeadlineKind.dispose:
+                c.dispose_overdue = True
+                self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
+                await self._escalate(c, SYSTEM, action="escalated", note="no response within the deadline",
+                                     allowed_from={S.accepted, S.assigned})
+            else:
+                c.settle_overdue = True
+                self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
+                if c.state != S.escalated:
+                    await self._escalate(c, SYSTEM, action="escalated", note="not settled within the deadline",
+                                         allowed_from={S.accepted, S.assigned, S.responded})
+                else:
+                    self._schedule(c)
+            await self._emit(c, ComplaintOverdue, deadline=kind, due_at=due)
+            fired += 1
+        await self.session.flush()
+        return fired

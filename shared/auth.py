@@ -1,0 +1,77 @@
+"""Short-lived signed identity tokens between the gateway and the services, and between services.
+
+The gateway turns a user's session into a 60-second HS256 token in `X-Internal-Token`; every
+service verifies it itself and refuses a request without a valid one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.clock import system_clock
+from shared.contracts.identity import Identity, Role
+from shared.errors import Forbidden, Unauthorized
+
+INTERNAL_TOKEN_HEADER = "X-Internal-Token"
+INTERNAL_AUDIENCE = "assured-tour-internal"
+INTERNAL_TTL = timedelta(seconds=60)
+_ALGORITHM = "HS256"
+
+
+def issue_internal_token(identity: Identity, secret: str) -> str:
+    """Tokens live on real time, never on the injectable domain clock: expiry is a security boundary."""
+    now = system_clock.now()
+    claims = identity.model_dump(mode="json", exclude_none=True)
+    claims.update(
+        {"aud": INTERNAL_AUDIENCE, "iat": int(now.timestamp()), "exp": int((now + INTERNAL_TTL).timestamp())}
+    )
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def verify_internal_token(token: str, secret: str) -> Identity:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=INTERNAL_AUDIENCE, leeway=5)
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The internal identity token has expired.", code="internal_token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid") from exc
+    for key in ("aud", "iat", "exp"):
+        claims.pop(key, None)
+    return Identity.model_validate(claims)
+
+
+def service_identity(name: str) -> Identity:
+    return Identity(subject=name, role=Role.service)
+
+
+async def current_identity(request: Request) -> Identity:
+    """The verified caller of a service request; 401 when the gateway's token is missing or bad."""
+    token = request.headers.get(INTERNAL_TOKEN_HEADER)
+    if not token:
+        raise Unauthorized("Requests must come through the gateway.", code="internal_token_missing")
+    return verify_internal_token(token, request.app.state.settings.internal_secret)
+
+
+Caller = Annotated[Identity, Depends(current_identity)]
+
+
+def require_roles(*roles: Role):
+    async def check(identity: Caller) -> Identity:
+        if identity.role not in roles:
+            raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
+        return identity
+
+    return Depends(check)
+
+
+async def service_caller(identity: Caller) -> Identity:
+    if identity.role != Role.service:
+        raise Forbidden("Only services may call internal routes.")
+    return identity
+
+
+ServiceCaller = Annotated[Identity, Depends(service_caller)]

@@ -1,0 +1,1 @@
+"""Pydantic models of every request, response and event that crosses a service boundary."""

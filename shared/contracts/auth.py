@@ -1,0 +1,52 @@
+"""Logins and sessions at the gateway."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.common import Channel
+from shared.contracts.identity import Role
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WeChatLoginIn(_In):
+    code: Code = Field(description="the code from wx.login()", examples=["demo-alice"])
+
+
+class AlipayLoginIn(_In):
+    auth_code: Code = Field(description="the authCode from my.getAuthCode()", examples=["demo-alice"])
+
+
+class StaffLoginIn(_In):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        examples=["sanya"])
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(examples=["sanya-demo-pass"])
+
+
+class RefreshIn(_In):
+    refresh_token: Code
+
+
+class Me(BaseModel):
+    id: str = Field(examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    role: Role
+    display_name: str | None
+    region_code: str | None = Field(description="an official's region (and its sub-regions)")
+    merchant_id: str | None = Field(description="merchant staff's merchant")
+    channel: Channel | None = Field(description="the channel a consumer logged in through")
+    scopes: list[str] = Field(examples=[["complaints:own"]])
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int = Field(description="seconds the access token is valid", examples=[900])
+    account: Me

@@ -1,0 +1,65 @@
+"""Enums, money and small value types used across the services."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, Field, StringConstraints
+
+# Money is integer fen (CNY cents). Never a float.
+Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True, examples=[4256500])]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$"), Field(examples=["460200"])]
+Phone = Annotated[
+    str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"), Field(examples=["13812341234"])
+]
+
+
+def yuan(fen: int) -> str:
+    """42565.00 for 4256500 fen: how reports and providers write amounts."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+class Channel(StrEnum):
+    wechat_miniprogram = "wechat_miniprogram"
+    alipay_miniprogram = "alipay_miniprogram"
+    wechat_official_account = "wechat_official_account"
+    hotline_12345 = "hotline_12345"
+    platform_12301 = "platform_12301"
+    platform_12315 = "platform_12315"
+    partner = "partner"
+    douyin = "douyin"
+    kuaishou = "kuaishou"
+    walk_in = "walk_in"
+
+
+class Industry(StrEnum):
+    """吃住行游购娱: food, lodging, transport, sightseeing, shopping, entertainment."""
+
+    food = "food"
+    lodging = "lodging"
+    transport = "transport"
+    sightseeing = "sightseeing"
+    shopping = "shopping"
+    entertainment = "entertainment"
+
+
+INDUSTRY_LABELS_ZH = {
+    Industry.food: "吃",
+    Industry.lodging: "住",
+    Industry.transport: "行",
+    Industry.sightseeing: "游",
+    Industry.shopping: "购",
+    Industry.entertainment: "娱",
+}
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: pass `next_cursor` back as `cursor` for the next one; null at the end."""
+
+    items: list[T]
+    next_cursor: str | None = None

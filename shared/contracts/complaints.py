@@ -1,0 +1,254 @@
+"""Complaints: what the gateway, partners and mini-programs send to intake and get back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.common import Channel, Fen, Industry, Phone, RegionCode
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ComplaintState(StrEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    assigned = "assigned"
+    responded = "responded"
+    escalated = "escalated"
+    resolved = "resolved"
+    closed = "closed"
+    not_accepted = "not_accepted"
+    withdrawn = "withdrawn"
+    transferred = "transferred"
+
+
+OPEN_STATES = frozenset({ComplaintState.submitted, ComplaintState.accepted, ComplaintState.assigned,
+                         ComplaintState.responded, ComplaintState.escalated, ComplaintState.transferred})
+
+
+class Remedy(StrEnum):
+    refund = "refund"
+    compensation = "compensation"
+    exchange = "exchange"
+    apology = "apology"
+    other = "other"
+
+
+class NotAcceptedReason(StrEnum):
+    duplicate = "duplicate"
+    out_of_scope = "out_of_scope"
+    insufficient_information = "insufficient_information"
+
+
+class AtFault(StrEnum):
+    merchant = "merchant"
+    consumer = "consumer"
+    shared = "shared"
+    none = "none"
+    undetermined = "undetermined"
+
+
+class DeadlineKind(StrEnum):
+    accept = "accept"
+    dispose = "dispose"
+    settle = "settle"
+
+
+class AssigneeKind(StrEnum):
+    merchant = "merchant"
+    unit = "unit"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComplaintSubmit(_In):
+    """A new complaint. Consumers' channel comes from their login; staff say which channel it came by."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{
+                "region_code": "460200",
+                "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                "industry": "lodging",
+                "description": "Booked a sea-view room, was given a room facing the car park and refused a refund.",
+                "amount_involved_fen": 128000,
+                "remedy": "refund",
+                "occurred_at": "2026-11-20T12:00:00Z",
+                "contact_phone": "13812341234",
+            }]
+        },
+    )
+
+    channel: Channel | None = Field(None, description="staff only: the channel the complaint came by")
+    region_code: RegionCode
+    merchant_id: str | None = Field(None, max_length=40, description="a registered merchant's id")
+    merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
+    merchant_address: Text200 | None = None
+    industry: Industry
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    amount_involved_fen: Fen = 0
+    remedy: Remedy
+    occurred_at: datetime
+    contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    contact_phone: Phone
+
+
+class Deadlines(BaseModel):
+    accept_by: datetime
+    dispose_by: datetime | None
+    settle_by: datetime | None
+    next_deadline: DeadlineKind | None
+    next_due_at: datetime | None
+    overdue: list[DeadlineKind] = Field(description="deadlines already missed")
+
+
+class Assignee(BaseModel):
+    kind: AssigneeKind
+    id: str
+    name: str | None = None
+
+
+class ComplaintOut(BaseModel):
+    id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    state: ComplaintState
+    channel: Channel
+    region_code: str
+    merchant_id: str | None
+    merchant_name: str
+    merchant_address: str | None
+    industry: Industry
+    description: str
+    amount_involved_fen: int
+    remedy: Remedy
+    occurred_at: datetime
+    contact_name: str | None
+    contact_phone: str | None = Field(description="masked (138****1234) for anyone but the complainant")
+    consumer_id: str | None
+    not_accepted_reason: NotAcceptedReason | None
+    not_accepted_note: str | None
+    duplicate_of: str | None
+    assignee: Assignee | None
+    transferred_from: str | None
+    submitted_at: datetime
+    accepted_at: datetime | None
+    assigned_at: datetime | None
+    responded_at: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    deadlines: Deadlines
+    response_text: str | None
+    offered_refund_fen: int | None
+    outcome: str | None
+    at_fault: AtFault | None
+    amount_refunded_fen: int
+    satisfaction: int | None
+    evaluation_comment: str | None
+    evidence_count: int = 0
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    kind: str = Field(examples=["responded"])
+    actor_role: str
+    actor_id: str | None
+    actor_name: str | None
+    state_from: ComplaintState | None
+    state_to: ComplaintState | None
+    note: str | None
+    data: dict | None
+
+
+class EvidenceOut(BaseModel):
+    id: str
+    complaint_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+
+# --- lifecycle actions (each a sub-resource, each a timeline entry) -----------------------------
+class IntakeDecisionIn(_In):
+    """An official's acceptance decision (受理 / 不予受理) on a complaint waiting for one."""
+
+    accept: bool
+    reason: NotAcceptedReason | None = Field(None, description="required when not accepting")
+    note: Note | None = None
+
+
+class AssignmentIn(_In):
+    kind: AssigneeKind
+    merchant_id: str | None = Field(None, description="for kind=merchant; default the complaint's merchant")
+    note: Note | None = None
+
+
+class ResponseIn(_In):
+    """The merchant's or handler's substantive response (处置)."""
+
+    message: Note
+    offered_refund_fen: Fen | None = Field(None, description="what the merchant offers to refund")
+
+
+class ConsumerVerdictIn(_In):
+    note: Note | None = None
+
+
+class EscalationIn(_In):
+    reason: Note
+
+
+class TransferIn(_In):
+    region_code: RegionCode
+    reason: Note
+
+
+class WithdrawalIn(_In):
+    reason: Note | None = None
+
+
+class ResolutionIn(_In):
+    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
+        examples=["refunded"])
+    at_fault: AtFault
+    amount_refunded_fen: Fen = 0
+    note: Note | None = None
+
+
+class ClosureIn(_In):
+    note: Note | None = None
+
+
+class EvaluationIn(_In):
+    score: int = Field(ge=1, le=5, strict=True)
+    comment: Note | None = None
+
+
+class CallbackVisitIn(_In):
+    """The handler's callback visit (回访) to the complainant."""
+
+    reached: bool
+    satisfied: bool | None = None
+    note: Note | None = None
+
+
+class RegionOut(BaseModel):
+    code: str = Field(examples=["460200"])
+    name: str = Field(examples=["三亚市"])
+    name_en: str = Field(examples=["Sanya"])
+    parent: str | None
+    handling_unit: str
+
+
+class IndustryOut(BaseModel):
+    code: Industry
+    label_zh: str

@@ -1,0 +1,181 @@
+"""The event catalogue: versioned payloads, the envelope, and who subscribes to what.
+
+Commands are imperative, events past tense. Every payload here is part of the contract between
+services: add fields with defaults, and bump `version` for anything else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.common import Channel, Fen, Industry
+
+
+class EventEnvelope(BaseModel):
+    id: str = Field(examples=["evt_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    type: str = Field(examples=["complaint.accepted"])
+    version: int = 1
+    occurred_at: datetime
+    producer: str = Field(examples=["intake"])
+    payload: dict
+
+
+class DomainEvent(BaseModel):
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+# --- intake -------------------------------------------------------------------------------------
+class ComplaintEvent(DomainEvent):
+    complaint_id: str
+    region_code: str
+    channel: Channel
+    industry: Industry
+    merchant_id: str | None = None
+    consumer_id: str | None = None
+
+
+class ComplaintSubmitted(ComplaintEvent):
+    type: ClassVar[str] = "complaint.submitted"
+    amount_involved_fen: int = 0
+
+
+class ComplaintStateChanged(ComplaintEvent):
+    """Every transition, for those who follow a complaint's progress (notifications, partners)."""
+
+    type: ClassVar[str] = "complaint.state_changed"
+    action: str
+    state_from: str | None
+    state_to: str
+    note: str | None = None
+
+
+class ComplaintAccepted(ComplaintEvent):
+    type: ClassVar[str] = "complaint.accepted"
+    assigned_to: str = Field(description="merchant:<id> or unit:<region code>")
+
+
+class ComplaintResolved(ComplaintEvent):
+    type: ClassVar[str] = "complaint.resolved"
+    outcome: str
+    at_fault: str = Field(description="merchant, consumer, shared, none or undetermined")
+    minutes_to_respond: int | None = None
+    responded_in_time: bool | None = None
+    amount_refunded_fen: Fen = 0
+
+
+class ComplaintOverdue(ComplaintEvent):
+    type: ClassVar[str] = "complaint.overdue"
+    deadline: str = Field(description="accept, dispose or settle")
+    due_at: datetime
+
+
+class ComplaintWithdrawn(ComplaintEvent):
+    type: ClassVar[str] = "complaint.withdrawn"
+    reason: str | None = None
+
+
+class CompensationRequested(ComplaintEvent):
+    type: ClassVar[str] = "compensation.requested"
+    amount_requested_fen: Fen
+    reason: str
+
+
+# --- compensation -------------------------------------------------------------------------------
+class ClaimEvent(DomainEvent):
+    claim_id: str
+    complaint_id: str
+    merchant_id: str | None = None
+
+
+class ClaimApproved(ClaimEvent):
+    type: ClassVar[str] = "claim.approved"
+    amount_fen: Fen
+
+
+class ClaimRejected(ClaimEvent):
+    type: ClassVar[str] = "claim.rejected"
+    reason: str
+
+
+class PayoutSucceeded(ClaimEvent):
+    type: ClassVar[str] = "payout.succeeded"
+    payout_id: str
+    amount_fen: Fen
+
+
+class PayoutFailed(ClaimEvent):
+    type: ClassVar[str] = "payout.failed"
+    payout_id: str
+    reason: str
+
+
+class RecoverySettled(ClaimEvent):
+    type: ClassVar[str] = "recovery.settled"
+    recovery_id: str
+    amount_fen: Fen
+
+
+class RecoveryDefaulted(ClaimEvent):
+    type: ClassVar[str] = "recovery.defaulted"
+    recovery_id: str
+    amount_fen: Fen
+
+
+# --- credit -------------------------------------------------------------------------------------
+class SubjectEvent(DomainEvent):
+    subject_id: str
+    kind: str = Field(description="merchant or practitioner")
+    name: str
+    region_code: str
+    industry: Industry | None = None
+    settled: bool = True
+    in_compensation_program: bool = False
+    revision: int = Field(1, description="increases with every change; older revisions are ignored")
+
+
+class SubjectRegistered(SubjectEvent):
+    type: ClassVar[str] = "subject.registered"
+
+
+class SubjectUpdated(SubjectEvent):
+    type: ClassVar[str] = "subject.updated"
+
+
+class SubjectListed(DomainEvent):
+    type: ClassVar[str] = "subject.listed"
+    subject_id: str
+    list_name: str
+    until: datetime | None = None
+
+
+class SubjectDelisted(DomainEvent):
+    type: ClassVar[str] = "subject.delisted"
+    subject_id: str
+    list_name: str
+
+
+CATALOGUE: dict[str, type[DomainEvent]] = {
+    cls.type: cls
+    for cls in (
+        ComplaintSubmitted, ComplaintStateChanged, ComplaintAccepted, ComplaintResolved, ComplaintOverdue,
+        ComplaintWithdrawn,
+        CompensationRequested, ClaimApproved, ClaimRejected, PayoutSucceeded, PayoutFailed,
+        RecoverySettled, RecoveryDefaulted, SubjectRegistered, SubjectUpdated, SubjectListed,
+        SubjectDelisted,
+    )
+}
+
+# Who hears what. A producer writes one outbox row per subscriber listed here; a service is added
+# to a line when it applies that event.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "subject.registered": ("intake",),
+    "subject.updated": ("intake",),
+}
+
+
+def subscribers_of(event_type: str) -> tuple[str, ...]:
+    return SUBSCRIPTIONS.get(event_type, ())

@@ -1,0 +1,47 @@
+"""Who is calling: the identity the gateway establishes and forwards, signed, to every service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.common import Channel
+
+
+class Role(StrEnum):
+    consumer = "consumer"
+    merchant_staff = "merchant_staff"
+    official = "official"
+    admin = "admin"
+    partner = "partner"
+    service = "service"
+    public = "public"  # not logged in: catalogues only
+
+
+class Identity(BaseModel):
+    """The caller as the gateway authenticated it."""
+
+    subject: str = Field(description="account id, partner id or service name",
+                         examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    role: Role
+    region_code: str | None = Field(None, description="an official's region; sees it and its sub-regions")
+    merchant_id: str | None = Field(None, description="merchant staff's merchant")
+    channel: Channel | None = Field(None, description="the channel a consumer logged in through")
+    display_name: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.official, Role.admin, Role.merchant_staff)
+
+
+def region_prefix(region_code: str) -> str:
+    """GB/T 2260 codes nest by prefix: 460000 covers 46xxxx, 460100 covers 4601xx, 460105 only itself."""
+    code = region_code
+    while code.endswith("00") and len(code) > 2:
+        code = code[:-2]
+    return code
+
+
+def region_covers(scope: str, region_code: str) -> bool:
+    return region_code.startswith(region_prefix(scope))

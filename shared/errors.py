@@ -1,0 +1,189 @@
+"""One exception base and one error format: RFC 9457 problem+json with a stable `code`.
+
+Raise a `Problem` subclass (or `Problem(...)` directly) anywhere; `install_error_handlers` renders
+it, FastAPI's validation errors and any unexpected exception in the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.logging import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://errors.assured-tour.example/"
+log = logging.getLogger("shared.errors")
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["body.amount_fen"])
+    message: str = Field(examples=["Input should be greater than or equal to 0"])
+
+
+class ProblemDetail(BaseModel):
+    """The body of every error response (RFC 9457)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[TYPE_BASE + "invalid_transition"])
+    title: str = Field(examples=["Invalid transition"])
+    status: int = Field(examples=[409])
+    detail: str = Field(examples=["A complaint in state closed cannot be responded to."])
+    code: str = Field(examples=["invalid_transition"])
+    request_id: str | None = Field(default=None, examples=["req_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """A user-facing error with an HTTP status and a stable machine-readable code."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.status = status or type(self).status
+        self.code = code or type(self).code
+        self.title = title or type(self).title
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def body(self) -> dict[str, Any]:
+        return problem_body(self.status, self.code, self.title, self.detail, **self.extra)
+
+
+class NotFound(Problem):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Unauthorized(Problem):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(Problem):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class Conflict(Problem):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidTransition(Problem):
+    status, code, title = 409, "invalid_transition", "Invalid transition"
+
+
+class IdempotencyKeyReused(Problem):
+    status, code, title = 409, "idempotency_key_reused", "Idempotency key reused"
+
+
+class PayloadTooLarge(Problem):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class UnsupportedMediaType(Problem):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class TooManyRequests(Problem):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class ServiceUnavailable(Problem):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class GatewayTimeout(Problem):
+    status, code, title = 504, "upstream_timeout", "Upstream timed out"
+
+
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": current_request_id(),
+    }
+    body.update(extra)
+    return body
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+    )
+
+
+def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for an endpoint: documents each problem it may answer with in the OpenAPI schema."""
+    by_status: dict[int, list[type[Problem]]] = {}
+    for problem in problems:
+        by_status.setdefault(problem.status, []).append(problem)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        examples = {
+            p.code: {"value": problem_body(p.status, p.code, p.title, p.title)} for p in group
+        }
+        out[status] = {
+            "model": ProblemDetail,
+            "description": ", ".join(p.code for p in group),
+            "content": {PROBLEM_MEDIA_TYPE: {"examples": examples}},
+        }
+    return out
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            problem = Problem("The request body is not valid JSON.", code="malformed_json", title="Malformed JSON")
+            return problem_response(problem)
+        fields = ", ".join(e["field"] for e in errors)
+        body = problem_body(422, "validation_failed", "Invalid request", f"Invalid fields: {fields}", errors=errors)
+        return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        title = str(exc.detail) if exc.detail else "Error"
+        body = problem_body(exc.status_code, code, title, title)
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_MEDIA_TYPE,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        body = problem_body(500, "internal_error", "Internal error", "An unexpected error occurred.")
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_MEDIA_TYPE)

@@ -1,0 +1,113 @@
+"""The one internal HTTP client: timeouts, bounded retries, request-id and identity propagation.
+
+One long-lived `ServiceClient` per downstream service, opened and closed in the caller's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token
+from shared.contracts.identity import Identity
+from shared.errors import GatewayTimeout, ServiceUnavailable
+from shared.logging import current_request_id
+
+REQUEST_ID_HEADER = "X-Request-ID"
+log = logging.getLogger("shared.http")
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class ServiceClient:
+    """Calls one downstream service, signing the caller's identity into each request."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        secret: str,
+        *,
+        timeout: float = 5.0,
+        retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.secret = secret
+        self.retries = retries
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _headers(self, identity: Identity | None, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        if identity is not None:
+            headers[INTERNAL_TOKEN_HEADER] = issue_internal_token(identity, self.secret)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        identity: Identity | None = None,
+        headers: dict[str, str] | None = None,
+        retry: bool | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request; retries connection failures (and timeouts of idempotent calls) with backoff.
+
+        Raises `ServiceUnavailable` (503) when the service cannot be reached and `GatewayTimeout` (504)
+        when it does not answer in time, so callers never hang and never turn that into a 500.
+        """
+        method = method.upper()
+        may_retry_timeout = retry if retry is not None else method in _IDEMPOTENT
+        attempt = 0
+        while True:
+            try:
+                return await self._client.request(
+                    method, path, headers=self._headers(identity, headers), **kwargs
+                )
+            except httpx.ConnectError as exc:
+                # Nothing reached the service: always safe to try again.
+                if attempt >= self.retries:
+                    raise ServiceUnavailable(
+                        f"The {self.name} service cannot be reached.", code="service_unavailable"
+                    ) from exc
+            except httpx.TimeoutException as exc:
+                if not may_retry_timeout or attempt >= self.retries:
+                    raise GatewayTimeout(f"The {self.name} service did not answer in time.") from exc
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ServiceUnavailable(f"The {self.name} service failed to answer.") from exc
+            attempt += 1
+            delay = 0.05 * (2 ** (attempt - 1))
+            log.warning("retrying %s %s on %s (attempt %d)", method, path, self.name, attempt + 1)
+            await asyncio.sleep(delay)
+
+    async def send_stream(self, request: httpx.Request) -> httpx.Response:
+        """Forward a prepared request (the gateway's proxy); no retries, the body may be a stream."""
+        try:
+            return await self._client.send(request)
+        except httpx.ConnectError as exc:
+            raise ServiceUnavailable(f"The {self.name} service cannot be reached.") from exc
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeout(f"The {self.name} service did not answer in time.") from exc
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"The {self.name} service failed to answer.") from exc
+
+    def build_request(self, method: str, path: str, *, identity: Identity | None, **kwargs: Any) -> httpx.Request:
+        headers = kwargs.pop("headers", None)
+        return self._client.build_request(method, path, headers=self._headers(identity, headers), **kwargs)

@@ -1,0 +1,292 @@
+"""The transactional outbox, its dispatcher, and the idempotent inbox (DESIGN.md, "Events").
+
+A service writes each event it emits as outbox rows (one per subscriber) in the same transaction
+as the state change. The dispatcher POSTs them to each subscriber's `/internal/events`, in order per
+subscriber, retrying with backoff until acknowledged. On PostgreSQL rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so several replicas may run it. A receiver records each event id in its
+inbox and applies it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.auth import ServiceCaller, service_identity
+from shared.clock import Clock
+from shared.contracts.events import CATALOGUE, DomainEvent, EventEnvelope, subscribers_of
+from shared.db import Session, UTCDateTime, for_update_skip_locked
+from shared.http import ServiceClient
+from shared.ids import new_id
+
+log = logging.getLogger("shared.outbox")
+
+LEASE = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(40), nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("subscriber", String(32), nullable=False),
+        Column("envelope", JSON, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("available_at", UTCDateTime(), nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("delivered_at", UTCDateTime(), nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+    pending = table.c.delivered_at.is_(None)
+    Index("ix_outbox_pending", table.c.available_at, postgresql_where=pending, sqlite_where=pending)
+    Index("ix_outbox_subscriber_pending", table.c.subscriber, table.c.id,
+          postgresql_where=pending, sqlite_where=pending)
+    return table
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(40), primary_key=True),
+        Column("event_type", String(64), nullable=False),
+        Column("producer", String(32), nullable=False),
+        Column("received_at", UTCDateTime(), nullable=False),
+    )
+
+
+class Outbox:
+    """Writes events into this service's outbox inside the caller's transaction."""
+
+    def __init__(self, table: Table, producer: str, clock: Clock) -> None:
+        self.table = table
+        self.producer = producer
+        self.clock = clock
+
+    async def emit(self, session: AsyncSession, event: DomainEvent) -> EventEnvelope:
+        now = self.clock.now()
+        envelope = EventEnvelope(
+            id=new_id("evt"), type=event.type, version=event.version, occurred_at=now,
+            producer=self.producer, payload=event.model_dump(mode="json"),
+        )
+        subscribers = subscribers_of(event.type)
+        if subscribers:
+            data = envelope.model_dump(mode="json")
+            await session.execute(
+                insert(self.table),
+                [
+                    {"event_id": envelope.id, "event_type": envelope.type, "subscriber": s, "envelope": data,
+                     "created_at": now, "available_at": now, "attempts": 0}
+                    for s in subscribers
+                ],
+            )
+            session.info["outbox_written"] = True
+        return envelope
+
+
+class OutboxDispatcher:
+    """Delivers outbox rows to subscribers; one per service process, safe with many replicas."""
+
+    def __init__(
+        self,
+        table: Table,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clients: dict[str, ServiceClient],
+        producer: str,
+        clock: Clock,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 100,
+    ) -> None:
+        self.table = table
+        self.sessionmaker = sessionmaker
+        self.clients = clients
+        self.identity = service_identity(producer)
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.delivered_total = 0
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                delivered = await self.deliver_once()
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("outbox dispatch failed")
+                delivered = 0
+            if delivered:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def _claim(self) -> list[Any]:
+        t = self.table
+        now = self.clock.now()
+        earlier = t.alias("earlier")
+        # A row waits while an earlier row of the same subscriber is leased or backing off: order holds.
+        blocked = exists().where(
+            and_(earlier.c.subscriber == t.c.subscriber, earlier.c.delivered_at.is_(None),
+                 earlier.c.id < t.c.id, earlier.c.available_at > now)
+        )
+        async with self.sessionmaker() as session, session.begin():
+            query = (
+                select(t.c.id, t.c.subscriber, t.c.envelope, t.c.attempts)
+                .where(t.c.delivered_at.is_(None), t.c.available_at <= now, ~blocked)
+                .order_by(t.c.id)
+                .limit(self.batch_size)
+                .with_for_update(**for_update_skip_locked(session))
+            )
+            rows = (await session.execute(query)).all()
+            if rows:
+                await session.execute(
+                    update(t).where(t.c.id.in_([r.id for r in rows])).values(available_at=now + LEASE)
+                )
+        return rows
+
+    async def deliver_once(self) -> int:
+        """Claim a batch and deliver it; returns how many rows were delivered."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        by_subscriber: dict[str, list[Any]] = {}
+        for row in rows:
+            by_subscriber.setdefault(row.subscriber, []).append(row)
+        results = await asyncio.gather(*(self._deliver_in_order(s, rs) for s, rs in by_subscriber.items()))
+        return sum(results)
+
+    async def _deliver_in_order(self, subscriber: str, rows: list[Any]) -> int:
+        t = self.table
+        delivered = 0
+        for index, row in enumerate(rows):
+            error = await self._post(subscriber, row.envelope)
+            now = self.clock.now()
+            async with self.sessionmaker() as session, session.begin():
+                if error is None:
+                    await session.execute(
+                        update(t).where(t.c.id == row.id).values(delivered_at=now, attempts=row.attempts + 1,
+                                                                 last_error=None)
+                    )
+                    delivered += 1
+                    continue
+                backoff = min(timedelta(seconds=2 ** min(row.attempts, 12)), MAX_BACKOFF)
+                await session.execute(
+                    update(t).where(t.c.id == row.id).values(
+                        attempts=row.attempts + 1, last_error=error[:2000], available_at=now + backoff)
+                )
+                # Release the rest of this subscriber's batch so it follows the failed row later.
+                rest = [r.id for r in rows[index + 1:]]
+                if rest:
+                    await session.execute(update(t).where(t.c.id.in_(rest)).values(available_at=now + backoff))
+            log.warning("event %s to %s failed: %s", row.envelope["id"], subscriber, error,
+                        extra={"event_id": row.envelope["id"], "event_type": row.envelope["type"]})
+            break
+        self.delivered_total += delivered
+        return delivered
+
+    async def _post(self, subscriber: str, envelope: dict[str, Any]) -> str | None:
+        client = self.clients.get(subscriber)
+        if client is None:
+            return f"no client for subscriber {subscriber}"
+        try:
+            response = await client.request("POST", "/internal/events", identity=self.identity, json=envelope,
+                                            retry=True)
+        except Exception as exc:  # unreachable, timed out: try again later
+            return f"{type(exc).__name__}: {exc}"
+        if response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}: {response.text[:500]}"
+
+    async def backlog(self) -> tuple[int, float]:
+        """Undelivered rows and the age in seconds of the oldest: the lag ops watch."""
+        t = self.table
+        async with self.sessionmaker() as session:
+            count, oldest = (
+                await session.execute(select(func.count(), func.min(t.c.created_at)).where(t.c.delivered_at.is_(None)))
+            ).one()
+        lag = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
+        return count, lag
+
+
+EventHandler = Callable[[AsyncSession, Any, EventEnvelope], Awaitable[None]]
+
+
+class Inbox:
+    """Applies each received event once: the event id goes into the inbox with the change it causes."""
+
+    def __init__(self, table: Table, clock: Clock, handlers: dict[str, EventHandler]) -> None:
+        self.table = table
+        self.clock = clock
+        self.handlers = handlers
+
+    async def receive(self, session: AsyncSession, envelope: EventEnvelope) -> str:
+        seen = await session.scalar(select(self.table.c.event_id).where(self.table.c.event_id == envelope.id))
+        if seen:
+            return "duplicate"
+        try:
+            await session.execute(insert(self.table).values(
+                event_id=envelope.id, event_type=envelope.type, producer=envelope.producer,
+                received_at=self.clock.now()))
+        except IntegrityError:
+            # Another delivery of the same event got here first. Nothing else was written in this
+            # session yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable).
+            await session.rollback()
+            return "duplicate"
+        handler = self.handlers.get(envelope.type)
+        model = CATALOGUE.get(envelope.type)
+        if handler is None or model is None:
+            log.warning("ignoring event type %s nobody here handles", envelope.type,
+                        extra={"event_id": envelope.id, "event_type": envelope.type})
+            return "ignored"
+        await handler(session, model.model_validate(envelope.payload), envelope)
+        return "applied"
+
+
+def events_router(inbox_of: Callable[[], Inbox]) -> APIRouter:
+    """`POST /internal/events`: where other services' dispatchers deliver to this one."""
+    router = APIRouter(tags=["internal"], include_in_schema=False)
+
+    @router.post("/internal/events")
+    async def receive_event(envelope: EventEnvelope, caller: ServiceCaller, session: Session) -> dict[str, str]:
+        """Apply an event from another service, once."""
+        return {"status": await inbox_of().receive(session, envelope)}
+
+    return router

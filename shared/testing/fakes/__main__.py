@@ -1,0 +1,48 @@
+"""`python -m shared.testing.fakes`: the WeChat and Alipay fakes as servers, for `make run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from shared.logging import configure_logging
+from shared.testing.fakes.alipay import create_alipay_fake
+from shared.testing.fakes.keys import ensure_keypair
+from shared.testing.fakes.wechat import create_wechat_fake
+
+
+async def serve(args: argparse.Namespace) -> None:
+    keys = Path(args.keys_dir)
+    _, app_public = ensure_keypair(keys, "alipay_app")
+    platform_private, _ = ensure_keypair(keys, "alipay_platform")
+    wechat = create_wechat_fake(args.wechat_appid, args.wechat_secret)
+    alipay = create_alipay_fake(args.alipay_appid, app_public.read_text(), platform_private.read_text())
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning"))
+        for app, port in ((wechat, args.wechat_port), (alipay, args.alipay_port))
+    ]
+    print(f"WeChat fake: http://127.0.0.1:{args.wechat_port}", flush=True)
+    print(f"Alipay fake: http://127.0.0.1:{args.alipay_port}/gateway.do", flush=True)
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.testing.fakes")
+    parser.add_argument("--keys-dir", default="var/keys")
+    parser.add_argument("--wechat-port", type=int, default=8010)
+    parser.add_argument("--alipay-port", type=int, default=8011)
+    parser.add_argument("--wechat-appid", default="wx-demo-app")
+    parser.add_argument("--wechat-secret", default="demo-secret")
+    parser.add_argument("--alipay-appid", default="2021000000000000")
+    args = parser.parse_args()
+    configure_logging("fakes", "INFO")
+    logging.getLogger("fakes").info("starting provider fakes")
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

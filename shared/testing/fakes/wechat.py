@@ -1,0 +1,95 @@
+"""A local WeChat API: access tokens, mini-program code-to-session, phone numbers, subscribe messages.
+
+It speaks what wechatpy sends (plain JSON with `errcode`) and checks the app's credentials. A login
+code of the form `demo-<name>` maps to an openid that is stable for that name; any other is refused
+with 40029, as WeChat refuses an invalid code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from shared.testing.fakes.faults import install_faults
+
+_DEMO = re.compile(r"^demo-([A-Za-z0-9_-]{1,64})$")
+_PHONE = re.compile(r"^demo-phone-(1[3-9]\d{9})$")
+
+
+def _stable(appid: str, name: str, salt: str, length: int) -> str:
+    digest = hashlib.sha256(f"{salt}:{appid}:{name}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
+
+
+def create_wechat_fake(appid: str, secret: str) -> FastAPI:
+    app = FastAPI(title="WeChat (local fake)", openapi_url=None)
+    app.state.sent_messages = []
+    app.state.tokens = set()
+    install_faults(app)
+
+    def credentials_error(query_appid: str | None, query_secret: str | None) -> dict[str, Any] | None:
+        if query_appid != appid:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        if query_secret != secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        return None
+
+    def token_error(request: Request) -> dict[str, Any] | None:
+        if request.query_params.get("access_token") not in app.state.tokens:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        return None
+
+    @app.get("/cgi-bin/token")
+    async def token(grant_type: str = "", appid: str | None = None, secret: str | None = None) -> dict[str, Any]:
+        if grant_type != "client_credential":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        error = credentials_error(appid, secret)
+        if error:
+            return error
+        issued = "fake-token-" + secrets.token_urlsafe(24)
+        app.state.tokens.add(issued)
+        return {"access_token": issued, "expires_in": 7200}
+
+    @app.get("/sns/jscode2session")
+    async def code_to_session(appid: str | None = None, secret: str | None = None, js_code: str = "",
+                              grant_type: str = "") -> dict[str, Any]:
+        error = credentials_error(appid, secret)
+        if error:
+            return error
+        match = _DEMO.match(js_code)
+        if grant_type != "authorization_code" or match is None:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        name = match.group(1)
+        session_key = base64.b64encode(hashlib.sha256(f"sk:{appid}:{name}".encode()).digest()[:16]).decode()
+        return {"openid": "o" + _stable(appid, name, "openid", 27), "session_key": session_key,
+                "unionid": "u" + _stable(appid, name, "unionid", 27)}
+
+    @app.post("/cgi-bin/message/subscribe/send")
+    async def send_subscribe_message(request: Request) -> dict[str, Any]:
+        error = token_error(request)
+        if error:
+            return error
+        body = await request.json()
+        if not body.get("touser") or not body.get("template_id"):
+            return {"errcode": 47003, "errmsg": "argument invalid"}
+        app.state.sent_messages.append(body)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    @app.post("/wxa/business/getuserphonenumber")
+    async def phone_number(request: Request) -> dict[str, Any]:
+        error = token_error(request)
+        if error:
+            return error
+        match = _PHONE.match((await request.json()).get("code", ""))
+        if match is None:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        phone = match.group(1)
+        return {"errcode": 0, "errmsg": "ok",
+                "phone_info": {"phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86"}}
+
+    return app

@@ -1,0 +1,184 @@
+"""The whole journey over real HTTP: the four services and the fakes on loopback ports, driven through
+the gateway only, with the background dispatcher and deadline scheduler running."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.gateway.auth import create_staff
+from shared.clock import ManualClock, system_clock
+from shared.contracts.identity import Role
+from shared.db import create_engine, create_sessionmaker
+from shared.testing.fakes.server import ServerThread, free_port
+from tests.conftest import Providers, gateway_overrides
+from tests.factories import complaint_body
+from tests.support import FACTORIES, METADATA, SERVICES, START, Databases, service_settings, wipe
+
+pytestmark = pytest.mark.e2e
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+HOTEL = "mer_01DEMQ00000000000000E2EHTL"
+OTHER = "mer_01DEMQ00000000000000E2EOTH"
+
+
+class System:
+    def __init__(self, gateway_url: str, clock: ManualClock, settings: dict[str, Any]) -> None:
+        self.url = gateway_url
+        self.clock = clock
+        self.settings = settings
+
+
+@pytest.fixture(scope="module")
+def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    tmp: Path = tmp_path_factory.mktemp("e2e")
+    clock = ManualClock(START)
+    ports = {name: free_port() for name in SERVICES}
+    urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
+    extra = {"gateway": gateway_overrides(providers), "intake": {"scheduler_interval_seconds": 0.05}}
+    settings = {name: service_settings(name, databases, tmp, **common, **extra.get(name, {})) for name in SERVICES}
+    with ExitStack() as servers:
+        for name in ("credit", "compensation", "intake", "gateway"):
+            servers.enter_context(ServerThread(FACTORIES[name](settings[name], clock=clock), port=ports[name]))
+        asyncio.run(_add_staff(settings["gateway"]))
+        yield System(urls["gateway_url"], clock, settings)
+    asyncio.run(_wipe_all(settings))
+
+
+async def _add_staff(gateway_settings: Any) -> None:
+    engine = create_engine(gateway_settings)
+    async with create_sessionmaker(engine)() as session:
+        for username, role, fields in (
+            ("admin", Role.admin, {}),
+            ("sanya", Role.official, {"region_code": "460200"}),
+            ("haikou", Role.official, {"region_code": "460100"}),
+            ("hotel", Role.merchant_staff, {"merchant_id": HOTEL}),
+            ("other", Role.merchant_staff, {"merchant_id": OTHER}),
+        ):
+            await create_staff(session, system_clock, username=username, password=f"{username}-pass-e2e", role=role,
+                               **fields)
+        await session.commit()
+    await engine.dispose()
+
+
+async def _wipe_all(settings: dict[str, Any]) -> None:
+    for name in SERVICES:
+        engine = create_engine(settings[name])
+        await wipe(engine, METADATA[name])
+        await engine.dispose()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: System) -> None:
+    async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+        async def login_staff(username: str) -> dict[str, str]:
+            r = await gw.post("/v1/auth/staff/login", json={"username": username, "password": f"{username}-pass-e2e"})
+            assert r.status_code == 200, r.text
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        async def login_wechat(name: str) -> dict[str, str]:
+            r = await gw.post("/v1/auth/wechat/login", json={"code": f"demo-{name}"})
+            assert r.status_code == 200, r.text
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        admin = await login_staff("admin")
+        for merchant_id, name in ((HOTEL, "三亚湾海景酒店"), (OTHER, "别家酒店")):
+            r = await gw.post("/v1/merchants", headers=admin, json={
+                "id": merchant_id, "name": name, "region_code": "460200", "industry": "lodging"})
+            assert r.status_code == 201, r.text
+
+        alice = await login_wechat("alice")
+
+        async def merchant_known() -> bool:
+            probe = await gw.post("/v1/complaints", headers={**alice, "Idempotency-Key": "probe"},
+                                  json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"))
+            return probe.status_code == 201
+
+        # subject.registered travels credit -> intake through the outbox; wait for it, then start clean.
+        await eventually(merchant_known)
+        probe_id = (await gw.post("/v1/complaints", headers={**alice, "Idempotency-Key": "probe"},
+                                  json=complaint_body(merchant_id=HOTEL,
+                                                      description="探测商户是否已同步到受理服务。"))).json()["id"]
+        await gw.post(f"/v1/complaints/{probe_id}/withdrawals", headers=alice, json={"reason": "探测"})
+
+        started = time.monotonic()
+        created = await gw.post("/v1/complaints", headers=alice, json=complaint_body(merchant_id=HOTEL))
+        elapsed = time.monotonic() - started
+        assert created.status_code == 201, created.text
+        complaint = created.json()
+        cid = complaint["id"]
+        assert complaint["state"] == "assigned" and complaint["assignee"]["id"] == HOTEL
+        assert elapsed < 1.0, f"accepted and assigned in {elapsed:.3f} s"
+
+        photo = await gw.post(f"/v1/complaints/{cid}/evidence", headers=alice,
+                              files={"file": ("room.png", PNG, "image/png")})
+        assert photo.status_code == 201, photo.text
+        fetched = await gw.get(f"/v1/complaints/{cid}/evidence/{photo.json()['id']}", headers=alice)
+        assert fetched.content == PNG
+
+        hotel = await login_staff("hotel")
+        queue = (await gw.get("/v1/complaints", headers=hotel)).json()["items"]
+        assert cid in [c["id"] for c in queue]
+        assert next(c for c in queue if c["id"] == cid)["contact_phone"] == "138****1234"
+        r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,
+                          json={"message": "已为您退还房差 300 元。", "offered_refund_fen": 30000})
+        assert r.status_code == 200 and r.json()["state"] == "responded"
+        r = await gw.post(f"/v1/complaints/{cid}/acceptances", headers=alice, json={})
+        assert r.json()["state"] == "resolved" and r.json()["amount_refunded_fen"] == 30000
+        r = await gw.post(f"/v1/complaints/{cid}/evaluations", headers=alice, json={"score": 5, "comment": "满意"})
+        assert r.json()["state"] == "closed"
+
+        timeline = (await gw.get(f"/v1/complaints/{cid}/timeline", headers=alice)).json()
+        assert [e["kind"] for e in timeline] == [
+            "submitted", "accepted", "assigned", "evidence_added", "responded", "response_accepted", "evaluated"]
+        assert all(e["at"] for e in timeline)
+
+        for stranger in (await login_wechat("bob"), await login_staff("haikou"), await login_staff("other")):
+            r = await gw.get(f"/v1/complaints/{cid}", headers=stranger)
+            assert r.status_code == 404 and r.json()["code"] == "complaint_not_found"
+            r = await gw.get(f"/v1/complaints/{cid}/timeline", headers=stranger)
+            assert r.status_code == 404
+
+
+async def test_an_unanswered_complaint_escalates_at_30_minutes_exactly_once(system: System) -> None:
+    async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+        r = await gw.post("/v1/auth/wechat/login", json={"code": "demo-dora"})
+        dora = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        created = await gw.post("/v1/complaints", headers=dora, json=complaint_body(
+            merchant_id=HOTEL, description="退房时被要求支付未说明的清洁费 200 元，要求退还。"))
+        cid = created.json()["id"]
+        assert created.json()["deadlines"]["next_deadline"] == "dispose"
+
+        async def state() -> str:
+            return (await gw.get(f"/v1/complaints/{cid}", headers=dora)).json()["state"]
+
+        system.clock.advance(timedelta(minutes=29))
+        await asyncio.sleep(0.3)  # several scheduler passes
+        assert await state() == "assigned"
+        system.clock.advance(timedelta(minutes=1))
+
+        async def escalated() -> bool:
+            return await state() == "escalated"
+
+        await eventually(escalated)
+        await asyncio.sleep(0.3)  # more passes must not fire it again
+        kinds = [e["kind"] for e in (await gw.get(f"/v1/complaints/{cid}/timeline", headers=dora)).json()]
+        assert kinds.count("escalated") == 1 and kinds.count("overdue") == 1
+        seen = (await gw.get(f"/v1/complaints/{cid}", headers=dora)).json()
+        assert seen["deadlines"]["overdue"] == ["dispose"]

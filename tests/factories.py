@@ -1,0 +1,64 @@
+"""Small async helpers that put the system in a state a test starts from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared.contracts.identity import Identity
+from tests.conftest import ADMIN, SANYA
+from tests.support import Stack
+
+HOTEL = "mer_01DEMQ000000000000000HOTEL"
+
+
+async def settle_merchant(stack: Stack, merchant_id: str = HOTEL, *, name: str = "三亚湾海景酒店",
+                          region: str = SANYA, industry: str = "lodging", settled: bool = True) -> dict[str, Any]:
+    """Settle a merchant in at credit and let intake hear of it."""
+    response = await stack.clients["credit"].post(
+        "/v1/merchants", headers=stack.as_(ADMIN),
+        json={"id": merchant_id, "name": name, "region_code": region, "industry": industry, "settled": settled,
+              "in_compensation_program": True})
+    assert response.status_code == 201, response.text
+    await stack.deliver_events()
+    return response.json()
+
+
+def complaint_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "region_code": SANYA,
+        "merchant_id": HOTEL,
+        "industry": "lodging",
+        "description": "预订了海景房，入住时却被安排在面对停车场的房间，前台拒绝退差价。",
+        "amount_involved_fen": 128000,
+        "remedy": "refund",
+        "occurred_at": "2026-11-19T12:00:00Z",
+        "contact_phone": "13812341234",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def submit(stack: Stack, who: Identity, expect: int = 201, **overrides: Any) -> dict[str, Any]:
+    response = await stack.clients["intake"].post("/v1/complaints", headers=stack.as_(who),
+                                                  json=complaint_body(**overrides))
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def act(stack: Stack, who: Identity, complaint_id: str, action: str, body: dict[str, Any] | None = None,
+              expect: int = 200) -> dict[str, Any]:
+    response = await stack.clients["intake"].post(f"/v1/complaints/{complaint_id}/{action}",
+                                                  headers=stack.as_(who), json=body or {})
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def timeline_kinds(stack: Stack, who: Identity, complaint_id: str) -> list[str]:
+    response = await stack.clients["intake"].get(f"/v1/complaints/{complaint_id}/timeline", headers=stack.as_(who))
+    assert response.status_code == 200, response.text
+    return [e["kind"] for e in response.json()]
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)

@@ -1,0 +1,155 @@
+"""Submitting a complaint: acceptance rules, assignment, deadlines, bad input, idempotency."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tests.conftest import HAIKOU, SANYA, consumer, merchant_staff, official
+from tests.factories import HOTEL, complaint_body, settle_merchant, submit, timeline_kinds
+from tests.support import Stack
+
+ALICE = consumer("usr_ALICE")
+
+
+def at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def test_complaint_against_settled_merchant_is_accepted_and_assigned_to_it(stack: Stack) -> None:
+    await settle_merchant(stack)
+    complaint = await submit(stack, ALICE)
+
+    assert complaint["state"] == "assigned"
+    assert complaint["assignee"] == {"kind": "merchant", "id": HOTEL, "name": "三亚湾海景酒店"}
+    assert complaint["channel"] == "wechat_miniprogram"
+    submitted = at(complaint["submitted_at"])
+    assert at(complaint["accepted_at"]) == submitted  # accepted at once, well inside 3 minutes
+    deadlines = complaint["deadlines"]
+    assert at(deadlines["accept_by"]) - submitted == timedelta(minutes=3)
+    assert at(deadlines["dispose_by"]) - submitted == timedelta(minutes=30)
+    assert at(deadlines["settle_by"]) - submitted == timedelta(hours=48)
+    assert deadlines["next_deadline"] == "dispose"
+    assert await timeline_kinds(stack, ALICE, complaint["id"]) == ["submitted", "accepted", "assigned"]
+
+
+async def test_complaint_about_unregistered_merchant_goes_to_the_regions_handling_unit(stack: Stack) -> None:
+    complaint = await submit(stack, ALICE, merchant_id=None, merchant_name="电力公司", merchant_address="海口",
+                             region_code=HAIKOU, industry="shopping")
+    assert complaint["state"] == "assigned"
+    assert complaint["merchant_id"] is None and complaint["merchant_name"] == "电力公司"
+    assert complaint["assignee"] == {"kind": "unit", "id": HAIKOU, "name": "海口市旅游和文化广电体育局"}
+
+
+async def test_repeat_within_a_day_is_not_accepted_and_linked_to_the_original(stack: Stack) -> None:
+    await settle_merchant(stack)
+    first = await submit(stack, ALICE)
+    stack.clock.advance(hours=2)
+    repeat = await submit(stack, ALICE, description="预订了海景房，入住时被安排在对着停车场的房间，前台拒绝退还差价！")
+    assert repeat["state"] == "not_accepted"
+    assert repeat["not_accepted_reason"] == "duplicate"
+    assert repeat["duplicate_of"] == first["id"]
+    # Another consumer with the same story, and the same consumer a day later, are new complaints.
+    other = await submit(stack, consumer("usr_BOB"))
+    assert other["state"] == "assigned"
+    stack.clock.advance(hours=23)
+    later = await submit(stack, ALICE, occurred_at="2026-11-21T01:00:00Z")
+    assert later["state"] == "assigned"
+
+
+async def test_complaint_missing_what_it_needs_is_not_accepted_with_the_reason(stack: Stack) -> None:
+    short = await submit(stack, ALICE, merchant_id=None, merchant_name="某商店", description="太差了")
+    assert (short["state"], short["not_accepted_reason"]) == ("not_accepted", "insufficient_information")
+    assert "10 characters" in short["not_accepted_note"]
+    nameless = await submit(stack, ALICE, merchant_id=None, description="在景区门口买的椰子水是过期的，商家拒绝退款。")
+    assert nameless["not_accepted_reason"] == "insufficient_information"
+    old = await submit(stack, ALICE, merchant_id=None, merchant_name="某商店", occurred_at="2026-07-01T00:00:00Z")
+    assert (old["state"], old["not_accepted_reason"]) == ("not_accepted", "out_of_scope")
+
+
+async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(stack: Stack) -> None:
+    intake = stack.clients["intake"]
+    response = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
+                                 json=complaint_body(amount_involved_fen=-5, contact_phone="12345"))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "validation_failed"
+    assert {e["field"] for e in problem["errors"]} == {"body.amount_involved_fen", "body.contact_phone"}
+    assert problem["request_id"]
+
+    unknown = await intake.post("/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(region_code="460300"))
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_region"  # Sansha is not served
+
+    fen_as_float = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
+                                     json=complaint_body(amount_involved_fen=12.5))
+    assert fen_as_float.status_code == 422
+
+    malformed = await intake.post("/v1/complaints", headers={**stack.as_(ALICE), "content-type": "application/json"},
+                                  content=b"{not json")
+    assert malformed.status_code in (400, 422)
+    assert malformed.json()["code"] in ("malformed_json", "validation_failed")
+
+    unknown_merchant = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
+                                         json=complaint_body(merchant_id="mer_NOPE"))
+    assert unknown_merchant.status_code == 422 and unknown_merchant.json()["code"] == "unknown_merchant"
+
+    future = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
+                               json=complaint_body(merchant_id=None, merchant_name="某店",
+                                                   occurred_at="2030-01-01T00:00:00Z"))
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.occurred_at"
+
+    mine = await intake.get("/v1/complaints", headers=stack.as_(ALICE))
+    assert mine.json()["items"] == []
+
+
+async def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(stack: Stack) -> None:
+    await settle_merchant(stack)
+    intake = stack.clients["intake"]
+    headers = {**stack.as_(ALICE), "Idempotency-Key": "retry-123"}
+    first = await intake.post("/v1/complaints", headers=headers, json=complaint_body())
+    again = await intake.post("/v1/complaints", headers=headers, json=complaint_body())
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replay"] == "true"
+    other = await intake.post("/v1/complaints", headers=headers, json=complaint_body(amount_involved_fen=1))
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    mine = await intake.get("/v1/complaints", headers=stack.as_(ALICE))
+    assert len(mine.json()["items"]) == 1
+
+
+async def test_phone_number_is_whole_only_for_the_complainant(stack: Stack) -> None:
+    await settle_merchant(stack)
+    complaint = await submit(stack, ALICE)
+    assert complaint["contact_phone"] == "13812341234"
+    for viewer in (merchant_staff(HOTEL), official(SANYA)):
+        seen = await stack.clients["intake"].get(f"/v1/complaints/{complaint['id']}", headers=stack.as_(viewer))
+        assert seen.json()["contact_phone"] == "138****1234"
+
+
+async def test_region_that_does_not_accept_automatically_waits_for_an_official(databases, tmp_path) -> None:
+    import json
+
+    from services.intake.config import DATA_DIR
+    from tests.support import running_stack
+
+    doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
+    for region in doc["regions"]:
+        if region["code"] == SANYA:
+            region["auto_accept"] = False
+            region["sla"] = {"accept_seconds": 120}
+    custom = tmp_path / "regions.json"
+    custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
+        complaint = await submit(s, ALICE, merchant_id=None, merchant_name="某海鲜店")
+        assert complaint["state"] == "submitted"
+        assert complaint["deadlines"]["next_deadline"] == "accept"
+        s.clock.advance(seconds=121)
+        assert await s.run_deadlines() == 1
+        assert await s.run_deadlines() == 0
+        seen = (await s.clients["intake"].get(f"/v1/complaints/{complaint['id']}", headers=s.as_(ALICE))).json()
+        assert seen["deadlines"]["overdue"] == ["accept"] and seen["state"] == "submitted"
+        accepted = await s.clients["intake"].post(f"/v1/complaints/{complaint['id']}/intake-decisions",
+                                                  headers=s.as_(official(SANYA)), json={"accept": True})
+        assert accepted.json()["state"] == "assigned"
+        kinds = await timeline_kinds(s, ALICE, complaint["id"])
+        assert kinds == ["submitted", "overdue", "accepted", "assigned"]

@@ -1,0 +1,76 @@
+"""The schema library's small parts: ids, money, masking, regions, errors, rate limits, similarity."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from services.gateway.ratelimit import RateLimiter
+from services.intake.service import minutes_between, similarity
+from shared.contracts.common import yuan
+from shared.contracts.identity import region_covers, region_prefix
+from shared.errors import TooManyRequests
+from shared.ids import new_id, ulid
+from shared.logging import JsonFormatter, mask_phone, mask_text, set_request_id
+
+
+def test_ids_sort_by_creation_time() -> None:
+    earlier, later = ulid(1_700_000_000_000), ulid(1_700_000_000_001)
+    assert earlier < later and len(earlier) == 26
+    assert new_id("cmp").startswith("cmp_") and len({new_id("x") for _ in range(1000)}) == 1000
+
+
+@pytest.mark.parametrize(("fen", "text"), [(4256500, "42565.00"), (2493630, "24936.30"), (5, "0.05"), (0, "0.00"),
+                                           (-150, "-1.50")])
+def test_fen_are_written_as_yuan_with_two_decimals(fen: int, text: str) -> None:
+    assert yuan(fen) == text
+
+
+def test_phone_and_id_numbers_are_masked() -> None:
+    assert mask_phone("13812341234") == "138****1234"
+    assert mask_text("联系人 13812341234，身份证 460100199001011234") == "联系人 138****1234，身份证 460100********1234"
+    assert mask_text("订单号 2026112012345678901") == "订单号 2026112012345678901"  # not a phone number
+
+
+def test_log_lines_are_json_with_request_id_and_masked_phones() -> None:
+    set_request_id("req_TEST")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "called back %s", ("13987654321",), None)
+    line = json.loads(JsonFormatter("intake").format(record))
+    assert line["message"] == "called back 139****4321"
+    assert line["request_id"] == "req_TEST" and line["service"] == "intake"
+
+
+def test_regions_nest_by_code_prefix() -> None:
+    assert region_prefix("460000") == "46" and region_prefix("460200") == "4602"
+    assert region_covers("460000", "469028") and region_covers("460200", "460203")
+    assert not region_covers("460200", "460100") and not region_covers("469001", "469002")
+
+
+def test_similar_complaint_texts_score_high_and_different_ones_low() -> None:
+    a = "预订了海景房，入住时却被安排在面对停车场的房间，前台拒绝退差价。"
+    b = "预订了海景房，入住时被安排在对着停车场的房间，前台拒绝退还差价！"
+    assert similarity(a, b) > 0.8
+    assert similarity(a, "海鲜店缺斤短两，一斤虾只有七两。") < 0.3
+
+
+def test_handling_minutes_count_started_minutes() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 1, 8, 1, 0, tzinfo=UTC)
+    assert minutes_between(start, start + timedelta(minutes=6)) == 6
+    assert minutes_between(start, start + timedelta(minutes=6, seconds=1)) == 7
+
+
+def test_rate_limiter_refuses_past_the_limit_with_retry_after() -> None:
+    now = [0.0]
+    limiter = RateLimiter(3, monotonic=lambda: now[0])
+    for _ in range(3):
+        limiter.hit("alice")
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.hit("alice")
+    assert refused.value.headers["Retry-After"] == "20"
+    limiter.hit("bob")  # others are not affected
+    now[0] += 20
+    limiter.hit("alice")
