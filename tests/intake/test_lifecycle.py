@@ -184,3 +184,21 @@ async def test_queue_lists_nearest_deadline_first_with_filters_and_pages(stack: 
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
     mine = (await queue.get("/v1/complaints", headers=stack.as_(consumer("usr_C3")))).json()
     assert [c["id"] for c in mine["items"]] == [ids[3]]
+
+
+async def test_two_schedulers_at_once_fire_each_deadline_once(stack: Stack) -> None:
+    """Replicas each run the scheduler; row claims (PostgreSQL) or version checks (SQLite) keep it once."""
+    import asyncio
+
+    from services.intake.main import run_deadlines_once
+
+    await settle_merchant(stack)
+    ids = [(await submit(stack, consumer(f"usr_R{n}")))["id"] for n in range(12)]
+    stack.clock.advance(minutes=31)
+    app = stack.apps["intake"]
+    results = await asyncio.gather(run_deadlines_once(app), run_deadlines_once(app), return_exceptions=True)
+    fired = sum(r for r in results if isinstance(r, int)) + await run_deadlines_once(app)
+    assert fired == len(ids)
+    for complaint_id in ids:
+        kinds = await timeline_kinds(stack, official(SANYA), complaint_id)
+        assert kinds.count("overdue") == 1 and kinds.count("escalated") == 1
