@@ -131,6 +131,14 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
     return router
 
 
+def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:
+    def kick(notes: dict[str, Any]) -> None:
+        if notes.get("outbox_written") and app.state.dispatcher is not None:
+            app.state.dispatcher.kick()
+
+    return kick
+
+
 def create_service_app(
     *,
     name: str,
@@ -140,7 +148,7 @@ def create_service_app(
     clock: Clock | None = None,
     outbox: Table | None = None,
     inbox: Table | None = None,
-    event_handlers: dict[str, EventHandler] | None = None,
+    event_handlers: dict[str, EventHandler] | Callable[[FastAPI], dict[str, EventHandler]] | None = None,
     routers: Sequence[APIRouter] = (),
     background: Sequence[BackgroundJob] = (),
     readiness: Sequence[ReadinessCheck] = (),
@@ -170,8 +178,10 @@ def create_service_app(
                 outbox, app.state.sessionmaker, app.state.clients, name, clock,
                 poll_seconds=settings.outbox_poll_seconds, batch_size=settings.outbox_batch_size,
             )
+        app.state.after_commit = [_kick_dispatcher(app)]
         if inbox is not None:
-            app.state.inbox = Inbox(inbox, clock, dict(event_handlers or {}))
+            built = event_handlers(app) if callable(event_handlers) else event_handlers
+            app.state.inbox = Inbox(inbox, clock, dict(built or {}))
         if on_startup is not None:
             await on_startup(app)
         tasks: list[asyncio.Task[None]] = []

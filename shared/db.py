@@ -93,8 +93,9 @@ async def ping(engine: AsyncEngine) -> None:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commits when the endpoint succeeds, rolls back when it raises.
 
-    Services and repositories only flush. After a commit that wrote events, the outbox dispatcher
-    is woken so that they leave at once rather than at the next poll.
+    Services and repositories only flush. After a commit, the app's after-commit hooks see what the
+    transaction noted in `session.info` (events written, payouts queued) and wake their workers, so
+    the work leaves at once rather than at the next poll.
     """
     app = request.app
     async with app.state.sessionmaker() as session:
@@ -104,8 +105,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-    if session.info.pop("outbox_written", False) and getattr(app.state, "dispatcher", None):
-        app.state.dispatcher.kick()
+        notes = dict(session.info)
+    for hook in getattr(app.state, "after_commit", ()):
+        hook(notes)
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.logging import current_request_id
@@ -181,6 +183,17 @@ def install_error_handlers(app: FastAPI) -> None:
         body = problem_body(exc.status_code, code, title, title)
         return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_MEDIA_TYPE,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
+        # Optimistic locking: another request changed the same record first.
+        return problem_response(Conflict("Someone else changed this at the same moment; reload and retry.",
+                                         code="concurrent_update", title="Concurrent update"))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error turned into 409: %s", exc.orig)
+        return problem_response(Conflict("This conflicts with a record that already exists.", code="conflict"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -14,10 +14,13 @@ from shared.testing.fakes.alipay import create_alipay_fake
 from shared.testing.fakes.keys import generate_rsa_keypair
 from shared.testing.fakes.server import ServerThread
 from shared.testing.fakes.wechat import create_wechat_fake
+from shared.testing.fakes.wechatpay import create_wechatpay_fake
 from tests.support import Databases, Stack, postgres_url, running_stack
 
 WECHAT_APPID, WECHAT_SECRET = "wx-test-app", "wx-test-secret"
 ALIPAY_APPID = "2021000000000001"
+MCHID, MERCHANT_SERIAL, PUBLIC_KEY_ID = "1900000109", "TEST-MERCHANT-SERIAL-0001", "PUB_KEY_ID_TEST_0001"
+APIV3_KEY = "test-apiv3-key-0123456789abcdefg"[:32]
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +38,10 @@ class Providers:
     platform_public_key: Path
     wechat: object
     alipay: object
+    wechatpay_url: str
+    wechatpay: object
+    wechatpay_merchant_private_key: Path
+    wechatpay_platform_public_key: Path
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +52,21 @@ def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Providers]:
     platform_private, platform_public = generate_rsa_keypair()
     (keys / "app_private.pem").write_text(app_private)
     (keys / "platform_public.pem").write_text(platform_public)
+    merchant_private, merchant_public = generate_rsa_keypair()
+    wxpay_platform_private, wxpay_platform_public = generate_rsa_keypair()
+    (keys / "wechatpay_merchant_private.pem").write_text(merchant_private)
+    (keys / "wechatpay_platform_public.pem").write_text(wxpay_platform_public)
     wechat = create_wechat_fake(WECHAT_APPID, WECHAT_SECRET)
     alipay = create_alipay_fake(ALIPAY_APPID, app_public, platform_private)
-    with ServerThread(wechat) as wechat_server, ServerThread(alipay) as alipay_server:
+    wechatpay = create_wechatpay_fake(MCHID, WECHAT_APPID, merchant_public, MERCHANT_SERIAL, wxpay_platform_private,
+                                      PUBLIC_KEY_ID, APIV3_KEY)
+    with ServerThread(wechat) as wechat_server, ServerThread(alipay) as alipay_server, \
+            ServerThread(wechatpay) as wechatpay_server:
         yield Providers(wechat_url=wechat_server.url, alipay_url=alipay_server.url + "/gateway.do",
                         app_private_key=keys / "app_private.pem", platform_public_key=keys / "platform_public.pem",
-                        wechat=wechat, alipay=alipay)
+                        wechat=wechat, alipay=alipay, wechatpay_url=wechatpay_server.url, wechatpay=wechatpay,
+                        wechatpay_merchant_private_key=keys / "wechatpay_merchant_private.pem",
+                        wechatpay_platform_public_key=keys / "wechatpay_platform_public.pem")
 
 
 def gateway_overrides(providers: Providers) -> dict[str, object]:
@@ -62,9 +78,24 @@ def gateway_overrides(providers: Providers) -> dict[str, object]:
     }
 
 
+def compensation_overrides(providers: Providers, notify_base_url: str = "http://127.0.0.1:9") -> dict[str, object]:
+    """Payouts through both fakes; notifications go to `notify_base_url` (nowhere, unless a test serves it)."""
+    return {
+        "wechatpay_mchid": MCHID, "wechatpay_appid": WECHAT_APPID, "wechatpay_gateway_url": providers.wechatpay_url,
+        "wechatpay_private_key_file": providers.wechatpay_merchant_private_key,
+        "wechatpay_cert_serial_no": MERCHANT_SERIAL, "wechatpay_apiv3_key": APIV3_KEY,
+        "wechatpay_public_key_file": providers.wechatpay_platform_public_key, "wechatpay_public_key_id": PUBLIC_KEY_ID,
+        "alipay_appid": ALIPAY_APPID, "alipay_gateway_url": providers.alipay_url,
+        "alipay_app_private_key_file": providers.app_private_key,
+        "alipay_public_key_file": providers.platform_public_key,
+        "notify_base_url": notify_base_url, "provider_timeout_seconds": 2.0, "payout_poll_seconds": 5.0,
+    }
+
+
 @pytest.fixture
 async def stack(databases: Databases, providers: Providers, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with running_stack(databases, tmp_path, overrides={"gateway": gateway_overrides(providers)}) as s:
+    overrides = {"gateway": gateway_overrides(providers), "compensation": compensation_overrides(providers)}
+    async with running_stack(databases, tmp_path, overrides=overrides) as s:
         yield s
 
 

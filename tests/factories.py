@@ -9,7 +9,13 @@ from shared.contracts.identity import Identity
 from tests.conftest import ADMIN, SANYA
 from tests.support import Stack
 
-HOTEL = "mer_01DEMQ000000000000000HOTEL"
+
+def merchant_id(tag: str) -> str:
+    """A well-formed merchant id that says what it is in a test: mer_01DEMQ0…0<TAG>."""
+    return "mer_01DEMQ" + tag.upper().rjust(20, "0")
+
+
+HOTEL = merchant_id("HOTEL")
 
 
 async def settle_merchant(stack: Stack, merchant_id: str = HOTEL, *, name: str = "三亚湾海景酒店",

@@ -11,6 +11,7 @@ from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
+from services.gateway.internal import router as internal_router
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
 from shared.app import create_service_app
@@ -69,7 +70,7 @@ def create_app(
         ),
         settings=settings,
         clock=clock,
-        routers=[auth_router],
+        routers=[auth_router, internal_router],
         on_startup=_startup,
         **options,
     )

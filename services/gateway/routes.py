@@ -21,16 +21,29 @@ from shared.errors import NotFound, PayloadTooLarge, TooManyRequests, problem_re
 
 log = logging.getLogger("gateway.routes")
 
-# Public paths and the service that serves them; the first matching prefix wins.
+# Public paths and the service that serves them; the first match wins ("*" is one path segment,
+# and a route covers everything below it).
 ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/complaints", "intake"),
     ("/v1/regions", "intake"),
     ("/v1/industries", "intake"),
+    ("/v1/merchants/*/deposit", "compensation"),
     ("/v1/merchants", "credit"),
+    ("/v1/funds", "compensation"),
+    ("/v1/claims", "compensation"),
+    ("/v1/recoveries", "compensation"),
+    ("/v1/compensation-rules", "compensation"),
+    ("/v1/reconciliations", "compensation"),
+    ("/v1/compensation", "compensation"),
+    ("/v1/ledger", "compensation"),
 )
+# Provider callbacks: verified by the owning service with the provider's own scheme.
+CALLBACKS = {"wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
+             "alipay/notify": ("compensation", "/internal/callbacks/alipay")}
 # Served without a login (catalogues a mini-program shows before the user signs in).
 ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries")})
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
+GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
 _FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")
 _FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location")
 
@@ -38,9 +51,14 @@ auth_router = APIRouter(prefix="/v1", tags=["auth"])
 proxy_router = APIRouter()
 
 
+def _matches(route: str, path: str) -> bool:
+    want, have = route.strip("/").split("/"), path.strip("/").split("/")
+    return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
 def route_for(path: str) -> str | None:
-    for prefix, service in ROUTES:
-        if path == prefix or path.startswith(prefix + "/"):
+    for route, service in ROUTES:
+        if _matches(route, path):
             return service
     return None
 
@@ -158,6 +176,21 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
         headers=headers, content=request.stream() if request.method in ("POST", "PUT", "PATCH") else None,
     )
     response = await client.send_stream(upstream)
+    out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
+    return Response(response.content, status_code=response.status_code, headers=out_headers)
+
+
+@proxy_router.post("/callbacks/{provider}/{kind}", include_in_schema=False)
+async def provider_callback(provider: str, kind: str, request: Request) -> Response:
+    """A payment provider's notification, passed whole (headers and raw body) to the service that verifies it."""
+    target = CALLBACKS.get(f"{provider}/{kind}")
+    if target is None:
+        raise RouteNotFound(f"There is no callback {provider}/{kind}.")
+    service, path = target
+    headers = {k: v for k, v in request.headers.items()
+               if k.startswith("wechatpay-") or k in ("content-type", "content-length")}
+    response = await request.app.state.clients[service].request(
+        "POST", path, identity=GATEWAY_IDENTITY, headers=headers, content=await request.body(), retry=False)
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     return Response(response.content, status_code=response.status_code, headers=out_headers)
 

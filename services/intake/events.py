@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Merchant
+from services.intake.models import Complaint, Merchant, TimelineEntry
 from services.intake.repository import MerchantRepository
-from shared.contracts.events import EventEnvelope, SubjectEvent
+from shared.contracts.events import (
+    ClaimApproved,
+    ClaimEvent,
+    ClaimRejected,
+    EventEnvelope,
+    PayoutFailed,
+    PayoutSucceeded,
+    SubjectEvent,
+)
 from shared.outbox import EventHandler
 
 
@@ -30,7 +40,33 @@ async def apply_subject(session: AsyncSession, event: SubjectEvent, envelope: Ev
     merchant.updated_at = envelope.occurred_at
 
 
+async def apply_claim(session: AsyncSession, event: ClaimEvent, envelope: EventEnvelope) -> None:
+    """The claim's progress shows on the complaint's timeline, and a payout on the complaint itself."""
+    complaint = await session.get(Complaint, event.complaint_id)
+    if complaint is None:
+        return
+    data: dict[str, Any] = {"claim_id": event.claim_id}
+    note = None
+    if isinstance(event, ClaimApproved):
+        kind, state, data["amount_fen"] = "compensation_approved", "approved", event.amount_fen
+    elif isinstance(event, ClaimRejected):
+        kind, state, note = "compensation_rejected", "rejected", event.reason
+    elif isinstance(event, PayoutSucceeded):
+        kind, state, data["amount_fen"] = "advance_compensation_paid", "paid", event.amount_fen
+        complaint.compensation_paid_fen = event.amount_fen
+    else:
+        assert isinstance(event, PayoutFailed)
+        kind, state, note = "compensation_payout_failed", "payout_failed", event.reason
+    complaint.compensation_state = state
+    session.add(TimelineEntry(complaint_id=complaint.id, at=envelope.occurred_at, kind=kind, actor_role="service",
+                              actor_id="compensation", actor_name="先行赔付", note=note, data=data))
+
+
 HANDLERS: dict[str, EventHandler] = {
     "subject.registered": apply_subject,  # type: ignore[dict-item]
     "subject.updated": apply_subject,  # type: ignore[dict-item]
+    "claim.approved": apply_claim,  # type: ignore[dict-item]
+    "claim.rejected": apply_claim,  # type: ignore[dict-item]
+    "payout.succeeded": apply_claim,  # type: ignore[dict-item]
+    "payout.failed": apply_claim,  # type: ignore[dict-item]
 }

@@ -94,6 +94,9 @@ class Complaint(Base):
     amount_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     evaluation_comment: Mapped[str | None] = mapped_column(Text)
+    compensation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    compensation_state: Mapped[str | None] = mapped_column(String(20))
+    compensation_paid_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     timeline: Mapped[list[TimelineEntry]] = relationship(

@@ -14,9 +14,16 @@ from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, In
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
-from services.intake.service import ActionNotAllowed, AlreadyEvaluated, UnknownMerchant
+from services.intake.service import (
+    ActionNotAllowed,
+    AlreadyEvaluated,
+    AlreadyRequested,
+    NotInProgram,
+    UnknownMerchant,
+)
 from shared.auth import Caller
 from shared.contracts.common import INDUSTRY_LABELS_ZH, Channel, Industry, Page
+from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     Assignee,
     AssignmentIn,
@@ -81,6 +88,8 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> Complaint
         response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, outcome=c.outcome,
         at_fault=c.at_fault, amount_refunded_fen=c.amount_refunded_fen, satisfaction=c.satisfaction,
         evaluation_comment=c.evaluation_comment, evidence_count=evidence_count,
+        compensation_requested_at=c.compensation_requested_at, compensation_state=c.compensation_state,
+        compensation_paid_fen=c.compensation_paid_fen,
     )
 
 
@@ -310,6 +319,18 @@ async def evaluate(complaint: CurrentComplaint, body: EvaluationIn, caller: Call
                    intake: IntakeService) -> ComplaintOut:
     """The complainant's satisfaction (1-5) and comment; it closes a resolved complaint."""
     return await _act(session, caller, await intake.evaluate(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/compensation-requests", status_code=202, responses=problem_responses(
+    ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotInProgram, AlreadyRequested))
+async def request_compensation(complaint: CurrentComplaint, body: CompensationRequestIn, caller: Caller,
+                               session: Session, intake: IntakeService) -> ComplaintOut:
+    """Ask the platform to pay first (先行赔付): after a missed deadline or a rejected response, or by an official.
+
+    Accepted for decision: the claim is opened and decided by the compensation service, and its
+    progress appears on the timeline (approved, rejected, paid).
+    """
+    return await _act(session, caller, await intake.request_compensation(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/callback-visits", responses=ACTION_ERRORS)

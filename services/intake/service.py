@@ -19,6 +19,7 @@ from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
 from shared.clock import Clock
 from shared.contracts.common import Channel
+from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
     AssigneeKind,
@@ -40,6 +41,7 @@ from shared.contracts.complaints import (
     WithdrawalIn,
 )
 from shared.contracts.events import (
+    CompensationRequested,
     ComplaintAccepted,
     ComplaintEvent,
     ComplaintOverdue,
@@ -69,6 +71,14 @@ class ActionNotAllowed(Forbidden):
 
 class AlreadyEvaluated(Conflict):
     code, title = "already_evaluated", "Already evaluated"
+
+
+class NotInProgram(Conflict):
+    code, title = "merchant_not_in_program", "Merchant not covered"
+
+
+class AlreadyRequested(Conflict):
+    code, title = "compensation_already_requested", "Compensation already requested"
 
 
 class OccurredInFuture(Problem):
@@ -420,6 +430,41 @@ class Intake:
             raise InvalidTransition("Callback visits follow a resolution.", state=c.state, action="callback_visit")
         self._record(c, "callback_visit", actor, note=body.note,
                      data={"reached": body.reached, "satisfied": body.satisfied})
+        return c
+
+    # --- advance compensation -------------------------------------------------------------------
+    async def request_compensation(self, c: Complaint, actor: Identity, body: CompensationRequestIn) -> Complaint:
+        """Ask compensation to pay first; the complainant may once a deadline is missed or a response rejected."""
+        self._require(c, actor, Role.consumer, Role.official, Role.admin, action="request compensation for")
+        if c.compensation_requested_at is not None:
+            raise AlreadyRequested("Compensation was already requested for this complaint.")
+        if c.consumer_id is None:
+            raise InvalidTransition("Only a complaint filed from a mini-program account can be paid.",
+                                    state=c.state, action="compensation_requested")
+        if c.state in (S.not_accepted, S.withdrawn, S.transferred, S.submitted):
+            raise InvalidTransition(f"A complaint in state {c.state} cannot be compensated.", state=c.state,
+                                    action="compensation_requested")
+        missed = c.dispose_overdue or c.settle_overdue
+        rejected_response = c.state == S.escalated and c.responded_at is not None
+        if actor.role == Role.consumer and not (missed or rejected_response):
+            raise InvalidTransition("Compensation can be requested once the merchant missed its deadline or you "
+                                    "rejected its response.", state=c.state, action="compensation_requested")
+        merchant = await MerchantRepository(self.session).get(c.merchant_id) if c.merchant_id else None
+        if merchant is None or not merchant.settled or not merchant.in_compensation_program:
+            raise NotInProgram("Only merchants settled in and enrolled in advance compensation are covered.")
+        if c.amount_involved_fen and body.amount_requested_fen > c.amount_involved_fen and body.scenario is None:
+            raise Problem("The amount requested exceeds the amount involved in the complaint.", status=422,
+                          code="amount_above_involved",
+                          errors=[{"field": "body.amount_requested_fen", "message": "exceeds amount_involved_fen"}])
+        c.compensation_requested_at, c.compensation_state = self.clock.now(), "requested"
+        evidence = await self.complaints.evidence_counts([c.id])
+        self._record(c, "compensation_requested", actor, note=body.reason,
+                     data={"amount_requested_fen": body.amount_requested_fen, "scenario": body.scenario})
+        await self._emit(c, CompensationRequested, amount_requested_fen=body.amount_requested_fen,
+                         reason=body.reason, amount_involved_fen=c.amount_involved_fen,
+                         evidence_count=evidence.get(c.id, 0),
+                         liability_clear=c.at_fault == AtFault.merchant or missed, scenario=body.scenario,
+                         facts=body.facts, requested_by="consumer" if actor.role == Role.consumer else actor.subject)
         return c
 
     # --- evidence -------------------------------------------------------------------------------

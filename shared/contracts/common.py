@@ -22,6 +22,20 @@ def yuan(fen: int) -> str:
     return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
+def fen_from_yuan(text: str) -> int:
+    """4256500 for "42565.00": providers write yuan with two decimals; no floats on the way."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {text!r}") from exc
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"more than two decimals: {text!r}")
+    return int(fen)
+
+
 class Channel(StrEnum):
     wechat_miniprogram = "wechat_miniprogram"
     alipay_miniprogram = "alipay_miniprogram"

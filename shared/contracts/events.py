@@ -79,9 +79,17 @@ class ComplaintWithdrawn(ComplaintEvent):
 
 
 class CompensationRequested(ComplaintEvent):
+    """The complainant (or an official for them) asks the platform to pay first."""
+
     type: ClassVar[str] = "compensation.requested"
     amount_requested_fen: Fen
     reason: str
+    amount_involved_fen: Fen = 0
+    evidence_count: int = 0
+    liability_clear: bool = Field(False, description="the merchant was found at fault or missed a deadline")
+    scenario: str | None = None
+    facts: dict[str, int | str | bool] = Field(default_factory=dict)
+    requested_by: str = Field("consumer", description="who asked: the consumer, or the official's id")
 
 
 # --- compensation -------------------------------------------------------------------------------
@@ -172,8 +180,15 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
 # Who hears what. A producer writes one outbox row per subscriber listed here; a service is added
 # to a line when it applies that event.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "subject.registered": ("intake",),
-    "subject.updated": ("intake",),
+    "subject.registered": ("intake", "compensation"),
+    "subject.updated": ("intake", "compensation"),
+    "compensation.requested": ("compensation",),
+    "claim.approved": ("intake",),
+    "claim.rejected": ("intake",),
+    "payout.succeeded": ("intake",),
+    "payout.failed": ("intake",),
+    "recovery.settled": ("credit",),
+    "recovery.defaulted": ("credit",),
 }
 
 

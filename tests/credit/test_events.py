@@ -60,27 +60,31 @@ async def test_events_wait_while_the_subscriber_is_down_and_arrive_in_order_late
             "/v1/merchants", headers=stack.as_(ADMIN),
             json={"name": f"商户{n}", "region_code": "460200", "industry": "food"})
         assert response.status_code == 201
-    down = ServiceClient("intake", "http://127.0.0.1:9", INTERNAL_SECRET, timeout=0.5, retries=0)
-    dispatcher = OutboxDispatcher(credit_outbox, credit.state.sessionmaker, {"intake": down}, "credit", stack.clock)
+    subscribers = ("intake", "compensation")
+    down = {s: ServiceClient(s, "http://127.0.0.1:9", INTERNAL_SECRET, timeout=0.5, retries=0) for s in subscribers}
+    dispatcher = OutboxDispatcher(credit_outbox, credit.state.sessionmaker, down, "credit", stack.clock)
     assert await dispatcher.deliver_once() == 0
     async with credit.state.sessionmaker() as session:
-        rows = (await session.execute(select(credit_outbox).order_by(credit_outbox.c.id))).all()
+        rows = (await session.execute(select(credit_outbox).where(credit_outbox.c.subscriber == "intake")
+                                      .order_by(credit_outbox.c.id))).all()
     assert [r.attempts for r in rows] == [1, 0, 0]  # the first failure holds back the later ones
     assert rows[0].last_error and all(r.delivered_at is None for r in rows)
     count, _ = await dispatcher.backlog()
-    assert count == 3
-    await down.aclose()
+    assert count == 6  # three merchants, two subscribers each
+    for client in down.values():
+        await client.aclose()
 
-    up = ServiceClient("intake", "http://intake", INTERNAL_SECRET,
-                       transport=httpx.ASGITransport(app=stack.apps["intake"]))
-    dispatcher.clients = {"intake": up}
+    up = {s: ServiceClient(s, f"http://{s}", INTERNAL_SECRET, transport=httpx.ASGITransport(app=stack.apps[s]))
+          for s in subscribers}
+    dispatcher.clients = up
     assert await dispatcher.deliver_once() == 0  # still backing off
     stack.clock.advance(timedelta(seconds=3))
-    assert await dispatcher.deliver_once() == 3
+    assert await dispatcher.deliver_once() == 6
     async with stack.apps["intake"].state.sessionmaker() as session:
         from services.intake.models import inbox
 
         received = (await session.execute(select(inbox.c.event_id))).scalars().all()
     assert set(received) == {r.envelope["id"] for r in rows}
     assert sorted(m.name for m in (await intake_merchants(stack)).values()) == ["商户0", "商户1", "商户2"]
-    await up.aclose()
+    for client in up.values():
+        await client.aclose()

@@ -20,14 +20,14 @@ from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, gateway_overrides
-from tests.factories import complaint_body
+from tests.factories import complaint_body, merchant_id
 from tests.support import FACTORIES, METADATA, SERVICES, START, Databases, service_settings, wipe
 
 pytestmark = pytest.mark.e2e
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
-HOTEL = "mer_01DEMQ00000000000000E2EHTL"
-OTHER = "mer_01DEMQ00000000000000E2EOTH"
+HOTEL = merchant_id("E2EHTL")
+OTHER = merchant_id("E2EOTH")
 
 
 class System:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, merchant_staff, official
-from tests.factories import HOTEL, act, settle_merchant, submit, timeline_kinds
+from tests.factories import HOTEL, act, merchant_id, settle_merchant, submit, timeline_kinds
 from tests.support import Stack
 
 ALICE = consumer("usr_ALICE")
@@ -84,10 +84,10 @@ async def test_roles_may_only_take_their_own_actions(stack: Stack) -> None:
 
 async def test_a_complaint_is_invisible_to_everyone_it_does_not_concern(stack: Stack) -> None:
     await settle_merchant(stack)
-    await settle_merchant(stack, "mer_01DEMQ00000000000000OTHER1", name="别家酒店")
+    await settle_merchant(stack, merchant_id("OTHER1"), name="别家酒店")
     c = await submit(stack, ALICE)
     intake = stack.clients["intake"]
-    for stranger in (consumer("usr_BOB"), official(HAIKOU), merchant_staff("mer_01DEMQ00000000000000OTHER1")):
+    for stranger in (consumer("usr_BOB"), official(HAIKOU), merchant_staff(merchant_id("OTHER1"))):
         seen = await intake.get(f"/v1/complaints/{c['id']}", headers=stack.as_(stranger))
         assert seen.status_code == 404 and seen.json()["code"] == "complaint_not_found"
         timeline = await intake.get(f"/v1/complaints/{c['id']}/timeline", headers=stack.as_(stranger))

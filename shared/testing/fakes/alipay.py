@@ -7,13 +7,17 @@ over the exact text of the inner object, as python-alipay-sdk checks them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,10 +25,15 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from shared.clock import Clock, system_clock
 from shared.testing.fakes.faults import install_faults
+from shared.testing.fakes.keys import generate_rsa_keypair
+from shared.testing.fakes.notify import send_later
 
 _DEMO = re.compile(r"^demo-([A-Za-z0-9_-]{1,64})$")
-Handler = Callable[[dict[str, str], dict[str, Any]], tuple[dict[str, Any] | None, dict[str, Any] | None]]
+Answer = tuple[dict[str, Any], bool]  # the body, and whether it goes out as error_response
+Handler = Callable[[dict[str, str], dict[str, Any], str], Answer]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def sign_rsa2(private_key_pem: str, message: str) -> str:
@@ -56,21 +65,103 @@ def _error(code: str, msg: str, sub_code: str, sub_msg: str) -> dict[str, Any]:
     return {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg}
 
 
-def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_pem: str) -> FastAPI:
+def _business_error(sub_code: str, sub_msg: str) -> dict[str, Any]:
+    """A business failure: Alipay answers it inside the signed `..._response`, not as error_response."""
+    return _error("40004", "Business Failed", sub_code, sub_msg)
+
+
+def _ok(result: dict[str, Any]) -> dict[str, Any]:
+    return {"code": "10000", "msg": "Success", **result}
+
+
+def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_pem: str,
+                       clock: Clock = system_clock) -> FastAPI:
     app = FastAPI(title="Alipay (local fake)", openapi_url=None)
     install_faults(app)
+    forger_private, _ = generate_rsa_keypair()
+    app.state.orders: dict[str, dict[str, Any]] = {}
+    app.state.transfer_calls = 0
+    app.state.notifications: list[dict[str, Any]] = []
+    app.state.failing_payees: set[str] = set()
+    app.state.background = set()
+    app.state.clock = clock  # tests may swap in their own, so orders fall on the test's days
 
-    def oauth_token(params: dict[str, str], biz: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def local_now() -> str:
+        return app.state.clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+    def oauth_token(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
         match = _DEMO.match(params.get("code", ""))
         if params.get("grant_type") != "authorization_code" or match is None:
-            return None, _error("40002", "Invalid Arguments", "isv.code-invalid", "授权码code无效")
+            return _error("40002", "Invalid Arguments", "isv.code-invalid", "授权码code无效"), True
         name = match.group(1)
-        return {"user_id": "2088" + _digits(appid, name, "user", 12), "open_id": "0" + _digits(appid, name, "open", 20),
-                "access_token": "authusr" + secrets.token_hex(12), "expires_in": 1296000,
-                "refresh_token": "authusr" + secrets.token_hex(12), "re_expires_in": 2592000}, None
+        return _ok({"user_id": "2088" + _digits(appid, name, "user", 12),
+                    "open_id": "0" + _digits(appid, name, "open", 20),
+                    "access_token": "authusr" + secrets.token_hex(12), "expires_in": 1296000,
+                    "refresh_token": "authusr" + secrets.token_hex(12), "re_expires_in": 2592000}), False
+
+    def notify(order: dict[str, Any], url: str | None) -> None:
+        if not url:
+            return
+        params = {"notify_id": secrets.token_hex(16), "notify_time": local_now(), "notify_type": "trade_status_sync",
+                  "msg_method": "alipay.fund.trans.order.changed", "app_id": appid, "charset": "utf-8",
+                  "version": "1.0", "utc_timestamp": str(int(time.time() * 1000)),
+                  "biz_content": json.dumps({k: order[k] for k in ("out_biz_no", "order_id", "pay_fund_order_id",
+                                                                   "status", "trans_amount", "pay_date")},
+                                            ensure_ascii=False, separators=(",", ":"))}
+        forged = app.state.faults.take("forged_notification") != "none"
+        times = 2 if app.state.faults.take("duplicate_notification") != "none" else 1
+        params["sign"] = sign_rsa2(forger_private if forged else alipay_private_key_pem, signing_string(params))
+        params["sign_type"] = "RSA2"
+        send_later(app, url, content=urlencode(params).encode(), times=times,
+                   headers={"content-type": "application/x-www-form-urlencoded;charset=utf-8"})
+
+    def transfer(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
+        app.state.transfer_calls += 1
+        out_biz_no, payee = biz.get("out_biz_no", ""), (biz.get("payee_info") or {}).get("identity")
+        amount = biz.get("trans_amount", "")
+        if not re.fullmatch(r"[0-9A-Za-z_]{1,64}", out_biz_no) or not payee or \
+                not re.fullmatch(r"\d+\.\d{2}", amount) or float(amount) <= 0:
+            return _business_error("INVALID_PARAMETER", "参数有误"), False
+        order = app.state.orders.get(out_biz_no)
+        if order is not None and (order["trans_amount"], order["payee"]) != (amount, payee):
+            return _business_error("DUPLICATE_OUT_BIZ_NO", "商户订单号重复"), False
+        if order is None or order["status"] == "FAIL":
+            failing = payee in app.state.failing_payees
+            order = {"out_biz_no": out_biz_no, "order_id": "2026" + secrets.token_hex(10),
+                     "pay_fund_order_id": "2026" + secrets.token_hex(10), "payee": payee, "trans_amount": amount,
+                     "status": "FAIL" if failing else "SUCCESS", "trans_date": local_now(), "pay_date": local_now(),
+                     "fail_reason": "PAYEE_NOT_EXIST" if failing else None}
+            app.state.orders[out_biz_no] = order
+            if failing:
+                return _business_error("PAYEE_NOT_EXIST", "收款账号不存在或姓名有误"), False
+            notify(order, params.get("notify_url"))
+        elif order["status"] == "FAIL":
+            return _business_error(order["fail_reason"], "收款账号不存在或姓名有误"), False
+        fields = ("out_biz_no", "order_id", "pay_fund_order_id", "status", "trans_date")
+        return _ok({k: order[k] for k in fields}), False
+
+    def query(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
+        order = app.state.orders.get(biz.get("out_biz_no", ""))
+        if order is None:
+            return _business_error("ORDER_NOT_EXIST", "转账订单不存在"), False
+        return _ok({"out_biz_no": order["out_biz_no"], "order_id": order["order_id"],
+                    "pay_fund_order_id": order["pay_fund_order_id"], "status": order["status"],
+                    "trans_amount": order["trans_amount"], "pay_date": order["pay_date"],
+                    "fail_reason": order["fail_reason"]}), False
+
+    def bill_url(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
+        day = biz.get("bill_date", "")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            return _business_error("INVALID_PARAMETER", "bill_date"), False
+        return _ok({"bill_download_url": f"{base}/_fake/alipay-bills/{day}.csv"}), False
 
     # One handler per OpenAPI method: adding a method is adding a function here.
-    app.state.handlers = {"alipay.system.oauth.token": oauth_token}
+    app.state.handlers = {
+        "alipay.system.oauth.token": oauth_token,
+        "alipay.fund.trans.uni.transfer": transfer,
+        "alipay.fund.trans.common.query": query,
+        "alipay.data.dataservice.bill.downloadurl.query": bill_url,
+    }
 
     def respond(method: str, body: dict[str, Any], *, error: bool = False) -> Response:
         inner = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -99,9 +190,18 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
             return respond(method, _error("40004", "Business Failed", "isv.invalid-method", "不存在的方法名"),
                            error=True)
         biz = json.loads(params["biz_content"]) if params.get("biz_content") else {}
-        result, failure = handler(params, biz)
-        if failure is not None:
-            return respond(method, failure, error=True)
-        return respond(method, {"code": "10000", "msg": "Success", **(result or {})})
+        body, as_error = handler(params, biz, str(request.base_url).rstrip("/"))
+        if method == "alipay.fund.trans.uni.transfer" and app.state.faults.take("accept_then_timeout") != "none":
+            await asyncio.sleep(30)  # the transfer happened; the caller just never hears it
+        return respond(method, body, error=as_error)
+
+    @app.get("/_fake/alipay-bills/{day}.csv")
+    async def bill(day: str) -> Response:
+        lines = ["out_biz_no,order_id,amount,status,pay_date"]
+        for order in app.state.orders.values():
+            if order["pay_date"][:10] == day:
+                lines.append(f"{order['out_biz_no']},{order['order_id']},{order['trans_amount']},{order['status']},"
+                             f"{order['pay_date']}")
+        return Response("\n".join(lines) + "\n", media_type="text/csv")
 
     return app

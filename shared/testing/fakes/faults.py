@@ -10,9 +10,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+MODES = (
+    "none|timeout|error500|accept_then_timeout|duplicate_notification|forged_notification"
+    "|tampered_amount_notification"
+)
+
 
 class FaultIn(BaseModel):
-    mode: str = Field(pattern="^(none|timeout|error500)$")
+    mode: str = Field(pattern=f"^({MODES})$")
     count: int = Field(1, ge=0, le=1000)
 
 
@@ -26,10 +31,10 @@ class Faults:
         with self._lock:
             self.mode, self.remaining = mode, count
 
-    def take(self) -> str:
-        """The fault for this request, if any, counting it down."""
+    def take(self, *modes: str) -> str:
+        """The fault for this request if it is one of `modes` (any, when none named), counting it down."""
         with self._lock:
-            if self.mode == "none" or self.remaining <= 0:
+            if self.mode == "none" or self.remaining <= 0 or (modes and self.mode not in modes):
                 return "none"
             self.remaining -= 1
             return self.mode
@@ -50,7 +55,7 @@ def install_faults(app: FastAPI, timeout_seconds: float = 30.0) -> None:
     async def misbehave(request: Request, call_next: Any) -> Any:
         if request.url.path.startswith("/_fake/"):
             return await call_next(request)
-        fault = app.state.faults.take()
+        fault = app.state.faults.take("timeout", "error500")
         if fault == "timeout":
             await asyncio.sleep(timeout_seconds)  # cancelled when the server shuts down
         if fault == "error500":

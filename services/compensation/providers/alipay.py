@@ -1,0 +1,132 @@
+"""Alipay fund transfers (alipay.fund.trans.uni.transfer) through python-alipay-sdk.
+
+The SDK's HTTP is blocking urllib, so calls run in a worker thread. A business failure comes back as
+a dict with a code other than 10000, not as an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import date
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import parse_qsl
+
+import httpx
+from alipay import AliPay
+from alipay.exceptions import AliPayException, AliPayValidationError
+from alipay.utils import AliPayConfig
+
+from services.compensation.providers.base import (
+    BillLine,
+    NotificationRejected,
+    ProviderError,
+    ProviderTimeout,
+    TransferNotification,
+    TransferResult,
+)
+from shared.contracts.common import fen_from_yuan, yuan
+
+_STATES = {"SUCCESS": "succeeded", "FAIL": "failed", "DEALING": "processing", "WAIT_PAY": "processing",
+           "REFUND": "failed", "CLOSED": "failed"}
+_BIZ = {"product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER"}
+
+
+class AlipayTransfers:
+    name = "alipay"
+
+    def __init__(self, *, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str,
+                 notify_url: str, timeout: float = 5.0) -> None:
+        self.appid = appid
+        self.notify_url = notify_url
+        self.timeout = timeout
+        self.client = AliPay(appid=appid, app_notify_url=None, app_private_key_string=app_private_key_pem,
+                             alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2",
+                             config=AliPayConfig(timeout=timeout))
+        self.client._gateway = gateway_url  # the SDK has no base-URL argument
+
+    async def _api(self, method: str, biz: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            return await asyncio.to_thread(self.client.server_api, method, biz_content=biz, **kwargs)
+        except AliPayValidationError as exc:
+            raise ProviderTimeout("Alipay's answer failed signature verification") from exc
+        except HTTPError as exc:
+            raise ProviderError(f"Alipay answered HTTP {exc.code}") from exc
+        except URLError as exc:  # the connection was never made
+            raise ProviderError(f"Alipay unreachable: {exc.reason}") from exc
+        except TimeoutError as exc:  # sent; the answer never came
+            raise ProviderTimeout("Alipay did not answer in time") from exc
+        except ConnectionError as exc:
+            raise ProviderTimeout(f"the connection to Alipay broke: {exc}") from exc
+        except AliPayException as exc:
+            raise ProviderError(f"Alipay refused the request: {exc}") from exc
+
+    @staticmethod
+    def _order(out_no: str, answer: dict[str, Any]) -> TransferResult:
+        amount = answer.get("trans_amount")
+        state = _STATES.get(answer.get("status", ""), "processing")
+        return TransferResult(state=state, out_no=out_no, provider_ref=answer.get("order_id"),
+                              amount_fen=fen_from_yuan(amount) if amount else None,
+                              reason=answer.get("fail_reason") if state == "failed" else None)
+
+    async def transfer(self, *, out_no: str, payee: str, amount_fen: int, remark: str,
+                       user_name: str | None = None) -> TransferResult:
+        """Transfer to the user's Alipay account; `out_no` is out_biz_no, so a repeat never pays twice."""
+        payee_info = {"identity": payee, "identity_type": "ALIPAY_USER_ID"}
+        if user_name:
+            payee_info["name"] = user_name
+        answer = await self._api("alipay.fund.trans.uni.transfer", {
+            "out_biz_no": out_no, "trans_amount": yuan(amount_fen), "order_title": remark, "payee_info": payee_info,
+            **_BIZ}, notify_url=self.notify_url)
+        if answer.get("code") == "10000":
+            return self._order(out_no, answer)
+        if answer.get("code") in ("20000", "20001"):  # service unavailable: it may or may not have happened
+            raise ProviderTimeout(f"Alipay could not say: {answer.get('sub_msg')}")
+        return TransferResult(state="failed", out_no=out_no,
+                              reason=f"{answer.get('sub_code', answer.get('code'))}: {answer.get('sub_msg', '')}")
+
+    async def query(self, out_no: str) -> TransferResult:
+        answer = await self._api("alipay.fund.trans.common.query", {"out_biz_no": out_no, **_BIZ})
+        if answer.get("code") == "10000":
+            return self._order(out_no, answer)
+        if answer.get("sub_code") == "ORDER_NOT_EXIST":
+            return TransferResult(state="not_found", out_no=out_no)
+        raise ProviderError(f"Alipay could not answer the query: {answer.get('sub_msg')}")
+
+    def parse_notification(self, headers: dict[str, str], body: bytes) -> TransferNotification:
+        """Verify the RSA2 signature over the sorted parameters, then read the order from biz_content."""
+        data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        signature = data.pop("sign", None)
+        if not signature:
+            raise NotificationRejected("The notification is not signed.")
+        try:
+            verified = self.client.verify(dict(data), signature)  # it pops sign_type from what it is given
+        except (AliPayException, ValueError) as exc:
+            raise NotificationRejected(f"The notification cannot be verified: {exc}") from exc
+        if not verified:
+            raise NotificationRejected("The notification's signature does not verify.")
+        if data.get("app_id") != self.appid or data.get("msg_method") != "alipay.fund.trans.order.changed":
+            raise NotificationRejected("The notification is not a transfer of this app.")
+        try:
+            biz = json.loads(data["biz_content"])
+            return TransferNotification(
+                notification_id=data["notify_id"], out_no=biz["out_biz_no"],
+                state=_STATES.get(biz.get("status", ""), "processing"), amount_fen=fen_from_yuan(biz["trans_amount"]),
+                provider_ref=biz.get("order_id"), reason=biz.get("fail_reason"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise NotificationRejected("The notification lacks the transfer's fields.") from exc
+
+    async def bill(self, day: date) -> list[BillLine]:
+        answer = await self._api("alipay.data.dataservice.bill.downloadurl.query",
+                                 {"bill_type": "signcustomer", "bill_date": day.isoformat()})
+        if answer.get("code") != "10000":
+            raise ProviderError(f"Alipay refused the bill for {day}: {answer.get('sub_msg')}")
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            response = await client.get(answer["bill_download_url"])
+        response.raise_for_status()
+        return [BillLine(out_no=row["out_biz_no"], provider_ref=row["order_id"],
+                         amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["status"], "processing"))
+                for row in csv.DictReader(io.StringIO(response.text))]

@@ -1,0 +1,393 @@
+"""Compensation's endpoints: funds, deposits, rules, claims, recovery, reconciliation, figures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import ColumnElement, false, select, true
+
+from services.compensation import ledger as accounts
+from services.compensation.ledger import Ledger
+from services.compensation.models import Claim, ClaimApproval, Fund, Payout, ProgramMerchant, RecoveryOrder, RuleSet
+from services.compensation.payouts import handle_notification
+from services.compensation.providers.base import NotificationRejected
+from services.compensation.reports import figures, reconcile
+from services.compensation.service import (
+    AlreadyApproved,
+    Compensation,
+    FundInsufficient,
+    LiabilityNotEstablished,
+    NotYourRegion,
+)
+from shared.auth import Caller, ServiceCaller, require_roles
+from shared.contracts.common import Page, RegionCode
+from shared.contracts.compensation import (
+    ApprovalIn,
+    ApprovalOut,
+    ClaimOut,
+    ClaimRejectionIn,
+    ClaimState,
+    CompensationFigures,
+    ContestIn,
+    DepositOut,
+    FundFloorIn,
+    FundOut,
+    LedgerCheck,
+    PayoutChannel,
+    PayoutOut,
+    Reason,
+    ReconciliationOut,
+    RecoveryOut,
+    RecoveryPaymentIn,
+    RecoveryState,
+    RuleSetIn,
+    RuleSetOut,
+    TopUpIn,
+    WriteOffIn,
+)
+from shared.contracts.identity import Identity, Role, region_covers, region_prefix
+from shared.db import Session
+from shared.errors import Forbidden, InvalidTransition, NotFound, problem_responses
+from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1", tags=["compensation"])
+internal = APIRouter(prefix="/internal", include_in_schema=False)
+OFFICIALS = require_roles(Role.official, Role.admin)
+
+
+class ClaimNotFound(NotFound):
+    code, title = "claim_not_found", "Claim not found"
+
+
+class RecoveryNotFound(NotFound):
+    code, title = "recovery_not_found", "Recovery order not found"
+
+
+class MerchantNotEnrolled(NotFound):
+    code, title = "merchant_not_found", "Merchant not found"
+
+
+def get_compensation(request: Request, session: Session) -> Compensation:
+    state = request.app.state
+    return Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox)
+
+
+Service = Annotated[Compensation, Depends(get_compensation)]
+
+
+def _covers(identity: Identity, region_code: str) -> bool:
+    return identity.role in (Role.admin, Role.service) or (
+        identity.role == Role.official and identity.region_code is not None
+        and region_covers(identity.region_code, region_code))
+
+
+def _claims_visible_to(identity: Identity) -> ColumnElement[bool]:
+    if identity.role in (Role.admin, Role.service):
+        return true()
+    if identity.role == Role.consumer:
+        return Claim.consumer_id == identity.subject
+    if identity.role == Role.merchant_staff and identity.merchant_id:
+        return Claim.merchant_id == identity.merchant_id
+    if identity.role == Role.official and identity.region_code:
+        return Claim.region_code.startswith(region_prefix(identity.region_code))
+    return false()
+
+
+async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
+    approvals = (await session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id)
+                                       .order_by(ClaimApproval.id))).all()
+    payout = (await session.execute(select(Payout).where(Payout.claim_id == claim.id))).scalar_one_or_none()
+    return ClaimOut(
+        id=claim.id, complaint_id=claim.complaint_id, region_code=claim.region_code, merchant_id=claim.merchant_id,
+        industry=claim.industry, state=claim.state, amount_requested_fen=claim.amount_requested_fen,
+        amount_fen=claim.amount_fen, scenario=claim.scenario, rule_version=claim.rule_version,
+        reasons=[Reason.model_validate(r) for r in claim.reasons], approvals_needed=claim.approvals_needed,
+        approvals=[ApprovalOut(official_id=a.official_id, official_name=a.official_name, at=a.at, note=a.note)
+                   for a in approvals],
+        liability_clear=claim.liability_clear,
+        payout=PayoutOut(id=payout.id, channel=payout.channel, out_no=payout.out_no, amount_fen=payout.amount_fen,
+                         state=payout.state, attempts=payout.attempts, provider_ref=payout.provider_ref,
+                         failure_reason=payout.failure_reason, succeeded_at=payout.succeeded_at)
+        if payout else None,
+        opened_by=claim.opened_by, created_at=claim.created_at, decided_at=claim.decided_at)
+
+
+async def current_claim(claim_id: Annotated[str, Path(max_length=40)], session: Session, caller: Caller,
+                        request: Request) -> Claim:
+    query = select(Claim).where(Claim.id == claim_id, _claims_visible_to(caller))
+    if request.method == "POST":
+        query = query.with_for_update()
+    claim = (await session.execute(query)).scalar_one_or_none()
+    if claim is None:
+        raise ClaimNotFound(f"Claim {claim_id} was not found.")
+    return claim
+
+
+CurrentClaim = Annotated[Claim, Depends(current_claim)]
+CLAIM_ERRORS = problem_responses(ClaimNotFound, Forbidden, NotYourRegion, InvalidTransition)
+
+
+# --- funds ----------------------------------------------------------------------------------------
+async def _fund_out(session: Session, service: Compensation, region_code: str) -> FundOut:
+    fund = await service.fund(region_code)
+    region_figures = await figures(session, service.clock, region_code)
+    return FundOut(region_code=region_code, balance_fen=await service.ledger.balance(accounts.fund(region_code)),
+                   floor_fen=fund.floor_fen, paid_out_fen=region_figures.paid_fen,
+                   recovered_fen=region_figures.recovered_fen)
+
+
+@router.get("/funds", dependencies=[OFFICIALS])
+async def list_funds(caller: Caller, session: Session, service: Service) -> list[FundOut]:
+    """The regional advance-compensation funds the caller oversees."""
+    regions = [f.region_code for f in (await session.scalars(select(Fund).order_by(Fund.region_code))).all()
+               if _covers(caller, f.region_code)]
+    return [await _fund_out(session, service, r) for r in regions]
+
+
+@router.get("/funds/{region_code}", dependencies=[OFFICIALS], responses=problem_responses(Forbidden))
+async def get_fund(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], caller: Caller, session: Session,
+                   service: Service) -> FundOut:
+    """One region's fund: balance, floor, paid out and recovered."""
+    if not _covers(caller, region_code):
+        raise NotYourRegion("That fund belongs to another region.")
+    return await _fund_out(session, service, region_code)
+
+
+@router.post("/funds/{region_code}/top-ups", status_code=201, dependencies=[OFFICIALS],
+             responses=problem_responses(Forbidden))
+async def top_up_fund(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], body: TopUpIn, caller: Caller,
+                      session: Session, service: Service) -> FundOut:
+    """Money into a regional fund (a budget allocation, a recovered sum returned by hand)."""
+    if not _covers(caller, region_code):
+        raise NotYourRegion("That fund belongs to another region.")
+    await service.top_up_fund(region_code, body, caller)
+    return await _fund_out(session, service, region_code)
+
+
+@router.put("/funds/{region_code}/floor", dependencies=[require_roles(Role.admin)])
+async def set_fund_floor(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], body: FundFloorIn,
+                         session: Session, service: Service) -> FundOut:
+    """Below this balance every payout needs an official's approval, however small."""
+    fund = await service.fund(region_code)
+    fund.floor_fen = body.floor_fen
+    return await _fund_out(session, service, region_code)
+
+
+# --- deposits -------------------------------------------------------------------------------------
+async def _merchant(session: Session, merchant_id: str, caller: Identity) -> ProgramMerchant:
+    merchant = await session.get(ProgramMerchant, merchant_id)
+    allowed = merchant is not None and (
+        _covers(caller, merchant.region_code)
+        or (caller.role == Role.merchant_staff and caller.merchant_id == merchant_id))
+    if merchant is None or not allowed:
+        raise MerchantNotEnrolled(f"Merchant {merchant_id} was not found.")
+    return merchant
+
+
+@router.get("/merchants/{merchant_id}/deposit", responses=problem_responses(MerchantNotEnrolled))
+async def get_deposit(merchant_id: Annotated[str, Path(max_length=40)], caller: Caller, session: Session,
+                      service: Service) -> DepositOut:
+    """A merchant's deposit (保证金) and what it still owes the fund."""
+    merchant = await _merchant(session, merchant_id, caller)
+    return DepositOut(merchant_id=merchant.id, balance_fen=await service.ledger.balance(accounts.deposit(merchant.id)),
+                      receivable_fen=await service.ledger.balance(accounts.receivable(merchant.id)))
+
+
+@router.post("/merchants/{merchant_id}/deposit/top-ups", status_code=201, dependencies=[OFFICIALS],
+             responses=problem_responses(MerchantNotEnrolled))
+async def top_up_deposit(merchant_id: Annotated[str, Path(max_length=40)], body: TopUpIn, caller: Caller,
+                         session: Session, service: Service) -> DepositOut:
+    """Record a merchant's deposit payment."""
+    merchant = await _merchant(session, merchant_id, caller)
+    await service.top_up_deposit(merchant, body, caller)
+    return await get_deposit(merchant_id, caller, session, service)
+
+
+# --- rules ----------------------------------------------------------------------------------------
+def _rules_out(rules: RuleSet) -> RuleSetOut:
+    return RuleSetOut.model_validate({**rules.document, "version": rules.version, "created_at": rules.created_at,
+                                      "created_by": rules.created_by})
+
+
+@router.get("/compensation-rules")
+async def list_rules(caller: Caller, session: Session, service: Service) -> list[RuleSetOut]:
+    """Every version of the unified compensation rules, the current one first."""
+    await service.current_rules()
+    return [_rules_out(r) for r in (await session.scalars(select(RuleSet).order_by(RuleSet.version.desc()))).all()]
+
+
+@router.post("/compensation-rules", status_code=201, dependencies=[require_roles(Role.admin)])
+async def new_rules(body: RuleSetIn, caller: Caller, service: Service) -> RuleSetOut:
+    """Issue a new version of the rules; claims keep the version they were decided under."""
+    return _rules_out(await service.new_rules(body, caller))
+
+
+# --- claims ---------------------------------------------------------------------------------------
+@router.get("/claims")
+async def list_claims(caller: Caller, session: Session, state: ClaimState | None = None,
+                      region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+                      limit: Limit = 50, cursor: CursorParam = None) -> Page[ClaimOut]:
+    """Claims the caller may see; officials' queue of claims awaiting approval with `state=pending_approval`."""
+    offset = decode_cursor(cursor)
+    query = select(Claim).where(_claims_visible_to(caller))
+    if state:
+        query = query.where(Claim.state == state)
+    if region_code:
+        query = query.where(Claim.region_code.startswith(region_prefix(region_code)))
+    rows = (await session.scalars(query.order_by(Claim.created_at.desc(), Claim.id).offset(offset)
+                                  .limit(limit + 1))).all()
+    return Page[ClaimOut](items=[await _claim_out(session, c) for c in rows[:limit]],
+                          next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+
+
+@router.get("/claims/{claim_id}", responses=problem_responses(ClaimNotFound))
+async def get_claim(claim: CurrentClaim, session: Session) -> ClaimOut:
+    """One claim: the rules' reasons, approvals, and its payout."""
+    return await _claim_out(session, claim)
+
+
+@router.post("/claims/{claim_id}/approvals", responses={**CLAIM_ERRORS, **problem_responses(
+    AlreadyApproved, LiabilityNotEstablished, FundInsufficient)})
+async def approve_claim(claim: CurrentClaim, body: ApprovalIn, caller: Caller, session: Session,
+                        service: Service) -> ClaimOut:
+    """An official approves; once enough have, the money is reserved and the payout sent."""
+    await service.approve(claim, caller, body)
+    return await _claim_out(session, claim)
+
+
+@router.post("/claims/{claim_id}/rejections", responses=CLAIM_ERRORS)
+async def reject_claim(claim: CurrentClaim, body: ClaimRejectionIn, caller: Caller, session: Session,
+                       service: Service) -> ClaimOut:
+    """An official rejects the claim (or cancels one whose payout failed)."""
+    await service.reject(claim, caller, body)
+    return await _claim_out(session, claim)
+
+
+@router.post("/claims/{claim_id}/payout-retries", responses=CLAIM_ERRORS)
+async def retry_payout(claim: CurrentClaim, caller: Caller, session: Session, service: Service) -> ClaimOut:
+    """Send a failed payout again with the same idempotency key."""
+    payout = (await session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
+              ).scalar_one_or_none()
+    if payout is None:
+        raise InvalidTransition("This claim has no payout.")
+    await service.retry_payout(claim, payout, caller)
+    return await _claim_out(session, claim)
+
+
+# --- recovery -------------------------------------------------------------------------------------
+def _recovery_out(order: RecoveryOrder) -> RecoveryOut:
+    return RecoveryOut(
+        id=order.id, claim_id=order.claim_id, complaint_id=order.complaint_id, merchant_id=order.merchant_id,
+        region_code=order.region_code, amount_fen=order.amount_fen, recovered_fen=order.recovered_fen,
+        outstanding_fen=order.amount_fen - order.recovered_fen if order.state != RecoveryState.written_off else 0,
+        state=order.state, due_by=order.due_by, contest_reason=order.contest_reason,
+        write_off_reason=order.write_off_reason, created_at=order.created_at, closed_at=order.closed_at)
+
+
+def _recoveries_visible_to(identity: Identity) -> ColumnElement[bool]:
+    if identity.role in (Role.admin, Role.service):
+        return true()
+    if identity.role == Role.merchant_staff and identity.merchant_id:
+        return RecoveryOrder.merchant_id == identity.merchant_id
+    if identity.role == Role.official and identity.region_code:
+        return RecoveryOrder.region_code.startswith(region_prefix(identity.region_code))
+    return false()
+
+
+async def current_recovery(recovery_id: Annotated[str, Path(max_length=40)], session: Session,
+                           caller: Caller) -> RecoveryOrder:
+    query = select(RecoveryOrder).where(RecoveryOrder.id == recovery_id, _recoveries_visible_to(caller))
+    order = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if order is None:
+        raise RecoveryNotFound(f"Recovery order {recovery_id} was not found.")
+    return order
+
+
+CurrentRecovery = Annotated[RecoveryOrder, Depends(current_recovery)]
+RECOVERY_ERRORS = problem_responses(RecoveryNotFound, Forbidden, InvalidTransition)
+
+
+@router.get("/recoveries")
+async def list_recoveries(caller: Caller, session: Session, state: RecoveryState | None = None,
+                          merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+                          limit: Limit = 50, cursor: CursorParam = None) -> Page[RecoveryOut]:
+    """Recovery orders (追偿) the caller may see."""
+    offset = decode_cursor(cursor)
+    query = select(RecoveryOrder).where(_recoveries_visible_to(caller))
+    if state:
+        query = query.where(RecoveryOrder.state == state)
+    if merchant_id:
+        query = query.where(RecoveryOrder.merchant_id == merchant_id)
+    rows = (await session.scalars(query.order_by(RecoveryOrder.due_by, RecoveryOrder.id).offset(offset)
+                                  .limit(limit + 1))).all()
+    return Page[RecoveryOut](items=[_recovery_out(o) for o in rows[:limit]],
+                             next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+
+
+@router.get("/recoveries/{recovery_id}", responses=problem_responses(RecoveryNotFound))
+async def get_recovery(order: CurrentRecovery) -> RecoveryOut:
+    """One recovery order."""
+    return _recovery_out(order)
+
+
+@router.post("/recoveries/{recovery_id}/payments", responses=RECOVERY_ERRORS)
+async def record_recovery_payment(order: CurrentRecovery, body: RecoveryPaymentIn, caller: Caller,
+                                  service: Service) -> RecoveryOut:
+    """Money recovered from the merchant, or returned after the parties settled privately."""
+    return _recovery_out(await service.record_payment(order, caller, body))
+
+
+@router.post("/recoveries/{recovery_id}/contests", responses=RECOVERY_ERRORS)
+async def contest_recovery(order: CurrentRecovery, body: ContestIn, caller: Caller, service: Service) -> RecoveryOut:
+    """The merchant contests the recovery order, with its reasons and evidence."""
+    return _recovery_out(await service.contest(order, caller, body))
+
+
+@router.post("/recoveries/{recovery_id}/write-offs", responses=RECOVERY_ERRORS)
+async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: Caller,
+                             service: Service) -> RecoveryOut:
+    """An official writes the rest off, with a reason."""
+    return _recovery_out(await service.write_off(order, caller, body))
+
+
+# --- reconciliation, figures, the ledger check ----------------------------------------------------
+@router.get("/reconciliations/{day}", dependencies=[OFFICIALS])
+async def get_reconciliation(day: date, request: Request, session: Session,
+                             channel: PayoutChannel = PayoutChannel.wechat) -> ReconciliationOut:
+    """The day's payouts in the ledger against the provider's bill, with every mismatch."""
+    return await reconcile(session, request.app.state.providers[channel], channel, day)
+
+
+@router.get("/compensation/figures")
+async def compensation_figures(session: Session, caller: Caller, request: Request, region_code: RegionCode = "460000",
+                               date_from: Annotated[date | None, Query(alias="from")] = None,
+                               date_to: Annotated[date | None, Query(alias="to")] = None) -> CompensationFigures:
+    """Claims, money paid, recovered and outstanding for a region and period (Asia/Shanghai dates)."""
+    return await figures(session, request.app.state.clock, region_code, date_from, date_to)
+
+
+@router.get("/ledger/check", dependencies=[require_roles(Role.admin)])
+async def ledger_check(request: Request, session: Session) -> LedgerCheck:
+    """Prove the books: every transaction balanced, the sum of all entries zero, no fund below zero."""
+    return await Ledger(session, request.app.state.clock).check()
+
+
+# --- provider notifications, forwarded by the gateway ---------------------------------------------
+@internal.post("/callbacks/{channel}")
+async def provider_callback(channel: PayoutChannel, request: Request, caller: ServiceCaller) -> Response:
+    """A payment provider's notification; answered in the provider's own words."""
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        await handle_notification(request.app, channel, headers, body)
+    except NotificationRejected as exc:
+        if channel == PayoutChannel.alipay:
+            return PlainTextResponse("fail", status_code=400)
+        return JSONResponse({"code": "FAIL", "message": exc.detail}, status_code=400)
+    if channel == PayoutChannel.alipay:
+        return PlainTextResponse("success")
+    return Response(status_code=204)
+

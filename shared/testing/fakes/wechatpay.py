@@ -1,0 +1,196 @@
+"""A local WeChat Pay API v3 for merchant transfers (商家转账), as wechatpayv3 talks to it.
+
+Requests must carry a valid `WECHATPAY2-SHA256-RSA2048` Authorization (RSA-SHA256 by the merchant's
+key over `METHOD\\npath?query\\ntimestamp\\nnonce\\nbody\\n`); every answer is signed with the platform
+key over `timestamp\\nnonce\\nbody\\n`. A transfer is idempotent by `out_bill_no`, is ACCEPTED at once
+and finishes ~50 ms later, when a notification (resource encrypted with AES-256-GCM under the APIv3
+key) goes to its notify_url. Misbehaviour on demand: see faults.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+import uuid
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from shared.clock import Clock, system_clock
+from shared.contracts.common import yuan
+from shared.testing.fakes.faults import install_faults
+from shared.testing.fakes.notify import send_later
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_AUTH = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _sign(private_key: Any, message: str) -> str:
+    return base64.b64encode(private_key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, merchant_cert_serial_no: str,
+                          platform_private_key_pem: str, public_key_id: str, apiv3_key: str,
+                          clock: Clock = system_clock) -> FastAPI:
+    app = FastAPI(title="WeChat Pay (local fake)", openapi_url=None)
+    merchant_key = serialization.load_pem_public_key(merchant_public_key_pem.encode())
+    platform_key = serialization.load_pem_private_key(platform_private_key_pem.encode(), password=None)
+    forger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    install_faults(app)
+    app.state.bills: dict[str, dict[str, Any]] = {}
+    app.state.transfer_calls = 0
+    app.state.notifications: list[dict[str, Any]] = []
+    app.state.failing_openids: set[str] = set()
+    app.state.background = set()
+    app.state.clock = clock  # tests may swap in their own, so bills fall on the test's days
+
+    def now_text() -> str:
+        return app.state.clock.now().astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+    def signed(body: dict[str, Any] | str, status: int = 200, key: Any = None,
+               media_type: str = "application/json") -> Response:
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+        return Response(text, status_code=status, media_type=media_type, headers={
+            "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce, "Wechatpay-Serial": public_key_id,
+            "Wechatpay-Signature": _sign(key or platform_key, f"{timestamp}\n{nonce}\n{text}\n"),
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048", "Request-ID": uuid.uuid4().hex})
+
+    def error(status: int, code: str, message: str) -> Response:
+        return signed({"code": code, "message": message}, status)
+
+    async def authenticated(request: Request) -> bytes | Response:
+        body = await request.body()
+        header = request.headers.get("authorization", "")
+        scheme, _, rest = header.partition(" ")
+        fields = dict(_AUTH.findall(rest))
+        if scheme != "WECHATPAY2-SHA256-RSA2048" or fields.get("mchid") != mchid:
+            return error(401, "SIGN_ERROR", "wrong scheme or mchid")
+        if fields.get("serial_no") != merchant_cert_serial_no:
+            return error(401, "SIGN_ERROR", "unknown certificate serial number")
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        message = f"{request.method}\n{path}\n{fields.get('timestamp')}\n{fields.get('nonce_str')}\n{body.decode()}\n"
+        try:
+            merchant_key.verify(base64.b64decode(fields.get("signature", "")), message.encode(),  # type: ignore[union-attr]
+                                padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return error(401, "SIGN_ERROR", "signature does not verify")
+        return body
+
+    def notify(bill: dict[str, Any], url: str | None) -> None:
+        if not url:
+            return
+        told = {k: v for k, v in bill.items() if k != "notify_url"}
+        if app.state.faults.take("tampered_amount_notification") != "none":
+            told["transfer_amount"] += 1  # signed and encrypted properly, but the amount is wrong
+        plaintext = json.dumps(told, ensure_ascii=False)
+        nonce = secrets.token_hex(6)
+        ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plaintext.encode(), b"mch_payment")
+        body = json.dumps({
+            "id": str(uuid.uuid4()), "create_time": now_text(), "resource_type": "encrypt-resource",
+            "event_type": "MCHTRANSFER.BILL.FINISHED", "summary": "商家转账单据终态通知",
+            "resource": {"original_type": "mch_payment", "algorithm": "AEAD_AES_256_GCM",
+                         "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": "mch_payment",
+                         "nonce": nonce}}, ensure_ascii=False)
+        forged = app.state.faults.take("forged_notification") != "none"
+        times = 2 if app.state.faults.take("duplicate_notification") != "none" else 1
+        headers = dict(signed(body, key=forger_key if forged else None).headers)
+        headers = {k: v for k, v in headers.items() if k.lower().startswith("wechatpay-")}
+        headers["content-type"] = "application/json"
+        send_later(app, url, content=body.encode(), headers=headers, times=times, delay=0.01)
+
+    async def finish(out_bill_no: str) -> None:
+        await asyncio.sleep(0.05)
+        bill = app.state.bills[out_bill_no]
+        if bill["openid"] in app.state.failing_openids:
+            bill.update(state="FAIL", fail_reason="PAYEE_ACCOUNT_ABNORMAL")
+        else:
+            bill["state"] = "SUCCESS"
+            bill.pop("fail_reason", None)
+        bill["update_time"] = now_text()
+        notify(bill, bill.get("notify_url"))
+
+    def start(out_bill_no: str) -> None:
+        task = asyncio.get_running_loop().create_task(finish(out_bill_no))
+        app.state.background.add(task)
+        task.add_done_callback(app.state.background.discard)
+
+    @app.post("/v3/fund-app/mch-transfer/transfer-bills")
+    async def transfer(request: Request) -> Response:
+        raw = await authenticated(request)
+        if isinstance(raw, Response):
+            return raw
+        app.state.transfer_calls += 1
+        body = json.loads(raw)
+        out_bill_no = body.get("out_bill_no", "")
+        if body.get("appid") != appid or not re.fullmatch(r"[0-9A-Za-z]{5,32}", out_bill_no):
+            return error(400, "PARAM_ERROR", "appid or out_bill_no invalid")
+        amount, openid = body.get("transfer_amount"), body.get("openid")
+        if not isinstance(amount, int) or amount <= 0 or not openid:
+            return error(400, "PARAM_ERROR", "transfer_amount and openid are required")
+        bill = app.state.bills.get(out_bill_no)
+        if bill is not None:
+            if (bill["transfer_amount"], bill["openid"]) != (amount, openid):
+                return error(400, "PARAM_ERROR", "out_bill_no was used for another transfer")
+            if bill["state"] == "FAIL":  # a failed bill may be sent again under the same number
+                bill.update(state="ACCEPTED", update_time=now_text())
+                start(out_bill_no)
+        else:
+            bill = {"mch_id": mchid, "appid": appid, "out_bill_no": out_bill_no,
+                    "transfer_bill_no": "1330000" + secrets.token_hex(10), "transfer_amount": amount,
+                    "transfer_remark": body.get("transfer_remark", ""), "openid": openid, "state": "ACCEPTED",
+                    "create_time": now_text(), "update_time": now_text(), "notify_url": body.get("notify_url")}
+            app.state.bills[out_bill_no] = bill
+            start(out_bill_no)
+        if app.state.faults.take("accept_then_timeout") != "none":
+            await asyncio.sleep(30)  # the transfer happened; the caller just never hears it
+        return signed({k: bill[k] for k in ("out_bill_no", "transfer_bill_no", "create_time", "state")})
+
+    @app.get("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}")
+    async def query(out_bill_no: str, request: Request) -> Response:
+        raw = await authenticated(request)
+        if isinstance(raw, Response):
+            return raw
+        bill = app.state.bills.get(out_bill_no)
+        if bill is None:
+            return error(404, "NOT_FOUND", "no such bill")
+        return signed({k: v for k, v in bill.items() if k != "notify_url"})
+
+    def bill_csv(day: date) -> str:
+        lines = ["out_bill_no,transfer_bill_no,amount,state,update_time"]
+        for bill in app.state.bills.values():
+            finished = bill["update_time"][:10] == day.isoformat()
+            if finished and bill["state"] in ("SUCCESS", "FAIL"):
+                lines.append(f"{bill['out_bill_no']},{bill['transfer_bill_no']},{yuan(bill['transfer_amount'])},"
+                             f"{bill['state']},{bill['update_time']}")
+        return "\n".join(lines) + "\n"
+
+    @app.get("/v3/bill/fundflowbill")
+    async def fundflow_bill(request: Request, bill_date: date) -> Response:
+        raw = await authenticated(request)
+        if isinstance(raw, Response):
+            return raw
+        digest = hashlib.sha1(bill_csv(bill_date).encode()).hexdigest()
+        url = f"{str(request.base_url).rstrip('/')}/v3/billdownload/file?token={bill_date.isoformat()}"
+        return signed({"download_url": url, "hash_type": "SHA1", "hash_value": digest})
+
+    @app.get("/v3/billdownload/file")
+    async def download(request: Request, token: date) -> Response:
+        raw = await authenticated(request)
+        if isinstance(raw, Response):
+            return raw
+        return Response(bill_csv(token), media_type="text/plain")
+
+    return app

@@ -1,0 +1,171 @@
+"""Advance compensation: a missed deadline becomes a claim, the rules decide, the money moves once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.auth import service_identity
+from shared.contracts.events import SubjectUpdated
+from tests.compensation.helpers import (
+    claim_of,
+    fund_region,
+    ledger_check,
+    overdue_complaint,
+    paying_consumer,
+    request_compensation,
+    settle_payouts,
+)
+from tests.conftest import ADMIN, HAIKOU, SANYA, merchant_staff, official
+from tests.factories import HOTEL, merchant_id, settle_merchant, submit, timeline_kinds
+from tests.support import Stack
+
+
+async def test_small_claim_after_a_missed_deadline_is_paid_at_once_and_recovered_from_the_deposit(
+        stack: Stack, providers) -> None:
+    await fund_region(stack, fund_fen=10_000_000, deposit_fen=100_000)
+    alice = await paying_consumer(stack)
+    complaint_id = await overdue_complaint(stack, alice)
+    await request_compensation(stack, alice, complaint_id, 30_000)
+
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "approved" and claim["approvals_needed"] == 0  # under 500 yuan: small and fast
+    assert claim["amount_fen"] == 30_000 and claim["rule_version"] == 1
+    assert {r["code"] for r in claim["reasons"] if r["passed"]} >= {
+        "merchant_settled", "merchant_in_program", "evidence_present", "liability_clear", "within_claim_cap"}
+
+    await settle_payouts(stack)
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "paid" and claim["payout"]["state"] == "succeeded"
+    assert len(providers.wechatpay.state.bills) >= 1
+    bill = providers.wechatpay.state.bills[claim["payout"]["out_no"]]
+    assert bill["transfer_amount"] == 30_000
+
+    kinds = await timeline_kinds(stack, alice, complaint_id)
+    assert kinds[-3:] == ["compensation_requested", "compensation_approved", "advance_compensation_paid"]
+    seen = (await stack.clients["intake"].get(f"/v1/complaints/{complaint_id}", headers=stack.as_(alice))).json()
+    assert seen["compensation_paid_fen"] == 30_000 and seen["compensation_state"] == "paid"
+
+    comp = stack.clients["compensation"]
+    recoveries = (await comp.get("/v1/recoveries", headers=stack.as_(ADMIN))).json()["items"]
+    assert [(r["state"], r["recovered_fen"], r["outstanding_fen"]) for r in recoveries] == [("settled", 30_000, 0)]
+    deposit = (await comp.get(f"/v1/merchants/{HOTEL}/deposit", headers=stack.as_(merchant_staff(HOTEL)))).json()
+    assert deposit == {"merchant_id": HOTEL, "balance_fen": 70_000, "receivable_fen": 0}
+    fund = (await comp.get(f"/v1/funds/{SANYA}", headers=stack.as_(official()))).json()
+    assert fund["balance_fen"] == 10_000_000  # paid out, then made whole from the deposit
+    assert (fund["paid_out_fen"], fund["recovered_fen"]) == (30_000, 30_000)
+    check = await ledger_check(stack)
+    assert check["ok"] and check["total_fen"] == 0 and check["unbalanced_transactions"] == 0
+
+
+async def test_alipay_complainant_is_paid_through_alipay(stack: Stack, providers) -> None:
+    await fund_region(stack)
+    carol = await paying_consumer(stack, "carol", via="alipay")
+    complaint_id = await overdue_complaint(stack, carol)
+    await request_compensation(stack, carol, complaint_id, 12_345)
+    await settle_payouts(stack)
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "paid" and claim["payout"]["channel"] == "alipay"
+    assert claim["payout"]["out_no"] in providers.alipay.state.orders
+    assert (await ledger_check(stack))["ok"]
+
+
+async def test_large_claims_need_one_or_two_officials_and_each_approves_once(stack: Stack) -> None:
+    await fund_region(stack)
+    bob = await paying_consumer(stack, "bob")
+    complaint_id = await overdue_complaint(stack, bob, amount_involved_fen=800_000)
+    await request_compensation(stack, bob, complaint_id, 600_000)
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "pending_approval" and claim["approvals_needed"] == 2  # from 5,000 yuan
+
+    comp = stack.clients["compensation"]
+    url = f"/v1/claims/{claim['id']}/approvals"
+    first = await comp.post(url, headers=stack.as_(official(SANYA, "usr_LI")), json={"note": "属实"})
+    assert first.status_code == 200 and first.json()["state"] == "pending_approval"
+    twice = await comp.post(url, headers=stack.as_(official(SANYA, "usr_LI")), json={})
+    assert twice.status_code == 409 and twice.json()["code"] == "already_approved"
+    elsewhere = await comp.post(url, headers=stack.as_(official(HAIKOU, "usr_WANG")), json={})
+    assert elsewhere.status_code == 404 and elsewhere.json()["code"] == "claim_not_found"
+    merchant = await comp.post(url, headers=stack.as_(merchant_staff(HOTEL)), json={})
+    assert merchant.status_code == 403
+    second = await comp.post(url, headers=stack.as_(official("460000", "usr_ZHAO")), json={})
+    assert second.status_code == 200 and second.json()["state"] == "approved"
+    assert [a["official_id"] for a in second.json()["approvals"]] == ["usr_LI_460200", "usr_ZHAO_460000"]
+
+
+async def test_claims_the_rules_refuse_are_rejected_with_their_reasons(stack: Stack) -> None:
+    await fund_region(stack)
+    dora = await paying_consumer(stack, "dora")
+    complaint_id = await overdue_complaint(stack, dora, amount_involved_fen=5_000_000)
+    await request_compensation(stack, dora, complaint_id, 4_000_000)  # above the 30,000-yuan cap per claim
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "rejected"
+    assert [r["code"] for r in claim["reasons"] if not r["passed"]] == ["amount_above_cap"]
+    assert (await timeline_kinds(stack, dora, complaint_id))[-1] == "compensation_rejected"
+    again = await request_compensation(stack, dora, complaint_id, 10_000, expect=409)
+    assert again["code"] == "compensation_already_requested"
+
+
+async def test_requests_intake_refuses_change_nothing(stack: Stack) -> None:
+    outside = merchant_id("NOPROG1")
+    await fund_region(stack)
+    await settle_merchant(stack, outside, name="未加入先行赔付的店", region=SANYA)
+    eve = await paying_consumer(stack, "eve")
+    fresh = await submit(stack, eve)
+    early = await request_compensation(stack, eve, fresh["id"], 10_000, expect=409)
+    assert early["code"] == "invalid_transition"  # the merchant still has time
+    intake = stack.clients["intake"]
+    for amount in (0, -100):
+        r = await intake.post(f"/v1/complaints/{fresh['id']}/compensation-requests", headers=stack.as_(eve),
+                              json={"amount_requested_fen": amount, "reason": "x"})
+        assert r.status_code == 422
+    complaint_id = await overdue_complaint(stack, eve, merchant_id=outside,
+                                           description="店家超时未处理我的退款要求，已经两天了。")
+    # Credit takes the merchant out of the program; intake and compensation hear it.
+    envelope = {"id": "evt_OUT", "type": SubjectUpdated.type, "occurred_at": "2026-11-20T02:00:00Z",
+                "producer": "credit", "payload": SubjectUpdated(
+                    subject_id=outside, kind="merchant", name="未加入先行赔付的店", region_code=SANYA,
+                    industry="lodging", settled=True, in_compensation_program=False, revision=2,
+                ).model_dump(mode="json")}
+    for service in ("intake", "compensation"):
+        r = await stack.clients[service].post("/internal/events", headers=stack.as_(service_identity("credit")),
+                                              json=envelope)
+        assert r.status_code == 200
+    refused = await request_compensation(stack, eve, complaint_id, 10_000, expect=409)
+    assert refused["code"] == "merchant_not_in_program"
+    claims = (await stack.clients["compensation"].get("/v1/claims", headers=stack.as_(ADMIN))).json()["items"]
+    assert claims == []
+
+
+async def test_ferry_scenario_pays_the_share_the_standard_sets(stack: Stack) -> None:
+    ferry = merchant_id("FERRY")
+    await fund_region(stack, merchant_id=ferry, name="南山港轮渡", industry="transport")
+    fay = await paying_consumer(stack, "fay")
+    complaint_id = await overdue_complaint(stack, fay, merchant_id=ferry, industry="transport",
+                                           amount_involved_fen=16_000,
+                                           description="去程排队超过规定时限两个小时，要求按标准退票款。")
+    await request_compensation(stack, fay, complaint_id, 16_000, scenario="ferry_queue_one_leg",
+                               facts={"legs_over_limit": 1})
+    claim = await claim_of(stack, complaint_id)
+    assert claim["amount_fen"] == 8_000 and claim["scenario"] == "ferry_queue_one_leg"
+    assert any(r["code"] == "scenario_amount" and "50%" in r["message"] for r in claim["reasons"])
+
+
+async def test_fifty_approvals_at_once_pay_exactly_once(stack: Stack, providers) -> None:
+    await fund_region(stack)
+    gus = await paying_consumer(stack, "gus")
+    complaint_id = await overdue_complaint(stack, gus, amount_involved_fen=300_000)
+    await request_compensation(stack, gus, complaint_id, 150_000)  # needs one official
+    claim = await claim_of(stack, complaint_id)
+    comp = stack.clients["compensation"]
+    url = f"/v1/claims/{claim['id']}/approvals"
+    responses = await asyncio.gather(*(
+        comp.post(url, headers=stack.as_(official(SANYA, f"usr_O{n}")), json={}) for n in range(50)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409}, statuses
+    await settle_payouts(stack)
+    out_no = (await claim_of(stack, complaint_id))["payout"]["out_no"]
+    assert sum(1 for bill in providers.wechatpay.state.bills.values() if bill["out_bill_no"] == out_no) == 1
+    check = await ledger_check(stack)
+    assert check["ok"]
+    fund = (await comp.get(f"/v1/funds/{SANYA}", headers=stack.as_(ADMIN))).json()
+    assert fund["paid_out_fen"] == 150_000
