@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksu
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 SERVICES := gateway intake compensation credit
 
-.PHONY: install run test test-pg migrate revision lint fmt lock clean
+.PHONY: install run test test-pg bench migrate revision lint fmt lock clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -30,6 +30,10 @@ test: install
 ## test-pg: the same suite on PostgreSQL (TEST_DATABASE_URL, default the local server)
 test-pg: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/python -m pytest -q
+
+## bench: the benchmarks (PostgreSQL: BENCH_DATABASE_URL, default the local server); they print, never assert
+bench: install
+	$(BIN)/python -m bench.payouts --claims 1000
 
 ## migrate: apply every service's migrations to the databases its settings name
 migrate: install

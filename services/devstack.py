@@ -20,7 +20,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SERVICES = {"gateway": 8000, "intake": 8001, "compensation": 8002, "credit": 8003}
-FAKES = {"wechat": 8010, "alipay": 8011}
+FAKES = {"wechat": 8010, "alipay": 8011, "wechatpay": 8012}
 
 
 def _env() -> dict[str, str]:
@@ -32,6 +32,11 @@ def _env() -> dict[str, str]:
     env.setdefault("INTAKE_EVIDENCE_DIR", str(VAR / "evidence"))
     env.setdefault("GATEWAY_ALIPAY_APP_PRIVATE_KEY_FILE", str(VAR / "keys" / "alipay_app_private.pem"))
     env.setdefault("GATEWAY_ALIPAY_PUBLIC_KEY_FILE", str(VAR / "keys" / "alipay_platform_public.pem"))
+    keys = VAR / "keys"
+    env.setdefault("COMPENSATION_ALIPAY_APP_PRIVATE_KEY_FILE", str(keys / "alipay_app_private.pem"))
+    env.setdefault("COMPENSATION_ALIPAY_PUBLIC_KEY_FILE", str(keys / "alipay_platform_public.pem"))
+    env.setdefault("COMPENSATION_WECHATPAY_PRIVATE_KEY_FILE", str(keys / "wechatpay_merchant_private.pem"))
+    env.setdefault("COMPENSATION_WECHATPAY_PUBLIC_KEY_FILE", str(keys / "wechatpay_platform_public.pem"))
     return env
 
 
@@ -39,13 +44,14 @@ def prepare(env: dict[str, str]) -> None:
     """Keys, migrations and demo data: everything that must exist before the services start."""
     from shared.testing.fakes.keys import ensure_keypair
 
-    ensure_keypair(VAR / "keys", "alipay_app")
-    ensure_keypair(VAR / "keys", "alipay_platform")
+    for name in ("alipay_app", "alipay_platform", "wechatpay_merchant", "wechatpay_platform"):
+        ensure_keypair(VAR / "keys", name)
     for service in ("gateway", "intake", "compensation", "credit"):
         subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "migrations" / "alembic.ini"), "-n", service,
                         "upgrade", "head"], check=True, env=env, cwd=ROOT)
     subprocess.run([sys.executable, "-m", "services.credit.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
     subprocess.run([sys.executable, "-m", "services.gateway.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "services.compensation.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
 
 
 def start(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -53,7 +59,8 @@ def start(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     logs.mkdir(parents=True, exist_ok=True)
     commands = [
         ("fakes", [sys.executable, "-m", "shared.testing.fakes", "--keys-dir", str(VAR / "keys"),
-                   "--wechat-port", str(FAKES["wechat"]), "--alipay-port", str(FAKES["alipay"])]),
+                   "--wechat-port", str(FAKES["wechat"]), "--alipay-port", str(FAKES["alipay"]),
+                   "--wechatpay-port", str(FAKES["wechatpay"])]),
         *((service, [sys.executable, "-m", f"services.{service}.main"]) for service in SERVICES),
     ]
     children = []
@@ -88,6 +95,7 @@ Assured Tour is running (SQLite under var/, logs under var/log/). Ctrl-C stops e
   compensation  http://127.0.0.1:8002      (internal)
   credit        http://127.0.0.1:8003      (internal)
   WeChat fake   http://127.0.0.1:8010      Alipay fake  http://127.0.0.1:8011/gateway.do
+  WeChat Pay fake http://127.0.0.1:8012    (transfers to tourists' WeChat balance)
 
 Mini-program logins: any code of the form demo-<name>, e.g.
   curl -s -X POST localhost:8000/v1/auth/wechat/login -H 'content-type: application/json' -d '{{"code":"demo-alice"}}'

@@ -18,10 +18,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.compensation.models import Payout
+from services.compensation.models import Payout, ProviderNotification
 from services.compensation.providers.base import (
+    NotificationRejected,
     PayoutProvider,
     ProviderError,
     ProviderTimeout,
@@ -208,11 +210,6 @@ def wake_payouts(app: Any) -> None:
 
 async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str], body: bytes) -> str:
     """A provider's word on a payout: verified, checked against our record, applied once."""
-    from sqlalchemy.exc import IntegrityError
-
-    from services.compensation.models import ProviderNotification
-    from services.compensation.providers.base import NotificationRejected
-
     provider: PayoutProvider | None = app.state.providers.get(channel)
     if provider is None:
         raise NotificationRejected(f"No {channel} provider is configured.")

@@ -23,7 +23,7 @@ from services.compensation.service import (
     NotYourRegion,
 )
 from shared.auth import Caller, ServiceCaller, require_roles
-from shared.contracts.common import Page, RegionCode
+from shared.contracts.common import ID_PATTERN, Page, RegionCode
 from shared.contracts.compensation import (
     ApprovalIn,
     ApprovalOut,
@@ -115,7 +115,7 @@ async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
         opened_by=claim.opened_by, created_at=claim.created_at, decided_at=claim.decided_at)
 
 
-async def current_claim(claim_id: Annotated[str, Path(max_length=40)], session: Session, caller: Caller,
+async def current_claim(claim_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller,
                         request: Request) -> Claim:
     query = select(Claim).where(Claim.id == claim_id, _claims_visible_to(caller))
     if request.method == "POST":
@@ -188,7 +188,7 @@ async def _merchant(session: Session, merchant_id: str, caller: Identity) -> Pro
 
 
 @router.get("/merchants/{merchant_id}/deposit", responses=problem_responses(MerchantNotEnrolled))
-async def get_deposit(merchant_id: Annotated[str, Path(max_length=40)], caller: Caller, session: Session,
+async def get_deposit(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session,
                       service: Service) -> DepositOut:
     """A merchant's deposit (保证金) and what it still owes the fund."""
     merchant = await _merchant(session, merchant_id, caller)
@@ -198,7 +198,7 @@ async def get_deposit(merchant_id: Annotated[str, Path(max_length=40)], caller: 
 
 @router.post("/merchants/{merchant_id}/deposit/top-ups", status_code=201, dependencies=[OFFICIALS],
              responses=problem_responses(MerchantNotEnrolled))
-async def top_up_deposit(merchant_id: Annotated[str, Path(max_length=40)], body: TopUpIn, caller: Caller,
+async def top_up_deposit(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], body: TopUpIn, caller: Caller,
                          session: Session, service: Service) -> DepositOut:
     """Record a merchant's deposit payment."""
     merchant = await _merchant(session, merchant_id, caller)
@@ -297,7 +297,7 @@ def _recoveries_visible_to(identity: Identity) -> ColumnElement[bool]:
     return false()
 
 
-async def current_recovery(recovery_id: Annotated[str, Path(max_length=40)], session: Session,
+async def current_recovery(recovery_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session,
                            caller: Caller) -> RecoveryOrder:
     query = select(RecoveryOrder).where(RecoveryOrder.id == recovery_id, _recoveries_visible_to(caller))
     order = (await session.execute(query.with_for_update())).scalar_one_or_none()
@@ -312,7 +312,7 @@ RECOVERY_ERRORS = problem_responses(RecoveryNotFound, Forbidden, InvalidTransiti
 
 @router.get("/recoveries")
 async def list_recoveries(caller: Caller, session: Session, state: RecoveryState | None = None,
-                          merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+                          merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
                           limit: Limit = 50, cursor: CursorParam = None) -> Page[RecoveryOut]:
     """Recovery orders (追偿) the caller may see."""
     offset = decode_cursor(cursor)

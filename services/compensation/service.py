@@ -277,23 +277,27 @@ class Compensation:
         payout.next_attempt_at = self.clock.now() + timedelta(seconds=self.settings.payout_poll_seconds)
 
     async def payout_succeeded(self, payout: Payout, provider_ref: str | None) -> None:
+        """The consumer has the money. Records first, money last: the ledger's hot rows stay locked briefly."""
         if payout.state == PayoutState.succeeded:
             return
-        await self.payout_processing(payout, provider_ref)
-        await self.ledger.post("payout_succeeded", payout.id, [
-            (accounts.clearing(payout.channel), -payout.amount_fen),
-            (accounts.external("consumers"), payout.amount_fen)], region_code=payout.region_code)
         now = self.clock.now()
+        source = accounts.clearing(payout.channel) if payout.in_clearing else accounts.payable(payout.consumer_id)
         payout.state, payout.succeeded_at, payout.in_clearing, payout.lease_until = (
             PayoutState.succeeded, now, False, None)
+        payout.provider_ref = provider_ref or payout.provider_ref
         claim = await self.session.get(Claim, payout.claim_id)
         assert claim is not None
         claim.state = ClaimState.paid
         await self._emit(PayoutSucceeded(claim_id=claim.id, complaint_id=claim.complaint_id,
                                          merchant_id=claim.merchant_id, payout_id=payout.id,
                                          amount_fen=payout.amount_fen))
-        if claim.merchant_id:
-            await self.open_recovery(claim, payout)
+        order = self._new_recovery(claim, payout) if claim.merchant_id else None
+        await self.session.flush()
+        await self.ledger.post("payout_succeeded", payout.id, [
+            (source, -payout.amount_fen), (accounts.external("consumers"), payout.amount_fen)],
+            region_code=payout.region_code)
+        if order is not None:
+            await self._open_recovery(order)
 
     async def payout_failed(self, payout: Payout, reason: str) -> None:
         if payout.state in (PayoutState.succeeded, PayoutState.failed):
@@ -311,8 +315,8 @@ class Compensation:
                                       merchant_id=claim.merchant_id, payout_id=payout.id, reason=reason))
 
     # --- recovery ---------------------------------------------------------------------------------
-    async def open_recovery(self, claim: Claim, payout: Payout) -> RecoveryOrder:
-        """Every payout is owed back by the merchant: drawn from its deposit at once where it can be."""
+    def _new_recovery(self, claim: Claim, payout: Payout) -> RecoveryOrder:
+        """Every payout is owed back by the merchant."""
         assert claim.merchant_id is not None
         now = self.clock.now()
         order = RecoveryOrder(
@@ -320,6 +324,10 @@ class Compensation:
             region_code=claim.region_code, amount_fen=payout.amount_fen, recovered_fen=0, state=RecoveryState.open,
             due_by=now + timedelta(days=self.settings.recovery_days), created_at=now)
         self.session.add(order)
+        return order
+
+    async def _open_recovery(self, order: RecoveryOrder) -> None:
+        """Book what the merchant owes, and draw it from the deposit at once where the deposit can."""
         await self.ledger.post("recovery_opened", order.id, [
             (accounts.receivable(order.merchant_id), order.amount_fen),
             (accounts.advanced(order.region_code), -order.amount_fen)], region_code=order.region_code)
@@ -327,7 +335,6 @@ class Compensation:
         draw = min(available, order.amount_fen)
         if draw > 0:
             await self._recover(order, draw, source=accounts.deposit(order.merchant_id), kind="deposit_drawn")
-        return order
 
     async def _recover(self, order: RecoveryOrder, amount: int, *, source: str, kind: str,
                        reference: str | None = None) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from services.credit.models import Merchant
 from services.credit.service import Subjects
 from shared.auth import Caller, require_roles
-from shared.contracts.common import Page
+from shared.contracts.common import ID_PATTERN, TEXT_QUERY_PATTERN, Page
 from shared.contracts.identity import Role
 from shared.contracts.merchants import MerchantIn, MerchantOut
 from shared.db import Session
@@ -45,7 +45,7 @@ async def settle_in(body: MerchantIn, subjects: SubjectService) -> MerchantOut:
 async def search_merchants(
     subjects: SubjectService, caller: Caller,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_QUERY_PATTERN)] = None,
     limit: Limit = 20, cursor: CursorParam = None,
 ) -> Page[MerchantOut]:
     """Settled merchants by region and name: what a tourist picks from when complaining."""
@@ -56,7 +56,7 @@ async def search_merchants(
 
 
 @router.get("/merchants/{merchant_id}", responses=problem_responses(MerchantNotFound))
-async def get_merchant(merchant_id: Annotated[str, Path(max_length=40)], subjects: SubjectService,
+async def get_merchant(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], subjects: SubjectService,
                        caller: Caller) -> MerchantOut:
     """One merchant's public record."""
     merchant = await subjects.get(merchant_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from services.gateway.models import ProviderIdentity
 from shared.auth import ServiceCaller
+from shared.contracts.common import ID_PATTERN
 from shared.db import Session
 from shared.errors import NotFound
 
@@ -22,7 +23,7 @@ class Payee(BaseModel):
 
 
 @router.get("/accounts/{account_id}/payee")
-async def payee(account_id: Annotated[str, Path(max_length=40)], caller: ServiceCaller, session: Session,
+async def payee(account_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: ServiceCaller, session: Session,
                 channel: Annotated[str, Query(pattern="^(wechat|alipay)$")]) -> Payee:
     """The account's openid (WeChat) or user id (Alipay): where a payout to it goes."""
     query = select(ProviderIdentity.external_id).where(ProviderIdentity.account_id == account_id,

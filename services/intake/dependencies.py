@@ -11,6 +11,7 @@ from services.intake.regions import load_catalogue
 from services.intake.repository import ComplaintRepository, may_read
 from services.intake.service import Intake
 from shared.auth import Caller
+from shared.contracts.common import ID_PATTERN
 from shared.db import Session
 from shared.errors import NotFound
 
@@ -27,7 +28,7 @@ async def get_intake(request: Request, session: Session) -> Intake:
 
 
 IntakeService = Annotated[Intake, Depends(get_intake)]
-ComplaintId = Annotated[str, Path(max_length=40, examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])]
+ComplaintId = Annotated[str, Path(pattern=ID_PATTERN, examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])]
 
 
 async def get_current_complaint(complaint_id: ComplaintId, session: Session, caller: Caller,

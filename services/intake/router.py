@@ -22,7 +22,7 @@ from services.intake.service import (
     UnknownMerchant,
 )
 from shared.auth import Caller
-from shared.contracts.common import INDUSTRY_LABELS_ZH, Channel, Industry, Page
+from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Industry, Page
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     Assignee,
@@ -164,7 +164,7 @@ async def list_complaints(
     channel: Channel | None = None,
     industry: Industry | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[ComplaintOut]:
@@ -223,8 +223,8 @@ async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[E
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
                        **problem_responses(ComplaintNotFound)},
             response_class=Response)
-async def download_evidence(complaint: CurrentComplaint, file_id: Annotated[str, Path(max_length=40)], session: Session,
-                            intake: IntakeService) -> Response:
+async def download_evidence(complaint: CurrentComplaint, file_id: Annotated[str, Path(pattern=ID_PATTERN)],
+                            session: Session, intake: IntakeService) -> Response:
     """One evidence file's content."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
     if evidence is None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from shared.contracts.common import Channel
+from shared.contracts.common import Channel, Input
 from shared.contracts.identity import Role
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Input):
+    pass
 
 
 class WeChatLoginIn(_In):

@@ -5,7 +5,36 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Ids in paths: what our ids are made of, so nothing else reaches a query.
+ID_PATTERN = r"^[0-9A-Za-z_]{1,40}$"
+# Free text in a query string: anything but NUL (PostgreSQL refuses it in text).
+TEXT_QUERY_PATTERN = r"^[^\x00]*$"
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Input(BaseModel):
+    """Every request body: unknown fields refused, and no NUL character anywhere in its text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
+
 
 # Money is integer fen (CNY cents). Never a float.
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True, examples=[4256500])]

@@ -8,14 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import Fen, Industry
+from shared.contracts.common import Fen, Industry, Input
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 PositiveFen = Annotated[int, Field(gt=0, le=10_000_000_000, strict=True, examples=[30000])]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Input):
+    pass
 
 
 class ClaimState(StrEnum):

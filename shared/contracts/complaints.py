@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import Channel, Fen, Industry, Phone, RegionCode
+from shared.contracts.common import Channel, Fen, Industry, Input, Phone, RegionCode
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -64,8 +64,8 @@ class AssigneeKind(StrEnum):
     unit = "unit"
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Input):
+    pass
 
 
 class ComplaintSubmit(_In):

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import Industry, RegionCode
+from shared.contracts.common import Industry, Input, RegionCode
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class MerchantIn(BaseModel):
+class MerchantIn(Input):
     """A merchant settling in (入驻)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{

@@ -98,6 +98,10 @@ async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(stac
                                                    occurred_at="2030-01-01T00:00:00Z"))
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.occurred_at"
 
+    nul = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
+                            json=complaint_body(description="no NUL\x00 reaches the database"))
+    assert nul.status_code == 422  # PostgreSQL refuses NUL in text; the API says so first
+
     mine = await intake.get("/v1/complaints", headers=stack.as_(ALICE))
     assert mine.json()["items"] == []
 

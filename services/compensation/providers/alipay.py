@@ -10,7 +10,9 @@ import asyncio
 import csv
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl
@@ -21,6 +23,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
 from services.compensation.providers.base import (
+    THREADS,
     BillLine,
     NotificationRejected,
     ProviderError,
@@ -47,10 +50,13 @@ class AlipayTransfers:
                              alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2",
                              config=AliPayConfig(timeout=timeout))
         self.client._gateway = gateway_url  # the SDK has no base-URL argument
+        # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
+        self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="alipay")
 
     async def _api(self, method: str, biz: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         try:
-            return await asyncio.to_thread(self.client.server_api, method, biz_content=biz, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threads, partial(self.client.server_api, method, biz_content=biz, **kwargs))
         except AliPayValidationError as exc:
             raise ProviderTimeout("Alipay's answer failed signature verification") from exc
         except HTTPError as exc:

@@ -8,6 +8,8 @@ from typing import Protocol
 
 from shared.errors import Problem
 
+THREADS = 32  # concurrent calls per provider: the SDKs block, one thread per call in flight
+
 
 @dataclass(frozen=True)
 class TransferResult:

@@ -12,13 +12,16 @@ import csv
 import io
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Any
 
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from services.compensation.providers.base import (
+    THREADS,
     BillLine,
     NotificationRejected,
     ProviderError,
@@ -48,10 +51,12 @@ class WeChatPayTransfers:
             cert_serial_no=cert_serial_no, appid=appid, apiv3_key=apiv3_key, notify_url=notify_url,
             public_key=platform_public_key_pem, public_key_id=public_key_id, timeout=(min(2.0, timeout), timeout))
         self._pay._core._gate_way = gateway_url.rstrip("/")  # the SDK has no base-URL argument
+        # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
+        self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="wechatpay")
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[int, Any]:
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, partial(fn, *args, **kwargs))
         except requests.ConnectTimeout as exc:  # nothing was sent
             raise ProviderError(f"WeChat Pay unreachable: {exc}") from exc
         except requests.Timeout as exc:  # sent; the answer never came

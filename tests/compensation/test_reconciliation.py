@@ -1,0 +1,65 @@
+"""The daily reconciliation: the ledger's payouts against the provider's bill, every mismatch listed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.clock import system_clock
+from tests.compensation.helpers import (
+    fund_region,
+    overdue_complaint,
+    paying_consumer,
+    request_compensation,
+    settle_payouts,
+)
+from tests.conftest import ADMIN, official
+from tests.support import Stack
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def fakes_on_test_time(stack: Stack, providers) -> Iterator[None]:
+    """The fakes stamp bills with the test's clock, so they fall on the same days as the ledger."""
+    providers.wechatpay.state.clock = providers.alipay.state.clock = stack.clock
+    yield
+    providers.wechatpay.state.clock = providers.alipay.state.clock = system_clock
+
+
+async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(stack: Stack, providers,
+                                                                      fakes_on_test_time: None) -> None:
+    await fund_region(stack)
+    for name in ("kai", "lin"):
+        who = await paying_consumer(stack, name)
+        complaint_id = await overdue_complaint(stack, who, description=f"{name}: 酒店加收未告知的费用且拒绝退还。")
+        await request_compensation(stack, who, complaint_id, 10_000)
+    await settle_payouts(stack)
+    day = stack.clock.now().astimezone(SHANGHAI).date().isoformat()
+    comp = stack.clients["compensation"]
+
+    report = (await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(official()))).json()
+    assert report["balanced"] and report["mismatches"] == []
+    assert (report["ledger_count"], report["provider_count"]) == (2, 2)
+    assert report["ledger_total_fen"] == report["provider_total_fen"] == 20_000
+
+    bills = providers.wechatpay.state.bills
+    ours = [b for b in bills.values() if b["update_time"][:10] == day]
+    ours[0]["transfer_amount"] += 100  # the provider's record disagrees on one amount
+    bills["payUNKNOWN0000000000000000001"] = {**ours[1], "out_bill_no": "payUNKNOWN0000000000000000001",
+                                              "transfer_bill_no": "1330000unknown"}
+    report = (await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(ADMIN))).json()
+    assert not report["balanced"]
+    assert sorted(m["kind"] for m in report["mismatches"]) == ["amount_mismatch", "missing_in_ledger"]
+    del bills["payUNKNOWN0000000000000000001"]
+    ours[0]["transfer_amount"] -= 100
+
+    alipay = (await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"},
+                             headers=stack.as_(ADMIN))).json()
+    assert alipay["balanced"] and alipay["ledger_count"] == 0
+    consumer = await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(await paying_consumer(stack, "kai")))
+    assert consumer.status_code == 403
+    bad_day = await comp.get("/v1/reconciliations/2026-13-40", headers=stack.as_(ADMIN))
+    assert bad_day.status_code == 422
