@@ -169,3 +169,39 @@ async def test_fifty_approvals_at_once_pay_exactly_once(stack: Stack, providers)
     assert check["ok"]
     fund = (await comp.get(f"/v1/funds/{SANYA}", headers=stack.as_(ADMIN))).json()
     assert fund["paid_out_fen"] == 150_000
+
+
+async def test_a_refused_payout_fails_with_the_reason_and_an_official_retries_it_with_the_same_key(
+        stack: Stack, providers) -> None:
+    await fund_region(stack)
+    hugo = await paying_consumer(stack, "hugo")
+    complaint_id = await overdue_complaint(stack, hugo)
+    await request_compensation(stack, hugo, complaint_id, 25_000)
+    async with stack.apps["gateway"].state.sessionmaker() as session:
+        from sqlalchemy import select
+
+        from services.gateway.models import ProviderIdentity
+
+        openid = (await session.execute(select(ProviderIdentity.external_id).where(
+            ProviderIdentity.account_id == hugo.subject))).scalar_one()
+    providers.wechatpay.state.failing_openids.add(openid)
+    try:
+        await settle_payouts(stack)
+        failed = await claim_of(stack, complaint_id)
+        assert failed["state"] == "payout_failed"
+        assert failed["payout"]["state"] == "failed" and "PAYEE_ACCOUNT_ABNORMAL" in failed["payout"]["failure_reason"]
+        assert (await timeline_kinds(stack, hugo, complaint_id))[-1] == "compensation_payout_failed"
+        assert (await ledger_check(stack))["ok"]  # the money went back from clearing to the payable
+    finally:
+        providers.wechatpay.state.failing_openids.discard(openid)
+    comp = stack.clients["compensation"]
+    denied = await comp.post(f"/v1/claims/{failed['id']}/payout-retries", headers=stack.as_(merchant_staff(HOTEL)))
+    assert denied.status_code == 403
+    retried = await comp.post(f"/v1/claims/{failed['id']}/payout-retries", headers=stack.as_(official(SANYA)))
+    assert retried.status_code == 200 and retried.json()["state"] == "approved"
+    await settle_payouts(stack)
+    paid = await claim_of(stack, complaint_id)
+    assert paid["state"] == "paid" and paid["payout"]["out_no"] == failed["payout"]["out_no"]  # the same key
+    assert sum(1 for b in providers.wechatpay.state.bills.values() if b["out_bill_no"] == paid["payout"]["out_no"]) == 1
+    check = await ledger_check(stack)
+    assert check["ok"] and check["total_fen"] == 0
