@@ -28,7 +28,7 @@ async def serve(args: argparse.Namespace) -> None:
                                       args.wechatpay_serial, wechatpay_platform_private.read_text(),
                                       args.wechatpay_public_key_id, args.wechatpay_apiv3_key)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning"))
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_config=None, log_level="warning"))
         for app, port in ((wechat, args.wechat_port), (alipay, args.alipay_port), (wechatpay, args.wechatpay_port))
     ]
     print(f"WeChat fake: http://127.0.0.1:{args.wechat_port}", flush=True)
@@ -40,6 +40,7 @@ async def serve(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.testing.fakes")
     parser.add_argument("--keys-dir", default="var/keys")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     parser.add_argument("--wechat-port", type=int, default=8010)
     parser.add_argument("--alipay-port", type=int, default=8011)
     parser.add_argument("--wechat-appid", default="wx-demo-app")
