@@ -8,9 +8,9 @@ may. The sum of every entry is always zero: `check()` proves it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,27 +58,36 @@ def external(name: str) -> str:
 
 @dataclass
 class Ledger:
+    """Posts balanced transactions. Deferred, it keeps them until `flush()` writes them all at once:
+    one insert of the transactions, one of the entries, and one guarded update per account for the
+    net of its movements, so a batch of payouts locks each hot row (a fund, a clearing account) once.
+    """
+
     session: AsyncSession
     clock: Clock
+    deferred: bool = False
+    _pending: list[tuple[LedgerTransaction, list[tuple[str, int]]]] = field(default_factory=list)
+    _deltas: dict[str, int] = field(default_factory=dict)
 
     async def balance(self, account_id: str) -> int:
+        """The balance, counting what this ledger has posted but not yet flushed."""
         if account_id.split(":", 1)[0] in MAY_GO_NEGATIVE:  # no cached balance: the sum of its entries
             value = await self.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
                                               .where(LedgerEntry.account_id == account_id))
         else:
             value = await self.session.scalar(select(LedgerAccount.balance_fen).where(LedgerAccount.id == account_id))
-        return int(value or 0)
+        return int(value or 0) + self._deltas.get(account_id, 0)
 
     async def _ensure(self, account_ids: set[str]) -> None:
         dialect = self.session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         now = self.clock.now()
         rows = [{"id": a, "kind": a.split(":", 1)[0], "owner": a.split(":", 1)[1], "balance_fen": 0, "created_at": now}
                 for a in sorted(account_ids)]
-        await self.session.execute(insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+        await self.session.execute(upsert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["id"]))
 
     async def _move(self, account_id: str, amount: int) -> bool:
-        """Move one cached balance atomically; False when the account is missing or would go below zero."""
+        """Move one cached balance atomically; False when it would go below zero."""
         statement = (update(LedgerAccount)
                      .where(LedgerAccount.id == account_id, LedgerAccount.balance_fen + amount >= 0)
                      .values(balance_fen=LedgerAccount.balance_fen + amount))
@@ -91,34 +100,40 @@ class Ledger:
         Guarded accounts (funds, deposits, payables, clearing, receivables) keep a cached balance moved
         by one atomic `UPDATE ... SET balance = balance + :amount WHERE balance + :amount >= 0`: no
         read-modify-write, so concurrent postings neither lose an update nor overdraw, on SQLite as on
-        PostgreSQL. `external:*` and `advanced:*` may go negative and keep no cached balance, so the
-        postings of many payouts do not queue on their rows.
+        PostgreSQL. `external:*` and `advanced:*` may go negative and keep no cached balance.
         """
         if sum(amount for _, amount in entries) != 0:
             raise ValueError(f"unbalanced ledger transaction {kind}: {entries}")
         if any(amount == 0 for _, amount in entries):
             raise ValueError("ledger entries move a non-zero amount")
-        accounts_ = {a for a, _ in entries}
-        guarded = sorted((a, amount) for a, amount in entries if a.split(":", 1)[0] not in MAY_GO_NEGATIVE)
-        unguarded = accounts_ - {a for a, _ in guarded}
-        if unguarded:
-            await self._ensure(unguarded)
-        # A fixed order, so two transactions over the same accounts never deadlock.
-        for account_id, amount in guarded:
+        transaction = LedgerTransaction(id=new_id("ltx"), kind=kind, reference=reference, region_code=region_code,
+                                        memo=memo, created_at=self.clock.now())
+        self._pending.append((transaction, entries))
+        for account_id, amount in entries:
+            self._deltas[account_id] = self._deltas.get(account_id, 0) + amount
+        if not self.deferred:
+            await self.flush()
+        return transaction.id
+
+    async def flush(self) -> None:
+        """Write what was posted: net balance moves (in a fixed order: no deadlocks), then the rows."""
+        if not self._pending:
+            return
+        pending, deltas = self._pending, self._deltas
+        self._pending, self._deltas = [], {}
+        await self._ensure(set(deltas))  # every account an entry names exists (new ones start at zero)
+        for account_id, amount in sorted(deltas.items()):
+            if amount == 0 or account_id.split(":", 1)[0] in MAY_GO_NEGATIVE:
+                continue
             if not await self._move(account_id, amount):
-                await self._ensure({account_id})  # a new account starts at zero
-                if not await self._move(account_id, amount):
-                    held = await self.balance(account_id)
-                    raise InsufficientBalance(
-                        f"{account_id} holds {held} fen; {-amount} fen cannot be taken from it.", account=account_id)
-        transaction_id = new_id("ltx")
-        self.session.add(LedgerTransaction(id=transaction_id, kind=kind, reference=reference,
-                                           region_code=region_code, memo=memo, created_at=self.clock.now()))
-        await self.session.flush()  # the transaction row before its entries (no ORM relationship orders them)
-        self.session.add_all(LedgerEntry(transaction_id=transaction_id, account_id=a, amount_fen=amount)
-                             for a, amount in entries)
-        await self.session.flush()
-        return transaction_id
+                held = await self.balance(account_id)
+                raise InsufficientBalance(
+                    f"{account_id} holds {held} fen; {-amount} fen cannot be taken from it.", account=account_id)
+        self.session.add_all(transaction for transaction, _ in pending)
+        await self.session.flush()  # the transaction rows before their entries (no ORM relationship orders them)
+        await self.session.execute(insert(LedgerEntry), [
+            {"transaction_id": transaction.id, "account_id": a, "amount_fen": amount}
+            for transaction, entries in pending for a, amount in entries])
 
     async def check(self) -> LedgerCheck:
         """Does every transaction balance, does everything sum to zero, do cached balances match?"""

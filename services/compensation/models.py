@@ -157,6 +157,11 @@ class Payout(Base):
     in_clearing: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A notification and the worker may both apply an outcome: on SQLite, which has no row locks,
+    # the version makes the later writer fail instead of overwriting the earlier one.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ProviderNotification(Base):

@@ -51,9 +51,9 @@ class Claimed:
     attempts: int
 
 
-def _compensation(app: FastAPI, session: AsyncSession) -> Compensation:
+def _compensation(app: FastAPI, session: AsyncSession, batch: bool = False) -> Compensation:
     state = app.state
-    return Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox)
+    return Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox, batch=batch)
 
 
 async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
@@ -76,99 +76,131 @@ async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
     return claimed
 
 
-async def payee_of(app: FastAPI, consumer_id: str, channel: str) -> str:
-    """The consumer's openid / Alipay user id: the gateway owns identities."""
+@dataclass
+class Outcome:
+    """What one attempt learned: the provider's answer, or when to try again and why."""
+
+    item: Claimed
+    result: TransferResult | None = None
+    retry_state: PayoutState | None = None
+    error: str | None = None
+
+
+async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str], str]:
+    """Where each consumer is paid (openid / Alipay user id), in one call: the gateway owns identities."""
+    wanted = sorted({(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing})
+    if not wanted:
+        return {}
     response = await app.state.clients["gateway"].request(
-        "GET", f"/internal/accounts/{consumer_id}/payee", params={"channel": channel},
-        identity=service_identity("compensation"))
+        "POST", "/internal/payees", identity=service_identity("compensation"), retry=True,
+        json={"accounts": [{"account_id": a, "channel": c} for a, c in wanted]})
     if response.status_code != 200:
-        raise ProviderError(f"no {channel} payee for {consumer_id}: HTTP {response.status_code}")
-    return str(response.json()["payee"])
+        raise ProviderError(f"the gateway could not name the payees: HTTP {response.status_code}")
+    return {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
 
 
-async def _attempt(app: FastAPI, provider: PayoutProvider, item: Claimed) -> TransferResult:
+async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[str, str], str]) -> TransferResult:
     if item.prior_state in (PayoutState.unknown, PayoutState.processing):
         known = await provider.query(item.out_no)
-        if known.state != "not_found":
-            return known
-        if item.prior_state == PayoutState.processing:
-            return known  # accepted earlier yet unknown now: leave it to the provider's next answer
-    payee = await payee_of(app, item.consumer_id, item.channel)
+        if known.state != "not_found" or item.prior_state == PayoutState.processing:
+            return known  # (accepted earlier yet unknown now: leave it to the provider's next answer)
+    payee = payees.get((item.consumer_id, item.channel))
+    if payee is None:
+        raise ProviderError(f"no {item.channel} payee for {item.consumer_id}")
     return await provider.transfer(out_no=item.out_no, payee=payee, amount_fen=item.amount_fen, remark=REMARK)
 
 
-async def apply_result(app: FastAPI, payout_id: str, result: TransferResult) -> None:
-    """Apply a provider's answer to the payout, with its row locked; a final payout stays as it is."""
-    async with app.state.sessionmaker() as session:
-        payout = (await session.execute(select(Payout).where(Payout.id == payout_id).with_for_update())
-                  ).scalar_one()
-        if payout.state in (PayoutState.succeeded, PayoutState.failed):
-            return
-        if result.amount_fen is not None and result.amount_fen != payout.amount_fen:
-            log.error("provider reports %s fen for payout %s of %s fen", result.amount_fen, payout.id,
-                      payout.amount_fen)
-            payout.state, payout.lease_until = PayoutState.unknown, None
-            payout.failure_reason = "amount mismatch at the provider: needs an official"
-            payout.next_attempt_at = app.state.clock.now() + MAX_BACKOFF
-            await session.commit()
-            return
-        compensation = _compensation(app, session)
-        if result.state == "succeeded":
-            await compensation.payout_succeeded(payout, result.provider_ref)
-        elif result.state == "failed":
-            await compensation.payout_failed(payout, result.reason or "refused by the provider")
-        elif result.state == "processing":
-            await compensation.payout_processing(payout, result.provider_ref)
-            payout.lease_until = None
-        else:  # not_found after a processing answer: ask again later
-            payout.state, payout.lease_until = PayoutState.unknown, None
-            payout.next_attempt_at = app.state.clock.now() + timedelta(seconds=app.state.settings.payout_poll_seconds)
-        await session.commit()
-    if app.state.dispatcher is not None:
-        app.state.dispatcher.kick()
-
-
-async def _retry_later(app: FastAPI, item: Claimed, state: PayoutState, error: str) -> None:
-    now = app.state.clock.now()
-    backoff = min(timedelta(seconds=2 ** min(item.attempts, 10)), MAX_BACKOFF)
-    async with app.state.sessionmaker() as session, session.begin():
-        payout = (await session.execute(select(Payout).where(Payout.id == item.id).with_for_update())).scalar_one()
-        if payout.state != PayoutState.sending:
-            return  # a notification settled it meanwhile
-        payout.state, payout.lease_until, payout.next_attempt_at = state, None, now + backoff
-        payout.attempts = item.attempts + 1
-        payout.failure_reason = error[:500]
-
-
-async def _process(app: FastAPI, item: Claimed) -> None:
+async def _send(app: FastAPI, item: Claimed, payees: dict[tuple[str, str], str]) -> Outcome:
     provider: PayoutProvider | None = app.state.providers.get(item.channel)
     if provider is None:
-        await _retry_later(app, item, PayoutState(item.prior_state), f"no {item.channel} provider configured")
-        return
+        return Outcome(item, retry_state=PayoutState(item.prior_state), error=f"no {item.channel} provider")
     try:
-        result = await _attempt(app, provider, item)
+        return Outcome(item, result=await _attempt(provider, item, payees))
     except ProviderTimeout as exc:
         # It may have been paid: only a query may follow, never a blind resend.
-        await _retry_later(app, item, PayoutState.unknown, f"timeout: {exc}")
-        return
+        return Outcome(item, retry_state=PayoutState.unknown, error=f"timeout: {exc}")
     except ProviderError as exc:
-        next_state = PayoutState.pending if item.prior_state == PayoutState.pending else PayoutState.unknown
-        await _retry_later(app, item, next_state, f"provider error: {exc}")
-        return
+        state = PayoutState.pending if item.prior_state == PayoutState.pending else PayoutState.unknown
+        return Outcome(item, retry_state=state, error=f"provider error: {exc}")
     except Exception as exc:  # anything unexpected: keep it safe, ask the provider next time
         log.exception("payout %s attempt failed", item.id)
-        await _retry_later(app, item, PayoutState.unknown, f"{type(exc).__name__}: {exc}")
+        return Outcome(item, retry_state=PayoutState.unknown, error=f"{type(exc).__name__}: {exc}")
+
+
+async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -> None:
+    """One outcome onto its payout (row locked by the caller); a final payout stays as it is."""
+    now = compensation.clock.now()
+    if outcome.result is None:
+        if payout.state != PayoutState.sending:
+            return  # a notification settled it meanwhile
+        backoff = min(timedelta(seconds=2 ** min(outcome.item.attempts, 10)), MAX_BACKOFF)
+        payout.state, payout.lease_until, payout.next_attempt_at = outcome.retry_state, None, now + backoff
+        payout.attempts, payout.failure_reason = outcome.item.attempts + 1, (outcome.error or "")[:500]
         return
-    async with app.state.sessionmaker() as session, session.begin():
-        payout = (await session.execute(select(Payout).where(Payout.id == item.id).with_for_update())).scalar_one()
-        payout.attempts = item.attempts + 1
-    await apply_result(app, item.id, result)
+    payout.attempts = outcome.item.attempts + 1
+    if payout.state in (PayoutState.succeeded, PayoutState.failed):
+        return
+    result = outcome.result
+    if result.amount_fen is not None and result.amount_fen != payout.amount_fen:
+        log.error("provider reports %s fen for payout %s of %s fen", result.amount_fen, payout.id, payout.amount_fen)
+        payout.state, payout.lease_until, payout.next_attempt_at = PayoutState.unknown, None, now + MAX_BACKOFF
+        payout.failure_reason = "amount mismatch at the provider: needs an official"
+    elif result.state == "succeeded":
+        await compensation.payout_succeeded(payout, result.provider_ref)
+    elif result.state == "failed":
+        await compensation.payout_failed(payout, result.reason or "refused by the provider")
+    elif result.state == "processing":
+        await compensation.payout_processing(payout, result.provider_ref)
+        payout.lease_until = None
+    else:  # not_found after a processing answer: ask again later
+        payout.state, payout.lease_until = PayoutState.unknown, None
+        payout.next_attempt_at = now + timedelta(seconds=compensation.settings.payout_poll_seconds)
 
 
-async def run_payouts_once(app: FastAPI, limit: int = 50) -> int:
-    """Send every payout that is due; returns how many were attempted."""
+async def _apply_batch(app: FastAPI, outcomes: list[Outcome]) -> None:
+    """Every outcome of a pass in one transaction, its ledger postings written together at the end."""
+    async with app.state.sessionmaker() as session:
+        ids = sorted(o.item.id for o in outcomes)
+        payouts = {p.id: p for p in (await session.scalars(
+            select(Payout).where(Payout.id.in_(ids)).order_by(Payout.id).with_for_update())).all()}
+        compensation = _compensation(app, session, batch=True)
+        for outcome in outcomes:
+            await _apply(compensation, payouts[outcome.item.id], outcome)
+        await compensation.ledger.flush()
+        await session.commit()
+
+
+async def _apply_one(app: FastAPI, outcome: Outcome) -> None:
+    async with app.state.sessionmaker() as session:
+        payout = (await session.execute(select(Payout).where(Payout.id == outcome.item.id).with_for_update())
+                  ).scalar_one()
+        await _apply(_compensation(app, session), payout, outcome)
+        await session.commit()
+
+
+async def run_payouts_once(app: FastAPI, limit: int = 100) -> int:
+    """Send every payout that is due, then apply what was learned; returns how many were attempted."""
     items = await _claim(app, limit)
-    await asyncio.gather(*(_process(app, item) for item in items))
+    if not items:
+        return 0
+    try:
+        payees = await payees_of(app, items)
+    except Exception as exc:  # the gateway is down: every send waits for the next pass
+        log.warning("payee lookup failed: %s", exc)
+        payees = {}
+    outcomes = list(await asyncio.gather(*(_send(app, item, payees) for item in items)))
+    try:
+        await _apply_batch(app, outcomes)
+    except Exception:
+        # One payout's trouble (a guard, a conflict) must not hold back the others.
+        log.warning("applying %d outcomes together failed; applying them one by one", len(outcomes), exc_info=True)
+        for outcome in outcomes:
+            try:
+                await _apply_one(app, outcome)
+            except Exception:
+                log.exception("payout %s outcome could not be applied; its lease will expire", outcome.item.id)
+    if app.state.dispatcher is not None:
+        app.state.dispatcher.kick()
     return len(items)
 
 

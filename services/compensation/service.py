@@ -90,10 +90,10 @@ class Compensation:
     clock: Clock
     settings: CompensationSettings
     outbox: Outbox
+    batch: bool = False  # the payout worker's mode: ledger postings are written together at the end
 
-    @property
-    def ledger(self) -> Ledger:
-        return Ledger(self.session, self.clock)
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.session, self.clock, deferred=self.batch)
 
     async def _emit(self, event: Any) -> None:
         await self.outbox.emit(self.session, event)

@@ -1,34 +1,50 @@
-"""Routes other services call on the gateway (never exposed): who to pay for a consumer account."""
+"""Routes other services call on the gateway (never exposed): who to pay for consumer accounts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
-from sqlalchemy import select
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import select, tuple_
 
 from services.gateway.models import ProviderIdentity
 from shared.auth import ServiceCaller
-from shared.contracts.common import ID_PATTERN
+from shared.contracts.common import ID_PATTERN, Input
 from shared.db import Session
-from shared.errors import NotFound
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
 
 
+class PayeeQuery(Input):
+    account_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+    channel: Annotated[str, StringConstraints(pattern="^(wechat|alipay)$")]
+
+
+class PayeesIn(Input):
+    accounts: list[PayeeQuery] = Field(max_length=1000)
+
+
 class Payee(BaseModel):
+    account_id: str
     channel: str
-    payee: str
+    payee: str | None = Field(description="the openid (WeChat) or user id (Alipay); null when the account has none")
 
 
-@router.get("/accounts/{account_id}/payee")
-async def payee(account_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: ServiceCaller, session: Session,
-                channel: Annotated[str, Query(pattern="^(wechat|alipay)$")]) -> Payee:
-    """The account's openid (WeChat) or user id (Alipay): where a payout to it goes."""
-    query = select(ProviderIdentity.external_id).where(ProviderIdentity.account_id == account_id,
-                                                       ProviderIdentity.provider == channel)
-    external_id = (await session.execute(query)).scalar_one_or_none()
-    if external_id is None:
-        raise NotFound(f"Account {account_id} has no {channel} identity.", code="payee_not_found")
-    return Payee(channel=channel, payee=external_id)
+class PayeesOut(BaseModel):
+    payees: list[Payee]
+
+
+@router.post("/payees")
+async def payees(body: PayeesIn, caller: ServiceCaller, session: Session) -> PayeesOut:
+    """Where payouts to these accounts go, in one query: their openid (WeChat) or user id (Alipay)."""
+    wanted = {(q.account_id, q.channel) for q in body.accounts}
+    found: dict[tuple[str, str], str] = {}
+    if wanted:
+        rows = await session.execute(
+            select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id)
+            .where(tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(sorted(wanted))))
+        found = {(account, provider): external for account, provider, external in rows.all()}
+    return PayeesOut(payees=[Payee(account_id=q.account_id, channel=q.channel, payee=found.get((q.account_id,
+                                                                                               q.channel)))
+                             for q in body.accounts])

@@ -12,7 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken
-from services.gateway.channels.base import LoginCodeInvalid, ProviderUnavailable
+from services.gateway.channels.base import (
+    LoginCodeInvalid,
+    ProviderCredentialsRejected,
+    ProviderSignatureInvalid,
+    ProviderUnavailable,
+)
 from shared.clock import system_clock
 from shared.contracts.auth import AlipayLoginIn, Me, RefreshIn, StaffLoginIn, TokenPair, WeChatLoginIn
 from shared.contracts.identity import Identity, Role
@@ -102,7 +107,8 @@ def _login_limit(request: Request) -> None:
     request.app.state.limits["login"].hit(client_ip(request))
 
 
-LOGIN_ERRORS = problem_responses(LoginCodeInvalid, ProviderUnavailable, TooManyRequests)
+LOGIN_ERRORS = problem_responses(LoginCodeInvalid, ProviderUnavailable, ProviderSignatureInvalid,
+                                 ProviderCredentialsRejected, TooManyRequests)
 
 
 @auth_router.post("/auth/wechat/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)

@@ -36,9 +36,19 @@ from shared.contracts.common import fen_from_yuan, yuan
 _STATES = {"SUCCESS": "succeeded", "FAIL": "failed", "DEALING": "processing", "WAIT_PAY": "processing",
            "REFUND": "failed", "CLOSED": "failed"}
 _BIZ = {"product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER"}
+_UNKNOWN_CODES = {"20000", "20001"}  # service unavailable: the transfer may or may not have happened
+# A busy or broken Alipay (Alipay's spelling, "unknow"): the outcome is unknown, query before any retry.
+_UNKNOWN_SUB_CODES = {"SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"}
+
+
+def _code_of(exc: AliPayException) -> str | None:
+    # The SDK keeps the code in a name-mangled attribute and offers no accessor.
+    return getattr(exc, "_AliPayException__code", None)
 
 
 class AlipayTransfers:
+    """Transfers to a user's Alipay balance (alipay.fund.trans.uni.transfer), one worker thread per call."""
+
     name = "alipay"
 
     def __init__(self, *, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str,
@@ -50,6 +60,7 @@ class AlipayTransfers:
                              alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2",
                              config=AliPayConfig(timeout=timeout))
         self.client._gateway = gateway_url  # the SDK has no base-URL argument
+        # app_notify_url is not used: the SDK adds it only to alipay.trade.* methods, so each call passes notify_url.
         # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
         self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="alipay")
 
@@ -67,8 +78,12 @@ class AlipayTransfers:
             raise ProviderTimeout("Alipay did not answer in time") from exc
         except ConnectionError as exc:
             raise ProviderTimeout(f"the connection to Alipay broke: {exc}") from exc
-        except AliPayException as exc:
+        except AliPayException as exc:  # an error_response: refused before anything was done
+            if _code_of(exc) in _UNKNOWN_CODES:
+                raise ProviderTimeout(f"Alipay could not say: {exc}") from exc
             raise ProviderError(f"Alipay refused the request: {exc}") from exc
+        except ValueError as exc:  # not JSON: a proxy's page, a cut-off answer
+            raise ProviderTimeout(f"Alipay's answer is unreadable: {exc}") from exc
 
     @staticmethod
     def _order(out_no: str, answer: dict[str, Any]) -> TransferResult:
@@ -89,12 +104,13 @@ class AlipayTransfers:
             **_BIZ}, notify_url=self.notify_url)
         if answer.get("code") == "10000":
             return self._order(out_no, answer)
-        if answer.get("code") in ("20000", "20001"):  # service unavailable: it may or may not have happened
-            raise ProviderTimeout(f"Alipay could not say: {answer.get('sub_msg')}")
+        if answer.get("code") in _UNKNOWN_CODES or answer.get("sub_code") in _UNKNOWN_SUB_CODES:
+            raise ProviderTimeout(f"Alipay could not say: {answer.get('sub_code')} {answer.get('sub_msg')}")
         return TransferResult(state="failed", out_no=out_no,
                               reason=f"{answer.get('sub_code', answer.get('code'))}: {answer.get('sub_msg', '')}")
 
     async def query(self, out_no: str) -> TransferResult:
+        """The order under `out_no`; "not_found" when Alipay says ORDER_NOT_EXIST."""
         answer = await self._api("alipay.fund.trans.common.query", {"out_biz_no": out_no, **_BIZ})
         if answer.get("code") == "10000":
             return self._order(out_no, answer)
@@ -126,13 +142,19 @@ class AlipayTransfers:
             raise NotificationRejected("The notification lacks the transfer's fields.") from exc
 
     async def bill(self, day: date) -> list[BillLine]:
+        """The day's bill: its download URL from Alipay, then the CSV from that URL."""
         answer = await self._api("alipay.data.dataservice.bill.downloadurl.query",
                                  {"bill_type": "signcustomer", "bill_date": day.isoformat()})
-        if answer.get("code") != "10000":
+        if answer.get("code") != "10000" or not answer.get("bill_download_url"):
             raise ProviderError(f"Alipay refused the bill for {day}: {answer.get('sub_msg')}")
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            response = await client.get(answer["bill_download_url"])
-        response.raise_for_status()
-        return [BillLine(out_no=row["out_biz_no"], provider_ref=row["order_id"],
-                         amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["status"], "processing"))
-                for row in csv.DictReader(io.StringIO(response.text))]
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.get(answer["bill_download_url"])
+            response.raise_for_status()
+            return [BillLine(out_no=row["out_biz_no"], provider_ref=row["order_id"],
+                             amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["status"], "processing"))
+                    for row in csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))]
+        except httpx.HTTPError as exc:  # a bill moves no money: any failure is simply "try later"
+            raise ProviderError(f"Alipay's bill for {day} could not be downloaded: {exc}") from exc
+        except (KeyError, ValueError) as exc:
+            raise ProviderError(f"Alipay's bill for {day} is unreadable: {exc}") from exc

@@ -13,16 +13,20 @@ THREADS = 32  # concurrent calls per provider: the SDKs block, one thread per ca
 
 @dataclass(frozen=True)
 class TransferResult:
+    """What a provider says of one transfer, in our words; money in integer fen."""
+
     state: str  # "processing" | "succeeded" | "failed" | "not_found"
-    out_no: str
-    provider_ref: str | None = None
+    out_no: str  # our idempotency key: out_bill_no (WeChat Pay) / out_biz_no (Alipay)
+    provider_ref: str | None = None  # transfer_bill_no (WeChat Pay) / order_id (Alipay)
     amount_fen: int | None = None
     reason: str | None = None
 
 
 @dataclass(frozen=True)
 class TransferNotification:
-    notification_id: str
+    """A verified notification of a transfer's outcome."""
+
+    notification_id: str  # WeChat Pay: the notification's `id`; Alipay: notify_id
     out_no: str
     state: str  # "succeeded" | "failed" | "processing"
     amount_fen: int
@@ -32,6 +36,8 @@ class TransferNotification:
 
 @dataclass(frozen=True)
 class BillLine:
+    """One transfer in a provider's bill of a day."""
+
     out_no: str
     provider_ref: str
     amount_fen: int
@@ -43,15 +49,19 @@ class ProviderTimeout(Exception):
 
 
 class ProviderError(Exception):
-    """The provider failed in a way that says nothing was done (refused connection, 5xx)."""
+    """The provider refused or failed in a way that says nothing was done (refused connection, 5xx, bad request)."""
 
 
 class NotificationRejected(Problem):
+    """A notification that is not verifiably the provider's (bad signature, stale, malformed); detail says why."""
+
     status, code, title = 400, "notification_rejected", "Notification rejected"
 
 
 class PayoutProvider(Protocol):
-    name: str
+    """A payment provider's transfers to a user's balance, as the payout worker uses them."""
+
+    name: str  # "wechat" or "alipay"
 
     async def transfer(self, *, out_no: str, payee: str, amount_fen: int, remark: str,
                        user_name: str | None = None) -> TransferResult:

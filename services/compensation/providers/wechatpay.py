@@ -1,14 +1,17 @@
 """WeChat Pay v3 merchant transfers (商家转账) through wechatpayv3, at a configurable gateway.
 
-wechatpayv3's async client lives only inside `async with`, which fits a long-lived adapter badly, so
-this uses its synchronous client in a worker thread (the way PROVIDERS.md verified it). It never
-raises on a 4xx: every answer is mapped here.
+wechatpayv3's async client has no HTTP client until `async with` enters it (AsyncCore._client is None
+until __aenter__), and one shared client would be closed by whichever concurrent `async with` exits
+first; so this uses the synchronous client in worker threads. It never raises on a 4xx: every answer
+is mapped here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
+import hashlib
 import io
 import json
 import time
@@ -18,6 +21,7 @@ from functools import partial
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from services.compensation.providers.base import (
@@ -36,9 +40,20 @@ NAME_REQUIRED_FROM_FEN = 200_000  # WeChat Pay wants the payee's real name from 
 _STATES = {"ACCEPTED": "processing", "PROCESSING": "processing", "WAIT_USER_CONFIRM": "processing",
            "TRANSFERING": "processing", "SUCCESS": "succeeded", "FAIL": "failed", "CANCELING": "processing",
            "CANCELLED": "failed"}
+_REPORT_INFOS = [{"info_type": "赔付原因", "info_content": "旅游投诉先行赔付"}]
+
+
+def _error_body(text: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 class WeChatPayTransfers:
+    """Transfers to a user's WeChat balance; public-key mode, one worker thread per call in flight."""
+
     name = "wechat"
 
     def __init__(self, *, mchid: str, appid: str, private_key_pem: str, cert_serial_no: str, apiv3_key: str,
@@ -46,6 +61,8 @@ class WeChatPayTransfers:
                  transfer_scene_id: str = "1000", timeout: float = 5.0) -> None:
         self.notify_url = notify_url
         self.transfer_scene_id = transfer_scene_id
+        self.public_key_id = public_key_id
+        # With public_key and public_key_id the SDK never goes online for platform certificates.
         self._pay = WeChatPay(
             wechatpay_type=WeChatPayType.MINIPROG, mchid=mchid, private_key=private_key_pem,
             cert_serial_no=cert_serial_no, appid=appid, apiv3_key=apiv3_key, notify_url=notify_url,
@@ -62,15 +79,21 @@ class WeChatPayTransfers:
         except requests.Timeout as exc:  # sent; the answer never came
             raise ProviderTimeout(f"WeChat Pay did not answer in time: {exc}") from exc
         except requests.ConnectionError as exc:
-            raise ProviderError(f"WeChat Pay unreachable: {exc}") from exc
+            if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), NewConnectionError):
+                raise ProviderError(f"WeChat Pay unreachable: {exc}") from exc
+            # The connection broke after the request went out: it may have been acted on.
+            raise ProviderTimeout(f"the connection to WeChat Pay broke: {exc}") from exc
         except Exception as exc:
             if "failed to verify the signature" in str(exc):
                 # An answer we cannot trust says nothing about the transfer: treat it as unknown.
                 raise ProviderTimeout("WeChat Pay's answer failed signature verification") from exc
             raise
 
-    def _result(self, out_no: str, bill: dict[str, Any]) -> TransferResult:
-        state = _STATES.get(bill.get("state", ""), "processing")
+    def _result(self, out_no: str, text: Any) -> TransferResult:
+        bill = _error_body(text)
+        if "state" not in bill:
+            raise ProviderTimeout(f"WeChat Pay's answer is unreadable: {str(text)[:200]}")
+        state = _STATES.get(bill["state"], "processing")
         return TransferResult(state=state, out_no=out_no, provider_ref=bill.get("transfer_bill_no"),
                               amount_fen=bill.get("transfer_amount"),
                               reason=bill.get("fail_reason") if state == "failed" else None)
@@ -79,31 +102,35 @@ class WeChatPayTransfers:
                        user_name: str | None = None) -> TransferResult:
         """Transfer to the user's WeChat balance; `out_no` is out_bill_no, so a repeat never pays twice."""
         if amount_fen >= NAME_REQUIRED_FROM_FEN and not user_name:
+            # The SDK would raise a bare Exception before sending: say it in our words instead.
             return TransferResult(state="failed", out_no=out_no, reason=(
                 "payee_name_required: WeChat Pay needs the payee's real name for 2,000 yuan or more"))
         code, text = await self._call(
             self._pay.mch_transfer_bills, out_bill_no=out_no, transfer_scene_id=self.transfer_scene_id,
             openid=payee, transfer_amount=amount_fen, transfer_remark=remark[:32], user_name=user_name,
-            transfer_scene_report_infos=[{"info_type": "赔付原因", "info_content": "旅游投诉先行赔付"}],
-            notify_url=self.notify_url)
+            transfer_scene_report_infos=_REPORT_INFOS, notify_url=self.notify_url)
         if 200 <= code < 300:
-            return self._result(out_no, json.loads(text))
+            return self._result(out_no, text)
         if code in (400, 403):
-            detail = json.loads(text) if isinstance(text, str) and text.startswith("{") else {}
+            # A refusal of this bill (PARAM_ERROR, NOT_ENOUGH, NO_AUTH, ...): nothing was paid, and a retry
+            # goes out under the same out_bill_no, so WeChat Pay can still never pay it twice.
+            detail = _error_body(text)
             return TransferResult(state="failed", out_no=out_no,
                                   reason=f"{detail.get('code', code)}: {detail.get('message', '')}".strip())
         raise ProviderError(f"WeChat Pay answered {code}: {str(text)[:200]}")
 
     async def query(self, out_no: str) -> TransferResult:
+        """The bill under `out_no`; "not_found" only when WeChat Pay says NOT_FOUND."""
         code, text = await self._call(self._pay.mch_transfer_bills_query, out_bill_no=out_no)
-        if code == 404:
+        if code == 404 and _error_body(text).get("code") == "NOT_FOUND":
             return TransferResult(state="not_found", out_no=out_no)
         if 200 <= code < 300:
-            return self._result(out_no, json.loads(text))
+            return self._result(out_no, text)
+        # Any other 404 (a wrong gateway path, say) proves nothing about the bill.
         raise ProviderError(f"WeChat Pay answered {code} to a query: {str(text)[:200]}")
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> TransferNotification:
-        """Signature (the SDK), freshness (here: the SDK does not look), then the decrypted bill."""
+        """Freshness and serial (here: the SDK looks at neither), signature (the SDK), then the decrypted bill."""
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             stamp = int(lowered.get("wechatpay-timestamp", ""))
@@ -111,11 +138,14 @@ class WeChatPayTransfers:
             raise NotificationRejected("The notification carries no timestamp.") from exc
         if abs(time.time() - stamp) > FRESHNESS_SECONDS:
             raise NotificationRejected("The notification is stale or from the future.")
+        if lowered.get("wechatpay-serial") != self.public_key_id:
+            # The SDK would go online for platform certificates, blocking the event loop.
+            raise NotificationRejected("The notification is signed by an unknown key.")
         try:
             data = self._pay.callback(lowered, body)
-        except Exception as exc:  # the SDK raises on a missing or unknown signature type
+        except Exception as exc:  # the SDK raises on a missing or unknown signature type or algorithm
             raise NotificationRejected(f"The notification cannot be verified: {exc}") from exc
-        if not data:
+        if not data:  # a bad signature, or a resource that does not decrypt under our APIv3 key
             raise NotificationRejected("The notification's signature does not verify.")
         resource = data.get("resource") or {}
         try:
@@ -128,13 +158,24 @@ class WeChatPayTransfers:
             raise NotificationRejected("The notification lacks the transfer's fields.") from exc
 
     async def bill(self, day: date) -> list[BillLine]:
+        """The fund-flow bill of `day`: asked for, downloaded, checked against its SHA1, read."""
         code, text = await self._call(self._pay.fundflow_bill, bill_date=day.isoformat())
         if code != 200:
-            raise ProviderError(f"WeChat Pay refused the bill for {day}: {code}")
-        code, content = await self._call(self._pay.download_bill, json.loads(text)["download_url"])
+            raise ProviderError(f"WeChat Pay refused the bill for {day}: {code} {str(text)[:200]}")
+        meta = _error_body(text)
+        # download_bill skips the signature check (the file is not signed): the hash is the only proof.
+        code, content = await self._call(self._pay.download_bill, meta.get("download_url", ""))
         if code != 200:
             raise ProviderError(f"WeChat Pay bill download failed: {code}")
-        raw = content.decode("utf-8") if isinstance(content, bytes) else content
-        return [BillLine(out_no=row["out_bill_no"], provider_ref=row["transfer_bill_no"],
-                         amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["state"], "processing"))
-                for row in csv.DictReader(io.StringIO(raw))]
+        raw = content if isinstance(content, bytes) else content.encode("utf-8")
+        expected = str(meta.get("hash_value", "")).lower()
+        if meta.get("hash_type", "SHA1") == "SHA1" and hashlib.sha1(raw).hexdigest() != expected:
+            raise ProviderError(f"WeChat Pay's bill for {day} does not match its hash")
+        if raw[:2] == b"\x1f\x8b":  # the SDK's fundflow_bill always asks for tar_type=GZIP
+            raw = gzip.decompress(raw)
+        try:
+            return [BillLine(out_no=row["out_bill_no"], provider_ref=row["transfer_bill_no"],
+                             amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["state"], "processing"))
+                    for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))]
+        except (KeyError, ValueError) as exc:
+            raise ProviderError(f"WeChat Pay's bill for {day} is unreadable: {exc}") from exc

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from http.client import HTTPException
 from typing import Any
-from urllib.error import URLError
 
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
@@ -13,6 +14,7 @@ from alipay.utils import AliPayConfig
 
 from services.gateway.channels.base import (
     LoginCodeInvalid,
+    ProviderCredentialsRejected,
     ProviderIdentity,
     ProviderSignatureInvalid,
     ProviderUnavailable,
@@ -20,13 +22,31 @@ from services.gateway.channels.base import (
 
 log = logging.getLogger("gateway.channels.alipay")
 
+# Alipay answers these with code 40002 ("Invalid Arguments") like a bad auth code, but they are our setup's fault:
+# telling the user to log in again would loop for ever.
+_BAD_CREDENTIALS = {
+    "isv.invalid-app-id", "isv.missing-app-id", "isv.invalid-signature", "isv.missing-signature",
+    "isv.invalid-signature-type", "isv.missing-signature-type", "isv.missing-signature-config",
+    "isv.invalid-app-auth-token",
+}
 
-def _code_of(exc: AliPayException) -> str | None:
-    # The SDK keeps the code in a name-mangled attribute and offers no accessor.
-    return getattr(exc, "_AliPayException__code", None)
+
+def _error_of(exc: AliPayException) -> tuple[str | None, str | None]:
+    """(code, sub_code) of an AliPayException: the SDK keeps both in name-mangled attributes, without accessors."""
+    code = getattr(exc, "_AliPayException__code", None)
+    raw = getattr(exc, "_AliPayException__message", None)  # the whole raw answer, as text
+    try:
+        answer = json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
+        return code, None
+    inner = next((v for v in answer.values() if isinstance(v, dict) and "code" in v), {}) \
+        if isinstance(answer, dict) else {}
+    return code, inner.get("sub_code")
 
 
 class AlipayMiniProgramLogin:
+    """Login (`alipay.system.oauth.token`) for one Alipay mini-program, with RSA2-signed requests and answers."""
+
     provider = "alipay"
 
     def __init__(self, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str,
@@ -37,22 +57,34 @@ class AlipayMiniProgramLogin:
         self.client._gateway = gateway_url  # the SDK has no base-URL argument
 
     async def _server_api(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        # The SDK is blocking (urllib): keep it off the event loop.
         try:
             return await asyncio.to_thread(self.client.server_api, method, **kwargs)
         except AliPayValidationError as exc:
-            log.error("Alipay answer failed signature verification")
+            log.error("Alipay answer to %s failed signature verification", method)
             raise ProviderSignatureInvalid("Alipay's answer did not carry a valid signature.") from exc
-        except (URLError, TimeoutError, ConnectionError) as exc:  # HTTPError is a URLError
+        except AliPayException as exc:
+            code, sub_code = _error_of(exc)
+            if sub_code in _BAD_CREDENTIALS:
+                log.error("Alipay rejected this service's credentials: %s %s", code, sub_code)
+                raise ProviderCredentialsRejected(f"Alipay rejected this platform's credentials ({sub_code}).") \
+                    from exc
+            raise
+        # OSError covers URLError (and HTTPError, its subclass, for 5xx), socket timeouts and refused connections;
+        # HTTPException a connection cut mid-answer; ValueError an answer that is not JSON.
+        except (OSError, HTTPException, ValueError) as exc:
+            log.warning("Alipay unreachable on %s: %s", method, type(exc).__name__)
             raise ProviderUnavailable("Alipay cannot be reached; try again shortly.") from exc
 
     async def identify(self, code: str) -> ProviderIdentity:
-        """auth_code -> user id through `alipay.system.oauth.token`."""
+        """auth_code -> user id (or open id, for apps on the open-id scheme) through `alipay.system.oauth.token`."""
         try:
             result = await self._server_api("alipay.system.oauth.token", grant_type="authorization_code", code=code)
         except AliPayException as exc:
-            if _code_of(exc) == "40002":
+            error_code, sub_code = _error_of(exc)
+            if error_code == "40002":
                 raise LoginCodeInvalid("Alipay did not accept this auth code; call my.getAuthCode() again.") from exc
-            log.warning("Alipay login failed: %s", exc)
+            log.warning("Alipay login failed: %s %s", error_code, sub_code)
             raise ProviderUnavailable("Alipay login is not available right now.") from exc
         user_id = result.get("user_id") or result.get("open_id")
         if not user_id:

@@ -18,6 +18,8 @@ class ProviderIdentity:
 
 
 class LoginAdapter(Protocol):
+    """A provider's mini-program login: a one-time code in, the user's identity at the provider out."""
+
     provider: str
 
     async def identify(self, code: str) -> ProviderIdentity:
@@ -26,12 +28,24 @@ class LoginAdapter(Protocol):
 
 
 class LoginCodeInvalid(Problem):
+    """The provider refused the login code (expired, used, made up): the client should log in again."""
+
     status, code, title = 401, "login_code_invalid", "Login code rejected"
 
 
 class ProviderUnavailable(Problem):
+    """The provider timed out, could not be reached or answered with an error: try again later."""
+
     status, code, title = 503, "provider_unavailable", "Provider unavailable"
 
 
 class ProviderSignatureInvalid(Problem):
+    """The provider's answer did not verify against the public key we trust for it."""
+
     status, code, title = 502, "provider_signature_invalid", "Provider answer not trusted"
+
+
+class ProviderCredentialsRejected(Problem):
+    """The provider refused this platform's own credentials (appid, secret, request signature): a setup fault."""
+
+    status, code, title = 502, "provider_credentials_rejected", "Provider rejected our credentials"

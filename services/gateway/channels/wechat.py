@@ -10,13 +10,33 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from services.gateway.channels.base import LoginCodeInvalid, ProviderIdentity, ProviderUnavailable
+from services.gateway.channels.base import (
+    LoginCodeInvalid,
+    ProviderCredentialsRejected,
+    ProviderIdentity,
+    ProviderUnavailable,
+)
 
 log = logging.getLogger("gateway.channels.wechat")
 
 # 40029 invalid code, 40163 code already used, 40226 user blocked as high-risk.
 _BAD_CODE = {40029, 40163, 40226}
+# 40013 invalid appid, 40125 invalid secret, 40164 caller IP not on the allow-list: our configuration, not the user.
+_BAD_CREDENTIALS = {40013, 40125, 40164}
 _NO_SUBSCRIPTION = 43101
+
+
+class _TimeoutSession(requests.Session):
+    """A requests session with a default timeout: wechatpy sends its access-token request without one."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
 
 
 class _Client(WeChatClient):
@@ -24,6 +44,7 @@ class _Client(WeChatClient):
 
     def __init__(self, appid: str, secret: str, api_base: str, timeout: float) -> None:
         super().__init__(appid, secret, timeout=timeout)
+        self._http = _TimeoutSession(timeout)
         self._api_base = api_base.rstrip("/")
         self.API_BASE_URL = self._api_base + "/cgi-bin/"
         self.wxa.API_BASE_URL = self._api_base + "/"
@@ -35,28 +56,40 @@ class _Client(WeChatClient):
 
 
 class WeChatMiniProgramLogin:
+    """Login (`jscode2session`) and subscribe messages for one WeChat mini-program."""
+
     provider = "wechat"
 
     def __init__(self, appid: str, secret: str, api_base: str, timeout: float = 5.0) -> None:
         self.client = _Client(appid, secret, api_base, timeout)
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # The SDK is blocking (requests): keep it off the event loop.
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
-        except requests.RequestException as exc:
+        except requests.RequestException as exc:  # timeouts, refused connections, non-JSON token answers
+            log.warning("WeChat unreachable: %s", type(exc).__name__)
             raise ProviderUnavailable("WeChat cannot be reached; try again shortly.") from exc
+        except WeChatClientException as exc:
+            if exc.errcode in _BAD_CREDENTIALS:
+                log.error("WeChat rejected this service's appid/secret: errcode %s %s", exc.errcode, exc.errmsg)
+                raise ProviderCredentialsRejected("WeChat rejected this platform's credentials.") from exc
+            raise
 
     async def identify(self, code: str) -> ProviderIdentity:
-        """code -> openid through `jscode2session`."""
+        """code -> openid (and unionid, when the app is in an Open Platform account) through `jscode2session`."""
         try:
             session = await self._call(self.client.wxa.code_to_session, code)
         except WeChatClientException as exc:
             if exc.errcode in _BAD_CODE:
                 raise LoginCodeInvalid("WeChat did not accept this login code; call wx.login() again.") from exc
+            # errcode None is an HTTP error status (wechatpy wraps raise_for_status); -1 is "system busy".
             log.warning("WeChat login failed: errcode %s %s", exc.errcode, exc.errmsg)
             raise ProviderUnavailable("WeChat login is not available right now.") from exc
+        if not isinstance(session, dict) or not session.get("openid"):
+            raise ProviderUnavailable("WeChat answered without an openid.")
         return ProviderIdentity(provider=self.provider, external_id=session["openid"],
-                                unionid=session.get("unionid"))
+                                unionid=session.get("unionid") or None)
 
     async def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
                                      page: str | None = None) -> bool:
@@ -65,7 +98,8 @@ class WeChatMiniProgramLogin:
             await self._call(self.client.wxa.send_subscribe_message, openid, template_id, data, page=page)
         except WeChatClientException as exc:
             if exc.errcode == _NO_SUBSCRIPTION:
-                log.info("subscribe message not sent: the user has no subscription left")
+                log.info("subscribe message %s not sent: the user has no subscription left", template_id)
                 return False
+            log.warning("WeChat refused a subscribe message: errcode %s %s", exc.errcode, exc.errmsg)
             raise ProviderUnavailable(f"WeChat refused the message ({exc.errcode}).") from exc
         return True

@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from shared.clock import Clock, system_clock
+from shared.contracts.common import fen_from_yuan
 from shared.testing.fakes.faults import install_faults
 from shared.testing.fakes.keys import generate_rsa_keypair
 from shared.testing.fakes.notify import send_later
@@ -76,6 +77,7 @@ def _ok(result: dict[str, Any]) -> dict[str, Any]:
 
 def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_pem: str,
                        clock: Clock = system_clock) -> FastAPI:
+    """The fake gateway as an ASGI app; its state (orders, calls, notifications, faults) is on `app.state`."""
     app = FastAPI(title="Alipay (local fake)", openapi_url=None)
     install_faults(app)
     forger_private, _ = generate_rsa_keypair()
@@ -120,12 +122,12 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
         out_biz_no, payee = biz.get("out_biz_no", ""), (biz.get("payee_info") or {}).get("identity")
         amount = biz.get("trans_amount", "")
         if not re.fullmatch(r"[0-9A-Za-z_]{1,64}", out_biz_no) or not payee or \
-                not re.fullmatch(r"\d+\.\d{2}", amount) or float(amount) <= 0:
+                not re.fullmatch(r"\d+\.\d{2}", amount) or fen_from_yuan(amount) <= 0:
             return _business_error("INVALID_PARAMETER", "参数有误"), False
         order = app.state.orders.get(out_biz_no)
         if order is not None and (order["trans_amount"], order["payee"]) != (amount, payee):
-            return _business_error("DUPLICATE_OUT_BIZ_NO", "商户订单号重复"), False
-        if order is None or order["status"] == "FAIL":
+            return _business_error("PAYMENT_INFO_INCONSISTENCY", "两次请求商户单号一样，但是参数不一致"), False
+        if order is None or order["status"] == "FAIL":  # a failed order may be sent again under the same number
             failing = payee in app.state.failing_payees
             order = {"out_biz_no": out_biz_no, "order_id": "2026" + secrets.token_hex(10),
                      "pay_fund_order_id": "2026" + secrets.token_hex(10), "payee": payee, "trans_amount": amount,
@@ -135,8 +137,6 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
             if failing:
                 return _business_error("PAYEE_NOT_EXIST", "收款账号不存在或姓名有误"), False
             notify(order, params.get("notify_url"))
-        elif order["status"] == "FAIL":
-            return _business_error(order["fail_reason"], "收款账号不存在或姓名有误"), False
         fields = ("out_biz_no", "order_id", "pay_fund_order_id", "status", "trans_date")
         return _ok({k: order[k] for k in fields}), False
 

@@ -2,7 +2,8 @@
 
 It speaks what wechatpy sends (plain JSON with `errcode`) and checks the app's credentials. A login
 code of the form `demo-<name>` maps to an openid that is stable for that name; any other is refused
-with 40029, as WeChat refuses an invalid code.
+with 40029, as WeChat refuses an invalid code. Subscribe messages are kept in `app.state.sent_messages`;
+an openid put in `app.state.exhausted_subscriptions` gets 43101 (the user has no subscription left).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def _stable(appid: str, name: str, salt: str, length: int) -> str:
 
 
 def create_wechat_fake(appid: str, secret: str) -> FastAPI:
+    """The fake as an ASGI app; misbehaviour through `app.state.faults` or `POST /_fake/faults`."""
     app = FastAPI(title="WeChat (local fake)", openapi_url=None)
     app.state.sent_messages = []
+    app.state.exhausted_subscriptions = set()
     app.state.tokens = set()
     install_faults(app)
 
@@ -77,6 +80,8 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         body = await request.json()
         if not body.get("touser") or not body.get("template_id"):
             return {"errcode": 47003, "errmsg": "argument invalid"}
+        if body["touser"] in app.state.exhausted_subscriptions:
+            return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
         app.state.sent_messages.append(body)
         return {"errcode": 0, "errmsg": "ok"}
 

@@ -1,10 +1,12 @@
 """A local WeChat Pay API v3 for merchant transfers (商家转账), as wechatpayv3 talks to it.
 
 Requests must carry a valid `WECHATPAY2-SHA256-RSA2048` Authorization (RSA-SHA256 by the merchant's
-key over `METHOD\\npath?query\\ntimestamp\\nnonce\\nbody\\n`); every answer is signed with the platform
-key over `timestamp\\nnonce\\nbody\\n`. A transfer is idempotent by `out_bill_no`, is ACCEPTED at once
-and finishes ~50 ms later, when a notification (resource encrypted with AES-256-GCM under the APIv3
-key) goes to its notify_url. Misbehaviour on demand: see faults.py.
+key over `METHOD\\npath?query\\ntimestamp\\nnonce\\nbody\\n`); every answer, errors included, is signed
+with the platform key over `timestamp\\nnonce\\nbody\\n`. A transfer is idempotent by `out_bill_no`, is
+ACCEPTED at once and finishes ~50 ms later, when a notification (resource encrypted with AES-256-GCM
+under the APIv3 key) goes to its notify_url. Misbehaviour on demand through `POST /_fake/faults`
+(faults.py): timeout, error500, accept_then_timeout, duplicate_notification, forged_notification,
+tampered_amount_notification.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -31,10 +35,10 @@ from fastapi.responses import Response
 from shared.clock import Clock, system_clock
 from shared.contracts.common import yuan
 from shared.testing.fakes.faults import install_faults
-from shared.testing.fakes.notify import send_later
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
+_TRANSFER_PATH = "/v3/fund-app/mch-transfer/transfer-bills"
 
 
 def _sign(private_key: Any, message: str) -> str:
@@ -44,6 +48,7 @@ def _sign(private_key: Any, message: str) -> str:
 def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, merchant_cert_serial_no: str,
                           platform_private_key_pem: str, public_key_id: str, apiv3_key: str,
                           clock: Clock = system_clock) -> FastAPI:
+    """The fake as an ASGI app; its state (bills, calls, notifications, faults) is on `app.state` for tests."""
     app = FastAPI(title="WeChat Pay (local fake)", openapi_url=None)
     merchant_key = serialization.load_pem_public_key(merchant_public_key_pem.encode())
     platform_key = serialization.load_pem_private_key(platform_private_key_pem.encode(), password=None)
@@ -51,25 +56,46 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
     install_faults(app)
     app.state.bills: dict[str, dict[str, Any]] = {}
     app.state.transfer_calls = 0
-    app.state.notifications: list[dict[str, Any]] = []
+    app.state.notifications: list[dict[str, Any]] = []  # one entry per delivery: url, status, headers, body
     app.state.failing_openids: set[str] = set()
     app.state.background = set()
+    app.state.bill_files: dict[str, str] = {}  # bill date -> the CSV as generated when its URL was handed out
     app.state.clock = clock  # tests may swap in their own, so bills fall on the test's days
 
     def now_text() -> str:
         return app.state.clock.now().astimezone(SHANGHAI).isoformat(timespec="seconds")
 
-    def signed(body: dict[str, Any] | str, status: int = 200, key: Any = None,
-               media_type: str = "application/json") -> Response:
-        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    def in_background(coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        app.state.background.add(task)
+        task.add_done_callback(app.state.background.discard)
+
+    def signature_headers(text: str, key: Any = None) -> dict[str, str]:
+        # Real time, not the app's clock: clients check these timestamps against their own.
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
-        return Response(text, status_code=status, media_type=media_type, headers={
-            "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce, "Wechatpay-Serial": public_key_id,
-            "Wechatpay-Signature": _sign(key or platform_key, f"{timestamp}\n{nonce}\n{text}\n"),
-            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048", "Request-ID": uuid.uuid4().hex})
+        return {"Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce, "Wechatpay-Serial": public_key_id,
+                "Wechatpay-Signature": _sign(key or platform_key, f"{timestamp}\n{nonce}\n{text}\n"),
+                "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"}
+
+    def signed(body: dict[str, Any] | str, status: int = 200, media_type: str = "application/json") -> Response:
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return Response(text, status_code=status, media_type=media_type,
+                        headers={**signature_headers(text), "Request-ID": uuid.uuid4().hex})
 
     def error(status: int, code: str, message: str) -> Response:
         return signed({"code": code, "message": message}, status)
+
+    # Added after install_faults, so it wraps it: the injected 500s and FastAPI's own 404/422 get signed too.
+    @app.middleware("http")
+    async def sign_every_answer(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if "wechatpay-signature" in response.headers or request.url.path == "/_fake/faults":
+            return response
+        raw = b"".join([chunk async for chunk in response.body_iterator])
+        if response.status_code >= 500:
+            return error(response.status_code, "SYSTEM_ERROR", "系统错误，请使用相同参数稍后重新调用")
+        return signed(raw.decode("utf-8", "replace"), response.status_code,
+                      response.headers.get("content-type", "application/json"))
 
     async def authenticated(request: Request) -> bytes | Response:
         body = await request.body()
@@ -81,13 +107,30 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         if fields.get("serial_no") != merchant_cert_serial_no:
             return error(401, "SIGN_ERROR", "unknown certificate serial number")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        message = f"{request.method}\n{path}\n{fields.get('timestamp')}\n{fields.get('nonce_str')}\n{body.decode()}\n"
+        message = (f"{request.method}\n{path}\n{fields.get('timestamp', '')}\n{fields.get('nonce_str', '')}\n"
+                   f"{body.decode()}\n")
         try:
             merchant_key.verify(base64.b64decode(fields.get("signature", "")), message.encode(),  # type: ignore[union-attr]
                                 padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError):
             return error(401, "SIGN_ERROR", "signature does not verify")
         return body
+
+    clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}  # one per loop: a client is bound to its loop
+
+    async def deliver(url: str, body: str, headers: dict[str, str], times: int) -> None:
+        # Not notify.send_later: its log keeps only url and status, and this one keeps what was sent too.
+        await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        client = clients.get(loop)
+        if client is None:
+            client = clients[loop] = httpx.AsyncClient(timeout=5.0)
+        for _ in range(times):
+            try:
+                status: int | str = (await client.post(url, content=body.encode(), headers=headers)).status_code
+            except httpx.HTTPError as exc:
+                status = f"error: {type(exc).__name__}"
+            app.state.notifications.append({"url": url, "status": status, "headers": headers, "body": body})
 
     def notify(bill: dict[str, Any], url: str | None) -> None:
         if not url:
@@ -96,7 +139,7 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         if app.state.faults.take("tampered_amount_notification") != "none":
             told["transfer_amount"] += 1  # signed and encrypted properly, but the amount is wrong
         plaintext = json.dumps(told, ensure_ascii=False)
-        nonce = secrets.token_hex(6)
+        nonce = secrets.token_hex(6)  # 12 characters: the GCM nonce is its UTF-8 bytes
         ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plaintext.encode(), b"mch_payment")
         body = json.dumps({
             "id": str(uuid.uuid4()), "create_time": now_text(), "resource_type": "encrypt-resource",
@@ -106,14 +149,14 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
                          "nonce": nonce}}, ensure_ascii=False)
         forged = app.state.faults.take("forged_notification") != "none"
         times = 2 if app.state.faults.take("duplicate_notification") != "none" else 1
-        headers = dict(signed(body, key=forger_key if forged else None).headers)
-        headers = {k: v for k, v in headers.items() if k.lower().startswith("wechatpay-")}
-        headers["content-type"] = "application/json"
-        send_later(app, url, content=body.encode(), headers=headers, times=times, delay=0.01)
+        headers = {**signature_headers(body, forger_key if forged else None), "content-type": "application/json"}
+        in_background(deliver(url, body, headers, times))
 
     async def finish(out_bill_no: str) -> None:
         await asyncio.sleep(0.05)
-        bill = app.state.bills[out_bill_no]
+        bill = app.state.bills.get(out_bill_no)
+        if bill is None:  # a test cleared the fake meanwhile
+            return
         if bill["openid"] in app.state.failing_openids:
             bill.update(state="FAIL", fail_reason="PAYEE_ACCOUNT_ABNORMAL")
         else:
@@ -122,12 +165,7 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         bill["update_time"] = now_text()
         notify(bill, bill.get("notify_url"))
 
-    def start(out_bill_no: str) -> None:
-        task = asyncio.get_running_loop().create_task(finish(out_bill_no))
-        app.state.background.add(task)
-        task.add_done_callback(app.state.background.discard)
-
-    @app.post("/v3/fund-app/mch-transfer/transfer-bills")
+    @app.post(_TRANSFER_PATH)
     async def transfer(request: Request) -> Response:
         raw = await authenticated(request)
         if isinstance(raw, Response):
@@ -146,26 +184,26 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
                 return error(400, "PARAM_ERROR", "out_bill_no was used for another transfer")
             if bill["state"] == "FAIL":  # a failed bill may be sent again under the same number
                 bill.update(state="ACCEPTED", update_time=now_text())
-                start(out_bill_no)
+                in_background(finish(out_bill_no))
         else:
             bill = {"mch_id": mchid, "appid": appid, "out_bill_no": out_bill_no,
                     "transfer_bill_no": "1330000" + secrets.token_hex(10), "transfer_amount": amount,
                     "transfer_remark": body.get("transfer_remark", ""), "openid": openid, "state": "ACCEPTED",
                     "create_time": now_text(), "update_time": now_text(), "notify_url": body.get("notify_url")}
             app.state.bills[out_bill_no] = bill
-            start(out_bill_no)
+            in_background(finish(out_bill_no))
         if app.state.faults.take("accept_then_timeout") != "none":
             await asyncio.sleep(30)  # the transfer happened; the caller just never hears it
         return signed({k: bill[k] for k in ("out_bill_no", "transfer_bill_no", "create_time", "state")})
 
-    @app.get("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}")
+    @app.get(_TRANSFER_PATH + "/out-bill-no/{out_bill_no}")
     async def query(out_bill_no: str, request: Request) -> Response:
         raw = await authenticated(request)
         if isinstance(raw, Response):
             return raw
         bill = app.state.bills.get(out_bill_no)
         if bill is None:
-            return error(404, "NOT_FOUND", "no such bill")
+            return error(404, "NOT_FOUND", "记录不存在")
         return signed({k: v for k, v in bill.items() if k != "notify_url"})
 
     def bill_csv(day: date) -> str:
@@ -182,15 +220,17 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         raw = await authenticated(request)
         if isinstance(raw, Response):
             return raw
-        digest = hashlib.sha1(bill_csv(bill_date).encode()).hexdigest()
-        url = f"{str(request.base_url).rstrip('/')}/v3/billdownload/file?token={bill_date.isoformat()}"
-        return signed({"download_url": url, "hash_type": "SHA1", "hash_value": digest})
+        # Made once when asked for, as WeChat Pay does, so the download matches the hash handed out here.
+        text = app.state.bill_files[bill_date.isoformat()] = bill_csv(bill_date)
+        url = f"{str(request.base_url).rstrip('/')}/_fake/bills/{bill_date.isoformat()}.csv"
+        return signed({"download_url": url, "hash_type": "SHA1", "hash_value": hashlib.sha1(text.encode()).hexdigest()})
 
-    @app.get("/v3/billdownload/file")
-    async def download(request: Request, token: date) -> Response:
+    @app.get("/_fake/bills/{day}.csv")
+    async def download(request: Request, day: date) -> Response:
         raw = await authenticated(request)
         if isinstance(raw, Response):
             return raw
-        return Response(bill_csv(token), media_type="text/plain")
+        text = app.state.bill_files.get(day.isoformat()) or bill_csv(day)
+        return signed(text, media_type="text/plain; charset=utf-8")
 
     return app
