@@ -7,13 +7,14 @@ service verifies it itself and refuses a request without a valid one.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from sqlalchemy import ColumnElement, false, true
 
 from shared.clock import system_clock
-from shared.contracts.identity import Identity, Role
+from shared.contracts.identity import Identity, Role, region_prefix
 from shared.errors import Forbidden, Unauthorized
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
@@ -42,6 +43,21 @@ def verify_internal_token(token: str, secret: str) -> Identity:
     for key in ("aud", "iat", "exp"):
         claims.pop(key, None)
     return Identity.model_validate(claims)
+
+
+def visible_to(identity: Identity, *, consumer: Any = None, merchant: Any = None, region: Any = None
+               ) -> ColumnElement[bool]:
+    """The one visibility rule, as a SQL filter over a resource's owner columns: consumers see their own,
+    merchant staff their merchant's, officials their region and its sub-regions, admins and services all."""
+    if identity.role in (Role.admin, Role.service):
+        return true()
+    if identity.role == Role.consumer and consumer is not None:
+        return consumer == identity.subject
+    if identity.role == Role.merchant_staff and identity.merchant_id and merchant is not None:
+        return merchant == identity.merchant_id
+    if identity.role == Role.official and identity.region_code and region is not None:
+        return region.startswith(region_prefix(identity.region_code))
+    return false()
 
 
 def service_identity(name: str) -> Identity:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, select
 
 from services.compensation import ledger as accounts
 from services.compensation.ledger import Ledger
@@ -22,7 +22,7 @@ from services.compensation.service import (
     LiabilityNotEstablished,
     NotYourRegion,
 )
-from shared.auth import Caller, ServiceCaller, require_roles
+from shared.auth import Caller, ServiceCaller, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Page, RegionCode
 from shared.contracts.compensation import (
     ApprovalIn,
@@ -85,15 +85,7 @@ def _covers(identity: Identity, region_code: str) -> bool:
 
 
 def _claims_visible_to(identity: Identity) -> ColumnElement[bool]:
-    if identity.role in (Role.admin, Role.service):
-        return true()
-    if identity.role == Role.consumer:
-        return Claim.consumer_id == identity.subject
-    if identity.role == Role.merchant_staff and identity.merchant_id:
-        return Claim.merchant_id == identity.merchant_id
-    if identity.role == Role.official and identity.region_code:
-        return Claim.region_code.startswith(region_prefix(identity.region_code))
-    return false()
+    return visible_to(identity, consumer=Claim.consumer_id, merchant=Claim.merchant_id, region=Claim.region_code)
 
 
 async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
@@ -288,13 +280,7 @@ def _recovery_out(order: RecoveryOrder) -> RecoveryOut:
 
 
 def _recoveries_visible_to(identity: Identity) -> ColumnElement[bool]:
-    if identity.role in (Role.admin, Role.service):
-        return true()
-    if identity.role == Role.merchant_staff and identity.merchant_id:
-        return RecoveryOrder.merchant_id == identity.merchant_id
-    if identity.role == Role.official and identity.region_code:
-        return RecoveryOrder.region_code.startswith(region_prefix(identity.region_code))
-    return false()
+    return visible_to(identity, merchant=RecoveryOrder.merchant_id, region=RecoveryOrder.region_code)
 
 
 async def current_recovery(recovery_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, TimelineEntry
+from shared.auth import visible_to as shared_visible_to
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import OPEN_STATES, ComplaintState
 from shared.contracts.identity import Identity, Role, region_prefix
@@ -27,15 +28,8 @@ class QueueFilter:
 
 def visible_to(identity: Identity) -> ColumnElement[bool]:
     """Consumers see their own, merchant staff those against their merchant, officials their region."""
-    if identity.role in (Role.admin, Role.service):
-        return true()
-    if identity.role == Role.consumer:
-        return Complaint.consumer_id == identity.subject
-    if identity.role == Role.merchant_staff and identity.merchant_id:
-        return Complaint.merchant_id == identity.merchant_id
-    if identity.role == Role.official and identity.region_code:
-        return Complaint.region_code.startswith(region_prefix(identity.region_code))
-    return false()
+    return shared_visible_to(identity, consumer=Complaint.consumer_id, merchant=Complaint.merchant_id,
+                             region=Complaint.region_code)
 
 
 def may_read(identity: Identity, complaint: Complaint) -> bool:
