@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from services.credit.models import Merchant as CreditMerchant  # noqa: F401  (metadata is loaded)
 from shared.contracts.identity import Identity, Role
 from shared.testing.fakes.alipay import create_alipay_fake
 from shared.testing.fakes.keys import generate_rsa_keypair

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.compensation.main import create_app  # noqa: F401  (the app whose scheduler defaults orders)
 from services.compensation.service import Compensation
 from services.credit.models import inbox as credit_inbox
 from tests.compensation.helpers import (
