@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy import ColumnElement, false, true
 
 from shared.clock import system_clock
-from shared.contracts.identity import Identity, Role, region_prefix
+from shared.contracts.identity import Identity, Role, region_covers, region_prefix
 from shared.errors import Forbidden, Unauthorized
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
@@ -58,6 +58,20 @@ def visible_to(identity: Identity, *, consumer: Any = None, merchant: Any = None
     if identity.role == Role.official and identity.region_code and region is not None:
         return region.startswith(region_prefix(identity.region_code))
     return false()
+
+
+def may_see(identity: Identity, *, consumer: str | None = None, merchant: str | None = None,
+             region: str | None = None) -> bool:
+    """`visible_to` for one loaded resource, given the values of its owner columns."""
+    if identity.role in (Role.admin, Role.service):
+        return True
+    if identity.role == Role.consumer:
+        return consumer is not None and consumer == identity.subject
+    if identity.role == Role.merchant_staff:
+        return merchant is not None and merchant == identity.merchant_id
+    if identity.role == Role.official:
+        return region is not None and identity.region_code is not None and region_covers(identity.region_code, region)
+    return False
 
 
 def service_identity(name: str) -> Identity:

@@ -39,12 +39,4 @@ class ManualClock:
             self._now = instant.astimezone(UTC)
 
 
-def utc(instant: datetime) -> datetime:
-    """Normalise an aware datetime to UTC; a naive one is taken as UTC already."""
-    if instant.tzinfo is None:
-        return instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)
-
-
 system_clock = SystemClock()
-ONE_SECOND = timedelta(seconds=1)

@@ -118,7 +118,3 @@ def for_update_skip_locked(session: AsyncSession) -> dict[str, Any]:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         return {"skip_locked": True}
     return {}
-
-
-def dialect_name(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name

@@ -22,7 +22,7 @@ from services.compensation.service import (
     LiabilityNotEstablished,
     NotYourRegion,
 )
-from shared.auth import Caller, ServiceCaller, require_roles, visible_to
+from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Page, RegionCode
 from shared.contracts.compensation import (
     ApprovalIn,
@@ -48,7 +48,7 @@ from shared.contracts.compensation import (
     TopUpIn,
     WriteOffIn,
 )
-from shared.contracts.identity import Identity, Role, region_covers, region_prefix
+from shared.contracts.identity import Identity, Role, region_prefix
 from shared.db import Session
 from shared.errors import Forbidden, InvalidTransition, NotFound, problem_responses
 from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
@@ -79,9 +79,8 @@ Service = Annotated[Compensation, Depends(get_compensation)]
 
 
 def _covers(identity: Identity, region_code: str) -> bool:
-    return identity.role in (Role.admin, Role.service) or (
-        identity.role == Role.official and identity.region_code is not None
-        and region_covers(identity.region_code, region_code))
+    """Region-wide things (funds, a merchant's deposit) are for the region's officials and admins."""
+    return may_see(identity, region=region_code)
 
 
 def _claims_visible_to(identity: Identity) -> ColumnElement[bool]:

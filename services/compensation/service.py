@@ -28,6 +28,7 @@ from services.compensation.models import (
     RuleSet,
 )
 from services.compensation.rules import ClaimFacts, evaluate, first_rules
+from shared.auth import may_see
 from shared.clock import Clock
 from shared.contracts.compensation import (
     ApprovalIn,
@@ -384,10 +385,7 @@ class Compensation:
         return order
 
     def _require_official(self, order: RecoveryOrder, actor: Identity) -> None:
-        if actor.role == Role.admin:
-            return
-        if actor.role != Role.official or not actor.region_code or not region_covers(actor.region_code,
-                                                                                      order.region_code):
+        if actor.role not in (Role.official, Role.admin) or not may_see(actor, region=order.region_code):
             raise Forbidden("Only the region's officials can do that.", code="action_not_allowed")
 
     async def default_overdue_recoveries(self) -> int:

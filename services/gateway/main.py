@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
+from services.gateway.channels.base import LoginAdapter
 from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
@@ -21,9 +22,9 @@ from shared.logging import configure_logging
 log = logging.getLogger("gateway")
 
 
-def build_logins(settings: GatewaySettings) -> dict[str, object]:
+def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
     """One login adapter per mini-program provider, each pointed at its base URL from settings."""
-    logins: dict[str, object] = {
+    logins: dict[str, LoginAdapter] = {
         "wechat": WeChatMiniProgramLogin(
             settings.wechat_appid,
             settings.wechat_secret,

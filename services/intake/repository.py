@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, TimelineEntry
+from shared.auth import may_see
 from shared.auth import visible_to as shared_visible_to
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import OPEN_STATES, ComplaintState
@@ -34,16 +35,8 @@ def visible_to(identity: Identity) -> ColumnElement[bool]:
 
 def may_read(identity: Identity, complaint: Complaint) -> bool:
     """`visible_to` for one loaded complaint."""
-    if identity.role in (Role.admin, Role.service):
-        return True
-    if identity.role == Role.consumer:
-        return complaint.consumer_id == identity.subject
-    if identity.role == Role.merchant_staff:
-        return identity.merchant_id is not None and complaint.merchant_id == identity.merchant_id
-    if identity.role == Role.official:
-        return identity.region_code is not None and complaint.region_code.startswith(
-            region_prefix(identity.region_code))
-    return False
+    return may_see(identity, consumer=complaint.consumer_id, merchant=complaint.merchant_id,
+                   region=complaint.region_code)
 
 
 def _overdue() -> ColumnElement[bool]:

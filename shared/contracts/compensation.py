@@ -147,16 +147,6 @@ class ClaimOut(BaseModel):
     decided_at: datetime | None
 
 
-class ClaimOpenIn(_In):
-    """An official opens a claim for a complaint (when intake's consumer did not)."""
-
-    complaint_id: Annotated[str, StringConstraints(max_length=40)]
-    amount_requested_fen: PositiveFen
-    reason: Note
-    scenario: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] | None = None
-    facts: dict[str, int | str | bool] = Field(default_factory=dict)
-
-
 class ApprovalIn(_In):
     liability_confirmed: bool = Field(
         False, description="the official finds the merchant liable (needed where the record does not show it)")

@@ -30,10 +30,6 @@ class Identity(BaseModel):
     channel: Channel | None = Field(None, description="the channel a consumer logged in through")
     display_name: str | None = None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.official, Role.admin, Role.merchant_staff)
-
 
 def region_prefix(region_code: str) -> str:
     """GB/T 2260 codes nest by prefix: 460000 covers 46xxxx, 460100 covers 4601xx, 460105 only itself."""
