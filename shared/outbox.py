@@ -91,24 +91,26 @@ class Outbox:
         self.clock = clock
 
     async def emit(self, session: AsyncSession, event: DomainEvent) -> EventEnvelope:
+        return (await self.emit_all(session, [event]))[0]
+
+    async def emit_all(self, session: AsyncSession, events: list[DomainEvent]) -> list[EventEnvelope]:
+        """Every event's rows in one insert, in the given order (the order subscribers receive them)."""
         now = self.clock.now()
-        envelope = EventEnvelope(
-            id=new_id("evt"), type=event.type, version=event.version, occurred_at=now,
-            producer=self.producer, payload=event.model_dump(mode="json"),
-        )
-        subscribers = subscribers_of(event.type)
-        if subscribers:
-            data = envelope.model_dump(mode="json")
-            await session.execute(
-                insert(self.table),
-                [
-                    {"event_id": envelope.id, "event_type": envelope.type, "subscriber": s, "envelope": data,
-                     "created_at": now, "available_at": now, "attempts": 0}
-                    for s in subscribers
-                ],
+        envelopes, rows = [], []
+        for event in events:
+            envelope = EventEnvelope(
+                id=new_id("evt"), type=event.type, version=event.version, occurred_at=now,
+                producer=self.producer, payload=event.model_dump(mode="json"),
             )
+            envelopes.append(envelope)
+            data = envelope.model_dump(mode="json")
+            rows.extend({"event_id": envelope.id, "event_type": envelope.type, "subscriber": s, "envelope": data,
+                         "created_at": now, "available_at": now, "attempts": 0}
+                        for s in subscribers_of(event.type))
+        if rows:
+            await session.execute(insert(self.table), rows)
             session.info["outbox_written"] = True
-        return envelope
+        return envelopes
 
 
 class OutboxDispatcher:

@@ -40,6 +40,9 @@ class CompensationSettings(ServiceSettings):
                                  description="public base URL the providers notify (the gateway's /callbacks/...)")
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to a payment provider")
     payout_interval_seconds: float = Field(1.0, description="how often the payout worker looks for work")
+    payout_batch: int = Field(100, ge=1, le=1000, description="payouts one worker pass sends and applies together")
+    payout_passes: int = Field(2, ge=1, le=8, description=(
+        "worker passes run at once per process: one's transfers are on the wire while another's outcomes are written"))
     payout_poll_seconds: float = Field(30.0, description="how long to wait for a notification before querying")
     recovery_days: int = Field(30, description="days a merchant has to pay a recovery order before it defaults")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,14 +68,23 @@ class Ledger:
     deferred: bool = False
     _pending: list[tuple[LedgerTransaction, list[tuple[str, int]]]] = field(default_factory=list)
     _deltas: dict[str, int] = field(default_factory=dict)
+    _read: dict[str, int] = field(default_factory=dict)
 
     async def balance(self, account_id: str) -> int:
-        """The balance, counting what this ledger has posted but not yet flushed."""
+        """The balance, counting what this ledger has posted but not yet flushed.
+
+        Deferred, a balance is read once per batch: the guarded update at `flush()` still refuses
+        an overdraft if another writer took the money meanwhile.
+        """
+        if self.deferred and account_id in self._read:
+            return self._read[account_id] + self._deltas.get(account_id, 0)
         if account_id.split(":", 1)[0] in MAY_GO_NEGATIVE:  # no cached balance: the sum of its entries
             value = await self.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
                                               .where(LedgerEntry.account_id == account_id))
         else:
             value = await self.session.scalar(select(LedgerAccount.balance_fen).where(LedgerAccount.id == account_id))
+        if self.deferred:
+            self._read[account_id] = int(value or 0)
         return int(value or 0) + self._deltas.get(account_id, 0)
 
     async def _ensure(self, account_ids: set[str]) -> None:
@@ -86,12 +95,27 @@ class Ledger:
                 for a in sorted(account_ids)]
         await self.session.execute(upsert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["id"]))
 
-    async def _move(self, account_id: str, amount: int) -> bool:
-        """Move one cached balance atomically; False when it would go below zero."""
-        statement = (update(LedgerAccount)
-                     .where(LedgerAccount.id == account_id, LedgerAccount.balance_fen + amount >= 0)
-                     .values(balance_fen=LedgerAccount.balance_fen + amount))
-        return (await self.session.execute(statement)).rowcount == 1
+    async def _move(self, moves: dict[str, int]) -> None:
+        """Move cached balances by their nets in one guarded statement; refuse all if one would go below zero.
+
+        The rows are locked in id order first (PostgreSQL), so two batches touching the same hot rows
+        wait for each other instead of deadlocking.
+        """
+        table = LedgerAccount.__table__
+        ids = sorted(moves)
+        if self.session.get_bind().dialect.name == "postgresql" and len(ids) > 1:
+            await self.session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
+                                       .with_for_update())
+        new_balance = table.c.balance_fen + case(moves, value=table.c.id, else_=0)
+        result = await self.session.execute(
+            update(table).where(table.c.id.in_(ids), new_balance >= 0).values(balance_fen=new_balance))
+        if result.rowcount == len(ids):
+            return
+        held = dict((await self.session.execute(select(table.c.id, table.c.balance_fen)
+                                                .where(table.c.id.in_(ids)))).all())
+        short = next(a for a in ids if held[a] + moves[a] < 0)
+        raise InsufficientBalance(
+            f"{short} holds {held[short]} fen; {-moves[short]} fen cannot be taken from it.", account=short)
 
     async def post(self, kind: str, reference: str, entries: list[tuple[str, int]], *,
                    region_code: str | None = None, memo: str | None = None) -> str:
@@ -120,15 +144,12 @@ class Ledger:
         if not self._pending:
             return
         pending, deltas = self._pending, self._deltas
-        self._pending, self._deltas = [], {}
+        self._pending, self._deltas, self._read = [], {}, {}
         await self._ensure(set(deltas))  # every account an entry names exists (new ones start at zero)
-        for account_id, amount in sorted(deltas.items()):
-            if amount == 0 or account_id.split(":", 1)[0] in MAY_GO_NEGATIVE:
-                continue
-            if not await self._move(account_id, amount):
-                held = await self.balance(account_id)
-                raise InsufficientBalance(
-                    f"{account_id} holds {held} fen; {-amount} fen cannot be taken from it.", account=account_id)
+        moves = {a: amount for a, amount in deltas.items()
+                 if amount != 0 and a.split(":", 1)[0] not in MAY_GO_NEGATIVE}
+        if moves:
+            await self._move(moves)
         self.session.add_all(transaction for transaction, _ in pending)
         await self.session.flush()  # the transaction rows before their entries (no ORM relationship orders them)
         await self.session.execute(insert(LedgerEntry), [

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.compensation.models import Payout, ProviderNotification
+from services.compensation.models import Claim, Payout, ProviderNotification
 from services.compensation.providers.base import (
     NotificationRejected,
     PayoutProvider,
@@ -163,10 +163,14 @@ async def _apply_batch(app: FastAPI, outcomes: list[Outcome]) -> None:
         ids = sorted(o.item.id for o in outcomes)
         payouts = {p.id: p for p in (await session.scalars(
             select(Payout).where(Payout.id.in_(ids)).order_by(Payout.id).with_for_update())).all()}
+        # Their claims in one query: `session.get` then finds each one without a round trip (the
+        # session's identity map holds rows weakly: this list keeps them there).
+        claim_ids = sorted({p.claim_id for p in payouts.values()})
+        _claims = (await session.scalars(select(Claim).where(Claim.id.in_(claim_ids)))).all()
         compensation = _compensation(app, session, batch=True)
         for outcome in outcomes:
             await _apply(compensation, payouts[outcome.item.id], outcome)
-        await compensation.ledger.flush()
+        await compensation.flush()
         await session.commit()
 
 
@@ -205,16 +209,22 @@ async def run_payouts_once(app: FastAPI, limit: int = 100) -> int:
 
 
 async def payout_worker(app: FastAPI) -> None:
-    interval = app.state.settings.payout_interval_seconds
+    """`payout_passes` loops at once: a pass waits on the provider, then on the database, and the
+    other loop's pass fills the gap. They never share a payout: claiming takes a lease."""
+    await asyncio.gather(*(_payout_loop(app) for _ in range(app.state.settings.payout_passes)))
+
+
+async def _payout_loop(app: FastAPI) -> None:
+    settings = app.state.settings
     wake: asyncio.Event = app.state.payout_wake
     while True:
         try:
-            while await run_payouts_once(app):
+            while await run_payouts_once(app, limit=settings.payout_batch):
                 pass
         except Exception:
             log.exception("payout worker pass failed")
         try:
-            await asyncio.wait_for(wake.wait(), timeout=interval)
+            await asyncio.wait_for(wake.wait(), timeout=settings.payout_interval_seconds)
         except TimeoutError:
             pass
         wake.clear()

@@ -91,13 +91,23 @@ class Compensation:
     clock: Clock
     settings: CompensationSettings
     outbox: Outbox
-    batch: bool = False  # the payout worker's mode: ledger postings are written together at the end
+    batch: bool = False  # the payout worker's mode: ledger postings and events are written by `flush()`
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.session, self.clock, deferred=self.batch)
+        self._events: list[Any] = []
 
     async def _emit(self, event: Any) -> None:
-        await self.outbox.emit(self.session, event)
+        if self.batch:
+            self._events.append(event)
+        else:
+            await self.outbox.emit(self.session, event)
+
+    async def flush(self) -> None:
+        """Batch mode: write the deferred ledger postings, then the events, each in one go."""
+        await self.ledger.flush()
+        events, self._events = self._events, []
+        await self.outbox.emit_all(self.session, events)
 
     # --- rules ------------------------------------------------------------------------------------
     async def current_rules(self) -> RuleSet:
@@ -293,7 +303,8 @@ class Compensation:
                                          merchant_id=claim.merchant_id, payout_id=payout.id,
                                          amount_fen=payout.amount_fen))
         order = self._new_recovery(claim, payout) if claim.merchant_id else None
-        await self.session.flush()
+        if not self.batch:
+            await self.session.flush()
         await self.ledger.post("payout_succeeded", payout.id, [
             (source, -payout.amount_fen), (accounts.external("consumers"), payout.amount_fen)],
             region_code=payout.region_code)

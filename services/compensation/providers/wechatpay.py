@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -21,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import requests
+import wechatpayv3.core
 from urllib3.exceptions import NewConnectionError
 from wechatpayv3 import WeChatPay, WeChatPayType
 
@@ -49,6 +51,29 @@ def _error_body(text: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+class _KeepAlive:
+    """Stands in for `requests` inside wechatpayv3, which calls `requests.post(...)` and so opens a new
+    connection (a TLS handshake, in production) for every call. The same calls go to one
+    `requests.Session` per SDK thread instead, which keeps its connection (a Session is not shared
+    between threads). A pooled connection the server closed fails as a broken connection: a query
+    follows, never a blind resend."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("get", "post", "put", "patch", "delete"):
+            session = getattr(self._local, "session", None)
+            if session is None:
+                session = self._local.session = requests.Session()
+            return getattr(session, name)
+        return getattr(requests, name)
+
+
+if not isinstance(wechatpayv3.core.requests, _KeepAlive):
+    wechatpayv3.core.requests = _KeepAlive()  # type: ignore[assignment]
 
 
 class WeChatPayTransfers:
