@@ -1,18 +1,29 @@
-"""compensation's command line: `python -m services.compensation.cli seed-demo`."""
+"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile`.
+
+`reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
+Asia/Shanghai by default, every configured provider; it prints each report as JSON and exits 1 when
+any mismatch is found, so the scheduler's alerting sees it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from services.compensation import ledger as accounts
-from services.compensation.config import settings
+from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
+from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction
+from services.compensation.reports import SHANGHAI, reconcile
 from services.demo import demo_data
-from shared.clock import system_clock
+from shared.clock import Clock, system_clock
+from shared.contracts.compensation import ReconciliationOut
 from shared.db import create_engine, create_sessionmaker
 
 
@@ -51,14 +62,39 @@ async def seed_demo() -> int:
     return seeded
 
 
-def main() -> None:
+async def reconcile_day(config: CompensationSettings, day: date | None = None, channels: list[str] | None = None,
+                        clock: Clock = system_clock) -> list[ReconciliationOut]:
+    """Reconcile one Asia/Shanghai day (yesterday by default) with every provider named (all configured)."""
+    day = day or clock.now().astimezone(SHANGHAI).date() - timedelta(days=1)
+    providers = build_providers(config)
+    unknown = sorted(set(channels or []) - set(providers))
+    if unknown:
+        raise SystemExit(f"no provider is configured for {', '.join(unknown)}")
+    engine = create_engine(config)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return [await reconcile(session, providers[c], c, day) for c in (channels or sorted(providers))]
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.compensation.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("seed-demo", help="fund the demo regions and deposits (idempotent)")
-    args = parser.parse_args()
+    rec = sub.add_parser("reconcile", help="the daily reconciliation with the providers' bills; exit 1 on a mismatch")
+    rec.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD, Asia/Shanghai (default: yesterday)")
+    rec.add_argument("--channel", action="append", choices=["wechat", "alipay"],
+                     help="one provider (repeatable; default: every configured one)")
+    args = parser.parse_args(argv)
     if args.command == "seed-demo":
         print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")
+        return 0
+    reports = asyncio.run(reconcile_day(settings, args.day, args.channel))
+    for report in reports:
+        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+    return 0 if all(r.balanced for r in reports) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

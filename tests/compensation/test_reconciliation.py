@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -63,3 +64,34 @@ async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(stack: Sta
     assert consumer.status_code == 403
     bad_day = await comp.get("/v1/reconciliations/2026-13-40", headers=stack.as_(ADMIN))
     assert bad_day.status_code == 422
+
+
+async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_a_mismatch(
+        stack: Stack, providers, fakes_on_test_time: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m services.compensation.cli reconcile`: what a CronJob runs each night."""
+    from services.compensation import cli
+
+    await fund_region(stack)
+    who = await paying_consumer(stack, "mei")
+    complaint_id = await overdue_complaint(stack, who)
+    await request_compensation(stack, who, complaint_id, 12_300)
+    await settle_payouts(stack)
+    config = stack.apps["compensation"].state.settings
+    today = stack.clock.now().astimezone(SHANGHAI).date()
+
+    reports = await cli.reconcile_day(config, today)
+    assert [(r.channel, r.balanced, r.ledger_count, r.ledger_total_fen) for r in reports] == [
+        ("alipay", True, 0, 0), ("wechat", True, 1, 12_300)]
+    yesterday = await cli.reconcile_day(config, channels=["wechat"], clock=stack.clock)  # the default day
+    assert [(r.date, r.ledger_count) for r in yesterday] == [(today - timedelta(days=1), 0)]
+
+    bill = next(b for b in providers.wechatpay.state.bills.values() if b["transfer_amount"] == 12_300)
+    bill["transfer_amount"] = 12_000
+    try:
+        reports = await cli.reconcile_day(config, today, ["wechat"])
+        assert [(m.kind, m.ledger_amount_fen, m.provider_amount_fen) for m in reports[0].mismatches] == [
+            ("amount_mismatch", 12_300, 12_000)]
+    finally:
+        bill["transfer_amount"] = 12_300
+    with pytest.raises(SystemExit, match="no provider is configured for unionpay"):
+        await cli.reconcile_day(config, today, ["unionpay"])
