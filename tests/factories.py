@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 from shared.contracts.identity import Identity
+from shared.contracts.merchants import USCC_CHARSET, uscc_check_char
 from tests.conftest import ADMIN, SANYA
 from tests.support import Stack
 
@@ -18,12 +20,20 @@ def merchant_id(tag: str) -> str:
 HOTEL = merchant_id("HOTEL")
 
 
+def uscc(seed: str, region: str = SANYA) -> str:
+    """A valid unified social credit code of its own for each seed (a merchant id, say)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    first17 = "91" + region + "".join(USCC_CHARSET[b % 31] for b in digest[:9])
+    return first17 + uscc_check_char(first17)
+
+
 async def settle_merchant(stack: Stack, merchant_id: str = HOTEL, *, name: str = "三亚湾海景酒店",
                           region: str = SANYA, industry: str = "lodging", settled: bool = True) -> dict[str, Any]:
     """Settle a merchant in at credit and let intake hear of it."""
     response = await stack.clients["credit"].post(
         "/v1/merchants", headers=stack.as_(ADMIN),
-        json={"id": merchant_id, "name": name, "region_code": region, "industry": industry, "settled": settled,
+        json={"id": merchant_id, "name": name, "uscc": uscc(merchant_id, region), "region_code": region,
+              "industry": industry, "settled": settled,
               "in_compensation_program": True})
     assert response.status_code == 201, response.text
     await stack.deliver_events()

@@ -25,10 +25,13 @@ class Merchant(Base):
     """A merchant in the credit archive: the owner of its identity, region and enrolment."""
 
     __tablename__ = "merchants"
-    __table_args__ = (Index("ix_merchants_region_name", "region_code", "name"),)
+    __table_args__ = (Index("ix_merchants_region_name", "region_code", "name"),
+                      Index("ux_merchants_uscc", "uscc", unique=True))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Required of every merchant settling in; None only on rows from before it was.
+    uscc: Mapped[str | None] = mapped_column(String(18))
     region_code: Mapped[str] = mapped_column(String(6))
     industry: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))

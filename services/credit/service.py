@@ -28,8 +28,12 @@ class Subjects:
         now = self.clock.now()
         if body.id and await self.session.get(Merchant, body.id) is not None:
             raise Conflict(f"Merchant {body.id} already exists.", code="merchant_exists")
+        if await self.session.scalar(select(Merchant.id).where(Merchant.uscc == body.uscc)) is not None:
+            raise Conflict(f"A merchant with unified social credit code {body.uscc} is already settled in.",
+                           code="uscc_taken")
         merchant = Merchant(
-            id=body.id or new_id("mer"), name=body.name, region_code=body.region_code, industry=body.industry.value,
+            id=body.id or new_id("mer"), name=body.name, uscc=body.uscc, region_code=body.region_code,
+            industry=body.industry.value,
             address=body.address, settled=body.settled, in_compensation_program=body.in_compensation_program,
             revision=1, created_at=now, updated_at=now)
         self.session.add(merchant)

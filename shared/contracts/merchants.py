@@ -2,26 +2,63 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
 
 from shared.contracts.common import Industry, Input, RegionCode
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+# GB 32100-2015, the unified social credit code (统一社会信用代码): 18 characters of this set (no I, O,
+# S, V, Z): registration authority, organisation type, the 6-digit administrative division, the 9-character
+# organisation code, and a check character. Each character's value is its index here; position i
+# (0-based) weighs 3**i mod 31, and the check character makes the weighted sum divisible by 31.
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th character that completes `first17` (which must use USCC_CHARSET only)."""
+    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_CHARSET[(31 - total % 31) % 31]
+
+
+USCC_PATTERN = rf"^[{USCC_CHARSET}]{{2}}[0-9]{{6}}[{USCC_CHARSET}]{{10}}$"
+
+
+def _valid_uscc(value: object) -> str:
+    """Trimmed and upper-cased, then the shape and the check character, each with a reason a person can act on."""
+    if not isinstance(value, str):
+        raise ValueError("a unified social credit code is a string of 18 characters")
+    code = value.strip().upper()
+    if not re.fullmatch(USCC_PATTERN, code):
+        raise ValueError("a unified social credit code is 18 characters: digits and capital letters except I, O, "
+                         "S, V and Z, with the 6-digit division code in places 3 to 8")
+    if uscc_check_char(code[:17]) != code[17]:
+        raise ValueError(f"{code} is not a valid unified social credit code: its check character should be "
+                         f"{uscc_check_char(code[:17])}, not {code[17]}")
+    return code
+
+
+USCC = Annotated[str, PlainValidator(_valid_uscc, json_schema_input_type=str),
+                 WithJsonSchema({"type": "string", "pattern": USCC_PATTERN, "minLength": 18, "maxLength": 18})]
 
 
 class MerchantIn(Input):
     """A merchant settling in (入驻)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "三亚湾海景酒店", "region_code": "460200", "industry": "lodging",
+        "name": "三亚湾海景酒店", "uscc": "91460200MA5T00001R", "region_code": "460200", "industry": "lodging",
         "address": "三亚市天涯区三亚湾路 88 号", "in_compensation_program": True}]})
 
     id: Annotated[str, StringConstraints(pattern=r"^mer_[0-9A-Z]{26}$")] | None = Field(
         None, description="only for imports that keep an existing id; normally assigned")
     name: Name
+    uscc: USCC = Field(description="unified social credit code (统一社会信用代码, GB 32100), check character verified",
+                       examples=["91460200MA5T00001R"])
     region_code: RegionCode
     industry: Industry
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
@@ -32,6 +69,8 @@ class MerchantIn(Input):
 class MerchantOut(BaseModel):
     id: str = Field(examples=["mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     name: str
+    uscc: str | None = Field(examples=["91460200MA5T00001R"], description="None only for merchants settled in "
+                             "before the code was required")
     region_code: str
     industry: Industry
     address: str | None

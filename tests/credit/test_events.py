@@ -13,7 +13,7 @@ from shared.auth import service_identity
 from shared.http import ServiceClient
 from shared.outbox import OutboxDispatcher
 from tests.conftest import ADMIN, consumer
-from tests.factories import settle_merchant
+from tests.factories import settle_merchant, uscc
 from tests.support import INTERNAL_SECRET, Stack
 
 
@@ -58,7 +58,7 @@ async def test_events_wait_while_the_subscriber_is_down_and_arrive_in_order_late
     for n in range(3):
         response = await stack.clients["credit"].post(
             "/v1/merchants", headers=stack.as_(ADMIN),
-            json={"name": f"商户{n}", "region_code": "460200", "industry": "food"})
+            json={"name": f"商户{n}", "uscc": uscc(f"n{n}"), "region_code": "460200", "industry": "food"})
         assert response.status_code == 201
     subscribers = ("intake", "compensation")
     down = {s: ServiceClient(s, "http://127.0.0.1:9", INTERNAL_SECRET, timeout=0.5, retries=0) for s in subscribers}

@@ -19,7 +19,7 @@ from shared.clock import ManualClock
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, compensation_overrides, gateway_overrides
 from tests.e2e.test_complaint_journey import _add_staff, _wipe_all
-from tests.factories import complaint_body, merchant_id
+from tests.factories import complaint_body, merchant_id, uscc
 from tests.support import FACTORIES, SERVICES, START, Databases, service_settings
 
 pytestmark = pytest.mark.e2e
@@ -106,7 +106,7 @@ async def test_compensation_through_wechat_pay_and_alipay(system: tuple[str, Man
     async with httpx.AsyncClient(base_url=url, timeout=10) as gw:
         admin = await staff(gw, "admin")
         r = await gw.post("/v1/merchants", headers=admin, json={
-            "id": HOTEL, "name": "三亚湾海景酒店", "region_code": "460200", "industry": "lodging",
+            "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging",
             "in_compensation_program": True})
         assert r.status_code == 201, r.text
         assert (await gw.post("/v1/funds/460200/top-ups", headers=admin,

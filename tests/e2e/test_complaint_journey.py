@@ -20,7 +20,7 @@ from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, gateway_overrides
-from tests.factories import complaint_body, merchant_id
+from tests.factories import complaint_body, merchant_id, uscc
 from tests.support import FACTORIES, METADATA, SERVICES, START, Databases, service_settings, wipe
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,8 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
         admin = await login_staff("admin")
         for merchant_id, name in ((HOTEL, "三亚湾海景酒店"), (OTHER, "别家酒店")):
             r = await gw.post("/v1/merchants", headers=admin, json={
-                "id": merchant_id, "name": name, "region_code": "460200", "industry": "lodging"})
+                "id": merchant_id, "name": name, "uscc": uscc(merchant_id), "region_code": "460200",
+                "industry": "lodging"})
             assert r.status_code == 201, r.text
 
         alice = await login_wechat("alice")
