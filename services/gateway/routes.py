@@ -32,6 +32,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/complaints", "intake"),
     ("/v1/regions", "intake"),
     ("/v1/industries", "intake"),
+    ("/v1/reports/complaints", "intake"),
     ("/v1/merchants/*/deposit", "compensation"),
     ("/v1/merchants", "credit"),
     ("/v1/funds", "compensation"),

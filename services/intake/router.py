@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, UploadFile
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
+from services.intake.reports import BadPeriod, complaint_report
 from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
 from services.intake.service import (
     ActionNotAllowed,
@@ -21,7 +23,7 @@ from services.intake.service import (
     NotInProgram,
     UnknownMerchant,
 )
-from shared.auth import Caller
+from shared.auth import Caller, may_see
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Industry, Page
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
@@ -46,10 +48,12 @@ from shared.contracts.complaints import (
     TransferIn,
     WithdrawalIn,
 )
-from shared.contracts.identity import Identity
+from shared.contracts.identity import Identity, Role
+from shared.contracts.reports import ComplaintReport
 from shared.db import Session
 from shared.errors import (
     Conflict,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidTransition,
     PayloadTooLarge,
@@ -103,6 +107,22 @@ async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut
 async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
     """The regions this platform serves, with their handling units."""
     return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
+
+
+@catalogue_router.get("/reports/complaints", responses=problem_responses(Forbidden, UnknownRegion, BadPeriod))
+async def complaint_report_of(
+    request: Request, caller: Caller, session: Session,
+    region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
+    from_: Annotated[date, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
+    to: Annotated[date, Query(examples=["2021-01-14"], description="last day, included")],
+) -> ComplaintReport:
+    """A region's (and its sub-regions') complaints of a period, as a command center's weekly report
+    gives them: per channel, industry, handling unit and merchant; each handled complaint's minutes,
+    their total ("1小时19分钟") and truncated average ("13.16分钟"); deadline shares; money; satisfaction."""
+    if caller.role not in (Role.official, Role.admin) or not may_see(caller, region=region_code):
+        raise Forbidden("Only officials of the region (or above it) may read its reports.", code="report_not_allowed")
+    region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
+    return await complaint_report(session, region, from_, to, request.app.state.clock.now())
 
 
 @catalogue_router.get("/industries")

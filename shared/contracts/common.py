@@ -89,6 +89,19 @@ class Industry(StrEnum):
     entertainment = "entertainment"
 
 
+CHANNEL_LABELS_ZH = {
+    Channel.wechat_miniprogram: "微信小程序",
+    Channel.alipay_miniprogram: "支付宝小程序",
+    Channel.wechat_official_account: "微信公众号",
+    Channel.hotline_12345: "12345市长热线",
+    Channel.platform_12301: "12301平台",
+    Channel.platform_12315: "12315平台",
+    Channel.partner: "合作平台",
+    Channel.douyin: "抖音",
+    Channel.kuaishou: "快手",
+    Channel.walk_in: "现场受理",
+}
+
 INDUSTRY_LABELS_ZH = {
     Industry.food: "吃",
     Industry.lodging: "住",

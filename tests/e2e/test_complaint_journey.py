@@ -77,7 +77,7 @@ async def _wipe_all(settings: dict[str, Any]) -> None:
         await engine.dispose()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:

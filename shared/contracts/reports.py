@@ -1,0 +1,66 @@
+"""Reports for officials, in the shape of a command center's weekly report (seeds/004).
+
+Handling time is counted the way such reports count it: each complaint in whole minutes (truncated),
+the total as the sum of those minutes written "1小时19分钟", the average truncated (not rounded) to two
+decimals: 79 minutes over 6 complaints is "13.16分钟".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+
+class Count(BaseModel):
+    key: str = Field(examples=["hotline_12345"], description="a channel, an industry, a handling unit or a merchant id")
+    label: str = Field(examples=["12345市长热线"])
+    count: int = Field(examples=[6])
+
+
+class HandledComplaint(BaseModel):
+    complaint_id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    channel: str = Field(examples=["hotline_12345"])
+    merchant_name: str = Field(examples=["云南中青国际旅行社有限公司"])
+    handling_unit: str | None = Field(examples=["区文化和旅游局"])
+    minutes: int = Field(examples=[6], description="from receipt to resolution, whole minutes (truncated)")
+
+
+class HandlingTime(BaseModel):
+    complaints: int = Field(examples=[6], description="complaints handled to a conclusion in the period")
+    total_minutes: int = Field(examples=[79])
+    total_text: str = Field(examples=["1小时19分钟"])
+    average_minutes: str = Field(examples=["13.16"], description="truncated to two decimals, as a string")
+    average_text: str = Field(examples=["13.16分钟"])
+
+
+class SlaShares(BaseModel):
+    """Share of the complaints each deadline applied to that met it (None when it applied to none)."""
+
+    accepted_within_deadline: float | None = Field(examples=[1.0], description="3 minutes by default")
+    disposed_within_deadline: float | None = Field(examples=[0.83], description="30 minutes by default")
+    settled_within_deadline: float | None = Field(examples=[1.0], description="48 hours by default")
+
+
+class ComplaintReport(BaseModel):
+    region_code: str = Field(examples=["530103"])
+    region_name: str = Field(examples=["盘龙区"])
+    period_from: date = Field(examples=["2021-01-08"])
+    period_to: date = Field(examples=["2021-01-14"])
+    time_zone: str = Field("Asia/Shanghai", examples=["Asia/Shanghai"])
+    received: int = Field(examples=[9])
+    valid: int = Field(examples=[6], description="accepted for handling (有效投诉件)")
+    not_accepted: int
+    withdrawn: int
+    transferred: int = Field(description="handed to another region's handling unit")
+    by_channel: list[Count]
+    by_industry: list[Count]
+    by_handling_unit: list[Count]
+    top_merchants: list[Count] = Field(description="the ten merchants with the most complaints")
+    handling_time: HandlingTime
+    handled: list[HandledComplaint] = Field(description="each complaint handled in the period, oldest first")
+    sla: SlaShares
+    amount_refunded_fen: int
+    compensation_paid_fen: int
+    satisfaction_average: float | None = Field(examples=[4.5], description="1-5, of the complaints evaluated")
+    text: str = Field(description="the handling paragraph in the report's own wording")
