@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -141,3 +143,31 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
         text=text)
 
 
+
+
+CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,投诉编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
+               "1,cmp_...,微信小程序,...,6\r\n")
+
+
+def report_csv(report: ComplaintReport) -> str:
+    """The report as a spreadsheet opens it (UTF-8 with BOM for Excel): the summary, then one line per
+    handled complaint, then the counts per channel, handling unit and merchant."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    t = report.handling_time
+    w.writerows([
+        ["地区", report.region_name, report.region_code], ["期间", str(report.period_from), str(report.period_to)],
+        ["收到投诉件", report.received], ["有效投诉件", report.valid], ["不予受理", report.not_accepted],
+        ["撤销", report.withdrawn], ["转办", report.transferred],
+        ["办结件数", t.complaints], ["办结总时长", t.total_text], ["平均办结时长", t.average_text],
+        ["退还金额（元）", f"{report.amount_refunded_fen / 100:.2f}"],
+        ["先行赔付金额（元）", f"{report.compensation_paid_fen / 100:.2f}"], [],
+        ["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]])
+    for n, h in enumerate(report.handled, 1):
+        w.writerow([n, h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
+                    h.handling_unit or "", h.minutes])
+    for title, counts in (("渠道", report.by_channel), ("处理单位", report.by_handling_unit),
+                          ("被投诉商户", report.top_merchants)):
+        w.writerows([[], [title, "件数"], *([c.label, c.count] for c in counts)])
+    return out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
-from services.intake.reports import BadPeriod, complaint_report
+from services.intake.reports import CSV_EXAMPLE, BadPeriod, complaint_report, report_csv
 from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
 from services.intake.service import (
     ActionNotAllowed,
@@ -109,20 +109,29 @@ async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
     return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
 
 
-@catalogue_router.get("/reports/complaints", responses=problem_responses(Forbidden, UnknownRegion, BadPeriod))
+@catalogue_router.get("/reports/complaints", response_model=ComplaintReport, responses={
+    **problem_responses(Forbidden, UnknownRegion, BadPeriod),
+    200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
+          "description": "JSON, or with format=csv a spreadsheet of the same report"}})
 async def complaint_report_of(
     request: Request, caller: Caller, session: Session,
     region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
     from_: Annotated[date, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
     to: Annotated[date, Query(examples=["2021-01-14"], description="last day, included")],
-) -> ComplaintReport:
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the same report for a spreadsheet")] = "json",
+) -> Any:
     """A region's (and its sub-regions') complaints of a period, as a command center's weekly report
     gives them: per channel, industry, handling unit and merchant; each handled complaint's minutes,
     their total ("1小时19分钟") and truncated average ("13.16分钟"); deadline shares; money; satisfaction."""
     if caller.role not in (Role.official, Role.admin) or not may_see(caller, region=region_code):
         raise Forbidden("Only officials of the region (or above it) may read its reports.", code="report_not_allowed")
     region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
-    return await complaint_report(session, region, from_, to, request.app.state.clock.now())
+    report = await complaint_report(session, region, from_, to, request.app.state.clock.now())
+    if format == "csv":
+        name = f"complaints-{region_code}-{from_}-{to}.csv"
+        return Response(report_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return report
 
 
 @catalogue_router.get("/industries")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
@@ -66,3 +68,20 @@ async def test_bad_report_requests_are_refused_with_a_reason(stack: Stack) -> No
             )["code"] == "validation_failed"
     for who, region in ((consumer(), SANYA), (official(HAIKOU), SANYA), (official(SANYA), "460000")):
         assert (await report(stack, who, 403, region_code=region, **week))["code"] == "report_not_allowed"
+
+
+async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
+    await settle_merchant(stack)
+    c = await submit(stack, consumer())
+    stack.clock.advance(timedelta(minutes=6))
+    await act(stack, official(SANYA), c["id"], "resolutions", {"outcome": "mediated", "at_fault": "merchant"})
+    day = stack.clock.now().date().isoformat()
+    response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
+                                                 params={"region_code": SANYA, "from": day, "to": day, "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert f'filename="complaints-{SANYA}-{day}-{day}.csv"' in response.headers["content-disposition"]
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
+    header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    assert rows[header + 1] == ["1", c["id"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
