@@ -451,3 +451,19 @@ async def test_alipay_bill_lists_the_days_transfers(alipay, alipay_fake) -> None
                                                                                         a.provider_ref)
     assert lines[second].amount_fen == 1
     assert await adapter.bill(date(2001, 1, 1)) == []
+
+
+def test_wechatpay_sdk_calls_go_through_the_keep_alive_sessions() -> None:
+    """wechatpayv3 calls `requests.post(...)` by the module's global name; the adapter replaces that name.
+    An SDK release that calls HTTP another way would silently lose keep-alive: this says so."""
+    import inspect
+
+    import wechatpayv3.core
+
+    from services.compensation.providers.wechatpay import _KeepAlive
+
+    assert isinstance(wechatpayv3.core.requests, _KeepAlive)
+    source = inspect.getsource(wechatpayv3.core.Core.request)
+    assert "requests.post(" in source and "requests.get(" in source
+    post = wechatpayv3.core.requests.post
+    assert post.__self__ is wechatpayv3.core.requests.post.__self__  # one session per thread, reused
