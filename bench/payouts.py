@@ -161,7 +161,7 @@ async def run(args: argparse.Namespace) -> None:
             nonlocal passes
             while True:
                 pass_started = time.perf_counter()
-                sent = await run_payouts_once(compensation_app, limit=comp_settings.payout_batch)
+                sent = await run_payouts_once(compensation_app)
                 passes += 1
                 if args.verbose and sent:
                     print(f"  loop {worker}: {sent} payouts in {time.perf_counter() - pass_started:.2f} s")

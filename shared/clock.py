@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+# Storage is UTC; days, reports and the providers' local timestamps are Asia/Shanghai.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC instants that bound Asia/Shanghai days `first`..`last`, both included."""
+    start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
+    return start, datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
 
 
 class Clock(Protocol):

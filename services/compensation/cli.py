@@ -20,9 +20,9 @@ from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
 from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction
-from services.compensation.reports import SHANGHAI, reconcile
+from services.compensation.reports import reconcile
 from services.demo import demo_data
-from shared.clock import Clock, system_clock
+from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.compensation import ReconciliationOut
 from shared.db import create_engine, create_sessionmaker
 

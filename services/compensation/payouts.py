@@ -182,9 +182,9 @@ async def _apply_one(app: FastAPI, outcome: Outcome) -> None:
         await session.commit()
 
 
-async def run_payouts_once(app: FastAPI, limit: int = 100) -> int:
-    """Send every payout that is due, then apply what was learned; returns how many were attempted."""
-    items = await _claim(app, limit)
+async def run_payouts_once(app: FastAPI, limit: int | None = None) -> int:
+    """Send the payouts that are due (up to `payout_batch`), then apply what was learned; returns how many."""
+    items = await _claim(app, limit or app.state.settings.payout_batch)
     if not items:
         return 0
     try:
@@ -219,7 +219,7 @@ async def _payout_loop(app: FastAPI) -> None:
     wake: asyncio.Event = app.state.payout_wake
     while True:
         try:
-            while await run_payouts_once(app, limit=settings.payout_batch):
+            while await run_payouts_once(app):
                 pass
         except Exception:
             log.exception("payout worker pass failed")

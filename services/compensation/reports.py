@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation.models import Claim, LedgerEntry, LedgerTransaction, Payout, RecoveryOrder
 from services.compensation.providers.base import PayoutProvider
-from shared.clock import Clock
+from shared.clock import SHANGHAI, Clock, local_day_bounds
 from shared.contracts.compensation import (
     ClaimState,
     CompensationFigures,
@@ -21,16 +20,8 @@ from shared.contracts.compensation import (
 )
 from shared.contracts.identity import region_prefix
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECOVERY_KINDS = ("deposit_drawn", "recovery_merchant_transfer", "recovery_private_settlement")
 EPOCH = date(2000, 1, 1)
-
-
-def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """The UTC instants that bound Asia/Shanghai days `first`..`last`, both included."""
-    start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
-    return start, end
 
 
 async def figures(session: AsyncSession, clock: Clock, region_code: str, first: date | None = None,
@@ -38,7 +29,7 @@ async def figures(session: AsyncSession, clock: Clock, region_code: str, first: 
     """Figures of a region (and its sub-regions) over Asia/Shanghai days; all time when no period is given."""
     first = first or EPOCH
     last = last or clock.now().astimezone(SHANGHAI).date()
-    start, end = day_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     prefix = region_prefix(region_code) + "%"
 
     async def scalar(query) -> int:  # type: ignore[no-untyped-def]
@@ -70,7 +61,7 @@ async def figures(session: AsyncSession, clock: Clock, region_code: str, first: 
 
 async def reconcile(session: AsyncSession, provider: PayoutProvider, channel: str, day: date) -> ReconciliationOut:
     """Our succeeded payouts of the day against the provider's bill of the day."""
-    start, end = day_bounds(day, day)
+    start, end = local_day_bounds(day, day)
     ours = {p.out_no: p for p in (await session.scalars(select(Payout).where(
         Payout.channel == channel, Payout.state == PayoutState.succeeded, Payout.succeeded_at >= start,
         Payout.succeeded_at < end))).all()}

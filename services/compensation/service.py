@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ from services.compensation.models import (
 )
 from services.compensation.rules import ClaimFacts, evaluate, first_rules
 from shared.auth import may_see
-from shared.clock import Clock
+from shared.clock import SHANGHAI, Clock
 from shared.contracts.compensation import (
     ApprovalIn,
     ClaimRejectionIn,
@@ -56,7 +55,6 @@ from shared.errors import Conflict, Forbidden, InvalidTransition, Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WECHAT_CHANNELS = {"wechat_miniprogram", "wechat_official_account"}
 
 

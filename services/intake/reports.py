@@ -7,23 +7,22 @@ import io
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint
 from services.intake.regions import Region
+from shared.clock import local_day_bounds
 from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH
 from shared.contracts.complaints import ComplaintState
 from shared.contracts.identity import region_prefix
 from shared.contracts.reports import ComplaintReport, Count, HandledComplaint, HandlingTime, SlaShares
 from shared.errors import Problem
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 366
 
 
@@ -38,8 +37,7 @@ def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     if (last - first).days + 1 > MAX_DAYS:
         raise BadPeriod(f"A report covers at most {MAX_DAYS} days; {first} to {last} is "
                         f"{(last - first).days + 1}.", field="to")
-    start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
-    return start, datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
+    return local_day_bounds(first, last)
 
 
 def minutes_text(minutes: int) -> str:
@@ -81,10 +79,18 @@ def _counts(counter: Counter[str], labels: Mapping[Any, str], limit: int | None 
     return [Count(key=k, label=labels.get(k, k), count=n) for k, n in ordered]
 
 
+# What the report reads of a complaint (not its text, nor whole ORM objects).
+_COLUMNS = (Complaint.id, Complaint.channel, Complaint.industry, Complaint.merchant_id, Complaint.merchant_name,
+            Complaint.assignee_name, Complaint.state, Complaint.submitted_at, Complaint.accepted_at,
+            Complaint.responded_at, Complaint.resolved_at, Complaint.closed_at, Complaint.accept_by,
+            Complaint.dispose_by, Complaint.settle_by, Complaint.transferred_from, Complaint.satisfaction,
+            Complaint.amount_refunded_fen, Complaint.compensation_paid_fen)
+
+
 async def complaint_report(session: AsyncSession, region: Region, first: date, last: date,
                            now: datetime) -> ComplaintReport:
     start, end = period_bounds(first, last)
-    rows = (await session.scalars(select(Complaint).where(
+    rows = (await session.execute(select(*_COLUMNS).where(
         Complaint.region_code.startswith(region_prefix(region.code)),
         Complaint.submitted_at >= start, Complaint.submitted_at < end).order_by(Complaint.submitted_at,
                                                                                 Complaint.id))).all()
@@ -121,8 +127,9 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
                 and c.state not in (ComplaintState.withdrawn, ComplaintState.not_accepted))
     time_ = HandlingTime(complaints=len(handled), total_minutes=total, total_text=minutes_text(total),
                          average_minutes=average, average_text=f"{average}分钟")
+    by_channel = _counts(channels, CHANNEL_LABELS_ZH)
     text = (f"{first.month}月{first.day}日—{last.month}月{last.day}日，共收到投诉件{len(rows)}件，"
-            + "，".join(f"{c.label}{c.count}件" for c in _counts(channels, CHANNEL_LABELS_ZH))
+            + "，".join(f"{c.label}{c.count}件" for c in by_channel)
             + ("。" if rows else "")
             + "".join(f"1件投诉{h.merchant_name}，处理单位：{h.handling_unit or '未指派'}，办结时长{h.minutes}分钟；"
                       for h in handled)
@@ -132,7 +139,7 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
         valid=valid, not_accepted=by_state[ComplaintState.not_accepted],
         withdrawn=by_state[ComplaintState.withdrawn],
         transferred=sum(1 for c in rows if c.transferred_from is not None),
-        by_channel=_counts(channels, CHANNEL_LABELS_ZH), by_industry=_counts(industries, INDUSTRY_LABELS_ZH),
+        by_channel=by_channel, by_industry=_counts(industries, INDUSTRY_LABELS_ZH),
         by_handling_unit=_counts(units, {}), top_merchants=_counts(merchants, merchant_names, 10),
         handling_time=time_, handled=handled,
         sla=SlaShares(accepted_within_deadline=accept.value(), disposed_within_deadline=dispose.value(),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.clock import system_clock
+from shared.clock import SHANGHAI, system_clock
 from tests.compensation.helpers import (
     fund_region,
     overdue_complaint,
@@ -18,8 +17,6 @@ from tests.compensation.helpers import (
 )
 from tests.conftest import ADMIN, official
 from tests.support import Stack
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from shared.clock import Clock, system_clock
+from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.common import fen_from_yuan
 from shared.testing.fakes.faults import install_faults
 from shared.testing.fakes.keys import generate_rsa_keypair
@@ -34,7 +33,6 @@ from shared.testing.fakes.notify import send_later
 _DEMO = re.compile(r"^demo-([A-Za-z0-9_-]{1,64})$")
 Answer = tuple[dict[str, Any], bool]  # the body, and whether it goes out as error_response
 Handler = Callable[[dict[str, str], dict[str, Any], str], Answer]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def sign_rsa2(private_key_pem: str, message: str) -> str:

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Coroutine
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.exceptions import InvalidSignature
@@ -32,11 +31,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from shared.clock import Clock, system_clock
+from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.common import yuan
 from shared.testing.fakes.faults import install_faults
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 _TRANSFER_PATH = "/v3/fund-app/mch-transfer/transfer-bills"
 
