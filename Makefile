@@ -34,6 +34,7 @@ test-pg: install
 ## bench: the benchmarks (PostgreSQL: BENCH_DATABASE_URL, default the local server); they print, never assert
 bench: install
 	$(BIN)/python -m bench.payouts --claims 1000
+	$(BIN)/python -m bench.reports --complaints 1000000
 
 ## migrate: apply every service's migrations to the databases its settings name
 migrate: install

@@ -97,6 +97,8 @@ class Complaint(Base):
     compensation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     compensation_state: Mapped[str | None] = mapped_column(String(20))
     compensation_paid_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # 办结时长: whole minutes from receipt to resolution, kept so reports sum it in the database.
+    handled_minutes: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     timeline: Mapped[list[TimelineEntry]] = relationship(

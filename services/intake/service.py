@@ -105,6 +105,11 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return max(0, math.ceil((end - start).total_seconds() / 60))
 
 
+def handled_minutes(submitted_at: datetime, concluded_at: datetime) -> int:
+    """A complaint's handling time as the reports count it (办结时长): whole minutes from receipt, truncated."""
+    return max(0, int((concluded_at - submitted_at).total_seconds() // 60))
+
+
 @dataclass
 class Intake:
     """The complaint lifecycle, for one unit of work (one request or one scheduler run)."""
@@ -392,6 +397,7 @@ class Intake:
             raise InvalidTransition(f"A complaint in state {c.state} does not allow {action}.",
                                     state=c.state, action=action)
         c.resolved_at, c.outcome, c.at_fault, c.amount_refunded_fen = now, outcome, at_fault.value, refunded
+        c.handled_minutes = handled_minutes(c.submitted_at, now)
         await self._move(c, action, S.resolved, actor, allowed_from=allowed, note=note,
                          data={"outcome": outcome, "at_fault": at_fault.value, "amount_refunded_fen": refunded})
         minutes = minutes_between(c.accepted_at, c.responded_at) if c.accepted_at and c.responded_at else None
