@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -118,3 +118,11 @@ def for_update_skip_locked(session: AsyncSession) -> dict[str, Any]:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         return {"skip_locked": True}
     return {}
+
+
+def shanghai_day(session: AsyncSession, column: Any) -> Any:
+    """A UTC timestamp column as its Asia/Shanghai calendar day, 'YYYY-MM-DD', computed in the database
+    (for GROUP BY per day). China keeps UTC+8 all year, which SQLite's fixed offset relies on."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, "+8 hours")

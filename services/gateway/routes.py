@@ -32,7 +32,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/complaints", "intake"),
     ("/v1/regions", "intake"),
     ("/v1/industries", "intake"),
+    ("/v1/returns", "intake"),
     ("/v1/reports/complaints", "intake"),
+    ("/v1/public/figures", "intake"),
     ("/v1/merchants/*/deposit", "compensation"),
     ("/v1/merchants", "credit"),
     ("/v1/funds", "compensation"),
@@ -47,7 +49,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
 CALLBACKS = {"wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
              "alipay/notify": ("compensation", "/internal/callbacks/alipay")}
 # Served without a login (catalogues a mini-program shows before the user signs in).
-ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries")})
+ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET", "/v1/public/figures")})
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
 GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
 _FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")

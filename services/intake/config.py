@@ -23,6 +23,7 @@ class IntakeSettings(ServiceSettings):
     complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
     duplicate_window_hours: int = Field(24, description="how far back a repeat complaint is looked for")
     duplicate_similarity: float = Field(0.6, description="text similarity (0-1) above which a complaint is a repeat")
+    return_refund_hours: int = Field(48, description="hours a shop has to refund a return request before it escalates")
     scheduler_interval_seconds: float = Field(1.0, description="how often the deadline scheduler runs")
     scheduler_batch_size: int = Field(200, description="deadlines handled per transaction")
 

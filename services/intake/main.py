@@ -13,6 +13,8 @@ from services.intake.config import settings as default_settings
 from services.intake.events import HANDLERS
 from services.intake.models import inbox, outbox
 from services.intake.regions import load_catalogue
+from services.intake.returns import ReturnsDesk
+from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
 from services.intake.service import Intake
 from services.intake.storage import DiskStorage
@@ -24,7 +26,8 @@ log = logging.getLogger("intake.scheduler")
 
 
 async def run_deadlines_once(app: FastAPI) -> int:
-    """One scheduler pass: fire every deadline that is due, in batches, each in its own transaction."""
+    """One scheduler pass: fire every deadline that is due (complaints', then return requests'), in
+    batches, each in its own transaction."""
     state = app.state
     total = 0
     while True:
@@ -41,6 +44,15 @@ async def run_deadlines_once(app: FastAPI) -> int:
         total += fired
         if fired and state.dispatcher is not None:
             state.dispatcher.kick()
+        if fired < state.settings.scheduler_batch_size:
+            break
+    while True:
+        async with state.sessionmaker() as session:
+            desk = ReturnsDesk(session=session, clock=state.clock, settings=state.settings,
+                               regions=load_catalogue(state.settings.regions_file))
+            fired = await desk.fire_due()
+            await session.commit()
+        total += fired
         if fired < state.settings.scheduler_batch_size:
             return total
 
@@ -67,13 +79,13 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     return create_service_app(
         name="intake",
         title="Intake",
-        description="Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues.",
+        description="Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues; the returns desk.",
         settings=settings,
         clock=clock,
         outbox=outbox,
         inbox=inbox,
         event_handlers=HANDLERS,
-        routers=[router, catalogue_router],
+        routers=[router, returns_router, catalogue_router],
         background=[deadline_scheduler],
         on_startup=_startup,
         **options,

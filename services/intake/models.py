@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
@@ -143,6 +143,42 @@ class Evidence(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     complaint: Mapped[Complaint] = relationship(back_populates="evidence", lazy="raise")
+
+
+class ReturnRequest(Base):
+    """A request at the returns desk (退货监理): goods bought on a tour, returned within 30 days."""
+
+    __tablename__ = "return_requests"
+    __table_args__ = (
+        Index("ix_return_requests_region_state", "region_code", "state"),
+        Index("ix_return_requests_merchant_state", "merchant_id", "state"),
+        Index("ix_return_requests_requested_at", "requested_at"),
+        Index("ix_return_requests_refund_by", "refund_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    consumer_id: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(6))
+    merchant_id: Mapped[str | None] = mapped_column(String(40))
+    merchant_name: Mapped[str] = mapped_column(String(200))
+    goods: Mapped[str] = mapped_column(String(200))
+    receipt_no: Mapped[str] = mapped_column(String(60))
+    purchased_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    refund_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    overdue: Mapped[bool] = mapped_column(default=False)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    amount_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class IdempotencyRecord(Base):

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint
+from services.intake.models import Complaint, Merchant, ReturnRequest
 from services.intake.regions import Region
 from shared.clock import local_day_bounds
 from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH
 from shared.contracts.complaints import ComplaintState
 from shared.contracts.identity import region_prefix
-from shared.contracts.reports import ComplaintReport, Count, HandledComplaint, HandlingTime, SlaShares
+from shared.contracts.reports import (
+    ComplaintReport,
+    Count,
+    DayCount,
+    HandledComplaint,
+    HandlingTime,
+    MonthFigures,
+    PublicFigures,
+    SlaShares,
+)
+from shared.contracts.returns import ReturnFigures, ReturnState
+from shared.db import shanghai_day
 from shared.errors import Problem
 
 MAX_DAYS = 366
@@ -115,6 +124,10 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
     by_unit = [Count(key=key, label=key, count=n) for key, n, _ in
                await grouped(Complaint.assignee_name, Complaint.assignee_name.is_not(None))]
     top = _counts(await grouped(func.coalesce(Complaint.merchant_id, Complaint.merchant_name), limit=10), {})
+    day = shanghai_day(session, Complaint.submitted_at)
+    by_day = [DayCount(day=date.fromisoformat(d), channel=channel, count=n) for d, channel, n in await session.execute(
+        select(day, Complaint.channel, func.count()).where(*scope).group_by(day, Complaint.channel)
+        .order_by(day, Complaint.channel))]
     listed = [HandledComplaint(complaint_id=r.id, channel=r.channel, merchant_name=r.merchant_name,
                                handling_unit=r.assignee_name, minutes=r.handled_minutes)
               for r in await session.execute(
@@ -132,41 +145,77 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
                       for h in each)
             + (f"办结{handled_count}件；" if handled_count and not each else "")
             + f"有效投诉件{valid}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。")
+    returns = await _return_figures(session, region, start, end)
+    returns_text = (f"{first.month}月{first.day}日—{last.month}月{last.day}日，退换货处置平台收到退换货件"
+                    f"{returns.received}件，合计退货金额{yuan(returns.amount_fen)}元；已退货退款{returns.refunded}件，"
+                    f"退款金额{yuan(returns.amount_refunded_fen)}元"
+                    + (f"；撤销{returns.withdrawn}件" if returns.withdrawn else "")
+                    + (f"；商家逾期未退{returns.overdue}件" if returns.overdue else "") + "。")
     return ComplaintReport(
         region_code=region.code, region_name=region.name, period_from=first, period_to=last, received=received,
         valid=valid, not_accepted=not_accepted, withdrawn=withdrawn, transferred=transferred,
-        by_channel=by_channel, by_industry=by_industry, by_handling_unit=by_unit, top_merchants=top,
+        by_channel=by_channel, by_industry=by_industry, by_handling_unit=by_unit, top_merchants=top, by_day=by_day,
         handling_time=time_, handled=listed,
         sla=SlaShares(accepted_within_deadline=_share(accept_applied, accept_met),
                       disposed_within_deadline=_share(dispose_applied, dispose_met),
                       settled_within_deadline=_share(settle_applied, settle_met)),
         amount_refunded_fen=refunded, compensation_paid_fen=paid,
-        satisfaction_average=round(rating_sum / rated, 2) if rated else None, text=text)
+        satisfaction_average=round(rating_sum / rated, 2) if rated else None, text=text, returns=returns,
+        returns_text=returns_text)
 
 
-CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,投诉编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
-               "1,cmp_...,微信小程序,...,6\r\n")
+async def _return_figures(session: AsyncSession, region: Region, start: datetime, end: datetime) -> ReturnFigures:
+    R = ReturnRequest
+    received, amount, refunded, amount_refunded, withdrawn, overdue = (await session.execute(select(
+        func.count(), func.coalesce(func.sum(R.amount_fen), 0), _n(R.state == ReturnState.refunded),
+        func.coalesce(func.sum(R.amount_refunded_fen), 0), _n(R.state == ReturnState.withdrawn), _n(R.overdue),
+    ).where(R.requested_at >= start, R.requested_at < end,
+            R.region_code.startswith(region_prefix(region.code))))).one()
+    return ReturnFigures(received=received, amount_fen=amount, refunded=refunded,
+                         amount_refunded_fen=amount_refunded, withdrawn=withdrawn, overdue=overdue)
 
 
-def report_csv(report: ComplaintReport) -> str:
-    """The report as a spreadsheet opens it (UTF-8 with BOM for Excel): the summary, then one line per
-    handled complaint, then the counts per channel, handling unit and merchant."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    w = csv.writer(out)
-    t = report.handling_time
-    w.writerows([
-        ["地区", report.region_name, report.region_code], ["期间", str(report.period_from), str(report.period_to)],
-        ["收到投诉件", report.received], ["有效投诉件", report.valid], ["不予受理", report.not_accepted],
-        ["撤销", report.withdrawn], ["转办", report.transferred],
-        ["办结件数", t.complaints], ["办结总时长", t.total_text], ["平均办结时长", t.average_text],
-        ["退还金额（元）", f"{report.amount_refunded_fen / 100:.2f}"],
-        ["先行赔付金额（元）", f"{report.compensation_paid_fen / 100:.2f}"], [],
-        ["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]])
-    for n, h in enumerate(report.handled, 1):
-        w.writerow([n, h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
-                    h.handling_unit or "", h.minutes])
-    for title, counts in (("渠道", report.by_channel), ("处理单位", report.by_handling_unit),
-                          ("被投诉商户", report.top_merchants)):
-        w.writerows([[], [title, "件数"], *([c.label, c.count] for c in counts)])
-    return out.getvalue()
+def yuan(fen: int) -> str:
+    """4256500 -> "42565.00", as the reports write amounts."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+MAX_PUBLIC_MONTHS = 24
+
+
+def month_range(first: str, last: str) -> list[date]:
+    """ "2026-01".."2026-03" -> the first days of those months; refuses a bad or over-long range."""
+    try:
+        start, end = (date.fromisoformat(f"{m}-01") for m in (first, last))
+    except ValueError as exc:
+        raise BadPeriod("Months are written YYYY-MM.", field="from") from exc
+    if end < start:
+        raise BadPeriod(f"The period ends ({last}) before it starts ({first}).", field="to")
+    months = [start]
+    while months[-1] < end:
+        months.append((months[-1] + timedelta(days=32)).replace(day=1))
+    if len(months) > MAX_PUBLIC_MONTHS:
+        raise BadPeriod(f"Figures cover at most {MAX_PUBLIC_MONTHS} months.", field="to")
+    return months
+
+
+async def public_figures(session: AsyncSession, region: Region, months: list[date]) -> PublicFigures:
+    """Counts and sums per month, nothing else: what a bureau publishes (received, resolved, average
+    handling time, compensation paid) and the merchants settled in."""
+    in_region = Complaint.region_code.startswith(region_prefix(region.code))
+    handled = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([ComplaintState.resolved,
+                                                                            ComplaintState.closed])
+    out = []
+    for month in months:
+        start, end = local_day_bounds(month, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        received, resolved, minutes, paid = (await session.execute(select(
+            func.count(), _n(handled), func.coalesce(func.sum(case((handled, Complaint.handled_minutes), else_=0)), 0),
+            func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
+        ).where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end))).one()
+        out.append(MonthFigures(month=month.strftime("%Y-%m"), received=received, resolved=resolved,
+                                average_handling_minutes=truncated_average(minutes, resolved),
+                                compensation_paid_fen=paid))
+    settled = await session.scalar(select(func.count()).select_from(Merchant).where(
+        Merchant.settled.is_(True), Merchant.region_code.startswith(region_prefix(region.code))))
+    return PublicFigures(region_code=region.code, region_name=region.name, merchants_settled=settled or 0,
+                         months=out)

@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, TimelineEntry
+from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, ReturnRequest, TimelineEntry
 from shared.auth import may_see
 from shared.auth import visible_to as shared_visible_to
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import OPEN_STATES, ComplaintState
 from shared.contracts.identity import Identity, Role, region_prefix
+from shared.contracts.returns import ReturnState
 from shared.db import for_update_skip_locked
 
 
@@ -122,6 +123,48 @@ class ComplaintRepository:
                         Complaint.state.in_([s.value for s in OPEN_STATES]))
                  .order_by(Complaint.next_deadline_at)
                  .limit(limit)
+                 .with_for_update(**for_update_skip_locked(self.session)))
+        return list((await self.session.scalars(query)).all())
+
+
+class ReturnRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def visible_to(identity: Identity) -> ColumnElement[bool]:
+        return shared_visible_to(identity, consumer=ReturnRequest.consumer_id, merchant=ReturnRequest.merchant_id,
+                                 region=ReturnRequest.region_code)
+
+    async def get(self, return_id: str, *, for_update: bool = False) -> ReturnRequest | None:
+        query = select(ReturnRequest).where(ReturnRequest.id == return_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    def add(self, request: ReturnRequest) -> None:
+        self.session.add(request)
+
+    async def queue(self, identity: Identity, *, state: list[ReturnState] | None, overdue: bool | None,
+                    offset: int, limit: int) -> list[ReturnRequest]:
+        """The caller's returns, open ones nearest deadline first (a tourist's newest first)."""
+        query = select(ReturnRequest).where(self.visible_to(identity))
+        if state:
+            query = query.where(ReturnRequest.state.in_([s.value for s in state]))
+        if overdue is not None:
+            query = query.where(ReturnRequest.overdue.is_(overdue))
+        if identity.role == Role.consumer:
+            query = query.order_by(ReturnRequest.requested_at.desc(), ReturnRequest.id.desc())
+        else:
+            query = query.order_by(ReturnRequest.concluded_at.is_not(None), ReturnRequest.refund_by,
+                                   ReturnRequest.id)
+        return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+
+    async def due(self, now: datetime, limit: int) -> list[ReturnRequest]:
+        """Requests still waiting for the shop past their refund deadline, claimed for this run."""
+        query = (select(ReturnRequest)
+                 .where(ReturnRequest.refund_by <= now, ReturnRequest.state == ReturnState.requested)
+                 .order_by(ReturnRequest.refund_by).limit(limit)
                  .with_for_update(**for_update_skip_locked(self.session)))
         return list((await self.session.scalars(query)).all())
 

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
-from services.intake.reports import CSV_EXAMPLE, BadPeriod, complaint_report, report_csv
+from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
+from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
 from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
 from services.intake.service import (
     ActionNotAllowed,
@@ -49,7 +50,7 @@ from shared.contracts.complaints import (
     WithdrawalIn,
 )
 from shared.contracts.identity import Identity, Role
-from shared.contracts.reports import ComplaintReport
+from shared.contracts.reports import ComplaintReport, PublicFigures
 from shared.db import Session
 from shared.errors import (
     Conflict,
@@ -111,14 +112,15 @@ async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
 
 @catalogue_router.get("/reports/complaints", response_model=ComplaintReport, responses={
     **problem_responses(Forbidden, UnknownRegion, BadPeriod),
-    200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
-          "description": "JSON, or with format=csv a spreadsheet of the same report"}})
+    200: {"content": {"text/csv": {"example": CSV_EXAMPLE}, XLSX: {}, "text/html": {"example": "<!doctype html>..."}},
+          "description": "JSON; or the same report as CSV, as an Excel workbook, or as a page to print"}})
 async def complaint_report_of(
     request: Request, caller: Caller, session: Session,
     region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
     from_: Annotated[date, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
     to: Annotated[date, Query(examples=["2021-01-14"], description="last day, included")],
-    format: Annotated[Literal["json", "csv"], Query(description="csv: the same report for a spreadsheet")] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx", "html"], Query(
+        description="csv or xlsx: the same report for a spreadsheet; html: a page to print")] = "json",
 ) -> Any:
     """A region's (and its sub-regions') complaints of a period, as a command center's weekly report
     gives them: per channel, industry, handling unit and merchant; each handled complaint's minutes,
@@ -127,11 +129,27 @@ async def complaint_report_of(
         raise Forbidden("Only officials of the region (or above it) may read its reports.", code="report_not_allowed")
     region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
     report = await complaint_report(session, region, from_, to, request.app.state.clock.now())
-    if format == "csv":
-        name = f"complaints-{region_code}-{from_}-{to}.csv"
-        return Response(report_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return report
+    if format == "json":
+        return report
+    if format == "html":
+        return Response(report_html(report), media_type="text/html; charset=utf-8")
+    content, media_type = ((report_csv(report), "text/csv; charset=utf-8") if format == "csv"
+                           else (report_xlsx(report), XLSX))
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename(report, format)}"'})
+
+
+@catalogue_router.get("/public/figures", responses=problem_responses(UnknownRegion, BadPeriod))
+async def open_figures(
+    request: Request, caller: Caller, session: Session,
+    region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460000"])],
+    from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$", examples=["2026-01"])],
+    to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])],
+) -> PublicFigures:
+    """Open data, no login: a region's complaints per month (received, resolved, average handling time,
+    compensation paid) and its merchants settled in. Aggregates only: no text, no personal data."""
+    region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
+    return await public_figures(session, region, month_range(from_, to))
 
 
 @catalogue_router.get("/industries")

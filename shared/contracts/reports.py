@@ -11,11 +11,19 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.returns import ReturnFigures
+
 
 class Count(BaseModel):
     key: str = Field(examples=["hotline_12345"], description="a channel, an industry, a handling unit or a merchant id")
     label: str = Field(examples=["12345市长热线"])
     count: int = Field(examples=[6])
+
+
+class DayCount(BaseModel):
+    day: date = Field(examples=["2021-01-08"], description="Asia/Shanghai")
+    channel: str = Field(examples=["hotline_12345"])
+    count: int = Field(examples=[3])
 
 
 class HandledComplaint(BaseModel):
@@ -57,6 +65,7 @@ class ComplaintReport(BaseModel):
     by_industry: list[Count]
     by_handling_unit: list[Count]
     top_merchants: list[Count] = Field(description="the ten merchants with the most complaints")
+    by_day: list[DayCount] = Field(description="complaints received per day and channel, for the charts")
     handling_time: HandlingTime
     handled: list[HandledComplaint] = Field(description="each complaint handled in the period, oldest first")
     sla: SlaShares
@@ -64,3 +73,25 @@ class ComplaintReport(BaseModel):
     compensation_paid_fen: int
     satisfaction_average: float | None = Field(examples=[4.5], description="1-5, of the complaints evaluated")
     text: str = Field(description="the handling paragraph in the report's own wording")
+    returns: ReturnFigures = Field(description="the returns desk's requests of the period")
+    returns_text: str = Field(examples=["1月8日—1月14日，退换货处置平台收到退换货件15件，合计退货金额42565.00元；"
+                                        "已退货退款15件，退款金额42565.00元。"])
+
+
+class MonthFigures(BaseModel):
+    month: str = Field(examples=["2026-10"], description="a calendar month in Asia/Shanghai")
+    received: int = Field(examples=[1284])
+    resolved: int = Field(examples=[1201], description="complaints of the month handled to a conclusion")
+    average_handling_minutes: str = Field(examples=["13.16"], description="truncated to two decimals")
+    compensation_paid_fen: int = Field(examples=[4256500], description="advance compensation paid to tourists")
+
+
+class PublicFigures(BaseModel):
+    """Open data: aggregate figures only; no complaint text, no personal data, nothing that identifies a
+    consumer."""
+
+    region_code: str = Field(examples=["460000"])
+    region_name: str = Field(examples=["海南省"])
+    time_zone: str = "Asia/Shanghai"
+    merchants_settled: int = Field(examples=[5210], description="merchants settled in (入驻) today")
+    months: list[MonthFigures]

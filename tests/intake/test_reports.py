@@ -6,6 +6,12 @@ import csv
 import io
 from datetime import timedelta
 
+from openpyxl import load_workbook
+
+
+from services.intake.report_formats import XLSX
+from shared.clock import SHANGHAI
+
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
 from tests.factories import act, settle_merchant, submit
 from tests.support import Stack
@@ -19,7 +25,8 @@ async def report(stack: Stack, who, expect: int = 200, **params: str) -> dict:  
     return response.json()
 
 
-async def test_the_weekly_report_counts_handling_time_as_the_command_center_does(stack: Stack) -> None:
+async def replay_week(stack: Stack) -> str:
+    """Seeds/004's six handled complaints (6, 3, 7, 7, 12, 44 minutes) and one withdrawn; returns the day."""
     await settle_merchant(stack)
     for n, minutes in enumerate(SEED_MINUTES):
         c = await submit(stack, consumer(f"usr_TOURIST{n}"),
@@ -33,8 +40,11 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
     alice = consumer()
     gone = await submit(stack, alice, description="已与旅行社协商一致，撤销本次投诉，谢谢工作人员。")
     await act(stack, alice, gone["id"], "withdrawals", {"reason": "已协商一致"})
-    day = stack.clock.now().date().isoformat()
+    return stack.clock.now().date().isoformat()
 
+
+async def test_the_weekly_report_counts_handling_time_as_the_command_center_does(stack: Stack) -> None:
+    day = await replay_week(stack)
     r = await report(stack, official(SANYA), region_code=SANYA, **{"from": day, "to": day})
     assert (r["received"], r["valid"], r["withdrawn"], r["not_accepted"]) == (7, 6, 1, 0)
     assert [h["minutes"] for h in r["handled"]] == SEED_MINUTES
@@ -44,6 +54,7 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
     assert r["text"].count("办结时长") == 7 and "办结时长44分钟" in r["text"]
     assert r["amount_refunded_fen"] == 10_000 * sum(range(1, 7))
     assert r["by_channel"] == [{"key": "wechat_miniprogram", "label": "微信小程序", "count": 7}]
+    assert r["by_day"] == [{"day": day, "channel": "wechat_miniprogram", "count": 7}]
     assert [(m["label"], m["count"]) for m in r["top_merchants"]] == [("三亚湾海景酒店", 7)]
     assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [
         ("三亚市旅游和文化广电体育局", 6), ("三亚湾海景酒店", 1)]
@@ -85,3 +96,50 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
     header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
     assert rows[header + 1] == ["1", c["id"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
+
+
+async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
+    day = await replay_week(stack)
+    params = {"region_code": SANYA, "from": day, "to": day}
+    response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
+                                                 params={**params, "format": "xlsx"})
+    assert response.status_code == 200 and response.headers["content-type"] == XLSX
+    assert f'filename="complaints-{SANYA}-{day}-{day}.xlsx"' in response.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["汇总", "办结明细", "分项统计"]
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True) if row[0]}
+    assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (7, 6, 1)
+    assert (summary["办结总时长"], summary["平均办结时长"]) == ("1小时19分钟", "13.16分钟")
+    assert any("平均办结时长13.16分钟" in str(row[0]) for row in book["汇总"].iter_rows(values_only=True))
+    handled = list(book["办结明细"].iter_rows(min_row=2, values_only=True))
+    assert [row[5] for row in handled[:6]] == SEED_MINUTES  # numbers, so the sheet can sum them
+    assert handled[6][5] == "=SUM(F2:F7)" and handled[7][5] == "=TRUNC(AVERAGE(F2:F7),2)"
+    counts = list(book["分项统计"].iter_rows(values_only=True))
+    assert ("微信小程序", 7) in counts and ("三亚湾海景酒店", 7) in counts
+
+    page = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
+                                             params={**params, "format": "html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<title>三亚市旅游投诉处理情况" in html and "办结总时长1小时19分钟，平均办结时长13.16分钟" in html
+    assert "@media print" in html and "<svg class=bars" in html and "http" not in html.split("<body>")[1]
+
+
+async def test_public_figures_need_no_login_and_carry_no_personal_data(stack: Stack) -> None:
+    await replay_week(stack)
+    month = stack.clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
+    response = await stack.clients["gateway"].get("/v1/public/figures",
+                                                  params={"region_code": "460000", "from": month, "to": month})
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert figures["region_name"] == "海南省" and figures["merchants_settled"] == 1
+    assert figures["months"] == [{"month": month, "received": 7, "resolved": 6, "average_handling_minutes": "13.16",
+                                  "compensation_paid_fen": 0}]
+    body = response.text
+    assert "usr_" not in body and "cmp_" not in body and "138" not in body and "旅行社" not in body
+    for params, code in ((dict(region_code="460000", **{"from": "2026-05", "to": "2026-01"}), "bad_period"),
+                         (dict(region_code="460000", **{"from": "2024-01", "to": "2026-01"}), "bad_period"),
+                         (dict(region_code="999999", **{"from": "2026-01", "to": "2026-01"}), "unknown_region"),
+                         (dict(region_code="460000", **{"from": "2026-13", "to": "2026-13"}), "bad_period")):
+        refused = await stack.clients["gateway"].get("/v1/public/figures", params=params)
+        assert refused.status_code == 422 and refused.json()["code"] == code, refused.text

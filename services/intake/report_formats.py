@@ -1,0 +1,177 @@
+"""The complaint report as a spreadsheet (CSV, XLSX) and as a print-ready page, in the report's own words.
+
+Every format is built from the same rows (`_summary`, `_handled`, `_breakdowns`), so a figure never
+differs between the JSON, the spreadsheet and the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from services.intake.reports import yuan
+from shared.contracts.common import CHANNEL_LABELS_ZH
+from shared.contracts.reports import ComplaintReport, Count
+
+CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,投诉编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
+               "1,cmp_...,微信小程序,...,6\r\n")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HANDLED_HEADER = ["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _summary(report: ComplaintReport) -> list[list[Any]]:
+    t, r = report.handling_time, report.returns
+    return [
+        ["地区", report.region_name, report.region_code], ["期间", str(report.period_from), str(report.period_to)],
+        ["收到投诉件", report.received], ["有效投诉件", report.valid], ["不予受理", report.not_accepted],
+        ["撤销", report.withdrawn], ["转办", report.transferred],
+        ["办结件数", t.complaints], ["办结总时长", t.total_text], ["平均办结时长", t.average_text],
+        ["3分钟内受理占比", _share(report.sla.accepted_within_deadline)],
+        ["30分钟内处置占比", _share(report.sla.disposed_within_deadline)],
+        ["48小时内办结占比", _share(report.sla.settled_within_deadline)],
+        ["退还金额（元）", yuan(report.amount_refunded_fen)],
+        ["先行赔付金额（元）", yuan(report.compensation_paid_fen)],
+        ["满意度（1-5）", "—" if report.satisfaction_average is None else report.satisfaction_average],
+        ["退换货件", r.received], ["合计退货金额（元）", yuan(r.amount_fen)],
+        ["已退货退款件", r.refunded], ["退款金额（元）", yuan(r.amount_refunded_fen)],
+    ]
+
+
+def _handled(report: ComplaintReport) -> list[list[Any]]:
+    return [[n, h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
+             h.handling_unit or "", h.minutes] for n, h in enumerate(report.handled, 1)]
+
+
+def _breakdowns(report: ComplaintReport) -> list[tuple[str, list[Count]]]:
+    return [("渠道", report.by_channel), ("行业", report.by_industry), ("处理单位", report.by_handling_unit),
+            ("被投诉商户（前10）", report.top_merchants)]
+
+
+def filename(report: ComplaintReport, extension: str) -> str:
+    return f"complaints-{report.region_code}-{report.period_from}-{report.period_to}.{extension}"
+
+
+def report_csv(report: ComplaintReport) -> str:
+    """The report as a spreadsheet opens it (UTF-8 with BOM for Excel): the summary, then one line per
+    handled complaint, then the counts per channel, industry, handling unit and merchant."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    w.writerows([*_summary(report), [], HANDLED_HEADER, *_handled(report)])
+    for title, counts in _breakdowns(report):
+        w.writerows([[], [title, "件数"], *([c.label, c.count] for c in counts)])
+    return out.getvalue()
+
+
+def report_xlsx(report: ComplaintReport) -> bytes:
+    """A workbook: 汇总 (the summary and both paragraphs), 办结明细 (each handled complaint, minutes as
+    numbers so the sheet can sum them), 分项统计 (the counts)."""
+    book = Workbook()
+    bold = Font(bold=True)
+    summary = book.active
+    summary.title = "汇总"
+    summary.append([f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"])
+    summary["A1"].font = Font(bold=True, size=14)
+    for row in _summary(report):
+        summary.append(row)
+        summary.cell(summary.max_row, 1).font = bold
+    for paragraph in (report.text, report.returns_text):
+        summary.append([])
+        summary.append([paragraph])
+        summary.cell(summary.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        summary.merge_cells(start_row=summary.max_row, start_column=1, end_row=summary.max_row, end_column=6)
+        summary.row_dimensions[summary.max_row].height = 15 * (1 + len(paragraph) // 60)
+    handled = book.create_sheet("办结明细")
+    handled.append(HANDLED_HEADER)
+    for row in _handled(report):
+        handled.append(row)
+    if report.handled:
+        last = handled.max_row
+        handled.append(["合计", "", "", "", "", f"=SUM(F2:F{last})"])
+        handled.append(["平均（截尾两位小数）", "", "", "", "", f"=TRUNC(AVERAGE(F2:F{last}),2)"])
+    breakdown = book.create_sheet("分项统计")
+    for title, counts in _breakdowns(report):
+        breakdown.append([title, "件数"])
+        breakdown.cell(breakdown.max_row, 1).font = bold
+        for c in counts:
+            breakdown.append([c.label, c.count])
+        breakdown.append([])
+    for cell in handled[1]:
+        cell.font = bold
+    for sheet in book.worksheets:
+        for column in range(1, sheet.max_column + 1):
+            sheet.column_dimensions[get_column_letter(column)].width = 16 if column > 1 else 24
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _bars(counts: list[Count]) -> str:
+    """A horizontal bar chart as inline SVG: it prints, and needs no script."""
+    if not counts:
+        return "<p class=none>无</p>"
+    top = max(c.count for c in counts)
+    rows = []
+    for n, c in enumerate(counts):
+        width = 300 * c.count / top
+        rows.append(f'<text x="0" y="{n * 24 + 16}">{escape(c.label)}</text>'
+                    f'<rect x="150" y="{n * 24 + 4}" width="{width:.1f}" height="16" />'
+                    f'<text x="{156 + width:.1f}" y="{n * 24 + 16}">{c.count}</text>')
+    return (f'<svg class=bars viewBox="0 0 500 {len(counts) * 24}" role="img">'
+            + "".join(rows) + "</svg>")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+PRINT_CSS = """
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; margin: 2em auto;
+       max-width: 60em; color: #111; line-height: 1.6; }
+h1 { font-size: 1.4em; text-align: center; } h2 { font-size: 1.1em; margin-top: 1.5em; }
+p.text { text-indent: 2em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0; font-size: .95em; }
+th, td { border: 1px solid #999; padding: .2em .5em; text-align: left; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22em, 1fr)); gap: 1em; }
+svg.bars { width: 100%; max-width: 32em; font-size: 12px; } svg.bars rect { fill: #2f6fb0; }
+@media print { body { margin: 0; max-width: none; } .noprint { display: none; } h2 { break-after: avoid; }
+               table { break-inside: auto; } tr { break-inside: avoid; } }
+"""
+
+
+def report_html(report: ComplaintReport) -> str:
+    """A page to print or save as PDF: the two paragraphs as seeds/004 writes them, the summary, each
+    handled complaint and the counts with bar charts. Self-contained: nothing fetched (no
+    script, font or stylesheet from elsewhere), and it prints without its button."""
+    title = f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"
+    charts = "".join(f"<section><h2>{escape(name)}</h2>{_bars(counts)}</section>"
+                     for name, counts in _breakdowns(report))
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title><style>{PRINT_CSS}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p class=noprint><button onclick="print()">打印 / Print</button></p>
+<h2>投诉处理情况</h2>
+<p class=text>{escape(report.text)}</p>
+<p class=text>{escape(report.returns_text)}</p>
+<h2>汇总</h2>
+{_table(["项目", "数值"], [row[:2] for row in _summary(report)[2:]])}
+<h2>办结明细</h2>
+{_table(HANDLED_HEADER, _handled(report))}
+<div class=grid>{charts}</div>
+<p>时区：{escape(report.time_zone)}。办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。</p>
+</body></html>
+"""

@@ -1,0 +1,156 @@
+"""The returns desk's rules: who may ask, what is covered, the shop's deadline, escalation. No HTTP here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.config import IntakeSettings
+from services.intake.models import ReturnRequest
+from services.intake.regions import RegionCatalogue
+from services.intake.repository import MerchantRepository, ReturnRepository
+from services.intake.service import ActionNotAllowed, UnknownMerchant
+from shared.clock import SHANGHAI, Clock
+from shared.contracts.common import Channel
+from shared.contracts.identity import Identity, Role, region_covers
+from shared.contracts.returns import (
+    OPEN_RETURN_STATES,
+    RETURN_WINDOW_DAYS,
+    ReturnIn,
+    ReturnRefundIn,
+    ReturnRejectionIn,
+    ReturnState,
+    ReturnWithdrawalIn,
+)
+from shared.errors import InvalidTransition, Problem
+from shared.ids import new_id
+
+R = ReturnState
+
+
+class ReturnWindowPassed(Problem):
+    status, code, title = 422, "return_window_passed", "Return window passed"
+
+
+class ReturnNotCovered(Problem):
+    status, code, title = 422, "return_not_covered", "Goods not covered"
+
+
+class PurchaseInFuture(Problem):
+    status, code, title = 422, "validation_failed", "Invalid request"
+
+
+@dataclass
+class ReturnsDesk:
+    """Return requests, for one unit of work (one request or one scheduler run)."""
+
+    session: AsyncSession
+    clock: Clock
+    settings: IntakeSettings
+    regions: RegionCatalogue
+
+    @property
+    def returns(self) -> ReturnRepository:
+        return ReturnRepository(self.session)
+
+    def _log(self, r: ReturnRequest, action: str, actor: Identity, note: str | None = None) -> None:
+        entry: dict[str, Any] = {"at": self.clock.now().isoformat(), "action": action, "actor_role": actor.role.value}
+        if note:
+            entry["note"] = note
+        r.history = [*r.history, entry]
+
+    def _require(self, r: ReturnRequest, actor: Identity, *roles: Role, action: str) -> None:
+        if actor.role not in roles:
+            raise ActionNotAllowed(f"A {actor.role.value} may not {action} a return request.")
+
+    def _move(self, r: ReturnRequest, action: str, to: ReturnState, actor: Identity, note: str | None = None,
+              allowed_from: frozenset[ReturnState] = OPEN_RETURN_STATES) -> ReturnRequest:
+        if r.state not in allowed_from:
+            raise InvalidTransition(f"A return request in state {r.state} does not allow {action}.",
+                                    state=r.state, action=action)
+        r.state = to.value
+        if to not in OPEN_RETURN_STATES:
+            r.concluded_at = self.clock.now()
+        self._log(r, action, actor, note)
+        return r
+
+    async def request(self, actor: Identity, body: ReturnIn) -> ReturnRequest:
+        """A return request: refused, and nothing stored, when the window has passed or the goods are not
+        covered; otherwise the shop is told and must refund by the deadline."""
+        now = self.clock.now()
+        today = now.astimezone(SHANGHAI).date()
+        region = self.regions.get(body.region_code)
+        if actor.role == Role.consumer:
+            channel, consumer_id = actor.channel or Channel.wechat_miniprogram, actor.subject
+        elif actor.role in (Role.official, Role.admin) and (
+                actor.role == Role.admin or region_covers(actor.region_code or "", region.code)):
+            channel, consumer_id = body.channel or Channel.walk_in, None
+        else:
+            raise ActionNotAllowed("Tourists, and the desk's officials for their region, file return requests.")
+        if body.purchased_on > today:
+            raise PurchaseInFuture("The purchase cannot be in the future.",
+                                   errors=[{"field": "body.purchased_on", "message": "is in the future"}])
+        if (today - body.purchased_on).days > RETURN_WINDOW_DAYS:
+            raise ReturnWindowPassed(
+                f"Goods are returned within {RETURN_WINDOW_DAYS} days of purchase; {body.purchased_on} was "
+                f"{(today - body.purchased_on).days} days ago.", field="purchased_on")
+        if body.custom_made:
+            raise ReturnNotCovered("Custom-made or altered goods are not covered by the no-reason return.",
+                                   field="custom_made")
+        merchant = None
+        if body.merchant_id:
+            merchant = await MerchantRepository(self.session).get(body.merchant_id)
+            if merchant is None:
+                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
+        if merchant is None and not body.merchant_name:
+            raise Problem("Name the shop: pick a registered one or give its name.", status=422,
+                          code="validation_failed", errors=[{"field": "body.merchant_name", "message": "required"}])
+        r = ReturnRequest(
+            id=new_id("ret"), consumer_id=consumer_id, channel=channel.value, region_code=region.code,
+            merchant_id=merchant.id if merchant else None,
+            merchant_name=merchant.name if merchant else (body.merchant_name or ""), goods=body.goods,
+            receipt_no=body.receipt_no, purchased_on=body.purchased_on, amount_fen=body.amount_fen,
+            reason=body.reason, contact_phone=body.contact_phone, state=R.requested.value, requested_at=now,
+            refund_by=now + timedelta(hours=self.settings.return_refund_hours), overdue=False,
+            amount_refunded_fen=0, history=[])
+        self._log(r, "requested", actor, body.reason)
+        self.returns.add(r)
+        await self.session.flush()
+        return r
+
+    async def refund(self, r: ReturnRequest, actor: Identity, body: ReturnRefundIn) -> ReturnRequest:
+        self._require(r, actor, Role.merchant_staff, Role.official, Role.admin, action="record the refund of")
+        if body.amount_refunded_fen > r.amount_fen:
+            raise Problem("The refund exceeds the amount of the request.", status=422, code="refund_above_amount",
+                          errors=[{"field": "body.amount_refunded_fen", "message": "exceeds amount_fen"}])
+        r.amount_refunded_fen = body.amount_refunded_fen
+        return self._move(r, "refunded", R.refunded, actor, body.note)
+
+    async def escalate(self, r: ReturnRequest, actor: Identity, body: ReturnRejectionIn) -> ReturnRequest:
+        """The shop disputes the request (or an official takes it over): officials decide."""
+        self._require(r, actor, Role.merchant_staff, Role.official, Role.admin, action="escalate")
+        r.escalated_at = self.clock.now()
+        return self._move(r, "escalated", R.escalated, actor, body.note, allowed_from=frozenset({R.requested}))
+
+    async def reject(self, r: ReturnRequest, actor: Identity, body: ReturnRejectionIn) -> ReturnRequest:
+        self._require(r, actor, Role.official, Role.admin, action="reject")
+        return self._move(r, "rejected", R.rejected, actor, body.note)
+
+    async def withdraw(self, r: ReturnRequest, actor: Identity, body: ReturnWithdrawalIn) -> ReturnRequest:
+        self._require(r, actor, Role.consumer, Role.official, Role.admin, action="withdraw")
+        return self._move(r, "withdrawn", R.withdrawn, actor, body.reason)
+
+    async def fire_due(self) -> int:
+        """Requests whose shop missed the refund deadline escalate to the region's officials, once each."""
+        now, fired = self.clock.now(), 0
+        system = Identity(subject="system", role=Role.service, display_name="system")
+        for r in await self.returns.due(now, self.settings.scheduler_batch_size):
+            r.overdue, r.escalated_at = True, now
+            self._log(r, "overdue", system, f"refund deadline {r.refund_by.isoformat()} missed")
+            self._move(r, "escalated", R.escalated, system, allowed_from=frozenset({R.requested}))
+            fired += 1
+        await self.session.flush()
+        return fired

@@ -1,0 +1,115 @@
+"""The returns desk (退货监理): Yunnan's 30-day no-reason return for goods bought on a tour.
+
+A tourist (or the desk's staff for a walk-in tourist) names the shop, the goods, the receipt and the
+amount. A request is accepted only within 30 days of the purchase and for goods that are not
+custom-made or altered; the shop sees it in its queue and must refund by the deadline, or it
+escalates to the region's officials as an overdue complaint does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.common import Channel, Fen, Input, Phone, RegionCode
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+RETURN_WINDOW_DAYS = 30
+
+
+class ReturnState(StrEnum):
+    requested = "requested"  # the shop is told and must refund
+    escalated = "escalated"  # the shop missed its deadline or refused: officials act
+    refunded = "refunded"
+    rejected = "rejected"  # an official found the request not covered
+    withdrawn = "withdrawn"
+
+
+OPEN_RETURN_STATES = frozenset({ReturnState.requested, ReturnState.escalated})
+
+
+class ReturnIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "region_code": "530103", "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+        "goods": "银手镯一只（足银999，38克）", "receipt_no": "NO.20210108-0031", "purchased_on": "2021-01-08",
+        "amount_fen": 286000, "custom_made": False, "reason": "回家后觉得价格过高，申请无理由退货。",
+        "contact_phone": "13812341234"}]})
+
+    channel: Channel | None = Field(None, description="staff only: how the request came (walk_in at the desk)")
+    region_code: RegionCode
+    merchant_id: str | None = Field(None, max_length=40, description="a registered shop's id")
+    merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
+    goods: Text200
+    receipt_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    purchased_on: date = Field(description="the day of purchase (Asia/Shanghai)")
+    amount_fen: Annotated[int, Field(gt=0, le=100_000_000, strict=True, description="the amount to return, in fen")]
+    custom_made: bool = Field(description="custom-made or altered goods are not covered")
+    reason: Note | None = None
+    contact_phone: Phone | None = None
+
+
+class ReturnRefundIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount_refunded_fen": 286000, "note": "已原路退款"}]})
+
+    amount_refunded_fen: Fen
+    note: Note | None = None
+
+
+class ReturnRejectionIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"note": "商品已刻字，属个性化定制。"}]})
+
+    note: Note
+
+
+class ReturnWithdrawalIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "已与商家协商一致"}]})
+
+    reason: Note | None = None
+
+
+class ReturnHistoryEntry(BaseModel):
+    at: datetime
+    action: str = Field(examples=["requested", "refunded", "overdue", "escalated"])
+    actor_role: str
+    note: str | None = None
+
+
+class ReturnOut(BaseModel):
+    id: str = Field(examples=["ret_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    state: ReturnState
+    channel: Channel
+    region_code: str
+    merchant_id: str | None
+    merchant_name: str
+    goods: str
+    receipt_no: str
+    purchased_on: date
+    amount_fen: int
+    reason: str | None
+    contact_phone: str | None = Field(description="masked but for the tourist who asked")
+    consumer_id: str | None
+    requested_at: datetime
+    refund_by: datetime = Field(description="the shop's deadline to refund")
+    overdue: bool
+    escalated_at: datetime | None
+    concluded_at: datetime | None
+    amount_refunded_fen: int
+    history: list[ReturnHistoryEntry]
+
+
+class ReturnFigures(BaseModel):
+    """The returns desk's lines of the report (seeds/004: 退换货件15件，合计退货金额42565.00元)."""
+
+    received: int = Field(examples=[15])
+    amount_fen: int = Field(examples=[4256500], description="the amount of the requests received")
+    refunded: int = Field(examples=[15])
+    amount_refunded_fen: int = Field(examples=[4256500])
+    withdrawn: int
+    overdue: int = Field(description="requests whose shop missed the refund deadline")
