@@ -13,6 +13,7 @@ from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
+from services.gateway.pages import install_pages
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
 from shared.app import create_service_app
@@ -75,6 +76,7 @@ def create_app(
         on_startup=_startup,
         **options,
     )
+    install_pages(app)
     app.include_router(proxy_router)  # last: it catches every /v1 path the gateway does not serve itself
     install_openapi(app)
     return app

@@ -5,76 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from services.gateway.auth import create_staff
-from shared.clock import ManualClock, system_clock
-from shared.contracts.identity import Role
-from shared.db import create_engine, create_sessionmaker
-from shared.testing.fakes.server import ServerThread, free_port
-from tests.conftest import Providers, gateway_overrides
-from tests.factories import complaint_body, merchant_id, uscc
-from tests.support import FACTORIES, METADATA, SERVICES, START, Databases, service_settings, wipe
+from tests.e2e.conftest import HOTEL, OTHER, System
+from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
-HOTEL = merchant_id("E2EHTL")
-OTHER = merchant_id("E2EOTH")
-
-
-class System:
-    def __init__(self, gateway_url: str, clock: ManualClock, settings: dict[str, Any]) -> None:
-        self.url = gateway_url
-        self.clock = clock
-        self.settings = settings
-
-
-@pytest.fixture(scope="module")
-def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    tmp: Path = tmp_path_factory.mktemp("e2e")
-    clock = ManualClock(START)
-    ports = {name: free_port() for name in SERVICES}
-    urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-    extra = {"gateway": gateway_overrides(providers), "intake": {"scheduler_interval_seconds": 0.05}}
-    settings = {name: service_settings(name, databases, tmp, **common, **extra.get(name, {})) for name in SERVICES}
-    with ExitStack() as servers:
-        for name in ("credit", "compensation", "intake", "gateway"):
-            servers.enter_context(ServerThread(FACTORIES[name](settings[name], clock=clock), port=ports[name]))
-        asyncio.run(_add_staff(settings["gateway"]))
-        yield System(urls["gateway_url"], clock, settings)
-    asyncio.run(_wipe_all(settings))
-
-
-async def _add_staff(gateway_settings: Any) -> None:
-    engine = create_engine(gateway_settings)
-    async with create_sessionmaker(engine)() as session:
-        for username, role, fields in (
-            ("admin", Role.admin, {}),
-            ("sanya", Role.official, {"region_code": "460200"}),
-            ("haikou", Role.official, {"region_code": "460100"}),
-            ("hotel", Role.merchant_staff, {"merchant_id": HOTEL}),
-            ("other", Role.merchant_staff, {"merchant_id": OTHER}),
-        ):
-            await create_staff(session, system_clock, username=username, password=f"{username}-pass-e2e", role=role,
-                               **fields)
-        await session.commit()
-    await engine.dispose()
-
-
-async def _wipe_all(settings: dict[str, Any]) -> None:
-    for name in SERVICES:
-        engine = create_engine(settings[name])
-        await wipe(engine, METADATA[name])
-        await engine.dispose()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:

@@ -13,7 +13,7 @@ from services.intake.report_formats import XLSX
 from shared.clock import SHANGHAI
 
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
-from tests.factories import act, settle_merchant, submit
+from tests.factories import HOTEL, act, settle_merchant, submit
 from tests.support import Stack
 
 SEED_MINUTES = [6, 3, 7, 7, 12, 44]
@@ -25,9 +25,21 @@ async def report(stack: Stack, who, expect: int = 200, **params: str) -> dict:  
     return response.json()
 
 
-async def replay_week(stack: Stack) -> str:
-    """Seeds/004's six handled complaints (6, 3, 7, 7, 12, 44 minutes) and one withdrawn; returns the day."""
+async def replay_week(stack: Stack, *, other_channels: bool = False) -> str:
+    """Seeds/004's six handled complaints (6, 3, 7, 7, 12, 44 minutes) and one withdrawn; with
+    `other_channels`, also its 12345 hotline case and two partner platform (智旅通) cases still being
+    handled, and three returns worth 42,565.00 yuan. Returns the day."""
     await settle_merchant(stack)
+    if other_channels:
+        for channel in ("hotline_12345", "partner", "partner"):
+            c = await submit(stack, official(SANYA), channel=channel, contact_phone="13900001111",
+                             description=f"{channel}转来：旅行社未按合同安排行程，要求退还差价。")
+            await act(stack, official(SANYA), c["id"], "assignments", {"kind": "unit"})
+        for n, amount in enumerate((1_500_000, 1_500_000, 1_256_500)):
+            r = await stack.clients["intake"].post("/v1/returns", headers=stack.as_(consumer(f"usr_SH{n}")), json={
+                "region_code": SANYA, "merchant_id": HOTEL, "goods": "银饰品", "receipt_no": f"R{n}",
+                "purchased_on": stack.clock.now().date().isoformat(), "amount_fen": amount, "custom_made": False})
+            assert r.status_code == 201, r.text
     for n, minutes in enumerate(SEED_MINUTES):
         c = await submit(stack, consumer(f"usr_TOURIST{n}"),
                          description=f"第{n + 1}件：旅行社强制购物，导游态度恶劣，要求退还团费差价。")
@@ -99,7 +111,7 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
 
 
 async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
-    day = await replay_week(stack)
+    day = await replay_week(stack, other_channels=True)
     params = {"region_code": SANYA, "from": day, "to": day}
     response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
                                                  params={**params, "format": "xlsx"})
@@ -108,14 +120,20 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["汇总", "办结明细", "分项统计"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True) if row[0]}
-    assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (7, 6, 1)
+    assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (10, 9, 1)
+    assert (summary["退换货件"], summary["合计退货金额（元）"]) == (3, "42565.00")
     assert (summary["办结总时长"], summary["平均办结时长"]) == ("1小时19分钟", "13.16分钟")
     assert any("平均办结时长13.16分钟" in str(row[0]) for row in book["汇总"].iter_rows(values_only=True))
     handled = list(book["办结明细"].iter_rows(min_row=2, values_only=True))
     assert [row[5] for row in handled[:6]] == SEED_MINUTES  # numbers, so the sheet can sum them
     assert handled[6][5] == "=SUM(F2:F7)" and handled[7][5] == "=TRUNC(AVERAGE(F2:F7),2)"
     counts = list(book["分项统计"].iter_rows(values_only=True))
-    assert ("微信小程序", 7) in counts and ("三亚湾海景酒店", 7) in counts
+    assert [row for row in counts if row[0] in ("微信小程序", "合作平台", "12345市长热线")] == [
+        ("微信小程序", 7), ("合作平台", 2), ("12345市长热线", 1)]
+    assert ("三亚湾海景酒店", 10) in counts
+    as_json = await report(stack, official(SANYA), **params)
+    assert [(c["label"], c["count"]) for c in as_json["by_channel"]] == [
+        ("微信小程序", 7), ("合作平台", 2), ("12345市长热线", 1)]
 
     page = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
                                              params={**params, "format": "html"})

@@ -1,0 +1,44 @@
+"""The pages the gateway serves itself: the officials' console (`/console/`), the public figures
+(`/public/`) and what both use (`/assets/`: the stylesheet, the SVG charts). Static files, no build step and nothing fetched from elsewhere: they call the same public
+API as every other client, so they can do nothing the API would not let their user do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+WEB = Path(__file__).resolve().parent / "web"
+
+# Scripts and styles from the gateway only; no frames; no referrer leaves with a complaint id in it.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+                                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class Pages(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        if path.endswith((".html", ".js", ".css")) or path in ("", "."):
+            response.headers["Cache-Control"] = "no-cache"  # revalidate: a new release shows at once
+        return response
+
+
+def install_pages(app: FastAPI) -> None:
+    for name in ("console", "public", "assets"):
+        app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
+
+    async def home() -> Any:
+        return RedirectResponse("/console/")
+
+    app.add_api_route("/", home, include_in_schema=False)

@@ -1,0 +1,475 @@
+// The officials' and merchant staff's console: one page, hash routes, the public API with the staff token.
+// Every text from the server goes in through textContent (h() below), never as HTML.
+"use strict";
+
+const store = window.sessionStorage;
+let lang = localStorage.getItem("lang") || "zh";
+const t = (key) => (window.I18N[lang] || {})[key] ?? window.I18N.zh[key] ?? key;
+const tState = (s) => t(`state.${s}`) === `state.${s}` ? s : t(`state.${s}`);
+const tChannel = (c) => lang === "zh" && window.I18N.zh[`channel.${c}`] || c;
+const ZONE = "Asia/Shanghai";
+
+// --- small DOM and format helpers -------------------------------------------------------------
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+const yuan = (fen) => (fen === null || fen === undefined) ? "—" : (fen / 100).toFixed(2);
+const toFen = (text) => Math.round(parseFloat(text || "0") * 100);
+const when = (iso) => iso ? new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
+  { timeZone: ZONE, dateStyle: "short", timeStyle: "short" }) : "—";
+function shanghaiDay(date) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(date);  // YYYY-MM-DD
+}
+function message(text, kind = "error") {
+  const box = document.getElementById("message");
+  box.replaceChildren(text ? h("div", { class: `message ${kind}` }, text) : "");
+}
+
+// --- the API ------------------------------------------------------------------------------------
+class Problem extends Error {
+  constructor(body, status) { super(body.detail || body.title || `HTTP ${status}`); this.body = body; this.status = status; }
+}
+
+async function api(method, path, body, { raw = false } = {}) {
+  const headers = { Accept: "application/json", "Accept-Language": lang === "zh" ? "zh-CN" : "en" };
+  const token = store.getItem("access_token");
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new Problem({ detail: t("error.network") }, 0);
+  }
+  if (response.status === 401 && token) {
+    if (await refresh()) return api(method, path, body, { raw });
+    logout(t("error.session"));
+    throw new Problem({ detail: t("error.session") }, 401);
+  }
+  if (!response.ok) {
+    let problem = { detail: `HTTP ${response.status}` };
+    try { problem = await response.json(); } catch (e) { /* not JSON: keep the status */ }
+    throw new Problem(problem, response.status);
+  }
+  if (raw) return response;
+  return response.status === 204 ? null : response.json();
+}
+
+async function refresh() {
+  const token = store.getItem("refresh_token");
+  if (!token) return false;
+  const response = await fetch("/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                      body: JSON.stringify({ refresh_token: token }) });
+  if (!response.ok) return false;
+  saveSession(await response.json());
+  return true;
+}
+
+function saveSession(pair) {
+  store.setItem("access_token", pair.access_token);
+  store.setItem("refresh_token", pair.refresh_token);
+  store.setItem("account", JSON.stringify(pair.account));
+}
+const account = () => JSON.parse(store.getItem("account") || "null");
+
+function logout(note) {
+  const token = store.getItem("access_token");
+  if (token) fetch("/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+  store.clear();
+  location.hash = "#/login";
+  if (note) message(note, "info");
+}
+
+// Report a failed call where the user is looking: the problem's detail, never a stack trace.
+async function attempt(fn) {
+  try { message(""); return await fn(); } catch (e) {
+    if (e instanceof Problem) message(`${e.message}${e.body.code ? ` (${e.body.code})` : ""}`);
+    else { message(String(e.message || e)); console.error(e); }
+    return undefined;
+  }
+}
+
+// --- live deadline countdowns ----------------------------------------------------------------------
+function countdown(dueIso, overdue) {
+  return h("span", { class: "countdown", "data-due": dueIso || "", "data-overdue": overdue ? "1" : "" });
+}
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll(".countdown")) {
+    if (!el.dataset.due) { el.textContent = t("no_deadline"); continue; }
+    const left = Math.round((new Date(el.dataset.due).getTime() - now) / 1000);
+    const abs = Math.abs(left), hours = Math.floor(abs / 3600), min = Math.floor((abs % 3600) / 60), s = abs % 60;
+    const text = `${hours ? `${hours}:` : ""}${String(min).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+    el.textContent = left >= 0 ? `${t("due_in")} ${text}` : `${t("overdue_by")} ${text}`;
+    el.classList.toggle("late", left < 0 || el.dataset.overdue === "1");
+  }
+}
+setInterval(tick, 1000);
+
+// --- views ---------------------------------------------------------------------------------------
+const view = () => document.getElementById("view");
+
+function loginView(root) {
+  document.querySelector("header.top").hidden = true;
+  const form = h("form", { id: "login-form" },
+    h("label", {}, t("login.username"), h("input", { name: "username", autocomplete: "username", required: true })),
+    h("label", {}, t("login.password"),
+      h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    h("button", { type: "submit" }, t("login.submit")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    attempt(async () => {
+      const pair = await api("POST", "/v1/auth/staff/login",
+                             { username: data.get("username"), password: data.get("password") });
+      if (pair.account.role === "consumer") throw new Problem({ detail: "staff only" }, 403);
+      saveSession(pair);
+      location.hash = "#/queue";
+    });
+  });
+  root.replaceChildren(h("div", { class: "card login" }, h("h2", {}, t("login.title")), form));
+}
+
+const QUEUE_STATES = ["submitted", "accepted", "assigned", "responded", "escalated", "resolved", "closed",
+                      "not_accepted", "withdrawn", "transferred"];
+
+async function queueView(root, params) {
+  const overdueOnly = params.get("overdue") === "true", state = params.get("state") || "";
+  const query = new URLSearchParams({ limit: "50" });
+  if (overdueOnly) query.set("overdue", "true");
+  if (state) query.set("state", state);
+  const page = await api("GET", `/v1/complaints?${query}`);
+  const filters = h("form", { class: "filters", id: "queue-filters" },
+    h("label", {}, t("queue.state"), h("select", { name: "state" }, h("option", { value: "" }, t("queue.all")),
+      QUEUE_STATES.map((s) => h("option", { value: s, selected: s === state }, tState(s))))),
+    h("label", { class: "check" }, t("queue.overdue_only"),
+      h("input", { type: "checkbox", name: "overdue", checked: overdueOnly })),
+    h("button", { type: "submit" }, t("queue.refresh")));
+  filters.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    if (filters.state.value) q.set("state", filters.state.value);
+    if (filters.overdue.checked) q.set("overdue", "true");
+    location.hash = `#/queue?${q}`;
+  });
+  const rows = page.items.map((c) => h("tr", { class: c.deadlines.overdue.length ? "overdue" : "",
+                                               "data-id": c.id },
+    h("td", {}, h("a", { href: `#/complaints/${c.id}` }, c.id.slice(-8))),
+    h("td", {}, c.merchant_name),
+    h("td", {}, tState(c.state), " ", c.deadlines.overdue.map((k) => h("span", { class: "badge overdue" },
+      `${t("overdue")}·${t(`deadline.${k}`)}`))),
+    h("td", { class: "optional" }, tChannel(c.channel)),
+    h("td", { class: "optional" }, when(c.submitted_at)),
+    h("td", {}, c.deadlines.next_deadline ? `${t(`deadline.${c.deadlines.next_deadline}`)} ` : "",
+      countdown(c.deadlines.next_due_at, c.deadlines.overdue.length > 0))));
+  root.replaceChildren(h("h2", {}, t("queue.title")), filters,
+    page.items.length ? h("div", { class: "table-wrap" }, h("table", { id: "queue" },
+      h("thead", {}, h("tr", {}, ["col.id", "col.merchant", "col.state"].map((k) => h("th", {}, t(k))),
+        h("th", { class: "optional" }, t("col.channel")), h("th", { class: "optional" }, t("col.submitted")),
+        h("th", {}, t("col.deadline")))),
+      h("tbody", {}, rows))) : h("p", { class: "muted" }, t("queue.empty")));
+}
+
+// The actions a role may take on a complaint in a state; the service decides in the end.
+const COMPLAINT_ACTIONS = {
+  "intake-decisions": { roles: ["official", "admin"], states: ["submitted"],
+    fields: [{ name: "accept", kind: "bool", value: true }, { name: "note", kind: "text" }] },
+  "assignments": { roles: ["official", "admin"], states: ["accepted", "escalated", "assigned"],
+    fields: [{ name: "kind", kind: "select", options: ["unit", "merchant"], label: (v) => t(`kind.${v}`) },
+             { name: "note", kind: "text" }] },
+  "responses": { roles: ["merchant_staff", "official", "admin"], states: ["assigned", "escalated"],
+    fields: [{ name: "message", kind: "textarea", required: true },
+             { name: "offered_refund_fen", kind: "yuan", label: "field.refunded" }] },
+  "transfers": { roles: ["official", "admin"], states: ["accepted", "assigned", "escalated"],
+    fields: [{ name: "region_code", kind: "region", required: true }, { name: "reason", kind: "textarea", required: true }] },
+  "escalations": { roles: ["official", "admin"], states: ["accepted", "assigned", "responded"],
+    fields: [{ name: "reason", kind: "textarea", required: true }] },
+  "resolutions": { roles: ["official", "admin"], states: ["assigned", "responded", "escalated"],
+    fields: [{ name: "outcome", kind: "text", required: true, value: "mediated" },
+             { name: "at_fault", kind: "select", options: ["merchant", "consumer", "shared", "none", "undetermined"],
+               label: (v) => t(`fault.${v}`) },
+             { name: "amount_refunded_fen", kind: "yuan", label: "field.refunded" },
+             { name: "note", kind: "textarea" }] },
+  "closures": { roles: ["official", "admin"], states: ["resolved"], fields: [{ name: "note", kind: "textarea" }] },
+  "callback-visits": { roles: ["official", "admin"], states: ["resolved", "closed"],
+    fields: [{ name: "reached", kind: "bool", value: true }, { name: "satisfied", kind: "bool", value: true },
+             { name: "note", kind: "textarea" }] },
+};
+const FIELD_LABELS = { accept: "field.accept", note: "field.note", kind: "field.kind", message: "field.message",
+  region_code: "field.region", reason: "field.reason", outcome: "field.outcome", at_fault: "field.at_fault",
+  reached: "field.reached", satisfied: "field.satisfied" };
+
+function actionForm(base, action, spec, regions, done) {
+  const inputs = spec.fields.map((f) => {
+    const label = t(typeof f.label === "string" ? f.label : FIELD_LABELS[f.name] || f.name);
+    let input;
+    if (f.kind === "bool") input = h("input", { type: "checkbox", name: f.name, checked: f.value });
+    else if (f.kind === "select") input = h("select", { name: f.name }, f.options.map((o) => h("option", { value: o }, f.label(o))));
+    else if (f.kind === "region") input = h("select", { name: f.name, required: true },
+      regions.map((r) => h("option", { value: r.code }, `${r.name} ${r.code}`)));
+    else if (f.kind === "textarea") input = h("textarea", { name: f.name, required: f.required });
+    else if (f.kind === "yuan") input = h("input", { name: f.name, inputmode: "decimal", pattern: "\\d+(\\.\\d{1,2})?" });
+    else input = h("input", { name: f.name, required: f.required, value: f.value });
+    return h("label", {}, label, input);
+  });
+  const form = h("form", { class: "action-form inline", "data-action": action }, inputs,
+    h("button", { type: "submit" }, t("action.submit")),
+    h("button", { type: "button", class: "secondary", onclick: () => form.remove() }, t("action.cancel")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const f of spec.fields) {
+      const el = form.elements[f.name];
+      if (f.kind === "bool") body[f.name] = el.checked;
+      else if (f.kind === "yuan") { if (el.value) body[f.name] = toFen(el.value); }
+      else if (el.value) body[f.name] = el.value;
+    }
+    attempt(async () => { await api("POST", `${base}/${action}`, body); await done(); message(t("done"), "info"); });
+  });
+  return form;
+}
+
+async function complaintView(root, id) {
+  const base = `/v1/complaints/${id}`;
+  const [c, timeline, evidence, regions] = await Promise.all([
+    api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/evidence`), regionList()]);
+  const me = account();
+  const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
+                 c.transferred_from && [t("field.transferred_from"), c.transferred_from]].filter(Boolean);
+  const facts = [
+    [t("col.state"), `${tState(c.state)}${c.deadlines.overdue.length ? ` · ${t("overdue")}` : ""}`],
+    [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), c.region_code],
+    [t("field.description"), c.description], [t("field.amount_involved"), yuan(c.amount_involved_fen)],
+    [t("field.remedy"), c.remedy], [t("field.contact"), c.contact_phone || "—"],
+    [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
+    [t("field.outcome"), c.outcome || "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
+  ];
+  const actions = h("div", { class: "actions" });
+  const forms = h("div", {});
+  for (const [action, spec] of Object.entries(COMPLAINT_ACTIONS)) {
+    if (!spec.roles.includes(me.role) || !spec.states.includes(c.state)) continue;
+    actions.append(h("button", { type: "button", "data-action": action, onclick: () => {
+      forms.replaceChildren(actionForm(base, action, spec, regions, () => route()));
+    } }, t(`action.${action}`)));
+  }
+  root.replaceChildren(
+    h("p", {}, h("a", { href: "#/queue" }, `← ${t("complaint.back")}`)),
+    h("h2", {}, `${t("complaint.title")} ${c.id}`),
+    h("div", { class: "card" }, h("h3", {}, t("col.deadline")),
+      c.deadlines.next_deadline ? [t(`deadline.${c.deadlines.next_deadline}`), " ",
+        countdown(c.deadlines.next_due_at, c.deadlines.overdue.length > 0)] : t("no_deadline")),
+    h("div", { class: "card" }, h("h3", {}, t("complaint.actions")),
+      actions.childElementCount ? actions : h("p", { class: "muted" }, t("complaint.none")), forms),
+    h("div", { class: "grid2" },
+      h("div", { class: "card" }, h("h3", {}, t("complaint.facts")),
+        h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+      h("div", { class: "card" }, h("h3", {}, t("complaint.timeline")),
+        h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", {},
+          h("span", { class: "when" }, when(e.at)), " ", e.kind, e.state_to ? ` → ${tState(e.state_to)}` : "",
+          e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
+    h("div", { class: "grid2" },
+      h("div", { class: "card" }, h("h3", {}, t("complaint.evidence")),
+        evidence.length ? h("ul", {}, evidence.map((e) => h("li", {}, h("button", { type: "button", class: "secondary",
+          onclick: () => attempt(() => openBlob(`${base}/evidence/${e.id}`, e.filename)) }, e.filename),
+          ` ${e.content_type}, ${Math.ceil(e.size_bytes / 1024)} KB`)))
+          : h("p", { class: "muted" }, t("complaint.none"))),
+      h("div", { class: "card" }, h("h3", {}, t("complaint.links")),
+        links.length ? h("ul", {}, links.map(([k, v]) => h("li", {}, `${k}: `,
+          v.startsWith("cmp_") ? h("a", { href: `#/complaints/${v}` }, v) : v)))
+          : h("p", { class: "muted" }, t("complaint.none")))));
+}
+
+async function openBlob(path, filename, { download = false } = {}) {
+  const response = await api("GET", path, undefined, { raw: true });
+  const url = URL.createObjectURL(await response.blob());
+  const a = h("a", { href: url, target: "_blank", rel: "noopener", download: download ? filename : undefined });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+let regionsCache;
+async function regionList() {
+  regionsCache = regionsCache || await api("GET", "/v1/regions");
+  return regionsCache;
+}
+
+async function returnsView(root) {
+  const page = await api("GET", "/v1/returns?limit=50");
+  const me = account();
+  const rows = page.items.map((r) => {
+    const open = r.state === "requested" || r.state === "escalated";
+    const buttons = h("div", { class: "actions" });
+    const base = `/v1/returns/${r.id}`;
+    if (open) {
+      const specs = { refunds: { fields: [{ name: "amount_refunded_fen", kind: "yuan", label: "field.refunded" }] } };
+      if (me.role !== "merchant_staff") specs.rejections = { fields: [{ name: "note", kind: "textarea", required: true }] };
+      for (const [action, spec] of Object.entries(specs)) {
+        buttons.append(h("button", { type: "button", class: "secondary", onclick: () =>
+          buttons.replaceChildren(actionForm(base, action, spec, [], () => route())) }, t(`action.${action}`)));
+      }
+    }
+    return h("tr", { class: r.overdue ? "overdue" : "" },
+      h("td", {}, r.id.slice(-8)), h("td", {}, r.merchant_name), h("td", {}, r.goods),
+      h("td", {}, yuan(r.amount_fen)), h("td", {}, tState(r.state), r.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : ""),
+      h("td", {}, open ? countdown(r.refund_by, r.overdue) : when(r.concluded_at)), h("td", {}, buttons));
+  });
+  root.replaceChildren(h("h2", {}, t("returns.title")), page.items.length ? h("div", { class: "table-wrap" },
+    h("table", { id: "returns" }, h("thead", {}, h("tr", {}, ["col.id", "col.merchant", "col.goods", "col.amount",
+      "col.state", "col.refund_by", "complaint.actions"].map((k) => h("th", {}, t(k))))), h("tbody", {}, rows)))
+    : h("p", { class: "muted" }, t("returns.empty")));
+}
+
+const BUCKETS = [[0, 10, "<10m"], [10, 30, "10-30m"], [30, 60, "30-60m"], [60, 120, "1-2h"], [120, 1440, "2-24h"],
+                 [1440, 2880, "24-48h"], [2880, Infinity, ">48h"]];
+
+async function reportsView(root, params) {
+  const me = account();
+  const regions = (await regionList()).filter((r) => me.role === "admin" || !me.region_code
+    || r.code.startsWith(me.region_code.replace(/(00)+$/, "")));
+  const today = new Date();
+  const from = params.get("from") || shanghaiDay(new Date(today.getTime() - 6 * 86400_000));
+  const to = params.get("to") || shanghaiDay(today);
+  const region = params.get("region") || me.region_code || (regions[0] && regions[0].code);
+  const form = h("form", { class: "filters", id: "report-form" },
+    h("label", {}, t("reports.region"), h("select", { name: "region" },
+      regions.map((r) => h("option", { value: r.code, selected: r.code === region }, `${r.name} ${r.code}`)))),
+    h("label", {}, t("reports.from"), h("input", { type: "date", name: "from", value: from })),
+    h("label", {}, t("reports.to"), h("input", { type: "date", name: "to", value: to })),
+    h("button", { type: "submit" }, t("reports.show")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    location.hash = `#/reports?${new URLSearchParams({ region: form.region.value, from: form.from.value, to: form.to.value })}`;
+  });
+  root.replaceChildren(h("h2", {}, t("reports.title")), form);
+  if (!region) return;
+  const query = new URLSearchParams({ region_code: region, from, to });
+  const r = await api("GET", `/v1/reports/complaints?${query}`);
+  const file = (format) => () => attempt(() => openBlob(`/v1/reports/complaints?${query}&format=${format}`,
+    `complaints-${region}-${from}-${to}.${format}`, { download: format !== "html" }));
+  const figures = [["reports.received", r.received], ["reports.valid", r.valid], ["reports.not_accepted", r.not_accepted],
+    ["reports.withdrawn", r.withdrawn], ["reports.transferred", r.transferred],
+    ["reports.total_time", r.handling_time.total_text], ["reports.average_time", r.handling_time.average_text],
+    ["reports.refunded", yuan(r.amount_refunded_fen)], ["reports.compensation", yuan(r.compensation_paid_fen)],
+    ["reports.satisfaction", r.satisfaction_average ?? "—"], ["reports.returns", `${r.returns.received} / ${yuan(r.returns.amount_fen)}`]];
+  const days = [];
+  for (let d = new Date(`${from}T00:00:00Z`); shanghaiDay(d) <= to && days.length < 400; d = new Date(d.getTime() + 86400_000)) {
+    days.push(d.toISOString().slice(0, 10));
+  }
+  const channels = [...new Set(r.by_day.map((x) => x.channel))];
+  const labels = Object.fromEntries(r.by_channel.map((c) => [c.key, c.label]));
+  const series = channels.map((ch) => ({ label: labels[ch] || ch,
+    values: days.map((d) => (r.by_day.find((x) => x.day === d && x.channel === ch) || { count: 0 }).count) }));
+  const distribution = BUCKETS.map(([lo, hi, label]) => ({ label,
+    value: r.handled.filter((x) => x.minutes >= lo && x.minutes < hi).length }));
+  const pct = (v) => v === null ? 0 : Math.round(v * 1000) / 10;
+  const sla = [["sla.accept", r.sla.accepted_within_deadline], ["sla.dispose", r.sla.disposed_within_deadline],
+               ["sla.settle", r.sla.settled_within_deadline]].map(([k, v]) => ({ label: t(k), value: pct(v),
+                 text: v === null ? "—" : `${pct(v)}%` }));
+  const chart = (title, svg) => h("div", { class: "card" }, h("h3", {}, title), svg);
+  root.append(
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: file("csv") }, t("reports.csv")),
+      h("button", { type: "button", class: "secondary", onclick: file("xlsx") }, t("reports.xlsx")),
+      h("button", { type: "button", class: "secondary", onclick: file("html") }, t("reports.print"))),
+    h("div", { class: "cards", id: "report-figures" }, figures.map(([k, v]) => h("div", { class: "figure" },
+      h("div", { class: "value" }, v), h("div", { class: "name" }, t(k))))),
+    h("div", { class: "card" }, h("p", { class: "paragraph", id: "report-text" }, r.text),
+      h("p", { class: "paragraph" }, r.returns_text)),
+    h("div", { class: "grid2", id: "report-charts" },
+      chart(t("reports.per_day"), window.Charts.stackedColumns(days, series, { title: t("reports.per_day") })),
+      chart(t("reports.distribution"), window.Charts.barChart(distribution, { title: t("reports.distribution") })),
+      chart(t("reports.sla"), window.Charts.barChart(sla, { max: 100, title: t("reports.sla") })),
+      chart(t("reports.by_unit"), window.Charts.barChart(r.by_handling_unit.map((c) => ({ label: c.label, value: c.count })))),
+      chart(t("reports.top_merchants"), window.Charts.barChart(r.top_merchants.map((c) => ({ label: c.label, value: c.count }))))));
+}
+
+async function fundsView(root) {
+  const [funds, claims] = await Promise.all([api("GET", "/v1/funds"),
+                                             api("GET", "/v1/claims?state=pending_approval&limit=50")]);
+  const claimRows = claims.items.map((c) => h("tr", {},
+    h("td", {}, c.id.slice(-8)), h("td", {}, h("a", { href: `#/complaints/${c.complaint_id}` }, c.complaint_id.slice(-8))),
+    h("td", {}, yuan(c.amount_fen)), h("td", {}, `${c.approvals.length} / ${c.approvals_needed}`),
+    h("td", {}, h("button", { type: "button", onclick: () => attempt(async () => {
+      await api("POST", `/v1/claims/${c.id}/approvals`, {}); await route(); message(t("done"), "info"); }) },
+      t("funds.approve")))));
+  root.replaceChildren(h("h2", {}, t("funds.title")),
+    h("div", { class: "card" }, h("h3", {}, t("funds.balances")), h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["col.region", "funds.balance", "funds.floor", "funds.paid", "funds.recovered"]
+        .map((k) => h("th", {}, t(k))))),
+      h("tbody", {}, funds.map((f) => h("tr", {}, h("td", {}, f.region_code), h("td", {}, yuan(f.balance_fen)),
+        h("td", {}, yuan(f.floor_fen)), h("td", {}, yuan(f.paid_out_fen)), h("td", {}, yuan(f.recovered_fen)))))))),
+    h("div", { class: "card" }, h("h3", {}, t("funds.pending")), claims.items.length ? h("div", { class: "table-wrap" },
+      h("table", {}, h("thead", {}, h("tr", {}, ["funds.claim", "col.id", "funds.amount", "funds.approvals", "complaint.actions"]
+        .map((k) => h("th", {}, t(k))))), h("tbody", {}, claimRows))) : h("p", { class: "muted" }, t("funds.empty"))));
+}
+
+async function merchantsView(root) {
+  const page = await api("GET", "/v1/merchants?limit=100");
+  root.replaceChildren(h("h2", {}, t("merchants.title")), h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["merchants.name", "merchants.uscc", "col.region", "merchants.industry",
+      "merchants.settled", "merchants.program", "merchants.grade"].map((k) => h("th", {}, t(k))))),
+    h("tbody", {}, page.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
+      h("td", {}, m.region_code), h("td", {}, m.industry || "—"), h("td", {}, m.settled ? t("yes") : t("no")),
+      h("td", {}, m.in_compensation_program ? t("yes") : t("no")), h("td", {}, m.grade || "—")))))));
+}
+
+// --- routing ---------------------------------------------------------------------------------------
+const ROUTES = [
+  [/^#\/queue$/, queueView], [/^#\/complaints\/([\w-]+)$/, (root, p, id) => complaintView(root, id)],
+  [/^#\/returns$/, returnsView], [/^#\/reports$/, reportsView], [/^#\/funds$/, fundsView],
+  [/^#\/merchants$/, merchantsView],
+];
+
+function applyLanguage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = t("title");
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  document.getElementById("lang").value = lang;
+}
+
+// Each route renders into a fresh element that replaces the view only if no newer route started
+// meanwhile: a slow answer never paints over the page the user has moved on to.
+let generation = 0;
+
+async function route() {
+  const gen = ++generation, root = h("div");
+  const show = () => { if (gen === generation) { view().replaceChildren(root); tick(); } };
+  applyLanguage();
+  const [path, search] = (location.hash || "#/queue").split("?");
+  const me = account();
+  if (!me || path === "#/login") { if (me) store.clear(); loginView(root); show(); return; }
+  const header = document.querySelector("header.top");
+  header.hidden = false;
+  document.getElementById("who").textContent = `${me.display_name || me.id} · ${t(`role.${me.role}`)}`;
+  for (const a of header.querySelectorAll("nav a")) {
+    a.classList.toggle("active", a.getAttribute("href") === path);
+    a.hidden = a.dataset.roles ? !a.dataset.roles.split(" ").includes(me.role) : false;
+  }
+  for (const [pattern, render] of ROUTES) {
+    const match = path.match(pattern);
+    if (match) {
+      await attempt(() => render(root, new URLSearchParams(search || ""), ...match.slice(1)));
+      show();
+      return;
+    }
+  }
+  location.hash = "#/queue";
+}
+
+window.addEventListener("hashchange", route);
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("logout").addEventListener("click", () => logout());
+  document.getElementById("lang").addEventListener("change", (ev) => {
+    lang = ev.target.value; localStorage.setItem("lang", lang); route();
+  });
+  route();
+});
