@@ -121,6 +121,8 @@ def test_an_official_works_the_overdue_queue_and_reads_the_weekly_report(system:
     report.get_by_role("button", name="生成").click()
     expect(page.locator("#report-text")).to_contain_text("有效投诉件1件")
     expect(page.locator("#report-figures")).to_contain_text("收到投诉件")
+    # Recovered comes from compensation's own figures, asked beside the report.
+    expect(page.locator(".figure", has_text="已追偿").locator(".value")).to_have_text("0.00")
     expect(page.locator("#report-charts svg.chart")).to_have_count(5)
     expect(page.locator("#report-charts rect").first).to_be_visible()
     shot(page, "3-weekly-report")

@@ -352,13 +352,16 @@ async function reportsView(root, params) {
   root.replaceChildren(h("h2", {}, t("reports.title")), form);
   if (!region) return;
   const query = new URLSearchParams({ region_code: region, from, to });
-  const r = await api("GET", `/v1/reports/complaints?${query}`);
+  // Compensation's own figures (paid, recovered, outstanding) where that service answers.
+  const [r, comp] = await Promise.all([api("GET", `/v1/reports/complaints?${query}`),
+    api("GET", `/v1/compensation/figures?${query.toString()}`).catch(() => null)]);
   const file = (format) => () => attempt(() => openBlob(`/v1/reports/complaints?${query}&format=${format}`,
     `complaints-${region}-${from}-${to}.${format}`, { download: format !== "html" }));
   const figures = [["reports.received", r.received], ["reports.valid", r.valid], ["reports.not_accepted", r.not_accepted],
     ["reports.withdrawn", r.withdrawn], ["reports.transferred", r.transferred],
     ["reports.total_time", r.handling_time.total_text], ["reports.average_time", r.handling_time.average_text],
     ["reports.refunded", yuan(r.amount_refunded_fen)], ["reports.compensation", yuan(r.compensation_paid_fen)],
+    ["funds.recovered", comp ? yuan(comp.recovered_fen) : "—"], ["reports.outstanding", comp ? yuan(comp.outstanding_fen) : "—"],
     ["reports.satisfaction", r.satisfaction_average ?? "—"], ["reports.returns", `${r.returns.received} / ${yuan(r.returns.amount_fen)}`]];
   const days = [];
   for (let d = new Date(`${from}T00:00:00Z`); shanghaiDay(d) <= to && days.length < 400; d = new Date(d.getTime() + 86400_000)) {
