@@ -80,11 +80,11 @@ async def build(url: str, complaints: int, days: int) -> None:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
         await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
     await asyncio.to_thread(upgrade, "intake", settings)
-    regions = ", ".join(f"'{r.code}'" for r in load_catalogue(settings.regions_file) if r.code != PROVINCE)
+    regions = [f"'{r.code}'" for r in load_catalogue(settings.regions_file) if r.code != PROVINCE]
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(text(GENERATE.format(
-            regions=regions, region_count=regions.count(",") + 1,
+            regions=", ".join(regions), region_count=len(regions),
             start=datetime.combine(YEAR_START, datetime.min.time(), SHANGHAI).isoformat())),
             {"complaints": complaints, "days": days})
         await conn.execute(text("ANALYZE complaints"))

@@ -1,6 +1,7 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`) and what both use (`/assets/`: the stylesheet, the SVG charts). Static files, no build step and nothing fetched from elsewhere: they call the same public
-API as every other client, so they can do nothing the API would not let their user do."""
+(`/public/`) and what both use (`/assets/`: the stylesheet, the SVG charts). Static files, no build
+step and nothing fetched from elsewhere: they call the same public API as every other client, so
+they can do nothing the API would not let their user do."""
 
 from __future__ import annotations
 

@@ -29,32 +29,24 @@ async def run_deadlines_once(app: FastAPI) -> int:
     """One scheduler pass: fire every deadline that is due (complaints', then return requests'), in
     batches, each in its own transaction."""
     state = app.state
+    regions = load_catalogue(state.settings.regions_file)
     total = 0
-    while True:
-        async with state.sessionmaker() as session:
-            intake = Intake(
-                session=session,
-                clock=state.clock,
-                settings=state.settings,
-                regions=load_catalogue(state.settings.regions_file),
-                outbox=state.outbox,
-            )
-            fired = await intake.fire_due_deadlines()
-            await session.commit()
-        total += fired
-        if fired and state.dispatcher is not None:
-            state.dispatcher.kick()
-        if fired < state.settings.scheduler_batch_size:
-            break
-    while True:
-        async with state.sessionmaker() as session:
-            desk = ReturnsDesk(session=session, clock=state.clock, settings=state.settings,
-                               regions=load_catalogue(state.settings.regions_file))
-            fired = await desk.fire_due()
-            await session.commit()
-        total += fired
-        if fired < state.settings.scheduler_batch_size:
-            return total
+    for fire in (
+        lambda session: Intake(session=session, clock=state.clock, settings=state.settings, regions=regions,
+                               outbox=state.outbox).fire_due_deadlines(),
+        lambda session: ReturnsDesk(session=session, clock=state.clock, settings=state.settings,
+                                    regions=regions).fire_due(),
+    ):
+        while True:
+            async with state.sessionmaker() as session:
+                fired = await fire(session)
+                await session.commit()
+            total += fired
+            if fired and state.dispatcher is not None:
+                state.dispatcher.kick()
+            if fired < state.settings.scheduler_batch_size:
+                break
+    return total
 
 
 async def deadline_scheduler(app: FastAPI) -> None:
@@ -79,7 +71,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     return create_service_app(
         name="intake",
         title="Intake",
-        description="Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues; the returns desk.",
+        description=("Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues; "
+                     "the returns desk."),
         settings=settings,
         clock=clock,
         outbox=outbox,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, select
+from sqlalchemy import ColumnElement, case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Merchant, ReturnRequest
@@ -62,10 +62,6 @@ def truncated_average(total: int, count: int) -> str:
     return str((Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
 
 
-def _counts(rows: Iterable[Row[Any]], labels: Mapping[Any, str]) -> list[Count]:
-    return [Count(key=key, label=labels.get(key) or name or key, count=n) for key, n, name in rows]
-
-
 def _n(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -75,6 +71,12 @@ def _sla(due: Any, done: Any, now: datetime) -> tuple[ColumnElement[int], Column
     recorded timestamps, so imported history counts the same as live complaints."""
     applied = due.is_not(None) & (done.is_not(None) | (due <= now))
     return _n(applied), _n(applied & done.is_not(None) & (done <= due))
+
+
+# Handled to a conclusion (办结): resolved, or resolved then closed, with its minutes recorded.
+HANDLED = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([ComplaintState.resolved,
+                                                                       ComplaintState.closed])
+HANDLED_MINUTES = func.coalesce(func.sum(case((HANDLED, Complaint.handled_minutes), else_=0)), 0)
 
 
 def _share(applied: int, met: int) -> float | None:
@@ -99,14 +101,13 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
     disposed = case((Complaint.responded_at.is_not(None)
                      & (concluded.is_(None) | (Complaint.responded_at <= concluded)), Complaint.responded_at),
                     else_=concluded)
-    handled = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([S.resolved, S.closed])
     (received, not_accepted, withdrawn, transferred, valid, handled_count, total, accept_applied, accept_met,
      dispose_applied, dispose_met, settle_applied, settle_met, refunded, paid, rated, rating_sum) = (
         await session.execute(select(
             func.count(), _n(Complaint.state == S.not_accepted), _n(Complaint.state == S.withdrawn),
             _n(Complaint.transferred_from.is_not(None)),
             _n(Complaint.accepted_at.is_not(None) & Complaint.state.not_in([S.withdrawn, S.not_accepted])),
-            _n(handled), func.coalesce(func.sum(case((handled, Complaint.handled_minutes), else_=0)), 0),
+            _n(HANDLED), HANDLED_MINUTES,
             *_sla(Complaint.accept_by, Complaint.accepted_at, now), *_sla(Complaint.dispose_by, disposed, now),
             *_sla(Complaint.settle_by, concluded, now),
             func.coalesce(func.sum(Complaint.amount_refunded_fen), 0),
@@ -114,16 +115,19 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
             func.count(Complaint.satisfaction), func.coalesce(func.sum(Complaint.satisfaction), 0),
         ).where(*scope))).one()
 
-    async def grouped(key: Any, *where: ColumnElement[bool], limit: int | None = None) -> list[Row[Any]]:
-        query = (select(key, func.count(), func.max(Complaint.merchant_name)).where(*scope, *where)
+    async def grouped(key: Any, labels: Mapping[Any, str], *where: ColumnElement[bool], name: Any = None,
+                      limit: int | None = None) -> list[Count]:
+        """Counts per `key`, most first; labelled from `labels`, else from the `name` column, else the key."""
+        query = (select(key, func.count(), func.max(name) if name is not None else null()).where(*scope, *where)
                  .group_by(key).order_by(func.count().desc(), key).limit(limit))
-        return list((await session.execute(query)).all())
+        return [Count(key=k, label=labels.get(k) or label or k, count=n)
+                for k, n, label in await session.execute(query)]
 
-    by_channel = _counts(await grouped(Complaint.channel), CHANNEL_LABELS_ZH)
-    by_industry = _counts(await grouped(Complaint.industry), INDUSTRY_LABELS_ZH)
-    by_unit = [Count(key=key, label=key, count=n) for key, n, _ in
-               await grouped(Complaint.assignee_name, Complaint.assignee_name.is_not(None))]
-    top = _counts(await grouped(func.coalesce(Complaint.merchant_id, Complaint.merchant_name), limit=10), {})
+    by_channel = await grouped(Complaint.channel, CHANNEL_LABELS_ZH)
+    by_industry = await grouped(Complaint.industry, INDUSTRY_LABELS_ZH)
+    by_unit = await grouped(Complaint.assignee_name, {}, Complaint.assignee_name.is_not(None))
+    top = await grouped(func.coalesce(Complaint.merchant_id, Complaint.merchant_name), {},
+                        name=Complaint.merchant_name, limit=10)
     day = shanghai_day(session, Complaint.submitted_at)
     by_day = [DayCount(day=date.fromisoformat(d), channel=channel, count=n) for d, channel, n in await session.execute(
         select(day, Complaint.channel, func.count()).where(*scope).group_by(day, Complaint.channel)
@@ -132,7 +136,7 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
                                handling_unit=r.assignee_name, minutes=r.handled_minutes)
               for r in await session.execute(
                   select(Complaint.id, Complaint.channel, Complaint.merchant_name, Complaint.assignee_name,
-                         Complaint.handled_minutes).where(*scope, handled)
+                         Complaint.handled_minutes).where(*scope, HANDLED)
                   .order_by(Complaint.submitted_at, Complaint.id).limit(HANDLED_LISTED))]
     average = truncated_average(total, handled_count)
     time_ = HandlingTime(complaints=handled_count, total_minutes=total, total_text=minutes_text(total),
@@ -203,16 +207,17 @@ async def public_figures(session: AsyncSession, region: Region, months: list[dat
     """Counts and sums per month, nothing else: what a bureau publishes (received, resolved, average
     handling time, compensation paid) and the merchants settled in."""
     in_region = Complaint.region_code.startswith(region_prefix(region.code))
-    handled = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([ComplaintState.resolved,
-                                                                            ComplaintState.closed])
+    start, end = local_day_bounds(months[0], (months[-1] + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    month = func.substr(shanghai_day(session, Complaint.submitted_at), 1, 7)
+    rows = {m: row for m, *row in await session.execute(
+        select(month, func.count(), _n(HANDLED), HANDLED_MINUTES,
+               func.coalesce(func.sum(Complaint.compensation_paid_fen), 0))
+        .where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end).group_by(month))}
     out = []
-    for month in months:
-        start, end = local_day_bounds(month, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
-        received, resolved, minutes, paid = (await session.execute(select(
-            func.count(), _n(handled), func.coalesce(func.sum(case((handled, Complaint.handled_minutes), else_=0)), 0),
-            func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
-        ).where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end))).one()
-        out.append(MonthFigures(month=month.strftime("%Y-%m"), received=received, resolved=resolved,
+    for first_day in months:
+        key = first_day.strftime("%Y-%m")
+        received, resolved, minutes, paid = rows.get(key, (0, 0, 0, 0))
+        out.append(MonthFigures(month=key, received=received, resolved=resolved,
                                 average_handling_minutes=truncated_average(minutes, resolved),
                                 compensation_paid_fen=paid))
     settled = await session.scalar(select(func.count()).select_from(Merchant).where(

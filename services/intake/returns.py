@@ -12,7 +12,7 @@ from services.intake.config import IntakeSettings
 from services.intake.models import ReturnRequest
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import MerchantRepository, ReturnRepository
-from services.intake.service import ActionNotAllowed, UnknownMerchant
+from services.intake.service import SYSTEM, ActionNotAllowed, UnknownMerchant
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role, region_covers
@@ -62,7 +62,7 @@ class ReturnsDesk:
             entry["note"] = note
         r.history = [*r.history, entry]
 
-    def _require(self, r: ReturnRequest, actor: Identity, *roles: Role, action: str) -> None:
+    def _require(self, actor: Identity, *roles: Role, action: str) -> None:
         if actor.role not in roles:
             raise ActionNotAllowed(f"A {actor.role.value} may not {action} a return request.")
 
@@ -122,7 +122,7 @@ class ReturnsDesk:
         return r
 
     async def refund(self, r: ReturnRequest, actor: Identity, body: ReturnRefundIn) -> ReturnRequest:
-        self._require(r, actor, Role.merchant_staff, Role.official, Role.admin, action="record the refund of")
+        self._require(actor, Role.merchant_staff, Role.official, Role.admin, action="record the refund of")
         if body.amount_refunded_fen > r.amount_fen:
             raise Problem("The refund exceeds the amount of the request.", status=422, code="refund_above_amount",
                           errors=[{"field": "body.amount_refunded_fen", "message": "exceeds amount_fen"}])
@@ -131,26 +131,25 @@ class ReturnsDesk:
 
     async def escalate(self, r: ReturnRequest, actor: Identity, body: ReturnRejectionIn) -> ReturnRequest:
         """The shop disputes the request (or an official takes it over): officials decide."""
-        self._require(r, actor, Role.merchant_staff, Role.official, Role.admin, action="escalate")
+        self._require(actor, Role.merchant_staff, Role.official, Role.admin, action="escalate")
         r.escalated_at = self.clock.now()
         return self._move(r, "escalated", R.escalated, actor, body.note, allowed_from=frozenset({R.requested}))
 
     async def reject(self, r: ReturnRequest, actor: Identity, body: ReturnRejectionIn) -> ReturnRequest:
-        self._require(r, actor, Role.official, Role.admin, action="reject")
+        self._require(actor, Role.official, Role.admin, action="reject")
         return self._move(r, "rejected", R.rejected, actor, body.note)
 
     async def withdraw(self, r: ReturnRequest, actor: Identity, body: ReturnWithdrawalIn) -> ReturnRequest:
-        self._require(r, actor, Role.consumer, Role.official, Role.admin, action="withdraw")
+        self._require(actor, Role.consumer, Role.official, Role.admin, action="withdraw")
         return self._move(r, "withdrawn", R.withdrawn, actor, body.reason)
 
     async def fire_due(self) -> int:
         """Requests whose shop missed the refund deadline escalate to the region's officials, once each."""
         now, fired = self.clock.now(), 0
-        system = Identity(subject="system", role=Role.service, display_name="system")
         for r in await self.returns.due(now, self.settings.scheduler_batch_size):
             r.overdue, r.escalated_at = True, now
-            self._log(r, "overdue", system, f"refund deadline {r.refund_by.isoformat()} missed")
-            self._move(r, "escalated", R.escalated, system, allowed_from=frozenset({R.requested}))
+            self._log(r, "overdue", SYSTEM, f"refund deadline {r.refund_by.isoformat()} missed")
+            self._move(r, "escalated", R.escalated, SYSTEM, allowed_from=frozenset({R.requested}))
             fired += 1
         await self.session.flush()
         return fired

@@ -15,9 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.common import Channel, Fen, Input, Phone, RegionCode
-
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+from shared.contracts.complaints import Note, Text200
 
 RETURN_WINDOW_DAYS = 30
 

@@ -8,10 +8,8 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-
 from services.intake.report_formats import XLSX
 from shared.clock import SHANGHAI
-
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
 from tests.factories import HOTEL, act, settle_merchant, submit
 from tests.support import Stack

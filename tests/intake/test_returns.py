@@ -56,7 +56,8 @@ async def test_a_week_of_returns_like_seeds_004_reaches_the_report(stack: Stack)
     waiting = await queue(stack, shop)
     assert len(waiting) == 15 and {r["contact_phone"] for r in waiting} == {"138****1234"}
     for r in waiting:
-        done = await act(stack, shop, r["id"], "refunds", {"amount_refunded_fen": r["amount_fen"], "note": "已原路退款"})
+        done = await act(stack, shop, r["id"], "refunds",
+                         {"amount_refunded_fen": r["amount_fen"], "note": "已原路退款"})
         assert done["state"] == "refunded" and [h["action"] for h in done["history"]] == ["requested", "refunded"]
     day = stack.clock.now().astimezone(SHANGHAI).date().isoformat()
     response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
