@@ -29,13 +29,17 @@ def uscc(seed: str, region: str = SANYA) -> str:
 
 async def settle_merchant(stack: Stack, merchant_id: str = HOTEL, *, name: str = "三亚湾海景酒店",
                           region: str = SANYA, industry: str = "lodging", settled: bool = True) -> dict[str, Any]:
-    """Settle a merchant in at credit and let intake hear of it."""
-    response = await stack.clients["credit"].post(
+    """Settle a merchant in at credit, approve it (unless `settled` is False), and let intake hear of it."""
+    credit = stack.clients["credit"]
+    response = await credit.post(
         "/v1/merchants", headers=stack.as_(ADMIN),
         json={"id": merchant_id, "name": name, "uscc": uscc(merchant_id, region), "region_code": region,
-              "industry": industry, "settled": settled,
-              "in_compensation_program": True})
+              "industry": industry, "in_compensation_program": True, "in_integrity_alliance": True})
     assert response.status_code == 201, response.text
+    if settled:
+        response = await credit.post(f"/v1/merchants/{merchant_id}/reviews", headers=stack.as_(ADMIN),
+                                     json={"decision": "approve"})
+        assert response.status_code == 200, response.text
     await stack.deliver_events()
     return response.json()
 

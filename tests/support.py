@@ -23,6 +23,7 @@ from services.compensation.main import create_app as create_compensation
 from services.compensation.models import metadata as compensation_metadata
 from services.credit.config import CreditSettings
 from services.credit.main import create_app as create_credit
+from services.credit.main import run_lists_once
 from services.credit.models import metadata as credit_metadata
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
@@ -141,6 +142,9 @@ class Stack:
 
     async def run_deadlines(self) -> int:
         return await run_deadlines_once(self.apps["intake"])
+
+    async def run_lists(self) -> int:
+        return await run_lists_once(self.apps["credit"])
 
 
 @asynccontextmanager

@@ -5,26 +5,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from services.credit.archive import Archive, recompute_all
+from services.credit.codes import Codes
 from services.credit.config import settings
 from services.credit.models import outbox
 from services.credit.service import Subjects
 from services.demo import demo_data
+from shared.auth import service_identity
 from shared.clock import system_clock
-from shared.contracts.merchants import MerchantIn
+from shared.contracts.merchants import MerchantIn, ReviewIn
 from shared.db import create_engine, create_sessionmaker
 from shared.outbox import Outbox
 
 
 async def seed_demo() -> int:
-    """Settle the demo merchants in, once: running it again adds nothing."""
+    """Settle the demo merchants in and approve them (each gets its code), once: running it again adds nothing."""
     engine = create_engine(settings)
     created = 0
+    seeder = service_identity("demo-seed")
     try:
         async with create_sessionmaker(engine)() as session:
-            subjects = Subjects(session=session, clock=system_clock, outbox=Outbox(outbox, "credit", system_clock))
+            books = Outbox(outbox, "credit", system_clock)
+            subjects = Subjects(session=session, clock=system_clock, outbox=books)
+            codes = Codes(session=session, archive=Archive(session=session, clock=system_clock, outbox=books,
+                                                           defence_days=settings.defence_days),
+                          public_base_url=settings.public_base_url)
             for raw in demo_data()["merchants"]:
                 if await subjects.get(raw["id"]) is None:
-                    await subjects.settle_in(MerchantIn.model_validate(raw))
+                    merchant = await subjects.settle_in(MerchantIn.model_validate(raw))
+                    await subjects.review(merchant, ReviewIn(decision="approve", note="demo"), seeder)
+                    await codes.issue(merchant, seeder.subject, note="demo")
                     created += 1
             await session.commit()
     finally:
@@ -32,13 +42,28 @@ async def seed_demo() -> int:
     return created
 
 
+async def recompute() -> dict[str, int]:
+    """Rescore every subject with the current scorecard (run it after a new scorecard version)."""
+    engine = create_engine(settings)
+    try:
+        return await recompute_all(create_sessionmaker(engine), system_clock, Outbox(outbox, "credit", system_clock),
+                                   settings.defence_days)
+    finally:
+        await engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.credit.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("seed-demo", help="settle the demo merchants in (idempotent)")
+    sub.add_parser("recompute-all", help="rescore every subject with the current scorecard (a batch job)")
     args = parser.parse_args()
     if args.command == "seed-demo":
         print(f"credit: {asyncio.run(seed_demo())} demo merchants settled in")
+    else:
+        totals = asyncio.run(recompute())
+        print(f"credit: {totals['subjects']} subjects rescored from {totals['records']} records, "
+              f"{totals['changed']} changed")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+# An Ed25519 seed for development and tests only: production refuses to start with it.
+PLACEHOLDER_SIGNING_KEY = "ZGV2LW9ubHktY3JlZGl0LXNpZ25pbmcta2V5LTMyYnk"
 
 
 class CreditSettings(ServiceSettings):
@@ -13,6 +16,20 @@ class CreditSettings(ServiceSettings):
 
     port: int = Field(8003, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/credit.db", description="SQLAlchemy async URL")
+    public_base_url: str = Field("http://127.0.0.1:8000", description=(
+        "where tourists reach the gateway: assured-code QR images encode <public_base_url>/c/<code>"))
+    signing_key: str = Field(PLACEHOLDER_SIGNING_KEY, description=(
+        "Ed25519 private key seed (32 bytes, base64url) that signs benefit eligibility answers"))
+    defence_days: int = Field(5, ge=1, description="days a subject on notice has to state its case before listing")
+    eligibility_valid_seconds: int = Field(300, ge=10, description="how long a signed eligibility answer holds")
+    lists_interval_seconds: float = Field(60.0, gt=0, description=(
+        "how often the lists scheduler lists unanswered notices and ends expired listings"))
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_signing_key(self) -> CreditSettings:
+        if self.is_production and self.signing_key == PLACEHOLDER_SIGNING_KEY:
+            raise ValueError("signing_key must be set to a real Ed25519 seed in production")
+        return self
 
 
 settings = CreditSettings()

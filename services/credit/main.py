@@ -1,18 +1,57 @@
-"""The credit service: subjects and their credit (merchants' records for now)."""
+"""The credit service: subjects, credit records and scores, lists, repair, benefits and assured codes."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from fastapi import FastAPI
 
+from services.credit import events
+from services.credit.archive import Archive
+from services.credit.benefits import Signer
 from services.credit.config import CreditSettings
 from services.credit.config import settings as default_settings
+from services.credit.credit_router import router as credit_router
 from services.credit.models import inbox, outbox
 from services.credit.router import router
 from shared.app import create_service_app
 from shared.clock import Clock
 from shared.logging import configure_logging
+
+log = logging.getLogger("credit.scheduler")
+
+
+async def run_lists_once(app: FastAPI) -> int:
+    """One pass of the lists: unanswered notices whose defence period ended are listed, and listings
+    whose publication period ended expire. Each batch in its own transaction."""
+    state = app.state
+    total = 0
+    while True:
+        async with state.sessionmaker() as session:
+            done = await Archive(session=session, clock=state.clock, outbox=state.outbox,
+                                 defence_days=state.settings.defence_days).run_due()
+            await session.commit()
+        total += done
+        if done and state.dispatcher is not None:
+            state.dispatcher.kick()
+        if done < 500:
+            return total
+
+
+async def lists_scheduler(app: FastAPI) -> None:
+    """Nothing in memory: a restart picks up where the data says."""
+    while True:
+        try:
+            await run_lists_once(app)
+        except Exception:
+            log.exception("lists scheduler pass failed")
+        await asyncio.sleep(app.state.settings.lists_interval_seconds)
+
+
+async def _startup(app: FastAPI) -> None:
+    app.state.signer = Signer(app.state.settings.signing_key)
 
 
 def create_app(settings: CreditSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:
@@ -20,13 +59,16 @@ def create_app(settings: CreditSettings | None = None, clock: Clock | None = Non
     return create_service_app(
         name="credit",
         title="Credit",
-        description="Subjects (merchants, practitioners), credit events, scores, lists, benefits, codes.",
+        description="Subjects (merchants, practitioners, consumers), credit records, scores and grades, red, "
+                    "key-supervision and dishonest lists, credit repair, benefits, assured consumption codes.",
         settings=settings or default_settings,
         clock=clock,
         outbox=outbox,
         inbox=inbox,
-        event_handlers={},
-        routers=[router],
+        event_handlers=events.handlers,
+        routers=[router, credit_router],
+        background=[lists_scheduler],
+        on_startup=_startup,
         **options,
     )
 

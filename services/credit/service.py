@@ -1,4 +1,4 @@
-"""Credit's rules for subjects: settling merchants in and announcing them."""
+"""Credit's rules for subjects: merchants settle in and are reviewed; practitioners work for them."""
 
 from __future__ import annotations
 
@@ -7,14 +7,27 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.models import Merchant
+from services.credit.models import Licence, Merchant, Practitioner
 from shared.clock import Clock
-from shared.contracts.events import SubjectRegistered
-from shared.contracts.identity import region_prefix
-from shared.contracts.merchants import MerchantIn
-from shared.errors import Conflict
+from shared.contracts.common import Industry
+from shared.contracts.events import SubjectEvent, SubjectRegistered, SubjectUpdated
+from shared.contracts.identity import Identity, region_prefix
+from shared.contracts.merchants import MerchantIn, PractitionerIn, ReviewDecision, ReviewIn
+from shared.errors import Conflict, InvalidTransition, NotFound
 from shared.ids import new_id
 from shared.outbox import Outbox
+
+
+class MerchantNotFound(NotFound):
+    code, title = "merchant_not_found", "Merchant not found"
+
+
+class PractitionerNotFound(NotFound):
+    code, title = "practitioner_not_found", "Practitioner not found"
+
+
+class LicenceTaken(Conflict):
+    code, title = "licence_taken", "Licence already registered"
 
 
 @dataclass
@@ -24,31 +37,82 @@ class Subjects:
     outbox: Outbox
 
     async def settle_in(self, body: MerchantIn) -> Merchant:
-        """Register a merchant and tell intake and compensation (subject.registered)."""
+        """Register a merchant, pending an official's review; intake and compensation hear of it."""
         now = self.clock.now()
         if body.id and await self.session.get(Merchant, body.id) is not None:
             raise Conflict(f"Merchant {body.id} already exists.", code="merchant_exists")
         if await self.session.scalar(select(Merchant.id).where(Merchant.uscc == body.uscc)) is not None:
             raise Conflict(f"A merchant with unified social credit code {body.uscc} is already settled in.",
                            code="uscc_taken")
+        for licence in body.licences:
+            await self._refuse_taken_licence(licence.kind, licence.number)
         merchant = Merchant(
             id=body.id or new_id("mer"), name=body.name, uscc=body.uscc, region_code=body.region_code,
-            industry=body.industry.value,
-            address=body.address, settled=body.settled, in_compensation_program=body.in_compensation_program,
+            industry=body.industry.value, address=body.address, status="pending",
+            contacts=[c.model_dump(exclude_none=True) for c in body.contacts],
+            in_compensation_program=body.in_compensation_program, in_integrity_alliance=body.in_integrity_alliance,
             revision=1, created_at=now, updated_at=now)
         self.session.add(merchant)
-        await self.outbox.emit(self.session, SubjectRegistered(
-            subject_id=merchant.id, kind="merchant", name=merchant.name, region_code=merchant.region_code,
-            industry=body.industry, settled=merchant.settled,
-            in_compensation_program=merchant.in_compensation_program, revision=merchant.revision))
+        await self.session.flush()  # the licences refer to it
+        self.session.add_all(Licence(merchant_id=merchant.id, kind=lic.kind, number=lic.number,
+                                     valid_until=lic.valid_until) for lic in body.licences)
+        await self._announce(merchant, SubjectRegistered)
         await self.session.flush()
         return merchant
+
+    async def review(self, merchant: Merchant, body: ReviewIn, actor: Identity) -> Merchant:
+        """An official approves (the merchant goes live) or rejects a merchant waiting for review."""
+        if merchant.status != "pending":
+            raise InvalidTransition(f"Merchant {merchant.id} was already reviewed ({merchant.status}).",
+                                    code="already_reviewed", state=merchant.status)
+        now = self.clock.now()
+        merchant.status = "live" if body.decision == ReviewDecision.approve else "rejected"
+        merchant.reviewed_by, merchant.reviewed_at, merchant.review_note = actor.subject, now, body.note
+        merchant.revision += 1
+        merchant.updated_at = now
+        await self._announce(merchant, SubjectUpdated)
+        return merchant
+
+    async def _announce(self, merchant: Merchant, event: type[SubjectEvent]) -> None:
+        await self.outbox.emit(self.session, event(
+            subject_id=merchant.id, kind="merchant", name=merchant.name, region_code=merchant.region_code,
+            industry=Industry(merchant.industry), settled=merchant.live,
+            in_compensation_program=merchant.in_compensation_program, revision=merchant.revision))
+
+    async def _refuse_taken_licence(self, kind: str, number: str) -> None:
+        owner = await self.session.scalar(select(Licence.merchant_id).where(Licence.kind == kind,
+                                                                            Licence.number == number))
+        if owner is not None:
+            raise LicenceTaken(f"Licence {kind} {number} is already registered to another merchant.")
+
+    async def licences(self, merchant_ids: list[str]) -> dict[str, list[Licence]]:
+        rows = await self.session.scalars(select(Licence).where(Licence.merchant_id.in_(merchant_ids))
+                                          .order_by(Licence.id))
+        found: dict[str, list[Licence]] = {}
+        for row in rows:
+            found.setdefault(row.merchant_id, []).append(row)
+        return found
+
+    async def register_practitioner(self, body: PractitionerIn, merchant: Merchant) -> Practitioner:
+        taken = await self.session.scalar(select(Practitioner.id).where(
+            Practitioner.licence_number == body.licence_number))
+        if taken is not None:
+            raise LicenceTaken(f"Licence {body.licence_number} is already registered to another practitioner.")
+        now = self.clock.now()
+        practitioner = Practitioner(id=new_id("prc"), name=body.name, kind=body.kind.value,
+                                    licence_number=body.licence_number, merchant_id=merchant.id,
+                                    region_code=merchant.region_code, phone=body.phone, created_at=now,
+                                    updated_at=now)
+        self.session.add(practitioner)
+        await self.session.flush()
+        return practitioner
 
     async def get(self, merchant_id: str) -> Merchant | None:
         return await self.session.get(Merchant, merchant_id)
 
-    async def search(self, *, region_code: str | None, name: str | None, offset: int, limit: int) -> list[Merchant]:
-        query = select(Merchant).where(Merchant.settled.is_(True))
+    async def search(self, *, region_code: str | None, name: str | None, status: str | None, offset: int,
+                     limit: int) -> list[Merchant]:
+        query = select(Merchant).where(Merchant.status == (status or "live"))
         if region_code:
             query = query.where(Merchant.region_code.startswith(region_prefix(region_code)))
         if name:

@@ -1,5 +1,6 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`) and what both use (`/assets/`: the stylesheet, the SVG charts). Static files, no build
+(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`) and
+what they use (`/assets/`: the stylesheet, the SVG charts). Static files, no build
 step and nothing fetched from elsewhere: they call the same public API as every other client, so
 they can do nothing the API would not let their user do."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -36,10 +38,16 @@ class Pages(StaticFiles):
 
 
 def install_pages(app: FastAPI) -> None:
-    for name in ("console", "public", "assets"):
+    for name in ("console", "public", "code", "assets"):
         app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
 
     async def home() -> Any:
         return RedirectResponse("/console/")
 
     app.add_api_route("/", home, include_in_schema=False)
+
+    async def scanned(code: str) -> Any:
+        """What a QR image encodes: the code's page, which reads the public profile from the API."""
+        return RedirectResponse(f"/code/#{quote(code, safe='')}", headers=SECURITY_HEADERS)
+
+    app.add_api_route("/c/{code}", scanned, include_in_schema=False)

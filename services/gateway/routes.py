@@ -37,6 +37,13 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/public/figures", "intake"),
     ("/v1/merchants/*/deposit", "compensation"),
     ("/v1/merchants", "credit"),
+    ("/v1/practitioners", "credit"),
+    ("/v1/credit", "credit"),
+    ("/v1/credit-repairs", "credit"),
+    ("/v1/lists", "credit"),
+    ("/v1/listings", "credit"),
+    ("/v1/benefits", "credit"),
+    ("/v1/codes", "credit"),
     ("/v1/funds", "compensation"),
     ("/v1/claims", "compensation"),
     ("/v1/recoveries", "compensation"),
@@ -48,8 +55,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
 # Provider callbacks: verified by the owning service with the provider's own scheme.
 CALLBACKS = {"wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
              "alipay/notify": ("compensation", "/internal/callbacks/alipay")}
-# Served without a login (catalogues a mini-program shows before the user signs in).
-ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET", "/v1/public/figures")})
+# Served without a login: catalogues a mini-program shows before the user signs in, the public lists,
+# and the profile behind a scanned assured consumption code ("*" is exactly one path segment here).
+ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET", "/v1/public/figures"),
+                       ("GET", "/v1/codes/*"), ("GET", "/v1/lists/*"), ("GET", "/v1/benefits"),
+                       ("GET", "/v1/benefits/signing-key")})
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
 GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
 _FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")
@@ -62,6 +72,11 @@ proxy_router = APIRouter()
 def _matches(route: str, path: str) -> bool:
     want, have = route.strip("/").split("/"), path.strip("/").split("/")
     return len(have) >= len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+def anonymous(method: str, path: str) -> bool:
+    segments = path.strip("/").count("/")
+    return any(m == method and p.strip("/").count("/") == segments and _matches(p, path) for m, p in ANONYMOUS)
 
 
 def route_for(path: str) -> str | None:
@@ -171,7 +186,7 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
     state = request.app.state
     state.limits["ip"].hit(client_ip(request))
     token = _bearer(request)
-    if token is None and (request.method, request.url.path) in ANONYMOUS:
+    if token is None and anonymous(request.method, request.url.path):
         identity = PUBLIC_IDENTITY
     else:
         identity, _ = await caller(request, auth)

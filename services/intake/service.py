@@ -43,6 +43,7 @@ from shared.contracts.complaints import (
 from shared.contracts.events import (
     CompensationRequested,
     ComplaintAccepted,
+    ComplaintEvaluated,
     ComplaintEvent,
     ComplaintOverdue,
     ComplaintResolved,
@@ -420,6 +421,7 @@ class Intake:
         if c.state not in (S.resolved, S.closed):
             raise InvalidTransition("Only a resolved complaint can be evaluated.", state=c.state, action="evaluated")
         c.satisfaction, c.evaluation_comment = body.score, body.comment
+        await self._emit(c, ComplaintEvaluated, score=body.score)
         data = {"score": body.score}
         if c.state == S.resolved:
             c.closed_at = self.clock.now()

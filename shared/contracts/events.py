@@ -67,6 +67,13 @@ class ComplaintResolved(ComplaintEvent):
     amount_refunded_fen: Fen = 0
 
 
+class ComplaintEvaluated(ComplaintEvent):
+    """The complainant's satisfaction with how the merchant handled it: it counts in the merchant's credit."""
+
+    type: ClassVar[str] = "complaint.evaluated"
+    score: int = Field(ge=1, le=5)
+
+
 class ComplaintOverdue(ComplaintEvent):
     type: ClassVar[str] = "complaint.overdue"
     deadline: str = Field(description="accept, dispose or settle")
@@ -169,8 +176,8 @@ class SubjectDelisted(DomainEvent):
 CATALOGUE: dict[str, type[DomainEvent]] = {
     cls.type: cls
     for cls in (
-        ComplaintSubmitted, ComplaintStateChanged, ComplaintAccepted, ComplaintResolved, ComplaintOverdue,
-        ComplaintWithdrawn,
+        ComplaintSubmitted, ComplaintStateChanged, ComplaintAccepted, ComplaintResolved, ComplaintEvaluated,
+        ComplaintOverdue, ComplaintWithdrawn,
         CompensationRequested, ClaimApproved, ClaimRejected, PayoutSucceeded, PayoutFailed,
         RecoverySettled, RecoveryDefaulted, SubjectRegistered, SubjectUpdated, SubjectListed,
         SubjectDelisted,
@@ -182,6 +189,9 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "subject.registered": ("intake", "compensation"),
     "subject.updated": ("intake", "compensation"),
+    "complaint.accepted": ("credit",),
+    "complaint.resolved": ("credit",),
+    "complaint.evaluated": ("credit",),
     "compensation.requested": ("compensation",),
     "claim.approved": ("intake",),
     "claim.rejected": ("intake",),

@@ -50,4 +50,9 @@ async def test_settling_in_checks_the_code_and_refuses_a_second_merchant_with_it
     assert (await credit.post("/v1/merchants", headers=stack.as_(consumer()),
                               json={**body, "uscc": uscc("x")})).status_code == 403
     listed = (await credit.get("/v1/merchants", params={"name": "椰梦"}, headers=stack.as_(consumer()))).json()
+    assert listed["items"] == []  # not live until an official approves it
+    approved = await credit.post(f"/v1/merchants/{r.json()['id']}/reviews", headers=stack.as_(ADMIN),
+                                 json={"decision": "approve"})
+    assert approved.status_code == 200 and approved.json()["status"] == "live"
+    listed = (await credit.get("/v1/merchants", params={"name": "椰梦"}, headers=stack.as_(consumer()))).json()
     assert [m["uscc"] for m in listed["items"]] == ["91460200MA5T0HTL1W"]

@@ -109,6 +109,8 @@ async def test_compensation_through_wechat_pay_and_alipay(system: tuple[str, Man
             "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging",
             "in_compensation_program": True})
         assert r.status_code == 201, r.text
+        r = await gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"})
+        assert r.status_code == 200, r.text
         assert (await gw.post("/v1/funds/460200/top-ups", headers=admin,
                               json={"amount_fen": 5_000_000, "reference": "预算"})).status_code == 201
 

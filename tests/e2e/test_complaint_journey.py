@@ -45,6 +45,8 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
                 "id": merchant_id, "name": name, "uscc": uscc(merchant_id), "region_code": "460200",
                 "industry": "lodging"})
             assert r.status_code == 201, r.text
+            r = await gw.post(f"/v1/merchants/{merchant_id}/reviews", headers=admin, json={"decision": "approve"})
+            assert r.status_code == 200, r.text
 
         alice = await login_wechat("alice")
 

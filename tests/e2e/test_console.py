@@ -68,6 +68,8 @@ def overdue_complaint(system: System) -> str:
         r = gw.post("/v1/merchants", headers=admin, json={
             "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging"})
         assert r.status_code == 201, r.text
+        r = gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"})
+        assert r.status_code == 200, r.text
         alice = login("/v1/auth/wechat/login", {"code": "demo-console-alice"})
         deadline = time.monotonic() + 15
         while True:  # credit tells intake of the merchant through the outbox

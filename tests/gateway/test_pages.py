@@ -13,7 +13,7 @@ ADDRESS = re.compile(r"(?:https?:)?//(?!www\.w3\.org/2000/svg)[\w.-]+\.[a-z]{2,}
 
 def test_the_pages_load_nothing_from_elsewhere() -> None:
     files = [p for p in WEB.rglob("*") if p.suffix in (".html", ".js", ".css")]
-    assert {p.parent.name for p in files} == {"console", "public", "assets"}
+    assert {p.parent.name for p in files} == {"console", "public", "code", "assets"}
     for path in files:
         found = ADDRESS.findall(path.read_text(encoding="utf-8"))
         assert not found, f"{path.name} refers to {found}"
@@ -22,7 +22,8 @@ def test_the_pages_load_nothing_from_elsewhere() -> None:
 async def test_the_gateway_serves_the_console_and_public_page_with_a_strict_policy(stack: Stack) -> None:
     gateway = stack.clients["gateway"]
     for path, kind in (("/console/", "text/html"), ("/console/console.js", "javascript"),
-                       ("/assets/site.css", "text/css"), ("/public/", "text/html")):
+                       ("/assets/site.css", "text/css"), ("/public/", "text/html"), ("/code/", "text/html"),
+                       ("/code/code.js", "javascript")):
         response = await gateway.get(path)
         assert response.status_code == 200 and kind in response.headers["content-type"], path
         assert "default-src 'self'" in response.headers["content-security-policy"]

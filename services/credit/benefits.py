@@ -1,0 +1,185 @@
+"""Benefits for the trustworthy (信易游): rules as data, signed eligibility answers, redemption once.
+
+The rules live in data/benefits_v*.json: which grades or honours earn a benefit, at which merchants
+(industries, integrity alliance), with which limit. A ticket gate or front desk asks whether a
+consumer may have a benefit here and gets an answer signed with Ed25519; it checks the signature
+against the key at `/v1/benefits/signing-key` without calling back. Redemption checks again and
+is recorded once under the rule's limit (a unique key), so a second use is refused even in a race.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.archive import Archive
+from services.credit.models import Consumer, Listing, Merchant, Redemption
+from services.credit.scorecard import DATA
+from shared.clock import SHANGHAI
+from shared.contracts.credit import Eligibility, SigningKey
+from shared.errors import Conflict, NotFound
+from shared.ids import new_id
+
+
+class BenefitNotFound(NotFound):
+    code, title = "benefit_not_found", "Benefit not found"
+
+
+class NotEligible(Conflict):
+    code, title = "benefit_not_eligible", "Not eligible for this benefit"
+
+
+class AlreadyRedeemed(Conflict):
+    code, title = "benefit_already_redeemed", "Benefit already used"
+
+
+class BenefitRule(BaseModel):
+    code: str
+    name: str
+    grades: list[str]
+    honours: list[str]
+    industries: list[str]
+    requires_alliance: bool
+    limit: str  # once_per_merchant, once, unlimited
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def limit_key(self, merchant_id: str, redemption_id: str) -> str:
+        return {"once_per_merchant": merchant_id, "once": "-"}.get(self.limit, redemption_id)
+
+
+class BenefitBook(BaseModel):
+    version: str
+    honour_groups: list[str]
+    benefits: list[BenefitRule]
+
+    def rule(self, code: str) -> BenefitRule:
+        for rule in self.benefits:
+            if rule.code == code:
+                return rule
+        raise BenefitNotFound(f"There is no benefit {code}; see GET /v1/benefits.")
+
+
+@cache
+def benefit_book() -> BenefitBook:
+    newest = max(DATA.glob("benefits_v*.json"), key=lambda p: int(p.stem.removeprefix("benefits_v")))
+    return BenefitBook.model_validate(json.loads(newest.read_text(encoding="utf-8")))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    """Signs eligibility answers; the key id is the first 8 bytes of the public key's SHA-256, in hex."""
+
+    def __init__(self, seed_b64: str) -> None:
+        self.private = Ed25519PrivateKey.from_private_bytes(_unb64(seed_b64))
+        self.public_raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key_id = hashlib.sha256(self.public_raw).hexdigest()[:16]
+
+    def published(self) -> SigningKey:
+        return SigningKey(key_id=self.key_id, public_key=_b64(self.public_raw))
+
+    def sign(self, fields: dict[str, Any]) -> str:
+        return _b64(self.private.sign(canonical(fields)))
+
+
+def canonical(fields: dict[str, Any]) -> bytes:
+    """The bytes that are signed: every field but the signature, as JSON with sorted keys and no spaces."""
+    plain = {k: v for k, v in fields.items() if k != "signature"}
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def verify(answer: dict[str, Any], public_key_b64: str) -> bool:
+    """What a gate does with an answer (kept here for the tests and the docs' example)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(_unb64(public_key_b64)).verify(_unb64(answer["signature"]),
+                                                                          canonical(answer))
+    except Exception:
+        return False
+    return True
+
+
+@dataclass
+class Benefits:
+    session: AsyncSession
+    archive: Archive
+    signer: Signer
+    valid_seconds: int
+
+    async def reasons_against(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> tuple[list[str], str]:
+        """Why not (stable codes), and the consumer's grade; no reasons means eligible."""
+        now = self.archive.clock.now()
+        today = now.astimezone(SHANGHAI).date()
+        reasons = []
+        if (rule.valid_from and today < rule.valid_from) or (rule.valid_until and today > rule.valid_until):
+            reasons.append("benefit_not_in_force")
+        if not merchant.live:
+            reasons.append("merchant_not_live")
+        if rule.industries and merchant.industry not in rule.industries:
+            reasons.append("merchant_not_covered")
+        if rule.requires_alliance and not merchant.in_integrity_alliance:
+            reasons.append("merchant_not_in_alliance")
+        grade = await self.archive.grade_of(consumer_id)
+        consumer = await self.session.get(Consumer, consumer_id)
+        honours = set(consumer.honours if consumer else ())
+        if grade not in rule.grades and not honours & set(rule.honours):
+            reasons.append("grade_too_low")
+        if await self.session.scalar(select(Listing.id).where(
+                Listing.subject_id == consumer_id, Listing.list_name == "dishonest", Listing.state == "listed")):
+            reasons.append("consumer_listed_dishonest")
+        if rule.limit != "unlimited" and await self.session.scalar(select(Redemption.id).where(
+                Redemption.benefit == rule.code, Redemption.consumer_id == consumer_id,
+                Redemption.limit_key == rule.limit_key(merchant.id, ""))):
+            reasons.append("already_redeemed")
+        return reasons, grade
+
+    async def eligibility(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> Eligibility:
+        reasons, grade = await self.reasons_against(rule, consumer_id, merchant)
+        now = self.archive.clock.now()
+        fields: dict[str, Any] = {
+            "answer_id": new_id("ans"), "benefit": rule.code, "consumer_id": consumer_id, "merchant_id": merchant.id,
+            "eligible": not reasons, "reasons": reasons, "grade": grade,
+            "checked_at": _iso(now), "valid_until": _iso(now + timedelta(seconds=self.valid_seconds)),
+            "key_id": self.signer.key_id,
+        }
+        return Eligibility(**fields, signature=self.signer.sign(fields))
+
+    async def redeem(self, rule: BenefitRule, consumer_id: str, merchant: Merchant, by: str) -> Redemption:
+        reasons, _ = await self.reasons_against(rule, consumer_id, merchant)
+        if "already_redeemed" in reasons:
+            raise AlreadyRedeemed(f"{rule.name} has already been used here by this consumer.")
+        if reasons:
+            raise NotEligible(f"Not eligible for {rule.name}: {', '.join(reasons)}.", reasons=reasons)
+        redemption_id = new_id("rdm")
+        redemption = Redemption(id=redemption_id, benefit=rule.code, consumer_id=consumer_id,
+                                merchant_id=merchant.id, limit_key=rule.limit_key(merchant.id, redemption_id),
+                                redeemed_by=by, redeemed_at=self.archive.clock.now())
+        self.session.add(redemption)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # a concurrent redemption got the same limit first
+            await self.session.rollback()
+            raise AlreadyRedeemed(f"{rule.name} has already been used here by this consumer.") from exc
+        return redemption
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,147 @@
+"""The assured consumption code (放心消费码): issued when a merchant goes live, scanned by tourists.
+
+A code is ten characters a person can read out (no 0/O, 1/I/L); its QR image encodes
+`<public_base_url>/c/<code>`, which the gateway turns into the merchant's public profile. Scanning
+it is "code check"; rating through it is "code evaluate"; suspending and reissuing are "code manage".
+A suspended or replaced code is refused with a problem that says which (410), never a stale profile.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.archive import Archive
+from services.credit.models import AssuredCode, CreditRecord, CreditScore, Listing, Merchant
+from shared.contracts.credit import PublicProfile
+from shared.errors import Conflict, NotFound, Problem
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+RATING_INTERVAL = timedelta(days=30)
+
+
+class CodeNotFound(NotFound):
+    code, title = "code_not_found", "Code not found"
+
+
+class CodeSuspended(Problem):
+    status, code, title = 410, "code_suspended", "Code suspended"
+
+
+class CodeReplaced(Problem):
+    status, code, title = 410, "code_replaced", "Code replaced"
+
+
+class RatingTooSoon(Conflict):
+    code, title = "rating_too_soon", "Already rated recently"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass
+class Codes:
+    session: AsyncSession
+    archive: Archive
+    public_base_url: str
+
+    def url(self, code: str) -> str:
+        return f"{self.public_base_url.rstrip('/')}/c/{code}"
+
+    async def issue(self, merchant: Merchant, by: str, note: str | None = None) -> AssuredCode:
+        code = AssuredCode(code=new_code(), merchant_id=merchant.id, state="active",
+                           issued_at=self.archive.clock.now(), changed_by=by, note=note)
+        self.session.add(code)
+        await self.session.flush()
+        return code
+
+    async def current(self, merchant_id: str) -> AssuredCode | None:
+        """The merchant's active or suspended code (a reissue replaces it)."""
+        return await self.session.scalar(select(AssuredCode).where(
+            AssuredCode.merchant_id == merchant_id, AssuredCode.state != "replaced")
+            .order_by(AssuredCode.issued_at.desc()).limit(1))
+
+    async def require_current(self, merchant_id: str) -> AssuredCode:
+        code = await self.current(merchant_id)
+        if code is None:
+            raise CodeNotFound(f"Merchant {merchant_id} has no code: codes are issued when a merchant goes live.")
+        return code
+
+    async def resolve(self, value: str) -> tuple[AssuredCode, Merchant]:
+        """An active code and its merchant, or the problem that says why not."""
+        row = (await self.session.execute(select(AssuredCode, Merchant).join(
+            Merchant, Merchant.id == AssuredCode.merchant_id).where(AssuredCode.code == value.upper()))).first()
+        if row is None:
+            raise CodeNotFound(f"No assured consumption code {value}.")
+        code, merchant = row
+        if code.state == "replaced":
+            raise CodeReplaced("This code was replaced by a new one: scan the code the merchant shows now.")
+        if code.state == "suspended" or not merchant.live:
+            raise CodeSuspended("This merchant's code is suspended: check with the local tourism bureau.")
+        return code, merchant
+
+    async def profile(self, value: str) -> PublicProfile:
+        code, merchant = await self.resolve(value)
+        credit = await self.session.get(CreditScore, merchant.id)
+        listed = set((await self.session.scalars(select(Listing.list_name).where(
+            Listing.subject_id == merchant.id, Listing.state == "listed"))).all())
+        badges = [name for name, held in (("integrity_alliance", merchant.in_integrity_alliance),
+                                          ("advance_compensation", merchant.in_compensation_program),
+                                          ("red_list", "red" in listed)) if held]
+        return PublicProfile(
+            code=code.code, merchant_id=merchant.id, name=merchant.name, industry=merchant.industry,
+            region_code=merchant.region_code, address=merchant.address,
+            grade=credit.grade if credit else self.archive.card.grade_of(self.archive.card.base),
+            badges=badges, warnings=sorted(listed - {"red"}),
+            figures=credit.figures if credit and credit.figures else {"days": self.archive.card.figures_days},
+            rate={"method": "POST", "path": f"/v1/codes/{code.code}/ratings"},
+            complain={"method": "POST", "path": "/v1/complaints",
+                      "miniprogram_page": f"pages/complaint/new?merchant_id={merchant.id}",
+                      "prefill": {"merchant_id": merchant.id, "region_code": merchant.region_code,
+                                  "industry": merchant.industry}})
+
+    async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
+        if code.state != "active":
+            raise Conflict("The code is already suspended.", code="code_already_suspended")
+        code.state, code.changed_at, code.changed_by, code.note = "suspended", self.archive.clock.now(), by, note
+        return code
+
+    async def reissue(self, merchant: Merchant, by: str, note: str) -> AssuredCode:
+        """A new code for the merchant; the old one (active or suspended) answers code_replaced from now on."""
+        old = await self.current(merchant.id)
+        if old is not None:
+            old.state, old.changed_at, old.changed_by, old.note = "replaced", self.archive.clock.now(), by, note
+        return await self.issue(merchant, by, note)
+
+    async def rate(self, value: str, consumer_id: str, stars: int, comment: str | None) -> CreditRecord:
+        """Code evaluate: a consumer rates the merchant, at most once in RATING_INTERVAL."""
+        _, merchant = await self.resolve(value)
+        now = self.archive.clock.now()
+        recent = await self.session.scalar(select(CreditRecord.id).where(
+            CreditRecord.subject_id == merchant.id, CreditRecord.kind == "rating",
+            CreditRecord.recorded_by == consumer_id, CreditRecord.occurred_at > now - RATING_INTERVAL))
+        if recent is not None:
+            raise RatingTooSoon("You rated this merchant in the last 30 days.")
+        ref = await self.archive.subject(merchant.id)
+        assert ref is not None
+        added = await self.archive.record_and_rescore(ref, [("rating", stars)], by=consumer_id, note=comment)
+        return added[0]
+
+
+def qr_image(url: str, kind: str) -> bytes:
+    """The QR image of a code's URL: PNG or SVG, error correction level M, a quiet zone of 4."""
+    qr = segno.make(url, error="m")
+    out = io.BytesIO()
+    if kind == "png":
+        qr.save(out, kind="png", scale=8, border=4)
+    else:
+        qr.save(out, kind="svg", scale=8, border=4, xmldecl=True, svgns=True, title="放心消费码")
+    return out.getvalue()

@@ -1,0 +1,303 @@
+"""Credit's archive endpoints: scores and records, lists, repair, benefits, and the public code profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import select
+
+from services.credit.archive import (
+    DurationOutOfBounds,
+    FutureTimestamp,
+    ListingNotFound,
+    RecordNotApplicable,
+    RepairNotFound,
+    SubjectNotFound,
+)
+from services.credit.benefits import AlreadyRedeemed, BenefitNotFound, Benefits, NotEligible, benefit_book
+from services.credit.codes import CodeNotFound, CodeReplaced, CodeSuspended, RatingTooSoon
+from services.credit.models import Consumer, CreditRecord, CreditScore, Listing, Merchant, Practitioner
+from services.credit.router import ArchiveService, CodeService, manages
+from services.credit.service import MerchantNotFound
+from shared.auth import Caller, require_roles
+from shared.contracts.common import ID_PATTERN, Page
+from shared.contracts.credit import (
+    BenefitRuleOut,
+    CreditOut,
+    DefenceIn,
+    Eligibility,
+    ListingDecisionIn,
+    ListingOut,
+    ListName,
+    NoticeIn,
+    OfficialRecordKind,
+    PublicProfile,
+    RatingIn,
+    RatingOut,
+    ReasonOut,
+    RecordIn,
+    RecordOut,
+    RedemptionIn,
+    RedemptionOut,
+    RepairDecisionIn,
+    RepairIn,
+    RepairOut,
+    ScoreChangeOut,
+    SigningKey,
+)
+from shared.contracts.identity import Identity, Role
+from shared.db import Session
+from shared.errors import Conflict, Forbidden, InvalidTransition, problem_responses
+from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1")
+SubjectId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_\-]{1,64}$")]
+CodeValue = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{6,16}$")]
+
+
+def listing_out(listing: Listing, names: dict[str, str] | None = None) -> ListingOut:
+    out = ListingOut.model_validate(listing, from_attributes=True)
+    out.subject_name = (names or {}).get(listing.subject_id)
+    return out
+
+
+async def subject_names(session: Session, listings: list[Listing], caller: Identity) -> dict[str, str]:
+    """Merchants by name; practitioners' names masked (张*) for the public; consumers never named."""
+    ids = {lst.subject_id for lst in listings}
+    names = dict((await session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(ids)))).all())
+    official = caller.role in (Role.admin, Role.official)
+    for pid, name in (await session.execute(select(Practitioner.id, Practitioner.name)
+                                            .where(Practitioner.id.in_(ids)))).all():
+        names[pid] = name if official else name[:1] + "*" * (len(name) - 1)
+    return names
+
+
+def record_out(record: CreditRecord, archive: ArchiveService) -> RecordOut:
+    rule = archive.card.records.get(record.kind)
+    return RecordOut(id=record.id, subject_id=record.subject_id, kind=record.kind,
+                     label=rule.label if rule else record.kind, value=record.value, reference=record.reference,
+                     note=record.note, occurred_at=record.occurred_at, repaired_at=record.repaired_at)
+
+
+# --- scores and records ------------------------------------------------------------------------------
+@router.get("/credit/{subject_id}", tags=["credit"], responses=problem_responses(SubjectNotFound))
+async def get_credit(subject_id: SubjectId, archive: ArchiveService, caller: Caller, session: Session) -> CreditOut:
+    """A subject's score, grade, the reasons behind it (per kind of record, after decay and caps), its
+    listings and the history of its score with the cause of each change. For the subject itself
+    (a consumer, a merchant's staff for it and its practitioners) and its officials."""
+    ref = await archive.visible_subject(subject_id, caller)
+    row = await session.get(CreditScore, ref.id)
+    if row is None:
+        row = await archive.rescore(ref, cause="first look")
+    listings = await archive.listings_of(ref.id)
+    return CreditOut(subject_id=ref.id, subject_kind=ref.kind, name=ref.name, score=row.score, grade=row.grade,
+                     scorecard=row.scorecard, reasons=[ReasonOut(**r) for r in row.reasons], figures=row.figures,
+                     listings=[listing_out(x, {ref.id: ref.name or ""}) for x in listings],
+                     history=[ScoreChangeOut.model_validate(c, from_attributes=True)
+                              for c in await archive.history(ref.id)],
+                     computed_at=row.computed_at)
+
+
+@router.get("/credit/{subject_id}/records", tags=["credit"], responses=problem_responses(SubjectNotFound))
+async def list_records(subject_id: SubjectId, archive: ArchiveService, caller: Caller, session: Session,
+                       limit: Limit = 50, cursor: CursorParam = None) -> Page[RecordOut]:
+    """The records behind a score, newest first."""
+    ref = await archive.visible_subject(subject_id, caller)
+    offset = decode_cursor(cursor)
+    rows = (await session.scalars(select(CreditRecord).where(CreditRecord.subject_id == ref.id)
+                                  .order_by(CreditRecord.occurred_at.desc(), CreditRecord.id.desc())
+                                  .offset(offset).limit(limit + 1))).all()
+    return Page[RecordOut](items=[record_out(r, archive) for r in rows[:limit]],
+                           next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+
+
+@router.post("/credit/{subject_id}/records", tags=["credit"], status_code=201,
+             dependencies=[require_roles(Role.admin, Role.official)],
+             responses=problem_responses(SubjectNotFound, RecordNotApplicable, FutureTimestamp))
+async def add_record(subject_id: SubjectId, body: RecordIn, archive: ArchiveService, caller: Caller,
+                     session: Session) -> RecordOut:
+    """An official's record: an inspection passed, an administrative penalty, a commendation, another
+    authority's public list, a complaint found malicious, compensation fraud, or a consumer's honour
+    (one of the trustworthy groups that earn benefits). The score is recomputed at once."""
+    ref = await archive.visible_subject(subject_id, caller)
+    if body.kind == OfficialRecordKind.honour:
+        consumer = await session.get(Consumer, ref.id)
+        if consumer is None or not body.honour:
+            raise RecordNotApplicable("An honour is recorded for a consumer, with the honour's name.")
+        consumer.honours = sorted({*consumer.honours, body.honour})
+    added = await archive.record_and_rescore(ref, [(body.kind.value, None)], by=caller.subject,
+                                             reference=body.reference, note=body.note, occurred_at=body.occurred_at)
+    return record_out(added[0], archive)
+
+
+# --- lists -----------------------------------------------------------------------------------------
+@router.get("/lists/{list_name}", tags=["lists"])
+async def get_list(list_name: ListName, archive: ArchiveService, caller: Caller, session: Session,
+                   limit: Limit = 50, cursor: CursorParam = None) -> Page[ListingOut]:
+    """Who is on a list now: public for merchants (and practitioners, their names masked); officials
+    also see consumers."""
+    offset = decode_cursor(cursor)
+    rows = await archive.listed(list_name, caller, offset=offset, limit=limit + 1)
+    names = await subject_names(session, rows[:limit], caller)
+    return Page[ListingOut](items=[listing_out(x, names) for x in rows[:limit]],
+                            next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+
+
+@router.post("/lists/{list_name}/notices", tags=["lists"], status_code=201,
+             dependencies=[require_roles(Role.admin, Role.official)],
+             responses=problem_responses(SubjectNotFound, Conflict, DurationOutOfBounds))
+async def open_notice(list_name: ListName, body: NoticeIn, archive: ArchiveService, caller: Caller) -> ListingOut:
+    """Put a subject on notice for the key-supervision or dishonest list: it is told and has the defence
+    period to state its case; unanswered, it is listed when the period ends."""
+    ref = await archive.visible_subject(body.subject_id, caller)
+    listing = await archive.open_notice(ref, list_name, reason=body.reason, basis=[], by=caller.subject,
+                                        duration_days=body.duration_days)
+    return listing_out(listing, {ref.id: ref.name or ""})
+
+
+ListingId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+@router.get("/listings/{listing_id}", tags=["lists"], responses=problem_responses(ListingNotFound))
+async def get_listing(listing_id: ListingId, archive: ArchiveService, caller: Caller) -> ListingOut:
+    listing, ref = await archive.listing(listing_id, caller)
+    return listing_out(listing, {ref.id: ref.name or ""})
+
+
+@router.post("/listings/{listing_id}/defence", tags=["lists"],
+             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
+async def state_defence(listing_id: ListingId, body: DefenceIn, archive: ArchiveService,
+                        caller: Caller) -> ListingOut:
+    """The subject states its case (陈述申辩) within the defence period; an official then decides."""
+    listing, ref = await archive.listing(listing_id, caller)
+    return listing_out(await archive.defend(listing, ref, caller, body.statement), {ref.id: ref.name or ""})
+
+
+@router.post("/listings/{listing_id}/decisions", tags=["lists"],
+             dependencies=[require_roles(Role.admin, Role.official)],
+             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
+async def decide_listing(listing_id: ListingId, body: ListingDecisionIn, archive: ArchiveService,
+                         caller: Caller) -> ListingOut:
+    """List now (the defence does not hold), withdraw the notice (it does), or remove a listing early
+    once its minimum publication period is over."""
+    listing, ref = await archive.listing(listing_id, caller)
+    if not ref.visible_to(caller):
+        raise ListingNotFound(f"No listing {listing_id} that you may see.")
+    return listing_out(await archive.decide(listing, caller, body.decision, body.note), {ref.id: ref.name or ""})
+
+
+# --- repair ----------------------------------------------------------------------------------------
+@router.post("/credit-repairs", tags=["repair"], status_code=201,
+             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
+async def apply_for_repair(body: RepairIn, archive: ArchiveService, caller: Caller) -> RepairOut:
+    """The listed subject applies for credit repair (信用修复) with evidence of rectification, once the
+    minimum publication period is over."""
+    listing, ref = await archive.listing(body.listing_id, caller)
+    repair = await archive.apply_for_repair(listing, ref, caller, body.statement, body.evidence)
+    return RepairOut.model_validate(repair, from_attributes=True)
+
+
+@router.get("/credit-repairs/{repair_id}", tags=["repair"], responses=problem_responses(RepairNotFound))
+async def get_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], archive: ArchiveService,
+                     caller: Caller) -> RepairOut:
+    return RepairOut.model_validate(await archive.repair(repair_id, caller), from_attributes=True)
+
+
+@router.post("/credit-repairs/{repair_id}/decisions", tags=["repair"],
+             dependencies=[require_roles(Role.admin, Role.official)],
+             responses=problem_responses(RepairNotFound, InvalidTransition))
+async def decide_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], body: RepairDecisionIn,
+                        archive: ArchiveService, caller: Caller) -> RepairOut:
+    """Approved: the listing ends, the records behind it stop counting against the score (the history
+    keeps both), and the score is recomputed. Rejected: the listing stays."""
+    repair = await archive.repair(repair_id, caller)
+    ref = await archive.subject(repair.subject_id)
+    if ref is None or not ref.visible_to(caller):
+        raise RepairNotFound(f"No repair application {repair_id} that you may see.")
+    repair = await archive.decide_repair(repair, caller, body.decision == "approve", body.note)
+    return RepairOut.model_validate(repair, from_attributes=True)
+
+
+# --- benefits --------------------------------------------------------------------------------------
+def get_benefits(request: Request, session: Session, archive: ArchiveService) -> Benefits:
+    state = request.app.state
+    return Benefits(session=session, archive=archive, signer=state.signer,
+                    valid_seconds=state.settings.eligibility_valid_seconds)
+
+
+BenefitService = Annotated[Benefits, Depends(get_benefits)]
+
+
+@router.get("/benefits", tags=["benefits"])
+async def list_benefits(caller: Caller) -> list[BenefitRuleOut]:
+    """The benefit rules in force (信易游): who earns what, where, how often."""
+    return [BenefitRuleOut(**rule.model_dump(mode="json")) for rule in benefit_book().benefits]
+
+
+@router.get("/benefits/signing-key", tags=["benefits"])
+async def signing_key(request: Request, caller: Caller) -> SigningKey:
+    """The public key that eligibility answers are signed with (Ed25519)."""
+    return request.app.state.signer.published()
+
+
+async def _benefit_merchant(session: Session, merchant_id: str) -> Merchant:
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise MerchantNotFound(f"Merchant {merchant_id} was not found.")
+    return merchant
+
+
+def _may_ask(caller: Identity, consumer_id: str, merchant: Merchant) -> bool:
+    if caller.role == Role.consumer:
+        return caller.subject == consumer_id
+    return caller.role == Role.partner or manages(caller, merchant)
+
+
+@router.get("/benefits/eligibility", tags=["benefits"],
+            responses=problem_responses(BenefitNotFound, MerchantNotFound, Forbidden))
+async def eligibility(
+    benefits: BenefitService, caller: Caller, session: Session,
+    consumer: Annotated[str, Query(pattern=r"^[0-9A-Za-z_\-]{1,64}$", description="the consumer's platform id")],
+    benefit: Annotated[str, Query(pattern=r"^[a-z_]{2,40}$", examples=["free_first_ticket"])],
+    merchant: Annotated[str, Query(pattern=r"^mer_[0-9A-Z]{26}$")],
+) -> Eligibility:
+    """May this consumer have this benefit here? A signed answer with the reasons when not. Asked by
+    the consumer, the merchant's staff (the ticket gate, the front desk), its officials or a partner."""
+    rule = benefit_book().rule(benefit)
+    where = await _benefit_merchant(session, merchant)
+    if not _may_ask(caller, consumer, where):
+        raise Forbidden("Only the consumer, the merchant or its officials may ask.")
+    return await benefits.eligibility(rule, consumer, where)
+
+
+@router.post("/benefits/redemptions", tags=["benefits"], status_code=201,
+             dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff, Role.partner)],
+             responses=problem_responses(BenefitNotFound, MerchantNotFound, NotEligible, AlreadyRedeemed))
+async def redeem(body: RedemptionIn, benefits: BenefitService, caller: Caller, session: Session) -> RedemptionOut:
+    """The merchant records that the consumer used the benefit; within the rule's limit only (a free first
+    ticket once per consumer per scenic spot): a second time is benefit_already_redeemed."""
+    rule = benefit_book().rule(body.benefit)
+    merchant = await _benefit_merchant(session, body.merchant_id)
+    if not _may_ask(caller, body.consumer_id, merchant):
+        raise Forbidden("Only the merchant or its officials record a redemption.")
+    redemption = await benefits.redeem(rule, body.consumer_id, merchant, caller.subject)
+    return RedemptionOut.model_validate(redemption, from_attributes=True)
+
+
+# --- the code, scanned ("code check", "code evaluate") --------------------------------------------
+@router.get("/codes/{code}", tags=["codes"], responses=problem_responses(CodeNotFound, CodeSuspended, CodeReplaced))
+async def code_profile(code: CodeValue, codes: CodeService, caller: Caller) -> PublicProfile:
+    """What a tourist sees after scanning a merchant's code: name, grade, badges, complaint and response
+    figures, and where to rate it or complain about it with the merchant filled in. No personal data."""
+    return await codes.profile(code)
+
+
+@router.post("/codes/{code}/ratings", tags=["codes"], status_code=201,
+             dependencies=[require_roles(Role.consumer)],
+             responses=problem_responses(CodeNotFound, CodeSuspended, CodeReplaced, RatingTooSoon))
+async def rate(code: CodeValue, body: RatingIn, codes: CodeService, caller: Caller) -> RatingOut:
+    """Rate the merchant through its code (1-5 stars), once in 30 days; it counts in its credit."""
+    record = await codes.rate(code, caller.subject, body.stars, body.comment)
+    return RatingOut(id=record.id, merchant_id=record.subject_id, stars=body.stars, occurred_at=record.occurred_at)
+
