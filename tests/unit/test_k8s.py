@@ -1,0 +1,467 @@
+"""The Kubernetes manifests (deploy/k8s) checked as data against the code: no cluster runs here.
+
+What a pod must be given is derived from the settings classes (shared.settings_doc.all_settings()), so a
+setting added later whose default cannot serve in production fails here until the manifests provide it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, get_args
+
+import pytest
+import yaml
+from pydantic.fields import FieldInfo
+
+from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
+from shared.settings_doc import all_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+SETTINGS = all_settings()
+SERVICES = tuple(SETTINGS)
+PLACEHOLDER = "REPLACE_ME"
+LOOPBACK = ("127.0.0.1", "localhost")
+RESIDENT_BYTES = 150 * 2**20  # what one service process holds
+# Base settings a production pod always sets, whatever their defaults (shared/settings.py).
+CORE = ("environment", "host", "database_url", "database_schema", "internal_secret")
+# Gateway paths that stay inside the cluster.
+INTERNAL_PATHS = ("health", "internal", "metrics")
+
+
+@dataclass(frozen=True)
+class Provided:
+    """Where a container's variable comes from: a literal, a ConfigMap or a Secret (value as written)."""
+
+    source: str  # "value", "config" or "secret"
+    value: str | None
+    ref: tuple[str, str] | None = None  # (object name, key)
+
+
+class Manifests:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+
+    def of(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {d["metadata"]["name"]: d for d in self.docs if d["kind"] == kind}
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        found = self.of(kind).get(name)
+        assert found is not None, f"the manifests have no {kind} {name!r}"
+        return found
+
+    def secret_data(self, name: str) -> dict[str, str]:
+        secret = self.get("Secret", name)
+        return {**secret.get("data", {}), **secret.get("stringData", {})}
+
+    def workloads(self) -> list[tuple[str, dict[str, Any]]]:
+        """(kind/name, pod spec) of every Deployment, Job and CronJob."""
+        found = []
+        for d in self.docs:
+            if d["kind"] in ("Deployment", "Job"):
+                found.append((f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"]))
+            elif d["kind"] == "CronJob":
+                found.append((f"CronJob/{d['metadata']['name']}", d["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+        return found
+
+    def environment(self, container: dict[str, Any]) -> dict[str, Provided]:
+        """The variables the container gets; every ConfigMap, Secret and key it refers to must exist."""
+        env: dict[str, Provided] = {}
+        for source in container.get("envFrom", []):
+            prefix = source.get("prefix", "")
+            if "configMapRef" in source:
+                name = source["configMapRef"]["name"]
+                for key, value in self.get("ConfigMap", name).get("data", {}).items():
+                    env[prefix + key] = Provided("config", str(value), (name, key))
+            else:
+                name = source["secretRef"]["name"]
+                for key, value in self.secret_data(name).items():
+                    env[prefix + key] = Provided("secret", str(value), (name, key))
+        for var in container.get("env", []):
+            if "value" in var:
+                env[var["name"]] = Provided("value", str(var["value"]))
+                continue
+            ref = var["valueFrom"]
+            if "secretKeyRef" in ref:
+                name, key = ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"]
+                data = self.secret_data(name)
+                assert key in data, f"{var['name']}: Secret {name} has no key {key}"
+                env[var["name"]] = Provided("secret", str(data[key]), (name, key))
+            elif "configMapKeyRef" in ref:
+                name, key = ref["configMapKeyRef"]["name"], ref["configMapKeyRef"]["key"]
+                data = self.get("ConfigMap", name).get("data", {})
+                assert key in data, f"{var['name']}: ConfigMap {name} has no key {key}"
+                env[var["name"]] = Provided("config", str(data[key]), (name, key))
+            else:
+                env[var["name"]] = Provided("value", None)  # fieldRef / resourceFieldRef
+        return env
+
+
+@pytest.fixture(scope="module")
+def manifests() -> Manifests:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            docs.extend(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None)
+    return Manifests(docs)
+
+
+def prefix(service: str) -> str:
+    prefix = SETTINGS[service].model_config.get("env_prefix", "")
+    assert prefix, f"{service}'s settings have no env_prefix"
+    return prefix
+
+
+def port_of(service: str, env: dict[str, Provided] | None = None) -> int:
+    given = (env or {}).get(prefix(service) + "PORT")
+    return int(given.value) if given and given.value else int(SETTINGS[service].model_fields["port"].default)
+
+
+def service_containers(m: Manifests) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(where, service, container, pod spec) of every container that runs a service (env SERVICE)."""
+    found = []
+    for where, pod in m.workloads():
+        for c in pod["containers"]:
+            service = next((v.get("value") for v in c.get("env", []) if v["name"] == "SERVICE"), None)
+            if service is not None:
+                found.append((f"{where}/{c['name']}", service, c, pod))
+    return found
+
+
+def deployment_container(m: Manifests, service: str) -> dict[str, Any]:
+    containers = m.get("Deployment", service)["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{service}: one container per pod"
+    return containers[0]
+
+
+def is_secret(name: str) -> bool:
+    words = name.split("_")
+    return name == "database_url" or "secret" in words or words[-1] in ("key", "password", "token")
+
+
+def is_path(field: FieldInfo) -> bool:
+    return field.annotation is Path or Path in get_args(field.annotation)
+
+
+def must_be_provided(service: str, name: str, field: FieldInfo) -> bool:
+    """Whether a production pod may not keep this setting's default, judged from the default itself."""
+    if name == f"{service}_url":
+        return False  # a service never calls itself (shared/app.py builds clients for the others)
+    if name in CORE or field.is_required() or is_secret(name):
+        return True  # a secret's default is in the code, so it is no secret
+    default = field.default
+    text = "" if default is None else str(default)
+    return (any(host in text for host in LOOPBACK)  # a local fake or a service on this machine
+            or text.startswith("sqlite")
+            or default == PLACEHOLDER_SECRET or "demo" in text.lower()
+            or (isinstance(default, Path) and not default.is_absolute())  # under the image's read-only /app
+            or (is_secret(name) and not default))
+
+
+def required_settings(service: str) -> dict[str, FieldInfo]:
+    return {n: f for n, f in SETTINGS[service].model_fields.items() if must_be_provided(service, n, f)}
+
+
+def quantity(text: str | int | float) -> float:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
+    assert match and (not match[2] or match[2] in units), f"unreadable quantity {text!r}"
+    return float(match[1]) * units.get(match[2], 1)
+
+
+def route_paths(app: Any) -> set[str]:
+    paths: set[str] = set()
+
+    def walk(routes: Any, above: str) -> None:
+        for route in routes:
+            if getattr(route, "path", None) is not None:
+                paths.add(above + route.path)
+                continue
+            inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+            if inner is not None:
+                walk(inner.routes, above + getattr(route, "prefix", ""))
+
+    walk(app.routes, "")
+    return paths
+
+
+def first_segment(path: str) -> str:
+    return path.strip("/").split("/")[0]
+
+
+# --- the files -------------------------------------------------------------------------------------------
+
+
+def test_every_document_parses_and_the_kustomization_lists_every_file(manifests: Manifests) -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+    (namespace,) = manifests.of("Namespace")
+    assert kustomization["namespace"] == namespace
+    names = set()
+    for d in manifests.docs:
+        assert d.get("apiVersion") and d.get("kind") and d["metadata"].get("name"), d
+        assert (d["kind"], d["metadata"]["name"]) not in names, f"two {d['kind']} {d['metadata']['name']}"
+        names.add((d["kind"], d["metadata"]["name"]))
+        if d["kind"] != "Namespace":
+            assert d["metadata"].get("namespace") == namespace, f"{d['kind']} {d['metadata']['name']}"
+    images = {c["image"] for _, pod in manifests.workloads() for c in pod["containers"]}
+    assert images == {image["name"] for image in kustomization["images"]}, "one image for everything"
+
+
+def test_the_secret_is_a_template_with_marked_placeholders(manifests: Manifests) -> None:
+    text = (K8S / "secret.yaml").read_text(encoding="utf-8")
+    assert "secret store" in text, "say where the real values come from"
+    for name, secret in manifests.of("Secret").items():
+        assert "data" not in secret, f"{name}: no encoded values in the repository"
+        for key, value in secret["stringData"].items():
+            assert PLACEHOLDER in str(value), f"Secret {name}: {key} must be a {PLACEHOLDER} placeholder"
+    used = set()
+    for _, pod in manifests.workloads():
+        for c in pod["containers"]:
+            used |= {p.ref for p in manifests.environment(c).values() if p.source == "secret"}
+        used |= {(v["secret"]["secretName"], i["key"]) for v in pod.get("volumes", []) if "secret" in v
+                 for i in v["secret"].get("items", [])}
+    declared = {(name, key) for name in manifests.of("Secret") for key in manifests.secret_data(name)}
+    assert declared - used == set(), "keys no pod reads"
+
+
+# --- every pod --------------------------------------------------------------------------------------------
+
+
+def test_every_pod_runs_as_non_root_on_a_read_only_root_with_a_scratch_tmp(manifests: Manifests) -> None:
+    assert manifests.workloads()
+    for where, pod in manifests.workloads():
+        assert pod.get("automountServiceAccountToken") is False, where
+        pod_sc = pod.get("securityContext", {})
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod["containers"]:
+            sc = {**pod_sc, **c.get("securityContext", {})}
+            assert sc.get("runAsNonRoot") is True, where
+            assert sc.get("runAsUser", 1) != 0, where  # numeric: the image's USER is a name
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert "ALL" in sc.get("capabilities", {}).get("drop", []), where
+            mounts = {vm["mountPath"]: vm["name"] for vm in c.get("volumeMounts", [])}
+            assert "/tmp" in mounts and "emptyDir" in volumes[mounts["/tmp"]], f"{where}: /tmp is an emptyDir"
+
+
+def test_every_container_has_requests_and_limits_for_a_150_mb_process(manifests: Manifests) -> None:
+    for where, pod in manifests.workloads():
+        for c in pod["containers"]:
+            requests, limits = c["resources"]["requests"], c["resources"]["limits"]
+            for resource in ("cpu", "memory"):
+                assert quantity(limits[resource]) >= quantity(requests[resource]) > 0, f"{where}: {resource}"
+            assert quantity(requests["memory"]) >= RESIDENT_BYTES, f"{where}: the request holds the process"
+            assert quantity(limits["memory"]) >= 2 * RESIDENT_BYTES, f"{where}: room above the resident size"
+
+
+def test_every_volume_refers_to_an_object_that_exists(manifests: Manifests) -> None:
+    for where, pod in manifests.workloads():
+        for volume in pod.get("volumes", []):
+            if "persistentVolumeClaim" in volume:
+                manifests.get("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+            if "secret" in volume:
+                data = manifests.secret_data(volume["secret"]["secretName"])
+                for item in volume["secret"].get("items", []):
+                    assert item["key"] in data, f"{where}: the Secret has no {item['key']}"
+        for c in pod["containers"]:
+            manifests.environment(c)  # asserts every ConfigMap, Secret and key referred to exists
+
+
+# --- the services' settings -------------------------------------------------------------------------------
+
+
+def test_every_variable_is_a_setting_of_the_container_s_service(manifests: Manifests) -> None:
+    prefixes = {prefix(s): s for s in SERVICES}
+    for where, pod in manifests.workloads():
+        for c in pod["containers"]:
+            env = manifests.environment(c)
+            service = env["SERVICE"].value if "SERVICE" in env else None
+            for name in set(env) - {"SERVICE"}:
+                owner = next((s for p, s in prefixes.items() if name.startswith(p)), None)
+                assert owner is not None, f"{where}: {name} is no service's setting"
+                assert service in (None, owner), f"{where} runs {service} but sets {name}"
+                field = name[len(prefix(owner)):].lower()
+                assert field in SETTINGS[owner].model_fields, f"{where}: {name} is not a setting {owner} reads"
+
+
+def test_every_service_pod_is_given_what_production_needs(manifests: Manifests) -> None:
+    containers = service_containers(manifests)
+    assert {service for _, service, _, _ in containers} == set(SERVICES)
+    for where, service, c, _ in containers:
+        p, env = prefix(service), manifests.environment(c)
+        assert c["name"] == service or where.startswith("CronJob/"), where
+        assert env[p + "ENVIRONMENT"].value == "production" and env[p + "HOST"].value == "0.0.0.0", where
+        for name, field in required_settings(service).items():
+            given = env.get(p + name.upper())
+            assert given is not None, f"{where} must set {p}{name.upper()} (its default {field.default!r})"
+            if is_secret(name):
+                assert given.source == "secret", f"{where}: {p}{name.upper()} must come from a Secret"
+            elif name != "host" and given.value is not None:
+                assert not any(h in given.value for h in LOOPBACK), f"{where}: {p}{name.upper()}={given.value}"
+        for other in SERVICES:
+            if other != service:
+                url = env[f"{p}{other.upper()}_URL"].value
+                assert url == f"http://{other}:{port_of(other)}", f"{where}: {other} is at {url}"
+        assert env[p + "DATABASE_SCHEMA"].value, where
+
+
+def test_the_services_accept_their_environment_in_production(manifests: Manifests) -> None:
+    """The settings class validates what the pod gets (placeholders made real-looking)."""
+    for where, service, c, _ in service_containers(manifests):
+        p, values = prefix(service), {}
+        for name, given in manifests.environment(c).items():
+            if name.startswith(p) and given.value is not None:
+                values[name[len(p):].lower()] = given.value.replace(PLACEHOLDER, "x" * 40)
+        settings = SETTINGS[service].model_validate(values)  # no environment read: only what the pod has
+        assert isinstance(settings, ServiceSettings) and settings.is_production, where
+
+
+def test_the_services_get_what_compose_gives_them(manifests: Manifests) -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    for where, service, c, _ in service_containers(manifests):
+        composed = {k for k in compose["services"][service]["environment"] if k.startswith(prefix(service))}
+        assert composed - set(manifests.environment(c)) == set(), f"{where} lacks what compose sets"
+
+
+def test_file_settings_point_into_mounted_volumes(manifests: Manifests) -> None:
+    for where, service, c, pod in service_containers(manifests):
+        p, env = prefix(service), manifests.environment(c)
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        mounts = [(PurePosixPath(vm["mountPath"]), volumes[vm["name"]]) for vm in c.get("volumeMounts", [])]
+        for name, field in SETTINGS[service].model_fields.items():
+            given = env.get(p + name.upper())
+            if not is_path(field) or given is None or given.value is None:
+                continue
+            path = PurePosixPath(given.value)
+            mount = next(((root, v) for root, v in mounts if root == path or root in path.parents), None)
+            assert mount is not None, f"{where}: {p}{name.upper()}={path} is in no mounted volume"
+            root, volume = mount
+            if "secret" in volume and volume["secret"].get("items"):
+                assert str(path.relative_to(root)) in {i["path"] for i in volume["secret"]["items"]}, (
+                    f"{where}: {path} is not one of the Secret's files")
+
+
+# --- Deployments, Services, autoscalers -------------------------------------------------------------------
+
+
+def test_one_deployment_service_and_autoscaler_per_service(manifests: Manifests) -> None:
+    assert set(manifests.of("Deployment")) == set(SERVICES)
+    assert set(manifests.of("Service")) == set(SERVICES)
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in manifests.of("HorizontalPodAutoscaler").values()} == set(
+        SERVICES)
+
+
+def test_deployments_run_their_service_from_the_image_s_command(manifests: Manifests) -> None:
+    for service in SERVICES:
+        c = deployment_container(manifests, service)
+        assert manifests.environment(c)["SERVICE"].value == service
+        assert "command" not in c and "args" not in c, f"{service}: the image's CMD runs services.$SERVICE.main"
+
+
+def test_deployments_probe_the_health_endpoints_on_the_service_port(manifests: Manifests) -> None:
+    for service in SERVICES:
+        c = deployment_container(manifests, service)
+        app_paths = route_paths(importlib.import_module(f"services.{service}.main").create_app())
+        ports = {p.get("name"): p["containerPort"] for p in c["ports"]}
+        assert set(ports.values()) == {port_of(service, manifests.environment(c))}, service
+        for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+            get = c[probe]["httpGet"]
+            assert get["path"] == path and path in app_paths, f"{service}: {probe}"
+            assert ports.get(get["port"], get["port"]) == port_of(service), f"{service}: {probe} port"
+
+
+def test_each_service_selects_its_deployment_s_pods_and_targets_the_container_port(manifests: Manifests) -> None:
+    for name, svc in manifests.of("Service").items():
+        deployment = manifests.get("Deployment", name)
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert svc["spec"].get("type", "ClusterIP") == "ClusterIP", name
+        assert svc["spec"]["selector"].items() <= labels.items(), f"{name} selects no pod of its Deployment"
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
+        c = deployment_container(manifests, name)
+        ports = {p.get("name"): p["containerPort"] for p in c["ports"]}
+        for port in svc["spec"]["ports"]:
+            assert ports.get(port["targetPort"], port["targetPort"]) in ports.values(), f"{name}: targetPort"
+            assert port["port"] == port_of(name), f"{name}: the *_URL settings name port {port_of(name)}"
+
+
+def test_each_autoscaler_scales_an_existing_deployment_on_cpu(manifests: Manifests) -> None:
+    for name, hpa in manifests.of("HorizontalPodAutoscaler").items():
+        assert hpa["apiVersion"] == "autoscaling/v2", name
+        target = hpa["spec"]["scaleTargetRef"]
+        assert target["kind"] == "Deployment" and target["apiVersion"] == "apps/v1", name
+        deployment = manifests.get("Deployment", target["name"])
+        assert "replicas" not in deployment["spec"], f"{target['name']}: the autoscaler owns the count"
+        assert 1 <= hpa["spec"].get("minReplicas", 1) <= hpa["spec"]["maxReplicas"], name
+        cpu = [m for m in hpa["spec"]["metrics"] if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
+        assert cpu and cpu[0]["resource"]["target"]["type"] == "Utilization", name
+        assert deployment_container(manifests, target["name"])["resources"]["requests"]["cpu"], name
+
+
+def test_only_the_gateway_is_published_and_only_its_public_paths(manifests: Manifests) -> None:
+    ingresses = list(manifests.of("Ingress").values())
+    assert len(ingresses) == 1
+    gateway_port = manifests.get("Service", "gateway")["spec"]["ports"][0]
+    paths = set()
+    for rule in ingresses[0]["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == "gateway"
+            assert backend["port"].get("name", gateway_port.get("name")) == gateway_port.get("name")
+            assert backend["port"].get("number", gateway_port["port"]) == gateway_port["port"]
+            assert not (path["path"] == "/" and path["pathType"] == "Prefix"), "everything, /internal too"
+            paths.add(first_segment(path["path"]))
+    public = {first_segment(p) for p in route_paths(importlib.import_module("services.gateway.main").create_app())}
+    assert paths == public - set(INTERNAL_PATHS), "route every public path of the gateway, and no internal one"
+
+
+# --- migrations and the scheduled reconciliation ----------------------------------------------------------
+
+
+def test_the_migration_job_migrates_every_service_in_its_deployment_s_schema(manifests: Manifests) -> None:
+    ini = configparser.ConfigParser()
+    ini.read(ROOT / "migrations" / "alembic.ini", encoding="utf-8")
+    assert set(SERVICES) <= set(ini.sections())
+    jobs = [j for j in manifests.of("Job").values() if "alembic" in " ".join(
+        j["spec"]["template"]["spec"]["containers"][0].get("command", []))]
+    assert len(jobs) == 1
+    pod = jobs[0]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] in ("Never", "OnFailure")
+    (c,) = pod["containers"]
+    script = " ".join(c["command"])
+    loop = re.search(r"for s in ([\w ]+); do alembic -c migrations/alembic.ini -n \$s upgrade head \|\| exit 1", script)
+    assert loop and loop[1].split() == list(SERVICES), script
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    assert script == " ".join(compose["services"]["migrate"]["command"]).replace("$$", "$"), "as compose's"
+    env = manifests.environment(c)
+    for service in SERVICES:
+        p = prefix(service)
+        deployed = manifests.environment(deployment_container(manifests, service))
+        assert env[p + "DATABASE_SCHEMA"].value == deployed[p + "DATABASE_SCHEMA"].value, service
+        assert env[p + "DATABASE_URL"] == deployed[p + "DATABASE_URL"], f"{service}: the same database"
+
+
+def test_the_reconciliation_runs_each_morning_in_shanghai_as_compensation(manifests: Manifests) -> None:
+    from services.compensation import cli
+
+    (cron,) = manifests.of("CronJob").values()
+    assert cron["spec"]["timeZone"] == "Asia/Shanghai"
+    minute, hour, *every = cron["spec"]["schedule"].split()
+    assert every == ["*", "*", "*"] and minute.isdigit() and 5 <= int(hour) <= 11, "once each morning"
+    assert cron["spec"].get("concurrencyPolicy") == "Forbid"
+    (c,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert c["command"] == ["python", "-m", "services.compensation.cli", "reconcile"]
+    with pytest.raises(SystemExit) as done:
+        cli.main(["reconcile", "--help"])
+    assert done.value.code == 0, "the CLI has a reconcile command"
+    p = prefix("compensation")
+    deployed = manifests.environment(deployment_container(manifests, "compensation"))
+    env = manifests.environment(c)
+    for name, given in deployed.items():
+        if name.startswith(p) and name != p + "RUN_BACKGROUND_WORKERS":
+            assert env.get(name) == given, f"the CronJob's {name} differs from compensation's"
