@@ -35,6 +35,7 @@ test-pg: install
 bench: install
 	$(BIN)/python -m bench.payouts --claims 1000
 	$(BIN)/python -m bench.reports --complaints 1000000
+	$(BIN)/python -m bench.credit --subjects 100000 --records 2000000
 
 ## migrate: apply every service's migrations to the databases its settings name
 migrate: install

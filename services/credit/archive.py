@@ -106,7 +106,7 @@ class Archive:
             return p and SubjectRef(p.id, "practitioner", p.name, p.region_code, p.merchant_id)
         consumer = await self.session.get(Consumer, subject_id)
         if consumer is None and consumer_on_first_use:
-            consumer = Consumer(id=subject_id, honours=[], external_scores={}, created_at=self.clock.now())
+            consumer = Consumer(id=subject_id, honours=[], created_at=self.clock.now())
             self.session.add(consumer)
             await self.session.flush()
         return consumer and SubjectRef(consumer.id, "consumer", None, None, None)

@@ -93,8 +93,6 @@ class Consumer(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Titles of the trustworthy groups (中国好人, 见义勇为...) an official recorded; they earn benefits.
     honours: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Optional outside scores by source (sesame, jinye): never the only basis of a listing.
-    external_scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

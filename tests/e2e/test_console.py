@@ -159,3 +159,16 @@ def test_a_wrong_password_is_a_message_on_the_login_page(system: System, page: A
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#message .message.error")).to_be_visible()
     expect(page.locator("#queue")).to_have_count(0)
+
+
+def test_a_scanned_code_opens_the_merchants_public_profile(system: System, page: Any) -> None:
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+        r = gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        code = gw.get(f"/v1/merchants/{HOTEL}/code", headers=admin).json()["code"]
+    page.goto(f"{system.url}/c/{code}")  # what the QR image encodes
+    expect(page.locator("#merchant-name")).to_have_text("三亚湾海景酒店")
+    expect(page.locator("#grade")).to_have_text("B")
+    shot(page, "6-assured-code")
+    page.goto(f"{system.url}/c/NOSUCHCODE")
+    expect(page.locator("#problem")).to_have_attribute("data-code", "code_not_found")

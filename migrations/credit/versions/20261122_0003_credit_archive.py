@@ -24,7 +24,6 @@ def upgrade() -> None:
         "consumers",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("honours", sa.JSON(), nullable=False),
-        sa.Column("external_scores", sa.JSON(), nullable=False),
         sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consumers")),
     )

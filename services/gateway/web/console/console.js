@@ -419,10 +419,11 @@ async function merchantsView(root) {
   const page = await api("GET", "/v1/merchants?limit=100");
   root.replaceChildren(h("h2", {}, t("merchants.title")), h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, ["merchants.name", "merchants.uscc", "col.region", "merchants.industry",
-      "merchants.settled", "merchants.program"].map((k) => h("th", {}, t(k))))),
+      "merchants.grade", "merchants.program", "merchants.alliance"].map((k) => h("th", {}, t(k))))),
     h("tbody", {}, page.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
-      h("td", {}, m.region_code), h("td", {}, m.industry || "—"), h("td", {}, m.settled ? t("yes") : t("no")),
-      h("td", {}, m.in_compensation_program ? t("yes") : t("no"))))))));
+      h("td", {}, m.region_code), h("td", {}, m.industry || "—"), h("td", { class: "grade" }, m.grade || "—"),
+      h("td", {}, m.in_compensation_program ? t("yes") : t("no")),
+      h("td", {}, m.in_integrity_alliance ? t("yes") : t("no"))))))));
 }
 
 // --- routing ---------------------------------------------------------------------------------------
