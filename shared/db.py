@@ -110,7 +110,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         hook(notes)
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent. With FastAPI's default
+# ("request") it would commit after, and a client acting on a 201 at once could miss what it created.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def for_update_skip_locked(session: AsyncSession) -> dict[str, Any]:
