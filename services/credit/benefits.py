@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.credit import external
 from services.credit.archive import Archive
 from services.credit.models import Consumer, Listing, Merchant, Redemption
 from services.credit.scorecard import DATA
@@ -52,6 +53,10 @@ class BenefitRule(BaseModel):
     honours: list[str]
     industries: list[str]
     requires_alliance: bool
+    # A second way in: every outside score here at or above its threshold, for a consumer of one of
+    # `external_grades` (never for a lower grade: an outside score alone earns nothing).
+    external: dict[str, int] = {}
+    external_grades: list[str] = []
     limit: str  # once_per_merchant, once, unlimited
     valid_from: date | None = None
     valid_until: date | None = None
@@ -140,7 +145,9 @@ class Benefits:
         grade = await self.archive.grade_of(consumer_id)
         consumer = await self.session.get(Consumer, consumer_id)
         honours = set(consumer.honours if consumer else ())
-        if grade not in rule.grades and not honours & set(rule.honours):
+        if grade not in rule.grades and not honours & set(rule.honours) and not (
+                rule.external and grade in rule.external_grades
+                and _meets(await external.fresh(self.session, consumer_id, now), rule.external)):
             reasons.append("grade_too_low")
         if await self.session.scalar(select(Listing.id).where(
                 Listing.subject_id == consumer_id, Listing.list_name == "dishonest", Listing.state == "listed")):
@@ -179,6 +186,10 @@ class Benefits:
             await self.session.rollback()
             raise AlreadyRedeemed(f"{rule.name} has already been used here by this consumer.") from exc
         return redemption
+
+
+def _meets(scores: dict[str, int], thresholds: dict[str, int]) -> bool:
+    return all(scores.get(source, -1) >= least for source, least in thresholds.items())
 
 
 def _iso(moment: datetime) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
+from services.credit import external
 from services.credit.archive import (
     DurationOutOfBounds,
     FutureTimestamp,
@@ -27,6 +29,8 @@ from shared.contracts.credit import (
     CreditOut,
     DefenceIn,
     Eligibility,
+    ExternalScoreIn,
+    ExternalScoreOut,
     ListingDecisionIn,
     ListingOut,
     ListName,
@@ -96,6 +100,8 @@ async def get_credit(subject_id: SubjectId, archive: ArchiveService, caller: Cal
                      listings=[listing_out(x, {ref.id: ref.name or ""}) for x in listings],
                      history=[ScoreChangeOut.model_validate(c, from_attributes=True)
                               for c in await archive.history(ref.id)],
+                     external_scores=[ExternalScoreOut.model_validate(e, from_attributes=True)
+                                      for e in await external.on_file(session, ref.id)],
                      computed_at=row.computed_at)
 
 
@@ -129,6 +135,25 @@ async def add_record(subject_id: SubjectId, body: RecordIn, archive: ArchiveServ
     added = await archive.record_and_rescore(ref, [(body.kind.value, None)], by=caller.subject,
                                              reference=body.reference, note=body.note, occurred_at=body.occurred_at)
     return record_out(added[0], archive)
+
+
+@router.post("/credit/{subject_id}/external-scores", tags=["credit"], status_code=201,
+             dependencies=[require_roles(Role.admin, Role.partner, Role.service)],
+             responses=problem_responses(SubjectNotFound, external.UnknownSource, external.ScoreOffScale))
+async def push_external_score(subject_id: SubjectId, body: ExternalScoreIn, archive: ArchiveService, caller: Caller,
+                              session: Session) -> ExternalScoreOut:
+    """The adapter of an outside score (Sesame credit through Alipay, Hainan's 金椰分) pushes a consumer's
+    score. It is kept beside the archive's own score, never in it, and never decides a listing; a
+    benefit rule may accept it as a second way in while it is at most 90 days old."""
+    ref = await archive.visible_subject(subject_id, caller)
+    if ref.kind != "consumer":
+        raise RecordNotApplicable("Outside scores are kept for consumers only.")
+    now = archive.clock.now()
+    observed = body.observed_at or now
+    if observed > now + timedelta(minutes=5):
+        raise FutureTimestamp("An outside score cannot be observed in the future.")
+    row = await external.record(session, ref.id, body.source, body.score, observed, caller.subject)
+    return ExternalScoreOut.model_validate(row, from_attributes=True)
 
 
 # --- lists -----------------------------------------------------------------------------------------
@@ -241,9 +266,10 @@ async def signing_key(request: Request, caller: Caller) -> SigningKey:
     return request.app.state.signer.published()
 
 
-async def _benefit_merchant(session: Session, merchant_id: str) -> Merchant:
+async def _benefit_merchant(session: Session, merchant_id: str, caller: Identity) -> Merchant:
+    """A live merchant, or one not yet live to those who manage it: others learn nothing of it."""
     merchant = await session.get(Merchant, merchant_id)
-    if merchant is None:
+    if merchant is None or not (merchant.live or manages(caller, merchant)):
         raise MerchantNotFound(f"Merchant {merchant_id} was not found.")
     return merchant
 
@@ -265,7 +291,7 @@ async def eligibility(
     """May this consumer have this benefit here? A signed answer with the reasons when not. Asked by
     the consumer, the merchant's staff (the ticket gate, the front desk), its officials or a partner."""
     rule = benefit_book().rule(benefit)
-    where = await _benefit_merchant(session, merchant)
+    where = await _benefit_merchant(session, merchant, caller)
     if not _may_ask(caller, consumer, where):
         raise Forbidden("Only the consumer, the merchant or its officials may ask.")
     return await benefits.eligibility(rule, consumer, where)
@@ -278,7 +304,7 @@ async def redeem(body: RedemptionIn, benefits: BenefitService, caller: Caller, s
     """The merchant records that the consumer used the benefit; within the rule's limit only (a free first
     ticket once per consumer per scenic spot): a second time is benefit_already_redeemed."""
     rule = benefit_book().rule(body.benefit)
-    merchant = await _benefit_merchant(session, body.merchant_id)
+    merchant = await _benefit_merchant(session, body.merchant_id, caller)
     if not _may_ask(caller, body.consumer_id, merchant):
         raise Forbidden("Only the merchant or its officials record a redemption.")
     redemption = await benefits.redeem(rule, body.consumer_id, merchant, caller.subject)

@@ -96,6 +96,20 @@ class Consumer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ExternalScore(Base):
+    """A consumer's latest outside score per source (external.py): shown, never part of the own score."""
+
+    __tablename__ = "external_scores"
+    __table_args__ = (UniqueConstraint("subject_id", "source", name="ux_external_scores_subject_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int] = mapped_column(Integer)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
 class CreditRecord(Base):
     """One thing that counts for or against a subject; the scorecard turns records into a score."""
 

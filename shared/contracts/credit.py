@@ -98,6 +98,24 @@ class ListingOut(BaseModel):
     end_reason: str | None
 
 
+class ExternalScoreIn(Input):
+    """An outside score pushed by its source's adapter, with the consumer's consent."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"source": "sesame", "score": 712, "observed_at": "2026-11-20T02:00:00Z"}]})
+
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")] = Field(
+        description="sesame (芝麻信用, 350-950) or jinye (金椰分, 0-1000)")
+    score: int
+    observed_at: datetime | None = Field(None, description="when the source computed it; now if not given")
+
+
+class ExternalScoreOut(BaseModel):
+    source: str
+    score: int
+    observed_at: datetime
+
+
 class CreditOut(BaseModel):
     subject_id: str
     subject_kind: str
@@ -109,6 +127,8 @@ class CreditOut(BaseModel):
     figures: dict[str, Any]
     listings: list[ListingOut]
     history: list[ScoreChangeOut] = Field(description="the latest changes, newest first")
+    external_scores: list[ExternalScoreOut] = Field(
+        default_factory=list, description="outside scores on file (consumers): shown, never part of the score")
     computed_at: datetime
 
 
@@ -184,6 +204,9 @@ class BenefitRuleOut(BaseModel):
     honours: list[str]
     industries: list[str]
     requires_alliance: bool
+    external: dict[str, int] = Field(description="outside score thresholds that also qualify a consumer of "
+                                     "one of external_grades", examples=[{"sesame": 650}])
+    external_grades: list[str]
     limit: str = Field(description="once_per_merchant, once or unlimited")
     valid_from: str | None
     valid_until: str | None

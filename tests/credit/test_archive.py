@@ -303,3 +303,36 @@ async def test_the_batch_recompute_agrees_with_the_per_event_scores_and_follows_
     after = await credit_of(stack, HOTEL)
     assert totals["changed"] == 2 and after["history"][0]["cause"] == "batch v1"
     assert abs(after["score"] - (700 + (before["score"] - 700) / 2)) <= 1
+
+
+async def test_an_outside_score_is_a_second_way_into_a_benefit_never_part_of_the_score(stack: Stack) -> None:
+    await settle_merchant(stack)  # in the integrity alliance
+    bob, carol = consumer("usr_BOB"), consumer("usr_CAROL")
+    for who in (bob, carol):
+        await credit_of(stack, who.subject, who)
+    ask = {"consumer": bob.subject, "benefit": "pay_later", "merchant": HOTEL}
+    assert (await get(stack, bob, "/v1/benefits/eligibility", **ask))["reasons"] == ["grade_too_low"]  # B, no score
+    path = f"/v1/credit/{bob.subject}/external-scores"
+    off = await post(stack, ADMIN, path, {"source": "sesame", "score": 990}, 422)
+    assert off["code"] == "external_score_off_scale"
+    unknown = await post(stack, ADMIN, path, {"source": "guess", "score": 700}, 422)
+    assert unknown["code"] == "unknown_external_source"
+    await post(stack, bob, path, {"source": "sesame", "score": 700}, 403)
+    stale = stack.clock.now().replace(year=2026, month=8, day=1).isoformat()
+    await post(stack, ADMIN, path, {"source": "sesame", "score": 700, "observed_at": stale}, 201)
+    assert (await get(stack, bob, "/v1/benefits/eligibility", **ask))["reasons"] == ["grade_too_low"]  # too old
+    await post(stack, ADMIN, path, {"source": "sesame", "score": 700}, 201)
+    assert (await get(stack, bob, "/v1/benefits/eligibility", **ask))["eligible"]
+    mine = await credit_of(stack, bob.subject, bob)
+    assert mine["score"] == 700 and [(e["source"], e["score"]) for e in mine["external_scores"]] == [("sesame", 700)]
+    assert mine["history"][0]["cause"] == "first look"  # the outside score moved nothing
+
+    # A low grade is not lifted by any outside score.
+    for _ in range(2):
+        await post(stack, official(SANYA), f"/v1/credit/{carol.subject}/records",
+                   {"kind": "malicious_complaint", "note": "经查捏造事实"}, 201)
+    await post(stack, ADMIN, f"/v1/credit/{carol.subject}/external-scores", {"source": "sesame", "score": 900}, 201)
+    theirs = await get(stack, carol, "/v1/benefits/eligibility", **{**ask, "consumer": carol.subject})
+    assert theirs["grade"] == "D" and theirs["reasons"] == ["grade_too_low"]
+    merchant = await post(stack, ADMIN, f"/v1/credit/{HOTEL}/external-scores", {"source": "jinye", "score": 800}, 422)
+    assert merchant["code"] == "record_kind_not_applicable"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shared.clock import SHANGHAI
-from tests.e2e.conftest import HOTEL, System
+from tests.e2e.conftest import HOTEL, OTHER, System
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
@@ -172,3 +172,24 @@ def test_a_scanned_code_opens_the_merchants_public_profile(system: System, page:
     shot(page, "6-assured-code")
     page.goto(f"{system.url}/c/NOSUCHCODE")
     expect(page.locator("#problem")).to_have_attribute("data-code", "code_not_found")
+
+
+def test_an_official_approves_a_merchant_waiting_for_review(system: System, page: Any) -> None:
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+        r = gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        r = gw.post("/v1/merchants", headers=admin, json={
+            "id": OTHER, "name": "椰梦长廊民宿", "uscc": uscc(OTHER), "region_code": "460200", "industry": "lodging"})
+        assert r.status_code == 201, r.text
+    page.goto(f"{system.url}/console/")
+    page.get_by_label("用户名").fill("sanya")
+    page.get_by_label("密码").fill("sanya-pass-e2e")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#queue")).to_be_visible()
+    page.get_by_role("link", name="商户").click()
+    waiting = page.locator("#pending-merchants tr", has_text="椰梦长廊民宿")
+    expect(waiting).to_be_visible()
+    shot(page, "7-merchant-review")
+    waiting.get_by_role("button", name="通过").click()
+    expect(page.locator("#live-merchants tr", has_text="椰梦长廊民宿")).to_be_visible()
+    expect(page.locator("#pending-merchants")).to_contain_text("没有待审核的商户")

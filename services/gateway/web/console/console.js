@@ -416,11 +416,24 @@ async function fundsView(root) {
 }
 
 async function merchantsView(root) {
-  const page = await api("GET", "/v1/merchants?limit=100");
-  root.replaceChildren(h("h2", {}, t("merchants.title")), h("div", { class: "table-wrap" }, h("table", {},
+  const official = ["official", "admin"].includes(account().role);
+  const [page, pending] = await Promise.all([api("GET", "/v1/merchants?limit=100"),
+    official ? api("GET", "/v1/merchants?status=pending&limit=100") : { items: [] }]);
+  const review = (m, decision) => () => attempt(async () => {
+    await api("POST", `/v1/merchants/${m.id}/reviews`, { decision }); await route(); message(t("done"), "info"); });
+  const pendingRows = pending.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
+    h("td", {}, m.region_code), h("td", {}, m.industry),
+    h("td", {}, h("button", { type: "button", onclick: review(m, "approve") }, t("merchants.approve")), " ",
+      h("button", { type: "button", class: "secondary", onclick: review(m, "reject") }, t("merchants.reject")))));
+  const pendingTable = h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["merchants.name", "merchants.uscc", "col.region", "merchants.industry",
+      "complaint.actions"].map((k) => h("th", {}, t(k))))), h("tbody", {}, pendingRows)));
+  const reviewCard = official ? h("div", { class: "card", id: "pending-merchants" }, h("h3", {}, t("merchants.pending")),
+    pending.items.length ? pendingTable : h("p", { class: "muted" }, t("merchants.none_pending"))) : null;
+  root.replaceChildren(h("h2", {}, t("merchants.title")), reviewCard, h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, ["merchants.name", "merchants.uscc", "col.region", "merchants.industry",
       "merchants.grade", "merchants.program", "merchants.alliance"].map((k) => h("th", {}, t(k))))),
-    h("tbody", {}, page.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
+    h("tbody", { id: "live-merchants" }, page.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
       h("td", {}, m.region_code), h("td", {}, m.industry || "—"), h("td", { class: "grade" }, m.grade || "—"),
       h("td", {}, m.in_compensation_program ? t("yes") : t("no")),
       h("td", {}, m.in_integrity_alliance ? t("yes") : t("no"))))))));
