@@ -1,4 +1,4 @@
-"""What every service app has: request ids, logs, metrics, health, errors, engine, clients, outbox."""
+"""What every service app has: request ids, traces, logs, metrics, health, errors, engine, clients, outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Table
@@ -24,11 +27,16 @@ from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
 from shared.outbox import EventHandler, Inbox, Outbox, OutboxDispatcher, events_router
 from shared.settings import ServiceSettings
+from shared.tracing import Tracing, context_from_headers
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("shared.app")
 
 BackgroundJob = Callable[[FastAPI], Awaitable[None]]
 ReadinessCheck = Callable[[FastAPI], Awaitable[None]]
+_UNTRACKED = frozenset({"/metrics", "/health/live", "/health/ready"})
 
 
 class Metrics:
@@ -45,15 +53,30 @@ class Metrics:
         self.outbox_backlog = Gauge("outbox_backlog", "Undelivered outbox rows", registry=self.registry)
         self.outbox_lag = Gauge("outbox_lag_seconds", "Age of the oldest undelivered outbox row",
                                 registry=self.registry)
+        self.scheduler_runs = Counter("scheduler_runs_total", "Background job passes, by job and outcome (ok/error)",
+                                      ["job", "outcome"], registry=self.registry)
+        self.scheduler_duration = Histogram(
+            "scheduler_pass_duration_seconds", "How long one background job pass took", ["job"],
+            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
         self.service = service
 
 
-class RequestContextMiddleware:
-    """Request id in and out, one JSON log line and metrics per request. Pure ASGI: cheap on the hot path."""
+class ServiceMetrics(Protocol):
+    """A service's own series, built in its app's registry (`create_service_app(metrics=...)`)."""
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    async def refresh(self, app: FastAPI) -> None:
+        """Set the gauges that are read from the database, just before /metrics answers."""
+
+
+class RequestContextMiddleware:
+    """Request id in and out, a server span, one JSON log line and metrics per request. Pure ASGI: cheap on
+    the hot path (with tracing off, the span costs one attribute check)."""
+
+    def __init__(self, app: Any, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.tracing = tracing
         self.log = logging.getLogger(f"{metrics.service}.access")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -68,6 +91,15 @@ class RequestContextMiddleware:
         request_id = request_id or new_id("req")
         token = set_request_id(request_id)
         status = 500
+        method = scope.get("method", "GET")
+        tracer = self.tracing.tracer if self.tracing is not None else None
+        span = trace_token = None
+        if tracer is not None:
+            # The parent is the caller's traceparent only: an in-process caller's context must not leak in.
+            parent = context_from_headers(scope.get("headers", ()))
+            span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes={
+                "http.request.method": method, "url.path": scope.get("path", ""), "request.id": request_id})
+            trace_token = otel_context.attach(trace.set_span_in_context(span, parent))
         started = time.perf_counter()
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -79,17 +111,28 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException as exc:
+            if span is not None:
+                span.record_exception(exc)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "GET")
-            if template not in ("/metrics", "/health/live", "/health/ready"):
+            if template not in _UNTRACKED:
                 self.metrics.requests.labels(method, template, str(status)).inc()
                 self.metrics.latency.labels(method, template).observe(elapsed)
                 self.log.info("%s %s %s", method, scope.get("path"), status,
                               extra={"status": status, "duration_ms": round(elapsed * 1000, 2),
                                      "method": method, "path": scope.get("path")})
+            if span is not None:
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                otel_context.detach(trace_token)
+                span.end()
             reset_request_id(token)
 
 
@@ -126,9 +169,43 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
             backlog, lag = await state.dispatcher.backlog()
             state.metrics.outbox_backlog.set(backlog)
             state.metrics.outbox_lag.set(lag)
+        if state.service_metrics is not None:
+            await state.service_metrics.refresh(request.app)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+@asynccontextmanager
+async def scheduler_pass(app: FastAPI, job: str, logger: logging.Logger) -> AsyncIterator[None]:
+    """One pass of a background job: in a span of its own (so its log lines carry a trace id), counted by
+    outcome and timed. A pass that fails is logged there and swallowed: the job's loop goes on."""
+    state = app.state
+    tracer = state.tracing.tracer
+    outcome: str | None = "ok"
+    started = time.perf_counter()
+    span = trace_token = None
+    if tracer is not None:
+        span = tracer.start_span(f"job {job}", context=otel_context.Context(), attributes={"job.name": job})
+        trace_token = otel_context.attach(trace.set_span_in_context(span, otel_context.Context()))
+    try:
+        yield
+    except Exception as exc:
+        outcome = "error"
+        if span is not None:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        logger.exception("%s pass failed", job)
+    except BaseException:
+        outcome = None  # cancelled (shutting down): not a pass that ran
+        raise
+    finally:
+        if outcome is not None:
+            state.metrics.scheduler_runs.labels(job, outcome).inc()
+            state.metrics.scheduler_duration.labels(job).observe(time.perf_counter() - started)
+        if span is not None:
+            otel_context.detach(trace_token)
+            span.end()
 
 
 def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:
@@ -155,19 +232,24 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    metrics: Callable[[Metrics], ServiceMetrics] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
-    """A service app with everything every service has; `transports` lets tests wire apps in-process."""
+    """A service app with everything every service has; `transports` lets tests wire apps in-process and
+    `span_exporter` collect its spans. `metrics` builds the service's own series (refreshed at scrape time)."""
     clock = clock or system_clock
+    tracing = Tracing(name, settings, span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.start()
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.clients = {
             service: ServiceClient(service, url, settings.internal_secret, timeout=settings.http_timeout_seconds,
                                    retries=settings.http_retries,
-                                   transport=(transports or {}).get(service))
+                                   transport=(transports or {}).get(service), tracer=tracing.tracer)
             for service, url in settings.service_urls().items()
             if service != name
         }
@@ -177,6 +259,7 @@ def create_service_app(
             app.state.dispatcher = OutboxDispatcher(
                 outbox, app.state.sessionmaker, app.state.clients, name, clock,
                 poll_seconds=settings.outbox_poll_seconds, batch_size=settings.outbox_batch_size,
+                tracer=tracing.tracer,
             )
         app.state.after_commit = [_kick_dispatcher(app)]
         if inbox is not None:
@@ -202,14 +285,17 @@ def create_service_app(
             for client in app.state.clients.values():
                 await client.aclose()
             await engine.dispose()
+            tracing.shutdown()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
     app.state.metrics = Metrics(name)
+    app.state.service_metrics = metrics(app.state.metrics) if metrics is not None else None
+    app.state.tracing = tracing
     app.state.service_name = name
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     app.include_router(_health_router(name, readiness))
     if inbox is not None:
         app.include_router(events_router(lambda: app.state.inbox))

@@ -1,4 +1,4 @@
-"""The one internal HTTP client: timeouts, bounded retries, request-id and identity propagation.
+"""The one internal HTTP client: timeouts, bounded retries, request-id, trace and identity propagation.
 
 One long-lived `ServiceClient` per downstream service, opened and closed in the caller's lifespan.
 """
@@ -10,11 +10,14 @@ import logging
 from typing import Any
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token
 from shared.contracts.identity import Identity
 from shared.errors import GatewayTimeout, ServiceUnavailable
 from shared.logging import current_request_id
+from shared.tracing import inject
 
 REQUEST_ID_HEADER = "X-Request-ID"
 log = logging.getLogger("shared.http")
@@ -34,8 +37,10 @@ class ServiceClient:
         timeout: float = 5.0,
         retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.name = name
+        self.tracer = tracer  # None: tracing off, no span and no traceparent
         self.secret = secret
         self.retries = retries
         self._client = httpx.AsyncClient(
@@ -55,7 +60,25 @@ class ServiceClient:
             headers[REQUEST_ID_HEADER] = request_id
         if identity is not None:
             headers[INTERNAL_TOKEN_HEADER] = issue_internal_token(identity, self.secret)
+        if self.tracer is not None:
+            inject(headers)
         return headers
+
+    def _span(self, method: str, path: str) -> Any:
+        """A client span, current while the call runs (a raised error is recorded on it)."""
+        assert self.tracer is not None
+        return self.tracer.start_as_current_span(
+            f"{method} {self.name}", kind=SpanKind.CLIENT,
+            attributes={"http.request.method": method, "url.path": path, "server.address": self.name,
+                        "peer.service": self.name},
+        )
+
+    @staticmethod
+    def _answered(span: trace.Span, response: httpx.Response) -> httpx.Response:
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        return response
 
     async def request(
         self,
@@ -73,6 +96,13 @@ class ServiceClient:
         when it does not answer in time, so callers never hang and never turn that into a 500.
         """
         method = method.upper()
+        if self.tracer is None:
+            return await self._request(method, path, identity, headers, retry, kwargs)
+        with self._span(method, path) as span:
+            return self._answered(span, await self._request(method, path, identity, headers, retry, kwargs))
+
+    async def _request(self, method: str, path: str, identity: Identity | None, headers: dict[str, str] | None,
+                       retry: bool | None, kwargs: dict[str, Any]) -> httpx.Response:
         may_retry_timeout = retry if retry is not None else method in _IDEMPOTENT
         attempt = 0
         while True:
@@ -99,6 +129,13 @@ class ServiceClient:
 
     async def send_stream(self, request: httpx.Request) -> httpx.Response:
         """Forward a prepared request (the gateway's proxy); no retries, the body may be a stream."""
+        if self.tracer is None:
+            return await self._send(request)
+        with self._span(request.method, request.url.path) as span:
+            inject(request.headers)  # built before this span existed: the traceparent names this span
+            return self._answered(span, await self._send(request))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         try:
             return await self._client.send(request)
         except httpx.ConnectError as exc:

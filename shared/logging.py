@@ -1,4 +1,5 @@
-"""JSON logs with the request id on every line, and personal data masked before it is written."""
+"""JSON logs with the request id (and, when tracing, the trace and span ids) on every line, and personal data
+masked before it is written."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from shared.tracing import current_ids
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -58,6 +61,9 @@ class JsonFormatter(logging.Formatter):
             "message": mask_text(record.getMessage()),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
+        ids = current_ids()  # the span current where the line was logged: a request's, or a job pass's
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key in ("event_id", "event_type", "complaint_id", "status", "duration_ms", "path", "method"):
             value = getattr(record, key, None)
             if value is not None:

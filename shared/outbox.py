@@ -16,6 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from opentelemetry import trace
+from opentelemetry.context import Context
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -126,8 +128,10 @@ class OutboxDispatcher:
         *,
         poll_seconds: float = 1.0,
         batch_size: int = 100,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.table = table
+        self.tracer = tracer
         self.sessionmaker = sessionmaker
         self.clients = clients
         self.identity = service_identity(producer)
@@ -192,8 +196,14 @@ class OutboxDispatcher:
         by_subscriber: dict[str, list[Any]] = {}
         for row in rows:
             by_subscriber.setdefault(row.subscriber, []).append(row)
-        results = await asyncio.gather(*(self._deliver_in_order(s, rs) for s, rs in by_subscriber.items()))
-        return sum(results)
+        deliveries = (self._deliver_in_order(s, rs) for s, rs in by_subscriber.items())
+        if self.tracer is None:
+            return sum(await asyncio.gather(*deliveries))
+        # A batch is a trace of its own (only one that found rows): each POST is a client span under it, and
+        # the subscriber's handling continues it.
+        with self.tracer.start_as_current_span("outbox deliver", context=Context(),
+                                               attributes={"outbox.rows": len(rows)}):
+            return sum(await asyncio.gather(*deliveries))
 
     async def _deliver_in_order(self, subscriber: str, rows: list[Any]) -> int:
         t = self.table

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,13 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(1.0, description="how often the outbox dispatcher looks when not woken")
     outbox_batch_size: int = Field(100, description="events the dispatcher claims at a time")
     run_background_workers: bool = Field(True, description="run the outbox dispatcher and schedulers here")
+    trace_exporter: Literal["none", "console", "otlp"] = Field("none", description=(
+        "where OpenTelemetry spans go: none (tracing off), console (stdout, for development) or otlp (OTLP/HTTP)"))
+    trace_endpoint: str | None = Field(None, description=(
+        "OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces; unset: OTEL_EXPORTER_OTLP_* or the "
+        "exporter's default"))
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description=(
+        "share of new traces recorded (0 to 1); a request arriving with a trace follows its caller's decision"))
 
     @property
     def is_production(self) -> bool:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.compensation.config import CompensationSettings
 from services.compensation.config import settings as default_settings
 from services.compensation.events import handlers
+from services.compensation.metrics import CompensationMetrics
 from services.compensation.models import inbox, outbox
 from services.compensation.payouts import payout_worker, recovery_scheduler, wake_payouts
 from services.compensation.providers.base import PayoutProvider
@@ -69,7 +70,8 @@ def create_app(settings: CompensationSettings | None = None, clock: Clock | None
         name="compensation", title="Compensation",
         description="Advance compensation (先行赔付): funds, deposits, rules, claims, payouts, ledger, recovery.",
         settings=settings or default_settings, clock=clock, outbox=outbox, inbox=inbox, event_handlers=handlers,
-        routers=[router, internal], background=[payout_worker, recovery_scheduler], on_startup=_startup, **options,
+        routers=[router, internal], background=[payout_worker, recovery_scheduler], on_startup=_startup,
+        metrics=CompensationMetrics, **options,
     )
 
 

@@ -30,6 +30,7 @@ from services.compensation.providers.base import (
     TransferResult,
 )
 from services.compensation.service import Compensation
+from shared.app import scheduler_pass
 from shared.auth import service_identity
 from shared.contracts.compensation import PayoutState
 from shared.db import for_update_skip_locked
@@ -218,11 +219,9 @@ async def _payout_loop(app: FastAPI) -> None:
     settings = app.state.settings
     wake: asyncio.Event = app.state.payout_wake
     while True:
-        try:
+        async with scheduler_pass(app, "payouts", log):
             while await run_payouts_once(app):
                 pass
-        except Exception:
-            log.exception("payout worker pass failed")
         try:
             await asyncio.wait_for(wake.wait(), timeout=settings.payout_interval_seconds)
         except TimeoutError:
@@ -233,14 +232,11 @@ async def _payout_loop(app: FastAPI) -> None:
 async def recovery_scheduler(app: FastAPI) -> None:
     """Default recovery orders past their due date (once a minute is plenty for a 30-day term)."""
     while True:
-        try:
-            async with app.state.sessionmaker() as session:
-                if await _compensation(app, session).default_overdue_recoveries():
-                    await session.commit()
-                    if app.state.dispatcher is not None:
-                        app.state.dispatcher.kick()
-        except Exception:
-            log.exception("recovery scheduler pass failed")
+        async with scheduler_pass(app, "recovery", log), app.state.sessionmaker() as session:
+            if await _compensation(app, session).default_overdue_recoveries():
+                await session.commit()
+                if app.state.dispatcher is not None:
+                    app.state.dispatcher.kick()
         await asyncio.sleep(60)
 
 

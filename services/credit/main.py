@@ -16,7 +16,7 @@ from services.credit.config import settings as default_settings
 from services.credit.credit_router import router as credit_router
 from services.credit.models import inbox, outbox
 from services.credit.router import router
-from shared.app import create_service_app
+from shared.app import create_service_app, scheduler_pass
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -43,10 +43,8 @@ async def run_lists_once(app: FastAPI) -> int:
 async def lists_scheduler(app: FastAPI) -> None:
     """Nothing in memory: a restart picks up where the data says."""
     while True:
-        try:
+        async with scheduler_pass(app, "lists", log):
             await run_lists_once(app)
-        except Exception:
-            log.exception("lists scheduler pass failed")
         await asyncio.sleep(app.state.settings.lists_interval_seconds)
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
 from services.intake.events import HANDLERS
+from services.intake.metrics import IntakeMetrics
 from services.intake.models import inbox, outbox
 from services.intake.regions import load_catalogue
 from services.intake.returns import ReturnsDesk
@@ -18,7 +19,7 @@ from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
 from services.intake.service import Intake
 from services.intake.storage import DiskStorage
-from shared.app import create_service_app
+from shared.app import create_service_app, scheduler_pass
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -41,6 +42,7 @@ async def run_deadlines_once(app: FastAPI) -> int:
             async with state.sessionmaker() as session:
                 fired = await fire(session)
                 await session.commit()
+            state.service_metrics.fired(session.info.pop("deadlines_fired", {}))
             total += fired
             if fired and state.dispatcher is not None:
                 state.dispatcher.kick()
@@ -53,10 +55,8 @@ async def deadline_scheduler(app: FastAPI) -> None:
     """Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says."""
     interval = app.state.settings.scheduler_interval_seconds
     while True:
-        try:
+        async with scheduler_pass(app, "deadlines", log):
             await run_deadlines_once(app)
-        except Exception:
-            log.exception("deadline scheduler pass failed")
         await asyncio.sleep(interval)
 
 
@@ -81,6 +81,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         routers=[router, returns_router, catalogue_router],
         background=[deadline_scheduler],
         on_startup=_startup,
+        metrics=IntakeMetrics,
         **options,
     )
 

@@ -532,5 +532,7 @@ class Intake:
                     self._schedule(c)
             await self._emit(c, ComplaintOverdue, deadline=kind, due_at=due)
             fired += 1
+            fired_kinds = self.session.info.setdefault("deadlines_fired", {})  # counted once committed
+            fired_kinds[kind] = fired_kinds.get(kind, 0) + 1
         await self.session.flush()
         return fired
