@@ -14,6 +14,7 @@ from services.intake.events import HANDLERS
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import inbox, outbox
 from services.intake.regions import load_catalogue
+from services.intake.repository import ComplaintRepository
 from services.intake.returns import ReturnsDesk
 from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
@@ -52,12 +53,21 @@ async def run_deadlines_once(app: FastAPI) -> int:
 
 
 async def deadline_scheduler(app: FastAPI) -> None:
-    """Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says."""
+    """Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says.
+
+    After each pass it sleeps until the earliest open deadline, at most the interval, so a deadline
+    fires as it falls due rather than up to an interval late (a new complaint's first deadline is
+    minutes away, so the interval bounds what a pass can miss)."""
     interval = app.state.settings.scheduler_interval_seconds
     while True:
+        pause = interval
         async with scheduler_pass(app, "deadlines", log):
             await run_deadlines_once(app)
-        await asyncio.sleep(interval)
+            async with app.state.sessionmaker() as session:
+                upcoming = await ComplaintRepository(session).next_deadline()
+            if upcoming is not None:
+                pause = min(interval, max((upcoming - app.state.clock.now()).total_seconds(), 0.01))
+        await asyncio.sleep(pause)
 
 
 async def _startup(app: FastAPI) -> None:

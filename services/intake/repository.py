@@ -116,6 +116,11 @@ class ComplaintRepository:
                                    Complaint.submitted_at, Complaint.id)
         return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
 
+    async def next_deadline(self) -> datetime | None:
+        """The earliest deadline of any open complaint (the deadline index answers it)."""
+        return await self.session.scalar(select(func.min(Complaint.next_deadline_at)).where(
+            Complaint.state.in_([s.value for s in OPEN_STATES])))
+
     async def due(self, now: datetime, limit: int) -> list[Complaint]:
         """Open complaints whose next deadline has passed, claimed for this scheduler run."""
         query = (select(Complaint)
