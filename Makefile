@@ -36,6 +36,8 @@ bench: install
 	$(BIN)/python -m bench.payouts --claims 1000
 	$(BIN)/python -m bench.reports --complaints 1000000
 	$(BIN)/python -m bench.credit --subjects 100000 --records 2000000
+	$(BIN)/python -m bench.scheduler
+	$(BIN)/python -m bench.submission
 
 ## migrate: apply every service's migrations to the databases its settings name
 migrate: install

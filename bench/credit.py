@@ -10,8 +10,8 @@ kind that applies to each, spread over three years.
 
 1. The batch job (`python -m services.credit.cli recompute-all` calls the same function) runs twice:
    cold (every score new) and again (every score the same), with the time and records per second.
-2. The credit service runs in its own process (uvicorn, one worker, as deployed) and a lean asyncio
-   client asks `GET /v1/codes/{code}` for random codes for `--seconds`, closed loop at a fixed
+2. The credit service runs in its own process (uvicorn, one worker, as deployed) and the lean asyncio
+   client of bench/loadgen.py asks `GET /v1/codes/{code}` for random codes for `--seconds`, closed loop at a fixed
    concurrency and open loop at a fixed rate (latency from the scheduled send time); the baseline is
    `GET /health/live` on the same server in the same run. It prints p50, p99, throughput, errors,
    and the client's own CPU time, so that it is clear the client did not eat the cores.
@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
-import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +29,7 @@ import time
 import httpx
 from sqlalchemy import text
 
+from bench.loadgen import HEADER, closed_loop, open_loop
 from services.credit.archive import recompute_all
 from services.credit.config import CreditSettings
 from services.credit.models import outbox
@@ -123,98 +121,6 @@ async def rescore_all(url: str) -> None:
     await engine.dispose()
 
 
-class Connection:
-    """A lean HTTP/1.1 keep-alive client on asyncio streams: a load generator that leaves the cores to the
-    server it measures (httpx spent a whole core here to send 600 requests a second)."""
-
-    def __init__(self, port: int, headers: dict[str, str]) -> None:
-        self.port = port
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> int:
-        request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n{self.extra}\r\n".encode()
-        for attempt in (1, 2):  # the server closes a connection idle past its keep-alive: reconnect once
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-            assert self.reader is not None
-            self.writer.write(request)
-            try:
-                head = await self.reader.readuntil(b"\r\n\r\n")
-                break
-            except (asyncio.IncompleteReadError, ConnectionError):
-                self.close()
-                self.writer = None
-                if attempt == 2:
-                    raise
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-async def closed_loop(port: int, paths: list[str], seconds: float, concurrency: int, headers: dict[str, str]
-                      ) -> tuple[list[float], int]:
-    """`concurrency` clients, each sending its next request when the last answer arrives."""
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker(seed: int) -> None:
-        nonlocal errors
-        pick, conn = random.Random(seed), Connection(port, headers)
-        try:
-            while time.perf_counter() < deadline:
-                t = time.perf_counter()
-                status = await conn.get(pick.choice(paths))
-                latencies.append((time.perf_counter() - t) * 1000)
-                errors += status != 200
-        finally:
-            conn.close()
-
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return latencies, errors
-
-
-async def open_loop(port: int, paths: list[str], seconds: float, rate: float, headers: dict[str, str]
-                    ) -> tuple[list[float], int]:
-    """Requests sent at a fixed rate whatever the answers do; latency counts from the scheduled send
-    time, so queueing in the client or the server is not hidden. A pool of connections is reused."""
-    latencies: list[float] = []
-    errors = 0
-    idle: list[Connection] = []
-    pick = random.Random(7)
-    start = time.perf_counter()
-
-    async def one(scheduled: float, path: str) -> None:
-        nonlocal errors
-        conn = idle.pop() if idle else Connection(port, headers)
-        status = await conn.get(path)
-        latencies.append((time.perf_counter() - scheduled) * 1000)
-        errors += status != 200
-        idle.append(conn)
-
-    tasks = []
-    for i in range(int(seconds * rate)):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, pick.choice(paths))))
-    await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.close()
-    return latencies, errors
-
-
 def lookups(url: str, subjects: int, seconds: float, concurrency: int, rate: float) -> None:
     port = free_port()
     env = {**os.environ, "CREDIT_DATABASE_URL": url, "CREDIT_DATABASE_SCHEMA": SCHEMA, "CREDIT_INTERNAL_SECRET": SECRET,
@@ -233,24 +139,18 @@ def lookups(url: str, subjects: int, seconds: float, concurrency: int, rate: flo
         # The internal token lives 60 s; the gateway makes a fresh one per request, the bench one per run.
         headers = {INTERNAL_TOKEN_HEADER: token}
         codes = [f"/v1/codes/B{n:09d}" for n in range(1, subjects // 5 + 1)]
-        print(f"{'lookups (one server process)':<44}{'requests':>9}{'per s':>7}{'p50 ms':>8}{'p99 ms':>8}"
-              f"{'errors':>7}{'client CPU s':>13}")
-        p50s = {}
-        runs = [(f"closed loop, concurrency {concurrency}", closed_loop, concurrency),
-                (f"open loop, {rate:.0f}/s", open_loop, rate)]
-        for label, loop, level in runs:
+        print(HEADER.replace(" " * 50, f"{'lookups (one server process)':<50}", 1))
+        for label, loop, level in ((f"closed loop, concurrency {concurrency}", closed_loop, concurrency),
+                                   (f"open loop, {rate:.0f}/s", open_loop, rate)):
+            results = {}
             for name, paths in (("/health/live", ["/health/live"]), ("/v1/codes/{code}", codes)):
-                asyncio.run(closed_loop(port, paths, 1, 4, headers))  # warm-up
-                cpu = resource.getrusage(resource.RUSAGE_SELF)
-                latencies, errors = asyncio.run(loop(port, paths, seconds, level, headers))
-                used = resource.getrusage(resource.RUSAGE_SELF)
-                client_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-                p50 = statistics.median(latencies)
-                p50s[(label, name)] = p50
-                print(f"{label + ' ' + name:<44}{len(latencies):>9,}{len(latencies) / seconds:>7.0f}{p50:>8.2f}"
-                      f"{statistics.quantiles(latencies, n=100)[98]:>8.2f}{errors:>7}{client_cpu:>13.1f}")
-            ratio = p50s[(label, "/v1/codes/{code}")] / p50s[(label, "/health/live")]
-            print(f"  profile p50 / health p50 = {ratio:.1f}")
+                def pick(rng, paths=paths):  # noqa: ANN001, ANN202 - a loadgen Pick
+                    return ("GET", rng.choice(paths), headers, b"")
+
+                asyncio.run(closed_loop(port, pick, 1, 4))  # warm-up
+                results[name] = asyncio.run(loop(port, pick, seconds, level))
+                print(results[name].row(f"{label} {name}"))
+            print(f"  profile p50 / health p50 = {results['/v1/codes/{code}'].p50 / results['/health/live'].p50:.1f}")
         print("target: profile p50 under 10 ms under load")
     finally:
         server.terminate()

@@ -1,0 +1,172 @@
+"""A lean load generator: HTTP/1.1 keep-alive on raw asyncio streams, closed and open loops, CPU and RSS.
+
+httpx spent a whole core of this 2-core machine to send 600 requests a second, which would have
+measured the client; this sends 8,000 a second on a fraction of one. Each benchmark prints the
+client's own CPU time beside its figures so that this stays checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# What to send: method, path, extra headers, body.
+Request = tuple[str, str, dict[str, str], bytes]
+Pick = Callable[[random.Random], Request]
+
+
+class Connection:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        if body or method in ("POST", "PUT", "PATCH"):
+            head += f"Content-Length: {len(body)}\r\n"
+        message = head.encode() + b"\r\n" + body
+        for attempt in (1, 2):  # the server closes a connection idle past its keep-alive: reconnect once
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            assert self.reader is not None
+            self.writer.write(message)
+            try:
+                answer = await self.reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.close()
+                if attempt == 2:
+                    raise
+        length = 0
+        for line in answer.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return int(answer[9:12])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+@dataclass
+class Result:
+    latencies_ms: list[float]
+    errors: int
+    seconds: float
+    client_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p99(self) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100)[98]
+
+    def row(self, label: str, width: int = 50) -> str:
+        return (f"{label:<{width}}{len(self.latencies_ms):>9,}{self.rate:>8.0f}{self.p50:>9.2f}{self.p99:>9.2f}"
+                f"{self.errors:>8}{self.client_cpu:>12.1f}")
+
+
+HEADER = f"{'':<50}{'requests':>9}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'client CPU':>12}"
+
+
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def _ok(status: int) -> bool:
+    return 200 <= status < 300
+
+
+async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, seed: int = 1) -> Result:
+    """`concurrency` clients, each sending its next request when the last answer arrives."""
+    latencies: list[float] = []
+    errors = 0
+    cpu = _cpu()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal errors
+        rng, conn = random.Random(seed * 1000 + n), Connection(port)
+        try:
+            while time.perf_counter() < deadline:
+                request = pick(rng)
+                t = time.perf_counter()
+                try:
+                    status = await conn.send(*request)
+                except (OSError, asyncio.IncompleteReadError):
+                    status = 0
+                latencies.append((time.perf_counter() - t) * 1000)
+                errors += not _ok(status)
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return Result(latencies, errors, time.perf_counter() - start, _cpu() - cpu)
+
+
+async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: int = 1) -> Result:
+    """Requests at a fixed rate whatever the answers do; latency from the scheduled send time, so
+    queueing in the client or the server is not hidden. Idle connections are reused."""
+    latencies: list[float] = []
+    errors = 0
+    idle: list[Connection] = []
+    rng = random.Random(seed)
+    cpu = _cpu()
+    start = time.perf_counter()
+
+    async def one(scheduled: float, request: Request) -> None:
+        nonlocal errors
+        conn = idle.pop() if idle else Connection(port)
+        try:
+            status = await conn.send(*request)
+        except (OSError, asyncio.IncompleteReadError):
+            status = 0
+            conn.close()
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        errors += not _ok(status)
+        idle.append(conn)
+
+    tasks = []
+    for i in range(int(seconds * rate)):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(scheduled, pick(rng))))
+    await asyncio.gather(*tasks)
+    for conn in idle:
+        conn.close()
+    return Result(latencies, errors, seconds, _cpu() - cpu)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, from /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,183 @@
+"""Complaint submission through the gateway on PostgreSQL, against a bare one-INSERT FastAPI endpoint.
+
+    python -m bench.submission [--seconds 20] [--open-seconds 30] [--rate 200] [--database-url URL]
+
+The gateway, intake and credit run as they are deployed: each its own uvicorn process (one worker),
+on PostgreSQL schemas of their own (`bench_sub_*`, made by their migrations), with their background
+workers on (intake's outbox delivers complaint.accepted to credit while the load runs). 2,000 tourists
+are logged in beforehand (sessions made the way a WeChat login makes them) and complain about 200
+merchants; the gateway's rate limits are off, as a province would set them behind its ingress.
+
+The baseline, measured in the same run at the same loads: a bare FastAPI endpoint (bench/baseline.py)
+doing one INSERT through the same engine settings, in one uvicorn process. The client is the lean
+one in bench/loadgen.py and prints its own CPU time. Resident memory of each service is read from
+/proc after warm-up and after the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import text
+
+from bench.loadgen import HEADER, Result, closed_loop, cpu_seconds, open_loop, rss_mb
+from services.credit.config import CreditSettings
+from services.gateway.auth import Authenticator
+from services.gateway.channels.base import ProviderIdentity
+from services.gateway.config import GatewaySettings
+from services.intake.config import IntakeSettings
+from shared.clock import system_clock
+from shared.db import create_engine, create_sessionmaker
+from shared.migrate import upgrade
+from shared.testing.fakes.server import free_port
+
+SECRET = "bench-internal-secret-0123456789abcdef"
+JWT = "bench-jwt-secret-0123456789abcdef0123456"
+TOURISTS, MERCHANTS = 2000, 200
+SETTINGS = {"gateway": GatewaySettings, "intake": IntakeSettings, "credit": CreditSettings}
+DESCRIPTIONS = ["预订的海景房变成了停车场一侧的房间，前台拒绝退还差价。", "导游强制购物，不进店就不给上车。",
+                "景区门票明码标价与实际收费不一致，多收了费用。", "海鲜加工店缺斤短两，称重时动手脚。"]
+
+
+def schema(service: str) -> str:
+    return f"bench_sub_{service}"
+
+
+def env_for(service: str, url: str, ports: dict[str, int]) -> dict[str, str]:
+    prefix = service.upper() + "_"
+    values = {"DATABASE_URL": url, "DATABASE_SCHEMA": schema(service), "INTERNAL_SECRET": SECRET,
+              "PORT": str(ports[service]), "LOG_LEVEL": "WARNING", "RUN_BACKGROUND_WORKERS": "true",
+              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in ports.items()}}
+    if service == "gateway":
+        values.update(JWT_SECRET=JWT, RATE_LIMIT_PER_IP="0", RATE_LIMIT_PER_IDENTITY="0", ACCESS_TOKEN_MINUTES="240")
+    return {**os.environ, **{prefix + k: v for k, v in values.items()}}
+
+
+async def build(url: str) -> list[str]:
+    """Fresh schemas, 200 merchants known to intake and credit, and 2,000 logged-in tourists' tokens."""
+    for service in SETTINGS:
+        settings = SETTINGS[service](database_url=url, database_schema=schema(service))
+        engine = create_engine(settings)
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema(service)}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{schema(service)}"'))
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, service, settings)
+    now = datetime.now(UTC)
+    intake = create_engine(IntakeSettings(database_url=url, database_schema=schema("intake")))
+    credit = create_engine(CreditSettings(database_url=url, database_schema=schema("credit")))
+    async with intake.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO merchants (id, name, region_code, industry, settled, in_compensation_program, revision, "
+            "updated_at) SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, '460200', 'lodging', true, "
+            "true, 2, :now FROM generate_series(1, :n) AS n"), {"n": MERCHANTS, "now": now})
+    async with credit.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO merchants (id, name, uscc, region_code, industry, address, status, contacts, "
+            "in_compensation_program, in_integrity_alliance, revision, created_at, updated_at) "
+            "SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, NULL, '460200', 'lodging', NULL, 'live', "
+            "'[]', true, false, 2, :now, :now FROM generate_series(1, :n) AS n"), {"n": MERCHANTS, "now": now})
+    await intake.dispose()
+    await credit.dispose()
+    gateway_settings = GatewaySettings(database_url=url, database_schema=schema("gateway"), jwt_secret=JWT,
+                                       access_token_minutes=240)
+    engine = create_engine(gateway_settings)
+    tokens = []
+    async with create_sessionmaker(engine)() as session:
+        auth = Authenticator(session=session, settings=gateway_settings, clock=system_clock)
+        for n in range(TOURISTS):
+            pair = await auth.login_consumer(ProviderIdentity(provider="wechat", external_id=f"o_bench_{n}"))
+            tokens.append(pair.access_token)
+        await session.commit()
+    await engine.dispose()
+    return tokens
+
+
+def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, *args], env=env)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{args} did not start")
+
+
+def submissions(tokens: list[str]):
+    def pick(rng):  # noqa: ANN001, ANN202 - a loadgen Pick
+        n = rng.randrange(1 << 30)
+        body = {"region_code": "460200", "merchant_id": f"mer_01BENCH{1 + n % MERCHANTS:019d}",
+                "industry": "lodging", "description": f"{DESCRIPTIONS[n % len(DESCRIPTIONS)]} 订单 {n}",
+                "amount_involved_fen": 20000 + n % 50000, "remedy": "refund",
+                "occurred_at": "2026-11-20T12:00:00Z", "contact_phone": "13812341234"}
+        return ("POST", "/v1/complaints", {"Authorization": f"Bearer {tokens[n % len(tokens)]}",
+                                           "Content-Type": "application/json"}, json.dumps(body).encode())
+    return pick
+
+
+def measure(port: int, pick, seconds: float, open_seconds: float, rate: float) -> list[tuple[str, Result]]:  # noqa: ANN001
+    asyncio.run(closed_loop(port, pick, 2, 8))  # warm-up
+    return [(f"closed loop, concurrency {c}", asyncio.run(closed_loop(port, pick, seconds, c))) for c in (32, 128)] + [
+        (f"open loop, {rate:.0f}/s", asyncio.run(open_loop(port, pick, open_seconds, rate)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20, help="length of each closed-loop run")
+    parser.add_argument("--open-seconds", type=float, default=30, help="length of the open-loop run")
+    parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    tokens = asyncio.run(build(args.database_url))
+    ports = {name: free_port() for name in ("gateway", "intake", "credit", "compensation")}
+    processes = {}
+    try:
+        for service in ("credit", "intake", "gateway"):
+            processes[service] = start(["-m", f"services.{service}.main"],
+                                       env_for(service, args.database_url, ports), ports[service])
+        baseline_port = free_port()
+        processes["baseline"] = start(
+            ["-m", "uvicorn", "bench.baseline:app", "--port", str(baseline_port), "--log-level", "warning"],
+            {**os.environ, "BASELINE_DATABASE_URL": args.database_url}, baseline_port)
+        pick = submissions(tokens)
+        asyncio.run(closed_loop(ports["gateway"], pick, 3, 8))  # warm-up: connections, caches, JIT-free Python
+        warm = {name: rss_mb(p.pid) for name, p in processes.items()}
+        cpu = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+        ours = measure(ports["gateway"], pick, args.seconds, args.open_seconds, args.rate)
+        used = {name: cpu_seconds(p.pid) - cpu[name] for name, p in processes.items()}
+        loaded = {name: rss_mb(p.pid) for name, p in processes.items()}
+        done = sum(len(result.latencies_ms) for _, result in ours)
+        base = measure(baseline_port, pick, args.seconds, args.open_seconds, args.rate)
+        print(HEADER)
+        for (label, result), (_, baseline) in zip(ours, base, strict=True):
+            print(result.row(f"submission via gateway, {label}"))
+            print(baseline.row(f"baseline one INSERT, {label}"))
+            print(f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
+                  f"p50 ratio {result.p50 / baseline.p50:.1f}")
+        print("targets: 400/s closed loop at concurrency 32; p99 under 50 ms at 200/s open loop; zero errors")
+        print(f"{'resident memory (MB)':<24}" + "".join(f"{name:>12}" for name in warm))
+        print(f"{'after warm-up':<24}" + "".join(f"{warm[name]:>12.0f}" for name in warm))
+        print(f"{'after the load':<24}" + "".join(f"{loaded[name]:>12.0f}" for name in loaded))
+        print("target: each service under 150 MB")
+        print(f"CPU per submission (ms), over the {done:,} of our runs: " + ", ".join(
+            f"{name} {1000 * used[name] / done:.2f}" for name in ("gateway", "intake", "credit")))
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    main()
