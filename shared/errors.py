@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -194,6 +195,32 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error turned into 409: %s", exc.orig)
         return problem_response(Conflict("This conflicts with a record that already exists.", code="conflict"))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A lost or refused database connection (a restart, a failover) is a 503 the client may retry;
+        # the pool drops the dead connection, so the next request gets a fresh one. Anything else the
+        # driver raises is a bug, and a 500.
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            log.warning("database unavailable: %s", exc.orig)
+            return problem_response(ServiceUnavailable("The database is not reachable right now; retry shortly.",
+                                                       code="database_unavailable", headers={"Retry-After": "1"}))
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(_: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free: %s", exc)
+        return problem_response(ServiceUnavailable("The service is overloaded; retry shortly.", code="overloaded",
+                                                   headers={"Retry-After": "1"}))
+
+    @app.exception_handler(OSError)
+    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
+        # asyncpg raises the socket's own error when the server refuses or drops a new connection.
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.warning("database connection failed: %s", exc)
+            return problem_response(ServiceUnavailable("The database is not reachable right now; retry shortly.",
+                                                       code="database_unavailable", headers={"Retry-After": "1"}))
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
