@@ -70,7 +70,7 @@ class MerchantNotEnrolled(NotFound):
     code, title = "merchant_not_found", "Merchant not found"
 
 
-def get_compensation(request: Request, session: Session) -> Compensation:
+async def get_compensation(request: Request, session: Session) -> Compensation:
     state = request.app.state
     return Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox)
 

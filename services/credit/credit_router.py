@@ -245,7 +245,7 @@ async def decide_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], bod
 
 
 # --- benefits --------------------------------------------------------------------------------------
-def get_benefits(request: Request, session: Session, archive: ArchiveService) -> Benefits:
+async def get_benefits(request: Request, session: Session, archive: ArchiveService) -> Benefits:
     state = request.app.state
     return Benefits(session=session, archive=archive, signer=state.signer,
                     valid_seconds=state.settings.eligibility_valid_seconds)

@@ -34,16 +34,16 @@ router = APIRouter(prefix="/v1", tags=["merchants"])
 MerchantId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-def get_archive(request: Request, session: Session) -> Archive:
+async def get_archive(request: Request, session: Session) -> Archive:
     state = request.app.state
     return Archive(session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days)
 
 
-def get_subjects(request: Request, session: Session) -> Subjects:
+async def get_subjects(request: Request, session: Session) -> Subjects:
     return Subjects(session=session, clock=request.app.state.clock, outbox=request.app.state.outbox)
 
 
-def get_codes(request: Request, session: Session, archive: Annotated[Archive, Depends(get_archive)]) -> Codes:
+async def get_codes(request: Request, session: Session, archive: Annotated[Archive, Depends(get_archive)]) -> Codes:
     return Codes(session=session, archive=archive, public_base_url=request.app.state.settings.public_base_url)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -65,11 +67,38 @@ def me_of(account: Account) -> Me:
               merchant_id=account.merchant_id, channel=account.channel, scopes=SCOPES.get(role, []))
 
 
+class OpenSessions:
+    """Sessions this replica found open in the last `ttl` seconds, so that a burst of requests reads the
+    session row once, not once each. A logout here forgets at once; one at another replica is seen
+    here within `ttl` (the access token itself lives longer than that anyway). Bounded in size."""
+
+    def __init__(self, ttl: float, size: int = 100_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def fresh(self, session_id: str) -> bool:
+        checked = self._seen.get(session_id)
+        return checked is not None and time.monotonic() - checked < self.ttl
+
+    def remember(self, session_id: str) -> None:
+        if self.ttl <= 0:
+            return
+        self._seen[session_id] = time.monotonic()
+        self._seen.move_to_end(session_id)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+    def forget(self, session_id: str) -> None:
+        self._seen.pop(session_id, None)
+
+
 @dataclass
 class Authenticator:
     session: AsyncSession
     settings: GatewaySettings
     clock: Clock
+    open_sessions: OpenSessions | None = None
 
     async def login_consumer(self, login: LoginIdentity) -> TokenPair:
         """A mini-program user: their provider id maps to one account, created at first login."""
@@ -139,6 +168,8 @@ class Authenticator:
         return self._tokens(account, auth_session, refresh)
 
     async def logout(self, session_id: str) -> None:
+        if self.open_sessions is not None:
+            self.open_sessions.forget(session_id)
         auth_session = await self.session.get(AuthSession, session_id)
         if auth_session is not None and auth_session.revoked_at is None:
             auth_session.revoked_at = self.clock.now()
@@ -153,13 +184,17 @@ class Authenticator:
             raise InvalidToken("The access token is not valid.") from exc
         if claims.get("exp", 0) < self.clock.now().timestamp():
             raise InvalidToken("The access token has expired; refresh it.", code="token_expired")
-        auth_session = await self.session.get(AuthSession, claims.get("sid", ""))
-        if auth_session is None or auth_session.revoked_at is not None:
-            raise InvalidToken("This session has ended; log in again.", code="session_ended")
+        session_id = str(claims.get("sid", ""))
+        if self.open_sessions is None or not self.open_sessions.fresh(session_id):
+            auth_session = await self.session.get(AuthSession, session_id)
+            if auth_session is None or auth_session.revoked_at is not None:
+                raise InvalidToken("This session has ended; log in again.", code="session_ended")
+            if self.open_sessions is not None:
+                self.open_sessions.remember(session_id)
         identity = Identity(subject=claims["sub"], role=claims["role"], region_code=claims.get("region_code"),
                             merchant_id=claims.get("merchant_id"), channel=claims.get("channel"),
                             display_name=claims.get("display_name"))
-        return identity, auth_session.id
+        return identity, session_id
 
     async def me(self, account_id: str) -> Me:
         account = await self.session.get(Account, account_id)

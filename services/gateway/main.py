@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.gateway.auth import OpenSessions
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import LoginAdapter
 from services.gateway.channels.wechat import WeChatMiniProgramLogin
@@ -49,6 +50,7 @@ def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
 
 async def _startup(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
+    app.state.open_sessions = OpenSessions(settings.session_check_seconds)
     app.state.limits = {
         "identity": RateLimiter(settings.rate_limit_per_identity),
         "ip": RateLimiter(settings.rate_limit_per_ip),

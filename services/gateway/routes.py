@@ -94,9 +94,10 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_authenticator(request: Request, session: Session) -> Authenticator:
+async def get_authenticator(request: Request, session: Session) -> Authenticator:
     # Sessions and tokens run on real time: the injectable clock is for complaints' deadlines.
-    return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock)
+    return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock,
+                         open_sessions=request.app.state.open_sessions)
 
 
 Auth = Annotated[Authenticator, Depends(get_authenticator)]
@@ -121,7 +122,7 @@ async def caller(request: Request, auth: Auth) -> tuple[Identity, str]:
 Caller = Annotated[tuple[Identity, str], Depends(caller)]
 
 
-def _login_limit(request: Request) -> None:
+async def _login_limit(request: Request) -> None:
     request.app.state.limits["login"].hit(client_ip(request))
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from services.gateway.auth import create_staff
 from services.gateway.main import create_app as create_gateway
+from services.gateway.models import AuthSession
 from services.gateway.models import metadata as gateway_metadata
 from shared.clock import system_clock
 from shared.contracts.identity import Role
@@ -85,6 +87,19 @@ async def test_refresh_rotates_the_token_and_logout_ends_the_session(stack: Stac
     assert after.status_code == 401 and after.json()["code"] == "session_ended"
     again = await stack.gateway.post("/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
     assert again.status_code == 401
+
+
+async def test_a_session_ended_at_another_replica_is_refused_once_the_check_interval_passes(stack: Stack) -> None:
+    tokens = await wechat_login(stack.gateway)
+    assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200
+    async with stack.apps["gateway"].state.sessionmaker() as session:  # a logout that another replica took
+        await session.execute(update(AuthSession).values(revoked_at=system_clock.now()))
+        await session.commit()
+    open_sessions = stack.apps["gateway"].state.open_sessions
+    assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200  # trusted for a while
+    open_sessions.ttl = 0  # the interval has passed
+    ended = await stack.gateway.get("/v1/me", headers=bearer(tokens))
+    assert ended.status_code == 401 and ended.json()["code"] == "session_ended"
 
 
 async def test_complaints_go_through_the_gateway_and_service_problems_pass_unchanged(stack: Stack) -> None:
