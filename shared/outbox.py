@@ -108,7 +108,7 @@ class Outbox:
             data = envelope.model_dump(mode="json")
             rows.extend({"event_id": envelope.id, "event_type": envelope.type, "subscriber": s, "envelope": data,
                          "created_at": now, "available_at": now, "attempts": 0}
-                        for s in subscribers_of(event.type))
+                        for s in subscribers_of(event.type, data["payload"]))
         if rows:
             await session.execute(insert(self.table), rows)
             session.info["outbox_written"] = True

@@ -1,6 +1,8 @@
-"""The gateway's command line: staff accounts and demo data.
+"""The gateway's command line: staff accounts, partners and demo data.
 
     python -m services.gateway.cli create-staff --username sanya --role official --region 460200
+    python -m services.gateway.cli create-partner --name "海南12345热线" --webhook-url https://...
+    python -m services.gateway.cli rotate-partner-key ptn_...
     python -m services.gateway.cli seed-demo
 """
 
@@ -10,10 +12,12 @@ import argparse
 import asyncio
 import getpass
 import sys
+from datetime import timedelta
 
 from services.demo import demo_data
 from services.gateway.auth import StaffExists, create_staff
 from services.gateway.config import settings
+from services.gateway.partners import Partners
 from shared.clock import system_clock
 from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
@@ -27,6 +31,23 @@ async def _create(**fields: object) -> str:
             account = await create_staff(session, system_clock, **fields)  # type: ignore[arg-type]
             await session.commit()
             return account.id
+    finally:
+        await engine.dispose()
+
+
+async def _partner(partner_id: str | None, name: str | None, webhook_url: str | None) -> tuple[str, str, str]:
+    """A new partner (or a new key for one): its id, key id and secret, which is printed this once."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            partners = Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
+            if partner_id is None:
+                partner, key, secret = await partners.create(name or "", webhook_url)
+            else:
+                partner = await partners.get(partner_id)
+                key, secret = await partners.new_key(partner)
+            await session.commit()
+            return partner.id, key.id, secret
     finally:
         await engine.dispose()
 
@@ -56,9 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--name", help="display name")
     staff.add_argument("--password", help="read from the terminal when omitted")
     sub.add_parser("seed-demo", help="create the demo staff accounts (idempotent)")
+    partner = sub.add_parser("create-partner", help="register a partner platform and print its first key")
+    partner.add_argument("--name", required=True)
+    partner.add_argument("--webhook-url", help="where status changes of its complaints are posted")
+    rotate = sub.add_parser("rotate-partner-key", help="a new signing key; the old one works for the overlap")
+    rotate.add_argument("partner_id")
     args = parser.parse_args(argv)
     if args.command == "seed-demo":
         print(f"gateway: {asyncio.run(seed_demo())} demo staff accounts created")
+        return 0
+    if args.command in ("create-partner", "rotate-partner-key"):
+        try:
+            partner_id, key_id, secret = asyncio.run(_partner(
+                getattr(args, "partner_id", None), getattr(args, "name", None), getattr(args, "webhook_url", None)))
+        except Problem as exc:
+            print(f"error: {exc.detail} ({exc.code})", file=sys.stderr)
+            return 1
+        print(f"partner {partner_id}\nkey {key_id}\nsecret {secret}   (shown once: store it now)")
         return 0
     password = args.password or getpass.getpass("password: ")
     if len(password) < 8:

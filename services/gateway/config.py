@@ -41,6 +41,12 @@ class GatewaySettings(ServiceSettings):
     rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
     max_upload_bytes: int = Field(11 * 1024 * 1024, description="largest request body the gateway forwards")
     trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
+    partner_key_overlap_hours: float = Field(168, ge=0, description=(
+        "how long a partner's previous signing key keeps working after a new one is issued"))
+    webhook_interval_seconds: float = Field(1.0, gt=0, description="how often due webhook deliveries are sent")
+    webhook_max_attempts: int = Field(10, ge=1, description=(
+        "attempts of a webhook delivery before it is given up as failed (backoff doubles from 5 s to 1 h)"))
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="timeout of one webhook delivery")
 
     @model_validator(mode="after")
     def _refuse_demo_secrets(self) -> GatewaySettings:

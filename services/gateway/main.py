@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from services.gateway.auth import OpenSessions
@@ -14,7 +15,11 @@ from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
+from services.gateway.models import inbox
 from services.gateway.pages import install_pages
+from services.gateway.partner_routes import admin_router, partner_router
+from services.gateway.partners import handlers as partner_handlers
+from services.gateway.partners import webhook_worker
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
 from shared.app import create_service_app
@@ -57,6 +62,11 @@ async def _startup(app: FastAPI) -> None:
         "login": RateLimiter(settings.rate_limit_logins_per_ip),
     }
     app.state.logins = build_logins(settings)
+    app.state.webhook_client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+
+
+async def _shutdown(app: FastAPI) -> None:
+    await app.state.webhook_client.aclose()
 
 
 def create_app(
@@ -74,8 +84,12 @@ def create_app(
         ),
         settings=settings,
         clock=clock,
-        routers=[auth_router, internal_router],
+        routers=[auth_router, internal_router, admin_router, partner_router],
+        inbox=inbox,
+        event_handlers=partner_handlers,
+        background=[webhook_worker],
         on_startup=_startup,
+        on_shutdown=_shutdown,
         **options,
     )
     install_pages(app)

@@ -1,13 +1,15 @@
-"""The gateway's tables: accounts, their provider identities, and sessions."""
+"""The gateway's tables: accounts, their provider identities, sessions, partners and their webhooks."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
+from shared.outbox import inbox_table
 
 metadata = service_metadata()
 
@@ -58,3 +60,66 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+inbox = inbox_table(metadata)
+
+
+class Partner(Base):
+    """A partner platform (an OTA, a hotline center, a scenic spot's system) that calls the partner API."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PartnerKey(Base):
+    """A signing key: the secret is kept encrypted (HMAC needs it back), shown to the partner once."""
+
+    __tablename__ = "partner_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when a newer key replaced it: it keeps working until then (rotation with overlap).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PartnerNonce(Base):
+    """Nonces of signed requests in the last minutes: a replayed request finds its nonce here."""
+
+    __tablename__ = "partner_nonces"
+    __table_args__ = (UniqueConstraint("key_id", "nonce", name="uq_partner_nonces_key_nonce"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    nonce: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class WebhookDelivery(Base):
+    """One status change to tell one partner, delivered signed with retries and backoff."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("partner_id", "event_id", name="uq_webhook_deliveries_partner_event"),
+                      Index("ix_webhook_deliveries_due", "state", "next_attempt_at"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(40))
+    complaint_id: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending (to send at next_attempt_at), delivered, failed (gave up after the last attempt)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -41,6 +41,7 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_next_deadline_at", "next_deadline_at"),
+        Index("ux_complaints_source_external", "source_id", "external_id", unique=True),
         Index("ix_complaints_region_state", "region_code", "state"),
         Index("ix_complaints_merchant_state", "merchant_id", "state"),
         Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
@@ -50,6 +51,10 @@ class Complaint(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     consumer_id: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(32))
+    # Who pushed it, when a partner platform did (its partner id), and the partner's own id for the case:
+    # one complaint per (source_id, external_id), however often the case is pushed.
+    source_id: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(64))
     region_code: Mapped[str] = mapped_column(String(6))
     merchant_id: Mapped[str | None] = mapped_column(String(40))
     merchant_name: Mapped[str] = mapped_column(String(200))

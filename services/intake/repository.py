@@ -29,13 +29,18 @@ class QueueFilter:
 
 
 def visible_to(identity: Identity) -> ColumnElement[bool]:
-    """Consumers see their own, merchant staff those against their merchant, officials their region."""
+    """Consumers see their own, merchant staff those against their merchant, officials their region,
+    partners the complaints they pushed."""
+    if identity.role == Role.partner:
+        return Complaint.source_id == identity.subject
     return shared_visible_to(identity, consumer=Complaint.consumer_id, merchant=Complaint.merchant_id,
                              region=Complaint.region_code)
 
 
 def may_read(identity: Identity, complaint: Complaint) -> bool:
     """`visible_to` for one loaded complaint."""
+    if identity.role == Role.partner:
+        return complaint.source_id is not None and complaint.source_id == identity.subject
     return may_see(identity, consumer=complaint.consumer_id, merchant=complaint.merchant_id,
                    region=complaint.region_code)
 
@@ -115,6 +120,10 @@ class ComplaintRepository:
             query = query.order_by(Complaint.next_deadline_at.is_(None), Complaint.next_deadline_at,
                                    Complaint.submitted_at, Complaint.id)
         return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+
+    async def by_external_id(self, source_id: str, external_id: str) -> Complaint | None:
+        return await self.session.scalar(select(Complaint).where(Complaint.source_id == source_id,
+                                                                 Complaint.external_id == external_id))
 
     async def next_deadline(self) -> datetime | None:
         """The earliest deadline of any open complaint (the deadline index answers it)."""

@@ -137,7 +137,8 @@ class Intake:
 
     def _base_event(self, c: Complaint) -> dict[str, Any]:
         return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
-                "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id}
+                "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id,
+                "source_id": c.source_id}
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         await self.outbox.emit(self.session, event_type(**self._base_event(c), **fields))
@@ -189,9 +190,17 @@ class Intake:
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture("The event cannot have happened in the future.",
                                    errors=[{"field": "body.occurred_at", "message": "is in the future"}])
+        source_id = external_id = None
         if actor.role == Role.consumer:
             channel = actor.channel or Channel.wechat_miniprogram
             consumer_id: str | None = actor.subject
+        elif actor.role == Role.partner:
+            channel, consumer_id = body.channel or Channel.partner, None
+            source_id, external_id = actor.subject, body.external_id
+            if external_id is not None:
+                earlier = await self.complaints.by_external_id(source_id, external_id)
+                if earlier is not None:
+                    return earlier  # the same case pushed again
         else:
             channel = body.channel or Channel.walk_in
             consumer_id = None
@@ -201,7 +210,8 @@ class Intake:
             if merchant is None:
                 raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
         c = Complaint(
-            id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, region_code=region.code,
+            id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, source_id=source_id,
+            external_id=external_id, region_code=region.code,
             merchant_id=merchant.id if merchant else None,
             merchant_name=merchant.name if merchant else (body.merchant_name or ""),
             merchant_address=body.merchant_address, industry=body.industry.value,

@@ -87,7 +87,9 @@ class ComplaintSubmit(_In):
         },
     )
 
-    channel: Channel | None = Field(None, description="staff only: the channel the complaint came by")
+    channel: Channel | None = Field(None, description="staff and partners: the channel the complaint came by")
+    external_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$")] | None = Field(
+        None, description="partners: their own id of the case; the same case pushed again is the same complaint")
     region_code: RegionCode
     merchant_id: str | None = Field(None, max_length=40, description="a registered merchant's id")
     merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
@@ -120,6 +122,7 @@ class ComplaintOut(BaseModel):
     id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     state: ComplaintState
     channel: Channel
+    external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
     region_code: str
     merchant_id: str | None
     merchant_name: str

@@ -6,8 +6,9 @@ services: add fields with defaults, and bump `version` for anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +37,7 @@ class ComplaintEvent(DomainEvent):
     industry: Industry
     merchant_id: str | None = None
     consumer_id: str | None = None
+    source_id: str | None = Field(None, description="the partner that pushed the complaint, if one did")
 
 
 class ComplaintSubmitted(ComplaintEvent):
@@ -189,6 +191,7 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "subject.registered": ("intake", "compensation"),
     "subject.updated": ("intake", "compensation"),
+    "complaint.state_changed": ("gateway",),
     "complaint.accepted": ("credit",),
     "complaint.resolved": ("credit",),
     "complaint.evaluated": ("credit",),
@@ -202,5 +205,19 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def subscribers_of(event_type: str) -> tuple[str, ...]:
-    return SUBSCRIPTIONS.get(event_type, ())
+# A subscriber that wants only some events of a type says which, by their payload: the gateway hears
+# only of complaints a partner pushed (it sends their webhooks), not every step of every complaint.
+WANTS: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
+    ("complaint.state_changed", "gateway"): lambda payload: bool(payload.get("source_id")),
+}
+
+
+def subscribers_of(event_type: str, payload: dict[str, Any] | None = None) -> tuple[str, ...]:
+    everyone = SUBSCRIPTIONS.get(event_type, ())
+    if payload is None:
+        return everyone
+    return tuple(s for s in everyone if WANTS.get((event_type, s), _all)(payload))
+
+
+def _all(payload: dict[str, Any]) -> bool:
+    return True

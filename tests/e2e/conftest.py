@@ -38,7 +38,8 @@ def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.
     ports = {name: free_port() for name in SERVICES}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-    extra = {"gateway": gateway_overrides(providers), "intake": {"scheduler_interval_seconds": 0.05},
+    extra = {"gateway": {**gateway_overrides(providers), "webhook_interval_seconds": 0.05},
+             "intake": {"scheduler_interval_seconds": 0.05},
              "credit": {"lists_interval_seconds": 0.05}}
     settings = {name: service_settings(name, databases, tmp, **common, **extra.get(name, {})) for name in SERVICES}
     with ExitStack() as servers:

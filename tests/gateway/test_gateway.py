@@ -131,8 +131,8 @@ async def test_catalogues_are_open_but_complaints_need_a_login(stack: Stack) -> 
     assert garbage.status_code == 401 and garbage.json()["code"] == "invalid_token"
     nowhere = await stack.gateway.get("/v1/nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["code"] == "route_not_found"
-    internal = await stack.gateway.post("/internal/events", json={})
-    assert internal.status_code == 404
+    internal = await stack.gateway.post("/internal/events", json={})  # for services only (and not routed in)
+    assert internal.status_code == 401 and internal.json()["code"] == "internal_token_missing"
 
 
 async def test_rate_limit_per_identity_answers_429_with_retry_after(stack: Stack) -> None:

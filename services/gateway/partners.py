@@ -1,0 +1,226 @@
+"""Partner platforms: signed requests in (`/partner/v1/...`), signed webhooks out, keys managed by admins.
+
+A request is signed with the partner's key: HMAC-SHA256 over
+
+    METHOD \\n PATH \\n QUERY (sorted, as sent) \\n TIMESTAMP \\n NONCE \\n hex SHA-256 of the body
+
+sent as `X-Partner-Key`, `X-Partner-Timestamp` (Unix seconds), `X-Partner-Nonce` and
+`X-Partner-Signature` (hex). A request older than 5 minutes, a nonce used before, an unknown or
+expired key or a wrong signature is refused with a 401 problem saying which, and nothing is stored.
+Webhooks are signed the same way with the partner's newest key (`tools/partner_sign.py` does both
+sides). Secrets are shown once and kept encrypted with a key derived from `GATEWAY_JWT_SECRET`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+from cryptography.fernet import Fernet
+from fastapi import FastAPI, Request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
+from shared.app import scheduler_pass
+from shared.clock import system_clock
+from shared.contracts.events import ComplaintStateChanged, EventEnvelope
+from shared.db import for_update_skip_locked
+from shared.errors import NotFound, Unauthorized
+from shared.ids import new_id
+from shared.outbox import EventHandler
+
+log = logging.getLogger("gateway.partners")
+WINDOW = timedelta(minutes=5)
+HEADERS = ("X-Partner-Key", "X-Partner-Timestamp", "X-Partner-Nonce", "X-Partner-Signature")
+
+
+class PartnerNotFound(NotFound):
+    code, title = "partner_not_found", "Partner not found"
+
+
+class DeliveryNotFound(NotFound):
+    code, title = "delivery_not_found", "Webhook delivery not found"
+
+
+def canonical(method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    ordered = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+    return "\n".join([method.upper(), path, ordered, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
+
+
+def sign(secret: str, method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), canonical(method, path, query, timestamp, nonce, body), "sha256").hexdigest()
+
+
+def _cipher(jwt_secret: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"partner-keys:" + jwt_secret.encode()).digest()))
+
+
+@dataclass
+class Partners:
+    session: AsyncSession
+    jwt_secret: str
+    overlap: timedelta
+
+    async def create(self, name: str, webhook_url: str | None) -> tuple[Partner, PartnerKey, str]:
+        partner = Partner(id=new_id("ptn"), name=name, webhook_url=webhook_url, created_at=system_clock.now())
+        self.session.add(partner)
+        await self.session.flush()
+        key, secret = await self.new_key(partner)
+        return partner, key, secret
+
+    async def new_key(self, partner: Partner) -> tuple[PartnerKey, str]:
+        """A new key; the partner's older keys keep working for the overlap, then stop."""
+        now = system_clock.now()
+        for old in (await self.session.scalars(select(PartnerKey).where(
+                PartnerKey.partner_id == partner.id, PartnerKey.expires_at.is_(None)))).all():
+            old.expires_at = now + self.overlap
+        secret = "psk_" + secrets.token_urlsafe(32)
+        key = PartnerKey(id=new_id("pky"), partner_id=partner.id, created_at=now,
+                         secret_encrypted=_cipher(self.jwt_secret).encrypt(secret.encode()).decode())
+        self.session.add(key)
+        await self.session.flush()
+        return key, secret
+
+    def secret_of(self, key: PartnerKey) -> str:
+        return _cipher(self.jwt_secret).decrypt(key.secret_encrypted.encode()).decode()
+
+    async def get(self, partner_id: str) -> Partner:
+        partner = await self.session.get(Partner, partner_id)
+        if partner is None:
+            raise PartnerNotFound(f"There is no partner {partner_id}.")
+        return partner
+
+    async def newest_key(self, partner_id: str) -> PartnerKey | None:
+        return await self.session.scalar(select(PartnerKey).where(PartnerKey.partner_id == partner_id)
+                                         .order_by(PartnerKey.created_at.desc()).limit(1))
+
+    async def verify(self, request: Request) -> Partner:
+        """The partner that signed this request, or a 401 that says what is wrong; a valid nonce is kept."""
+        key_id, timestamp, nonce, signature = (request.headers.get(h) for h in HEADERS)
+        if not (key_id and timestamp and nonce and signature):
+            raise Unauthorized(f"Sign the request: {', '.join(HEADERS)}.", code="signature_missing")
+        try:
+            sent = datetime.fromtimestamp(int(timestamp), tz=system_clock.now().tzinfo)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise Unauthorized("X-Partner-Timestamp is Unix seconds.", code="timestamp_invalid") from exc
+        if abs(system_clock.now() - sent) > WINDOW:
+            raise Unauthorized("The request is more than 5 minutes old (or from the future): sign it again now.",
+                               code="request_expired")
+        key = await self.session.get(PartnerKey, key_id)
+        partner = key and await self.session.get(Partner, key.partner_id)
+        if key is None or partner is None or partner.disabled:
+            raise Unauthorized(f"No partner key {key_id}.", code="partner_key_unknown")
+        if key.expires_at is not None and key.expires_at <= system_clock.now():
+            raise Unauthorized("This key was replaced and its overlap is over: sign with the new one.",
+                               code="partner_key_expired")
+        body = await request.body()
+        expected = sign(self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce,
+                        body)
+        if not hmac.compare_digest(expected, signature.lower()):
+            raise Unauthorized("The signature does not match the request.", code="signature_invalid")
+        self.session.add(PartnerNonce(key_id=key.id, nonce=nonce[:64], seen_at=system_clock.now()))
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise Unauthorized("This nonce was used already: the request is a replay.", code="nonce_reused") from exc
+        return partner
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+def handlers(app: FastAPI) -> dict[str, EventHandler]:
+    async def status_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
+        """A complaint a partner pushed changed state: queue a webhook to that partner."""
+        if not event.source_id:
+            return
+        partner = await session.get(Partner, event.source_id)
+        if partner is None or not partner.webhook_url:
+            return
+        now = app.state.clock.now()
+        session.add(WebhookDelivery(
+            id=new_id("whd"), partner_id=partner.id, event_id=envelope.id, event_type=envelope.type,
+            complaint_id=event.complaint_id, state="pending", attempts=0, next_attempt_at=now, created_at=now,
+            payload={"event_id": envelope.id, "type": envelope.type, "occurred_at": envelope.occurred_at.isoformat(),
+                     "complaint_id": event.complaint_id, "action": event.action, "state_from": event.state_from,
+                     "state_to": event.state_to, "note": event.note}))
+
+    return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
+
+
+async def deliver_webhooks_once(app: FastAPI) -> int:
+    """Send every due delivery once: delivered on a 2xx, otherwise retried with doubling backoff, and
+    given up (failed, in the partner's list to replay) after the last attempt. Never a tight loop."""
+    state = app.state
+    settings = state.settings
+    now = state.clock.now()
+    async with state.sessionmaker() as session:
+        due = list((await session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at).limit(50)
+            .with_for_update(**for_update_skip_locked(session)))).all())
+        partners = Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
+        for delivery in due:
+            partner = await session.get(Partner, delivery.partner_id)
+            key = await partners.newest_key(delivery.partner_id)
+            status, error = None, None
+            if partner is None or not partner.webhook_url or key is None:
+                error = "no webhook URL or key"
+            else:
+                status, error = await _post(state.webhook_client, partner.webhook_url, key.id,
+                                            partners.secret_of(key), delivery)
+            delivery.attempts += 1
+            delivery.last_status, delivery.last_error = status, error
+            if status is not None and 200 <= status < 300:
+                delivery.state, delivery.delivered_at = "delivered", state.clock.now()
+            elif delivery.attempts >= settings.webhook_max_attempts:
+                delivery.state = "failed"
+                log.warning("webhook %s to partner %s given up after %d attempts: %s", delivery.id,
+                            delivery.partner_id, delivery.attempts, error or status)
+            else:
+                backoff = min(timedelta(seconds=5 * 2 ** (delivery.attempts - 1)), timedelta(hours=1))
+                delivery.next_attempt_at = state.clock.now() + backoff
+        await session.execute(delete(PartnerNonce).where(PartnerNonce.seen_at < system_clock.now() - 2 * WINDOW))
+        await session.commit()
+    return len(due)
+
+
+async def _post(client: httpx.AsyncClient, url: str, key_id: str, secret: str, delivery: WebhookDelivery
+                ) -> tuple[int | None, str | None]:
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp, nonce = str(int(system_clock.now().timestamp())), secrets.token_hex(16)
+    parts = urlsplit(url)
+    headers = {"Content-Type": "application/json", "X-Partner-Key": key_id, "X-Partner-Timestamp": timestamp,
+               "X-Partner-Nonce": nonce, "X-Delivery-Id": delivery.id, "X-Event-Id": delivery.event_id,
+               "X-Partner-Signature": sign(secret, "POST", parts.path or "/", parts.query, timestamp, nonce, body)}
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+    return response.status_code, None if response.is_success else response.text[:300]
+
+
+async def webhook_worker(app: FastAPI) -> None:
+    while True:
+        async with scheduler_pass(app, "webhooks", log):
+            await deliver_webhooks_once(app)
+        await asyncio.sleep(app.state.settings.webhook_interval_seconds)
+
+
+def delivery_out(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {"id": delivery.id, "event_id": delivery.event_id, "event_type": delivery.event_type,
+            "complaint_id": delivery.complaint_id, "state": delivery.state, "attempts": delivery.attempts,
+            "next_attempt_at": delivery.next_attempt_at, "last_status": delivery.last_status,
+            "last_error": delivery.last_error, "delivered_at": delivery.delivered_at,
+            "payload": delivery.payload}

@@ -1,0 +1,158 @@
+"""The partner API over loopback: signed pushes become complaints, once per external id; replays,
+forgeries and stale requests are refused and leave nothing behind; status changes reach the partner's
+own webhook receiver (a real local server), signed, and can be listed and replayed. The partner signs
+with tools/partner_sign.py, the script the README gives partners."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shared.testing.fakes.server import ServerThread
+from tests.e2e.conftest import System
+from tests.factories import complaint_body
+from tools.partner_sign import signature, signed_headers, verify
+
+
+class Receiver:
+    """The partner's webhook endpoint: it records what arrives, and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.failing = False
+
+        async def hook(request: Request) -> JSONResponse:
+            if self.failing:
+                return JSONResponse({"error": "down for maintenance"}, status_code=503)
+            self.received.append({"headers": dict(request.headers), "body": await request.body(),
+                                  "url": str(request.url)})
+            return JSONResponse({"ok": True})
+
+        self.app = Starlette(routes=[Route("/hooks/complaints", hook, methods=["POST"])])
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    hooks = Receiver()
+    with ServerThread(hooks.app) as server:
+        yield hooks, f"{server.url}/hooks/complaints"
+
+
+def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
+        system: System, receiver: tuple[Receiver, str]) -> None:
+    hooks, hook_url = receiver
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+            r = await gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+            admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            created = (await gw.post("/v1/partners", headers=admin,
+                                     json={"name": "海南12345热线", "webhook_url": hook_url})).json()
+            key_id, secret = created["key"]["key_id"], created["key"]["secret"]
+            other = (await gw.post("/v1/partners", headers=admin, json={"name": "某在线旅行社"})).json()
+
+            async def call(method: str, path: str, body: dict[str, Any] | None = None, *, key: str = key_id,
+                           sec: str = secret, headers: dict[str, str] | None = None) -> httpx.Response:
+                raw = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
+                signed = headers or signed_headers(key, sec, method, f"{system.url}{path}", raw)
+                return await gw.request(method, path, content=raw or None,
+                                        headers={**signed, "Content-Type": "application/json"})
+
+            case = complaint_body(merchant_id=None, merchant_name="天涯海角景区门口摊位", channel="hotline_12345",
+                                  external_id="HL-2026-000123")
+            first = await call("POST", "/partner/v1/complaints", case)
+            assert first.status_code == 201, first.text
+            complaint = first.json()
+            assert (complaint["channel"], complaint["external_id"]) == ("hotline_12345", "HL-2026-000123")
+            again = await call("POST", "/partner/v1/complaints", case)  # the hotline pushes it again
+            assert again.json()["id"] == complaint["id"]
+
+            # A replayed request, a forged one, a stale one: 401 that says which, nothing stored.
+            raw = json.dumps(case, ensure_ascii=False).encode()
+            headers = signed_headers(key_id, secret, "POST", f"{system.url}/partner/v1/complaints", raw)
+            assert (await call("POST", "/partner/v1/complaints", case, headers=headers)).status_code == 201
+            replay = await call("POST", "/partner/v1/complaints", case, headers=headers)
+            assert replay.status_code == 401 and replay.json()["code"] == "nonce_reused"
+            forged = {**signed_headers(key_id, "psk_not-the-secret", "POST",
+                                       f"{system.url}/partner/v1/complaints", raw)}
+            refused = await call("POST", "/partner/v1/complaints", case, headers=forged)
+            assert refused.status_code == 401 and refused.json()["code"] == "signature_invalid"
+            honest = {**forged, "X-Partner-Signature": signature(
+                secret, "POST", "/partner/v1/complaints", "", forged["X-Partner-Timestamp"],
+                forged["X-Partner-Nonce"], raw)}
+            assert (await call("POST", "/partner/v1/complaints", case, headers=honest)).status_code == 201  # the
+            # forged request's nonce was not kept
+            stale_time = str(int(time.time()) - 600)
+            stale = {**headers, "X-Partner-Timestamp": stale_time, "X-Partner-Nonce": "n-stale",
+                     "X-Partner-Signature": signature(secret, "POST", "/partner/v1/complaints", "", stale_time,
+                                                      "n-stale", raw)}
+            expired = await call("POST", "/partner/v1/complaints", case, headers=stale)
+            assert expired.status_code == 401 and expired.json()["code"] == "request_expired"
+            unsigned = await gw.post("/partner/v1/complaints", json=case)
+            assert unsigned.status_code == 401 and unsigned.json()["code"] == "signature_missing"
+
+            status = await call("GET", f"/partner/v1/complaints/{complaint['id']}")
+            assert status.status_code == 200 and status.json()["state"] == "assigned"
+            theirs = await call("GET", f"/partner/v1/complaints/{complaint['id']}", key=other["key"]["key_id"],
+                                sec=other["key"]["secret"])
+            assert theirs.status_code == 404
+
+            # Status changes reach the receiver, signed with the partner's key.
+            async def heard(n: int) -> bool:
+                for _ in range(200):
+                    if len(hooks.received) >= n:
+                        return True
+                    await asyncio.sleep(0.05)
+                return False
+
+            assert await heard(3)  # submitted, accepted, assigned
+            states = [json.loads(h["body"])["state_to"] for h in hooks.received]
+            assert states[:3] == ["submitted", "accepted", "assigned"]
+            for hook in hooks.received:
+                assert verify(secret, "POST", hook["url"], hook["headers"], hook["body"])
+                assert not verify("psk_other", "POST", hook["url"], hook["headers"], hook["body"])
+
+            # The receiver fails: the delivery is retried later, not in a tight loop; the partner replays it.
+            hooks.failing = True
+            sanya_login = await gw.post("/v1/auth/staff/login",
+                                        json={"username": "sanya", "password": "sanya-pass-e2e"})
+            sanya = {"Authorization": f"Bearer {sanya_login.json()['access_token']}"}
+            r = await gw.post(f"/v1/complaints/{complaint['id']}/escalations", headers=sanya,
+                              json={"reason": "热线督办：游客再次来电"})
+            assert r.status_code == 200, r.text
+            deliveries: list[dict[str, Any]] = []
+            for _ in range(200):
+                deliveries = (await call("GET", "/partner/v1/webhook-deliveries")).json()
+                if any(d["attempts"] >= 1 and d["state"] == "pending" for d in deliveries):
+                    break
+                await asyncio.sleep(0.05)
+            waiting = next(d for d in deliveries if d["payload"]["state_to"] == "escalated")
+            assert waiting["state"] == "pending" and waiting["last_status"] == 503
+            await asyncio.sleep(0.5)
+            again_listed = (await call("GET", "/partner/v1/webhook-deliveries")).json()
+            assert next(d for d in again_listed if d["id"] == waiting["id"])["attempts"] == 1  # backing off
+            hooks.failing = False
+            replayed = await call("POST", f"/partner/v1/webhook-deliveries/{waiting['id']}/replays")
+            assert replayed.status_code == 200 and replayed.json()["state"] == "pending"
+            assert await heard(4)
+            assert json.loads(hooks.received[-1]["body"])["state_to"] == "escalated"
+
+            # Key rotation with overlap: the new key works, so does the old one until its overlap ends.
+            rotated = (await gw.post(f"/v1/partners/{created['partner']['id']}/keys", headers=admin)).json()
+            assert (await call("GET", f"/partner/v1/complaints/{complaint['id']}", key=rotated["key_id"],
+                               sec=rotated["secret"])).status_code == 200
+            assert (await call("GET", f"/partner/v1/complaints/{complaint['id']}")).status_code == 200
+            listed = (await gw.get("/v1/partners", headers=admin)).json()
+            assert "secret" not in json.dumps(listed)
+
+    asyncio.run(scenario())
