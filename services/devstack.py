@@ -20,7 +20,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SERVICES = {"gateway": 8000, "intake": 8001, "compensation": 8002, "credit": 8003}
-FAKES = {"wechat": 8010, "alipay": 8011, "wechatpay": 8012}
+FAKES = {"wechat": 8010, "alipay": 8011, "wechatpay": 8012, "minis": 8013}
 
 
 def _env() -> dict[str, str]:
@@ -60,7 +60,7 @@ def start(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     commands = [
         ("fakes", [sys.executable, "-m", "shared.testing.fakes", "--keys-dir", str(VAR / "keys"),
                    "--wechat-port", str(FAKES["wechat"]), "--alipay-port", str(FAKES["alipay"]),
-                   "--wechatpay-port", str(FAKES["wechatpay"])]),
+                   "--wechatpay-port", str(FAKES["wechatpay"]), "--minis-port", str(FAKES["minis"])]),
         *((service, [sys.executable, "-m", f"services.{service}.main"]) for service in SERVICES),
     ]
     children = []
@@ -96,6 +96,7 @@ Assured Tour is running (SQLite under var/, logs under var/log/). Ctrl-C stops e
   credit        http://127.0.0.1:8003      (internal)
   WeChat fake   http://127.0.0.1:8010      Alipay fake  http://127.0.0.1:8011/gateway.do
   WeChat Pay fake http://127.0.0.1:8012    (transfers to tourists' WeChat balance)
+  Douyin and Kuaishou fakes http://127.0.0.1:8013/douyin, /kuaishou
 
 Mini-program logins: any code of the form demo-<name>, e.g.
   curl -s -X POST localhost:8000/v1/auth/wechat/login -H 'content-type: application/json' -d '{{"code":"demo-alice"}}'

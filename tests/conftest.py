@@ -10,6 +10,7 @@ import pytest
 
 from shared.contracts.identity import Identity, Role
 from shared.testing.fakes.alipay import create_alipay_fake
+from shared.testing.fakes.bytedance_kuaishou import create_mini_fakes
 from shared.testing.fakes.keys import generate_rsa_keypair
 from shared.testing.fakes.server import ServerThread
 from shared.testing.fakes.wechat import create_wechat_fake
@@ -17,6 +18,8 @@ from shared.testing.fakes.wechatpay import create_wechatpay_fake
 from tests.support import Databases, Stack, postgres_url, running_stack
 
 WECHAT_APPID, WECHAT_SECRET = "wx-test-app", "wx-test-secret"
+DOUYIN_APPID, DOUYIN_SECRET = "tt-test-app", "douyin-test-secret"
+KUAISHOU_APPID, KUAISHOU_SECRET = "ks-test-app", "kuaishou-test-secret"
 ALIPAY_APPID = "2021000000000001"
 MCHID, MERCHANT_SERIAL, PUBLIC_KEY_ID = "1900000109", "TEST-MERCHANT-SERIAL-0001", "PUB_KEY_ID_TEST_0001"
 APIV3_KEY = "test-apiv3-key-0123456789abcdefg"[:32]
@@ -41,6 +44,7 @@ class Providers:
     wechatpay: object
     wechatpay_merchant_private_key: Path
     wechatpay_platform_public_key: Path
+    minis_url: str = ""
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +63,12 @@ def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Providers]:
     alipay = create_alipay_fake(ALIPAY_APPID, app_public, platform_private)
     wechatpay = create_wechatpay_fake(MCHID, WECHAT_APPID, merchant_public, MERCHANT_SERIAL, wxpay_platform_private,
                                       PUBLIC_KEY_ID, APIV3_KEY)
+    minis = create_mini_fakes((DOUYIN_APPID, DOUYIN_SECRET), (KUAISHOU_APPID, KUAISHOU_SECRET))
     with ServerThread(wechat) as wechat_server, ServerThread(alipay) as alipay_server, \
-            ServerThread(wechatpay) as wechatpay_server:
-        yield Providers(wechat_url=wechat_server.url, alipay_url=alipay_server.url + "/gateway.do",
+            ServerThread(wechatpay) as wechatpay_server, \
+            ServerThread(minis) as minis_server:
+        yield Providers(minis_url=minis_server.url, wechat_url=wechat_server.url,
+                        alipay_url=alipay_server.url + "/gateway.do",
                         app_private_key=keys / "app_private.pem", platform_public_key=keys / "platform_public.pem",
                         wechat=wechat, alipay=alipay, wechatpay_url=wechatpay_server.url, wechatpay=wechatpay,
                         wechatpay_merchant_private_key=keys / "wechatpay_merchant_private.pem",
@@ -74,6 +81,10 @@ def gateway_overrides(providers: Providers) -> dict[str, object]:
         "alipay_appid": ALIPAY_APPID, "alipay_gateway_url": providers.alipay_url,
         "alipay_app_private_key_file": providers.app_private_key,
         "alipay_public_key_file": providers.platform_public_key,
+        "douyin_appid": DOUYIN_APPID, "douyin_secret": DOUYIN_SECRET,
+        "douyin_api_base": f"{providers.minis_url}/douyin",
+        "kuaishou_appid": KUAISHOU_APPID, "kuaishou_secret": KUAISHOU_SECRET,
+        "kuaishou_api_base": f"{providers.minis_url}/kuaishou",
     }
 
 

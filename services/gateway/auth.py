@@ -37,7 +37,8 @@ SCOPES = {
     Role.official: ["complaints:region", "actions:region", "reports:region"],
     Role.admin: ["complaints:all", "actions:all", "accounts:manage", "merchants:manage"],
 }
-PROVIDER_CHANNELS = {"wechat": Channel.wechat_miniprogram, "alipay": Channel.alipay_miniprogram}
+PROVIDER_CHANNELS = {"wechat": Channel.wechat_miniprogram, "alipay": Channel.alipay_miniprogram,
+                     "douyin": Channel.douyin, "kuaishou": Channel.kuaishou}
 
 
 class InvalidCredentials(Unauthorized):

@@ -10,6 +10,8 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
 
 DEMO_WECHAT_SECRET = "demo-secret"
+DEMO_DOUYIN_SECRET = "demo-douyin-secret"
+DEMO_KUAISHOU_SECRET = "demo-kuaishou-secret"
 
 
 class GatewaySettings(ServiceSettings):
@@ -35,6 +37,15 @@ class GatewaySettings(ServiceSettings):
                                               description="the app's RSA private key (PEM)")
     alipay_public_key_file: Path = Field(Path("var/keys/alipay_platform_public.pem"),
                                          description="Alipay's RSA public key (PEM)")
+    douyin_appid: str = Field("tt-demo-app", description="the Douyin mini-program's appid (empty: no Douyin login)")
+    douyin_secret: str = Field(DEMO_DOUYIN_SECRET, description="the Douyin mini-program's secret")
+    douyin_api_base: str = Field("http://127.0.0.1:8013/douyin",
+                                 description="https://developer.toutiao.com in production")
+    kuaishou_appid: str = Field("ks-demo-app", description="the Kuaishou mini-program's app id (empty: no Kuaishou "
+                                "login)")
+    kuaishou_secret: str = Field(DEMO_KUAISHOU_SECRET, description="the Kuaishou mini-program's app secret")
+    kuaishou_api_base: str = Field("http://127.0.0.1:8013/kuaishou",
+                                   description="https://open.kuaishou.com in production")
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
@@ -55,6 +66,11 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError("GATEWAY_JWT_SECRET must be a real secret (32+ characters) in production")
             if self.wechat_secret == DEMO_WECHAT_SECRET:
                 raise ValueError("GATEWAY_WECHAT_SECRET is the demo placeholder")
+            if self.douyin_appid and self.douyin_secret == DEMO_DOUYIN_SECRET:
+                raise ValueError("GATEWAY_DOUYIN_SECRET is the demo placeholder (or set GATEWAY_DOUYIN_APPID empty)")
+            if self.kuaishou_appid and self.kuaishou_secret == DEMO_KUAISHOU_SECRET:
+                raise ValueError("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID "
+                                 "empty)")
         return self
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.gateway.auth import OpenSessions
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import LoginAdapter
+from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
 from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
@@ -39,6 +40,11 @@ def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
             timeout=settings.provider_timeout_seconds,
         ),
     }
+    for adapter, appid, secret, base in (
+            (DouyinMiniProgramLogin, settings.douyin_appid, settings.douyin_secret, settings.douyin_api_base),
+            (KuaishouMiniProgramLogin, settings.kuaishou_appid, settings.kuaishou_secret, settings.kuaishou_api_base)):
+        if appid:
+            logins[adapter.provider] = adapter(appid, secret, base, timeout=settings.provider_timeout_seconds)
     private, public = settings.alipay_app_private_key_file, settings.alipay_public_key_file
     if private.is_file() and public.is_file():
         logins["alipay"] = AlipayMiniProgramLogin(
@@ -67,6 +73,9 @@ async def _startup(app: FastAPI) -> None:
 
 async def _shutdown(app: FastAPI) -> None:
     await app.state.webhook_client.aclose()
+    for login in app.state.logins.values():
+        if hasattr(login, "aclose"):
+            await login.aclose()
 
 
 def create_app(

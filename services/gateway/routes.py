@@ -19,7 +19,15 @@ from services.gateway.channels.base import (
     ProviderUnavailable,
 )
 from shared.clock import system_clock
-from shared.contracts.auth import AlipayLoginIn, Me, RefreshIn, StaffLoginIn, TokenPair, WeChatLoginIn
+from shared.contracts.auth import (
+    AlipayLoginIn,
+    Me,
+    MiniProgramLoginIn,
+    RefreshIn,
+    StaffLoginIn,
+    TokenPair,
+    WeChatLoginIn,
+)
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
 from shared.errors import NotFound, PayloadTooLarge, TooManyRequests, problem_responses
@@ -135,6 +143,25 @@ async def wechat_login(body: WeChatLoginIn, request: Request, auth: Auth) -> Tok
     """Log in from the WeChat mini-program with the code of wx.login()."""
     login = await request.app.state.logins["wechat"].identify(body.code)
     return await auth.login_consumer(login)
+
+
+@auth_router.post("/auth/douyin/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)
+async def douyin_login(body: MiniProgramLoginIn, request: Request, auth: Auth) -> TokenPair:
+    """Log in from the Douyin mini-program with the code of tt.login()."""
+    return await auth.login_consumer(await _login_with(request, "douyin").identify(body.code))
+
+
+@auth_router.post("/auth/kuaishou/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)
+async def kuaishou_login(body: MiniProgramLoginIn, request: Request, auth: Auth) -> TokenPair:
+    """Log in from the Kuaishou mini-program with the code of ks.login()."""
+    return await auth.login_consumer(await _login_with(request, "kuaishou").identify(body.code))
+
+
+def _login_with(request: Request, provider: str) -> Any:
+    login = request.app.state.logins.get(provider)
+    if login is None:
+        raise RouteNotFound(f"{provider} login is not enabled on this platform.", code="login_not_enabled")
+    return login
 
 
 @auth_router.post("/auth/alipay/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)

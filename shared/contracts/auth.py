@@ -20,6 +20,11 @@ class WeChatLoginIn(_In):
     code: Code = Field(description="the code from wx.login()", examples=["demo-alice"])
 
 
+class MiniProgramLoginIn(_In):
+    code: Code = Field(description="the code from tt.login() (Douyin) or ks.login() (Kuaishou)",
+                       examples=["demo-alice"])
+
+
 class AlipayLoginIn(_In):
     auth_code: Code = Field(description="the authCode from my.getAuthCode()", examples=["demo-alice"])
 

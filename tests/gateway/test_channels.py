@@ -284,3 +284,33 @@ def test_server_threads_run_side_by_side_and_release_their_ports() -> None:
             assert httpx.get(f"{server.url}/cgi-bin/token", params=params).json()["expires_in"] == 7200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{one.url}/cgi-bin/token", params=params)
+
+
+# --- Douyin and Kuaishou: the same adapter shape, against their fakes on loopback -------------------------
+async def test_douyin_and_kuaishou_logins_through_the_gateway(stack: Any, providers: Any) -> None:
+    for provider, channel in (("douyin", "douyin"), ("kuaishou", "kuaishou")):
+        first = await stack.gateway.post(f"/v1/auth/{provider}/login", json={"code": "demo-xiaoming"})
+        assert first.status_code == 200, first.text
+        assert first.json()["account"]["channel"] == channel
+        again = await stack.gateway.post(f"/v1/auth/{provider}/login", json={"code": "demo-xiaoming"})
+        assert again.json()["account"]["id"] == first.json()["account"]["id"]  # the same user every time
+        bad = await stack.gateway.post(f"/v1/auth/{provider}/login", json={"code": "forged-code"})
+        assert bad.status_code == 401 and bad.json()["code"] == "login_code_invalid"
+    douyin_user = (await stack.gateway.post("/v1/auth/douyin/login", json={"code": "demo-xiaoming"})).json()
+    kuaishou_user = (await stack.gateway.post("/v1/auth/kuaishou/login", json={"code": "demo-xiaoming"})).json()
+    assert douyin_user["account"]["id"] != kuaishou_user["account"]["id"]
+
+
+async def test_douyin_and_kuaishou_refusing_our_secret_is_a_setup_fault(providers: Any) -> None:
+    from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
+    from tests.conftest import DOUYIN_APPID, KUAISHOU_APPID
+
+    for login in (DouyinMiniProgramLogin(DOUYIN_APPID, "wrong", f"{providers.minis_url}/douyin"),
+                  KuaishouMiniProgramLogin(KUAISHOU_APPID, "wrong", f"{providers.minis_url}/kuaishou")):
+        with pytest.raises(ProviderCredentialsRejected):
+            await login.identify("demo-alice")
+        await login.aclose()
+    unreachable = DouyinMiniProgramLogin(DOUYIN_APPID, "x", f"http://127.0.0.1:{free_port()}", timeout=1)
+    with pytest.raises(ProviderUnavailable):
+        await unreachable.identify("demo-alice")
+    await unreachable.aclose()

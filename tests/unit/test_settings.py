@@ -27,8 +27,11 @@ def test_production_gateway_refuses_demo_jwt_and_wechat_secrets() -> None:
         GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET)
     with pytest.raises(ValidationError, match="WECHAT"):
         GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET)
+    with pytest.raises(ValidationError, match="DOUYIN"):
+        GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
+                        wechat_secret="real-secret")
     ok = GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
-                         wechat_secret="real-secret")
+                         wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret")
     assert ok.is_production
 
 

@@ -1,4 +1,5 @@
-"""`python -m shared.testing.fakes`: the WeChat and Alipay fakes as servers, for `make run`."""
+"""`python -m shared.testing.fakes`: the WeChat, Alipay, WeChat Pay, Douyin and Kuaishou fakes as servers, for
+`make run`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uvicorn
 
 from shared.logging import configure_logging
 from shared.testing.fakes.alipay import create_alipay_fake
+from shared.testing.fakes.bytedance_kuaishou import create_mini_fakes
 from shared.testing.fakes.keys import ensure_keypair
 from shared.testing.fakes.wechat import create_wechat_fake
 from shared.testing.fakes.wechatpay import create_wechatpay_fake
@@ -27,13 +29,16 @@ async def serve(args: argparse.Namespace) -> None:
     wechatpay = create_wechatpay_fake(args.wechatpay_mchid, args.wechat_appid, merchant_public.read_text(),
                                       args.wechatpay_serial, wechatpay_platform_private.read_text(),
                                       args.wechatpay_public_key_id, args.wechatpay_apiv3_key)
+    minis = create_mini_fakes(("tt-demo-app", "demo-douyin-secret"), ("ks-demo-app", "demo-kuaishou-secret"))
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_config=None, log_level="warning"))
-        for app, port in ((wechat, args.wechat_port), (alipay, args.alipay_port), (wechatpay, args.wechatpay_port))
+        for app, port in ((wechat, args.wechat_port), (alipay, args.alipay_port), (wechatpay, args.wechatpay_port),
+                          (minis, args.minis_port))
     ]
     print(f"WeChat fake: http://127.0.0.1:{args.wechat_port}", flush=True)
     print(f"Alipay fake: http://127.0.0.1:{args.alipay_port}/gateway.do", flush=True)
     print(f"WeChat Pay fake: http://127.0.0.1:{args.wechatpay_port}", flush=True)
+    print(f"Douyin and Kuaishou fakes: http://127.0.0.1:{args.minis_port}/douyin, /kuaishou", flush=True)
     await asyncio.gather(*(server.serve() for server in servers))
 
 
@@ -43,6 +48,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     parser.add_argument("--wechat-port", type=int, default=8010)
     parser.add_argument("--alipay-port", type=int, default=8011)
+    parser.add_argument("--minis-port", type=int, default=8013, help="Douyin and Kuaishou (the gateway's defaults)")
     parser.add_argument("--wechat-appid", default="wx-demo-app")
     parser.add_argument("--wechat-secret", default="demo-secret")
     parser.add_argument("--alipay-appid", default="2021000000000000")
