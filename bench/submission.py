@@ -119,7 +119,7 @@ def submissions(tokens: list[str]):
         body = {"region_code": "460200", "merchant_id": f"mer_01BENCH{1 + n % MERCHANTS:019d}",
                 "industry": "lodging", "description": f"{DESCRIPTIONS[n % len(DESCRIPTIONS)]} 订单 {n}",
                 "amount_involved_fen": 20000 + n % 50000, "remedy": "refund",
-                "occurred_at": "2026-11-20T12:00:00Z", "contact_phone": "13812341234"}
+                "occurred_at": "2026-11-20T12:00:00Z", "contact_phone": f"138{n % len(tokens):08d}"}
         return ("POST", "/v1/complaints", {"Authorization": f"Bearer {tokens[n % len(tokens)]}",
                                            "Content-Type": "application/json"}, json.dumps(body).encode())
     return pick

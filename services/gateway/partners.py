@@ -142,19 +142,23 @@ class Partners:
 # --- webhooks ------------------------------------------------------------------------------------
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def status_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
-        """A complaint a partner pushed changed state: queue a webhook to that partner."""
-        if not event.source_id:
-            return
-        partner = await session.get(Partner, event.source_id)
-        if partner is None or not partner.webhook_url:
-            return
+        """A complaint a partner pushed changed state, or one the same case was linked to: queue a webhook
+        to each partner it came from, naming the complaint that partner knows."""
+        told = [(event.source_id, event.complaint_id, None)] if event.source_id else []
+        told += [(link["source_id"], link["complaint_id"], event.complaint_id) for link in event.links
+                 if link.get("source_id")]
         now = app.state.clock.now()
-        session.add(WebhookDelivery(
-            id=new_id("whd"), partner_id=partner.id, event_id=envelope.id, event_type=envelope.type,
-            complaint_id=event.complaint_id, state="pending", attempts=0, next_attempt_at=now, created_at=now,
-            payload={"event_id": envelope.id, "type": envelope.type, "occurred_at": envelope.occurred_at.isoformat(),
-                     "complaint_id": event.complaint_id, "action": event.action, "state_from": event.state_from,
-                     "state_to": event.state_to, "note": event.note}))
+        for partner_id, complaint_id, handled_as in told:
+            partner = await session.get(Partner, partner_id)
+            if partner is None or not partner.webhook_url:
+                continue
+            session.add(WebhookDelivery(
+                id=new_id("whd"), partner_id=partner.id, event_id=envelope.id, event_type=envelope.type,
+                complaint_id=complaint_id, state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                payload={"event_id": envelope.id, "type": envelope.type,
+                         "occurred_at": envelope.occurred_at.isoformat(), "complaint_id": complaint_id,
+                         "handled_as": handled_as, "action": event.action, "state_from": event.state_from,
+                         "state_to": event.state_to, "note": event.note}))
 
     return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
 

@@ -55,6 +55,9 @@ class Complaint(Base):
     # one complaint per (source_id, external_id), however often the case is pushed.
     source_id: Mapped[str | None] = mapped_column(String(40))
     external_id: Mapped[str | None] = mapped_column(String(64))
+    # The same case arriving later by other channels (complaint id, channel, source, external id): their
+    # complaints are not worked twice, and this one's progress is reported to each of them.
+    links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     region_code: Mapped[str] = mapped_column(String(6))
     merchant_id: Mapped[str | None] = mapped_column(String(40))
     merchant_name: Mapped[str] = mapped_column(String(200))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, ReturnRequest, TimelineEntry
@@ -87,11 +87,14 @@ class ComplaintRepository:
     def add_evidence(self, evidence: Evidence) -> None:
         self.session.add(evidence)
 
-    async def recent_by_consumer(self, consumer_id: str, since: datetime) -> list[Complaint]:
-        """The consumer's complaints since `since`: candidates when looking for a repeat."""
+    async def recent_by_consumer(self, consumer_id: str | None, phone: str, since: datetime) -> list[Complaint]:
+        """Complaints since `since` by the same consumer or from the same phone, whatever channel they came
+        by: candidates when looking for a repeat of the same case."""
+        same_person = Complaint.contact_phone == phone
+        if consumer_id:
+            same_person = or_(same_person, Complaint.consumer_id == consumer_id)
         query = (select(Complaint)
-                 .where(Complaint.consumer_id == consumer_id, Complaint.submitted_at >= since,
-                        Complaint.state != ComplaintState.not_accepted)
+                 .where(same_person, Complaint.submitted_at >= since, Complaint.state != ComplaintState.not_accepted)
                  .order_by(Complaint.submitted_at))
         return list((await self.session.scalars(query)).all())
 

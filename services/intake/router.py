@@ -76,7 +76,8 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> Complaint
                                  ("settle", c.settle_overdue)) if flag]
     owner = c.consumer_id is not None and viewer.subject == c.consumer_id
     return ComplaintOut(
-        id=c.id, state=c.state, channel=c.channel, external_id=c.external_id, region_code=c.region_code,
+        id=c.id, state=c.state, channel=c.channel, external_id=c.external_id, links=c.links or [],
+        region_code=c.region_code,
         merchant_id=c.merchant_id,
         merchant_name=c.merchant_name, merchant_address=c.merchant_address, industry=c.industry,
         description=c.description, amount_involved_fen=c.amount_involved_fen, remedy=c.remedy,

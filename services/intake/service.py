@@ -138,7 +138,7 @@ class Intake:
     def _base_event(self, c: Complaint) -> dict[str, Any]:
         return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
                 "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id,
-                "source_id": c.source_id}
+                "source_id": c.source_id, "links": c.links or []}
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         await self.outbox.emit(self.session, event_type(**self._base_event(c), **fields))
@@ -237,6 +237,14 @@ class Intake:
         await self.session.flush()
         return c
 
+    def _link(self, first: Complaint, again: Complaint) -> None:
+        """The same case from a second channel: the first is worked, and its progress goes to both."""
+        link = {"complaint_id": again.id, "channel": again.channel, "source_id": again.source_id,
+                "external_id": again.external_id}
+        first.links = [*(first.links or []), link]
+        self._record(first, "linked", SYSTEM, note=f"the same case came by {again.channel} as {again.id}",
+                     data=link)
+
     async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None
                                   ) -> tuple[NotAcceptedReason, str, str | None] | None:
         now = self.clock.now()
@@ -249,18 +257,22 @@ class Intake:
         if c.occurred_at < now - timedelta(days=self.settings.complaint_window_days):
             return (NotAcceptedReason.out_of_scope,
                     f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None)
-        if c.consumer_id:
-            since = now - timedelta(hours=self.settings.duplicate_window_hours)
-            for earlier in await self.complaints.recent_by_consumer(c.consumer_id, since):
-                if earlier.id == c.id:
-                    continue
-                same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
-                                 else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name))
-                if same_merchant and similarity(earlier.description, c.description) >= \
-                        self.settings.duplicate_similarity:
+        since = now - timedelta(hours=self.settings.duplicate_window_hours)
+        for earlier in await self.complaints.recent_by_consumer(c.consumer_id, c.contact_phone, since):
+            if earlier.id == c.id:
+                continue
+            same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
+                             else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name))
+            if same_merchant and similarity(earlier.description, c.description) >= \
+                    self.settings.duplicate_similarity:
+                if earlier.channel != c.channel or earlier.source_id != c.source_id:
+                    self._link(earlier, c)
                     return (NotAcceptedReason.duplicate,
-                            f"The same complaint was submitted as {earlier.id}; it is being handled there.",
-                            earlier.id)
+                            f"The same case came by {earlier.channel} as {earlier.id}; it is handled there, and "
+                            "its progress is reported here too.", earlier.id)
+                return (NotAcceptedReason.duplicate,
+                        f"The same complaint was submitted as {earlier.id}; it is being handled there.",
+                        earlier.id)
         return None
 
     async def _accept(self, c: Complaint, actor: Identity, merchant: Merchant | None, note: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -123,6 +123,9 @@ class ComplaintOut(BaseModel):
     state: ComplaintState
     channel: Channel
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
+    links: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "the same case received again by other channels (complaint_id, channel, source_id, external_id): "
+        "those complaints are not worked; this one is, and its progress goes to them too"))
     region_code: str
     merchant_id: str | None
     merchant_name: str

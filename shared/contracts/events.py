@@ -38,6 +38,8 @@ class ComplaintEvent(DomainEvent):
     merchant_id: str | None = None
     consumer_id: str | None = None
     source_id: str | None = Field(None, description="the partner that pushed the complaint, if one did")
+    links: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "the same case received again by other channels: complaint_id, channel, source_id, external_id"))
 
 
 class ComplaintSubmitted(ComplaintEvent):
@@ -208,7 +210,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 # A subscriber that wants only some events of a type says which, by their payload: the gateway hears
 # only of complaints a partner pushed (it sends their webhooks), not every step of every complaint.
 WANTS: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
-    ("complaint.state_changed", "gateway"): lambda payload: bool(payload.get("source_id")),
+    ("complaint.state_changed", "gateway"): lambda payload: bool(
+        payload.get("source_id") or any(link.get("source_id") for link in payload.get("links") or ())),
 }
 
 

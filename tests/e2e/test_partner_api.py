@@ -156,3 +156,52 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
             assert "secret" not in json.dumps(listed)
 
     asyncio.run(scenario())
+
+
+def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
+        system: System, receiver: tuple[Receiver, str]) -> None:
+    hooks, hook_url = receiver
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+            r = await gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+            admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            created = (await gw.post("/v1/partners", headers=admin,
+                                     json={"name": "12345 热线（联动）", "webhook_url": hook_url})).json()
+            key_id, secret = created["key"]["key_id"], created["key"]["secret"]
+            r = await gw.post("/v1/auth/wechat/login", json={"code": "demo-linked-tourist"})
+            tourist = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            story = "蜈支洲岛码头摊位的椰子标价十元，结账时收了三十元，老板拒绝退还差价。"
+            case = complaint_body(merchant_id=None, merchant_name="蜈支洲岛码头椰子摊", industry="shopping",
+                                  contact_phone="13977778888", description=story)
+            first = await gw.post("/v1/complaints", headers=tourist, json=case)
+            assert first.status_code == 201, first.text
+            first_id = first.json()["id"]
+
+            pushed = {**case, "channel": "hotline_12345", "external_id": "HL-2026-000777",
+                      "description": "游客来电：" + story}
+            raw = json.dumps(pushed, ensure_ascii=False).encode()
+            headers = signed_headers(key_id, secret, "POST", f"{system.url}/partner/v1/complaints", raw)
+            again = await gw.post("/partner/v1/complaints", content=raw,
+                                  headers={**headers, "Content-Type": "application/json"})
+            assert again.status_code == 201, again.text
+            linked = again.json()
+            assert (linked["state"], linked["duplicate_of"]) == ("not_accepted", first_id)  # not worked twice
+
+            r = await gw.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-e2e"})
+            sanya = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            seen = (await gw.get(f"/v1/complaints/{first_id}", headers=sanya)).json()
+            assert [(x["complaint_id"], x["channel"]) for x in seen["links"]] == [(linked["id"], "hotline_12345")]
+
+            # The case moves on where it is handled; the hotline hears it about its own work order.
+            r = await gw.post(f"/v1/complaints/{first_id}/escalations", headers=sanya, json={"reason": "热线联动督办"})
+            assert r.status_code == 200, r.text
+            for _ in range(200):
+                mine = [json.loads(h["body"]) for h in hooks.received if h["headers"].get("x-partner-key") == key_id]
+                if any(m["state_to"] == "escalated" for m in mine):
+                    break
+                await asyncio.sleep(0.05)
+            told = next(m for m in mine if m["state_to"] == "escalated")
+            assert (told["complaint_id"], told["handled_as"]) == (linked["id"], first_id)
+
+    asyncio.run(scenario())

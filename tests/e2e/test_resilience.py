@@ -20,7 +20,7 @@ from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import ADMIN, consumer
-from tests.factories import complaint_body, merchant_id, uscc
+from tests.factories import complaint_body, merchant_id, phone_of, uscc
 from tests.support import FACTORIES, INTERNAL_SECRET, METADATA, SERVICES, START, Databases, service_settings, wipe
 
 SHOP = merchant_id("RESILIENT")
@@ -108,6 +108,7 @@ def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(run
                 r = await http.post(f"{running.url('intake')}/v1/complaints",
                                     headers=running.headers(consumer(f"usr_T{n}")),
                                     json=complaint_body(merchant_id=SHOP, industry="food",
+                                                        contact_phone=phone_of(f"usr_T{n}"),
                                                         description=f"第 {n} 位游客：海鲜称重缺斤短两，老板拒不退款。"))
                 assert r.status_code == 201, r.text
 

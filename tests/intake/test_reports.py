@@ -29,8 +29,8 @@ async def replay_week(stack: Stack, *, other_channels: bool = False) -> str:
     handled, and three returns worth 42,565.00 yuan. Returns the day."""
     await settle_merchant(stack)
     if other_channels:
-        for channel in ("hotline_12345", "partner", "partner"):
-            c = await submit(stack, official(SANYA), channel=channel, contact_phone="13900001111",
+        for n, channel in enumerate(("hotline_12345", "partner", "partner")):
+            c = await submit(stack, official(SANYA), channel=channel, contact_phone=f"1390000111{n}",
                              description=f"{channel}转来：旅行社未按合同安排行程，要求退还差价。")
             await act(stack, official(SANYA), c["id"], "assignments", {"kind": "unit"})
         for n, amount in enumerate((1_500_000, 1_500_000, 1_256_500)):
