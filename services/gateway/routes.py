@@ -41,6 +41,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/regions", "intake"),
     ("/v1/industries", "intake"),
     ("/v1/returns", "intake"),
+    ("/v1/imports", "intake"),
     ("/v1/reports/complaints", "intake"),
     ("/v1/public/figures", "intake"),
     ("/v1/merchants/*/deposit", "compensation"),

@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.imports import Importer, ImportFileInvalid, read_rows
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
@@ -24,7 +26,7 @@ from services.intake.service import (
     NotInProgram,
     UnknownMerchant,
 )
-from shared.auth import Caller, may_see
+from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Industry, Page
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
@@ -387,3 +389,39 @@ async def callback_visit(complaint: CurrentComplaint, body: CallbackVisitIn, cal
                          intake: IntakeService) -> ComplaintOut:
     """Record the handler's callback visit (回访) to the complainant."""
     return await _act(session, caller, await intake.callback_visit(complaint, caller, body))
+
+
+IMPORT_MAX_BYTES = 20_000_000
+
+
+class ImportBadRow(BaseModel):
+    line: int = Field(examples=[7])
+    code: str = Field(examples=["unknown_region"])
+    reason: str = Field(examples=["region '469999' is not served by this platform"])
+
+
+class ImportReportOut(BaseModel):
+    dry_run: bool
+    rows: int
+    imported: int = Field(description="new complaints (in a dry run: that would be made)")
+    already_present: int = Field(description="rows whose channel and external id were imported before")
+    bad: list[ImportBadRow]
+
+
+@router.post("/imports/complaints", tags=["imports"], dependencies=[require_roles(Role.official, Role.admin)],
+             responses=problem_responses(ImportFileInvalid, PayloadTooLarge))
+async def import_complaints(request: Request, file: UploadFile, caller: Caller, session: Session,
+                            dry_run: Annotated[bool, Query(description="check and count, write nothing")] = False,
+                            ) -> ImportReportOut:
+    """Import work orders another platform exported (CSV with a header line, or JSON lines), with their own
+    received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
+    and external id, however often the file is imported; bad rows are reported by line and skipped."""
+    raw = await file.read(IMPORT_MAX_BYTES + 1)
+    if len(raw) > IMPORT_MAX_BYTES:
+        raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
+    rows = read_rows(raw, file.filename or "import.csv")
+    importer = Importer(session=session, clock=request.app.state.clock,
+                        regions=load_catalogue(request.app.state.settings.regions_file))
+    report = await importer.run(rows, caller, dry_run=dry_run)
+    return ImportReportOut(dry_run=report.dry_run, rows=report.rows, imported=report.imported,
+                           already_present=report.already_present, bad=[ImportBadRow(**b) for b in report.bad])

@@ -57,6 +57,7 @@ RULES: dict[str, str] = {
     "GET /v1/complaints":                                             ANYONE,  # each sees only their own
     "GET /v1/complaints/{complaint_id}":                              "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/timeline":                     "ok  404 ok  404 ok  404 ok",
+    "POST /v1/imports/complaints":                                    "403 403 403 403 ok  ok  ok",  # own region's rows
     "POST /v1/complaints/{complaint_id}/evidence":                    "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence":                     "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence/{file_id}":           "ok  404 ok  404 ok  404 ok",
