@@ -37,7 +37,7 @@ from shared.app import scheduler_pass
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
-from shared.errors import NotFound, Unauthorized
+from shared.errors import NotFound, PayloadTooLarge, Unauthorized
 from shared.ids import new_id
 from shared.outbox import EventHandler
 
@@ -125,7 +125,13 @@ class Partners:
         if key.expires_at is not None and key.expires_at <= system_clock.now():
             raise Unauthorized("This key was replaced and its overlap is over: sign with the new one.",
                                code="partner_key_expired")
+        limit = request.app.state.settings.max_upload_bytes
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise PayloadTooLarge(f"Partner requests are limited to {limit} bytes.")
         body = await request.body()
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Partner requests are limited to {limit} bytes.")
         expected = sign(self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce,
                         body)
         if not hmac.compare_digest(expected, signature.lower()):

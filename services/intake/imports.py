@@ -70,15 +70,16 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
                 value = None
             rows.append((number, value if isinstance(value, dict) else {"__error__": "not a JSON object"}))
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        rows = [(number, row) for number, row in enumerate(reader, start=2)]
+    except csv.Error as exc:
+        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
     if missing:
         raise ImportFileInvalid(f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(COLUMNS)} "
                                 f"and may have {', '.join(OPTIONAL)}.", code="import_columns_missing")
-    try:
-        return [(number, row) for number, row in enumerate(reader, start=2)]
-    except csv.Error as exc:
-        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
+    return rows
 
 
 def _time(row: dict[str, Any], name: str, required: bool = False) -> datetime | None:

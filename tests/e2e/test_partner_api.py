@@ -98,6 +98,11 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
                                                       "n-stale", raw)}
             expired = await call("POST", "/partner/v1/complaints", case, headers=stale)
             assert expired.status_code == 401 and expired.json()["code"] == "request_expired"
+            huge = b"{" + b" " * (12 * 1024 * 1024) + b"}"
+            too_big = await gw.post("/partner/v1/complaints", content=huge, headers={
+                **signed_headers(key_id, secret, "POST", f"{system.url}/partner/v1/complaints", huge),
+                "Content-Type": "application/json"})
+            assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
             unsigned = await gw.post("/partner/v1/complaints", json=case)
             assert unsigned.status_code == 401 and unsigned.json()["code"] == "signature_missing"
 
