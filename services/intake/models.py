@@ -45,6 +45,7 @@ class Complaint(Base):
         Index("ix_complaints_region_state", "region_code", "state"),
         Index("ix_complaints_merchant_state", "merchant_id", "state"),
         Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
+        Index("ix_complaints_phone", "contact_phone", "submitted_at"),  # the repeat check, across channels
         Index("ix_complaints_submitted_at", "submitted_at"),
     )
 

@@ -87,7 +87,7 @@ class ComplaintRepository:
     def add_evidence(self, evidence: Evidence) -> None:
         self.session.add(evidence)
 
-    async def recent_by_consumer(self, consumer_id: str | None, phone: str, since: datetime) -> list[Complaint]:
+    async def recent_by_person(self, consumer_id: str | None, phone: str, since: datetime) -> list[Complaint]:
         """Complaints since `since` by the same consumer or from the same phone, whatever channel they came
         by: candidates when looking for a repeat of the same case."""
         same_person = Complaint.contact_phone == phone

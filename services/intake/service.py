@@ -258,7 +258,7 @@ class Intake:
             return (NotAcceptedReason.out_of_scope,
                     f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None)
         since = now - timedelta(hours=self.settings.duplicate_window_hours)
-        for earlier in await self.complaints.recent_by_consumer(c.consumer_id, c.contact_phone, since):
+        for earlier in await self.complaints.recent_by_person(c.consumer_id, c.contact_phone, since):
             if earlier.id == c.id:
                 continue
             same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
