@@ -77,7 +77,7 @@ class Subjects:
         await self.outbox.emit(self.session, event(
             subject_id=merchant.id, kind="merchant", name=merchant.name, region_code=merchant.region_code,
             industry=Industry(merchant.industry), settled=merchant.live,
-            in_compensation_program=merchant.in_compensation_program, revision=merchant.revision))
+            in_compensation_program=merchant.in_compensation_program, uscc=merchant.uscc, revision=merchant.revision))
 
     async def _refuse_taken_licence(self, kind: str, number: str) -> None:
         owner = await self.session.scalar(select(Licence.merchant_id).where(Licence.kind == kind,

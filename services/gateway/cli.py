@@ -1,7 +1,7 @@
 """The gateway's command line: staff accounts, partners and demo data.
 
     python -m services.gateway.cli create-staff --username sanya --role official --region 460200
-    python -m services.gateway.cli create-partner --name "海南12345热线" --webhook-url https://...
+    python -m services.gateway.cli create-partner --name "海南12345热线" --channel hotline_12345 --webhook-url https://...
     python -m services.gateway.cli rotate-partner-key ptn_...
     python -m services.gateway.cli seed-demo
 """
@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from services.demo import demo_data
 from services.gateway.auth import StaffExists, create_staff
+from services.gateway.channels import government
 from services.gateway.config import settings
 from services.gateway.partners import Partners
 from shared.clock import system_clock
@@ -35,14 +36,16 @@ async def _create(**fields: object) -> str:
         await engine.dispose()
 
 
-async def _partner(partner_id: str | None, name: str | None, webhook_url: str | None) -> tuple[str, str, str]:
+async def _partner(partner_id: str | None, name: str | None, webhook_url: str | None,
+                   channel: str | None = None) -> tuple[str, str, str]:
     """A new partner (or a new key for one): its id, key id and secret, which is printed this once."""
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
             partners = Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
             if partner_id is None:
-                partner, key, secret = await partners.create(name or "", webhook_url)
+                partner, key, secret = await partners.create(name or "", webhook_url, channel,
+                                                             served=government.load(settings.government_channels))
             else:
                 partner = await partners.get(partner_id)
                 key, secret = await partners.new_key(partner)
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     partner = sub.add_parser("create-partner", help="register a partner platform and print its first key")
     partner.add_argument("--name", required=True)
     partner.add_argument("--webhook-url", help="where status changes of its complaints are posted")
+    partner.add_argument("--channel", help="a government channel's center: hotline_12345, platform_12301 or "
+                         "platform_12315")
     rotate = sub.add_parser("rotate-partner-key", help="a new signing key; the old one works for the overlap")
     rotate.add_argument("partner_id")
     args = parser.parse_args(argv)
@@ -89,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("create-partner", "rotate-partner-key"):
         try:
             partner_id, key_id, secret = asyncio.run(_partner(
-                getattr(args, "partner_id", None), getattr(args, "name", None), getattr(args, "webhook_url", None)))
+                getattr(args, "partner_id", None), getattr(args, "name", None), getattr(args, "webhook_url", None),
+                getattr(args, "channel", None)))
         except Problem as exc:
             print(f"error: {exc.detail} ({exc.code})", file=sys.stderr)
             return 1

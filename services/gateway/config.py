@@ -12,6 +12,7 @@ from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
 DEMO_WECHAT_SECRET = "demo-secret"
 DEMO_DOUYIN_SECRET = "demo-douyin-secret"
 DEMO_KUAISHOU_SECRET = "demo-kuaishou-secret"
+DEMO_PROGRESS_TEMPLATE = "demo-progress-template"
 
 
 class GatewaySettings(ServiceSettings):
@@ -46,6 +47,9 @@ class GatewaySettings(ServiceSettings):
     kuaishou_secret: str = Field(DEMO_KUAISHOU_SECRET, description="the Kuaishou mini-program's app secret")
     kuaishou_api_base: str = Field("http://127.0.0.1:8013/kuaishou",
                                    description="https://open.kuaishou.com in production")
+    government_channels: str = Field("hotline_12345,platform_12301,odr_12315", description=(
+        "the government channels served at /callbacks/{channel}: adapter modules under "
+        "services/gateway/channels, comma-separated (empty: none)"))
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
@@ -58,6 +62,23 @@ class GatewaySettings(ServiceSettings):
     webhook_max_attempts: int = Field(10, ge=1, description=(
         "attempts of a webhook delivery before it is given up as failed (backoff doubles from 5 s to 1 h)"))
     webhook_timeout_seconds: float = Field(5.0, gt=0, description="timeout of one webhook delivery")
+    # Tourists' notifications of their complaint's progress (services/gateway/notifications.py).
+    wechat_progress_template_id: str = Field(DEMO_PROGRESS_TEMPLATE, description=(
+        "the WeChat subscribe-message template of a complaint's progress (fields character_string1 number, "
+        "phrase2 state, time3 time, thing4 note)"))
+    alipay_progress_template_id: str = Field(DEMO_PROGRESS_TEMPLATE, description=(
+        "the Alipay mini-program subscribe-message template of a complaint's progress (keyword1 number, "
+        "keyword2 state, keyword3 time, keyword4 note)"))
+    progress_page: str = Field("pages/complaint/detail?id={complaint_id}", pattern=r"\{complaint_id\}",
+                               description="the mini-program page a progress message opens ({complaint_id} is "
+                                           "replaced)")
+    notify_interval_seconds: float = Field(1.0, gt=0, description="how often due notifications to tourists are sent")
+    notify_coalesce_seconds: float = Field(2.0, ge=0, description=(
+        "how long a notification waits for later changes of the same complaint, so that a burst (submitted, "
+        "accepted, assigned) is one message with the newest state"))
+    notify_max_attempts: int = Field(8, ge=1, description=(
+        "attempts of a notification while its provider is down before it is given up as failed (backoff "
+        "doubles from 5 s to 1 h)"))
 
     @model_validator(mode="after")
     def _refuse_demo_secrets(self) -> GatewaySettings:
@@ -71,6 +92,8 @@ class GatewaySettings(ServiceSettings):
             if self.kuaishou_appid and self.kuaishou_secret == DEMO_KUAISHOU_SECRET:
                 raise ValueError("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID "
                                  "empty)")
+            if self.wechat_progress_template_id == DEMO_PROGRESS_TEMPLATE:
+                raise ValueError("GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID is the demo placeholder")
         return self
 
 

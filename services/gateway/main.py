@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.gateway.auth import OpenSessions
+from services.gateway.channels import government
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import LoginAdapter
 from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
@@ -17,8 +18,10 @@ from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
 from services.gateway.models import inbox
+from services.gateway.notifications import handlers as notification_handlers
+from services.gateway.notifications import notification_worker
 from services.gateway.pages import install_pages
-from services.gateway.partner_routes import admin_router, partner_router
+from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
 from services.gateway.ratelimit import RateLimiter
@@ -26,6 +29,7 @@ from services.gateway.routes import auth_router, install_openapi, proxy_router
 from shared.app import create_service_app
 from shared.clock import Clock
 from shared.logging import configure_logging
+from shared.outbox import EventHandler
 
 log = logging.getLogger("gateway")
 
@@ -57,6 +61,18 @@ def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
     else:
         log.warning("Alipay login disabled: key files %s / %s not found", private, public)
     return logins
+
+
+def event_handlers(app: FastAPI) -> dict[str, EventHandler]:
+    """What the gateway does with the events it hears: a state change goes to the partners' webhooks and to
+    the tourists' notifications, one after the other in the same transaction."""
+    partners, notifications = partner_handlers(app), notification_handlers(app)
+
+    async def state_changed(session: Any, event: Any, envelope: Any) -> None:
+        await partners["complaint.state_changed"](session, event, envelope)
+        await notifications["complaint.state_changed"](session, event, envelope)
+
+    return {**partners, **notifications, "complaint.state_changed": state_changed}
 
 
 async def _startup(app: FastAPI) -> None:
@@ -95,12 +111,14 @@ def create_app(
         clock=clock,
         routers=[auth_router, internal_router, admin_router, partner_router],
         inbox=inbox,
-        event_handlers=partner_handlers,
-        background=[webhook_worker],
+        event_handlers=event_handlers,
+        background=[webhook_worker, notification_worker],
         on_startup=_startup,
         on_shutdown=_shutdown,
         **options,
     )
+    app.state.government_channels = government.load(settings.government_channels)
+    install_government_channels(app)
     install_pages(app)
     app.include_router(proxy_router)  # last: it catches every /v1 path the gateway does not serve itself
     install_openapi(app)

@@ -1,4 +1,4 @@
-"""The gateway's tables: accounts, their provider identities, sessions, partners and their webhooks."""
+"""The gateway's tables: accounts, their provider identities, sessions, partners, webhooks, notifications."""
 
 from __future__ import annotations
 
@@ -73,6 +73,9 @@ class Partner(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # A government channel's center (hotline_12345, platform_12301, platform_12315) talks through that
+    # channel's adapter (`/callbacks/{channel}`, its own payloads); None: the generic partner API.
+    channel: Mapped[str | None] = mapped_column(String(32))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -122,4 +125,39 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(300))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    """One state change of a complaint to tell one tourist through their mini-program's message API
+    (services/gateway/notifications.py), with retries; its outcome goes to the complaint's timeline."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("event_id", "consumer_id", name="uq_notifications_event_consumer"),
+                      Index("ix_notifications_due", "state", "next_attempt_at"),
+                      Index("ix_notifications_unrecorded", "recorded", "next_attempt_at"),
+                      Index("ix_notifications_complaint_consumer", "complaint_id", "consumer_id", "seq"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    # The complaint as this tourist knows it (for a linked case: their own, not the one being worked).
+    complaint_id: Mapped[str] = mapped_column(String(40))
+    consumer_id: Mapped[str] = mapped_column(String(40))
+    # Order of this tourist's notifications of this complaint: a newer one supersedes the unsent older ones.
+    seq: Mapped[int] = mapped_column(Integer)
+    # wechat, alipay, douyin, kuaishou: the login the message goes through (None: the account has none)
+    provider: Mapped[str | None] = mapped_column(String(20))
+    state_to: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(200))
+    # pending (due at next_attempt_at), sending (claimed until next_attempt_at), sent, refused (the provider
+    # will not deliver it: final), failed (gave up after the last attempt), not_supported (no message API for
+    # this login), superseded (a newer change was told instead)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The outcome is on the complaint's timeline in intake (or there is nothing to record: superseded).
+    recorded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from services.gateway.channels.government import GovernmentChannel, UnknownChannel, WorkOrderInvalid
 from services.gateway.models import Partner, WebhookDelivery
-from services.gateway.partners import HEADERS, DeliveryNotFound, PartnerNotFound, Partners, delivery_out
+from services.gateway.partners import (
+    HEADERS,
+    ChannelNotServed,
+    DeliveryNotFound,
+    PartnerNotFound,
+    Partners,
+    delivery_out,
+)
 from services.gateway.routes import Caller
 from shared.contracts.complaints import ComplaintOut, ComplaintSubmit
 from shared.contracts.identity import Identity, Role
 from shared.contracts.partners import DeliveryOut, PartnerCreated, PartnerIn, PartnerKeyOut, PartnerOut, WebhookIn
 from shared.db import Session
-from shared.errors import Forbidden, Unauthorized, problem_responses
+from shared.errors import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
 
 SIGNED = {"parameters": [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
                          for h in HEADERS]}
@@ -85,6 +95,72 @@ async def replay_delivery(delivery_id: Annotated[str, Path(pattern=r"^whd_[0-9A-
     return DeliveryOut(**delivery_out(delivery))
 
 
+# --- government channels: each its own work orders at /callbacks/{channel} ---------------------------
+def _problem_fields(content: bytes, fields: dict[str, str]) -> bytes:
+    """Intake's refusal of a work order, its field names put back into the channel's."""
+    try:
+        problem = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(problem, dict):
+        return content
+    for error in problem.get("errors") or []:
+        if isinstance(error, dict) and isinstance(error.get("field"), str):
+            name = error["field"].removeprefix("body.")
+            error["field"] = fields.get(name, name)
+    if isinstance(problem.get("field"), str):
+        problem["field"] = fields.get(problem["field"], problem["field"])
+    return json.dumps(problem, ensure_ascii=False).encode()
+
+
+def _work_order_route(adapter: GovernmentChannel) -> Any:
+    async def receive_work_order(request: Request, partners: PartnerBook) -> Response:
+        partner = await partners.verify(request)
+        if partner.channel != adapter.channel.value:
+            raise Forbidden(f"Partner {partner.id} is not the {adapter.title}'s center.", code="channel_mismatch")
+        try:
+            payload = json.loads(await request.body())
+        except ValueError as exc:
+            raise WorkOrderInvalid("The body is not JSON.") from exc
+        fields = adapter.work_order(payload)
+        try:
+            body = ComplaintSubmit(channel=adapter.channel, **fields)
+        except ValidationError as exc:
+            raise WorkOrderInvalid(f"This {adapter.title} work order has invalid fields.", errors=[
+                {"field": adapter.fields.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "body",
+                 "message": e["msg"]} for e in exc.errors()]) from exc
+        upstream = await request.app.state.clients["intake"].request(
+            "POST", "/v1/complaints", identity=_as_partner(partner), content=body.model_dump_json(exclude_none=True),
+            headers={"content-type": "application/json"}, retry=True)
+        content = upstream.content
+        if upstream.status_code == 422:
+            content = _problem_fields(content, adapter.fields)
+        return Response(content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
+
+    receive_work_order.__doc__ = (
+        f"A work order pushed by the {adapter.title}, in its own format (the example), signed as partner requests "
+        "are by the channel center's key. The same order pushed again is the same complaint; every change of it "
+        "goes back to the center's webhook URL in the channel's format.")
+    return receive_work_order
+
+
+async def _unknown_channel(channel: str) -> None:
+    raise UnknownChannel(f"This platform takes no work orders from a channel {channel}.")
+
+
+def install_government_channels(app: FastAPI) -> None:
+    """`POST /callbacks/{channel}` for each government channel served, documented with its own work order."""
+    for channel, adapter in app.state.government_channels.items():
+        app.add_api_route(
+            f"/callbacks/{channel}", _work_order_route(adapter), methods=["POST"], status_code=201,
+            response_model=ComplaintOut, tags=["government channels"], name=f"work_order_{channel}",
+            summary=f"Work order from the {adapter.title}",
+            responses=problem_responses(Unauthorized, Forbidden, WorkOrderInvalid, PayloadTooLarge),
+            openapi_extra={**SIGNED, "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object"}, "example": adapter.example}}}})
+    app.add_api_route("/callbacks/{channel}", _unknown_channel, methods=["POST"], include_in_schema=False)
+
+
 # --- administration ---------------------------------------------------------------------------------
 admin_router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=problem_responses(Forbidden))
 
@@ -103,10 +179,11 @@ def _partner_out(partner: Partner) -> PartnerOut:
     return PartnerOut.model_validate(partner, from_attributes=True)
 
 
-@admin_router.post("", status_code=201)
-async def create_partner(body: PartnerIn, admin: Admin, partners: PartnerBook) -> PartnerCreated:
+@admin_router.post("", status_code=201, responses=problem_responses(ChannelNotServed))
+async def create_partner(body: PartnerIn, request: Request, admin: Admin, partners: PartnerBook) -> PartnerCreated:
     """Register a partner; its first signing key's secret is in this answer and never again."""
-    partner, key, secret = await partners.create(body.name, body.webhook_url)
+    partner, key, secret = await partners.create(body.name, body.webhook_url, body.channel,
+                                                 served=request.app.state.government_channels)
     return PartnerCreated(partner=_partner_out(partner),
                           key=PartnerKeyOut(key_id=key.id, secret=secret, created_at=key.created_at))
 

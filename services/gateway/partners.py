@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +33,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.channels.government import GovernmentChannel, StatusUpdate
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from shared.app import scheduler_pass
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
-from shared.errors import NotFound, PayloadTooLarge, Unauthorized
+from shared.errors import NotFound, PayloadTooLarge, Problem, Unauthorized
 from shared.ids import new_id
 from shared.outbox import EventHandler
 
@@ -48,6 +50,10 @@ HEADERS = ("X-Partner-Key", "X-Partner-Timestamp", "X-Partner-Nonce", "X-Partner
 
 class PartnerNotFound(NotFound):
     code, title = "partner_not_found", "Partner not found"
+
+
+class ChannelNotServed(Problem):
+    status, code, title = 422, "unknown_channel", "Unknown channel"
 
 
 class DeliveryNotFound(NotFound):
@@ -73,8 +79,14 @@ class Partners:
     jwt_secret: str
     overlap: timedelta
 
-    async def create(self, name: str, webhook_url: str | None) -> tuple[Partner, PartnerKey, str]:
-        partner = Partner(id=new_id("ptn"), name=name, webhook_url=webhook_url, created_at=system_clock.now())
+    async def create(self, name: str, webhook_url: str | None, channel: str | None = None,
+                     served: Collection[str] = ()) -> tuple[Partner, PartnerKey, str]:
+        """A partner; with `channel`, a government channel's center, which must be one this gateway serves."""
+        if channel is not None and channel not in served:
+            raise ChannelNotServed(f"This gateway serves no channel {channel} (GATEWAY_GOVERNMENT_CHANNELS: "
+                                   f"{', '.join(sorted(served)) or 'none'}).", field="channel")
+        partner = Partner(id=new_id("ptn"), name=name, webhook_url=webhook_url, channel=channel,
+                          created_at=system_clock.now())
         self.session.add(partner)
         await self.session.flush()
         key, secret = await self.new_key(partner)
@@ -150,21 +162,33 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def status_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
         """A complaint a partner pushed changed state, or one the same case was linked to: queue a webhook
         to each partner it came from, naming the complaint that partner knows."""
-        told = [(event.source_id, event.complaint_id, None)] if event.source_id else []
-        told += [(link["source_id"], link["complaint_id"], event.complaint_id) for link in event.links
-                 if link.get("source_id")]
+        told = [(event.source_id, event.complaint_id, event.external_id, None)] if event.source_id else []
+        told += [(link["source_id"], link["complaint_id"], link.get("external_id"), event.complaint_id)
+                 for link in event.links if link.get("source_id")]
         now = app.state.clock.now()
-        for partner_id, complaint_id, handled_as in told:
+        channels: dict[str, GovernmentChannel] = app.state.government_channels
+        for partner_id, complaint_id, external_id, handled_as in told:
             partner = await session.get(Partner, partner_id)
             if partner is None or not partner.webhook_url:
                 continue
+            adapter = channels.get(partner.channel) if partner.channel else None
+            if adapter is not None:  # a government channel hears in its own format, of what it wants to hear
+                payload = adapter.update(StatusUpdate(
+                    event_id=envelope.id, occurred_at=envelope.occurred_at, complaint_id=complaint_id,
+                    external_id=external_id, handled_as=handled_as, action=event.action,
+                    state_from=event.state_from, state_to=event.state_to, note=event.note, data=event.data or {}))
+                if payload is None:
+                    continue
+            else:
+                payload = {"event_id": envelope.id, "type": envelope.type,
+                           "occurred_at": envelope.occurred_at.isoformat(), "complaint_id": complaint_id,
+                           "external_id": external_id, "handled_as": handled_as, "action": event.action,
+                           "state_from": event.state_from, "state_to": event.state_to, "note": event.note,
+                           "data": event.data or {}}
             session.add(WebhookDelivery(
                 id=new_id("whd"), partner_id=partner.id, event_id=envelope.id, event_type=envelope.type,
                 complaint_id=complaint_id, state="pending", attempts=0, next_attempt_at=now, created_at=now,
-                payload={"event_id": envelope.id, "type": envelope.type,
-                         "occurred_at": envelope.occurred_at.isoformat(), "complaint_id": complaint_id,
-                         "handled_as": handled_as, "action": event.action, "state_from": event.state_from,
-                         "state_to": event.state_to, "note": event.note}))
+                payload=payload))
 
     return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
 

@@ -35,6 +35,7 @@ async def apply_subject(session: AsyncSession, event: SubjectEvent, envelope: Ev
     merchant.region_code = event.region_code
     merchant.industry = event.industry.value if event.industry else None
     merchant.settled = event.settled
+    merchant.uscc = event.uscc
     merchant.in_compensation_program = event.in_compensation_program
     merchant.revision = event.revision
     merchant.updated_at = envelope.occurred_at

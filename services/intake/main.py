@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
 from services.intake.events import HANDLERS
+from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import inbox, outbox
 from services.intake.regions import load_catalogue
@@ -88,7 +89,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         outbox=outbox,
         inbox=inbox,
         event_handlers=HANDLERS,
-        routers=[router, returns_router, catalogue_router],
+        routers=[router, returns_router, catalogue_router, internal_router],
         background=[deadline_scheduler],
         on_startup=_startup,
         metrics=IntakeMetrics,

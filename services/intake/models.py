@@ -32,6 +32,7 @@ class Merchant(Base):
     region_code: Mapped[str] = mapped_column(String(6))
     industry: Mapped[str | None] = mapped_column(String(20))
     settled: Mapped[bool]
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     in_compensation_program: Mapped[bool] = mapped_column(default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -42,6 +43,7 @@ class Complaint(Base):
     __table_args__ = (
         Index("ix_complaints_next_deadline_at", "next_deadline_at"),
         Index("ux_complaints_source_external", "source_id", "external_id", unique=True),
+        Index("ix_complaints_external_id", "external_id"),  # officials look a case up by a channel's id
         Index("ix_complaints_region_state", "region_code", "state"),
         Index("ix_complaints_merchant_state", "merchant_id", "state"),
         Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
@@ -80,7 +82,10 @@ class Complaint(Base):
     assignee_name: Mapped[str | None] = mapped_column(String(200))
     transferred_from: Mapped[str | None] = mapped_column(String(6))
 
+    # When the case was received: by its channel when the channel says so (a 12345 call), else here.
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # by the channel, to this platform
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # here, when a channel's receipt is earlier
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -26,6 +26,7 @@ class QueueFilter:
     industry: Industry | None = None
     region_code: str | None = None
     merchant_id: str | None = None
+    external_id: str | None = None  # a channel's own id (a 12345 order number)
 
 
 def visible_to(identity: Identity) -> ColumnElement[bool]:
@@ -112,6 +113,8 @@ class ComplaintRepository:
             query = query.where(Complaint.region_code.startswith(region_prefix(f.region_code)))
         if f.merchant_id:
             query = query.where(Complaint.merchant_id == f.merchant_id)
+        if f.external_id:
+            query = query.where(Complaint.external_id == f.external_id)
         return query
 
     async def queue(self, identity: Identity, f: QueueFilter, *, offset: int, limit: int) -> list[Complaint]:
@@ -192,6 +195,9 @@ class MerchantRepository:
 
     async def get(self, merchant_id: str) -> Merchant | None:
         return await self.session.get(Merchant, merchant_id)
+
+    async def by_uscc(self, uscc: str) -> Merchant | None:
+        return await self.session.scalar(select(Merchant).where(Merchant.uscc == uscc).limit(1))
 
     def add(self, merchant: Merchant) -> None:
         self.session.add(merchant)

@@ -89,9 +89,9 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> Complaint
         duplicate_of=c.duplicate_of,
         assignee=Assignee(kind=c.assignee_kind, id=c.assignee_id, name=c.assignee_name)
         if c.assignee_kind and c.assignee_id else None,
-        transferred_from=c.transferred_from, submitted_at=c.submitted_at, accepted_at=c.accepted_at,
-        assigned_at=c.assigned_at, responded_at=c.responded_at, escalated_at=c.escalated_at,
-        resolved_at=c.resolved_at, closed_at=c.closed_at,
+        transferred_from=c.transferred_from, submitted_at=c.submitted_at, dispatched_at=c.dispatched_at,
+        arrived_at=c.arrived_at, accepted_at=c.accepted_at, assigned_at=c.assigned_at, responded_at=c.responded_at,
+        escalated_at=c.escalated_at, resolved_at=c.resolved_at, closed_at=c.closed_at,
         deadlines=Deadlines(accept_by=c.accept_by, dispose_by=c.dispose_by, settle_by=c.settle_by,
                             next_deadline=c.next_deadline_kind, next_due_at=c.next_deadline_at, overdue=overdue),
         response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, outcome=c.outcome,
@@ -216,6 +216,9 @@ async def list_complaints(
     industry: Industry | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    external_id: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$", examples=["HN12345-20261120-000123"],
+                                             description="a channel's own id of the case (a 12345 order number)")
+                           ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[ComplaintOut]:
@@ -223,7 +226,8 @@ async def list_complaints(
     offset = decode_cursor(cursor)
     repo = ComplaintRepository(session)
     rows = await repo.queue(caller, QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry,
-                                                region_code=region_code, merchant_id=merchant_id),
+                                                region_code=region_code, merchant_id=merchant_id,
+                                                external_id=external_id),
                             offset=offset, limit=limit + 1)
     counts = await repo.evidence_counts([c.id for c in rows[:limit]])
     return Page[ComplaintOut](

@@ -52,6 +52,12 @@ from shared.contracts.events import (
     ComplaintWithdrawn,
 )
 from shared.contracts.identity import Identity, Role, region_covers
+from shared.contracts.notifications import (
+    NOTIFICATION_FAILED,
+    NOTIFIED,
+    NotificationOutcome,
+    NotificationOutcomeIn,
+)
 from shared.errors import Conflict, Forbidden, InvalidTransition, PayloadTooLarge, Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
@@ -84,6 +90,17 @@ class AlreadyRequested(Conflict):
 
 class OccurredInFuture(Problem):
     status, code, title = 422, "validation_failed", "Invalid request"
+
+
+class TimestampInFuture(Problem):
+    status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
+
+
+class TimestampsOutOfOrder(Problem):
+    status, code, title = 422, "timestamps_out_of_order", "Timestamps out of order"
+
+
+CLOCK_SKEW = timedelta(minutes=2)  # how far a channel's clock may run ahead of ours
 
 
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
@@ -138,7 +155,7 @@ class Intake:
     def _base_event(self, c: Complaint) -> dict[str, Any]:
         return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
                 "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id,
-                "source_id": c.source_id, "links": c.links or []}
+                "source_id": c.source_id, "external_id": c.external_id, "links": c.links or []}
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         await self.outbox.emit(self.session, event_type(**self._base_event(c), **fields))
@@ -154,7 +171,8 @@ class Intake:
         c.state = to.value
         self._record(c, action, actor, state_from=before, state_to=to.value, note=note, data=data)
         self._schedule(c)
-        await self._emit(c, ComplaintStateChanged, action=action, state_from=before, state_to=to.value, note=note)
+        await self._emit(c, ComplaintStateChanged, action=action, state_from=before, state_to=to.value, note=note,
+                         data=data)
 
     def _schedule(self, c: Complaint) -> None:
         """Point the complaint at its next pending deadline (what the scheduler's index looks at)."""
@@ -187,6 +205,7 @@ class Intake:
         """Register a complaint, then accept and assign it at once where the rules decide."""
         now = self.clock.now()
         region = self.regions.get(body.region_code)
+        received_at = self._channel_times(actor, body, now)
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture("The event cannot have happened in the future.",
                                    errors=[{"field": "body.occurred_at", "message": "is in the future"}])
@@ -204,11 +223,7 @@ class Intake:
         else:
             channel = body.channel or Channel.walk_in
             consumer_id = None
-        merchant: Merchant | None = None
-        if body.merchant_id:
-            merchant = await MerchantRepository(self.session).get(body.merchant_id)
-            if merchant is None:
-                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
+        merchant = await self._merchant_named(body)
         c = Complaint(
             id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, source_id=source_id,
             external_id=external_id, region_code=region.code,
@@ -217,12 +232,21 @@ class Intake:
             merchant_address=body.merchant_address, industry=body.industry.value,
             description=body.description, amount_involved_fen=body.amount_involved_fen, remedy=body.remedy.value,
             occurred_at=body.occurred_at, contact_name=body.contact_name, contact_phone=body.contact_phone,
-            state=S.submitted.value, submitted_at=now, accept_by=now + region.sla.accept,
+            state=S.submitted.value, submitted_at=received_at or now, dispatched_at=body.dispatched_at,
+            arrived_at=now if received_at else None, accept_by=now + region.sla.accept,
             accept_overdue=False, dispose_overdue=False, settle_overdue=False, amount_refunded_fen=0,
         )
         self._schedule(c)
         self.complaints.add(c)
-        self._record(c, "submitted", actor, state_to=S.submitted.value, data={"channel": channel.value})
+        submitted: dict[str, Any] = {"channel": channel.value}
+        if external_id:
+            submitted["external_id"] = external_id
+        for name in ("received_at", "dispatched_at"):
+            if getattr(body, name) is not None:
+                submitted[name] = getattr(body, name).isoformat()
+        if body.merchant_uscc and merchant is None:
+            submitted["merchant_uscc"] = body.merchant_uscc  # named by the channel, not registered here
+        self._record(c, "submitted", actor, state_to=S.submitted.value, data=submitted)
         await self._emit(c, ComplaintSubmitted, amount_involved_fen=c.amount_involved_fen)
         await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value)
 
@@ -232,15 +256,58 @@ class Intake:
             c.not_accepted_reason, c.not_accepted_note, c.duplicate_of = reason.value, note, duplicate_of
             await self._move(c, "not_accepted", S.not_accepted, SYSTEM, allowed_from={S.submitted},
                              note=note, data={"reason": reason.value, "duplicate_of": duplicate_of})
+        elif c.channel == Channel.platform_12315 and merchant is not None and merchant.settled:
+            # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
+            # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
+            await self._accept(c, SYSTEM, merchant, note="12315 ODR: straight to the enrolled merchant")
         elif region.auto_accept:
             await self._accept(c, SYSTEM, merchant, note="accepted automatically")
         await self.session.flush()
         return c
 
+    def _channel_times(self, actor: Identity, body: ComplaintSubmit, now: datetime) -> datetime | None:
+        """A channel's own receipt and dispatch times, checked: never in the future, never out of order."""
+        stamps = {"received_at": body.received_at, "dispatched_at": body.dispatched_at}
+        given = {name: at for name, at in stamps.items() if at is not None}
+        if not given:
+            return None
+        if actor.role == Role.consumer:
+            raise Problem("Only channels and staff say when a case was received.", status=422,
+                          code="validation_failed",
+                          errors=[{"field": f"body.{name}", "message": "not for consumers"} for name in given])
+        future = [name for name, at in given.items() if at > now + CLOCK_SKEW]
+        if future:
+            raise TimestampInFuture("A channel cannot have received or dispatched a case in the future.",
+                                    errors=[{"field": f"body.{name}", "message": "is in the future"}
+                                            for name in future])
+        received, dispatched = body.received_at, body.dispatched_at
+        if (received and received < body.occurred_at - CLOCK_SKEW) or (received and dispatched and
+                                                                       dispatched < received):
+            raise TimestampsOutOfOrder("The event, its receipt and its dispatch must follow each other.",
+                                       errors=[{"field": "body.received_at",
+                                                "message": "after occurred_at and before dispatched_at"}])
+        return min(received or dispatched or now, now)  # type: ignore[type-var]
+
+    async def _merchant_named(self, body: ComplaintSubmit) -> Merchant | None:
+        """The registered merchant the complaint names, by id or (channels) by its credit code."""
+        merchants = MerchantRepository(self.session)
+        merchant = None
+        if body.merchant_id:
+            merchant = await merchants.get(body.merchant_id)
+            if merchant is None:
+                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
+        if body.merchant_uscc:
+            by_code = await merchants.by_uscc(body.merchant_uscc)
+            if merchant is not None and by_code is not None and by_code.id != merchant.id:
+                raise UnknownMerchant(f"Merchant {merchant.id} does not have the credit code {body.merchant_uscc}.",
+                                      field="merchant_uscc")
+            merchant = merchant or by_code
+        return merchant
+
     def _link(self, first: Complaint, again: Complaint) -> None:
         """The same case from a second channel: the first is worked, and its progress goes to both."""
         link = {"complaint_id": again.id, "channel": again.channel, "source_id": again.source_id,
-                "external_id": again.external_id}
+                "external_id": again.external_id, "consumer_id": again.consumer_id}
         first.links = [*(first.links or []), link]
         self._record(first, "linked", SYSTEM, note=f"the same case came by {again.channel} as {again.id}",
                      data=link)
@@ -458,8 +525,11 @@ class Intake:
         self._require(c, actor, Role.official, Role.admin, action="record a callback visit on")
         if c.state not in (S.resolved, S.closed):
             raise InvalidTransition("Callback visits follow a resolution.", state=c.state, action="callback_visit")
-        self._record(c, "callback_visit", actor, note=body.note,
-                     data={"reached": body.reached, "satisfied": body.satisfied})
+        data = {"reached": body.reached, "satisfied": body.satisfied}
+        self._record(c, "callback_visit", actor, note=body.note, data=data)
+        # No state changes, but the channels the case came from want the visit's outcome (12345 回访).
+        await self._emit(c, ComplaintStateChanged, action="callback_visit", state_from=c.state, state_to=c.state,
+                         note=body.note, data=data)
         return c
 
     # --- advance compensation -------------------------------------------------------------------
@@ -558,3 +628,33 @@ class Intake:
             fired_kinds[kind] = fired_kinds.get(kind, 0) + 1
         await self.session.flush()
         return fired
+
+    # --- notifications to the complainant -------------------------------------------------------
+    async def record_notification(self, c: Complaint, actor: Identity, body: NotificationOutcomeIn
+                                  ) -> tuple[str, bool]:
+        """Put on the timeline whether the complainant was told of a change (the gateway's notifications):
+        once per notification, however often it is reported (a retry after a lost answer adds nothing)."""
+        for entry in await self.complaints.timeline(c.id):
+            if entry.kind in (NOTIFIED, NOTIFICATION_FAILED) and \
+                    (entry.data or {}).get("notification_id") == body.notification_id:
+                return entry.kind, False
+        kind = NOTIFIED if body.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
+        self._record(c, kind, actor, note=_notification_note(body), at=body.at, data={
+            "notification_id": body.notification_id, "provider": body.provider, "state": body.outcome.value,
+            "state_told": body.state_told.value, "error": body.error, "attempts": body.attempts})
+        await self.session.flush()
+        return kind, True
+
+
+_PROVIDER_LABELS = {"wechat": "WeChat", "alipay": "Alipay", "douyin": "Douyin", "kuaishou": "Kuaishou"}
+
+
+def _notification_note(body: NotificationOutcomeIn) -> str:
+    by = _PROVIDER_LABELS.get(body.provider or "", body.provider or "no mini-program login")
+    if body.outcome == NotificationOutcome.sent:
+        return f"the complainant was told by {by} message that it is {body.state_told.value}"
+    if body.outcome == NotificationOutcome.refused:
+        return f"{by} refused the message ({body.state_told.value}): {body.error or 'no reason given'}"
+    if body.outcome == NotificationOutcome.failed:
+        return f"{by} could not be reached in {body.attempts} attempts ({body.state_told.value}): {body.error}"
+    return f"not told ({body.state_told.value}): {body.error or f'{by} has no message API here'}"

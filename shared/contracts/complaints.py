@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.common import Channel, Fen, Industry, Input, Phone, RegionCode
+from shared.contracts.merchants import USCC
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -92,15 +93,23 @@ class ComplaintSubmit(_In):
         None, description="partners: their own id of the case; the same case pushed again is the same complaint")
     region_code: RegionCode
     merchant_id: str | None = Field(None, max_length=40, description="a registered merchant's id")
+    merchant_uscc: USCC | None = Field(None, description=(
+        "channels and partners: the merchant's unified social credit code, when they name it so; a registered "
+        "merchant with this code is the one complained about"))
     merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
     merchant_address: Text200 | None = None
     industry: Industry
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     amount_involved_fen: Fen = 0
     remedy: Remedy
-    occurred_at: datetime
+    occurred_at: AwareDatetime = Field(description="with its offset: 2026-11-20T12:00:00Z or ...+08:00")
     contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     contact_phone: Phone
+    received_at: AwareDatetime | None = Field(None, description=(
+        "channels and partners: when the channel received the case (a 12345 call); reports count the handling "
+        "time from it. Deadlines count from when it reaches this platform."))
+    dispatched_at: AwareDatetime | None = Field(None, description=(
+        "channels and partners: when the channel dispatched the case to this platform"))
 
 
 class Deadlines(BaseModel):
@@ -143,7 +152,9 @@ class ComplaintOut(BaseModel):
     duplicate_of: str | None
     assignee: Assignee | None
     transferred_from: str | None
-    submitted_at: datetime
+    submitted_at: datetime = Field(description="when the case was received: by its channel, if that said when")
+    dispatched_at: datetime | None = Field(None, description="when the channel dispatched it to this platform")
+    arrived_at: datetime | None = Field(None, description="when it reached this platform, if later than received")
     accepted_at: datetime | None
     assigned_at: datetime | None
     responded_at: datetime | None
@@ -166,7 +177,11 @@ class ComplaintOut(BaseModel):
 
 class TimelineEntryOut(BaseModel):
     at: datetime
-    kind: str = Field(examples=["responded"])
+    kind: str = Field(examples=["responded"], description=(
+        "the step: an action (submitted, accepted, assigned, responded, escalated, resolved...), or a fact "
+        "such as evidence_added, linked, overdue; notified or notification_failed say whether the complainant "
+        "was told of a change (data: notification_id, provider, state sent/refused/failed/not_supported, "
+        "state_told, error, attempts)"))
     actor_role: str
     actor_id: str | None
     actor_name: str | None

@@ -38,8 +38,10 @@ class ComplaintEvent(DomainEvent):
     merchant_id: str | None = None
     consumer_id: str | None = None
     source_id: str | None = Field(None, description="the partner that pushed the complaint, if one did")
+    external_id: str | None = Field(None, description="that partner's own id of the case")
     links: list[dict[str, Any]] = Field(default_factory=list, description=(
-        "the same case received again by other channels: complaint_id, channel, source_id, external_id"))
+        "the same case received again by other channels: complaint_id, channel, source_id, external_id, "
+        "consumer_id"))
 
 
 class ComplaintSubmitted(ComplaintEvent):
@@ -55,6 +57,8 @@ class ComplaintStateChanged(ComplaintEvent):
     state_from: str | None
     state_to: str
     note: str | None = None
+    data: dict[str, Any] | None = Field(None, description="what the timeline entry records (a refund offered, "
+                                        "the outcome, a callback visit's answers)")
 
 
 class ComplaintAccepted(ComplaintEvent):
@@ -153,6 +157,7 @@ class SubjectEvent(DomainEvent):
     industry: Industry | None = None
     settled: bool = True
     in_compensation_program: bool = False
+    uscc: str | None = Field(None, description="a merchant's unified social credit code (channels name it by this)")
     revision: int = Field(1, description="increases with every change; older revisions are ignored")
 
 
@@ -208,10 +213,12 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 
 
 # A subscriber that wants only some events of a type says which, by their payload: the gateway hears
-# only of complaints a partner pushed (it sends their webhooks), not every step of every complaint.
+# only of complaints someone follows there, a partner that pushed one (its webhooks) or a tourist who
+# filed one from a mini-program (their notifications), not every step of every complaint.
 WANTS: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
     ("complaint.state_changed", "gateway"): lambda payload: bool(
-        payload.get("source_id") or any(link.get("source_id") for link in payload.get("links") or ())),
+        payload.get("source_id") or payload.get("consumer_id")
+        or any(link.get("source_id") or link.get("consumer_id") for link in payload.get("links") or ())),
 }
 
 

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from services.gateway.auth import create_staff
 from shared.clock import ManualClock, system_clock
@@ -38,7 +42,8 @@ def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.
     ports = {name: free_port() for name in SERVICES}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-    extra = {"gateway": {**gateway_overrides(providers), "webhook_interval_seconds": 0.05},
+    extra = {"gateway": {**gateway_overrides(providers), "webhook_interval_seconds": 0.05,
+                         "notify_interval_seconds": 0.05, "notify_coalesce_seconds": 0},
              "intake": {"scheduler_interval_seconds": 0.05},
              "credit": {"lists_interval_seconds": 0.05}}
     settings = {name: service_settings(name, databases, tmp, **common, **extra.get(name, {})) for name in SERVICES}
@@ -73,3 +78,25 @@ async def _wipe_all(settings: dict[str, Any]) -> None:
         await engine.dispose()
 
 
+class Receiver:
+    """The partner's webhook endpoint: it records what arrives, and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.failing = False
+
+        async def hook(request: Request) -> JSONResponse:
+            if self.failing:
+                return JSONResponse({"error": "down for maintenance"}, status_code=503)
+            self.received.append({"headers": dict(request.headers), "body": await request.body(),
+                                  "url": str(request.url)})
+            return JSONResponse({"ok": True})
+
+        self.app = Starlette(routes=[Route("/hooks/complaints", hook, methods=["POST"])])
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    hooks = Receiver()
+    with ServerThread(hooks.app) as server:
+        yield hooks, f"{server.url}/hooks/complaints"

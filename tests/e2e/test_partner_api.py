@@ -8,44 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from shared.testing.fakes.server import ServerThread
-from tests.e2e.conftest import System
+from tests.e2e.conftest import Receiver, System
 from tests.factories import complaint_body
 from tools.partner_sign import signature, signed_headers, verify
-
-
-class Receiver:
-    """The partner's webhook endpoint: it records what arrives, and can be told to fail."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.failing = False
-
-        async def hook(request: Request) -> JSONResponse:
-            if self.failing:
-                return JSONResponse({"error": "down for maintenance"}, status_code=503)
-            self.received.append({"headers": dict(request.headers), "body": await request.body(),
-                                  "url": str(request.url)})
-            return JSONResponse({"ok": True})
-
-        self.app = Starlette(routes=[Route("/hooks/complaints", hook, methods=["POST"])])
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    hooks = Receiver()
-    with ServerThread(hooks.app) as server:
-        yield hooks, f"{server.url}/hooks/complaints"
 
 
 def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(

@@ -19,6 +19,7 @@ from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import (
     LoginAdapter,
     LoginCodeInvalid,
+    MessageRefused,
     ProviderCredentialsRejected,
     ProviderSignatureInvalid,
     ProviderUnavailable,
@@ -153,14 +154,45 @@ async def test_subscribe_message_is_delivered_or_reported_as_not_subscribed(wech
     adapter = wechat_login(wechat_fake)
     openid = (await adapter.identify("demo-alice")).external_id
     data = {"thing1": {"value": "投诉已受理"}, "character_string2": {"value": "CMP-0001"}}
-    assert await adapter.send_subscribe_message(openid, "tmpl-accepted", data, page="pages/complaint/detail?id=1")
+    await adapter.send_subscribe_message(openid, "tmpl-accepted", data, page="pages/complaint/detail?id=1")
     assert wechat_fake.app.state.sent_messages[-1] == {
         "touser": openid, "template_id": "tmpl-accepted", "data": data, "page": "pages/complaint/detail?id=1"}
 
     sent = len(wechat_fake.app.state.sent_messages)
     wechat_fake.app.state.exhausted_subscriptions.add(openid)
-    assert await adapter.send_subscribe_message(openid, "tmpl-accepted", data) is False
+    with pytest.raises(MessageRefused, match="43101"):  # the tourist's, not a fault: never retried
+        await adapter.send_subscribe_message(openid, "tmpl-accepted", data)
     assert len(wechat_fake.app.state.sent_messages) == sent
+    await wechat_fake.misbehave("error500")
+    with pytest.raises(ProviderUnavailable):  # WeChat's: worth another try later
+        await adapter.send_subscribe_message("o-someone-else", "tmpl-accepted", data)
+    assert len(wechat_fake.app.state.sent_messages) == sent
+
+
+async def test_alipay_subscribe_message_is_delivered_refused_or_unavailable(alipay_fake: Fake, keys: Keys) -> None:
+    adapter = alipay_login(alipay_fake, keys)
+    user_id = (await adapter.identify("demo-alice")).external_id
+    data = {"keyword1": {"value": "cmp_01"}, "keyword2": {"value": "已受理"}}
+    await adapter.send_subscribe_message(user_id, "tmpl-progress", data, page="pages/complaint/detail?id=cmp_01")
+    assert alipay_fake.app.state.sent_messages[-1] == {
+        "to_user_id": user_id, "user_template_id": "tmpl-progress", "page": "pages/complaint/detail?id=cmp_01",
+        "data": data}
+    sent = len(alipay_fake.app.state.sent_messages)
+    with pytest.raises(MessageRefused, match="USER_KEYWORD_LENGTH_ERROR"):
+        await adapter.send_subscribe_message(user_id, "tmpl-progress", {"keyword1": {"value": "长" * 51}}, page="p")
+    alipay_fake.app.state.unsubscribed_users.add(user_id)
+    try:
+        with pytest.raises(MessageRefused, match="USER_NOT_SUBSCRIBED"):
+            await adapter.send_subscribe_message(user_id, "tmpl-progress", data, page="p")
+    finally:
+        alipay_fake.app.state.unsubscribed_users.discard(user_id)
+    await alipay_fake.misbehave("error500")
+    with pytest.raises(ProviderUnavailable):
+        await adapter.send_subscribe_message(user_id, "tmpl-progress", data, page="p")
+    forged = alipay_login(alipay_fake, keys, app_private_key_pem=keys.stranger_private)
+    with pytest.raises(ProviderCredentialsRejected):  # our setup: retried, never blamed on the tourist
+        await forged.send_subscribe_message(user_id, "tmpl-progress", data, page="p")
+    assert len(alipay_fake.app.state.sent_messages) == sent
 
 
 async def test_wechat_fake_checks_tokens_and_credentials_and_gives_phone_numbers(wechat_fake: Fake) -> None:

@@ -157,3 +157,62 @@ async def test_region_that_does_not_accept_automatically_waits_for_an_official(d
         assert accepted.json()["state"] == "assigned"
         kinds = await timeline_kinds(s, ALICE, complaint["id"])
         assert kinds == ["submitted", "overdue", "accepted", "assigned"]
+
+
+async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_officials_queue(databases, tmp_path
+                                                                                       ) -> None:
+    import json
+
+    from services.intake.config import DATA_DIR
+    from shared.contracts.identity import Identity, Role
+    from tests.factories import uscc
+    from tests.support import running_stack
+
+    doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
+    for region in doc["regions"]:
+        if region["code"] == SANYA:
+            region["auto_accept"] = False  # officials accept each case by hand here...
+    custom = tmp_path / "regions.json"
+    custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    center = Identity(subject="ptn_ODR12315", role=Role.partner, display_name="12315 ODR")
+    async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
+        await settle_merchant(s)
+        now = s.clock.now()
+        intake = s.clients["intake"]
+
+        def case(**fields: object) -> dict[str, object]:
+            return complaint_body(**{"merchant_id": None, "merchant_name": "三亚湾海景酒店",
+                                     "channel": "platform_12315", "occurred_at": (now - timedelta(days=1)).isoformat(),
+                                     **fields})
+
+        # ...but an ODR case naming an enrolled merchant by its credit code goes straight to it.
+        r = await intake.post("/v1/complaints", headers=s.as_(center), json=case(
+            external_id="ODR-1", merchant_uscc=uscc(HOTEL), received_at=(now - timedelta(minutes=40)).isoformat(),
+            dispatched_at=(now - timedelta(minutes=1)).isoformat()))
+        assert r.status_code == 201, r.text
+        odr = r.json()
+        assert (odr["state"], odr["merchant_id"], odr["assignee"]["kind"]) == ("assigned", HOTEL, "merchant")
+        assert datetime.fromisoformat(odr["submitted_at"]) == now - timedelta(minutes=40)
+        assert datetime.fromisoformat(odr["arrived_at"]) == now
+        assert datetime.fromisoformat(odr["deadlines"]["dispose_by"]) > now  # its clock starts on arrival
+
+        # Not enrolled here (no registered merchant with that code): the officials' queue, as usual.
+        stranger = await intake.post("/v1/complaints", headers=s.as_(center), json=case(
+            external_id="ODR-2", merchant_uscc=uscc("STRANGER"), contact_phone="13700001111",
+            merchant_name="某不知名商店"))
+        assert stranger.status_code == 201 and stranger.json()["state"] == "submitted"
+
+        for fields, code in (
+            ({"received_at": (now + timedelta(minutes=30)).isoformat()}, "timestamp_in_future"),
+            ({"received_at": (now - timedelta(minutes=5)).isoformat(),
+              "dispatched_at": (now - timedelta(minutes=9)).isoformat()}, "timestamps_out_of_order"),
+            ({"received_at": (now - timedelta(days=3)).isoformat()}, "timestamps_out_of_order"),  # before the event
+            ({"merchant_id": "mer_01DEMQ00000000000000000000", "merchant_uscc": uscc(HOTEL)}, "unknown_merchant"),
+            ({"received_at": "2026-11-19T12:00:00"}, "validation_failed"),  # a time without its offset
+        ):
+            refused = await intake.post("/v1/complaints", headers=s.as_(center),
+                                        json=case(external_id="ODR-X", **fields))
+            assert refused.status_code == 422 and refused.json()["code"] == code, (fields, refused.text)
+        mine = await intake.post("/v1/complaints", headers=s.as_(consumer()), json=complaint_body(
+            received_at=now.isoformat()))
+        assert mine.status_code == 422 and mine.json()["errors"][0]["field"] == "body.received_at"

@@ -30,8 +30,12 @@ def test_production_gateway_refuses_demo_jwt_and_wechat_secrets() -> None:
     with pytest.raises(ValidationError, match="DOUYIN"):
         GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
                         wechat_secret="real-secret")
+    with pytest.raises(ValidationError, match="WECHAT_PROGRESS_TEMPLATE_ID"):
+        GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
+                        wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret")
     ok = GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
-                         wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret")
+                         wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret",
+                         wechat_progress_template_id="real-template")
     assert ok.is_production
 
 

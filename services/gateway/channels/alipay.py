@@ -1,4 +1,9 @@
-"""Alipay mini-program login through python-alipay-sdk, against a configurable gateway URL."""
+"""Alipay mini-program login and subscribe messages through python-alipay-sdk, against a configurable gateway URL.
+
+Messages go through `alipay.open.app.mini.templatemessage.send`, which Alipay's current documentation gives
+for a mini-program's subscribe messages (their `form_id` is only for the older payment and form templates):
+biz_content `to_user_id`, `user_template_id`, `page`, and `data` as a JSON text of `{"keywordN": {"value"}}`,
+each value at most 50 characters."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from alipay.utils import AliPayConfig
 
 from services.gateway.channels.base import (
     LoginCodeInvalid,
+    MessageRefused,
     ProviderCredentialsRejected,
     ProviderIdentity,
     ProviderSignatureInvalid,
@@ -44,8 +50,15 @@ def _error_of(exc: AliPayException) -> tuple[str | None, str | None]:
     return code, inner.get("sub_code")
 
 
+# Codes of an answer that may be different later: 20000 "service currently unavailable", and any isp.* sub code
+# (Alipay's own fault). 20001 and 40006 (permissions, products not bound) are this platform's setup.
+_TRANSIENT_CODES = {"20000"}
+_SETUP_CODES = {"20001", "40006"}
+
+
 class AlipayMiniProgramLogin:
-    """Login (`alipay.system.oauth.token`) for one Alipay mini-program, with RSA2-signed requests and answers."""
+    """Login (`alipay.system.oauth.token`) and subscribe messages for one Alipay mini-program, with RSA2-signed
+    requests and answers."""
 
     provider = "alipay"
 
@@ -90,3 +103,26 @@ class AlipayMiniProgramLogin:
         if not user_id:
             raise ProviderUnavailable("Alipay answered without a user id.")
         return ProviderIdentity(provider=self.provider, external_id=user_id)
+
+    async def send_subscribe_message(self, user_id: str, template_id: str, data: dict[str, Any], page: str) -> None:
+        """Send a subscribe message. `MessageRefused` when Alipay will not deliver it (a business failure: the
+        user has not subscribed or cannot receive it, the template or data refused); `ProviderUnavailable` or
+        `ProviderCredentialsRejected` when asking again later may work."""
+        biz = {"to_user_id": user_id, "user_template_id": template_id, "page": page,
+               "data": json.dumps(data, ensure_ascii=False, separators=(",", ":"))}
+        try:
+            result = await self._server_api("alipay.open.app.mini.templatemessage.send", biz_content=biz)
+        except AliPayException as exc:  # an error_response: the request itself was refused
+            code, sub_code = _error_of(exc)
+            result = {"code": code, "sub_code": sub_code, "sub_msg": None}
+        code, sub_code = str(result.get("code")), str(result.get("sub_code") or "")
+        if code == "10000":
+            return
+        if code in _TRANSIENT_CODES or sub_code.startswith("isp."):
+            log.warning("Alipay did not take a message: %s %s", code, sub_code)
+            raise ProviderUnavailable(f"Alipay did not take the message ({code} {sub_code}).")
+        if code in _SETUP_CODES:
+            log.error("Alipay refused this platform's message permissions: %s %s", code, sub_code)
+            raise ProviderCredentialsRejected(f"Alipay refused this platform's messages ({code} {sub_code}).")
+        log.info("Alipay message %s not delivered: %s %s", template_id, code, sub_code)
+        raise MessageRefused(f"{sub_code or code}: {result.get('sub_msg') or 'refused'}")

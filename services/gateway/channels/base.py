@@ -1,4 +1,4 @@
-"""What every login adapter is, and the problems it raises."""
+"""What every login adapter is, and the problems it (and its message sending) raises."""
 
 from __future__ import annotations
 
@@ -49,3 +49,12 @@ class ProviderCredentialsRejected(Problem):
     """The provider refused this platform's own credentials (appid, secret, request signature): a setup fault."""
 
     status, code, title = 502, "provider_credentials_rejected", "Provider rejected our credentials"
+
+
+class MessageRefused(Exception):
+    """The provider will not deliver this message to this user, and asking again will not change that: no
+    subscription left, an unknown or blocked user, a template it rejects. Not a fault of the provider's."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

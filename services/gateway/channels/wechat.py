@@ -12,6 +12,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from services.gateway.channels.base import (
     LoginCodeInvalid,
+    MessageRefused,
     ProviderCredentialsRejected,
     ProviderIdentity,
     ProviderUnavailable,
@@ -23,7 +24,11 @@ log = logging.getLogger("gateway.channels.wechat")
 _BAD_CODE = {40029, 40163, 40226}
 # 40013 invalid appid, 40125 invalid secret, 40164 caller IP not on the allow-list: our configuration, not the user.
 _BAD_CREDENTIALS = {40013, 40125, 40164}
-_NO_SUBSCRIPTION = 43101
+# Subscribe messages WeChat will not deliver, however often asked: 43101 the user has no subscription left (or
+# refused it), 40003 an openid that is not this app's user, 40037 a template id it does not know, 47003 data
+# that breaks the template's limits, 41030 a page that is not in the published mini-program.
+_NOT_DELIVERABLE = {43101: "the tourist has no subscription left", 40003: "not a user of this mini-program",
+                    40037: "unknown template id", 47003: "data the template refuses", 41030: "unknown page"}
 
 
 class _TimeoutSession(requests.Session):
@@ -92,14 +97,17 @@ class WeChatMiniProgramLogin:
                                 unionid=session.get("unionid") or None)
 
     async def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
-                                     page: str | None = None) -> bool:
-        """Send a subscribe message; False when the user has no subscription left (43101), not an error."""
+                                     page: str | None = None) -> None:
+        """Send a subscribe message (`cgi-bin/message/subscribe/send`). `MessageRefused` when WeChat will not
+        deliver it to this user (43101: no subscription left); `ProviderUnavailable` when it may later."""
         try:
             await self._call(self.client.wxa.send_subscribe_message, openid, template_id, data, page=page)
         except WeChatClientException as exc:
-            if exc.errcode == _NO_SUBSCRIPTION:
-                log.info("subscribe message %s not sent: the user has no subscription left", template_id)
-                return False
-            log.warning("WeChat refused a subscribe message: errcode %s %s", exc.errcode, exc.errmsg)
-            raise ProviderUnavailable(f"WeChat refused the message ({exc.errcode}).") from exc
-        return True
+            reason = _NOT_DELIVERABLE.get(exc.errcode)
+            if reason is not None:
+                log.info("subscribe message %s not delivered: errcode %s %s", template_id, exc.errcode, exc.errmsg)
+                raise MessageRefused(f"{exc.errcode}: {reason}") from exc
+            # errcode None is an HTTP error status; -1 "system busy", 45009 the daily quota: try again later.
+            log.warning("WeChat did not take a subscribe message: errcode %s %s", exc.errcode, exc.errmsg)
+            answer = f"errcode {exc.errcode}" if exc.errcode is not None else "an HTTP error"
+            raise ProviderUnavailable(f"WeChat did not take the message ({answer}).") from exc

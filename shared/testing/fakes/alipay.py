@@ -3,6 +3,13 @@
 Requests are verified against the app's public key over the sorted `k=v&...` of every parameter but
 `sign`; responses are `{"<method>_response": {...}, "sign": "..."}`, signed with the platform's key
 over the exact text of the inner object, as python-alipay-sdk checks them.
+
+Mini-program subscribe messages (`alipay.open.app.mini.templatemessage.send`) are kept in
+`app.state.sent_messages` (biz_content, with `data` parsed); a user id put in `app.state.unsubscribed_users`
+is refused with a business failure (40004). Alipay's own sub_code for a user who has not subscribed is not in
+the documentation we could check, so the fake's `USER_NOT_SUBSCRIBED` stands in for it; the adapter treats
+every business failure as final, whatever its sub_code. A value over 50 characters is refused with
+`USER_KEYWORD_LENGTH_ERROR`, as Alipay does.
 """
 
 from __future__ import annotations
@@ -83,6 +90,8 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
     app.state.transfer_calls = 0
     app.state.notifications: list[dict[str, Any]] = []
     app.state.failing_payees: set[str] = set()
+    app.state.sent_messages: list[dict[str, Any]] = []
+    app.state.unsubscribed_users: set[str] = set()
     app.state.background = set()
     app.state.clock = clock  # tests may swap in their own, so orders fall on the test's days
 
@@ -153,12 +162,30 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
             return _business_error("INVALID_PARAMETER", "bill_date"), False
         return _ok({"bill_download_url": f"{base}/_fake/alipay-bills/{day}.csv"}), False
 
+    def template_message(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
+        to_user, template_id, page = biz.get("to_user_id"), biz.get("user_template_id"), biz.get("page")
+        try:
+            data = json.loads(biz.get("data") or "")
+        except ValueError:
+            data = None
+        if not to_user or not template_id or not page or not isinstance(data, dict) or not all(
+                re.fullmatch(r"keyword\d{1,2}", k) and isinstance(v, dict) and isinstance(v.get("value"), str)
+                for k, v in data.items()):
+            return _business_error("INVALID_PARAMETER", "参数有误"), False
+        if any(len(v["value"]) > 50 for v in data.values()):
+            return _business_error("USER_KEYWORD_LENGTH_ERROR", "关键词超长"), False
+        if to_user in app.state.unsubscribed_users:
+            return _business_error("USER_NOT_SUBSCRIBED", "用户未订阅该消息模板"), False
+        app.state.sent_messages.append({**biz, "data": data})
+        return _ok({}), False
+
     # One handler per OpenAPI method: adding a method is adding a function here.
     app.state.handlers = {
         "alipay.system.oauth.token": oauth_token,
         "alipay.fund.trans.uni.transfer": transfer,
         "alipay.fund.trans.common.query": query,
         "alipay.data.dataservice.bill.downloadurl.query": bill_url,
+        "alipay.open.app.mini.templatemessage.send": template_message,
     }
 
     def respond(method: str, body: dict[str, Any], *, error: bool = False) -> Response:

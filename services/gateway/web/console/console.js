@@ -6,6 +6,8 @@ const store = window.sessionStorage;
 let lang = localStorage.getItem("lang") || "zh";
 const t = (key) => (window.I18N[lang] || {})[key] ?? window.I18N.zh[key] ?? key;
 const tState = (s) => t(`state.${s}`) === `state.${s}` ? s : t(`state.${s}`);
+// Timeline kinds with a word of their own (the tourist's notifications); the others show as recorded.
+const tKind = (k) => t(`timeline.${k}`) === `timeline.${k}` ? k : t(`timeline.${k}`);
 const tChannel = (c) => lang === "zh" && window.I18N.zh[`channel.${c}`] || c;
 const ZONE = "Asia/Shanghai";
 
@@ -251,6 +253,10 @@ async function complaintView(root, id) {
     [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
     [t("field.outcome"), c.outcome || "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
   ];
+  // A channel's own order number and times (a 12345 work order): officials look cases up by them.
+  if (c.external_id) facts.splice(3, 0, [t("field.external_id"), c.external_id]);
+  if (c.dispatched_at) facts.push([t("field.dispatched"), when(c.dispatched_at)]);
+  if (c.arrived_at) facts.push([t("field.arrived"), when(c.arrived_at)]);
   const actions = h("div", { class: "actions" });
   const forms = h("div", {});
   for (const [action, spec] of Object.entries(COMPLAINT_ACTIONS)) {
@@ -272,7 +278,7 @@ async function complaintView(root, id) {
         h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
       h("div", { class: "card" }, h("h3", {}, t("complaint.timeline")),
         h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", {},
-          h("span", { class: "when" }, when(e.at)), " ", e.kind, e.state_to ? ` → ${tState(e.state_to)}` : "",
+          h("span", { class: "when" }, when(e.at)), " ", tKind(e.kind), e.state_to ? ` → ${tState(e.state_to)}` : "",
           e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, t("complaint.evidence")),

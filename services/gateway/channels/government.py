@@ -1,0 +1,195 @@
+"""Government channels (12345, 12301, 12315 ODR): one adapter module per channel, behind one interface.
+
+A channel's center is a partner with that channel (`POST /v1/partners` with `channel`), signing its
+requests as every partner does (`services/gateway/partners.py`). It pushes work orders in its own
+format to `POST /callbacks/{channel}`; its adapter turns one into a complaint, keeping the channel's
+id (`external_id`) and its received and dispatched times. Every change of the case goes back to the
+center's webhook URL in the channel's format, as the adapter writes it: disposal, closing,
+callback visit, and whatever else that channel wants to hear.
+
+Adding a channel is a module here that defines `ADAPTER` (a `GovernmentChannel`) and its name in
+`GATEWAY_GOVERNMENT_CHANNELS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from shared.contracts.common import Channel, Industry
+from shared.contracts.complaints import Remedy
+from shared.errors import NotFound, Problem
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class WorkOrderInvalid(Problem):
+    """The channel's payload is not a work order its adapter understands; the errors name its own fields."""
+
+    status, code, title = 422, "work_order_invalid", "Work order not understood"
+
+
+class UnknownChannel(NotFound):
+    code, title = "unknown_channel", "Unknown channel"
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A change of a complaint that a channel pushed, as its adapter needs it to tell the channel."""
+
+    event_id: str
+    occurred_at: datetime
+    complaint_id: str  # the platform's id of the complaint the channel pushed
+    external_id: str | None  # the channel's own id of it
+    handled_as: str | None  # the complaint it is worked as, when the same case came first by another channel
+    action: str
+    state_from: str | None
+    state_to: str
+    note: str | None
+    data: dict[str, Any]
+
+
+class GovernmentChannel(Protocol):
+    channel: Channel
+    title: str  # what the channel is called, for the API's documentation
+    example: dict[str, Any]  # a work order as the channel sends it
+    # Our complaint's fields by the channel's names, so that a refusal names the field the channel sent.
+    fields: dict[str, str]
+
+    def work_order(self, payload: Any) -> dict[str, Any]:
+        """The complaint (ComplaintSubmit's fields) in a work order, or WorkOrderInvalid naming every fault."""
+        ...
+
+    def update(self, update: StatusUpdate) -> dict[str, Any] | None:
+        """The channel's message for this change, or None when the channel does not hear of it."""
+        ...
+
+
+def load(names: str) -> dict[str, GovernmentChannel]:
+    """The adapters named in GATEWAY_GOVERNMENT_CHANNELS (module names here), by the channel they serve."""
+    adapters: dict[str, GovernmentChannel] = {}
+    for name in (n.strip() for n in names.split(",")):
+        if not name:
+            continue
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: {name!r} is not a module name")
+        try:
+            module = importlib.import_module(f"services.gateway.channels.{name}")
+        except ModuleNotFoundError as exc:
+            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: there is no channel adapter {name}") from exc
+        adapter: GovernmentChannel = module.ADAPTER
+        adapters[adapter.channel.value] = adapter
+    return adapters
+
+
+# --- what the adapters share: reading a channel's payload, writing its times ---------------------------
+_INDUSTRIES = (
+    (Industry.food, ("餐饮", "美食", "饭店", "餐厅", "food")),
+    (Industry.lodging, ("住宿", "酒店", "宾馆", "民宿", "lodging", "hotel")),
+    (Industry.transport, ("交通", "出行", "租车", "客运", "出租", "transport")),
+    (Industry.shopping, ("购物", "商品", "商店", "shopping")),
+    (Industry.entertainment, ("娱乐", "演出", "游乐", "entertainment")),
+    (Industry.sightseeing, ("景区", "游览", "旅行社", "导游", "旅游", "sightseeing")),
+)
+_REMEDIES = ((Remedy.refund, ("退款", "退费", "退还", "refund")), (Remedy.compensation, ("赔偿", "compensation")),
+             (Remedy.exchange, ("换货", "更换", "exchange")), (Remedy.apology, ("道歉", "apology")))
+
+
+def shanghai_text(at: datetime) -> str:
+    """2026-11-20 14:03:11: how Chinese government systems write a time (Beijing time, no offset)."""
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def shanghai_iso(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+@dataclass
+class Reader:
+    """Reads one payload, collecting every fault (by the channel's field names) before refusing it."""
+
+    payload: Any
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.payload, dict):
+            self.payload = {}
+            self.errors.append({"field": "body", "message": "a work order is a JSON object"})
+
+    def _get(self, path: str) -> Any:
+        value: Any = self.payload
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.append({"field": path, "message": message})
+
+    def text(self, path: str, *, required: bool = False) -> str | None:
+        value = self._get(path)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(path, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(path, "must be text")
+            return None
+        return value.strip()
+
+    def time(self, path: str, *, required: bool = False) -> datetime | None:
+        """`2026-11-20 14:03:11` (Beijing time, as government systems write it) or ISO 8601 with an offset."""
+        value = self.text(path, required=required)
+        if value is None:
+            return None
+        try:
+            at = datetime.fromisoformat(value.replace("/", "-"))
+        except ValueError:
+            self.fail(path, "must be a time like 2026-11-20 14:03:11 (Beijing time) or ISO 8601 with an offset")
+            return None
+        return (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
+
+    def yuan(self, path: str) -> int | None:
+        """An amount in yuan (`1280.00` or 1280) as integer fen, exactly."""
+        value = self._get(path)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(path, "must be an amount in yuan")
+            return None
+        try:
+            amount = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            self.fail(path, "must be an amount in yuan, like 1280.00")
+            return None
+        fen = amount * 100
+        if not amount.is_finite() or amount < 0 or fen != fen.to_integral_value():
+            self.fail(path, "must be a positive amount in yuan with at most two decimals")
+            return None
+        return int(fen)
+
+    def industry(self, path: str) -> Industry | None:
+        label = self.text(path, required=True)
+        if label is None:
+            return None
+        for industry, words in _INDUSTRIES:
+            if any(word in label.lower() for word in words):
+                return industry
+        self.fail(path, "is not a tourism category (餐饮, 住宿, 交通, 景区/旅行社, 购物, 娱乐)")
+        return None
+
+    def remedy(self, path: str) -> Remedy:
+        label = self.text(path) or ""
+        return next((remedy for remedy, words in _REMEDIES if any(w in label.lower() for w in words)), Remedy.other)
+
+    def done(self, adapter: GovernmentChannel, fields: dict[str, Any]) -> dict[str, Any]:
+        if self.errors:
+            raise WorkOrderInvalid(f"This is not a {adapter.title} work order this platform understands.",
+                                   errors=self.errors)
+        return {name: value for name, value in fields.items() if value is not None}

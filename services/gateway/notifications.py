@@ -1,0 +1,345 @@
+"""Tourists hear of every state change of their complaint in the mini-program they complained from.
+
+Each `complaint.state_changed` of a complaint filed from a mini-program queues one `notifications` row
+for its consumer, and one for the consumer of each complaint linked to it (the same case from a second
+channel), naming that consumer's own complaint. A change that is no change of state (a callback visit)
+is not told. Redelivered events queue nothing twice (the inbox, and a unique key on event and consumer).
+
+A background worker sends due rows through the message API of the consumer's login:
+
+- WeChat: a subscribe message (wechatpy, `cgi-bin/message/subscribe/send`) with the template
+  `GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID`: `character_string1` the complaint number, `phrase2` the state
+  in Chinese (at most 5 characters), `time3` when it changed (Asia/Shanghai), `thing4` the note (at
+  most 20 characters); the page is `GATEWAY_PROGRESS_PAGE` with the complaint id.
+- Alipay: `alipay.open.app.mini.templatemessage.send` (see channels/alipay.py), template
+  `GATEWAY_ALIPAY_PROGRESS_TEMPLATE_ID`, `keyword1`..`keyword4` the same four facts (at most 50
+  characters each), the same page.
+- Douyin and Kuaishou: no message API is wired here, so the outcome is `not_supported`, not pretended.
+
+Outcomes: `sent`; `refused` (the provider will not deliver it: no subscription left, a blocked or
+unknown user, a template it rejects), final, never retried; a provider that is down, times out or
+refuses our credentials is retried with doubling backoff (5 s to 1 h) and `failed` after
+`GATEWAY_NOTIFY_MAX_ATTEMPTS`. Each outcome goes to the complaint's timeline in intake (`notified` or
+`notification_failed`, `POST /internal/complaints/{id}/notifications`, which records each notification
+once); while intake cannot be reached it is tried again every 30 s. Nothing here holds up a complaint:
+rows are written with the event and sent afterwards.
+
+Coalescing: a WeChat subscription is good for one message, so a burst of changes (submitted, accepted,
+assigned happen in one request) is told once, with the newest state. A new row waits
+`GATEWAY_NOTIFY_COALESCE_SECONDS` before it is due; when a row comes due (or its attempt fails) while a
+newer row of the same consumer and complaint exists, it is `superseded` and not sent. Superseded rows
+are not on the timeline: the message that told the newer state is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.channels.base import MessageRefused
+from services.gateway.config import GatewaySettings
+from services.gateway.models import Notification, ProviderIdentity
+from shared.app import scheduler_pass
+from shared.auth import service_identity
+from shared.clock import SHANGHAI
+from shared.contracts.events import ComplaintStateChanged, EventEnvelope
+from shared.db import for_update_skip_locked
+from shared.errors import Problem
+from shared.ids import new_id
+from shared.outbox import EventHandler
+
+log = logging.getLogger("gateway.notifications")
+
+BATCH = 50
+CONCURRENCY = 8  # messages in flight at once (the SDKs are blocking: each holds a worker thread)
+LEASE = timedelta(minutes=2)  # a claimed row is sent within this, or claimed again (the worker died)
+RECORD_RETRY = timedelta(seconds=30)
+FINAL = ("sent", "refused", "failed", "not_supported")
+GATEWAY = service_identity("gateway")
+PROVIDER_OF_CHANNEL = {"wechat_miniprogram": "wechat", "alipay_miniprogram": "alipay", "douyin": "douyin",
+                       "kuaishou": "kuaishou"}
+# How a state reads in a message: WeChat's `phrase` holds at most 5 characters (the console's words).
+STATE_PHRASES = {"submitted": "待受理", "accepted": "已受理", "assigned": "处理中", "responded": "已答复",
+                 "escalated": "已升级", "resolved": "已办结", "closed": "已结案", "not_accepted": "不予受理",
+                 "withdrawn": "已撤销", "transferred": "已转办"}
+DEFAULT_REMARK = "点击查看投诉处理进度"
+WECHAT_THING_MAX, WECHAT_PHRASE_MAX, WECHAT_STRING_MAX, ALIPAY_VALUE_MAX = 20, 5, 32, 50
+
+
+# --- the message ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProgressMessage:
+    """What a tourist is told: which complaint, its new state, when, and the note that came with it."""
+
+    complaint_id: str
+    state: str
+    changed_at: datetime
+    note: str | None = None
+
+
+def clip(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, an ellipsis marking what was cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def state_phrase(state: str) -> str:
+    return clip(STATE_PHRASES.get(state, "有新进展"), WECHAT_PHRASE_MAX)
+
+
+def local_time(at: datetime) -> str:
+    """The time as the tourist's phone shows it: Asia/Shanghai, '2026年11月20日 10:00'."""
+    local = at.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
+    """The subscribe message's fields, each within WeChat's limit for its kind."""
+    return {"character_string1": {"value": message.complaint_id[:WECHAT_STRING_MAX]},
+            "phrase2": {"value": state_phrase(message.state)},
+            "time3": {"value": local_time(message.changed_at)},
+            "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)}}
+
+
+def alipay_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
+    """The Alipay message's keywords, each within its 50 characters."""
+    return {"keyword1": {"value": message.complaint_id},
+            "keyword2": {"value": STATE_PHRASES.get(message.state, "有新进展")},
+            "keyword3": {"value": local_time(message.changed_at)},
+            "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)}}
+
+
+def page_of(settings: GatewaySettings, complaint_id: str) -> str:
+    """The mini-program page that shows the complaint."""
+    return settings.progress_page.replace("{complaint_id}", complaint_id)
+
+
+# --- queueing, from the events ----------------------------------------------------------------------
+def handlers(app: FastAPI) -> dict[str, EventHandler]:
+    async def state_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
+        """Queue a message to each tourist who follows the complaint: its complainant, and the complainant
+        of each complaint linked to it, about their own complaint."""
+        if event.state_from == event.state_to:
+            return
+        told = [(event.consumer_id, event.complaint_id, event.channel)] if event.consumer_id else []
+        told += [(link["consumer_id"], link.get("complaint_id") or event.complaint_id,
+                  link.get("channel") or event.channel) for link in event.links if link.get("consumer_id")]
+        now = app.state.clock.now()
+        due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
+        queued: set[str] = set()
+        for consumer_id, complaint_id, channel in told:
+            if consumer_id in queued or await session.scalar(select(Notification.id).where(
+                    Notification.event_id == envelope.id, Notification.consumer_id == consumer_id)):
+                continue
+            queued.add(consumer_id)
+            last = await session.scalar(select(func.max(Notification.seq)).where(
+                Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id))
+            session.add(Notification(
+                id=new_id("ntf"), event_id=envelope.id, complaint_id=complaint_id, consumer_id=consumer_id,
+                seq=(last or 0) + 1, provider=await _provider_of(session, consumer_id, channel),
+                state_to=event.state_to, changed_at=envelope.occurred_at,
+                note=clip(event.note, 200) if event.note else None, state="pending", attempts=0,
+                next_attempt_at=due, recorded=False, created_at=now))
+        await session.flush()
+
+    return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
+
+
+async def _provider_of(session: AsyncSession, account_id: str, channel: str) -> str | None:
+    """The login the tourist is reached through: the one of the channel they complained from, else any."""
+    providers = list((await session.scalars(select(ProviderIdentity.provider).where(
+        ProviderIdentity.account_id == account_id).order_by(ProviderIdentity.created_at))).all())
+    wanted = PROVIDER_OF_CHANNEL.get(channel)
+    return wanted if wanted in providers else (providers[0] if providers else None)
+
+
+# --- sending ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Job:
+    id: str
+    provider: str | None
+    recipient: str | None
+    message: ProgressMessage
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    state: str  # sent, refused, not_supported, or retry
+    error: str | None = None
+
+
+async def send_notifications_once(app: FastAPI) -> int:
+    """Send every due notification once (superseding those a newer change overtook), then put every
+    outcome not yet recorded on its complaint's timeline. Returns how many were sent or tried."""
+    jobs = await _claim(app)
+    slots = asyncio.Semaphore(CONCURRENCY)
+
+    async def attempt(job: _Job) -> _Outcome:
+        async with slots:
+            return await _attempt(app, job)
+
+    outcomes = await asyncio.gather(*(attempt(job) for job in jobs))
+    if jobs:
+        await _settle(app, dict(zip([job.id for job in jobs], outcomes, strict=True)))
+    await _record_outcomes(app)
+    return len(jobs)
+
+
+async def _newest(session: AsyncSession, rows: list[Notification]) -> dict[tuple[str, str], int]:
+    groups = sorted({(row.complaint_id, row.consumer_id) for row in rows})
+    if not groups:
+        return {}
+    found = await session.execute(
+        select(Notification.complaint_id, Notification.consumer_id, func.max(Notification.seq))
+        .where(tuple_(Notification.complaint_id, Notification.consumer_id).in_(groups))
+        .group_by(Notification.complaint_id, Notification.consumer_id))
+    return {(complaint, consumer): seq for complaint, consumer, seq in found.all()}
+
+
+def _supersede(row: Notification, now: datetime) -> None:
+    row.state, row.finished_at, row.recorded = "superseded", now, True
+
+
+async def _claim(app: FastAPI) -> list[_Job]:
+    """Take the due rows (and those a dead worker left): superseded ones are closed, the rest leased."""
+    state = app.state
+    now = state.clock.now()
+    async with state.sessionmaker() as session, session.begin():
+        rows = list((await session.scalars(
+            select(Notification).where(Notification.state.in_(("pending", "sending")),
+                                       Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at).limit(BATCH)
+            .with_for_update(**for_update_skip_locked(session)))).all())
+        newest = await _newest(session, rows)
+        wanted = sorted({(row.consumer_id, row.provider) for row in rows if row.provider})
+        recipients: dict[tuple[str, str], str] = {}
+        if wanted:
+            found = await session.execute(
+                select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id)
+                .where(tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(wanted)))
+            recipients = {(account, provider): external for account, provider, external in found.all()}
+        jobs = []
+        for row in rows:
+            if row.seq < newest.get((row.complaint_id, row.consumer_id), row.seq):
+                _supersede(row, now)
+                continue
+            row.state, row.next_attempt_at = "sending", now + LEASE
+            jobs.append(_Job(id=row.id, provider=row.provider,
+                             recipient=recipients.get((row.consumer_id, row.provider)) if row.provider else None,
+                             message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note)))
+    return jobs
+
+
+async def _attempt(app: FastAPI, job: _Job) -> _Outcome:
+    """Send one message through the provider's adapter; what came of it."""
+    settings: GatewaySettings = app.state.settings
+    adapter = app.state.logins.get(job.provider) if job.provider else None
+    if job.provider is None or job.recipient is None:
+        return _Outcome("not_supported", "the tourist has no mini-program login to message")
+    page = page_of(settings, job.message.complaint_id)
+    try:
+        if job.provider == "wechat" and adapter is not None:
+            await adapter.send_subscribe_message(job.recipient, settings.wechat_progress_template_id,
+                                                 wechat_data(job.message), page=page)
+        elif job.provider == "alipay" and adapter is not None:
+            await adapter.send_subscribe_message(job.recipient, settings.alipay_progress_template_id,
+                                                 alipay_data(job.message), page=page)
+        elif job.provider in ("wechat", "alipay"):
+            return _Outcome("not_supported", f"{job.provider} messages are not configured on this platform")
+        else:
+            return _Outcome("not_supported", f"{job.provider} has no message API on this platform")
+    except MessageRefused as exc:
+        return _Outcome("refused", exc.reason[:300])
+    except Problem as exc:  # provider unavailable, our credentials refused, an answer that did not verify
+        return _Outcome("retry", f"{exc.code}: {exc.detail}"[:300])
+    except Exception as exc:  # never let one message stop the others
+        log.exception("notification %s: sending failed unexpectedly", job.id)
+        return _Outcome("retry", f"{type(exc).__name__}: {exc}"[:300])
+    return _Outcome("sent")
+
+
+async def _settle(app: FastAPI, outcomes: dict[str, _Outcome]) -> None:
+    """Write what each attempt came to: final, or a retry after a doubling backoff (superseded when a newer
+    change came meanwhile), or failed after the last attempt."""
+    state = app.state
+    now = state.clock.now()
+    async with state.sessionmaker() as session, session.begin():
+        rows = list((await session.scalars(select(Notification).where(Notification.id.in_(list(outcomes))))).all())
+        newest = await _newest(session, rows)
+        for row in rows:
+            outcome = outcomes[row.id]
+            if outcome.state != "not_supported":
+                row.attempts += 1
+            row.last_error = outcome.error
+            if outcome.state != "retry":
+                row.state, row.finished_at, row.next_attempt_at = outcome.state, now, now
+            elif row.seq < newest.get((row.complaint_id, row.consumer_id), row.seq):
+                _supersede(row, now)
+            elif row.attempts >= state.settings.notify_max_attempts:
+                row.state, row.finished_at, row.next_attempt_at = "failed", now, now
+                log.warning("notification %s given up after %d attempts: %s", row.id, row.attempts, outcome.error)
+            else:
+                row.state = "pending"
+                row.next_attempt_at = now + min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), timedelta(hours=1))
+
+
+async def _record_outcomes(app: FastAPI) -> None:
+    """Put each final outcome on its complaint's timeline; intake records a notification once, so a
+    retry after a lost answer is harmless. While intake cannot be reached, try again later."""
+    state = app.state
+    now = state.clock.now()
+    async with state.sessionmaker() as session:
+        rows = (await session.scalars(
+            select(Notification).where(Notification.recorded.is_(False), Notification.state.in_(FINAL),
+                                       Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at).limit(BATCH))).all()
+        reports = {row.id: (row.complaint_id, _outcome_body(row)) for row in rows}
+    if not reports:
+        return
+    answers = await asyncio.gather(*(_report(app, complaint_id, body) for complaint_id, body in reports.values()))
+    done = dict(zip(reports, answers, strict=True))
+    async with state.sessionmaker() as session, session.begin():
+        for row in (await session.scalars(select(Notification).where(Notification.id.in_(list(done))))).all():
+            if done[row.id]:
+                row.recorded = True
+            else:
+                row.next_attempt_at = now + RECORD_RETRY
+
+
+def _outcome_body(row: Notification) -> dict[str, Any]:
+    return {"notification_id": row.id, "provider": row.provider, "outcome": row.state, "state_told": row.state_to,
+            "error": row.last_error, "attempts": row.attempts, "at": (row.finished_at or row.created_at).isoformat()}
+
+
+async def _report(app: FastAPI, complaint_id: str, body: dict[str, Any]) -> bool:
+    """Whether intake has the outcome now (or never will: it refused it, which retrying cannot change)."""
+    try:
+        response = await app.state.clients["intake"].request(
+            "POST", f"/internal/complaints/{complaint_id}/notifications", identity=GATEWAY, json=body, retry=True)
+    except Problem as exc:  # intake cannot be reached or did not answer
+        log.warning("notification %s not recorded yet: %s", body["notification_id"], exc.detail)
+        return False
+    if response.status_code < 300:
+        return True
+    if response.status_code >= 500 or response.status_code == 429:
+        log.warning("notification %s not recorded yet: intake answered %s", body["notification_id"],
+                    response.status_code)
+        return False
+    log.error("intake refused notification %s of %s: %s %s", body["notification_id"], complaint_id,
+              response.status_code, response.text[:300])
+    return True
+
+
+async def notification_worker(app: FastAPI) -> None:
+    """Send tourists' notifications and record their outcomes, every GATEWAY_NOTIFY_INTERVAL_SECONDS."""
+    while True:
+        async with scheduler_pass(app, "notifications", log):
+            await send_notifications_once(app)
+        await asyncio.sleep(app.state.settings.notify_interval_seconds)
