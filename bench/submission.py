@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 
@@ -55,9 +56,11 @@ def env_for(service: str, url: str, ports: dict[str, int]) -> dict[str, str]:
     prefix = service.upper() + "_"
     values = {"DATABASE_URL": url, "DATABASE_SCHEMA": schema(service), "INTERNAL_SECRET": SECRET,
               "PORT": str(ports[service]), "LOG_LEVEL": "WARNING", "RUN_BACKGROUND_WORKERS": "true",
-              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in ports.items()}}
+              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in ports.items()
+                 if other in SETTINGS or other == "compensation"}}
     if service == "gateway":
-        values.update(JWT_SECRET=JWT, RATE_LIMIT_PER_IP="0", RATE_LIMIT_PER_IDENTITY="0", ACCESS_TOKEN_MINUTES="240")
+        values.update(JWT_SECRET=JWT, RATE_LIMIT_PER_IP="0", RATE_LIMIT_PER_IDENTITY="0", ACCESS_TOKEN_MINUTES="240",
+                      WECHAT_API_BASE=f"http://127.0.0.1:{ports['wechat']}")
     return {**os.environ, **{prefix + k: v for k, v in values.items()}}
 
 
@@ -101,11 +104,11 @@ async def build(url: str) -> list[str]:
     return tokens
 
 
-def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start(args: list[str], env: dict[str, str], port: int, probe: str = "/health/live") -> subprocess.Popen[bytes]:
     process = subprocess.Popen([sys.executable, *args], env=env)
     for _ in range(300):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code == 200:
                 return process
         except httpx.TransportError:
             pass
@@ -141,11 +144,17 @@ def main() -> None:
     args = parser.parse_args()
     tokens = asyncio.run(build(args.database_url))
     ports = {name: free_port() for name in ("gateway", "intake", "credit", "compensation")}
+    fakes = {name: free_port() for name in ("wechat", "alipay", "wechatpay", "minis")}
     processes = {}
     try:
+        # The tourists' progress messages go to a WeChat fake, as they would to WeChat: not counted as ours.
+        processes["fakes"] = start(
+            ["-m", "shared.testing.fakes", "--keys-dir", tempfile.mkdtemp(prefix="bench-keys-"),
+             *(arg for name, port in fakes.items() for arg in (f"--{name}-port", str(port)))],
+            dict(os.environ), fakes["wechat"], probe="/cgi-bin/token")
         for service in ("credit", "intake", "gateway"):
             processes[service] = start(["-m", f"services.{service}.main"],
-                                       env_for(service, args.database_url, ports), ports[service])
+                                       env_for(service, args.database_url, {**ports, **fakes}), ports[service])
         baseline_port = free_port()
         processes["baseline"] = start(
             ["-m", "uvicorn", "bench.baseline:app", "--port", str(baseline_port), "--log-level", "warning"],

@@ -1,10 +1,10 @@
 """The transactional outbox, its dispatcher, and the idempotent inbox (DESIGN.md, "Events").
 
 A service writes each event it emits as outbox rows (one per subscriber) in the same transaction
-as the state change. The dispatcher POSTs them to each subscriber's `/internal/events`, in order per
-subscriber, retrying with backoff until acknowledged. On PostgreSQL rows are claimed with
-`FOR UPDATE SKIP LOCKED`, so several replicas may run it. A receiver records each event id in its
-inbox and applies it once.
+as the state change. The dispatcher POSTs them to each subscriber's `/internal/event-batches`, in
+order per subscriber and up to 50 a request, retrying with backoff until acknowledged. On
+PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas may run it. A
+receiver records each event id in its inbox and applies it once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from opentelemetry import trace
 from opentelemetry.context import Context
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -42,6 +43,7 @@ from shared.auth import ServiceCaller, service_identity
 from shared.clock import Clock
 from shared.contracts.events import CATALOGUE, DomainEvent, EventEnvelope, subscribers_of
 from shared.db import Session, UTCDateTime, for_update_skip_locked
+from shared.errors import Problem
 from shared.http import ServiceClient
 from shared.ids import new_id
 
@@ -49,6 +51,25 @@ log = logging.getLogger("shared.outbox")
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
+# Events per delivery request: under load a subscriber's rows go over together, one request and one
+# transaction at each end instead of one per event.
+POST_BATCH = 50
+
+
+class EventBatch(BaseModel):
+    events: list[EventEnvelope] = Field(min_length=1, max_length=500)
+
+
+class EventInvalid(Problem):
+    """An event whose payload is not what its type says: a producer's bug, refused until it is fixed."""
+
+    status, code, title = 422, "event_invalid", "Event not valid"
+
+
+class EventConflict(Problem):
+    """Another delivery of one of the events is being applied at this moment: send the batch again later."""
+
+    status, code, title = 409, "event_conflict", "Event being applied"
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -206,41 +227,44 @@ class OutboxDispatcher:
             return sum(await asyncio.gather(*deliveries))
 
     async def _deliver_in_order(self, subscriber: str, rows: list[Any]) -> int:
+        """POST the rows in order, up to POST_BATCH events a request; a failed request holds back the rest."""
         t = self.table
         delivered = 0
-        for index, row in enumerate(rows):
-            error = await self._post(subscriber, row.envelope)
+        for start in range(0, len(rows), POST_BATCH):
+            chunk = rows[start:start + POST_BATCH]
+            error = await self._post(subscriber, [row.envelope for row in chunk])
             now = self.clock.now()
             async with self.sessionmaker() as session, session.begin():
                 if error is None:
                     await session.execute(
-                        update(t).where(t.c.id == row.id).values(delivered_at=now, attempts=row.attempts + 1,
-                                                                 last_error=None)
+                        update(t).where(t.c.id.in_([row.id for row in chunk])).values(
+                            delivered_at=now, attempts=t.c.attempts + 1, last_error=None)
                     )
-                    delivered += 1
+                    delivered += len(chunk)
                     continue
-                backoff = min(timedelta(seconds=2 ** min(row.attempts, 12)), MAX_BACKOFF)
+                first = chunk[0]
+                backoff = min(timedelta(seconds=2 ** min(first.attempts, 12)), MAX_BACKOFF)
                 await session.execute(
-                    update(t).where(t.c.id == row.id).values(
-                        attempts=row.attempts + 1, last_error=error[:2000], available_at=now + backoff)
+                    update(t).where(t.c.id == first.id).values(
+                        attempts=first.attempts + 1, last_error=error[:2000], available_at=now + backoff)
                 )
                 # Release the rest of this subscriber's batch so it follows the failed row later.
-                rest = [r.id for r in rows[index + 1:]]
+                rest = [row.id for row in rows[start + 1:]]
                 if rest:
                     await session.execute(update(t).where(t.c.id.in_(rest)).values(available_at=now + backoff))
-            log.warning("event %s to %s failed: %s", row.envelope["id"], subscriber, error,
-                        extra={"event_id": row.envelope["id"], "event_type": row.envelope["type"]})
+            log.warning("events from %s to %s failed: %s", first.envelope["id"], subscriber, error,
+                        extra={"event_id": first.envelope["id"], "event_type": first.envelope["type"]})
             break
         self.delivered_total += delivered
         return delivered
 
-    async def _post(self, subscriber: str, envelope: dict[str, Any]) -> str | None:
+    async def _post(self, subscriber: str, envelopes: list[dict[str, Any]]) -> str | None:
         client = self.clients.get(subscriber)
         if client is None:
             return f"no client for subscriber {subscriber}"
         try:
-            response = await client.request("POST", "/internal/events", identity=self.identity, json=envelope,
-                                            retry=True)
+            response = await client.request("POST", "/internal/event-batches", identity=self.identity,
+                                            json={"events": envelopes}, retry=True)
         except Exception as exc:  # unreachable, timed out: try again later
             return f"{type(exc).__name__}: {exc}"
         if response.status_code < 300:
@@ -269,7 +293,8 @@ class Inbox:
         self.clock = clock
         self.handlers = handlers
 
-    async def receive(self, session: AsyncSession, envelope: EventEnvelope) -> str:
+    async def receive(self, session: AsyncSession, envelope: EventEnvelope, *, alone: bool = True) -> str:
+        """Apply one event (`alone`: the session's only work) or one of a batch applied in one transaction."""
         seen = await session.scalar(select(self.table.c.event_id).where(self.table.c.event_id == envelope.id))
         if seen:
             return "duplicate"
@@ -277,10 +302,13 @@ class Inbox:
             await session.execute(insert(self.table).values(
                 event_id=envelope.id, event_type=envelope.type, producer=envelope.producer,
                 received_at=self.clock.now()))
-        except IntegrityError:
-            # Another delivery of the same event got here first. Nothing else was written in this
-            # session yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable).
+        except IntegrityError as exc:
+            # Another delivery of the same event got here first. Alone, nothing else was written in this
+            # session yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable); in a
+            # batch, the whole batch is refused and sent again, when the event will be found seen.
             await session.rollback()
+            if not alone:
+                raise EventConflict(f"Event {envelope.id} is being applied by another delivery.") from exc
             return "duplicate"
         handler = self.handlers.get(envelope.type)
         model = CATALOGUE.get(envelope.type)
@@ -288,7 +316,13 @@ class Inbox:
             log.warning("ignoring event type %s nobody here handles", envelope.type,
                         extra={"event_id": envelope.id, "event_type": envelope.type})
             return "ignored"
-        await handler(session, model.model_validate(envelope.payload), envelope)
+        try:
+            event = model.model_validate(envelope.payload)
+        except ValidationError as exc:
+            raise EventInvalid(f"Event {envelope.id} is not a valid {envelope.type}: {exc.error_count()} errors.",
+                               event_id=envelope.id) from exc
+        await handler(session, event, envelope)
+        await session.flush()  # the next event of a batch sees what this one did
         return "applied"
 
 
@@ -300,5 +334,11 @@ def events_router(inbox_of: Callable[[], Inbox]) -> APIRouter:
     async def receive_event(envelope: EventEnvelope, caller: ServiceCaller, session: Session) -> dict[str, str]:
         """Apply an event from another service, once."""
         return {"status": await inbox_of().receive(session, envelope)}
+
+    @router.post("/internal/event-batches")
+    async def receive_events(batch: EventBatch, caller: ServiceCaller, session: Session) -> dict[str, list[str]]:
+        """Apply another service's events in their order, each once, in one transaction: all or none."""
+        inbox = inbox_of()
+        return {"statuses": [await inbox.receive(session, envelope, alone=False) for envelope in batch.events]}
 
     return router

@@ -21,6 +21,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field("sqlite+aiosqlite:///var/service.db",
                               description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...")
     database_schema: str | None = Field(None, description="PostgreSQL schema (search_path) of this service")
+    database_pool_size: int = Field(20, ge=1, description=(
+        "PostgreSQL connections a process keeps open: above its concurrent requests, or each request past it opens "
+        "and closes a connection (replicas x (pool + overflow) must stay under the server's max_connections)"))
+    database_max_overflow: int = Field(10, ge=0, description="connections a process may open beyond the pool "
+                                       "for a burst, closed again after")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     internal_secret: str = Field(PLACEHOLDER_SECRET, description=(
         "signs identity tokens between the gateway and services and between services; the same for all"))

@@ -6,7 +6,7 @@ import difflib
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -138,6 +138,8 @@ class Intake:
     regions: RegionCatalogue
     outbox: Outbox
     storage: EvidenceStorage | None = None
+    # Events held back to be written in one INSERT at the end of a busy step (submission writes five).
+    _held: list[ComplaintEvent] | None = field(default=None, init=False)
 
     @property
     def complaints(self) -> ComplaintRepository:
@@ -158,7 +160,11 @@ class Intake:
                 "source_id": c.source_id, "external_id": c.external_id, "links": c.links or []}
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
-        await self.outbox.emit(self.session, event_type(**self._base_event(c), **fields))
+        event = event_type(**self._base_event(c), **fields)  # as the complaint is now, even when held
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            await self.outbox.emit(self.session, event)
 
     async def _move(self, c: Complaint, action: str, to: ComplaintState, actor: Identity, *,
                     allowed_from: frozenset[str] | set[str], note: str | None = None,
@@ -203,6 +209,15 @@ class Intake:
     # --- submission and acceptance --------------------------------------------------------------
     async def submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         """Register a complaint, then accept and assign it at once where the rules decide."""
+        self._held = []
+        try:
+            c = await self._submit(actor, body)
+            await self.outbox.emit_all(self.session, self._held)
+        finally:
+            self._held = None
+        return c
+
+    async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         now = self.clock.now()
         region = self.regions.get(body.region_code)
         received_at = self._channel_times(actor, body, now)

@@ -43,6 +43,32 @@ async def test_an_event_delivered_twice_is_applied_once_and_old_revisions_are_ig
     assert (await intake_merchants(stack))["mer_X"].name == "新名字"
 
 
+async def test_a_batch_is_applied_in_order_in_one_transaction_and_each_event_once(stack: Stack) -> None:
+    intake = stack.clients["intake"]
+    headers = stack.as_(service_identity("credit"))
+
+    def event(n: int, name: str, revision: int) -> dict[str, object]:
+        return {"id": f"evt_BATCH{n}", "type": "subject.registered" if n == 1 else "subject.updated", "version": 1,
+                "occurred_at": "2026-11-20T02:00:00Z", "producer": "credit",
+                "payload": {"subject_id": "mer_B", "kind": "merchant", "name": name, "region_code": "460200",
+                            "industry": "food", "revision": revision, "uscc": uscc("mer_B")}}
+
+    # Registered and renamed in one batch: the second event sees what the first did.
+    first = await intake.post("/internal/event-batches", headers=headers,
+                              json={"events": [event(1, "甲", 1), event(2, "乙", 2)]})
+    assert first.status_code == 200 and first.json()["statuses"] == ["applied", "applied"]
+    again = await intake.post("/internal/event-batches", headers=headers,
+                              json={"events": [event(1, "甲", 1), event(2, "乙", 2), event(3, "丙", 3)]})
+    assert again.json()["statuses"] == ["duplicate", "duplicate", "applied"]
+    merchant = (await intake_merchants(stack))["mer_B"]
+    assert (merchant.name, merchant.revision, merchant.uscc) == ("丙", 3, uscc("mer_B"))
+    broken = await intake.post("/internal/event-batches", headers=headers,
+                               json={"events": [event(4, "丁", 4), {**event(5, "戊", 5), "payload": {}}]})
+    assert broken.status_code >= 400  # one bad event refuses the batch: nothing of it is applied
+    assert (await intake_merchants(stack))["mer_B"].name == "丙"
+    assert (await intake.post("/internal/event-batches", headers=headers, json={"events": []})).status_code == 422
+
+
 async def test_only_services_may_deliver_events(stack: Stack) -> None:
     response = await stack.clients["intake"].post("/internal/events", headers=stack.as_(consumer()), json={})
     assert response.status_code in (403, 422)
