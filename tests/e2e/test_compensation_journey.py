@@ -5,7 +5,6 @@ it, the ledger balances and the merchant's deposit makes the fund whole. Through
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -18,7 +17,7 @@ import pytest
 from shared.clock import ManualClock
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, compensation_overrides, gateway_overrides
-from tests.e2e.conftest import _add_staff, _wipe_all
+from tests.e2e.conftest import _add_staff, _wipe_all, eventually
 from tests.factories import complaint_body, merchant_id, uscc
 from tests.support import FACTORIES, SERVICES, START, Databases, service_settings
 
@@ -50,16 +49,6 @@ def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.
         yield urls["gateway_url"], clock
     asyncio.run(_wipe_all(settings))
 
-
-async def eventually(check: Any, within: float = 8.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def staff(gw: httpx.AsyncClient, username: str) -> dict[str, str]:

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import HOTEL, OTHER, System
+from tests.e2e.conftest import HOTEL, OTHER, System, eventually
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: System) -> None:

@@ -6,23 +6,14 @@ and a good-credit tourist gets a free first ticket once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from services.credit.benefits import verify
-from tests.e2e.conftest import HOTEL, OTHER, System
+from tests.e2e.conftest import HOTEL, OTHER, System, eventually
 from tests.factories import complaint_body, uscc
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the system did not get there in time")
 
 
 async def login(gw: httpx.AsyncClient, path: str, body: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:

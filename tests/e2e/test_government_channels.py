@@ -7,26 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.e2e.conftest import HOTEL, Receiver, System
+from tests.e2e.conftest import HOTEL, Receiver, System, eventually
 from tests.factories import complaint_body, uscc
 from tools.partner_sign import signed_headers, verify
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    for _ in range(int(within / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the system did not get there in time")
 
 
 async def login(gw: httpx.AsyncClient, username: str) -> dict[str, str]:

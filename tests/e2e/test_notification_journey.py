@@ -7,8 +7,7 @@ WeChat is back; an event delivered twice is told once."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,21 +21,13 @@ from services.intake.models import outbox as intake_outbox
 from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token, service_identity
 from shared.db import create_engine
 from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers
-from tests.e2e.conftest import HOTEL, System
+from tests.e2e.conftest import HOTEL, System, eventually
 from tests.factories import complaint_body, phone_of, uscc
 from tests.support import INTERNAL_SECRET
 
 pytestmark = pytest.mark.e2e
 NOTICE_KINDS = ("notified", "notification_failed")
 
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 15.0) -> Any:
-    deadline = time.monotonic() + within
-    while not (result := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-    return result
 
 
 @pytest.fixture

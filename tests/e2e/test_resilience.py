@@ -20,6 +20,7 @@ from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import ADMIN, consumer
+from tests.e2e.conftest import eventually
 from tests.factories import complaint_body, merchant_id, phone_of, uscc
 from tests.support import FACTORIES, INTERNAL_SECRET, METADATA, SERVICES, START, Databases, service_settings, wipe
 
@@ -78,14 +79,6 @@ async def _count(settings: Any, query: Any) -> int:
         await engine.dispose()
 
 
-async def _eventually(check: Any, seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the system did not get there in time")
-
-
 def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(running: Running) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -102,7 +95,7 @@ def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(run
                                         json=complaint_body(merchant_id=SHOP, industry="food"))
                 return probe.status_code == 201 and probe.json()["state"] == "assigned"
 
-            await _eventually(known)
+            await eventually(known, within=20)
 
             async def submit(n: int) -> None:
                 r = await http.post(f"{running.url('intake')}/v1/complaints",
@@ -129,7 +122,7 @@ def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(run
         async def all_applied() -> bool:
             return await _count(running.settings["credit"], records) == 41  # 40 and the probe
 
-        await _eventually(all_applied, seconds=40)
+        await eventually(all_applied, within=40)
         await asyncio.sleep(0.5)  # anything delivered twice would arrive now
         assert await _count(running.settings["credit"], records) == 41
         accepted = select(func.count()).select_from(credit_inbox).where(
