@@ -1,4 +1,4 @@
-"""credit's command line: `python -m services.credit.cli seed-demo`."""
+"""credit's command line: `python -m services.credit.cli seed-demo | recompute-all | announce-merchants`."""
 
 from __future__ import annotations
 
@@ -52,14 +52,31 @@ async def recompute() -> dict[str, int]:
         await engine.dispose()
 
 
+async def announce() -> int:
+    """Send every merchant as it is now to the services that keep a copy (run once after upgrading to intake
+    migration 0008, which added the credit code that 12315 ODR cases are routed by)."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            count = await Subjects(session=session, clock=system_clock,
+                                   outbox=Outbox(outbox, "credit", system_clock)).announce_all()
+            await session.commit()
+            return count
+    finally:
+        await engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.credit.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("seed-demo", help="settle the demo merchants in (idempotent)")
     sub.add_parser("recompute-all", help="rescore every subject with the current scorecard (a batch job)")
+    sub.add_parser("announce-merchants", help="send every merchant as it is to intake and compensation again")
     args = parser.parse_args()
     if args.command == "seed-demo":
         print(f"credit: {asyncio.run(seed_demo())} demo merchants settled in")
+    elif args.command == "announce-merchants":
+        print(f"credit: {asyncio.run(announce())} merchants announced; the outbox delivers them")
     else:
         totals = asyncio.run(recompute())
         print(f"credit: {totals['subjects']} subjects rescored from {totals['records']} records, "

@@ -73,6 +73,15 @@ class Subjects:
         await self._announce(merchant, SubjectUpdated)
         return merchant
 
+    async def announce_all(self) -> int:
+        """Announce every merchant again as it is now (subject.updated at its current revision): subscribers
+        that keep a read model fill in what they lacked (a field added to the event, a lost database)."""
+        count = 0
+        for merchant in (await self.session.scalars(select(Merchant).order_by(Merchant.id))).all():
+            await self._announce(merchant, SubjectUpdated)
+            count += 1
+        return count
+
     async def _announce(self, merchant: Merchant, event: type[SubjectEvent]) -> None:
         await self.outbox.emit(self.session, event(
             subject_id=merchant.id, kind="merchant", name=merchant.name, region_code=merchant.region_code,

@@ -28,7 +28,9 @@ Coalescing: a WeChat subscription is good for one message, so a burst of changes
 assigned happen in one request) is told once, with the newest state. A new row waits
 `GATEWAY_NOTIFY_COALESCE_SECONDS` before it is due; when a row comes due (or its attempt fails) while a
 newer row of the same consumer and complaint exists, it is `superseded` and not sent. Superseded rows
-are not on the timeline: the message that told the newer state is.
+are not on the timeline: the message that told the newer state is. "Newer" is the complaint's own
+count of changes that each event carries (`revision`), so events that arrive out of order (two
+dispatcher replicas) still tell the latest state.
 """
 
 from __future__ import annotations
@@ -139,11 +141,14 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                     Notification.event_id == envelope.id, Notification.consumer_id == consumer_id)):
                 continue
             queued.add(consumer_id)
-            last = await session.scalar(select(func.max(Notification.seq)).where(
-                Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id))
+            if complaint_id == event.complaint_id and event.revision is not None:
+                seq = event.revision  # the complaint's own count: right however the events arrive
+            else:  # about a linked case: in the order heard
+                seq = (await session.scalar(select(func.max(Notification.seq)).where(
+                    Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id)) or 0) + 1
             session.add(Notification(
                 id=new_id("ntf"), event_id=envelope.id, complaint_id=complaint_id, consumer_id=consumer_id,
-                seq=(last or 0) + 1, provider=await _provider_of(session, consumer_id, channel),
+                seq=seq, provider=await _provider_of(session, consumer_id, channel),
                 state_to=event.state_to, changed_at=envelope.occurred_at,
                 note=clip(event.note, 200) if event.note else None, state="pending", attempts=0,
                 next_attempt_at=due, recorded=False, created_at=now))

@@ -21,6 +21,7 @@ from services.gateway.partners import (
     delivery_out,
 )
 from services.gateway.routes import Caller
+from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintOut, ComplaintSubmit
 from shared.contracts.identity import Identity, Role
 from shared.contracts.partners import DeliveryOut, PartnerCreated, PartnerIn, PartnerKeyOut, PartnerOut, WebhookIn
@@ -50,7 +51,10 @@ ComplaintId = Annotated[str, Path(pattern=r"^cmp_[0-9A-Z]{26}$")]
 
 
 def _as_partner(partner: Partner) -> Identity:
-    return Identity(subject=partner.id, role=Role.partner, display_name=partner.name)
+    """The partner as intake sees it; a government channel's center carries its channel (intake lets only it
+    submit as that channel)."""
+    return Identity(subject=partner.id, role=Role.partner, display_name=partner.name,
+                    channel=Channel(partner.channel) if partner.channel else None)
 
 
 async def _forward(request: Request, partner: Partner, method: str, path: str, **kwargs: Any) -> Response:
@@ -120,8 +124,8 @@ def _work_order_route(adapter: GovernmentChannel) -> Any:
             raise Forbidden(f"Partner {partner.id} is not the {adapter.title}'s center.", code="channel_mismatch")
         try:
             payload = json.loads(await request.body())
-        except ValueError as exc:
-            raise WorkOrderInvalid("The body is not JSON.") from exc
+        except (ValueError, RecursionError) as exc:
+            raise WorkOrderInvalid("The body is not JSON (or is nested too deep).") from exc
         fields = adapter.work_order(payload)
         try:
             body = ComplaintSubmit(channel=adapter.channel, **fields)
@@ -155,7 +159,7 @@ def install_government_channels(app: FastAPI) -> None:
             f"/callbacks/{channel}", _work_order_route(adapter), methods=["POST"], status_code=201,
             response_model=ComplaintOut, tags=["government channels"], name=f"work_order_{channel}",
             summary=f"Work order from the {adapter.title}",
-            responses=problem_responses(Unauthorized, Forbidden, WorkOrderInvalid, PayloadTooLarge),
+            responses=problem_responses(Unauthorized, Forbidden, UnknownChannel, WorkOrderInvalid, PayloadTooLarge),
             openapi_extra={**SIGNED, "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"type": "object"}, "example": adapter.example}}}})
     app.add_api_route("/callbacks/{channel}", _unknown_channel, methods=["POST"], include_in_schema=False)

@@ -53,7 +53,7 @@ class PartnerNotFound(NotFound):
 
 
 class ChannelNotServed(Problem):
-    status, code, title = 422, "unknown_channel", "Unknown channel"
+    status, code, title = 422, "channel_not_served", "Channel not served"
 
 
 class DeliveryNotFound(NotFound):
@@ -162,7 +162,9 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def status_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
         """A complaint a partner pushed changed state, or one the same case was linked to: queue a webhook
         to each partner it came from, naming the complaint that partner knows."""
-        told = [(event.source_id, event.complaint_id, event.external_id, None)] if event.source_id else []
+        # A case linked to an earlier one from another channel is handled as that one: its channel hears so.
+        handled_as = (event.data or {}).get("duplicate_of") if event.action == "linked" else None
+        told = [(event.source_id, event.complaint_id, event.external_id, handled_as)] if event.source_id else []
         told += [(link["source_id"], link["complaint_id"], link.get("external_id"), event.complaint_id)
                  for link in event.links if link.get("source_id")]
         now = app.state.clock.now()

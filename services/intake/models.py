@@ -82,6 +82,7 @@ class Complaint(Base):
     assignee_name: Mapped[str | None] = mapped_column(String(200))
     transferred_from: Mapped[str | None] = mapped_column(String(6))
 
+    changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # its events' revision
     # When the case was received: by its channel when the channel says so (a 12345 call), else here.
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # by the channel, to this platform

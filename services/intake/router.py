@@ -23,7 +23,10 @@ from services.intake.service import (
     ActionNotAllowed,
     AlreadyEvaluated,
     AlreadyRequested,
+    ChannelNotAllowed,
     NotInProgram,
+    TimestampInFuture,
+    TimestampsOutOfOrder,
     UnknownMerchant,
 )
 from shared.auth import Caller, may_see, require_roles
@@ -170,8 +173,8 @@ def _request_hash(body: ComplaintSubmit) -> str:
 
 @router.post(
     "/complaints", status_code=201,
-    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused,
-                                Conflict),
+    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, ChannelNotAllowed,
+                                TimestampInFuture, TimestampsOutOfOrder),
 )
 async def submit_complaint(
     body: ComplaintSubmit, caller: Caller, session: Session, intake: IntakeService,

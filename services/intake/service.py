@@ -18,7 +18,7 @@ from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
 from shared.clock import Clock
-from shared.contracts.common import Channel
+from shared.contracts.common import GOVERNMENT_CHANNELS, Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
@@ -90,6 +90,10 @@ class AlreadyRequested(Conflict):
 
 class OccurredInFuture(Problem):
     status, code, title = 422, "validation_failed", "Invalid request"
+
+
+class ChannelNotAllowed(Forbidden):
+    code, title = "channel_not_allowed", "Channel not allowed"
 
 
 class TimestampInFuture(Problem):
@@ -175,10 +179,11 @@ class Intake:
                                     state=c.state, action=action)
         before = c.state
         c.state = to.value
+        c.changes = (c.changes or 0) + 1
         self._record(c, action, actor, state_from=before, state_to=to.value, note=note, data=data)
         self._schedule(c)
         await self._emit(c, ComplaintStateChanged, action=action, state_from=before, state_to=to.value, note=note,
-                         data=data)
+                         data=data, revision=c.changes)
 
     def _schedule(self, c: Complaint) -> None:
         """Point the complaint at its next pending deadline (what the scheduler's index looks at)."""
@@ -229,7 +234,7 @@ class Intake:
             channel = actor.channel or Channel.wechat_miniprogram
             consumer_id: str | None = actor.subject
         elif actor.role == Role.partner:
-            channel, consumer_id = body.channel or Channel.partner, None
+            channel, consumer_id = self._partner_channel(actor, body), None
             source_id, external_id = actor.subject, body.external_id
             if external_id is not None:
                 earlier = await self.complaints.by_external_id(source_id, external_id)
@@ -263,14 +268,19 @@ class Intake:
             submitted["merchant_uscc"] = body.merchant_uscc  # named by the channel, not registered here
         self._record(c, "submitted", actor, state_to=S.submitted.value, data=submitted)
         await self._emit(c, ComplaintSubmitted, amount_involved_fen=c.amount_involved_fen)
-        await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value)
+        c.changes = 1
+        await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value,
+                         revision=c.changes)
 
         refusal = await self._acceptance_refusal(c, merchant)
         if refusal is not None:
-            reason, note, duplicate_of = refusal
+            reason, note, duplicate_of, linked = refusal
             c.not_accepted_reason, c.not_accepted_note, c.duplicate_of = reason.value, note, duplicate_of
-            await self._move(c, "not_accepted", S.not_accepted, SYSTEM, allowed_from={S.submitted},
-                             note=note, data={"reason": reason.value, "duplicate_of": duplicate_of})
+            # The same case from another channel is not refused but worked as the first: its channel hears
+            # "linked" (taken in, handled as the first), not a refusal it would dispatch again.
+            await self._move(c, "linked" if linked else "not_accepted", S.not_accepted, SYSTEM,
+                             allowed_from={S.submitted}, note=note,
+                             data={"reason": reason.value, "duplicate_of": duplicate_of})
         elif c.channel == Channel.platform_12315 and merchant is not None and merchant.settled:
             # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
             # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
@@ -279,6 +289,19 @@ class Intake:
             await self._accept(c, SYSTEM, merchant, note="accepted automatically")
         await self.session.flush()
         return c
+
+    @staticmethod
+    def _partner_channel(actor: Identity, body: ComplaintSubmit) -> Channel:
+        """A government channel's center submits as its channel; no other partner may claim one."""
+        if actor.channel is not None:
+            if body.channel is not None and body.channel != actor.channel:
+                raise ChannelNotAllowed(f"This partner is the {actor.channel} center; it cannot submit as "
+                                        f"{body.channel}.", field="channel")
+            return Channel(actor.channel)
+        if body.channel in GOVERNMENT_CHANNELS:
+            raise ChannelNotAllowed(f"Only the {body.channel} center, registered with that channel, submits as "
+                                    f"{body.channel}.", field="channel")
+        return body.channel or Channel.partner
 
     def _channel_times(self, actor: Identity, body: ComplaintSubmit, now: datetime) -> datetime | None:
         """A channel's own receipt and dispatch times, checked: never in the future, never out of order."""
@@ -328,17 +351,18 @@ class Intake:
                      data=link)
 
     async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None
-                                  ) -> tuple[NotAcceptedReason, str, str | None] | None:
+                                  ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
         now = self.clock.now()
         if not c.merchant_id and not c.merchant_name:
             return (NotAcceptedReason.insufficient_information,
-                    "Name the merchant: pick a registered one or give its name and address.", None)
+                    "Name the merchant: pick a registered one or give its name and address.", None, False)
         if len(normalise_text(c.description)) < MIN_DESCRIPTION_CHARS:
             return (NotAcceptedReason.insufficient_information,
-                    f"Describe what happened in at least {MIN_DESCRIPTION_CHARS} characters.", None)
+                    f"Describe what happened in at least {MIN_DESCRIPTION_CHARS} characters.", None, False)
         if c.occurred_at < now - timedelta(days=self.settings.complaint_window_days):
             return (NotAcceptedReason.out_of_scope,
-                    f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None)
+                    f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None,
+                    False)
         since = now - timedelta(hours=self.settings.duplicate_window_hours)
         for earlier in await self.complaints.recent_by_person(c.consumer_id, c.contact_phone, since):
             if earlier.id == c.id:
@@ -351,10 +375,10 @@ class Intake:
                     self._link(earlier, c)
                     return (NotAcceptedReason.duplicate,
                             f"The same case came by {earlier.channel} as {earlier.id}; it is handled there, and "
-                            "its progress is reported here too.", earlier.id)
+                            "its progress is reported here too.", earlier.id, True)
                 return (NotAcceptedReason.duplicate,
                         f"The same complaint was submitted as {earlier.id}; it is being handled there.",
-                        earlier.id)
+                        earlier.id, False)
         return None
 
     async def _accept(self, c: Complaint, actor: Identity, merchant: Merchant | None, note: str | None) -> None:
@@ -543,8 +567,9 @@ class Intake:
         data = {"reached": body.reached, "satisfied": body.satisfied}
         self._record(c, "callback_visit", actor, note=body.note, data=data)
         # No state changes, but the channels the case came from want the visit's outcome (12345 回访).
+        c.changes = (c.changes or 0) + 1
         await self._emit(c, ComplaintStateChanged, action="callback_visit", state_from=c.state, state_to=c.state,
-                         note=body.note, data=data)
+                         note=body.note, data=data, revision=c.changes)
         return c
 
     # --- advance compensation -------------------------------------------------------------------

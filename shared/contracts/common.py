@@ -78,6 +78,11 @@ class Channel(StrEnum):
     walk_in = "walk_in"
 
 
+# Channels whose centers are registered partners of that channel (services/gateway/channels/): only they
+# submit as these.
+GOVERNMENT_CHANNELS = frozenset({Channel.hotline_12345, Channel.platform_12301, Channel.platform_12315})
+
+
 class Industry(StrEnum):
     """吃住行游购娱: food, lodging, transport, sightseeing, shopping, entertainment."""
 

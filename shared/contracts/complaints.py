@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.common import Channel, Fen, Industry, Input, Phone, RegionCode
 from shared.contracts.merchants import USCC
@@ -69,6 +69,16 @@ class _In(Input):
     pass
 
 
+def _in_our_times(at: datetime) -> datetime:
+    if not 2000 <= at.year <= 2100:
+        raise ValueError("must be a time between the years 2000 and 2100")
+    return at
+
+
+# A time with its offset, within reason (a year-1 time overflows when moved to UTC or compared).
+Moment = Annotated[AwareDatetime, AfterValidator(_in_our_times)]
+
+
 class ComplaintSubmit(_In):
     """A new complaint. Consumers' channel comes from their login; staff say which channel it came by."""
 
@@ -102,13 +112,13 @@ class ComplaintSubmit(_In):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     amount_involved_fen: Fen = 0
     remedy: Remedy
-    occurred_at: AwareDatetime = Field(description="with its offset: 2026-11-20T12:00:00Z or ...+08:00")
+    occurred_at: Moment = Field(description="with its offset: 2026-11-20T12:00:00Z or ...+08:00")
     contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     contact_phone: Phone
-    received_at: AwareDatetime | None = Field(None, description=(
+    received_at: Moment | None = Field(None, description=(
         "channels and partners: when the channel received the case (a 12345 call); reports count the handling "
         "time from it. Deadlines count from when it reaches this platform."))
-    dispatched_at: AwareDatetime | None = Field(None, description=(
+    dispatched_at: Moment | None = Field(None, description=(
         "channels and partners: when the channel dispatched the case to this platform"))
 
 

@@ -59,6 +59,9 @@ class ComplaintStateChanged(ComplaintEvent):
     note: str | None = None
     data: dict[str, Any] | None = Field(None, description="what the timeline entry records (a refund offered, "
                                         "the outcome, a callback visit's answers)")
+    revision: int | None = Field(None, description=(
+        "counts the complaint's changes: of two events about one complaint, the later change has the higher one, "
+        "whichever arrives first"))
 
 
 class ComplaintAccepted(ComplaintEvent):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.credit.models import outbox as credit_outbox
+from services.credit.service import Subjects
 from services.intake.models import Merchant as IntakeMerchant
 from shared.auth import service_identity
 from shared.http import ServiceClient
@@ -114,3 +115,18 @@ async def test_events_wait_while_the_subscriber_is_down_and_arrive_in_order_late
     assert sorted(m.name for m in (await intake_merchants(stack)).values()) == ["商户0", "商户1", "商户2"]
     for client in up.values():
         await client.aclose()
+
+
+async def test_announcing_every_merchant_again_fills_in_what_intake_lacked(stack: Stack) -> None:
+    """After intake's migration 0008 (the credit code came later than the merchants), `announce-merchants`."""
+    merchant = await settle_merchant(stack, name="先来的商户")
+    async with stack.apps["intake"].state.sessionmaker() as session:
+        await session.execute(update(IntakeMerchant).values(uscc=None))
+        await session.commit()
+    async with stack.apps["credit"].state.sessionmaker() as session:
+        books = stack.apps["credit"].state.outbox
+        assert await Subjects(session=session, clock=stack.clock, outbox=books).announce_all() == 1
+        await session.commit()
+    await stack.deliver_events()
+    known = (await intake_merchants(stack))[merchant["id"]]
+    assert (known.uscc, known.name, known.settled) == (uscc(merchant["id"]), "先来的商户", True)

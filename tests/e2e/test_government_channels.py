@@ -161,7 +161,18 @@ def test_bad_work_orders_get_clear_problems_and_change_nothing(system: System, r
             mismatch = await as_ota.push("/callbacks/hotline_12345", good)
             assert mismatch.status_code == 403 and mismatch.json()["code"] == "channel_mismatch"
             walk_in = await gw.post("/v1/partners", headers=admin, json={"name": "x", "channel": "walk_in"})
-            assert walk_in.status_code == 422 and walk_in.json()["code"] == "unknown_channel"
+            assert walk_in.status_code == 422 and walk_in.json()["code"] == "channel_not_served"
+            for amount in ("1e999999", "-0.5", "12.345"):
+                odd = await hotline.push("/callbacks/hotline_12345", {**good, "amount": amount})
+                assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "amount", amount
+            ancient = await hotline.push("/callbacks/hotline_12345", {**good, "received_time": "0001-01-01 00:00:00"})
+            assert ancient.status_code == 422 and ancient.json()["errors"][0]["field"] == "received_time"
+            deep = await hotline.push("/callbacks/hotline_12345", None, raw=b"[" * 100_000 + b"]" * 100_000)
+            assert deep.status_code == 422 and deep.json()["code"] == "work_order_invalid"
+            # The hotline's own center submits as the hotline through the partner API too, never as another.
+            other = await hotline.push("/partner/v1/complaints", complaint_body(channel="platform_12301",
+                                                                                external_id="HN-X"))
+            assert other.status_code == 403 and other.json()["code"] == "channel_not_allowed"
 
             after = (await gw.get("/v1/complaints", headers=sanya, params={"limit": 200})).json()["items"]
             assert len(after) == len(before)  # nothing was stored
@@ -262,5 +273,51 @@ def test_12301_and_the_mini_program_report_the_same_case_once(system: System, re
             disposed = next(m for m in national.heard() if m["status"] == "DISPOSED")
             assert (disposed["complaintNo"], disposed["platformNo"]) == ("12301202611200042", first_id)
             assert disposed["remark"] == "已责令旅行社退还差价"
+            # 12301 first heard that its complaint was taken in as ours, not returned to it.
+            assert [(m["status"], m["platformNo"]) for m in national.heard()][0] == ("ACCEPTED", first_id)
+            assert "RETURNED" not in [m["status"] for m in national.heard()]
 
     asyncio.run(scenario())
+
+
+def test_the_same_case_from_the_mini_program_and_then_12345_is_one_linked_case(
+        system: System, receiver: tuple[Receiver, str]) -> None:
+    hooks, hook_url = receiver
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+            admin, sanya = await login(gw, "admin"), await login(gw, "sanya")
+            hotline = await center(gw, system, admin, hook_url, hooks, "12345（联动）", "hotline_12345")
+            r = await gw.post("/v1/auth/wechat/login", json={"code": "demo-12345-tourist"})
+            tourist = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            story = "蜈支洲岛码头摊位的椰子标价十元，结账时收了三十元，老板拒绝退还差价。"
+            now = system.clock.now()
+            first = await gw.post("/v1/complaints", headers=tourist, json=complaint_body(
+                merchant_id=None, merchant_name="蜈支洲岛码头椰子摊", industry="shopping", contact_phone="13977776666",
+                description=story, occurred_at=(now - timedelta(hours=3)).isoformat()))
+            assert first.status_code == 201, first.text
+            first_id = first.json()["id"]
+            r = await hotline.push("/callbacks/hotline_12345", {
+                "order_no": "HN12345-LINK-1", "received_time": beijing(now - timedelta(minutes=1)),
+                "area_code": "460200", "caller_phone": "13977776666", "respondent": {"name": "蜈支洲岛码头椰子摊"},
+                "category": "购物", "content": "游客来电：" + story})
+            assert r.status_code == 201, r.text
+            linked = r.json()
+            assert (linked["state"], linked["duplicate_of"], linked["channel"]) == (
+                "not_accepted", first_id, "hotline_12345")  # not worked twice
+            seen = (await gw.get(f"/v1/complaints/{first_id}", headers=sanya)).json()
+            assert [(x["complaint_id"], x["external_id"]) for x in seen["links"]] == [
+                (linked["id"], "HN12345-LINK-1")]  # officials see the link
+            r = await gw.post(f"/v1/complaints/{first_id}/responses", headers=sanya,
+                              json={"message": "已责令摊主退还差价二十元"})
+            assert r.status_code == 200, r.text
+
+            async def told() -> bool:
+                return "disposal" in [m["type"] for m in hotline.heard()]
+
+            await eventually(told)
+            assert [(m["type"], m["order_no"], m["platform_order_no"]) for m in hotline.heard()] == [
+                ("sign_for", "HN12345-LINK-1", first_id), ("disposal", "HN12345-LINK-1", first_id)]
+
+    asyncio.run(scenario())
+

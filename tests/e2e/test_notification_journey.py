@@ -235,7 +235,8 @@ async def _envelopes_to_gateway(system: System, cid: str) -> list[dict[str, Any]
     try:
         async with engine.connect() as conn:
             rows = (await conn.execute(select(intake_outbox.c.envelope).where(
-                intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_not(None)))).all()
+                intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_not(None))
+                .order_by(intake_outbox.c.id))).all()
     finally:
         await engine.dispose()
     return [envelope for (envelope,) in rows if envelope["payload"]["complaint_id"] == cid]

@@ -26,7 +26,7 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
             r = await gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
             admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
             created = (await gw.post("/v1/partners", headers=admin,
-                                     json={"name": "海南12345热线", "webhook_url": hook_url})).json()
+                                     json={"name": "某在线旅游平台", "webhook_url": hook_url})).json()
             key_id, secret = created["key"]["key_id"], created["key"]["secret"]
             other = (await gw.post("/v1/partners", headers=admin, json={"name": "某在线旅行社"})).json()
 
@@ -37,13 +37,16 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
                 return await gw.request(method, path, content=raw or None,
                                         headers={**signed, "Content-Type": "application/json"})
 
-            case = complaint_body(merchant_id=None, merchant_name="天涯海角景区门口摊位", channel="hotline_12345",
-                                  external_id="HL-2026-000123")
+            case = complaint_body(merchant_id=None, merchant_name="天涯海角景区门口摊位", external_id="OTA-2026-000123")
             first = await call("POST", "/partner/v1/complaints", case)
             assert first.status_code == 201, first.text
             complaint = first.json()
-            assert (complaint["channel"], complaint["external_id"]) == ("hotline_12345", "HL-2026-000123")
-            again = await call("POST", "/partner/v1/complaints", case)  # the hotline pushes it again
+            assert (complaint["channel"], complaint["external_id"]) == ("partner", "OTA-2026-000123")
+            # Only a government channel's own center submits as that channel.
+            claimed = await call("POST", "/partner/v1/complaints", {**case, "channel": "platform_12315",
+                                                                    "external_id": "OTA-CLAIM"})
+            assert claimed.status_code == 403 and claimed.json()["code"] == "channel_not_allowed"
+            again = await call("POST", "/partner/v1/complaints", case)  # the partner pushes it again
             assert again.json()["id"] == complaint["id"]
 
             # A replayed request, a forged one, a stale one: 401 that says which, nothing stored.
@@ -132,7 +135,7 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
     asyncio.run(scenario())
 
 
-def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
+def test_the_same_case_from_a_partner_and_the_mini_program_is_one_linked_case(
         system: System, receiver: tuple[Receiver, str]) -> None:
     hooks, hook_url = receiver
 
@@ -141,7 +144,7 @@ def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
             r = await gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
             admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
             created = (await gw.post("/v1/partners", headers=admin,
-                                     json={"name": "12345 热线（联动）", "webhook_url": hook_url})).json()
+                                     json={"name": "某在线旅游平台（联动）", "webhook_url": hook_url})).json()
             key_id, secret = created["key"]["key_id"], created["key"]["secret"]
             r = await gw.post("/v1/auth/wechat/login", json={"code": "demo-linked-tourist"})
             tourist = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -152,7 +155,7 @@ def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
             assert first.status_code == 201, first.text
             first_id = first.json()["id"]
 
-            pushed = {**case, "channel": "hotline_12345", "external_id": "HL-2026-000777",
+            pushed = {**case, "external_id": "OTA-2026-000777",
                       "description": "游客来电：" + story}
             raw = json.dumps(pushed, ensure_ascii=False).encode()
             headers = signed_headers(key_id, secret, "POST", f"{system.url}/partner/v1/complaints", raw)
@@ -165,9 +168,9 @@ def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
             r = await gw.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-e2e"})
             sanya = {"Authorization": f"Bearer {r.json()['access_token']}"}
             seen = (await gw.get(f"/v1/complaints/{first_id}", headers=sanya)).json()
-            assert [(x["complaint_id"], x["channel"]) for x in seen["links"]] == [(linked["id"], "hotline_12345")]
+            assert [(x["complaint_id"], x["channel"]) for x in seen["links"]] == [(linked["id"], "partner")]
 
-            # The case moves on where it is handled; the hotline hears it about its own work order.
+            # The case moves on where it is handled; the partner hears it about its own case.
             r = await gw.post(f"/v1/complaints/{first_id}/escalations", headers=sanya, json={"reason": "热线联动督办"})
             assert r.status_code == 200, r.text
             for _ in range(200):
@@ -177,5 +180,7 @@ def test_the_same_case_from_the_hotline_and_the_mini_program_is_one_linked_case(
                 await asyncio.sleep(0.05)
             told = next(m for m in mine if m["state_to"] == "escalated")
             assert (told["complaint_id"], told["handled_as"]) == (linked["id"], first_id)
+            taken = next(m for m in mine if m["complaint_id"] == linked["id"] and m["state_from"] == "submitted")
+            assert (taken["action"], taken["handled_as"]) == ("linked", first_id)  # taken in, not refused
 
     asyncio.run(scenario())

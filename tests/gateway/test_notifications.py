@@ -205,6 +205,34 @@ async def test_a_redelivered_event_is_told_once(stack: Stack, fakes: Providers) 
     assert len(await timeline(stack, bob, cid)) == 1
 
 
+async def test_changes_heard_out_of_order_tell_the_newest_state(stack: Stack, fakes: Providers) -> None:
+    """Two dispatcher replicas may deliver a complaint's events out of order: the revision each carries,
+    not the order they arrive in, says which is newer."""
+    await settle_merchant(stack)
+    dora = await tourist(stack, "notify-dora")
+    cid = (await complain(stack, dora, "notify-dora"))["id"]
+    await settle_notifications(stack)
+    await act(stack, official(), cid, "responses", {"message": "酒店同意退差价"})
+    await act(stack, official(), cid, "resolutions", {"outcome": "refunded", "at_fault": "merchant",
+                                                       "amount_refunded_fen": 30000})
+    async with stack.apps["intake"].state.sessionmaker() as session:
+        envelopes = [e for (e,) in (await session.execute(select(intake_outbox.c.envelope).where(
+            intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_(None))
+            .order_by(intake_outbox.c.id))).all() if e["payload"]["complaint_id"] == cid]
+    assert [(e["payload"]["state_to"], e["payload"]["revision"]) for e in envelopes] == [
+        ("responded", 4), ("resolved", 5)]
+    for envelope in reversed(envelopes):  # the resolution arrives first
+        heard = await stack.gateway.post("/internal/events", json=envelope,
+                                         headers=stack.as_(service_identity("intake")))
+        assert heard.json() == {"status": "applied"}
+    stack.clock.advance(seconds=3)
+    await send_notifications_once(stack.apps["gateway"])
+    sent = messages_to(fakes.wechat, await openid_of(fakes, "notify-dora"))
+    assert [m["data"]["phrase2"]["value"] for m in sent] == ["处理中", "已办结"]
+    assert [(r.state_to, r.state) for r in await rows(stack, cid)][-2:] == [("responded", "superseded"),
+                                                                           ("resolved", "sent")]
+
+
 async def test_an_outage_is_retried_and_a_newer_change_overtakes_the_retry(stack: Stack, fakes: Providers) -> None:
     await settle_merchant(stack)
     carol = await tourist(stack, "notify-carol")

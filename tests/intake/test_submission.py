@@ -174,7 +174,8 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
             region["auto_accept"] = False  # officials accept each case by hand here...
     custom = tmp_path / "regions.json"
     custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    center = Identity(subject="ptn_ODR12315", role=Role.partner, display_name="12315 ODR")
+    center = Identity(subject="ptn_ODR12315", role=Role.partner, display_name="12315 ODR", channel="platform_12315")
+    ota = Identity(subject="ptn_OTA", role=Role.partner, display_name="某OTA")
     async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
         await settle_merchant(s)
         now = s.clock.now()
@@ -209,10 +210,14 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
             ({"received_at": (now - timedelta(days=3)).isoformat()}, "timestamps_out_of_order"),  # before the event
             ({"merchant_id": "mer_01DEMQ00000000000000000000", "merchant_uscc": uscc(HOTEL)}, "unknown_merchant"),
             ({"received_at": "2026-11-19T12:00:00"}, "validation_failed"),  # a time without its offset
+            ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "validation_failed"),  # out of any reasonable range
         ):
             refused = await intake.post("/v1/complaints", headers=s.as_(center),
                                         json=case(external_id="ODR-X", **fields))
             assert refused.status_code == 422 and refused.json()["code"] == code, (fields, refused.text)
+        # Only the 12315 center is the 12315 channel: another partner claiming it is refused.
+        claimed = await intake.post("/v1/complaints", headers=s.as_(ota), json=case(external_id="OTA-1"))
+        assert claimed.status_code == 403 and claimed.json()["code"] == "channel_not_allowed"
         mine = await intake.post("/v1/complaints", headers=s.as_(consumer()), json=complaint_body(
             received_at=now.isoformat()))
         assert mine.status_code == 422 and mine.json()["errors"][0]["field"] == "body.received_at"

@@ -17,7 +17,7 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,8 @@ from shared.contracts.complaints import Remedy
 from shared.errors import NotFound, Problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_YUAN = Decimal(100_000_000)  # 10,000,000,000 fen: the most any amount may be (shared.contracts.common.Fen)
+CENT = Decimal("0.01")
 
 
 class WorkOrderInvalid(Problem):
@@ -150,10 +152,14 @@ class Reader:
             return None
         try:
             at = datetime.fromisoformat(value.replace("/", "-"))
-        except ValueError:
+            at = (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
+        except (ValueError, OverflowError):
             self.fail(path, "must be a time like 2026-11-20 14:03:11 (Beijing time) or ISO 8601 with an offset")
             return None
-        return (at if at.tzinfo else at.replace(tzinfo=SHANGHAI)).astimezone(UTC)
+        if not 2000 <= at.year <= 2100:
+            self.fail(path, "must be a time between the years 2000 and 2100")
+            return None
+        return at
 
     def yuan(self, path: str) -> int | None:
         """An amount in yuan (`1280.00` or 1280) as integer fen, exactly."""
@@ -168,11 +174,11 @@ class Reader:
         except InvalidOperation:
             self.fail(path, "must be an amount in yuan, like 1280.00")
             return None
-        fen = amount * 100
-        if not amount.is_finite() or amount < 0 or fen != fen.to_integral_value():
-            self.fail(path, "must be a positive amount in yuan with at most two decimals")
+        if not amount.is_finite() or amount < 0 or amount > MAX_YUAN or amount != amount.quantize(CENT,
+                                                                                              rounding=ROUND_DOWN):
+            self.fail(path, f"must be an amount in yuan from 0 to {MAX_YUAN} with at most two decimals")
             return None
-        return int(fen)
+        return int(amount * 100)
 
     def industry(self, path: str) -> Industry | None:
         label = self.text(path, required=True)

@@ -16,6 +16,7 @@ from shared.contracts.common import Channel, yuan
 # Each change the hotline hears of: its message type and the type's Chinese name.
 _TYPES = {
     "accepted": ("sign_for", "签收"),
+    "linked": ("sign_for", "签收"),  # the same case came here first: taken in, handled as that one
     "responded": ("disposal", "处置"),
     "resolved": ("closing", "办结"),
     "response_accepted": ("closing", "办结"),

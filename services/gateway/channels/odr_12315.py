@@ -15,6 +15,7 @@ from shared.contracts.common import Channel, yuan
 
 _STATUS = {
     "assigned": ("negotiating", "协商中"),  # given to the enrolled merchant
+    "linked": ("merged", "已并案处理"),  # the same case came here first: handled as that one
     "responded": ("enterprise_replied", "企业已答复"),
     "resolved": ("settled", "和解成功"),
     "response_accepted": ("settled", "和解成功"),

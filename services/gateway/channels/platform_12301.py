@@ -13,6 +13,7 @@ from shared.contracts.common import Channel, yuan
 
 _STATUS = {
     "accepted": "ACCEPTED",
+    "linked": "ACCEPTED",  # the same case came here first: taken in, handled as that one (platformNo)
     "responded": "DISPOSED",
     "resolved": "CONCLUDED",
     "response_accepted": "CONCLUDED",
