@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.channels.base import ProviderIdentity as LoginIdentity
@@ -68,30 +70,60 @@ def me_of(account: Account) -> Me:
               merchant_id=account.merchant_id, channel=account.channel, scopes=SCOPES.get(role, []))
 
 
-class OpenSessions:
-    """Sessions this replica found open in the last `ttl` seconds, so that a burst of requests reads the
-    session row once, not once each. A logout here forgets at once; one at another replica is seen
-    here within `ttl` (the access token itself lives longer than that anyway). Bounded in size."""
+log = logging.getLogger("gateway.auth")
 
-    def __init__(self, ttl: float, size: int = 100_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._seen: OrderedDict[str, float] = OrderedDict()
 
-    def fresh(self, session_id: str) -> bool:
-        checked = self._seen.get(session_id)
-        return checked is not None and time.monotonic() - checked < self.ttl
+class EndedSessions:
+    """The sessions that ended lately (a logout, here or at another replica), as this replica knows.
 
-    def remember(self, session_id: str) -> None:
-        if self.ttl <= 0:
+    Instead of reading each request's session, a replica asks every `interval` seconds, in one indexed
+    query, which sessions ended since it last asked, and keeps those of the last access-token lifetime
+    (an older ending no unexpired access token can carry). A logout here counts at once; one at
+    another replica within `interval`. Until the first answer, or when the database has not answered
+    for three intervals, each request reads its session as before. `interval` 0: always read it.
+    """
+
+    OVERLAP = timedelta(seconds=60)  # asked again each time: endings committed late are still seen
+
+    def __init__(self, interval: float, horizon: timedelta) -> None:
+        self.interval = interval
+        self.horizon = horizon
+        self._ended: dict[str, datetime] = {}
+        self._asked_at: float | None = None  # monotonic time of the last answer
+        self._up_to: datetime | None = None  # what that answer covered
+        self._asking = False
+
+    @property
+    def current(self) -> bool:
+        return (self.interval > 0 and self._asked_at is not None
+                and time.monotonic() - self._asked_at < 3 * self.interval)
+
+    def ended(self, session_id: str) -> bool:
+        return session_id in self._ended
+
+    def end(self, session_id: str, at: datetime) -> None:
+        self._ended[session_id] = at
+
+    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+        """Ask the database, when the last answer is older than the interval (one request asks at a time)."""
+        if self.interval <= 0 or self._asking or (
+                self._asked_at is not None and time.monotonic() - self._asked_at < self.interval):
             return
-        self._seen[session_id] = time.monotonic()
-        self._seen.move_to_end(session_id)
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-
-    def forget(self, session_id: str) -> None:
-        self._seen.pop(session_id, None)
+        self._asking = True
+        try:
+            since = (self._up_to or now - self.horizon) - self.OVERLAP
+            rows = await session.execute(select(AuthSession.id, AuthSession.revoked_at)
+                                         .where(AuthSession.revoked_at >= since))
+            for session_id, at in rows.all():
+                self._ended[session_id] = at
+            forget_before = now - self.horizon - self.OVERLAP
+            self._ended = {sid: at for sid, at in self._ended.items() if at >= forget_before}
+            self._up_to, self._asked_at = now, time.monotonic()
+        except (OperationalError, InterfaceError, DBAPIError, PoolTimeout) as exc:
+            log.warning("ended sessions not read (%s): requests read their own session meanwhile",
+                        type(exc).__name__)
+        finally:
+            self._asking = False
 
 
 @dataclass
@@ -99,7 +131,7 @@ class Authenticator:
     session: AsyncSession
     settings: GatewaySettings
     clock: Clock
-    open_sessions: OpenSessions | None = None
+    ended_sessions: EndedSessions | None = None
 
     async def login_consumer(self, login: LoginIdentity) -> TokenPair:
         """A mini-program user: their provider id maps to one account, created at first login."""
@@ -169,11 +201,12 @@ class Authenticator:
         return self._tokens(account, auth_session, refresh)
 
     async def logout(self, session_id: str) -> None:
-        if self.open_sessions is not None:
-            self.open_sessions.forget(session_id)
+        now = self.clock.now()
+        if self.ended_sessions is not None:
+            self.ended_sessions.end(session_id, now)
         auth_session = await self.session.get(AuthSession, session_id)
         if auth_session is not None and auth_session.revoked_at is None:
-            auth_session.revoked_at = self.clock.now()
+            auth_session.revoked_at = now
             await self.session.flush()
 
     async def authenticate(self, bearer: str) -> tuple[Identity, str]:
@@ -186,12 +219,16 @@ class Authenticator:
         if claims.get("exp", 0) < self.clock.now().timestamp():
             raise InvalidToken("The access token has expired; refresh it.", code="token_expired")
         session_id = str(claims.get("sid", ""))
-        if self.open_sessions is None or not self.open_sessions.fresh(session_id):
+        ended = self.ended_sessions
+        if ended is not None:
+            await ended.refresh(self.session, self.clock.now())
+        if ended is not None and ended.current:
+            if ended.ended(session_id):
+                raise InvalidToken("This session has ended; log in again.", code="session_ended")
+        else:
             auth_session = await self.session.get(AuthSession, session_id)
             if auth_session is None or auth_session.revoked_at is not None:
                 raise InvalidToken("This session has ended; log in again.", code="session_ended")
-            if self.open_sessions is not None:
-                self.open_sessions.remember(session_id)
         identity = Identity(subject=claims["sub"], role=claims["role"], region_code=claims.get("region_code"),
                             merchant_id=claims.get("merchant_id"), channel=claims.get("channel"),
                             display_name=claims.get("display_name"))

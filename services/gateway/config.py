@@ -24,8 +24,8 @@ class GatewaySettings(ServiceSettings):
     access_token_minutes: int = Field(15, description="lifetime of an access token")
     refresh_token_days: int = Field(30, description="lifetime of a session (its refresh token)")
     session_check_seconds: float = Field(5.0, ge=0, description=(
-        "how long a replica trusts that a session it found open is still open (0: read it every request); "
-        "a logout at another replica takes effect here within this"))
+        "how often a replica reads which sessions ended (one query for all); a logout at another replica takes "
+        "effect here within this (0: read each request's session instead)"))
     # WeChat mini-program login; the embedded default points at the local fake.
     wechat_appid: str = Field("wx-demo-app", description="the mini-program's AppID")
     wechat_secret: str = Field(DEMO_WECHAT_SECRET, description="the mini-program's AppSecret")

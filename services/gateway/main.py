@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from services.gateway.auth import OpenSessions
+from services.gateway.auth import EndedSessions
 from services.gateway.channels import government
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import LoginAdapter
@@ -77,7 +78,8 @@ def event_handlers(app: FastAPI) -> dict[str, EventHandler]:
 
 async def _startup(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
-    app.state.open_sessions = OpenSessions(settings.session_check_seconds)
+    app.state.ended_sessions = EndedSessions(settings.session_check_seconds,
+                                             timedelta(minutes=settings.access_token_minutes))
     app.state.limits = {
         "identity": RateLimiter(settings.rate_limit_per_identity),
         "ip": RateLimiter(settings.rate_limit_per_ip),

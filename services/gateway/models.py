@@ -59,7 +59,8 @@ class AuthSession(Base):
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Indexed: each replica asks every few seconds which sessions ended lately (auth.EndedSessions).
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 inbox = inbox_table(metadata)

@@ -106,7 +106,7 @@ def client_ip(request: Request) -> str:
 async def get_authenticator(request: Request, session: Session) -> Authenticator:
     # Sessions and tokens run on real time: the injectable clock is for complaints' deadlines.
     return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock,
-                         open_sessions=request.app.state.open_sessions)
+                         ended_sessions=request.app.state.ended_sessions)
 
 
 Auth = Annotated[Authenticator, Depends(get_authenticator)]

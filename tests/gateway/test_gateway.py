@@ -90,16 +90,28 @@ async def test_refresh_rotates_the_token_and_logout_ends_the_session(stack: Stac
 
 
 async def test_a_session_ended_at_another_replica_is_refused_once_the_check_interval_passes(stack: Stack) -> None:
-    tokens = await wechat_login(stack.gateway)
+    tokens, other = await wechat_login(stack.gateway), await wechat_login(stack.gateway, "bob")
     assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200
-    async with stack.apps["gateway"].state.sessionmaker() as session:  # a logout that another replica took
-        await session.execute(update(AuthSession).values(revoked_at=system_clock.now()))
-        await session.commit()
-    open_sessions = stack.apps["gateway"].state.open_sessions
-    assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200  # trusted for a while
-    open_sessions.ttl = 0  # the interval has passed
-    ended = await stack.gateway.get("/v1/me", headers=bearer(tokens))
-    assert ended.status_code == 401 and ended.json()["code"] == "session_ended"
+    ended = stack.apps["gateway"].state.ended_sessions
+    assert ended.current  # the replica asked which sessions ended, rather than reading this one's
+
+    async def logout_elsewhere(account_id: str) -> None:  # a logout that another replica took
+        async with stack.apps["gateway"].state.sessionmaker() as session:
+            await session.execute(update(AuthSession).where(AuthSession.account_id == account_id)
+                                  .values(revoked_at=system_clock.now()))
+            await session.commit()
+
+    await logout_elsewhere(tokens["account"]["id"])
+    assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200  # not asked again yet
+    ended.interval = 0.01
+    await asyncio.sleep(0.02)  # the interval has passed
+    refused = await stack.gateway.get("/v1/me", headers=bearer(tokens))
+    assert refused.status_code == 401 and refused.json()["code"] == "session_ended"
+    assert (await stack.gateway.get("/v1/me", headers=bearer(other))).status_code == 200
+    ended.interval = 0  # off: every request reads its own session
+    await logout_elsewhere(other["account"]["id"])
+    refused = await stack.gateway.get("/v1/me", headers=bearer(other))
+    assert refused.status_code == 401 and refused.json()["code"] == "session_ended"
 
 
 async def test_complaints_go_through_the_gateway_and_service_problems_pass_unchanged(stack: Stack) -> None:
