@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from services.gateway.auth import EndedSessions
 from services.gateway.channels import government
@@ -25,7 +26,7 @@ from services.gateway.pages import install_pages
 from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
 from shared.app import create_service_app
 from shared.clock import Clock
@@ -119,6 +120,8 @@ def create_app(
         on_shutdown=_shutdown,
         **options,
     )
+    # Innermost, so that the request-id middleware logs and counts what it refuses.
+    app.user_middleware.append(Middleware(InFlightLimit, limit=settings.max_in_flight))
     app.state.government_channels = government.load(settings.government_channels)
     install_government_channels(app)
     install_pages(app)

@@ -1,4 +1,5 @@
-"""Rate limits per identity and per IP: token buckets in this process's memory.
+"""Rate limits per identity and per IP (token buckets in this process's memory), and a cap on the
+requests a replica has in progress.
 
 Each replica limits on its own, so N replicas allow up to N times the rate; for a hard global
 limit put the limit in the ingress as well.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
-from shared.errors import TooManyRequests
+from shared.errors import ServiceUnavailable, TooManyRequests, problem_response
 
 
 class RateLimiter:
@@ -43,3 +45,32 @@ class RateLimiter:
                 if tokens + (now - last) * self.rate >= self.capacity]
         for key in full:
             del self._buckets[key]
+
+
+class InFlightLimit:
+    """At most `limit` requests in progress in this replica: past it a request is answered 503 `overloaded`
+    (Retry-After: 1) at once, rather than queued behind the others until it times out, so that an overload
+    costs refusals, not the replica's memory and everyone's latency. Health probes and metrics are never
+    refused. 0: no limit. Pure ASGI, inside the request-id middleware: a refusal is logged and counted."""
+
+    EXEMPT = ("/health/", "/metrics")
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or self.limit <= 0 or scope.get("path", "").startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            refusal = ServiceUnavailable(f"The gateway has {self.limit} requests in progress; retry shortly.",
+                                         code="overloaded", headers={"Retry-After": "1"})
+            await problem_response(refusal)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from typing import Any
 
+import httpx
 import pytest
 
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.intake.service import minutes_between, similarity
 from shared.contracts.common import yuan
 from shared.contracts.identity import region_covers, region_prefix
@@ -74,3 +77,37 @@ def test_rate_limiter_refuses_past_the_limit_with_retry_after() -> None:
     limiter.hit("bob")  # others are not affected
     now[0] += 20
     limiter.hit("alice")
+
+
+async def test_past_its_cap_the_gateway_refuses_at_once_and_never_a_health_probe() -> None:
+    release = asyncio.Event()
+
+    async def slow(scope: dict, receive: object, send: Any) -> None:  # a request waiting on intake
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    limited = InFlightLimit(slow, limit=2)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://gw") as client:
+        waiting = [asyncio.create_task(client.get("/v1/complaints")) for _ in range(2)]
+        probe = asyncio.create_task(client.get("/health/ready"))
+        await asyncio.sleep(0.05)
+        refused = await client.post("/v1/complaints", json={})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json()["code"] == "overloaded"
+        assert limited.in_flight == 2 and not probe.done()  # the probe waits like any request, never refused
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*waiting, probe)] == [200, 200, 200]
+        assert limited.in_flight == 0 and (await client.get("/v1/complaints")).status_code == 200
+    unlimited = InFlightLimit(slow, limit=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unlimited), base_url="http://gw") as client:
+        assert (await client.get("/v1/complaints")).status_code == 200
+
+
+def test_the_gateway_caps_requests_in_progress_from_its_setting() -> None:
+    from services.gateway.config import GatewaySettings
+    from services.gateway.main import create_app
+
+    app = create_app(GatewaySettings(max_in_flight=7))
+    [cap] = [m for m in app.user_middleware if m.cls is InFlightLimit]
+    assert cap.kwargs == {"limit": 7}
