@@ -72,6 +72,7 @@ STATE_PHRASES = {"submitted": "待受理", "accepted": "已受理", "assigned": 
                  "escalated": "已升级", "resolved": "已办结", "closed": "已结案", "not_accepted": "不予受理",
                  "withdrawn": "已撤销", "transferred": "已转办"}
 DEFAULT_REMARK = "点击查看投诉处理进度"
+LINKED_REMARK = "同一案件已在办理，进展将同步告知您"
 WECHAT_THING_MAX, WECHAT_PHRASE_MAX, WECHAT_STRING_MAX, ALIPAY_VALUE_MAX = 20, 5, 32, 50
 
 
@@ -150,11 +151,19 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 id=new_id("ntf"), event_id=envelope.id, complaint_id=complaint_id, consumer_id=consumer_id,
                 seq=seq, provider=await _provider_of(session, consumer_id, channel),
                 state_to=event.state_to, changed_at=envelope.occurred_at,
-                note=clip(event.note, 200) if event.note else None, state="pending", attempts=0,
+                note=_note_of(event), state="pending", attempts=0,
                 next_attempt_at=due, recorded=False, created_at=now))
         await session.flush()
 
     return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
+
+
+def _note_of(event: ComplaintStateChanged) -> str | None:
+    """What the message says with the new state: the note that came with it, or for a case linked to one
+    that came first by another channel, that it is being handled there (its own note is for officials)."""
+    if event.action == "linked":
+        return LINKED_REMARK
+    return clip(event.note, 200) if event.note else None
 
 
 async def _provider_of(session: AsyncSession, account_id: str, channel: str) -> str | None:

@@ -317,6 +317,7 @@ async def test_the_tourist_of_a_linked_case_hears_of_their_own_complaint(stack: 
     user_id = await alipay_user_of(fakes, "notify-grace-alipay")
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
     assert [m["data"]["keyword2"]["value"] for m in told] == ["不予受理"]
+    assert told[0]["data"]["keyword4"]["value"] == "同一案件已在办理，进展将同步告知您"  # not refused: merged
 
     await act(stack, official(), first, "escalations", {"reason": "同一案件两个渠道反映，升级处理"})
     await settle_notifications(stack)
