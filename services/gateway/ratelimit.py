@@ -50,10 +50,12 @@ class RateLimiter:
 class InFlightLimit:
     """At most `limit` requests in progress in this replica: past it a request is answered 503 `overloaded`
     (Retry-After: 1) at once, rather than queued behind the others until it times out, so that an overload
-    costs refusals, not the replica's memory and everyone's latency. Health probes and metrics are never
-    refused. 0: no limit. Pure ASGI, inside the request-id middleware: a refusal is logged and counted."""
+    costs refusals, not the replica's memory and everyone's latency. Health probes, metrics and the other
+    services' event deliveries (`/internal/`: each producer sends one batch at a time, and a refusal would
+    only delay webhooks and tourists' messages) are never refused. 0: no limit. Pure ASGI, inside the
+    request-id middleware: a refusal is logged and counted."""
 
-    EXEMPT = ("/health/", "/metrics")
+    EXEMPT = ("/health/", "/metrics", "/internal/")
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app

@@ -79,7 +79,7 @@ def test_rate_limiter_refuses_past_the_limit_with_retry_after() -> None:
     limiter.hit("alice")
 
 
-async def test_past_its_cap_the_gateway_refuses_at_once_and_never_a_health_probe() -> None:
+async def test_past_its_cap_the_gateway_refuses_at_once_but_never_a_probe_or_an_event() -> None:
     release = asyncio.Event()
 
     async def slow(scope: dict, receive: object, send: Any) -> None:  # a request waiting on intake
@@ -91,13 +91,15 @@ async def test_past_its_cap_the_gateway_refuses_at_once_and_never_a_health_probe
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://gw") as client:
         waiting = [asyncio.create_task(client.get("/v1/complaints")) for _ in range(2)]
         probe = asyncio.create_task(client.get("/health/ready"))
+        events = asyncio.create_task(client.post("/internal/event-batches", json={}))
         await asyncio.sleep(0.05)
         refused = await client.post("/v1/complaints", json={})
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert refused.json()["code"] == "overloaded"
-        assert limited.in_flight == 2 and not probe.done()  # the probe waits like any request, never refused
+        # The probe and another service's events wait like any request, but are never refused.
+        assert limited.in_flight == 2 and not probe.done() and not events.done()
         release.set()
-        assert [r.status_code for r in await asyncio.gather(*waiting, probe)] == [200, 200, 200]
+        assert [r.status_code for r in await asyncio.gather(*waiting, probe, events)] == [200, 200, 200, 200]
         assert limited.in_flight == 0 and (await client.get("/v1/complaints")).status_code == 200
     unlimited = InFlightLimit(slow, limit=0)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unlimited), base_url="http://gw") as client:
