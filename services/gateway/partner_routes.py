@@ -57,11 +57,15 @@ def _as_partner(partner: Partner) -> Identity:
                     channel=Channel(partner.channel) if partner.channel else None)
 
 
-async def _forward(request: Request, partner: Partner, method: str, path: str, **kwargs: Any) -> Response:
+async def _forward(request: Request, partner: Partner, method: str, path: str, *,
+                   channel_fields: dict[str, str] | None = None, **kwargs: Any) -> Response:
+    """Intake's answer to the partner; with `channel_fields`, a refusal names the fields as the channel does."""
     upstream = await request.app.state.clients["intake"].request(method, path, identity=_as_partner(partner),
                                                                  **kwargs)
-    return Response(upstream.content, status_code=upstream.status_code,
-                    media_type=upstream.headers.get("content-type"))
+    content = upstream.content
+    if channel_fields is not None and upstream.status_code == 422:
+        content = _problem_fields(content, channel_fields)
+    return Response(content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
 
 
 @partner_router.post("/complaints", status_code=201, response_model=ComplaintOut, openapi_extra=SIGNED)
@@ -110,11 +114,16 @@ def _problem_fields(content: bytes, fields: dict[str, str]) -> bytes:
         return content
     for error in problem.get("errors") or []:
         if isinstance(error, dict) and isinstance(error.get("field"), str):
-            name = error["field"].removeprefix("body.")
-            error["field"] = fields.get(name, name)
+            error["field"] = _channel_name(fields, error["field"])
     if isinstance(problem.get("field"), str):
-        problem["field"] = fields.get(problem["field"], problem["field"])
+        problem["field"] = _channel_name(fields, problem["field"])
     return json.dumps(problem, ensure_ascii=False).encode()
+
+
+def _channel_name(fields: dict[str, str], field: str) -> str:
+    """`body.contact_phone` or `contact_phone` as the channel calls it (`caller_phone`)."""
+    name = field.removeprefix("body.")
+    return fields.get(name, name)
 
 
 def _work_order_route(adapter: GovernmentChannel) -> Any:
@@ -131,15 +140,11 @@ def _work_order_route(adapter: GovernmentChannel) -> Any:
             body = ComplaintSubmit(channel=adapter.channel, **fields)
         except ValidationError as exc:
             raise WorkOrderInvalid(f"This {adapter.title} work order has invalid fields.", errors=[
-                {"field": adapter.fields.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "body",
+                {"field": _channel_name(adapter.fields, str(e["loc"][0])) if e["loc"] else "body",
                  "message": e["msg"]} for e in exc.errors()]) from exc
-        upstream = await request.app.state.clients["intake"].request(
-            "POST", "/v1/complaints", identity=_as_partner(partner), content=body.model_dump_json(exclude_none=True),
-            headers={"content-type": "application/json"}, retry=True)
-        content = upstream.content
-        if upstream.status_code == 422:
-            content = _problem_fields(content, adapter.fields)
-        return Response(content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
+        return await _forward(request, partner, "POST", "/v1/complaints", channel_fields=adapter.fields,
+                              content=body.model_dump_json(exclude_none=True),
+                              headers={"content-type": "application/json"}, retry=True)
 
     receive_work_order.__doc__ = (
         f"A work order pushed by the {adapter.title}, in its own format (the example), signed as partner requests "
