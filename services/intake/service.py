@@ -6,6 +6,8 @@ import difflib
 import math
 import re
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,7 +144,7 @@ class Intake:
     regions: RegionCatalogue
     outbox: Outbox
     storage: EvidenceStorage | None = None
-    # Events held back to be written in one INSERT at the end of a busy step (submission writes five).
+    # Events held back to be written in one INSERT at the end of a busy step (_events_in_one_insert).
     _held: list[ComplaintEvent] | None = field(default=None, init=False)
 
     @property
@@ -162,6 +164,17 @@ class Intake:
         return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
                 "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id,
                 "source_id": c.source_id, "external_id": c.external_id, "links": c.links or []}
+
+    @asynccontextmanager
+    async def _events_in_one_insert(self) -> AsyncIterator[None]:
+        """Hold the events emitted inside and write them in one INSERT at the end: a submission emits five,
+        a scheduler pass two for each deadline it fires."""
+        self._held = []
+        try:
+            yield
+            await self.outbox.emit_all(self.session, self._held)
+        finally:
+            self._held = None
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         event = event_type(**self._base_event(c), **fields)  # as the complaint is now, even when held
@@ -214,13 +227,8 @@ class Intake:
     # --- submission and acceptance --------------------------------------------------------------
     async def submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         """Register a complaint, then accept and assign it at once where the rules decide."""
-        self._held = []
-        try:
-            c = await self._submit(actor, body)
-            await self.outbox.emit_all(self.session, self._held)
-        finally:
-            self._held = None
-        return c
+        async with self._events_in_one_insert():
+            return await self._submit(actor, body)
 
     async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         now = self.clock.now()
@@ -638,6 +646,10 @@ class Intake:
     # --- deadlines ------------------------------------------------------------------------------
     async def fire_due_deadlines(self) -> int:
         """Mark every deadline that has passed, escalate where it says so; each fires exactly once."""
+        async with self._events_in_one_insert():
+            return await self._fire_due_deadlines()
+
+    async def _fire_due_deadlines(self) -> int:
         now = self.clock.now()
         fired = 0
         for c in await self.complaints.due(now, self.settings.scheduler_batch_size):
