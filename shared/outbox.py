@@ -293,23 +293,47 @@ class Inbox:
         self.clock = clock
         self.handlers = handlers
 
-    async def receive(self, session: AsyncSession, envelope: EventEnvelope, *, alone: bool = True) -> str:
-        """Apply one event (`alone`: the session's only work) or one of a batch applied in one transaction."""
+    async def receive(self, session: AsyncSession, envelope: EventEnvelope) -> str:
+        """Apply one event, the session's only work: `applied`, `duplicate` or `ignored`."""
         seen = await session.scalar(select(self.table.c.event_id).where(self.table.c.event_id == envelope.id))
         if seen:
             return "duplicate"
         try:
-            await session.execute(insert(self.table).values(
-                event_id=envelope.id, event_type=envelope.type, producer=envelope.producer,
-                received_at=self.clock.now()))
-        except IntegrityError as exc:
-            # Another delivery of the same event got here first. Alone, nothing else was written in this
-            # session yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable); in a
-            # batch, the whole batch is refused and sent again, when the event will be found seen.
+            await session.execute(insert(self.table), [self._row(envelope)])
+        except IntegrityError:
+            # Another delivery of the same event got here first. Nothing else was written in this session
+            # yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable).
             await session.rollback()
-            if not alone:
-                raise EventConflict(f"Event {envelope.id} is being applied by another delivery.") from exc
             return "duplicate"
+        return await self._apply(session, envelope)
+
+    async def receive_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> list[str]:
+        """Apply a batch in its order in one transaction, each event once: the inbox is read in one query
+        and written in one statement, whatever the batch's size."""
+        ids = [envelope.id for envelope in envelopes]
+        seen = set((await session.scalars(select(self.table.c.event_id).where(self.table.c.event_id.in_(ids)))).all())
+        fresh: dict[str, EventEnvelope] = {}
+        for envelope in envelopes:
+            if envelope.id not in seen:
+                fresh.setdefault(envelope.id, envelope)  # the same event twice in a batch is applied once
+        if fresh:
+            try:
+                await session.execute(insert(self.table), [self._row(envelope) for envelope in fresh.values()])
+            except IntegrityError as exc:
+                # Another delivery is applying one of these events: the whole batch is refused and sent
+                # again, when that event will be found seen.
+                await session.rollback()
+                raise EventConflict("An event of this batch is being applied by another delivery.") from exc
+        statuses = []
+        for envelope in envelopes:
+            statuses.append(await self._apply(session, envelope) if fresh.pop(envelope.id, None) else "duplicate")
+        return statuses
+
+    def _row(self, envelope: EventEnvelope) -> dict[str, Any]:
+        return {"event_id": envelope.id, "event_type": envelope.type, "producer": envelope.producer,
+                "received_at": self.clock.now()}
+
+    async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> str:
         handler = self.handlers.get(envelope.type)
         model = CATALOGUE.get(envelope.type)
         if handler is None or model is None:
@@ -338,7 +362,6 @@ def events_router(inbox_of: Callable[[], Inbox]) -> APIRouter:
     @router.post("/internal/event-batches")
     async def receive_events(batch: EventBatch, caller: ServiceCaller, session: Session) -> dict[str, list[str]]:
         """Apply another service's events in their order, each once, in one transaction: all or none."""
-        inbox = inbox_of()
-        return {"statuses": [await inbox.receive(session, envelope, alone=False) for envelope in batch.events]}
+        return {"statuses": await inbox_of().receive_all(session, batch.events)}
 
     return router

@@ -138,8 +138,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
         queued: set[str] = set()
         for consumer_id, complaint_id, channel in told:
-            if consumer_id in queued or await session.scalar(select(Notification.id).where(
-                    Notification.event_id == envelope.id, Notification.consumer_id == consumer_id)):
+            if consumer_id in queued:  # the inbox applies an event once; this, a consumer once per event
                 continue
             queued.add(consumer_id)
             if complaint_id == event.complaint_id and event.revision is not None:
@@ -167,9 +166,14 @@ def _note_of(event: ComplaintStateChanged) -> str | None:
 
 
 async def _provider_of(session: AsyncSession, account_id: str, channel: str) -> str | None:
-    """The login the tourist is reached through: the one of the channel they complained from, else any."""
-    providers = list((await session.scalars(select(ProviderIdentity.provider).where(
-        ProviderIdentity.account_id == account_id).order_by(ProviderIdentity.created_at))).all())
+    """The login the tourist is reached through: the one of the channel they complained from, else any.
+
+    Read once per account in a batch of events (a submission's burst of changes arrives together)."""
+    known: dict[str, list[str]] = session.info.setdefault("notification_providers", {})
+    if account_id not in known:
+        known[account_id] = list((await session.scalars(select(ProviderIdentity.provider).where(
+            ProviderIdentity.account_id == account_id).order_by(ProviderIdentity.created_at))).all())
+    providers = known[account_id]
     wanted = PROVIDER_OF_CHANNEL.get(channel)
     return wanted if wanted in providers else (providers[0] if providers else None)
 

@@ -61,12 +61,15 @@ async def test_a_batch_is_applied_in_order_in_one_transaction_and_each_event_onc
     again = await intake.post("/internal/event-batches", headers=headers,
                               json={"events": [event(1, "甲", 1), event(2, "乙", 2), event(3, "丙", 3)]})
     assert again.json()["statuses"] == ["duplicate", "duplicate", "applied"]
+    twice = await intake.post("/internal/event-batches", headers=headers,  # a replica resent it within a batch
+                              json={"events": [event(6, "己", 6), event(6, "己", 6)]})
+    assert twice.json()["statuses"] == ["applied", "duplicate"]
     merchant = (await intake_merchants(stack))["mer_B"]
-    assert (merchant.name, merchant.revision, merchant.uscc) == ("丙", 3, uscc("mer_B"))
+    assert (merchant.name, merchant.revision, merchant.uscc) == ("己", 6, uscc("mer_B"))
     broken = await intake.post("/internal/event-batches", headers=headers,
-                               json={"events": [event(4, "丁", 4), {**event(5, "戊", 5), "payload": {}}]})
+                               json={"events": [event(4, "丁", 7), {**event(5, "戊", 8), "payload": {}}]})
     assert broken.status_code >= 400  # one bad event refuses the batch: nothing of it is applied
-    assert (await intake_merchants(stack))["mer_B"].name == "丙"
+    assert (await intake_merchants(stack))["mer_B"].name == "己"
     assert (await intake.post("/internal/event-batches", headers=headers, json={"events": []})).status_code == 422
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.wechat import WeChatMiniProgramLogin
@@ -192,13 +193,13 @@ async def test_a_redelivered_event_is_told_once(stack: Stack, fakes: Providers) 
         again = await stack.gateway.post("/internal/events", json=envelope,
                                          headers=stack.as_(service_identity("intake")))
         assert again.json() == {"status": "duplicate"}
-    # Even past the inbox (a handler run twice), a second row is never queued for the same event.
+    # Even past the inbox (a handler run twice), the unique key on event and consumer refuses a second row.
     handle = handlers(stack.apps["gateway"])["complaint.state_changed"]
-    async with stack.apps["gateway"].state.sessionmaker() as session:
-        for envelope in mine:
+    for envelope in mine:
+        async with stack.apps["gateway"].state.sessionmaker() as session:
             parsed = EventEnvelope.model_validate(envelope)
-            await handle(session, ComplaintStateChanged.model_validate(parsed.payload), parsed)
-        await session.commit()
+            with pytest.raises(IntegrityError):
+                await handle(session, ComplaintStateChanged.model_validate(parsed.payload), parsed)
     await settle_notifications(stack)
     assert [(r.id, r.state) for r in await rows(stack, cid)] == before
     assert len(messages_to(fakes.wechat, await openid_of(fakes, "notify-bob"))) == 1
