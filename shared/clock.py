@@ -11,6 +11,12 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def shanghai_text(at: datetime) -> str:
+    """An instant as a person in China reads it: Asia/Shanghai, '2026年11月20日 10:00'."""
+    local = at.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """The UTC instants that bound Asia/Shanghai days `first`..`last`, both included."""
     start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)

@@ -50,7 +50,8 @@ from services.gateway.config import GatewaySettings
 from services.gateway.models import Notification, ProviderIdentity
 from shared.app import scheduler_pass
 from shared.auth import service_identity
-from shared.clock import SHANGHAI
+from shared.clock import shanghai_text
+from shared.contracts.complaints import STATE_LABELS_ZH
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
 from shared.errors import Problem
@@ -67,10 +68,6 @@ FINAL = ("sent", "refused", "failed", "not_supported")
 GATEWAY = service_identity("gateway")
 PROVIDER_OF_CHANNEL = {"wechat_miniprogram": "wechat", "alipay_miniprogram": "alipay", "douyin": "douyin",
                        "kuaishou": "kuaishou"}
-# How a state reads in a message: WeChat's `phrase` holds at most 5 characters (the console's words).
-STATE_PHRASES = {"submitted": "待受理", "accepted": "已受理", "assigned": "处理中", "responded": "已答复",
-                 "escalated": "已升级", "resolved": "已办结", "closed": "已结案", "not_accepted": "不予受理",
-                 "withdrawn": "已撤销", "transferred": "已转办"}
 DEFAULT_REMARK = "点击查看投诉处理进度"
 LINKED_REMARK = "同一案件已在办理，进展将同步告知您"
 WECHAT_THING_MAX, WECHAT_PHRASE_MAX, WECHAT_STRING_MAX, ALIPAY_VALUE_MAX = 20, 5, 32, 50
@@ -94,28 +91,22 @@ def clip(text: str, limit: int) -> str:
 
 
 def state_phrase(state: str) -> str:
-    return clip(STATE_PHRASES.get(state, "有新进展"), WECHAT_PHRASE_MAX)
-
-
-def local_time(at: datetime) -> str:
-    """The time as the tourist's phone shows it: Asia/Shanghai, '2026年11月20日 10:00'."""
-    local = at.astimezone(SHANGHAI)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return clip(STATE_LABELS_ZH.get(state, "有新进展"), WECHAT_PHRASE_MAX)
 
 
 def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The subscribe message's fields, each within WeChat's limit for its kind."""
     return {"character_string1": {"value": message.complaint_id[:WECHAT_STRING_MAX]},
             "phrase2": {"value": state_phrase(message.state)},
-            "time3": {"value": local_time(message.changed_at)},
+            "time3": {"value": shanghai_text(message.changed_at)},
             "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)}}
 
 
 def alipay_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The Alipay message's keywords, each within its 50 characters."""
     return {"keyword1": {"value": message.complaint_id},
-            "keyword2": {"value": STATE_PHRASES.get(message.state, "有新进展")},
-            "keyword3": {"value": local_time(message.changed_at)},
+            "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
+            "keyword3": {"value": shanghai_text(message.changed_at)},
             "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)}}
 
 

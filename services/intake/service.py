@@ -19,11 +19,12 @@ from services.intake.models import Complaint, Evidence, Merchant, TimelineEntry
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
-from shared.clock import Clock
-from shared.contracts.common import GOVERNMENT_CHANNELS, Channel
+from shared.clock import Clock, shanghai_text
+from shared.contracts.common import CHANNEL_LABELS_ZH, GOVERNMENT_CHANNELS, Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
+    STATE_LABELS_ZH,
     AssigneeKind,
     AssignmentIn,
     AtFault,
@@ -132,6 +133,27 @@ def minutes_between(start: datetime, end: datetime) -> int:
 def handled_minutes(submitted_at: datetime, concluded_at: datetime) -> int:
     """A complaint's handling time as the reports count it (办结时长): whole minutes from receipt, truncated."""
     return max(0, int((concluded_at - submitted_at).total_seconds() // 60))
+
+
+# --- what the system writes on a complaint ----------------------------------------------------------------
+# Tourists read these on their complaint page and in their messages, officials on the timeline: Chinese.
+NOTE_NO_MERCHANT = "请写明被投诉的商家：选择已登记的商家，或填写商家名称和地址。"
+NOTE_TOO_SHORT = "请至少用{n}个字描述事情经过。"
+NOTE_TOO_OLD = "投诉须在消费纠纷发生之日起{days}日内提出。"
+NOTE_DUPLICATE = "相同的投诉已经提交（{id}），正在办理中。"
+NOTE_LINKED = "同一案件已经由{channel}提交（{id}），将合并办理，办理进展会同步告知您。"
+NOTE_CAME_AGAIN = "同一案件又经{channel}提交（{id}），合并办理。"
+NOTE_AUTO_ACCEPTED = "系统自动受理"
+NOTE_ODR = "12315在线消费纠纷解决：直接交由入驻企业先行和解"
+NOTE_OVERDUE = "已超过{deadline}时限（{due}）"
+NOTE_SUPERVISING = "，督办"
+NOTE_NOT_DISPOSED = "未在处置时限内答复，已升级处理"
+NOTE_NOT_SETTLED = "未在办结时限内办结，已升级处理"
+DEADLINE_LABELS_ZH = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处置", DeadlineKind.settle: "办结"}
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS_ZH.get(channel, channel)
 
 
 @dataclass
@@ -292,9 +314,9 @@ class Intake:
         elif c.channel == Channel.platform_12315 and merchant is not None and merchant.settled:
             # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
             # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
-            await self._accept(c, SYSTEM, merchant, note="12315 ODR: straight to the enrolled merchant")
+            await self._accept(c, SYSTEM, merchant, note=NOTE_ODR)
         elif region.auto_accept:
-            await self._accept(c, SYSTEM, merchant, note="accepted automatically")
+            await self._accept(c, SYSTEM, merchant, note=NOTE_AUTO_ACCEPTED)
         await self.session.flush()
         return c
 
@@ -355,21 +377,21 @@ class Intake:
         link = {"complaint_id": again.id, "channel": again.channel, "source_id": again.source_id,
                 "external_id": again.external_id, "consumer_id": again.consumer_id}
         first.links = [*(first.links or []), link]
-        self._record(first, "linked", SYSTEM, note=f"the same case came by {again.channel} as {again.id}",
-                     data=link)
+        note = NOTE_CAME_AGAIN.format(channel=channel_label(again.channel), id=again.id)
+        self._record(first, "linked", SYSTEM, note=note, data=link)
 
     async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None
                                   ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
         now = self.clock.now()
         if not c.merchant_id and not c.merchant_name:
             return (NotAcceptedReason.insufficient_information,
-                    "Name the merchant: pick a registered one or give its name and address.", None, False)
+                    NOTE_NO_MERCHANT, None, False)
         if len(normalise_text(c.description)) < MIN_DESCRIPTION_CHARS:
             return (NotAcceptedReason.insufficient_information,
-                    f"Describe what happened in at least {MIN_DESCRIPTION_CHARS} characters.", None, False)
+                    NOTE_TOO_SHORT.format(n=MIN_DESCRIPTION_CHARS), None, False)
         if c.occurred_at < now - timedelta(days=self.settings.complaint_window_days):
             return (NotAcceptedReason.out_of_scope,
-                    f"Complaints are accepted within {self.settings.complaint_window_days} days of the event.", None,
+                    NOTE_TOO_OLD.format(days=self.settings.complaint_window_days), None,
                     False)
         since = now - timedelta(hours=self.settings.duplicate_window_hours)
         for earlier in await self.complaints.recent_by_person(c.consumer_id, c.contact_phone, since):
@@ -382,10 +404,9 @@ class Intake:
                 if earlier.channel != c.channel or earlier.source_id != c.source_id:
                     self._link(earlier, c)
                     return (NotAcceptedReason.duplicate,
-                            f"The same case came by {earlier.channel} as {earlier.id}; it is handled there, and "
-                            "its progress is reported here too.", earlier.id, True)
+                            NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id), earlier.id, True)
                 return (NotAcceptedReason.duplicate,
-                        f"The same complaint was submitted as {earlier.id}; it is being handled there.",
+                        NOTE_DUPLICATE.format(id=earlier.id),
                         earlier.id, False)
         return None
 
@@ -656,21 +677,21 @@ class Intake:
             kind, due = c.next_deadline_kind, c.next_deadline_at
             if kind is None or due is None or due > now:
                 continue
-            note = f"{kind} deadline {due.isoformat()} missed"
+            note = NOTE_OVERDUE.format(deadline=DEADLINE_LABELS_ZH[kind], due=shanghai_text(due))
             if kind == DeadlineKind.accept:
                 c.accept_overdue = True
-                self._record(c, "overdue", SYSTEM, note=note + "; supervising (督办)", data={"deadline": kind})
+                self._record(c, "overdue", SYSTEM, note=note + NOTE_SUPERVISING, data={"deadline": kind})
                 self._schedule(c)
             elif kind == DeadlineKind.dispose:
                 c.dispose_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
-                await self._escalate(c, SYSTEM, action="escalated", note="no response within the deadline",
+                await self._escalate(c, SYSTEM, action="escalated", note=NOTE_NOT_DISPOSED,
                                      allowed_from={S.accepted, S.assigned})
             else:
                 c.settle_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
                 if c.state != S.escalated:
-                    await self._escalate(c, SYSTEM, action="escalated", note="not settled within the deadline",
+                    await self._escalate(c, SYSTEM, action="escalated", note=NOTE_NOT_SETTLED,
                                          allowed_from={S.accepted, S.assigned, S.responded})
                 else:
                     self._schedule(c)
@@ -698,15 +719,16 @@ class Intake:
         return kind, True
 
 
-_PROVIDER_LABELS = {"wechat": "WeChat", "alipay": "Alipay", "douyin": "Douyin", "kuaishou": "Kuaishou"}
+_PROVIDER_LABELS = {"wechat": "微信", "alipay": "支付宝", "douyin": "抖音", "kuaishou": "快手"}
 
 
 def _notification_note(body: NotificationOutcomeIn) -> str:
-    by = _PROVIDER_LABELS.get(body.provider or "", body.provider or "no mini-program login")
+    by = _PROVIDER_LABELS.get(body.provider or "", body.provider or "")
+    state = STATE_LABELS_ZH.get(body.state_told.value, body.state_told.value)
     if body.outcome == NotificationOutcome.sent:
-        return f"the complainant was told by {by} message that it is {body.state_told.value}"
+        return f"已通过{by}消息告知投诉人：{state}"
     if body.outcome == NotificationOutcome.refused:
-        return f"{by} refused the message ({body.state_told.value}): {body.error or 'no reason given'}"
+        return f"{by}拒收了告知消息（{state}）：{body.error or '未说明原因'}"
     if body.outcome == NotificationOutcome.failed:
-        return f"{by} could not be reached in {body.attempts} attempts ({body.state_told.value}): {body.error}"
-    return f"not told ({body.state_told.value}): {body.error or f'{by} has no message API here'}"
+        return f"{by}消息发送{body.attempts}次均失败（{state}）：{body.error}"
+    return f"未能告知投诉人（{state}）：{body.error or (f'{by}消息未接入' if by else '投诉人没有小程序登录')}"

@@ -28,6 +28,14 @@ class ComplaintState(StrEnum):
     transferred = "transferred"
 
 
+# How a state reads to a tourist or an official (each at most 5 characters: a WeChat message's `phrase`).
+STATE_LABELS_ZH: dict[str, str] = {
+    ComplaintState.submitted: "待受理", ComplaintState.accepted: "已受理", ComplaintState.assigned: "处理中",
+    ComplaintState.responded: "已答复", ComplaintState.escalated: "已升级", ComplaintState.resolved: "已办结",
+    ComplaintState.closed: "已结案", ComplaintState.not_accepted: "不予受理", ComplaintState.withdrawn: "已撤销",
+    ComplaintState.transferred: "已转办",
+}
+
 OPEN_STATES = frozenset({ComplaintState.submitted, ComplaintState.accepted, ComplaintState.assigned,
                          ComplaintState.responded, ComplaintState.escalated, ComplaintState.transferred})
 

@@ -217,7 +217,7 @@ def test_an_odr_case_goes_straight_to_the_enrolled_merchant_and_12315_hears_the_
             assert case["state"] == "assigned" and case["assignee"]["kind"] == "merchant"
             assert case["assignee"]["id"] == HOTEL and case["channel"] == "platform_12315"
             timeline = (await gw.get(f"/v1/complaints/{case['id']}/timeline", headers=hotel)).json()
-            assert any(e["note"] == "12315 ODR: straight to the enrolled merchant" for e in timeline)
+            assert any(e["note"] == "12315在线消费纠纷解决：直接交由入驻企业先行和解" for e in timeline)
 
             r = await gw.post(f"/v1/complaints/{case['id']}/responses", headers=hotel,
                               json={"message": "同意全额退还差价680元", "offered_refund_fen": 68000})

@@ -165,7 +165,7 @@ async def test_no_subscription_left_is_on_the_timeline_and_the_case_goes_on(syst
         notices = await eventually(refused)
         assert {(n["kind"], n["data"]["state"]) for n in notices} == {("notification_failed", "refused")}
         assert all(n["data"]["error"].startswith("43101") for n in notices)
-        assert "refused" in notices[-1]["note"]
+        assert "拒收" in notices[-1]["note"]
         assert t.wechat_messages(openid, cid) == []
         hotel = await t.staff("hotel")
         r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,

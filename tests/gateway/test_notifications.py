@@ -23,7 +23,6 @@ from services.gateway.notifications import (
     alipay_data,
     clip,
     handlers,
-    local_time,
     page_of,
     send_notifications_once,
     state_phrase,
@@ -31,6 +30,7 @@ from services.gateway.notifications import (
 )
 from services.intake.models import outbox as intake_outbox
 from shared.auth import service_identity
+from shared.clock import shanghai_text
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.contracts.identity import Identity, Role
 from shared.http import ServiceClient
@@ -68,8 +68,8 @@ def test_notes_become_one_short_line_and_a_missing_note_a_hint() -> None:
 
 
 def test_times_are_shanghai_across_midnight_and_the_year() -> None:
-    assert local_time(datetime(2026, 12, 31, 16, 5, tzinfo=UTC)) == "2027年1月1日 00:05"
-    assert local_time(datetime(2026, 3, 1, 15, 59, tzinfo=UTC)) == "2026年3月1日 23:59"
+    assert shanghai_text(datetime(2026, 12, 31, 16, 5, tzinfo=UTC)) == "2027年1月1日 00:05"
+    assert shanghai_text(datetime(2026, 3, 1, 15, 59, tzinfo=UTC)) == "2026年3月1日 23:59"
 
 
 def test_alipay_keywords_keep_within_fifty_characters() -> None:

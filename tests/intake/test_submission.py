@@ -59,7 +59,7 @@ async def test_repeat_within_a_day_is_not_accepted_and_linked_to_the_original(st
 async def test_complaint_missing_what_it_needs_is_not_accepted_with_the_reason(stack: Stack) -> None:
     short = await submit(stack, ALICE, merchant_id=None, merchant_name="某商店", description="太差了")
     assert (short["state"], short["not_accepted_reason"]) == ("not_accepted", "insufficient_information")
-    assert "10 characters" in short["not_accepted_note"]
+    assert short["not_accepted_note"] == "请至少用10个字描述事情经过。"
     nameless = await submit(stack, ALICE, merchant_id=None, description="在景区门口买的椰子水是过期的，商家拒绝退款。")
     assert nameless["not_accepted_reason"] == "insufficient_information"
     old = await submit(stack, ALICE, merchant_id=None, merchant_name="某商店", occurred_at="2026-07-01T00:00:00Z")

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
+from shared.clock import SHANGHAI
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import Remedy
 from shared.errors import NotFound, Problem
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_YUAN = Decimal(100_000_000)  # 10,000,000,000 fen: the most any amount may be (shared.contracts.common.Fen)
 CENT = Decimal("0.01")
 
