@@ -75,7 +75,9 @@ class GatewaySettings(ServiceSettings):
     progress_page: str = Field("pages/complaint/detail?id={complaint_id}", pattern=r"\{complaint_id\}",
                                description="the mini-program page a progress message opens ({complaint_id} is "
                                            "replaced)")
-    notify_interval_seconds: float = Field(1.0, gt=0, description="how often due notifications to tourists are sent")
+    notify_interval_seconds: float = Field(1.0, gt=0, description=(
+        "how often an idle notification worker looks for due messages to tourists (while full batches wait, it "
+        "runs pass after pass)"))
     notify_coalesce_seconds: float = Field(2.0, ge=0, description=(
         "how long a notification waits for later changes of the same complaint, so that a burst (submitted, "
         "accepted, assigned) is one message with the newest state"))

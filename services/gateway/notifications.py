@@ -20,9 +20,10 @@ Outcomes: `sent`; `refused` (the provider will not deliver it: no subscription l
 unknown user, a template it rejects), final, never retried; a provider that is down, times out or
 refuses our credentials is retried with doubling backoff (5 s to 1 h) and `failed` after
 `GATEWAY_NOTIFY_MAX_ATTEMPTS`. Each outcome goes to the complaint's timeline in intake (`notified` or
-`notification_failed`, `POST /internal/complaints/{id}/notifications`, which records each notification
-once); while intake cannot be reached it is tried again every 30 s. Nothing here holds up a complaint:
-rows are written with the event and sent afterwards.
+`notification_failed`, a pass's outcomes in one `POST /internal/notification-outcomes`, which
+records each notification once); while intake cannot be reached it is tried again every 30 s. While
+full batches are waiting the worker runs pass after pass, else every `GATEWAY_NOTIFY_INTERVAL_SECONDS`.
+Nothing here holds up a complaint: rows are written with the event and sent afterwards.
 
 Coalescing: a WeChat subscription is good for one message, so a burst of changes (submitted, accepted,
 assigned happen in one request) is told once, with the newest state. A new row waits
@@ -184,10 +185,11 @@ class _Outcome:
     error: str | None = None
 
 
-async def send_notifications_once(app: FastAPI) -> int:
-    """Send every due notification once (superseding those a newer change overtook), then put every
-    outcome not yet recorded on its complaint's timeline. Returns how many were sent or tried."""
-    jobs = await _claim(app)
+async def send_notifications_once(app: FastAPI) -> bool:
+    """Send a batch of due notifications once (superseding those a newer change overtook), then put a
+    batch of outcomes not yet recorded on their complaints' timelines. True when either batch was full:
+    more is waiting."""
+    jobs, claimed = await _claim(app)
     slots = asyncio.Semaphore(CONCURRENCY)
 
     async def attempt(job: _Job) -> _Outcome:
@@ -197,8 +199,8 @@ async def send_notifications_once(app: FastAPI) -> int:
     outcomes = await asyncio.gather(*(attempt(job) for job in jobs))
     if jobs:
         await _settle(app, dict(zip([job.id for job in jobs], outcomes, strict=True)))
-    await _record_outcomes(app)
-    return len(jobs)
+    reported = await _record_outcomes(app)
+    return claimed >= BATCH or reported >= BATCH
 
 
 async def _newest(session: AsyncSession, rows: list[Notification]) -> dict[tuple[str, str], int]:
@@ -216,8 +218,9 @@ def _supersede(row: Notification, now: datetime) -> None:
     row.state, row.finished_at, row.recorded = "superseded", now, True
 
 
-async def _claim(app: FastAPI) -> list[_Job]:
-    """Take the due rows (and those a dead worker left): superseded ones are closed, the rest leased."""
+async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
+    """Take the due rows (and those a dead worker left): superseded ones are closed, the rest leased.
+    Returns the jobs to send and how many rows were taken."""
     state = app.state
     now = state.clock.now()
     async with state.sessionmaker() as session, session.begin():
@@ -243,7 +246,7 @@ async def _claim(app: FastAPI) -> list[_Job]:
             jobs.append(_Job(id=row.id, provider=row.provider,
                              recipient=recipients.get((row.consumer_id, row.provider)) if row.provider else None,
                              message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note)))
-    return jobs
+    return jobs, len(rows)
 
 
 async def _attempt(app: FastAPI, job: _Job) -> _Outcome:
@@ -299,9 +302,10 @@ async def _settle(app: FastAPI, outcomes: dict[str, _Outcome]) -> None:
                 row.next_attempt_at = now + min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), timedelta(hours=1))
 
 
-async def _record_outcomes(app: FastAPI) -> None:
-    """Put each final outcome on its complaint's timeline; intake records a notification once, so a
-    retry after a lost answer is harmless. While intake cannot be reached, try again later."""
+async def _record_outcomes(app: FastAPI) -> int:
+    """Put each final outcome on its complaint's timeline, a pass's outcomes in one request; intake records
+    a notification once, so a retry after a lost answer is harmless. While intake cannot be reached, try
+    again later. Returns how many outcomes were reported."""
     state = app.state
     now = state.clock.now()
     async with state.sessionmaker() as session:
@@ -309,46 +313,55 @@ async def _record_outcomes(app: FastAPI) -> None:
             select(Notification).where(Notification.recorded.is_(False), Notification.state.in_(FINAL),
                                        Notification.next_attempt_at <= now)
             .order_by(Notification.next_attempt_at).limit(BATCH))).all()
-        reports = {row.id: (row.complaint_id, _outcome_body(row)) for row in rows}
-    if not reports:
-        return
-    answers = await asyncio.gather(*(_report(app, complaint_id, body) for complaint_id, body in reports.values()))
-    done = dict(zip(reports, answers, strict=True))
+        outcomes = [_outcome_body(row) for row in rows]
+    if not outcomes:
+        return 0
+    done = await _report(app, outcomes)
     async with state.sessionmaker() as session, session.begin():
-        for row in (await session.scalars(select(Notification).where(Notification.id.in_(list(done))))).all():
-            if done[row.id]:
+        for row in (await session.scalars(select(Notification).where(
+                Notification.id.in_([outcome["notification_id"] for outcome in outcomes])))).all():
+            if done:
                 row.recorded = True
             else:
                 row.next_attempt_at = now + RECORD_RETRY
+    return len(outcomes)
 
 
 def _outcome_body(row: Notification) -> dict[str, Any]:
-    return {"notification_id": row.id, "provider": row.provider, "outcome": row.state, "state_told": row.state_to,
-            "error": row.last_error, "attempts": row.attempts, "at": (row.finished_at or row.created_at).isoformat()}
+    return {"complaint_id": row.complaint_id, "notification_id": row.id, "provider": row.provider,
+            "outcome": row.state, "state_told": row.state_to, "error": row.last_error, "attempts": row.attempts,
+            "at": (row.finished_at or row.created_at).isoformat()}
 
 
-async def _report(app: FastAPI, complaint_id: str, body: dict[str, Any]) -> bool:
-    """Whether intake has the outcome now (or never will: it refused it, which retrying cannot change)."""
+async def _report(app: FastAPI, outcomes: list[dict[str, Any]]) -> bool:
+    """Whether intake has the outcomes now (or never will: it refused them, which retrying cannot change)."""
     try:
         response = await app.state.clients["intake"].request(
-            "POST", f"/internal/complaints/{complaint_id}/notifications", identity=GATEWAY, json=body, retry=True)
+            "POST", "/internal/notification-outcomes", identity=GATEWAY, json={"outcomes": outcomes}, retry=True)
     except Problem as exc:  # intake cannot be reached or did not answer
-        log.warning("notification %s not recorded yet: %s", body["notification_id"], exc.detail)
+        log.warning("%d notification outcomes not recorded yet: %s", len(outcomes), exc.detail)
         return False
-    if response.status_code < 300:
-        return True
     if response.status_code >= 500 or response.status_code == 429:
-        log.warning("notification %s not recorded yet: intake answered %s", body["notification_id"],
+        log.warning("%d notification outcomes not recorded yet: intake answered %s", len(outcomes),
                     response.status_code)
         return False
-    log.error("intake refused notification %s of %s: %s %s", body["notification_id"], complaint_id,
-              response.status_code, response.text[:300])
+    if response.status_code >= 300:
+        log.error("intake refused %d notification outcomes: %s %s", len(outcomes), response.status_code,
+                  response.text[:300])
+        return True
+    for result in response.json()["results"]:
+        if result.get("error"):
+            log.error("intake refused notification %s: %s", result["notification_id"], result["error"])
     return True
 
 
 async def notification_worker(app: FastAPI) -> None:
-    """Send tourists' notifications and record their outcomes, every GATEWAY_NOTIFY_INTERVAL_SECONDS."""
+    """Send tourists' notifications and record their outcomes: pass after pass while full batches are
+    waiting (a busy hour's messages are not held to one batch a second), else every
+    GATEWAY_NOTIFY_INTERVAL_SECONDS."""
     while True:
+        more = False
         async with scheduler_pass(app, "notifications", log):
-            await send_notifications_once(app)
-        await asyncio.sleep(app.state.settings.notify_interval_seconds)
+            more = await send_notifications_once(app)
+        if not more:
+            await asyncio.sleep(app.state.settings.notify_interval_seconds)

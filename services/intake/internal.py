@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.dependencies import IntakeService
 from shared.auth import ServiceCaller
-from shared.contracts.notifications import NotificationOutcomeIn, NotificationRecordedOut
+from shared.contracts.notifications import NotificationOutcomesIn, NotificationsRecordedOut
 from shared.errors import Forbidden, problem_responses
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
-@router.post("/complaints/{complaint_id}/notifications",
-             responses=problem_responses(ComplaintNotFound, Forbidden))
-async def record_notification(caller: ServiceCaller, complaint: CurrentComplaint, body: NotificationOutcomeIn,
-                              intake: IntakeService) -> NotificationRecordedOut:
-    """Record whether the complainant was told of a change (`notified`, `notification_failed`) on the
-    timeline: the gateway's notifications report each outcome here, once recorded however often sent."""
-    kind, recorded = await intake.record_notification(complaint, caller, body)
-    return NotificationRecordedOut(kind=kind, recorded=recorded)
+@router.post("/notification-outcomes", responses=problem_responses(Forbidden))
+async def record_notifications(caller: ServiceCaller, body: NotificationOutcomesIn,
+                               intake: IntakeService) -> NotificationsRecordedOut:
+    """Record whether each complainant was told of a change (`notified`, `notification_failed`) on the
+    complaint's timeline: the gateway's notification worker reports a pass's outcomes here together, each
+    recorded once however often it is sent."""
+    return NotificationsRecordedOut(results=await intake.record_notifications(caller, body.outcomes))

@@ -14,6 +14,7 @@ from shared.auth import visible_to as shared_visible_to
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import OPEN_STATES, ComplaintState
 from shared.contracts.identity import Identity, Role, region_prefix
+from shared.contracts.notifications import NOTIFICATION_FAILED, NOTIFIED
 from shared.contracts.returns import ReturnState
 from shared.db import for_update_skip_locked
 
@@ -65,6 +66,18 @@ class ComplaintRepository:
 
     def add_timeline(self, entry: TimelineEntry) -> None:
         self.session.add(entry)
+
+    async def lock_ids(self, complaint_ids: list[str]) -> set[str]:
+        """Which of these complaints exist, their rows locked (in id order: two lockers never deadlock)."""
+        query = select(Complaint.id).where(Complaint.id.in_(complaint_ids)).order_by(Complaint.id).with_for_update()
+        return set((await self.session.scalars(query)).all())
+
+    async def notifications_recorded(self, complaint_ids: list[str]) -> dict[str, str]:
+        """The tourists' notifications already on these complaints' timelines: notification id -> kind."""
+        query = select(TimelineEntry.kind, TimelineEntry.data).where(
+            TimelineEntry.complaint_id.in_(complaint_ids), TimelineEntry.kind.in_((NOTIFIED, NOTIFICATION_FAILED)))
+        return {data["notification_id"]: kind for kind, data in (await self.session.execute(query)).all()
+                if data and data.get("notification_id")}
 
     async def timeline(self, complaint_id: str) -> list[TimelineEntry]:
         query = select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.id)

@@ -60,6 +60,7 @@ from shared.contracts.notifications import (
     NOTIFIED,
     NotificationOutcome,
     NotificationOutcomeIn,
+    NotificationRecordedOut,
 )
 from shared.errors import Conflict, Forbidden, InvalidTransition, PayloadTooLarge, Problem
 from shared.ids import new_id
@@ -703,20 +704,37 @@ class Intake:
         return fired
 
     # --- notifications to the complainant -------------------------------------------------------
-    async def record_notification(self, c: Complaint, actor: Identity, body: NotificationOutcomeIn
-                                  ) -> tuple[str, bool]:
-        """Put on the timeline whether the complainant was told of a change (the gateway's notifications):
-        once per notification, however often it is reported (a retry after a lost answer adds nothing)."""
-        for entry in await self.complaints.timeline(c.id):
-            if entry.kind in (NOTIFIED, NOTIFICATION_FAILED) and \
-                    (entry.data or {}).get("notification_id") == body.notification_id:
-                return entry.kind, False
-        kind = NOTIFIED if body.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
-        self._record(c, kind, actor, note=_notification_note(body), at=body.at, data={
-            "notification_id": body.notification_id, "provider": body.provider, "state": body.outcome.value,
-            "state_told": body.state_told.value, "error": body.error, "attempts": body.attempts})
+    async def record_notifications(self, actor: Identity, outcomes: list[NotificationOutcomeIn]
+                                   ) -> list[NotificationRecordedOut]:
+        """Put on the timeline whether each complainant was told of a change (the gateway's notifications):
+        once per notification, however often it is reported (a retry after a lost answer adds nothing).
+        The complaints are locked first, in id order, so two reports of one notification never both write."""
+        ids = sorted({outcome.complaint_id for outcome in outcomes})
+        found = await self.complaints.lock_ids(ids)
+        recorded = await self.complaints.notifications_recorded(ids)
+        results = []
+        for outcome in outcomes:
+            if outcome.complaint_id not in found:
+                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=None,
+                                                       recorded=False, error="complaint_not_found"))
+                continue
+            kind = recorded.get(outcome.notification_id)
+            if kind is None:
+                kind = NOTIFIED if outcome.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
+                recorded[outcome.notification_id] = kind
+                self.complaints.add_timeline(TimelineEntry(
+                    complaint_id=outcome.complaint_id, at=outcome.at, kind=kind, actor_role=actor.role.value,
+                    actor_id=actor.subject, actor_name=actor.display_name, note=_notification_note(outcome), data={
+                        "notification_id": outcome.notification_id, "provider": outcome.provider,
+                        "state": outcome.outcome.value, "state_told": outcome.state_told.value,
+                        "error": outcome.error, "attempts": outcome.attempts}))
+                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
+                                                       recorded=True))
+            else:
+                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
+                                                       recorded=False))
         await self.session.flush()
-        return kind, True
+        return results
 
 
 _PROVIDER_LABELS = {"wechat": "微信", "alipay": "支付宝", "douyin": "抖音", "kuaishou": "快手"}

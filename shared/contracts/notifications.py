@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.contracts.common import Input
+from shared.contracts.common import ID_PATTERN, Input
 from shared.contracts.complaints import ComplaintState
 
 
@@ -25,6 +25,8 @@ NOTIFIED, NOTIFICATION_FAILED = "notified", "notification_failed"
 
 
 class NotificationOutcomeIn(Input):
+    complaint_id: str = Field(pattern=ID_PATTERN, examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+                              description="the complaint whose timeline records it")
     notification_id: str = Field(pattern=r"^ntf_[0-9A-Z]{26}$", examples=["ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
                                  description="the gateway's notification: each is recorded once")
     provider: str | None = Field(pattern=r"^[a-z]{1,20}$", examples=["wechat"], description=(
@@ -38,6 +40,20 @@ class NotificationOutcomeIn(Input):
     at: datetime = Field(examples=["2026-11-20T02:00:05Z"], description="when the outcome was known")
 
 
+class NotificationOutcomesIn(Input):
+    """Outcomes the gateway's notification worker learnt in one pass, recorded in one transaction."""
+
+    outcomes: list[NotificationOutcomeIn] = Field(min_length=1, max_length=100)
+
+
 class NotificationRecordedOut(BaseModel):
-    kind: str = Field(examples=[NOTIFIED], description="the timeline entry's kind: notified or notification_failed")
-    recorded: bool = Field(examples=[True], description="false: this notification was on the timeline already")
+    notification_id: str = Field(examples=["ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    kind: str | None = Field(examples=[NOTIFIED], description=(
+        "the timeline entry's kind: notified or notification_failed; null when the complaint is unknown"))
+    recorded: bool = Field(examples=[True], description=(
+        "false: this notification was on the timeline already, or its complaint is unknown (see `error`)"))
+    error: str | None = Field(None, examples=["complaint_not_found"], description="why it cannot be recorded")
+
+
+class NotificationsRecordedOut(BaseModel):
+    results: list[NotificationRecordedOut] = Field(description="one per outcome, in the order sent")

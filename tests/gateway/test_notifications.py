@@ -5,12 +5,13 @@ timeline even when intake was down for a while."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
@@ -18,11 +19,13 @@ from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Notification
 from services.gateway.notifications import (
+    BATCH,
     DEFAULT_REMARK,
     ProgressMessage,
     alipay_data,
     clip,
     handlers,
+    notification_worker,
     page_of,
     send_notifications_once,
     state_phrase,
@@ -34,6 +37,7 @@ from shared.clock import shanghai_text
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.contracts.identity import Identity, Role
 from shared.http import ServiceClient
+from shared.ids import new_id
 from shared.testing.fakes.server import free_port
 from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers, official
 from tests.factories import act, complaint_body, phone_of, settle_merchant
@@ -352,15 +356,57 @@ async def test_an_outcome_waits_while_intake_is_down_and_is_recorded_once(stack:
     assert [r.recorded for r in await rows(stack, cid) if r.state == "sent"] == [True]
     [entry] = await timeline(stack, heidi, cid)
 
-    # A report intake already has (its answer was lost) records nothing twice.
-    body = {"notification_id": row.id, "provider": "wechat", "outcome": "sent", "state_told": "assigned",
-            "error": None, "attempts": 1, "at": entry["at"]}
-    path = f"/internal/complaints/{cid}/notifications"
-    again = await stack.clients["intake"].post(path, json=body, headers=stack.as_(service_identity("gateway")))
-    assert again.status_code == 200 and again.json() == {"kind": "notified", "recorded": False}
+    # A report intake already has (its answer was lost) records nothing twice, even twice in one batch;
+    # an outcome for a complaint intake does not know is answered as such, the rest still recorded.
+    body = {"complaint_id": cid, "notification_id": row.id, "provider": "wechat", "outcome": "sent",
+            "state_told": "assigned", "error": None, "attempts": 1, "at": entry["at"]}
+    unknown = {**body, "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+               "notification_id": "ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"}
+    path = "/internal/notification-outcomes"
+    again = await stack.clients["intake"].post(path, json={"outcomes": [body, unknown, body]},
+                                               headers=stack.as_(service_identity("gateway")))
+    assert again.status_code == 200
+    assert again.json()["results"] == [
+        {"notification_id": row.id, "kind": "notified", "recorded": False, "error": None},
+        {"notification_id": unknown["notification_id"], "kind": None, "recorded": False,
+         "error": "complaint_not_found"},
+        {"notification_id": row.id, "kind": "notified", "recorded": False, "error": None}]
     assert len(await timeline(stack, heidi, cid)) == 1
     # Only services may report; a tourist may not write on her own timeline.
     tourist_id = (await stack.gateway.get("/v1/me", headers=heidi)).json()["id"]
-    forged = await stack.clients["intake"].post(path, json=body, headers=stack.as_(
+    forged = await stack.clients["intake"].post(path, json={"outcomes": [body]}, headers=stack.as_(
         Identity(subject=tourist_id, role=Role.consumer, channel="wechat_miniprogram")))
     assert forged.status_code == 403 and forged.json()["code"] == "forbidden"
+
+
+async def test_a_backlog_of_several_batches_goes_out_at_once_not_a_batch_an_interval(
+        stack: Stack, fakes: Providers) -> None:
+    """A busy hour queues more than a pass takes: the worker runs pass after pass while batches are full,
+    rather than one batch per GATEWAY_NOTIFY_INTERVAL_SECONDS (50 a second could not keep up)."""
+    gateway = stack.apps["gateway"]
+    ivy = await tourist(stack, "notify-ivy")
+    consumer_id = (await stack.gateway.get("/v1/me", headers=ivy)).json()["id"]
+    now = stack.clock.now()
+    backlog = 2 * BATCH + 5
+    async with gateway.state.sessionmaker() as session, session.begin():
+        session.add_all(Notification(
+            id=new_id("ntf"), event_id=new_id("evt"), complaint_id=new_id("cmp"), consumer_id=consumer_id, seq=1,
+            provider="wechat", state_to="accepted", changed_at=now, note=None, state="pending", attempts=0,
+            next_attempt_at=now, recorded=False, created_at=now) for _ in range(backlog))
+    settings = gateway.state.settings
+    gateway.state.settings = settings.model_copy(update={"notify_interval_seconds": 3600})
+    worker = asyncio.create_task(notification_worker(gateway))
+    try:
+        for _ in range(200):
+            async with gateway.state.sessionmaker() as session:
+                done = await session.scalar(select(func.count()).select_from(Notification).where(
+                    Notification.consumer_id == consumer_id, Notification.state == "sent",
+                    Notification.recorded.is_(True)))
+            if done == backlog:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.cancel()
+        gateway.state.settings = settings
+    assert done == backlog  # within seconds, though the worker would otherwise wait an hour between passes
+    assert len(messages_to(fakes.wechat, await openid_of(fakes, "notify-ivy"))) == backlog
