@@ -26,7 +26,8 @@ full batches are waiting the worker runs pass after pass, else every `GATEWAY_NO
 Nothing here holds up a complaint: rows are written with the event and sent afterwards.
 
 Coalescing: a WeChat subscription is good for one message, so a burst of changes (submitted, accepted,
-assigned happen in one request) is told once, with the newest state. A new row waits
+assigned happen in one request) is told once, with the newest state. Changes that arrive in one batch
+of events are one row, rewritten to the newest as each is applied. A new row waits
 `GATEWAY_NOTIFY_COALESCE_SECONDS` before it is due; when a row comes due (or its attempt fails) while a
 newer row of the same consumer and complaint exists, it is `superseded` and not sent. Superseded rows
 are not on the timeline: the message that told the newer state is. "Newer" is the complaint's own
@@ -128,6 +129,9 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                   link.get("channel") or event.channel) for link in event.links if link.get("consumer_id")]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
+        # Rows this batch of events queued (a submission's burst arrives together): a newer change of the
+        # same complaint rewrites its tourist's row rather than queueing one to be superseded.
+        in_batch: dict[tuple[str, str], Notification] = session.info.setdefault("notifications_queued", {})
         queued: set[str] = set()
         for consumer_id, complaint_id, channel in told:
             if consumer_id in queued:  # the inbox applies an event once; this, a consumer once per event
@@ -138,12 +142,20 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
             else:  # about a linked case: in the order heard
                 seq = (await session.scalar(select(func.max(Notification.seq)).where(
                     Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id)) or 0) + 1
-            session.add(Notification(
+            earlier = in_batch.get((complaint_id, consumer_id))
+            if earlier is not None:
+                if seq > earlier.seq:  # not sent yet (not even committed): it tells the newer state instead
+                    earlier.event_id, earlier.seq, earlier.state_to = envelope.id, seq, event.state_to
+                    earlier.changed_at, earlier.note = envelope.occurred_at, _note_of(event)
+                continue
+            row = Notification(
                 id=new_id("ntf"), event_id=envelope.id, complaint_id=complaint_id, consumer_id=consumer_id,
                 seq=seq, provider=await _provider_of(session, consumer_id, channel),
                 state_to=event.state_to, changed_at=envelope.occurred_at,
                 note=_note_of(event), state="pending", attempts=0,
-                next_attempt_at=due, recorded=False, created_at=now))
+                next_attempt_at=due, recorded=False, created_at=now)
+            session.add(row)
+            in_batch[(complaint_id, consumer_id)] = row
         await session.flush()
 
     return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
