@@ -54,9 +54,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
     rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
-    max_in_flight: int = Field(256, ge=0, description=(
+    max_in_flight: int = Field(128, ge=0, description=(
         "requests a replica serves at once; past it a request is answered 503 overloaded at once instead of "
-        "queueing (0: no cap)"))
+        "queueing (0: no cap). At about 150 submissions a second a replica, 128 in progress is already a "
+        "wait of most of a second"))
     max_upload_bytes: int = Field(11 * 1024 * 1024, description="largest request body the gateway forwards")
     trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
     partner_key_overlap_hours: float = Field(168, ge=0, description=(
