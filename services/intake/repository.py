@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, ReturnRequest, TimelineEntry
@@ -66,6 +67,11 @@ class ComplaintRepository:
 
     def add_timeline(self, entry: TimelineEntry) -> None:
         self.session.add(entry)
+
+    async def add_timeline_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Timeline entries in one INSERT, in their order (ids ascend with it), after their complaints."""
+        if rows:
+            await self.session.execute(insert(TimelineEntry.__table__), rows)
 
     async def lock_ids(self, complaint_ids: list[str]) -> set[str]:
         """Which of these complaints exist, their rows locked (in id order: two lockers never deadlock)."""

@@ -167,8 +167,10 @@ class Intake:
     regions: RegionCatalogue
     outbox: Outbox
     storage: EvidenceStorage | None = None
-    # Events held back to be written in one INSERT at the end of a busy step (_events_in_one_insert).
+    # Events and timeline entries held back to be written in one INSERT each at the end of a busy step
+    # (_held_until_the_end).
     _held: list[ComplaintEvent] | None = field(default=None, init=False)
+    _held_timeline: list[dict[str, Any]] | None = field(default=None, init=False)
 
     @property
     def complaints(self) -> ComplaintRepository:
@@ -178,10 +180,13 @@ class Intake:
     def _record(self, c: Complaint, kind: str, actor: Identity, *, state_from: str | None = None,
                 state_to: str | None = None, note: str | None = None, data: dict[str, Any] | None = None,
                 at: datetime | None = None) -> None:
-        self.complaints.add_timeline(TimelineEntry(
-            complaint_id=c.id, at=at or self.clock.now(), kind=kind, actor_role=actor.role.value,
-            actor_id=actor.subject, actor_name=actor.display_name, state_from=state_from, state_to=state_to,
-            note=note, data=data))
+        entry = {"complaint_id": c.id, "at": at or self.clock.now(), "kind": kind, "actor_role": actor.role.value,
+                 "actor_id": actor.subject, "actor_name": actor.display_name, "state_from": state_from,
+                 "state_to": state_to, "note": note, "data": data}
+        if self._held_timeline is not None:
+            self._held_timeline.append(entry)
+        else:
+            self.complaints.add_timeline(TimelineEntry(**entry))
 
     def _base_event(self, c: Complaint) -> dict[str, Any]:
         return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
@@ -189,15 +194,18 @@ class Intake:
                 "source_id": c.source_id, "external_id": c.external_id, "links": c.links or []}
 
     @asynccontextmanager
-    async def _events_in_one_insert(self) -> AsyncIterator[None]:
-        """Hold the events emitted inside and write them in one INSERT at the end: a submission emits five,
-        a scheduler pass two for each deadline it fires."""
-        self._held = []
+    async def _held_until_the_end(self) -> AsyncIterator[None]:
+        """Hold the timeline entries and events written inside and write each kind in one INSERT at the end
+        (after the complaints themselves): a submission writes three entries and five events, a scheduler
+        pass two or three of each for every deadline it fires."""
+        self._held, self._held_timeline = [], []
         try:
             yield
+            await self.session.flush()
+            await self.complaints.add_timeline_rows(self._held_timeline)
             await self.outbox.emit_all(self.session, self._held)
         finally:
-            self._held = None
+            self._held = self._held_timeline = None
 
     async def _emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         event = event_type(**self._base_event(c), **fields)  # as the complaint is now, even when held
@@ -250,7 +258,7 @@ class Intake:
     # --- submission and acceptance --------------------------------------------------------------
     async def submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         """Register a complaint, then accept and assign it at once where the rules decide."""
-        async with self._events_in_one_insert():
+        async with self._held_until_the_end():
             return await self._submit(actor, body)
 
     async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
@@ -668,7 +676,7 @@ class Intake:
     # --- deadlines ------------------------------------------------------------------------------
     async def fire_due_deadlines(self) -> int:
         """Mark every deadline that has passed, escalate where it says so; each fires exactly once."""
-        async with self._events_in_one_insert():
+        async with self._held_until_the_end():
             return await self._fire_due_deadlines()
 
     async def _fire_due_deadlines(self) -> int:
