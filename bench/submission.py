@@ -133,28 +133,26 @@ def submissions(tokens: list[str]):
     return pick
 
 
-async def backlog(url: str) -> int:
-    """Work a submission leaves behind: events not yet delivered, tourists' messages not yet sent or recorded."""
+async def drained(url: str, limit: float = 600) -> tuple[int, float]:
+    """Wait until the work submissions leave behind is done (events delivered, tourists' messages sent and
+    recorded): how much was left when the load stopped, and how long it took."""
     engine = create_engine(GatewaySettings(database_url=url))
+    backlog = text(
+        f"SELECT (SELECT count(*) FROM {schema('intake')}.outbox WHERE delivered_at IS NULL)"
+        f" + (SELECT count(*) FROM {schema('credit')}.outbox WHERE delivered_at IS NULL)"
+        f" + (SELECT count(*) FROM {schema('gateway')}.notifications WHERE state IN ('pending', 'sending')"
+        " OR NOT recorded)")
     try:
         async with engine.connect() as conn:
-            return int(await conn.scalar(text(
-                f"SELECT (SELECT count(*) FROM {schema('intake')}.outbox WHERE delivered_at IS NULL)"
-                f" + (SELECT count(*) FROM {schema('credit')}.outbox WHERE delivered_at IS NULL)"
-                f" + (SELECT count(*) FROM {schema('gateway')}.notifications"
-                "     WHERE state IN ('pending', 'sending') OR NOT recorded)")) or 0)
+            started = time.perf_counter()
+            left = waiting = int(await conn.scalar(backlog) or 0)
+            while waiting and time.perf_counter() - started < limit:
+                await asyncio.sleep(0.25)
+                await conn.rollback()  # a new snapshot each time
+                waiting = int(await conn.scalar(backlog) or 0)
+            return left, time.perf_counter() - started
     finally:
         await engine.dispose()
-
-
-def drained(url: str, limit: float = 600) -> tuple[int, float]:
-    """Wait until the deferred work is done: what was left when the load stopped, and how long it took."""
-    started, left = time.perf_counter(), asyncio.run(backlog(url))
-    waiting = left
-    while waiting and time.perf_counter() - started < limit:
-        time.sleep(0.25)
-        waiting = asyncio.run(backlog(url))
-    return left, time.perf_counter() - started
 
 
 def measure(port: int, pick, seconds: float, open_seconds: float, rate: float,  # noqa: ANN001
@@ -162,12 +160,12 @@ def measure(port: int, pick, seconds: float, open_seconds: float, rate: float,  
     """Each load in turn; with `url`, each run waits for its deferred work to finish before the next."""
     asyncio.run(closed_loop(port, pick, 2, 8))  # warm-up
     if url:
-        drained(url)
+        asyncio.run(drained(url))
     runs = []
     for label, load in [(f"closed loop, concurrency {c}", closed_loop(port, pick, seconds, c)) for c in (32, 128)] + [
             (f"open loop, {rate:.0f}/s", open_loop(port, pick, open_seconds, rate))]:
         result = asyncio.run(load)
-        runs.append((label, result, drained(url) if url else None))
+        runs.append((label, result, asyncio.run(drained(url)) if url else None))
     return runs
 
 

@@ -295,17 +295,11 @@ class Inbox:
 
     async def receive(self, session: AsyncSession, envelope: EventEnvelope) -> str:
         """Apply one event, the session's only work: `applied`, `duplicate` or `ignored`."""
-        seen = await session.scalar(select(self.table.c.event_id).where(self.table.c.event_id == envelope.id))
-        if seen:
-            return "duplicate"
         try:
-            await session.execute(insert(self.table), [self._row(envelope)])
-        except IntegrityError:
-            # Another delivery of the same event got here first. Nothing else was written in this session
-            # yet, so rolling it back loses nothing (no savepoint: SQLite's are unreliable).
-            await session.rollback()
-            return "duplicate"
-        return await self._apply(session, envelope)
+            [status] = await self.receive_all(session, [envelope])
+        except EventConflict:
+            return "duplicate"  # another delivery got here first; nothing else was written in this session
+        return status
 
     async def receive_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> list[str]:
         """Apply a batch in its order in one transaction, each event once: the inbox is read in one query
@@ -351,7 +345,8 @@ class Inbox:
 
 
 def events_router(inbox_of: Callable[[], Inbox]) -> APIRouter:
-    """`POST /internal/events`: where other services' dispatchers deliver to this one."""
+    """`POST /internal/event-batches`, where other services' dispatchers deliver to this one, and
+    `POST /internal/events` for one event (a replay by hand)."""
     router = APIRouter(tags=["internal"], include_in_schema=False)
 
     @router.post("/internal/events")

@@ -727,7 +727,8 @@ class Intake:
                                                        recorded=False, error="complaint_not_found"))
                 continue
             kind = recorded.get(outcome.notification_id)
-            if kind is None:
+            fresh = kind is None
+            if fresh:
                 kind = NOTIFIED if outcome.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
                 recorded[outcome.notification_id] = kind
                 self.complaints.add_timeline(TimelineEntry(
@@ -736,11 +737,8 @@ class Intake:
                         "notification_id": outcome.notification_id, "provider": outcome.provider,
                         "state": outcome.outcome.value, "state_told": outcome.state_told.value,
                         "error": outcome.error, "attempts": outcome.attempts}))
-                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
-                                                       recorded=True))
-            else:
-                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
-                                                       recorded=False))
+            results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
+                                                   recorded=fresh))
         await self.session.flush()
         return results
 
