@@ -27,7 +27,8 @@ Nothing here holds up a complaint: rows are written with the event and sent afte
 
 Coalescing: a WeChat subscription is good for one message, so a burst of changes (submitted, accepted,
 assigned happen in one request) is told once, with the newest state. Changes that arrive in one batch
-of events are one row, rewritten to the newest as each is applied. A new row waits
+of events are one row, kept in memory and rewritten to the newest as each is applied; the batch's rows
+are written at its end, in one INSERT. A new row waits
 `GATEWAY_NOTIFY_COALESCE_SECONDS` before it is due; when a row comes due (or its attempt fails) while a
 newer row of the same consumer and complaint exists, it is `superseded` and not sent. Superseded rows
 are not on the timeline: the message that told the newer state is. "Newer" is the complaint's own
@@ -44,7 +45,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.channels.base import MessageRefused
@@ -58,7 +59,7 @@ from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
 from shared.errors import Problem
 from shared.ids import new_id
-from shared.outbox import EventHandler
+from shared.outbox import EventHandler, at_batch_end
 
 log = logging.getLogger("gateway.notifications")
 
@@ -118,10 +119,17 @@ def page_of(settings: GatewaySettings, complaint_id: str) -> str:
 
 
 # --- queueing, from the events ----------------------------------------------------------------------
+_QUEUED = "notifications_queued"
+
+
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def state_changed(session: AsyncSession, event: ComplaintStateChanged, envelope: EventEnvelope) -> None:
         """Queue a message to each tourist who follows the complaint: its complainant, and the complainant
-        of each complaint linked to it, about their own complaint."""
+        of each complaint linked to it, about their own complaint.
+
+        The rows are written at the end of the batch of events, in one statement: a submission's burst of
+        changes arrives together, and a newer change of the same complaint rewrites its tourist's row in
+        memory rather than queueing one to be superseded."""
         if event.state_from == event.state_to:
             return
         told = [(event.consumer_id, event.complaint_id, event.channel)] if event.consumer_id else []
@@ -129,36 +137,51 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                   link.get("channel") or event.channel) for link in event.links if link.get("consumer_id")]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
-        # Rows this batch of events queued (a submission's burst arrives together): a newer change of the
-        # same complaint rewrites its tourist's row rather than queueing one to be superseded.
-        in_batch: dict[tuple[str, str], Notification] = session.info.setdefault("notifications_queued", {})
-        queued: set[str] = set()
+        queued: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault(_QUEUED, {})
+        told_now: set[str] = set()
         for consumer_id, complaint_id, channel in told:
-            if consumer_id in queued:  # the inbox applies an event once; this, a consumer once per event
+            if consumer_id in told_now:  # the inbox applies an event once; this, a consumer once per event
                 continue
-            queued.add(consumer_id)
+            told_now.add(consumer_id)
+            earlier = queued.get((complaint_id, consumer_id))
             if complaint_id == event.complaint_id and event.revision is not None:
                 seq = event.revision  # the complaint's own count: right however the events arrive
-            else:  # about a linked case: in the order heard
+            elif earlier is not None:  # about a linked case, heard again in this batch: in the order heard
+                seq = earlier["seq"] + 1
+            else:
                 seq = (await session.scalar(select(func.max(Notification.seq)).where(
                     Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id)) or 0) + 1
-            earlier = in_batch.get((complaint_id, consumer_id))
             if earlier is not None:
-                if seq > earlier.seq:  # not sent yet (not even committed): it tells the newer state instead
-                    earlier.event_id, earlier.seq, earlier.state_to = envelope.id, seq, event.state_to
-                    earlier.changed_at, earlier.note = envelope.occurred_at, _note_of(event)
+                if seq > earlier["seq"]:  # not written yet: it tells the newer state instead
+                    earlier.update(event_id=envelope.id, seq=seq, state_to=event.state_to,
+                                   changed_at=envelope.occurred_at, note=_note_of(event))
                 continue
-            row = Notification(
-                id=new_id("ntf"), event_id=envelope.id, complaint_id=complaint_id, consumer_id=consumer_id,
-                seq=seq, provider=await _provider_of(session, consumer_id, channel),
-                state_to=event.state_to, changed_at=envelope.occurred_at,
-                note=_note_of(event), state="pending", attempts=0,
-                next_attempt_at=due, recorded=False, created_at=now)
-            session.add(row)
-            in_batch[(complaint_id, consumer_id)] = row
-        await session.flush()
+            queued[(complaint_id, consumer_id)] = {
+                "id": new_id("ntf"), "event_id": envelope.id, "complaint_id": complaint_id,
+                "consumer_id": consumer_id, "seq": seq, "channel": channel, "state_to": event.state_to,
+                "changed_at": envelope.occurred_at, "note": _note_of(event), "state": "pending", "attempts": 0,
+                "next_attempt_at": due, "last_error": None, "finished_at": None, "recorded": False,
+                "created_at": now}
+        if queued:
+            at_batch_end(session, _QUEUED, _write_queued)
 
     return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
+
+
+async def _write_queued(session: AsyncSession) -> None:
+    """The batch's rows in one INSERT, each with the login its tourist is reached through."""
+    rows = list(session.info.pop(_QUEUED, {}).values())
+    if not rows:
+        return
+    logins: dict[str, list[str]] = {}
+    for account_id, provider in await session.execute(
+            select(ProviderIdentity.account_id, ProviderIdentity.provider)
+            .where(ProviderIdentity.account_id.in_({row["consumer_id"] for row in rows}))
+            .order_by(ProviderIdentity.created_at)):
+        logins.setdefault(account_id, []).append(provider)
+    for row in rows:
+        row["provider"] = _provider_of(logins.get(row["consumer_id"], []), row.pop("channel"))
+    await session.execute(insert(Notification.__table__), rows)
 
 
 def _note_of(event: ComplaintStateChanged) -> str | None:
@@ -169,15 +192,9 @@ def _note_of(event: ComplaintStateChanged) -> str | None:
     return clip(event.note, 200) if event.note else None
 
 
-async def _provider_of(session: AsyncSession, account_id: str, channel: str) -> str | None:
-    """The login the tourist is reached through: the one of the channel they complained from, else any.
-
-    Read once per account in a batch of events (a submission's burst of changes arrives together)."""
-    known: dict[str, list[str]] = session.info.setdefault("notification_providers", {})
-    if account_id not in known:
-        known[account_id] = list((await session.scalars(select(ProviderIdentity.provider).where(
-            ProviderIdentity.account_id == account_id).order_by(ProviderIdentity.created_at))).all())
-    providers = known[account_id]
+def _provider_of(providers: list[str], channel: str) -> str | None:
+    """The login the tourist is reached through: the one of the channel they complained from, else the
+    first they made (`providers` in the order made)."""
     wanted = PROVIDER_OF_CHANNEL.get(channel)
     return wanted if wanted in providers else (providers[0] if providers else None)
 

@@ -38,6 +38,7 @@ from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.contracts.identity import Identity, Role
 from shared.http import ServiceClient
 from shared.ids import new_id
+from shared.outbox import finish_batch
 from shared.testing.fakes.server import free_port
 from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers, official
 from tests.factories import act, complaint_body, phone_of, settle_merchant
@@ -206,6 +207,7 @@ async def test_a_redelivered_event_is_told_once(stack: Stack, fakes: Providers) 
             parsed = EventEnvelope.model_validate(envelope)
             try:
                 await handle(session, ComplaintStateChanged.model_validate(parsed.payload), parsed)
+                await finish_batch(session)  # what the inbox does after a batch's events
                 await session.commit()
             except IntegrityError:
                 assert parsed.payload["state_to"] == "assigned"

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.intake.service import minutes_between, similarity
@@ -17,6 +18,7 @@ from shared.contracts.identity import region_covers, region_prefix
 from shared.errors import TooManyRequests
 from shared.ids import new_id, ulid
 from shared.logging import JsonFormatter, mask_phone, mask_text, set_request_id
+from shared.outbox import at_batch_end, finish_batch
 
 
 def test_ids_sort_by_creation_time() -> None:
@@ -113,3 +115,20 @@ def test_the_gateway_caps_requests_in_progress_from_its_setting() -> None:
     app = create_app(GatewaySettings(max_in_flight=7))
     [cap] = [m for m in app.user_middleware if m.cls is InFlightLimit]
     assert cap.kwargs == {"limit": 7}
+
+
+async def test_what_handlers_leave_for_the_batch_end_runs_once_a_key_in_the_order_asked() -> None:
+    session, ran = AsyncSession(), []
+
+    async def write(name: str, session: AsyncSession) -> None:
+        ran.append(name)
+        if name == "rows":  # a finisher may leave work of its own: it runs in the same call
+            at_batch_end(session, "after", lambda s: write("after", s))
+
+    for _ in range(3):  # three events of one batch, each asking for the same two writes
+        at_batch_end(session, "rows", lambda s: write("rows", s))
+        at_batch_end(session, "scores", lambda s: write("scores", s))
+    await finish_batch(session)
+    assert ran == ["rows", "scores", "after"]
+    await finish_batch(session)  # nothing is left over for the next batch
+    assert ran == ["rows", "scores", "after"]
