@@ -1,6 +1,7 @@
 """The credit archive: records in, scores out, and the lists with their notice, defence, expiry and repair.
 
-Every record rescoring its subject at once (`Archive.rescore`) and the batch (`recompute_all`) use the
+Every record rescoring its subject at once (`Archive.record_all`, which takes a batch of events' records
+with a query or statement each) and the batch (`recompute_all`) use the
 one scorer in scorecard.py. Lists follow the scorecard's criteria: the red list follows the grade with
 no notice; the key-supervision and dishonest lists open with a notice, a defence period, then the
 listing for its publication period, which ends by expiry, early removal after the minimum, or repair.
@@ -85,6 +86,22 @@ class SubjectRef:
         return caller.role == Role.merchant_staff and caller.merchant_id == self.merchant_id
 
 
+@dataclass(frozen=True)
+class Entry:
+    """Records of one cause about one subject: an event, an official's act, a tourist's rating."""
+
+    ref: SubjectRef
+    records: list[tuple[str, int | None]]  # (kind, value)
+    by: str
+    source: str | None = None  # an event id: each kind of record is made from it once
+    reference: str | None = None
+    note: str | None = None
+    occurred_at: datetime | None = None
+
+    def source_of(self, kind: str) -> str | None:
+        return f"{self.source}:{kind}" if self.source else None
+
+
 @dataclass
 class Archive:
     session: AsyncSession
@@ -98,18 +115,35 @@ class Archive:
 
     # --- subjects ---------------------------------------------------------------------------------
     async def subject(self, subject_id: str, *, consumer_on_first_use: bool = False) -> SubjectRef | None:
-        if subject_id.startswith("mer_"):
-            m = await self.session.get(Merchant, subject_id)
-            return m and SubjectRef(m.id, "merchant", m.name, m.region_code, m.id)
-        if subject_id.startswith("prc_"):
-            p = await self.session.get(Practitioner, subject_id)
-            return p and SubjectRef(p.id, "practitioner", p.name, p.region_code, p.merchant_id)
-        consumer = await self.session.get(Consumer, subject_id)
-        if consumer is None and consumer_on_first_use:
-            consumer = Consumer(id=subject_id, honours=[], created_at=self.clock.now())
-            self.session.add(consumer)
-            await self.session.flush()
-        return consumer and SubjectRef(consumer.id, "consumer", None, None, None)
+        return (await self.subjects({subject_id: consumer_on_first_use})).get(subject_id)
+
+    async def subjects(self, wanted: dict[str, bool]) -> dict[str, SubjectRef]:
+        """The subjects of these ids that exist, a query per kind; a consumer whose id maps to True is made
+        on first use (a consumer's credit is keyed by their platform id)."""
+        by_kind: dict[type, list[str]] = {}
+        for subject_id in wanted:
+            model = Merchant if subject_id.startswith("mer_") else (
+                Practitioner if subject_id.startswith("prc_") else Consumer)
+            by_kind.setdefault(model, []).append(subject_id)
+        found: dict[str, SubjectRef] = {}
+        for model, ids in by_kind.items():
+            rows = (await self.session.scalars(select(model).where(model.id.in_(ids)))).all()
+            for row in rows:
+                if isinstance(row, Merchant):
+                    found[row.id] = SubjectRef(row.id, "merchant", row.name, row.region_code, row.id)
+                elif isinstance(row, Practitioner):
+                    found[row.id] = SubjectRef(row.id, "practitioner", row.name, row.region_code, row.merchant_id)
+                else:
+                    found[row.id] = SubjectRef(row.id, "consumer", None, None, None)
+            if model is Consumer:
+                made = [Consumer(id=subject_id, honours=[], created_at=self.clock.now())
+                        for subject_id in ids if subject_id not in found and wanted[subject_id]]
+                for consumer in made:
+                    found[consumer.id] = SubjectRef(consumer.id, "consumer", None, None, None)
+                if made:
+                    self.session.add_all(made)
+                    await self.session.flush()
+        return found
 
     async def visible_subject(self, subject_id: str, caller: Identity) -> SubjectRef:
         ref = await self.subject(subject_id, consumer_on_first_use=caller.role == Role.consumer
@@ -119,58 +153,91 @@ class Archive:
         return ref
 
     # --- records and scores -----------------------------------------------------------------------
-    async def add_record(self, ref: SubjectRef, kind: str, *, by: str, value: int | None = None,
-                         source: str | None = None, reference: str | None = None, note: str | None = None,
-                         occurred_at: datetime | None = None) -> CreditRecord | None:
-        """Store a record (once per `source`); the caller rescores. None if that source was recorded."""
-        rule = self.card.records.get(kind)
-        if rule is None or ref.kind not in rule.applies_to:
-            raise RecordNotApplicable(f"A {kind} record does not apply to a {ref.kind}.")
-        now = self.clock.now()
-        if occurred_at is not None and occurred_at > now + timedelta(minutes=5):
-            raise FutureTimestamp("A credit record cannot have happened in the future.")
-        if source is not None and await self.session.scalar(
-                select(CreditRecord.id).where(CreditRecord.source == source)) is not None:
-            return None
-        record = CreditRecord(id=new_id("rec"), subject_id=ref.id, subject_kind=ref.kind, kind=kind, value=value,
-                              source=source, reference=reference, note=note, recorded_by=by,
-                              occurred_at=occurred_at or now)
-        self.session.add(record)
-        await self.session.flush()
-        return record
-
     async def record_and_rescore(self, ref: SubjectRef, records: list[tuple[str, int | None]], *, by: str,
                                  source: str | None = None, reference: str | None = None, note: str | None = None,
                                  occurred_at: datetime | None = None) -> list[CreditRecord]:
         """Several records from one cause, one rescore, then the lists' criteria. With a `source` (an event
         id), a record already made from it is not made again."""
-        added = [r for kind, value in records
-                 if (r := await self.add_record(ref, kind, by=by, value=value,
-                                                source=f"{source}:{kind}" if source else None,
-                                                reference=reference, note=note, occurred_at=occurred_at))]
-        if added:
-            await self.rescore(ref, cause=" ".join(f"record {r.kind} {r.id}" for r in added)[:200])
-            await self.check_record_triggers(ref, added)
+        [added] = await self.record_all([Entry(ref, records, by=by, source=source, reference=reference, note=note,
+                                               occurred_at=occurred_at)])
         return added
 
+    async def record_all(self, entries: list[Entry]) -> list[list[CreditRecord]]:
+        """Each entry's records (a record once per source), then each subject rescored once with all of its
+        new records and the lists' criteria applied: the records a batch of events brings are checked,
+        written, scored and listed in one query or statement each, however many subjects they are about.
+        The records each entry added, in order."""
+        now = self.clock.now()
+        for entry in entries:
+            for kind, _ in entry.records:
+                rule = self.card.records.get(kind)
+                if rule is None or entry.ref.kind not in rule.applies_to:
+                    raise RecordNotApplicable(f"A {kind} record does not apply to a {entry.ref.kind}.")
+            if entry.occurred_at is not None and entry.occurred_at > now + timedelta(minutes=5):
+                raise FutureTimestamp("A credit record cannot have happened in the future.")
+        sources = {entry.source_of(kind) for entry in entries if entry.source for kind, _ in entry.records}
+        seen = set((await self.session.scalars(select(CreditRecord.source).where(
+            CreditRecord.source.in_(sources)))).all()) if sources else set()
+        added_by_entry: list[list[CreditRecord]] = []
+        touched: dict[str, tuple[SubjectRef, list[CreditRecord]]] = {}
+        for entry in entries:
+            added = []
+            for kind, value in entry.records:
+                source = entry.source_of(kind)
+                if source is not None:
+                    if source in seen:
+                        continue
+                    seen.add(source)
+                added.append(CreditRecord(
+                    id=new_id("rec"), subject_id=entry.ref.id, subject_kind=entry.ref.kind, kind=kind, value=value,
+                    source=source, reference=entry.reference, note=entry.note, recorded_by=entry.by,
+                    occurred_at=entry.occurred_at or now))
+            self.session.add_all(added)
+            added_by_entry.append(added)
+            if added:
+                touched.setdefault(entry.ref.id, (entry.ref, []))[1].extend(added)
+        if touched:
+            ids = list(touched)
+            await self.session.flush()  # the new records, in one statement
+            lines = await self.lines_of(ids)
+            rows = {row.subject_id: row for row in (await self.session.scalars(
+                select(CreditScore).where(CreditScore.subject_id.in_(ids)))).all()}
+            listings = await self.open_listings_of(ids)
+            for subject_id, (ref, added) in touched.items():
+                cause = " ".join(f"record {r.kind} {r.id}" for r in added)[:200]
+                await self._rescored(ref, lines.get(subject_id, []), rows.get(subject_id),
+                                     listings.get(subject_id, []), cause=cause)
+                await self.check_record_triggers(ref, added)
+        return added_by_entry
+
     async def lines(self, subject_id: str) -> list[Line]:
+        return (await self.lines_of([subject_id])).get(subject_id, [])
+
+    async def lines_of(self, subject_ids: list[str]) -> dict[str, list[Line]]:
         rows = await self.session.execute(
-            select(CreditRecord.kind, CreditRecord.value, CreditRecord.occurred_at, CreditRecord.repaired_at)
-            .where(CreditRecord.subject_id == subject_id))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+            select(CreditRecord.subject_id, CreditRecord.kind, CreditRecord.value, CreditRecord.occurred_at,
+                   CreditRecord.repaired_at).where(CreditRecord.subject_id.in_(subject_ids)))
+        lines: dict[str, list[Line]] = {}
+        for subject_id, *line in rows:
+            lines.setdefault(subject_id, []).append(tuple(line))  # type: ignore[arg-type]
+        return lines
 
     async def rescore(self, ref: SubjectRef, *, cause: str) -> CreditScore:
         """Recompute one subject now, keep the change in the history, and follow the grade's lists."""
+        return await self._rescored(ref, await self.lines(ref.id), await self.session.get(CreditScore, ref.id),
+                                    await self.open_listings(ref.id), cause=cause)
+
+    async def _rescored(self, ref: SubjectRef, lines: list[Line], row: CreditScore | None,
+                        open_now: list[Listing], *, cause: str) -> CreditScore:
         now = self.clock.now()
-        result = score(self.card, await self.lines(ref.id), now)
-        row = await self.session.get(CreditScore, ref.id)
+        result = score(self.card, lines, now)
         before = (row.score, row.grade) if row else (None, None)
         row = self.store(row, ref.id, ref.kind, result, now)
         if before != (result.score, result.grade):
             self.session.add(ScoreChange(subject_id=ref.id, at=now, score_before=before[0], score_after=result.score,
                                          grade_before=before[1], grade_after=result.grade, cause=cause,
                                          scorecard=self.card.version))
-        await self.follow_grade(ref, result.grade)
+        await self.follow_grade(ref, result.grade, open_now)
         return row
 
     def store(self, row: CreditScore | None, subject_id: str, kind: str, result: Result, now: datetime
@@ -189,12 +256,21 @@ class Archive:
 
     # --- lists ------------------------------------------------------------------------------------
     async def open_listings(self, subject_id: str) -> list[Listing]:
-        return list((await self.session.scalars(select(Listing).where(
-            Listing.subject_id == subject_id, Listing.state != "ended").order_by(Listing.noticed_at))).all())
+        return (await self.open_listings_of([subject_id])).get(subject_id, [])
 
-    async def follow_grade(self, ref: SubjectRef, grade: str) -> None:
-        """Red list in and out with the grade; a grade that meets a list's criteria opens a notice."""
-        open_lists = {listing.list_name: listing for listing in await self.open_listings(ref.id)}
+    async def open_listings_of(self, subject_ids: list[str]) -> dict[str, list[Listing]]:
+        listings: dict[str, list[Listing]] = {}
+        for listing in (await self.session.scalars(select(Listing).where(
+                Listing.subject_id.in_(subject_ids), Listing.state != "ended").order_by(Listing.noticed_at))).all():
+            listings.setdefault(listing.subject_id, []).append(listing)
+        return listings
+
+    async def follow_grade(self, ref: SubjectRef, grade: str, open_now: list[Listing] | None = None) -> None:
+        """Red list in and out with the grade; a grade that meets a list's criteria opens a notice.
+        `open_now`: the subject's open listings, when the caller has read them."""
+        if open_now is None:
+            open_now = await self.open_listings(ref.id)
+        open_lists = {listing.list_name: listing for listing in open_now}
         for name, rule in self.card.lists.items():
             if ref.kind not in rule.applies_to:
                 continue

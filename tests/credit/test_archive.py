@@ -287,6 +287,20 @@ async def test_bad_input_is_refused_with_a_stable_code_and_changes_nothing(stack
     assert (await credit_of(stack, registered["id"], STAFF))["score"] == 550
 
 
+async def test_a_batch_of_events_is_recorded_together_and_each_subject_rescored_once(stack: Stack) -> None:
+    await settle_merchant(stack)
+    for n in range(3):
+        await submit(stack, consumer(f"usr_BATCH{n}"), description=f"第 {n} 位游客：景区门票实收比标价多了五十元。")
+    assert await stack.deliver_events() >= 3  # the three complaint.accepted reach credit in one batch
+    after = await credit_of(stack, HOTEL)
+    assert {r["kind"]: (r["count"], r["points"]) for r in after["reasons"]} == {"complaint_accepted": (3, -12)}
+    [change] = after["history"]  # one rescore, naming the batch's three records as its cause
+    assert (change["score_before"], change["score_after"]) == (None, 688)  # its first score
+    assert change["cause"].count("record complaint_accepted rec_") == 3
+    records = (await get(stack, ADMIN, f"/v1/credit/{HOTEL}/records", limit=200))["items"]
+    assert len({r["id"] for r in records}) == 3 and len({r["reference"] for r in records}) == 3
+
+
 async def test_the_batch_recompute_agrees_with_the_per_event_scores_and_follows_decay(stack: Stack) -> None:
     from services.credit.archive import recompute_all
 
