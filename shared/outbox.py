@@ -283,24 +283,28 @@ class OutboxDispatcher:
 
 
 EventHandler = Callable[[AsyncSession, Any, EventEnvelope], Awaitable[None]]
-BatchEnd = Callable[[AsyncSession], Awaitable[None]]
+BatchEnd = Callable[[AsyncSession, Any], Awaitable[None]]
 _AT_BATCH_END = "inbox_at_batch_end"
 
 
-def at_batch_end(session: AsyncSession, key: str, finish: BatchEnd) -> None:
-    """Have `finish` run once, after every event of the batch being applied in `session`, before its commit.
+def at_batch_end(session: AsyncSession, key: str, finish: BatchEnd, start: Callable[[], Any] = list) -> Any:
+    """The batch's collection under `key` (made by `start` when first asked for), which `finish` gets once,
+    after every event of the batch being applied in `session`, before its commit.
 
     For a handler that gathers what its events change and writes it in one statement: a submission's
     burst of changes arrives in one batch, and a row rewritten by each of them would be an INSERT and
-    UPDATEs where one INSERT does. The first registration under a `key` is the one that runs."""
-    session.info.setdefault(_AT_BATCH_END, {}).setdefault(key, finish)
+    UPDATEs where one INSERT does."""
+    pending = session.info.setdefault(_AT_BATCH_END, {})
+    if key not in pending:
+        pending[key] = (start(), finish)
+    return pending[key][0]
 
 
 async def finish_batch(session: AsyncSession) -> None:
     """Run what the batch's handlers left for its end, in the order they asked (the inbox calls this)."""
     while pending := session.info.pop(_AT_BATCH_END, None):
-        for finish in pending.values():
-            await finish(session)
+        for gathered, finish in pending.values():
+            await finish(session, gathered)
 
 
 class Inbox:

@@ -541,10 +541,10 @@ async def _write_scores(session: AsyncSession, card: Scorecard, results: list[tu
              "grade_before": old.get(sid, (None, None))[1], "grade_after": r.grade,
              "cause": f"batch {card.version}", "scorecard": card.version} for sid, _, r in changes])
         archive = Archive(session=session, clock=clock, outbox=outbox, defence_days=defence_days, card=card)
-        for sid, _, r in changes:
-            if sid in old and old[sid][1] != r.grade:
-                ref = await archive.subject(sid)
-                if ref is not None:
-                    await archive.follow_grade(ref, r.grade)
+        regraded = {sid: r.grade for sid, _, r in changes if sid in old and old[sid][1] != r.grade}
+        refs = await archive.subjects(dict.fromkeys(regraded, False)) if regraded else {}
+        for sid, grade in regraded.items():
+            if sid in refs:
+                await archive.follow_grade(refs[sid], grade)
     await session.commit()
     return len(changes)

@@ -32,11 +32,10 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                      envelope: EventEnvelope, reference: str, *, consumer: bool = False) -> None:
         """Keep the records for the end of the batch of events."""
         if subject_id and kinds:
-            session.info.setdefault(_PENDING, []).append((subject_id, consumer, kinds, envelope, reference))
-            at_batch_end(session, _PENDING, write)
+            at_batch_end(session, _PENDING, write).append((subject_id, consumer, kinds, envelope, reference))
 
-    async def write(session: AsyncSession) -> None:
-        pending = session.info.pop(_PENDING, [])
+    async def write(session: AsyncSession, pending: list[tuple[str, bool, list[tuple[str, int | None]],
+                                                              EventEnvelope, str]]) -> None:
         state = app.state
         books = Archive(session=session, clock=state.clock, outbox=state.outbox,
                         defence_days=state.settings.defence_days)

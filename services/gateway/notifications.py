@@ -137,7 +137,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                   link.get("channel") or event.channel) for link in event.links if link.get("consumer_id")]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
-        queued: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault(_QUEUED, {})
+        queued: dict[tuple[str, str], dict[str, Any]] = at_batch_end(session, _QUEUED, _write_queued, dict)
         told_now: set[str] = set()
         for consumer_id, complaint_id, channel in told:
             if consumer_id in told_now:  # the inbox applies an event once; this, a consumer once per event
@@ -162,15 +162,13 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 "changed_at": envelope.occurred_at, "note": _note_of(event), "state": "pending", "attempts": 0,
                 "next_attempt_at": due, "last_error": None, "finished_at": None, "recorded": False,
                 "created_at": now}
-        if queued:
-            at_batch_end(session, _QUEUED, _write_queued)
 
     return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
 
 
-async def _write_queued(session: AsyncSession) -> None:
+async def _write_queued(session: AsyncSession, queued: dict[tuple[str, str], dict[str, Any]]) -> None:
     """The batch's rows in one INSERT, each with the login its tourist is reached through."""
-    rows = list(session.info.pop(_QUEUED, {}).values())
+    rows = list(queued.values())
     if not rows:
         return
     logins: dict[str, list[str]] = {}

@@ -177,12 +177,16 @@ class Intake:
         return ComplaintRepository(self.session)
 
     # --- helpers --------------------------------------------------------------------------------
-    def _record(self, c: Complaint, kind: str, actor: Identity, *, state_from: str | None = None,
-                state_to: str | None = None, note: str | None = None, data: dict[str, Any] | None = None,
-                at: datetime | None = None) -> None:
-        entry = {"complaint_id": c.id, "at": at or self.clock.now(), "kind": kind, "actor_role": actor.role.value,
-                 "actor_id": actor.subject, "actor_name": actor.display_name, "state_from": state_from,
-                 "state_to": state_to, "note": note, "data": data}
+    def _record(self, c: Complaint, kind: str, actor: Identity, **fields: Any) -> None:
+        self._record_on(c.id, kind, actor, **fields)
+
+    def _record_on(self, complaint_id: str, kind: str, actor: Identity, *, state_from: str | None = None,
+                   state_to: str | None = None, note: str | None = None, data: dict[str, Any] | None = None,
+                   at: datetime | None = None) -> None:
+        """A timeline entry, held for the one INSERT at the end of a busy step or added to the session."""
+        entry = {"complaint_id": complaint_id, "at": at or self.clock.now(), "kind": kind,
+                 "actor_role": actor.role.value, "actor_id": actor.subject, "actor_name": actor.display_name,
+                 "state_from": state_from, "state_to": state_to, "note": note, "data": data}
         if self._held_timeline is not None:
             self._held_timeline.append(entry)
         else:
@@ -731,12 +735,10 @@ class Intake:
             if fresh:
                 kind = NOTIFIED if outcome.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
                 recorded[outcome.notification_id] = kind
-                self.complaints.add_timeline(TimelineEntry(
-                    complaint_id=outcome.complaint_id, at=outcome.at, kind=kind, actor_role=actor.role.value,
-                    actor_id=actor.subject, actor_name=actor.display_name, note=_notification_note(outcome), data={
-                        "notification_id": outcome.notification_id, "provider": outcome.provider,
-                        "state": outcome.outcome.value, "state_told": outcome.state_told.value,
-                        "error": outcome.error, "attempts": outcome.attempts}))
+                self._record_on(outcome.complaint_id, kind, actor, at=outcome.at, note=_notification_note(outcome),
+                                data={"notification_id": outcome.notification_id, "provider": outcome.provider,
+                                      "state": outcome.outcome.value, "state_told": outcome.state_told.value,
+                                      "error": outcome.error, "attempts": outcome.attempts})
             results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
                                                    recorded=fresh))
         await self.session.flush()

@@ -120,14 +120,14 @@ def test_the_gateway_caps_requests_in_progress_from_its_setting() -> None:
 async def test_what_handlers_leave_for_the_batch_end_runs_once_a_key_in_the_order_asked() -> None:
     session, ran = AsyncSession(), []
 
-    async def write(name: str, session: AsyncSession) -> None:
-        ran.append(name)
-        if name == "rows":  # a finisher may leave work of its own: it runs in the same call
-            at_batch_end(session, "after", lambda s: write("after", s))
+    async def write(session: AsyncSession, gathered: list[str]) -> None:
+        ran.append(gathered[0])
+        if gathered[0] == "rows":  # a finisher may leave work of its own: it runs in the same call
+            at_batch_end(session, "after", write).append("after")
 
     for _ in range(3):  # three events of one batch, each asking for the same two writes
-        at_batch_end(session, "rows", lambda s: write("rows", s))
-        at_batch_end(session, "scores", lambda s: write("scores", s))
+        at_batch_end(session, "rows", write).append("rows")
+        at_batch_end(session, "scores", write).append("scores")
     await finish_batch(session)
     assert ran == ["rows", "scores", "after"]
     await finish_batch(session)  # nothing is left over for the next batch
