@@ -224,8 +224,9 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
         raise PayloadTooLarge(f"Requests are limited to {state.settings.max_upload_bytes} bytes.")
     headers = {k: v for k, v in request.headers.items() if k in _FORWARD_REQUEST}
     client = state.clients[service]
+    query = request.url.query
     upstream = client.build_request(
-        request.method, request.url.path, params=request.url.query.encode() or None, identity=identity,
+        request.method, request.url.path + (f"?{query}" if query else ""), identity=identity,
         headers=headers, content=request.stream() if request.method in ("POST", "PUT", "PATCH") else None,
     )
     response = await client.send_stream(upstream)
