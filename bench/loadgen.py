@@ -13,6 +13,7 @@ import random
 import resource
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,9 +61,18 @@ class Connection:
 @dataclass
 class Result:
     latencies_ms: list[float]
-    errors: int
+    failed: Counter[int]  # answers that were not 2xx, by status (0: the connection failed)
     seconds: float
     client_cpu: float
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def failures(self) -> str:
+        """`503 x12, 504 x3`: what the errors were."""
+        return ", ".join(f"{status} x{n:,}" for status, n in sorted(self.failed.items()))
 
     @property
     def rate(self) -> float:
@@ -96,13 +106,12 @@ def _ok(status: int) -> bool:
 async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, seed: int = 1) -> Result:
     """`concurrency` clients, each sending its next request when the last answer arrives."""
     latencies: list[float] = []
-    errors = 0
+    failed: Counter[int] = Counter()
     cpu = _cpu()
     start = time.perf_counter()
     deadline = start + seconds
 
     async def worker(n: int) -> None:
-        nonlocal errors
         rng, conn = random.Random(seed * 1000 + n), Connection(port)
         try:
             while time.perf_counter() < deadline:
@@ -113,26 +122,26 @@ async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, s
                 except (OSError, asyncio.IncompleteReadError):
                     status = 0
                 latencies.append((time.perf_counter() - t) * 1000)
-                errors += not _ok(status)
+                if not _ok(status):
+                    failed[status] += 1
         finally:
             conn.close()
 
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return Result(latencies, errors, time.perf_counter() - start, _cpu() - cpu)
+    return Result(latencies, failed, time.perf_counter() - start, _cpu() - cpu)
 
 
 async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: int = 1) -> Result:
     """Requests at a fixed rate whatever the answers do; latency from the scheduled send time, so
     queueing in the client or the server is not hidden. Idle connections are reused."""
     latencies: list[float] = []
-    errors = 0
+    failed: Counter[int] = Counter()
     idle: list[Connection] = []
     rng = random.Random(seed)
     cpu = _cpu()
     start = time.perf_counter()
 
     async def one(scheduled: float, request: Request) -> None:
-        nonlocal errors
         conn = idle.pop() if idle else Connection(port)
         try:
             status = await conn.send(*request)
@@ -140,7 +149,8 @@ async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: in
             status = 0
             conn.close()
         latencies.append((time.perf_counter() - scheduled) * 1000)
-        errors += not _ok(status)
+        if not _ok(status):
+            failed[status] += 1
         idle.append(conn)
 
     tasks = []
@@ -153,7 +163,7 @@ async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: in
     await asyncio.gather(*tasks)
     for conn in idle:
         conn.close()
-    return Result(latencies, errors, seconds, _cpu() - cpu)
+    return Result(latencies, failed, seconds, _cpu() - cpu)
 
 
 def rss_mb(pid: int) -> float:

@@ -207,6 +207,9 @@ def main() -> None:
         for (label, result, (left, took)), (_, baseline, _) in zip(ours, base, strict=True):
             print(result.row(f"submission via gateway, {label}"))
             print(baseline.row(f"baseline one INSERT, {label}"))
+            for name, failing in (("submission", result), ("baseline", baseline)):
+                if failing.errors:
+                    print(f"{'':<4}{name} errors by status: {failing.failures}")
             sustained = (len(result.latencies_ms) - result.errors) / (result.seconds + took)
             print(f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
                   f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
