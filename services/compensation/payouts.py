@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.compensation.models import Claim, Payout, ProviderNotification
 from services.compensation.providers.base import (
@@ -27,6 +28,7 @@ from services.compensation.providers.base import (
     PayoutProvider,
     ProviderError,
     ProviderTimeout,
+    TransferNotification,
     TransferResult,
 )
 from services.compensation.service import Compensation
@@ -38,6 +40,7 @@ from shared.db import for_update_skip_locked
 log = logging.getLogger("compensation.payouts")
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
+NOTIFICATION_ATTEMPTS = 3  # a notification meeting a concurrent change of its payout is applied again
 REMARK = "旅游投诉先行赔付"
 
 
@@ -252,6 +255,23 @@ async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str
     if provider is None:
         raise NotificationRejected(f"No {channel} provider is configured.")
     note = provider.parse_notification(headers, body)  # raises NotificationRejected
+    for attempt in range(1, NOTIFICATION_ATTEMPTS + 1):
+        try:
+            outcome = await _apply_notification(app, channel, note)
+            break
+        except StaleDataError:
+            # The payout changed between our read and our write (the worker applying what it learned from
+            # the same transfer): read it again. Answering an error would leave the payout to the
+            # provider's retries, and a fake or a provider that gives up sooner would leave it unpaid.
+            if attempt == NOTIFICATION_ATTEMPTS:
+                raise
+            log.info("payout %s changed while its notification was applied; applying it again", note.out_no)
+    if app.state.dispatcher is not None:
+        app.state.dispatcher.kick()
+    return outcome
+
+
+async def _apply_notification(app: FastAPI, channel: str, note: TransferNotification) -> str:
     async with app.state.sessionmaker() as session:
         payout = (await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
                   ).scalar_one_or_none()
@@ -277,6 +297,4 @@ async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str
             else:
                 await compensation.payout_processing(payout, note.provider_ref)
         await session.commit()
-    if app.state.dispatcher is not None:
-        app.state.dispatcher.kick()
     return "applied"

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request, Response
+from sqlalchemy.orm.exc import StaleDataError
 
+from services.compensation import payouts
 from services.compensation.payouts import run_payouts_once
 from shared.auth import service_identity
 from shared.testing.fakes.server import ServerThread
@@ -158,4 +160,32 @@ async def test_alipay_duplicate_and_forged_notifications(faulty: Stack, provider
     assert paid["state"] == "paid"
     forged = dict(notes[0], body=notes[0]["body"].replace(b"sign=", b"sign=AAAA"))
     assert await send_notification(faulty, "alipay", forged) == 400
+    assert (await ledger_check(faulty))["ok"]
+
+
+async def test_a_notification_that_meets_a_concurrent_change_of_its_payout_is_applied_again(
+        faulty: Stack, providers, recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker may commit what it learned of a transfer between the notification's read of the payout and
+    its write (SQLite takes no row lock): the notification is applied again, not answered 409 and lost on
+    a provider that does not retry."""
+    _, received = recorder
+    await fund_region(faulty)
+    claim = await approved_claim(faulty, "raced")
+    await run_payouts_once(faulty.apps["compensation"])
+    await asyncio.sleep(0.3)
+    (note,) = [n for n in received if n["provider"] == "wechatpay"]
+    apply_once, attempts = payouts._apply_notification, []
+
+    async def raced(*args: Any) -> str:
+        attempts.append(args)
+        if len(attempts) == 1:
+            raise StaleDataError("UPDATE statement on table 'payouts' expected to update 1 row(s); 0 were matched.")
+        return await apply_once(*args)
+
+    monkeypatch.setattr(payouts, "_apply_notification", raced)
+    assert await send_notification(faulty, "wechat", note) == 204
+    assert len(attempts) == 2
+    await faulty.deliver_events()
+    paid = await claim_of(faulty, claim["complaint_id"])
+    assert paid["state"] == "paid" and paid["payout"]["state"] == "succeeded"
     assert (await ledger_check(faulty))["ok"]
