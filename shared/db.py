@@ -59,13 +59,17 @@ class HandOffQueue(asyncio.Queue[Any]):
     until their caller's 5 s timed out while later ones were served. Here a returned item goes straight to
     the first waiter; items wait in the queue only while nobody waits for them."""
 
-    def put_nowait(self, item: Any) -> None:
+    def _handed(self, item: Any) -> bool:
         while self._getters:  # type: ignore[attr-defined]
             getter = self._getters.popleft()  # type: ignore[attr-defined]
             if not getter.done():
                 getter.set_result(item)
-                return
-        super().put_nowait(item)
+                return True
+        return False
+
+    def put_nowait(self, item: Any) -> None:
+        if not self._handed(item):
+            super().put_nowait(item)
 
     async def get(self) -> Any:
         if not self.empty():
@@ -76,7 +80,12 @@ class HandOffQueue(asyncio.Queue[Any]):
             return await getter
         except BaseException:  # cancelled, or the pool's timeout ran out
             if getter.done() and not getter.cancelled():
-                self.put_nowait(getter.result())  # handed over just as we gave up: to the next in line
+                # Handed over just as we gave up: to the next in line, or back into the queue even if that
+                # fills it past its size meanwhile (the pool closes the surplus as connections come back;
+                # raising QueueFull here would lose the connection and its place in the pool's count).
+                item = getter.result()
+                if not self._handed(item):
+                    self._put(item)  # type: ignore[attr-defined]
             else:
                 getter.cancel()
                 with suppress(ValueError):

@@ -70,3 +70,15 @@ async def test_postgresql_engines_use_the_fair_pool() -> None:
         assert isinstance(engine.pool, FairQueuePool)
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_handed_to_a_waiter_that_gave_up_is_kept_even_when_the_queue_filled_meanwhile() -> None:
+    queue = HandOffQueue(maxsize=1)
+    waiter = asyncio.create_task(queue.get())
+    await settle()
+    queue.put_nowait("handed")  # to the waiter, which is cancelled before it runs again ...
+    waiter.cancel()
+    queue.put_nowait("returned")  # ... while another connection comes back and fills the queue
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert [queue.get_nowait(), queue.get_nowait()] == ["returned", "handed"]  # neither lost
