@@ -43,15 +43,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                                               sock_read=timeout)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=KEEPALIVE_SECONDS)
-        # No Accept-Encoding: our services answer uncompressed, and httpx would decode a body aiohttp had.
+        # No cookies kept between calls made for different users. No Accept-Encoding: our services answer
+        # uncompressed; were one to compress, httpx decodes the body once (aiohttp leaves it as it came).
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                              cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
                                               skip_auto_headers=("Accept-Encoding", "User-Agent"))
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._closed:  # a call still running at shutdown must not open a pool nobody closes
+            raise httpx.ConnectError("the client is closed", request=request)
         session = self._session or self._open()
         headers = request.headers.multi_items()
         try:
@@ -74,6 +79,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(answer.status, headers=answer.raw_headers, content=content, request=request)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -155,7 +161,9 @@ class ServiceClient:
 
     async def _request(self, method: str, path: str, identity: Identity | None, headers: dict[str, str] | None,
                        retry: bool | None, kwargs: dict[str, Any]) -> httpx.Response:
-        may_retry_timeout = retry if retry is not None else method in _IDEMPOTENT
+        # A call that may have reached the service (it timed out, or the connection dropped before the answer)
+        # is sent again only when that is harmless: an idempotent method, or the caller says so.
+        may_resend = retry if retry is not None else method in _IDEMPOTENT
         attempt = 0
         while True:
             try:
@@ -168,10 +176,10 @@ class ServiceClient:
                         f"The {self.name} service cannot be reached.", code="service_unavailable"
                     ) from exc
             except httpx.TimeoutException as exc:
-                if not may_retry_timeout or attempt >= self.retries:
+                if not may_resend or attempt >= self.retries:
                     raise GatewayTimeout(f"The {self.name} service did not answer in time.") from exc
             except httpx.TransportError as exc:
-                if attempt >= self.retries:
+                if not may_resend or attempt >= self.retries:
                     raise ServiceUnavailable(f"The {self.name} service failed to answer.") from exc
             attempt += 1
             delay = 0.05 * (2 ** (attempt - 1))

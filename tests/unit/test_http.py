@@ -35,7 +35,8 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     answer = json.dumps({"method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(),
                          "headers": headers, "body": body.decode()}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": 201,
-                "headers": [(b"content-type", b"application/json"), (b"location", b"/v1/complaints/cmp_1")]})
+                "headers": [(b"content-type", b"application/json"), (b"location", b"/v1/complaints/cmp_1"),
+                            (b"set-cookie", b"seen=" + scope["path"].encode() + b"; Path=/")]})
     await send({"type": "http.response.body", "body": answer})
 
 
@@ -131,17 +132,43 @@ async def test_a_service_that_does_not_answer_in_time_is_504_and_a_post_is_not_s
     assert calls == 1
 
 
-async def test_a_connection_dropped_before_the_answer_is_503() -> None:
+@pytest.mark.parametrize(("method", "sent"), [("GET", 3), ("POST", 1)])
+async def test_a_connection_dropped_before_the_answer_is_503_and_only_an_idempotent_call_is_sent_again(
+        method: str, sent: int) -> None:
+    calls = 0
+
     async def hang_up(writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
         await writer.drain()
         writer.close()
 
     async with raw_server(hang_up) as url:
-        client = ServiceClient("intake", url, SECRET, retries=0)
+        client = ServiceClient("intake", url, SECRET, retries=2)
         try:
             with pytest.raises(ServiceUnavailable) as raised:
-                await client.request("GET", "/v1/complaints/cmp_1")
+                await client.request(method, "/v1/complaints/cmp_1")
         finally:
             await client.aclose()
     assert "failed to answer" in raised.value.detail
+    assert calls == sent  # the service may have acted on the POST: it is not sent twice
+
+
+async def test_no_cookie_travels_from_one_call_to_the_next(server: Any) -> None:
+    """Calls are made for different users: what one answer sets must not ride along with the next."""
+    client = ServiceClient("intake", server.url.replace("127.0.0.1", "localhost"), SECRET)
+    try:
+        first = await client.request("GET", "/v1/complaints/cmp_1", identity=ALICE)
+        again = await client.request("GET", "/v1/complaints/cmp_2", identity=ALICE)
+    finally:
+        await client.aclose()
+    assert first.headers["set-cookie"].startswith("seen=")  # answers keep their headers
+    assert "cookie" not in again.json()["headers"]
+
+
+async def test_a_closed_client_opens_nothing_again() -> None:
+    client = ServiceClient("credit", f"http://127.0.0.1:{free_port()}", SECRET, retries=0)
+    await client.aclose()
+    with pytest.raises(ServiceUnavailable):
+        await client.request("GET", "/health/live")
