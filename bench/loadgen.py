@@ -14,12 +14,19 @@ import resource
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # What to send: method, path, extra headers, body.
 Request = tuple[str, str, dict[str, str], bytes]
 Pick = Callable[[random.Random], Request]
+# Where to send: one port, or several replicas' ports (connections spread over them in turn, as a
+# Kubernetes Service spreads them over pods).
+Ports = int | Sequence[int]
+
+
+def _ports(ports: Ports) -> list[int]:
+    return [ports] if isinstance(ports, int) else list(ports)
 
 
 class Connection:
@@ -103,8 +110,9 @@ def _ok(status: int) -> bool:
     return 200 <= status < 300
 
 
-async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, seed: int = 1) -> Result:
+async def closed_loop(ports: Ports, pick: Pick, seconds: float, concurrency: int, seed: int = 1) -> Result:
     """`concurrency` clients, each sending its next request when the last answer arrives."""
+    targets = _ports(ports)
     latencies: list[float] = []
     failed: Counter[int] = Counter()
     cpu = _cpu()
@@ -112,7 +120,7 @@ async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, s
     deadline = start + seconds
 
     async def worker(n: int) -> None:
-        rng, conn = random.Random(seed * 1000 + n), Connection(port)
+        rng, conn = random.Random(seed * 1000 + n), Connection(targets[n % len(targets)])
         try:
             while time.perf_counter() < deadline:
                 request = pick(rng)
@@ -131,18 +139,20 @@ async def closed_loop(port: int, pick: Pick, seconds: float, concurrency: int, s
     return Result(latencies, failed, time.perf_counter() - start, _cpu() - cpu)
 
 
-async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: int = 1) -> Result:
+async def open_loop(ports: Ports, pick: Pick, seconds: float, rate: float, seed: int = 1) -> Result:
     """Requests at a fixed rate whatever the answers do; latency from the scheduled send time, so
-    queueing in the client or the server is not hidden. Idle connections are reused."""
+    queueing in the client or the server is not hidden. Idle connections are reused; with several
+    ports the requests go to each in turn."""
+    targets = _ports(ports)
     latencies: list[float] = []
     failed: Counter[int] = Counter()
-    idle: list[Connection] = []
+    idle: dict[int, list[Connection]] = {port: [] for port in targets}
     rng = random.Random(seed)
     cpu = _cpu()
     start = time.perf_counter()
 
-    async def one(scheduled: float, request: Request) -> None:
-        conn = idle.pop() if idle else Connection(port)
+    async def one(scheduled: float, request: Request, port: int) -> None:
+        conn = idle[port].pop() if idle[port] else Connection(port)
         try:
             status = await conn.send(*request)
         except (OSError, asyncio.IncompleteReadError):
@@ -151,7 +161,7 @@ async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: in
         latencies.append((time.perf_counter() - scheduled) * 1000)
         if not _ok(status):
             failed[status] += 1
-        idle.append(conn)
+        idle[port].append(conn)
 
     tasks = []
     for i in range(int(seconds * rate)):
@@ -159,10 +169,11 @@ async def open_loop(port: int, pick: Pick, seconds: float, rate: float, seed: in
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, pick(rng))))
+        tasks.append(asyncio.create_task(one(scheduled, pick(rng), targets[i % len(targets)])))
     await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.close()
+    for conns in idle.values():
+        for conn in conns:
+            conn.close()
     return Result(latencies, failed, seconds, _cpu() - cpu)
 
 
@@ -180,3 +191,10 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU the whole machine has been busy so far (every core; idle and I/O wait left out), from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")

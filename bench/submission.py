@@ -1,6 +1,6 @@
 """Complaint submission through the gateway on PostgreSQL, against a bare one-INSERT FastAPI endpoint.
 
-    python -m bench.submission [--seconds 20] [--open-seconds 30] [--rate 200] [--database-url URL]
+    python -m bench.submission [--seconds 20] [--open-seconds 30] [--rate 200] [--replicas N] [--database-url URL]
 
 The gateway, intake and credit run as they are deployed: each its own uvicorn process (one worker),
 on PostgreSQL schemas of their own (`bench_sub_*`, made by their migrations), with their background
@@ -17,6 +17,13 @@ A submission leaves work behind: its events to deliver (credit, the gateway) and
 to send and record. After each run the bench waits until that is done too, prints what was left and how
 long it took, and counts its CPU in the CPU per submission: a rate the deferred work cannot keep up with
 is not a rate the system sustains.
+
+With `--replicas N` the gateway and intake run as N processes each, as N pods each would: the client
+spreads its connections over the gateways, gateway i calls intake i and intake i delivers to gateway i
+(as a Service's connections spread over pods), and the baseline runs as N processes too. Every
+replica runs its background workers, as deployed; the replicas of a service share the database
+connections one process has by default (PostgreSQL's `max_connections` is 100 here). CPU is summed
+over a service's replicas; memory is the largest replica's.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import text
 
-from bench.loadgen import HEADER, Result, closed_loop, cpu_seconds, open_loop, rss_mb
+from bench.loadgen import HEADER, Result, closed_loop, cpu_seconds, machine_cpu_seconds, open_loop, rss_mb
 from services.credit.config import CreditSettings
 from services.gateway.auth import Authenticator
 from services.gateway.channels.base import ProviderIdentity
@@ -57,16 +64,25 @@ def schema(service: str) -> str:
     return f"bench_sub_{service}"
 
 
-def env_for(service: str, url: str, ports: dict[str, int]) -> dict[str, str]:
+def env_for(service: str, url: str, ports: dict[str, list[int]], replica: int = 0) -> dict[str, str]:
+    """Replica `replica` of `service`: it calls the same-numbered replica of the others (or their only one)."""
     prefix = service.upper() + "_"
+    peer = {name: numbers[replica % len(numbers)] for name, numbers in ports.items()}
     values = {"DATABASE_URL": url, "DATABASE_SCHEMA": schema(service), "INTERNAL_SECRET": SECRET,
-              "PORT": str(ports[service]), "LOG_LEVEL": "WARNING", "RUN_BACKGROUND_WORKERS": "true",
-              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in ports.items()
+              "PORT": str(peer[service]), "LOG_LEVEL": "WARNING", "RUN_BACKGROUND_WORKERS": "true",
+              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in peer.items()
                  if other in SETTINGS or other == "compensation"}}
+    if len(ports[service]) > 1:  # the replicas share the pool one process would have: PostgreSQL allows 100
+        values.update(pool(len(ports[service])))
     if service == "gateway":
         values.update(JWT_SECRET=JWT, RATE_LIMIT_PER_IP="0", RATE_LIMIT_PER_IDENTITY="0", ACCESS_TOKEN_MINUTES="240",
-                      WECHAT_API_BASE=f"http://127.0.0.1:{ports['wechat']}")
+                      WECHAT_API_BASE=f"http://127.0.0.1:{peer['wechat']}")
     return {**os.environ, **{prefix + k: v for k, v in values.items()}}
+
+
+def pool(replicas: int) -> dict[str, str]:
+    """Database pool settings for each of `replicas` processes: together, what one process has by default."""
+    return {"DATABASE_POOL_SIZE": str(max(2, 20 // replicas)), "DATABASE_MAX_OVERFLOW": str(10 // replicas)}
 
 
 async def build(url: str) -> list[str]:
@@ -155,17 +171,20 @@ async def drained(url: str, limit: float = 600) -> tuple[int, float]:
         await engine.dispose()
 
 
-def measure(port: int, pick, seconds: float, open_seconds: float, rate: float,  # noqa: ANN001
-            url: str | None = None) -> list[tuple[str, Result, tuple[int, float] | None]]:
-    """Each load in turn; with `url`, each run waits for its deferred work to finish before the next."""
-    asyncio.run(closed_loop(port, pick, 2, 8))  # warm-up
+def measure(ports: list[int], pick, seconds: float, open_seconds: float, rate: float,  # noqa: ANN001
+            url: str | None = None) -> list[tuple[str, Result, tuple[int, float] | None, float]]:
+    """Each load in turn, with the whole machine's CPU during it; with `url`, each run waits for its deferred
+    work to finish (counted in its CPU) before the next."""
+    asyncio.run(closed_loop(ports, pick, 2, 8))  # warm-up
     if url:
         asyncio.run(drained(url))
     runs = []
-    for label, load in [(f"closed loop, concurrency {c}", closed_loop(port, pick, seconds, c)) for c in (32, 128)] + [
-            (f"open loop, {rate:.0f}/s", open_loop(port, pick, open_seconds, rate))]:
+    for label, load in [(f"closed loop, concurrency {c}", closed_loop(ports, pick, seconds, c)) for c in (32, 128)] + [
+            (f"open loop, {rate:.0f}/s", open_loop(ports, pick, open_seconds, rate))]:
+        busy = machine_cpu_seconds()
         result = asyncio.run(load)
-        runs.append((label, result, asyncio.run(drained(url)) if url else None))
+        drain = asyncio.run(drained(url)) if url else None
+        runs.append((label, result, drain, machine_cpu_seconds() - busy))
     return runs
 
 
@@ -174,37 +193,44 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each closed-loop run")
     parser.add_argument("--open-seconds", type=float, default=30, help="length of the open-loop run")
     parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
+    parser.add_argument("--replicas", type=int, default=1, help="processes of the gateway and of intake each")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     tokens = asyncio.run(build(args.database_url))
-    ports = {name: free_port() for name in ("gateway", "intake", "credit", "compensation")}
-    fakes = {name: free_port() for name in ("wechat", "alipay", "wechatpay", "minis")}
-    processes = {}
+    n = args.replicas
+    counts = {"gateway": n, "intake": n, "credit": 1, "compensation": 1, "baseline": n}
+    ports = {name: [free_port() for _ in range(n)] for name, n in counts.items()}
+    fakes = {name: [free_port()] for name in ("wechat", "alipay", "wechatpay", "minis")}
+    processes: dict[str, list[subprocess.Popen[bytes]]] = {}
     try:
         # The tourists' progress messages go to a WeChat fake, as they would to WeChat: not counted as ours.
-        processes["fakes"] = start(
+        processes["fakes"] = [start(
             ["-m", "shared.testing.fakes", "--keys-dir", tempfile.mkdtemp(prefix="bench-keys-"),
-             *(arg for name, port in fakes.items() for arg in (f"--{name}-port", str(port)))],
-            dict(os.environ), fakes["wechat"], probe="/cgi-bin/token")
+             *(arg for name, (port,) in fakes.items() for arg in (f"--{name}-port", str(port)))],
+            dict(os.environ), fakes["wechat"][0], probe="/cgi-bin/token")]
         for service in ("credit", "intake", "gateway"):
-            processes[service] = start(["-m", f"services.{service}.main"],
-                                       env_for(service, args.database_url, {**ports, **fakes}), ports[service])
-        baseline_port = free_port()
-        processes["baseline"] = start(
-            ["-m", "uvicorn", "bench.baseline:app", "--port", str(baseline_port), "--log-level", "warning"],
-            {**os.environ, "BASELINE_DATABASE_URL": args.database_url}, baseline_port)
+            processes[service] = [start(["-m", f"services.{service}.main"],
+                                        env_for(service, args.database_url, {**ports, **fakes}, n), port)
+                                  for n, port in enumerate(ports[service])]
+        processes["baseline"] = [start(
+            ["-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--log-level", "warning"],
+            {**os.environ, "BASELINE_DATABASE_URL": args.database_url, **(pool(n) if n > 1 else {})}, port)
+            for port in ports["baseline"]]
         pick = submissions(tokens)
         asyncio.run(closed_loop(ports["gateway"], pick, 3, 8))  # warm-up: connections, caches, JIT-free Python
-        warm = {name: rss_mb(p.pid) for name, p in processes.items()}
-        cpu = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+        warm = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
+        cpu = {name: sum(cpu_seconds(p.pid) for p in group) for name, group in processes.items()}
         ours = measure(ports["gateway"], pick, args.seconds, args.open_seconds, args.rate, args.database_url)
-        used = {name: cpu_seconds(p.pid) - cpu[name] for name, p in processes.items()}
-        loaded = {name: rss_mb(p.pid) for name, p in processes.items()}
-        done = sum(len(result.latencies_ms) - result.errors for _, result, _ in ours)  # submissions taken
-        base = measure(baseline_port, pick, args.seconds, args.open_seconds, args.rate)
+        used = {name: sum(cpu_seconds(p.pid) for p in group) - cpu[name] for name, group in processes.items()}
+        loaded = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
+        done = sum(len(result.latencies_ms) - result.errors for _, result, _, _ in ours)  # submissions taken
+        base = measure(ports["baseline"], pick, args.seconds, args.open_seconds, args.rate)
+        if args.replicas > 1:
+            print(f"{args.replicas} replicas each of the gateway, intake and the baseline; one credit")
         print(HEADER)
-        for (label, result, (left, took)), (_, baseline, _) in zip(ours, base, strict=True):
+        machine = []  # the whole machine's CPU per submission and per baseline INSERT, run by run
+        for (label, result, (left, took), busy), (_, baseline, _, base_busy) in zip(ours, base, strict=True):
             print(result.row(f"submission via gateway, {label}"))
             print(baseline.row(f"baseline one INSERT, {label}"))
             for name, failing in (("submission", result), ("baseline", baseline)):
@@ -214,17 +240,30 @@ def main() -> None:
             print(f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
                   f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
                   f"(events, messages), done {took:.1f} s later: {sustained:.0f} taken/s with it")
+            machine.append((1000 * busy / (len(result.latencies_ms) - result.errors),
+                            1000 * base_busy / (len(baseline.latencies_ms) - baseline.errors)))
+            print(f"{'':<4}machine CPU (every process, PostgreSQL's, the fakes' and the client's) per submission "
+                  f"{machine[-1][0]:.1f} ms with its deferred work, per baseline INSERT {machine[-1][1]:.2f} ms: "
+                  f"ratio {machine[-1][0] / machine[-1][1]:.1f}")
         print("targets: 400/s closed loop at concurrency 32; p99 under 50 ms at 200/s open loop; zero errors")
-        print(f"{'resident memory (MB)':<24}" + "".join(f"{name:>12}" for name in warm))
-        print(f"{'after warm-up':<24}" + "".join(f"{warm[name]:>12.0f}" for name in warm))
-        print(f"{'after the load':<24}" + "".join(f"{loaded[name]:>12.0f}" for name in loaded))
+        label = "resident memory (MB)" + (", largest replica" if args.replicas > 1 else "")
+        print(f"{label:<34}" + "".join(f"{name:>12}" for name in warm))
+        print(f"{'after warm-up':<34}" + "".join(f"{warm[name]:>12.0f}" for name in warm))
+        print(f"{'after the load':<34}" + "".join(f"{loaded[name]:>12.0f}" for name in loaded))
         print("target: each service under 150 MB")
-        print(f"CPU per submission (ms), over the {done:,} of our runs and their deferred work: " + ", ".join(
-            f"{name} {1000 * used[name] / done:.2f}" for name in ("gateway", "intake", "credit")))
+        print(f"CPU per submission (ms), over the {done:,} of our runs and their deferred work"
+              + (", all replicas" if args.replicas > 1 else "") + ": " + ", ".join(
+                  f"{name} {1000 * used[name] / done:.2f}" for name in ("gateway", "intake", "credit")))
+        # What sizes a deployment: the machine's CPU per submission in the closed loop at concurrency 32 (the
+        # overloaded runs also pay for the requests they refuse).
+        print(f"sizing: at this machine's speed, 400 submissions/s with their deferred work keep about "
+              f"{0.4 * machine[0][0]:.1f} cores busy ({machine[0][0] / machine[0][1]:.1f} times what 400 bare "
+              f"INSERTs/s take here)")
     finally:
-        for process in processes.values():
+        everything = [p for group in processes.values() for p in group]
+        for process in everything:
             process.terminate()
-        for process in processes.values():
+        for process in everything:
             process.wait(10)
 
 
