@@ -7,8 +7,11 @@ setting added later whose default cannot serve in production fails here until th
 from __future__ import annotations
 
 import configparser
+import copy
 import importlib
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
@@ -22,6 +25,7 @@ from shared.settings_doc import all_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+PEAK = ROOT / "deploy" / "k8s-peak"  # the overlay sized for 400 submissions a second
 SETTINGS = all_settings()
 SERVICES = tuple(SETTINGS)
 PLACEHOLDER = "REPLACE_ME"
@@ -465,3 +469,62 @@ def test_the_reconciliation_runs_each_morning_in_shanghai_as_compensation(manife
     for name, given in deployed.items():
         if name.startswith(p) and name != p + "RUN_BACKGROUND_WORKERS":
             assert env.get(name) == given, f"the CronJob's {name} differs from compensation's"
+
+
+# --- the overlay for 400 submissions a second (deploy/k8s-peak) ----------------------------------------
+
+
+def peak_patches() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(target, operation) of every patch of the overlay, which must build on the base and only replace."""
+    overlay = yaml.safe_load((PEAK / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert overlay["resources"] == ["../k8s"], "an overlay of the base"
+    return [(patch["target"], op) for patch in overlay["patches"] for op in yaml.safe_load(patch["patch"])]
+
+
+def at(doc: Any, path: str) -> tuple[Any, str | int]:
+    """The node holding a JSON-pointer path's last key, and that key; the path must exist."""
+    *parents, leaf = path.strip("/").split("/")
+    node = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last: str | int = int(leaf) if isinstance(node, list) else leaf
+    assert (last < len(node)) if isinstance(last, int) else (last in node), f"{path} is not in the base"
+    return node, last
+
+
+@pytest.fixture(scope="module")
+def peak(manifests: Manifests) -> Manifests:
+    docs = copy.deepcopy(manifests.docs)
+    for target, op in peak_patches():
+        assert op["op"] == "replace", "the overlay changes values the base has, nothing else"
+        (doc,) = [d for d in docs if d["kind"] == target["kind"] and d["metadata"]["name"] == target["name"]]
+        node, key = at(doc, op["path"])
+        node[key] = op["value"]
+    return Manifests(docs)
+
+
+def test_the_peak_overlay_is_what_kustomize_builds() -> None:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed here: the patches are applied by the peak fixture only")
+    built = subprocess.run(["kubectl", "kustomize", str(PEAK)], capture_output=True, text=True, check=True).stdout
+    docs = [d for d in yaml.safe_load_all(built) if d is not None]
+    for target, op in peak_patches():
+        (doc,) = [d for d in docs if d["kind"] == target["kind"] and d["metadata"]["name"] == target["name"]]
+        node, key = at(doc, op["path"])
+        assert node[key] == op["value"], f"{target['name']} {op['path']}"
+
+
+def test_the_peak_replica_set_is_the_one_the_scaling_guide_sizes(peak: Manifests) -> None:
+    hpas = peak.of("HorizontalPodAutoscaler")
+    # docs/scaling.md: 6 gateways and 8 intakes where a submission costs ~35 ms, at the autoscalers' 70 %.
+    assert hpas["gateway"]["spec"]["maxReplicas"] >= 6 and hpas["intake"]["spec"]["maxReplicas"] >= 8
+    for name, hpa in hpas.items():
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], name
+    for service in ("gateway", "intake"):
+        resources = deployment_container(peak, service)["resources"]
+        assert quantity(resources["requests"]["cpu"]) == quantity(resources["limits"]["cpu"]) == 1, service
+    # What the pools may ask of PostgreSQL at the maxima, as the overlay's comment tells the operator.
+    data = peak.get("ConfigMap", "shared-settings")["data"]
+    per_pod = int(data["DATABASE_POOL_SIZE"]) + int(data["DATABASE_MAX_OVERFLOW"])
+    connections = per_pod * sum(hpa["spec"]["maxReplicas"] for hpa in hpas.values())
+    assert f"= {connections}\n# connections" in (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
