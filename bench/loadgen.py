@@ -193,8 +193,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_cpu_seconds() -> float:
-    """CPU the whole machine has been busy so far (every core; idle and I/O wait left out), from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        ticks = [int(n) for n in stat.readline().split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+def machine_cpu_seconds(stat: str | None = None) -> float:
+    """CPU the whole machine has spent on its own work so far, every core, from /proc/stat's `cpu` line (or
+    `stat`, its text): user, nice, system, irq and softirq. Left out: idle and I/O wait; steal (the
+    hypervisor running other machines); guest time, which user and nice already include. The figure is
+    the machine's, whatever runs on it: measure on an otherwise idle machine."""
+    if stat is None:
+        with open("/proc/stat", encoding="ascii") as file:
+            stat = file.readline()
+    user, nice, system, _idle, _iowait, irq, softirq, *_ = (int(n) for n in stat.split()[1:])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")

@@ -134,7 +134,25 @@ def start(args: list[str], env: dict[str, str], port: int, probe: str = "/health
         except httpx.TransportError:
             pass
         time.sleep(0.1)
+    stop([process])
     raise RuntimeError(f"{args} did not start")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every process, and kill those still running 10 s later."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def per(amount: float, count: int) -> float:
+    """`amount` per one of `count`, NaN (printed "nan") where nothing was counted."""
+    return amount / count if count else float("nan")
 
 
 def submissions(tokens: list[str]):
@@ -193,14 +211,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each closed-loop run")
     parser.add_argument("--open-seconds", type=float, default=30, help="length of the open-loop run")
     parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
-    parser.add_argument("--replicas", type=int, default=1, help="processes of the gateway and of intake each")
+    parser.add_argument("--replicas", type=int, default=1, choices=range(1, 9), metavar="N",
+                        help="processes of the gateway and of intake each (1-8)")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     tokens = asyncio.run(build(args.database_url))
-    n = args.replicas
-    counts = {"gateway": n, "intake": n, "credit": 1, "compensation": 1, "baseline": n}
-    ports = {name: [free_port() for _ in range(n)] for name, n in counts.items()}
+    replicas = args.replicas
+    counts = {"gateway": replicas, "intake": replicas, "credit": 1, "compensation": 1, "baseline": replicas}
+    ports = {name: [free_port() for _ in range(count)] for name, count in counts.items()}
     fakes = {name: [free_port()] for name in ("wechat", "alipay", "wechatpay", "minis")}
     processes: dict[str, list[subprocess.Popen[bytes]]] = {}
     try:
@@ -209,14 +228,16 @@ def main() -> None:
             ["-m", "shared.testing.fakes", "--keys-dir", tempfile.mkdtemp(prefix="bench-keys-"),
              *(arg for name, (port,) in fakes.items() for arg in (f"--{name}-port", str(port)))],
             dict(os.environ), fakes["wechat"][0], probe="/cgi-bin/token")]
-        for service in ("credit", "intake", "gateway"):
-            processes[service] = [start(["-m", f"services.{service}.main"],
-                                        env_for(service, args.database_url, {**ports, **fakes}, n), port)
-                                  for n, port in enumerate(ports[service])]
-        processes["baseline"] = [start(
-            ["-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--log-level", "warning"],
-            {**os.environ, "BASELINE_DATABASE_URL": args.database_url, **(pool(n) if n > 1 else {})}, port)
-            for port in ports["baseline"]]
+        baseline_env = {**os.environ, "BASELINE_DATABASE_URL": args.database_url,
+                        **(pool(replicas) if replicas > 1 else {})}
+        for service in ("credit", "intake", "gateway", "baseline"):
+            processes[service] = []  # filled one by one, so that a replica failing to start stops the others
+            for replica, port in enumerate(ports[service]):
+                processes[service].append(
+                    start(["-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--log-level", "warning"],
+                          baseline_env, port) if service == "baseline" else
+                    start(["-m", f"services.{service}.main"],
+                          env_for(service, args.database_url, {**ports, **fakes}, replica), port))
         pick = submissions(tokens)
         asyncio.run(closed_loop(ports["gateway"], pick, 3, 8))  # warm-up: connections, caches, JIT-free Python
         warm = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
@@ -240,8 +261,8 @@ def main() -> None:
             print(f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
                   f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
                   f"(events, messages), done {took:.1f} s later: {sustained:.0f} taken/s with it")
-            machine.append((1000 * busy / (len(result.latencies_ms) - result.errors),
-                            1000 * base_busy / (len(baseline.latencies_ms) - baseline.errors)))
+            machine.append((per(1000 * busy, len(result.latencies_ms) - result.errors),
+                             per(1000 * base_busy, len(baseline.latencies_ms) - baseline.errors)))
             print(f"{'':<4}machine CPU (every process, PostgreSQL's, the fakes' and the client's) per submission "
                   f"{machine[-1][0]:.1f} ms with its deferred work, per baseline INSERT {machine[-1][1]:.2f} ms: "
                   f"ratio {machine[-1][0] / machine[-1][1]:.1f}")
@@ -253,18 +274,14 @@ def main() -> None:
         print("target: each service under 150 MB")
         print(f"CPU per submission (ms), over the {done:,} of our runs and their deferred work"
               + (", all replicas" if args.replicas > 1 else "") + ": " + ", ".join(
-                  f"{name} {1000 * used[name] / done:.2f}" for name in ("gateway", "intake", "credit")))
+                  f"{name} {per(1000 * used[name], done):.2f}" for name in ("gateway", "intake", "credit")))
         # What sizes a deployment: the machine's CPU per submission in the closed loop at concurrency 32 (the
         # overloaded runs also pay for the requests they refuse).
         print(f"sizing: at this machine's speed, 400 submissions/s with their deferred work keep about "
               f"{0.4 * machine[0][0]:.1f} cores busy ({machine[0][0] / machine[0][1]:.1f} times what 400 bare "
               f"INSERTs/s take here)")
     finally:
-        everything = [p for group in processes.values() for p in group]
-        for process in everything:
-            process.terminate()
-        for process in everything:
-            process.wait(10)
+        stop([p for group in processes.values() for p in group])
 
 
 if __name__ == "__main__":

@@ -516,15 +516,22 @@ def test_the_peak_overlay_is_what_kustomize_builds() -> None:
 
 def test_the_peak_replica_set_is_the_one_the_scaling_guide_sizes(peak: Manifests) -> None:
     hpas = peak.of("HorizontalPodAutoscaler")
-    # docs/scaling.md: 6 gateways and 8 intakes where a submission costs ~35 ms, at the autoscalers' 70 %.
-    assert hpas["gateway"]["spec"]["maxReplicas"] >= 6 and hpas["intake"]["spec"]["maxReplicas"] >= 8
+    # docs/scaling.md: 7 gateways and 8 intakes where a submission costs ~35 ms, at the autoscalers' 70 %.
+    assert hpas["gateway"]["spec"]["maxReplicas"] >= 7 and hpas["intake"]["spec"]["maxReplicas"] >= 8
     for name, hpa in hpas.items():
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], name
     for service in ("gateway", "intake"):
         resources = deployment_container(peak, service)["resources"]
         assert quantity(resources["requests"]["cpu"]) == quantity(resources["limits"]["cpu"]) == 1, service
-    # What the pools may ask of PostgreSQL at the maxima, as the overlay's comment tells the operator.
+    # What the pools may ask of PostgreSQL at the maxima, and during a rollout there (each Deployment's surge)
+    # with the reconciliation CronJob running, as the overlay's comment tells the operator.
     data = peak.get("ConfigMap", "shared-settings")["data"]
     per_pod = int(data["DATABASE_POOL_SIZE"]) + int(data["DATABASE_MAX_OVERFLOW"])
-    connections = per_pod * sum(hpa["spec"]["maxReplicas"] for hpa in hpas.values())
-    assert f"= {connections}\n# connections" in (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
+    pods = sum(hpa["spec"]["maxReplicas"] for hpa in hpas.values())
+    surge = sum(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"] for d in peak.of("Deployment").values())
+    jobs = [where for where, pod in peak.workloads() if where.startswith("CronJob/") and any(
+        source.get("configMapRef", {}).get("name") == "shared-settings"
+        for c in pod["containers"] for source in c.get("envFrom", []))]
+    comment = (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
+    assert f"= {per_pod * pods}\n# connections" in comment
+    assert f"running = {per_pod * (pods + surge + len(jobs))}:" in comment
