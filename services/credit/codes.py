@@ -82,31 +82,47 @@ class Codes:
         if row is None:
             raise CodeNotFound(f"No assured consumption code {value}.")
         code, merchant = row
-        if code.state == "replaced":
-            raise CodeReplaced("This code was replaced by a new one: scan the code the merchant shows now.")
-        if code.state == "suspended" or not merchant.live:
-            raise CodeSuspended("This merchant's code is suspended: check with the local tourism bureau.")
+        self._refuse_unless_active(code.state, merchant.live)
         return code, merchant
 
+    @staticmethod
+    def _refuse_unless_active(state: str, merchant_live: bool) -> None:
+        if state == "replaced":
+            raise CodeReplaced("This code was replaced by a new one: scan the code the merchant shows now.")
+        if state == "suspended" or not merchant_live:
+            raise CodeSuspended("This merchant's code is suspended: check with the local tourism bureau.")
+
     async def profile(self, value: str) -> PublicProfile:
-        code, merchant = await self.resolve(value)
-        credit = await self.session.get(CreditScore, merchant.id)
-        listed = set((await self.session.scalars(select(Listing.list_name).where(
-            Listing.subject_id == merchant.id, Listing.state == "listed"))).all())
-        badges = [name for name, held in (("integrity_alliance", merchant.in_integrity_alliance),
-                                          ("advance_compensation", merchant.in_compensation_program),
+        """The public profile behind a code, read in one statement (the most frequent public request): the
+        code, its merchant, its score and its lists, one row per list it is on (or one row)."""
+        rows = (await self.session.execute(
+            select(AssuredCode.code, AssuredCode.state, Merchant.id, Merchant.name, Merchant.industry,
+                   Merchant.region_code, Merchant.address, Merchant.status, Merchant.in_integrity_alliance,
+                   Merchant.in_compensation_program, CreditScore.grade, CreditScore.figures, Listing.list_name)
+            .join(Merchant, Merchant.id == AssuredCode.merchant_id)
+            .outerjoin(CreditScore, CreditScore.subject_id == Merchant.id)
+            .outerjoin(Listing, (Listing.subject_id == Merchant.id) & (Listing.state == "listed"))
+            .where(AssuredCode.code == value.upper()))).all()
+        if not rows:
+            raise CodeNotFound(f"No assured consumption code {value}.")
+        first = rows[0]
+        self._refuse_unless_active(first.state, first.status == "live")
+        listed = {row.list_name for row in rows if row.list_name is not None}
+        badges = [name for name, held in (("integrity_alliance", first.in_integrity_alliance),
+                                          ("advance_compensation", first.in_compensation_program),
                                           ("red_list", "red" in listed)) if held]
+        merchant_id = first.id
         return PublicProfile(
-            code=code.code, merchant_id=merchant.id, name=merchant.name, industry=merchant.industry,
-            region_code=merchant.region_code, address=merchant.address,
-            grade=credit.grade if credit else self.archive.card.grade_of(self.archive.card.base),
+            code=first.code, merchant_id=merchant_id, name=first.name, industry=first.industry,
+            region_code=first.region_code, address=first.address,
+            grade=first.grade if first.grade is not None else self.archive.card.grade_of(self.archive.card.base),
             badges=badges, warnings=sorted(listed - {"red"}),
-            figures=credit.figures if credit and credit.figures else {"days": self.archive.card.figures_days},
-            rate={"method": "POST", "path": f"/v1/codes/{code.code}/ratings"},
+            figures=first.figures if first.figures else {"days": self.archive.card.figures_days},
+            rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
             complain={"method": "POST", "path": "/v1/complaints",
-                      "miniprogram_page": f"pages/complaint/new?merchant_id={merchant.id}",
-                      "prefill": {"merchant_id": merchant.id, "region_code": merchant.region_code,
-                                  "industry": merchant.industry}})
+                      "miniprogram_page": f"pages/complaint/new?merchant_id={merchant_id}",
+                      "prefill": {"merchant_id": merchant_id, "region_code": first.region_code,
+                                  "industry": first.industry}})
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
         if code.state != "active":

@@ -7,7 +7,9 @@ from typing import Any
 
 from services.compensation.service import Compensation
 from services.credit.benefits import verify
+from services.credit.models import Listing
 from shared.contracts.identity import Identity, Role
+from shared.ids import new_id
 from tests.compensation.helpers import fund_region
 from tests.compensation.test_recovery import paid_claim
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, merchant_staff, official
@@ -81,6 +83,22 @@ async def test_a_merchant_goes_live_on_review_and_its_code_resolves_to_its_publi
     assert (await get(stack, PUBLIC, f"/v1/codes/{code['code']}", 410))["code"] == "code_replaced"
     assert (await get(stack, PUBLIC, f"/v1/codes/{fresh['code']}"))["name"] == "天涯海角游览区"
     assert (await get(stack, PUBLIC, "/v1/codes/NOSUCHCODE", 404))["code"] == "code_not_found"
+
+
+async def test_the_profile_shows_the_red_list_as_a_badge_and_other_lists_as_warnings(stack: Stack) -> None:
+    await settle_merchant(stack)
+    code = await get(stack, STAFF, f"/v1/merchants/{HOTEL}/code")
+    now = stack.clock.now()
+    async with stack.apps["credit"].state.sessionmaker() as session:
+        for name, state in (("red", "listed"), ("key_supervision", "listed"), ("dishonest", "noticed")):
+            session.add(Listing(id=new_id("lst"), subject_id=HOTEL, subject_kind="merchant", region_code=SANYA,
+                                list_name=name, state=state, reason="test", basis=[], noticed_at=now, opened_by="test",
+                                listed_at=now if state == "listed" else None))
+        await session.commit()
+    profile = await get(stack, PUBLIC, f"/v1/codes/{code['code']}")
+    assert "red_list" in profile["badges"]
+    assert profile["warnings"] == ["key_supervision"]  # on notice is not on the list yet
+    assert profile["merchant_id"] == HOTEL and profile["complain"]["prefill"]["merchant_id"] == HOTEL
 
 
 async def late_at_fault_complaint(stack: Stack, n: int) -> None:
