@@ -50,6 +50,7 @@ from services.intake.config import IntakeSettings
 from shared.clock import system_clock
 from shared.db import create_engine, create_sessionmaker
 from shared.migrate import upgrade
+from shared.settings import ServiceSettings
 from shared.testing.fakes.server import free_port
 
 SECRET = "bench-internal-secret-0123456789abcdef"
@@ -82,7 +83,9 @@ def env_for(service: str, url: str, ports: dict[str, list[int]], replica: int = 
 
 def pool(replicas: int) -> dict[str, str]:
     """Database pool settings for each of `replicas` processes: together, what one process has by default."""
-    return {"DATABASE_POOL_SIZE": str(max(2, 20 // replicas)), "DATABASE_MAX_OVERFLOW": str(10 // replicas)}
+    fields = ServiceSettings.model_fields
+    size, overflow = fields["database_pool_size"].default, fields["database_max_overflow"].default
+    return {"DATABASE_POOL_SIZE": str(max(2, size // replicas)), "DATABASE_MAX_OVERFLOW": str(overflow // replicas)}
 
 
 async def build(url: str) -> list[str]:

@@ -111,17 +111,16 @@ class Codes:
         badges = [name for name, held in (("integrity_alliance", first.in_integrity_alliance),
                                           ("advance_compensation", first.in_compensation_program),
                                           ("red_list", "red" in listed)) if held]
-        merchant_id = first.id
         return PublicProfile(
-            code=first.code, merchant_id=merchant_id, name=first.name, industry=first.industry,
+            code=first.code, merchant_id=first.id, name=first.name, industry=first.industry,
             region_code=first.region_code, address=first.address,
             grade=first.grade if first.grade is not None else self.archive.card.grade_of(self.archive.card.base),
             badges=badges, warnings=sorted(listed - {"red"}),
             figures=first.figures if first.figures else {"days": self.archive.card.figures_days},
             rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
             complain={"method": "POST", "path": "/v1/complaints",
-                      "miniprogram_page": f"pages/complaint/new?merchant_id={merchant_id}",
-                      "prefill": {"merchant_id": merchant_id, "region_code": first.region_code,
+                      "miniprogram_page": f"pages/complaint/new?merchant_id={first.id}",
+                      "prefill": {"merchant_id": first.id, "region_code": first.region_code,
                                   "industry": first.industry}})
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
