@@ -117,7 +117,7 @@ async def run(args: argparse.Namespace) -> None:
     fake = multiprocessing.get_context("spawn").Process(target=serve_fake, args=(port, merchant_public,
                                                                                     platform_private), daemon=True)
     fake.start()
-    common = {"internal_secret": SECRET, "run_background_workers": False, "environment": "test"}
+    common = {"internal_secret": SECRET, "run_background_workers": False, "environment": "development"}
 
     def where(service: str) -> dict[str, str | None]:
         if is_pg:

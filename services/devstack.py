@@ -107,7 +107,7 @@ Staff accounts (username / password):
 
 
 def main() -> None:
-    from services.demo import demo_data
+    from services.demo import demo_records
 
     env = _env()
     prepare(env)
@@ -132,7 +132,7 @@ def main() -> None:
         staff = "\n".join(
             f"  {s['username']:<9} {s['password']:<20} {s['role']:<15} "
             f"{s.get('region_code') or s.get('merchant_id') or ''}"
-            for s in demo_data()["staff"])
+            for s in demo_records()["staff"])
         print(BANNER.format(staff=staff), flush=True)
         while True:
             for child in children:

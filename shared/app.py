@@ -21,6 +21,7 @@ from sqlalchemy import Table
 
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
+from shared.edge import BodyLimit, PathGuard
 from shared.errors import install_error_handlers
 from shared.http import REQUEST_ID_HEADER, ServiceClient
 from shared.ids import new_id
@@ -234,9 +235,11 @@ def create_service_app(
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     metrics: Callable[[Metrics], ServiceMetrics] | None = None,
     span_exporter: SpanExporter | None = None,
+    body_limits: Sequence[tuple[str, int]] = (),
 ) -> FastAPI:
     """A service app with everything every service has; `transports` lets tests wire apps in-process and
-    `span_exporter` collect its spans. `metrics` builds the service's own series (refreshed at scrape time)."""
+    `span_exporter` collect its spans. `metrics` builds the service's own series (refreshed at scrape time).
+    `body_limits`: other limits than `settings.max_request_bytes` under path prefixes."""
     clock = clock or system_clock
     tracing = Tracing(name, settings, span_exporter)
 
@@ -295,6 +298,9 @@ def create_service_app(
     app.state.tracing = tracing
     app.state.service_name = name
     install_error_handlers(app)
+    # Outermost first: the request id, then the path check, then the body's size, then the routes.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, limits=body_limits)
+    app.add_middleware(PathGuard)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     app.include_router(_health_router(name, readiness))
     if inbox is not None:
@@ -302,3 +308,11 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run a service with uvicorn. Its own X-Forwarded-For handling is off: it trusts loopback by default, and
+    the gateway decides itself which proxies it believes (GATEWAY_TRUSTED_PROXIES)."""
+    import uvicorn
+
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, proxy_headers=False)

@@ -33,16 +33,21 @@ def issue_internal_token(identity: Identity, secret: str) -> str:
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def verify_internal_token(token: str, secret: str) -> Identity:
-    try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], audience=INTERNAL_AUDIENCE, leeway=5)
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The internal identity token has expired.", code="internal_token_expired") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid") from exc
-    for key in ("aud", "iat", "exp"):
-        claims.pop(key, None)
-    return Identity.model_validate(claims)
+def verify_internal_token(token: str, secret: str, previous: str = "") -> Identity:
+    """The identity a token carries; `previous`: the secret before a rotation, accepted while it rolls out."""
+    for key in filter(None, (secret, previous)):
+        try:
+            claims = jwt.decode(token, key, algorithms=[_ALGORITHM], audience=INTERNAL_AUDIENCE, leeway=5)
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The internal identity token has expired.", code="internal_token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid") from exc
+        for name in ("aud", "iat", "exp"):
+            claims.pop(name, None)
+        return Identity.model_validate(claims)
+    raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid")
 
 
 def visible_to(identity: Identity, *, consumer: Any = None, merchant: Any = None, region: Any = None
@@ -83,7 +88,8 @@ async def current_identity(request: Request) -> Identity:
     token = request.headers.get(INTERNAL_TOKEN_HEADER)
     if not token:
         raise Unauthorized("Requests must come through the gateway.", code="internal_token_missing")
-    return verify_internal_token(token, request.app.state.settings.internal_secret)
+    settings = request.app.state.settings
+    return verify_internal_token(token, settings.internal_secret, settings.internal_previous_secret)
 
 
 Caller = Annotated[Identity, Depends(current_identity)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "dev-only-change-me"
+Environment = Literal["development", "staging", "production"]
 
 
 class ServiceSettings(BaseSettings):
@@ -15,7 +18,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
-    environment: str = Field("development", description="development, test or production")
+    environment: Environment = Field("development", description=(
+        "development (the embedded default and the test suite: placeholder secrets, SQLite and local fakes "
+        "allowed), staging or production (both refuse them at start); any other value is refused"))
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
     port: int = Field(8000, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/service.db",
@@ -26,9 +31,14 @@ class ServiceSettings(BaseSettings):
         "and closes a connection (replicas x (pool + overflow) must stay under the server's max_connections)"))
     database_max_overflow: int = Field(10, ge=0, description="connections a process may open beyond the pool "
                                        "for a burst, closed again after")
+    max_request_bytes: int = Field(11 * 1024 * 1024, ge=1024, description=(
+        "largest request body taken, with a length or chunked (413 past it); evidence uploads need 10 MiB"))
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     internal_secret: str = Field(PLACEHOLDER_SECRET, description=(
         "signs identity tokens between the gateway and services and between services; the same for all"))
+    internal_previous_secret: str = Field("", description=(
+        "the internal secret before a rotation, still accepted: set it on every service with the new secret, roll "
+        "them all, then empty it"))
     gateway_url: str = Field("http://127.0.0.1:8000", description="where the gateway answers")
     intake_url: str = Field("http://127.0.0.1:8001", description="where intake answers")
     compensation_url: str = Field("http://127.0.0.1:8002", description="where compensation answers")
@@ -48,7 +58,8 @@ class ServiceSettings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "production"
+        """Anything but development: deployed somewhere real, where no placeholder or fake may stand."""
+        return self.environment != "development"
 
     def service_urls(self) -> dict[str, str]:
         return {
@@ -58,11 +69,37 @@ class ServiceSettings(BaseSettings):
             "credit": self.credit_url,
         }
 
+    def development_only(self) -> list[str]:
+        """What these settings hold that only development may; each service adds its own."""
+        found = []
+        if self.internal_secret == PLACEHOLDER_SECRET or len(self.internal_secret) < 32:
+            found.append("internal_secret must be set to a real secret (32+ characters)")
+        if self.internal_previous_secret and len(self.internal_previous_secret) < 32:
+            found.append("internal_previous_secret is too short to have been a real secret")
+        if self.database_url.startswith("sqlite"):
+            found.append("a deployed service runs on PostgreSQL, not SQLite")
+        return found
+
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> ServiceSettings:
+    def _refuse_development_settings(self) -> ServiceSettings:
         if self.is_production:
-            if self.internal_secret == PLACEHOLDER_SECRET or len(self.internal_secret) < 32:
-                raise ValueError("internal_secret must be set to a real secret (32+ characters) in production")
-            if self.database_url.startswith("sqlite"):
-                raise ValueError("production runs on PostgreSQL, not SQLite")
+            found = self.development_only()
+            if found:
+                raise ValueError(f"not allowed in {self.environment}: " + "; ".join(found))
         return self
+
+
+def on_loopback_among(urls: dict[str, str]) -> list[str]:
+    """One finding per setting in `urls` (name -> URL) that points at this machine."""
+    return [f"{name} points at this machine (a local fake)" for name, url in urls.items() if on_loopback(url)]
+
+
+def on_loopback(url: str) -> bool:
+    """Whether a URL points at this machine (a local fake), which no deployed service may call or announce."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -100,7 +100,7 @@ async def wipe(engine: Any, metadata: MetaData) -> None:
 def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "", **overrides: Any) -> Any:
     fields: dict[str, Any] = {
         **databases.settings_fields(service, tag), "internal_secret": INTERNAL_SECRET,
-        "run_background_workers": False, "environment": "test",
+        "run_background_workers": False, "environment": "development",
     }
     if service == "intake":
         fields["evidence_dir"] = tmp / "evidence"

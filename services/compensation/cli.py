@@ -36,7 +36,7 @@ async def seed_demo() -> int:
             ledger = Ledger(session, system_clock)
             done = set((await session.scalars(select(LedgerTransaction.reference).where(
                 LedgerTransaction.kind.in_(["fund_top_up", "deposit_top_up"])))).all())
-            data = demo_data()
+            data = demo_data(settings)
             for fund in data["funds"]:
                 reference = f"{fund['reference']} {fund['region_code']}"
                 if reference in done:

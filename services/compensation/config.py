@@ -7,7 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, on_loopback_among
+
+DEMO_APIV3_KEY = "demo-apiv3-key-0123456789abcdef0"
 
 
 class CompensationSettings(ServiceSettings):
@@ -24,7 +26,7 @@ class CompensationSettings(ServiceSettings):
                                              description="the merchant's API private key (PEM)")
     wechatpay_cert_serial_no: str = Field("DEMO-MERCHANT-SERIAL",
                                           description="serial of the merchant's API certificate")
-    wechatpay_apiv3_key: str = Field("demo-apiv3-key-0123456789abcdef0", description="APIv3 key (32 bytes)")
+    wechatpay_apiv3_key: str = Field(DEMO_APIV3_KEY, description="APIv3 key (32 bytes)")
     wechatpay_public_key_file: Path = Field(Path("var/keys/wechatpay_platform_public.pem"),
                                             description="WeChat Pay's platform public key (PEM)")
     wechatpay_public_key_id: str = Field("PUB_KEY_ID_DEMO", description="id of WeChat Pay's public key")
@@ -45,6 +47,15 @@ class CompensationSettings(ServiceSettings):
         "worker passes run at once per process: one's transfers are on the wire while another's outcomes are written"))
     payout_poll_seconds: float = Field(30.0, description="how long to wait for a notification before querying")
     recovery_days: int = Field(30, description="days a merchant has to pay a recovery order before it defaults")
+
+    def development_only(self) -> list[str]:
+        found = super().development_only()
+        if self.wechatpay_apiv3_key == DEMO_APIV3_KEY:
+            found.append("COMPENSATION_WECHATPAY_APIV3_KEY is the demo key")
+        providers = {"COMPENSATION_WECHATPAY_GATEWAY_URL": self.wechatpay_gateway_url,
+                     "COMPENSATION_ALIPAY_GATEWAY_URL": self.alipay_gateway_url,
+                     "COMPENSATION_NOTIFY_BASE_URL": self.notify_base_url}
+        return found + on_loopback_among(providers)
 
 
 settings = CompensationSettings()

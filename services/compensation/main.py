@@ -16,7 +16,7 @@ from services.compensation.models import inbox, outbox
 from services.compensation.payouts import payout_worker, recovery_scheduler, wake_payouts
 from services.compensation.providers.base import PayoutProvider
 from services.compensation.router import internal, router
-from shared.app import create_service_app
+from shared.app import create_service_app, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -76,10 +76,8 @@ def create_app(settings: CompensationSettings | None = None, clock: Clock | None
 
 
 def main() -> None:
-    import uvicorn
-
     configure_logging("compensation", default_settings.log_level)
-    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+    serve(create_app(), default_settings)
 
 
 if __name__ == "__main__":

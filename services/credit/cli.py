@@ -30,7 +30,7 @@ async def seed_demo() -> int:
             codes = Codes(session=session, archive=Archive(session=session, clock=system_clock, outbox=books,
                                                            defence_days=settings.defence_days),
                           public_base_url=settings.public_base_url)
-            for raw in demo_data()["merchants"]:
+            for raw in demo_data(settings)["merchants"]:
                 if await subjects.get(raw["id"]) is None:
                     merchant = await subjects.settle_in(MerchantIn.model_validate(raw))
                     await subjects.review(merchant, ReviewIn(decision="approve", note="demo"), seeder)

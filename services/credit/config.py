@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, on_loopback
 
 # An Ed25519 seed for development and tests only: production refuses to start with it.
 PLACEHOLDER_SIGNING_KEY = "ZGV2LW9ubHktY3JlZGl0LXNpZ25pbmcta2V5LTMyYnk"
@@ -25,11 +25,13 @@ class CreditSettings(ServiceSettings):
     lists_interval_seconds: float = Field(60.0, gt=0, description=(
         "how often the lists scheduler lists unanswered notices and ends expired listings"))
 
-    @model_validator(mode="after")
-    def _refuse_placeholder_signing_key(self) -> CreditSettings:
-        if self.is_production and self.signing_key == PLACEHOLDER_SIGNING_KEY:
-            raise ValueError("signing_key must be set to a real Ed25519 seed in production")
-        return self
+    def development_only(self) -> list[str]:
+        found = super().development_only()
+        if self.signing_key == PLACEHOLDER_SIGNING_KEY:
+            found.append("signing_key must be set to a real Ed25519 seed")
+        if on_loopback(self.public_base_url):
+            found.append("CREDIT_PUBLIC_BASE_URL is this machine: assured-code QR images would point nowhere")
+        return found
 
 
 settings = CreditSettings()

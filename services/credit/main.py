@@ -16,7 +16,7 @@ from services.credit.config import settings as default_settings
 from services.credit.credit_router import router as credit_router
 from services.credit.models import inbox, outbox
 from services.credit.router import router
-from shared.app import create_service_app, scheduler_pass
+from shared.app import create_service_app, scheduler_pass, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -72,10 +72,8 @@ def create_app(settings: CreditSettings | None = None, clock: Clock | None = Non
 
 
 def main() -> None:
-    import uvicorn
-
     configure_logging("credit", default_settings.log_level)
-    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+    serve(create_app(), default_settings)
 
 
 if __name__ == "__main__":

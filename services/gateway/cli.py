@@ -3,6 +3,8 @@
     python -m services.gateway.cli create-staff --username sanya --role official --region 460200
     python -m services.gateway.cli create-partner --name "海南12345热线" --channel hotline_12345 --webhook-url https://...
     python -m services.gateway.cli rotate-partner-key ptn_...
+    python -m services.gateway.cli rotate-partner-secrets [--legacy-jwt-secret-from-env]
+    python -m services.gateway.cli unlock-staff sanya
     python -m services.gateway.cli seed-demo
 """
 
@@ -12,13 +14,12 @@ import argparse
 import asyncio
 import getpass
 import sys
-from datetime import timedelta
 
 from services.demo import demo_data
-from services.gateway.auth import StaffExists, create_staff
+from services.gateway.auth import StaffExists, create_staff, unlock_staff
 from services.gateway.channels import government
 from services.gateway.config import settings
-from services.gateway.partners import Partners
+from services.gateway.partners import Partners, partner_cipher
 from shared.clock import system_clock
 from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
@@ -42,7 +43,7 @@ async def _partner(partner_id: str | None, name: str | None, webhook_url: str | 
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            partners = Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
+            partners = Partners.of(session, settings)
             if partner_id is None:
                 partner, key, secret = await partners.create(name or "", webhook_url, channel,
                                                              served=government.load(settings.government_channels))
@@ -55,10 +56,35 @@ async def _partner(partner_id: str | None, name: str | None, webhook_url: str | 
         await engine.dispose()
 
 
+async def _reencrypt(legacy_jwt_secret: str | None) -> int:
+    """Every partner secret encrypted again under the newest GATEWAY_PARTNER_SECRET_KEYS key."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            partners = Partners.of(session, settings)
+            partners.cipher = partner_cipher(settings, legacy_jwt_secret=legacy_jwt_secret)
+            count = await partners.reencrypt_all()
+            await session.commit()
+            return count
+    finally:
+        await engine.dispose()
+
+
+async def _unlock(username: str) -> bool:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            unlocked = await unlock_staff(session, system_clock, username, by=None)
+            await session.commit()
+            return unlocked
+    finally:
+        await engine.dispose()
+
+
 async def seed_demo() -> int:
     """Create the demo staff accounts that do not exist yet."""
     created = 0
-    for raw in demo_data()["staff"]:
+    for raw in demo_data(settings)["staff"]:
         try:
             await _create(username=raw["username"], password=raw["password"], role=Role(raw["role"]),
                           display_name=raw.get("display_name"), region_code=raw.get("region_code"),
@@ -87,7 +113,22 @@ def main(argv: list[str] | None = None) -> int:
                          "platform_12315")
     rotate = sub.add_parser("rotate-partner-key", help="a new signing key; the old one works for the overlap")
     rotate.add_argument("partner_id")
+    reencrypt = sub.add_parser("rotate-partner-secrets", help=(
+        "encrypt every partner secret again with the newest GATEWAY_PARTNER_SECRET_KEYS key"))
+    reencrypt.add_argument("--legacy-jwt-secret-from-env", action="store_true", help=(
+        "also read secrets encrypted under GATEWAY_JWT_SECRET, as releases before GATEWAY_PARTNER_SECRET_KEYS "
+        "kept them (once, when upgrading)"))
+    unlock = sub.add_parser("unlock-staff", help="lift a staff login lock after failed passwords")
+    unlock.add_argument("username")
     args = parser.parse_args(argv)
+    if args.command == "rotate-partner-secrets":
+        legacy = settings.jwt_secret if args.legacy_jwt_secret_from_env else None
+        print(f"gateway: {asyncio.run(_reencrypt(legacy))} partner secrets encrypted with the newest key")
+        return 0
+    if args.command == "unlock-staff":
+        unlocked = asyncio.run(_unlock(args.username))
+        print(f"gateway: {args.username} " + ("unlocked" if unlocked else "was not locked"))
+        return 0
     if args.command == "seed-demo":
         print(f"gateway: {asyncio.run(seed_demo())} demo staff accounts created")
         return 0

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
+from shared.settings import PLACEHOLDER_SECRET, ServiceSettings, on_loopback_among
 
 DEMO_WECHAT_SECRET = "demo-secret"
 DEMO_DOUYIN_SECRET = "demo-douyin-secret"
 DEMO_KUAISHOU_SECRET = "demo-kuaishou-secret"
 DEMO_PROGRESS_TEMPLATE = "demo-progress-template"
+PLACEHOLDER_PARTNER_KEY = "dev-only-partner-secret-key-change-me"
 
 
 class GatewaySettings(ServiceSettings):
@@ -21,6 +22,13 @@ class GatewaySettings(ServiceSettings):
     port: int = Field(8000, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/gateway.db", description="SQLAlchemy async URL")
     jwt_secret: str = Field(PLACEHOLDER_SECRET, description="signs access tokens")
+    jwt_previous_secret: str = Field("", description=(
+        "the JWT secret before the last rotation: access tokens it signed are still accepted until they expire "
+        "(set it for one access-token lifetime after changing GATEWAY_JWT_SECRET, then empty it)"))
+    partner_secret_keys: str = Field(PLACEHOLDER_PARTNER_KEY, description=(
+        "keys that encrypt partners' signing secrets at rest (32+ characters each), comma-separated, newest "
+        "first: the newest encrypts, any decrypts. Rotate: put a new key first, run `python -m "
+        "services.gateway.cli rotate-partner-secrets`, then drop the old key"))
     access_token_minutes: int = Field(15, description="lifetime of an access token")
     refresh_token_days: int = Field(30, description="lifetime of a session (its refresh token)")
     session_check_seconds: float = Field(5.0, ge=0, description=(
@@ -53,13 +61,23 @@ class GatewaySettings(ServiceSettings):
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
+    login_free_failures: int = Field(5, ge=1, description=(
+        "wrong passwords a staff username may have in a row before each further one locks it"))
+    login_delay_seconds: int = Field(15, ge=1, description=(
+        "the first lock after those failures; each further failure doubles it"))
+    login_lock_minutes: int = Field(60, ge=1, description=(
+        "the longest lock: past it the doubling stops (an admin may unlock at any time)"))
     rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
     max_in_flight: int = Field(128, ge=0, description=(
         "requests a replica serves at once; past it a request is answered 503 overloaded at once instead of "
         "queueing (0: no cap). At about 150 submissions a second a replica, 128 in progress is already a "
         "wait of most of a second"))
-    max_upload_bytes: int = Field(11 * 1024 * 1024, description="largest request body the gateway forwards")
-    trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
+    max_callback_bytes: int = Field(256 * 1024, ge=1024, description=(
+        "largest body of a provider's or a government channel's callback (/callbacks/...)"))
+    trusted_proxies: str = Field("", description=(
+        "addresses or networks of the proxies in front of the gateway (the ingress), comma-separated: from those "
+        "only, X-Forwarded-For is read, and the client is its right-most address that is not a proxy (empty: "
+        "the peer address is the client)"))
     partner_key_overlap_hours: float = Field(168, ge=0, description=(
         "how long a partner's previous signing key keeps working after a new one is issued"))
     webhook_interval_seconds: float = Field(1.0, gt=0, description="how often due webhook deliveries are sent")
@@ -86,21 +104,36 @@ class GatewaySettings(ServiceSettings):
         "attempts of a notification while its provider is down before it is given up as failed (backoff "
         "doubles from 5 s to 1 h)"))
 
-    @model_validator(mode="after")
-    def _refuse_demo_secrets(self) -> GatewaySettings:
-        if self.is_production:
-            if self.jwt_secret == PLACEHOLDER_SECRET or len(self.jwt_secret) < 32:
-                raise ValueError("GATEWAY_JWT_SECRET must be a real secret (32+ characters) in production")
-            if self.wechat_secret == DEMO_WECHAT_SECRET:
-                raise ValueError("GATEWAY_WECHAT_SECRET is the demo placeholder")
-            if self.douyin_appid and self.douyin_secret == DEMO_DOUYIN_SECRET:
-                raise ValueError("GATEWAY_DOUYIN_SECRET is the demo placeholder (or set GATEWAY_DOUYIN_APPID empty)")
-            if self.kuaishou_appid and self.kuaishou_secret == DEMO_KUAISHOU_SECRET:
-                raise ValueError("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID "
-                                 "empty)")
-            if self.wechat_progress_template_id == DEMO_PROGRESS_TEMPLATE:
-                raise ValueError("GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID is the demo placeholder")
-        return self
+    @property
+    def partner_secret_key_list(self) -> list[str]:
+        return [key.strip() for key in self.partner_secret_keys.split(",") if key.strip()]
+
+    def development_only(self) -> list[str]:
+        found = super().development_only()
+        if self.jwt_secret == PLACEHOLDER_SECRET or len(self.jwt_secret) < 32:
+            found.append("GATEWAY_JWT_SECRET must be a real secret (32+ characters)")
+        if self.jwt_previous_secret and len(self.jwt_previous_secret) < 32:
+            found.append("GATEWAY_JWT_PREVIOUS_SECRET is too short to have been a real secret")
+        keys = self.partner_secret_key_list
+        if not keys or any(key == PLACEHOLDER_PARTNER_KEY or len(key) < 32 for key in keys):
+            found.append("GATEWAY_PARTNER_SECRET_KEYS must be real keys (32+ characters each)")
+        if self.jwt_secret in keys or self.internal_secret in keys or self.jwt_secret == self.internal_secret:
+            found.append("the JWT, internal and partner-secret keys must be three different secrets")
+        if self.wechat_secret == DEMO_WECHAT_SECRET:
+            found.append("GATEWAY_WECHAT_SECRET is the demo placeholder")
+        if self.douyin_appid and self.douyin_secret == DEMO_DOUYIN_SECRET:
+            found.append("GATEWAY_DOUYIN_SECRET is the demo placeholder (or set GATEWAY_DOUYIN_APPID empty)")
+        if self.kuaishou_appid and self.kuaishou_secret == DEMO_KUAISHOU_SECRET:
+            found.append("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID empty)")
+        if self.wechat_progress_template_id == DEMO_PROGRESS_TEMPLATE:
+            found.append("GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID is the demo placeholder")
+        providers = {"GATEWAY_WECHAT_API_BASE": self.wechat_api_base,
+                     "GATEWAY_ALIPAY_GATEWAY_URL": self.alipay_gateway_url}
+        if self.douyin_appid:
+            providers["GATEWAY_DOUYIN_API_BASE"] = self.douyin_api_base
+        if self.kuaishou_appid:
+            providers["GATEWAY_KUAISHOU_API_BASE"] = self.kuaishou_api_base
+        return found + on_loopback_among(providers)
 
 
 settings = GatewaySettings()

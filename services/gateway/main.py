@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from services.gateway.auth import EndedSessions
+from services.gateway.auth import SessionCache
 from services.gateway.channels import government
 from services.gateway.channels.alipay import AlipayMiniProgramLogin
 from services.gateway.channels.base import LoginAdapter
@@ -28,7 +29,7 @@ from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
-from shared.app import create_service_app
+from shared.app import create_service_app, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
 from shared.outbox import EventHandler
@@ -79,8 +80,8 @@ def event_handlers(app: FastAPI) -> dict[str, EventHandler]:
 
 async def _startup(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
-    app.state.ended_sessions = EndedSessions(settings.session_check_seconds,
-                                             timedelta(minutes=settings.access_token_minutes))
+    app.state.sessions = SessionCache(settings.session_check_seconds,
+                                      timedelta(minutes=settings.access_token_minutes))
     app.state.limits = {
         "identity": RateLimiter(settings.rate_limit_per_identity),
         "ip": RateLimiter(settings.rate_limit_per_ip),
@@ -118,8 +119,12 @@ def create_app(
         background=[webhook_worker, notification_worker],
         on_startup=_startup,
         on_shutdown=_shutdown,
+        body_limits=[("/callbacks/", settings.max_callback_bytes)],
         **options,
     )
+    if settings.trusted_proxies.strip():
+        # Outermost: every later step (rate limits, logs) sees the client, not the proxy.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Innermost, so that the request-id middleware logs and counts what it refuses.
     app.user_middleware.append(Middleware(InFlightLimit, limit=settings.max_in_flight))
     app.state.government_channels = government.load(settings.government_channels)
@@ -131,10 +136,8 @@ def create_app(
 
 
 def main() -> None:
-    import uvicorn
-
     configure_logging("gateway", default_settings.log_level)
-    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+    serve(create_app(), default_settings)
 
 
 if __name__ == "__main__":

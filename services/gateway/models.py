@@ -59,8 +59,48 @@ class AuthSession(Base):
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Indexed: each replica asks every few seconds which sessions ended lately (auth.EndedSessions).
+    # Indexed: each replica asks every few seconds which sessions ended lately (auth.SessionCache).
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Why it ended: logout, refresh_reused (a rotated refresh token came back: stolen), unlocked_by_admin.
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class UsedRefreshToken(Base):
+    """A refresh token already traded for a new pair. Presented again, it was copied: its session ends
+    (OAuth's refresh-token rotation with reuse detection)."""
+
+    __tablename__ = "used_refresh_tokens"
+
+    refresh_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed password logins of one username, whether an account has it or not (so a lock tells nobody
+    which usernames exist), shared by every gateway replica through the database."""
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginAudit(Base):
+    """One line per staff login event: failed, refused while locked, locked, succeeded, unlocked."""
+
+    __tablename__ = "login_audit"
+    __table_args__ = (Index("ix_login_audit_username_at", "username", "at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str | None] = mapped_column(String(40))
+    event: Mapped[str] = mapped_column(String(20))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 inbox = inbox_table(metadata)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
@@ -33,8 +32,7 @@ SIGNED = {"parameters": [{"name": h, "in": "header", "required": True, "schema":
 
 
 async def get_partners(request: Request, session: Session) -> Partners:
-    settings = request.app.state.settings
-    return Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
+    return Partners.of(session, request.app.state.settings)
 
 
 PartnerBook = Annotated[Partners, Depends(get_partners)]

@@ -8,7 +8,8 @@ sent as `X-Partner-Key`, `X-Partner-Timestamp` (Unix seconds), `X-Partner-Nonce`
 `X-Partner-Signature` (hex). A request older than 5 minutes, a nonce used before, an unknown or
 expired key or a wrong signature is refused with a 401 problem saying which, and nothing is stored.
 Webhooks are signed the same way with the partner's newest key (`tools/partner_sign.py` does both
-sides). Secrets are shown once and kept encrypted with a key derived from `GATEWAY_JWT_SECRET`.
+sides). Secrets are shown once and kept encrypted with `GATEWAY_PARTNER_SECRET_KEYS` (the newest of them encrypts,
+any of them decrypts), a secret of its own: rotating the JWT secret leaves them readable.
 """
 
 from __future__ import annotations
@@ -27,19 +28,20 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from fastapi import FastAPI, Request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.channels.government import GovernmentChannel, StatusUpdate
+from services.gateway.config import GatewaySettings
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from shared.app import scheduler_pass
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
-from shared.errors import NotFound, PayloadTooLarge, Problem, Unauthorized
+from shared.errors import NotFound, Problem, Unauthorized
 from shared.ids import new_id
 from shared.outbox import EventHandler
 
@@ -69,15 +71,28 @@ def sign(secret: str, method: str, path: str, query: str, timestamp: str, nonce:
     return hmac.new(secret.encode(), canonical(method, path, query, timestamp, nonce, body), "sha256").hexdigest()
 
 
-def _cipher(jwt_secret: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"partner-keys:" + jwt_secret.encode()).digest()))
+def _fernet(secret: str, label: bytes = b"partner-secrets:") -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(label + secret.encode()).digest()))
+
+
+def partner_cipher(settings: GatewaySettings, *, legacy_jwt_secret: str | None = None) -> MultiFernet:
+    """The keys of `GATEWAY_PARTNER_SECRET_KEYS`, newest first. `legacy_jwt_secret`: also read secrets that
+    were encrypted under the JWT secret, as releases before this key had them (for `rotate-partner-secrets`)."""
+    keys = [_fernet(key) for key in settings.partner_secret_key_list]
+    if legacy_jwt_secret:
+        keys.append(_fernet(legacy_jwt_secret, b"partner-keys:"))
+    return MultiFernet(keys)
 
 
 @dataclass
 class Partners:
     session: AsyncSession
-    jwt_secret: str
+    cipher: MultiFernet
     overlap: timedelta
+
+    @classmethod
+    def of(cls, session: AsyncSession, settings: GatewaySettings) -> Partners:
+        return cls(session, partner_cipher(settings), timedelta(hours=settings.partner_key_overlap_hours))
 
     async def create(self, name: str, webhook_url: str | None, channel: str | None = None,
                      served: Collection[str] = ()) -> tuple[Partner, PartnerKey, str]:
@@ -100,13 +115,21 @@ class Partners:
             old.expires_at = now + self.overlap
         secret = "psk_" + secrets.token_urlsafe(32)
         key = PartnerKey(id=new_id("pky"), partner_id=partner.id, created_at=now,
-                         secret_encrypted=_cipher(self.jwt_secret).encrypt(secret.encode()).decode())
+                         secret_encrypted=self.cipher.encrypt(secret.encode()).decode())
         self.session.add(key)
         await self.session.flush()
         return key, secret
 
     def secret_of(self, key: PartnerKey) -> str:
-        return _cipher(self.jwt_secret).decrypt(key.secret_encrypted.encode()).decode()
+        return self.cipher.decrypt(key.secret_encrypted.encode()).decode()
+
+    async def reencrypt_all(self) -> int:
+        """Every stored secret encrypted again with the newest key (after a new one was put first)."""
+        keys = (await self.session.scalars(select(PartnerKey))).all()
+        for key in keys:
+            key.secret_encrypted = self.cipher.rotate(key.secret_encrypted.encode()).decode()
+        await self.session.flush()
+        return len(keys)
 
     async def get(self, partner_id: str) -> Partner:
         partner = await self.session.get(Partner, partner_id)
@@ -137,13 +160,7 @@ class Partners:
         if key.expires_at is not None and key.expires_at <= system_clock.now():
             raise Unauthorized("This key was replaced and its overlap is over: sign with the new one.",
                                code="partner_key_expired")
-        limit = request.app.state.settings.max_upload_bytes
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            raise PayloadTooLarge(f"Partner requests are limited to {limit} bytes.")
-        body = await request.body()
-        if len(body) > limit:
-            raise PayloadTooLarge(f"Partner requests are limited to {limit} bytes.")
+        body = await request.body()  # bounded by the app's body limit, chunked or not
         expected = sign(self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce,
                         body)
         if not hmac.compare_digest(expected, signature.lower()):
@@ -206,7 +223,7 @@ async def deliver_webhooks_once(app: FastAPI) -> int:
             WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at).limit(50)
             .with_for_update(**for_update_skip_locked(session)))).all())
-        partners = Partners(session, settings.jwt_secret, timedelta(hours=settings.partner_key_overlap_hours))
+        partners = Partners.of(session, settings)
         for delivery in due:
             partner = await session.get(Partner, delivery.partner_id)
             key = await partners.newest_key(delivery.partner_id)

@@ -7,20 +7,24 @@ import copy
 import logging
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
-from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken
+from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken, LoginLocked, unlock_staff
 from services.gateway.channels.base import (
     LoginCodeInvalid,
     ProviderCredentialsRejected,
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
+from services.gateway.models import LoginAudit
 from shared.clock import system_clock
 from shared.contracts.auth import (
     AlipayLoginIn,
+    LoginEventOut,
     Me,
     MiniProgramLoginIn,
     RefreshIn,
@@ -30,7 +34,7 @@ from shared.contracts.auth import (
 )
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
-from shared.errors import NotFound, PayloadTooLarge, TooManyRequests, problem_responses
+from shared.errors import Forbidden, NotFound, Problem, TooManyRequests, problem_responses
 
 log = logging.getLogger("gateway.routes")
 
@@ -72,6 +76,8 @@ ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET"
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
 GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
 _FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location")
 
 auth_router = APIRouter(prefix="/v1", tags=["auth"])
@@ -96,17 +102,15 @@ def route_for(path: str) -> str | None:
 
 
 def client_ip(request: Request) -> str:
-    if request.app.state.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The peer's address; behind a configured proxy (`GATEWAY_TRUSTED_PROXIES`), the right-most address in
+    X-Forwarded-For that is not one of those proxies, as uvicorn's proxy-headers middleware sets it."""
     return request.client.host if request.client else "unknown"
 
 
 async def get_authenticator(request: Request, session: Session) -> Authenticator:
     # Sessions and tokens run on real time: the injectable clock is for complaints' deadlines.
     return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock,
-                         ended_sessions=request.app.state.ended_sessions)
+                         sessions=request.app.state.sessions)
 
 
 Auth = Annotated[Authenticator, Depends(get_authenticator)]
@@ -175,10 +179,39 @@ async def alipay_login(body: AlipayLoginIn, request: Request, auth: Auth) -> Tok
 
 
 @auth_router.post("/auth/staff/login", dependencies=[Depends(_login_limit)],
-                  responses=problem_responses(InvalidCredentials, TooManyRequests))
-async def staff_login(body: StaffLoginIn, auth: Auth) -> TokenPair:
-    """Log in as staff (an official, merchant staff or an admin) with a username and password."""
-    return await auth.login_staff(body.username, body.password)
+                  responses=problem_responses(InvalidCredentials, TooManyRequests, LoginLocked))
+async def staff_login(body: StaffLoginIn, request: Request, auth: Auth) -> TokenPair:
+    """Log in as staff (an official, merchant staff or an admin) with a username and password. After
+    repeated wrong passwords the username is locked for a growing time (429 `login_locked`, Retry-After)."""
+    return await auth.login_staff(body.username, body.password, client_ip(request))
+
+
+def _admin_caller(who: Caller) -> Identity:
+    if who[0].role != Role.admin:
+        raise Forbidden("Only an administrator may do this.", code="admin_only")
+    return who[0]
+
+
+AdminCaller = Annotated[Identity, Depends(_admin_caller)]
+
+
+@auth_router.post("/staff/{username}/unlock", status_code=204, responses=problem_responses(InvalidToken, Forbidden))
+async def unlock_staff_login(username: Annotated[str, Path(max_length=64, examples=["sanya"])], admin: AdminCaller,
+                             session: Session) -> Response:
+    """Lift a staff username's login lock and clear its failed attempts (admins)."""
+    await unlock_staff(session, system_clock, username, by=admin.subject)
+    return Response(status_code=204)
+
+
+@auth_router.get("/staff/login-events", responses=problem_responses(InvalidToken, Forbidden))
+async def staff_login_events(admin: AdminCaller, session: Session,
+                             username: Annotated[str | None, Query(max_length=64, examples=["sanya"])] = None,
+                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LoginEventOut]:
+    """The staff login audit, newest first: failures, refusals while locked, locks, successes, unlocks."""
+    query = select(LoginAudit).order_by(LoginAudit.at.desc(), LoginAudit.id.desc()).limit(limit)
+    if username is not None:
+        query = query.where(LoginAudit.username == username)
+    return [LoginEventOut.model_validate(row, from_attributes=True) for row in (await session.scalars(query)).all()]
 
 
 @auth_router.post("/auth/refresh", dependencies=[Depends(_login_limit)], responses=problem_responses(InvalidToken))
@@ -205,6 +238,10 @@ class RouteNotFound(NotFound):
     code, title = "route_not_found", "No such endpoint"
 
 
+class BodyNotAllowed(Problem):
+    status, code, title = 400, "body_not_allowed", "No body expected"
+
+
 @proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                         include_in_schema=False)
 async def proxy(path: str, request: Request, auth: Auth) -> Response:
@@ -219,16 +256,23 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
         identity = PUBLIC_IDENTITY
     else:
         identity, _ = await caller(request, auth)
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > state.settings.max_upload_bytes:
-        raise PayloadTooLarge(f"Requests are limited to {state.settings.max_upload_bytes} bytes.")
     headers = {k: v for k, v in request.headers.items() if k in _FORWARD_REQUEST}
+    content = None
+    if request.method in _WITH_BODY:
+        content = request.stream()  # as it arrives: its declared length, or chunked, bounded by BodyLimit
+    elif "transfer-encoding" in request.headers or request.headers.get("content-length", "0") != "0":
+        # What is forwarded is exactly what is declared: a length with no body would leave the pooled
+        # connection to the service out of step, and the next caller's request read as this one's body.
+        raise BodyNotAllowed(f"A {request.method} request carries no body.")
+    else:
+        headers.pop("content-length", None)
     client = state.clients[service]
+    # The path as routed (PathGuard refused dot-segments, encoded slashes and control characters), encoded
+    # again so that a decoded '?', '#' or '%' stays part of the path.
+    target = quote(request.url.path, safe=_PATH_SAFE)
     query = request.url.query
-    upstream = client.build_request(
-        request.method, request.url.path + (f"?{query}" if query else ""), identity=identity,
-        headers=headers, content=request.stream() if request.method in ("POST", "PUT", "PATCH") else None,
-    )
+    upstream = client.build_request(request.method, target + (f"?{query}" if query else ""), identity=identity,
+                                    headers=headers, content=content)
     response = await client.send_stream(upstream)
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     return Response(response.content, status_code=response.status_code, headers=out_headers)

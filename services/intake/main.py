@@ -21,7 +21,7 @@ from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
 from services.intake.service import Intake
 from services.intake.storage import DiskStorage
-from shared.app import create_service_app, scheduler_pass
+from shared.app import create_service_app, scheduler_pass, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -98,10 +98,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
 
 
 def main() -> None:
-    import uvicorn
-
     configure_logging("intake", default_settings.log_level)
-    uvicorn.run(create_app(), host=default_settings.host, port=default_settings.port, log_config=None)
+    serve(create_app(), default_settings)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -33,6 +34,19 @@ class StaffLoginIn(_In):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
         examples=["sanya"])
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(examples=["sanya-demo-pass"])
+
+
+class LoginEventOut(BaseModel):
+    """One line of the staff login audit."""
+
+    id: str = Field(examples=["lga_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    username: str = Field(examples=["sanya"])
+    account_id: str | None = Field(description="the account with that username, if any",
+                                   examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    event: Literal["failed", "locked", "refused_locked", "succeeded", "unlocked"] = Field(examples=["failed"])
+    client_ip: str | None = Field(examples=["203.0.113.7"])
+    actor_id: str | None = Field(description="who unlocked (an admin's account id, or cli)", examples=[None])
+    at: datetime = Field(examples=["2026-12-06T08:15:00Z"])
 
 
 class RefreshIn(_In):

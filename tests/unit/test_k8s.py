@@ -155,6 +155,8 @@ def must_be_provided(service: str, name: str, field: FieldInfo) -> bool:
     """Whether a production pod may not keep this setting's default, judged from the default itself."""
     if name == f"{service}_url":
         return False  # a service never calls itself (shared/app.py builds clients for the others)
+    if name.endswith("previous_secret"):
+        return False  # set only while a rotation rolls out (and then from a Secret, like every secret)
     if name in CORE or field.is_required() or is_secret(name):
         return True  # a secret's default is in the code, so it is no secret
     default = field.default
@@ -321,7 +323,7 @@ def test_the_services_accept_their_environment_in_production(manifests: Manifest
         p, values = prefix(service), {}
         for name, given in manifests.environment(c).items():
             if name.startswith(p) and given.value is not None:
-                values[name[len(p):].lower()] = given.value.replace(PLACEHOLDER, "x" * 40)
+                values[name[len(p):].lower()] = given.value.replace(PLACEHOLDER, f"{name.lower()}-{'x' * 40}")
         settings = SETTINGS[service].model_validate(values)  # no environment read: only what the pod has
         assert isinstance(settings, ServiceSettings) and settings.is_production, where
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from services.compensation.config import CompensationSettings
 from services.gateway.config import GatewaySettings
 from services.intake.config import IntakeSettings
 
@@ -33,10 +34,55 @@ def test_production_gateway_refuses_demo_jwt_and_wechat_secrets() -> None:
     with pytest.raises(ValidationError, match="WECHAT_PROGRESS_TEMPLATE_ID"):
         GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
                         wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret")
-    ok = GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
-                         wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret",
-                         wechat_progress_template_id="real-template")
+    ok = GatewaySettings(**REAL_GATEWAY)
     assert ok.is_production
+
+
+REAL_GATEWAY = dict(
+    environment="production", database_url=PG, internal_secret=SECRET, jwt_secret="j" * 40,
+    partner_secret_keys="p" * 40, wechat_secret="real-secret", douyin_appid="",
+    kuaishou_secret="real-kuaishou-secret", wechat_progress_template_id="real-template",
+    wechat_api_base="https://api.weixin.qq.com", alipay_gateway_url="https://openapi.alipay.com/gateway.do",
+    kuaishou_api_base="https://open.kuaishou.com")
+
+
+@pytest.mark.parametrize("environment", ["Production", "prod", "PRODUCTION", "live", ""])
+def test_an_environment_outside_the_closed_set_is_refused(environment: str) -> None:
+    with pytest.raises(ValidationError, match="environment"):
+        IntakeSettings(environment=environment, database_url=PG, internal_secret=SECRET)
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_every_environment_but_development_refuses_what_only_development_may_have(environment: str) -> None:
+    GatewaySettings(**{**REAL_GATEWAY, "environment": environment})  # the real thing starts
+    for change, finding in (
+        ({"database_url": "sqlite+aiosqlite:///var/gateway.db"}, "PostgreSQL"),
+        ({"internal_secret": "dev-only-change-me"}, "internal_secret"),
+        ({"jwt_secret": "dev-only-change-me"}, "JWT"),
+        ({"partner_secret_keys": "dev-only-partner-secret-key-change-me"}, "PARTNER_SECRET_KEYS"),
+        ({"partner_secret_keys": "j" * 40}, "three different secrets"),  # the JWT secret again
+        ({"wechat_api_base": "http://127.0.0.1:8010"}, "GATEWAY_WECHAT_API_BASE points at this machine"),
+        ({"alipay_gateway_url": "http://localhost:8011/gateway.do"}, "GATEWAY_ALIPAY_GATEWAY_URL"),
+    ):
+        with pytest.raises(ValidationError, match=finding):
+            GatewaySettings(**{**REAL_GATEWAY, "environment": environment, **change})
+    real_compensation = dict(environment=environment, database_url=PG, internal_secret=SECRET,
+                             wechatpay_apiv3_key="k" * 32, wechatpay_gateway_url="https://api.mch.weixin.qq.com",
+                             alipay_gateway_url="https://openapi.alipay.com/gateway.do",
+                             notify_base_url="https://complaints.example.com")
+    CompensationSettings(**real_compensation)
+    with pytest.raises(ValidationError, match="demo key"):
+        CompensationSettings(**{**real_compensation, "wechatpay_apiv3_key": "demo-apiv3-key-0123456789abcdef0"})
+    with pytest.raises(ValidationError, match="COMPENSATION_NOTIFY_BASE_URL"):
+        CompensationSettings(**{**real_compensation, "notify_base_url": "http://127.0.0.1:8000"})
+
+
+def test_seed_demo_refuses_outside_development() -> None:
+    from services.demo import demo_data
+
+    assert demo_data(IntakeSettings())["staff"]
+    with pytest.raises(SystemExit, match="development only"):
+        demo_data(IntakeSettings(environment="staging", database_url=PG, internal_secret=SECRET))
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,7 +120,10 @@ class AlipayTransfers:
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> TransferNotification:
         """Verify the RSA2 signature over the sorted parameters, then read the order from biz_content."""
-        data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        try:
+            data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError as exc:
+            raise NotificationRejected("The notification is not UTF-8 form data.") from exc
         signature = data.pop("sign", None)
         if not signature:
             raise NotificationRejected("The notification is not signed.")

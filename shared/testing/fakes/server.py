@@ -25,7 +25,7 @@ class ServerThread:
         self.host = host
         self.port = port or free_port()
         config = uvicorn.Config(app, host=host, port=self.port, log_config=None, log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=1)
+                                lifespan="on", timeout_graceful_shutdown=1, proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"server-{self.port}", daemon=True)
 

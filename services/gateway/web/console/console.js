@@ -64,7 +64,16 @@ async function api(method, path, body, { raw = false } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-async function refresh() {
+// One refresh at a time: requests that meet an expired token together share it. A refresh token is good
+// once; sent twice, the gateway takes it for stolen and ends the session.
+let refreshing = null;
+
+function refresh() {
+  if (!refreshing) refreshing = refreshOnce().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshOnce() {
   const token = store.getItem("refresh_token");
   if (!token) return false;
   const response = await fetch("/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" },
