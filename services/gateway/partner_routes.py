@@ -19,7 +19,7 @@ from services.gateway.partners import (
     Partners,
     delivery_out,
 )
-from services.gateway.routes import Caller
+from services.gateway.routes import Admin
 from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintOut, ComplaintSubmit
 from shared.contracts.identity import Identity, Role
@@ -172,14 +172,6 @@ def install_government_channels(app: FastAPI) -> None:
 admin_router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=problem_responses(Forbidden))
 
 
-def _admin(who: Caller) -> Identity:
-    identity, _ = who
-    if identity.role != Role.admin:
-        raise Forbidden("Partners are managed by admins.")
-    return identity
-
-
-Admin = Annotated[Identity, Depends(_admin)]
 
 
 def _partner_out(partner: Partner) -> PartnerOut:

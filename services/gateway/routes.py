@@ -186,17 +186,17 @@ async def staff_login(body: StaffLoginIn, request: Request, auth: Auth) -> Token
     return await auth.login_staff(body.username, body.password, client_ip(request))
 
 
-def _admin_caller(who: Caller) -> Identity:
+def _admin(who: Caller) -> Identity:
     if who[0].role != Role.admin:
-        raise Forbidden("Only an administrator may do this.", code="admin_only")
+        raise Forbidden("Only an administrator may do this.")
     return who[0]
 
 
-AdminCaller = Annotated[Identity, Depends(_admin_caller)]
+Admin = Annotated[Identity, Depends(_admin)]
 
 
 @auth_router.post("/staff/{username}/unlock", status_code=204, responses=problem_responses(InvalidToken, Forbidden))
-async def unlock_staff_login(username: Annotated[str, Path(max_length=64, examples=["sanya"])], admin: AdminCaller,
+async def unlock_staff_login(username: Annotated[str, Path(max_length=64, examples=["sanya"])], admin: Admin,
                              session: Session) -> Response:
     """Lift a staff username's login lock and clear its failed attempts (admins)."""
     await unlock_staff(session, system_clock, username, by=admin.subject)
@@ -204,7 +204,7 @@ async def unlock_staff_login(username: Annotated[str, Path(max_length=64, exampl
 
 
 @auth_router.get("/staff/login-events", responses=problem_responses(InvalidToken, Forbidden))
-async def staff_login_events(admin: AdminCaller, session: Session,
+async def staff_login_events(admin: Admin, session: Session,
                              username: Annotated[str | None, Query(max_length=64, examples=["sanya"])] = None,
                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LoginEventOut]:
     """The staff login audit, newest first: failures, refusals while locked, locks, successes, unlocks."""
