@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
 from services.credit import external
@@ -312,11 +313,25 @@ async def redeem(body: RedemptionIn, benefits: BenefitService, caller: Caller, s
 
 
 # --- the code, scanned ("code check", "code evaluate") --------------------------------------------
-@router.get("/codes/{code}", tags=["codes"], responses=problem_responses(CodeNotFound, CodeSuspended, CodeReplaced))
-async def code_profile(code: CodeValue, codes: CodeService, caller: Caller) -> PublicProfile:
+@router.get("/codes/{code}", tags=["codes"], response_model=PublicProfile, responses={
+    **problem_responses(CodeNotFound, CodeSuspended, CodeReplaced),
+    304: {"description": "Not modified: the profile is still the one whose ETag was sent in If-None-Match"}})
+async def code_profile(code: CodeValue, codes: CodeService, caller: Caller, request: Request) -> Response:
     """What a tourist sees after scanning a merchant's code: name, grade, badges, complaint and response
-    figures, and where to rate it or complain about it with the merchant filled in. No personal data."""
-    return await codes.profile(code)
+    figures, and where to rate it or complain about it with the merchant filled in. No personal data.
+
+    The answer carries an `ETag` and a short public `Cache-Control` (CREDIT_CODE_PROFILE_MAX_AGE_SECONDS), so a
+    CDN or the ingress may serve repeats: a code suspended or replaced answers 410 within that age at the
+    latest, since every cached copy is asked again (If-None-Match, answered 304 while nothing changed) once
+    it is older."""
+    body = (await codes.profile(code)).model_dump_json().encode()
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    max_age = request.app.state.settings.code_profile_max_age_seconds
+    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
+    asked = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}
+    if tag in asked or "*" in asked:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/codes/{code}/ratings", tags=["codes"], status_code=201,

@@ -75,10 +75,12 @@ ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET"
                        ("GET", "/v1/benefits/signing-key")})
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
 GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
-_FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key")
+_FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key",
+                    "if-none-match")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location")
+_FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location", "etag",
+                     "cache-control")
 
 auth_router = APIRouter(prefix="/v1", tags=["auth"])
 proxy_router = APIRouter()

@@ -77,8 +77,16 @@ async def test_a_merchant_goes_live_on_review_and_its_code_resolves_to_its_publi
     assert too_soon["code"] == "rating_too_soon"
     assert (await get(stack, PUBLIC, f"/v1/codes/{code['code']}"))["figures"]["rating_average"] == 2.0
 
+    # Through the gateway, as a CDN would ask: a short public age, then a 304 while nothing changed.
+    scanned = await stack.gateway.get(f"/v1/codes/{code['code']}")
+    assert scanned.status_code == 200 and scanned.headers["cache-control"] == "public, max-age=30"
+    tag = scanned.headers["etag"]
+    again = await stack.gateway.get(f"/v1/codes/{code['code']}", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
     await post(stack, merchant_staff(mid), f"/v1/merchants/{mid}/code/suspensions", {"note": "闭园检修"}, 200)
     assert (await get(stack, PUBLIC, f"/v1/codes/{code['code']}", 410))["code"] == "code_suspended"
+    revalidated = await stack.gateway.get(f"/v1/codes/{code['code']}", headers={"If-None-Match": tag})
+    assert revalidated.status_code == 410  # a cached copy asked again learns the code is gone
     fresh = await post(stack, official(SANYA), f"/v1/merchants/{mid}/code/reissues", {"note": "检修结束换码"}, 201)
     assert (await get(stack, PUBLIC, f"/v1/codes/{code['code']}", 410))["code"] == "code_replaced"
     assert (await get(stack, PUBLIC, f"/v1/codes/{fresh['code']}"))["name"] == "天涯海角游览区"
