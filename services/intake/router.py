@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from services.intake.imports import Importer, ImportFileInvalid, read_rows
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
@@ -23,7 +24,6 @@ from services.intake.service import (
     ActionNotAllowed,
     AlreadyEvaluated,
     AlreadyRequested,
-    ChannelNotAllowed,
     NotInProgram,
     TimestampInFuture,
     TimestampsOutOfOrder,
@@ -173,14 +173,16 @@ def _request_hash(body: ComplaintSubmit) -> str:
 
 @router.post(
     "/complaints", status_code=201,
-    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, ChannelNotAllowed,
-                                TimestampInFuture, TimestampsOutOfOrder),
+    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, FilingNotAllowed,
+                                FilingRegionNotAllowed, ChannelNotAllowed, TimestampInFuture, TimestampsOutOfOrder),
 )
 async def submit_complaint(
     body: ComplaintSubmit, caller: Caller, session: Session, intake: IntakeService,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> Any:
-    """Submit a complaint; it is accepted and assigned at once where the rules allow."""
+    """Submit a complaint; it is accepted and assigned at once where the rules allow. Tourists file for
+    themselves on their login's channel, partners on their own channel, officials for their own region
+    (walk_in or hotline_12345); merchant staff never (403 filing_not_allowed)."""
     record = None
     if idempotency_key:
         repo = IdempotencyRepository(session)

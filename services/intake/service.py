@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
+from services.intake.filing import filer_of
 from services.intake.models import Complaint, Evidence, Merchant, TimelineEntry
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
 from shared.clock import Clock, shanghai_text
-from shared.contracts.common import CHANNEL_LABELS_ZH, GOVERNMENT_CHANNELS, Channel
+from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
@@ -94,10 +95,6 @@ class AlreadyRequested(Conflict):
 
 class OccurredInFuture(Problem):
     status, code, title = 422, "validation_failed", "Invalid request"
-
-
-class ChannelNotAllowed(Forbidden):
-    code, title = "channel_not_allowed", "Channel not allowed"
 
 
 class TimestampInFuture(Problem):
@@ -266,26 +263,19 @@ class Intake:
             return await self._submit(actor, body)
 
     async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
+        filer = filer_of(actor, body)  # who may file this, before anything else is looked at
         now = self.clock.now()
         region = self.regions.get(body.region_code)
         received_at = self._channel_times(actor, body, now)
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture("The event cannot have happened in the future.",
                                    errors=[{"field": "body.occurred_at", "message": "is in the future"}])
-        source_id = external_id = None
-        if actor.role == Role.consumer:
-            channel = actor.channel or Channel.wechat_miniprogram
-            consumer_id: str | None = actor.subject
-        elif actor.role == Role.partner:
-            channel, consumer_id = self._partner_channel(actor, body), None
-            source_id, external_id = actor.subject, body.external_id
-            if external_id is not None:
-                earlier = await self.complaints.by_external_id(source_id, external_id)
-                if earlier is not None:
-                    return earlier  # the same case pushed again
-        else:
-            channel = body.channel or Channel.walk_in
-            consumer_id = None
+        channel, consumer_id, source_id = filer.channel, filer.consumer_id, filer.source_id
+        external_id = body.external_id if source_id else None
+        if source_id and external_id is not None:
+            earlier = await self.complaints.by_external_id(source_id, external_id)
+            if earlier is not None:
+                return earlier  # the same case pushed again
         merchant = await self._merchant_named(body)
         c = Complaint(
             id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, source_id=source_id,
@@ -332,19 +322,6 @@ class Intake:
             await self._accept(c, SYSTEM, merchant, note=NOTE_AUTO_ACCEPTED)
         await self.session.flush()
         return c
-
-    @staticmethod
-    def _partner_channel(actor: Identity, body: ComplaintSubmit) -> Channel:
-        """A government channel's center submits as its channel; no other partner may claim one."""
-        if actor.channel is not None:
-            if body.channel is not None and body.channel != actor.channel:
-                raise ChannelNotAllowed(f"This partner is the {actor.channel} center; it cannot submit as "
-                                        f"{body.channel}.", field="channel")
-            return Channel(actor.channel)
-        if body.channel in GOVERNMENT_CHANNELS:
-            raise ChannelNotAllowed(f"Only the {body.channel} center, registered with that channel, submits as "
-                                    f"{body.channel}.", field="channel")
-        return body.channel or Channel.partner
 
     def _channel_times(self, actor: Identity, body: ComplaintSubmit, now: datetime) -> datetime | None:
         """A channel's own receipt and dispatch times, checked: never in the future, never out of order."""

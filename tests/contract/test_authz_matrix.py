@@ -51,9 +51,8 @@ ANYONE = "ok ok ok ok ok ok ok"  # any logged-in caller: public catalogues, publ
 # pending. OTHER is a merchant in Haikou. Sanya's official is the resource's; Haikou's is not.
 RULES: dict[str, str] = {
     # --- intake ----------------------------------------------------- alice bob staff other sanya haikou admin
-    # debatable: merchant staff, and officials of any region, may file (walk-in) complaints, against any
-    # merchant and in any region; the returns desk lets only tourists and the region's officials file.
-    "POST /v1/complaints":                                            ANYONE,
+    # Tourists, officials of the region and admins file; merchant staff never, another region's official not.
+    "POST /v1/complaints":                                            "ok  ok  403 403 ok  403 ok",
     "GET /v1/complaints":                                             ANYONE,  # each sees only their own
     "GET /v1/complaints/{complaint_id}":                              "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/timeline":                     "ok  404 ok  404 ok  404 ok",
