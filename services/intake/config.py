@@ -21,8 +21,10 @@ class IntakeSettings(ServiceSettings):
     evidence_dir: Path = Field(Path("var/evidence"), description="where evidence files are stored")
     evidence_max_bytes: int = Field(10 * 1024 * 1024, description="largest evidence file")
     complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
-    duplicate_window_hours: int = Field(24, description="how far back a repeat complaint is looked for")
-    duplicate_similarity: float = Field(0.6, description="text similarity (0-1) above which a complaint is a repeat")
+    duplicate_window_hours: int = Field(24, description=(
+        "how far back a repeat complaint (the same account's) or a possible link (another account's) is looked for"))
+    duplicate_similarity: float = Field(0.6, description=(
+        "text similarity (0-1) above which a complaint is a repeat, or another account's a possible link"))
     return_refund_hours: int = Field(48, description="hours a shop has to refund a return request before it escalates")
     scheduler_interval_seconds: float = Field(1.0, description="how often the deadline scheduler runs")
     scheduler_batch_size: int = Field(200, description="deadlines handled per transaction")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
@@ -59,7 +59,9 @@ class Complaint(Base):
     source_id: Mapped[str | None] = mapped_column(String(40))
     external_id: Mapped[str | None] = mapped_column(String(64))
     # The same case arriving later by other channels (complaint id, channel, source, external id): their
-    # complaints are not worked twice, and this one's progress is reported to each of them.
+    # complaints are not worked twice, and this one's progress is reported to each of them. Only the same
+    # account's repeat is linked by itself; another account's is linked once an official confirms it
+    # (PossibleLink): a phone number typed into a form is not an identity.
     links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     region_code: Mapped[str] = mapped_column(String(6))
     merchant_id: Mapped[str | None] = mapped_column(String(40))
@@ -142,6 +144,26 @@ class TimelineEntry(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     complaint: Mapped[Complaint] = relationship(back_populates="timeline", lazy="raise")
+
+
+class PossibleLink(Base):
+    """Two complaints from different accounts whose phone, merchant and story match: perhaps one case.
+    Nothing is shared until an official of the region confirms it; then the later is worked as the earlier."""
+
+    __tablename__ = "possible_links"
+    __table_args__ = (Index("ux_possible_links_pair", "complaint_id", "other_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"))  # the later one, flagged on arrival
+    other_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)  # the earlier one
+    reason: Mapped[str] = mapped_column(String(40))
+    similarity: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20))  # suggested, confirmed, dismissed
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(Base):

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, Evidence, IdempotencyRecord, Merchant, ReturnRequest, TimelineEntry
+from services.intake.models import (
+    Complaint,
+    Evidence,
+    IdempotencyRecord,
+    Merchant,
+    PossibleLink,
+    ReturnRequest,
+    TimelineEntry,
+)
 from shared.auth import may_see
 from shared.auth import visible_to as shared_visible_to
 from shared.contracts.common import Channel, Industry
@@ -109,7 +117,8 @@ class ComplaintRepository:
 
     async def recent_by_person(self, consumer_id: str | None, phone: str, since: datetime) -> list[Complaint]:
         """Complaints since `since` by the same consumer or from the same phone, whatever channel they came
-        by: candidates when looking for a repeat of the same case."""
+        by: candidates when looking for a repeat of the same case (the same account's) or a possible link
+        (another account's, for an official to confirm)."""
         same_person = Complaint.contact_phone == phone
         if consumer_id:
             same_person = or_(same_person, Complaint.consumer_id == consumer_id)
@@ -117,6 +126,36 @@ class ComplaintRepository:
                  .where(same_person, Complaint.submitted_at >= since, Complaint.state != ComplaintState.not_accepted)
                  .order_by(Complaint.submitted_at))
         return list((await self.session.scalars(query)).all())
+
+    def add_possible_link(self, link: PossibleLink) -> None:
+        self.session.add(link)
+
+    async def get_possible_link(self, link_id: str, *, for_update: bool = False) -> PossibleLink | None:
+        query = select(PossibleLink).where(PossibleLink.id == link_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def possible_links(self, complaint_ids: list[str]) -> dict[str, list[tuple[PossibleLink, str, str]]]:
+        """Each complaint's possible links, oldest first, with the other complaint's id and channel."""
+        if not complaint_ids:
+            return {}
+        query = (select(PossibleLink).where(or_(PossibleLink.complaint_id.in_(complaint_ids),
+                                                PossibleLink.other_id.in_(complaint_ids)))
+                 .order_by(PossibleLink.flagged_at, PossibleLink.id))
+        links = list((await self.session.scalars(query)).all())
+        if not links:
+            return {}
+        ids = {link.complaint_id for link in links} | {link.other_id for link in links}
+        channels = dict((await self.session.execute(select(Complaint.id, Complaint.channel)
+                                                    .where(Complaint.id.in_(ids)))).all())
+        wanted = set(complaint_ids)
+        found: dict[str, list[tuple[PossibleLink, str, str]]] = {}
+        for link in links:
+            for this, other in ((link.complaint_id, link.other_id), (link.other_id, link.complaint_id)):
+                if this in wanted:
+                    found.setdefault(this, []).append((link, other, channels.get(other, "")))
+        return found
 
     def _queue(self, identity: Identity, f: QueueFilter) -> Select[tuple[Complaint]]:
         query = select(Complaint).where(visible_to(identity))

@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from services.intake.imports import Importer, ImportFileInvalid, read_rows
-from services.intake.models import Complaint, Evidence, IdempotencyRecord, TimelineEntry
+from services.intake.models import Complaint, Evidence, IdempotencyRecord, PossibleLink, TimelineEntry
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
@@ -23,7 +24,8 @@ from services.intake.service import (
     ActionNotAllowed,
     AlreadyEvaluated,
     AlreadyRequested,
-    ChannelNotAllowed,
+    LinkAlreadyDecided,
+    LinkNotFound,
     NotInProgram,
     TimestampInFuture,
     TimestampsOutOfOrder,
@@ -47,6 +49,9 @@ from shared.contracts.complaints import (
     EvidenceOut,
     IndustryOut,
     IntakeDecisionIn,
+    LinkDecisionIn,
+    PossibleLinkOut,
+    PossibleLinkState,
     RegionOut,
     ResolutionIn,
     ResponseIn,
@@ -75,13 +80,25 @@ catalogue_router = APIRouter(prefix="/v1", tags=["catalogues"])
 ACTION_ERRORS = problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition)
 
 
-def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> ComplaintOut:
-    """The complaint as `viewer` may see it: the phone number only in full for its owner."""
+STAFF = (Role.official, Role.admin)
+# Timeline steps about other accounts' look-alike complaints: for the officials who decide on them only.
+STAFF_ONLY_KINDS = frozenset({"possible_link", "link_confirmed", "link_dismissed"})
+PossibleLinks = dict[str, list[tuple[PossibleLink, str, str]]]
+LINK_ACCOUNT_KEYS = frozenset({"consumer_id", "source_id", "external_id"})
+
+
+def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_links: PossibleLinks | None = None
+           ) -> ComplaintOut:
+    """The complaint as `viewer` may see it: the phone number only in full for its owner, possible links
+    only for officials."""
     overdue = [k for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue),
                                  ("settle", c.settle_overdue)) if flag]
     owner = c.consumer_id is not None and viewer.subject == c.consumer_id
     return ComplaintOut(
-        id=c.id, state=c.state, channel=c.channel, external_id=c.external_id, links=c.links or [],
+        id=c.id, state=c.state, channel=c.channel, external_id=c.external_id, links=_links_seen_by(c.links, viewer),
+        possible_links=[_possible_link_out(link, other_id, channel)
+                        for link, other_id, channel in (possible_links or {}).get(c.id, [])]
+        if viewer.role in STAFF else [],
         region_code=c.region_code,
         merchant_id=c.merchant_id,
         merchant_name=c.merchant_name, merchant_address=c.merchant_address, industry=c.industry,
@@ -105,9 +122,37 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0) -> Complaint
     )
 
 
+def _links_seen_by(links: list[dict[str, Any]] | None, viewer: Identity) -> list[dict[str, Any]]:
+    """A linked case's account and partner ids are the officials' business; others see which case and channel."""
+    if viewer.role in STAFF:
+        return links or []
+    return [{k: v for k, v in link.items() if k not in LINK_ACCOUNT_KEYS} for link in links or []]
+
+
+def _timeline_entry_out(e: TimelineEntry, viewer: Identity) -> TimelineEntryOut:
+    out = TimelineEntryOut.model_validate(e, from_attributes=True)
+    if viewer.role not in STAFF and e.kind == "linked" and out.data:
+        out.data = {k: v for k, v in out.data.items() if k not in LINK_ACCOUNT_KEYS}
+    return out
+
+
+def _possible_link_out(link: PossibleLink, other_id: str, channel: str) -> PossibleLinkOut:
+    return PossibleLinkOut(id=link.id, complaint_id=other_id, channel=Channel(channel), worked_as=link.other_id,
+                           state=PossibleLinkState(link.state), reason=link.reason, similarity=link.similarity,
+                           flagged_at=link.flagged_at, decided_at=link.decided_at,
+                           decided_by_name=link.decided_by_name, note=link.note)
+
+
+async def _possible_links(session: Session, complaint_ids: list[str], caller: Identity) -> PossibleLinks:
+    """The complaints' possible links, looked up for those who may see them only."""
+    if caller.role not in STAFF:
+        return {}
+    return await ComplaintRepository(session).possible_links(complaint_ids)
+
+
 async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut:
     counts = await ComplaintRepository(session).evidence_counts([c.id])
-    return to_out(c, caller, counts.get(c.id, 0))
+    return to_out(c, caller, counts.get(c.id, 0), await _possible_links(session, [c.id], caller))
 
 
 # --- catalogues -----------------------------------------------------------------------------------
@@ -173,14 +218,16 @@ def _request_hash(body: ComplaintSubmit) -> str:
 
 @router.post(
     "/complaints", status_code=201,
-    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, ChannelNotAllowed,
-                                TimestampInFuture, TimestampsOutOfOrder),
+    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, FilingNotAllowed,
+                                FilingRegionNotAllowed, ChannelNotAllowed, TimestampInFuture, TimestampsOutOfOrder),
 )
 async def submit_complaint(
     body: ComplaintSubmit, caller: Caller, session: Session, intake: IntakeService,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> Any:
-    """Submit a complaint; it is accepted and assigned at once where the rules allow."""
+    """Submit a complaint; it is accepted and assigned at once where the rules allow. Tourists file for
+    themselves on their login's channel, partners on their own channel, officials for their own region
+    (walk_in or hotline_12345); merchant staff never (403 filing_not_allowed)."""
     record = None
     if idempotency_key:
         repo = IdempotencyRepository(session)
@@ -204,7 +251,7 @@ async def submit_complaint(
             return JSONResponse(existing.response, status_code=existing.status_code,
                                 headers={"Idempotent-Replay": "true"})
     complaint = await intake.submit(caller, body)
-    out = to_out(complaint, caller)
+    out = to_out(complaint, caller, possible_links=await _possible_links(session, [complaint.id], caller))
     if record is not None:
         record.status_code, record.response = 201, out.model_dump(mode="json")
     return out
@@ -233,8 +280,9 @@ async def list_complaints(
                                                 external_id=external_id),
                             offset=offset, limit=limit + 1)
     counts = await repo.evidence_counts([c.id for c in rows[:limit]])
+    possible_links = await _possible_links(session, [c.id for c in rows[:limit]], caller)
     return Page[ComplaintOut](
-        items=[to_out(c, caller, counts.get(c.id, 0)) for c in rows[:limit]],
+        items=[to_out(c, caller, counts.get(c.id, 0), possible_links) for c in rows[:limit]],
         next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None,
     )
 
@@ -246,10 +294,11 @@ async def get_complaint(complaint: CurrentComplaint, caller: Caller, session: Se
 
 
 @router.get("/complaints/{complaint_id}/timeline", responses=problem_responses(ComplaintNotFound))
-async def get_timeline(complaint: CurrentComplaint, session: Session) -> list[TimelineEntryOut]:
-    """Every step of the complaint, with who took it and when."""
+async def get_timeline(complaint: CurrentComplaint, session: Session, caller: Caller) -> list[TimelineEntryOut]:
+    """Every step of the complaint, with who took it and when (possible links to other accounts' complaints:
+    for officials only)."""
     entries: list[TimelineEntry] = await ComplaintRepository(session).timeline(complaint.id)
-    return [TimelineEntryOut.model_validate(e, from_attributes=True) for e in entries]
+    return [_timeline_entry_out(e, caller) for e in entries if caller.role in STAFF or e.kind not in STAFF_ONLY_KINDS]
 
 
 # --- evidence -------------------------------------------------------------------------------------
@@ -304,6 +353,15 @@ async def decide(complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Ca
                  intake: IntakeService) -> ComplaintOut:
     """Accept (受理) or decline (不予受理) a complaint that waits for an official's decision."""
     return await _act(session, caller, await intake.decide(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/link-decisions", responses=problem_responses(
+    ComplaintNotFound, LinkNotFound, ActionNotAllowed, InvalidTransition, LinkAlreadyDecided))
+async def decide_link(complaint: CurrentComplaint, body: LinkDecisionIn, caller: Caller, session: Session,
+                      intake: IntakeService) -> ComplaintOut:
+    """Confirm or dismiss a possible link (another account's complaint with the same phone and a similar story):
+    confirmed, the later complaint is worked as the earlier and each origin hears of it through its own channel."""
+    return await _act(session, caller, await intake.decide_link(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/assignments", responses=problem_responses(

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
-from services.intake.models import Complaint, Evidence, Merchant, TimelineEntry
+from services.intake.filing import filer_of
+from services.intake.models import Complaint, Evidence, Merchant, PossibleLink, TimelineEntry
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
 from shared.clock import Clock, shanghai_text
-from shared.contracts.common import CHANNEL_LABELS_ZH, GOVERNMENT_CHANNELS, Channel
+from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
@@ -37,7 +38,9 @@ from shared.contracts.complaints import (
     EscalationIn,
     EvaluationIn,
     IntakeDecisionIn,
+    LinkDecisionIn,
     NotAcceptedReason,
+    PossibleLinkState,
     ResolutionIn,
     ResponseIn,
     TransferIn,
@@ -62,7 +65,7 @@ from shared.contracts.notifications import (
     NotificationOutcomeIn,
     NotificationRecordedOut,
 )
-from shared.errors import Conflict, Forbidden, InvalidTransition, PayloadTooLarge, Problem
+from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, PayloadTooLarge, Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
 
@@ -96,16 +99,30 @@ class OccurredInFuture(Problem):
     status, code, title = 422, "validation_failed", "Invalid request"
 
 
-class ChannelNotAllowed(Forbidden):
-    code, title = "channel_not_allowed", "Channel not allowed"
-
-
 class TimestampInFuture(Problem):
     status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
 
 
 class TimestampsOutOfOrder(Problem):
     status, code, title = 422, "timestamps_out_of_order", "Timestamps out of order"
+
+
+class LinkNotFound(NotFound):
+    code, title = "link_not_found", "Possible link not found"
+
+
+class LinkAlreadyDecided(Conflict):
+    code, title = "link_already_decided", "Possible link already decided"
+
+
+MAX_POSSIBLE_LINKS = 5  # look-alikes flagged on one complaint
+SAME_PHONE_SIMILAR = "same_phone_similar_text"
+
+
+def same_account(a: Complaint, b: Complaint) -> bool:
+    """Filed by the same tourist's account, or pushed by the same partner: its repeat may be refused. A shared
+    contact phone is never the same account."""
+    return bool((a.consumer_id and a.consumer_id == b.consumer_id) or (a.source_id and a.source_id == b.source_id))
 
 
 CLOCK_SKEW = timedelta(minutes=2)  # how far a channel's clock may run ahead of ours
@@ -144,6 +161,7 @@ NOTE_TOO_OLD = "投诉须在消费纠纷发生之日起{days}日内提出。"
 NOTE_DUPLICATE = "相同的投诉已经提交（{id}），正在办理中。"
 NOTE_LINKED = "同一案件已经由{channel}提交（{id}），将合并办理，办理进展会同步告知您。"
 NOTE_CAME_AGAIN = "同一案件又经{channel}提交（{id}），合并办理。"
+NOTE_POSSIBLE_LINK = "另一账号经{channel}提交的投诉（{id}）联系电话相同、内容相似，可能是同一案件，请核实后确认或排除。"
 NOTE_AUTO_ACCEPTED = "系统自动受理"
 NOTE_ODR = "12315在线消费纠纷解决：直接交由入驻企业先行和解"
 NOTE_OVERDUE = "已超过{deadline}时限（{due}）"
@@ -266,26 +284,19 @@ class Intake:
             return await self._submit(actor, body)
 
     async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
+        filer = filer_of(actor, body)  # who may file this, before anything else is looked at
         now = self.clock.now()
         region = self.regions.get(body.region_code)
         received_at = self._channel_times(actor, body, now)
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture("The event cannot have happened in the future.",
                                    errors=[{"field": "body.occurred_at", "message": "is in the future"}])
-        source_id = external_id = None
-        if actor.role == Role.consumer:
-            channel = actor.channel or Channel.wechat_miniprogram
-            consumer_id: str | None = actor.subject
-        elif actor.role == Role.partner:
-            channel, consumer_id = self._partner_channel(actor, body), None
-            source_id, external_id = actor.subject, body.external_id
-            if external_id is not None:
-                earlier = await self.complaints.by_external_id(source_id, external_id)
-                if earlier is not None:
-                    return earlier  # the same case pushed again
-        else:
-            channel = body.channel or Channel.walk_in
-            consumer_id = None
+        channel, consumer_id, source_id = filer.channel, filer.consumer_id, filer.source_id
+        external_id = body.external_id if source_id else None
+        if source_id and external_id is not None:
+            earlier = await self.complaints.by_external_id(source_id, external_id)
+            if earlier is not None:
+                return earlier  # the same case pushed again
         merchant = await self._merchant_named(body)
         c = Complaint(
             id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, source_id=source_id,
@@ -315,7 +326,10 @@ class Intake:
         await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value,
                          revision=c.changes)
 
-        refusal = await self._acceptance_refusal(c, merchant)
+        suggestions: list[tuple[Complaint, float]] = []
+        refusal = await self._acceptance_refusal(c, merchant, suggestions)
+        if refusal is None and suggestions:
+            await self._flag_possible_links(c, suggestions)
         if refusal is not None:
             reason, note, duplicate_of, linked = refusal
             c.not_accepted_reason, c.not_accepted_note, c.duplicate_of = reason.value, note, duplicate_of
@@ -332,19 +346,6 @@ class Intake:
             await self._accept(c, SYSTEM, merchant, note=NOTE_AUTO_ACCEPTED)
         await self.session.flush()
         return c
-
-    @staticmethod
-    def _partner_channel(actor: Identity, body: ComplaintSubmit) -> Channel:
-        """A government channel's center submits as its channel; no other partner may claim one."""
-        if actor.channel is not None:
-            if body.channel is not None and body.channel != actor.channel:
-                raise ChannelNotAllowed(f"This partner is the {actor.channel} center; it cannot submit as "
-                                        f"{body.channel}.", field="channel")
-            return Channel(actor.channel)
-        if body.channel in GOVERNMENT_CHANNELS:
-            raise ChannelNotAllowed(f"Only the {body.channel} center, registered with that channel, submits as "
-                                    f"{body.channel}.", field="channel")
-        return body.channel or Channel.partner
 
     def _channel_times(self, actor: Identity, body: ComplaintSubmit, now: datetime) -> datetime | None:
         """A channel's own receipt and dispatch times, checked: never in the future, never out of order."""
@@ -385,16 +386,72 @@ class Intake:
             merchant = merchant or by_code
         return merchant
 
-    def _link(self, first: Complaint, again: Complaint) -> None:
-        """The same case from a second channel: the first is worked, and its progress goes to both."""
+    def _link(self, first: Complaint, again: Complaint, actor: Identity) -> None:
+        """The same case from a second channel: the first is worked, and its progress goes to both (each
+        through its own channel). By the system only for the same account; otherwise an official confirms."""
         link = {"complaint_id": again.id, "channel": again.channel, "source_id": again.source_id,
                 "external_id": again.external_id, "consumer_id": again.consumer_id}
         first.links = [*(first.links or []), link]
         note = NOTE_CAME_AGAIN.format(channel=channel_label(again.channel), id=again.id)
-        self._record(first, "linked", SYSTEM, note=note, data=link)
+        self._record(first, "linked", actor, note=note, data=link)
 
-    async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None
+    async def _flag_possible_links(self, c: Complaint, suggestions: list[tuple[Complaint, float]]) -> None:
+        """Put another account's look-alike complaints before the region's officials, on both timelines."""
+        await self.session.flush()  # the complaint's row before the links that refer to it
+        now = self.clock.now()
+        for earlier, alike in suggestions[:MAX_POSSIBLE_LINKS]:
+            link = PossibleLink(id=new_id("lnk"), complaint_id=c.id, other_id=earlier.id, reason=SAME_PHONE_SIMILAR,
+                                similarity=round(alike, 3), state=PossibleLinkState.suggested.value, flagged_at=now)
+            self.complaints.add_possible_link(link)
+            for this, other in ((c, earlier), (earlier, c)):
+                self._record(this, "possible_link", SYSTEM,
+                             note=NOTE_POSSIBLE_LINK.format(channel=channel_label(other.channel), id=other.id),
+                             data={"link_id": link.id, "complaint_id": other.id, "similarity": link.similarity})
+
+    async def decide_link(self, c: Complaint, actor: Identity, body: LinkDecisionIn) -> Complaint:
+        """An official confirms a possible link (the later complaint is worked as the earlier) or dismisses it."""
+        self._require(c, actor, Role.official, Role.admin, action="decide on a possible link of")
+        link = await self.complaints.get_possible_link(body.link_id, for_update=True)
+        if link is None or c.id not in (link.complaint_id, link.other_id):
+            raise LinkNotFound(f"Complaint {c.id} has no possible link {body.link_id}.")
+        if link.state != PossibleLinkState.suggested:
+            raise LinkAlreadyDecided(f"This possible link was already {link.state}.", state=link.state)
+        other = await self.complaints.get(link.other_id if link.complaint_id == c.id else link.complaint_id,
+                                          for_update=True)
+        assert other is not None
+        self._require(other, actor, Role.official, Role.admin, action="decide on a possible link of")
+        later, earlier = (c, other) if link.complaint_id == c.id else (other, c)
+        link.decided_at, link.decided_by, link.decided_by_name = self.clock.now(), actor.subject, actor.display_name
+        link.note = body.note
+        data = {"link_id": link.id, "worked_as": earlier.id, "linked": later.id}
+        if not body.confirm:
+            link.state = PossibleLinkState.dismissed.value
+            for this in (later, earlier):
+                self._record(this, "link_dismissed", actor, note=body.note, data=data)
+            return c
+        if earlier.state not in OPEN_STATES:
+            raise InvalidTransition(f"The earlier complaint {earlier.id} is {earlier.state}: nothing to link to.",
+                                    state=earlier.state, action="linked")
+        if later.compensation_requested_at is not None:
+            raise Conflict(f"Compensation was requested on {later.id}; it is worked on its own.",
+                           code="compensation_already_requested")
+        link.state = PossibleLinkState.confirmed.value
+        for this in (later, earlier):
+            self._record(this, "link_confirmed", actor, note=body.note, data=data)
+        note = NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id)
+        later.not_accepted_reason, later.not_accepted_note = NotAcceptedReason.duplicate.value, note
+        later.duplicate_of = earlier.id
+        self._link(earlier, later, actor)
+        await self._move(later, "linked", S.not_accepted, actor, allowed_from=OPEN_STATES, note=note,
+                         data={"reason": NotAcceptedReason.duplicate.value, "duplicate_of": earlier.id,
+                               "link_id": link.id})
+        return c
+
+    async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None,
+                                  suggestions: list[tuple[Complaint, float]]
                                   ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
+        """Why the complaint is not accepted, if it is not: too little said, too old, or the same account's
+        repeat. Another account's complaint that looks the same goes into `suggestions`, never refused."""
         now = self.clock.now()
         if not c.merchant_id and not c.merchant_name:
             return (NotAcceptedReason.insufficient_information,
@@ -412,15 +469,21 @@ class Intake:
                 continue
             same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
                              else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name))
-            if same_merchant and similarity(earlier.description, c.description) >= \
-                    self.settings.duplicate_similarity:
-                if earlier.channel != c.channel or earlier.source_id != c.source_id:
-                    self._link(earlier, c)
-                    return (NotAcceptedReason.duplicate,
-                            NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id), earlier.id, True)
+            alike = similarity(earlier.description, c.description) if same_merchant else 0.0
+            if alike < self.settings.duplicate_similarity:
+                continue
+            if not same_account(earlier, c):
+                # Another account with the same phone: contact data, never an identity. The complaint is worked
+                # as its own; an official of the region decides whether it is the same case.
+                suggestions.append((earlier, alike))
+                continue
+            if earlier.channel != c.channel or earlier.source_id != c.source_id:
+                self._link(earlier, c, SYSTEM)
                 return (NotAcceptedReason.duplicate,
-                        NOTE_DUPLICATE.format(id=earlier.id),
-                        earlier.id, False)
+                        NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id), earlier.id, True)
+            return (NotAcceptedReason.duplicate,
+                    NOTE_DUPLICATE.format(id=earlier.id),
+                    earlier.id, False)
         return None
 
     async def _accept(self, c: Complaint, actor: Identity, merchant: Merchant | None, note: str | None) -> None:

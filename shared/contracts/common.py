@@ -78,8 +78,8 @@ class Channel(StrEnum):
     walk_in = "walk_in"
 
 
-# Channels whose centers are registered partners of that channel (services/gateway/channels/): only they
-# submit as these.
+# Channels whose centers are registered partners of that channel (services/gateway/channels/): no other
+# partner submits as these (an official may key in a call taken on the 12345 line: services/intake/filing.py).
 GOVERNMENT_CHANNELS = frozenset({Channel.hotline_12345, Channel.platform_12301, Channel.platform_12315})
 
 

@@ -130,6 +130,45 @@ class ComplaintSubmit(_In):
         "channels and partners: when the channel dispatched the case to this platform"))
 
 
+class PossibleLinkState(StrEnum):
+    suggested = "suggested"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class PossibleLinkOut(BaseModel):
+    """Another account's complaint with the same contact phone, merchant and a similar story: perhaps the same
+    case. Flagged for the region's officials; nothing is shared or refused until one of them confirms it."""
+
+    id: str = Field(examples=["lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    complaint_id: str = Field(description="the other complaint", examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    channel: Channel = Field(description="the channel the other complaint came by", examples=["hotline_12345"])
+    worked_as: str = Field(description=(
+        "once confirmed, the complaint that is worked (the earlier one); the other is linked to it, and each "
+        "origin hears of its progress through its own channel"), examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    state: PossibleLinkState = Field(examples=["suggested"])
+    reason: str = Field(description="same_phone_similar_text: the same contact phone and merchant, a similar story",
+                        examples=["same_phone_similar_text"])
+    similarity: float = Field(description="how alike the two stories are, 0 to 1", examples=[0.93])
+    flagged_at: datetime = Field(examples=["2026-11-20T02:20:00Z"])
+    decided_at: datetime | None = Field(None, examples=["2026-11-20T03:05:00Z"])
+    decided_by_name: str | None = Field(None, examples=["受理员"])
+    note: str | None = Field(None, examples=["电话回访确认为同一游客"])
+
+
+class LinkDecisionIn(_In):
+    """An official's decision on a possible link: confirm (the later complaint is then worked as the earlier
+    one, and each origin hears of its progress through its own channel) or dismiss (nothing changes)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"link_id": "lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "confirm": True, "note": "电话回访确认为同一游客"}]})
+
+    link_id: Annotated[str, StringConstraints(pattern=r"^lnk_[0-9A-Z]{1,40}$")] = Field(
+        description="a possible link of this complaint (its `possible_links`)")
+    confirm: bool = Field(description="true: the same case; false: not the same case")
+    note: Note | None = None
+
+
 class Deadlines(BaseModel):
     accept_by: datetime
     dispose_by: datetime | None
@@ -152,7 +191,11 @@ class ComplaintOut(BaseModel):
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
     links: list[dict[str, Any]] = Field(default_factory=list, description=(
         "the same case received again by other channels (complaint_id, channel, source_id, external_id): "
-        "those complaints are not worked; this one is, and its progress goes to them too"))
+        "those complaints are not worked; this one is, and its progress goes to them too. Only the same "
+        "account's repeat is linked by itself; another account's only once an official confirms it"))
+    possible_links: list[PossibleLinkOut] = Field(default_factory=list, description=(
+        "officials and admins only: other accounts' complaints with the same contact phone and a similar "
+        "story, to confirm or dismiss (POST .../link-decisions); empty for anyone else"))
     region_code: str
     merchant_id: str | None
     merchant_name: str
@@ -197,7 +240,9 @@ class TimelineEntryOut(BaseModel):
     at: datetime
     kind: str = Field(examples=["responded"], description=(
         "the step: an action (submitted, accepted, assigned, responded, escalated, resolved...), or a fact "
-        "such as evidence_added, linked, overdue; notified or notification_failed say whether the complainant "
+        "such as evidence_added, linked, overdue; possible_link, link_confirmed and link_dismissed (shown to "
+        "officials and admins only) flag and decide another account's similar complaint; notified or "
+        "notification_failed say whether the complainant "
         "was told of a change (data: notification_id, provider, state sent/refused/failed/not_supported, "
         "state_told, error, attempts)"))
     actor_role: str

@@ -30,7 +30,7 @@ from shared.clock import SHANGHAI
 from tests.compensation.helpers import PNG, claim_of, overdue_complaint, request_compensation
 from tests.compensation.test_recovery import paid_claim, recovery_of
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, merchant_staff, official
-from tests.factories import HOTEL, complaint_body, merchant_id, settle_merchant, uscc
+from tests.factories import HOTEL, complaint_body, merchant_id, phone_of, settle_merchant, submit, uscc
 from tests.support import INTERNAL_SECRET, Stack
 
 SERVICES = ("intake", "compensation", "credit")
@@ -51,9 +51,8 @@ ANYONE = "ok ok ok ok ok ok ok"  # any logged-in caller: public catalogues, publ
 # pending. OTHER is a merchant in Haikou. Sanya's official is the resource's; Haikou's is not.
 RULES: dict[str, str] = {
     # --- intake ----------------------------------------------------- alice bob staff other sanya haikou admin
-    # debatable: merchant staff, and officials of any region, may file (walk-in) complaints, against any
-    # merchant and in any region; the returns desk lets only tourists and the region's officials file.
-    "POST /v1/complaints":                                            ANYONE,
+    # Tourists, officials of the region and admins file; merchant staff never, another region's official not.
+    "POST /v1/complaints":                                            "ok  ok  403 403 ok  403 ok",
     "GET /v1/complaints":                                             ANYONE,  # each sees only their own
     "GET /v1/complaints/{complaint_id}":                              "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/timeline":                     "ok  404 ok  404 ok  404 ok",
@@ -62,6 +61,7 @@ RULES: dict[str, str] = {
     "GET /v1/complaints/{complaint_id}/evidence":                     "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence/{file_id}":           "ok  404 ok  404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/intake-decisions":            "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/link-decisions":              "403 404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/assignments":                 "403 404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/responses":                   "403 404 ok  404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/acceptances":                 "ok  404 403 404 403 404 403",
@@ -174,6 +174,8 @@ KNOWN: dict[tuple[str, str], str] = {}
 # Bodies where the schema gives no example, or where its example would wreck the world for the rows after.
 BODIES: dict[str, dict[str, Any]] = {
     "POST /v1/complaints/{complaint_id}/intake-decisions": {"accept": True},
+    # Dismissed, not confirmed: Alice's complaint stays hers and open for the rows after (then 409: decided).
+    "POST /v1/complaints/{complaint_id}/link-decisions": {"confirm": False},
     "POST /v1/complaints/{complaint_id}/assignments": {"kind": "unit"},
     "POST /v1/complaints/{complaint_id}/responses": {"message": "愿退还房费差价。", "offered_refund_fen": 30000},
     "POST /v1/complaints/{complaint_id}/escalations": {"reason": "商家拒不处理"},
@@ -296,7 +298,11 @@ async def build_world(stack: Stack) -> World:
     # Jack's claim is paid; HOTEL holds no deposit, so it owes the fund in a recovery order.
     recovery = await recovery_of(stack, (await paid_claim(stack, "jack", 15_000))["id"])
     paid_on = stack.clock.now().astimezone(SHANGHAI).date()
+    # A stranger filed first with Alice's phone and story: her complaint carries a possible link to it.
+    await submit(stack, consumer("usr_MALLORY"), contact_phone=phone_of(alice.subject))
     complaint_id = await overdue_complaint(stack, alice)  # with a photo, escalated past its deadline
+    [possible_link] = (await ok(intake.get(f"/v1/complaints/{complaint_id}",
+                                           headers=stack.as_(WHO["sanya"]))))["possible_links"]
     await request_compensation(stack, alice, complaint_id, 30_000)
     claim = await claim_of(stack, complaint_id)
     evidence = (await ok(intake.get(f"/v1/complaints/{complaint_id}/evidence", headers=stack.as_(alice))))[0]
@@ -329,7 +335,7 @@ async def build_world(stack: Stack) -> World:
                 "list_name": "key_supervision", "listing_id": notice["id"], "repair_id": repair["id"],
                 "code": code["code"]},
         fields={"merchant_id": HOTEL, "region_code": SANYA, "consumer_id": alice.subject, "subject_id": HOTEL,
-                "listing_id": notice["id"], "contact_phone": NEW_PHONE,
+                "listing_id": notice["id"], "contact_phone": NEW_PHONE, "link_id": possible_link["id"],
                 "purchased_on": (now.astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat(),
                 "occurred_at": (now - timedelta(hours=1)).isoformat()},
         query={"region_code": SANYA, "consumer": alice.subject, "merchant": HOTEL},

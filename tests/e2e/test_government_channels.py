@@ -235,7 +235,7 @@ def test_an_odr_case_goes_straight_to_the_enrolled_merchant_and_12315_hears_the_
     asyncio.run(scenario())
 
 
-def test_12301_and_the_mini_program_report_the_same_case_once(system: System, receiver: tuple[Receiver, str]
+def test_12301_and_the_mini_program_report_one_case_once_confirmed(system: System, receiver: tuple[Receiver, str]
                                                               ) -> None:
     hooks, hook_url = receiver
 
@@ -259,6 +259,15 @@ def test_12301_and_the_mini_program_report_the_same_case_once(system: System, re
                 "businessType": "旅行社", "happenTime": (now - timedelta(days=1)).isoformat(),
                 "content": "游客投诉：" + story, "demand": "退款", "amount": 1280})
             assert r.status_code == 201, r.text
+            pushed = r.json()
+            # The same phone is not the same account: 12301's case is worked as its own until an official
+            # of the region confirms the possible link the system flagged.
+            assert (pushed["state"], pushed["duplicate_of"]) == ("assigned", None)
+            [flag] = (await gw.get(f"/v1/complaints/{pushed['id']}", headers=sanya)).json()["possible_links"]
+            assert (flag["complaint_id"], flag["state"]) == (first_id, "suggested")
+            r = await gw.post(f"/v1/complaints/{pushed['id']}/link-decisions", headers=sanya,
+                              json={"link_id": flag["id"], "confirm": True, "note": "回访确认为同一游客"})
+            assert r.status_code == 200, r.text
             linked = r.json()
             assert (linked["state"], linked["duplicate_of"]) == ("not_accepted", first_id)  # not worked twice
 
@@ -273,14 +282,15 @@ def test_12301_and_the_mini_program_report_the_same_case_once(system: System, re
             disposed = next(m for m in national.heard() if m["status"] == "DISPOSED")
             assert (disposed["complaintNo"], disposed["platformNo"]) == ("12301202611200042", first_id)
             assert disposed["remark"] == "已责令旅行社退还差价"
-            # 12301 first heard that its complaint was taken in as ours, not returned to it.
-            assert [(m["status"], m["platformNo"]) for m in national.heard()][0] == ("ACCEPTED", first_id)
+            # 12301 heard its complaint taken in, then taken in as ours; never returned to it.
+            assert [(m["status"], m["platformNo"]) for m in national.heard()][:2] == [
+                ("ACCEPTED", pushed["id"]), ("ACCEPTED", first_id)]
             assert "RETURNED" not in [m["status"] for m in national.heard()]
 
     asyncio.run(scenario())
 
 
-def test_the_same_case_from_the_mini_program_and_then_12345_is_one_linked_case(
+def test_the_same_case_from_the_mini_program_and_12345_is_one_case_once_an_official_confirms_it(
         system: System, receiver: tuple[Receiver, str]) -> None:
     hooks, hook_url = receiver
 
@@ -302,12 +312,21 @@ def test_the_same_case_from_the_mini_program_and_then_12345_is_one_linked_case(
                 "area_code": "460200", "caller_phone": "13977776666", "respondent": {"name": "蜈支洲岛码头椰子摊"},
                 "category": "购物", "content": "游客来电：" + story})
             assert r.status_code == 201, r.text
-            linked = r.json()
-            assert (linked["state"], linked["duplicate_of"], linked["channel"]) == (
-                "not_accepted", first_id, "hotline_12345")  # not worked twice
+            pushed = r.json()
+            assert (pushed["state"], pushed["duplicate_of"], pushed["channel"]) == (
+                "assigned", None, "hotline_12345")  # another account: worked as its own until confirmed
             seen = (await gw.get(f"/v1/complaints/{first_id}", headers=sanya)).json()
-            assert [(x["complaint_id"], x["external_id"]) for x in seen["links"]] == [
-                (linked["id"], "HN12345-LINK-1")]  # officials see the link
+            assert seen["links"] == []
+            [flag] = seen["possible_links"]  # officials see the possible link, from either complaint
+            assert (flag["complaint_id"], flag["channel"], flag["worked_as"]) == (
+                pushed["id"], "hotline_12345", first_id)
+            r = await gw.post(f"/v1/complaints/{first_id}/link-decisions", headers=sanya,
+                              json={"link_id": flag["id"], "confirm": True})
+            assert r.status_code == 200, r.text
+            assert [(x["complaint_id"], x["external_id"]) for x in r.json()["links"]] == [
+                (pushed["id"], "HN12345-LINK-1")]  # confirmed: officials see the link
+            linked = (await gw.get(f"/v1/complaints/{pushed['id']}", headers=sanya)).json()
+            assert (linked["state"], linked["duplicate_of"]) == ("not_accepted", first_id)  # not worked twice
             r = await gw.post(f"/v1/complaints/{first_id}/responses", headers=sanya,
                               json={"message": "已责令摊主退还差价二十元"})
             assert r.status_code == 200, r.text
@@ -317,7 +336,8 @@ def test_the_same_case_from_the_mini_program_and_then_12345_is_one_linked_case(
 
             await eventually(told)
             assert [(m["type"], m["order_no"], m["platform_order_no"]) for m in hotline.heard()] == [
-                ("sign_for", "HN12345-LINK-1", first_id), ("disposal", "HN12345-LINK-1", first_id)]
+                ("sign_for", "HN12345-LINK-1", pushed["id"]), ("sign_for", "HN12345-LINK-1", first_id),
+                ("disposal", "HN12345-LINK-1", first_id)]
 
     asyncio.run(scenario())
 

@@ -135,7 +135,7 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
     asyncio.run(scenario())
 
 
-def test_the_same_case_from_a_partner_and_the_mini_program_is_one_linked_case(
+def test_the_same_case_from_a_partner_and_the_mini_program_is_one_case_once_an_official_confirms_it(
         system: System, receiver: tuple[Receiver, str]) -> None:
     hooks, hook_url = receiver
 
@@ -162,25 +162,48 @@ def test_the_same_case_from_a_partner_and_the_mini_program_is_one_linked_case(
             again = await gw.post("/partner/v1/complaints", content=raw,
                                   headers={**headers, "Content-Type": "application/json"})
             assert again.status_code == 201, again.text
-            linked = again.json()
-            assert (linked["state"], linked["duplicate_of"]) == ("not_accepted", first_id)  # not worked twice
+            pushed = again.json()
+            # The same phone is not the same account: worked as its own until an official confirms the link.
+            assert (pushed["state"], pushed["duplicate_of"]) == ("assigned", None)
 
             r = await gw.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-e2e"})
             sanya = {"Authorization": f"Bearer {r.json()['access_token']}"}
             seen = (await gw.get(f"/v1/complaints/{first_id}", headers=sanya)).json()
-            assert [(x["complaint_id"], x["channel"]) for x in seen["links"]] == [(linked["id"], "partner")]
+            assert seen["links"] == []
+            [flag] = seen["possible_links"]
+            assert (flag["complaint_id"], flag["channel"], flag["state"]) == (pushed["id"], "partner", "suggested")
+
+            def heard() -> list[dict[str, Any]]:
+                return [json.loads(h["body"]) for h in hooks.received if h["headers"].get("x-partner-key") == key_id]
+
+            # Before it is confirmed, the tourist's complaint moves on and the partner hears nothing of it.
+            r = await gw.post(f"/v1/complaints/{first_id}/responses", headers=sanya,
+                              json={"message": "已责令摊主退还差价二十元"})
+            assert r.status_code == 200, r.text
+            for _ in range(200):
+                if any(m["state_to"] == "assigned" for m in heard()):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            assert {m["complaint_id"] for m in heard()} == {pushed["id"]}
+            assert not any(m["handled_as"] or m["state_to"] == "responded" for m in heard())
+
+            r = await gw.post(f"/v1/complaints/{first_id}/link-decisions", headers=sanya,
+                              json={"link_id": flag["id"], "confirm": True, "note": "回访确认为同一游客"})
+            assert r.status_code == 200, r.text
+            assert [(x["complaint_id"], x["channel"]) for x in r.json()["links"]] == [(pushed["id"], "partner")]
 
             # The case moves on where it is handled; the partner hears it about its own case.
             r = await gw.post(f"/v1/complaints/{first_id}/escalations", headers=sanya, json={"reason": "热线联动督办"})
             assert r.status_code == 200, r.text
             for _ in range(200):
-                mine = [json.loads(h["body"]) for h in hooks.received if h["headers"].get("x-partner-key") == key_id]
+                mine = heard()
                 if any(m["state_to"] == "escalated" for m in mine):
                     break
                 await asyncio.sleep(0.05)
             told = next(m for m in mine if m["state_to"] == "escalated")
-            assert (told["complaint_id"], told["handled_as"]) == (linked["id"], first_id)
-            taken = next(m for m in mine if m["complaint_id"] == linked["id"] and m["state_from"] == "submitted")
-            assert (taken["action"], taken["handled_as"]) == ("linked", first_id)  # taken in, not refused
+            assert (told["complaint_id"], told["handled_as"]) == (pushed["id"], first_id)
+            taken = next(m for m in mine if m["action"] == "linked")
+            assert (taken["complaint_id"], taken["handled_as"]) == (pushed["id"], first_id)  # taken in, not refused
 
     asyncio.run(scenario())

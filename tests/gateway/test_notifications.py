@@ -6,6 +6,7 @@ timeline even when intake was down for a while."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,8 +41,8 @@ from shared.http import ServiceClient
 from shared.ids import new_id
 from shared.outbox import finish_batch
 from shared.testing.fakes.server import free_port
-from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers, official
-from tests.factories import act, complaint_body, phone_of, settle_merchant
+from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers, merchant_staff, official
+from tests.factories import HOTEL, act, complaint_body, phone_of, settle_merchant
 from tests.support import INTERNAL_SECRET, Stack
 
 SENT_AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
@@ -317,27 +318,45 @@ async def test_refused_and_unsupported_are_recorded_and_never_retried(stack: Sta
     assert unsupported["data"]["attempts"] == 0
 
 
-async def test_the_tourist_of_a_linked_case_hears_of_their_own_complaint(stack: Stack, fakes: Providers) -> None:
+async def test_a_second_account_with_the_same_phone_hears_nothing_of_the_first_complaint(
+        stack: Stack, fakes: Providers) -> None:
+    """A phone number typed into a form is not an identity: another account using it files a complaint of its
+    own, is never told of the first's progress (nor the merchant's response), and hears of the first only once
+    an official confirms the two are one case, about its own complaint, through its own login."""
     await settle_merchant(stack)
     grace = await tourist(stack, "notify-grace")
     first = (await complain(stack, grace, "notify-grace"))["id"]
     same = await tourist(stack, "notify-grace-alipay", provider="alipay")
     second = await complain(stack, same, "notify-grace", description="酒店订的海景房却安排了面对停车场的房间，"
                                                                      "前台拒绝退差价。")
-    assert (second["state"], second["duplicate_of"]) == ("not_accepted", first)
+    assert (second["state"], second["duplicate_of"]) == ("assigned", None)  # worked as its own, not refused
+    await act(stack, merchant_staff(HOTEL), first, "responses",
+              {"message": "已为格蕾丝女士办理退差价三百元", "offered_refund_fen": 30000})
     await settle_notifications(stack)
     user_id = await alipay_user_of(fakes, "notify-grace-alipay")
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
-    assert [m["data"]["keyword2"]["value"] for m in told] == ["不予受理"]
-    assert told[0]["data"]["keyword4"]["value"] == "同一案件已在办理，进展将同步告知您"  # not refused: merged
+    assert told and {m["data"]["keyword1"]["value"] for m in told} == {second["id"]}  # only of its own
+    assert not any("格蕾丝" in json.dumps(m, ensure_ascii=False) for m in messages_to(fakes.alipay, user_id,
+                                                                                    key="to_user_id"))
+    assert [m["data"]["keyword2"]["value"] for m in told] == ["处理中"]
 
-    await act(stack, official(), first, "escalations", {"reason": "同一案件两个渠道反映，升级处理"})
+    # An official of the region confirms the possible link: the later complaint is worked as the first.
+    sanya = official()
+    [flag] = (await stack.clients["intake"].get(f"/v1/complaints/{second['id']}", headers=stack.as_(sanya))
+              ).json()["possible_links"]
+    await act(stack, sanya, second["id"], "link-decisions", {"link_id": flag["id"], "confirm": True})
+    await settle_notifications(stack)
+    told = messages_to(fakes.alipay, user_id, key="to_user_id")
+    assert told[-1]["data"]["keyword2"]["value"] == "不予受理"
+    assert told[-1]["data"]["keyword4"]["value"] == "同一案件已在办理，进展将同步告知您"  # not refused: merged
+
+    await act(stack, sanya, first, "escalations", {"reason": "同一案件两个渠道反映，升级处理"})
     await settle_notifications(stack)
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
     assert told[-1]["data"]["keyword1"]["value"] == second["id"]  # their own complaint, not the one worked
     assert told[-1]["data"]["keyword2"]["value"] == "已升级"
     assert told[-1]["page"] == f"pages/complaint/detail?id={second['id']}"
-    assert [e["data"]["provider"] for e in await timeline(stack, same, second["id"])] == ["alipay", "alipay"]
+    assert {e["data"]["provider"] for e in await timeline(stack, same, second["id"])} == {"alipay"}
 
 
 async def test_an_outcome_waits_while_intake_is_down_and_is_recorded_once(stack: Stack, fakes: Providers) -> None:

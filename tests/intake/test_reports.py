@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from services.intake.report_formats import XLSX
 from shared.clock import SHANGHAI
+from shared.contracts.identity import Identity, Role
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
 from tests.factories import HOTEL, act, settle_merchant, submit
 from tests.support import Stack
@@ -29,8 +30,11 @@ async def replay_week(stack: Stack, *, other_channels: bool = False) -> str:
     handled, and three returns worth 42,565.00 yuan. Returns the day."""
     await settle_merchant(stack)
     if other_channels:
-        for n, channel in enumerate(("hotline_12345", "partner", "partner")):
-            c = await submit(stack, official(SANYA), channel=channel, contact_phone=f"1390000111{n}",
+        # The hotline call keyed in by Sanya's official; the partner platform's cases pushed by the partner.
+        zhilvtong = Identity(subject="ptn_ZHILVTONG", role=Role.partner, display_name="智旅通")
+        for n, (who, channel) in enumerate(((official(SANYA), "hotline_12345"), (zhilvtong, "partner"),
+                                            (zhilvtong, "partner"))):
+            c = await submit(stack, who, channel=channel, contact_phone=f"1390000111{n}",
                              description=f"{channel}转来：旅行社未按合同安排行程，要求退还差价。")
             await act(stack, official(SANYA), c["id"], "assignments", {"kind": "unit"})
         for n, amount in enumerate((1_500_000, 1_500_000, 1_256_500)):
