@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -21,7 +22,7 @@ from sqlalchemy import Table
 
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
-from shared.errors import install_error_handlers
+from shared.errors import add_problem_responses, document_problems, install_error_handlers, problems_raised_by
 from shared.http import REQUEST_ID_HEADER, ServiceClient
 from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
@@ -216,6 +217,28 @@ def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:
     return kick
 
 
+def _document_problems(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """The app's OpenAPI document with the error responses it really sends: the format of shared/errors.py,
+    and the problems each route's dependencies declare with `raises` (a role check's 403)."""
+    generate = app.openapi
+    declared = {(route.path_format, method.lower()): problems
+                for router in routers for route in router.routes if isinstance(route, APIRoute)
+                if (problems := problems_raised_by(route)) for method in route.methods}
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if not documented or documented[0] is not schema:  # FastAPI builds it anew when routes are added
+            for (path, method), problems in declared.items():
+                operation = schema.get("paths", {}).get(path, {}).get(method)
+                if operation is not None:
+                    add_problem_responses(operation.setdefault("responses", {}), *problems)
+            documented[:] = [document_problems(schema)]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(
     *,
     name: str,
@@ -295,6 +318,7 @@ def create_service_app(
     app.state.tracing = tracing
     app.state.service_name = name
     install_error_handlers(app)
+    _document_problems(app, routers)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)
     app.include_router(_health_router(name, readiness))
     if inbox is not None:
