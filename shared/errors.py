@@ -184,6 +184,8 @@ _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 _JSON_BODY_EXAMPLE = {"malformed_json": {"value": problem_body(400, "malformed_json", "Malformed JSON",
                                                                "The request body is not valid JSON.")}}
+_FORM_BODY_EXAMPLE = {"malformed_body": {"value": problem_body(400, "malformed_body", "Invalid multipart data.",
+                                                               "Invalid multipart data.")}}
 _VALIDATION_EXAMPLE = {"validation_failed": {"value": problem_body(
     422, "validation_failed", "Invalid request", "Invalid fields: body.amount_fen",
     errors=[{"field": "body.amount_fen", "message": "Input should be greater than or equal to 0"}])}}
@@ -217,8 +219,11 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                     content[PROBLEM_MEDIA_TYPE]["schema"] = dict(_PROBLEM_REF)
                     if status == "422":  # the business rule's refusal, and the request's
                         _add_example(responses, "422", "validation_failed", _VALIDATION_EXAMPLE)
-            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            body_types = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body_types:
                 _add_example(responses, "400", "malformed_json", _JSON_BODY_EXAMPLE)
+            if any(t.startswith(("multipart/", "application/x-www-form-urlencoded")) for t in body_types):
+                _add_example(responses, "400", "malformed_body", _FORM_BODY_EXAMPLE)
     return schema
 
 
@@ -268,7 +273,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        # Starlette's own 400 is a body it could not parse (a broken multipart form).
+        codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+                 403: "forbidden"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         title = str(exc.detail) if exc.detail else "Error"
         body = problem_body(exc.status_code, code, title, title)

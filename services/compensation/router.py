@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -23,7 +22,7 @@ from services.compensation.service import (
     NotYourRegion,
 )
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
-from shared.contracts.common import ID_PATTERN, Page, RegionCode
+from shared.contracts.common import ID_PATTERN, Day, Page, RegionCode
 from shared.contracts.compensation import (
     ApprovalIn,
     ApprovalOut,
@@ -349,7 +348,7 @@ async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: C
 # --- reconciliation, figures, the ledger check ----------------------------------------------------
 @router.get("/reconciliations/{day}", dependencies=[OFFICIALS],
             responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable))
-async def get_reconciliation(day: date, request: Request, session: Session,
+async def get_reconciliation(day: Day, request: Request, session: Session,
                              channel: PayoutChannel = PayoutChannel.wechat) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
     provider = request.app.state.providers.get(channel)
@@ -363,8 +362,8 @@ async def get_reconciliation(day: date, request: Request, session: Session,
 
 @router.get("/compensation/figures")
 async def compensation_figures(session: Session, caller: Caller, request: Request, region_code: RegionCode = "460000",
-                               date_from: Annotated[date | None, Query(alias="from")] = None,
-                               date_to: Annotated[date | None, Query(alias="to")] = None) -> CompensationFigures:
+                               date_from: Annotated[Day | None, Query(alias="from")] = None,
+                               date_to: Annotated[Day | None, Query(alias="to")] = None) -> CompensationFigures:
     """Claims, money paid, recovered and outstanding for a region and period (Asia/Shanghai dates)."""
     return await figures(session, request.app.state.clock, region_code, date_from, date_to)
 
