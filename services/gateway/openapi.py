@@ -16,7 +16,15 @@ from fastapi.responses import JSONResponse
 from services.gateway.auth import InvalidToken
 from services.gateway.partners import HEADERS as PARTNER_HEADERS
 from services.gateway.routes import ROUTES, anonymous, route_for
-from shared.errors import GatewayTimeout, PayloadTooLarge, ServiceUnavailable, TooManyRequests, add_problem_responses
+from shared.errors import (
+    GatewayTimeout,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    ServiceUnavailable,
+    TooManyRequests,
+    add_problem_responses,
+)
 
 log = logging.getLogger("gateway.openapi")
 _OPENAPI_TTL = 60.0
@@ -29,7 +37,7 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                "description": "The access token of `POST /v1/auth/.../login` (tourists, staff)."},
     **{name: {"type": "apiKey", "in": "header", "name": header,
-              "description": "Partner request signing (HMAC-SHA256; docs/partners.md, tools/partner_sign.py): "
+              "description": "Partner request signing, HMAC-SHA256 over the request (tools/partner_sign.py): "
                              "all four headers together."}
        for name, header in _PARTNER_SCHEMES.items()},
 }
@@ -88,6 +96,8 @@ def _proxied(method: str, path: str, operation: dict[str, Any]) -> None:
     add_problem_responses(responses, InvalidToken, TooManyRequests, ServiceUnavailable, GatewayTimeout)
     if "requestBody" in operation:
         add_problem_responses(responses, PayloadTooLarge)
+    if "{" in path:  # a value that names nothing (404), or that cannot be forwarded (a control character: 400)
+        add_problem_responses(responses, NotFound, Problem)
     operation["security"] = ANONYMOUS if anonymous(method.upper(), path) else BEARER
 
 
