@@ -194,8 +194,9 @@ _VALIDATION_EXAMPLE = {"validation_failed": {"value": problem_body(
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document made to say what `install_error_handlers` sends: every problem response as
     `application/problem+json` with the `ProblemDetail` schema, the 422 of a refused request as
-    `validation_failed` (not FastAPI's `HTTPValidationError`, which is never sent), and the 400
-    `malformed_json` of every operation that takes a JSON body. Changes `schema` in place and returns it."""
+    `validation_failed` (not FastAPI's `HTTPValidationError`, which is never sent), and the 400 of a body
+    that cannot be parsed (`malformed_json`, `malformed_body` for a form) on every operation that takes one.
+    Changes `schema` in place and returns it."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION:
         components.pop(name, None)
