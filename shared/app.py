@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -21,8 +22,14 @@ from sqlalchemy import Table
 
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
-from shared.edge import BodyLimit, PathGuard
-from shared.errors import install_error_handlers
+from shared.edge import BodyLimit, PathGuard, PathInvalid
+from shared.errors import (
+    PayloadTooLarge,
+    add_problem_responses,
+    document_problems,
+    install_error_handlers,
+    problems_raised_by,
+)
 from shared.http import REQUEST_ID_HEADER, ServiceClient
 from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
@@ -217,6 +224,34 @@ def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:
     return kick
 
 
+def _document_problems(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """The app's OpenAPI document with the error responses it really sends: the format of shared/errors.py,
+    and the problems each route's dependencies declare with `raises` (a role check's 403)."""
+    generate = app.openapi
+    declared = {(route.path_format, method.lower()): problems
+                for router in routers for route in router.routes if isinstance(route, APIRoute)
+                if (problems := problems_raised_by(route)) for method in route.methods}
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if not documented or documented[0] is not schema:  # FastAPI builds it anew when routes are added
+            for (path, method), problems in declared.items():
+                operation = schema.get("paths", {}).get(path, {}).get(method)
+                if operation is not None:
+                    add_problem_responses(operation.setdefault("responses", {}), *problems)
+            for path, item in schema.get("paths", {}).items():  # what the edge middleware refuses (shared/edge.py)
+                for operation in item.values():
+                    if isinstance(operation, dict) and "responses" in operation:
+                        edge = ([PathInvalid] if "{" in path else []) + (
+                            [PayloadTooLarge] if "requestBody" in operation else [])
+                        add_problem_responses(operation["responses"], *edge)
+            documented[:] = [document_problems(schema)]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(
     *,
     name: str,
@@ -298,6 +333,7 @@ def create_service_app(
     app.state.tracing = tracing
     app.state.service_name = name
     install_error_handlers(app)
+    _document_problems(app, routers)
     # Outermost first: the request id, then the path check, then the body's size, then the routes.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, limits=body_limits)
     app.add_middleware(PathGuard)

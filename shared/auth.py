@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, false, true
 
 from shared.clock import system_clock
 from shared.contracts.identity import Identity, Role, region_covers, region_prefix
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, Unauthorized, raises
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
 INTERNAL_AUDIENCE = "assured-tour-internal"
@@ -83,6 +83,7 @@ def service_identity(name: str) -> Identity:
     return Identity(subject=name, role=Role.service)
 
 
+@raises(Unauthorized)
 async def current_identity(request: Request) -> Identity:
     """The verified caller of a service request; 401 when the gateway's token is missing or bad."""
     token = request.headers.get(INTERNAL_TOKEN_HEADER)
@@ -96,6 +97,7 @@ Caller = Annotated[Identity, Depends(current_identity)]
 
 
 def require_roles(*roles: Role):
+    @raises(Forbidden)
     async def check(identity: Caller) -> Identity:
         if identity.role not in roles:
             raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
@@ -104,6 +106,7 @@ def require_roles(*roles: Role):
     return Depends(check)
 
 
+@raises(Forbidden)
 async def service_caller(identity: Caller) -> Identity:
     if identity.role != Role.service:
         raise Forbidden("Only services may call internal routes.")

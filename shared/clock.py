@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from shared.errors import Problem
+
 # Storage is UTC; days, reports and the providers' local timestamps are Asia/Shanghai.
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -17,10 +19,18 @@ def shanghai_text(at: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+class DateOutOfRange(Problem):
+    status, code, title = 422, "date_out_of_range", "Date out of range"
+
+
 def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """The UTC instants that bound Asia/Shanghai days `first`..`last`, both included."""
-    start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
-    return start, datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
+    """The UTC instants that bound Asia/Shanghai days `first`..`last`, both included; a day at the very
+    end of the calendar (0001-01-01, 9999-12-31), which has no such instants, is a 422."""
+    try:
+        start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
+        return start, datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
+    except OverflowError as exc:
+        raise DateOutOfRange(f"No report or bill can cover {first} to {last}.", field="date") from exc
 
 
 class Clock(Protocol):

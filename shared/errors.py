@@ -7,7 +7,8 @@ it, FastAPI's validation errors and any unexpected exception in the same shape.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +24,7 @@ from shared.logging import current_request_id
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://errors.assured-tour.example/"
 log = logging.getLogger("shared.errors")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class FieldError(BaseModel):
@@ -136,6 +138,29 @@ def problem_response(problem: Problem) -> JSONResponse:
     )
 
 
+def raises(*problems: type[Problem]) -> Callable[[_F], _F]:
+    """Mark a dependency with the problems it raises: every operation that depends on it, however deep,
+    documents them (`document_problems`), so a role check declares its 403 once, not at each route."""
+
+    def mark(dependency: _F) -> _F:
+        dependency.__problems__ = problems  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
+
+
+def problems_raised_by(route: Any) -> list[type[Problem]]:
+    """The problems the dependencies of a FastAPI `APIRoute` declare with `raises`."""
+    found: list[type[Problem]] = []
+    dependant = getattr(route, "dependant", None)
+    pending = list(dependant.dependencies) if dependant is not None else []
+    while pending:
+        dependant = pending.pop()
+        found.extend(p for p in getattr(dependant.call, "__problems__", ()) if p not in found)
+        pending.extend(dependant.dependencies)
+    return found
+
+
 def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an endpoint: documents each problem it may answer with in the OpenAPI schema."""
     by_status: dict[int, list[type[Problem]]] = {}
@@ -152,6 +177,77 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
             "content": {PROBLEM_MEDIA_TYPE: {"examples": examples}},
         }
     return out
+
+
+# What FastAPI documents for a request it refuses, and what this format sends instead.
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
+_JSON_BODY_EXAMPLE = {"malformed_json": {"value": problem_body(400, "malformed_json", "Malformed JSON",
+                                                               "The request body is not valid JSON.")}}
+_FORM_BODY_EXAMPLE = {"malformed_body": {"value": problem_body(400, "malformed_body", "Invalid multipart data.",
+                                                               "Invalid multipart data.")}}
+_VALIDATION_EXAMPLE = {"validation_failed": {"value": problem_body(
+    422, "validation_failed", "Invalid request", "Invalid fields: body.amount_fen",
+    errors=[{"field": "body.amount_fen", "message": "Input should be greater than or equal to 0"}])}}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document made to say what `install_error_handlers` sends: every problem response as
+    `application/problem+json` with the `ProblemDetail` schema, the 422 of a refused request as
+    `validation_failed` (not FastAPI's `HTTPValidationError`, which is never sent), and the 400 of a body
+    that cannot be parsed (`malformed_json`, `malformed_body` for a form) on every operation that takes one.
+    Changes `schema` in place and returns it."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_VALIDATION:
+        components.pop(name, None)
+    definitions = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(definitions.pop("$defs", {}))
+    components["ProblemDetail"] = definitions
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                content = response.get("content", {})
+                if status == "422" and _is_fastapi_validation(content):
+                    response["description"] = "validation_failed"
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF),
+                                                                 "examples": dict(_VALIDATION_EXAMPLE)}}
+                elif PROBLEM_MEDIA_TYPE in content:
+                    if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
+                        del content["application/json"]
+                    content[PROBLEM_MEDIA_TYPE]["schema"] = dict(_PROBLEM_REF)
+                    if status == "422":  # the business rule's refusal, and the request's
+                        _add_example(responses, "422", "validation_failed", _VALIDATION_EXAMPLE)
+            body_types = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body_types:
+                _add_example(responses, "400", "malformed_json", _JSON_BODY_EXAMPLE)
+            if any(t.startswith(("multipart/", "application/x-www-form-urlencoded")) for t in body_types):
+                _add_example(responses, "400", "malformed_body", _FORM_BODY_EXAMPLE)
+    return schema
+
+
+def add_problem_responses(responses: dict[str, Any], *problems: type[Problem]) -> None:
+    """Document more problems in an operation's (JSON) `responses`, beside those it already names."""
+    for problem in problems:
+        example = {problem.code: {"value": problem_body(problem.status, problem.code, problem.title, problem.title)}}
+        _add_example(responses, str(problem.status), problem.code, example)
+
+
+def _is_fastapi_validation(content: dict[str, Any]) -> bool:
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return ref.rsplit("/", 1)[-1] in _FASTAPI_VALIDATION
+
+
+def _add_example(responses: dict[str, Any], status: str, code: str, example: dict[str, Any]) -> None:
+    """One more problem an operation may answer with, beside those it already documents at `status`."""
+    response = responses.setdefault(status, {"description": code, "content": {}})
+    if code not in response["description"].split(", "):
+        response["description"] = f"{response['description']}, {code}" if response.get("content") else code
+    media = response.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, {"schema": dict(_PROBLEM_REF)})
+    media.setdefault("schema", dict(_PROBLEM_REF))
+    media.setdefault("examples", {}).update(example)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -178,7 +274,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        # Starlette's own 400 is a body it could not parse (a broken multipart form).
+        codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+                 403: "forbidden"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         title = str(exc.detail) if exc.detail else "Error"
         body = problem_body(exc.status_code, code, title, title)

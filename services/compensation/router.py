@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -13,7 +12,7 @@ from services.compensation import ledger as accounts
 from services.compensation.ledger import Ledger
 from services.compensation.models import Claim, ClaimApproval, Fund, Payout, ProgramMerchant, RecoveryOrder, RuleSet
 from services.compensation.payouts import handle_notification
-from services.compensation.providers.base import NotificationRejected
+from services.compensation.providers.base import NotificationRejected, ProviderError
 from services.compensation.reports import figures, reconcile
 from services.compensation.service import (
     AlreadyApproved,
@@ -23,7 +22,7 @@ from services.compensation.service import (
     NotYourRegion,
 )
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
-from shared.contracts.common import ID_PATTERN, Page, RegionCode
+from shared.contracts.common import ID_PATTERN, Day, Page, RegionCode
 from shared.contracts.compensation import (
     ApprovalIn,
     ApprovalOut,
@@ -50,7 +49,7 @@ from shared.contracts.compensation import (
 )
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.db import Session
-from shared.errors import Forbidden, InvalidTransition, NotFound, problem_responses
+from shared.errors import Forbidden, InvalidTransition, NotFound, Problem, problem_responses
 from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1", tags=["compensation"])
@@ -68,6 +67,14 @@ class RecoveryNotFound(NotFound):
 
 class MerchantNotEnrolled(NotFound):
     code, title = "merchant_not_found", "Merchant not found"
+
+
+class PayoutChannelNotEnabled(NotFound):
+    code, title = "payout_channel_not_enabled", "Payout channel not enabled"
+
+
+class BillUnavailable(Problem):
+    status, code, title = 502, "provider_bill_unavailable", "Provider bill unavailable"
 
 
 async def get_compensation(request: Request, session: Session) -> Compensation:
@@ -339,17 +346,24 @@ async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: C
 
 
 # --- reconciliation, figures, the ledger check ----------------------------------------------------
-@router.get("/reconciliations/{day}", dependencies=[OFFICIALS])
-async def get_reconciliation(day: date, request: Request, session: Session,
+@router.get("/reconciliations/{day}", dependencies=[OFFICIALS],
+            responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable))
+async def get_reconciliation(day: Day, request: Request, session: Session,
                              channel: PayoutChannel = PayoutChannel.wechat) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
-    return await reconcile(session, request.app.state.providers[channel], channel, day)
+    provider = request.app.state.providers.get(channel)
+    if provider is None:
+        raise PayoutChannelNotEnabled(f"This platform makes no {channel.value} payouts: there is no bill to check.")
+    try:
+        return await reconcile(session, provider, channel, day)
+    except ProviderError as exc:
+        raise BillUnavailable(f"The {channel.value} bill of {day} could not be had: {exc}") from exc
 
 
 @router.get("/compensation/figures")
 async def compensation_figures(session: Session, caller: Caller, request: Request, region_code: RegionCode = "460000",
-                               date_from: Annotated[date | None, Query(alias="from")] = None,
-                               date_to: Annotated[date | None, Query(alias="to")] = None) -> CompensationFigures:
+                               date_from: Annotated[Day | None, Query(alias="from")] = None,
+                               date_to: Annotated[Day | None, Query(alias="to")] = None) -> CompensationFigures:
     """Claims, money paid, recovered and outstanding for a region and period (Asia/Shanghai dates)."""
     return await figures(session, request.app.state.clock, region_code, date_from, date_to)
 

@@ -119,7 +119,7 @@ async def review_merchant(merchant_id: MerchantId, body: ReviewIn, subjects: Sub
     return (await merchant_out(session, [merchant], caller))[0]
 
 
-@router.get("/merchants")
+@router.get("/merchants", responses=problem_responses(Forbidden))
 async def search_merchants(
     subjects: SubjectService, caller: Caller, session: Session,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,

@@ -23,12 +23,13 @@ from services.gateway.internal import router as internal_router
 from services.gateway.models import inbox
 from services.gateway.notifications import handlers as notification_handlers
 from services.gateway.notifications import notification_worker
+from services.gateway.openapi import install_openapi
 from services.gateway.pages import install_pages
 from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
-from services.gateway.routes import auth_router, install_openapi, proxy_router
+from services.gateway.routes import auth_router, proxy_router
 from shared.app import create_service_app, serve
 from shared.clock import Clock
 from shared.logging import configure_logging

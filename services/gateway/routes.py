@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
-import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken, LoginLocked, unlock_staff
@@ -293,50 +290,3 @@ async def provider_callback(provider: str, kind: str, request: Request) -> Respo
         "POST", path, identity=GATEWAY_IDENTITY, headers=headers, content=await request.body(), retry=False)
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     return Response(response.content, status_code=response.status_code, headers=out_headers)
-
-
-# --- one OpenAPI document for the whole public API ----------------------------------------------------
-_OPENAPI_TTL = 60.0
-
-
-async def merged_openapi(request: Request) -> JSONResponse:
-    """The gateway's schema with every public path of the services behind it."""
-    state = request.app.state
-    cached = getattr(state, "openapi_cache", None)
-    if cached and time.monotonic() - cached[0] < _OPENAPI_TTL:
-        return JSONResponse(cached[1])
-    schema = copy.deepcopy(request.app.openapi())
-    services = sorted({service for _, service in ROUTES})
-    results = await asyncio.gather(*(state.clients[s].request("GET", "/openapi.json") for s in services),
-                                   return_exceptions=True)
-    complete = True
-    for service, result in zip(services, results, strict=True):
-        if isinstance(result, BaseException) or result.status_code != 200:
-            complete = False
-            log.warning("OpenAPI of %s unavailable: %s", service, result)
-            continue
-        _merge(schema, result.json(), service)
-    schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    schema["security"] = [{"bearer": []}]
-    if complete:
-        state.openapi_cache = (time.monotonic(), schema)
-    return JSONResponse(schema)
-
-
-def _merge(schema: dict[str, Any], downstream: dict[str, Any], service: str) -> None:
-    for path, item in downstream.get("paths", {}).items():
-        if route_for(path) == service:
-            for operation in item.values():
-                if isinstance(operation, dict):
-                    operation.setdefault("tags", []).append(f"service:{service}")
-            schema.setdefault("paths", {})[path] = item
-    components = schema.setdefault("components", {})
-    for kind, entries in downstream.get("components", {}).items():
-        components.setdefault(kind, {}).update(entries)
-
-
-def install_openapi(app: Any) -> None:
-    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url]
-    app.add_api_route(app.openapi_url, merged_openapi, include_in_schema=False)
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, UploadFile
@@ -32,7 +31,7 @@ from services.intake.service import (
     UnknownMerchant,
 )
 from shared.auth import Caller, may_see, require_roles
-from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Industry, Page
+from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry, Page
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     Assignee,
@@ -169,8 +168,8 @@ async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
 async def complaint_report_of(
     request: Request, caller: Caller, session: Session,
     region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
-    from_: Annotated[date, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
-    to: Annotated[date, Query(examples=["2021-01-14"], description="last day, included")],
+    from_: Annotated[Day, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
+    to: Annotated[Day, Query(examples=["2021-01-14"], description="last day, included")],
     format: Annotated[Literal["json", "csv", "xlsx", "html"], Query(
         description="csv or xlsx: the same report for a spreadsheet; html: a page to print")] = "json",
 ) -> Any:

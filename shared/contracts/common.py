@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 # Ids in paths: what our ids are made of, so nothing else reaches a query.
 ID_PATTERN = r"^[0-9A-Za-z_]{1,40}$"
@@ -42,6 +44,20 @@ RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$"), Field(example
 Phone = Annotated[
     str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"), Field(examples=["13812341234"])
 ]
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic alone takes a number (or "4.6e-102") as seconds since 1970 and makes a day of it.
+    if not isinstance(value, date) and not (isinstance(value, str) and _DAY.fullmatch(value)):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+# A calendar day as the API takes it: RFC 3339's full-date, nothing else.
+Day = Annotated[date, BeforeValidator(_iso_day), Field(examples=["2021-01-08"])]
 
 
 def yuan(fen: int) -> str:

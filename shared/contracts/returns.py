@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import Channel, Fen, Input, Phone, RegionCode
+from shared.contracts.common import Channel, Day, Fen, Input, Phone, RegionCode
 from shared.contracts.complaints import Note, Text200
 
 RETURN_WINDOW_DAYS = 30
@@ -44,7 +44,7 @@ class ReturnIn(Input):
     merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
     goods: Text200
     receipt_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-    purchased_on: date = Field(description="the day of purchase (Asia/Shanghai)")
+    purchased_on: Day = Field(description="the day of purchase (Asia/Shanghai)")
     amount_fen: Annotated[int, Field(gt=0, le=100_000_000, strict=True, description="the amount to return, in fen")]
     custom_made: bool = Field(description="custom-made or altered goods are not covered")
     reason: Note | None = None

@@ -92,3 +92,23 @@ async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_
         bill["transfer_amount"] = 12_300
     with pytest.raises(SystemExit, match="no provider is configured for unionpay"):
         await cli.reconcile_day(config, today, ["unionpay"])
+
+
+async def test_a_channel_without_payouts_or_without_a_bill_is_a_clear_refusal(stack: Stack,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a 500 (KeyError) for a channel the platform does not pay through, found by the contract fuzz."""
+    from services.compensation.providers.base import ProviderError
+
+    comp, day = stack.clients["compensation"], "2026-11-19"
+    providers = stack.apps["compensation"].state.providers
+    monkeypatch.delitem(providers, "alipay")
+    off = await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"}, headers=stack.as_(ADMIN))
+    assert off.status_code == 404 and off.json()["code"] == "payout_channel_not_enabled"
+
+    async def no_bill(day: object) -> list[object]:
+        raise ProviderError("bill not generated yet")
+
+    monkeypatch.setattr(providers["wechat"], "bill", no_bill)
+    failed = await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(ADMIN))
+    assert failed.status_code == 502 and failed.json()["code"] == "provider_bill_unavailable"
+    assert failed.headers["content-type"] == "application/problem+json"
