@@ -45,6 +45,9 @@ log = logging.getLogger("shared.app")
 BackgroundJob = Callable[[FastAPI], Awaitable[None]]
 ReadinessCheck = Callable[[FastAPI], Awaitable[None]]
 _UNTRACKED = frozenset({"/metrics", "/health/live", "/health/ready"})
+# On every answer: a browser takes a response for the type it declares (an evidence file for an image, a
+# problem for JSON), never for HTML its bytes might resemble.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")  # shared.errors.NOSNIFF_HEADERS, as ASGI sends it
 
 
 class Metrics:
@@ -78,8 +81,9 @@ class ServiceMetrics(Protocol):
 
 
 class RequestContextMiddleware:
-    """Request id in and out, a server span, one JSON log line and metrics per request. Pure ASGI: cheap on
-    the hot path (with tracing off, the span costs one attribute check)."""
+    """Request id in and out, `X-Content-Type-Options: nosniff` on every answer, a server span, one JSON log line
+    and metrics per request. Pure ASGI: cheap on the hot path (with tracing off, the span costs one attribute
+    check)."""
 
     def __init__(self, app: Any, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.app = app
@@ -114,7 +118,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                if not any(key.lower() == _NOSNIFF[0] for key, _ in headers):
+                    headers.append(_NOSNIFF)
             await send(message)
 
         try:

@@ -32,6 +32,11 @@ class FieldError(BaseModel):
     message: str = Field(examples=["Input should be greater than or equal to 0"])
 
 
+# Said on every answer (shared.app's request middleware adds it); a 500 is sent from outside that
+# middleware (Starlette's ServerErrorMiddleware), so its handler says it itself.
+NOSNIFF_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
 class ProblemDetail(BaseModel):
     """The body of every error response (RFC 9457)."""
 
@@ -324,4 +329,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         body = problem_body(500, "internal_error", "Internal error", "An unexpected error occurred.")
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_MEDIA_TYPE)
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_MEDIA_TYPE, headers=NOSNIFF_HEADERS)

@@ -9,6 +9,7 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.tracing import current_ids
 
@@ -47,30 +48,53 @@ def mask_text(text: str) -> str:
     return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 
 
+# What every LogRecord has; anything else on a record is an `extra` a caller passed, and is written too.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_NOT_WRITTEN = frozenset({"color_message"})  # uvicorn's copy of the message with terminal colours
+
+
+def _masked(value: Any) -> Any:
+    """`value` with every phone and ID number in its text masked, however deep in lists and mappings."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {mask_text(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(v) for v in value]
+    return mask_text(str(value))
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line. Every field is masked (`mask_text`), not only the message: the access
+    log's path, a client-supplied request id, each `extra`, the exception and stack text."""
+
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "message": mask_text(record.getMessage()),
+            "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
         ids = current_ids()  # the span current where the line was logged: a request's, or a job pass's
         if ids is not None:
             entry["trace_id"], entry["span_id"] = ids
-        for key in ("event_id", "event_type", "complaint_id", "status", "duration_ms", "path", "method"):
-            value = getattr(record, key, None)
-            if value is not None:
+        for key, value in vars(record).items():
+            if (value is not None and key not in _RECORD_ATTRIBUTES and key not in _NOT_WRITTEN
+                    and not key.startswith("_") and key not in entry):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = mask_text(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps({key: _masked(value) for key, value in entry.items()}, ensure_ascii=False)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import timedelta
 from typing import Any
+
+from PIL import Image
 
 from shared.contracts.identity import Identity
 from shared.contracts.merchants import USCC_CHARSET, uscc_check_char
@@ -57,6 +60,13 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def photo_png(size: tuple[int, int] = (24, 16), color: tuple[int, int, int] = (20, 120, 200)) -> bytes:
+    """A small real PNG: evidence is decoded and re-encoded, so a file that only starts like a PNG is refused."""
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
 
 
 def phone_of(subject: str) -> str:

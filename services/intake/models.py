@@ -168,6 +168,7 @@ class PossibleLink(Base):
 
 class Evidence(Base):
     __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_uploader", "uploaded_by", "uploaded_at"),)  # an account's daily quota
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)

@@ -1,12 +1,12 @@
 """The complaint report as a spreadsheet (CSV, XLSX) and as a print-ready page, in the report's own words.
 
 Every format is built from the same rows (`_summary`, `_handled`, `_breakdowns`), so a figure never
-differs between the JSON, the spreadsheet and the page.
+differs between the JSON, the spreadsheet and the page. The spreadsheets are written through
+`shared.spreadsheet`: a merchant name that looks like a formula is text there, never a live formula.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from html import escape
 from typing import Any
@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from services.intake.reports import yuan
 from shared.contracts.common import CHANNEL_LABELS_ZH
 from shared.contracts.reports import ComplaintReport, Count
+from shared.spreadsheet import Formula, append_row, csv_text
 
 CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,投诉编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
                "1,cmp_...,微信小程序,...,6\r\n")
@@ -64,13 +65,10 @@ def filename(report: ComplaintReport, extension: str) -> str:
 def report_csv(report: ComplaintReport) -> str:
     """The report as a spreadsheet opens it (UTF-8 with BOM for Excel): the summary, then one line per
     handled complaint, then the counts per channel, industry, handling unit and merchant."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    w = csv.writer(out)
-    w.writerows([*_summary(report), [], HANDLED_HEADER, *_handled(report)])
+    rows = [*_summary(report), [], HANDLED_HEADER, *_handled(report)]
     for title, counts in _breakdowns(report):
-        w.writerows([[], [title, "件数"], *([c.label, c.count] for c in counts)])
-    return out.getvalue()
+        rows.extend([[], [title, "件数"], *([c.label, c.count] for c in counts)])
+    return csv_text(rows)
 
 
 def report_xlsx(report: ComplaintReport) -> bytes:
@@ -80,32 +78,32 @@ def report_xlsx(report: ComplaintReport) -> bytes:
     bold = Font(bold=True)
     summary = book.active
     summary.title = "汇总"
-    summary.append([f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"])
+    append_row(summary, [f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"])
     summary["A1"].font = Font(bold=True, size=14)
     for row in _summary(report):
-        summary.append(row)
+        append_row(summary, row)
         summary.cell(summary.max_row, 1).font = bold
     for paragraph in (report.text, report.returns_text):
-        summary.append([])
-        summary.append([paragraph])
+        append_row(summary, [])
+        append_row(summary, [paragraph])
         summary.cell(summary.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
         summary.merge_cells(start_row=summary.max_row, start_column=1, end_row=summary.max_row, end_column=6)
         summary.row_dimensions[summary.max_row].height = 15 * (1 + len(paragraph) // 60)
     handled = book.create_sheet("办结明细")
-    handled.append(HANDLED_HEADER)
+    append_row(handled, HANDLED_HEADER)
     for row in _handled(report):
-        handled.append(row)
+        append_row(handled, row)
     if report.handled:
         last = handled.max_row
-        handled.append(["合计", "", "", "", "", f"=SUM(F2:F{last})"])
-        handled.append(["平均（截尾两位小数）", "", "", "", "", f"=TRUNC(AVERAGE(F2:F{last}),2)"])
+        append_row(handled, ["合计", "", "", "", "", Formula(f"=SUM(F2:F{last})")])
+        append_row(handled, ["平均（截尾两位小数）", "", "", "", "", Formula(f"=TRUNC(AVERAGE(F2:F{last}),2)")])
     breakdown = book.create_sheet("分项统计")
     for title, counts in _breakdowns(report):
-        breakdown.append([title, "件数"])
+        append_row(breakdown, [title, "件数"])
         breakdown.cell(breakdown.max_row, 1).font = bold
         for c in counts:
-            breakdown.append([c.label, c.count])
-        breakdown.append([])
+            append_row(breakdown, [c.label, c.count])
+        append_row(breakdown, [])
     for cell in handled[1]:
         cell.font = bold
     for sheet in book.worksheets:

@@ -104,6 +104,20 @@ class ComplaintRepository:
                  .group_by(Evidence.complaint_id))
         return {complaint_id: count for complaint_id, count in (await self.session.execute(query)).all()}
 
+    async def evidence_held(self, complaint_id: str) -> tuple[int, int]:
+        """How many evidence files a complaint holds, and their total size in bytes."""
+        query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
+            Evidence.complaint_id == complaint_id)
+        count, size = (await self.session.execute(query)).one()
+        return int(count), int(size)
+
+    async def evidence_uploaded_by(self, subject: str, since: datetime) -> tuple[int, int]:
+        """How many evidence files an account has uploaded since `since`, and their total size in bytes."""
+        query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
+            Evidence.uploaded_by == subject, Evidence.uploaded_at >= since)
+        count, size = (await self.session.execute(query)).one()
+        return int(count), int(size)
+
     async def list_evidence(self, complaint_id: str) -> list[Evidence]:
         query = select(Evidence).where(Evidence.complaint_id == complaint_id).order_by(Evidence.uploaded_at)
         return list((await self.session.scalars(query)).all())

@@ -12,6 +12,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
+from services.intake.evidence_files import (
+    EXTENSIONS,
+    DailyEvidenceQuotaExceeded,
+    EvidenceContainsMarkup,
+    EvidenceQuotaExceeded,
+    EvidenceUnreadable,
+    ImageTooLarge,
+)
 from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from services.intake.imports import Importer, ImportFileInvalid, read_rows
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, PossibleLink, TimelineEntry
@@ -306,11 +314,13 @@ def _evidence_out(e: Evidence) -> EvidenceOut:
 
 
 @router.post("/complaints/{complaint_id}/evidence", status_code=201,
-             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, PayloadTooLarge,
-                                         UnsupportedMediaType, InvalidTransition))
+             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, PayloadTooLarge, ImageTooLarge,
+                                         UnsupportedMediaType, EvidenceContainsMarkup, EvidenceUnreadable,
+                                         InvalidTransition, EvidenceQuotaExceeded, DailyEvidenceQuotaExceeded))
 async def add_evidence(complaint: CurrentComplaint, caller: Caller, intake: IntakeService, request: Request,
                        file: UploadFile) -> EvidenceOut:
-    """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content)."""
+    """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content). A photo
+    is kept without its EXIF data (GPS position, camera), upright; a file that carries a web page is refused."""
     limit = intake.settings.evidence_max_bytes
     if (file.size or 0) > limit:
         raise PayloadTooLarge(f"Evidence files are limited to {limit} bytes.")
@@ -331,14 +341,15 @@ async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[E
             response_class=Response)
 async def download_evidence(complaint: CurrentComplaint, file_id: Annotated[str, Path(pattern=ID_PATTERN)],
                             session: Session, intake: IntakeService) -> Response:
-    """One evidence file's content."""
+    """One evidence file's content, as an attachment of the type read from it at upload."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
     if evidence is None:
         raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
     assert intake.storage is not None
     content = await intake.storage.load(evidence.storage_key)
     return Response(content, media_type=evidence.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{evidence.id}"'})
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{evidence.id}.{EXTENSIONS[evidence.content_type]}"'})
 
 
 # --- lifecycle actions: each a sub-resource named by the verb's noun --------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import math
 import re
@@ -15,11 +16,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
+from services.intake.evidence_files import DailyEvidenceQuotaExceeded, EvidenceQuotaExceeded, clean_evidence
 from services.intake.filing import filer_of
 from services.intake.models import Complaint, Evidence, Merchant, PossibleLink, TimelineEntry
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
-from services.intake.storage import EvidenceStorage, sha256_hex, sniff_content_type
+from services.intake.storage import EvidenceStorage, sha256_hex
 from shared.clock import Clock, shanghai_text
 from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
 from shared.contracts.compensation import CompensationRequestIn
@@ -71,7 +73,6 @@ from shared.outbox import Outbox
 
 S = ComplaintState
 MIN_DESCRIPTION_CHARS = 10
-MAX_EVIDENCE_PER_COMPLAINT = 20
 SYSTEM = Identity(subject="system", role=Role.service, display_name="system")
 
 
@@ -714,31 +715,53 @@ class Intake:
 
     # --- evidence -------------------------------------------------------------------------------
     async def add_evidence(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:
+        """Keep a file as evidence on a complaint: its type read from its bytes, markup refused, a photo
+        re-encoded without its EXIF (GPS) data, within the complaint's and the uploader's quota."""
         self._require(c, actor, Role.consumer, Role.merchant_staff, Role.official, Role.admin,
                       action="add evidence to")
         if c.state not in OPEN_STATES and c.state != S.resolved:
             raise InvalidTransition("Evidence can be added while the complaint is open.", state=c.state,
                                     action="evidence_added")
-        if len(content) > self.settings.evidence_max_bytes:
-            raise PayloadTooLarge(f"Evidence files are limited to {self.settings.evidence_max_bytes} bytes.")
+        limits = self.settings
+        if len(content) > limits.evidence_max_bytes:
+            raise PayloadTooLarge(f"Evidence files are limited to {limits.evidence_max_bytes} bytes.")
         if not content:
             raise Problem("The file is empty.", status=422, code="empty_file")
-        content_type = sniff_content_type(content[:16])
-        existing = await self.complaints.evidence_counts([c.id])
-        if existing.get(c.id, 0) >= MAX_EVIDENCE_PER_COMPLAINT:
-            raise Conflict(f"A complaint holds at most {MAX_EVIDENCE_PER_COMPLAINT} files.", code="too_many_files")
+        await self._check_evidence_quota(c, actor, adding=0)  # before the decoding, which costs CPU
+        kept = await asyncio.to_thread(clean_evidence, content, limits.evidence_max_image_pixels)
+        await self.complaints.lock_ids([c.id])  # two uploads at once cannot both take the last place
+        await self._check_evidence_quota(c, actor, adding=len(kept.content))
         evidence_id = new_id("evd")
         key = f"{c.id}/{evidence_id}"
         assert self.storage is not None
-        await self.storage.save(key, content)
+        await self.storage.save(key, kept.content)
         evidence = Evidence(
-            id=evidence_id, complaint_id=c.id, filename=(filename or "evidence")[:200], content_type=content_type,
-            size_bytes=len(content), sha256=sha256_hex(content), storage_key=key, uploaded_by=actor.subject,
-            uploaded_at=self.clock.now())
+            id=evidence_id, complaint_id=c.id, filename=(filename or "evidence")[:200],
+            content_type=kept.content_type, size_bytes=len(kept.content), sha256=sha256_hex(kept.content),
+            storage_key=key, uploaded_by=actor.subject, uploaded_at=self.clock.now())
         self.complaints.add_evidence(evidence)
-        self._record(c, "evidence_added", actor, data={"evidence_id": evidence_id, "content_type": content_type,
-                                                      "size_bytes": len(content)})
+        self._record(c, "evidence_added", actor, data={"evidence_id": evidence_id, "content_type": kept.content_type,
+                                                      "size_bytes": len(kept.content)})
         return evidence
+
+    async def _check_evidence_quota(self, c: Complaint, actor: Identity, *, adding: int) -> None:
+        """A complaint holds so many files and bytes; a tourist's or merchant's account uploads so many in any
+        24 hours (officials adding what a caller sent are not held to that)."""
+        limits = self.settings
+        files, size = await self.complaints.evidence_held(c.id)
+        if files >= limits.evidence_max_files_per_complaint:
+            raise EvidenceQuotaExceeded(f"A complaint holds at most {limits.evidence_max_files_per_complaint} files.")
+        if size + adding > limits.evidence_max_bytes_per_complaint:
+            raise EvidenceQuotaExceeded(f"A complaint's files may take at most "
+                                        f"{limits.evidence_max_bytes_per_complaint // (1024 * 1024)} MB together.")
+        if actor.role not in (Role.consumer, Role.merchant_staff):
+            return
+        files, size = await self.complaints.evidence_uploaded_by(actor.subject, self.clock.now() - timedelta(days=1))
+        if (files >= limits.evidence_daily_files_per_account
+                or size + adding > limits.evidence_daily_bytes_per_account):
+            raise DailyEvidenceQuotaExceeded(
+                f"An account may upload at most {limits.evidence_daily_files_per_account} files a day, "
+                f"{limits.evidence_daily_bytes_per_account // (1024 * 1024)} MB together; try again later.")
 
     # --- deadlines ------------------------------------------------------------------------------
     async def fire_due_deadlines(self) -> int:

@@ -1,4 +1,4 @@
-"""Evidence files: type checked from their content, stored behind a small storage interface."""
+"""Evidence files stored behind a small storage interface (what a file may be: `evidence_files`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,6 @@ import asyncio
 import hashlib
 from pathlib import Path
 from typing import Protocol
-
-from shared.errors import UnsupportedMediaType
-
-# The first bytes of each accepted type: the declared content type and file name are not trusted.
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"%PDF-", "application/pdf"),
-)
-
-
-def sniff_content_type(head: bytes) -> str:
-    for signature, content_type in _SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    raise UnsupportedMediaType("Evidence must be a JPEG, PNG or PDF file.", code="unsupported_evidence_type")
 
 
 class EvidenceStorage(Protocol):

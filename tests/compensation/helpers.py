@@ -8,10 +8,10 @@ from typing import Any
 from services.compensation.payouts import run_payouts_once
 from shared.contracts.identity import Identity, Role
 from tests.conftest import ADMIN, SANYA
-from tests.factories import HOTEL, settle_merchant, submit
+from tests.factories import HOTEL, photo_png, settle_merchant, submit
 from tests.support import Stack
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+PNG = photo_png()
 
 
 async def paying_consumer(stack: Stack, name: str = "alice", via: str = "wechat") -> Identity:

@@ -18,13 +18,13 @@ from shared.clock import ManualClock
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, compensation_overrides, gateway_overrides
 from tests.e2e.conftest import _add_staff, _wipe_all, eventually
-from tests.factories import complaint_body, merchant_id, uscc
+from tests.factories import complaint_body, merchant_id, photo_png, uscc
 from tests.support import FACTORIES, SERVICES, START, Databases, service_settings
 
 pytestmark = pytest.mark.e2e
 
 HOTEL = merchant_id("E2EHTL")
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
+PNG = photo_png()
 
 
 @pytest.fixture(scope="module")

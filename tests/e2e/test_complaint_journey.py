@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import HOTEL, OTHER, System, eventually
-from tests.factories import complaint_body, uscc
+from tests.factories import complaint_body, photo_png, uscc
 
 pytestmark = pytest.mark.e2e
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+PNG = photo_png()
 
 
 
@@ -67,7 +67,8 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
                               files={"file": ("room.png", PNG, "image/png")})
         assert photo.status_code == 201, photo.text
         fetched = await gw.get(f"/v1/complaints/{cid}/evidence/{photo.json()['id']}", headers=alice)
-        assert fetched.content == PNG
+        assert fetched.content.startswith(b"\x89PNG") and fetched.headers["content-type"] == "image/png"
+        assert fetched.headers["content-disposition"].startswith("attachment;")
 
         hotel = await login_staff("hotel")
         queue = (await gw.get("/v1/complaints", headers=hotel)).json()["items"]

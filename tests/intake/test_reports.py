@@ -163,3 +163,36 @@ async def test_public_figures_need_no_login_and_carry_no_personal_data(stack: St
                          (dict(region_code="460000", **{"from": "2026-13", "to": "2026-13"}), "bad_period")):
         refused = await stack.clients["gateway"].get("/v1/public/figures", params=params)
         assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
+
+
+# What OWASP's CSV-injection guidance names: text a spreadsheet would take for a formula (or a DDE call).
+FORMULA_NAMES = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "=1+2|cmd", "-2+3"]
+
+
+async def test_merchant_names_that_look_like_formulas_are_text_in_every_download(stack: Stack) -> None:
+    for n, name in enumerate(FORMULA_NAMES):
+        c = await submit(stack, consumer(f"usr_FORMULA{n}"), merchant_id=None, merchant_name=name,
+                         description=f"第{n + 1}家：商家收费与标价不符，拒绝退还多收的费用，要求退款。")
+        stack.clock.advance(timedelta(minutes=3))
+        await act(stack, official(SANYA), c["id"], "resolutions", {"outcome": "mediated", "at_fault": "merchant"})
+    day = stack.clock.now().date().isoformat()
+    params = {"region_code": SANYA, "from": day, "to": day}
+    get = stack.clients["intake"].get
+    as_csv = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(as_csv.text.lstrip("\ufeff"))))
+    header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    assert [row[3] for row in rows[header + 1:header + 1 + len(FORMULA_NAMES)]] == ["'" + n for n in FORMULA_NAMES]
+    counted = {row[0] for row in rows if len(row) == 2}
+    assert {"'" + n for n in FORMULA_NAMES} <= counted and not counted & set(FORMULA_NAMES)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+    as_xlsx = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
+                        params={**params, "format": "xlsx"})
+    book = load_workbook(io.BytesIO(as_xlsx.content))
+    handled = list(book["办结明细"].iter_rows(min_row=2, max_row=1 + len(FORMULA_NAMES)))
+    assert [row[3].value for row in handled] == FORMULA_NAMES  # as given, but text: the sheet shows, never runs it
+    assert all(row[3].data_type == "s" and row[3].quotePrefix for row in handled)
+    assert [row[5].value for row in handled] == [3] * len(FORMULA_NAMES) and handled[0][5].data_type == "n"
+    formulas = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+    assert [cell.value for cell in formulas] == [f"=SUM(F2:F{len(FORMULA_NAMES) + 1})",
+                                                 f"=TRUNC(AVERAGE(F2:F{len(FORMULA_NAMES) + 1}),2)"]
