@@ -38,7 +38,8 @@ LONG_NAME = "三亚湾国际海景度假酒店管理有限公司亚龙湾分店"
 # Collects what the page's policy refused, and stands in for the print dialog (headless has none).
 WATCH = """
 window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+document.addEventListener("securitypolicyviolation",
+                          (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
 window.__printed = 0;
 window.print = () => { window.__printed += 1; };
 """
@@ -116,8 +117,10 @@ def scene(system: System) -> Scene:
         code = gw.get(f"/v1/merchants/{HOTEL}/code", headers=admin).json()["code"]
         hotel = _login(gw, "/v1/auth/staff/login", {"username": "hotel", "password": "hotel-pass-e2e"})
         deadline = time.monotonic() + 15
-        while "resolved_at_fault" not in {r["kind"] for r in gw.get(f"/v1/credit/{HOTEL}", headers=hotel).json()["reasons"]
-                                          if r["count"]}:  # the records arrive as events
+        def kinds() -> set[str]:
+            return {r["kind"] for r in gw.get(f"/v1/credit/{HOTEL}", headers=hotel).json()["reasons"] if r["count"]}
+
+        while "resolved_at_fault" not in kinds():  # the records arrive as events
             assert time.monotonic() < deadline, "the merchant's credit records did not arrive"
             time.sleep(0.1)
     return Scene(day=system.clock.now().astimezone(SHANGHAI).date(), resolved_id=resolved, waiting_id=waiting,
