@@ -1,7 +1,7 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
 (`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`),
 what they use (`/assets/`: the stylesheet, the SVG charts) and the API docs (`/docs`, Swagger UI served
-from `/docs-assets/`). Static files, no build step and nothing fetched from elsewhere: they call the
+from `/docs/assets/`). Static files, no build step and nothing fetched from elsewhere: they call the
 same public API as every other client, so they can do nothing the API would not let their user do."""
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def docs_page(app: FastAPI) -> HTMLResponse:
     start-up script run, by hash."""
     page = get_swagger_ui_html(
         openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · 接口文档",
-        swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
-        swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
         oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
         swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None})
     body = bytes(page.body)
@@ -87,7 +87,7 @@ def install_docs(app: FastAPI) -> None:
         return page
 
     app.add_api_route(app.docs_url, docs, include_in_schema=False)
-    app.mount("/docs-assets", SwaggerAssets(directory=Path(str(swagger_ui_path))), name="docs-assets")
+    app.mount("/docs/assets", SwaggerAssets(directory=Path(str(swagger_ui_path))), name="docs-assets")
 
 
 def install_pages(app: FastAPI) -> None:

@@ -61,9 +61,9 @@ async def test_the_docs_load_swagger_ui_from_the_gateway_under_a_policy_that_let
         assert f"'sha256-{digest}'" in policy
     for asset, kind in (("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "text/css"),
                         ("favicon-32x32.png", "image/png")):
-        assert f"/docs-assets/{asset}" in html
-        served = await gateway.get(f"/docs-assets/{asset}")
+        assert f"/docs/assets/{asset}" in html
+        served = await gateway.get(f"/docs/assets/{asset}")
         assert served.status_code == 200 and kind in served.headers["content-type"], asset
     # Only what the page loads: not the package's sample page (which points at a demo API elsewhere).
-    assert (await gateway.get("/docs-assets/index.html")).status_code == 404
-    assert (await gateway.get("/docs-assets/swagger-initializer.js")).status_code == 404
+    assert (await gateway.get("/docs/assets/index.html")).status_code == 404
+    assert (await gateway.get("/docs/assets/swagger-initializer.js")).status_code == 404
