@@ -98,7 +98,8 @@ class Codes:
         rows = (await self.session.execute(
             select(AssuredCode.code, AssuredCode.state, Merchant.id, Merchant.name, Merchant.industry,
                    Merchant.region_code, Merchant.address, Merchant.status, Merchant.in_integrity_alliance,
-                   Merchant.in_compensation_program, CreditScore.grade, CreditScore.figures, Listing.list_name)
+                   Merchant.in_compensation_program, CreditScore.grade, CreditScore.figures,
+                   CreditScore.computed_at, Listing.list_name)
             .join(Merchant, Merchant.id == AssuredCode.merchant_id)
             .outerjoin(CreditScore, CreditScore.subject_id == Merchant.id)
             .outerjoin(Listing, (Listing.subject_id == Merchant.id) & (Listing.state == "listed"))
@@ -121,7 +122,8 @@ class Codes:
             complain={"method": "POST", "path": "/v1/complaints",
                       "miniprogram_page": f"pages/complaint/new?merchant_id={first.id}",
                       "prefill": {"merchant_id": first.id, "region_code": first.region_code,
-                                  "industry": first.industry}})
+                                  "industry": first.industry}},
+            updated_at=first.computed_at, grade_scale=dict(self.archive.card.grades))
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
         if code.state != "active":

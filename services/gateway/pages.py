@@ -1,20 +1,25 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`) and
-what they use (`/assets/`: the stylesheet, the SVG charts). Static files, no build
-step and nothing fetched from elsewhere: they call the same public API as every other client, so
-they can do nothing the API would not let their user do."""
+(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`),
+what they use (`/assets/`: the stylesheet, the SVG charts) and the API docs (`/docs`, Swagger UI served
+from `/docs/assets/`). Static files, no build step and nothing fetched from elsewhere: they call the
+same public API as every other client, so they can do nothing the API would not let their user do."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+from swagger_ui_bundle import swagger_ui_path
 
 WEB = Path(__file__).resolve().parent / "web"
 
@@ -37,6 +42,54 @@ class Pages(StaticFiles):
         return response
 
 
+class SwaggerAssets(StaticFiles):
+    """Swagger UI's own files from the pinned swagger-ui-bundle package: only the three the docs page loads."""
+
+    FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path not in self.FILES:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
+def docs_page(app: FastAPI) -> HTMLResponse:
+    """Swagger UI with every asset from the gateway (a CDN is out of reach for many users in China), no
+    validator badge (it loads an image from elsewhere), and a policy that lets only its own inline
+    start-up script run, by hash."""
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · 接口文档",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+        swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None})
+    body = bytes(page.body)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+                      for script in re.findall(rb"<script>(.*?)</script>", body, re.S))
+    # Swagger UI styles its widgets through the DOM (CSSOM), which a policy does not restrict.
+    policy = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
+              f"script-src 'self' {hashes}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return HTMLResponse(body, headers={**SECURITY_HEADERS, "Content-Security-Policy": policy,
+                                       "Cache-Control": "no-cache"})
+
+
+def install_docs(app: FastAPI) -> None:
+    """Replace FastAPI's /docs (which loads Swagger UI from a CDN) by the same page with local assets."""
+    if not app.docs_url:
+        return
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != app.docs_url]
+    page = docs_page(app)
+
+    async def docs() -> Any:
+        return page
+
+    app.add_api_route(app.docs_url, docs, include_in_schema=False)
+    app.mount("/docs/assets", SwaggerAssets(directory=Path(str(swagger_ui_path))), name="docs-assets")
+
+
 def install_pages(app: FastAPI) -> None:
     for name in ("console", "public", "code", "assets"):
         app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
@@ -51,3 +104,4 @@ def install_pages(app: FastAPI) -> None:
         return RedirectResponse(f"/code/#{quote(code, safe='')}", headers=SECURITY_HEADERS)
 
     app.add_api_route("/c/{code}", scanned, include_in_schema=False)
+    install_docs(app)

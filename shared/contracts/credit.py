@@ -289,6 +289,10 @@ class PublicProfile(BaseModel):
                                     "their average, over the last `days`")
     rate: dict[str, str] = Field(description="where to rate the merchant (code evaluate)")
     complain: dict[str, Any] = Field(description="the complaint form with the merchant filled in")
+    updated_at: datetime | None = Field(None, description="when the grade and figures were last computed "
+                                        "(none before the merchant's first score)")
+    grade_scale: dict[str, int] = Field(default_factory=dict, examples=[{"A": 850, "B": 650, "C": 450, "D": 0}],
+                                        description="each grade's lowest score on the scorecard in force")
 
 
 class RatingIn(Input):

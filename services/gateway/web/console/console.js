@@ -197,7 +197,7 @@ const COMPLAINT_ACTIONS = {
              { name: "note", kind: "text" }] },
   "responses": { roles: ["merchant_staff", "official", "admin"], states: ["assigned", "escalated"],
     fields: [{ name: "message", kind: "textarea", required: true },
-             { name: "offered_refund_fen", kind: "yuan", label: "field.refunded" }] },
+             { name: "offered_refund_fen", kind: "yuan", label: "field.offered_refund" }] },
   "transfers": { roles: ["official", "admin"], states: ["accepted", "assigned", "escalated"],
     fields: [{ name: "region_code", kind: "region", required: true }, { name: "reason", kind: "textarea", required: true }] },
   "escalations": { roles: ["official", "admin"], states: ["accepted", "assigned", "responded"],
@@ -266,6 +266,11 @@ async function complaintView(root, id) {
   if (c.external_id) facts.splice(3, 0, [t("field.external_id"), c.external_id]);
   if (c.dispatched_at) facts.push([t("field.dispatched"), when(c.dispatched_at)]);
   if (c.arrived_at) facts.push([t("field.arrived"), when(c.arrived_at)]);
+  // The merchant's reply and the refund it offered stay on the case once it has replied.
+  if (c.response_text || c.offered_refund_fen !== null && c.offered_refund_fen !== undefined) {
+    facts.push([t("field.response"), c.response_text || "—"],
+               [t("field.offered_refund"), h("span", { id: "offered-refund" }, yuan(c.offered_refund_fen))]);
+  }
   const actions = h("div", { class: "actions" });
   const forms = h("div", {});
   for (const [action, spec] of Object.entries(COMPLAINT_ACTIONS)) {
@@ -311,6 +316,14 @@ async function openBlob(path, filename, { download = false } = {}) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+// The print version and the code poster are pages of their own in a new tab: the gateway serves them under
+// the same policy as the console (their styles and scripts are files), and they read the API with this
+// console's session, asking it (their opener) to refresh an expired token.
+function openPrintable(path) {
+  window.open(path, "_blank");
+}
+window.consoleSession = { token: () => store.getItem("access_token"), refresh };
+
 let regionsCache;
 async function regionList() {
   regionsCache = regionsCache || await api("GET", "/v1/regions");
@@ -343,8 +356,10 @@ async function returnsView(root) {
     : h("p", { class: "muted" }, t("returns.empty")));
 }
 
-const BUCKETS = [[0, 10, "<10m"], [10, 30, "10-30m"], [30, 60, "30-60m"], [60, 120, "1-2h"], [120, 1440, "2-24h"],
-                 [1440, 2880, "24-48h"], [2880, Infinity, ">48h"]];
+// Handling-time buckets: [from, to) in minutes and the key of their name.
+const BUCKETS = [[0, 10, "bucket.lt10m"], [10, 30, "bucket.10_30m"], [30, 60, "bucket.30_60m"],
+                 [60, 120, "bucket.1_2h"], [120, 1440, "bucket.2_24h"], [1440, 2880, "bucket.24_48h"],
+                 [2880, Infinity, "bucket.gt48h"]];
 
 async function reportsView(root, params) {
   const me = account();
@@ -371,7 +386,7 @@ async function reportsView(root, params) {
   const [r, comp] = await Promise.all([api("GET", `/v1/reports/complaints?${query}`),
     api("GET", `/v1/compensation/figures?${query.toString()}`).catch(() => null)]);
   const file = (format) => () => attempt(() => openBlob(`/v1/reports/complaints?${query}&format=${format}`,
-    `complaints-${region}-${from}-${to}.${format}`, { download: format !== "html" }));
+    `complaints-${region}-${from}-${to}.${format}`, { download: true }));
   const figures = [["reports.received", r.received], ["reports.valid", r.valid], ["reports.not_accepted", r.not_accepted],
     ["reports.withdrawn", r.withdrawn], ["reports.transferred", r.transferred],
     ["reports.total_time", r.handling_time.total_text], ["reports.average_time", r.handling_time.average_text],
@@ -386,7 +401,7 @@ async function reportsView(root, params) {
   const labels = Object.fromEntries(r.by_channel.map((c) => [c.key, c.label]));
   const series = channels.map((ch) => ({ label: labels[ch] || ch,
     values: days.map((d) => (r.by_day.find((x) => x.day === d && x.channel === ch) || { count: 0 }).count) }));
-  const distribution = BUCKETS.map(([lo, hi, label]) => ({ label,
+  const distribution = BUCKETS.map(([lo, hi, key]) => ({ label: t(key),
     value: r.handled.filter((x) => x.minutes >= lo && x.minutes < hi).length }));
   const pct = (v) => v === null ? 0 : Math.round(v * 1000) / 10;
   const sla = [["sla.accept", r.sla.accepted_within_deadline], ["sla.dispose", r.sla.disposed_within_deadline],
@@ -397,7 +412,8 @@ async function reportsView(root, params) {
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", onclick: file("csv") }, t("reports.csv")),
       h("button", { type: "button", class: "secondary", onclick: file("xlsx") }, t("reports.xlsx")),
-      h("button", { type: "button", class: "secondary", onclick: file("html") }, t("reports.print"))),
+      h("button", { type: "button", class: "secondary", id: "report-print",
+                    onclick: () => openPrintable(`/console/print.html?${query}`) }, t("reports.print"))),
     h("div", { class: "cards", id: "report-figures" }, figures.map(([k, v]) => h("div", { class: "figure" },
       h("div", { class: "value" }, v), h("div", { class: "name" }, t(k))))),
     h("div", { class: "card" }, h("p", { class: "paragraph", id: "report-text" }, r.text),
@@ -430,6 +446,35 @@ async function fundsView(root) {
         .map((k) => h("th", {}, t(k))))), h("tbody", {}, claimRows))) : h("p", { class: "muted" }, t("funds.empty"))));
 }
 
+async function myMerchantView(root) {
+  const id = account().merchant_id;
+  const [m, credit, code] = await Promise.all([api("GET", `/v1/merchants/${id}`), api("GET", `/v1/credit/${id}`),
+    api("GET", `/v1/merchants/${id}/code`).catch(() => null)]);
+  const points = (n) => (n > 0 ? `+${n}` : String(n));
+  const reasons = credit.reasons.filter((r) => r.count > 0 || r.points !== 0);
+  root.replaceChildren(h("h2", {}, m.name),
+    h("div", { class: "grid2" },
+      h("div", { class: "card", id: "my-grade" }, h("h3", {}, t("mine.grade")),
+        h("div", { class: "cards" },
+          h("div", { class: "figure" }, h("div", { class: "value", id: "grade-value" }, credit.grade),
+            h("div", { class: "name" }, t("merchants.grade"))),
+          h("div", { class: "figure" }, h("div", { class: "value" }, credit.score), h("div", { class: "name" }, t("mine.score")))),
+        h("p", { class: "muted" }, `${t("mine.grades")} · ${t("mine.updated")} ${when(credit.computed_at)}`),
+        h("h3", {}, t("mine.reasons")),
+        reasons.length ? h("div", { class: "table-wrap" }, h("table", { id: "grade-reasons" },
+          h("thead", {}, h("tr", {}, ["mine.reason", "mine.count", "mine.points"].map((k) => h("th", {}, t(k))))),
+          h("tbody", {}, reasons.map((r) => h("tr", {}, h("td", {}, r.label), h("td", {}, r.count),
+            h("td", {}, points(r.points), r.capped ? ` (${t("mine.capped")})` : ""))))))
+          : h("p", { class: "muted", id: "grade-reasons" }, t("mine.no_reasons"))),
+      h("div", { class: "card", id: "my-code" }, h("h3", {}, t("mine.code")),
+        code ? [h("p", {}, h("strong", {}, code.code), " · ", t(`code.${code.state}`)),
+                h("p", { class: "muted" }, t("mine.poster_hint")),
+                code.state === "active" ? h("button", { type: "button", id: "print-poster",
+                  onclick: () => openPrintable(`/console/poster.html?merchant=${encodeURIComponent(id)}`) },
+                  t("mine.poster")) : null]
+          : h("p", { class: "muted" }, t("mine.no_code")))));
+}
+
 async function merchantsView(root) {
   const official = ["official", "admin"].includes(account().role);
   const [page, pending] = await Promise.all([api("GET", "/v1/merchants?limit=100"),
@@ -458,7 +503,7 @@ async function merchantsView(root) {
 const ROUTES = [
   [/^#\/queue$/, queueView], [/^#\/complaints\/([\w-]+)$/, (root, p, id) => complaintView(root, id)],
   [/^#\/returns$/, returnsView], [/^#\/reports$/, reportsView], [/^#\/funds$/, fundsView],
-  [/^#\/merchants$/, merchantsView],
+  [/^#\/merchants$/, merchantsView], [/^#\/mine$/, myMerchantView],
 ];
 
 function applyLanguage() {
@@ -485,6 +530,11 @@ async function route() {
   for (const a of header.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.getAttribute("href") === path);
     a.hidden = a.dataset.roles ? !a.dataset.roles.split(" ").includes(me.role) : false;
+  }
+  // A page whose link this role does not have would only answer 403: go to the queue instead.
+  if ([...header.querySelectorAll("nav a")].some((a) => a.hidden && a.getAttribute("href") === path)) {
+    location.hash = "#/queue";
+    return;
   }
   for (const [pattern, render] of ROUTES) {
     const match = path.match(pattern);
