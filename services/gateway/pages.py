@@ -1,5 +1,6 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`) and
+(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`), the
+tourists' progress page (`/p/#<token>`, services/gateway/progress.py) and
 what they use (`/assets/`: the stylesheet, the SVG charts). Static files, no build
 step and nothing fetched from elsewhere: they call the same public API as every other client, so
 they can do nothing the API would not let their user do."""
@@ -38,7 +39,7 @@ class Pages(StaticFiles):
 
 
 def install_pages(app: FastAPI) -> None:
-    for name in ("console", "public", "code", "assets"):
+    for name in ("console", "public", "code", "p", "assets"):
         app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
 
     async def home() -> Any:

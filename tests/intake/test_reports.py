@@ -108,8 +108,8 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
-    header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
-    assert rows[header + 1] == ["1", c["id"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
+    header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    assert rows[header + 1] == ["1", c["case_number"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
 
 
 async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
