@@ -33,6 +33,9 @@ PUBLIC_STEPS: dict[str, str] = {
 ACTOR_LABELS = {"consumer": "您", "complaint_holder": "您", "merchant_staff": "商家", "official": "工作人员",
                 "admin": "工作人员", "partner": "受理渠道", "service": "系统"}
 DEADLINE_LABELS = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处置", DeadlineKind.settle: "办结"}
+# The industry as a tourist says it (the catalogue's own labels are the one-character 吃住行游购娱).
+INDUSTRY_WORDS = {"food": "餐饮", "lodging": "住宿", "transport": "交通出行", "sightseeing": "景区游览",
+                  "shopping": "购物", "entertainment": "休闲娱乐"}
 OUTCOMES = {"response_accepted": "已按商家答复办结", "imported": "已办结"}
 
 
@@ -51,7 +54,7 @@ def progress_of(c: Complaint, timeline: list[TimelineEntry]) -> ProgressOut:
     kind = c.next_deadline_kind
     return ProgressOut(
         case_number=c.case_number, state=S(c.state), state_label=STATE_LABELS_ZH.get(c.state, c.state),
-        merchant_name=c.merchant_name, industry_label=INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
+        merchant_name=c.merchant_name, industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
         submitted_at=c.submitted_at, next_deadline=kind,
         next_deadline_label=DEADLINE_LABELS.get(kind) if kind else None,
         next_due_at=c.next_deadline_at, overdue=bool(c.accept_overdue or c.dispose_overdue or c.settle_overdue),

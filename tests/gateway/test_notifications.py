@@ -167,7 +167,8 @@ async def test_a_burst_of_changes_is_one_message_with_the_newest_state(stack: St
     assert len(sent) == 1
     assert sent[0]["template_id"] == stack.apps["gateway"].state.settings.wechat_progress_template_id
     assert sent[0]["page"] == f"pages/complaint/detail?id={cid}"
-    assert sent[0]["data"]["character_string1"]["value"] == complaint["case_number"] and sent[0]["data"]["phrase2"]["value"] == "处理中"
+    assert sent[0]["data"]["character_string1"]["value"] == complaint["case_number"]
+    assert sent[0]["data"]["phrase2"]["value"] == "处理中"
     assert [r.state for r in await rows(stack, cid)] == ["sent"]
     [told] = await timeline(stack, alice, cid)
     assert told["kind"] == "notified" and told["actor_role"] == "service"

@@ -141,7 +141,8 @@ async def test_the_tourist_rejects_accepts_and_rates_from_the_page(stack: Stack)
         second["progress_url"])}, json={})
     assert accepted.status_code == 200, accepted.text
     body = accepted.json()
-    assert (body["state"], body["outcome_text"], body["amount_refunded_fen"]) == ("resolved", "已按商家答复办结", 128000)
+    assert (body["state"], body["outcome_text"], body["amount_refunded_fen"]) == (
+        "resolved", "已按商家答复办结", 128000)
     assert [(s["kind"], s["by"]) for s in body["timeline"]][-2:] == [("responded", "商家"), ("response_accepted", "您")]
     # The link of one complaint acts on that complaint only.
     assert (await stack.gateway.get(f"/v1/complaints/{second['id']}", headers=headers)).status_code == 401

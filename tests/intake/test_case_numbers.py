@@ -63,7 +63,8 @@ async def test_the_day_is_shanghai_s_and_a_channel_s_receipt_dates_the_case(stac
     late = await submit(stack, consumer("usr_LATE"), occurred_at="2026-11-20T12:00:00Z")
     assert late["case_number"] == f"{SANYA}-20261121-0001"
     # A 12345 call taken before midnight and keyed in after it is numbered on the day it was received.
-    keyed = await stack.clients["intake"].post("/v1/complaints", headers=stack.as_(official(SANYA)), json=complaint_body(
+    keyed = await stack.clients["intake"].post("/v1/complaints", headers=stack.as_(official(SANYA)),
+                                               json=complaint_body(
         channel="hotline_12345", occurred_at="2026-11-20T12:00:00Z", contact_phone="13900001111",
         received_at=(stack.clock.now() - timedelta(minutes=45)).isoformat()))
     assert keyed.status_code == 201, keyed.text

@@ -22,7 +22,8 @@ const ERRORS = {
   already_evaluated: "您已经评价过了。",
   validation_failed: "填写的内容有误，请检查。",
 };
-const when = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "";
+const when = (iso) => iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false,
+  year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "";
 const yuan = (fen) => `${(fen / 100).toFixed(2)}元`;
 
 function say(text, kind = "error", code = "") {
@@ -55,8 +56,8 @@ function showLookup(reason, code) {
 
 function deadlineText(p) {
   if (!p.next_due_at) return null;
-  const due = new Date(p.next_due_at).getTime(), now = Date.now();
-  if (due <= now || p.overdue) return h("span", { class: "deadline overdue" }, `${p.next_deadline_label}时限已过（${when(p.next_due_at)}），已督办`);
+  // The server says when a deadline was missed (its scheduler fires on time): a phone's clock may be off.
+  if (p.overdue) return h("span", { class: "deadline overdue" }, `${p.next_deadline_label}时限已过（${when(p.next_due_at)}），已督办`);
   return h("span", { class: "deadline" }, `${p.next_deadline_label}时限：${when(p.next_due_at)}前`);
 }
 
@@ -124,12 +125,17 @@ async function load() {
   }
 }
 
-function start() {
+function adoptLink() {
   const fromLink = decodeURIComponent(location.hash.slice(1));
-  if (fromLink) {
-    sessionStorage.setItem(KEY, fromLink);
-    history.replaceState(null, "", location.pathname);  // the token leaves the address bar (and screenshots)
-  }
+  if (!fromLink) return false;
+  sessionStorage.setItem(KEY, fromLink);
+  history.replaceState(null, "", location.pathname);  // the token leaves the address bar (and screenshots)
+  return true;
+}
+
+function start() {
+  adoptLink();
+  window.addEventListener("hashchange", () => { if (adoptLink()) { say(""); load(); } });  // another link, same tab
   const form = document.getElementById("lookup");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
