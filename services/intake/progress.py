@@ -54,7 +54,8 @@ def progress_of(c: Complaint, timeline: list[TimelineEntry]) -> ProgressOut:
     kind = c.next_deadline_kind
     return ProgressOut(
         case_number=c.case_number, state=S(c.state), state_label=STATE_LABELS_ZH.get(c.state, c.state),
-        merchant_name=c.merchant_name, industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
+        merchant_name=c.merchant_name,
+        industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
         submitted_at=c.submitted_at, next_deadline=kind,
         next_deadline_label=DEADLINE_LABELS.get(kind) if kind else None,
         next_due_at=c.next_deadline_at, overdue=bool(c.accept_overdue or c.dispose_overdue or c.settle_overdue),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.gateway.config import GatewaySettings
-from services.gateway.progress import TOKEN_HEADER, issue_token, progress_url, verify_token
+from services.gateway.progress import TOKEN_HEADER, issue_token, page_link, progress_url, verify_token
 from shared.clock import system_clock
 from tests.conftest import merchant_staff, official
 from tests.factories import HOTEL, act, complaint_body, settle_merchant
@@ -146,3 +146,12 @@ async def test_the_tourist_rejects_accepts_and_rates_from_the_page(stack: Stack)
     assert [(s["kind"], s["by"]) for s in body["timeline"]][-2:] == [("responded", "商家"), ("response_accepted", "您")]
     # The link of one complaint acts on that complaint only.
     assert (await stack.gateway.get(f"/v1/complaints/{second['id']}", headers=headers)).status_code == 401
+
+
+def test_a_message_can_open_the_progress_page_in_a_web_view() -> None:
+    settings = GatewaySettings(public_url="https://tour.example.com",
+                               progress_page="pages/web/view?url={progress_url}&id={complaint_id}")
+    page = page_link(settings, "cmp_01M96KNN5ZJPYAQQ5Q0M3DC28J")
+    assert page.startswith("pages/web/view?url=https%3A%2F%2Ftour.example.com%2Fp%2F%23cmp_01M96KNN5ZJPYAQQ5Q0M3DC28J.")
+    assert page.endswith("&id=cmp_01M96KNN5ZJPYAQQ5Q0M3DC28J")
+    assert page_link(GatewaySettings(), "cmp_X") == "pages/complaint/detail?id=cmp_X"  # the default: unchanged
