@@ -27,6 +27,7 @@ from services.gateway.pages import install_pages
 from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
+from services.gateway.progress import links_router as progress_links_router
 from services.gateway.progress import router as progress_router
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.gateway.routes import auth_router, install_openapi, proxy_router
@@ -116,7 +117,8 @@ def create_app(
         ),
         settings=settings,
         clock=clock,
-        routers=[auth_router, internal_router, admin_router, partner_router, progress_router],
+        routers=[auth_router, internal_router, admin_router, partner_router, progress_router,
+                 progress_links_router],
         inbox=inbox,
         event_handlers=event_handlers,
         background=[webhook_worker, notification_worker],

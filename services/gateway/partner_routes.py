@@ -64,7 +64,7 @@ async def _forward(request: Request, partner: Partner, method: str, path: str, *
     content = upstream.content
     if channel_fields is not None and upstream.status_code == 422:
         content = _problem_fields(content, channel_fields)
-    if method == "POST" and upstream.status_code in (200, 201):  # a submission: the link to pass on to the tourist
+    if upstream.status_code in (200, 201) and path.startswith("/v1/complaints"):  # the link to pass on to the tourist
         content = with_progress_url(request.app.state.settings, content)
     return Response(content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
 

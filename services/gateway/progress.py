@@ -27,16 +27,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.gateway.config import GatewaySettings
+from services.gateway.routes import Caller
 from shared.clock import system_clock
 from shared.contracts.common import Input
 from shared.contracts.complaints import ConsumerVerdictIn, EvaluationIn, ProgressOut
 from shared.contracts.identity import Identity, Role
-from shared.errors import NotFound, TooManyRequests, Unauthorized, problem_responses
+from shared.errors import Forbidden, NotFound, Problem, TooManyRequests, Unauthorized, problem_responses
 
 TOKEN_HEADER = "X-Progress-Token"
 LOOKUP_SERVICE = Identity(subject="gateway", role=Role.service)
@@ -212,3 +213,35 @@ async def reject_response(body: ConsumerVerdictIn, request: Request, token: Toke
 async def evaluate(body: EvaluationIn, request: Request, token: Token) -> Response:
     """The tourist rates the handling (1-5), with a comment if they like."""
     return await _act(request, token, "evaluations", body)
+
+
+# --- links for those who pass them on --------------------------------------------------------------------
+links_router = APIRouter(prefix="/v1/complaints", tags=["progress"])
+# Who may ask for a complaint's link: its complainant, and the officials who give it to a caller or a walk-in.
+# Never merchant staff: the link lets its holder accept the merchant's own response.
+MAY_LINK = (Role.consumer, Role.official, Role.admin)
+
+
+class ProgressLinkOut(BaseModel):
+    url: str = Field(examples=["https://tour.example.com/p/#cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K.1767225600.Zm9v"])
+    expires_at: datetime
+
+
+@links_router.post("/{complaint_id}/progress-links", status_code=201, responses=problem_responses(Forbidden))
+async def new_progress_link(complaint_id: Annotated[str, Path(pattern=r"^cmp_[0-9A-Z]{26}$")], request: Request,
+                            who: Caller) -> ProgressLinkOut:
+    """A fresh progress link for a complaint the caller may read (its complainant, or an official of its region
+    giving it to a caller of 12345 or a walk-in tourist); merchant staff may not."""
+    identity = who[0]
+    if identity.role not in MAY_LINK:
+        raise Forbidden("Only the complainant and officials may hand out a complaint's progress link.",
+                        code="progress_link_not_allowed")
+    upstream = await request.app.state.clients["intake"].request("GET", f"/v1/complaints/{complaint_id}",
+                                                                 identity=identity)
+    if upstream.status_code != 200:  # intake's refusal (404 complaint_not_found: absent or not theirs), as given
+        problem = upstream.json() if upstream.headers.get("content-type", "").endswith("json") else {}
+        raise Problem(problem.get("detail"), status=upstream.status_code, code=problem.get("code"),
+                      title=problem.get("title"))
+    settings: GatewaySettings = request.app.state.settings
+    token, expires = issue_token(settings, complaint_id, timedelta(days=settings.progress_link_days))
+    return ProgressLinkOut(url=f"{settings.public_url.rstrip('/')}/p/#{token}", expires_at=expires)

@@ -21,7 +21,6 @@ from services.gateway.channels.base import (
     ProviderUnavailable,
 )
 from services.gateway.models import LoginAudit
-from services.gateway.progress import with_progress_url
 from shared.clock import system_clock
 from shared.contracts.auth import (
     AlipayLoginIn,
@@ -280,6 +279,8 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     body = response.content
     if request.method == "POST" and response.status_code == 201 and request.url.path.rstrip("/") == "/v1/complaints":
+        from services.gateway.progress import with_progress_url  # progress.py builds on this module's Caller
+
         body = with_progress_url(state.settings, body)  # the tourist's progress link, with the submission's answer
     return Response(body, status_code=response.status_code, headers=out_headers)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from services.gateway.auth import create_staff
 from services.gateway.config import GatewaySettings
 from services.gateway.progress import TOKEN_HEADER, issue_token, page_link, progress_url, verify_token
 from shared.clock import system_clock
+from shared.contracts.identity import Role
 from tests.conftest import merchant_staff, official
 from tests.factories import HOTEL, act, complaint_body, settle_merchant
 from tests.support import Stack
@@ -155,3 +157,29 @@ def test_a_message_can_open_the_progress_page_in_a_web_view() -> None:
     assert page.startswith("pages/web/view?url=https%3A%2F%2Ftour.example.com%2Fp%2F%23cmp_01M96KNN5ZJPYAQQ5Q0M3DC28J.")
     assert page.endswith("&id=cmp_01M96KNN5ZJPYAQQ5Q0M3DC28J")
     assert page_link(GatewaySettings(), "cmp_X") == "pages/complaint/detail?id=cmp_X"  # the default: unchanged
+
+
+async def test_the_complainant_and_officials_may_hand_out_a_fresh_link_and_merchant_staff_may_not(
+        stack: Stack) -> None:
+    complaint = await _filed(stack, "demo-links")
+    path = f"/v1/complaints/{complaint['id']}/progress-links"
+
+    async def login(route: str, body: dict[str, str]) -> dict[str, str]:
+        response = await stack.gateway.post(route, json=body)
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    owner = await login("/v1/auth/wechat/login", {"code": "demo-links"})
+    stranger = await login("/v1/auth/wechat/login", {"code": "demo-stranger"})
+    fresh = await stack.gateway.post(path, headers=owner)
+    assert fresh.status_code == 201, fresh.text
+    assert (await _progress(stack, _token(fresh.json()["url"]))).json()["case_number"] == complaint["case_number"]
+    refused = await stack.gateway.post(path, headers=stranger)
+    assert (refused.status_code, refused.json()["code"]) == (404, "complaint_not_found")
+    assert (await stack.gateway.post(path)).status_code == 401
+    async with stack.apps["gateway"].state.sessionmaker() as session:
+        await create_staff(session, system_clock, username="hotel", password="hotel-pass-progress",
+                           role=Role.merchant_staff, merchant_id=HOTEL)
+        await session.commit()
+    hotel = await login("/v1/auth/staff/login", {"username": "hotel", "password": "hotel-pass-progress"})
+    denied = await stack.gateway.post(path, headers=hotel)  # the link would let them accept their own response
+    assert (denied.status_code, denied.json()["code"]) == (403, "progress_link_not_allowed")
