@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -73,8 +73,11 @@ def issue_token(settings: GatewaySettings, complaint_id: str, lifetime: timedelt
     return f"{body}.{_signature(_key(settings), body)}", expires
 
 
-def verify_token(settings: GatewaySettings, token: str) -> str:
-    """The complaint a token opens; 401 progress_link_invalid (altered, not ours) or progress_link_expired."""
+def verify_token(settings: GatewaySettings, token: str | None) -> str:
+    """The complaint a token opens; 401 progress_link_missing, progress_link_invalid (altered, not ours) or
+    progress_link_expired."""
+    if not token:
+        raise ProgressLinkInvalid(f"Send the progress link's token as {TOKEN_HEADER}.", code="progress_link_missing")
     complaint_id, _, rest = token.strip().partition(".")
     expiry, _, signature = rest.partition(".")
     body = f"{complaint_id}.{expiry}"
@@ -116,7 +119,8 @@ def page_link(settings: GatewaySettings, complaint_id: str) -> str:
 
 # --- the page's API ---------------------------------------------------------------------------------
 router = APIRouter(prefix="/v1/progress", tags=["progress"])
-Token = Annotated[str, Header(alias=TOKEN_HEADER, max_length=200, description="the token of the progress link")]
+Token = Annotated[str | None, Header(alias=TOKEN_HEADER, max_length=200,
+                                     description="the token of the progress link (the part after /p/#)")]
 
 
 class LookupIn(Input):
@@ -173,19 +177,25 @@ async def look_up(body: LookupIn, request: Request) -> LookupOut:
     return LookupOut(token=token, expires_at=expires)
 
 
+async def held_complaint(request: Request, token: Token = None) -> str:
+    """The complaint the request's progress token opens (401 before anything else is looked at)."""
+    request.app.state.limits["ip"].hit(_client(request))
+    return verify_token(request.app.state.settings, token)
+
+
+HeldComplaint = Annotated[str, Depends(held_complaint)]
+
+
 @router.get("", response_model=ProgressOut, responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
-async def read_progress(request: Request, token: Token) -> Response:
+async def read_progress(request: Request, complaint_id: HeldComplaint) -> Response:
     """The complaint's progress as its tourist sees it: state, public steps, the merchant's response, the next
     deadline, and whether the response can be accepted or rejected or the handling rated now."""
-    request.app.state.limits["ip"].hit(_client(request))
-    return await _progress(request, verify_token(request.app.state.settings, token))
+    return await _progress(request, complaint_id)
 
 
-async def _act(request: Request, token: str, action: str, body: BaseModel) -> Response:
+async def _act(request: Request, complaint_id: str, action: str, body: BaseModel) -> Response:
     """Act as the complainant on the link's complaint (intake checks the state and the scope); answer with the
     progress view, never the complaint itself."""
-    request.app.state.limits["ip"].hit(_client(request))
-    complaint_id = verify_token(request.app.state.settings, token)
     upstream = await request.app.state.clients["intake"].request(
         "POST", f"/v1/complaints/{complaint_id}/{action}", identity=_as_holder(complaint_id),
         json=body.model_dump(mode="json", exclude_none=True), retry=False)
@@ -196,23 +206,23 @@ async def _act(request: Request, token: str, action: str, body: BaseModel) -> Re
 
 @router.post("/acceptances", response_model=ProgressOut,
              responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
-async def accept_response(body: ConsumerVerdictIn, request: Request, token: Token) -> Response:
+async def accept_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist accepts the merchant's response: the complaint is resolved on its terms."""
-    return await _act(request, token, "acceptances", body)
+    return await _act(request, complaint_id, "acceptances", body)
 
 
 @router.post("/rejections", response_model=ProgressOut,
              responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
-async def reject_response(body: ConsumerVerdictIn, request: Request, token: Token) -> Response:
+async def reject_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rejects the merchant's response: officials mediate."""
-    return await _act(request, token, "rejections", body)
+    return await _act(request, complaint_id, "rejections", body)
 
 
 @router.post("/evaluations", response_model=ProgressOut,
              responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
-async def evaluate(body: EvaluationIn, request: Request, token: Token) -> Response:
+async def evaluate(body: EvaluationIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rates the handling (1-5), with a comment if they like."""
-    return await _act(request, token, "evaluations", body)
+    return await _act(request, complaint_id, "evaluations", body)
 
 
 # --- links for those who pass them on --------------------------------------------------------------------

@@ -77,7 +77,8 @@ async def test_expired_altered_and_foreign_links_are_refused(stack: Stack) -> No
         assert (response.status_code, response.json()["code"]) == (401, code), bad
         assert (await stack.gateway.post("/v1/progress/evaluations", headers={TOKEN_HEADER: bad},
                                          json={"score": 5})).status_code == 401
-    assert (await stack.gateway.get("/v1/progress")).status_code == 422  # no token at all
+    missing = await stack.gateway.get("/v1/progress")  # no token at all
+    assert (missing.status_code, missing.json()["code"]) == (401, "progress_link_missing")
     assert verify_token(settings, token) == complaint["id"]
 
 
