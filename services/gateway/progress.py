@@ -37,7 +37,16 @@ from shared.clock import system_clock
 from shared.contracts.common import Input
 from shared.contracts.complaints import ConsumerVerdictIn, EvaluationIn, ProgressOut
 from shared.contracts.identity import Identity, Role
-from shared.errors import Forbidden, NotFound, Problem, TooManyRequests, Unauthorized, problem_responses
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    problem_responses,
+)
 
 TOKEN_HEADER = "X-Progress-Token"
 LOOKUP_SERVICE = Identity(subject="gateway", role=Role.service)
@@ -53,6 +62,14 @@ class ProgressLinkExpired(Unauthorized):
 
 class CaseNotFound(NotFound):
     code, title = "case_not_found", "Case not found"
+
+
+class AlreadyRated(Conflict):
+    code, title = "already_evaluated", "Already evaluated"  # intake's answer, passed on
+
+
+class ComplaintNotFound(NotFound):
+    code, title = "complaint_not_found", "Complaint not found"
 
 
 def _key(settings: GatewaySettings, secret: str | None = None) -> bytes:
@@ -205,21 +222,21 @@ async def _act(request: Request, complaint_id: str, action: str, body: BaseModel
 
 
 @router.post("/acceptances", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
+             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition))
 async def accept_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist accepts the merchant's response: the complaint is resolved on its terms."""
     return await _act(request, complaint_id, "acceptances", body)
 
 
 @router.post("/rejections", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
+             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition))
 async def reject_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rejects the merchant's response: officials mediate."""
     return await _act(request, complaint_id, "rejections", body)
 
 
 @router.post("/evaluations", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired))
+             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition, AlreadyRated))
 async def evaluate(body: EvaluationIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rates the handling (1-5), with a comment if they like."""
     return await _act(request, complaint_id, "evaluations", body)
@@ -237,7 +254,8 @@ class ProgressLinkOut(BaseModel):
     expires_at: datetime
 
 
-@links_router.post("/{complaint_id}/progress-links", status_code=201, responses=problem_responses(Forbidden))
+@links_router.post("/{complaint_id}/progress-links", status_code=201,
+                   responses=problem_responses(Forbidden, ComplaintNotFound))
 async def new_progress_link(complaint_id: Annotated[str, Path(pattern=r"^cmp_[0-9A-Z]{26}$")], request: Request,
                             who: Caller) -> ProgressLinkOut:
     """A fresh progress link for a complaint the caller may read (its complainant, or an official of its region
@@ -248,7 +266,9 @@ async def new_progress_link(complaint_id: Annotated[str, Path(pattern=r"^cmp_[0-
                         code="progress_link_not_allowed")
     upstream = await request.app.state.clients["intake"].request("GET", f"/v1/complaints/{complaint_id}",
                                                                  identity=identity)
-    if upstream.status_code != 200:  # intake's refusal (404 complaint_not_found: absent or not theirs), as given
+    if upstream.status_code == 404:  # absent or not theirs: the same answer
+        raise ComplaintNotFound(f"Complaint {complaint_id} was not found.")
+    if upstream.status_code != 200:
         problem = upstream.json() if upstream.headers.get("content-type", "").endswith("json") else {}
         raise Problem(problem.get("detail"), status=upstream.status_code, code=problem.get("code"),
                       title=problem.get("title"))
