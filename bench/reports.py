@@ -38,12 +38,14 @@ YEAR_START = date(2025, 1, 1)
 
 # One statement, run in the database: no million Python objects, no million round trips.
 GENERATE = """
-INSERT INTO complaints (id, consumer_id, channel, region_code, merchant_id, merchant_name, industry, description,
+INSERT INTO complaints (id, case_number, consumer_id, channel, region_code, merchant_id,
+    merchant_name, industry, description,
     amount_involved_fen, remedy, occurred_at, state, assignee_kind, assignee_name, transferred_from,
     submitted_at, accepted_at, responded_at, resolved_at, closed_at, accept_by, dispose_by, settle_by,
     accept_overdue, dispose_overdue, settle_overdue, handled_minutes, satisfaction, amount_refunded_fen,
     compensation_paid_fen, version)
-SELECT 'cmp_bench' || lpad(n::text, 10, '0'), 'usr_bench' || (n % 50000), channel, region, 'mer_bench' || m,
+SELECT 'cmp_bench' || lpad(n::text, 10, '0'), region || '-bench-' || lpad(n::text, 10, '0'),
+    'usr_bench' || (n % 50000), channel, region, 'mer_bench' || m,
     '商户' || m, industry, '团费差价未退还，导游强制购物。', 50000, 'refund', submitted - interval '1 day', state,
     'unit', CASE WHEN state IN ('resolved', 'closed', 'assigned', 'responded') THEN '旅游和文化广电体育局' END,
     CASE WHEN state = 'transferred' THEN '460100' END,

@@ -14,6 +14,7 @@ DEMO_DOUYIN_SECRET = "demo-douyin-secret"
 DEMO_KUAISHOU_SECRET = "demo-kuaishou-secret"
 DEMO_PROGRESS_TEMPLATE = "demo-progress-template"
 PLACEHOLDER_PARTNER_KEY = "dev-only-partner-secret-key-change-me"
+PLACEHOLDER_PROGRESS_SECRET = "dev-only-progress-link-secret-change-me"
 
 
 class GatewaySettings(ServiceSettings):
@@ -91,9 +92,24 @@ class GatewaySettings(ServiceSettings):
     alipay_progress_template_id: str = Field(DEMO_PROGRESS_TEMPLATE, description=(
         "the Alipay mini-program subscribe-message template of a complaint's progress (keyword1 number, "
         "keyword2 state, keyword3 time, keyword4 note)"))
-    progress_page: str = Field("pages/complaint/detail?id={complaint_id}", pattern=r"\{complaint_id\}",
-                               description="the mini-program page a progress message opens ({complaint_id} is "
-                                           "replaced)")
+    progress_page: str = Field("pages/complaint/detail?id={complaint_id}",
+                               pattern=r"\{complaint_id\}|\{progress_url\}", description=(
+                                   "the mini-program page a progress message opens ({complaint_id} is replaced, "
+                                   "and {progress_url} by the URL-encoded progress link, for a web-view page)"))
+    public_url: str = Field("http://127.0.0.1:8000", description=(
+        "where tourists and partners reach the gateway from outside (https://...): the base of the progress links "
+        "in messages, webhooks and submission answers"))
+    progress_link_secret: str = Field(PLACEHOLDER_PROGRESS_SECRET, description=(
+        "signs the tourists' progress links (HMAC-SHA256, 32+ characters), a secret of its own: rotating it "
+        "ends every link given out"))
+    progress_link_days: int = Field(60, ge=1, le=366, description=(
+        "how long a progress link (in messages, webhooks and submission answers) keeps working"))
+    progress_lookup_minutes: int = Field(120, ge=5, le=1440, description=(
+        "how long the progress page stays open after a look-up by case number and phone"))
+    progress_lookups_per_ip: int = Field(10, ge=0, description=(
+        "look-ups by case number and phone a client IP may make per minute (0: off)"))
+    progress_lookups_per_case: int = Field(5, ge=0, description=(
+        "look-ups of one case number per minute, from anywhere (0: off): guessing a phone stays slow"))
     notify_interval_seconds: float = Field(1.0, gt=0, description=(
         "how often an idle notification worker looks for due messages to tourists (while full batches wait, it "
         "runs pass after pass)"))
@@ -119,6 +135,10 @@ class GatewaySettings(ServiceSettings):
             found.append("GATEWAY_PARTNER_SECRET_KEYS must be real keys (32+ characters each)")
         if self.jwt_secret in keys or self.internal_secret in keys or self.jwt_secret == self.internal_secret:
             found.append("the JWT, internal and partner-secret keys must be three different secrets")
+        if self.progress_link_secret == PLACEHOLDER_PROGRESS_SECRET or len(self.progress_link_secret) < 32:
+            found.append("GATEWAY_PROGRESS_LINK_SECRET must be a real secret (32+ characters)")
+        elif self.progress_link_secret in (self.jwt_secret, self.internal_secret, *keys):
+            found.append("GATEWAY_PROGRESS_LINK_SECRET must differ from the JWT, internal and partner-secret keys")
         if self.wechat_secret == DEMO_WECHAT_SECRET:
             found.append("GATEWAY_WECHAT_SECRET is the demo placeholder")
         if self.douyin_appid and self.douyin_secret == DEMO_DOUYIN_SECRET:
@@ -127,7 +147,7 @@ class GatewaySettings(ServiceSettings):
             found.append("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID empty)")
         if self.wechat_progress_template_id == DEMO_PROGRESS_TEMPLATE:
             found.append("GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID is the demo placeholder")
-        providers = {"GATEWAY_WECHAT_API_BASE": self.wechat_api_base,
+        providers = {"GATEWAY_PUBLIC_URL": self.public_url, "GATEWAY_WECHAT_API_BASE": self.wechat_api_base,
                      "GATEWAY_ALIPAY_GATEWAY_URL": self.alipay_gateway_url}
         if self.douyin_appid:
             providers["GATEWAY_DOUYIN_API_BASE"] = self.douyin_api_base

@@ -28,6 +28,8 @@ from services.gateway.pages import install_pages
 from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
+from services.gateway.progress import links_router as progress_links_router
+from services.gateway.progress import router as progress_router
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
 from services.gateway.routes import auth_router, proxy_router
 from shared.app import create_service_app, serve
@@ -87,6 +89,8 @@ async def _startup(app: FastAPI) -> None:
         "identity": RateLimiter(settings.rate_limit_per_identity),
         "ip": RateLimiter(settings.rate_limit_per_ip),
         "login": RateLimiter(settings.rate_limit_logins_per_ip),
+        "progress_ip": RateLimiter(settings.progress_lookups_per_ip),
+        "progress_case": RateLimiter(settings.progress_lookups_per_case),
     }
     app.state.logins = build_logins(settings)
     app.state.webhook_client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
@@ -114,7 +118,8 @@ def create_app(
         ),
         settings=settings,
         clock=clock,
-        routers=[auth_router, internal_router, admin_router, partner_router],
+        routers=[auth_router, internal_router, admin_router, partner_router, progress_router,
+                 progress_links_router],
         inbox=inbox,
         event_handlers=event_handlers,
         background=[webhook_worker, notification_worker],

@@ -183,6 +183,7 @@ class Notification(Base):
     event_id: Mapped[str] = mapped_column(String(40))
     # The complaint as this tourist knows it (for a linked case: their own, not the one being worked).
     complaint_id: Mapped[str] = mapped_column(String(40))
+    case_number: Mapped[str | None] = mapped_column(String(32))  # what the message names it by
     consumer_id: Mapped[str] = mapped_column(String(40))
     # Order of this tourist's notifications of this complaint: a newer one supersedes the unsent older ones.
     seq: Mapped[int] = mapped_column(Integer)

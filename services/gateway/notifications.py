@@ -8,9 +8,10 @@ is not told. Redelivered events queue nothing twice (the inbox, and a unique key
 A background worker sends due rows through the message API of the consumer's login:
 
 - WeChat: a subscribe message (wechatpy, `cgi-bin/message/subscribe/send`) with the template
-  `GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID`: `character_string1` the complaint number, `phrase2` the state
-  in Chinese (at most 5 characters), `time3` when it changed (Asia/Shanghai), `thing4` the note (at
-  most 20 characters); the page is `GATEWAY_PROGRESS_PAGE` with the complaint id.
+  `GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID`: `character_string1` the case number (460200-20261206-0042),
+  `phrase2` the state in Chinese (at most 5 characters), `time3` when it changed (Asia/Shanghai), `thing4`
+  the note (at most 20 characters); the page is `GATEWAY_PROGRESS_PAGE` with the complaint id and, for a
+  web-view page, the tourist's signed progress link (services/gateway/progress.py).
 - Alipay: `alipay.open.app.mini.templatemessage.send` (see channels/alipay.py), template
   `GATEWAY_ALIPAY_PROGRESS_TEMPLATE_ID`, `keyword1`..`keyword4` the same four facts (at most 50
   characters each), the same page.
@@ -51,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.channels.base import MessageRefused
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Notification, ProviderIdentity
+from services.gateway.progress import page_link
 from shared.app import scheduler_pass
 from shared.auth import service_identity
 from shared.clock import shanghai_text
@@ -85,6 +87,12 @@ class ProgressMessage:
     state: str
     changed_at: datetime
     note: str | None = None
+    case_number: str | None = None
+
+    @property
+    def number(self) -> str:
+        """What the tourist knows the complaint by: its case number (older rows: the id)."""
+        return self.case_number or self.complaint_id
 
 
 def clip(text: str, limit: int) -> str:
@@ -99,7 +107,7 @@ def state_phrase(state: str) -> str:
 
 def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The subscribe message's fields, each within WeChat's limit for its kind."""
-    return {"character_string1": {"value": message.complaint_id[:WECHAT_STRING_MAX]},
+    return {"character_string1": {"value": message.number[:WECHAT_STRING_MAX]},
             "phrase2": {"value": state_phrase(message.state)},
             "time3": {"value": shanghai_text(message.changed_at)},
             "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)}}
@@ -107,15 +115,15 @@ def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
 
 def alipay_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The Alipay message's keywords, each within its 50 characters."""
-    return {"keyword1": {"value": message.complaint_id},
+    return {"keyword1": {"value": message.number},
             "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
             "keyword3": {"value": shanghai_text(message.changed_at)},
             "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)}}
 
 
 def page_of(settings: GatewaySettings, complaint_id: str) -> str:
-    """The mini-program page that shows the complaint."""
-    return settings.progress_page.replace("{complaint_id}", complaint_id)
+    """The mini-program page that shows the complaint (with its progress link, where the page asks for it)."""
+    return page_link(settings, complaint_id)
 
 
 # --- queueing, from the events ----------------------------------------------------------------------
@@ -132,14 +140,16 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         memory rather than queueing one to be superseded."""
         if event.state_from == event.state_to:
             return
-        told = [(event.consumer_id, event.complaint_id, event.channel)] if event.consumer_id else []
+        told = ([(event.consumer_id, event.complaint_id, event.channel, event.case_number)]
+                if event.consumer_id else [])
         told += [(link["consumer_id"], link.get("complaint_id") or event.complaint_id,
-                  link.get("channel") or event.channel) for link in event.links if link.get("consumer_id")]
+                  link.get("channel") or event.channel, link.get("case_number"))
+                 for link in event.links if link.get("consumer_id")]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
         queued: dict[tuple[str, str], dict[str, Any]] = at_batch_end(session, _QUEUED, _write_queued, dict)
         told_now: set[str] = set()
-        for consumer_id, complaint_id, channel in told:
+        for consumer_id, complaint_id, channel, case_number in told:
             if consumer_id in told_now:  # the inbox applies an event once; this, a consumer once per event
                 continue
             told_now.add(consumer_id)
@@ -158,7 +168,8 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 continue
             queued[(complaint_id, consumer_id)] = {
                 "id": new_id("ntf"), "event_id": envelope.id, "complaint_id": complaint_id,
-                "consumer_id": consumer_id, "seq": seq, "channel": channel, "state_to": event.state_to,
+                "case_number": case_number, "consumer_id": consumer_id, "seq": seq, "channel": channel,
+                "state_to": event.state_to,
                 "changed_at": envelope.occurred_at, "note": _note_of(event), "state": "pending", "attempts": 0,
                 "next_attempt_at": due, "last_error": None, "finished_at": None, "recorded": False,
                 "created_at": now}
@@ -272,7 +283,8 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
             row.state, row.next_attempt_at = "sending", now + LEASE
             jobs.append(_Job(id=row.id, provider=row.provider,
                              recipient=recipients.get((row.consumer_id, row.provider)) if row.provider else None,
-                             message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note)))
+                             message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note,
+                                                    row.case_number)))
     return jobs, len(rows)
 
 

@@ -1,8 +1,9 @@
 """The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`),
-what they use (`/assets/`: the stylesheet, the SVG charts) and the API docs (`/docs`, Swagger UI served
-from `/docs/assets/`). Static files, no build step and nothing fetched from elsewhere: they call the
-same public API as every other client, so they can do nothing the API would not let their user do."""
+(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`), the
+tourists' progress page (`/p/#<token>`, services/gateway/progress.py), what they use (`/assets/`: the
+stylesheet, the SVG charts) and the API docs (`/docs`, Swagger UI served from `/docs/assets/`). Static
+files, no build step and nothing fetched from elsewhere: they call the same public API as every other
+client, so they can do nothing the API would not let their user do."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def install_docs(app: FastAPI) -> None:
 
 
 def install_pages(app: FastAPI) -> None:
-    for name in ("console", "public", "code", "assets"):
+    for name in ("console", "public", "code", "p", "assets"):
         app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
 
     async def home() -> Any:

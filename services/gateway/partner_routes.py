@@ -19,6 +19,7 @@ from services.gateway.partners import (
     Partners,
     delivery_out,
 )
+from services.gateway.progress import with_progress_url
 from services.gateway.routes import Admin
 from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintOut, ComplaintSubmit
@@ -63,6 +64,8 @@ async def _forward(request: Request, partner: Partner, method: str, path: str, *
     content = upstream.content
     if channel_fields is not None and upstream.status_code == 422:
         content = _problem_fields(content, channel_fields)
+    if upstream.status_code in (200, 201) and path.startswith("/v1/complaints"):  # the link to pass on to the tourist
+        content = with_progress_url(request.app.state.settings, content)
     return Response(content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
 
 

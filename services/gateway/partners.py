@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway.channels.government import GovernmentChannel, StatusUpdate
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
+from services.gateway.progress import progress_url
 from shared.app import scheduler_pass
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
@@ -181,27 +182,32 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         to each partner it came from, naming the complaint that partner knows."""
         # A case linked to an earlier one from another channel is handled as that one: its channel hears so.
         handled_as = (event.data or {}).get("duplicate_of") if event.action == "linked" else None
-        told = [(event.source_id, event.complaint_id, event.external_id, handled_as)] if event.source_id else []
-        told += [(link["source_id"], link["complaint_id"], link.get("external_id"), event.complaint_id)
-                 for link in event.links if link.get("source_id")]
+        told = ([(event.source_id, event.complaint_id, event.external_id, handled_as, event.case_number)]
+                if event.source_id else [])
+        told += [(link["source_id"], link["complaint_id"], link.get("external_id"), event.complaint_id,
+                  link.get("case_number")) for link in event.links if link.get("source_id")]
         now = app.state.clock.now()
         channels: dict[str, GovernmentChannel] = app.state.government_channels
-        for partner_id, complaint_id, external_id, handled_as in told:
+        for partner_id, complaint_id, external_id, handled_as, case_number in told:
             partner = await session.get(Partner, partner_id)
             if partner is None or not partner.webhook_url:
                 continue
+            # The case as the tourist knows it, and the page to follow it on: for the partner to pass on.
+            link = progress_url(app.state.settings, complaint_id)
             adapter = channels.get(partner.channel) if partner.channel else None
             if adapter is not None:  # a government channel hears in its own format, of what it wants to hear
                 payload = adapter.update(StatusUpdate(
                     event_id=envelope.id, occurred_at=envelope.occurred_at, complaint_id=complaint_id,
                     external_id=external_id, handled_as=handled_as, action=event.action,
-                    state_from=event.state_from, state_to=event.state_to, note=event.note, data=event.data or {}))
+                    state_from=event.state_from, state_to=event.state_to, note=event.note, data=event.data or {},
+                    case_number=case_number, progress_url=link))
                 if payload is None:
                     continue
             else:
                 payload = {"event_id": envelope.id, "type": envelope.type,
                            "occurred_at": envelope.occurred_at.isoformat(), "complaint_id": complaint_id,
-                           "external_id": external_id, "handled_as": handled_as, "action": event.action,
+                           "case_number": case_number, "progress_url": link, "external_id": external_id,
+                           "handled_as": handled_as, "action": event.action,
                            "state_from": event.state_from, "state_to": event.state_to, "note": event.note,
                            "data": event.data or {}}
             session.add(WebhookDelivery(

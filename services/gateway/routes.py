@@ -274,7 +274,12 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
                                     headers=headers, content=content)
     response = await client.send_stream(upstream)
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
-    return Response(response.content, status_code=response.status_code, headers=out_headers)
+    body = response.content
+    if request.method == "POST" and response.status_code == 201 and request.url.path.rstrip("/") == "/v1/complaints":
+        from services.gateway.progress import with_progress_url  # progress.py builds on this module's Caller
+
+        body = with_progress_url(state.settings, body)  # the tourist's progress link, with the submission's answer
+    return Response(body, status_code=response.status_code, headers=out_headers)
 
 
 @proxy_router.post("/callbacks/{provider}/{kind}", include_in_schema=False)

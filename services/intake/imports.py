@@ -15,7 +15,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Merchant, TimelineEntry
 from services.intake.regions import RegionCatalogue
+from services.intake.repository import ComplaintRepository
 from services.intake.service import handled_minutes
 from shared.auth import may_see
-from shared.clock import Clock
+from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
-from shared.contracts.complaints import ComplaintState
+from shared.contracts.complaints import ComplaintState, case_number_of
 from shared.contracts.identity import Identity
 from shared.errors import Problem
 from shared.ids import new_id
@@ -108,6 +109,7 @@ class Importer:
             raise ImportFileInvalid(f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large")
         report = ImportReport(dry_run=dry_run, rows=len(rows))
         seen: set[tuple[str, str]] = set()
+        numbered: dict[tuple[str, date], list[Complaint]] = {}
         for number, row in rows:
             try:
                 complaint = await self._complaint(row, seen, actor)
@@ -120,14 +122,26 @@ class Importer:
                 continue
             report.imported += 1
             if not dry_run:
+                day = complaint.submitted_at.astimezone(SHANGHAI).date()
+                numbered.setdefault((complaint.region_code, day), []).append(complaint)
                 self.session.add(complaint)
                 self.session.add(TimelineEntry(
                     complaint_id=complaint.id, at=self.clock.now(), kind="imported", actor_role=actor.role.value,
                     actor_id=actor.subject, actor_name=actor.display_name, note=f"imported from {complaint.channel}",
                     data={"external_id": complaint.external_id, "state_to": complaint.state}))
         if not dry_run:
+            await self._number(numbered)
             await self.session.flush()
         return report
+
+    async def _number(self, numbered: dict[tuple[str, date], list[Complaint]]) -> None:
+        """Case numbers dated by each complaint's own receipt, in the order received within its day; the
+        counters taken in (region, day) order, one statement per day."""
+        repo = ComplaintRepository(self.session)
+        for (region_code, day), complaints in sorted(numbered.items()):
+            first = await repo.next_case_seq(region_code, day, len(complaints))
+            for seq, c in enumerate(sorted(complaints, key=lambda c: (c.submitted_at, c.id)), first):
+                c.case_number = case_number_of(region_code, day, seq)
 
     async def _complaint(self, row: dict[str, Any], seen: set[tuple[str, str]], actor: Identity
                          ) -> Complaint | None:

@@ -49,9 +49,12 @@ class Complaint(Base):
         Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
         Index("ix_complaints_phone", "contact_phone", "submitted_at"),  # the repeat check, across channels
         Index("ix_complaints_submitted_at", "submitted_at"),
+        Index("ux_complaints_case_number", "case_number", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # What people say on the phone: region-day received (Asia/Shanghai)-that day's sequence in the region.
+    case_number: Mapped[str] = mapped_column(String(32))
     consumer_id: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(32))
     # Who pushed it, when a partner platform did (its partner id), and the partner's own id for the case:
@@ -125,6 +128,18 @@ class Complaint(Base):
                                                     order_by="Evidence.uploaded_at")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CaseNumberCounter(Base):
+    """The last case number given out per region and day: incremented in the submitting transaction (its row
+    lock orders concurrent submissions, on any number of replicas), so a day's numbers run 1, 2, 3... with no
+    gap and no repeat."""
+
+    __tablename__ = "case_number_counters"
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
 
 
 class TimelineEntry(Base):

@@ -20,10 +20,10 @@ from shared.contracts.common import CHANNEL_LABELS_ZH
 from shared.contracts.reports import ComplaintReport, Count
 from shared.spreadsheet import Formula, append_row, csv_text
 
-CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,投诉编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
-               "1,cmp_...,微信小程序,...,6\r\n")
+CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,案件编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
+               "1,460200-20210108-0003,微信小程序,...,6\r\n")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HANDLED_HEADER = ["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]
+HANDLED_HEADER = ["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]
 
 
 def _share(value: float | None) -> str:
@@ -49,7 +49,7 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
 
 
 def _handled(report: ComplaintReport) -> list[list[Any]]:
-    return [[n, h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
+    return [[n, h.case_number or h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
              h.handling_unit or "", h.minutes] for n, h in enumerate(report.handled, 1)]
 
 

@@ -132,10 +132,12 @@ async def complaint_report(session: AsyncSession, region: Region, first: date, l
     by_day = [DayCount(day=date.fromisoformat(d), channel=channel, count=n) for d, channel, n in await session.execute(
         select(day, Complaint.channel, func.count()).where(*scope).group_by(day, Complaint.channel)
         .order_by(day, Complaint.channel))]
-    listed = [HandledComplaint(complaint_id=r.id, channel=r.channel, merchant_name=r.merchant_name,
+    listed = [HandledComplaint(complaint_id=r.id, case_number=r.case_number, channel=r.channel,
+                               merchant_name=r.merchant_name,
                                handling_unit=r.assignee_name, minutes=r.handled_minutes)
               for r in await session.execute(
-                  select(Complaint.id, Complaint.channel, Complaint.merchant_name, Complaint.assignee_name,
+                  select(Complaint.id, Complaint.case_number, Complaint.channel, Complaint.merchant_name,
+                         Complaint.assignee_name,
                          Complaint.handled_minutes).where(*scope, HANDLED)
                   .order_by(Complaint.submitted_at, Complaint.id).limit(HANDLED_LISTED))]
     average = truncated_average(total, handled_count)

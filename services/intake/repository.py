@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import (
+    CaseNumberCounter,
     Complaint,
     Evidence,
     IdempotencyRecord,
@@ -37,6 +39,7 @@ class QueueFilter:
     region_code: str | None = None
     merchant_id: str | None = None
     external_id: str | None = None  # a channel's own id (a 12345 order number)
+    case_number: str | None = None
 
 
 def visible_to(identity: Identity) -> ColumnElement[bool]:
@@ -44,6 +47,8 @@ def visible_to(identity: Identity) -> ColumnElement[bool]:
     partners the complaints they pushed."""
     if identity.role == Role.partner:
         return Complaint.source_id == identity.subject
+    if identity.role == Role.complaint_holder:
+        return Complaint.id == identity.complaint_id if identity.complaint_id else false()
     return shared_visible_to(identity, consumer=Complaint.consumer_id, merchant=Complaint.merchant_id,
                              region=Complaint.region_code)
 
@@ -52,6 +57,8 @@ def may_read(identity: Identity, complaint: Complaint) -> bool:
     """`visible_to` for one loaded complaint."""
     if identity.role == Role.partner:
         return complaint.source_id is not None and complaint.source_id == identity.subject
+    if identity.role == Role.complaint_holder:
+        return identity.complaint_id is not None and identity.complaint_id == complaint.id
     return may_see(identity, consumer=complaint.consumer_id, merchant=complaint.merchant_id,
                    region=complaint.region_code)
 
@@ -187,6 +194,8 @@ class ComplaintRepository:
             query = query.where(Complaint.merchant_id == f.merchant_id)
         if f.external_id:
             query = query.where(Complaint.external_id == f.external_id)
+        if f.case_number:
+            query = query.where(Complaint.case_number == f.case_number)
         return query
 
     async def queue(self, identity: Identity, f: QueueFilter, *, offset: int, limit: int) -> list[Complaint]:
@@ -198,6 +207,21 @@ class ComplaintRepository:
             query = query.order_by(Complaint.next_deadline_at.is_(None), Complaint.next_deadline_at,
                                    Complaint.submitted_at, Complaint.id)
         return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+
+    async def by_case_number(self, case_number: str) -> Complaint | None:
+        return await self.session.scalar(select(Complaint).where(Complaint.case_number == case_number))
+
+    async def next_case_seq(self, region_code: str, day: date, count: int = 1) -> int:
+        """The first of the region's day's next `count` sequences, counted in this transaction: the counter's
+        row stays locked until it commits (a rollback gives the numbers back), so concurrent submissions never
+        share one. Take several days' counters in (region, day) order: two takers then never deadlock."""
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        table = CaseNumberCounter.__table__
+        upsert = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
+            region_code=region_code, day=day, last_seq=count)
+        upsert = upsert.on_conflict_do_update(index_elements=["region_code", "day"],
+                                              set_={"last_seq": table.c.last_seq + count}).returning(table.c.last_seq)
+        return int((await self.session.execute(upsert)).scalar_one()) - count + 1
 
     async def by_external_id(self, source_id: str, external_id: str) -> Complaint | None:
         return await self.session.scalar(select(Complaint).where(Complaint.source_id == source_id,

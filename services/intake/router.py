@@ -23,6 +23,7 @@ from services.intake.evidence_files import (
 from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from services.intake.imports import Importer, ImportFileInvalid, read_rows
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, PossibleLink, TimelineEntry
+from services.intake.progress import progress_of
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
@@ -59,12 +60,14 @@ from shared.contracts.complaints import (
     LinkDecisionIn,
     PossibleLinkOut,
     PossibleLinkState,
+    ProgressOut,
     RegionOut,
     ResolutionIn,
     ResponseIn,
     TimelineEntryOut,
     TransferIn,
     WithdrawalIn,
+    normalise_case_number,
 )
 from shared.contracts.identity import Identity, Role
 from shared.contracts.reports import ComplaintReport, PublicFigures
@@ -102,7 +105,8 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_lin
                                  ("settle", c.settle_overdue)) if flag]
     owner = c.consumer_id is not None and viewer.subject == c.consumer_id
     return ComplaintOut(
-        id=c.id, state=c.state, channel=c.channel, external_id=c.external_id, links=_links_seen_by(c.links, viewer),
+        id=c.id, case_number=c.case_number, state=c.state, channel=c.channel, external_id=c.external_id,
+        links=_links_seen_by(c.links, viewer),
         possible_links=[_possible_link_out(link, other_id, channel)
                         for link, other_id, channel in (possible_links or {}).get(c.id, [])]
         if viewer.role in STAFF else [],
@@ -276,15 +280,24 @@ async def list_complaints(
     external_id: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$", examples=["HN12345-20261120-000123"],
                                              description="a channel's own id of the case (a 12345 order number)")
                            ] = None,
+    case_number: Annotated[str | None, Query(max_length=40, examples=["460200-20261206-0042"], description=(
+        "the case number, as written or read out (digits only, spaces, full-width digits)"))] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[ComplaintOut]:
     """My complaints (consumers), or my queue (merchant staff, officials) nearest deadline first."""
+    if caller.role == Role.complaint_holder:
+        raise Forbidden("A progress link opens its own complaint's progress only.")
+    wanted_number = None
+    if case_number is not None:
+        wanted_number = normalise_case_number(case_number)
+        if wanted_number is None:
+            return Page[ComplaintOut](items=[], next_cursor=None)
     offset = decode_cursor(cursor)
     repo = ComplaintRepository(session)
     rows = await repo.queue(caller, QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry,
                                                 region_code=region_code, merchant_id=merchant_id,
-                                                external_id=external_id),
+                                                external_id=external_id, case_number=wanted_number),
                             offset=offset, limit=limit + 1)
     counts = await repo.evidence_counts([c.id for c in rows[:limit]])
     possible_links = await _possible_links(session, [c.id for c in rows[:limit]], caller)
@@ -306,6 +319,13 @@ async def get_timeline(complaint: CurrentComplaint, session: Session, caller: Ca
     for officials only)."""
     entries: list[TimelineEntry] = await ComplaintRepository(session).timeline(complaint.id)
     return [_timeline_entry_out(e, caller) for e in entries if caller.role in STAFF or e.kind not in STAFF_ONLY_KINDS]
+
+
+@router.get("/complaints/{complaint_id}/progress", tags=["progress"], responses=problem_responses(ComplaintNotFound))
+async def get_progress(complaint: CurrentComplaint, session: Session) -> ProgressOut:
+    """The complaint as its complainant's progress page shows it: state, public steps, the merchant's response,
+    the next deadline and what may be done now; no personal data, no internal notes."""
+    return progress_of(complaint, await ComplaintRepository(session).timeline(complaint.id))
 
 
 # --- evidence -------------------------------------------------------------------------------------

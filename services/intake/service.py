@@ -22,7 +22,7 @@ from services.intake.models import Complaint, Evidence, Merchant, PossibleLink, 
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex
-from shared.clock import Clock, shanghai_text
+from shared.clock import SHANGHAI, Clock, shanghai_text
 from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
@@ -47,6 +47,7 @@ from shared.contracts.complaints import (
     ResponseIn,
     TransferIn,
     WithdrawalIn,
+    case_number_of,
 )
 from shared.contracts.events import (
     CompensationRequested,
@@ -212,9 +213,10 @@ class Intake:
             self.complaints.add_timeline(TimelineEntry(**entry))
 
     def _base_event(self, c: Complaint) -> dict[str, Any]:
-        return {"complaint_id": c.id, "region_code": c.region_code, "channel": c.channel,
-                "industry": c.industry, "merchant_id": c.merchant_id, "consumer_id": c.consumer_id,
-                "source_id": c.source_id, "external_id": c.external_id, "links": c.links or []}
+        return {"complaint_id": c.id, "case_number": c.case_number, "region_code": c.region_code,
+                "channel": c.channel, "industry": c.industry, "merchant_id": c.merchant_id,
+                "consumer_id": c.consumer_id, "source_id": c.source_id, "external_id": c.external_id,
+                "links": c.links or []}
 
     @asynccontextmanager
     async def _held_until_the_end(self) -> AsyncIterator[None]:
@@ -270,6 +272,7 @@ class Intake:
         allowed = actor.role in roles and (
             actor.role in (Role.admin, Role.service)
             or (actor.role == Role.consumer and c.consumer_id == actor.subject)
+            or (actor.role == Role.complaint_holder and actor.complaint_id == c.id)
             or (actor.role == Role.merchant_staff and c.merchant_id is not None
                 and c.merchant_id == actor.merchant_id)
             or (actor.role == Role.official and actor.region_code is not None
@@ -311,6 +314,8 @@ class Intake:
             arrived_at=now if received_at else None, accept_by=now + region.sla.accept,
             accept_overdue=False, dispose_overdue=False, settle_overdue=False, amount_refunded_fen=0,
         )
+        day = c.submitted_at.astimezone(SHANGHAI).date()
+        c.case_number = case_number_of(region.code, day, await self.complaints.next_case_seq(region.code, day))
         self._schedule(c)
         self.complaints.add(c)
         submitted: dict[str, Any] = {"channel": channel.value}
@@ -390,7 +395,8 @@ class Intake:
     def _link(self, first: Complaint, again: Complaint, actor: Identity) -> None:
         """The same case from a second channel: the first is worked, and its progress goes to both (each
         through its own channel). By the system only for the same account; otherwise an official confirms."""
-        link = {"complaint_id": again.id, "channel": again.channel, "source_id": again.source_id,
+        link = {"complaint_id": again.id, "case_number": again.case_number, "channel": again.channel,
+                "source_id": again.source_id,
                 "external_id": again.external_id, "consumer_id": again.consumer_id}
         first.links = [*(first.links or []), link]
         note = NOTE_CAME_AGAIN.format(channel=channel_label(again.channel), id=again.id)
@@ -564,7 +570,7 @@ class Intake:
 
     async def accept_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
         """The complainant accepts the response: the complaint is resolved on its terms."""
-        self._require(c, actor, Role.consumer, action="accept the response to")
+        self._require(c, actor, Role.consumer, Role.complaint_holder, action="accept the response to")
         if c.state != S.responded:
             raise InvalidTransition("There is no response to accept.", state=c.state, action="acceptance")
         return await self._resolve(c, actor, outcome="response_accepted", at_fault=AtFault.undetermined,
@@ -572,7 +578,7 @@ class Intake:
 
     async def reject_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
         """The complainant rejects the response: officials mediate."""
-        self._require(c, actor, Role.consumer, action="reject the response to")
+        self._require(c, actor, Role.consumer, Role.complaint_holder, action="reject the response to")
         return await self._escalate(c, actor, action="response_rejected", note=body.note,
                                     allowed_from={S.responded})
 
@@ -649,7 +655,7 @@ class Intake:
 
     async def evaluate(self, c: Complaint, actor: Identity, body: EvaluationIn) -> Complaint:
         """The complainant's satisfaction (1-5); evaluating a resolved complaint closes it."""
-        self._require(c, actor, Role.consumer, action="evaluate")
+        self._require(c, actor, Role.consumer, Role.complaint_holder, action="evaluate")
         if c.satisfaction is not None:
             raise AlreadyEvaluated("This complaint has already been evaluated.")
         if c.state not in (S.resolved, S.closed):

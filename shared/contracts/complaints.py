@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import unicodedata
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -184,8 +185,31 @@ class Assignee(BaseModel):
     name: str | None = None
 
 
+# A case number people can say on the phone, 12345-style: the region, the day it was received (Asia/Shanghai)
+# and that day's sequence in the region.
+CASE_NUMBER_PATTERN = r"^\d{6}-\d{8}-\d{4,6}$"
+
+
+def case_number_of(region_code: str, day: date, seq: int) -> str:
+    return f"{region_code}-{day:%Y%m%d}-{seq:04d}"
+
+
+def normalise_case_number(text: str) -> str | None:
+    """A case number as typed or read out (spaces, full-width digits, no dashes) in its written form; None when
+    it cannot be one."""
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
+    if not 18 <= len(digits) <= 20:
+        return None
+    return f"{digits[:6]}-{digits[6:14]}-{digits[14:]}"
+
+
 class ComplaintOut(BaseModel):
     id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    case_number: str | None = Field(None, examples=["460200-20261206-0042"], description=(
+        "the case number to say on the phone: region, day received (Asia/Shanghai), that day's sequence"))
+    progress_url: str | None = Field(None, description=(
+        "in the answer to a submission only (set by the gateway): the tourist's progress page, a signed link "
+        "that expires; pass it on to the tourist"))
     state: ComplaintState
     channel: Channel
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
@@ -234,6 +258,42 @@ class ComplaintOut(BaseModel):
     compensation_requested_at: datetime | None = None
     compensation_state: str | None = Field(None, description="requested, approved, rejected, paid or payout_failed")
     compensation_paid_fen: int = Field(0, description="advance compensation (先行赔付) paid to the complainant")
+
+
+class ProgressStep(BaseModel):
+    """One step of a complaint as its complainant's progress page shows it: no names, no internal notes."""
+
+    at: datetime
+    kind: str = Field(examples=["responded"])
+    label: str = Field(examples=["商家答复"])
+    by: str = Field(examples=["商家"], description="who took the step: 您, 商家, 工作人员 or 系统")
+    state_label: str | None = Field(None, examples=["已答复"])
+
+
+class ProgressOut(BaseModel):
+    """A complaint as a tourist follows it outside the mini-program (the progress page): its state, public
+    timeline, the merchant's response and the next deadline; no personal data."""
+
+    case_number: str | None = Field(examples=["460200-20261206-0042"])
+    state: ComplaintState
+    state_label: str = Field(examples=["已答复"])
+    merchant_name: str
+    industry_label: str = Field(examples=["住宿"])
+    submitted_at: datetime
+    next_deadline: str | None = Field(None, examples=["settle"], description="accept, dispose or settle")
+    next_deadline_label: str | None = Field(None, examples=["办结"])
+    next_due_at: datetime | None = None
+    overdue: bool = False
+    response_text: str | None = None
+    offered_refund_fen: int | None = None
+    responded_at: datetime | None = None
+    outcome_text: str | None = Field(None, examples=["已按商家答复办结"])
+    amount_refunded_fen: int = 0
+    satisfaction: int | None = None
+    may_accept: bool = Field(description="the response can be accepted (it resolves the complaint)")
+    may_reject: bool = Field(description="the response can be rejected (officials mediate)")
+    may_evaluate: bool = Field(description="the handling can be rated (1-5)")
+    timeline: list[ProgressStep]
 
 
 class TimelineEntryOut(BaseModel):

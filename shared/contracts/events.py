@@ -32,6 +32,7 @@ class DomainEvent(BaseModel):
 # --- intake -------------------------------------------------------------------------------------
 class ComplaintEvent(DomainEvent):
     complaint_id: str
+    case_number: str | None = Field(None, description="the case number people say on the phone")
     region_code: str
     channel: Channel
     industry: Industry

@@ -17,6 +17,9 @@ class Role(StrEnum):
     partner = "partner"
     service = "service"
     public = "public"  # not logged in: catalogues only
+    # Whoever holds a complaint's progress link (or its case number and phone): the gateway acts for them on
+    # that one complaint only, and only to read its progress and give the complainant's verdict and rating.
+    complaint_holder = "complaint_holder"
 
 
 class Identity(BaseModel):
@@ -29,6 +32,7 @@ class Identity(BaseModel):
     merchant_id: str | None = Field(None, description="merchant staff's merchant")
     channel: Channel | None = Field(None, description="the channel a consumer logged in through")
     display_name: str | None = None
+    complaint_id: str | None = Field(None, description="a complaint_holder's one complaint")
 
 
 def region_prefix(region_code: str) -> str:

@@ -28,6 +28,7 @@ class DayCount(BaseModel):
 
 class HandledComplaint(BaseModel):
     complaint_id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    case_number: str | None = Field(None, examples=["460200-20261206-0042"])
     channel: str = Field(examples=["hotline_12345"])
     merchant_name: str = Field(examples=["云南中青国际旅行社有限公司"])
     handling_unit: str | None = Field(examples=["区文化和旅游局"])

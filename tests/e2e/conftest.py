@@ -43,7 +43,8 @@ def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.
     ports = {name: free_port() for name in SERVICES}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-    extra = {"gateway": {**gateway_overrides(providers), "webhook_interval_seconds": 0.05,
+    extra = {"gateway": {**gateway_overrides(providers), "public_url": urls["gateway_url"],
+                         "webhook_interval_seconds": 0.05,
                          "notify_interval_seconds": 0.05, "notify_coalesce_seconds": 0},
              "intake": {"scheduler_interval_seconds": 0.05},
              "credit": {"lists_interval_seconds": 0.05}}

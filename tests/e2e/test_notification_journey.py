@@ -70,7 +70,7 @@ class Tourists:
 
     def wechat_messages(self, openid: str, cid: str) -> list[dict[str, Any]]:
         return [m for m in self.providers.wechat.state.sent_messages  # type: ignore[attr-defined]
-                if m["touser"] == openid and m["data"]["character_string1"]["value"] == cid]
+                if m["touser"] == openid and m["page"].endswith(f"id={cid}")]  # the message names the case number
 
     async def openid(self, name: str) -> str:
         login = WeChatMiniProgramLogin(WECHAT_APPID, WECHAT_SECRET, self.providers.wechat_url)
@@ -113,7 +113,8 @@ async def test_a_wechat_tourist_is_told_of_each_step_by_subscribe_message(system
         await _hotel_is_live(t)
         alice = await t.login("notify-e2e-alice")
         openid = await t.openid("notify-e2e-alice")
-        cid = (await t.complain(alice, "notify-e2e-alice"))["id"]
+        filed = await t.complain(alice, "notify-e2e-alice")
+        cid = filed["id"]
 
         async def told(phrase: str) -> list[dict[str, Any]] | None:
             sent = t.wechat_messages(openid, cid)
@@ -123,6 +124,7 @@ async def test_a_wechat_tourist_is_told_of_each_step_by_subscribe_message(system
         message = sent[-1]
         assert message["template_id"] == system.settings["gateway"].wechat_progress_template_id
         assert message["touser"] == openid and cid in message["page"]
+        assert message["data"]["character_string1"]["value"] == filed["case_number"]  # what she says on the phone
         assert message["data"]["time3"]["value"].endswith("10:00")  # the test clock's 02:00 UTC, in Shanghai
 
         hotel = await t.staff("hotel")
@@ -183,7 +185,7 @@ async def test_an_alipay_tourist_is_told_by_alipay(system: System, fakes: Provid
 
         async def told() -> list[dict[str, Any]] | None:
             sent = [m for m in fakes.alipay.state.sent_messages  # type: ignore[attr-defined]
-                    if m["to_user_id"] == user_id and m["data"]["keyword1"]["value"] == cid]
+                    if m["to_user_id"] == user_id and m["page"].endswith(f"id={cid}")]
             return sent if sent and sent[-1]["data"]["keyword2"]["value"] == "处理中" else None
 
         message = (await eventually(told))[-1]

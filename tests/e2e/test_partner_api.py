@@ -42,6 +42,9 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
             assert first.status_code == 201, first.text
             complaint = first.json()
             assert (complaint["channel"], complaint["external_id"]) == ("partner", "OTA-2026-000123")
+            # The case number and the tourist's progress link, for the partner to pass on.
+            assert complaint["case_number"].startswith("460200-")
+            assert complaint["progress_url"].startswith(f"{system.url}/p/#{complaint['id']}.")
             # Only a government channel's own center submits as that channel.
             claimed = await call("POST", "/partner/v1/complaints", {**case, "channel": "platform_12315",
                                                                     "external_id": "OTA-CLAIM"})
@@ -95,6 +98,10 @@ def test_a_partner_pushes_signed_complaints_and_hears_back_through_its_webhook(
             assert await heard(3)  # submitted, accepted, assigned
             states = [json.loads(h["body"])["state_to"] for h in hooks.received]
             assert states[:3] == ["submitted", "accepted", "assigned"]
+            for hook in hooks.received:
+                payload = json.loads(hook["body"])
+                assert payload["case_number"] == complaint["case_number"]
+                assert payload["progress_url"].startswith(f"{system.url}/p/#{complaint['id']}.")
             for hook in hooks.received:
                 assert verify(secret, "POST", hook["url"], hook["headers"], hook["body"])
                 assert not verify("psk_other", "POST", hook["url"], hook["headers"], hook["body"])

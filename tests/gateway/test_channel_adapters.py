@@ -78,6 +78,16 @@ def test_what_each_channel_hears_in_its_own_format() -> None:
     assert disposal == {"order_no": "HN-1", "platform_order_no": "cmp_A", "type": "disposal", "type_name": "处置",
                         "time": "2026-11-20 15:00:00", "content": "已与商家协商", "event_id": "evt_1",
                         "refund_offered": "356.00"}
+    numbered = hotline.update(StatusUpdate(**{**_update("responded").__dict__, "case_number": "460200-20261120-0007",
+                                              "progress_url": "https://tour.example.com/p/#t"}))
+    assert numbered and (numbered["platform_case_no"], numbered["progress_url"]) == (
+        "460200-20261120-0007", "https://tour.example.com/p/#t")
+    numbered = national.update(StatusUpdate(**{**_update("resolved").__dict__, "case_number": "460200-20261120-0007",
+                                               "progress_url": "https://tour.example.com/p/#t"}))
+    assert numbered and (numbered["platformCaseNo"], numbered["progressUrl"]) == (
+        "460200-20261120-0007", "https://tour.example.com/p/#t")
+    numbered = odr.update(StatusUpdate(**{**_update("resolved").__dict__, "case_number": "460200-20261120-0007"}))
+    assert numbered and numbered["platform_case_no"] == "460200-20261120-0007" and "progress_url" not in numbered
     closing = hotline.update(_update("resolved", outcome="refunded", at_fault="merchant", amount_refunded_fen=35600))
     assert closing and (closing["type"], closing["refund_amount"], closing["at_fault"]) == (
         "closing", "356.00", "merchant")

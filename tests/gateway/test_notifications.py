@@ -167,7 +167,8 @@ async def test_a_burst_of_changes_is_one_message_with_the_newest_state(stack: St
     assert len(sent) == 1
     assert sent[0]["template_id"] == stack.apps["gateway"].state.settings.wechat_progress_template_id
     assert sent[0]["page"] == f"pages/complaint/detail?id={cid}"
-    assert sent[0]["data"]["character_string1"]["value"] == cid and sent[0]["data"]["phrase2"]["value"] == "处理中"
+    assert sent[0]["data"]["character_string1"]["value"] == complaint["case_number"]
+    assert sent[0]["data"]["phrase2"]["value"] == "处理中"
     assert [r.state for r in await rows(stack, cid)] == ["sent"]
     [told] = await timeline(stack, alice, cid)
     assert told["kind"] == "notified" and told["actor_role"] == "service"
@@ -335,7 +336,7 @@ async def test_a_second_account_with_the_same_phone_hears_nothing_of_the_first_c
     await settle_notifications(stack)
     user_id = await alipay_user_of(fakes, "notify-grace-alipay")
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
-    assert told and {m["data"]["keyword1"]["value"] for m in told} == {second["id"]}  # only of its own
+    assert told and {m["data"]["keyword1"]["value"] for m in told} == {second["case_number"]}  # only of its own
     assert not any("格蕾丝" in json.dumps(m, ensure_ascii=False) for m in messages_to(fakes.alipay, user_id,
                                                                                     key="to_user_id"))
     assert [m["data"]["keyword2"]["value"] for m in told] == ["处理中"]
@@ -353,7 +354,7 @@ async def test_a_second_account_with_the_same_phone_hears_nothing_of_the_first_c
     await act(stack, sanya, first, "escalations", {"reason": "同一案件两个渠道反映，升级处理"})
     await settle_notifications(stack)
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
-    assert told[-1]["data"]["keyword1"]["value"] == second["id"]  # their own complaint, not the one worked
+    assert told[-1]["data"]["keyword1"]["value"] == second["case_number"]  # their own complaint, not the one worked
     assert told[-1]["data"]["keyword2"]["value"] == "已升级"
     assert told[-1]["page"] == f"pages/complaint/detail?id={second['id']}"
     assert {e["data"]["provider"] for e in await timeline(stack, same, second["id"])} == {"alipay"}

@@ -147,7 +147,8 @@ async def test_a_possible_link_is_flagged_for_the_regions_official_who_confirms_
     assert (await get(stack, ALICE, second["id"])).status_code == 200  # still hers to see
     # The first complaint's tourist learns which case was linked, never the other account.
     theirs = (await get(stack, MALLORY, first["id"])).json()
-    assert theirs["links"] == [{"complaint_id": second["id"], "channel": "wechat_miniprogram"}]
+    assert theirs["links"] == [{"complaint_id": second["id"], "case_number": second["case_number"],
+                                "channel": "wechat_miniprogram"}]
     steps = (await stack.clients["intake"].get(f"/v1/complaints/{first['id']}/timeline",
                                                headers=stack.as_(MALLORY))).json()
     assert ALICE.subject not in str([e["data"] for e in steps])

@@ -108,8 +108,8 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
-    header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
-    assert rows[header + 1] == ["1", c["id"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
+    header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    assert rows[header + 1] == ["1", c["case_number"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
 
 
 async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
@@ -180,7 +180,7 @@ async def test_merchant_names_that_look_like_formulas_are_text_in_every_download
     get = stack.clients["intake"].get
     as_csv = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "csv"})
     rows = list(csv.reader(io.StringIO(as_csv.text.lstrip("\ufeff"))))
-    header = rows.index(["序号", "投诉编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
     assert [row[3] for row in rows[header + 1:header + 1 + len(FORMULA_NAMES)]] == ["'" + n for n in FORMULA_NAMES]
     counted = {row[0] for row in rows if len(row) == 2}
     assert {"'" + n for n in FORMULA_NAMES} <= counted and not counted & set(FORMULA_NAMES)

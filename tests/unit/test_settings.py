@@ -40,7 +40,8 @@ def test_production_gateway_refuses_demo_jwt_and_wechat_secrets() -> None:
 
 REAL_GATEWAY = dict(
     environment="production", database_url=PG, internal_secret=SECRET, jwt_secret="j" * 40,
-    partner_secret_keys="p" * 40, wechat_secret="real-secret", douyin_appid="",
+    partner_secret_keys="p" * 40, progress_link_secret="r" * 40, public_url="https://complaints.example.com",
+    wechat_secret="real-secret", douyin_appid="",
     kuaishou_secret="real-kuaishou-secret", wechat_progress_template_id="real-template",
     wechat_api_base="https://api.weixin.qq.com", alipay_gateway_url="https://openapi.alipay.com/gateway.do",
     kuaishou_api_base="https://open.kuaishou.com")
@@ -61,6 +62,9 @@ def test_every_environment_but_development_refuses_what_only_development_may_hav
         ({"jwt_secret": "dev-only-change-me"}, "JWT"),
         ({"partner_secret_keys": "dev-only-partner-secret-key-change-me"}, "PARTNER_SECRET_KEYS"),
         ({"partner_secret_keys": "j" * 40}, "three different secrets"),  # the JWT secret again
+        ({"progress_link_secret": "dev-only-progress-link-secret-change-me"}, "PROGRESS_LINK_SECRET"),
+        ({"progress_link_secret": "j" * 40}, "PROGRESS_LINK_SECRET must differ"),
+        ({"public_url": "http://127.0.0.1:8000"}, "GATEWAY_PUBLIC_URL points at this machine"),
         ({"wechat_api_base": "http://127.0.0.1:8010"}, "GATEWAY_WECHAT_API_BASE points at this machine"),
         ({"alipay_gateway_url": "http://localhost:8011/gateway.do"}, "GATEWAY_ALIPAY_GATEWAY_URL"),
     ):

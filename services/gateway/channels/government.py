@@ -53,6 +53,8 @@ class StatusUpdate:
     state_to: str
     note: str | None
     data: dict[str, Any]
+    case_number: str | None = None  # the platform's case number of the complaint worked
+    progress_url: str | None = None  # the tourist's progress page, for the channel to pass on (an SMS)
 
 
 class GovernmentChannel(Protocol):

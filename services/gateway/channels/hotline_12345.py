@@ -83,6 +83,10 @@ class Hotline12345:
             "type": kind[0], "type_name": kind[1], "time": shanghai_text(update.occurred_at),
             "content": update.note or "", "event_id": update.event_id,
         }
+        if update.case_number:  # what the tourist quotes when calling back, and the page to follow it on
+            message["platform_case_no"] = update.case_number
+        if update.progress_url:
+            message["progress_url"] = update.progress_url
         if update.action == "responded" and data.get("offered_refund_fen") is not None:
             message["refund_offered"] = yuan(data["offered_refund_fen"])
         if kind[0] == "closing":

@@ -90,6 +90,10 @@ class Odr12315:
             message.update(reached=data.get("reached"), satisfied=data.get("satisfied"))
         if status[0] == "negotiating":
             message["enterprise"] = data.get("assignee_name")
+        if update.case_number:  # the platform's case number and the tourist's progress page, to pass on
+            message["platform_case_no"] = update.case_number
+        if update.progress_url:
+            message["progress_url"] = update.progress_url
         return message
 
 

@@ -90,6 +90,10 @@ class Platform12301:
             message["returnReason"] = data.get("reason")
         if status == "TRANSFERRED":
             message["toRegionCode"] = data.get("to_region")
+        if update.case_number:  # the platform's case number and the tourist's progress page, to pass on
+            message["platformCaseNo"] = update.case_number
+        if update.progress_url:
+            message["progressUrl"] = update.progress_url
         return message
 
 

@@ -12,6 +12,9 @@ const tChannel = (c) => lang === "zh" && window.I18N.zh[`channel.${c}`] || c;
 const ZONE = "Asia/Shanghai";
 
 // --- small DOM and format helpers -------------------------------------------------------------
+// The case number people say on the phone (460200-20261206-0042); the API id stays in links only.
+const caseNumber = (c) => c.case_number || c.id.slice(-8);
+
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -172,7 +175,7 @@ async function queueView(root, params) {
   });
   const rows = page.items.map((c) => h("tr", { class: c.deadlines.overdue.length ? "overdue" : "",
                                                "data-id": c.id },
-    h("td", {}, h("a", { href: `#/complaints/${c.id}` }, c.id.slice(-8))),
+    h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number" }, caseNumber(c))),
     h("td", {}, c.merchant_name),
     h("td", {}, tState(c.state), " ", c.deadlines.overdue.map((k) => h("span", { class: "badge overdue" },
       `${t("overdue")}·${t(`deadline.${k}`)}`))),
@@ -281,7 +284,7 @@ async function complaintView(root, id) {
   }
   root.replaceChildren(
     h("p", {}, h("a", { href: "#/queue" }, `← ${t("complaint.back")}`)),
-    h("h2", {}, `${t("complaint.title")} ${c.id}`),
+    h("h2", {}, `${t("complaint.title")} ${caseNumber(c)}`),
     h("div", { class: "card" }, h("h3", {}, t("col.deadline")),
       c.deadlines.next_deadline ? [t(`deadline.${c.deadlines.next_deadline}`), " ",
         countdown(c.deadlines.next_due_at, c.deadlines.overdue.length > 0)] : t("no_deadline")),
