@@ -126,22 +126,3 @@ def _typed(value: Any, python_type: type) -> Any:
         raise ValueError(value)
     return value
 
-
-# Offset cursors: only for lists whose order no arrival shifts (most recently changed last, say).
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The offset a cursor stands for; 0 for none."""
-    if not cursor:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        offset = int(value)
-        if kind != "o" or offset < 0:
-            raise ValueError(raw)
-        return offset
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise InvalidCursor("The cursor is not one this API gave out.") from exc

@@ -51,7 +51,7 @@ from shared.contracts.compensation import (
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.db import Session
 from shared.errors import Forbidden, InvalidTransition, NotFound, problem_responses
-from shared.pagination import CursorParam, Keyset, Limit, decode_cursor, encode_cursor, key
+from shared.pagination import CursorParam, Keyset, Limit, key
 
 router = APIRouter(prefix="/v1", tags=["compensation"])
 internal = APIRouter(prefix="/internal", include_in_schema=False)
@@ -218,6 +218,7 @@ async def new_rules(body: RuleSetIn, caller: Caller, service: Service) -> RuleSe
 
 # Newest first, page by key: claims arriving between pages never shift them.
 CLAIMS_NEWEST = Keyset("newest", (key(Claim.created_at), key(Claim.id)), descending=True)
+RECOVERIES_BY_DUE = Keyset("due", (key(RecoveryOrder.due_by), key(RecoveryOrder.id)))
 
 
 # --- claims ---------------------------------------------------------------------------------------
@@ -302,16 +303,14 @@ async def list_recoveries(caller: Caller, session: Session, state: RecoveryState
                           merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
                           limit: Limit = 50, cursor: CursorParam = None) -> Page[RecoveryOut]:
     """Recovery orders (追偿) the caller may see."""
-    offset = decode_cursor(cursor)
     query = select(RecoveryOrder).where(_recoveries_visible_to(caller))
     if state:
         query = query.where(RecoveryOrder.state == state)
     if merchant_id:
         query = query.where(RecoveryOrder.merchant_id == merchant_id)
-    rows = (await session.scalars(query.order_by(RecoveryOrder.due_by, RecoveryOrder.id).offset(offset)
-                                  .limit(limit + 1))).all()
+    rows = (await session.scalars(RECOVERIES_BY_DUE.page(query, cursor, limit))).all()
     return Page[RecoveryOut](items=[_recovery_out(o) for o in rows[:limit]],
-                             next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                             next_cursor=RECOVERIES_BY_DUE.next_cursor(rows, limit))
 
 
 @router.get("/recoveries/{recovery_id}", responses=problem_responses(RecoveryNotFound))
