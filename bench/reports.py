@@ -43,7 +43,7 @@ INSERT INTO complaints (id, case_number, consumer_id, channel, region_code, merc
     amount_involved_fen, remedy, occurred_at, state, assignee_kind, assignee_name, transferred_from,
     submitted_at, accepted_at, responded_at, resolved_at, closed_at, accept_by, dispose_by, settle_by,
     accept_overdue, dispose_overdue, settle_overdue, handled_minutes, satisfaction, amount_refunded_fen,
-    compensation_paid_fen, version)
+    compensation_paid_fen, version, queue_rank, queue_at)
 SELECT 'cmp_bench' || lpad(n::text, 10, '0'), region || '-bench-' || lpad(n::text, 10, '0'),
     'usr_bench' || (n % 50000), channel, region, 'mer_bench' || m,
     '商户' || m, industry, '团费差价未退还，导游强制购物。', 50000, 'refund', submitted - interval '1 day', state,
@@ -57,7 +57,8 @@ SELECT 'cmp_bench' || lpad(n::text, 10, '0'), region || '-bench-' || lpad(n::tex
     accept_after > interval '3 minutes', handled / 2 > interval '30 minutes', false,
     CASE WHEN state IN ('resolved', 'closed') THEN floor(extract(epoch FROM handled) / 60)::int END,
     CASE WHEN state = 'closed' THEN 3 + (n % 3) END,
-    CASE WHEN state IN ('resolved', 'closed') THEN (n % 7) * 10000 ELSE 0 END, 0, 1
+    CASE WHEN state IN ('resolved', 'closed') THEN (n % 7) * 10000 ELSE 0 END, 0, 1,
+    CASE WHEN state IN ('resolved', 'closed', 'not_accepted', 'withdrawn') THEN 2 ELSE 1 END, submitted
 FROM (
     SELECT n, (ARRAY['wechat_miniprogram', 'alipay_miniprogram', 'hotline_12345', 'platform_12301', 'partner',
                      'walk_in'])[1 + (n % 6)] AS channel,

@@ -36,14 +36,14 @@ INSERT INTO complaints (id, case_number, consumer_id, channel,
     region_code, merchant_id, merchant_name, industry, description,
     amount_involved_fen, remedy, occurred_at, state, assignee_kind, assignee_id, assignee_name, submitted_at,
     accepted_at, accept_by, dispose_by, settle_by, next_deadline_at, next_deadline_kind, accept_overdue,
-    dispose_overdue, settle_overdue, amount_refunded_fen, compensation_paid_fen, version)
+    dispose_overdue, settle_overdue, amount_refunded_fen, compensation_paid_fen, version, queue_rank, queue_at)
 SELECT 'cmp_sched' || lpad(n::text, 12, '0'), '460200-sched-' || lpad(n::text, 12, '0'),
     'usr_sched' || n, 'wechat_miniprogram', '460200',
     'mer_sched' || (n % 500), '商户' || (n % 500), 'lodging', '房间与订单不符，前台拒绝退差价。', 50000, 'refund',
     :now_ts - interval '1 day', 'assigned', 'merchant', 'mer_sched' || (n % 500), '商户',
     :now_ts - interval '5 minutes',
     :now_ts - interval '4 minutes', :now_ts - interval '2 minutes', due, :now_ts + interval '2 days', due, 'dispose',
-    false, false, false, 0, 0, 1
+    false, false, false, 0, 0, 1, 1, due
 FROM (SELECT n, CASE WHEN n <= :due THEN :first_ts + (n::float / NULLIF(:due, 0)) * :spread * interval '1 second'
                      ELSE :now_ts + interval '1 hour' + (n::float / :open) * interval '2 days' END AS due
       FROM generate_series(1, :open) AS n) AS g

@@ -42,6 +42,14 @@ def mask_phone(phone: str | None) -> str | None:
     return "*" * len(digits)
 
 
+def mask_name(name: str | None) -> str | None:
+    """王*: a person's name as every response but the owner's carries it (the surname only)."""
+    if not name:
+        return name
+    name = name.strip()
+    return name[0] + "*" * max(1, len(name) - 1) if len(name) > 1 else "*"
+
+
 def mask_text(text: str) -> str:
     """Mask every phone and ID number that appears in free text."""
     text = _ID_NUMBER.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], text)

@@ -50,7 +50,7 @@ from shared.contracts.compensation import (
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.db import Session
 from shared.errors import Forbidden, InvalidTransition, NotFound, Problem, problem_responses
-from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from shared.pagination import CursorParam, Keyset, Limit, key
 
 router = APIRouter(prefix="/v1", tags=["compensation"])
 internal = APIRouter(prefix="/internal", include_in_schema=False)
@@ -223,22 +223,25 @@ async def new_rules(body: RuleSetIn, caller: Caller, service: Service) -> RuleSe
     return _rules_out(await service.new_rules(body, caller))
 
 
+# Newest first, page by key: claims arriving between pages never shift them.
+CLAIMS_NEWEST = Keyset("newest", (key(Claim.created_at), key(Claim.id)), descending=True)
+RECOVERIES_BY_DUE = Keyset("due", (key(RecoveryOrder.due_by), key(RecoveryOrder.id)))
+
+
 # --- claims ---------------------------------------------------------------------------------------
 @router.get("/claims")
 async def list_claims(caller: Caller, session: Session, state: ClaimState | None = None,
                       region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
                       limit: Limit = 50, cursor: CursorParam = None) -> Page[ClaimOut]:
     """Claims the caller may see; officials' queue of claims awaiting approval with `state=pending_approval`."""
-    offset = decode_cursor(cursor)
     query = select(Claim).where(_claims_visible_to(caller))
     if state:
         query = query.where(Claim.state == state)
     if region_code:
         query = query.where(Claim.region_code.startswith(region_prefix(region_code)))
-    rows = (await session.scalars(query.order_by(Claim.created_at.desc(), Claim.id).offset(offset)
-                                  .limit(limit + 1))).all()
+    rows = (await session.scalars(CLAIMS_NEWEST.page(query, cursor, limit))).all()
     return Page[ClaimOut](items=[await _claim_out(session, c) for c in rows[:limit]],
-                          next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                          next_cursor=CLAIMS_NEWEST.next_cursor(rows, limit))
 
 
 @router.get("/claims/{claim_id}", responses=problem_responses(ClaimNotFound))
@@ -307,16 +310,14 @@ async def list_recoveries(caller: Caller, session: Session, state: RecoveryState
                           merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
                           limit: Limit = 50, cursor: CursorParam = None) -> Page[RecoveryOut]:
     """Recovery orders (追偿) the caller may see."""
-    offset = decode_cursor(cursor)
     query = select(RecoveryOrder).where(_recoveries_visible_to(caller))
     if state:
         query = query.where(RecoveryOrder.state == state)
     if merchant_id:
         query = query.where(RecoveryOrder.merchant_id == merchant_id)
-    rows = (await session.scalars(query.order_by(RecoveryOrder.due_by, RecoveryOrder.id).offset(offset)
-                                  .limit(limit + 1))).all()
+    rows = (await session.scalars(RECOVERIES_BY_DUE.page(query, cursor, limit))).all()
     return Page[RecoveryOut](items=[_recovery_out(o) for o in rows[:limit]],
-                             next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                             next_cursor=RECOVERIES_BY_DUE.next_cursor(rows, limit))
 
 
 @router.get("/recoveries/{recovery_id}", responses=problem_responses(RecoveryNotFound))

@@ -37,7 +37,10 @@ from shared.db import for_update_skip_locked
 from shared.errors import Conflict, InvalidTransition, NotFound, Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
+from shared.pagination import Keyset, key
 
+# The lists, newest listing first, page by key: a listing made between pages never shifts them.
+LISTINGS_NEWEST = Keyset("newest", (key(Listing.listed_at), key(Listing.id)), descending=True)
 
 class SubjectNotFound(NotFound):
     code, title = "subject_not_found", "Subject not found"
@@ -410,12 +413,13 @@ class Archive:
             await self._end(listing, "expired", "system", None)
         return len(due) + len(expired)
 
-    async def listed(self, list_name: ListName, caller: Identity, *, offset: int, limit: int) -> list[Listing]:
+    async def listed(self, list_name: ListName, caller: Identity, *, cursor: str | None, limit: int
+                     ) -> list[Listing]:
+        """Who is on the list, newest first, after `cursor` (one row more when there is more)."""
         query = select(Listing).where(Listing.list_name == list_name.value, Listing.state == "listed")
         if caller.role not in (Role.admin, Role.official):
             query = query.where(Listing.subject_kind != "consumer")  # the public list names no consumer
-        query = query.order_by(Listing.listed_at.desc(), Listing.id).offset(offset).limit(limit)
-        return list((await self.session.scalars(query)).all())
+        return list((await self.session.scalars(LISTINGS_NEWEST.page(query, cursor, limit))).all())
 
     # --- repair -----------------------------------------------------------------------------------
     async def apply_for_repair(self, listing: Listing, ref: SubjectRef, caller: Identity, statement: str,

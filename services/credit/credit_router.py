@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.credit import external
 from services.credit.archive import (
+    LISTINGS_NEWEST,
     DurationOutOfBounds,
     FutureTimestamp,
     ListingNotFound,
@@ -54,7 +55,7 @@ from shared.contracts.credit import (
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
 from shared.errors import Conflict, Forbidden, InvalidTransition, problem_responses
-from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from shared.pagination import CursorParam, Keyset, Limit, key
 
 router = APIRouter(prefix="/v1")
 SubjectId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_\-]{1,64}$")]
@@ -106,17 +107,19 @@ async def get_credit(subject_id: SubjectId, archive: ArchiveService, caller: Cal
                      computed_at=row.computed_at)
 
 
+# Newest first, page by key: records arriving between pages never shift them.
+RECORDS_NEWEST = Keyset("newest", (key(CreditRecord.occurred_at), key(CreditRecord.id)), descending=True)
+
+
 @router.get("/credit/{subject_id}/records", tags=["credit"], responses=problem_responses(SubjectNotFound))
 async def list_records(subject_id: SubjectId, archive: ArchiveService, caller: Caller, session: Session,
                        limit: Limit = 50, cursor: CursorParam = None) -> Page[RecordOut]:
     """The records behind a score, newest first."""
     ref = await archive.visible_subject(subject_id, caller)
-    offset = decode_cursor(cursor)
-    rows = (await session.scalars(select(CreditRecord).where(CreditRecord.subject_id == ref.id)
-                                  .order_by(CreditRecord.occurred_at.desc(), CreditRecord.id.desc())
-                                  .offset(offset).limit(limit + 1))).all()
+    query = select(CreditRecord).where(CreditRecord.subject_id == ref.id)
+    rows = (await session.scalars(RECORDS_NEWEST.page(query, cursor, limit))).all()
     return Page[RecordOut](items=[record_out(r, archive) for r in rows[:limit]],
-                           next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                           next_cursor=RECORDS_NEWEST.next_cursor(rows, limit))
 
 
 @router.post("/credit/{subject_id}/records", tags=["credit"], status_code=201,
@@ -163,11 +166,10 @@ async def get_list(list_name: ListName, archive: ArchiveService, caller: Caller,
                    limit: Limit = 50, cursor: CursorParam = None) -> Page[ListingOut]:
     """Who is on a list now: public for merchants (and practitioners, their names masked); officials
     also see consumers."""
-    offset = decode_cursor(cursor)
-    rows = await archive.listed(list_name, caller, offset=offset, limit=limit + 1)
+    rows = await archive.listed(list_name, caller, cursor=cursor, limit=limit)
     names = await subject_names(session, rows[:limit], caller)
     return Page[ListingOut](items=[listing_out(x, names) for x in rows[:limit]],
-                            next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                            next_cursor=LISTINGS_NEWEST.next_cursor(rows, limit))
 
 
 @router.post("/lists/{list_name}/notices", tags=["lists"], status_code=201,

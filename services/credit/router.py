@@ -10,7 +10,7 @@ from sqlalchemy import select
 from services.credit.archive import Archive
 from services.credit.codes import CodeNotFound, Codes, CodeSuspended, qr_image
 from services.credit.models import AssuredCode, CreditScore, Licence, Merchant, Practitioner
-from services.credit.service import MerchantNotFound, PractitionerNotFound, Subjects
+from services.credit.service import MERCHANTS_BY_NAME, MerchantNotFound, PractitionerNotFound, Subjects
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, TEXT_QUERY_PATTERN, Page
 from shared.contracts.credit import CodeActionIn, CodeOut
@@ -28,7 +28,7 @@ from shared.contracts.merchants import (
 from shared.db import Session
 from shared.errors import Conflict, Forbidden, InvalidTransition, problem_responses
 from shared.logging import mask_phone
-from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from shared.pagination import CursorParam, Limit
 
 router = APIRouter(prefix="/v1", tags=["merchants"])
 MerchantId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -134,11 +134,10 @@ async def search_merchants(
         raise Forbidden("Only officials see merchants that are not live.")
     if caller.role == Role.official and status != MerchantStatus.live:
         region_code = region_code if region_code and may_see(caller, region=region_code) else caller.region_code
-    offset = decode_cursor(cursor)
-    rows = await subjects.search(region_code=region_code, name=name, status=status.value, offset=offset,
-                                 limit=limit + 1)
+    rows = await subjects.search(region_code=region_code, name=name, status=status.value, cursor=cursor,
+                                 limit=limit)
     return Page[MerchantOut](items=await merchant_out(session, rows[:limit], caller),
-                             next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                             next_cursor=MERCHANTS_BY_NAME.next_cursor(rows, limit))
 
 
 @router.get("/merchants/{merchant_id}", responses=problem_responses(MerchantNotFound))

@@ -16,7 +16,9 @@ from shared.contracts.merchants import MerchantIn, PractitionerIn, ReviewDecisio
 from shared.errors import Conflict, InvalidTransition, NotFound
 from shared.ids import new_id
 from shared.outbox import Outbox
+from shared.pagination import Keyset, key
 
+MERCHANTS_BY_NAME = Keyset("name", (key(Merchant.name), key(Merchant.id)))  # pages by key, as every list
 
 class MerchantNotFound(NotFound):
     code, title = "merchant_not_found", "Merchant not found"
@@ -119,12 +121,12 @@ class Subjects:
     async def get(self, merchant_id: str) -> Merchant | None:
         return await self.session.get(Merchant, merchant_id)
 
-    async def search(self, *, region_code: str | None, name: str | None, status: str | None, offset: int,
+    async def search(self, *, region_code: str | None, name: str | None, status: str | None, cursor: str | None,
                      limit: int) -> list[Merchant]:
+        """Merchants by name, after `cursor` (one row more when there is more)."""
         query = select(Merchant).where(Merchant.status == (status or "live"))
         if region_code:
             query = query.where(Merchant.region_code.startswith(region_prefix(region_code)))
         if name:
             query = query.where(Merchant.name.contains(name))
-        query = query.order_by(Merchant.name, Merchant.id).offset(offset).limit(limit)
-        return list((await self.session.scalars(query)).all())
+        return list((await self.session.scalars(MERCHANTS_BY_NAME.page(query, cursor, limit))).all())

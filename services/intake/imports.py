@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.models import Complaint, Merchant, TimelineEntry
 from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository
-from services.intake.service import handled_minutes
+from services.intake.service import handled_minutes, queue_position
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
@@ -198,7 +198,7 @@ class Importer:
         if merchant_id and await self.session.get(Merchant, merchant_id) is None:
             raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
         state = ComplaintState.closed if closed else ComplaintState.accepted
-        return Complaint(
+        imported = Complaint(
             id=new_id("cmp", int(received.timestamp() * 1000)), consumer_id=None, channel=channel.value,
             source_id=source, external_id=external_id, region_code=region.code, merchant_id=merchant_id,
             merchant_name=merchant_name, industry=industry.value, description=description, amount_involved_fen=0,
@@ -208,3 +208,5 @@ class Importer:
             handled_minutes=handled_minutes(received, closed) if closed else None, accept_overdue=False,
             dispose_overdue=False, settle_overdue=False, amount_refunded_fen=refunded, compensation_paid_fen=0,
             version=1)
+        imported.queue_rank, imported.queue_at = queue_position(imported)
+        return imported

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
@@ -48,7 +48,9 @@ class Complaint(Base):
         Index("ix_complaints_merchant_state", "merchant_id", "state"),
         Index("ix_complaints_consumer", "consumer_id", "submitted_at"),
         Index("ix_complaints_phone", "contact_phone", "submitted_at"),  # the repeat check, across channels
-        Index("ix_complaints_submitted_at", "submitted_at"),
+        Index("ix_complaints_submitted_at_id", "submitted_at", "id"),  # newest first, page by page
+        # The staff queue's order (late first by how late, then nearest deadline, concluded last), page by page
+        Index("ix_complaints_queue", "queue_rank", "queue_at", "id"),
         Index("ux_complaints_case_number", "case_number", unique=True),
     )
 
@@ -106,6 +108,11 @@ class Complaint(Base):
     settle_overdue: Mapped[bool] = mapped_column(default=False)
     next_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_deadline_kind: Mapped[str | None] = mapped_column(String(10))
+    # Where the complaint stands in the staff queue, kept with its deadlines (service.queue_position):
+    # 0 open and late (queue_at: when its first missed deadline fell due), 1 open (queue_at: its next
+    # deadline), 2 concluded (queue_at: when it was received).
+    queue_rank: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    queue_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     response_text: Mapped[str | None] = mapped_column(Text)
     offered_refund_fen: Mapped[int | None] = mapped_column(BigInteger)

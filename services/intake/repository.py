@@ -22,12 +22,25 @@ from services.intake.models import (
 )
 from shared.auth import may_see
 from shared.auth import visible_to as shared_visible_to
+from shared.clock import local_day_bounds
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import OPEN_STATES, ComplaintState
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.contracts.notifications import NOTIFICATION_FAILED, NOTIFIED
 from shared.contracts.returns import ReturnState
 from shared.db import for_update_skip_locked
+from shared.pagination import Keyset, SortKey, key
+
+QUEUE_LATE = 0  # Complaint.queue_rank of an open complaint that missed a deadline (service.queue_position)
+# The orderings a complaint list offers, each paged by key: the staff queue's (late first by how late, then
+# nearest deadline; ix_complaints_queue) and newest first (ix_complaints_submitted_at_id).
+URGENCY = Keyset("urgency", (key(Complaint.queue_rank), key(Complaint.queue_at), key(Complaint.id)))
+NEWEST = Keyset("newest", (key(Complaint.submitted_at), key(Complaint.id)), descending=True)
+COMPLAINT_ORDERS = {"urgency": URGENCY, "newest": NEWEST}
+# Returns: the desk's (open ones nearest refund deadline first, concluded after) and a tourist's newest first.
+RETURNS_DESK = Keyset("desk", (SortKey(ReturnRequest.concluded_at.is_not(None), lambda r: r.concluded_at is not None,
+                                       bool), key(ReturnRequest.refund_by), key(ReturnRequest.id)))
+RETURNS_NEWEST = Keyset("newest", (key(ReturnRequest.requested_at), key(ReturnRequest.id)), descending=True)
 
 
 @dataclass
@@ -40,6 +53,31 @@ class QueueFilter:
     merchant_id: str | None = None
     external_id: str | None = None  # a channel's own id (a 12345 order number)
     case_number: str | None = None
+    received_from: date | None = None  # Asia/Shanghai days, both included
+    received_to: date | None = None
+    q: str | None = None  # words to look for: see `search`
+    q_phone: bool = False  # may `q` match the stored phone (only those who may see it in full)
+
+
+def search(q: str, *, phone: bool) -> ColumnElement[bool]:
+    """What `q` finds: an exact case number, merchant id or channel order number, a merchant's name or the description
+    containing it, and (for those who may see it in full) the exact phone number. One list of terms: a new
+    searchable field is one more term."""
+    text = q.strip()
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    terms: list[ColumnElement[bool]] = [
+        Complaint.case_number == text,
+        Complaint.merchant_id == text,
+        Complaint.external_id == text,
+        Complaint.merchant_name.ilike(pattern, escape="\\"),
+        Complaint.description.ilike(pattern, escape="\\"),
+    ]
+    digits = "".join(ch for ch in text if ch not in " -")
+    if phone and digits.isdigit() and 7 <= len(digits) <= 20:
+        terms.append(Complaint.contact_phone == text.replace(" ", ""))
+        if digits != text.replace(" ", ""):
+            terms.append(Complaint.contact_phone == digits)
+    return or_(*terms)
 
 
 def visible_to(identity: Identity) -> ColumnElement[bool]:
@@ -64,7 +102,8 @@ def may_read(identity: Identity, complaint: Complaint) -> bool:
 
 
 def _overdue() -> ColumnElement[bool]:
-    return Complaint.accept_overdue | Complaint.dispose_overdue | Complaint.settle_overdue
+    """Open and past a deadline (the queue's first rank: a range of its index)."""
+    return Complaint.queue_rank == QUEUE_LATE
 
 
 class ComplaintRepository:
@@ -102,6 +141,11 @@ class ComplaintRepository:
 
     async def timeline(self, complaint_id: str) -> list[TimelineEntry]:
         query = select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def timeline_of_kind(self, complaint_id: str, kind: str) -> list[TimelineEntry]:
+        query = (select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id, TimelineEntry.kind == kind)
+                 .order_by(TimelineEntry.id))
         return list((await self.session.scalars(query)).all())
 
     async def evidence_counts(self, complaint_ids: list[str]) -> dict[str, int]:
@@ -196,17 +240,36 @@ class ComplaintRepository:
             query = query.where(Complaint.external_id == f.external_id)
         if f.case_number:
             query = query.where(Complaint.case_number == f.case_number)
+        if f.received_from or f.received_to:
+            start, end = local_day_bounds(f.received_from or date(2000, 1, 1), f.received_to or date(2100, 1, 1))
+            if f.received_from:
+                query = query.where(Complaint.submitted_at >= start)
+            if f.received_to:
+                query = query.where(Complaint.submitted_at < end)
+        if f.q and f.q.strip():
+            query = query.where(search(f.q, phone=f.q_phone))
         return query
 
-    async def queue(self, identity: Identity, f: QueueFilter, *, offset: int, limit: int) -> list[Complaint]:
-        """A page of the caller's queue; staff queues come nearest deadline first, a consumer's newest first."""
-        query = self._queue(identity, f)
-        if identity.role == Role.consumer:
-            query = query.order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
-        else:
-            query = query.order_by(Complaint.next_deadline_at.is_(None), Complaint.next_deadline_at,
-                                   Complaint.submitted_at, Complaint.id)
-        return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+    async def queue(self, identity: Identity, f: QueueFilter, order: Keyset, *, cursor: str | None,
+                    limit: int) -> list[Complaint]:
+        """A page of the caller's queue in `order`, after `cursor`, with one row more when there is more."""
+        query = order.page(self._queue(identity, f), cursor, limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def count(self, identity: Identity, f: QueueFilter) -> int:
+        """How many complaints the filter finds (one COUNT, the same conditions as the pages)."""
+        query = self._queue(identity, f).with_only_columns(func.count()).order_by(None)
+        return int(await self.session.scalar(query) or 0)
+
+    async def open_counts(self, identity: Identity) -> dict[tuple[str, bool], int]:
+        """The caller's open complaints by state and lateness (a range of the queue's index)."""
+        query = (select(Complaint.state, Complaint.queue_rank == QUEUE_LATE, func.count())
+                 .where(visible_to(identity), Complaint.queue_rank <= 1)
+                 .group_by(Complaint.state, Complaint.queue_rank))
+        counts: dict[tuple[str, bool], int] = {}
+        for state, late, n in (await self.session.execute(query)).all():
+            counts[(state, bool(late))] = counts.get((state, bool(late)), 0) + n
+        return counts
 
     async def by_case_number(self, case_number: str) -> Complaint | None:
         return await self.session.scalar(select(Complaint).where(Complaint.case_number == case_number))
@@ -261,20 +324,15 @@ class ReturnRepository:
     def add(self, request: ReturnRequest) -> None:
         self.session.add(request)
 
-    async def queue(self, identity: Identity, *, state: list[ReturnState] | None, overdue: bool | None,
-                    offset: int, limit: int) -> list[ReturnRequest]:
-        """The caller's returns, open ones nearest deadline first (a tourist's newest first)."""
+    async def queue(self, identity: Identity, order: Keyset, *, state: list[ReturnState] | None,
+                    overdue: bool | None, cursor: str | None, limit: int) -> list[ReturnRequest]:
+        """The caller's returns in `order` after `cursor`, with one row more when there is more."""
         query = select(ReturnRequest).where(self.visible_to(identity))
         if state:
             query = query.where(ReturnRequest.state.in_([s.value for s in state]))
         if overdue is not None:
             query = query.where(ReturnRequest.overdue.is_(overdue))
-        if identity.role == Role.consumer:
-            query = query.order_by(ReturnRequest.requested_at.desc(), ReturnRequest.id.desc())
-        else:
-            query = query.order_by(ReturnRequest.concluded_at.is_not(None), ReturnRequest.refund_by,
-                                   ReturnRequest.id)
-        return list((await self.session.scalars(query.offset(offset).limit(limit))).all())
+        return list((await self.session.scalars(order.page(query, cursor, limit))).all())
 
     async def due(self, now: datetime, limit: int) -> list[ReturnRequest]:
         """Requests still waiting for the shop past their refund deadline, claimed for this run."""

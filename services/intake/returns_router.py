@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.intake.models import ReturnRequest
 from services.intake.regions import UnknownRegion, load_catalogue
-from services.intake.repository import ReturnRepository
+from services.intake.repository import RETURNS_DESK, RETURNS_NEWEST, ReturnRepository
 from services.intake.returns import PurchaseInFuture, ReturnNotCovered, ReturnsDesk, ReturnWindowPassed
 from services.intake.service import ActionNotAllowed, UnknownMerchant
 from shared.auth import Caller, may_see
 from shared.contracts.common import ID_PATTERN, Page
-from shared.contracts.identity import Identity
+from shared.contracts.identity import Identity, Role
 from shared.contracts.returns import (
     ReturnHistoryEntry,
     ReturnIn,
@@ -26,7 +26,7 @@ from shared.contracts.returns import (
 from shared.db import Session
 from shared.errors import InvalidTransition, NotFound, problem_responses
 from shared.logging import mask_phone
-from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from shared.pagination import CursorParam, Limit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
 
@@ -83,11 +83,11 @@ async def list_returns(caller: Caller, session: Session,
                        state: Annotated[list[ReturnState] | None, Query()] = None, overdue: bool | None = None,
                        limit: Limit = 50, cursor: CursorParam = None) -> Page[ReturnOut]:
     """My return requests (tourists), or the desk's queue (shops, officials): open ones nearest deadline first."""
-    offset = decode_cursor(cursor)
-    rows = await ReturnRepository(session).queue(caller, state=state, overdue=overdue, offset=offset,
-                                                 limit=limit + 1)
+    keyset = RETURNS_NEWEST if caller.role == Role.consumer else RETURNS_DESK
+    rows = await ReturnRepository(session).queue(caller, keyset, state=state, overdue=overdue, cursor=cursor,
+                                                 limit=limit)
     return Page[ReturnOut](items=[to_out(r, caller) for r in rows[:limit]],
-                           next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None)
+                           next_cursor=keyset.next_cursor(rows, limit))
 
 
 @router.get("/returns/{return_id}", responses=problem_responses(ReturnNotFound))

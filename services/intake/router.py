@@ -27,30 +27,39 @@ from services.intake.progress import progress_of
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
-from services.intake.repository import ComplaintRepository, IdempotencyRepository, QueueFilter
+from services.intake.repository import COMPLAINT_ORDERS, ComplaintRepository, IdempotencyRepository, QueueFilter
 from services.intake.service import (
+    CONTACT_REVEALED,
     ActionNotAllowed,
     AlreadyEvaluated,
     AlreadyRequested,
+    ContactRevealNotAllowed,
     LinkAlreadyDecided,
     LinkNotFound,
     NotInProgram,
     TimestampInFuture,
     TimestampsOutOfOrder,
     UnknownMerchant,
+    missed_deadlines,
 )
 from shared.auth import Caller, may_see, require_roles
-from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry, Page
+from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
+    OPEN_STATES,
     Assignee,
     AssignmentIn,
     CallbackVisitIn,
     ClosureIn,
+    ComplaintCounts,
     ComplaintOut,
+    ComplaintPage,
     ComplaintState,
     ComplaintSubmit,
     ConsumerVerdictIn,
+    ContactRevealIn,
+    ContactRevealOut,
+    ContactRevealRecord,
     Deadlines,
     EscalationIn,
     EvaluationIn,
@@ -58,6 +67,7 @@ from shared.contracts.complaints import (
     IndustryOut,
     IntakeDecisionIn,
     LinkDecisionIn,
+    MissedDeadline,
     PossibleLinkOut,
     PossibleLinkState,
     ProgressOut,
@@ -81,8 +91,8 @@ from shared.errors import (
     UnsupportedMediaType,
     problem_responses,
 )
-from shared.logging import mask_phone
-from shared.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from shared.logging import mask_name, mask_phone
+from shared.pagination import CursorParam, InvalidCursor, Limit
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 catalogue_router = APIRouter(prefix="/v1", tags=["catalogues"])
@@ -92,7 +102,7 @@ ACTION_ERRORS = problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTr
 
 STAFF = (Role.official, Role.admin)
 # Timeline steps about other accounts' look-alike complaints: for the officials who decide on them only.
-STAFF_ONLY_KINDS = frozenset({"possible_link", "link_confirmed", "link_dismissed"})
+STAFF_ONLY_KINDS = frozenset({"possible_link", "link_confirmed", "link_dismissed", CONTACT_REVEALED})
 PossibleLinks = dict[str, list[tuple[PossibleLink, str, str]]]
 LINK_ACCOUNT_KEYS = frozenset({"consumer_id", "source_id", "external_id"})
 
@@ -103,6 +113,7 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_lin
     only for officials."""
     overdue = [k for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue),
                                  ("settle", c.settle_overdue)) if flag]
+    missed = missed_deadlines(c)
     owner = c.consumer_id is not None and viewer.subject == c.consumer_id
     return ComplaintOut(
         id=c.id, case_number=c.case_number, state=c.state, channel=c.channel, external_id=c.external_id,
@@ -114,7 +125,7 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_lin
         merchant_id=c.merchant_id,
         merchant_name=c.merchant_name, merchant_address=c.merchant_address, industry=c.industry,
         description=c.description, amount_involved_fen=c.amount_involved_fen, remedy=c.remedy,
-        occurred_at=c.occurred_at, contact_name=c.contact_name,
+        occurred_at=c.occurred_at, contact_name=c.contact_name if owner else mask_name(c.contact_name),
         contact_phone=c.contact_phone if owner else mask_phone(c.contact_phone), consumer_id=c.consumer_id,
         not_accepted_reason=c.not_accepted_reason, not_accepted_note=c.not_accepted_note,
         duplicate_of=c.duplicate_of,
@@ -124,7 +135,9 @@ def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_lin
         arrived_at=c.arrived_at, accepted_at=c.accepted_at, assigned_at=c.assigned_at, responded_at=c.responded_at,
         escalated_at=c.escalated_at, resolved_at=c.resolved_at, closed_at=c.closed_at,
         deadlines=Deadlines(accept_by=c.accept_by, dispose_by=c.dispose_by, settle_by=c.settle_by,
-                            next_deadline=c.next_deadline_kind, next_due_at=c.next_deadline_at, overdue=overdue),
+                            next_deadline=c.next_deadline_kind, next_due_at=c.next_deadline_at, overdue=overdue,
+                            missed=[MissedDeadline(kind=kind, due_at=due) for kind, due in missed],
+                            late_since=missed[0][1] if missed and c.state in OPEN_STATES else None),
         response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, outcome=c.outcome,
         at_fault=c.at_fault, amount_refunded_fen=c.amount_refunded_fen, satisfaction=c.satisfaction,
         evaluation_comment=c.evaluation_comment, evidence_count=evidence_count,
@@ -268,11 +281,11 @@ async def submit_complaint(
     return out
 
 
-@router.get("/complaints")
+@router.get("/complaints", responses=problem_responses(InvalidCursor))
 async def list_complaints(
     caller: Caller, session: Session,
     state: Annotated[list[ComplaintState] | None, Query()] = None,
-    overdue: bool | None = None,
+    overdue: Annotated[bool | None, Query(description="true: open complaints that missed a deadline")] = None,
     channel: Channel | None = None,
     industry: Industry | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
@@ -280,31 +293,59 @@ async def list_complaints(
     external_id: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$", examples=["HN12345-20261120-000123"],
                                              description="a channel's own id of the case (a 12345 order number)")
                            ] = None,
+    received_from: Annotated[Day | None, Query(examples=["2026-11-14"], description=(
+        "received on or after this day (Asia/Shanghai)"))] = None,
+    received_to: Annotated[Day | None, Query(examples=["2026-11-20"], description=(
+        "received on or before this day (Asia/Shanghai)"))] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["海景酒店"], description=(
+        "search: a case number, a merchant's id or a channel's order number exactly, words in the merchant's "
+        "name or the description, or (officials and admins) the complainant's phone number exactly"))] = None,
+    order: Annotated[Literal["urgency", "newest"] | None, Query(description=(
+        "urgency (staff's default): open complaints that missed a deadline first, the longest late first, "
+        "then open ones by nearest deadline, then concluded ones; newest (consumers' default): newest "
+        "received first. Each pages by key: a cursor belongs to its order"))] = None,
     case_number: Annotated[str | None, Query(max_length=40, examples=["460200-20261206-0042"], description=(
         "the case number, as written or read out (digits only, spaces, full-width digits)"))] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
-) -> Page[ComplaintOut]:
-    """My complaints (consumers), or my queue (merchant staff, officials) nearest deadline first."""
+) -> ComplaintPage:
+    """My complaints (consumers), or my queue (merchant staff, officials): late ones first, then nearest deadline."""
     if caller.role == Role.complaint_holder:
         raise Forbidden("A progress link opens its own complaint's progress only.")
     wanted_number = None
     if case_number is not None:
         wanted_number = normalise_case_number(case_number)
         if wanted_number is None:
-            return Page[ComplaintOut](items=[], next_cursor=None)
-    offset = decode_cursor(cursor)
+            return ComplaintPage(items=[], next_cursor=None, total=0 if cursor is None else None)
+    keyset = COMPLAINT_ORDERS[order or ("newest" if caller.role == Role.consumer else "urgency")]
     repo = ComplaintRepository(session)
-    rows = await repo.queue(caller, QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry,
-                                                region_code=region_code, merchant_id=merchant_id,
-                                                external_id=external_id, case_number=wanted_number),
-                            offset=offset, limit=limit + 1)
-    counts = await repo.evidence_counts([c.id for c in rows[:limit]])
-    possible_links = await _possible_links(session, [c.id for c in rows[:limit]], caller)
-    return Page[ComplaintOut](
-        items=[to_out(c, caller, counts.get(c.id, 0), possible_links) for c in rows[:limit]],
-        next_cursor=encode_cursor(offset + limit) if len(rows) > limit else None,
+    found = QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry, region_code=region_code,
+                        merchant_id=merchant_id, external_id=external_id, received_from=received_from,
+                        received_to=received_to, q=q, q_phone=caller.role in STAFF, case_number=wanted_number)
+    rows = await repo.queue(caller, found, keyset, cursor=cursor, limit=limit)
+    page = rows[:limit]
+    counts = await repo.evidence_counts([c.id for c in page])
+    possible_links = await _possible_links(session, [c.id for c in page], caller)
+    return ComplaintPage(
+        items=[to_out(c, caller, counts.get(c.id, 0), possible_links) for c in page],
+        next_cursor=keyset.next_cursor(rows, limit),
+        total=await repo.count(caller, found) if cursor is None else None,
     )
+
+
+@router.get("/complaints/counts")
+async def count_complaints(caller: Caller, session: Session) -> ComplaintCounts:
+    """How many of my open complaints there are and how many missed a deadline, per state (cheap: counted
+    from the queue's index; the console's overdue counter)."""
+    counts = await ComplaintRepository(session).open_counts(caller)
+    by_state: dict[ComplaintState, int] = {}
+    late: dict[ComplaintState, int] = {}
+    for (state, is_late), n in counts.items():
+        by_state[ComplaintState(state)] = by_state.get(ComplaintState(state), 0) + n
+        if is_late:
+            late[ComplaintState(state)] = late.get(ComplaintState(state), 0) + n
+    return ComplaintCounts(open=sum(by_state.values()), overdue=sum(late.values()), by_state=by_state,
+                           overdue_by_state=late)
 
 
 @router.get("/complaints/{complaint_id}", responses=problem_responses(ComplaintNotFound))
@@ -326,6 +367,43 @@ async def get_progress(complaint: CurrentComplaint, session: Session) -> Progres
     """The complaint as its complainant's progress page shows it: state, public steps, the merchant's response,
     the next deadline and what may be done now; no personal data, no internal notes."""
     return progress_of(complaint, await ComplaintRepository(session).timeline(complaint.id))
+
+
+# --- the complainant's contact, in full for the handler ----------------------------------------------
+class RevealRecordsNotAllowed(Forbidden):
+    code, title = "contact_reveals_not_allowed", "Contact reveal records not allowed"
+
+
+@router.post("/complaints/{complaint_id}/contact-reveals", status_code=201,
+             responses=problem_responses(ComplaintNotFound, ContactRevealNotAllowed))
+async def reveal_contact(complaint: CurrentComplaint, caller: Caller, intake: IntakeService,
+                         body: ContactRevealIn | None = None) -> ContactRevealOut:
+    """The complainant's name and phone in full, to call back (回访): officials of the complaint's region (or
+    above it) and admins; each reveal is recorded (who, when, which case) for the supervising officials.
+    Anyone else: 403 contact_reveal_not_allowed; everywhere else the contact stays masked."""
+    entry = await intake.reveal_contact(complaint, caller, body.purpose if body else None)
+    return ContactRevealOut(complaint_id=complaint.id, contact_name=complaint.contact_name,
+                            contact_phone=complaint.contact_phone, revealed_at=entry.at,
+                            revealed_by=caller.subject, revealed_by_name=caller.display_name)
+
+
+@router.get("/complaints/{complaint_id}/contact-reveals",
+            responses=problem_responses(ComplaintNotFound, RevealRecordsNotAllowed))
+async def list_contact_reveals(complaint: CurrentComplaint, caller: Caller, session: Session
+                               ) -> list[ContactRevealRecord]:
+    """Who saw the complainant's contact in full, and when: for the supervising officials (of a region above
+    the complaint's) and admins; 403 contact_reveals_not_allowed for anyone else."""
+    supervising = caller.role == Role.admin or (
+        caller.role == Role.official and caller.region_code is not None
+        and caller.region_code != complaint.region_code and may_see(caller, region=complaint.region_code))
+    if not supervising:
+        raise RevealRecordsNotAllowed("Only the supervising officials (of a region above the complaint's) and "
+                                      "admins may see who revealed a complainant's contact.")
+    entries = await ComplaintRepository(session).timeline_of_kind(complaint.id, CONTACT_REVEALED)
+    return [ContactRevealRecord(complaint_id=complaint.id, revealed_at=e.at, revealed_by=e.actor_id,
+                                revealed_by_name=e.actor_name, revealed_by_role=e.actor_role,
+                                revealed_by_region=(e.data or {}).get("region_code"),
+                                purpose=(e.data or {}).get("purpose")) for e in entries]
 
 
 # --- evidence -------------------------------------------------------------------------------------

@@ -109,6 +109,10 @@ class TimestampsOutOfOrder(Problem):
     status, code, title = 422, "timestamps_out_of_order", "Timestamps out of order"
 
 
+class ContactRevealNotAllowed(Forbidden):
+    code, title = "contact_reveal_not_allowed", "Contact reveal not allowed"
+
+
 class LinkNotFound(NotFound):
     code, title = "link_not_found", "Possible link not found"
 
@@ -153,6 +157,29 @@ def minutes_between(start: datetime, end: datetime) -> int:
 def handled_minutes(submitted_at: datetime, concluded_at: datetime) -> int:
     """A complaint's handling time as the reports count it (办结时长): whole minutes from receipt, truncated."""
     return max(0, int((concluded_at - submitted_at).total_seconds() // 60))
+
+
+QUEUE_LATE, QUEUE_OPEN, QUEUE_CONCLUDED = 0, 1, 2
+CONTACT_REVEALED = "contact_revealed"  # the timeline's record of an official seeing the contact in full
+
+
+def missed_deadlines(c: Complaint) -> list[tuple[DeadlineKind, datetime]]:
+    """The deadlines the complaint missed, with when each fell due, earliest first."""
+    missed = [(DeadlineKind.accept, c.accept_by, c.accept_overdue), (DeadlineKind.dispose, c.dispose_by,
+                                                                      c.dispose_overdue),
+              (DeadlineKind.settle, c.settle_by, c.settle_overdue)]
+    return sorted(((kind, due) for kind, due, flag in missed if flag and due is not None), key=lambda m: m[1])
+
+
+def queue_position(c: Complaint) -> tuple[int, datetime]:
+    """Where the complaint stands in the staff queue (rank, then time, then id): open and late first, the
+    longest late first; then open by nearest deadline; concluded last, by when received."""
+    if c.state in OPEN_STATES:
+        missed = missed_deadlines(c)
+        if missed:
+            return QUEUE_LATE, missed[0][1]
+        return QUEUE_OPEN, c.next_deadline_at or c.submitted_at
+    return QUEUE_CONCLUDED, c.submitted_at
 
 
 # --- what the system writes on a complaint ----------------------------------------------------------------
@@ -266,6 +293,7 @@ class Intake:
             kind, due = DeadlineKind.settle, c.settle_by
         c.next_deadline_kind = kind.value if kind and due else None
         c.next_deadline_at = due if kind else None
+        c.queue_rank, c.queue_at = queue_position(c)
 
     def _require(self, c: Complaint, actor: Identity, *roles: Role, action: str) -> None:
         """The actor may read the complaint (checked before); may they do this to it?"""
@@ -683,6 +711,19 @@ class Intake:
         await self._emit(c, ComplaintStateChanged, action="callback_visit", state_from=c.state, state_to=c.state,
                          note=body.note, data=data, revision=c.changes)
         return c
+
+    async def reveal_contact(self, c: Complaint, actor: Identity, purpose: str | None) -> TimelineEntry:
+        """The complainant's name and phone in full for the official handling the case (to call back, 回访):
+        officials of the complaint's region (or above it) and admins; each reveal is on the timeline."""
+        if actor.role not in (Role.official, Role.admin):
+            raise ContactRevealNotAllowed("Only the officials handling the complaint may see the contact in full.")
+        self._require(c, actor, Role.official, Role.admin, action="see the contact of")
+        entry = TimelineEntry(complaint_id=c.id, at=self.clock.now(), kind=CONTACT_REVEALED,
+                              actor_role=actor.role.value, actor_id=actor.subject, actor_name=actor.display_name,
+                              note=purpose, data={"purpose": purpose, "region_code": actor.region_code})
+        self.complaints.add_timeline(entry)
+        await self.session.flush()
+        return entry
 
     # --- advance compensation -------------------------------------------------------------------
     async def request_compensation(self, c: Complaint, actor: Identity, body: CompensationRequestIn) -> Complaint:

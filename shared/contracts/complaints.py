@@ -170,13 +170,32 @@ class LinkDecisionIn(_In):
     note: Note | None = None
 
 
+class MissedDeadline(BaseModel):
+    """A deadline the complaint missed: which, and when it fell due (how late it is: now minus `due_at`)."""
+
+    kind: DeadlineKind = Field(examples=["dispose"])
+    due_at: datetime = Field(examples=["2026-11-20T02:33:00Z"])
+
+
 class Deadlines(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "accept_by": "2026-11-20T02:03:00Z", "dispose_by": "2026-11-20T02:33:00Z",
+        "settle_by": "2026-11-22T02:03:00Z", "next_deadline": "settle", "next_due_at": "2026-11-22T02:03:00Z",
+        "overdue": ["dispose"], "missed": [{"kind": "dispose", "due_at": "2026-11-20T02:33:00Z"}],
+        "late_since": "2026-11-20T02:33:00Z"}]})
+
     accept_by: datetime
     dispose_by: datetime | None
     settle_by: datetime | None
-    next_deadline: DeadlineKind | None
+    next_deadline: DeadlineKind | None = Field(description="the next deadline still to meet, if any")
     next_due_at: datetime | None
     overdue: list[DeadlineKind] = Field(description="deadlines already missed")
+    missed: list[MissedDeadline] = Field(default_factory=list, description=(
+        "the deadlines already missed with when each fell due, earliest first (say 已超时 2小时15分 from it, "
+        "never time left)"))
+    late_since: datetime | None = Field(None, description=(
+        "while the complaint is open and has missed a deadline: when its first missed deadline fell due. The "
+        "staff queue lists these first, the longest late first; null for a complaint on time or concluded"))
 
 
 class Assignee(BaseModel):
@@ -229,8 +248,11 @@ class ComplaintOut(BaseModel):
     amount_involved_fen: int
     remedy: Remedy
     occurred_at: datetime
-    contact_name: str | None
-    contact_phone: str | None = Field(description="masked (138****1234) for anyone but the complainant")
+    contact_name: str | None = Field(description="masked (王*) for anyone but the complainant",
+                                     examples=["王*"])
+    contact_phone: str | None = Field(description=(
+        "masked (138****1234) for anyone but the complainant; the official handling the case gets it in full "
+        "from POST .../contact-reveals, which is recorded"), examples=["138****1234"])
     consumer_id: str | None
     not_accepted_reason: NotAcceptedReason | None
     not_accepted_note: str | None
@@ -294,6 +316,75 @@ class ProgressOut(BaseModel):
     may_reject: bool = Field(description="the response can be rejected (officials mediate)")
     may_evaluate: bool = Field(description="the handling can be rated (1-5)")
     timeline: list[ProgressStep]
+
+
+class ComplaintPage(BaseModel):
+    """A page of complaints: pass `next_cursor` back as `cursor` for the next one; null at the end."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [], "next_cursor": "WyJ1cmdlbmN5IixbMCwiMjAyNi0xMS0yMFQwMjozMzowMCswMDowMCIsImNtcF8wMSJdXQ",
+        "total": 137}]})
+
+    items: list[ComplaintOut]
+    next_cursor: str | None = Field(None, description=(
+        "the position after this page's last complaint in the list's order: complaints that arrive meanwhile "
+        "never shift the pages"))
+    total: int | None = Field(None, description=(
+        "how many complaints the filter finds, counted on the first page (no cursor); null on later pages"))
+
+
+class ComplaintCounts(BaseModel):
+    """The caller's open complaints: how many, how many late, per state (the console's overdue counter)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "open": 57, "overdue": 12, "by_state": {"submitted": 3, "assigned": 40, "escalated": 14},
+        "overdue_by_state": {"escalated": 12}}]})
+
+    open: int
+    overdue: int = Field(description="open complaints that missed a deadline")
+    by_state: dict[ComplaintState, int] = Field(description="open complaints per state (absent: none)")
+    overdue_by_state: dict[ComplaintState, int] = Field(description="late open complaints per state")
+
+
+class ContactRevealIn(_In):
+    """Why the full contact is needed (optional): the callback visit (回访), say."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"purpose": "回访"}]})
+
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+
+
+class ContactRevealOut(BaseModel):
+    """The complainant's contact in full, for the official handling the case; the reveal is recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "contact_name": "王芳", "contact_phone": "13812341234",
+        "revealed_at": "2026-11-20T03:10:00Z", "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+        "revealed_by_name": "三亚市受理员"}]})
+
+    complaint_id: str
+    contact_name: str | None
+    contact_phone: str | None
+    revealed_at: datetime
+    revealed_by: str
+    revealed_by_name: str | None
+
+
+class ContactRevealRecord(BaseModel):
+    """One reveal of a complaint's contact: who, when, why (never the contact itself)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "revealed_at": "2026-11-20T03:10:00Z",
+        "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "revealed_by_name": "三亚市受理员",
+        "revealed_by_role": "official", "revealed_by_region": "460200", "purpose": "回访"}]})
+
+    complaint_id: str
+    revealed_at: datetime
+    revealed_by: str | None
+    revealed_by_name: str | None
+    revealed_by_role: str
+    revealed_by_region: str | None = None
+    purpose: str | None = None
 
 
 class TimelineEntryOut(BaseModel):

@@ -75,6 +75,10 @@ RULES: dict[str, str] = {
     "POST /v1/complaints/{complaint_id}/evaluations":                 "ok  404 403 404 403 404 403",
     "POST /v1/complaints/{complaint_id}/compensation-requests":       "ok  404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/callback-visits":             "403 404 403 404 ok  404 ok",
+    "GET /v1/complaints/counts":                                      ANYONE,  # each counts only their own
+    # The handling officials see the complainant's contact in full (recorded); the records are for supervisors.
+    "POST /v1/complaints/{complaint_id}/contact-reveals":             "403 404 403 404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/contact-reveals":              "403 404 403 404 403 404 ok",
     "POST /v1/returns":                                               "ok  ok  403 403 ok  403 ok",
     "GET /v1/returns":                                                ANYONE,
     "GET /v1/returns/{return_id}":                                    "ok  404 ok  404 ok  404 ok",
@@ -270,10 +274,16 @@ def judge(op: Operation, expected: str, r: httpx.Response) -> bool:
     return op.method != "GET" and refused_by_state
 
 
+# Where a role may see a private value that it may not see elsewhere: the contact reveal, for the officials
+# handling the complaint.
+REVEALED: dict[str, set[str]] = {"/contact-reveals": {"sanya", "admin"}}
+
+
 def leaks(role: str, world: World, request: str, r: httpx.Response) -> list[str]:
     """Private values in the answer that this role may not see and did not send."""
+    revealed = next((who for path, who in REVEALED.items() if path in request and r.request.method == "POST"), set())
     return [value for value, may in world.private.items()
-            if role not in may and value not in request and value.encode() in r.content]
+            if role not in may | revealed and value not in request and value.encode() in r.content]
 
 
 async def build_world(stack: Stack) -> World:

@@ -111,21 +111,49 @@ async function attempt(fn) {
 }
 
 // --- live deadline countdowns ----------------------------------------------------------------------
-function countdown(dueIso, overdue) {
-  return h("span", { class: "countdown", "data-due": dueIso || "", "data-overdue": overdue ? "1" : "" });
+// A deadline still to meet reads "处置 剩余 12分30秒"; one missed reads "处置已超时 2小时15分", in red: a late
+// case never shows time left.
+function countdown(dueIso, kind) {
+  return h("span", { class: "countdown", "data-due": dueIso || "", "data-kind": kind || "" });
+}
+function duration(seconds) {
+  const d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600);
+  const min = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  const parts = d ? [[d, "unit.day"], [hours, "unit.hour"]] : hours ? [[hours, "unit.hour"], [min, "unit.minute"]]
+    : [[min, "unit.minute"], [s, "unit.second"]];
+  return parts.map(([n, unit]) => `${n}${t(unit)}`).join(lang === "zh" ? "" : " ");
 }
 function tick() {
   const now = Date.now();
   for (const el of document.querySelectorAll(".countdown")) {
     if (!el.dataset.due) { el.textContent = t("no_deadline"); continue; }
     const left = Math.round((new Date(el.dataset.due).getTime() - now) / 1000);
-    const abs = Math.abs(left), hours = Math.floor(abs / 3600), min = Math.floor((abs % 3600) / 60), s = abs % 60;
-    const text = `${hours ? `${hours}:` : ""}${String(min).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-    el.textContent = left >= 0 ? `${t("due_in")} ${text}` : `${t("overdue_by")} ${text}`;
-    el.classList.toggle("late", left < 0 || el.dataset.overdue === "1");
+    const kind = el.dataset.kind ? t(`deadline.${el.dataset.kind}`) : "";
+    el.textContent = t(left >= 0 ? "countdown.left" : "countdown.late").replace("{kind}", kind)
+      .replace("{time}", duration(Math.abs(left))).trim();
+    el.classList.toggle("late", left < 0);
   }
 }
 setInterval(tick, 1000);
+
+// The overdue counter in the header, on every screen: open complaints past a deadline, a link to them.
+async function refreshOverdueCounter() {
+  const me = account();
+  let counter = document.getElementById("overdue-counter");
+  if (!counter) {
+    counter = h("a", { id: "overdue-counter", href: "#/queue?overdue=true", class: "counter" });
+    document.querySelector("header.top nav").after(counter);
+  }
+  if (!me) { counter.hidden = true; return; }
+  try {
+    const counts = await api("GET", "/v1/complaints/counts");
+    counter.textContent = `${t("counter.overdue")} ${counts.overdue}`;
+    counter.title = `${t("counter.open")} ${counts.open}`;
+    counter.classList.toggle("none", counts.overdue === 0);
+    counter.hidden = false;
+  } catch (e) { counter.hidden = true; }
+}
+setInterval(() => { if (account()) refreshOverdueCounter(); }, 60_000);
 
 // --- views ---------------------------------------------------------------------------------------
 const view = () => document.getElementById("view");
@@ -154,41 +182,98 @@ function loginView(root) {
 const QUEUE_STATES = ["submitted", "accepted", "assigned", "responded", "escalated", "resolved", "closed",
                       "not_accepted", "withdrawn", "transferred"];
 
+const QUEUE_FILTERS = ["q", "state", "overdue", "channel", "industry", "merchant_id", "received_from",
+                       "received_to", "order"];
+const CHANNELS = ["wechat_miniprogram", "alipay_miniprogram", "wechat_official_account", "hotline_12345",
+                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in"];
+
+let industriesCache;
+async function industryList() {
+  industriesCache = industriesCache || await api("GET", "/v1/industries");
+  return industriesCache;
+}
+
+// The deadline cell: a late case says which deadline it missed and by how much; another its next deadline.
+function deadlineCell(c) {
+  const d = c.deadlines;
+  if (d.late_since) return countdown(d.late_since, (d.missed[0] || {}).kind);
+  return d.next_deadline ? countdown(d.next_due_at, d.next_deadline) : t("no_deadline");
+}
+
+function queueRow(c) {
+  const late = Boolean(c.deadlines.late_since);
+  return h("tr", { class: late ? "overdue" : "", "data-id": c.id },
+    h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number" }, caseNumber(c))),
+    h("td", {}, c.merchant_name),
+    h("td", {}, tState(c.state), " ", late ? c.deadlines.missed.map((m) => h("span", { class: "badge overdue" },
+      `${t("overdue")}·${t(`deadline.${m.kind}`)}`)) : null),
+    h("td", { class: "optional" }, tChannel(c.channel)),
+    h("td", { class: "optional" }, when(c.submitted_at)),
+    h("td", {}, deadlineCell(c)));
+}
+
 async function queueView(root, params) {
-  const overdueOnly = params.get("overdue") === "true", state = params.get("state") || "";
   const query = new URLSearchParams({ limit: "50" });
-  if (overdueOnly) query.set("overdue", "true");
-  if (state) query.set("state", state);
-  const page = await api("GET", `/v1/complaints?${query}`);
-  const filters = h("form", { class: "filters", id: "queue-filters" },
-    h("label", {}, t("queue.state"), h("select", { name: "state" }, h("option", { value: "" }, t("queue.all")),
-      QUEUE_STATES.map((s) => h("option", { value: s, selected: s === state }, tState(s))))),
+  for (const name of QUEUE_FILTERS) if (params.get(name)) query.set(name, params.get(name));
+  const [page, industries] = await Promise.all([api("GET", `/v1/complaints?${query}`), industryList()]);
+  const value = (name) => params.get(name) || "";
+  const select = (name, label, options) => h("label", {}, label, h("select", { name },
+    h("option", { value: "" }, t("queue.all")),
+    options.map(([v, text]) => h("option", { value: v, selected: v === value(name) }, text))));
+  const filters = h("form", { class: "filters", id: "queue-filters", role: "search" },
+    h("label", { class: "search" }, t("queue.search"), h("input", { name: "q", type: "search", value: value("q"),
+      maxlength: "100", placeholder: t("queue.search_hint") })),
+    select("state", t("queue.state"), QUEUE_STATES.map((s) => [s, tState(s)])),
+    select("channel", t("col.channel"), CHANNELS.map((c) => [c, tChannel(c)])),
+    select("industry", t("merchants.industry"), industries.map((i) => [i.code, lang === "zh" ? i.label_zh : i.code])),
+    h("label", {}, t("queue.merchant_id"), h("input", { name: "merchant_id", value: value("merchant_id"),
+      pattern: "[a-z]+_[0-9A-Za-z]+", size: "14" })),
+    h("label", {}, t("queue.received_from"), h("input", { name: "received_from", type: "date",
+      value: value("received_from") })),
+    h("label", {}, t("queue.received_to"), h("input", { name: "received_to", type: "date",
+      value: value("received_to") })),
+    h("label", {}, t("queue.order_by"), h("select", { name: "order" },
+      ["", "newest"].map((o) => h("option", { value: o, selected: o === value("order") }, t(`queue.order.${o || "urgency"}`))))),
     h("label", { class: "check" }, t("queue.overdue_only"),
-      h("input", { type: "checkbox", name: "overdue", checked: overdueOnly })),
+      h("input", { type: "checkbox", name: "overdue", checked: value("overdue") === "true" })),
     h("button", { type: "submit" }, t("queue.refresh")));
   filters.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
-    if (filters.state.value) q.set("state", filters.state.value);
-    if (filters.overdue.checked) q.set("overdue", "true");
+    for (const name of QUEUE_FILTERS) {
+      const el = filters.elements[name];
+      if (name === "overdue") { if (el.checked) q.set(name, "true"); } else if (el.value.trim()) q.set(name, el.value.trim());
+    }
     location.hash = `#/queue?${q}`;
   });
-  const rows = page.items.map((c) => h("tr", { class: c.deadlines.overdue.length ? "overdue" : "",
-                                               "data-id": c.id },
-    h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number" }, caseNumber(c))),
-    h("td", {}, c.merchant_name),
-    h("td", {}, tState(c.state), " ", c.deadlines.overdue.map((k) => h("span", { class: "badge overdue" },
-      `${t("overdue")}·${t(`deadline.${k}`)}`))),
-    h("td", { class: "optional" }, tChannel(c.channel)),
-    h("td", { class: "optional" }, when(c.submitted_at)),
-    h("td", {}, c.deadlines.next_deadline ? `${t(`deadline.${c.deadlines.next_deadline}`)} ` : "",
-      countdown(c.deadlines.next_due_at, c.deadlines.overdue.length > 0))));
-  root.replaceChildren(h("h2", {}, t("queue.title")), filters,
-    page.items.length ? h("div", { class: "table-wrap" }, h("table", { id: "queue" },
+  const total = page.total ?? page.items.length;
+  const body = h("tbody", {}, page.items.map(queueRow));
+  const shown = h("span", { id: "queue-shown" });
+  const more = h("button", { type: "button", class: "secondary", id: "queue-more" }, t("queue.more"));
+  let cursor = page.next_cursor, count = page.items.length;
+  const update = () => {
+    shown.textContent = t("queue.shown").replace("{n}", count).replace("{total}", total);
+    more.hidden = !cursor;
+  };
+  more.addEventListener("click", () => attempt(async () => {
+    more.disabled = true;
+    try {
+      const next = await api("GET", `/v1/complaints?${query}&cursor=${encodeURIComponent(cursor)}`);
+      body.append(...next.items.map(queueRow));
+      cursor = next.next_cursor; count += next.items.length;
+      update(); tick();
+    } finally { more.disabled = false; }
+  }));
+  update();
+  const summary = h("p", { class: "queue-summary", id: "queue-summary" },
+    h("strong", { id: "queue-total" }, t("queue.total").replace("{total}", total)), " ",
+    value("order") ? null : h("span", { class: "muted" }, t("queue.order")));
+  root.replaceChildren(h("h2", {}, t("queue.title")), filters, summary,
+    ...(page.items.length ? [h("div", { class: "table-wrap" }, h("table", { id: "queue" },
       h("thead", {}, h("tr", {}, ["col.id", "col.merchant", "col.state"].map((k) => h("th", {}, t(k))),
         h("th", { class: "optional" }, t("col.channel")), h("th", { class: "optional" }, t("col.submitted")),
         h("th", {}, t("col.deadline")))),
-      h("tbody", {}, rows))) : h("p", { class: "muted" }, t("queue.empty")));
+      body)), h("p", { class: "queue-pager" }, shown, " ", more)] : [h("p", { class: "muted" }, t("queue.empty"))]));
 }
 
 // The actions a role may take on a complaint in a state; the service decides in the end.
@@ -258,10 +343,10 @@ async function complaintView(root, id) {
   const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
                  c.transferred_from && [t("field.transferred_from"), c.transferred_from]].filter(Boolean);
   const facts = [
-    [t("col.state"), `${tState(c.state)}${c.deadlines.overdue.length ? ` · ${t("overdue")}` : ""}`],
+    [t("col.state"), `${tState(c.state)}${c.deadlines.late_since ? ` · ${t("overdue")}` : ""}`],
     [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), c.region_code],
     [t("field.description"), c.description], [t("field.amount_involved"), yuan(c.amount_involved_fen)],
-    [t("field.remedy"), c.remedy], [t("field.contact"), c.contact_phone || "—"],
+    [t("field.remedy"), c.remedy], [t("field.contact"), contactFact(base, c, me)],
     [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
     [t("field.outcome"), c.outcome || "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
   ];
@@ -285,9 +370,7 @@ async function complaintView(root, id) {
   root.replaceChildren(
     h("p", {}, h("a", { href: "#/queue" }, `← ${t("complaint.back")}`)),
     h("h2", {}, `${t("complaint.title")} ${caseNumber(c)}`),
-    h("div", { class: "card" }, h("h3", {}, t("col.deadline")),
-      c.deadlines.next_deadline ? [t(`deadline.${c.deadlines.next_deadline}`), " ",
-        countdown(c.deadlines.next_due_at, c.deadlines.overdue.length > 0)] : t("no_deadline")),
+    h("div", { class: "card", id: "deadlines" }, h("h3", {}, t("complaint.deadlines")), deadlineList(c)),
     h("div", { class: "card" }, h("h3", {}, t("complaint.actions")),
       actions.childElementCount ? actions : h("p", { class: "muted" }, t("complaint.none")), forms),
     h("div", { class: "grid2" },
@@ -297,6 +380,7 @@ async function complaintView(root, id) {
         h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", {},
           h("span", { class: "when" }, when(e.at)), " ", tKind(e.kind), e.state_to ? ` → ${tState(e.state_to)}` : "",
           e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
+    await revealRecords(base, c, me),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, t("complaint.evidence")),
         evidence.length ? h("ul", {}, evidence.map((e) => h("li", {}, h("button", { type: "button", class: "secondary",
@@ -307,6 +391,44 @@ async function complaintView(root, id) {
         links.length ? h("ul", {}, links.map(([k, v]) => h("li", {}, `${k}: `,
           v.startsWith("cmp_") ? h("a", { href: `#/complaints/${v}` }, v) : v)))
           : h("p", { class: "muted" }, t("complaint.none")))));
+}
+
+// Missed deadlines, each with when it fell due and how late it is; then the next deadline still to meet.
+function deadlineList(c) {
+  const d = c.deadlines, open = !["resolved", "closed", "not_accepted", "withdrawn"].includes(c.state);
+  const items = d.missed.map((m) => h("li", { class: "missed" }, `${t(`deadline.${m.kind}`)}${t("deadline.due")} `,
+    when(m.due_at), " · ", open ? countdown(m.due_at, m.kind) : t("deadline.was_missed")));
+  if (d.next_deadline) items.push(h("li", {}, `${t(`deadline.${d.next_deadline}`)}${t("deadline.due")} `,
+    when(d.next_due_at), " · ", countdown(d.next_due_at, d.next_deadline)));
+  return items.length ? h("ul", { class: "deadlines" }, items) : t("no_deadline");
+}
+
+// The complainant's contact: masked, and for the handling official a deliberate, recorded reveal to call back.
+function contactFact(base, c, me) {
+  const masked = [c.contact_name, c.contact_phone].filter(Boolean).join(" ") || "—";
+  const cell = h("span", { id: "contact" }, masked);
+  if (!["official", "admin"].includes(me.role) || !c.contact_phone) return cell;
+  const button = h("button", { type: "button", class: "secondary small", id: "reveal-contact" }, t("contact.reveal"));
+  button.addEventListener("click", () => attempt(async () => {
+    const full = await api("POST", `${base}/contact-reveals`, { purpose: t("contact.purpose") });
+    cell.replaceChildren(full.contact_name ? `${full.contact_name} ` : "",
+      h("a", { href: `tel:${full.contact_phone}`, id: "contact-phone" }, full.contact_phone),
+      h("span", { class: "muted" }, ` · ${t("contact.recorded")}`));
+  }));
+  cell.append(" ", button);
+  return cell;
+}
+
+// Who saw the contact in full: for the supervising officials (of a region above the complaint's) and admins.
+async function revealRecords(base, c, me) {
+  const supervising = me.role === "admin" || (me.role === "official" && me.region_code && me.region_code !== c.region_code);
+  if (!supervising) return "";
+  let records;
+  try { records = await api("GET", `${base}/contact-reveals`); } catch (e) { return ""; }
+  return h("div", { class: "card", id: "contact-reveals" }, h("h3", {}, t("contact.records")),
+    records.length ? h("ul", {}, records.map((r) => h("li", {}, when(r.revealed_at), " · ",
+      r.revealed_by_name || r.revealed_by || "—", r.revealed_by_region ? ` (${r.revealed_by_region})` : "",
+      r.purpose ? ` · ${r.purpose}` : ""))) : h("p", { class: "muted" }, t("complaint.none")));
 }
 
 async function openBlob(path, filename, { download = false } = {}) {
@@ -530,6 +652,7 @@ async function route() {
   const header = document.querySelector("header.top");
   header.hidden = false;
   document.getElementById("who").textContent = `${me.display_name || me.id} · ${t(`role.${me.role}`)}`;
+  refreshOverdueCounter();
   for (const a of header.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.getAttribute("href") === path);
     a.hidden = a.dataset.roles ? !a.dataset.roles.split(" ").includes(me.role) : false;
