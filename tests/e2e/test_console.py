@@ -5,7 +5,6 @@ under test-results/console/."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,15 +15,13 @@ import httpx
 import pytest
 
 from shared.clock import SHANGHAI
+from tests.e2e.browser import chromium, playwright_or_skip
 from tests.e2e.conftest import HOTEL, OTHER, System
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "console"
@@ -34,12 +31,8 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "console"
 def browser(system: System) -> Iterator[Any]:
     """Playwright's sync API holds this thread's event loop while it runs, so it starts after the system
     (whose setup runs coroutines) and stops before the system's teardown, within this module only."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+    with chromium(sync_api) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

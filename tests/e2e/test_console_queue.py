@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,15 +22,13 @@ from services.gateway.auth import create_staff
 from shared.clock import SHANGHAI, system_clock
 from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
+from tests.e2e.browser import chromium, playwright_or_skip
 from tests.e2e.conftest import HOTEL, System
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "console-queue"
@@ -121,12 +118,8 @@ def queue(system: System) -> Queue:
 
 @pytest.fixture(scope="module")
 def browser(system: System, queue: Queue) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+    with chromium(sync_api) as browser:
         yield browser
-        browser.close()
 
 
 def open_page(browser: Any, system: System, viewport: dict[str, int]) -> Any:

@@ -8,7 +8,6 @@ test-results/pages/."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,19 +20,16 @@ import httpx
 import pytest
 
 from shared.clock import SHANGHAI
+from tests.e2e.browser import WIDTHS, chromium, playwright_or_skip
 from tests.e2e.conftest import HOTEL, OTHER, System
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "pages"
-WIDTHS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 LONG_NAME = "三亚湾国际海景度假酒店管理有限公司亚龙湾分店"
 # Collects what the page's policy refused, and stands in for the print dialog (headless has none).
 WATCH = """
@@ -130,12 +126,8 @@ def scene(system: System) -> Scene:
 @pytest.fixture(scope="module")
 def browser(system: System) -> Iterator[Any]:
     """As in test_console: Playwright's sync API starts after the system and stops before its teardown."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+    with chromium(sync_api) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(params=list(WIDTHS))

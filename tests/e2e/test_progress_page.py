@@ -6,7 +6,6 @@ page; the console names the case by its number. Screenshots under test-results/p
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,30 +17,24 @@ import pytest
 
 from services.gateway.progress import issue_token
 from shared.clock import system_clock
+from tests.e2e.browser import WIDTHS, chromium, playwright_or_skip
 from tests.e2e.conftest import HOTEL, System
 from tests.factories import complaint_body, uscc
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "progress"
-PHONE_VIEW, DESKTOP_VIEW = {"width": 390, "height": 844}, {"width": 1366, "height": 768}
+PHONE_VIEW, DESKTOP_VIEW = WIDTHS["phone"], WIDTHS["desktop"]
 VIEWS = {"phone": PHONE_VIEW, "desktop": DESKTOP_VIEW}
 
 
 @pytest.fixture(scope="module")
 def browser(system: System) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+    with chromium(sync_api) as browser:
         yield browser
-        browser.close()
 
 
 def new_page(browser: Any, view: dict[str, int]) -> Any:
