@@ -30,8 +30,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
-        await conn.execute(text(f'CREATE TABLE IF NOT EXISTS "{SCHEMA}".items '
-                                "(id text PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL)"))
+        await conn.execute(
+            text(
+                f'CREATE TABLE IF NOT EXISTS "{SCHEMA}".items '
+                "(id text PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL)"
+            )
+        )
     app.state.engine = engine
     yield
     await engine.dispose()
@@ -50,6 +54,8 @@ async def insert(request: Request) -> dict[str, str]:
     body = await request.body()
     item_id = new_id("itm")
     async with request.app.state.engine.begin() as conn:
-        await conn.execute(text("INSERT INTO items (id, body, created_at) VALUES (:id, CAST(:body AS jsonb), :at)"),
-                           {"id": item_id, "body": body.decode(), "at": datetime.now(UTC)})
+        await conn.execute(
+            text("INSERT INTO items (id, body, created_at) VALUES (:id, CAST(:body AS jsonb), :at)"),
+            {"id": item_id, "body": body.decode(), "at": datetime.now(UTC)},
+        )
     return {"id": item_id}

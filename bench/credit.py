@@ -80,8 +80,9 @@ FROM (SELECT n, n % :subjects AS s FROM generate_series(1::bigint, :records) AS 
 
 
 def settings_for(url: str) -> CreditSettings:
-    return CreditSettings(database_url=url, database_schema=SCHEMA, internal_secret=SECRET,
-                          run_background_workers=False)
+    return CreditSettings(
+        database_url=url, database_schema=SCHEMA, internal_secret=SECRET, run_background_workers=False
+    )
 
 
 async def build(url: str, subjects: int, records: int) -> None:
@@ -94,14 +95,15 @@ async def build(url: str, subjects: int, records: int) -> None:
     merchants = subjects // 5
     started = time.perf_counter()
     async with engine.begin() as conn:
-        params = {"merchants": merchants, "consumers": subjects - merchants, "subjects": subjects,
-                  "records": records}
+        params = {"merchants": merchants, "consumers": subjects - merchants, "subjects": subjects, "records": records}
         for statement in (MERCHANTS, CODES, CONSUMERS, RECORDS):
             await conn.execute(text(statement), params)
         for table in ("merchants", "assured_codes", "consumers", "credit_records"):
             await conn.execute(text(f"ANALYZE {table}"))
-    print(f"generated {merchants:,} merchants with codes, {subjects - merchants:,} consumers and {records:,} "
-          f"records in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {merchants:,} merchants with codes, {subjects - merchants:,} consumers and {records:,} "
+        f"records in {time.perf_counter() - started:.1f} s"
+    )
     await engine.dispose()
 
 
@@ -112,19 +114,29 @@ async def rescore_all(url: str) -> None:
     print(f"{'batch recompute':<22}{'subjects':>10}{'records':>12}{'changed':>10}{'seconds':>9}{'records/s':>12}")
     for name in ("cold (all new)", "again (unchanged)"):
         started = time.perf_counter()
-        totals = await recompute_all(sessionmaker, system_clock, Outbox(outbox, "credit", system_clock),
-                                     settings.defence_days)
+        totals = await recompute_all(
+            sessionmaker, system_clock, Outbox(outbox, "credit", system_clock), settings.defence_days
+        )
         elapsed = time.perf_counter() - started
-        print(f"{name:<22}{totals['subjects']:>10,}{totals['records']:>12,}{totals['changed']:>10,}"
-              f"{elapsed:>9.1f}{totals['records'] / elapsed:>12,.0f}")
+        print(
+            f"{name:<22}{totals['subjects']:>10,}{totals['records']:>12,}{totals['changed']:>10,}"
+            f"{elapsed:>9.1f}{totals['records'] / elapsed:>12,.0f}"
+        )
     print("target: 100,000 subjects from 2,000,000 records in under 60 s")
     await engine.dispose()
 
 
 def lookups(url: str, subjects: int, seconds: float, concurrency: int, rate: float) -> None:
     port = free_port()
-    env = {**os.environ, "CREDIT_DATABASE_URL": url, "CREDIT_DATABASE_SCHEMA": SCHEMA, "CREDIT_INTERNAL_SECRET": SECRET,
-           "CREDIT_RUN_BACKGROUND_WORKERS": "false", "CREDIT_PORT": str(port), "CREDIT_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CREDIT_DATABASE_URL": url,
+        "CREDIT_DATABASE_SCHEMA": SCHEMA,
+        "CREDIT_INTERNAL_SECRET": SECRET,
+        "CREDIT_RUN_BACKGROUND_WORKERS": "false",
+        "CREDIT_PORT": str(port),
+        "CREDIT_LOG_LEVEL": "WARNING",
+    }
     server = subprocess.Popen([sys.executable, "-m", "services.credit.main"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -140,10 +152,13 @@ def lookups(url: str, subjects: int, seconds: float, concurrency: int, rate: flo
         headers = {INTERNAL_TOKEN_HEADER: token}
         codes = [f"/v1/codes/B{n:09d}" for n in range(1, subjects // 5 + 1)]
         print(HEADER.replace(" " * 50, f"{'lookups (one server process)':<50}", 1))
-        for label, loop, level in ((f"closed loop, concurrency {concurrency}", closed_loop, concurrency),
-                                   (f"open loop, {rate:.0f}/s", open_loop, rate)):
+        for label, loop, level in (
+            (f"closed loop, concurrency {concurrency}", closed_loop, concurrency),
+            (f"open loop, {rate:.0f}/s", open_loop, rate),
+        ):
             results = {}
             for name, paths in (("/health/live", ["/health/live"]), ("/v1/codes/{code}", codes)):
+
                 def pick(rng, paths=paths):  # noqa: ANN001, ANN202 - a loadgen Pick
                     return ("GET", rng.choice(paths), headers, b"")
 
@@ -166,8 +181,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
     parser.add_argument("--reuse", action="store_true", help="use the data a previous run generated")
     parser.add_argument("--skip-batch", action="store_true", help="only the lookups")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    )
     args = parser.parse_args()
     if not args.reuse:
         asyncio.run(build(args.database_url, args.subjects, args.records))

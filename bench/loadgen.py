@@ -94,8 +94,10 @@ class Result:
         return statistics.quantiles(self.latencies_ms, n=100)[98]
 
     def row(self, label: str, width: int = 50) -> str:
-        return (f"{label:<{width}}{len(self.latencies_ms):>9,}{self.rate:>8.0f}{self.p50:>9.2f}{self.p99:>9.2f}"
-                f"{self.errors:>8}{self.client_cpu:>12.1f}")
+        return (
+            f"{label:<{width}}{len(self.latencies_ms):>9,}{self.rate:>8.0f}{self.p50:>9.2f}{self.p99:>9.2f}"
+            f"{self.errors:>8}{self.client_cpu:>12.1f}"
+        )
 
 
 HEADER = f"{'':<50}{'requests':>9}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'client CPU':>12}"

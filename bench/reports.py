@@ -86,10 +86,16 @@ async def build(url: str, complaints: int, days: int) -> None:
     regions = [f"'{r.code}'" for r in load_catalogue(settings.regions_file) if r.code != PROVINCE]
     started = time.perf_counter()
     async with engine.begin() as conn:
-        await conn.execute(text(GENERATE.format(
-            regions=", ".join(regions), region_count=len(regions),
-            start=datetime.combine(YEAR_START, datetime.min.time(), SHANGHAI).isoformat())),
-            {"complaints": complaints, "days": days})
+        await conn.execute(
+            text(
+                GENERATE.format(
+                    regions=", ".join(regions),
+                    region_count=len(regions),
+                    start=datetime.combine(YEAR_START, datetime.min.time(), SHANGHAI).isoformat(),
+                )
+            ),
+            {"complaints": complaints, "days": days},
+        )
         await conn.execute(text("ANALYZE complaints"))
     print(f"generated {complaints:,} complaints over {days} days in {time.perf_counter() - started:.1f} s")
     await engine.dispose()
@@ -105,8 +111,10 @@ async def measure(url: str, runs: int) -> None:
         total = await session.scalar(select(func.count()).select_from(Complaint))
     print(f"complaints in the database: {total:,}; PostgreSQL schema {SCHEMA}")
     print(f"{'report':<38}{'rows':>8}{'median ms':>11}{'worst ms':>10}{'count(*) ms':>13}{'ratio':>7}")
-    for name, first, last in (("week", YEAR_START + timedelta(days=182), YEAR_START + timedelta(days=188)),
-                              ("month", date(2025, 7, 1), date(2025, 7, 31))):
+    for name, first, last in (
+        ("week", YEAR_START + timedelta(days=182), YEAR_START + timedelta(days=188)),
+        ("month", date(2025, 7, 1), date(2025, 7, 31)),
+    ):
         start, end = period_bounds(first, last)
         report_ms, baseline_ms = [], []
         for _ in range(runs + 1):  # the first of each is a warm-up, not counted
@@ -116,14 +124,22 @@ async def measure(url: str, runs: int) -> None:
                 report_ms.append((time.perf_counter() - t) * 1000)
             async with sessionmaker() as session:
                 t = time.perf_counter()
-                rows = await session.scalar(select(func.count()).select_from(Complaint).where(
-                    Complaint.submitted_at >= start, Complaint.submitted_at < end,
-                    Complaint.region_code.startswith("46")))
+                rows = await session.scalar(
+                    select(func.count())
+                    .select_from(Complaint)
+                    .where(
+                        Complaint.submitted_at >= start,
+                        Complaint.submitted_at < end,
+                        Complaint.region_code.startswith("46"),
+                    )
+                )
                 baseline_ms.append((time.perf_counter() - t) * 1000)
         assert rows == report.received, (rows, report.received)
         median, baseline = statistics.median(report_ms[1:]), statistics.median(baseline_ms[1:])
-        print(f"{f'province {name} {first}..{last}':<38}{report.received:>8,}{median:>11.1f}"
-              f"{max(report_ms[1:]):>10.1f}{baseline:>13.1f}{median / baseline:>7.1f}")
+        print(
+            f"{f'province {name} {first}..{last}':<38}{report.received:>8,}{median:>11.1f}"
+            f"{max(report_ms[1:]):>10.1f}{baseline:>13.1f}{median / baseline:>7.1f}"
+        )
     print("target: the province's weekly report under 300 ms on 1,000,000 complaints")
     await engine.dispose()
 
@@ -134,8 +150,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="measure the data a previous run generated")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    )
     args = parser.parse_args()
     if not args.reuse:
         asyncio.run(build(args.database_url, args.complaints, args.days))

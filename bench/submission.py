@@ -57,8 +57,12 @@ SECRET = "bench-internal-secret-0123456789abcdef"
 JWT = "bench-jwt-secret-0123456789abcdef0123456"
 TOURISTS, MERCHANTS = 2000, 200
 SETTINGS = {"gateway": GatewaySettings, "intake": IntakeSettings, "credit": CreditSettings}
-DESCRIPTIONS = ["预订的海景房变成了停车场一侧的房间，前台拒绝退还差价。", "导游强制购物，不进店就不给上车。",
-                "景区门票明码标价与实际收费不一致，多收了费用。", "海鲜加工店缺斤短两，称重时动手脚。"]
+DESCRIPTIONS = [
+    "预订的海景房变成了停车场一侧的房间，前台拒绝退还差价。",
+    "导游强制购物，不进店就不给上车。",
+    "景区门票明码标价与实际收费不一致，多收了费用。",
+    "海鲜加工店缺斤短两，称重时动手脚。",
+]
 
 
 def schema(service: str) -> str:
@@ -69,15 +73,29 @@ def env_for(service: str, url: str, ports: dict[str, list[int]], replica: int = 
     """Replica `replica` of `service`: it calls the same-numbered replica of the others (or their only one)."""
     prefix = service.upper() + "_"
     peer = {name: numbers[replica % len(numbers)] for name, numbers in ports.items()}
-    values = {"DATABASE_URL": url, "DATABASE_SCHEMA": schema(service), "INTERNAL_SECRET": SECRET,
-              "PORT": str(peer[service]), "LOG_LEVEL": "WARNING", "RUN_BACKGROUND_WORKERS": "true",
-              **{f"{other.upper()}_URL": f"http://127.0.0.1:{port}" for other, port in peer.items()
-                 if other in SETTINGS or other == "compensation"}}
+    values = {
+        "DATABASE_URL": url,
+        "DATABASE_SCHEMA": schema(service),
+        "INTERNAL_SECRET": SECRET,
+        "PORT": str(peer[service]),
+        "LOG_LEVEL": "WARNING",
+        "RUN_BACKGROUND_WORKERS": "true",
+        **{
+            f"{other.upper()}_URL": f"http://127.0.0.1:{port}"
+            for other, port in peer.items()
+            if other in SETTINGS or other == "compensation"
+        },
+    }
     if len(ports[service]) > 1:  # the replicas share the pool one process would have: PostgreSQL allows 100
         values.update(pool(len(ports[service])))
     if service == "gateway":
-        values.update(JWT_SECRET=JWT, RATE_LIMIT_PER_IP="0", RATE_LIMIT_PER_IDENTITY="0", ACCESS_TOKEN_MINUTES="240",
-                      WECHAT_API_BASE=f"http://127.0.0.1:{peer['wechat']}")
+        values.update(
+            JWT_SECRET=JWT,
+            RATE_LIMIT_PER_IP="0",
+            RATE_LIMIT_PER_IDENTITY="0",
+            ACCESS_TOKEN_MINUTES="240",
+            WECHAT_API_BASE=f"http://127.0.0.1:{peer['wechat']}",
+        )
     return {**os.environ, **{prefix + k: v for k, v in values.items()}}
 
 
@@ -102,20 +120,29 @@ async def build(url: str) -> list[str]:
     intake = create_engine(IntakeSettings(database_url=url, database_schema=schema("intake")))
     credit = create_engine(CreditSettings(database_url=url, database_schema=schema("credit")))
     async with intake.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO merchants (id, name, region_code, industry, settled, in_compensation_program, revision, "
-            "updated_at) SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, '460200', 'lodging', true, "
-            "true, 2, :now FROM generate_series(1, :n) AS n"), {"n": MERCHANTS, "now": now})
+        await conn.execute(
+            text(
+                "INSERT INTO merchants (id, name, region_code, industry, settled, in_compensation_program, revision, "
+                "updated_at) SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, '460200', 'lodging', true, "
+                "true, 2, :now FROM generate_series(1, :n) AS n"
+            ),
+            {"n": MERCHANTS, "now": now},
+        )
     async with credit.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO merchants (id, name, uscc, region_code, industry, address, status, contacts, "
-            "in_compensation_program, in_integrity_alliance, revision, created_at, updated_at) "
-            "SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, NULL, '460200', 'lodging', NULL, 'live', "
-            "'[]', true, false, 2, :now, :now FROM generate_series(1, :n) AS n"), {"n": MERCHANTS, "now": now})
+        await conn.execute(
+            text(
+                "INSERT INTO merchants (id, name, uscc, region_code, industry, address, status, contacts, "
+                "in_compensation_program, in_integrity_alliance, revision, created_at, updated_at) "
+                "SELECT 'mer_01BENCH' || lpad(n::text, 19, '0'), '商户' || n, NULL, '460200', 'lodging', NULL, 'live', "
+                "'[]', true, false, 2, :now, :now FROM generate_series(1, :n) AS n"
+            ),
+            {"n": MERCHANTS, "now": now},
+        )
     await intake.dispose()
     await credit.dispose()
-    gateway_settings = GatewaySettings(database_url=url, database_schema=schema("gateway"), jwt_secret=JWT,
-                                       access_token_minutes=240)
+    gateway_settings = GatewaySettings(
+        database_url=url, database_schema=schema("gateway"), jwt_secret=JWT, access_token_minutes=240
+    )
     engine = create_engine(gateway_settings)
     tokens = []
     async with create_sessionmaker(engine)() as session:
@@ -161,12 +188,23 @@ def per(amount: float, count: int) -> float:
 def submissions(tokens: list[str]):
     def pick(rng):  # noqa: ANN001, ANN202 - a loadgen Pick
         n = rng.randrange(1 << 30)
-        body = {"region_code": "460200", "merchant_id": f"mer_01BENCH{1 + n % MERCHANTS:019d}",
-                "industry": "lodging", "description": f"{DESCRIPTIONS[n % len(DESCRIPTIONS)]} 订单 {n}",
-                "amount_involved_fen": 20000 + n % 50000, "remedy": "refund",
-                "occurred_at": "2026-11-20T12:00:00Z", "contact_phone": f"138{n % len(tokens):08d}"}
-        return ("POST", "/v1/complaints", {"Authorization": f"Bearer {tokens[n % len(tokens)]}",
-                                           "Content-Type": "application/json"}, json.dumps(body).encode())
+        body = {
+            "region_code": "460200",
+            "merchant_id": f"mer_01BENCH{1 + n % MERCHANTS:019d}",
+            "industry": "lodging",
+            "description": f"{DESCRIPTIONS[n % len(DESCRIPTIONS)]} 订单 {n}",
+            "amount_involved_fen": 20000 + n % 50000,
+            "remedy": "refund",
+            "occurred_at": "2026-11-20T12:00:00Z",
+            "contact_phone": f"138{n % len(tokens):08d}",
+        }
+        return (
+            "POST",
+            "/v1/complaints",
+            {"Authorization": f"Bearer {tokens[n % len(tokens)]}", "Content-Type": "application/json"},
+            json.dumps(body).encode(),
+        )
+
     return pick
 
 
@@ -178,7 +216,8 @@ async def drained(url: str, limit: float = 600) -> tuple[int, float]:
         f"SELECT (SELECT count(*) FROM {schema('intake')}.outbox WHERE delivered_at IS NULL)"
         f" + (SELECT count(*) FROM {schema('credit')}.outbox WHERE delivered_at IS NULL)"
         f" + (SELECT count(*) FROM {schema('gateway')}.notifications WHERE state IN ('pending', 'sending')"
-        " OR NOT recorded)")
+        " OR NOT recorded)"
+    )
     try:
         async with engine.connect() as conn:
             started = time.perf_counter()
@@ -192,8 +231,14 @@ async def drained(url: str, limit: float = 600) -> tuple[int, float]:
         await engine.dispose()
 
 
-def measure(ports: list[int], pick, seconds: float, open_seconds: float, rate: float,  # noqa: ANN001
-            url: str | None = None) -> list[tuple[str, Result, tuple[int, float] | None, float]]:
+def measure(
+    ports: list[int],
+    pick,
+    seconds: float,
+    open_seconds: float,
+    rate: float,  # noqa: ANN001
+    url: str | None = None,
+) -> list[tuple[str, Result, tuple[int, float] | None, float]]:
     """Each load in turn, with the whole machine's CPU during it; with `url`, each run waits for its deferred
     work to finish (counted in its CPU) before the next."""
     asyncio.run(closed_loop(ports, pick, 2, 8))  # warm-up
@@ -201,7 +246,8 @@ def measure(ports: list[int], pick, seconds: float, open_seconds: float, rate: f
         asyncio.run(drained(url))
     runs = []
     for label, load in [(f"closed loop, concurrency {c}", closed_loop(ports, pick, seconds, c)) for c in (32, 128)] + [
-            (f"open loop, {rate:.0f}/s", open_loop(ports, pick, open_seconds, rate))]:
+        (f"open loop, {rate:.0f}/s", open_loop(ports, pick, open_seconds, rate))
+    ]:
         busy = machine_cpu_seconds()
         result = asyncio.run(load)
         drain = asyncio.run(drained(url)) if url else None
@@ -214,10 +260,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each closed-loop run")
     parser.add_argument("--open-seconds", type=float, default=30, help="length of the open-loop run")
     parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
-    parser.add_argument("--replicas", type=int, default=1, choices=range(1, 9), metavar="N",
-                        help="processes of the gateway and of intake each (1-8)")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=range(1, 9),
+        metavar="N",
+        help="processes of the gateway and of intake each (1-8)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    )
     args = parser.parse_args()
     tokens = asyncio.run(build(args.database_url))
     replicas = args.replicas
@@ -227,20 +281,41 @@ def main() -> None:
     processes: dict[str, list[subprocess.Popen[bytes]]] = {}
     try:
         # The tourists' progress messages go to a WeChat fake, as they would to WeChat: not counted as ours.
-        processes["fakes"] = [start(
-            ["-m", "shared.testing.fakes", "--keys-dir", tempfile.mkdtemp(prefix="bench-keys-"),
-             *(arg for name, (port,) in fakes.items() for arg in (f"--{name}-port", str(port)))],
-            dict(os.environ), fakes["wechat"][0], probe="/cgi-bin/token")]
-        baseline_env = {**os.environ, "BASELINE_DATABASE_URL": args.database_url,
-                        **(pool(replicas) if replicas > 1 else {})}
+        processes["fakes"] = [
+            start(
+                [
+                    "-m",
+                    "shared.testing.fakes",
+                    "--keys-dir",
+                    tempfile.mkdtemp(prefix="bench-keys-"),
+                    *(arg for name, (port,) in fakes.items() for arg in (f"--{name}-port", str(port))),
+                ],
+                dict(os.environ),
+                fakes["wechat"][0],
+                probe="/cgi-bin/token",
+            )
+        ]
+        baseline_env = {
+            **os.environ,
+            "BASELINE_DATABASE_URL": args.database_url,
+            **(pool(replicas) if replicas > 1 else {}),
+        }
         for service in ("credit", "intake", "gateway", "baseline"):
             processes[service] = []  # filled one by one, so that a replica failing to start stops the others
             for replica, port in enumerate(ports[service]):
                 processes[service].append(
-                    start(["-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--log-level", "warning"],
-                          baseline_env, port) if service == "baseline" else
-                    start(["-m", f"services.{service}.main"],
-                          env_for(service, args.database_url, {**ports, **fakes}, replica), port))
+                    start(
+                        ["-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--log-level", "warning"],
+                        baseline_env,
+                        port,
+                    )
+                    if service == "baseline"
+                    else start(
+                        ["-m", f"services.{service}.main"],
+                        env_for(service, args.database_url, {**ports, **fakes}, replica),
+                        port,
+                    )
+                )
         pick = submissions(tokens)
         asyncio.run(closed_loop(ports["gateway"], pick, 3, 8))  # warm-up: connections, caches, JIT-free Python
         warm = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
@@ -261,28 +336,41 @@ def main() -> None:
                 if failing.errors:
                     print(f"{'':<4}{name} errors by status: {failing.failures}")
             sustained = (len(result.latencies_ms) - result.errors) / (result.seconds + took)
-            print(f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
-                  f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
-                  f"(events, messages), done {took:.1f} s later: {sustained:.0f} taken/s with it")
-            machine.append((per(1000 * busy, len(result.latencies_ms) - result.errors),
-                             per(1000 * base_busy, len(baseline.latencies_ms) - baseline.errors)))
-            print(f"{'':<4}machine CPU (every process, PostgreSQL's, the fakes' and the client's) per submission "
-                  f"{machine[-1][0]:.1f} ms with its deferred work, per baseline INSERT {machine[-1][1]:.2f} ms: "
-                  f"ratio {machine[-1][0] / machine[-1][1]:.1f}")
+            print(
+                f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
+                f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
+                f"(events, messages), done {took:.1f} s later: {sustained:.0f} taken/s with it"
+            )
+            machine.append(
+                (
+                    per(1000 * busy, len(result.latencies_ms) - result.errors),
+                    per(1000 * base_busy, len(baseline.latencies_ms) - baseline.errors),
+                )
+            )
+            print(
+                f"{'':<4}machine CPU (every process, PostgreSQL's, the fakes' and the client's) per submission "
+                f"{machine[-1][0]:.1f} ms with its deferred work, per baseline INSERT {machine[-1][1]:.2f} ms: "
+                f"ratio {machine[-1][0] / machine[-1][1]:.1f}"
+            )
         print("targets: 400/s closed loop at concurrency 32; p99 under 50 ms at 200/s open loop; zero errors")
         label = "resident memory (MB)" + (", largest replica" if args.replicas > 1 else "")
         print(f"{label:<34}" + "".join(f"{name:>12}" for name in warm))
         print(f"{'after warm-up':<34}" + "".join(f"{warm[name]:>12.0f}" for name in warm))
         print(f"{'after the load':<34}" + "".join(f"{loaded[name]:>12.0f}" for name in loaded))
         print("target: each service under 150 MB")
-        print(f"CPU per submission (ms), over the {done:,} of our runs and their deferred work"
-              + (", all replicas" if args.replicas > 1 else "") + ": " + ", ".join(
-                  f"{name} {per(1000 * used[name], done):.2f}" for name in ("gateway", "intake", "credit")))
+        print(
+            f"CPU per submission (ms), over the {done:,} of our runs and their deferred work"
+            + (", all replicas" if args.replicas > 1 else "")
+            + ": "
+            + ", ".join(f"{name} {per(1000 * used[name], done):.2f}" for name in ("gateway", "intake", "credit"))
+        )
         # What sizes a deployment: the machine's CPU per submission in the closed loop at concurrency 32 (the
         # overloaded runs also pay for the requests they refuse).
-        print(f"sizing: at this machine's speed, 400 submissions/s with their deferred work keep about "
-              f"{0.4 * machine[0][0]:.1f} cores busy ({machine[0][0] / machine[0][1]:.1f} times what 400 bare "
-              f"INSERTs/s take here)")
+        print(
+            f"sizing: at this machine's speed, 400 submissions/s with their deferred work keep about "
+            f"{0.4 * machine[0][0]:.1f} cores busy ({machine[0][0] / machine[0][1]:.1f} times what 400 bare "
+            f"INSERTs/s take here)"
+        )
     finally:
         stop([p for group in processes.values() for p in group])
 

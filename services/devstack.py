@@ -47,8 +47,22 @@ def prepare(env: dict[str, str]) -> None:
     for name in ("alipay_app", "alipay_platform", "wechatpay_merchant", "wechatpay_platform"):
         ensure_keypair(VAR / "keys", name)
     for service in ("gateway", "intake", "compensation", "credit"):
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "migrations" / "alembic.ini"), "-n", service,
-                        "upgrade", "head"], check=True, env=env, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "alembic",
+                "-c",
+                str(ROOT / "migrations" / "alembic.ini"),
+                "-n",
+                service,
+                "upgrade",
+                "head",
+            ],
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
     subprocess.run([sys.executable, "-m", "services.credit.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
     subprocess.run([sys.executable, "-m", "services.gateway.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
     subprocess.run([sys.executable, "-m", "services.compensation.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
@@ -58,9 +72,24 @@ def start(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     logs = VAR / "log"
     logs.mkdir(parents=True, exist_ok=True)
     commands = [
-        ("fakes", [sys.executable, "-m", "shared.testing.fakes", "--keys-dir", str(VAR / "keys"),
-                   "--wechat-port", str(FAKES["wechat"]), "--alipay-port", str(FAKES["alipay"]),
-                   "--wechatpay-port", str(FAKES["wechatpay"]), "--minis-port", str(FAKES["minis"])]),
+        (
+            "fakes",
+            [
+                sys.executable,
+                "-m",
+                "shared.testing.fakes",
+                "--keys-dir",
+                str(VAR / "keys"),
+                "--wechat-port",
+                str(FAKES["wechat"]),
+                "--alipay-port",
+                str(FAKES["alipay"]),
+                "--wechatpay-port",
+                str(FAKES["wechatpay"]),
+                "--minis-port",
+                str(FAKES["minis"]),
+            ],
+        ),
         *((service, [sys.executable, "-m", f"services.{service}.main"]) for service in SERVICES),
     ]
     children = []
@@ -132,7 +161,8 @@ def main() -> None:
         staff = "\n".join(
             f"  {s['username']:<9} {s['password']:<20} {s['role']:<15} "
             f"{s.get('region_code') or s.get('merchant_id') or ''}"
-            for s in demo_records()["staff"])
+            for s in demo_records()["staff"]
+        )
         print(BANNER.format(staff=staff), flush=True)
         while True:
             for child in children:

@@ -55,20 +55,32 @@ class Metrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
         self.latency = Histogram(
-            "http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=self.registry,
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.outbox_backlog = Gauge("outbox_backlog", "Undelivered outbox rows", registry=self.registry)
-        self.outbox_lag = Gauge("outbox_lag_seconds", "Age of the oldest undelivered outbox row",
-                                registry=self.registry)
-        self.scheduler_runs = Counter("scheduler_runs_total", "Background job passes, by job and outcome (ok/error)",
-                                      ["job", "outcome"], registry=self.registry)
+        self.outbox_lag = Gauge(
+            "outbox_lag_seconds", "Age of the oldest undelivered outbox row", registry=self.registry
+        )
+        self.scheduler_runs = Counter(
+            "scheduler_runs_total",
+            "Background job passes, by job and outcome (ok/error)",
+            ["job", "outcome"],
+            registry=self.registry,
+        )
         self.scheduler_duration = Histogram(
-            "scheduler_pass_duration_seconds", "How long one background job pass took", ["job"],
-            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            "scheduler_pass_duration_seconds",
+            "How long one background job pass took",
+            ["job"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
         self.service = service
 
@@ -109,8 +121,12 @@ class RequestContextMiddleware:
         if tracer is not None:
             # The parent is the caller's traceparent only: an in-process caller's context must not leak in.
             parent = context_from_headers(scope.get("headers", ()))
-            span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes={
-                "http.request.method": method, "url.path": scope.get("path", ""), "request.id": request_id})
+            span = tracer.start_span(
+                method,
+                context=parent,
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": method, "url.path": scope.get("path", ""), "request.id": request_id},
+            )
             trace_token = otel_context.attach(trace.set_span_in_context(span, parent))
         started = time.perf_counter()
 
@@ -137,9 +153,18 @@ class RequestContextMiddleware:
             if template not in _UNTRACKED:
                 self.metrics.requests.labels(method, template, str(status)).inc()
                 self.metrics.latency.labels(method, template).observe(elapsed)
-                self.log.info("%s %s %s", method, scope.get("path"), status,
-                              extra={"status": status, "duration_ms": round(elapsed * 1000, 2),
-                                     "method": method, "path": scope.get("path")})
+                self.log.info(
+                    "%s %s %s",
+                    method,
+                    scope.get("path"),
+                    status,
+                    extra={
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "method": method,
+                        "path": scope.get("path"),
+                    },
+                )
             if span is not None:
                 span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
@@ -173,8 +198,9 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
                 await check(request.app)
         except Exception as exc:
             log.warning("not ready: %s", exc)
-            return JSONResponse({"status": "unavailable", "service": service, "reason": str(exc)[:200]},
-                                status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "service": service, "reason": str(exc)[:200]}, status_code=503
+            )
         return Health(status="ok", service=service)
 
     @router.get("/metrics", include_in_schema=False)
@@ -235,9 +261,14 @@ def _document_problems(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     """The app's OpenAPI document with the error responses it really sends: the format of shared/errors.py,
     and the problems each route's dependencies declare with `raises` (a role check's 403)."""
     generate = app.openapi
-    declared = {(route.path_format, method.lower()): problems
-                for router in routers for route in router.routes if isinstance(route, APIRoute)
-                if (problems := problems_raised_by(route)) for method in route.methods}
+    declared = {
+        (route.path_format, method.lower()): problems
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        if (problems := problems_raised_by(route))
+        for method in route.methods
+    }
     documented: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
@@ -251,7 +282,8 @@ def _document_problems(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                 for operation in item.values():
                     if isinstance(operation, dict) and "responses" in operation:
                         edge = ([PathInvalid] if "{" in path else []) + (
-                            [PayloadTooLarge] if "requestBody" in operation else [])
+                            [PayloadTooLarge] if "requestBody" in operation else []
+                        )
                         add_problem_responses(operation["responses"], *edge)
             documented[:] = [document_problems(schema)]
         return schema
@@ -292,9 +324,15 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.clients = {
-            service: ServiceClient(service, url, settings.internal_secret, timeout=settings.http_timeout_seconds,
-                                   retries=settings.http_retries,
-                                   transport=(transports or {}).get(service), tracer=tracing.tracer)
+            service: ServiceClient(
+                service,
+                url,
+                settings.internal_secret,
+                timeout=settings.http_timeout_seconds,
+                retries=settings.http_retries,
+                transport=(transports or {}).get(service),
+                tracer=tracing.tracer,
+            )
             for service, url in settings.service_urls().items()
             if service != name
         }
@@ -302,8 +340,13 @@ def create_service_app(
         if outbox is not None:
             app.state.outbox = Outbox(outbox, name, clock)
             app.state.dispatcher = OutboxDispatcher(
-                outbox, app.state.sessionmaker, app.state.clients, name, clock,
-                poll_seconds=settings.outbox_poll_seconds, batch_size=settings.outbox_batch_size,
+                outbox,
+                app.state.sessionmaker,
+                app.state.clients,
+                name,
+                clock,
+                poll_seconds=settings.outbox_poll_seconds,
+                batch_size=settings.outbox_batch_size,
                 tracer=tracing.tracer,
             )
         app.state.after_commit = [_kick_dispatcher(app)]

@@ -27,9 +27,7 @@ def issue_internal_token(identity: Identity, secret: str) -> str:
     """Tokens live on real time, never on the injectable domain clock: expiry is a security boundary."""
     now = system_clock.now()
     claims = identity.model_dump(mode="json", exclude_none=True)
-    claims.update(
-        {"aud": INTERNAL_AUDIENCE, "iat": int(now.timestamp()), "exp": int((now + INTERNAL_TTL).timestamp())}
-    )
+    claims.update({"aud": INTERNAL_AUDIENCE, "iat": int(now.timestamp()), "exp": int((now + INTERNAL_TTL).timestamp())})
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
@@ -50,8 +48,9 @@ def verify_internal_token(token: str, secret: str, previous: str = "") -> Identi
     raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid")
 
 
-def visible_to(identity: Identity, *, consumer: Any = None, merchant: Any = None, region: Any = None
-               ) -> ColumnElement[bool]:
+def visible_to(
+    identity: Identity, *, consumer: Any = None, merchant: Any = None, region: Any = None
+) -> ColumnElement[bool]:
     """The one visibility rule, as a SQL filter over a resource's owner columns: consumers see their own,
     merchant staff their merchant's, officials their region and its sub-regions, admins and services all."""
     if identity.role in (Role.admin, Role.service):
@@ -65,8 +64,9 @@ def visible_to(identity: Identity, *, consumer: Any = None, merchant: Any = None
     return false()
 
 
-def may_see(identity: Identity, *, consumer: str | None = None, merchant: str | None = None,
-             region: str | None = None) -> bool:
+def may_see(
+    identity: Identity, *, consumer: str | None = None, merchant: str | None = None, region: str | None = None
+) -> bool:
     """`visible_to` for one loaded resource, given the values of its owner columns."""
     if identity.role in (Role.admin, Role.service):
         return True

@@ -121,8 +121,12 @@ def create_engine(settings: ServiceSettings, **overrides: Any) -> AsyncEngine:
         # No pre-ping: a SELECT 1 on every checkout was a tenth of a request's CPU. A connection the
         # server dropped fails its request once (503, errors.py) and invalidates the pool, so the next
         # requests reconnect; connections older than 30 minutes are replaced before anything drops them.
-        kwargs.update(poolclass=FairQueuePool, pool_size=settings.database_pool_size,
-                      max_overflow=settings.database_max_overflow, pool_recycle=1800)
+        kwargs.update(
+            poolclass=FairQueuePool,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_recycle=1800,
+        )
         if settings.database_schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
     kwargs.update(overrides)

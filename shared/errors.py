@@ -173,9 +173,7 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
         by_status.setdefault(problem.status, []).append(problem)
     out: dict[int | str, dict[str, Any]] = {}
     for status, group in sorted(by_status.items()):
-        examples = {
-            p.code: {"value": problem_body(p.status, p.code, p.title, p.title)} for p in group
-        }
+        examples = {p.code: {"value": problem_body(p.status, p.code, p.title, p.title)} for p in group}
         out[status] = {
             "model": ProblemDetail,
             "description": ", ".join(p.code for p in group),
@@ -187,13 +185,27 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
 # What FastAPI documents for a request it refuses, and what this format sends instead.
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
-_JSON_BODY_EXAMPLE = {"malformed_json": {"value": problem_body(400, "malformed_json", "Malformed JSON",
-                                                               "The request body is not valid JSON.")}}
-_FORM_BODY_EXAMPLE = {"malformed_body": {"value": problem_body(400, "malformed_body", "Invalid multipart data.",
-                                                               "Invalid multipart data.")}}
-_VALIDATION_EXAMPLE = {"validation_failed": {"value": problem_body(
-    422, "validation_failed", "Invalid request", "Invalid fields: body.amount_fen",
-    errors=[{"field": "body.amount_fen", "message": "Input should be greater than or equal to 0"}])}}
+_JSON_BODY_EXAMPLE = {
+    "malformed_json": {
+        "value": problem_body(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.")
+    }
+}
+_FORM_BODY_EXAMPLE = {
+    "malformed_body": {
+        "value": problem_body(400, "malformed_body", "Invalid multipart data.", "Invalid multipart data.")
+    }
+}
+_VALIDATION_EXAMPLE = {
+    "validation_failed": {
+        "value": problem_body(
+            422,
+            "validation_failed",
+            "Invalid request",
+            "Invalid fields: body.amount_fen",
+            errors=[{"field": "body.amount_fen", "message": "Input should be greater than or equal to 0"}],
+        )
+    }
+}
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
@@ -217,8 +229,9 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status == "422" and _is_fastapi_validation(content):
                     response["description"] = "validation_failed"
-                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF),
-                                                                 "examples": dict(_VALIDATION_EXAMPLE)}}
+                    response["content"] = {
+                        PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF), "examples": dict(_VALIDATION_EXAMPLE)}
+                    }
                 elif PROBLEM_MEDIA_TYPE in content:
                     if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
                         del content["application/json"]
@@ -267,8 +280,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()
         ]
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             problem = Problem("The request body is not valid JSON.", code="malformed_json", title="Malformed JSON")
@@ -280,19 +292,30 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own 400 is a body it could not parse (a broken multipart form).
-        codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
-                 403: "forbidden"}
+        codes = {
+            400: "malformed_body",
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+        }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         title = str(exc.detail) if exc.detail else "Error"
         body = problem_body(exc.status_code, code, title, title)
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_MEDIA_TYPE,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM_MEDIA_TYPE, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
         # Optimistic locking: another request changed the same record first.
-        return problem_response(Conflict("Someone else changed this at the same moment; reload and retry.",
-                                         code="concurrent_update", title="Concurrent update"))
+        return problem_response(
+            Conflict(
+                "Someone else changed this at the same moment; reload and retry.",
+                code="concurrent_update",
+                title="Concurrent update",
+            )
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -306,23 +329,36 @@ def install_error_handlers(app: FastAPI) -> None:
         # driver raises is a bug, and a 500.
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             log.warning("database unavailable: %s", exc.orig)
-            return problem_response(ServiceUnavailable("The database is not reachable right now; retry shortly.",
-                                                       code="database_unavailable", headers={"Retry-After": "1"}))
+            return problem_response(
+                ServiceUnavailable(
+                    "The database is not reachable right now; retry shortly.",
+                    code="database_unavailable",
+                    headers={"Retry-After": "1"},
+                )
+            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(PoolTimeout)
     async def _busy(_: Request, exc: PoolTimeout) -> JSONResponse:
         log.warning("no database connection free: %s", exc)
-        return problem_response(ServiceUnavailable("The service is overloaded; retry shortly.", code="overloaded",
-                                                   headers={"Retry-After": "1"}))
+        return problem_response(
+            ServiceUnavailable(
+                "The service is overloaded; retry shortly.", code="overloaded", headers={"Retry-After": "1"}
+            )
+        )
 
     @app.exception_handler(OSError)
     async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
         # asyncpg raises the socket's own error when the server refuses or drops a new connection.
         if isinstance(exc, ConnectionError | TimeoutError):
             log.warning("database connection failed: %s", exc)
-            return problem_response(ServiceUnavailable("The database is not reachable right now; retry shortly.",
-                                                       code="database_unavailable", headers={"Retry-After": "1"}))
+            return problem_response(
+                ServiceUnavailable(
+                    "The database is not reachable right now; retry shortly.",
+                    code="database_unavailable",
+                    headers={"Retry-After": "1"},
+                )
+            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)

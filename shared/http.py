@@ -39,8 +39,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, timeout: float, connect_timeout: float, max_connections: int = 200) -> None:
         # sock_read: each read of the answer; connect: waiting for a pooled connection plus opening one.
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=connect_timeout,
-                                              sock_read=timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_connect=connect_timeout, sock_read=timeout
+        )
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
         self._closed = False
@@ -49,9 +50,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=KEEPALIVE_SECONDS)
         # No cookies kept between calls made for different users. No Accept-Encoding: our services answer
         # uncompressed; were one to compress, httpx decodes the body once (aiohttp leaves it as it came).
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                              cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                              skip_auto_headers=("Accept-Encoding", "User-Agent"))
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding", "User-Agent"),
+        )
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -65,8 +70,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             body = request.stream
             headers = [(k, v) for k, v in headers if k != "transfer-encoding"]
         try:
-            async with session.request(request.method, str(request.url), headers=headers, data=body,
-                                       allow_redirects=False) as answer:
+            async with session.request(
+                request.method, str(request.url), headers=headers, data=body, allow_redirects=False
+            ) as answer:
                 content = await answer.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise httpx.ConnectTimeout(str(exc) or "connect timeout", request=request) from exc
@@ -126,9 +132,14 @@ class ServiceClient:
         """A client span, current while the call runs (a raised error is recorded on it)."""
         assert self.tracer is not None
         return self.tracer.start_as_current_span(
-            f"{method} {self.name}", kind=SpanKind.CLIENT,
-            attributes={"http.request.method": method, "url.path": path, "server.address": self.name,
-                        "peer.service": self.name},
+            f"{method} {self.name}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": method,
+                "url.path": path,
+                "server.address": self.name,
+                "peer.service": self.name,
+            },
         )
 
     @staticmethod
@@ -159,16 +170,22 @@ class ServiceClient:
         with self._span(method, path) as span:
             return self._answered(span, await self._request(method, path, identity, headers, retry, kwargs))
 
-    async def _request(self, method: str, path: str, identity: Identity | None, headers: dict[str, str] | None,
-                       retry: bool | None, kwargs: dict[str, Any]) -> httpx.Response:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        identity: Identity | None,
+        headers: dict[str, str] | None,
+        retry: bool | None,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
         # A call that may have reached the service (it timed out, or the connection dropped before the answer)
         # is sent again only when that is harmless: an idempotent method, or the caller says so.
         may_resend = retry if retry is not None else method in _IDEMPOTENT
         attempt = 0
         while True:
             try:
-                return await self._send(self.build_request(method, path, identity=identity, headers=headers,
-                                                           **kwargs))
+                return await self._send(self.build_request(method, path, identity=identity, headers=headers, **kwargs))
             except httpx.ConnectError as exc:
                 # Nothing reached the service: always safe to try again.
                 if attempt >= self.retries:
@@ -209,7 +226,8 @@ class ServiceClient:
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"The {self.name} service failed to answer.") from exc
 
-    def build_request(self, method: str, path: str, *, identity: Identity | None,
-                      headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Request:
+    def build_request(
+        self, method: str, path: str, *, identity: Identity | None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Request:
         """`path` may carry its query string, as the gateway forwards it."""
         return httpx.Request(method, self.base_url + path, headers=self._headers(identity, headers), **kwargs)

@@ -95,8 +95,13 @@ class JsonFormatter(logging.Formatter):
         if ids is not None:
             entry["trace_id"], entry["span_id"] = ids
         for key, value in vars(record).items():
-            if (value is not None and key not in _RECORD_ATTRIBUTES and key not in _NOT_WRITTEN
-                    and not key.startswith("_") and key not in entry):
+            if (
+                value is not None
+                and key not in _RECORD_ATTRIBUTES
+                and key not in _NOT_WRITTEN
+                and not key.startswith("_")
+                and key not in entry
+            ):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -89,8 +89,9 @@ def outbox_table(metadata: MetaData) -> Table:
     )
     pending = table.c.delivered_at.is_(None)
     Index("ix_outbox_pending", table.c.available_at, postgresql_where=pending, sqlite_where=pending)
-    Index("ix_outbox_subscriber_pending", table.c.subscriber, table.c.id,
-          postgresql_where=pending, sqlite_where=pending)
+    Index(
+        "ix_outbox_subscriber_pending", table.c.subscriber, table.c.id, postgresql_where=pending, sqlite_where=pending
+    )
     return table
 
 
@@ -122,14 +123,27 @@ class Outbox:
         envelopes, rows = [], []
         for event in events:
             envelope = EventEnvelope(
-                id=new_id("evt"), type=event.type, version=event.version, occurred_at=now,
-                producer=self.producer, payload=event.model_dump(mode="json"),
+                id=new_id("evt"),
+                type=event.type,
+                version=event.version,
+                occurred_at=now,
+                producer=self.producer,
+                payload=event.model_dump(mode="json"),
             )
             envelopes.append(envelope)
             data = envelope.model_dump(mode="json")
-            rows.extend({"event_id": envelope.id, "event_type": envelope.type, "subscriber": s, "envelope": data,
-                         "created_at": now, "available_at": now, "attempts": 0}
-                        for s in subscribers_of(event.type, data["payload"]))
+            rows.extend(
+                {
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "subscriber": s,
+                    "envelope": data,
+                    "created_at": now,
+                    "available_at": now,
+                    "attempts": 0,
+                }
+                for s in subscribers_of(event.type, data["payload"])
+            )
         if rows:
             await session.execute(insert(self.table), rows)
             session.info["outbox_written"] = True
@@ -191,8 +205,12 @@ class OutboxDispatcher:
         earlier = t.alias("earlier")
         # A row waits while an earlier row of the same subscriber is leased or backing off: order holds.
         blocked = exists().where(
-            and_(earlier.c.subscriber == t.c.subscriber, earlier.c.delivered_at.is_(None),
-                 earlier.c.id < t.c.id, earlier.c.available_at > now)
+            and_(
+                earlier.c.subscriber == t.c.subscriber,
+                earlier.c.delivered_at.is_(None),
+                earlier.c.id < t.c.id,
+                earlier.c.available_at > now,
+            )
         )
         async with self.sessionmaker() as session, session.begin():
             query = (
@@ -222,8 +240,9 @@ class OutboxDispatcher:
             return sum(await asyncio.gather(*deliveries))
         # A batch is a trace of its own (only one that found rows): each POST is a client span under it, and
         # the subscriber's handling continues it.
-        with self.tracer.start_as_current_span("outbox deliver", context=Context(),
-                                               attributes={"outbox.rows": len(rows)}):
+        with self.tracer.start_as_current_span(
+            "outbox deliver", context=Context(), attributes={"outbox.rows": len(rows)}
+        ):
             return sum(await asyncio.gather(*deliveries))
 
     async def _deliver_in_order(self, subscriber: str, rows: list[Any]) -> int:
@@ -231,29 +250,36 @@ class OutboxDispatcher:
         t = self.table
         delivered = 0
         for start in range(0, len(rows), POST_BATCH):
-            chunk = rows[start:start + POST_BATCH]
+            chunk = rows[start : start + POST_BATCH]
             error = await self._post(subscriber, [row.envelope for row in chunk])
             now = self.clock.now()
             async with self.sessionmaker() as session, session.begin():
                 if error is None:
                     await session.execute(
-                        update(t).where(t.c.id.in_([row.id for row in chunk])).values(
-                            delivered_at=now, attempts=t.c.attempts + 1, last_error=None)
+                        update(t)
+                        .where(t.c.id.in_([row.id for row in chunk]))
+                        .values(delivered_at=now, attempts=t.c.attempts + 1, last_error=None)
                     )
                     delivered += len(chunk)
                     continue
                 first = chunk[0]
                 backoff = min(timedelta(seconds=2 ** min(first.attempts, 12)), MAX_BACKOFF)
                 await session.execute(
-                    update(t).where(t.c.id == first.id).values(
-                        attempts=first.attempts + 1, last_error=error[:2000], available_at=now + backoff)
+                    update(t)
+                    .where(t.c.id == first.id)
+                    .values(attempts=first.attempts + 1, last_error=error[:2000], available_at=now + backoff)
                 )
                 # Release the rest of this subscriber's batch so it follows the failed row later.
-                rest = [row.id for row in rows[start + 1:]]
+                rest = [row.id for row in rows[start + 1 :]]
                 if rest:
                     await session.execute(update(t).where(t.c.id.in_(rest)).values(available_at=now + backoff))
-            log.warning("events from %s to %s failed: %s", first.envelope["id"], subscriber, error,
-                        extra={"event_id": first.envelope["id"], "event_type": first.envelope["type"]})
+            log.warning(
+                "events from %s to %s failed: %s",
+                first.envelope["id"],
+                subscriber,
+                error,
+                extra={"event_id": first.envelope["id"], "event_type": first.envelope["type"]},
+            )
             break
         self.delivered_total += delivered
         return delivered
@@ -263,8 +289,9 @@ class OutboxDispatcher:
         if client is None:
             return f"no client for subscriber {subscriber}"
         try:
-            response = await client.request("POST", "/internal/event-batches", identity=self.identity,
-                                            json={"events": envelopes}, retry=True)
+            response = await client.request(
+                "POST", "/internal/event-batches", identity=self.identity, json={"events": envelopes}, retry=True
+            )
         except Exception as exc:  # unreachable, timed out: try again later
             return f"{type(exc).__name__}: {exc}"
         if response.status_code < 300:
@@ -347,21 +374,29 @@ class Inbox:
         return statuses
 
     def _row(self, envelope: EventEnvelope) -> dict[str, Any]:
-        return {"event_id": envelope.id, "event_type": envelope.type, "producer": envelope.producer,
-                "received_at": self.clock.now()}
+        return {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "producer": envelope.producer,
+            "received_at": self.clock.now(),
+        }
 
     async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> str:
         handler = self.handlers.get(envelope.type)
         model = CATALOGUE.get(envelope.type)
         if handler is None or model is None:
-            log.warning("ignoring event type %s nobody here handles", envelope.type,
-                        extra={"event_id": envelope.id, "event_type": envelope.type})
+            log.warning(
+                "ignoring event type %s nobody here handles",
+                envelope.type,
+                extra={"event_id": envelope.id, "event_type": envelope.type},
+            )
             return "ignored"
         try:
             event = model.model_validate(envelope.payload)
         except ValidationError as exc:
-            raise EventInvalid(f"Event {envelope.id} is not a valid {envelope.type}: {exc.error_count()} errors.",
-                               event_id=envelope.id) from exc
+            raise EventInvalid(
+                f"Event {envelope.id} is not a valid {envelope.type}: {exc.error_count()} errors.", event_id=envelope.id
+            ) from exc
         await handler(session, event, envelope)
         await session.flush()  # the next event of a batch sees what this one did
         return "applied"

@@ -125,4 +125,3 @@ def _typed(value: Any, python_type: type) -> Any:
     if python_type is not object and not isinstance(value, python_type):
         raise ValueError(value)
     return value
-

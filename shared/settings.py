@@ -18,27 +18,50 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
-    environment: Environment = Field("development", description=(
-        "development (the embedded default and the test suite: placeholder secrets, SQLite and local fakes "
-        "allowed), staging or production (both refuse them at start); any other value is refused"))
+    environment: Environment = Field(
+        "development",
+        description=(
+            "development (the embedded default and the test suite: placeholder secrets, SQLite and local fakes "
+            "allowed), staging or production (both refuse them at start); any other value is refused"
+        ),
+    )
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
     port: int = Field(8000, description="port to listen on")
-    database_url: str = Field("sqlite+aiosqlite:///var/service.db",
-                              description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///var/service.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
+    )
     database_schema: str | None = Field(None, description="PostgreSQL schema (search_path) of this service")
-    database_pool_size: int = Field(20, ge=1, description=(
-        "PostgreSQL connections a process keeps open: above its concurrent requests, or each request past it opens "
-        "and closes a connection (replicas x (pool + overflow) must stay under the server's max_connections)"))
-    database_max_overflow: int = Field(10, ge=0, description="connections a process may open beyond the pool "
-                                       "for a burst, closed again after")
-    max_request_bytes: int = Field(11 * 1024 * 1024, ge=1024, description=(
-        "largest request body taken, with a length or chunked (413 past it); evidence uploads need 10 MiB"))
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        description=(
+            "PostgreSQL connections a process keeps open: above its concurrent requests, or each request past it opens "
+            "and closes a connection (replicas x (pool + overflow) must stay under the server's max_connections)"
+        ),
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, description="connections a process may open beyond the pool for a burst, closed again after"
+    )
+    max_request_bytes: int = Field(
+        11 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "largest request body taken, with a length or chunked (413 past it); evidence uploads need 10 MiB"
+        ),
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    internal_secret: str = Field(PLACEHOLDER_SECRET, description=(
-        "signs identity tokens between the gateway and services and between services; the same for all"))
-    internal_previous_secret: str = Field("", description=(
-        "the internal secret before a rotation, still accepted: set it on every service with the new secret, roll "
-        "them all, then empty it"))
+    internal_secret: str = Field(
+        PLACEHOLDER_SECRET,
+        description=("signs identity tokens between the gateway and services and between services; the same for all"),
+    )
+    internal_previous_secret: str = Field(
+        "",
+        description=(
+            "the internal secret before a rotation, still accepted: set it on every service with the new secret, roll "
+            "them all, then empty it"
+        ),
+    )
     gateway_url: str = Field("http://127.0.0.1:8000", description="where the gateway answers")
     intake_url: str = Field("http://127.0.0.1:8001", description="where intake answers")
     compensation_url: str = Field("http://127.0.0.1:8002", description="where compensation answers")
@@ -48,13 +71,27 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(1.0, description="how often the outbox dispatcher looks when not woken")
     outbox_batch_size: int = Field(100, description="events the dispatcher claims at a time")
     run_background_workers: bool = Field(True, description="run the outbox dispatcher and schedulers here")
-    trace_exporter: Literal["none", "console", "otlp"] = Field("none", description=(
-        "where OpenTelemetry spans go: none (tracing off), console (stdout, for development) or otlp (OTLP/HTTP)"))
-    trace_endpoint: str | None = Field(None, description=(
-        "OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces; unset: OTEL_EXPORTER_OTLP_* or the "
-        "exporter's default"))
-    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description=(
-        "share of new traces recorded (0 to 1); a request arriving with a trace follows its caller's decision"))
+    trace_exporter: Literal["none", "console", "otlp"] = Field(
+        "none",
+        description=(
+            "where OpenTelemetry spans go: none (tracing off), console (stdout, for development) or otlp (OTLP/HTTP)"
+        ),
+    )
+    trace_endpoint: str | None = Field(
+        None,
+        description=(
+            "OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces; unset: OTEL_EXPORTER_OTLP_* or the "
+            "exporter's default"
+        ),
+    )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "share of new traces recorded (0 to 1); a request arriving with a trace follows its caller's decision"
+        ),
+    )
 
     @property
     def is_production(self) -> bool:

@@ -41,8 +41,12 @@ def all_settings() -> dict[str, type[BaseSettings]]:
     from services.gateway.config import GatewaySettings
     from services.intake.config import IntakeSettings
 
-    return {"gateway": GatewaySettings, "intake": IntakeSettings, "compensation": CompensationSettings,
-            "credit": CreditSettings}
+    return {
+        "gateway": GatewaySettings,
+        "intake": IntakeSettings,
+        "compensation": CompensationSettings,
+        "credit": CreditSettings,
+    }
 
 
 if __name__ == "__main__":

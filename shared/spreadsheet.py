@@ -42,16 +42,24 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     out.write("\ufeff")
     writer = csv.writer(out)
     for row in rows:
-        writer.writerow([value if value is None or _is_number(value) or isinstance(value, Formula)
-                         else safe_text(str(value)) for value in row])
+        writer.writerow(
+            [
+                value if value is None or _is_number(value) or isinstance(value, Formula) else safe_text(str(value))
+                for value in row
+            ]
+        )
     return out.getvalue()
 
 
 def append_row(sheet: Worksheet, row: Sequence[Any]) -> None:
     """Append one row: numbers as number cells, a `Formula` as a formula, anything else as a text cell
     (characters XLSX cannot hold are dropped), quote-prefixed where it would look like a formula."""
-    values = [value if value is None or _is_number(value) or isinstance(value, Formula)
-              else ILLEGAL_CHARACTERS_RE.sub("", str(value)) for value in row]
+    values = [
+        value
+        if value is None or _is_number(value) or isinstance(value, Formula)
+        else ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        for value in row
+    ]
     sheet.append(values)
     if not values:
         return

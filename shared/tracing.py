@@ -68,8 +68,9 @@ class Tracing:
 
         settings = self.settings
         provider = TracerProvider(
-            resource=Resource.create({"service.name": self.service,
-                                      "deployment.environment.name": settings.environment}),
+            resource=Resource.create(
+                {"service.name": self.service, "deployment.environment.name": settings.environment}
+            ),
             sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
             shutdown_on_exit=False,  # the lifespan shuts it down
         )

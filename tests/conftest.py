@@ -61,29 +61,45 @@ def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Providers]:
     (keys / "wechatpay_platform_public.pem").write_text(wxpay_platform_public)
     wechat = create_wechat_fake(WECHAT_APPID, WECHAT_SECRET)
     alipay = create_alipay_fake(ALIPAY_APPID, app_public, platform_private)
-    wechatpay = create_wechatpay_fake(MCHID, WECHAT_APPID, merchant_public, MERCHANT_SERIAL, wxpay_platform_private,
-                                      PUBLIC_KEY_ID, APIV3_KEY)
+    wechatpay = create_wechatpay_fake(
+        MCHID, WECHAT_APPID, merchant_public, MERCHANT_SERIAL, wxpay_platform_private, PUBLIC_KEY_ID, APIV3_KEY
+    )
     minis = create_mini_fakes((DOUYIN_APPID, DOUYIN_SECRET), (KUAISHOU_APPID, KUAISHOU_SECRET))
-    with ServerThread(wechat) as wechat_server, ServerThread(alipay) as alipay_server, \
-            ServerThread(wechatpay) as wechatpay_server, \
-            ServerThread(minis) as minis_server:
-        yield Providers(minis_url=minis_server.url, wechat_url=wechat_server.url,
-                        alipay_url=alipay_server.url + "/gateway.do",
-                        app_private_key=keys / "app_private.pem", platform_public_key=keys / "platform_public.pem",
-                        wechat=wechat, alipay=alipay, wechatpay_url=wechatpay_server.url, wechatpay=wechatpay,
-                        wechatpay_merchant_private_key=keys / "wechatpay_merchant_private.pem",
-                        wechatpay_platform_public_key=keys / "wechatpay_platform_public.pem")
+    with (
+        ServerThread(wechat) as wechat_server,
+        ServerThread(alipay) as alipay_server,
+        ServerThread(wechatpay) as wechatpay_server,
+        ServerThread(minis) as minis_server,
+    ):
+        yield Providers(
+            minis_url=minis_server.url,
+            wechat_url=wechat_server.url,
+            alipay_url=alipay_server.url + "/gateway.do",
+            app_private_key=keys / "app_private.pem",
+            platform_public_key=keys / "platform_public.pem",
+            wechat=wechat,
+            alipay=alipay,
+            wechatpay_url=wechatpay_server.url,
+            wechatpay=wechatpay,
+            wechatpay_merchant_private_key=keys / "wechatpay_merchant_private.pem",
+            wechatpay_platform_public_key=keys / "wechatpay_platform_public.pem",
+        )
 
 
 def gateway_overrides(providers: Providers) -> dict[str, object]:
     return {
-        "wechat_appid": WECHAT_APPID, "wechat_secret": WECHAT_SECRET, "wechat_api_base": providers.wechat_url,
-        "alipay_appid": ALIPAY_APPID, "alipay_gateway_url": providers.alipay_url,
+        "wechat_appid": WECHAT_APPID,
+        "wechat_secret": WECHAT_SECRET,
+        "wechat_api_base": providers.wechat_url,
+        "alipay_appid": ALIPAY_APPID,
+        "alipay_gateway_url": providers.alipay_url,
         "alipay_app_private_key_file": providers.app_private_key,
         "alipay_public_key_file": providers.platform_public_key,
-        "douyin_appid": DOUYIN_APPID, "douyin_secret": DOUYIN_SECRET,
+        "douyin_appid": DOUYIN_APPID,
+        "douyin_secret": DOUYIN_SECRET,
         "douyin_api_base": f"{providers.minis_url}/douyin",
-        "kuaishou_appid": KUAISHOU_APPID, "kuaishou_secret": KUAISHOU_SECRET,
+        "kuaishou_appid": KUAISHOU_APPID,
+        "kuaishou_secret": KUAISHOU_SECRET,
         "kuaishou_api_base": f"{providers.minis_url}/kuaishou",
     }
 
@@ -91,14 +107,21 @@ def gateway_overrides(providers: Providers) -> dict[str, object]:
 def compensation_overrides(providers: Providers, notify_base_url: str = "http://127.0.0.1:9") -> dict[str, object]:
     """Payouts through both fakes; notifications go to `notify_base_url` (nowhere, unless a test serves it)."""
     return {
-        "wechatpay_mchid": MCHID, "wechatpay_appid": WECHAT_APPID, "wechatpay_gateway_url": providers.wechatpay_url,
+        "wechatpay_mchid": MCHID,
+        "wechatpay_appid": WECHAT_APPID,
+        "wechatpay_gateway_url": providers.wechatpay_url,
         "wechatpay_private_key_file": providers.wechatpay_merchant_private_key,
-        "wechatpay_cert_serial_no": MERCHANT_SERIAL, "wechatpay_apiv3_key": APIV3_KEY,
-        "wechatpay_public_key_file": providers.wechatpay_platform_public_key, "wechatpay_public_key_id": PUBLIC_KEY_ID,
-        "alipay_appid": ALIPAY_APPID, "alipay_gateway_url": providers.alipay_url,
+        "wechatpay_cert_serial_no": MERCHANT_SERIAL,
+        "wechatpay_apiv3_key": APIV3_KEY,
+        "wechatpay_public_key_file": providers.wechatpay_platform_public_key,
+        "wechatpay_public_key_id": PUBLIC_KEY_ID,
+        "alipay_appid": ALIPAY_APPID,
+        "alipay_gateway_url": providers.alipay_url,
         "alipay_app_private_key_file": providers.app_private_key,
         "alipay_public_key_file": providers.platform_public_key,
-        "notify_base_url": notify_base_url, "provider_timeout_seconds": 2.0, "payout_poll_seconds": 5.0,
+        "notify_base_url": notify_base_url,
+        "provider_timeout_seconds": 2.0,
+        "payout_poll_seconds": 5.0,
     }
 
 

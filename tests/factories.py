@@ -30,18 +30,35 @@ def uscc(seed: str, region: str = SANYA) -> str:
     return first17 + uscc_check_char(first17)
 
 
-async def settle_merchant(stack: Stack, merchant_id: str = HOTEL, *, name: str = "三亚湾海景酒店",
-                          region: str = SANYA, industry: str = "lodging", settled: bool = True) -> dict[str, Any]:
+async def settle_merchant(
+    stack: Stack,
+    merchant_id: str = HOTEL,
+    *,
+    name: str = "三亚湾海景酒店",
+    region: str = SANYA,
+    industry: str = "lodging",
+    settled: bool = True,
+) -> dict[str, Any]:
     """Settle a merchant in at credit, approve it (unless `settled` is False), and let intake hear of it."""
     credit = stack.clients["credit"]
     response = await credit.post(
-        "/v1/merchants", headers=stack.as_(ADMIN),
-        json={"id": merchant_id, "name": name, "uscc": uscc(merchant_id, region), "region_code": region,
-              "industry": industry, "in_compensation_program": True, "in_integrity_alliance": True})
+        "/v1/merchants",
+        headers=stack.as_(ADMIN),
+        json={
+            "id": merchant_id,
+            "name": name,
+            "uscc": uscc(merchant_id, region),
+            "region_code": region,
+            "industry": industry,
+            "in_compensation_program": True,
+            "in_integrity_alliance": True,
+        },
+    )
     assert response.status_code == 201, response.text
     if settled:
-        response = await credit.post(f"/v1/merchants/{merchant_id}/reviews", headers=stack.as_(ADMIN),
-                                     json={"decision": "approve"})
+        response = await credit.post(
+            f"/v1/merchants/{merchant_id}/reviews", headers=stack.as_(ADMIN), json={"decision": "approve"}
+        )
         assert response.status_code == 200, response.text
     await stack.deliver_events()
     return response.json()
@@ -76,16 +93,19 @@ def phone_of(subject: str) -> str:
 
 async def submit(stack: Stack, who: Identity, expect: int = 201, **overrides: Any) -> dict[str, Any]:
     overrides.setdefault("contact_phone", phone_of(who.subject))
-    response = await stack.clients["intake"].post("/v1/complaints", headers=stack.as_(who),
-                                                  json=complaint_body(**overrides))
+    response = await stack.clients["intake"].post(
+        "/v1/complaints", headers=stack.as_(who), json=complaint_body(**overrides)
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
 
-async def act(stack: Stack, who: Identity, complaint_id: str, action: str, body: dict[str, Any] | None = None,
-              expect: int = 200) -> dict[str, Any]:
-    response = await stack.clients["intake"].post(f"/v1/complaints/{complaint_id}/{action}",
-                                                  headers=stack.as_(who), json=body or {})
+async def act(
+    stack: Stack, who: Identity, complaint_id: str, action: str, body: dict[str, Any] | None = None, expect: int = 200
+) -> dict[str, Any]:
+    response = await stack.clients["intake"].post(
+        f"/v1/complaints/{complaint_id}/{action}", headers=stack.as_(who), json=body or {}
+    )
     assert response.status_code == expect, response.text
     return response.json()
 

@@ -41,15 +41,23 @@ from shared.settings import ServiceSettings
 
 SERVICES = ("gateway", "intake", "compensation", "credit")
 SETTINGS_CLASSES: dict[str, type[ServiceSettings]] = {
-    "gateway": GatewaySettings, "intake": IntakeSettings, "compensation": CompensationSettings,
+    "gateway": GatewaySettings,
+    "intake": IntakeSettings,
+    "compensation": CompensationSettings,
     "credit": CreditSettings,
 }
 METADATA: dict[str, MetaData] = {
-    "gateway": gateway_metadata, "intake": intake_metadata, "compensation": compensation_metadata,
+    "gateway": gateway_metadata,
+    "intake": intake_metadata,
+    "compensation": compensation_metadata,
     "credit": credit_metadata,
 }
-FACTORIES = {"gateway": create_gateway, "intake": create_intake, "compensation": create_compensation,
-             "credit": create_credit}
+FACTORIES = {
+    "gateway": create_gateway,
+    "intake": create_intake,
+    "compensation": create_compensation,
+    "credit": create_credit,
+}
 INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
@@ -99,8 +107,10 @@ async def wipe(engine: Any, metadata: MetaData) -> None:
 
 def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "", **overrides: Any) -> Any:
     fields: dict[str, Any] = {
-        **databases.settings_fields(service, tag), "internal_secret": INTERNAL_SECRET,
-        "run_background_workers": False, "environment": "development",
+        **databases.settings_fields(service, tag),
+        "internal_secret": INTERNAL_SECRET,
+        "run_background_workers": False,
+        "environment": "development",
     }
     if service == "intake":
         fields["evidence_dir"] = tmp / "evidence"
@@ -148,13 +158,20 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(databases: Databases, tmp: Path, clock: ManualClock | None = None,
-                        overrides: dict[str, dict[str, Any]] | None = None) -> AsyncIterator[Stack]:
+async def running_stack(
+    databases: Databases,
+    tmp: Path,
+    clock: ManualClock | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> AsyncIterator[Stack]:
     clock = clock or ManualClock(START)
     transports: dict[str, httpx.AsyncBaseTransport] = {}
     apps = {
-        name: FACTORIES[name](service_settings(name, databases, tmp, **(overrides or {}).get(name, {})),
-                              clock=clock, transports=transports)
+        name: FACTORIES[name](
+            service_settings(name, databases, tmp, **(overrides or {}).get(name, {})),
+            clock=clock,
+            transports=transports,
+        )
         for name in SERVICES
     }
     for name, app in apps.items():
@@ -164,7 +181,8 @@ async def running_stack(databases: Databases, tmp: Path, clock: ManualClock | No
         for name, app in apps.items():
             await exits.enter_async_context(app.router.lifespan_context(app))
             stack.clients[name] = await exits.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"))
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+            )
         try:
             yield stack
         finally:

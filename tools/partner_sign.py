@@ -28,16 +28,26 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 
 def signature(secret: str, method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> str:
-    lines = [method.upper(), path, urlencode(sorted(parse_qsl(query, keep_blank_values=True))), timestamp, nonce,
-             hashlib.sha256(body).hexdigest()]
+    lines = [
+        method.upper(),
+        path,
+        urlencode(sorted(parse_qsl(query, keep_blank_values=True))),
+        timestamp,
+        nonce,
+        hashlib.sha256(body).hexdigest(),
+    ]
     return hmac.new(secret.encode(), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
 
 
 def signed_headers(key_id: str, secret: str, method: str, url: str, body: bytes = b"") -> dict[str, str]:
     parts = urlsplit(url)
     timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    return {"X-Partner-Key": key_id, "X-Partner-Timestamp": timestamp, "X-Partner-Nonce": nonce,
-            "X-Partner-Signature": signature(secret, method, parts.path or "/", parts.query, timestamp, nonce, body)}
+    return {
+        "X-Partner-Key": key_id,
+        "X-Partner-Timestamp": timestamp,
+        "X-Partner-Nonce": nonce,
+        "X-Partner-Signature": signature(secret, method, parts.path or "/", parts.query, timestamp, nonce, body),
+    }
 
 
 def verify(secret: str, method: str, url: str, headers: dict[str, str], body: bytes, window: int = 300) -> bool:

@@ -34,8 +34,15 @@ async def seed_demo() -> int:
     try:
         async with create_sessionmaker(engine)() as session:
             ledger = Ledger(session, system_clock)
-            done = set((await session.scalars(select(LedgerTransaction.reference).where(
-                LedgerTransaction.kind.in_(["fund_top_up", "deposit_top_up"])))).all())
+            done = set(
+                (
+                    await session.scalars(
+                        select(LedgerTransaction.reference).where(
+                            LedgerTransaction.kind.in_(["fund_top_up", "deposit_top_up"])
+                        )
+                    )
+                ).all()
+            )
             data = demo_data(settings)
             for fund in data["funds"]:
                 reference = f"{fund['reference']} {fund['region_code']}"
@@ -43,18 +50,29 @@ async def seed_demo() -> int:
                     continue
                 if await session.get(Fund, fund["region_code"]) is None:
                     session.add(Fund(region_code=fund["region_code"], floor_fen=0, created_at=system_clock.now()))
-                await ledger.post("fund_top_up", reference, [
-                    (accounts.external("budget"), -fund["amount_fen"]),
-                    (accounts.fund(fund["region_code"]), fund["amount_fen"])], region_code=fund["region_code"])
+                await ledger.post(
+                    "fund_top_up",
+                    reference,
+                    [
+                        (accounts.external("budget"), -fund["amount_fen"]),
+                        (accounts.fund(fund["region_code"]), fund["amount_fen"]),
+                    ],
+                    region_code=fund["region_code"],
+                )
                 seeded += 1
             for deposit in data["deposits"]:
                 reference = f"{deposit['reference']} {deposit['merchant_id']}"
                 if reference in done:
                     continue
-                await ledger.post("deposit_top_up", reference, [
-                    (accounts.external("merchants"), -deposit["amount_fen"]),
-                    (accounts.deposit(deposit["merchant_id"]), deposit["amount_fen"])],
-                    region_code=deposit["region_code"])
+                await ledger.post(
+                    "deposit_top_up",
+                    reference,
+                    [
+                        (accounts.external("merchants"), -deposit["amount_fen"]),
+                        (accounts.deposit(deposit["merchant_id"]), deposit["amount_fen"]),
+                    ],
+                    region_code=deposit["region_code"],
+                )
                 seeded += 1
             await session.commit()
     finally:
@@ -62,8 +80,12 @@ async def seed_demo() -> int:
     return seeded
 
 
-async def reconcile_day(config: CompensationSettings, day: date | None = None, channels: list[str] | None = None,
-                        clock: Clock = system_clock) -> list[ReconciliationOut]:
+async def reconcile_day(
+    config: CompensationSettings,
+    day: date | None = None,
+    channels: list[str] | None = None,
+    clock: Clock = system_clock,
+) -> list[ReconciliationOut]:
     """Reconcile one Asia/Shanghai day (yesterday by default) with every provider named (all configured)."""
     day = day or clock.now().astimezone(SHANGHAI).date() - timedelta(days=1)
     providers = build_providers(config)
@@ -84,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-demo", help="fund the demo regions and deposits (idempotent)")
     rec = sub.add_parser("reconcile", help="the daily reconciliation with the providers' bills; exit 1 on a mismatch")
     rec.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD, Asia/Shanghai (default: yesterday)")
-    rec.add_argument("--channel", action="append", choices=["wechat", "alipay"],
-                     help="one provider (repeatable; default: every configured one)")
+    rec.add_argument(
+        "--channel",
+        action="append",
+        choices=["wechat", "alipay"],
+        help="one provider (repeatable; default: every configured one)",
+    )
     args = parser.parse_args(argv)
     if args.command == "seed-demo":
         print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")

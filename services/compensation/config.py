@@ -20,31 +20,45 @@ class CompensationSettings(ServiceSettings):
     # WeChat Pay v3 merchant transfers (商家转账), public-key mode.
     wechatpay_mchid: str = Field("1900000001", description="WeChat Pay merchant id")
     wechatpay_appid: str = Field("wx-demo-app", description="the mini-program AppID the transfers are made under")
-    wechatpay_gateway_url: str = Field("http://127.0.0.1:8012",
-                                       description="https://api.mch.weixin.qq.com in production")
-    wechatpay_private_key_file: Path = Field(Path("var/keys/wechatpay_merchant_private.pem"),
-                                             description="the merchant's API private key (PEM)")
-    wechatpay_cert_serial_no: str = Field("DEMO-MERCHANT-SERIAL",
-                                          description="serial of the merchant's API certificate")
+    wechatpay_gateway_url: str = Field(
+        "http://127.0.0.1:8012", description="https://api.mch.weixin.qq.com in production"
+    )
+    wechatpay_private_key_file: Path = Field(
+        Path("var/keys/wechatpay_merchant_private.pem"), description="the merchant's API private key (PEM)"
+    )
+    wechatpay_cert_serial_no: str = Field(
+        "DEMO-MERCHANT-SERIAL", description="serial of the merchant's API certificate"
+    )
     wechatpay_apiv3_key: str = Field(DEMO_APIV3_KEY, description="APIv3 key (32 bytes)")
-    wechatpay_public_key_file: Path = Field(Path("var/keys/wechatpay_platform_public.pem"),
-                                            description="WeChat Pay's platform public key (PEM)")
+    wechatpay_public_key_file: Path = Field(
+        Path("var/keys/wechatpay_platform_public.pem"), description="WeChat Pay's platform public key (PEM)"
+    )
     wechatpay_public_key_id: str = Field("PUB_KEY_ID_DEMO", description="id of WeChat Pay's public key")
     wechatpay_transfer_scene_id: str = Field("1000", description="transfer scene reported to WeChat Pay")
     # Alipay fund transfers.
     alipay_appid: str = Field("2021000000000000", description="the Alipay app id")
     alipay_gateway_url: str = Field("http://127.0.0.1:8011/gateway.do", description="Alipay's OpenAPI gateway")
-    alipay_app_private_key_file: Path = Field(Path("var/keys/alipay_app_private.pem"),
-                                              description="the app's RSA private key (PEM)")
-    alipay_public_key_file: Path = Field(Path("var/keys/alipay_platform_public.pem"),
-                                         description="Alipay's RSA public key (PEM)")
-    notify_base_url: str = Field("http://127.0.0.1:8000",
-                                 description="public base URL the providers notify (the gateway's /callbacks/...)")
+    alipay_app_private_key_file: Path = Field(
+        Path("var/keys/alipay_app_private.pem"), description="the app's RSA private key (PEM)"
+    )
+    alipay_public_key_file: Path = Field(
+        Path("var/keys/alipay_platform_public.pem"), description="Alipay's RSA public key (PEM)"
+    )
+    notify_base_url: str = Field(
+        "http://127.0.0.1:8000", description="public base URL the providers notify (the gateway's /callbacks/...)"
+    )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to a payment provider")
     payout_interval_seconds: float = Field(1.0, description="how often the payout worker looks for work")
     payout_batch: int = Field(100, ge=1, le=1000, description="payouts one worker pass sends and applies together")
-    payout_passes: int = Field(2, ge=1, le=8, description=(
-        "worker passes run at once per process: one's transfers are on the wire while another's outcomes are written"))
+    payout_passes: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description=(
+            "worker passes run at once per process: one's transfers are on the wire "
+            "while another's outcomes are written"
+        ),
+    )
     payout_poll_seconds: float = Field(30.0, description="how long to wait for a notification before querying")
     recovery_days: int = Field(30, description="days a merchant has to pay a recovery order before it defaults")
 
@@ -52,9 +66,11 @@ class CompensationSettings(ServiceSettings):
         found = super().development_only()
         if self.wechatpay_apiv3_key == DEMO_APIV3_KEY:
             found.append("COMPENSATION_WECHATPAY_APIV3_KEY is the demo key")
-        providers = {"COMPENSATION_WECHATPAY_GATEWAY_URL": self.wechatpay_gateway_url,
-                     "COMPENSATION_ALIPAY_GATEWAY_URL": self.alipay_gateway_url,
-                     "COMPENSATION_NOTIFY_BASE_URL": self.notify_base_url}
+        providers = {
+            "COMPENSATION_WECHATPAY_GATEWAY_URL": self.wechatpay_gateway_url,
+            "COMPENSATION_ALIPAY_GATEWAY_URL": self.alipay_gateway_url,
+            "COMPENSATION_NOTIFY_BASE_URL": self.notify_base_url,
+        }
         return found + on_loopback_among(providers)
 
 

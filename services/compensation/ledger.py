@@ -79,8 +79,9 @@ class Ledger:
         if self.deferred and account_id in self._read:
             return self._read[account_id] + self._deltas.get(account_id, 0)
         if account_id.split(":", 1)[0] in MAY_GO_NEGATIVE:  # no cached balance: the sum of its entries
-            value = await self.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-                                              .where(LedgerEntry.account_id == account_id))
+            value = await self.session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(LedgerEntry.account_id == account_id)
+            )
         else:
             value = await self.session.scalar(select(LedgerAccount.balance_fen).where(LedgerAccount.id == account_id))
         if self.deferred:
@@ -91,8 +92,10 @@ class Ledger:
         dialect = self.session.get_bind().dialect.name
         upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         now = self.clock.now()
-        rows = [{"id": a, "kind": a.split(":", 1)[0], "owner": a.split(":", 1)[1], "balance_fen": 0, "created_at": now}
-                for a in sorted(account_ids)]
+        rows = [
+            {"id": a, "kind": a.split(":", 1)[0], "owner": a.split(":", 1)[1], "balance_fen": 0, "created_at": now}
+            for a in sorted(account_ids)
+        ]
         await self.session.execute(upsert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["id"]))
 
     async def _move(self, moves: dict[str, int]) -> None:
@@ -104,21 +107,32 @@ class Ledger:
         table = LedgerAccount.__table__
         ids = sorted(moves)
         if self.session.get_bind().dialect.name == "postgresql" and len(ids) > 1:
-            await self.session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
-                                       .with_for_update())
+            await self.session.execute(
+                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+            )
         new_balance = table.c.balance_fen + case(moves, value=table.c.id, else_=0)
         result = await self.session.execute(
-            update(table).where(table.c.id.in_(ids), new_balance >= 0).values(balance_fen=new_balance))
+            update(table).where(table.c.id.in_(ids), new_balance >= 0).values(balance_fen=new_balance)
+        )
         if result.rowcount == len(ids):
             return
-        held = dict((await self.session.execute(select(table.c.id, table.c.balance_fen)
-                                                .where(table.c.id.in_(ids)))).all())
+        held = dict(
+            (await self.session.execute(select(table.c.id, table.c.balance_fen).where(table.c.id.in_(ids)))).all()
+        )
         short = next(a for a in ids if held[a] + moves[a] < 0)
         raise InsufficientBalance(
-            f"{short} holds {held[short]} fen; {-moves[short]} fen cannot be taken from it.", account=short)
+            f"{short} holds {held[short]} fen; {-moves[short]} fen cannot be taken from it.", account=short
+        )
 
-    async def post(self, kind: str, reference: str, entries: list[tuple[str, int]], *,
-                   region_code: str | None = None, memo: str | None = None) -> str:
+    async def post(
+        self,
+        kind: str,
+        reference: str,
+        entries: list[tuple[str, int]],
+        *,
+        region_code: str | None = None,
+        memo: str | None = None,
+    ) -> str:
         """Write one balanced transaction; refuse it whole if an account would go below zero.
 
         Guarded accounts (funds, deposits, payables, clearing, receivables) keep a cached balance moved
@@ -130,8 +144,14 @@ class Ledger:
             raise ValueError(f"unbalanced ledger transaction {kind}: {entries}")
         if any(amount == 0 for _, amount in entries):
             raise ValueError("ledger entries move a non-zero amount")
-        transaction = LedgerTransaction(id=new_id("ltx"), kind=kind, reference=reference, region_code=region_code,
-                                        memo=memo, created_at=self.clock.now())
+        transaction = LedgerTransaction(
+            id=new_id("ltx"),
+            kind=kind,
+            reference=reference,
+            region_code=region_code,
+            memo=memo,
+            created_at=self.clock.now(),
+        )
         self._pending.append((transaction, entries))
         for account_id, amount in entries:
             self._deltas[account_id] = self._deltas.get(account_id, 0) + amount
@@ -146,30 +166,51 @@ class Ledger:
         pending, deltas = self._pending, self._deltas
         self._pending, self._deltas, self._read = [], {}, {}
         await self._ensure(set(deltas))  # every account an entry names exists (new ones start at zero)
-        moves = {a: amount for a, amount in deltas.items()
-                 if amount != 0 and a.split(":", 1)[0] not in MAY_GO_NEGATIVE}
+        moves = {a: amount for a, amount in deltas.items() if amount != 0 and a.split(":", 1)[0] not in MAY_GO_NEGATIVE}
         if moves:
             await self._move(moves)
         self.session.add_all(transaction for transaction, _ in pending)
         await self.session.flush()  # the transaction rows before their entries (no ORM relationship orders them)
-        await self.session.execute(insert(LedgerEntry), [
-            {"transaction_id": transaction.id, "account_id": a, "amount_fen": amount}
-            for transaction, entries in pending for a, amount in entries])
+        await self.session.execute(
+            insert(LedgerEntry),
+            [
+                {"transaction_id": transaction.id, "account_id": a, "amount_fen": amount}
+                for transaction, entries in pending
+                for a, amount in entries
+            ],
+        )
 
     async def check(self) -> LedgerCheck:
         """Does every transaction balance, does everything sum to zero, do cached balances match?"""
-        unbalanced = (await self.session.execute(
-            select(func.count()).select_from(
-                select(LedgerEntry.transaction_id).group_by(LedgerEntry.transaction_id)
-                .having(func.sum(LedgerEntry.amount_fen) != 0).subquery()))).scalar_one()
+        unbalanced = (
+            await self.session.execute(
+                select(func.count()).select_from(
+                    select(LedgerEntry.transaction_id)
+                    .group_by(LedgerEntry.transaction_id)
+                    .having(func.sum(LedgerEntry.amount_fen) != 0)
+                    .subquery()
+                )
+            )
+        ).scalar_one()
         transactions = (await self.session.execute(select(func.count(LedgerTransaction.id)))).scalar_one()
         total = (await self.session.execute(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)))).scalar_one()
-        sums = dict((await self.session.execute(
-            select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_fen)).group_by(LedgerEntry.account_id))).all())
+        sums = dict(
+            (
+                await self.session.execute(
+                    select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_fen)).group_by(LedgerEntry.account_id)
+                )
+            ).all()
+        )
         accounts = (await self.session.scalars(select(LedgerAccount))).all()
         negative = [a.id for a in accounts if a.kind not in MAY_GO_NEGATIVE and a.balance_fen < 0]
-        mismatched = [a.id for a in accounts
-                      if a.kind not in MAY_GO_NEGATIVE and int(sums.get(a.id, 0)) != a.balance_fen]
-        return LedgerCheck(transactions=transactions, unbalanced_transactions=unbalanced, total_fen=int(total),
-                           negative_accounts=negative, cached_balance_mismatches=mismatched,
-                           ok=not unbalanced and total == 0 and not negative and not mismatched)
+        mismatched = [
+            a.id for a in accounts if a.kind not in MAY_GO_NEGATIVE and int(sums.get(a.id, 0)) != a.balance_fen
+        ]
+        return LedgerCheck(
+            transactions=transactions,
+            unbalanced_transactions=unbalanced,
+            total_fen=int(total),
+            negative_accounts=negative,
+            cached_balance_mismatches=mismatched,
+            ok=not unbalanced and total == 0 and not negative and not mismatched,
+        )

@@ -32,22 +32,30 @@ def build_providers(settings: CompensationSettings) -> dict[str, PayoutProvider]
     wechat_keys = (settings.wechatpay_private_key_file, settings.wechatpay_public_key_file)
     if all(path.is_file() for path in wechat_keys):
         providers["wechat"] = WeChatPayTransfers(
-            mchid=settings.wechatpay_mchid, appid=settings.wechatpay_appid,
-            private_key_pem=wechat_keys[0].read_text(), cert_serial_no=settings.wechatpay_cert_serial_no,
-            apiv3_key=settings.wechatpay_apiv3_key, platform_public_key_pem=wechat_keys[1].read_text(),
+            mchid=settings.wechatpay_mchid,
+            appid=settings.wechatpay_appid,
+            private_key_pem=wechat_keys[0].read_text(),
+            cert_serial_no=settings.wechatpay_cert_serial_no,
+            apiv3_key=settings.wechatpay_apiv3_key,
+            platform_public_key_pem=wechat_keys[1].read_text(),
             public_key_id=settings.wechatpay_public_key_id,
             notify_url=settings.notify_base_url.rstrip("/") + "/callbacks/wechatpay/transfer",
-            gateway_url=settings.wechatpay_gateway_url, transfer_scene_id=settings.wechatpay_transfer_scene_id,
-            timeout=settings.provider_timeout_seconds)
+            gateway_url=settings.wechatpay_gateway_url,
+            transfer_scene_id=settings.wechatpay_transfer_scene_id,
+            timeout=settings.provider_timeout_seconds,
+        )
     else:
         log.warning("WeChat Pay payouts off: key files %s not found", [str(p) for p in wechat_keys])
     alipay_keys = (settings.alipay_app_private_key_file, settings.alipay_public_key_file)
     if all(path.is_file() for path in alipay_keys):
         providers["alipay"] = AlipayTransfers(
-            appid=settings.alipay_appid, gateway_url=settings.alipay_gateway_url,
-            app_private_key_pem=alipay_keys[0].read_text(), alipay_public_key_pem=alipay_keys[1].read_text(),
+            appid=settings.alipay_appid,
+            gateway_url=settings.alipay_gateway_url,
+            app_private_key_pem=alipay_keys[0].read_text(),
+            alipay_public_key_pem=alipay_keys[1].read_text(),
             notify_url=settings.notify_base_url.rstrip("/") + "/callbacks/alipay/notify",
-            timeout=settings.provider_timeout_seconds)
+            timeout=settings.provider_timeout_seconds,
+        )
     else:
         log.warning("Alipay payouts off: key files %s not found", [str(p) for p in alipay_keys])
     return providers
@@ -67,11 +75,19 @@ async def _startup(app: FastAPI) -> None:
 def create_app(settings: CompensationSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:
     """The app; `options` go to `create_service_app` (tests pass in-process transports)."""
     return create_service_app(
-        name="compensation", title="Compensation",
+        name="compensation",
+        title="Compensation",
         description="Advance compensation (先行赔付): funds, deposits, rules, claims, payouts, ledger, recovery.",
-        settings=settings or default_settings, clock=clock, outbox=outbox, inbox=inbox, event_handlers=handlers,
-        routers=[router, internal], background=[payout_worker, recovery_scheduler], on_startup=_startup,
-        metrics=CompensationMetrics, **options,
+        settings=settings or default_settings,
+        clock=clock,
+        outbox=outbox,
+        inbox=inbox,
+        event_handlers=handlers,
+        routers=[router, internal],
+        background=[payout_worker, recovery_scheduler],
+        on_startup=_startup,
+        metrics=CompensationMetrics,
+        **options,
     )
 
 

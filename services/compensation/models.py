@@ -93,8 +93,10 @@ class RuleSet(Base):
 
 class Claim(Base):
     __tablename__ = "claims"
-    __table_args__ = (Index("ix_claims_region_state", "region_code", "state"),
-                      Index("ix_claims_consumer_created", "consumer_id", "created_at"))
+    __table_args__ = (
+        Index("ix_claims_region_state", "region_code", "state"),
+        Index("ix_claims_consumer_created", "consumer_id", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     complaint_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -178,8 +180,10 @@ class ProviderNotification(Base):
 
 class RecoveryOrder(Base):
     __tablename__ = "recovery_orders"
-    __table_args__ = (Index("ix_recovery_orders_merchant_state", "merchant_id", "state"),
-                      Index("ix_recovery_orders_state_due", "state", "due_by"))
+    __table_args__ = (
+        Index("ix_recovery_orders_merchant_state", "merchant_id", "state"),
+        Index("ix_recovery_orders_state_due", "state", "due_by"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), unique=True)

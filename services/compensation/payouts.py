@@ -68,8 +68,15 @@ async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
             & (Payout.next_attempt_at <= now),
             (Payout.state == PayoutState.sending) & (Payout.lease_until < now),
         )
-        rows = (await session.scalars(select(Payout).where(due).order_by(Payout.next_attempt_at).limit(limit)
-                                      .with_for_update(**for_update_skip_locked(session)))).all()
+        rows = (
+            await session.scalars(
+                select(Payout)
+                .where(due)
+                .order_by(Payout.next_attempt_at)
+                .limit(limit)
+                .with_for_update(**for_update_skip_locked(session))
+            )
+        ).all()
         claimed = []
         for p in rows:
             # An expired lease means a worker died mid-send: it may or may not have reached the provider.
@@ -96,8 +103,12 @@ async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str],
     if not wanted:
         return {}
     response = await app.state.clients["gateway"].request(
-        "POST", "/internal/payees", identity=service_identity("compensation"), retry=True,
-        json={"accounts": [{"account_id": a, "channel": c} for a, c in wanted]})
+        "POST",
+        "/internal/payees",
+        identity=service_identity("compensation"),
+        retry=True,
+        json={"accounts": [{"account_id": a, "channel": c} for a, c in wanted]},
+    )
     if response.status_code != 200:
         raise ProviderError(f"the gateway could not name the payees: HTTP {response.status_code}")
     return {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
@@ -165,8 +176,12 @@ async def _apply_batch(app: FastAPI, outcomes: list[Outcome]) -> None:
     """Every outcome of a pass in one transaction, its ledger postings written together at the end."""
     async with app.state.sessionmaker() as session:
         ids = sorted(o.item.id for o in outcomes)
-        payouts = {p.id: p for p in (await session.scalars(
-            select(Payout).where(Payout.id.in_(ids)).order_by(Payout.id).with_for_update())).all()}
+        payouts = {
+            p.id: p
+            for p in (
+                await session.scalars(select(Payout).where(Payout.id.in_(ids)).order_by(Payout.id).with_for_update())
+            ).all()
+        }
         # Their claims in one query: `session.get` then finds each one without a round trip (the
         # session's identity map holds rows weakly: this list keeps them there).
         claim_ids = sorted({p.claim_id for p in payouts.values()})
@@ -180,8 +195,9 @@ async def _apply_batch(app: FastAPI, outcomes: list[Outcome]) -> None:
 
 async def _apply_one(app: FastAPI, outcome: Outcome) -> None:
     async with app.state.sessionmaker() as session:
-        payout = (await session.execute(select(Payout).where(Payout.id == outcome.item.id).with_for_update())
-                  ).scalar_one()
+        payout = (
+            await session.execute(select(Payout).where(Payout.id == outcome.item.id).with_for_update())
+        ).scalar_one()
         await _apply(_compensation(app, session), payout, outcome)
         await session.commit()
 
@@ -273,16 +289,25 @@ async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str
 
 async def _apply_notification(app: FastAPI, channel: str, note: TransferNotification) -> str:
     async with app.state.sessionmaker() as session:
-        payout = (await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
-                  ).scalar_one_or_none()
+        payout = (
+            await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
+        ).scalar_one_or_none()
         if payout is None or payout.channel != channel:
             raise NotificationRejected(f"No {channel} payout {note.out_no} exists.", code="unknown_payout")
         if note.amount_fen != payout.amount_fen:
-            log.error("notification for %s says %s fen, the payout is %s fen", payout.id, note.amount_fen,
-                      payout.amount_fen)
+            log.error(
+                "notification for %s says %s fen, the payout is %s fen", payout.id, note.amount_fen, payout.amount_fen
+            )
             raise NotificationRejected("The notified amount does not match the payout.", code="amount_mismatch")
-        session.add(ProviderNotification(id=f"{channel}:{note.notification_id}", channel=channel,
-                                         out_no=note.out_no, state=note.state, received_at=app.state.clock.now()))
+        session.add(
+            ProviderNotification(
+                id=f"{channel}:{note.notification_id}",
+                channel=channel,
+                out_no=note.out_no,
+                state=note.state,
+                received_at=app.state.clock.now(),
+            )
+        )
         try:
             await session.flush()
         except IntegrityError:

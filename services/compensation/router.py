@@ -95,26 +95,52 @@ def _claims_visible_to(identity: Identity) -> ColumnElement[bool]:
 
 
 async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
-    approvals = (await session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id)
-                                       .order_by(ClaimApproval.id))).all()
+    approvals = (
+        await session.scalars(
+            select(ClaimApproval).where(ClaimApproval.claim_id == claim.id).order_by(ClaimApproval.id)
+        )
+    ).all()
     payout = (await session.execute(select(Payout).where(Payout.claim_id == claim.id))).scalar_one_or_none()
     return ClaimOut(
-        id=claim.id, complaint_id=claim.complaint_id, region_code=claim.region_code, merchant_id=claim.merchant_id,
-        industry=claim.industry, state=claim.state, amount_requested_fen=claim.amount_requested_fen,
-        amount_fen=claim.amount_fen, scenario=claim.scenario, rule_version=claim.rule_version,
-        reasons=[Reason.model_validate(r) for r in claim.reasons], approvals_needed=claim.approvals_needed,
-        approvals=[ApprovalOut(official_id=a.official_id, official_name=a.official_name, at=a.at, note=a.note)
-                   for a in approvals],
+        id=claim.id,
+        complaint_id=claim.complaint_id,
+        region_code=claim.region_code,
+        merchant_id=claim.merchant_id,
+        industry=claim.industry,
+        state=claim.state,
+        amount_requested_fen=claim.amount_requested_fen,
+        amount_fen=claim.amount_fen,
+        scenario=claim.scenario,
+        rule_version=claim.rule_version,
+        reasons=[Reason.model_validate(r) for r in claim.reasons],
+        approvals_needed=claim.approvals_needed,
+        approvals=[
+            ApprovalOut(official_id=a.official_id, official_name=a.official_name, at=a.at, note=a.note)
+            for a in approvals
+        ],
         liability_clear=claim.liability_clear,
-        payout=PayoutOut(id=payout.id, channel=payout.channel, out_no=payout.out_no, amount_fen=payout.amount_fen,
-                         state=payout.state, attempts=payout.attempts, provider_ref=payout.provider_ref,
-                         failure_reason=payout.failure_reason, succeeded_at=payout.succeeded_at)
-        if payout else None,
-        opened_by=claim.opened_by, created_at=claim.created_at, decided_at=claim.decided_at)
+        payout=PayoutOut(
+            id=payout.id,
+            channel=payout.channel,
+            out_no=payout.out_no,
+            amount_fen=payout.amount_fen,
+            state=payout.state,
+            attempts=payout.attempts,
+            provider_ref=payout.provider_ref,
+            failure_reason=payout.failure_reason,
+            succeeded_at=payout.succeeded_at,
+        )
+        if payout
+        else None,
+        opened_by=claim.opened_by,
+        created_at=claim.created_at,
+        decided_at=claim.decided_at,
+    )
 
 
-async def current_claim(claim_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller,
-                        request: Request) -> Claim:
+async def current_claim(
+    claim_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller, request: Request
+) -> Claim:
     query = select(Claim).where(Claim.id == claim_id, _claims_visible_to(caller))
     if request.method == "POST":
         query = query.with_for_update()
@@ -132,32 +158,46 @@ CLAIM_ERRORS = problem_responses(ClaimNotFound, Forbidden, NotYourRegion, Invali
 async def _fund_out(session: Session, service: Compensation, region_code: str) -> FundOut:
     fund = await service.fund(region_code)
     region_figures = await figures(session, service.clock, region_code)
-    return FundOut(region_code=region_code, balance_fen=await service.ledger.balance(accounts.fund(region_code)),
-                   floor_fen=fund.floor_fen, paid_out_fen=region_figures.paid_fen,
-                   recovered_fen=region_figures.recovered_fen)
+    return FundOut(
+        region_code=region_code,
+        balance_fen=await service.ledger.balance(accounts.fund(region_code)),
+        floor_fen=fund.floor_fen,
+        paid_out_fen=region_figures.paid_fen,
+        recovered_fen=region_figures.recovered_fen,
+    )
 
 
 @router.get("/funds", dependencies=[OFFICIALS])
 async def list_funds(caller: Caller, session: Session, service: Service) -> list[FundOut]:
     """The regional advance-compensation funds the caller oversees."""
-    regions = [f.region_code for f in (await session.scalars(select(Fund).order_by(Fund.region_code))).all()
-               if _covers(caller, f.region_code)]
+    regions = [
+        f.region_code
+        for f in (await session.scalars(select(Fund).order_by(Fund.region_code))).all()
+        if _covers(caller, f.region_code)
+    ]
     return [await _fund_out(session, service, r) for r in regions]
 
 
 @router.get("/funds/{region_code}", dependencies=[OFFICIALS], responses=problem_responses(Forbidden))
-async def get_fund(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], caller: Caller, session: Session,
-                   service: Service) -> FundOut:
+async def get_fund(
+    region_code: Annotated[str, Path(pattern=r"^\d{6}$")], caller: Caller, session: Session, service: Service
+) -> FundOut:
     """One region's fund: balance, floor, paid out and recovered."""
     if not _covers(caller, region_code):
         raise NotYourRegion("That fund belongs to another region.")
     return await _fund_out(session, service, region_code)
 
 
-@router.post("/funds/{region_code}/top-ups", status_code=201, dependencies=[OFFICIALS],
-             responses=problem_responses(Forbidden))
-async def top_up_fund(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], body: TopUpIn, caller: Caller,
-                      session: Session, service: Service) -> FundOut:
+@router.post(
+    "/funds/{region_code}/top-ups", status_code=201, dependencies=[OFFICIALS], responses=problem_responses(Forbidden)
+)
+async def top_up_fund(
+    region_code: Annotated[str, Path(pattern=r"^\d{6}$")],
+    body: TopUpIn,
+    caller: Caller,
+    session: Session,
+    service: Service,
+) -> FundOut:
     """Money into a regional fund (a budget allocation, a recovered sum returned by hand)."""
     if not _covers(caller, region_code):
         raise NotYourRegion("That fund belongs to another region.")
@@ -166,8 +206,9 @@ async def top_up_fund(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], bod
 
 
 @router.put("/funds/{region_code}/floor", dependencies=[require_roles(Role.admin)])
-async def set_fund_floor(region_code: Annotated[str, Path(pattern=r"^\d{6}$")], body: FundFloorIn,
-                         session: Session, service: Service) -> FundOut:
+async def set_fund_floor(
+    region_code: Annotated[str, Path(pattern=r"^\d{6}$")], body: FundFloorIn, session: Session, service: Service
+) -> FundOut:
     """Below this balance every payout needs an official's approval, however small."""
     fund = await service.fund(region_code)
     fund.floor_fen = body.floor_fen
@@ -179,25 +220,39 @@ async def _merchant(session: Session, merchant_id: str, caller: Identity) -> Pro
     merchant = await session.get(ProgramMerchant, merchant_id)
     allowed = merchant is not None and (
         _covers(caller, merchant.region_code)
-        or (caller.role == Role.merchant_staff and caller.merchant_id == merchant_id))
+        or (caller.role == Role.merchant_staff and caller.merchant_id == merchant_id)
+    )
     if merchant is None or not allowed:
         raise MerchantNotEnrolled(f"Merchant {merchant_id} was not found.")
     return merchant
 
 
 @router.get("/merchants/{merchant_id}/deposit", responses=problem_responses(MerchantNotEnrolled))
-async def get_deposit(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session,
-                      service: Service) -> DepositOut:
+async def get_deposit(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session, service: Service
+) -> DepositOut:
     """A merchant's deposit (保证金) and what it still owes the fund."""
     merchant = await _merchant(session, merchant_id, caller)
-    return DepositOut(merchant_id=merchant.id, balance_fen=await service.ledger.balance(accounts.deposit(merchant.id)),
-                      receivable_fen=await service.ledger.balance(accounts.receivable(merchant.id)))
+    return DepositOut(
+        merchant_id=merchant.id,
+        balance_fen=await service.ledger.balance(accounts.deposit(merchant.id)),
+        receivable_fen=await service.ledger.balance(accounts.receivable(merchant.id)),
+    )
 
 
-@router.post("/merchants/{merchant_id}/deposit/top-ups", status_code=201, dependencies=[OFFICIALS],
-             responses=problem_responses(MerchantNotEnrolled))
-async def top_up_deposit(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], body: TopUpIn, caller: Caller,
-                         session: Session, service: Service) -> DepositOut:
+@router.post(
+    "/merchants/{merchant_id}/deposit/top-ups",
+    status_code=201,
+    dependencies=[OFFICIALS],
+    responses=problem_responses(MerchantNotEnrolled),
+)
+async def top_up_deposit(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: TopUpIn,
+    caller: Caller,
+    session: Session,
+    service: Service,
+) -> DepositOut:
     """Record a merchant's deposit payment."""
     merchant = await _merchant(session, merchant_id, caller)
     await service.top_up_deposit(merchant, body, caller)
@@ -206,8 +261,9 @@ async def top_up_deposit(merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], 
 
 # --- rules ----------------------------------------------------------------------------------------
 def _rules_out(rules: RuleSet) -> RuleSetOut:
-    return RuleSetOut.model_validate({**rules.document, "version": rules.version, "created_at": rules.created_at,
-                                      "created_by": rules.created_by})
+    return RuleSetOut.model_validate(
+        {**rules.document, "version": rules.version, "created_at": rules.created_at, "created_by": rules.created_by}
+    )
 
 
 @router.get("/compensation-rules")
@@ -230,9 +286,14 @@ RECOVERIES_BY_DUE = Keyset("due", (key(RecoveryOrder.due_by), key(RecoveryOrder.
 
 # --- claims ---------------------------------------------------------------------------------------
 @router.get("/claims")
-async def list_claims(caller: Caller, session: Session, state: ClaimState | None = None,
-                      region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-                      limit: Limit = 50, cursor: CursorParam = None) -> Page[ClaimOut]:
+async def list_claims(
+    caller: Caller,
+    session: Session,
+    state: ClaimState | None = None,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[ClaimOut]:
     """Claims the caller may see; officials' queue of claims awaiting approval with `state=pending_approval`."""
     query = select(Claim).where(_claims_visible_to(caller))
     if state:
@@ -240,8 +301,9 @@ async def list_claims(caller: Caller, session: Session, state: ClaimState | None
     if region_code:
         query = query.where(Claim.region_code.startswith(region_prefix(region_code)))
     rows = (await session.scalars(CLAIMS_NEWEST.page(query, cursor, limit))).all()
-    return Page[ClaimOut](items=[await _claim_out(session, c) for c in rows[:limit]],
-                          next_cursor=CLAIMS_NEWEST.next_cursor(rows, limit))
+    return Page[ClaimOut](
+        items=[await _claim_out(session, c) for c in rows[:limit]], next_cursor=CLAIMS_NEWEST.next_cursor(rows, limit)
+    )
 
 
 @router.get("/claims/{claim_id}", responses=problem_responses(ClaimNotFound))
@@ -250,18 +312,22 @@ async def get_claim(claim: CurrentClaim, session: Session) -> ClaimOut:
     return await _claim_out(session, claim)
 
 
-@router.post("/claims/{claim_id}/approvals", responses={**CLAIM_ERRORS, **problem_responses(
-    AlreadyApproved, LiabilityNotEstablished, FundInsufficient)})
-async def approve_claim(claim: CurrentClaim, body: ApprovalIn, caller: Caller, session: Session,
-                        service: Service) -> ClaimOut:
+@router.post(
+    "/claims/{claim_id}/approvals",
+    responses={**CLAIM_ERRORS, **problem_responses(AlreadyApproved, LiabilityNotEstablished, FundInsufficient)},
+)
+async def approve_claim(
+    claim: CurrentClaim, body: ApprovalIn, caller: Caller, session: Session, service: Service
+) -> ClaimOut:
     """An official approves; once enough have, the money is reserved and the payout sent."""
     await service.approve(claim, caller, body)
     return await _claim_out(session, claim)
 
 
 @router.post("/claims/{claim_id}/rejections", responses=CLAIM_ERRORS)
-async def reject_claim(claim: CurrentClaim, body: ClaimRejectionIn, caller: Caller, session: Session,
-                       service: Service) -> ClaimOut:
+async def reject_claim(
+    claim: CurrentClaim, body: ClaimRejectionIn, caller: Caller, session: Session, service: Service
+) -> ClaimOut:
     """An official rejects the claim (or cancels one whose payout failed)."""
     await service.reject(claim, caller, body)
     return await _claim_out(session, claim)
@@ -270,8 +336,9 @@ async def reject_claim(claim: CurrentClaim, body: ClaimRejectionIn, caller: Call
 @router.post("/claims/{claim_id}/payout-retries", responses=CLAIM_ERRORS)
 async def retry_payout(claim: CurrentClaim, caller: Caller, session: Session, service: Service) -> ClaimOut:
     """Send a failed payout again with the same idempotency key."""
-    payout = (await session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
-              ).scalar_one_or_none()
+    payout = (
+        await session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
+    ).scalar_one_or_none()
     if payout is None:
         raise InvalidTransition("This claim has no payout.")
     await service.retry_payout(claim, payout, caller)
@@ -281,19 +348,30 @@ async def retry_payout(claim: CurrentClaim, caller: Caller, session: Session, se
 # --- recovery -------------------------------------------------------------------------------------
 def _recovery_out(order: RecoveryOrder) -> RecoveryOut:
     return RecoveryOut(
-        id=order.id, claim_id=order.claim_id, complaint_id=order.complaint_id, merchant_id=order.merchant_id,
-        region_code=order.region_code, amount_fen=order.amount_fen, recovered_fen=order.recovered_fen,
+        id=order.id,
+        claim_id=order.claim_id,
+        complaint_id=order.complaint_id,
+        merchant_id=order.merchant_id,
+        region_code=order.region_code,
+        amount_fen=order.amount_fen,
+        recovered_fen=order.recovered_fen,
         outstanding_fen=order.amount_fen - order.recovered_fen if order.state != RecoveryState.written_off else 0,
-        state=order.state, due_by=order.due_by, contest_reason=order.contest_reason,
-        write_off_reason=order.write_off_reason, created_at=order.created_at, closed_at=order.closed_at)
+        state=order.state,
+        due_by=order.due_by,
+        contest_reason=order.contest_reason,
+        write_off_reason=order.write_off_reason,
+        created_at=order.created_at,
+        closed_at=order.closed_at,
+    )
 
 
 def _recoveries_visible_to(identity: Identity) -> ColumnElement[bool]:
     return visible_to(identity, merchant=RecoveryOrder.merchant_id, region=RecoveryOrder.region_code)
 
 
-async def current_recovery(recovery_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session,
-                           caller: Caller) -> RecoveryOrder:
+async def current_recovery(
+    recovery_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller
+) -> RecoveryOrder:
     query = select(RecoveryOrder).where(RecoveryOrder.id == recovery_id, _recoveries_visible_to(caller))
     order = (await session.execute(query.with_for_update())).scalar_one_or_none()
     if order is None:
@@ -306,9 +384,14 @@ RECOVERY_ERRORS = problem_responses(RecoveryNotFound, Forbidden, InvalidTransiti
 
 
 @router.get("/recoveries")
-async def list_recoveries(caller: Caller, session: Session, state: RecoveryState | None = None,
-                          merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-                          limit: Limit = 50, cursor: CursorParam = None) -> Page[RecoveryOut]:
+async def list_recoveries(
+    caller: Caller,
+    session: Session,
+    state: RecoveryState | None = None,
+    merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[RecoveryOut]:
     """Recovery orders (追偿) the caller may see."""
     query = select(RecoveryOrder).where(_recoveries_visible_to(caller))
     if state:
@@ -316,8 +399,9 @@ async def list_recoveries(caller: Caller, session: Session, state: RecoveryState
     if merchant_id:
         query = query.where(RecoveryOrder.merchant_id == merchant_id)
     rows = (await session.scalars(RECOVERIES_BY_DUE.page(query, cursor, limit))).all()
-    return Page[RecoveryOut](items=[_recovery_out(o) for o in rows[:limit]],
-                             next_cursor=RECOVERIES_BY_DUE.next_cursor(rows, limit))
+    return Page[RecoveryOut](
+        items=[_recovery_out(o) for o in rows[:limit]], next_cursor=RECOVERIES_BY_DUE.next_cursor(rows, limit)
+    )
 
 
 @router.get("/recoveries/{recovery_id}", responses=problem_responses(RecoveryNotFound))
@@ -327,8 +411,9 @@ async def get_recovery(order: CurrentRecovery) -> RecoveryOut:
 
 
 @router.post("/recoveries/{recovery_id}/payments", responses=RECOVERY_ERRORS)
-async def record_recovery_payment(order: CurrentRecovery, body: RecoveryPaymentIn, caller: Caller,
-                                  service: Service) -> RecoveryOut:
+async def record_recovery_payment(
+    order: CurrentRecovery, body: RecoveryPaymentIn, caller: Caller, service: Service
+) -> RecoveryOut:
     """Money recovered from the merchant, or returned after the parties settled privately."""
     return _recovery_out(await service.record_payment(order, caller, body))
 
@@ -340,17 +425,20 @@ async def contest_recovery(order: CurrentRecovery, body: ContestIn, caller: Call
 
 
 @router.post("/recoveries/{recovery_id}/write-offs", responses=RECOVERY_ERRORS)
-async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: Caller,
-                             service: Service) -> RecoveryOut:
+async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: Caller, service: Service) -> RecoveryOut:
     """An official writes the rest off, with a reason."""
     return _recovery_out(await service.write_off(order, caller, body))
 
 
 # --- reconciliation, figures, the ledger check ----------------------------------------------------
-@router.get("/reconciliations/{day}", dependencies=[OFFICIALS],
-            responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable))
-async def get_reconciliation(day: Day, request: Request, session: Session,
-                             channel: PayoutChannel = PayoutChannel.wechat) -> ReconciliationOut:
+@router.get(
+    "/reconciliations/{day}",
+    dependencies=[OFFICIALS],
+    responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable),
+)
+async def get_reconciliation(
+    day: Day, request: Request, session: Session, channel: PayoutChannel = PayoutChannel.wechat
+) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
     provider = request.app.state.providers.get(channel)
     if provider is None:
@@ -362,9 +450,14 @@ async def get_reconciliation(day: Day, request: Request, session: Session,
 
 
 @router.get("/compensation/figures")
-async def compensation_figures(session: Session, caller: Caller, request: Request, region_code: RegionCode = "460000",
-                               date_from: Annotated[Day | None, Query(alias="from")] = None,
-                               date_to: Annotated[Day | None, Query(alias="to")] = None) -> CompensationFigures:
+async def compensation_figures(
+    session: Session,
+    caller: Caller,
+    request: Request,
+    region_code: RegionCode = "460000",
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
+) -> CompensationFigures:
     """Claims, money paid, recovered and outstanding for a region and period (Asia/Shanghai dates)."""
     return await figures(session, request.app.state.clock, region_code, date_from, date_to)
 
@@ -390,4 +483,3 @@ async def provider_callback(channel: PayoutChannel, request: Request, caller: Se
     if channel == PayoutChannel.alipay:
         return PlainTextResponse("success")
     return Response(status_code=204)
-

@@ -48,46 +48,77 @@ def evaluate(rules: RuleSetIn, facts: ClaimFacts) -> Decision:
         return passed
 
     merchant = facts.merchant
-    ok = check("merchant_settled", merchant is not None and merchant.settled,
-               "the merchant is settled in on the platform" if merchant and merchant.settled
-               else "only merchants settled in on the platform are covered")
-    ok &= check("merchant_in_program", merchant is not None and merchant.in_compensation_program,
-                "the merchant is enrolled in advance compensation" if merchant and merchant.in_compensation_program
-                else "the merchant is not enrolled in advance compensation")
+    ok = check(
+        "merchant_settled",
+        merchant is not None and merchant.settled,
+        "the merchant is settled in on the platform"
+        if merchant and merchant.settled
+        else "only merchants settled in on the platform are covered",
+    )
+    ok &= check(
+        "merchant_in_program",
+        merchant is not None and merchant.in_compensation_program,
+        "the merchant is enrolled in advance compensation"
+        if merchant and merchant.in_compensation_program
+        else "the merchant is not enrolled in advance compensation",
+    )
     if rules.requires_evidence:
-        ok &= check("evidence_present", facts.evidence_count > 0,
-                    f"{facts.evidence_count} evidence file(s) attached" if facts.evidence_count
-                    else "the complaint has no evidence attached")
+        ok &= check(
+            "evidence_present",
+            facts.evidence_count > 0,
+            f"{facts.evidence_count} evidence file(s) attached"
+            if facts.evidence_count
+            else "the complaint has no evidence attached",
+        )
     amount = facts.amount_requested_fen
     if facts.scenario:
         standard = next((s for s in rules.scenarios if s.code == facts.scenario), None)
-        if check("scenario_known", standard is not None and standard.industry in (None, facts.industry),
-                 f"scenario {facts.scenario}: {standard.title}" if standard
-                 else f"the rules have no scenario {facts.scenario} for this industry"):
+        if check(
+            "scenario_known",
+            standard is not None and standard.industry in (None, facts.industry),
+            f"scenario {facts.scenario}: {standard.title}"
+            if standard
+            else f"the rules have no scenario {facts.scenario} for this industry",
+        ):
             assert standard is not None
             amount = facts.amount_involved_fen * standard.percent // 100
             check("scenario_amount", True, f"{standard.percent}% of {yuan(facts.amount_involved_fen)} yuan")
         else:
             ok = False
     ok &= check("amount_positive", amount > 0, "the amount is positive" if amount > 0 else "nothing to pay")
-    ok &= check("amount_above_cap" if amount > rules.cap_per_claim_fen else "within_claim_cap",
-                amount <= rules.cap_per_claim_fen,
-                f"{yuan(amount)} yuan against a cap of {yuan(rules.cap_per_claim_fen)} per claim")
+    ok &= check(
+        "amount_above_cap" if amount > rules.cap_per_claim_fen else "within_claim_cap",
+        amount <= rules.cap_per_claim_fen,
+        f"{yuan(amount)} yuan against a cap of {yuan(rules.cap_per_claim_fen)} per claim",
+    )
     industry_cap = rules.caps_per_industry_fen.get(facts.industry)  # type: ignore[call-overload]
     if industry_cap is not None:
-        ok &= check("amount_above_industry_cap" if amount > industry_cap else "within_industry_cap",
-                    amount <= industry_cap, f"{yuan(amount)} yuan against {yuan(industry_cap)} for {facts.industry}")
+        ok &= check(
+            "amount_above_industry_cap" if amount > industry_cap else "within_industry_cap",
+            amount <= industry_cap,
+            f"{yuan(amount)} yuan against {yuan(industry_cap)} for {facts.industry}",
+        )
     year_total = facts.paid_this_year_fen + amount
-    ok &= check("annual_cap_reached" if year_total > rules.cap_per_consumer_per_year_fen else "within_annual_cap",
-                year_total <= rules.cap_per_consumer_per_year_fen,
-                f"{yuan(year_total)} yuan this year against {yuan(rules.cap_per_consumer_per_year_fen)}")
-    check("liability_clear", facts.liability_clear,
-          "the record shows the merchant liable or past its deadline" if facts.liability_clear
-          else "an official must find the merchant liable")
+    ok &= check(
+        "annual_cap_reached" if year_total > rules.cap_per_consumer_per_year_fen else "within_annual_cap",
+        year_total <= rules.cap_per_consumer_per_year_fen,
+        f"{yuan(year_total)} yuan this year against {yuan(rules.cap_per_consumer_per_year_fen)}",
+    )
+    check(
+        "liability_clear",
+        facts.liability_clear,
+        "the record shows the merchant liable or past its deadline"
+        if facts.liability_clear
+        else "an official must find the merchant liable",
+    )
     above_floor = facts.fund_balance_fen - amount >= facts.fund_floor_fen
-    check("fund_above_floor", above_floor,
-          f"the fund keeps {yuan(facts.fund_balance_fen - amount)} yuan after paying" if above_floor
-          else f"paying would take the fund below its floor of {yuan(facts.fund_floor_fen)} yuan")
+    check(
+        "fund_above_floor",
+        above_floor,
+        f"the fund keeps {yuan(facts.fund_balance_fen - amount)} yuan after paying"
+        if above_floor
+        else f"paying would take the fund below its floor of {yuan(facts.fund_floor_fen)} yuan",
+    )
 
     if amount >= rules.second_approval_from_fen:
         approvals = 2

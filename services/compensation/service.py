@@ -109,11 +109,16 @@ class Compensation:
 
     # --- rules ------------------------------------------------------------------------------------
     async def current_rules(self) -> RuleSet:
-        rules = (await self.session.execute(select(RuleSet).order_by(RuleSet.version.desc()).limit(1))
-                 ).scalar_one_or_none()
+        rules = (
+            await self.session.execute(select(RuleSet).order_by(RuleSet.version.desc()).limit(1))
+        ).scalar_one_or_none()
         if rules is None:  # the first version, as issued, on a new database
-            rules = RuleSet(version=1, document=first_rules().model_dump(mode="json"), created_by="system",
-                            created_at=self.clock.now())
+            rules = RuleSet(
+                version=1,
+                document=first_rules().model_dump(mode="json"),
+                created_by="system",
+                created_at=self.clock.now(),
+            )
             self.session.add(rules)
             await self.session.flush()
         return rules
@@ -121,8 +126,12 @@ class Compensation:
     async def new_rules(self, body: RuleSetIn, actor: Identity) -> RuleSet:
         """A new version; claims keep the version they were decided under."""
         current = await self.current_rules()
-        rules = RuleSet(version=current.version + 1, document=body.model_dump(mode="json"), created_by=actor.subject,
-                        created_at=self.clock.now())
+        rules = RuleSet(
+            version=current.version + 1,
+            document=body.model_dump(mode="json"),
+            created_by=actor.subject,
+            created_at=self.clock.now(),
+        )
         self.session.add(rules)
         await self.session.flush()
         return rules
@@ -138,20 +147,29 @@ class Compensation:
 
     async def top_up_fund(self, region_code: str, body: TopUpIn, actor: Identity) -> None:
         await self.fund(region_code)
-        await self.ledger.post("fund_top_up", body.reference, [
-            (accounts.external("budget"), -body.amount_fen), (accounts.fund(region_code), body.amount_fen)],
-            region_code=region_code, memo=f"by {actor.subject}")
+        await self.ledger.post(
+            "fund_top_up",
+            body.reference,
+            [(accounts.external("budget"), -body.amount_fen), (accounts.fund(region_code), body.amount_fen)],
+            region_code=region_code,
+            memo=f"by {actor.subject}",
+        )
 
     async def top_up_deposit(self, merchant: ProgramMerchant, body: TopUpIn, actor: Identity) -> None:
-        await self.ledger.post("deposit_top_up", body.reference, [
-            (accounts.external("merchants"), -body.amount_fen), (accounts.deposit(merchant.id), body.amount_fen)],
-            region_code=merchant.region_code, memo=f"by {actor.subject}")
+        await self.ledger.post(
+            "deposit_top_up",
+            body.reference,
+            [(accounts.external("merchants"), -body.amount_fen), (accounts.deposit(merchant.id), body.amount_fen)],
+            region_code=merchant.region_code,
+            memo=f"by {actor.subject}",
+        )
 
     # --- claims -----------------------------------------------------------------------------------
     async def open_claim(self, request: CompensationRequested) -> Claim:
         """A claim for a complaint, decided by the current rules; the same request twice is one claim."""
-        existing = (await self.session.execute(select(Claim).where(Claim.complaint_id == request.complaint_id))
-                    ).scalar_one_or_none()
+        existing = (
+            await self.session.execute(select(Claim).where(Claim.complaint_id == request.complaint_id))
+        ).scalar_one_or_none()
         if existing is not None:
             return existing
         now = self.clock.now()
@@ -159,34 +177,63 @@ class Compensation:
         rules = RuleSetIn.model_validate(rules_row.document)
         merchant = await self.session.get(ProgramMerchant, request.merchant_id) if request.merchant_id else None
         fund = await self.fund(request.region_code)
-        paid_this_year = (await self.session.execute(
-            select(func.coalesce(func.sum(Claim.amount_fen), 0)).where(
-                Claim.consumer_id == request.consumer_id,
-                Claim.state.in_([ClaimState.approved, ClaimState.paid, ClaimState.payout_failed]),
-                Claim.created_at >= start_of_year(now)))).scalar_one()
-        decision = evaluate(rules, ClaimFacts(
-            industry=request.industry, merchant=merchant, amount_involved_fen=request.amount_involved_fen,
-            amount_requested_fen=request.amount_requested_fen, scenario=request.scenario,
-            evidence_count=request.evidence_count, liability_clear=request.liability_clear,
-            paid_this_year_fen=int(paid_this_year), fund_balance_fen=await self.ledger.balance(
-                accounts.fund(request.region_code)), fund_floor_fen=fund.floor_fen))
+        paid_this_year = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(Claim.amount_fen), 0)).where(
+                    Claim.consumer_id == request.consumer_id,
+                    Claim.state.in_([ClaimState.approved, ClaimState.paid, ClaimState.payout_failed]),
+                    Claim.created_at >= start_of_year(now),
+                )
+            )
+        ).scalar_one()
+        decision = evaluate(
+            rules,
+            ClaimFacts(
+                industry=request.industry,
+                merchant=merchant,
+                amount_involved_fen=request.amount_involved_fen,
+                amount_requested_fen=request.amount_requested_fen,
+                scenario=request.scenario,
+                evidence_count=request.evidence_count,
+                liability_clear=request.liability_clear,
+                paid_this_year_fen=int(paid_this_year),
+                fund_balance_fen=await self.ledger.balance(accounts.fund(request.region_code)),
+                fund_floor_fen=fund.floor_fen,
+            ),
+        )
         claim = Claim(
-            id=new_id("clm"), complaint_id=request.complaint_id, consumer_id=request.consumer_id,
-            channel=request.channel, merchant_id=request.merchant_id, region_code=request.region_code,
-            industry=request.industry, amount_involved_fen=request.amount_involved_fen,
-            amount_requested_fen=request.amount_requested_fen, amount_fen=decision.amount_fen,
-            scenario=request.scenario, facts=dict(request.facts), request_reason=request.reason,
-            state=ClaimState.pending_approval, rule_version=rules_row.version,
-            reasons=[r.model_dump() for r in decision.reasons], approvals_needed=decision.approvals_needed,
-            liability_clear=request.liability_clear, opened_by=request.requested_by, created_at=now)
+            id=new_id("clm"),
+            complaint_id=request.complaint_id,
+            consumer_id=request.consumer_id,
+            channel=request.channel,
+            merchant_id=request.merchant_id,
+            region_code=request.region_code,
+            industry=request.industry,
+            amount_involved_fen=request.amount_involved_fen,
+            amount_requested_fen=request.amount_requested_fen,
+            amount_fen=decision.amount_fen,
+            scenario=request.scenario,
+            facts=dict(request.facts),
+            request_reason=request.reason,
+            state=ClaimState.pending_approval,
+            rule_version=rules_row.version,
+            reasons=[r.model_dump() for r in decision.reasons],
+            approvals_needed=decision.approvals_needed,
+            liability_clear=request.liability_clear,
+            opened_by=request.requested_by,
+            created_at=now,
+        )
         self.session.add(claim)
         try:
             await self.session.flush()
         except IntegrityError as exc:  # the same complaint's claim was opened concurrently
             raise Conflict("This complaint already has a claim.", code="claim_exists") from exc
         if not decision.eligible:
-            failed = [r.code for r in decision.reasons if not r.passed and r.code not in (
-                "liability_clear", "fund_above_floor")]
+            failed = [
+                r.code
+                for r in decision.reasons
+                if not r.passed and r.code not in ("liability_clear", "fund_above_floor")
+            ]
             await self._reject(claim, "; ".join(failed))
         elif decision.approvals_needed == 0:
             await self._approve_fully(claim)
@@ -208,14 +255,23 @@ class Compensation:
         if not claim.liability_clear:
             if not body.liability_confirmed:
                 raise LiabilityNotEstablished(
-                    "The record does not show the merchant liable; confirm liability to approve.")
+                    "The record does not show the merchant liable; confirm liability to approve."
+                )
             claim.liability_clear = True
-        approvals = list((await self.session.scalars(
-            select(ClaimApproval).where(ClaimApproval.claim_id == claim.id))).all())
+        approvals = list(
+            (await self.session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id))).all()
+        )
         if any(a.official_id == actor.subject for a in approvals):
             raise AlreadyApproved("You have already approved this claim; another official must approve.")
-        self.session.add(ClaimApproval(claim_id=claim.id, official_id=actor.subject,
-                                       official_name=actor.display_name, note=body.note, at=self.clock.now()))
+        self.session.add(
+            ClaimApproval(
+                claim_id=claim.id,
+                official_id=actor.subject,
+                official_name=actor.display_name,
+                note=body.note,
+                at=self.clock.now(),
+            )
+        )
         await self.session.flush()
         if len(approvals) + 1 >= claim.approvals_needed:
             await self._approve_fully(claim)
@@ -224,34 +280,62 @@ class Compensation:
     async def _approve_fully(self, claim: Claim) -> None:
         """Reserve the money (fund -> payable) and queue the payout, whose id is the provider's key."""
         if claim.consumer_id is None:
-            raise Problem("Only a complainant with a mini-program account can be paid.", status=409,
-                          code="no_payee")
+            raise Problem("Only a complainant with a mini-program account can be paid.", status=409, code="no_payee")
         try:
-            await self.ledger.post("claim_approved", claim.id, [
-                (accounts.fund(claim.region_code), -claim.amount_fen), (accounts.payable(claim.consumer_id),
-                                                                         claim.amount_fen)],
-                region_code=claim.region_code)
+            await self.ledger.post(
+                "claim_approved",
+                claim.id,
+                [
+                    (accounts.fund(claim.region_code), -claim.amount_fen),
+                    (accounts.payable(claim.consumer_id), claim.amount_fen),
+                ],
+                region_code=claim.region_code,
+            )
         except InsufficientBalance as exc:
             raise FundInsufficient(f"The fund of region {claim.region_code} cannot cover this claim.") from exc
         now = self.clock.now()
         claim.state, claim.decided_at = ClaimState.approved, now
         payout_id = new_id("pay")
-        self.session.add(Payout(
-            id=payout_id, claim_id=claim.id, channel=payout_channel(claim.channel), consumer_id=claim.consumer_id,
-            region_code=claim.region_code, out_no=payout_id.replace("_", ""), amount_fen=claim.amount_fen,
-            state=PayoutState.pending, attempts=0, next_attempt_at=now, in_clearing=False, created_at=now))
+        self.session.add(
+            Payout(
+                id=payout_id,
+                claim_id=claim.id,
+                channel=payout_channel(claim.channel),
+                consumer_id=claim.consumer_id,
+                region_code=claim.region_code,
+                out_no=payout_id.replace("_", ""),
+                amount_fen=claim.amount_fen,
+                state=PayoutState.pending,
+                attempts=0,
+                next_attempt_at=now,
+                in_clearing=False,
+                created_at=now,
+            )
+        )
         await self.session.flush()
-        await self._emit(ClaimApproved(claim_id=claim.id, complaint_id=claim.complaint_id,
-                                       merchant_id=claim.merchant_id, amount_fen=claim.amount_fen))
+        await self._emit(
+            ClaimApproved(
+                claim_id=claim.id,
+                complaint_id=claim.complaint_id,
+                merchant_id=claim.merchant_id,
+                amount_fen=claim.amount_fen,
+            )
+        )
         self.session.info["payouts_queued"] = True
 
     async def reject(self, claim: Claim, actor: Identity, body: ClaimRejectionIn) -> Claim:
         self._may_decide(claim, actor)
         if claim.state == ClaimState.payout_failed:
             # The money was reserved for the consumer: give it back to the fund.
-            await self.ledger.post("claim_cancelled", claim.id, [
-                (accounts.payable(claim.consumer_id or ""), -claim.amount_fen),
-                (accounts.fund(claim.region_code), claim.amount_fen)], region_code=claim.region_code)
+            await self.ledger.post(
+                "claim_cancelled",
+                claim.id,
+                [
+                    (accounts.payable(claim.consumer_id or ""), -claim.amount_fen),
+                    (accounts.fund(claim.region_code), claim.amount_fen),
+                ],
+                region_code=claim.region_code,
+            )
         elif claim.state != ClaimState.pending_approval:
             raise InvalidTransition(f"A claim in state {claim.state} cannot be rejected.", state=claim.state)
         await self._reject(claim, body.reason)
@@ -260,8 +344,11 @@ class Compensation:
     async def _reject(self, claim: Claim, reason: str) -> None:
         claim.state, claim.rejection_reason, claim.decided_at = ClaimState.rejected, reason, self.clock.now()
         await self.session.flush()
-        await self._emit(ClaimRejected(claim_id=claim.id, complaint_id=claim.complaint_id,
-                                       merchant_id=claim.merchant_id, reason=reason))
+        await self._emit(
+            ClaimRejected(
+                claim_id=claim.id, complaint_id=claim.complaint_id, merchant_id=claim.merchant_id, reason=reason
+            )
+        )
 
     async def retry_payout(self, claim: Claim, payout: Payout, actor: Identity) -> Claim:
         """Send a failed payout again, with the same key: the provider can never pay it twice."""
@@ -278,9 +365,15 @@ class Compensation:
     async def payout_processing(self, payout: Payout, provider_ref: str | None) -> None:
         """The provider took the money order: it is in transit (payable -> clearing)."""
         if not payout.in_clearing:
-            await self.ledger.post("payout_sent", payout.id, [
-                (accounts.payable(payout.consumer_id), -payout.amount_fen),
-                (accounts.clearing(payout.channel), payout.amount_fen)], region_code=payout.region_code)
+            await self.ledger.post(
+                "payout_sent",
+                payout.id,
+                [
+                    (accounts.payable(payout.consumer_id), -payout.amount_fen),
+                    (accounts.clearing(payout.channel), payout.amount_fen),
+                ],
+                region_code=payout.region_code,
+            )
             payout.in_clearing = True
         payout.state, payout.provider_ref = PayoutState.processing, provider_ref or payout.provider_ref
         payout.next_attempt_at = self.clock.now() + timedelta(seconds=self.settings.payout_poll_seconds)
@@ -292,20 +385,33 @@ class Compensation:
         now = self.clock.now()
         source = accounts.clearing(payout.channel) if payout.in_clearing else accounts.payable(payout.consumer_id)
         payout.state, payout.succeeded_at, payout.in_clearing, payout.lease_until = (
-            PayoutState.succeeded, now, False, None)
+            PayoutState.succeeded,
+            now,
+            False,
+            None,
+        )
         payout.provider_ref = provider_ref or payout.provider_ref
         claim = await self.session.get(Claim, payout.claim_id)
         assert claim is not None
         claim.state = ClaimState.paid
-        await self._emit(PayoutSucceeded(claim_id=claim.id, complaint_id=claim.complaint_id,
-                                         merchant_id=claim.merchant_id, payout_id=payout.id,
-                                         amount_fen=payout.amount_fen))
+        await self._emit(
+            PayoutSucceeded(
+                claim_id=claim.id,
+                complaint_id=claim.complaint_id,
+                merchant_id=claim.merchant_id,
+                payout_id=payout.id,
+                amount_fen=payout.amount_fen,
+            )
+        )
         order = self._new_recovery(claim, payout) if claim.merchant_id else None
         if not self.batch:
             await self.session.flush()
-        await self.ledger.post("payout_succeeded", payout.id, [
-            (source, -payout.amount_fen), (accounts.external("consumers"), payout.amount_fen)],
-            region_code=payout.region_code)
+        await self.ledger.post(
+            "payout_succeeded",
+            payout.id,
+            [(source, -payout.amount_fen), (accounts.external("consumers"), payout.amount_fen)],
+            region_code=payout.region_code,
+        )
         if order is not None:
             await self._open_recovery(order)
 
@@ -313,16 +419,29 @@ class Compensation:
         if payout.state in (PayoutState.succeeded, PayoutState.failed):
             return
         if payout.in_clearing:
-            await self.ledger.post("payout_returned", payout.id, [
-                (accounts.clearing(payout.channel), -payout.amount_fen),
-                (accounts.payable(payout.consumer_id), payout.amount_fen)], region_code=payout.region_code)
+            await self.ledger.post(
+                "payout_returned",
+                payout.id,
+                [
+                    (accounts.clearing(payout.channel), -payout.amount_fen),
+                    (accounts.payable(payout.consumer_id), payout.amount_fen),
+                ],
+                region_code=payout.region_code,
+            )
             payout.in_clearing = False
         payout.state, payout.failure_reason, payout.lease_until = PayoutState.failed, reason, None
         claim = await self.session.get(Claim, payout.claim_id)
         assert claim is not None
         claim.state = ClaimState.payout_failed
-        await self._emit(PayoutFailed(claim_id=claim.id, complaint_id=claim.complaint_id,
-                                      merchant_id=claim.merchant_id, payout_id=payout.id, reason=reason))
+        await self._emit(
+            PayoutFailed(
+                claim_id=claim.id,
+                complaint_id=claim.complaint_id,
+                merchant_id=claim.merchant_id,
+                payout_id=payout.id,
+                reason=reason,
+            )
+        )
 
     # --- recovery ---------------------------------------------------------------------------------
     def _new_recovery(self, claim: Claim, payout: Payout) -> RecoveryOrder:
@@ -330,34 +449,62 @@ class Compensation:
         assert claim.merchant_id is not None
         now = self.clock.now()
         order = RecoveryOrder(
-            id=new_id("rcv"), claim_id=claim.id, complaint_id=claim.complaint_id, merchant_id=claim.merchant_id,
-            region_code=claim.region_code, amount_fen=payout.amount_fen, recovered_fen=0, state=RecoveryState.open,
-            due_by=now + timedelta(days=self.settings.recovery_days), created_at=now)
+            id=new_id("rcv"),
+            claim_id=claim.id,
+            complaint_id=claim.complaint_id,
+            merchant_id=claim.merchant_id,
+            region_code=claim.region_code,
+            amount_fen=payout.amount_fen,
+            recovered_fen=0,
+            state=RecoveryState.open,
+            due_by=now + timedelta(days=self.settings.recovery_days),
+            created_at=now,
+        )
         self.session.add(order)
         return order
 
     async def _open_recovery(self, order: RecoveryOrder) -> None:
         """Book what the merchant owes, and draw it from the deposit at once where the deposit can."""
-        await self.ledger.post("recovery_opened", order.id, [
-            (accounts.receivable(order.merchant_id), order.amount_fen),
-            (accounts.advanced(order.region_code), -order.amount_fen)], region_code=order.region_code)
+        await self.ledger.post(
+            "recovery_opened",
+            order.id,
+            [
+                (accounts.receivable(order.merchant_id), order.amount_fen),
+                (accounts.advanced(order.region_code), -order.amount_fen),
+            ],
+            region_code=order.region_code,
+        )
         available = await self.ledger.balance(accounts.deposit(order.merchant_id))
         draw = min(available, order.amount_fen)
         if draw > 0:
             await self._recover(order, draw, source=accounts.deposit(order.merchant_id), kind="deposit_drawn")
 
-    async def _recover(self, order: RecoveryOrder, amount: int, *, source: str, kind: str,
-                       reference: str | None = None) -> None:
-        await self.ledger.post(kind, reference or order.id, [
-            (source, -amount), (accounts.fund(order.region_code), amount),
-            (accounts.receivable(order.merchant_id), -amount), (accounts.advanced(order.region_code), amount)],
-            region_code=order.region_code)
+    async def _recover(
+        self, order: RecoveryOrder, amount: int, *, source: str, kind: str, reference: str | None = None
+    ) -> None:
+        await self.ledger.post(
+            kind,
+            reference or order.id,
+            [
+                (source, -amount),
+                (accounts.fund(order.region_code), amount),
+                (accounts.receivable(order.merchant_id), -amount),
+                (accounts.advanced(order.region_code), amount),
+            ],
+            region_code=order.region_code,
+        )
         order.recovered_fen += amount
         if order.recovered_fen >= order.amount_fen:
             order.state, order.closed_at = RecoveryState.settled, self.clock.now()
-            await self._emit(RecoverySettled(claim_id=order.claim_id, complaint_id=order.complaint_id,
-                                             merchant_id=order.merchant_id, recovery_id=order.id,
-                                             amount_fen=order.recovered_fen))
+            await self._emit(
+                RecoverySettled(
+                    claim_id=order.claim_id,
+                    complaint_id=order.complaint_id,
+                    merchant_id=order.merchant_id,
+                    recovery_id=order.id,
+                    amount_fen=order.recovered_fen,
+                )
+            )
 
     def _open_for_action(self, order: RecoveryOrder, *states: RecoveryState) -> None:
         if order.state not in states:
@@ -371,8 +518,9 @@ class Compensation:
         if body.amount_fen > outstanding:
             raise Conflict(f"Only {outstanding} fen is outstanding.", code="amount_above_outstanding")
         source = accounts.external("consumers" if body.source == "private_settlement" else "merchants")
-        await self._recover(order, body.amount_fen, source=source, kind=f"recovery_{body.source}",
-                            reference=body.reference)
+        await self._recover(
+            order, body.amount_fen, source=source, kind=f"recovery_{body.source}", reference=body.reference
+        )
         return order
 
     async def contest(self, order: RecoveryOrder, actor: Identity, body: ContestIn) -> RecoveryOrder:
@@ -387,9 +535,12 @@ class Compensation:
         self._require_official(order, actor)
         self._open_for_action(order, RecoveryState.open, RecoveryState.contested, RecoveryState.defaulted)
         rest = order.amount_fen - order.recovered_fen
-        await self.ledger.post("recovery_written_off", order.id, [
-            (accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.region_code), rest)],
-            region_code=order.region_code)
+        await self.ledger.post(
+            "recovery_written_off",
+            order.id,
+            [(accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.region_code), rest)],
+            region_code=order.region_code,
+        )
         order.state, order.write_off_reason, order.closed_at = RecoveryState.written_off, body.reason, self.clock.now()
         return order
 
@@ -400,11 +551,22 @@ class Compensation:
     async def default_overdue_recoveries(self) -> int:
         """Open orders past their due date default; credit hears of it."""
         now = self.clock.now()
-        orders = (await self.session.scalars(select(RecoveryOrder).where(
-            RecoveryOrder.state == RecoveryState.open, RecoveryOrder.due_by <= now).with_for_update())).all()
+        orders = (
+            await self.session.scalars(
+                select(RecoveryOrder)
+                .where(RecoveryOrder.state == RecoveryState.open, RecoveryOrder.due_by <= now)
+                .with_for_update()
+            )
+        ).all()
         for order in orders:
             order.state = RecoveryState.defaulted
-            await self._emit(RecoveryDefaulted(claim_id=order.claim_id, complaint_id=order.complaint_id,
-                                               merchant_id=order.merchant_id, recovery_id=order.id,
-                                               amount_fen=order.amount_fen - order.recovered_fen))
+            await self._emit(
+                RecoveryDefaulted(
+                    claim_id=order.claim_id,
+                    complaint_id=order.complaint_id,
+                    merchant_id=order.merchant_id,
+                    recovery_id=order.id,
+                    amount_fen=order.amount_fen - order.recovered_fen,
+                )
+            )
         return len(orders)

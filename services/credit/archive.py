@@ -42,6 +42,7 @@ from shared.pagination import Keyset, key
 # The lists, newest listing first, page by key: a listing made between pages never shifts them.
 LISTINGS_NEWEST = Keyset("newest", (key(Listing.listed_at), key(Listing.id)), descending=True)
 
+
 class SubjectNotFound(NotFound):
     code, title = "subject_not_found", "Subject not found"
 
@@ -79,8 +80,12 @@ class SubjectRef:
     def visible_to(self, caller: Identity) -> bool:
         if self.kind == "consumer" and caller.role == Role.official:
             return True  # officials handle consumers' complaints wherever they come from
-        return may_see(caller, consumer=self.id if self.kind == "consumer" else None, merchant=self.merchant_id,
-                       region=self.region_code)
+        return may_see(
+            caller,
+            consumer=self.id if self.kind == "consumer" else None,
+            merchant=self.merchant_id,
+            region=self.region_code,
+        )
 
     def speaks_for(self, caller: Identity) -> bool:
         """The subject's own side: the consumer, or the merchant's staff (for itself and its practitioners)."""
@@ -125,8 +130,11 @@ class Archive:
         on first use (a consumer's credit is keyed by their platform id)."""
         by_kind: dict[type, list[str]] = {}
         for subject_id in wanted:
-            model = Merchant if subject_id.startswith("mer_") else (
-                Practitioner if subject_id.startswith("prc_") else Consumer)
+            model = (
+                Merchant
+                if subject_id.startswith("mer_")
+                else (Practitioner if subject_id.startswith("prc_") else Consumer)
+            )
             by_kind.setdefault(model, []).append(subject_id)
         found: dict[str, SubjectRef] = {}
         for model, ids in by_kind.items():
@@ -139,8 +147,11 @@ class Archive:
                 else:
                     found[row.id] = SubjectRef(row.id, "consumer", None, None, None)
             if model is Consumer:
-                made = [Consumer(id=subject_id, honours=[], created_at=self.clock.now())
-                        for subject_id in ids if subject_id not in found and wanted[subject_id]]
+                made = [
+                    Consumer(id=subject_id, honours=[], created_at=self.clock.now())
+                    for subject_id in ids
+                    if subject_id not in found and wanted[subject_id]
+                ]
                 for consumer in made:
                     found[consumer.id] = SubjectRef(consumer.id, "consumer", None, None, None)
                 if made:
@@ -149,20 +160,30 @@ class Archive:
         return found
 
     async def visible_subject(self, subject_id: str, caller: Identity) -> SubjectRef:
-        ref = await self.subject(subject_id, consumer_on_first_use=caller.role == Role.consumer
-                                 and caller.subject == subject_id)
+        ref = await self.subject(
+            subject_id, consumer_on_first_use=caller.role == Role.consumer and caller.subject == subject_id
+        )
         if ref is None or not ref.visible_to(caller):
             raise SubjectNotFound(f"No credit subject {subject_id} that you may see.")
         return ref
 
     # --- records and scores -----------------------------------------------------------------------
-    async def record_and_rescore(self, ref: SubjectRef, records: list[tuple[str, int | None]], *, by: str,
-                                 source: str | None = None, reference: str | None = None, note: str | None = None,
-                                 occurred_at: datetime | None = None) -> list[CreditRecord]:
+    async def record_and_rescore(
+        self,
+        ref: SubjectRef,
+        records: list[tuple[str, int | None]],
+        *,
+        by: str,
+        source: str | None = None,
+        reference: str | None = None,
+        note: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> list[CreditRecord]:
         """Several records from one cause, one rescore, then the lists' criteria. With a `source` (an event
         id), a record already made from it is not made again."""
-        [added] = await self.record_all([Entry(ref, records, by=by, source=source, reference=reference, note=note,
-                                               occurred_at=occurred_at)])
+        [added] = await self.record_all(
+            [Entry(ref, records, by=by, source=source, reference=reference, note=note, occurred_at=occurred_at)]
+        )
         return added
 
     async def record_all(self, entries: list[Entry]) -> list[list[CreditRecord]]:
@@ -179,8 +200,11 @@ class Archive:
             if entry.occurred_at is not None and entry.occurred_at > now + timedelta(minutes=5):
                 raise FutureTimestamp("A credit record cannot have happened in the future.")
         sources = {entry.source_of(kind) for entry in entries if entry.source for kind, _ in entry.records}
-        seen = set((await self.session.scalars(select(CreditRecord.source).where(
-            CreditRecord.source.in_(sources)))).all()) if sources else set()
+        seen = (
+            set((await self.session.scalars(select(CreditRecord.source).where(CreditRecord.source.in_(sources)))).all())
+            if sources
+            else set()
+        )
         added_by_entry: list[list[CreditRecord]] = []
         touched: dict[str, tuple[SubjectRef, list[CreditRecord]]] = {}
         for entry in entries:
@@ -191,10 +215,20 @@ class Archive:
                     if source in seen:
                         continue
                     seen.add(source)
-                added.append(CreditRecord(
-                    id=new_id("rec"), subject_id=entry.ref.id, subject_kind=entry.ref.kind, kind=kind, value=value,
-                    source=source, reference=entry.reference, note=entry.note, recorded_by=entry.by,
-                    occurred_at=entry.occurred_at or now))
+                added.append(
+                    CreditRecord(
+                        id=new_id("rec"),
+                        subject_id=entry.ref.id,
+                        subject_kind=entry.ref.kind,
+                        kind=kind,
+                        value=value,
+                        source=source,
+                        reference=entry.reference,
+                        note=entry.note,
+                        recorded_by=entry.by,
+                        occurred_at=entry.occurred_at or now,
+                    )
+                )
             self.session.add_all(added)
             added_by_entry.append(added)
             if added:
@@ -203,13 +237,18 @@ class Archive:
             ids = list(touched)
             await self.session.flush()  # the new records, in one statement
             lines = await self.lines_of(ids)
-            rows = {row.subject_id: row for row in (await self.session.scalars(
-                select(CreditScore).where(CreditScore.subject_id.in_(ids)))).all()}
+            rows = {
+                row.subject_id: row
+                for row in (
+                    await self.session.scalars(select(CreditScore).where(CreditScore.subject_id.in_(ids)))
+                ).all()
+            }
             listings = await self.open_listings_of(ids)
             for subject_id, (ref, added) in touched.items():
                 cause = " ".join(f"record {r.kind} {r.id}" for r in added)[:200]
-                await self._rescored(ref, lines.get(subject_id, []), rows.get(subject_id),
-                                     listings.get(subject_id, []), cause=cause)
+                await self._rescored(
+                    ref, lines.get(subject_id, []), rows.get(subject_id), listings.get(subject_id, []), cause=cause
+                )
                 await self.check_record_triggers(ref, added)
         return added_by_entry
 
@@ -218,8 +257,14 @@ class Archive:
 
     async def lines_of(self, subject_ids: list[str]) -> dict[str, list[Line]]:
         rows = await self.session.execute(
-            select(CreditRecord.subject_id, CreditRecord.kind, CreditRecord.value, CreditRecord.occurred_at,
-                   CreditRecord.repaired_at).where(CreditRecord.subject_id.in_(subject_ids)))
+            select(
+                CreditRecord.subject_id,
+                CreditRecord.kind,
+                CreditRecord.value,
+                CreditRecord.occurred_at,
+                CreditRecord.repaired_at,
+            ).where(CreditRecord.subject_id.in_(subject_ids))
+        )
         lines: dict[str, list[Line]] = {}
         for subject_id, *line in rows:
             lines.setdefault(subject_id, []).append(tuple(line))  # type: ignore[arg-type]
@@ -227,24 +272,38 @@ class Archive:
 
     async def rescore(self, ref: SubjectRef, *, cause: str) -> CreditScore:
         """Recompute one subject now, keep the change in the history, and follow the grade's lists."""
-        return await self._rescored(ref, await self.lines(ref.id), await self.session.get(CreditScore, ref.id),
-                                    await self.open_listings(ref.id), cause=cause)
+        return await self._rescored(
+            ref,
+            await self.lines(ref.id),
+            await self.session.get(CreditScore, ref.id),
+            await self.open_listings(ref.id),
+            cause=cause,
+        )
 
-    async def _rescored(self, ref: SubjectRef, lines: list[Line], row: CreditScore | None,
-                        open_now: list[Listing], *, cause: str) -> CreditScore:
+    async def _rescored(
+        self, ref: SubjectRef, lines: list[Line], row: CreditScore | None, open_now: list[Listing], *, cause: str
+    ) -> CreditScore:
         now = self.clock.now()
         result = score(self.card, lines, now)
         before = (row.score, row.grade) if row else (None, None)
         row = self.store(row, ref.id, ref.kind, result, now)
         if before != (result.score, result.grade):
-            self.session.add(ScoreChange(subject_id=ref.id, at=now, score_before=before[0], score_after=result.score,
-                                         grade_before=before[1], grade_after=result.grade, cause=cause,
-                                         scorecard=self.card.version))
+            self.session.add(
+                ScoreChange(
+                    subject_id=ref.id,
+                    at=now,
+                    score_before=before[0],
+                    score_after=result.score,
+                    grade_before=before[1],
+                    grade_after=result.grade,
+                    cause=cause,
+                    scorecard=self.card.version,
+                )
+            )
         await self.follow_grade(ref, result.grade, open_now)
         return row
 
-    def store(self, row: CreditScore | None, subject_id: str, kind: str, result: Result, now: datetime
-              ) -> CreditScore:
+    def store(self, row: CreditScore | None, subject_id: str, kind: str, result: Result, now: datetime) -> CreditScore:
         if row is None:
             row = CreditScore(subject_id=subject_id, subject_kind=kind)
             self.session.add(row)
@@ -263,8 +322,13 @@ class Archive:
 
     async def open_listings_of(self, subject_ids: list[str]) -> dict[str, list[Listing]]:
         listings: dict[str, list[Listing]] = {}
-        for listing in (await self.session.scalars(select(Listing).where(
-                Listing.subject_id.in_(subject_ids), Listing.state != "ended").order_by(Listing.noticed_at))).all():
+        for listing in (
+            await self.session.scalars(
+                select(Listing)
+                .where(Listing.subject_id.in_(subject_ids), Listing.state != "ended")
+                .order_by(Listing.noticed_at)
+            )
+        ).all():
             listings.setdefault(listing.subject_id, []).append(listing)
         return listings
 
@@ -295,39 +359,69 @@ class Archive:
                 trigger = rule.records.get(record.kind)
                 if trigger is None:
                     continue
-                recent = list((await self.session.scalars(select(CreditRecord.id).where(
-                    CreditRecord.subject_id == ref.id, CreditRecord.kind == record.kind,
-                    CreditRecord.repaired_at.is_(None),
-                    CreditRecord.occurred_at >= now - timedelta(days=trigger.within_days)))).all())
+                recent = list(
+                    (
+                        await self.session.scalars(
+                            select(CreditRecord.id).where(
+                                CreditRecord.subject_id == ref.id,
+                                CreditRecord.kind == record.kind,
+                                CreditRecord.repaired_at.is_(None),
+                                CreditRecord.occurred_at >= now - timedelta(days=trigger.within_days),
+                            )
+                        )
+                    ).all()
+                )
                 if len(recent) >= trigger.count and not any(
-                        listing.list_name == name for listing in await self.open_listings(ref.id)):
+                    listing.list_name == name for listing in await self.open_listings(ref.id)
+                ):
                     label = self.card.records[record.kind].label
-                    await self.open_notice(ref, ListName(name), reason=f"{label}（{len(recent)} 次）", basis=recent,
-                                           by="system")
+                    await self.open_notice(
+                        ref, ListName(name), reason=f"{label}（{len(recent)} 次）", basis=recent, by="system"
+                    )
 
     def _new_listing(self, ref: SubjectRef, name: str, reason: str, basis: list[str], by: str) -> Listing:
-        listing = Listing(id=new_id("lst"), subject_id=ref.id, subject_kind=ref.kind, region_code=ref.region_code,
-                          list_name=name, state="noticed", reason=reason, basis=basis, opened_by=by)
+        listing = Listing(
+            id=new_id("lst"),
+            subject_id=ref.id,
+            subject_kind=ref.kind,
+            region_code=ref.region_code,
+            list_name=name,
+            state="noticed",
+            reason=reason,
+            basis=basis,
+            opened_by=by,
+        )
         self.session.add(listing)
         return listing
 
-    async def open_notice(self, ref: SubjectRef, list_name: ListName, *, reason: str, basis: list[str], by: str,
-                          duration_days: int | None = None) -> Listing:
+    async def open_notice(
+        self,
+        ref: SubjectRef,
+        list_name: ListName,
+        *,
+        reason: str,
+        basis: list[str],
+        by: str,
+        duration_days: int | None = None,
+    ) -> Listing:
         """Tell the subject it is to be listed; it may state its case until the defence period ends."""
         rule = self.card.lists[list_name.value]
         if rule.automatic:
-            raise InvalidTransition(f"The {list_name.value} list follows the grade; it takes no notices.",
-                                    code="list_is_automatic")
+            raise InvalidTransition(
+                f"The {list_name.value} list follows the grade; it takes no notices.", code="list_is_automatic"
+            )
         if ref.kind not in rule.applies_to:
             raise RecordNotApplicable(f"The {list_name.value} list does not apply to a {ref.kind}.")
         duration = duration_days or rule.default_days
         assert rule.min_days is not None and rule.max_days is not None and duration is not None
         if not rule.min_days <= duration <= rule.max_days:
-            raise DurationOutOfBounds(f"The {list_name.value} list publishes for {rule.min_days} to {rule.max_days} "
-                                      f"days, not {duration}.")
+            raise DurationOutOfBounds(
+                f"The {list_name.value} list publishes for {rule.min_days} to {rule.max_days} days, not {duration}."
+            )
         if any(listing.list_name == list_name.value for listing in await self.open_listings(ref.id)):
-            raise Conflict(f"{ref.id} is already on notice for or on the {list_name.value} list.",
-                           code="already_on_list")
+            raise Conflict(
+                f"{ref.id} is already on notice for or on the {list_name.value} list.", code="already_on_list"
+            )
         now = self.clock.now()
         listing = self._new_listing(ref, list_name.value, reason, basis, by)
         listing.duration_days, listing.noticed_at = duration, now
@@ -342,8 +436,9 @@ class Archive:
         if listing.duration_days:
             listing.until = now + timedelta(days=listing.duration_days)
             listing.removable_from = now + timedelta(days=rule.min_days or 0)
-        await self.outbox.emit(self.session, SubjectListed(subject_id=listing.subject_id, list_name=listing.list_name,
-                                                           until=listing.until))
+        await self.outbox.emit(
+            self.session, SubjectListed(subject_id=listing.subject_id, list_name=listing.list_name, until=listing.until)
+        )
         await self.session.flush()
 
     async def _end(self, listing: Listing, why: str, by: str, note: str | None) -> None:
@@ -351,8 +446,9 @@ class Archive:
         listing.state, listing.ended_at, listing.end_reason = "ended", self.clock.now(), why
         listing.decided_by, listing.decision_note = by, note
         if was_listed:
-            await self.outbox.emit(self.session, SubjectDelisted(subject_id=listing.subject_id,
-                                                                 list_name=listing.list_name))
+            await self.outbox.emit(
+                self.session, SubjectDelisted(subject_id=listing.subject_id, list_name=listing.list_name)
+            )
         await self.session.flush()
 
     async def listing(self, listing_id: str, caller: Identity) -> tuple[Listing, SubjectRef]:
@@ -378,8 +474,9 @@ class Archive:
     async def decide(self, listing: Listing, caller: Identity, decision: ListingDecision, note: str) -> Listing:
         """An official lists now, withdraws the notice, or removes a listing early after its minimum."""
         if decision in (ListingDecision.list, ListingDecision.withdraw) and listing.state != "noticed":
-            raise InvalidTransition("Only a notice can be listed or withdrawn.", code="not_on_notice",
-                                    state=listing.state)
+            raise InvalidTransition(
+                "Only a notice can be listed or withdrawn.", code="not_on_notice", state=listing.state
+            )
         if decision == ListingDecision.list:
             listing.decided_by, listing.decision_note = caller.subject, note
             await self._list_now(listing)
@@ -387,11 +484,16 @@ class Archive:
             await self._end(listing, "withdrawn", caller.subject, note)
         else:
             if listing.state != "listed" or listing.removable_from is None:
-                raise InvalidTransition("Only a listing with a publication period can be removed early.",
-                                        code="not_removable", state=listing.state)
+                raise InvalidTransition(
+                    "Only a listing with a publication period can be removed early.",
+                    code="not_removable",
+                    state=listing.state,
+                )
             if self.clock.now() < listing.removable_from:
-                raise Conflict(f"The minimum publication period runs until {listing.removable_from.isoformat()}.",
-                               code="minimum_period_not_over")
+                raise Conflict(
+                    f"The minimum publication period runs until {listing.removable_from.isoformat()}.",
+                    code="minimum_period_not_over",
+                )
             await self._end(listing, "removed_early", caller.subject, note)
         return listing
 
@@ -400,21 +502,32 @@ class Archive:
         now = self.clock.now()
         # Claimed with SKIP LOCKED: replicas running this at once each take different rows.
         claim = for_update_skip_locked(self.session)
-        due = (await self.session.scalars(select(Listing).where(
-            Listing.state == "noticed", Listing.defence_until <= now, Listing.defence.is_(None))
-            .order_by(Listing.defence_until).limit(500).with_for_update(**claim))).all()
+        due = (
+            await self.session.scalars(
+                select(Listing)
+                .where(Listing.state == "noticed", Listing.defence_until <= now, Listing.defence.is_(None))
+                .order_by(Listing.defence_until)
+                .limit(500)
+                .with_for_update(**claim)
+            )
+        ).all()
         for listing in due:
             listing.decided_by, listing.decision_note = "system", "陈述申辩期满未申辩"
             await self._list_now(listing)
-        expired = (await self.session.scalars(select(Listing).where(
-            Listing.state == "listed", Listing.until <= now).order_by(Listing.until).limit(500)
-            .with_for_update(**claim))).all()
+        expired = (
+            await self.session.scalars(
+                select(Listing)
+                .where(Listing.state == "listed", Listing.until <= now)
+                .order_by(Listing.until)
+                .limit(500)
+                .with_for_update(**claim)
+            )
+        ).all()
         for listing in expired:
             await self._end(listing, "expired", "system", None)
         return len(due) + len(expired)
 
-    async def listed(self, list_name: ListName, caller: Identity, *, cursor: str | None, limit: int
-                     ) -> list[Listing]:
+    async def listed(self, list_name: ListName, caller: Identity, *, cursor: str | None, limit: int) -> list[Listing]:
         """Who is on the list, newest first, after `cursor` (one row more when there is more)."""
         query = select(Listing).where(Listing.list_name == list_name.value, Listing.state == "listed")
         if caller.role not in (Role.admin, Role.official):
@@ -422,22 +535,38 @@ class Archive:
         return list((await self.session.scalars(LISTINGS_NEWEST.page(query, cursor, limit))).all())
 
     # --- repair -----------------------------------------------------------------------------------
-    async def apply_for_repair(self, listing: Listing, ref: SubjectRef, caller: Identity, statement: str,
-                               evidence: list[str]) -> Repair:
+    async def apply_for_repair(
+        self, listing: Listing, ref: SubjectRef, caller: Identity, statement: str, evidence: list[str]
+    ) -> Repair:
         if not ref.speaks_for(caller):
             raise ListingNotFound(f"No listing {listing.id} of yours.")
         if listing.state != "listed" or listing.list_name == ListName.red.value:
-            raise InvalidTransition("Only a current key-supervision or dishonest listing can be repaired.",
-                                    code="listing_not_repairable", state=listing.state)
+            raise InvalidTransition(
+                "Only a current key-supervision or dishonest listing can be repaired.",
+                code="listing_not_repairable",
+                state=listing.state,
+            )
         if listing.removable_from and self.clock.now() < listing.removable_from:
-            raise Conflict(f"Credit repair can be applied for from {listing.removable_from.isoformat()}, the end "
-                           "of the minimum publication period.", code="repair_too_early")
-        if await self.session.scalar(select(Repair.id).where(Repair.listing_id == listing.id,
-                                                             Repair.state == "pending")):
+            raise Conflict(
+                f"Credit repair can be applied for from {listing.removable_from.isoformat()}, the end "
+                "of the minimum publication period.",
+                code="repair_too_early",
+            )
+        if await self.session.scalar(
+            select(Repair.id).where(Repair.listing_id == listing.id, Repair.state == "pending")
+        ):
             raise Conflict("A repair application for this listing is waiting for a decision.", code="repair_pending")
-        repair = Repair(id=new_id("rep"), listing_id=listing.id, subject_id=ref.id, region_code=ref.region_code,
-                        applicant=caller.subject, statement=statement, evidence=evidence, state="pending",
-                        created_at=self.clock.now())
+        repair = Repair(
+            id=new_id("rep"),
+            listing_id=listing.id,
+            subject_id=ref.id,
+            region_code=ref.region_code,
+            applicant=caller.subject,
+            statement=statement,
+            evidence=evidence,
+            state="pending",
+            created_at=self.clock.now(),
+        )
         self.session.add(repair)
         await self.session.flush()
         return repair
@@ -452,8 +581,9 @@ class Archive:
     async def decide_repair(self, repair: Repair, caller: Identity, approve: bool, note: str) -> Repair:
         """Approved: the listing ends, the records behind it count at the repaired factor, the score moves."""
         if repair.state != "pending":
-            raise InvalidTransition(f"This application was already {repair.state}.", code="already_decided",
-                                    state=repair.state)
+            raise InvalidTransition(
+                f"This application was already {repair.state}.", code="already_decided", state=repair.state
+            )
         now = self.clock.now()
         repair.state = "approved" if approve else "rejected"
         repair.decided_by, repair.decided_at, repair.decision_note = caller.subject, now, note
@@ -462,8 +592,9 @@ class Archive:
             assert listing is not None
             await self._end(listing, "repaired", caller.subject, note)
             if listing.basis:
-                await self.session.execute(update(CreditRecord).where(CreditRecord.id.in_(listing.basis))
-                                           .values(repaired_at=now))
+                await self.session.execute(
+                    update(CreditRecord).where(CreditRecord.id.in_(listing.basis)).values(repaired_at=now)
+                )
             ref = await self.subject(repair.subject_id)
             assert ref is not None
             await self.rescore(ref, cause=f"repair {repair.id}")
@@ -471,21 +602,39 @@ class Archive:
 
     # --- reading ----------------------------------------------------------------------------------
     async def history(self, subject_id: str, limit: int = 20) -> list[ScoreChange]:
-        return list((await self.session.scalars(select(ScoreChange).where(ScoreChange.subject_id == subject_id)
-                                                .order_by(ScoreChange.at.desc(), ScoreChange.id.desc())
-                                                .limit(limit))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(ScoreChange)
+                    .where(ScoreChange.subject_id == subject_id)
+                    .order_by(ScoreChange.at.desc(), ScoreChange.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        )
 
     async def listings_of(self, subject_id: str) -> list[Listing]:
-        return list((await self.session.scalars(select(Listing).where(Listing.subject_id == subject_id)
-                                                .order_by(Listing.id.desc()))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(Listing).where(Listing.subject_id == subject_id).order_by(Listing.id.desc())
+                )
+            ).all()
+        )
 
 
 def _has_any(open_lists: dict[str, Listing], *names: str) -> bool:
     return any(name in open_lists for name in names)
 
 
-async def recompute_all(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, outbox: Outbox,
-                        defence_days: int, *, batch: int = 5000) -> dict[str, int]:
+async def recompute_all(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    outbox: Outbox,
+    defence_days: int,
+    *,
+    batch: int = 5000,
+) -> dict[str, int]:
     """The batch job: every subject rescored with the current scorecard (after a new version, say).
 
     One ordered pass over the records (streamed, never all in memory) with the same scorer as the
@@ -497,12 +646,22 @@ async def recompute_all(sessionmaker: async_sessionmaker[AsyncSession], clock: C
     now = clock.now()
     totals = {"subjects": 0, "records": 0, "changed": 0}
     async with sessionmaker() as reader, sessionmaker() as writer:
-        old = {row.subject_id: (row.score, row.grade) for row in await writer.execute(
-            select(CreditScore.subject_id, CreditScore.score, CreditScore.grade))}
+        old = {
+            row.subject_id: (row.score, row.grade)
+            for row in await writer.execute(select(CreditScore.subject_id, CreditScore.score, CreditScore.grade))
+        }
         stream = await reader.stream(
-            select(CreditRecord.subject_id, CreditRecord.subject_kind, CreditRecord.kind, CreditRecord.value,
-                   CreditRecord.occurred_at, CreditRecord.repaired_at)
-            .order_by(CreditRecord.subject_id).execution_options(yield_per=20_000))
+            select(
+                CreditRecord.subject_id,
+                CreditRecord.subject_kind,
+                CreditRecord.kind,
+                CreditRecord.value,
+                CreditRecord.occurred_at,
+                CreditRecord.repaired_at,
+            )
+            .order_by(CreditRecord.subject_id)
+            .execution_options(yield_per=20_000)
+        )
         pending: list[tuple[str, str, Result]] = []
         subject: tuple[str, str] | None = None
         lines: list[Line] = []
@@ -512,8 +671,9 @@ async def recompute_all(sessionmaker: async_sessionmaker[AsyncSession], clock: C
                 totals["subjects"] += 1
                 lines = []
                 if len(pending) >= batch:
-                    totals["changed"] += await _write_scores(writer, card, pending, old, now, clock, outbox,
-                                                             defence_days)
+                    totals["changed"] += await _write_scores(
+                        writer, card, pending, old, now, clock, outbox, defence_days
+                    )
                     pending = []
             subject = (subject_id, kind)
             lines.append((record_kind, value, occurred_at, repaired_at))
@@ -525,25 +685,60 @@ async def recompute_all(sessionmaker: async_sessionmaker[AsyncSession], clock: C
     return totals
 
 
-async def _write_scores(session: AsyncSession, card: Scorecard, results: list[tuple[str, str, Result]],
-                        old: dict[str, tuple[int, str]], now: datetime, clock: Clock, outbox: Outbox,
-                        defence_days: int) -> int:
+async def _write_scores(
+    session: AsyncSession,
+    card: Scorecard,
+    results: list[tuple[str, str, Result]],
+    old: dict[str, tuple[int, str]],
+    now: datetime,
+    clock: Clock,
+    outbox: Outbox,
+    defence_days: int,
+) -> int:
     if not results:
         return 0
-    rows = [{"subject_id": sid, "subject_kind": kind, "score": r.score, "grade": r.grade, "scorecard": card.version,
-             "reasons": r.reasons, "figures": r.figures, "computed_at": now} for sid, kind, r in results]
+    rows = [
+        {
+            "subject_id": sid,
+            "subject_kind": kind,
+            "score": r.score,
+            "grade": r.grade,
+            "scorecard": card.version,
+            "reasons": r.reasons,
+            "figures": r.figures,
+            "computed_at": now,
+        }
+        for sid, kind, r in results
+    ]
     insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = insert(CreditScore)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=["subject_id"],
-        set_={c: statement.excluded[c] for c in ("score", "grade", "scorecard", "reasons", "figures",
-                                                 "computed_at")}), rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["subject_id"],
+            set_={
+                c: statement.excluded[c] for c in ("score", "grade", "scorecard", "reasons", "figures", "computed_at")
+            },
+        ),
+        rows,
+    )
     changes = [(sid, kind, r) for sid, kind, r in results if old.get(sid) != (r.score, r.grade)]
     if changes:
-        await session.execute(insert(ScoreChange), [
-            {"subject_id": sid, "at": now, "score_before": old.get(sid, (None, None))[0], "score_after": r.score,
-             "grade_before": old.get(sid, (None, None))[1], "grade_after": r.grade,
-             "cause": f"batch {card.version}", "scorecard": card.version} for sid, _, r in changes])
+        await session.execute(
+            insert(ScoreChange),
+            [
+                {
+                    "subject_id": sid,
+                    "at": now,
+                    "score_before": old.get(sid, (None, None))[0],
+                    "score_after": r.score,
+                    "grade_before": old.get(sid, (None, None))[1],
+                    "grade_after": r.grade,
+                    "cause": f"batch {card.version}",
+                    "scorecard": card.version,
+                }
+                for sid, _, r in changes
+            ],
+        )
         archive = Archive(session=session, clock=clock, outbox=outbox, defence_days=defence_days, card=card)
         regraded = {sid: r.grade for sid, _, r in changes if sid in old and old[sid][1] != r.grade}
         refs = await archive.subjects(dict.fromkeys(regraded, False)) if regraded else {}

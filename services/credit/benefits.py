@@ -115,8 +115,9 @@ def canonical(fields: dict[str, Any]) -> bytes:
 def verify(answer: dict[str, Any], public_key_b64: str) -> bool:
     """What a gate does with an answer (kept here for the tests and the docs' example)."""
     try:
-        Ed25519PublicKey.from_public_bytes(_unb64(public_key_b64)).verify(_unb64(answer["signature"]),
-                                                                          canonical(answer))
+        Ed25519PublicKey.from_public_bytes(_unb64(public_key_b64)).verify(
+            _unb64(answer["signature"]), canonical(answer)
+        )
     except Exception:
         return False
     return True
@@ -145,16 +146,29 @@ class Benefits:
         grade = await self.archive.grade_of(consumer_id)
         consumer = await self.session.get(Consumer, consumer_id)
         honours = set(consumer.honours if consumer else ())
-        if grade not in rule.grades and not honours & set(rule.honours) and not (
-                rule.external and grade in rule.external_grades
-                and _meets(await external.fresh(self.session, consumer_id, now), rule.external)):
+        if (
+            grade not in rule.grades
+            and not honours & set(rule.honours)
+            and not (
+                rule.external
+                and grade in rule.external_grades
+                and _meets(await external.fresh(self.session, consumer_id, now), rule.external)
+            )
+        ):
             reasons.append("grade_too_low")
-        if await self.session.scalar(select(Listing.id).where(
-                Listing.subject_id == consumer_id, Listing.list_name == "dishonest", Listing.state == "listed")):
+        if await self.session.scalar(
+            select(Listing.id).where(
+                Listing.subject_id == consumer_id, Listing.list_name == "dishonest", Listing.state == "listed"
+            )
+        ):
             reasons.append("consumer_listed_dishonest")
-        if rule.limit != "unlimited" and await self.session.scalar(select(Redemption.id).where(
-                Redemption.benefit == rule.code, Redemption.consumer_id == consumer_id,
-                Redemption.limit_key == rule.limit_key(merchant.id, ""))):
+        if rule.limit != "unlimited" and await self.session.scalar(
+            select(Redemption.id).where(
+                Redemption.benefit == rule.code,
+                Redemption.consumer_id == consumer_id,
+                Redemption.limit_key == rule.limit_key(merchant.id, ""),
+            )
+        ):
             reasons.append("already_redeemed")
         return reasons, grade
 
@@ -162,9 +176,15 @@ class Benefits:
         reasons, grade = await self.reasons_against(rule, consumer_id, merchant)
         now = self.archive.clock.now()
         fields: dict[str, Any] = {
-            "answer_id": new_id("ans"), "benefit": rule.code, "consumer_id": consumer_id, "merchant_id": merchant.id,
-            "eligible": not reasons, "reasons": reasons, "grade": grade,
-            "checked_at": _iso(now), "valid_until": _iso(now + timedelta(seconds=self.valid_seconds)),
+            "answer_id": new_id("ans"),
+            "benefit": rule.code,
+            "consumer_id": consumer_id,
+            "merchant_id": merchant.id,
+            "eligible": not reasons,
+            "reasons": reasons,
+            "grade": grade,
+            "checked_at": _iso(now),
+            "valid_until": _iso(now + timedelta(seconds=self.valid_seconds)),
             "key_id": self.signer.key_id,
         }
         return Eligibility(**fields, signature=self.signer.sign(fields))
@@ -176,9 +196,15 @@ class Benefits:
         if reasons:
             raise NotEligible(f"Not eligible for {rule.name}: {', '.join(reasons)}.", reasons=reasons)
         redemption_id = new_id("rdm")
-        redemption = Redemption(id=redemption_id, benefit=rule.code, consumer_id=consumer_id,
-                                merchant_id=merchant.id, limit_key=rule.limit_key(merchant.id, redemption_id),
-                                redeemed_by=by, redeemed_at=self.archive.clock.now())
+        redemption = Redemption(
+            id=redemption_id,
+            benefit=rule.code,
+            consumer_id=consumer_id,
+            merchant_id=merchant.id,
+            limit_key=rule.limit_key(merchant.id, redemption_id),
+            redeemed_by=by,
+            redeemed_at=self.archive.clock.now(),
+        )
         self.session.add(redemption)
         try:
             await self.session.flush()

@@ -27,9 +27,11 @@ async def seed_demo() -> int:
         async with create_sessionmaker(engine)() as session:
             books = Outbox(outbox, "credit", system_clock)
             subjects = Subjects(session=session, clock=system_clock, outbox=books)
-            codes = Codes(session=session, archive=Archive(session=session, clock=system_clock, outbox=books,
-                                                           defence_days=settings.defence_days),
-                          public_base_url=settings.public_base_url)
+            codes = Codes(
+                session=session,
+                archive=Archive(session=session, clock=system_clock, outbox=books, defence_days=settings.defence_days),
+                public_base_url=settings.public_base_url,
+            )
             for raw in demo_data(settings)["merchants"]:
                 if await subjects.get(raw["id"]) is None:
                     merchant = await subjects.settle_in(MerchantIn.model_validate(raw))
@@ -46,8 +48,9 @@ async def recompute() -> dict[str, int]:
     """Rescore every subject with the current scorecard (run it after a new scorecard version)."""
     engine = create_engine(settings)
     try:
-        return await recompute_all(create_sessionmaker(engine), system_clock, Outbox(outbox, "credit", system_clock),
-                                   settings.defence_days)
+        return await recompute_all(
+            create_sessionmaker(engine), system_clock, Outbox(outbox, "credit", system_clock), settings.defence_days
+        )
     finally:
         await engine.dispose()
 
@@ -58,8 +61,9 @@ async def announce() -> int:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            count = await Subjects(session=session, clock=system_clock,
-                                   outbox=Outbox(outbox, "credit", system_clock)).announce_all()
+            count = await Subjects(
+                session=session, clock=system_clock, outbox=Outbox(outbox, "credit", system_clock)
+            ).announce_all()
             await session.commit()
             return count
     finally:
@@ -79,8 +83,10 @@ def main() -> None:
         print(f"credit: {asyncio.run(announce())} merchants announced; the outbox delivers them")
     else:
         totals = asyncio.run(recompute())
-        print(f"credit: {totals['subjects']} subjects rescored from {totals['records']} records, "
-              f"{totals['changed']} changed")
+        print(
+            f"credit: {totals['subjects']} subjects rescored from {totals['records']} records, "
+            f"{totals['changed']} changed"
+        )
 
 
 if __name__ == "__main__":

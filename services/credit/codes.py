@@ -57,17 +57,26 @@ class Codes:
         return f"{self.public_base_url.rstrip('/')}/c/{code}"
 
     async def issue(self, merchant: Merchant, by: str, note: str | None = None) -> AssuredCode:
-        code = AssuredCode(code=new_code(), merchant_id=merchant.id, state="active",
-                           issued_at=self.archive.clock.now(), changed_by=by, note=note)
+        code = AssuredCode(
+            code=new_code(),
+            merchant_id=merchant.id,
+            state="active",
+            issued_at=self.archive.clock.now(),
+            changed_by=by,
+            note=note,
+        )
         self.session.add(code)
         await self.session.flush()
         return code
 
     async def current(self, merchant_id: str) -> AssuredCode | None:
         """The merchant's active or suspended code (a reissue replaces it)."""
-        return await self.session.scalar(select(AssuredCode).where(
-            AssuredCode.merchant_id == merchant_id, AssuredCode.state != "replaced")
-            .order_by(AssuredCode.issued_at.desc()).limit(1))
+        return await self.session.scalar(
+            select(AssuredCode)
+            .where(AssuredCode.merchant_id == merchant_id, AssuredCode.state != "replaced")
+            .order_by(AssuredCode.issued_at.desc())
+            .limit(1)
+        )
 
     async def require_current(self, merchant_id: str) -> AssuredCode:
         code = await self.current(merchant_id)
@@ -77,8 +86,13 @@ class Codes:
 
     async def resolve(self, value: str) -> tuple[AssuredCode, Merchant]:
         """An active code and its merchant, or the problem that says why not."""
-        row = (await self.session.execute(select(AssuredCode, Merchant).join(
-            Merchant, Merchant.id == AssuredCode.merchant_id).where(AssuredCode.code == value.upper()))).first()
+        row = (
+            await self.session.execute(
+                select(AssuredCode, Merchant)
+                .join(Merchant, Merchant.id == AssuredCode.merchant_id)
+                .where(AssuredCode.code == value.upper())
+            )
+        ).first()
         if row is None:
             raise CodeNotFound(f"No assured consumption code {value}.")
         code, merchant = row
@@ -95,35 +109,65 @@ class Codes:
     async def profile(self, value: str) -> PublicProfile:
         """The public profile behind a code, read in one statement (the most frequent public request): the
         code, its merchant, its score and its lists, one row per list it is on (or one row)."""
-        rows = (await self.session.execute(
-            select(AssuredCode.code, AssuredCode.state, Merchant.id, Merchant.name, Merchant.industry,
-                   Merchant.region_code, Merchant.address, Merchant.status, Merchant.in_integrity_alliance,
-                   Merchant.in_compensation_program, CreditScore.grade, CreditScore.figures,
-                   CreditScore.computed_at, Listing.list_name)
-            .join(Merchant, Merchant.id == AssuredCode.merchant_id)
-            .outerjoin(CreditScore, CreditScore.subject_id == Merchant.id)
-            .outerjoin(Listing, (Listing.subject_id == Merchant.id) & (Listing.state == "listed"))
-            .where(AssuredCode.code == value.upper()))).all()
+        rows = (
+            await self.session.execute(
+                select(
+                    AssuredCode.code,
+                    AssuredCode.state,
+                    Merchant.id,
+                    Merchant.name,
+                    Merchant.industry,
+                    Merchant.region_code,
+                    Merchant.address,
+                    Merchant.status,
+                    Merchant.in_integrity_alliance,
+                    Merchant.in_compensation_program,
+                    CreditScore.grade,
+                    CreditScore.figures,
+                    CreditScore.computed_at,
+                    Listing.list_name,
+                )
+                .join(Merchant, Merchant.id == AssuredCode.merchant_id)
+                .outerjoin(CreditScore, CreditScore.subject_id == Merchant.id)
+                .outerjoin(Listing, (Listing.subject_id == Merchant.id) & (Listing.state == "listed"))
+                .where(AssuredCode.code == value.upper())
+            )
+        ).all()
         if not rows:
             raise CodeNotFound(f"No assured consumption code {value}.")
         first = rows[0]
         self._refuse_unless_active(first.state, first.status == "live")
         listed = {row.list_name for row in rows if row.list_name is not None}
-        badges = [name for name, held in (("integrity_alliance", first.in_integrity_alliance),
-                                          ("advance_compensation", first.in_compensation_program),
-                                          ("red_list", "red" in listed)) if held]
+        badges = [
+            name
+            for name, held in (
+                ("integrity_alliance", first.in_integrity_alliance),
+                ("advance_compensation", first.in_compensation_program),
+                ("red_list", "red" in listed),
+            )
+            if held
+        ]
         return PublicProfile(
-            code=first.code, merchant_id=first.id, name=first.name, industry=first.industry,
-            region_code=first.region_code, address=first.address,
+            code=first.code,
+            merchant_id=first.id,
+            name=first.name,
+            industry=first.industry,
+            region_code=first.region_code,
+            address=first.address,
             grade=first.grade if first.grade is not None else self.archive.card.grade_of(self.archive.card.base),
-            badges=badges, warnings=sorted(listed - {"red"}),
+            badges=badges,
+            warnings=sorted(listed - {"red"}),
             figures=first.figures if first.figures else {"days": self.archive.card.figures_days},
             rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
-            complain={"method": "POST", "path": "/v1/complaints",
-                      "miniprogram_page": f"pages/complaint/new?merchant_id={first.id}",
-                      "prefill": {"merchant_id": first.id, "region_code": first.region_code,
-                                  "industry": first.industry}},
-            updated_at=first.computed_at, grade_scale=dict(self.archive.card.grades))
+            complain={
+                "method": "POST",
+                "path": "/v1/complaints",
+                "miniprogram_page": f"pages/complaint/new?merchant_id={first.id}",
+                "prefill": {"merchant_id": first.id, "region_code": first.region_code, "industry": first.industry},
+            },
+            updated_at=first.computed_at,
+            grade_scale=dict(self.archive.card.grades),
+        )
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
         if code.state != "active":
@@ -142,9 +186,14 @@ class Codes:
         """Code evaluate: a consumer rates the merchant, at most once in RATING_INTERVAL."""
         _, merchant = await self.resolve(value)
         now = self.archive.clock.now()
-        recent = await self.session.scalar(select(CreditRecord.id).where(
-            CreditRecord.subject_id == merchant.id, CreditRecord.kind == "rating",
-            CreditRecord.recorded_by == consumer_id, CreditRecord.occurred_at > now - RATING_INTERVAL))
+        recent = await self.session.scalar(
+            select(CreditRecord.id).where(
+                CreditRecord.subject_id == merchant.id,
+                CreditRecord.kind == "rating",
+                CreditRecord.recorded_by == consumer_id,
+                CreditRecord.occurred_at > now - RATING_INTERVAL,
+            )
+        )
         if recent is not None:
             raise RatingTooSoon("You rated this merchant in the last 30 days.")
         ref = await self.archive.subject(merchant.id)

@@ -16,17 +16,28 @@ class CreditSettings(ServiceSettings):
 
     port: int = Field(8003, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/credit.db", description="SQLAlchemy async URL")
-    public_base_url: str = Field("http://127.0.0.1:8000", description=(
-        "where tourists reach the gateway: assured-code QR images encode <public_base_url>/c/<code>"))
-    signing_key: str = Field(PLACEHOLDER_SIGNING_KEY, description=(
-        "Ed25519 private key seed (32 bytes, base64url) that signs benefit eligibility answers"))
-    code_profile_max_age_seconds: int = Field(30, ge=0, le=300, description=(
-        "how long a CDN or browser may reuse a scanned code's public profile: a suspended or replaced code "
-        "answers 410 within this at the latest"))
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description=("where tourists reach the gateway: assured-code QR images encode <public_base_url>/c/<code>"),
+    )
+    signing_key: str = Field(
+        PLACEHOLDER_SIGNING_KEY,
+        description=("Ed25519 private key seed (32 bytes, base64url) that signs benefit eligibility answers"),
+    )
+    code_profile_max_age_seconds: int = Field(
+        30,
+        ge=0,
+        le=300,
+        description=(
+            "how long a CDN or browser may reuse a scanned code's public profile: a suspended or replaced code "
+            "answers 410 within this at the latest"
+        ),
+    )
     defence_days: int = Field(5, ge=1, description="days a subject on notice has to state its case before listing")
     eligibility_valid_seconds: int = Field(300, ge=10, description="how long a signed eligibility answer holds")
-    lists_interval_seconds: float = Field(60.0, gt=0, description=(
-        "how often the lists scheduler lists unanswered notices and ends expired listings"))
+    lists_interval_seconds: float = Field(
+        60.0, gt=0, description=("how often the lists scheduler lists unanswered notices and ends expired listings")
+    )
 
     def development_only(self) -> list[str]:
         found = super().development_only()

@@ -73,17 +73,26 @@ async def subject_names(session: Session, listings: list[Listing], caller: Ident
     ids = {lst.subject_id for lst in listings}
     names = dict((await session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(ids)))).all())
     official = caller.role in (Role.admin, Role.official)
-    for pid, name in (await session.execute(select(Practitioner.id, Practitioner.name)
-                                            .where(Practitioner.id.in_(ids)))).all():
+    for pid, name in (
+        await session.execute(select(Practitioner.id, Practitioner.name).where(Practitioner.id.in_(ids)))
+    ).all():
         names[pid] = name if official else name[:1] + "*" * (len(name) - 1)
     return names
 
 
 def record_out(record: CreditRecord, archive: ArchiveService) -> RecordOut:
     rule = archive.card.records.get(record.kind)
-    return RecordOut(id=record.id, subject_id=record.subject_id, kind=record.kind,
-                     label=rule.label if rule else record.kind, value=record.value, reference=record.reference,
-                     note=record.note, occurred_at=record.occurred_at, repaired_at=record.repaired_at)
+    return RecordOut(
+        id=record.id,
+        subject_id=record.subject_id,
+        kind=record.kind,
+        label=rule.label if rule else record.kind,
+        value=record.value,
+        reference=record.reference,
+        note=record.note,
+        occurred_at=record.occurred_at,
+        repaired_at=record.repaired_at,
+    )
 
 
 # --- scores and records ------------------------------------------------------------------------------
@@ -97,14 +106,22 @@ async def get_credit(subject_id: SubjectId, archive: ArchiveService, caller: Cal
     if row is None:
         row = await archive.rescore(ref, cause="first look")
     listings = await archive.listings_of(ref.id)
-    return CreditOut(subject_id=ref.id, subject_kind=ref.kind, name=ref.name, score=row.score, grade=row.grade,
-                     scorecard=row.scorecard, reasons=[ReasonOut(**r) for r in row.reasons], figures=row.figures,
-                     listings=[listing_out(x, {ref.id: ref.name or ""}) for x in listings],
-                     history=[ScoreChangeOut.model_validate(c, from_attributes=True)
-                              for c in await archive.history(ref.id)],
-                     external_scores=[ExternalScoreOut.model_validate(e, from_attributes=True)
-                                      for e in await external.on_file(session, ref.id)],
-                     computed_at=row.computed_at)
+    return CreditOut(
+        subject_id=ref.id,
+        subject_kind=ref.kind,
+        name=ref.name,
+        score=row.score,
+        grade=row.grade,
+        scorecard=row.scorecard,
+        reasons=[ReasonOut(**r) for r in row.reasons],
+        figures=row.figures,
+        listings=[listing_out(x, {ref.id: ref.name or ""}) for x in listings],
+        history=[ScoreChangeOut.model_validate(c, from_attributes=True) for c in await archive.history(ref.id)],
+        external_scores=[
+            ExternalScoreOut.model_validate(e, from_attributes=True) for e in await external.on_file(session, ref.id)
+        ],
+        computed_at=row.computed_at,
+    )
 
 
 # Newest first, page by key: records arriving between pages never shift them.
@@ -112,21 +129,33 @@ RECORDS_NEWEST = Keyset("newest", (key(CreditRecord.occurred_at), key(CreditReco
 
 
 @router.get("/credit/{subject_id}/records", tags=["credit"], responses=problem_responses(SubjectNotFound))
-async def list_records(subject_id: SubjectId, archive: ArchiveService, caller: Caller, session: Session,
-                       limit: Limit = 50, cursor: CursorParam = None) -> Page[RecordOut]:
+async def list_records(
+    subject_id: SubjectId,
+    archive: ArchiveService,
+    caller: Caller,
+    session: Session,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[RecordOut]:
     """The records behind a score, newest first."""
     ref = await archive.visible_subject(subject_id, caller)
     query = select(CreditRecord).where(CreditRecord.subject_id == ref.id)
     rows = (await session.scalars(RECORDS_NEWEST.page(query, cursor, limit))).all()
-    return Page[RecordOut](items=[record_out(r, archive) for r in rows[:limit]],
-                           next_cursor=RECORDS_NEWEST.next_cursor(rows, limit))
+    return Page[RecordOut](
+        items=[record_out(r, archive) for r in rows[:limit]], next_cursor=RECORDS_NEWEST.next_cursor(rows, limit)
+    )
 
 
-@router.post("/credit/{subject_id}/records", tags=["credit"], status_code=201,
-             dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(SubjectNotFound, RecordNotApplicable, FutureTimestamp))
-async def add_record(subject_id: SubjectId, body: RecordIn, archive: ArchiveService, caller: Caller,
-                     session: Session) -> RecordOut:
+@router.post(
+    "/credit/{subject_id}/records",
+    tags=["credit"],
+    status_code=201,
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(SubjectNotFound, RecordNotApplicable, FutureTimestamp),
+)
+async def add_record(
+    subject_id: SubjectId, body: RecordIn, archive: ArchiveService, caller: Caller, session: Session
+) -> RecordOut:
     """An official's record: an inspection passed, an administrative penalty, a commendation, another
     authority's public list, a complaint found malicious, compensation fraud, or a consumer's honour
     (one of the trustworthy groups that earn benefits). The score is recomputed at once."""
@@ -136,16 +165,27 @@ async def add_record(subject_id: SubjectId, body: RecordIn, archive: ArchiveServ
         if consumer is None or not body.honour:
             raise RecordNotApplicable("An honour is recorded for a consumer, with the honour's name.")
         consumer.honours = sorted({*consumer.honours, body.honour})
-    added = await archive.record_and_rescore(ref, [(body.kind.value, None)], by=caller.subject,
-                                             reference=body.reference, note=body.note, occurred_at=body.occurred_at)
+    added = await archive.record_and_rescore(
+        ref,
+        [(body.kind.value, None)],
+        by=caller.subject,
+        reference=body.reference,
+        note=body.note,
+        occurred_at=body.occurred_at,
+    )
     return record_out(added[0], archive)
 
 
-@router.post("/credit/{subject_id}/external-scores", tags=["credit"], status_code=201,
-             dependencies=[require_roles(Role.admin, Role.partner, Role.service)],
-             responses=problem_responses(SubjectNotFound, external.UnknownSource, external.ScoreOffScale))
-async def push_external_score(subject_id: SubjectId, body: ExternalScoreIn, archive: ArchiveService, caller: Caller,
-                              session: Session) -> ExternalScoreOut:
+@router.post(
+    "/credit/{subject_id}/external-scores",
+    tags=["credit"],
+    status_code=201,
+    dependencies=[require_roles(Role.admin, Role.partner, Role.service)],
+    responses=problem_responses(SubjectNotFound, external.UnknownSource, external.ScoreOffScale),
+)
+async def push_external_score(
+    subject_id: SubjectId, body: ExternalScoreIn, archive: ArchiveService, caller: Caller, session: Session
+) -> ExternalScoreOut:
     """The adapter of an outside score (Sesame credit through Alipay, Hainan's 金椰分) pushes a consumer's
     score. It is kept beside the archive's own score, never in it, and never decides a listing; a
     benefit rule may accept it as a second way in while it is at most 90 days old."""
@@ -162,25 +202,37 @@ async def push_external_score(subject_id: SubjectId, body: ExternalScoreIn, arch
 
 # --- lists -----------------------------------------------------------------------------------------
 @router.get("/lists/{list_name}", tags=["lists"])
-async def get_list(list_name: ListName, archive: ArchiveService, caller: Caller, session: Session,
-                   limit: Limit = 50, cursor: CursorParam = None) -> Page[ListingOut]:
+async def get_list(
+    list_name: ListName,
+    archive: ArchiveService,
+    caller: Caller,
+    session: Session,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[ListingOut]:
     """Who is on a list now: public for merchants (and practitioners, their names masked); officials
     also see consumers."""
     rows = await archive.listed(list_name, caller, cursor=cursor, limit=limit)
     names = await subject_names(session, rows[:limit], caller)
-    return Page[ListingOut](items=[listing_out(x, names) for x in rows[:limit]],
-                            next_cursor=LISTINGS_NEWEST.next_cursor(rows, limit))
+    return Page[ListingOut](
+        items=[listing_out(x, names) for x in rows[:limit]], next_cursor=LISTINGS_NEWEST.next_cursor(rows, limit)
+    )
 
 
-@router.post("/lists/{list_name}/notices", tags=["lists"], status_code=201,
-             dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(SubjectNotFound, Conflict, DurationOutOfBounds))
+@router.post(
+    "/lists/{list_name}/notices",
+    tags=["lists"],
+    status_code=201,
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(SubjectNotFound, Conflict, DurationOutOfBounds),
+)
 async def open_notice(list_name: ListName, body: NoticeIn, archive: ArchiveService, caller: Caller) -> ListingOut:
     """Put a subject on notice for the key-supervision or dishonest list: it is told and has the defence
     period to state its case; unanswered, it is listed when the period ends."""
     ref = await archive.visible_subject(body.subject_id, caller)
-    listing = await archive.open_notice(ref, list_name, reason=body.reason, basis=[], by=caller.subject,
-                                        duration_days=body.duration_days)
+    listing = await archive.open_notice(
+        ref, list_name, reason=body.reason, basis=[], by=caller.subject, duration_days=body.duration_days
+    )
     return listing_out(listing, {ref.id: ref.name or ""})
 
 
@@ -193,20 +245,26 @@ async def get_listing(listing_id: ListingId, archive: ArchiveService, caller: Ca
     return listing_out(listing, {ref.id: ref.name or ""})
 
 
-@router.post("/listings/{listing_id}/defence", tags=["lists"],
-             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
-async def state_defence(listing_id: ListingId, body: DefenceIn, archive: ArchiveService,
-                        caller: Caller) -> ListingOut:
+@router.post(
+    "/listings/{listing_id}/defence",
+    tags=["lists"],
+    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+)
+async def state_defence(listing_id: ListingId, body: DefenceIn, archive: ArchiveService, caller: Caller) -> ListingOut:
     """The subject states its case (陈述申辩) within the defence period; an official then decides."""
     listing, ref = await archive.listing(listing_id, caller)
     return listing_out(await archive.defend(listing, ref, caller, body.statement), {ref.id: ref.name or ""})
 
 
-@router.post("/listings/{listing_id}/decisions", tags=["lists"],
-             dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
-async def decide_listing(listing_id: ListingId, body: ListingDecisionIn, archive: ArchiveService,
-                         caller: Caller) -> ListingOut:
+@router.post(
+    "/listings/{listing_id}/decisions",
+    tags=["lists"],
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+)
+async def decide_listing(
+    listing_id: ListingId, body: ListingDecisionIn, archive: ArchiveService, caller: Caller
+) -> ListingOut:
     """List now (the defence does not hold), withdraw the notice (it does), or remove a listing early
     once its minimum publication period is over."""
     listing, ref = await archive.listing(listing_id, caller)
@@ -216,8 +274,12 @@ async def decide_listing(listing_id: ListingId, body: ListingDecisionIn, archive
 
 
 # --- repair ----------------------------------------------------------------------------------------
-@router.post("/credit-repairs", tags=["repair"], status_code=201,
-             responses=problem_responses(ListingNotFound, InvalidTransition, Conflict))
+@router.post(
+    "/credit-repairs",
+    tags=["repair"],
+    status_code=201,
+    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+)
 async def apply_for_repair(body: RepairIn, archive: ArchiveService, caller: Caller) -> RepairOut:
     """The listed subject applies for credit repair (信用修复) with evidence of rectification, once the
     minimum publication period is over."""
@@ -227,16 +289,21 @@ async def apply_for_repair(body: RepairIn, archive: ArchiveService, caller: Call
 
 
 @router.get("/credit-repairs/{repair_id}", tags=["repair"], responses=problem_responses(RepairNotFound))
-async def get_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], archive: ArchiveService,
-                     caller: Caller) -> RepairOut:
+async def get_repair(
+    repair_id: Annotated[str, Path(pattern=ID_PATTERN)], archive: ArchiveService, caller: Caller
+) -> RepairOut:
     return RepairOut.model_validate(await archive.repair(repair_id, caller), from_attributes=True)
 
 
-@router.post("/credit-repairs/{repair_id}/decisions", tags=["repair"],
-             dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(RepairNotFound, InvalidTransition))
-async def decide_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], body: RepairDecisionIn,
-                        archive: ArchiveService, caller: Caller) -> RepairOut:
+@router.post(
+    "/credit-repairs/{repair_id}/decisions",
+    tags=["repair"],
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(RepairNotFound, InvalidTransition),
+)
+async def decide_repair(
+    repair_id: Annotated[str, Path(pattern=ID_PATTERN)], body: RepairDecisionIn, archive: ArchiveService, caller: Caller
+) -> RepairOut:
     """Approved: the listing ends, the records behind it stop counting against the score (the history
     keeps both), and the score is recomputed. Rejected: the listing stays."""
     repair = await archive.repair(repair_id, caller)
@@ -250,8 +317,9 @@ async def decide_repair(repair_id: Annotated[str, Path(pattern=ID_PATTERN)], bod
 # --- benefits --------------------------------------------------------------------------------------
 async def get_benefits(request: Request, session: Session, archive: ArchiveService) -> Benefits:
     state = request.app.state
-    return Benefits(session=session, archive=archive, signer=state.signer,
-                    valid_seconds=state.settings.eligibility_valid_seconds)
+    return Benefits(
+        session=session, archive=archive, signer=state.signer, valid_seconds=state.settings.eligibility_valid_seconds
+    )
 
 
 BenefitService = Annotated[Benefits, Depends(get_benefits)]
@@ -283,10 +351,15 @@ def _may_ask(caller: Identity, consumer_id: str, merchant: Merchant) -> bool:
     return caller.role == Role.partner or manages(caller, merchant)
 
 
-@router.get("/benefits/eligibility", tags=["benefits"],
-            responses=problem_responses(BenefitNotFound, MerchantNotFound, Forbidden))
+@router.get(
+    "/benefits/eligibility",
+    tags=["benefits"],
+    responses=problem_responses(BenefitNotFound, MerchantNotFound, Forbidden),
+)
 async def eligibility(
-    benefits: BenefitService, caller: Caller, session: Session,
+    benefits: BenefitService,
+    caller: Caller,
+    session: Session,
     consumer: Annotated[str, Query(pattern=r"^[0-9A-Za-z_\-]{1,64}$", description="the consumer's platform id")],
     benefit: Annotated[str, Query(pattern=r"^[a-z_]{2,40}$", examples=["free_first_ticket"])],
     merchant: Annotated[str, Query(pattern=r"^mer_[0-9A-Z]{26}$")],
@@ -300,9 +373,13 @@ async def eligibility(
     return await benefits.eligibility(rule, consumer, where)
 
 
-@router.post("/benefits/redemptions", tags=["benefits"], status_code=201,
-             dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff, Role.partner)],
-             responses=problem_responses(BenefitNotFound, MerchantNotFound, NotEligible, AlreadyRedeemed))
+@router.post(
+    "/benefits/redemptions",
+    tags=["benefits"],
+    status_code=201,
+    dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff, Role.partner)],
+    responses=problem_responses(BenefitNotFound, MerchantNotFound, NotEligible, AlreadyRedeemed),
+)
 async def redeem(body: RedemptionIn, benefits: BenefitService, caller: Caller, session: Session) -> RedemptionOut:
     """The merchant records that the consumer used the benefit; within the rule's limit only (a free first
     ticket once per consumer per scenic spot): a second time is benefit_already_redeemed."""
@@ -315,9 +392,15 @@ async def redeem(body: RedemptionIn, benefits: BenefitService, caller: Caller, s
 
 
 # --- the code, scanned ("code check", "code evaluate") --------------------------------------------
-@router.get("/codes/{code}", tags=["codes"], response_model=PublicProfile, responses={
-    **problem_responses(CodeNotFound, CodeSuspended, CodeReplaced),
-    304: {"description": "Not modified: the profile is still the one whose ETag was sent in If-None-Match"}})
+@router.get(
+    "/codes/{code}",
+    tags=["codes"],
+    response_model=PublicProfile,
+    responses={
+        **problem_responses(CodeNotFound, CodeSuspended, CodeReplaced),
+        304: {"description": "Not modified: the profile is still the one whose ETag was sent in If-None-Match"},
+    },
+)
 async def code_profile(code: CodeValue, codes: CodeService, caller: Caller, request: Request) -> Response:
     """What a tourist sees after scanning a merchant's code: name, grade, badges, complaint and response
     figures, and where to rate it or complain about it with the merchant filled in. No personal data.
@@ -336,11 +419,14 @@ async def code_profile(code: CodeValue, codes: CodeService, caller: Caller, requ
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.post("/codes/{code}/ratings", tags=["codes"], status_code=201,
-             dependencies=[require_roles(Role.consumer)],
-             responses=problem_responses(CodeNotFound, CodeSuspended, CodeReplaced, RatingTooSoon))
+@router.post(
+    "/codes/{code}/ratings",
+    tags=["codes"],
+    status_code=201,
+    dependencies=[require_roles(Role.consumer)],
+    responses=problem_responses(CodeNotFound, CodeSuspended, CodeReplaced, RatingTooSoon),
+)
 async def rate(code: CodeValue, body: RatingIn, codes: CodeService, caller: Caller) -> RatingOut:
     """Rate the merchant through its code (1-5 stars), once in 30 days; it counts in its credit."""
     record = await codes.rate(code, caller.subject, body.stars, body.comment)
     return RatingOut(id=record.id, merchant_id=record.subject_id, stars=body.stars, occurred_at=record.occurred_at)
-

@@ -28,26 +28,45 @@ _PENDING = "credit_records"
 
 
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
-    async def record(session: AsyncSession, subject_id: str | None, kinds: list[tuple[str, int | None]],
-                     envelope: EventEnvelope, reference: str, *, consumer: bool = False) -> None:
+    async def record(
+        session: AsyncSession,
+        subject_id: str | None,
+        kinds: list[tuple[str, int | None]],
+        envelope: EventEnvelope,
+        reference: str,
+        *,
+        consumer: bool = False,
+    ) -> None:
         """Keep the records for the end of the batch of events."""
         if subject_id and kinds:
             at_batch_end(session, _PENDING, write).append((subject_id, consumer, kinds, envelope, reference))
 
-    async def write(session: AsyncSession, pending: list[tuple[str, bool, list[tuple[str, int | None]],
-                                                              EventEnvelope, str]]) -> None:
+    async def write(
+        session: AsyncSession, pending: list[tuple[str, bool, list[tuple[str, int | None]], EventEnvelope, str]]
+    ) -> None:
         state = app.state
-        books = Archive(session=session, clock=state.clock, outbox=state.outbox,
-                        defence_days=state.settings.defence_days)
+        books = Archive(
+            session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days
+        )
         wanted: dict[str, bool] = {}
         for subject_id, consumer, *_ in pending:
             wanted[subject_id] = wanted.get(subject_id, False) or consumer
         refs = await books.subjects(wanted)
         # A merchant credit never settled in (named by the tourist only) has nothing to score.
-        await books.record_all([
-            Entry(refs[subject_id], kinds, by=envelope.producer, source=envelope.id, reference=reference,
-                  occurred_at=envelope.occurred_at)
-            for subject_id, _, kinds, envelope, reference in pending if subject_id in refs])
+        await books.record_all(
+            [
+                Entry(
+                    refs[subject_id],
+                    kinds,
+                    by=envelope.producer,
+                    source=envelope.id,
+                    reference=reference,
+                    occurred_at=envelope.occurred_at,
+                )
+                for subject_id, _, kinds, envelope, reference in pending
+                if subject_id in refs
+            ]
+        )
 
     async def accepted(session: AsyncSession, event: ComplaintAccepted, envelope: EventEnvelope) -> None:
         await record(session, event.merchant_id, [("complaint_accepted", None)], envelope, event.complaint_id)
@@ -55,14 +74,16 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def resolved(session: AsyncSession, event: ComplaintResolved, envelope: EventEnvelope) -> None:
         kinds: list[tuple[str, int | None]] = []
         if event.responded_in_time is not None:
-            kinds.append(("responded_in_time" if event.responded_in_time else "responded_late",
-                          event.minutes_to_respond))
+            kinds.append(
+                ("responded_in_time" if event.responded_in_time else "responded_late", event.minutes_to_respond)
+            )
         if event.at_fault in ("merchant", "shared"):
             kinds.append(("resolved_at_fault", None))
         await record(session, event.merchant_id, kinds, envelope, event.complaint_id)
         if event.at_fault != "consumer":
-            await record(session, event.consumer_id, [("honest_complaint", None)], envelope, event.complaint_id,
-                         consumer=True)
+            await record(
+                session, event.consumer_id, [("honest_complaint", None)], envelope, event.complaint_id, consumer=True
+            )
 
     async def evaluated(session: AsyncSession, event: ComplaintEvaluated, envelope: EventEnvelope) -> None:
         await record(session, event.merchant_id, [("rating", event.score)], envelope, event.complaint_id)

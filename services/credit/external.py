@@ -50,12 +50,14 @@ def check(source: str, score: int) -> None:
         raise ScoreOffScale(f"{known.name} runs from {known.low} to {known.high}, not {score}.")
 
 
-async def record(session: AsyncSession, consumer_id: str, source: str, score: int, observed_at: datetime,
-                 by: str) -> ExternalScore:
+async def record(
+    session: AsyncSession, consumer_id: str, source: str, score: int, observed_at: datetime, by: str
+) -> ExternalScore:
     """Keep the latest observation per consumer and source."""
     check(source, score)
-    row = await session.scalar(select(ExternalScore).where(ExternalScore.subject_id == consumer_id,
-                                                           ExternalScore.source == source))
+    row = await session.scalar(
+        select(ExternalScore).where(ExternalScore.subject_id == consumer_id, ExternalScore.source == source)
+    )
     if row is None:
         row = ExternalScore(subject_id=consumer_id, source=source)
         session.add(row)
@@ -66,11 +68,17 @@ async def record(session: AsyncSession, consumer_id: str, source: str, score: in
 
 
 async def fresh(session: AsyncSession, consumer_id: str, now: datetime) -> dict[str, int]:
-    rows = await session.scalars(select(ExternalScore).where(ExternalScore.subject_id == consumer_id,
-                                                             ExternalScore.observed_at >= now - MAX_AGE))
+    rows = await session.scalars(
+        select(ExternalScore).where(ExternalScore.subject_id == consumer_id, ExternalScore.observed_at >= now - MAX_AGE)
+    )
     return {row.source: row.score for row in rows}
 
 
 async def on_file(session: AsyncSession, consumer_id: str) -> list[ExternalScore]:
-    return list((await session.scalars(select(ExternalScore).where(ExternalScore.subject_id == consumer_id)
-                                       .order_by(ExternalScore.source))).all())
+    return list(
+        (
+            await session.scalars(
+                select(ExternalScore).where(ExternalScore.subject_id == consumer_id).order_by(ExternalScore.source)
+            )
+        ).all()
+    )

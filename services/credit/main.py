@@ -30,8 +30,9 @@ async def run_lists_once(app: FastAPI) -> int:
     total = 0
     while True:
         async with state.sessionmaker() as session:
-            done = await Archive(session=session, clock=state.clock, outbox=state.outbox,
-                                 defence_days=state.settings.defence_days).run_due()
+            done = await Archive(
+                session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days
+            ).run_due()
             await session.commit()
         total += done
         if done and state.dispatcher is not None:
@@ -58,7 +59,7 @@ def create_app(settings: CreditSettings | None = None, clock: Clock | None = Non
         name="credit",
         title="Credit",
         description="Subjects (merchants, practitioners, consumers), credit records, scores and grades, red, "
-                    "key-supervision and dishonest lists, credit repair, benefits, assured consumption codes.",
+        "key-supervision and dishonest lists, credit repair, benefits, assured consumption codes.",
         settings=settings or default_settings,
         clock=clock,
         outbox=outbox,

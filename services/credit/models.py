@@ -26,8 +26,10 @@ class Merchant(Base):
     """A merchant in the credit archive: the owner of its identity, region, enrolment and review."""
 
     __tablename__ = "merchants"
-    __table_args__ = (Index("ix_merchants_region_name", "region_code", "name"),
-                      Index("ux_merchants_uscc", "uscc", unique=True))
+    __table_args__ = (
+        Index("ix_merchants_region_name", "region_code", "name"),
+        Index("ux_merchants_uscc", "uscc", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -57,8 +59,10 @@ class Practitioner(Base):
     """A tour guide, driver or other practitioner, and the merchant they work for."""
 
     __tablename__ = "practitioners"
-    __table_args__ = (Index("ix_practitioners_merchant", "merchant_id"),
-                      Index("ux_practitioners_licence", "licence_number", unique=True))
+    __table_args__ = (
+        Index("ix_practitioners_merchant", "merchant_id"),
+        Index("ux_practitioners_licence", "licence_number", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -75,8 +79,10 @@ class Licence(Base):
     """A merchant's licence; (kind, number) belongs to one merchant only."""
 
     __tablename__ = "licences"
-    __table_args__ = (UniqueConstraint("kind", "number", name="ux_licences_kind_number"),
-                      Index("ix_licences_merchant", "merchant_id"))
+    __table_args__ = (
+        UniqueConstraint("kind", "number", name="ux_licences_kind_number"),
+        Index("ix_licences_merchant", "merchant_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
@@ -114,8 +120,10 @@ class CreditRecord(Base):
     """One thing that counts for or against a subject; the scorecard turns records into a score."""
 
     __tablename__ = "credit_records"
-    __table_args__ = (Index("ix_credit_records_subject", "subject_id", "occurred_at"),
-                      Index("ux_credit_records_source", "source", unique=True))
+    __table_args__ = (
+        Index("ix_credit_records_subject", "subject_id", "occurred_at"),
+        Index("ux_credit_records_source", "source", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subject_id: Mapped[str] = mapped_column(String(64))
@@ -169,9 +177,11 @@ class Listing(Base):
     """A subject on (or on notice for) a list: red, key_supervision or dishonest."""
 
     __tablename__ = "listings"
-    __table_args__ = (Index("ix_listings_subject", "subject_id", "list_name"),
-                      Index("ix_listings_state_due", "state", "defence_until"),
-                      Index("ix_listings_list_state", "list_name", "state"))
+    __table_args__ = (
+        Index("ix_listings_subject", "subject_id", "list_name"),
+        Index("ix_listings_state_due", "state", "defence_until"),
+        Index("ix_listings_list_state", "list_name", "state"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subject_id: Mapped[str] = mapped_column(String(64))

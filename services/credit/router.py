@@ -62,22 +62,46 @@ async def merchant_out(session: Session, merchants: list[Merchant], caller: Iden
     for everyone but the merchant and the officials over it."""
     ids = [m.id for m in merchants]
     licences: dict[str, list[LicenceOut]] = {}
-    for lic in (await session.scalars(select(Licence).where(Licence.merchant_id.in_(ids)).order_by(Licence.id))):
-        licences.setdefault(lic.merchant_id, []).append(LicenceOut(kind=lic.kind, number=lic.number,
-                                                                   valid_until=lic.valid_until))
-    grades = dict((await session.execute(select(CreditScore.subject_id, CreditScore.grade)
-                                         .where(CreditScore.subject_id.in_(ids)))).all())
+    for lic in await session.scalars(select(Licence).where(Licence.merchant_id.in_(ids)).order_by(Licence.id)):
+        licences.setdefault(lic.merchant_id, []).append(
+            LicenceOut(kind=lic.kind, number=lic.number, valid_until=lic.valid_until)
+        )
+    grades = dict(
+        (
+            await session.execute(
+                select(CreditScore.subject_id, CreditScore.grade).where(CreditScore.subject_id.in_(ids))
+            )
+        ).all()
+    )
     out = []
     for m in merchants:
         full = manages(caller, m)
-        out.append(MerchantOut(
-            id=m.id, name=m.name, uscc=m.uscc, region_code=m.region_code, industry=m.industry, address=m.address,
-            status=MerchantStatus(m.status), licences=licences.get(m.id, []),
-            contacts=[ContactOut(name=c["name"], phone=c["phone"] if full else mask_phone(c["phone"]) or "",
-                                 role=c.get("role")) for c in m.contacts or []],
-            in_compensation_program=m.in_compensation_program, in_integrity_alliance=m.in_integrity_alliance,
-            grade=grades.get(m.id), reviewed_at=m.reviewed_at, review_note=m.review_note if full else None,
-            revision=m.revision, created_at=m.created_at, updated_at=m.updated_at))
+        out.append(
+            MerchantOut(
+                id=m.id,
+                name=m.name,
+                uscc=m.uscc,
+                region_code=m.region_code,
+                industry=m.industry,
+                address=m.address,
+                status=MerchantStatus(m.status),
+                licences=licences.get(m.id, []),
+                contacts=[
+                    ContactOut(
+                        name=c["name"], phone=c["phone"] if full else mask_phone(c["phone"]) or "", role=c.get("role")
+                    )
+                    for c in m.contacts or []
+                ],
+                in_compensation_program=m.in_compensation_program,
+                in_integrity_alliance=m.in_integrity_alliance,
+                grade=grades.get(m.id),
+                reviewed_at=m.reviewed_at,
+                review_note=m.review_note if full else None,
+                revision=m.revision,
+                created_at=m.created_at,
+                updated_at=m.updated_at,
+            )
+        )
     return out
 
 
@@ -96,8 +120,12 @@ async def managed_merchant(subjects: Subjects, merchant_id: str, caller: Identit
     return merchant
 
 
-@router.post("/merchants", status_code=201, dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(Forbidden, Conflict))
+@router.post(
+    "/merchants",
+    status_code=201,
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(Forbidden, Conflict),
+)
 async def settle_in(body: MerchantIn, subjects: SubjectService, caller: Caller, session: Session) -> MerchantOut:
     """Settle a merchant in (入驻). It waits for an official's review before it is live; intake and
     compensation learn of it through subject.registered."""
@@ -106,10 +134,19 @@ async def settle_in(body: MerchantIn, subjects: SubjectService, caller: Caller, 
     return (await merchant_out(session, [await subjects.settle_in(body)], caller))[0]
 
 
-@router.post("/merchants/{merchant_id}/reviews", dependencies=[require_roles(Role.admin, Role.official)],
-             responses=problem_responses(MerchantNotFound, InvalidTransition))
-async def review_merchant(merchant_id: MerchantId, body: ReviewIn, subjects: SubjectService, codes: CodeService,
-                          caller: Caller, session: Session) -> MerchantOut:
+@router.post(
+    "/merchants/{merchant_id}/reviews",
+    dependencies=[require_roles(Role.admin, Role.official)],
+    responses=problem_responses(MerchantNotFound, InvalidTransition),
+)
+async def review_merchant(
+    merchant_id: MerchantId,
+    body: ReviewIn,
+    subjects: SubjectService,
+    codes: CodeService,
+    caller: Caller,
+    session: Session,
+) -> MerchantOut:
     """An official approves the merchant (it goes live, gets its assured consumption code, and
     subject.updated tells intake and compensation) or rejects it."""
     merchant = await managed_merchant(subjects, merchant_id, caller)
@@ -121,12 +158,16 @@ async def review_merchant(merchant_id: MerchantId, body: ReviewIn, subjects: Sub
 
 @router.get("/merchants", responses=problem_responses(Forbidden))
 async def search_merchants(
-    subjects: SubjectService, caller: Caller, session: Session,
+    subjects: SubjectService,
+    caller: Caller,
+    session: Session,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_QUERY_PATTERN)] = None,
-    status: Annotated[MerchantStatus, Query(description="pending and rejected: officials and admins only")
-                      ] = MerchantStatus.live,
-    limit: Limit = 20, cursor: CursorParam = None,
+    status: Annotated[
+        MerchantStatus, Query(description="pending and rejected: officials and admins only")
+    ] = MerchantStatus.live,
+    limit: Limit = 20,
+    cursor: CursorParam = None,
 ) -> Page[MerchantOut]:
     """Merchants by region and name: live ones are what a tourist picks from when complaining;
     officials also find those waiting for review."""
@@ -134,39 +175,54 @@ async def search_merchants(
         raise Forbidden("Only officials see merchants that are not live.")
     if caller.role == Role.official and status != MerchantStatus.live:
         region_code = region_code if region_code and may_see(caller, region=region_code) else caller.region_code
-    rows = await subjects.search(region_code=region_code, name=name, status=status.value, cursor=cursor,
-                                 limit=limit)
-    return Page[MerchantOut](items=await merchant_out(session, rows[:limit], caller),
-                             next_cursor=MERCHANTS_BY_NAME.next_cursor(rows, limit))
+    rows = await subjects.search(region_code=region_code, name=name, status=status.value, cursor=cursor, limit=limit)
+    return Page[MerchantOut](
+        items=await merchant_out(session, rows[:limit], caller), next_cursor=MERCHANTS_BY_NAME.next_cursor(rows, limit)
+    )
 
 
 @router.get("/merchants/{merchant_id}", responses=problem_responses(MerchantNotFound))
-async def get_merchant(merchant_id: MerchantId, subjects: SubjectService, caller: Caller,
-                       session: Session) -> MerchantOut:
+async def get_merchant(
+    merchant_id: MerchantId, subjects: SubjectService, caller: Caller, session: Session
+) -> MerchantOut:
     """One merchant's record; contact phones masked for all but the merchant and its officials."""
     return (await merchant_out(session, [await visible_merchant(subjects, merchant_id, caller)], caller))[0]
 
 
 def practitioner_out(p: Practitioner, caller: Identity, grade: str | None) -> PractitionerOut:
     full = may_see(caller, merchant=p.merchant_id, region=p.region_code) and caller.role != Role.consumer
-    return PractitionerOut(id=p.id, name=p.name, kind=p.kind, licence_number=p.licence_number,
-                           merchant_id=p.merchant_id, region_code=p.region_code,
-                           phone=p.phone if full else mask_phone(p.phone), grade=grade, created_at=p.created_at)
+    return PractitionerOut(
+        id=p.id,
+        name=p.name,
+        kind=p.kind,
+        licence_number=p.licence_number,
+        merchant_id=p.merchant_id,
+        region_code=p.region_code,
+        phone=p.phone if full else mask_phone(p.phone),
+        grade=grade,
+        created_at=p.created_at,
+    )
 
 
-@router.post("/practitioners", status_code=201, tags=["practitioners"],
-             dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff)],
-             responses=problem_responses(MerchantNotFound, Conflict))
+@router.post(
+    "/practitioners",
+    status_code=201,
+    tags=["practitioners"],
+    dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff)],
+    responses=problem_responses(MerchantNotFound, Conflict),
+)
 async def register_practitioner(body: PractitionerIn, subjects: SubjectService, caller: Caller) -> PractitionerOut:
     """Register a tour guide, driver or tour leader for a merchant: by its staff or its officials."""
     merchant = await managed_merchant(subjects, body.merchant_id, caller)
     return practitioner_out(await subjects.register_practitioner(body, merchant), caller, None)
 
 
-@router.get("/practitioners/{practitioner_id}", tags=["practitioners"],
-            responses=problem_responses(PractitionerNotFound))
-async def get_practitioner(practitioner_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session,
-                           caller: Caller) -> PractitionerOut:
+@router.get(
+    "/practitioners/{practitioner_id}", tags=["practitioners"], responses=problem_responses(PractitionerNotFound)
+)
+async def get_practitioner(
+    practitioner_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller
+) -> PractitionerOut:
     """A practitioner's record: tourists may check a guide's licence; the phone is masked for them."""
     p = await session.get(Practitioner, practitioner_id)
     if p is None:
@@ -177,8 +233,15 @@ async def get_practitioner(practitioner_id: Annotated[str, Path(pattern=ID_PATTE
 
 # --- the assured consumption code, managed ("code manage") -------------------------------------------
 def code_out(codes: Codes, code: AssuredCode) -> CodeOut:
-    return CodeOut(code=code.code, merchant_id=code.merchant_id, state=code.state, url=codes.url(code.code),
-                   issued_at=code.issued_at, changed_at=code.changed_at, note=code.note)
+    return CodeOut(
+        code=code.code,
+        merchant_id=code.merchant_id,
+        state=code.state,
+        url=codes.url(code.code),
+        issued_at=code.issued_at,
+        changed_at=code.changed_at,
+        note=code.note,
+    )
 
 
 @router.get("/merchants/{merchant_id}/code", tags=["codes"], responses=problem_responses(CodeNotFound))
@@ -188,35 +251,54 @@ async def get_code(merchant_id: MerchantId, subjects: SubjectService, codes: Cod
     return code_out(codes, await codes.require_current(merchant.id))
 
 
-@router.get("/merchants/{merchant_id}/code.{image}", tags=["codes"],
-            responses={200: {"content": {"image/png": {}, "image/svg+xml": {}},
-                             "description": "the QR image of the code's URL"},
-                       **problem_responses(CodeNotFound, CodeSuspended)})
-async def get_code_image(merchant_id: MerchantId, image: Annotated[str, Path(pattern=r"^(png|svg)$")],
-                         subjects: SubjectService, codes: CodeService, caller: Caller) -> Response:
+@router.get(
+    "/merchants/{merchant_id}/code.{image}",
+    tags=["codes"],
+    responses={
+        200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "the QR image of the code's URL"},
+        **problem_responses(CodeNotFound, CodeSuspended),
+    },
+)
+async def get_code_image(
+    merchant_id: MerchantId,
+    image: Annotated[str, Path(pattern=r"^(png|svg)$")],
+    subjects: SubjectService,
+    codes: CodeService,
+    caller: Caller,
+) -> Response:
     """The code as a QR image to print (PNG, or SVG for any size): for its staff and its officials."""
     merchant = await managed_merchant(subjects, merchant_id, caller)
     code = await codes.require_current(merchant.id)
     if code.state != "active":
         raise CodeSuspended("The code is suspended: reissue it to print a new one.")
     media = "image/png" if image == "png" else "image/svg+xml"
-    return Response(qr_image(codes.url(code.code), image), media_type=media,
-                    headers={"Content-Disposition": f'inline; filename="{code.code}.{image}"'})
+    return Response(
+        qr_image(codes.url(code.code), image),
+        media_type=media,
+        headers={"Content-Disposition": f'inline; filename="{code.code}.{image}"'},
+    )
 
 
-@router.post("/merchants/{merchant_id}/code/suspensions", tags=["codes"],
-             responses=problem_responses(CodeNotFound, Conflict))
-async def suspend_code(merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService,
-                       caller: Caller) -> CodeOut:
+@router.post(
+    "/merchants/{merchant_id}/code/suspensions", tags=["codes"], responses=problem_responses(CodeNotFound, Conflict)
+)
+async def suspend_code(
+    merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
+) -> CodeOut:
     """Suspend the code (closed for renovation, under investigation): scans answer code_suspended."""
     merchant = await managed_merchant(subjects, merchant_id, caller)
     return code_out(codes, await codes.suspend(await codes.require_current(merchant.id), caller.subject, body.note))
 
 
-@router.post("/merchants/{merchant_id}/code/reissues", tags=["codes"], status_code=201,
-             responses=problem_responses(MerchantNotFound, InvalidTransition))
-async def reissue_code(merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService,
-                       caller: Caller) -> CodeOut:
+@router.post(
+    "/merchants/{merchant_id}/code/reissues",
+    tags=["codes"],
+    status_code=201,
+    responses=problem_responses(MerchantNotFound, InvalidTransition),
+)
+async def reissue_code(
+    merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
+) -> CodeOut:
     """A new code for a live merchant (lost or copied stickers, or after a suspension); the old one
     answers code_replaced from now on."""
     merchant = await managed_merchant(subjects, merchant_id, caller)

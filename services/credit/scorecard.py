@@ -129,8 +129,15 @@ def score(card: Scorecard, lines: Iterable[Line], now: datetime) -> Result:
         cap = rules[kind].cap
         capped = max(-cap, min(cap, points))
         total += capped
-        reasons.append({"kind": kind, "label": rules[kind].label, "count": counts[kind], "points": round(capped),
-                        "capped": capped != points})
+        reasons.append(
+            {
+                "kind": kind,
+                "label": rules[kind].label,
+                "count": counts[kind],
+                "points": round(capped),
+                "capped": capped != points,
+            }
+        )
     reasons.sort(key=lambda r: (-abs(r["points"]), r["kind"]))
     final = int(round(max(card.floor, min(card.ceiling, total))))
     ratings = recent.get("rating", 0)

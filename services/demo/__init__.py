@@ -14,8 +14,9 @@ def demo_data(settings: ServiceSettings) -> dict:
     """The demo records, for a service in development only: the demo staff's passwords are published in the
     README, so seeding them anywhere else would open a real platform to anyone."""
     if settings.environment != "development":
-        raise SystemExit(f"seed-demo refused: this service runs as {settings.environment!r}, and demo data is "
-                         "for development only")
+        raise SystemExit(
+            f"seed-demo refused: this service runs as {settings.environment!r}, and demo data is for development only"
+        )
     return demo_records()
 
 

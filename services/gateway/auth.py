@@ -50,8 +50,12 @@ SCOPES = {
     Role.official: ["complaints:region", "actions:region", "reports:region"],
     Role.admin: ["complaints:all", "actions:all", "accounts:manage", "merchants:manage"],
 }
-PROVIDER_CHANNELS = {"wechat": Channel.wechat_miniprogram, "alipay": Channel.alipay_miniprogram,
-                     "douyin": Channel.douyin, "kuaishou": Channel.kuaishou}
+PROVIDER_CHANNELS = {
+    "wechat": Channel.wechat_miniprogram,
+    "alipay": Channel.alipay_miniprogram,
+    "douyin": Channel.douyin,
+    "kuaishou": Channel.kuaishou,
+}
 
 
 class InvalidCredentials(Unauthorized):
@@ -68,8 +72,12 @@ class LoginLocked(Problem):
     @classmethod
     def until(cls, locked_until: datetime, now: datetime) -> LoginLocked:
         seconds = max(1, math.ceil((locked_until - now).total_seconds()))
-        return cls(f"Too many wrong passwords for this username: try again in {seconds} s, or ask an "
-                   "administrator to unlock it.", headers={"Retry-After": str(seconds)}, retry_after=seconds)
+        return cls(
+            f"Too many wrong passwords for this username: try again in {seconds} s, or ask an "
+            "administrator to unlock it.",
+            headers={"Retry-After": str(seconds)},
+            retry_after=seconds,
+        )
 
 
 def hash_password(password: str) -> str:
@@ -88,14 +96,27 @@ def _digest(token: str) -> str:
 
 
 def identity_of(account: Account) -> Identity:
-    return Identity(subject=account.id, role=Role(account.role), region_code=account.region_code,
-                    merchant_id=account.merchant_id, channel=account.channel, display_name=account.display_name)
+    return Identity(
+        subject=account.id,
+        role=Role(account.role),
+        region_code=account.region_code,
+        merchant_id=account.merchant_id,
+        channel=account.channel,
+        display_name=account.display_name,
+    )
 
 
 def me_of(account: Account) -> Me:
     role = Role(account.role)
-    return Me(id=account.id, role=role, display_name=account.display_name, region_code=account.region_code,
-              merchant_id=account.merchant_id, channel=account.channel, scopes=SCOPES.get(role, []))
+    return Me(
+        id=account.id,
+        role=role,
+        display_name=account.display_name,
+        region_code=account.region_code,
+        merchant_id=account.merchant_id,
+        channel=account.channel,
+        scopes=SCOPES.get(role, []),
+    )
 
 
 log = logging.getLogger("gateway.auth")
@@ -127,16 +148,16 @@ class SessionCache:
 
     @property
     def current(self) -> bool:
-        return (self.interval > 0 and self._asked_at is not None
-                and time.monotonic() - self._asked_at < 3 * self.interval)
+        return (
+            self.interval > 0 and self._asked_at is not None and time.monotonic() - self._asked_at < 3 * self.interval
+        )
 
     def ended(self, session_id: str) -> bool:
         return session_id in self._ended
 
     def known_open(self, session_id: str, account_id: str, now: datetime) -> bool:
         known = self._open.get(session_id)
-        return (known is not None and known[0] == account_id and known[1] > now
-                and session_id not in self._ended)
+        return known is not None and known[0] == account_id and known[1] > now and session_id not in self._ended
 
     def opened(self, session: AuthSession) -> None:
         self._open[session.id] = (session.account_id, session.expires_at)
@@ -150,22 +171,25 @@ class SessionCache:
 
     async def refresh(self, session: AsyncSession, now: datetime) -> None:
         """Ask the database, when the last answer is older than the interval (one request asks at a time)."""
-        if self.interval <= 0 or self._asking or (
-                self._asked_at is not None and time.monotonic() - self._asked_at < self.interval):
+        if (
+            self.interval <= 0
+            or self._asking
+            or (self._asked_at is not None and time.monotonic() - self._asked_at < self.interval)
+        ):
             return
         self._asking = True
         try:
             since = (self._up_to or now - self.horizon) - self.OVERLAP
-            rows = await session.execute(select(AuthSession.id, AuthSession.revoked_at)
-                                         .where(AuthSession.revoked_at >= since))
+            rows = await session.execute(
+                select(AuthSession.id, AuthSession.revoked_at).where(AuthSession.revoked_at >= since)
+            )
             for session_id, at in rows.all():
                 self.end(session_id, at)
             forget_before = now - self.horizon - self.OVERLAP
             self._ended = {sid: at for sid, at in self._ended.items() if at >= forget_before}
             self._up_to, self._asked_at = now, time.monotonic()
         except (OperationalError, InterfaceError, DBAPIError, PoolTimeout) as exc:
-            log.warning("ended sessions not read (%s): requests read their own session meanwhile",
-                        type(exc).__name__)
+            log.warning("ended sessions not read (%s): requests read their own session meanwhile", type(exc).__name__)
         finally:
             self._asking = False
 
@@ -180,16 +204,30 @@ class Authenticator:
     async def login_consumer(self, login: LoginIdentity) -> TokenPair:
         """A mini-program user: their provider id maps to one account, created at first login."""
         now = self.clock.now()
-        query = select(ProviderIdentity).where(ProviderIdentity.provider == login.provider,
-                                               ProviderIdentity.external_id == login.external_id)
+        query = select(ProviderIdentity).where(
+            ProviderIdentity.provider == login.provider, ProviderIdentity.external_id == login.external_id
+        )
         link = (await self.session.execute(query)).scalar_one_or_none()
         if link is None:
-            account = Account(id=new_id("usr"), role=Role.consumer.value, channel=PROVIDER_CHANNELS[login.provider],
-                              display_name=None, disabled=False, created_at=now)
+            account = Account(
+                id=new_id("usr"),
+                role=Role.consumer.value,
+                channel=PROVIDER_CHANNELS[login.provider],
+                display_name=None,
+                disabled=False,
+                created_at=now,
+            )
             self.session.add(account)
-            self.session.add(ProviderIdentity(id=new_id("pid"), provider=login.provider,
-                                              external_id=login.external_id, unionid=login.unionid,
-                                              account_id=account.id, created_at=now))
+            self.session.add(
+                ProviderIdentity(
+                    id=new_id("pid"),
+                    provider=login.provider,
+                    external_id=login.external_id,
+                    unionid=login.unionid,
+                    account_id=account.id,
+                    created_at=now,
+                )
+            )
             await self.session.flush()
         else:
             account = await self.session.get(Account, link.account_id)
@@ -208,8 +246,7 @@ class Authenticator:
             self._audit(key, None, "refused_locked", client_ip)
             await self.session.commit()
             raise LoginLocked.until(throttle.locked_until, now)
-        account = (await self.session.execute(select(Account).where(Account.username == username))
-                   ).scalar_one_or_none()
+        account = (await self.session.execute(select(Account).where(Account.username == username))).scalar_one_or_none()
         stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
         ok = await asyncio.to_thread(_verify, stored, password) and account is not None  # off the event loop
         if not ok or account is None or account.disabled:
@@ -224,9 +261,11 @@ class Authenticator:
         """Count a failure for the username (one row per username, counted in the database, so that replicas
         count together), lock it when due, audit it, and commit: the request itself is refused."""
         counted = await self.session.execute(
-            update(LoginThrottle).where(LoginThrottle.username == username)
+            update(LoginThrottle)
+            .where(LoginThrottle.username == username)
             .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
-            .returning(LoginThrottle.failures))
+            .returning(LoginThrottle.failures)
+        )
         failures = counted.scalar_one_or_none()
         if failures is None:
             self.session.add(LoginThrottle(username=username, failures=1, last_failure_at=now))
@@ -235,9 +274,12 @@ class Authenticator:
         settings = self.settings
         over = failures - settings.login_free_failures
         if over >= 0:
-            seconds = min(settings.login_delay_seconds * 2 ** over, settings.login_lock_minutes * 60)
-            await self.session.execute(update(LoginThrottle).where(LoginThrottle.username == username)
-                                       .values(locked_until=now + timedelta(seconds=seconds)))
+            seconds = min(settings.login_delay_seconds * 2**over, settings.login_lock_minutes * 60)
+            await self.session.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.username == username)
+                .values(locked_until=now + timedelta(seconds=seconds))
+            )
             self._audit(username, account.id if account else None, "locked", client_ip)
             log.warning("staff login %s locked for %d s after %d failures", username, seconds, failures)
         try:
@@ -245,18 +287,33 @@ class Authenticator:
         except IntegrityError:  # another replica counted this username's first failure at the same moment
             await self.session.rollback()
 
-    def _audit(self, username: str, account_id: str | None, event: str, client_ip: str | None,
-               actor_id: str | None = None) -> None:
-        self.session.add(LoginAudit(id=new_id("lga"), username=username, account_id=account_id, event=event,
-                                    client_ip=client_ip, actor_id=actor_id, at=self.clock.now()))
+    def _audit(
+        self, username: str, account_id: str | None, event: str, client_ip: str | None, actor_id: str | None = None
+    ) -> None:
+        self.session.add(
+            LoginAudit(
+                id=new_id("lga"),
+                username=username,
+                account_id=account_id,
+                event=event,
+                client_ip=client_ip,
+                actor_id=actor_id,
+                at=self.clock.now(),
+            )
+        )
 
     async def _open_session(self, account: Account) -> TokenPair:
         if account.disabled:
             raise InvalidCredentials("This account is disabled.")
         now = self.clock.now()
         refresh = "rt_" + secrets.token_urlsafe(32)
-        auth_session = AuthSession(id=new_id("ses"), account_id=account.id, refresh_hash=_digest(refresh),
-                                   created_at=now, expires_at=now + timedelta(days=self.settings.refresh_token_days))
+        auth_session = AuthSession(
+            id=new_id("ses"),
+            account_id=account.id,
+            refresh_hash=_digest(refresh),
+            created_at=now,
+            expires_at=now + timedelta(days=self.settings.refresh_token_days),
+        )
         self.session.add(auth_session)
         await self.session.flush()
         if self.sessions is not None:
@@ -266,12 +323,18 @@ class Authenticator:
     def _tokens(self, account: Account, auth_session: AuthSession, refresh: str) -> TokenPair:
         now = self.clock.now()
         ttl = timedelta(minutes=self.settings.access_token_minutes)
-        claims = {"sub": account.id, "sid": auth_session.id, "aud": _AUDIENCE,
-                  "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp()),
-                  **identity_of(account).model_dump(mode="json", exclude_none=True, exclude={"subject"})}
+        claims = {
+            "sub": account.id,
+            "sid": auth_session.id,
+            "aud": _AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ttl).timestamp()),
+            **identity_of(account).model_dump(mode="json", exclude_none=True, exclude={"subject"}),
+        }
         access = jwt.encode(claims, self.settings.jwt_secret, algorithm=_ALGORITHM)
-        return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(ttl.total_seconds()),
-                         account=me_of(account))
+        return TokenPair(
+            access_token=access, refresh_token=refresh, expires_in=int(ttl.total_seconds()), account=me_of(account)
+        )
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """A new token pair for a live session; the old refresh token stops working. A refresh token that was
@@ -286,8 +349,10 @@ class Authenticator:
                 await self._end_session(used.session_id, "refresh_reused")
                 await self.session.commit()  # the session ends although this request is refused
                 log.warning("a used refresh token came back: session %s ended", used.session_id)
-                raise InvalidToken("This refresh token was used before, so the session has ended; log in again.",
-                                   code="refresh_token_reused")
+                raise InvalidToken(
+                    "This refresh token was used before, so the session has ended; log in again.",
+                    code="refresh_token_reused",
+                )
         if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= now:
             raise InvalidToken("The refresh token is not valid; log in again.")
         account = await self.session.get(Account, auth_session.account_id)
@@ -325,22 +390,36 @@ class Authenticator:
             raise InvalidToken("This session has ended; log in again.", code="session_ended")
         if cache is None or not cache.current or not cache.known_open(session_id, str(claims["sub"]), now):
             auth_session = await self.session.get(AuthSession, session_id) if session_id else None
-            if (auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= now
-                    or auth_session.account_id != claims.get("sub")):
+            if (
+                auth_session is None
+                or auth_session.revoked_at is not None
+                or auth_session.expires_at <= now
+                or auth_session.account_id != claims.get("sub")
+            ):
                 raise InvalidToken("This session has ended; log in again.", code="session_ended")
             if cache is not None:
                 cache.opened(auth_session)
-        identity = Identity(subject=claims["sub"], role=claims["role"], region_code=claims.get("region_code"),
-                            merchant_id=claims.get("merchant_id"), channel=claims.get("channel"),
-                            display_name=claims.get("display_name"))
+        identity = Identity(
+            subject=claims["sub"],
+            role=claims["role"],
+            region_code=claims.get("region_code"),
+            merchant_id=claims.get("merchant_id"),
+            channel=claims.get("channel"),
+            display_name=claims.get("display_name"),
+        )
         return identity, session_id
 
     def _decode(self, bearer: str) -> dict[str, Any]:
         """The claims of a token signed with the JWT secret, or with the previous one during a rotation."""
         for secret in filter(None, (self.settings.jwt_secret, self.settings.jwt_previous_secret)):
             try:
-                return jwt.decode(bearer, secret, algorithms=[_ALGORITHM], audience=_AUDIENCE,
-                                  options={"verify_exp": False, "require": ["sub", "sid", "role"]})
+                return jwt.decode(
+                    bearer,
+                    secret,
+                    algorithms=[_ALGORITHM],
+                    audience=_AUDIENCE,
+                    options={"verify_exp": False, "require": ["sub", "sid", "role"]},
+                )
             except jwt.InvalidSignatureError:
                 continue
             except jwt.PyJWTError as exc:
@@ -358,9 +437,17 @@ class StaffExists(Problem):
     status, code, title = 409, "username_taken", "Username taken"
 
 
-async def create_staff(session: AsyncSession, clock: Clock, *, username: str, password: str, role: Role,
-                       display_name: str | None = None, region_code: str | None = None,
-                       merchant_id: str | None = None) -> Account:
+async def create_staff(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str | None = None,
+    region_code: str | None = None,
+    merchant_id: str | None = None,
+) -> Account:
     """A staff account: officials need a region, merchant staff a merchant."""
     if role == Role.official and not region_code:
         raise Problem("An official needs a region.", status=422, code="region_required")
@@ -371,9 +458,17 @@ async def create_staff(session: AsyncSession, clock: Clock, *, username: str, pa
     if (await session.execute(select(Account.id).where(Account.username == username))).first():
         raise StaffExists(f"The username {username} is taken.")
     password_hash = await asyncio.to_thread(hash_password, password)  # ~0.2 s of CPU: off the event loop
-    account = Account(id=new_id("usr"), role=role.value, username=username, password_hash=password_hash,
-                      display_name=display_name or username, region_code=region_code, merchant_id=merchant_id,
-                      disabled=False, created_at=clock.now())
+    account = Account(
+        id=new_id("usr"),
+        role=role.value,
+        username=username,
+        password_hash=password_hash,
+        display_name=display_name or username,
+        region_code=region_code,
+        merchant_id=merchant_id,
+        disabled=False,
+        created_at=clock.now(),
+    )
     session.add(account)
     await session.flush()
     return account
@@ -386,7 +481,15 @@ async def unlock_staff(session: AsyncSession, clock: Clock, username: str, by: s
         return False
     throttle.failures, throttle.locked_until = 0, None
     account_id = (await session.execute(select(Account.id).where(Account.username == username))).scalar_one_or_none()
-    session.add(LoginAudit(id=new_id("lga"), username=username[:64], account_id=account_id, event="unlocked",
-                           actor_id=by or "cli", at=clock.now()))
+    session.add(
+        LoginAudit(
+            id=new_id("lga"),
+            username=username[:64],
+            account_id=account_id,
+            event="unlocked",
+            actor_id=by or "cli",
+            at=clock.now(),
+        )
+    )
     await session.flush()
     return True

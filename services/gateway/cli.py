@@ -1,11 +1,11 @@
 """The gateway's command line: staff accounts, partners and demo data.
 
-    python -m services.gateway.cli create-staff --username sanya --role official --region 460200
-    python -m services.gateway.cli create-partner --name "海南12345热线" --channel hotline_12345 --webhook-url https://...
-    python -m services.gateway.cli rotate-partner-key ptn_...
-    python -m services.gateway.cli rotate-partner-secrets [--legacy-jwt-secret-from-env]
-    python -m services.gateway.cli unlock-staff sanya
-    python -m services.gateway.cli seed-demo
+python -m services.gateway.cli create-staff --username sanya --role official --region 460200
+python -m services.gateway.cli create-partner --name "海南12345热线" --channel hotline_12345 --webhook-url https://...
+python -m services.gateway.cli rotate-partner-key ptn_...
+python -m services.gateway.cli rotate-partner-secrets [--legacy-jwt-secret-from-env]
+python -m services.gateway.cli unlock-staff sanya
+python -m services.gateway.cli seed-demo
 """
 
 from __future__ import annotations
@@ -37,16 +37,18 @@ async def _create(**fields: object) -> str:
         await engine.dispose()
 
 
-async def _partner(partner_id: str | None, name: str | None, webhook_url: str | None,
-                   channel: str | None = None) -> tuple[str, str, str]:
+async def _partner(
+    partner_id: str | None, name: str | None, webhook_url: str | None, channel: str | None = None
+) -> tuple[str, str, str]:
     """A new partner (or a new key for one): its id, key id and secret, which is printed this once."""
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
             partners = Partners.of(session, settings)
             if partner_id is None:
-                partner, key, secret = await partners.create(name or "", webhook_url, channel,
-                                                             served=government.load(settings.government_channels))
+                partner, key, secret = await partners.create(
+                    name or "", webhook_url, channel, served=government.load(settings.government_channels)
+                )
             else:
                 partner = await partners.get(partner_id)
                 key, secret = await partners.new_key(partner)
@@ -86,9 +88,14 @@ async def seed_demo() -> int:
     created = 0
     for raw in demo_data(settings)["staff"]:
         try:
-            await _create(username=raw["username"], password=raw["password"], role=Role(raw["role"]),
-                          display_name=raw.get("display_name"), region_code=raw.get("region_code"),
-                          merchant_id=raw.get("merchant_id"))
+            await _create(
+                username=raw["username"],
+                password=raw["password"],
+                role=Role(raw["role"]),
+                display_name=raw.get("display_name"),
+                region_code=raw.get("region_code"),
+                merchant_id=raw.get("merchant_id"),
+            )
             created += 1
         except StaffExists:
             pass
@@ -109,15 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     partner = sub.add_parser("create-partner", help="register a partner platform and print its first key")
     partner.add_argument("--name", required=True)
     partner.add_argument("--webhook-url", help="where status changes of its complaints are posted")
-    partner.add_argument("--channel", help="a government channel's center: hotline_12345, platform_12301 or "
-                         "platform_12315")
+    partner.add_argument(
+        "--channel", help="a government channel's center: hotline_12345, platform_12301 or platform_12315"
+    )
     rotate = sub.add_parser("rotate-partner-key", help="a new signing key; the old one works for the overlap")
     rotate.add_argument("partner_id")
-    reencrypt = sub.add_parser("rotate-partner-secrets", help=(
-        "encrypt every partner secret again with the newest GATEWAY_PARTNER_SECRET_KEYS key"))
-    reencrypt.add_argument("--legacy-jwt-secret-from-env", action="store_true", help=(
-        "also read secrets encrypted under GATEWAY_JWT_SECRET, as releases before GATEWAY_PARTNER_SECRET_KEYS "
-        "kept them (once, when upgrading)"))
+    reencrypt = sub.add_parser(
+        "rotate-partner-secrets",
+        help=("encrypt every partner secret again with the newest GATEWAY_PARTNER_SECRET_KEYS key"),
+    )
+    reencrypt.add_argument(
+        "--legacy-jwt-secret-from-env",
+        action="store_true",
+        help=(
+            "also read secrets encrypted under GATEWAY_JWT_SECRET, as releases before GATEWAY_PARTNER_SECRET_KEYS "
+            "kept them (once, when upgrading)"
+        ),
+    )
     unlock = sub.add_parser("unlock-staff", help="lift a staff login lock after failed passwords")
     unlock.add_argument("username")
     args = parser.parse_args(argv)
@@ -134,9 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("create-partner", "rotate-partner-key"):
         try:
-            partner_id, key_id, secret = asyncio.run(_partner(
-                getattr(args, "partner_id", None), getattr(args, "name", None), getattr(args, "webhook_url", None),
-                getattr(args, "channel", None)))
+            partner_id, key_id, secret = asyncio.run(
+                _partner(
+                    getattr(args, "partner_id", None),
+                    getattr(args, "name", None),
+                    getattr(args, "webhook_url", None),
+                    getattr(args, "channel", None),
+                )
+            )
         except Problem as exc:
             print(f"error: {exc.detail} ({exc.code})", file=sys.stderr)
             return 1
@@ -147,9 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         print("error: passwords have at least 8 characters", file=sys.stderr)
         return 2
     try:
-        account_id = asyncio.run(_create(username=args.username, password=password, role=Role(args.role),
-                                         display_name=args.name, region_code=args.region,
-                                         merchant_id=args.merchant_id))
+        account_id = asyncio.run(
+            _create(
+                username=args.username,
+                password=password,
+                role=Role(args.role),
+                display_name=args.name,
+                region_code=args.region,
+                merchant_id=args.merchant_id,
+            )
+        )
     except Problem as exc:
         print(f"error: {exc.detail} ({exc.code})", file=sys.stderr)
         return 1

@@ -23,102 +23,193 @@ class GatewaySettings(ServiceSettings):
     port: int = Field(8000, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/gateway.db", description="SQLAlchemy async URL")
     jwt_secret: str = Field(PLACEHOLDER_SECRET, description="signs access tokens")
-    jwt_previous_secret: str = Field("", description=(
-        "the JWT secret before the last rotation: access tokens it signed are still accepted until they expire "
-        "(set it for one access-token lifetime after changing GATEWAY_JWT_SECRET, then empty it)"))
-    partner_secret_keys: str = Field(PLACEHOLDER_PARTNER_KEY, description=(
-        "keys that encrypt partners' signing secrets at rest (32+ characters each), comma-separated, newest "
-        "first: the newest encrypts, any decrypts. Rotate: put a new key first, run `python -m "
-        "services.gateway.cli rotate-partner-secrets`, then drop the old key"))
+    jwt_previous_secret: str = Field(
+        "",
+        description=(
+            "the JWT secret before the last rotation: access tokens it signed are still accepted until they expire "
+            "(set it for one access-token lifetime after changing GATEWAY_JWT_SECRET, then empty it)"
+        ),
+    )
+    partner_secret_keys: str = Field(
+        PLACEHOLDER_PARTNER_KEY,
+        description=(
+            "keys that encrypt partners' signing secrets at rest (32+ characters each), comma-separated, newest "
+            "first: the newest encrypts, any decrypts. Rotate: put a new key first, run `python -m "
+            "services.gateway.cli rotate-partner-secrets`, then drop the old key"
+        ),
+    )
     access_token_minutes: int = Field(15, description="lifetime of an access token")
     refresh_token_days: int = Field(30, description="lifetime of a session (its refresh token)")
-    session_check_seconds: float = Field(5.0, ge=0, description=(
-        "how often a replica reads which sessions ended (one query for all); a logout at another replica takes "
-        "effect here within this (0: read each request's session instead)"))
+    session_check_seconds: float = Field(
+        5.0,
+        ge=0,
+        description=(
+            "how often a replica reads which sessions ended (one query for all); a logout at another replica takes "
+            "effect here within this (0: read each request's session instead)"
+        ),
+    )
     # WeChat mini-program login; the embedded default points at the local fake.
     wechat_appid: str = Field("wx-demo-app", description="the mini-program's AppID")
     wechat_secret: str = Field(DEMO_WECHAT_SECRET, description="the mini-program's AppSecret")
     wechat_api_base: str = Field("http://127.0.0.1:8010", description="https://api.weixin.qq.com in production")
     # Alipay mini-program login; keys are PEM files.
     alipay_appid: str = Field("2021000000000000", description="the Alipay mini-program's app id")
-    alipay_gateway_url: str = Field("http://127.0.0.1:8011/gateway.do",
-                                    description="https://openapi.alipay.com/gateway.do in production")
-    alipay_app_private_key_file: Path = Field(Path("var/keys/alipay_app_private.pem"),
-                                              description="the app's RSA private key (PEM)")
-    alipay_public_key_file: Path = Field(Path("var/keys/alipay_platform_public.pem"),
-                                         description="Alipay's RSA public key (PEM)")
+    alipay_gateway_url: str = Field(
+        "http://127.0.0.1:8011/gateway.do", description="https://openapi.alipay.com/gateway.do in production"
+    )
+    alipay_app_private_key_file: Path = Field(
+        Path("var/keys/alipay_app_private.pem"), description="the app's RSA private key (PEM)"
+    )
+    alipay_public_key_file: Path = Field(
+        Path("var/keys/alipay_platform_public.pem"), description="Alipay's RSA public key (PEM)"
+    )
     douyin_appid: str = Field("tt-demo-app", description="the Douyin mini-program's appid (empty: no Douyin login)")
     douyin_secret: str = Field(DEMO_DOUYIN_SECRET, description="the Douyin mini-program's secret")
-    douyin_api_base: str = Field("http://127.0.0.1:8013/douyin",
-                                 description="https://developer.toutiao.com in production")
-    kuaishou_appid: str = Field("ks-demo-app", description="the Kuaishou mini-program's app id (empty: no Kuaishou "
-                                "login)")
+    douyin_api_base: str = Field(
+        "http://127.0.0.1:8013/douyin", description="https://developer.toutiao.com in production"
+    )
+    kuaishou_appid: str = Field(
+        "ks-demo-app", description="the Kuaishou mini-program's app id (empty: no Kuaishou login)"
+    )
     kuaishou_secret: str = Field(DEMO_KUAISHOU_SECRET, description="the Kuaishou mini-program's app secret")
-    kuaishou_api_base: str = Field("http://127.0.0.1:8013/kuaishou",
-                                   description="https://open.kuaishou.com in production")
-    government_channels: str = Field("hotline_12345,platform_12301,odr_12315", description=(
-        "the government channels served at /callbacks/{channel}: adapter modules under "
-        "services/gateway/channels, comma-separated (empty: none)"))
+    kuaishou_api_base: str = Field(
+        "http://127.0.0.1:8013/kuaishou", description="https://open.kuaishou.com in production"
+    )
+    government_channels: str = Field(
+        "hotline_12345,platform_12301,odr_12315",
+        description=(
+            "the government channels served at /callbacks/{channel}: adapter modules under "
+            "services/gateway/channels, comma-separated (empty: none)"
+        ),
+    )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
-    login_free_failures: int = Field(5, ge=1, description=(
-        "wrong passwords a staff username may have in a row before each further one locks it"))
-    login_delay_seconds: int = Field(15, ge=1, description=(
-        "the first lock after those failures; each further failure doubles it"))
-    login_lock_minutes: int = Field(60, ge=1, description=(
-        "the longest lock: past it the doubling stops (an admin may unlock at any time)"))
+    login_free_failures: int = Field(
+        5, ge=1, description=("wrong passwords a staff username may have in a row before each further one locks it")
+    )
+    login_delay_seconds: int = Field(
+        15, ge=1, description=("the first lock after those failures; each further failure doubles it")
+    )
+    login_lock_minutes: int = Field(
+        60, ge=1, description=("the longest lock: past it the doubling stops (an admin may unlock at any time)")
+    )
     rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
-    max_in_flight: int = Field(128, ge=0, description=(
-        "requests a replica serves at once; past it a request is answered 503 overloaded at once instead of "
-        "queueing (0: no cap). At about 150 submissions a second a replica, 128 in progress is already a "
-        "wait of most of a second"))
-    max_callback_bytes: int = Field(256 * 1024, ge=1024, description=(
-        "largest body of a provider's or a government channel's callback (/callbacks/...)"))
-    trusted_proxies: str = Field("", description=(
-        "addresses or networks of the proxies in front of the gateway (the ingress), comma-separated: from those "
-        "only, X-Forwarded-For is read, and the client is its right-most address that is not a proxy (empty: "
-        "the peer address is the client)"))
-    partner_key_overlap_hours: float = Field(168, ge=0, description=(
-        "how long a partner's previous signing key keeps working after a new one is issued"))
+    max_in_flight: int = Field(
+        128,
+        ge=0,
+        description=(
+            "requests a replica serves at once; past it a request is answered 503 overloaded at once instead of "
+            "queueing (0: no cap). At about 150 submissions a second a replica, 128 in progress is already a "
+            "wait of most of a second"
+        ),
+    )
+    max_callback_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        description=("largest body of a provider's or a government channel's callback (/callbacks/...)"),
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "addresses or networks of the proxies in front of the gateway (the ingress), comma-separated: from those "
+            "only, X-Forwarded-For is read, and the client is its right-most address that is not a proxy (empty: "
+            "the peer address is the client)"
+        ),
+    )
+    partner_key_overlap_hours: float = Field(
+        168, ge=0, description=("how long a partner's previous signing key keeps working after a new one is issued")
+    )
     webhook_interval_seconds: float = Field(1.0, gt=0, description="how often due webhook deliveries are sent")
-    webhook_max_attempts: int = Field(10, ge=1, description=(
-        "attempts of a webhook delivery before it is given up as failed (backoff doubles from 5 s to 1 h)"))
+    webhook_max_attempts: int = Field(
+        10,
+        ge=1,
+        description=(
+            "attempts of a webhook delivery before it is given up as failed (backoff doubles from 5 s to 1 h)"
+        ),
+    )
     webhook_timeout_seconds: float = Field(5.0, gt=0, description="timeout of one webhook delivery")
     # Tourists' notifications of their complaint's progress (services/gateway/notifications.py).
-    wechat_progress_template_id: str = Field(DEMO_PROGRESS_TEMPLATE, description=(
-        "the WeChat subscribe-message template of a complaint's progress (fields character_string1 number, "
-        "phrase2 state, time3 time, thing4 note)"))
-    alipay_progress_template_id: str = Field(DEMO_PROGRESS_TEMPLATE, description=(
-        "the Alipay mini-program subscribe-message template of a complaint's progress (keyword1 number, "
-        "keyword2 state, keyword3 time, keyword4 note)"))
-    progress_page: str = Field("pages/complaint/detail?id={complaint_id}",
-                               pattern=r"\{complaint_id\}|\{progress_url\}", description=(
-                                   "the mini-program page a progress message opens ({complaint_id} is replaced, "
-                                   "and {progress_url} by the URL-encoded progress link, for a web-view page)"))
-    public_url: str = Field("http://127.0.0.1:8000", description=(
-        "where tourists and partners reach the gateway from outside (https://...): the base of the progress links "
-        "in messages, webhooks and submission answers"))
-    progress_link_secret: str = Field(PLACEHOLDER_PROGRESS_SECRET, description=(
-        "signs the tourists' progress links (HMAC-SHA256, 32+ characters), a secret of its own: rotating it "
-        "ends every link given out"))
-    progress_link_days: int = Field(60, ge=1, le=366, description=(
-        "how long a progress link (in messages, webhooks and submission answers) keeps working"))
-    progress_lookup_minutes: int = Field(120, ge=5, le=1440, description=(
-        "how long the progress page stays open after a look-up by case number and phone"))
-    progress_lookups_per_ip: int = Field(10, ge=0, description=(
-        "look-ups by case number and phone a client IP may make per minute (0: off)"))
-    progress_lookups_per_case: int = Field(5, ge=0, description=(
-        "look-ups of one case number per minute, from anywhere (0: off): guessing a phone stays slow"))
-    notify_interval_seconds: float = Field(1.0, gt=0, description=(
-        "how often an idle notification worker looks for due messages to tourists (while full batches wait, it "
-        "runs pass after pass)"))
-    notify_coalesce_seconds: float = Field(2.0, ge=0, description=(
-        "how long a notification waits for later changes of the same complaint, so that a burst (submitted, "
-        "accepted, assigned) is one message with the newest state"))
-    notify_max_attempts: int = Field(8, ge=1, description=(
-        "attempts of a notification while its provider is down before it is given up as failed (backoff "
-        "doubles from 5 s to 1 h)"))
+    wechat_progress_template_id: str = Field(
+        DEMO_PROGRESS_TEMPLATE,
+        description=(
+            "the WeChat subscribe-message template of a complaint's progress (fields character_string1 number, "
+            "phrase2 state, time3 time, thing4 note)"
+        ),
+    )
+    alipay_progress_template_id: str = Field(
+        DEMO_PROGRESS_TEMPLATE,
+        description=(
+            "the Alipay mini-program subscribe-message template of a complaint's progress (keyword1 number, "
+            "keyword2 state, keyword3 time, keyword4 note)"
+        ),
+    )
+    progress_page: str = Field(
+        "pages/complaint/detail?id={complaint_id}",
+        pattern=r"\{complaint_id\}|\{progress_url\}",
+        description=(
+            "the mini-program page a progress message opens ({complaint_id} is replaced, "
+            "and {progress_url} by the URL-encoded progress link, for a web-view page)"
+        ),
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description=(
+            "where tourists and partners reach the gateway from outside (https://...): the base of the progress links "
+            "in messages, webhooks and submission answers"
+        ),
+    )
+    progress_link_secret: str = Field(
+        PLACEHOLDER_PROGRESS_SECRET,
+        description=(
+            "signs the tourists' progress links (HMAC-SHA256, 32+ characters), a secret of its own: rotating it "
+            "ends every link given out"
+        ),
+    )
+    progress_link_days: int = Field(
+        60,
+        ge=1,
+        le=366,
+        description=("how long a progress link (in messages, webhooks and submission answers) keeps working"),
+    )
+    progress_lookup_minutes: int = Field(
+        120,
+        ge=5,
+        le=1440,
+        description=("how long the progress page stays open after a look-up by case number and phone"),
+    )
+    progress_lookups_per_ip: int = Field(
+        10, ge=0, description=("look-ups by case number and phone a client IP may make per minute (0: off)")
+    )
+    progress_lookups_per_case: int = Field(
+        5,
+        ge=0,
+        description=("look-ups of one case number per minute, from anywhere (0: off): guessing a phone stays slow"),
+    )
+    notify_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        description=(
+            "how often an idle notification worker looks for due messages to tourists (while full batches wait, it "
+            "runs pass after pass)"
+        ),
+    )
+    notify_coalesce_seconds: float = Field(
+        2.0,
+        ge=0,
+        description=(
+            "how long a notification waits for later changes of the same complaint, so that a burst (submitted, "
+            "accepted, assigned) is one message with the newest state"
+        ),
+    )
+    notify_max_attempts: int = Field(
+        8,
+        ge=1,
+        description=(
+            "attempts of a notification while its provider is down before it is given up as failed (backoff "
+            "doubles from 5 s to 1 h)"
+        ),
+    )
 
     @property
     def partner_secret_key_list(self) -> list[str]:
@@ -147,8 +238,11 @@ class GatewaySettings(ServiceSettings):
             found.append("GATEWAY_KUAISHOU_SECRET is the demo placeholder (or set GATEWAY_KUAISHOU_APPID empty)")
         if self.wechat_progress_template_id == DEMO_PROGRESS_TEMPLATE:
             found.append("GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID is the demo placeholder")
-        providers = {"GATEWAY_PUBLIC_URL": self.public_url, "GATEWAY_WECHAT_API_BASE": self.wechat_api_base,
-                     "GATEWAY_ALIPAY_GATEWAY_URL": self.alipay_gateway_url}
+        providers = {
+            "GATEWAY_PUBLIC_URL": self.public_url,
+            "GATEWAY_WECHAT_API_BASE": self.wechat_api_base,
+            "GATEWAY_ALIPAY_GATEWAY_URL": self.alipay_gateway_url,
+        }
         if self.douyin_appid:
             providers["GATEWAY_DOUYIN_API_BASE"] = self.douyin_api_base
         if self.kuaishou_appid:

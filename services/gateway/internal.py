@@ -42,9 +42,14 @@ async def payees(body: PayeesIn, caller: ServiceCaller, session: Session) -> Pay
     found: dict[tuple[str, str], str] = {}
     if wanted:
         rows = await session.execute(
-            select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id)
-            .where(tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(sorted(wanted))))
+            select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id).where(
+                tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(sorted(wanted))
+            )
+        )
         found = {(account, provider): external for account, provider, external in rows.all()}
-    return PayeesOut(payees=[Payee(account_id=q.account_id, channel=q.channel, payee=found.get((q.account_id,
-                                                                                               q.channel)))
-                             for q in body.accounts])
+    return PayeesOut(
+        payees=[
+            Payee(account_id=q.account_id, channel=q.channel, payee=found.get((q.account_id, q.channel)))
+            for q in body.accounts
+        ]
+    )

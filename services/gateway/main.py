@@ -51,8 +51,9 @@ def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
         ),
     }
     for adapter, appid, secret, base in (
-            (DouyinMiniProgramLogin, settings.douyin_appid, settings.douyin_secret, settings.douyin_api_base),
-            (KuaishouMiniProgramLogin, settings.kuaishou_appid, settings.kuaishou_secret, settings.kuaishou_api_base)):
+        (DouyinMiniProgramLogin, settings.douyin_appid, settings.douyin_secret, settings.douyin_api_base),
+        (KuaishouMiniProgramLogin, settings.kuaishou_appid, settings.kuaishou_secret, settings.kuaishou_api_base),
+    ):
         if appid:
             logins[adapter.provider] = adapter(appid, secret, base, timeout=settings.provider_timeout_seconds)
     private, public = settings.alipay_app_private_key_file, settings.alipay_public_key_file
@@ -83,8 +84,7 @@ def event_handlers(app: FastAPI) -> dict[str, EventHandler]:
 
 async def _startup(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
-    app.state.sessions = SessionCache(settings.session_check_seconds,
-                                      timedelta(minutes=settings.access_token_minutes))
+    app.state.sessions = SessionCache(settings.session_check_seconds, timedelta(minutes=settings.access_token_minutes))
     app.state.limits = {
         "identity": RateLimiter(settings.rate_limit_per_identity),
         "ip": RateLimiter(settings.rate_limit_per_ip),
@@ -103,9 +103,7 @@ async def _shutdown(app: FastAPI) -> None:
             await login.aclose()
 
 
-def create_app(
-    settings: GatewaySettings | None = None, clock: Clock | None = None, **options: Any
-) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:
     """The app; `options` go to `create_service_app` (tests pass in-process transports)."""
     settings = settings or default_settings
     app = create_service_app(
@@ -118,8 +116,7 @@ def create_app(
         ),
         settings=settings,
         clock=clock,
-        routers=[auth_router, internal_router, admin_router, partner_router, progress_router,
-                 progress_links_router],
+        routers=[auth_router, internal_router, admin_router, partner_router, progress_router, progress_links_router],
         inbox=inbox,
         event_handlers=event_handlers,
         background=[webhook_worker, notification_worker],

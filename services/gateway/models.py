@@ -150,8 +150,10 @@ class WebhookDelivery(Base):
     """One status change to tell one partner, delivered signed with retries and backoff."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("partner_id", "event_id", name="uq_webhook_deliveries_partner_event"),
-                      Index("ix_webhook_deliveries_due", "state", "next_attempt_at"))
+    __table_args__ = (
+        UniqueConstraint("partner_id", "event_id", name="uq_webhook_deliveries_partner_event"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
@@ -174,10 +176,12 @@ class Notification(Base):
     (services/gateway/notifications.py), with retries; its outcome goes to the complaint's timeline."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("event_id", "consumer_id", name="uq_notifications_event_consumer"),
-                      Index("ix_notifications_due", "state", "next_attempt_at"),
-                      Index("ix_notifications_unrecorded", "recorded", "next_attempt_at"),
-                      Index("ix_notifications_complaint_consumer", "complaint_id", "consumer_id", "seq"))
+    __table_args__ = (
+        UniqueConstraint("event_id", "consumer_id", name="uq_notifications_event_consumer"),
+        Index("ix_notifications_due", "state", "next_attempt_at"),
+        Index("ix_notifications_unrecorded", "recorded", "next_attempt_at"),
+        Index("ix_notifications_complaint_consumer", "complaint_id", "consumer_id", "seq"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(40))

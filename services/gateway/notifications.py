@@ -71,8 +71,12 @@ LEASE = timedelta(minutes=2)  # a claimed row is sent within this, or claimed ag
 RECORD_RETRY = timedelta(seconds=30)
 FINAL = ("sent", "refused", "failed", "not_supported")
 GATEWAY = service_identity("gateway")
-PROVIDER_OF_CHANNEL = {"wechat_miniprogram": "wechat", "alipay_miniprogram": "alipay", "douyin": "douyin",
-                       "kuaishou": "kuaishou"}
+PROVIDER_OF_CHANNEL = {
+    "wechat_miniprogram": "wechat",
+    "alipay_miniprogram": "alipay",
+    "douyin": "douyin",
+    "kuaishou": "kuaishou",
+}
 DEFAULT_REMARK = "点击查看投诉处理进度"
 LINKED_REMARK = "同一案件已在办理，进展将同步告知您"
 WECHAT_THING_MAX, WECHAT_PHRASE_MAX, WECHAT_STRING_MAX, ALIPAY_VALUE_MAX = 20, 5, 32, 50
@@ -98,7 +102,7 @@ class ProgressMessage:
 def clip(text: str, limit: int) -> str:
     """One line of at most `limit` characters, an ellipsis marking what was cut."""
     line = " ".join(text.split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def state_phrase(state: str) -> str:
@@ -107,18 +111,22 @@ def state_phrase(state: str) -> str:
 
 def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The subscribe message's fields, each within WeChat's limit for its kind."""
-    return {"character_string1": {"value": message.number[:WECHAT_STRING_MAX]},
-            "phrase2": {"value": state_phrase(message.state)},
-            "time3": {"value": shanghai_text(message.changed_at)},
-            "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)}}
+    return {
+        "character_string1": {"value": message.number[:WECHAT_STRING_MAX]},
+        "phrase2": {"value": state_phrase(message.state)},
+        "time3": {"value": shanghai_text(message.changed_at)},
+        "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)},
+    }
 
 
 def alipay_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
     """The Alipay message's keywords, each within its 50 characters."""
-    return {"keyword1": {"value": message.number},
-            "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
-            "keyword3": {"value": shanghai_text(message.changed_at)},
-            "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)}}
+    return {
+        "keyword1": {"value": message.number},
+        "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
+        "keyword3": {"value": shanghai_text(message.changed_at)},
+        "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)},
+    }
 
 
 def page_of(settings: GatewaySettings, complaint_id: str) -> str:
@@ -140,11 +148,17 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         memory rather than queueing one to be superseded."""
         if event.state_from == event.state_to:
             return
-        told = ([(event.consumer_id, event.complaint_id, event.channel, event.case_number)]
-                if event.consumer_id else [])
-        told += [(link["consumer_id"], link.get("complaint_id") or event.complaint_id,
-                  link.get("channel") or event.channel, link.get("case_number"))
-                 for link in event.links if link.get("consumer_id")]
+        told = [(event.consumer_id, event.complaint_id, event.channel, event.case_number)] if event.consumer_id else []
+        told += [
+            (
+                link["consumer_id"],
+                link.get("complaint_id") or event.complaint_id,
+                link.get("channel") or event.channel,
+                link.get("case_number"),
+            )
+            for link in event.links
+            if link.get("consumer_id")
+        ]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)
         queued: dict[tuple[str, str], dict[str, Any]] = at_batch_end(session, _QUEUED, _write_queued, dict)
@@ -159,20 +173,43 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
             elif earlier is not None:  # about a linked case, heard again in this batch: in the order heard
                 seq = earlier["seq"] + 1
             else:
-                seq = (await session.scalar(select(func.max(Notification.seq)).where(
-                    Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id)) or 0) + 1
+                seq = (
+                    await session.scalar(
+                        select(func.max(Notification.seq)).where(
+                            Notification.complaint_id == complaint_id, Notification.consumer_id == consumer_id
+                        )
+                    )
+                    or 0
+                ) + 1
             if earlier is not None:
                 if seq > earlier["seq"]:  # not written yet: it tells the newer state instead
-                    earlier.update(event_id=envelope.id, seq=seq, state_to=event.state_to,
-                                   changed_at=envelope.occurred_at, note=_note_of(event))
+                    earlier.update(
+                        event_id=envelope.id,
+                        seq=seq,
+                        state_to=event.state_to,
+                        changed_at=envelope.occurred_at,
+                        note=_note_of(event),
+                    )
                 continue
             queued[(complaint_id, consumer_id)] = {
-                "id": new_id("ntf"), "event_id": envelope.id, "complaint_id": complaint_id,
-                "case_number": case_number, "consumer_id": consumer_id, "seq": seq, "channel": channel,
+                "id": new_id("ntf"),
+                "event_id": envelope.id,
+                "complaint_id": complaint_id,
+                "case_number": case_number,
+                "consumer_id": consumer_id,
+                "seq": seq,
+                "channel": channel,
                 "state_to": event.state_to,
-                "changed_at": envelope.occurred_at, "note": _note_of(event), "state": "pending", "attempts": 0,
-                "next_attempt_at": due, "last_error": None, "finished_at": None, "recorded": False,
-                "created_at": now}
+                "changed_at": envelope.occurred_at,
+                "note": _note_of(event),
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": due,
+                "last_error": None,
+                "finished_at": None,
+                "recorded": False,
+                "created_at": now,
+            }
 
     return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
 
@@ -184,9 +221,10 @@ async def _write_queued(session: AsyncSession, queued: dict[tuple[str, str], dic
         return
     logins: dict[str, list[str]] = {}
     for account_id, provider in await session.execute(
-            select(ProviderIdentity.account_id, ProviderIdentity.provider)
-            .where(ProviderIdentity.account_id.in_({row["consumer_id"] for row in rows}))
-            .order_by(ProviderIdentity.created_at)):
+        select(ProviderIdentity.account_id, ProviderIdentity.provider)
+        .where(ProviderIdentity.account_id.in_({row["consumer_id"] for row in rows}))
+        .order_by(ProviderIdentity.created_at)
+    ):
         logins.setdefault(account_id, []).append(provider)
     for row in rows:
         row["provider"] = _provider_of(logins.get(row["consumer_id"], []), row.pop("channel"))
@@ -248,7 +286,8 @@ async def _newest(session: AsyncSession, rows: list[Notification]) -> dict[tuple
     found = await session.execute(
         select(Notification.complaint_id, Notification.consumer_id, func.max(Notification.seq))
         .where(tuple_(Notification.complaint_id, Notification.consumer_id).in_(groups))
-        .group_by(Notification.complaint_id, Notification.consumer_id))
+        .group_by(Notification.complaint_id, Notification.consumer_id)
+    )
     return {(complaint, consumer): seq for complaint, consumer, seq in found.all()}
 
 
@@ -262,18 +301,26 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
     state = app.state
     now = state.clock.now()
     async with state.sessionmaker() as session, session.begin():
-        rows = list((await session.scalars(
-            select(Notification).where(Notification.state.in_(("pending", "sending")),
-                                       Notification.next_attempt_at <= now)
-            .order_by(Notification.next_attempt_at).limit(BATCH)
-            .with_for_update(**for_update_skip_locked(session)))).all())
+        rows = list(
+            (
+                await session.scalars(
+                    select(Notification)
+                    .where(Notification.state.in_(("pending", "sending")), Notification.next_attempt_at <= now)
+                    .order_by(Notification.next_attempt_at)
+                    .limit(BATCH)
+                    .with_for_update(**for_update_skip_locked(session))
+                )
+            ).all()
+        )
         newest = await _newest(session, rows)
         wanted = sorted({(row.consumer_id, row.provider) for row in rows if row.provider})
         recipients: dict[tuple[str, str], str] = {}
         if wanted:
             found = await session.execute(
-                select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id)
-                .where(tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(wanted)))
+                select(ProviderIdentity.account_id, ProviderIdentity.provider, ProviderIdentity.external_id).where(
+                    tuple_(ProviderIdentity.account_id, ProviderIdentity.provider).in_(wanted)
+                )
+            )
             recipients = {(account, provider): external for account, provider, external in found.all()}
         jobs = []
         for row in rows:
@@ -281,10 +328,14 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
                 _supersede(row, now)
                 continue
             row.state, row.next_attempt_at = "sending", now + LEASE
-            jobs.append(_Job(id=row.id, provider=row.provider,
-                             recipient=recipients.get((row.consumer_id, row.provider)) if row.provider else None,
-                             message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note,
-                                                    row.case_number)))
+            jobs.append(
+                _Job(
+                    id=row.id,
+                    provider=row.provider,
+                    recipient=recipients.get((row.consumer_id, row.provider)) if row.provider else None,
+                    message=ProgressMessage(row.complaint_id, row.state_to, row.changed_at, row.note, row.case_number),
+                )
+            )
     return jobs, len(rows)
 
 
@@ -297,11 +348,13 @@ async def _attempt(app: FastAPI, job: _Job) -> _Outcome:
     page = page_of(settings, job.message.complaint_id)
     try:
         if job.provider == "wechat" and adapter is not None:
-            await adapter.send_subscribe_message(job.recipient, settings.wechat_progress_template_id,
-                                                 wechat_data(job.message), page=page)
+            await adapter.send_subscribe_message(
+                job.recipient, settings.wechat_progress_template_id, wechat_data(job.message), page=page
+            )
         elif job.provider == "alipay" and adapter is not None:
-            await adapter.send_subscribe_message(job.recipient, settings.alipay_progress_template_id,
-                                                 alipay_data(job.message), page=page)
+            await adapter.send_subscribe_message(
+                job.recipient, settings.alipay_progress_template_id, alipay_data(job.message), page=page
+            )
         elif job.provider in ("wechat", "alipay"):
             return _Outcome("not_supported", f"{job.provider} messages are not configured on this platform")
         else:
@@ -348,17 +401,26 @@ async def _record_outcomes(app: FastAPI) -> int:
     state = app.state
     now = state.clock.now()
     async with state.sessionmaker() as session:
-        rows = (await session.scalars(
-            select(Notification).where(Notification.recorded.is_(False), Notification.state.in_(FINAL),
-                                       Notification.next_attempt_at <= now)
-            .order_by(Notification.next_attempt_at).limit(BATCH))).all()
+        rows = (
+            await session.scalars(
+                select(Notification)
+                .where(
+                    Notification.recorded.is_(False), Notification.state.in_(FINAL), Notification.next_attempt_at <= now
+                )
+                .order_by(Notification.next_attempt_at)
+                .limit(BATCH)
+            )
+        ).all()
         outcomes = [_outcome_body(row) for row in rows]
     if not outcomes:
         return 0
     done = await _report(app, outcomes)
     async with state.sessionmaker() as session, session.begin():
-        for row in (await session.scalars(select(Notification).where(
-                Notification.id.in_([outcome["notification_id"] for outcome in outcomes])))).all():
+        for row in (
+            await session.scalars(
+                select(Notification).where(Notification.id.in_([outcome["notification_id"] for outcome in outcomes]))
+            )
+        ).all():
             if done:
                 row.recorded = True
             else:
@@ -367,26 +429,36 @@ async def _record_outcomes(app: FastAPI) -> int:
 
 
 def _outcome_body(row: Notification) -> dict[str, Any]:
-    return {"complaint_id": row.complaint_id, "notification_id": row.id, "provider": row.provider,
-            "outcome": row.state, "state_told": row.state_to, "error": row.last_error, "attempts": row.attempts,
-            "at": (row.finished_at or row.created_at).isoformat()}
+    return {
+        "complaint_id": row.complaint_id,
+        "notification_id": row.id,
+        "provider": row.provider,
+        "outcome": row.state,
+        "state_told": row.state_to,
+        "error": row.last_error,
+        "attempts": row.attempts,
+        "at": (row.finished_at or row.created_at).isoformat(),
+    }
 
 
 async def _report(app: FastAPI, outcomes: list[dict[str, Any]]) -> bool:
     """Whether intake has the outcomes now (or never will: it refused them, which retrying cannot change)."""
     try:
         response = await app.state.clients["intake"].request(
-            "POST", "/internal/notification-outcomes", identity=GATEWAY, json={"outcomes": outcomes}, retry=True)
+            "POST", "/internal/notification-outcomes", identity=GATEWAY, json={"outcomes": outcomes}, retry=True
+        )
     except Problem as exc:  # intake cannot be reached or did not answer
         log.warning("%d notification outcomes not recorded yet: %s", len(outcomes), exc.detail)
         return False
     if response.status_code >= 500 or response.status_code == 429:
-        log.warning("%d notification outcomes not recorded yet: intake answered %s", len(outcomes),
-                    response.status_code)
+        log.warning(
+            "%d notification outcomes not recorded yet: intake answered %s", len(outcomes), response.status_code
+        )
         return False
     if response.status_code >= 300:
-        log.error("intake refused %d notification outcomes: %s %s", len(outcomes), response.status_code,
-                  response.text[:300])
+        log.error(
+            "intake refused %d notification outcomes: %s %s", len(outcomes), response.status_code, response.text[:300]
+        )
         return True
     for result in response.json()["results"]:
         if result.get("error"):

@@ -34,12 +34,22 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # sign each request with four headers (services/gateway/partners.py), which together are one scheme.
 _PARTNER_SCHEMES = {f"partner{h.removeprefix('X-Partner-')}": h for h in PARTNER_HEADERS}
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
-    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-               "description": "The access token of `POST /v1/auth/.../login` (tourists, staff)."},
-    **{name: {"type": "apiKey", "in": "header", "name": header,
-              "description": "Partner request signing, HMAC-SHA256 over the request (tools/partner_sign.py): "
-                             "all four headers together."}
-       for name, header in _PARTNER_SCHEMES.items()},
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The access token of `POST /v1/auth/.../login` (tourists, staff).",
+    },
+    **{
+        name: {
+            "type": "apiKey",
+            "in": "header",
+            "name": header,
+            "description": "Partner request signing, HMAC-SHA256 over the request (tools/partner_sign.py): "
+            "all four headers together.",
+        }
+        for name, header in _PARTNER_SCHEMES.items()
+    },
 }
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 PARTNER: list[dict[str, list[str]]] = [{name: [] for name in _PARTNER_SCHEMES}]
@@ -48,8 +58,10 @@ ANONYMOUS: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 NO_TOKEN: list[dict[str, list[str]]] = []  # logging in, and the probes
 # Partner operations that intake answers (services/gateway/partner_routes.py), and the operation that does;
 # each government channel's work order (`POST /callbacks/{channel}`) is answered as a submission too.
-FORWARDED = {("post", "/partner/v1/complaints"): ("post", "/v1/complaints"),
-             ("get", "/partner/v1/complaints/{complaint_id}"): ("get", "/v1/complaints/{complaint_id}")}
+FORWARDED = {
+    ("post", "/partner/v1/complaints"): ("post", "/v1/complaints"),
+    ("get", "/partner/v1/complaints/{complaint_id}"): ("get", "/v1/complaints/{complaint_id}"),
+}
 
 
 async def merged_openapi(request: Request) -> JSONResponse:
@@ -60,8 +72,9 @@ async def merged_openapi(request: Request) -> JSONResponse:
         return JSONResponse(cached[1])
     schema = copy.deepcopy(request.app.openapi())
     services = sorted({service for _, service in ROUTES})
-    results = await asyncio.gather(*(state.clients[s].request("GET", "/openapi.json") for s in services),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(state.clients[s].request("GET", "/openapi.json") for s in services), return_exceptions=True
+    )
     complete = True
     for service, result in zip(services, results, strict=True):
         if isinstance(result, BaseException) or result.status_code != 200:
@@ -113,8 +126,9 @@ def secure(schema: dict[str, Any]) -> None:
             parameters = operation.get("parameters", [])
             if any(p.get("in") == "header" and p.get("name", "").lower() in signed for p in parameters):
                 # The signature headers are the scheme, not parameters a client fills in one by one.
-                operation["parameters"] = [p for p in parameters
-                                           if not (p.get("in") == "header" and p["name"].lower() in signed)]
+                operation["parameters"] = [
+                    p for p in parameters if not (p.get("in") == "header" and p["name"].lower() in signed)
+                ]
                 operation["security"] = PARTNER
             elif path.startswith("/v1/auth/") and path.endswith(("/login", "/refresh")) or path.startswith("/health/"):
                 operation["security"] = NO_TOKEN
@@ -130,8 +144,9 @@ def _forwarded(schema: dict[str, Any]) -> None:
     paths = schema.get("paths", {})
     for path, item in paths.items():
         for method, operation in item.items():
-            target = FORWARDED.get((method, path)) or (("post", "/v1/complaints") if method == "post"
-                                                         and path.startswith("/callbacks/") else None)
+            target = FORWARDED.get((method, path)) or (
+                ("post", "/v1/complaints") if method == "post" and path.startswith("/callbacks/") else None
+            )
             if not isinstance(operation, dict) or target is None:
                 continue
             responses = operation.setdefault("responses", {})

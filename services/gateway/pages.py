@@ -26,8 +26,10 @@ WEB = Path(__file__).resolve().parent / "web"
 
 # Scripts and styles from the gateway only; no frames; no referrer leaves with a complaint id in it.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
-                                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -62,19 +64,27 @@ def docs_page(app: FastAPI) -> HTMLResponse:
     validator badge (it loads an image from elsewhere), and a policy that lets only its own inline
     start-up script run, by hash."""
     page = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · 接口文档",
-        swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} · 接口文档",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
         swagger_favicon_url="/docs/assets/favicon-32x32.png",
         oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
-        swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None})
+        swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
+    )
     body = bytes(page.body)
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
-                      for script in re.findall(rb"<script>(.*?)</script>", body, re.S))
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in re.findall(rb"<script>(.*?)</script>", body, re.S)
+    )
     # Swagger UI styles its widgets through the DOM (CSSOM), which a policy does not restrict.
-    policy = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
-              f"script-src 'self' {hashes}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-    return HTMLResponse(body, headers={**SECURITY_HEADERS, "Content-Security-Policy": policy,
-                                       "Cache-Control": "no-cache"})
+    policy = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self' {hashes}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return HTMLResponse(
+        body, headers={**SECURITY_HEADERS, "Content-Security-Policy": policy, "Cache-Control": "no-cache"}
+    )
 
 
 def install_docs(app: FastAPI) -> None:

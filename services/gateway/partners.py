@@ -95,14 +95,19 @@ class Partners:
     def of(cls, session: AsyncSession, settings: GatewaySettings) -> Partners:
         return cls(session, partner_cipher(settings), timedelta(hours=settings.partner_key_overlap_hours))
 
-    async def create(self, name: str, webhook_url: str | None, channel: str | None = None,
-                     served: Collection[str] = ()) -> tuple[Partner, PartnerKey, str]:
+    async def create(
+        self, name: str, webhook_url: str | None, channel: str | None = None, served: Collection[str] = ()
+    ) -> tuple[Partner, PartnerKey, str]:
         """A partner; with `channel`, a government channel's center, which must be one this gateway serves."""
         if channel is not None and channel not in served:
-            raise ChannelNotServed(f"This gateway serves no channel {channel} (GATEWAY_GOVERNMENT_CHANNELS: "
-                                   f"{', '.join(sorted(served)) or 'none'}).", field="channel")
-        partner = Partner(id=new_id("ptn"), name=name, webhook_url=webhook_url, channel=channel,
-                          created_at=system_clock.now())
+            raise ChannelNotServed(
+                f"This gateway serves no channel {channel} (GATEWAY_GOVERNMENT_CHANNELS: "
+                f"{', '.join(sorted(served)) or 'none'}).",
+                field="channel",
+            )
+        partner = Partner(
+            id=new_id("ptn"), name=name, webhook_url=webhook_url, channel=channel, created_at=system_clock.now()
+        )
         self.session.add(partner)
         await self.session.flush()
         key, secret = await self.new_key(partner)
@@ -111,12 +116,19 @@ class Partners:
     async def new_key(self, partner: Partner) -> tuple[PartnerKey, str]:
         """A new key; the partner's older keys keep working for the overlap, then stop."""
         now = system_clock.now()
-        for old in (await self.session.scalars(select(PartnerKey).where(
-                PartnerKey.partner_id == partner.id, PartnerKey.expires_at.is_(None)))).all():
+        for old in (
+            await self.session.scalars(
+                select(PartnerKey).where(PartnerKey.partner_id == partner.id, PartnerKey.expires_at.is_(None))
+            )
+        ).all():
             old.expires_at = now + self.overlap
         secret = "psk_" + secrets.token_urlsafe(32)
-        key = PartnerKey(id=new_id("pky"), partner_id=partner.id, created_at=now,
-                         secret_encrypted=self.cipher.encrypt(secret.encode()).decode())
+        key = PartnerKey(
+            id=new_id("pky"),
+            partner_id=partner.id,
+            created_at=now,
+            secret_encrypted=self.cipher.encrypt(secret.encode()).decode(),
+        )
         self.session.add(key)
         await self.session.flush()
         return key, secret
@@ -139,8 +151,12 @@ class Partners:
         return partner
 
     async def newest_key(self, partner_id: str) -> PartnerKey | None:
-        return await self.session.scalar(select(PartnerKey).where(PartnerKey.partner_id == partner_id)
-                                         .order_by(PartnerKey.created_at.desc()).limit(1))
+        return await self.session.scalar(
+            select(PartnerKey)
+            .where(PartnerKey.partner_id == partner_id)
+            .order_by(PartnerKey.created_at.desc())
+            .limit(1)
+        )
 
     async def verify(self, request: Request) -> Partner:
         """The partner that signed this request, or a 401 that says what is wrong; a valid nonce is kept."""
@@ -152,18 +168,22 @@ class Partners:
         except (ValueError, OverflowError, OSError) as exc:
             raise Unauthorized("X-Partner-Timestamp is Unix seconds.", code="timestamp_invalid") from exc
         if abs(system_clock.now() - sent) > WINDOW:
-            raise Unauthorized("The request is more than 5 minutes old (or from the future): sign it again now.",
-                               code="request_expired")
+            raise Unauthorized(
+                "The request is more than 5 minutes old (or from the future): sign it again now.",
+                code="request_expired",
+            )
         key = await self.session.get(PartnerKey, key_id)
         partner = key and await self.session.get(Partner, key.partner_id)
         if key is None or partner is None or partner.disabled:
             raise Unauthorized(f"No partner key {key_id}.", code="partner_key_unknown")
         if key.expires_at is not None and key.expires_at <= system_clock.now():
-            raise Unauthorized("This key was replaced and its overlap is over: sign with the new one.",
-                               code="partner_key_expired")
+            raise Unauthorized(
+                "This key was replaced and its overlap is over: sign with the new one.", code="partner_key_expired"
+            )
         body = await request.body()  # bounded by the app's body limit, chunked or not
-        expected = sign(self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce,
-                        body)
+        expected = sign(
+            self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce, body
+        )
         if not hmac.compare_digest(expected, signature.lower()):
             raise Unauthorized("The signature does not match the request.", code="signature_invalid")
         self.session.add(PartnerNonce(key_id=key.id, nonce=nonce[:64], seen_at=system_clock.now()))
@@ -182,10 +202,22 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         to each partner it came from, naming the complaint that partner knows."""
         # A case linked to an earlier one from another channel is handled as that one: its channel hears so.
         handled_as = (event.data or {}).get("duplicate_of") if event.action == "linked" else None
-        told = ([(event.source_id, event.complaint_id, event.external_id, handled_as, event.case_number)]
-                if event.source_id else [])
-        told += [(link["source_id"], link["complaint_id"], link.get("external_id"), event.complaint_id,
-                  link.get("case_number")) for link in event.links if link.get("source_id")]
+        told = (
+            [(event.source_id, event.complaint_id, event.external_id, handled_as, event.case_number)]
+            if event.source_id
+            else []
+        )
+        told += [
+            (
+                link["source_id"],
+                link["complaint_id"],
+                link.get("external_id"),
+                event.complaint_id,
+                link.get("case_number"),
+            )
+            for link in event.links
+            if link.get("source_id")
+        ]
         now = app.state.clock.now()
         channels: dict[str, GovernmentChannel] = app.state.government_channels
         for partner_id, complaint_id, external_id, handled_as, case_number in told:
@@ -196,24 +228,54 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
             link = progress_url(app.state.settings, complaint_id)
             adapter = channels.get(partner.channel) if partner.channel else None
             if adapter is not None:  # a government channel hears in its own format, of what it wants to hear
-                payload = adapter.update(StatusUpdate(
-                    event_id=envelope.id, occurred_at=envelope.occurred_at, complaint_id=complaint_id,
-                    external_id=external_id, handled_as=handled_as, action=event.action,
-                    state_from=event.state_from, state_to=event.state_to, note=event.note, data=event.data or {},
-                    case_number=case_number, progress_url=link))
+                payload = adapter.update(
+                    StatusUpdate(
+                        event_id=envelope.id,
+                        occurred_at=envelope.occurred_at,
+                        complaint_id=complaint_id,
+                        external_id=external_id,
+                        handled_as=handled_as,
+                        action=event.action,
+                        state_from=event.state_from,
+                        state_to=event.state_to,
+                        note=event.note,
+                        data=event.data or {},
+                        case_number=case_number,
+                        progress_url=link,
+                    )
+                )
                 if payload is None:
                     continue
             else:
-                payload = {"event_id": envelope.id, "type": envelope.type,
-                           "occurred_at": envelope.occurred_at.isoformat(), "complaint_id": complaint_id,
-                           "case_number": case_number, "progress_url": link, "external_id": external_id,
-                           "handled_as": handled_as, "action": event.action,
-                           "state_from": event.state_from, "state_to": event.state_to, "note": event.note,
-                           "data": event.data or {}}
-            session.add(WebhookDelivery(
-                id=new_id("whd"), partner_id=partner.id, event_id=envelope.id, event_type=envelope.type,
-                complaint_id=complaint_id, state="pending", attempts=0, next_attempt_at=now, created_at=now,
-                payload=payload))
+                payload = {
+                    "event_id": envelope.id,
+                    "type": envelope.type,
+                    "occurred_at": envelope.occurred_at.isoformat(),
+                    "complaint_id": complaint_id,
+                    "case_number": case_number,
+                    "progress_url": link,
+                    "external_id": external_id,
+                    "handled_as": handled_as,
+                    "action": event.action,
+                    "state_from": event.state_from,
+                    "state_to": event.state_to,
+                    "note": event.note,
+                    "data": event.data or {},
+                }
+            session.add(
+                WebhookDelivery(
+                    id=new_id("whd"),
+                    partner_id=partner.id,
+                    event_id=envelope.id,
+                    event_type=envelope.type,
+                    complaint_id=complaint_id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    payload=payload,
+                )
+            )
 
     return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
 
@@ -225,10 +287,17 @@ async def deliver_webhooks_once(app: FastAPI) -> int:
     settings = state.settings
     now = state.clock.now()
     async with state.sessionmaker() as session:
-        due = list((await session.scalars(select(WebhookDelivery).where(
-            WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at).limit(50)
-            .with_for_update(**for_update_skip_locked(session)))).all())
+        due = list(
+            (
+                await session.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
+                    .order_by(WebhookDelivery.next_attempt_at)
+                    .limit(50)
+                    .with_for_update(**for_update_skip_locked(session))
+                )
+            ).all()
+        )
         partners = Partners.of(session, settings)
         for delivery in due:
             partner = await session.get(Partner, delivery.partner_id)
@@ -237,16 +306,22 @@ async def deliver_webhooks_once(app: FastAPI) -> int:
             if partner is None or not partner.webhook_url or key is None:
                 error = "no webhook URL or key"
             else:
-                status, error = await _post(state.webhook_client, partner.webhook_url, key.id,
-                                            partners.secret_of(key), delivery)
+                status, error = await _post(
+                    state.webhook_client, partner.webhook_url, key.id, partners.secret_of(key), delivery
+                )
             delivery.attempts += 1
             delivery.last_status, delivery.last_error = status, error
             if status is not None and 200 <= status < 300:
                 delivery.state, delivery.delivered_at = "delivered", state.clock.now()
             elif delivery.attempts >= settings.webhook_max_attempts:
                 delivery.state = "failed"
-                log.warning("webhook %s to partner %s given up after %d attempts: %s", delivery.id,
-                            delivery.partner_id, delivery.attempts, error or status)
+                log.warning(
+                    "webhook %s to partner %s given up after %d attempts: %s",
+                    delivery.id,
+                    delivery.partner_id,
+                    delivery.attempts,
+                    error or status,
+                )
             else:
                 backoff = min(timedelta(seconds=5 * 2 ** (delivery.attempts - 1)), timedelta(hours=1))
                 delivery.next_attempt_at = state.clock.now() + backoff
@@ -255,14 +330,21 @@ async def deliver_webhooks_once(app: FastAPI) -> int:
     return len(due)
 
 
-async def _post(client: httpx.AsyncClient, url: str, key_id: str, secret: str, delivery: WebhookDelivery
-                ) -> tuple[int | None, str | None]:
+async def _post(
+    client: httpx.AsyncClient, url: str, key_id: str, secret: str, delivery: WebhookDelivery
+) -> tuple[int | None, str | None]:
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp, nonce = str(int(system_clock.now().timestamp())), secrets.token_hex(16)
     parts = urlsplit(url)
-    headers = {"Content-Type": "application/json", "X-Partner-Key": key_id, "X-Partner-Timestamp": timestamp,
-               "X-Partner-Nonce": nonce, "X-Delivery-Id": delivery.id, "X-Event-Id": delivery.event_id,
-               "X-Partner-Signature": sign(secret, "POST", parts.path or "/", parts.query, timestamp, nonce, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Partner-Key": key_id,
+        "X-Partner-Timestamp": timestamp,
+        "X-Partner-Nonce": nonce,
+        "X-Delivery-Id": delivery.id,
+        "X-Event-Id": delivery.event_id,
+        "X-Partner-Signature": sign(secret, "POST", parts.path or "/", parts.query, timestamp, nonce, body),
+    }
     try:
         response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
@@ -278,8 +360,16 @@ async def webhook_worker(app: FastAPI) -> None:
 
 
 def delivery_out(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {"id": delivery.id, "event_id": delivery.event_id, "event_type": delivery.event_type,
-            "complaint_id": delivery.complaint_id, "state": delivery.state, "attempts": delivery.attempts,
-            "next_attempt_at": delivery.next_attempt_at, "last_status": delivery.last_status,
-            "last_error": delivery.last_error, "delivered_at": delivery.delivered_at,
-            "payload": delivery.payload}
+    return {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "complaint_id": delivery.complaint_id,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "delivered_at": delivery.delivered_at,
+        "payload": delivery.payload,
+    }

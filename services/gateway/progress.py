@@ -74,16 +74,18 @@ class ComplaintNotFound(NotFound):
 
 def _key(settings: GatewaySettings, secret: str | None = None) -> bytes:
     """This purpose's own key, derived from the progress-link secret."""
-    return hashlib.sha256(b"assured-tour progress-link v1:" + (secret or settings.progress_link_secret).encode()
-                          ).digest()
+    return hashlib.sha256(
+        b"assured-tour progress-link v1:" + (secret or settings.progress_link_secret).encode()
+    ).digest()
 
 
 def _signature(key: bytes, body: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, body.encode(), "sha256").digest()).rstrip(b"=").decode()
 
 
-def issue_token(settings: GatewaySettings, complaint_id: str, lifetime: timedelta,
-                now: datetime | None = None) -> tuple[str, datetime]:
+def issue_token(
+    settings: GatewaySettings, complaint_id: str, lifetime: timedelta, now: datetime | None = None
+) -> tuple[str, datetime]:
     """A token for one complaint's progress page, and when it expires. Real time, never the domain clock."""
     expires = (now or system_clock.now()) + lifetime
     body = f"{complaint_id}.{int(expires.timestamp())}"
@@ -98,10 +100,16 @@ def verify_token(settings: GatewaySettings, token: str | None) -> str:
     complaint_id, _, rest = token.strip().partition(".")
     expiry, _, signature = rest.partition(".")
     body = f"{complaint_id}.{expiry}"
-    if not (complaint_id.startswith("cmp_") and expiry.isdigit() and signature
-            and hmac.compare_digest(_signature(_key(settings), body), signature)):
-        raise ProgressLinkInvalid("This progress link is not valid: open the link you were sent, or look the case "
-                                  "up by its case number and phone.")
+    if not (
+        complaint_id.startswith("cmp_")
+        and expiry.isdigit()
+        and signature
+        and hmac.compare_digest(_signature(_key(settings), body), signature)
+    ):
+        raise ProgressLinkInvalid(
+            "This progress link is not valid: open the link you were sent, or look the case "
+            "up by its case number and phone."
+        )
     if int(expiry) <= system_clock.now().timestamp():
         raise ProgressLinkExpired("This progress link has expired: look the case up by its case number and phone.")
     return complaint_id
@@ -136,14 +144,17 @@ def page_link(settings: GatewaySettings, complaint_id: str) -> str:
 
 # --- the page's API ---------------------------------------------------------------------------------
 router = APIRouter(prefix="/v1/progress", tags=["progress"])
-Token = Annotated[str | None, Header(alias=TOKEN_HEADER, max_length=200,
-                                     description="the token of the progress link (the part after /p/#)")]
+Token = Annotated[
+    str | None,
+    Header(alias=TOKEN_HEADER, max_length=200, description="the token of the progress link (the part after /p/#)"),
+]
 
 
 class LookupIn(Input):
     case_number: str = Field(min_length=1, max_length=40, examples=["460200-20261206-0042"])
-    phone: str = Field(min_length=1, max_length=20, examples=["13800001234"],
-                       description="the phone number given with the complaint")
+    phone: str = Field(
+        min_length=1, max_length=20, examples=["13800001234"], description="the phone number given with the complaint"
+    )
 
 
 class LookupOut(BaseModel):
@@ -152,8 +163,12 @@ class LookupOut(BaseModel):
 
 
 def _as_holder(complaint_id: str) -> Identity:
-    return Identity(subject=f"link:{complaint_id}", role=Role.complaint_holder, complaint_id=complaint_id,
-                    display_name="投诉人（进度页）")
+    return Identity(
+        subject=f"link:{complaint_id}",
+        role=Role.complaint_holder,
+        complaint_id=complaint_id,
+        display_name="投诉人（进度页）",
+    )
 
 
 def _client(request: Request) -> str:
@@ -162,13 +177,13 @@ def _client(request: Request) -> str:
 
 
 def _passed(upstream: Any) -> Response:
-    return Response(upstream.content, status_code=upstream.status_code,
-                    media_type=upstream.headers.get("content-type"))
+    return Response(upstream.content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
 
 
 async def _progress(request: Request, complaint_id: str) -> Response:
     upstream = await request.app.state.clients["intake"].request(
-        "GET", f"/v1/complaints/{complaint_id}/progress", identity=_as_holder(complaint_id))
+        "GET", f"/v1/complaints/{complaint_id}/progress", identity=_as_holder(complaint_id)
+    )
     response = _passed(upstream)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -182,15 +197,21 @@ async def look_up(body: LookupIn, request: Request) -> LookupOut:
     limits["progress_ip"].hit(_client(request))
     limits["progress_case"].hit("".join(ch for ch in body.case_number if ch.isdigit()) or body.case_number)
     upstream = await request.app.state.clients["intake"].request(
-        "POST", "/internal/progress-lookups", identity=LOOKUP_SERVICE, json=body.model_dump())
+        "POST", "/internal/progress-lookups", identity=LOOKUP_SERVICE, json=body.model_dump()
+    )
     if upstream.status_code == 404:
         raise CaseNotFound("No complaint has this case number and phone.")
     if upstream.status_code != 200:
-        raise CaseNotFound("The case cannot be looked up now; try again later.", status=upstream.status_code,
-                           code="lookup_unavailable", title="Lookup unavailable")
+        raise CaseNotFound(
+            "The case cannot be looked up now; try again later.",
+            status=upstream.status_code,
+            code="lookup_unavailable",
+            title="Lookup unavailable",
+        )
     settings: GatewaySettings = request.app.state.settings
-    token, expires = issue_token(settings, upstream.json()["complaint_id"],
-                                 timedelta(minutes=settings.progress_lookup_minutes))
+    token, expires = issue_token(
+        settings, upstream.json()["complaint_id"], timedelta(minutes=settings.progress_lookup_minutes)
+    )
     return LookupOut(token=token, expires_at=expires)
 
 
@@ -214,29 +235,42 @@ async def _act(request: Request, complaint_id: str, action: str, body: BaseModel
     """Act as the complainant on the link's complaint (intake checks the state and the scope); answer with the
     progress view, never the complaint itself."""
     upstream = await request.app.state.clients["intake"].request(
-        "POST", f"/v1/complaints/{complaint_id}/{action}", identity=_as_holder(complaint_id),
-        json=body.model_dump(mode="json", exclude_none=True), retry=False)
+        "POST",
+        f"/v1/complaints/{complaint_id}/{action}",
+        identity=_as_holder(complaint_id),
+        json=body.model_dump(mode="json", exclude_none=True),
+        retry=False,
+    )
     if upstream.status_code >= 300:
         return _passed(upstream)
     return await _progress(request, complaint_id)
 
 
-@router.post("/acceptances", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition))
+@router.post(
+    "/acceptances",
+    response_model=ProgressOut,
+    responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition),
+)
 async def accept_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist accepts the merchant's response: the complaint is resolved on its terms."""
     return await _act(request, complaint_id, "acceptances", body)
 
 
-@router.post("/rejections", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition))
+@router.post(
+    "/rejections",
+    response_model=ProgressOut,
+    responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition),
+)
 async def reject_response(body: ConsumerVerdictIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rejects the merchant's response: officials mediate."""
     return await _act(request, complaint_id, "rejections", body)
 
 
-@router.post("/evaluations", response_model=ProgressOut,
-             responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition, AlreadyRated))
+@router.post(
+    "/evaluations",
+    response_model=ProgressOut,
+    responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition, AlreadyRated),
+)
 async def evaluate(body: EvaluationIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rates the handling (1-5), with a comment if they like."""
     return await _act(request, complaint_id, "evaluations", body)
@@ -254,24 +288,30 @@ class ProgressLinkOut(BaseModel):
     expires_at: datetime
 
 
-@links_router.post("/{complaint_id}/progress-links", status_code=201,
-                   responses=problem_responses(Forbidden, ComplaintNotFound))
-async def new_progress_link(complaint_id: Annotated[str, Path(pattern=r"^cmp_[0-9A-Z]{26}$")], request: Request,
-                            who: Caller) -> ProgressLinkOut:
+@links_router.post(
+    "/{complaint_id}/progress-links", status_code=201, responses=problem_responses(Forbidden, ComplaintNotFound)
+)
+async def new_progress_link(
+    complaint_id: Annotated[str, Path(pattern=r"^cmp_[0-9A-Z]{26}$")], request: Request, who: Caller
+) -> ProgressLinkOut:
     """A fresh progress link for a complaint the caller may read (its complainant, or an official of its region
     giving it to a caller of 12345 or a walk-in tourist); merchant staff may not."""
     identity = who[0]
     if identity.role not in MAY_LINK:
-        raise Forbidden("Only the complainant and officials may hand out a complaint's progress link.",
-                        code="progress_link_not_allowed")
-    upstream = await request.app.state.clients["intake"].request("GET", f"/v1/complaints/{complaint_id}",
-                                                                 identity=identity)
+        raise Forbidden(
+            "Only the complainant and officials may hand out a complaint's progress link.",
+            code="progress_link_not_allowed",
+        )
+    upstream = await request.app.state.clients["intake"].request(
+        "GET", f"/v1/complaints/{complaint_id}", identity=identity
+    )
     if upstream.status_code == 404:  # absent or not theirs: the same answer
         raise ComplaintNotFound(f"Complaint {complaint_id} was not found.")
     if upstream.status_code != 200:
         problem = upstream.json() if upstream.headers.get("content-type", "").endswith("json") else {}
-        raise Problem(problem.get("detail"), status=upstream.status_code, code=problem.get("code"),
-                      title=problem.get("title"))
+        raise Problem(
+            problem.get("detail"), status=upstream.status_code, code=problem.get("code"), title=problem.get("title")
+        )
     settings: GatewaySettings = request.app.state.settings
     token, expires = issue_token(settings, complaint_id, timedelta(days=settings.progress_link_days))
     return ProgressLinkOut(url=f"{settings.public_url.rstrip('/')}/p/#{token}", expires_at=expires)

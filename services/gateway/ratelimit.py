@@ -16,8 +16,9 @@ from shared.errors import ServiceUnavailable, TooManyRequests, problem_response
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
+    def __init__(
+        self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+    ) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
         self.monotonic = monotonic
@@ -34,15 +35,17 @@ class RateLimiter:
         if tokens < 1.0:
             retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
             self._buckets[key] = (tokens, now)
-            raise TooManyRequests(f"Too many requests; try again in {retry_after} s.",
-                                  headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
+            raise TooManyRequests(
+                f"Too many requests; try again in {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+                retry_after=retry_after,
+            )
         self._buckets[key] = (tokens - 1.0, now)
         if len(self._buckets) > self.max_keys:
             self._prune(now)
 
     def _prune(self, now: float) -> None:
-        full = [k for k, (tokens, last) in self._buckets.items()
-                if tokens + (now - last) * self.rate >= self.capacity]
+        full = [k for k, (tokens, last) in self._buckets.items() if tokens + (now - last) * self.rate >= self.capacity]
         for key in full:
             del self._buckets[key]
 
@@ -67,8 +70,11 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            refusal = ServiceUnavailable(f"The gateway has {self.limit} requests in progress; retry shortly.",
-                                         code="overloaded", headers={"Retry-After": "1"})
+            refusal = ServiceUnavailable(
+                f"The gateway has {self.limit} requests in progress; retry shortly.",
+                code="overloaded",
+                headers={"Retry-After": "1"},
+            )
             await problem_response(refusal)(scope, receive, send)
             return
         self.in_flight += 1

@@ -63,21 +63,37 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/ledger", "compensation"),
 )
 # Provider callbacks: verified by the owning service with the provider's own scheme.
-CALLBACKS = {"wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
-             "alipay/notify": ("compensation", "/internal/callbacks/alipay")}
+CALLBACKS = {
+    "wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
+    "alipay/notify": ("compensation", "/internal/callbacks/alipay"),
+}
 # Served without a login: catalogues a mini-program shows before the user signs in, the public lists,
 # and the profile behind a scanned assured consumption code ("*" is exactly one path segment here).
-ANONYMOUS = frozenset({("GET", "/v1/regions"), ("GET", "/v1/industries"), ("GET", "/v1/public/figures"),
-                       ("GET", "/v1/codes/*"), ("GET", "/v1/lists/*"), ("GET", "/v1/benefits"),
-                       ("GET", "/v1/benefits/signing-key")})
+ANONYMOUS = frozenset(
+    {
+        ("GET", "/v1/regions"),
+        ("GET", "/v1/industries"),
+        ("GET", "/v1/public/figures"),
+        ("GET", "/v1/codes/*"),
+        ("GET", "/v1/lists/*"),
+        ("GET", "/v1/benefits"),
+        ("GET", "/v1/benefits/signing-key"),
+    }
+)
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
 GATEWAY_IDENTITY = Identity(subject="gateway", role=Role.service)
-_FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key",
-                    "if-none-match")
+_FORWARD_REQUEST = ("content-type", "content-length", "accept", "accept-language", "idempotency-key", "if-none-match")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_FORWARD_RESPONSE = ("content-type", "content-disposition", "idempotent-replay", "retry-after", "location", "etag",
-                     "cache-control")
+_FORWARD_RESPONSE = (
+    "content-type",
+    "content-disposition",
+    "idempotent-replay",
+    "retry-after",
+    "location",
+    "etag",
+    "cache-control",
+)
 
 auth_router = APIRouter(prefix="/v1", tags=["auth"])
 proxy_router = APIRouter()
@@ -108,8 +124,9 @@ def client_ip(request: Request) -> str:
 
 async def get_authenticator(request: Request, session: Session) -> Authenticator:
     # Sessions and tokens run on real time: the injectable clock is for complaints' deadlines.
-    return Authenticator(session=session, settings=request.app.state.settings, clock=system_clock,
-                         sessions=request.app.state.sessions)
+    return Authenticator(
+        session=session, settings=request.app.state.settings, clock=system_clock, sessions=request.app.state.sessions
+    )
 
 
 Auth = Annotated[Authenticator, Depends(get_authenticator)]
@@ -124,8 +141,7 @@ def _bearer(request: Request) -> str | None:
 async def caller(request: Request, auth: Auth) -> tuple[Identity, str]:
     token = _bearer(request)
     if token is None:
-        raise InvalidToken("Log in and send the access token as 'Authorization: Bearer <token>'.",
-                           code="token_missing")
+        raise InvalidToken("Log in and send the access token as 'Authorization: Bearer <token>'.", code="token_missing")
     identity, session_id = await auth.authenticate(token)
     request.app.state.limits["identity"].hit(identity.subject)
     return identity, session_id
@@ -138,8 +154,9 @@ async def _login_limit(request: Request) -> None:
     request.app.state.limits["login"].hit(client_ip(request))
 
 
-LOGIN_ERRORS = problem_responses(LoginCodeInvalid, ProviderUnavailable, ProviderSignatureInvalid,
-                                 ProviderCredentialsRejected, TooManyRequests)
+LOGIN_ERRORS = problem_responses(
+    LoginCodeInvalid, ProviderUnavailable, ProviderSignatureInvalid, ProviderCredentialsRejected, TooManyRequests
+)
 
 
 @auth_router.post("/auth/wechat/login", dependencies=[Depends(_login_limit)], responses=LOGIN_ERRORS)
@@ -177,8 +194,11 @@ async def alipay_login(body: AlipayLoginIn, request: Request, auth: Auth) -> Tok
     return await auth.login_consumer(await adapter.identify(body.auth_code))
 
 
-@auth_router.post("/auth/staff/login", dependencies=[Depends(_login_limit)],
-                  responses=problem_responses(InvalidCredentials, TooManyRequests, LoginLocked))
+@auth_router.post(
+    "/auth/staff/login",
+    dependencies=[Depends(_login_limit)],
+    responses=problem_responses(InvalidCredentials, TooManyRequests, LoginLocked),
+)
 async def staff_login(body: StaffLoginIn, request: Request, auth: Auth) -> TokenPair:
     """Log in as staff (an official, merchant staff or an admin) with a username and password. After
     repeated wrong passwords the username is locked for a growing time (429 `login_locked`, Retry-After)."""
@@ -195,17 +215,21 @@ Admin = Annotated[Identity, Depends(_admin)]
 
 
 @auth_router.post("/staff/{username}/unlock", status_code=204, responses=problem_responses(InvalidToken, Forbidden))
-async def unlock_staff_login(username: Annotated[str, Path(max_length=64, examples=["sanya"])], admin: Admin,
-                             session: Session) -> Response:
+async def unlock_staff_login(
+    username: Annotated[str, Path(max_length=64, examples=["sanya"])], admin: Admin, session: Session
+) -> Response:
     """Lift a staff username's login lock and clear its failed attempts (admins)."""
     await unlock_staff(session, system_clock, username, by=admin.subject)
     return Response(status_code=204)
 
 
 @auth_router.get("/staff/login-events", responses=problem_responses(InvalidToken, Forbidden))
-async def staff_login_events(admin: Admin, session: Session,
-                             username: Annotated[str | None, Query(max_length=64, examples=["sanya"])] = None,
-                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[LoginEventOut]:
+async def staff_login_events(
+    admin: Admin,
+    session: Session,
+    username: Annotated[str | None, Query(max_length=64, examples=["sanya"])] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[LoginEventOut]:
     """The staff login audit, newest first: failures, refusals while locked, locks, successes, unlocks."""
     query = select(LoginAudit).order_by(LoginAudit.at.desc(), LoginAudit.id.desc()).limit(limit)
     if username is not None:
@@ -241,8 +265,7 @@ class BodyNotAllowed(Problem):
     status, code, title = 400, "body_not_allowed", "No body expected"
 
 
-@proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                        include_in_schema=False)
+@proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def proxy(path: str, request: Request, auth: Auth) -> Response:
     """Forward a public request to the service that owns it, with the caller's identity signed in."""
     service = route_for(request.url.path)
@@ -270,8 +293,9 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
     # again so that a decoded '?', '#' or '%' stays part of the path.
     target = quote(request.url.path, safe=_PATH_SAFE)
     query = request.url.query
-    upstream = client.build_request(request.method, target + (f"?{query}" if query else ""), identity=identity,
-                                    headers=headers, content=content)
+    upstream = client.build_request(
+        request.method, target + (f"?{query}" if query else ""), identity=identity, headers=headers, content=content
+    )
     response = await client.send_stream(upstream)
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     body = response.content
@@ -289,9 +313,13 @@ async def provider_callback(provider: str, kind: str, request: Request) -> Respo
     if target is None:
         raise RouteNotFound(f"There is no callback {provider}/{kind}.")
     service, path = target
-    headers = {k: v for k, v in request.headers.items()
-               if k.startswith("wechatpay-") or k in ("content-type", "content-length")}
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.startswith("wechatpay-") or k in ("content-type", "content-length")
+    }
     response = await request.app.state.clients[service].request(
-        "POST", path, identity=GATEWAY_IDENTITY, headers=headers, content=await request.body(), retry=False)
+        "POST", path, identity=GATEWAY_IDENTITY, headers=headers, content=await request.body(), retry=False
+    )
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     return Response(response.content, status_code=response.status_code, headers=out_headers)

@@ -20,21 +20,41 @@ class IntakeSettings(ServiceSettings):
     regions_file: Path = Field(DATA_DIR / "regions.json", description="the region catalogue (JSON)")
     evidence_dir: Path = Field(Path("var/evidence"), description="where evidence files are stored")
     evidence_max_bytes: int = Field(10 * 1024 * 1024, description="largest evidence file")
-    evidence_max_image_pixels: int = Field(16_000_000, ge=1, description=(
-        "largest photo kept, in pixels: a larger JPEG is scaled down by 2, 4 or 8 as it is decoded, a larger PNG "
-        "refused (decoding takes about 3 bytes a pixel of memory)"))
+    evidence_max_image_pixels: int = Field(
+        16_000_000,
+        ge=1,
+        description=(
+            "largest photo kept, in pixels: a larger JPEG is scaled down by 2, 4 or 8 as it is decoded, a larger PNG "
+            "refused (decoding takes about 3 bytes a pixel of memory)"
+        ),
+    )
     evidence_max_files_per_complaint: int = Field(20, ge=1, description="evidence files a complaint may hold")
-    evidence_max_bytes_per_complaint: int = Field(50 * 1024 * 1024, ge=1,
-                                                  description="total size of the evidence a complaint may hold")
-    evidence_daily_files_per_account: int = Field(50, ge=1, description=(
-        "evidence files a tourist's or merchant's account may upload in any 24 hours (officials are not held to it)"))
-    evidence_daily_bytes_per_account: int = Field(100 * 1024 * 1024, ge=1, description=(
-        "total size of the evidence a tourist's or merchant's account may upload in any 24 hours"))
+    evidence_max_bytes_per_complaint: int = Field(
+        50 * 1024 * 1024, ge=1, description="total size of the evidence a complaint may hold"
+    )
+    evidence_daily_files_per_account: int = Field(
+        50,
+        ge=1,
+        description=(
+            "evidence files a tourist's or merchant's account may upload in any 24 hours (officials are not held to it)"
+        ),
+    )
+    evidence_daily_bytes_per_account: int = Field(
+        100 * 1024 * 1024,
+        ge=1,
+        description=("total size of the evidence a tourist's or merchant's account may upload in any 24 hours"),
+    )
     complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
-    duplicate_window_hours: int = Field(24, description=(
-        "how far back a repeat complaint (the same account's) or a possible link (another account's) is looked for"))
-    duplicate_similarity: float = Field(0.6, description=(
-        "text similarity (0-1) above which a complaint is a repeat, or another account's a possible link"))
+    duplicate_window_hours: int = Field(
+        24,
+        description=(
+            "how far back a repeat complaint (the same account's) or a possible link (another account's) is looked for"
+        ),
+    )
+    duplicate_similarity: float = Field(
+        0.6,
+        description=("text similarity (0-1) above which a complaint is a repeat, or another account's a possible link"),
+    )
     return_refund_hours: int = Field(48, description="hours a shop has to refund a return request before it escalates")
     scheduler_interval_seconds: float = Field(1.0, description="how often the deadline scheduler runs")
     scheduler_batch_size: int = Field(200, description="deadlines handled per transaction")

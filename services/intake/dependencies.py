@@ -23,9 +23,14 @@ class ComplaintNotFound(NotFound):
 
 async def get_intake(request: Request, session: Session) -> Intake:
     state = request.app.state
-    return Intake(session=session, clock=state.clock, settings=state.settings,
-                  regions=load_catalogue(state.settings.regions_file), outbox=state.outbox,
-                  storage=state.storage)
+    return Intake(
+        session=session,
+        clock=state.clock,
+        settings=state.settings,
+        regions=load_catalogue(state.settings.regions_file),
+        outbox=state.outbox,
+        storage=state.storage,
+    )
 
 
 IntakeService = Annotated[Intake, Depends(get_intake)]
@@ -37,8 +42,9 @@ ComplaintId = Annotated[str, Path(pattern=ID_PATTERN, examples=["cmp_01JD3V0W8Q6
 HOLDER_MAY = frozenset({"progress", "acceptances", "rejections", "evaluations"})
 
 
-async def get_current_complaint(complaint_id: ComplaintId, session: Session, caller: Caller,
-                                request: Request) -> Complaint:
+async def get_current_complaint(
+    complaint_id: ComplaintId, session: Session, caller: Caller, request: Request
+) -> Complaint:
     """The complaint, if the caller may see it; the same 404 for 'absent' and 'not yours'."""
     complaint = await ComplaintRepository(session).get(complaint_id, for_update=request.method == "POST")
     held_only = caller.role == Role.complaint_holder and request.url.path.rsplit("/", 1)[-1] not in HOLDER_MAY

@@ -59,8 +59,18 @@ async def apply_claim(session: AsyncSession, event: ClaimEvent, envelope: EventE
         assert isinstance(event, PayoutFailed)
         kind, state, note = "compensation_payout_failed", "payout_failed", event.reason
     complaint.compensation_state = state
-    session.add(TimelineEntry(complaint_id=complaint.id, at=envelope.occurred_at, kind=kind, actor_role="service",
-                              actor_id="compensation", actor_name="先行赔付", note=note, data=data))
+    session.add(
+        TimelineEntry(
+            complaint_id=complaint.id,
+            at=envelope.occurred_at,
+            kind=kind,
+            actor_role="service",
+            actor_id="compensation",
+            actor_name="先行赔付",
+            note=note,
+            data=data,
+        )
+    )
 
 
 HANDLERS: dict[str, EventHandler] = {

@@ -34,8 +34,10 @@ _SIGNATURES: tuple[tuple[bytes, str, tuple[str, ...], str], ...] = (
 EXTENSIONS = {content_type: extension for _, content_type, _, extension in _SIGNATURES}
 
 # Markup a browser would run or render if it ever took the file for HTML or SVG.
-_MARKUP = re.compile(rb"(?i)<(?:!doctype|(?:html|head|body|script|svg|iframe|frame|object|embed|img|meta|style|link"
-                     rb"|base|form)[\s/>])")
+_MARKUP = re.compile(
+    rb"(?i)<(?:!doctype|(?:html|head|body|script|svg|iframe|frame|object|embed|img|meta|style|link"
+    rb"|base|form)[\s/>])"
+)
 _WINDOW = 4096  # where browsers and viewers look for what a file is: its start, and what is appended at its end
 _NO_SCALE = 1
 
@@ -85,7 +87,8 @@ def _refuse_markup(*texts: Any) -> None:
         if isinstance(data, bytes) and _MARKUP.search(data):
             raise EvidenceContainsMarkup(
                 "This file carries a web page or script besides its picture or document, so it cannot be "
-                "accepted as evidence. Send the photo or PDF itself (a screenshot of it will do).")
+                "accepted as evidence. Send the photo or PDF itself (a screenshot of it will do)."
+            )
 
 
 def clean_evidence(content: bytes, max_pixels: int) -> EvidenceFile:
@@ -100,8 +103,9 @@ def clean_evidence(content: bytes, max_pixels: int) -> EvidenceFile:
     except Problem:
         raise
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, EOFError... for a broken file
-        raise EvidenceUnreadable("The picture could not be read: it may be damaged or cut short. Send it again, "
-                                 "or a screenshot of it.") from exc
+        raise EvidenceUnreadable(
+            "The picture could not be read: it may be damaged or cut short. Send it again, or a screenshot of it."
+        ) from exc
 
 
 def _reencoded(content: bytes, formats: tuple[str, ...], max_pixels: int) -> bytes:
@@ -113,8 +117,10 @@ def _reencoded(content: bytes, formats: tuple[str, ...], max_pixels: int) -> byt
         width, height = image.size
         scale = next((s for s in (_NO_SCALE, 2, 4, 8) if (width // s) * (height // s) <= max_pixels), None)
         if scale is None or (scale > _NO_SCALE and image.format == "PNG"):
-            raise ImageTooLarge(f"Pictures are limited to {max_pixels // 1_000_000} megapixels; "
-                                f"this one has {width * height // 1_000_000}. Send a smaller copy.")
+            raise ImageTooLarge(
+                f"Pictures are limited to {max_pixels // 1_000_000} megapixels; "
+                f"this one has {width * height // 1_000_000}. Send a smaller copy."
+            )
         if scale > _NO_SCALE:
             image.draft(image.mode, (-(-width // scale), -(-height // scale)))
         image.load()

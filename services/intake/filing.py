@@ -48,24 +48,32 @@ def filer_of(actor: Identity, body: ComplaintSubmit) -> Filer:
     if actor.role == Role.consumer:
         own = Channel(actor.channel) if actor.channel else Channel.wechat_miniprogram
         if body.channel is not None and body.channel != own:
-            raise ChannelNotAllowed(f"You complain through {own}, the channel you logged in with; not as "
-                                    f"{body.channel}.", field="channel")
+            raise ChannelNotAllowed(
+                f"You complain through {own}, the channel you logged in with; not as {body.channel}.", field="channel"
+            )
         return Filer(channel=own, consumer_id=actor.subject)
     if actor.role == Role.partner:
         return Filer(channel=_partner_channel(actor, body), source_id=actor.subject)
     if actor.role in (Role.official, Role.admin):
-        if actor.role == Role.official and not (actor.region_code and region_covers(actor.region_code,
-                                                                                    body.region_code)):
-            raise FilingRegionNotAllowed(f"Officials file complaints for their own region; {body.region_code} is "
-                                         "not yours.", field="region_code")
+        if actor.role == Role.official and not (
+            actor.region_code and region_covers(actor.region_code, body.region_code)
+        ):
+            raise FilingRegionNotAllowed(
+                f"Officials file complaints for their own region; {body.region_code} is not yours.", field="region_code"
+            )
         channel = body.channel or Channel.walk_in
         if channel not in OFFICIAL_CHANNELS:
-            raise ChannelNotAllowed(f"Staff file what reached them in person or by phone "
-                                    f"({', '.join(sorted(OFFICIAL_CHANNELS))}), not {channel}.", field="channel")
+            raise ChannelNotAllowed(
+                f"Staff file what reached them in person or by phone "
+                f"({', '.join(sorted(OFFICIAL_CHANNELS))}), not {channel}.",
+                field="channel",
+            )
         return Filer(channel=channel)
     if actor.role == Role.merchant_staff:
-        raise FilingNotAllowed("Merchant staff may not file complaints: a tourist files their own, or an "
-                               "official of the region files it for them.")
+        raise FilingNotAllowed(
+            "Merchant staff may not file complaints: a tourist files their own, or an "
+            "official of the region files it for them."
+        )
     raise FilingNotAllowed("Only tourists, partners and officials file complaints.")
 
 
@@ -73,13 +81,16 @@ def _partner_channel(actor: Identity, body: ComplaintSubmit) -> Channel:
     """A government channel's center submits as its channel; any other partner as `partner`."""
     if actor.channel is not None:
         if body.channel is not None and body.channel != actor.channel:
-            raise ChannelNotAllowed(f"This partner is the {actor.channel} center; it cannot submit as "
-                                    f"{body.channel}.", field="channel")
+            raise ChannelNotAllowed(
+                f"This partner is the {actor.channel} center; it cannot submit as {body.channel}.", field="channel"
+            )
         return Channel(actor.channel)
     if body.channel in GOVERNMENT_CHANNELS:
-        raise ChannelNotAllowed(f"Only the {body.channel} center, registered with that channel, submits as "
-                                f"{body.channel}.", field="channel")
+        raise ChannelNotAllowed(
+            f"Only the {body.channel} center, registered with that channel, submits as {body.channel}.", field="channel"
+        )
     if body.channel is not None and body.channel != Channel.partner:
-        raise ChannelNotAllowed(f"A partner platform submits as {Channel.partner}, not {body.channel}.",
-                                field="channel")
+        raise ChannelNotAllowed(
+            f"A partner platform submits as {Channel.partner}, not {body.channel}.", field="channel"
+        )
     return Channel.partner

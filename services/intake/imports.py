@@ -56,8 +56,11 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFileInvalid(f"The file is not UTF-8 (byte {exc.start} cannot be read): save it as UTF-8 "
-                                "(Excel: CSV UTF-8) and import it again.", code="import_encoding_invalid") from exc
+        raise ImportFileInvalid(
+            f"The file is not UTF-8 (byte {exc.start} cannot be read): save it as UTF-8 "
+            "(Excel: CSV UTF-8) and import it again.",
+            code="import_encoding_invalid",
+        ) from exc
     if "\x00" in text:
         raise ImportFileInvalid("The file has NUL characters: it is not a text export.", code="import_file_invalid")
     if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
@@ -78,8 +81,11 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     except csv.Error as exc:
         raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
     if missing:
-        raise ImportFileInvalid(f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(COLUMNS)} "
-                                f"and may have {', '.join(OPTIONAL)}.", code="import_columns_missing")
+        raise ImportFileInvalid(
+            f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(COLUMNS)} "
+            f"and may have {', '.join(OPTIONAL)}.",
+            code="import_columns_missing",
+        )
     return rows
 
 
@@ -125,10 +131,18 @@ class Importer:
                 day = complaint.submitted_at.astimezone(SHANGHAI).date()
                 numbered.setdefault((complaint.region_code, day), []).append(complaint)
                 self.session.add(complaint)
-                self.session.add(TimelineEntry(
-                    complaint_id=complaint.id, at=self.clock.now(), kind="imported", actor_role=actor.role.value,
-                    actor_id=actor.subject, actor_name=actor.display_name, note=f"imported from {complaint.channel}",
-                    data={"external_id": complaint.external_id, "state_to": complaint.state}))
+                self.session.add(
+                    TimelineEntry(
+                        complaint_id=complaint.id,
+                        at=self.clock.now(),
+                        kind="imported",
+                        actor_role=actor.role.value,
+                        actor_id=actor.subject,
+                        actor_name=actor.display_name,
+                        note=f"imported from {complaint.channel}",
+                        data={"external_id": complaint.external_id, "state_to": complaint.state},
+                    )
+                )
         if not dry_run:
             await self._number(numbered)
             await self.session.flush()
@@ -143,15 +157,15 @@ class Importer:
             for seq, c in enumerate(sorted(complaints, key=lambda c: (c.submitted_at, c.id)), first):
                 c.case_number = case_number_of(region_code, day, seq)
 
-    async def _complaint(self, row: dict[str, Any], seen: set[tuple[str, str]], actor: Identity
-                         ) -> Complaint | None:
+    async def _complaint(self, row: dict[str, Any], seen: set[tuple[str, str]], actor: Identity) -> Complaint | None:
         if "__error__" in row:
             raise ValueError(f"bad_row:{row['__error__']}")
         try:
             channel = Channel(str(row.get("channel") or "").strip())
         except ValueError as exc:
-            raise ValueError(f"unknown_channel:no channel {row.get('channel')!r}; "
-                             f"one of {', '.join(c.value for c in Channel)}") from exc
+            raise ValueError(
+                f"unknown_channel:no channel {row.get('channel')!r}; one of {', '.join(c.value for c in Channel)}"
+            ) from exc
         external_id = str(row.get("external_id") or "").strip()
         if not external_id or len(external_id) > 64:
             raise ValueError("missing:external_id is required (at most 64 characters)")
@@ -191,22 +205,44 @@ class Importer:
         if (source, external_id) in seen:
             raise ValueError(f"repeated_in_file:{channel.value} {external_id} appears twice in the file")
         seen.add((source, external_id))
-        if await self.session.scalar(select(Complaint.id).where(Complaint.source_id == source,
-                                                                Complaint.external_id == external_id)):
+        if await self.session.scalar(
+            select(Complaint.id).where(Complaint.source_id == source, Complaint.external_id == external_id)
+        ):
             return None
         merchant_id = str(row.get("merchant_id") or "").strip() or None
         if merchant_id and await self.session.get(Merchant, merchant_id) is None:
             raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
         state = ComplaintState.closed if closed else ComplaintState.accepted
         imported = Complaint(
-            id=new_id("cmp", int(received.timestamp() * 1000)), consumer_id=None, channel=channel.value,
-            source_id=source, external_id=external_id, region_code=region.code, merchant_id=merchant_id,
-            merchant_name=merchant_name, industry=industry.value, description=description, amount_involved_fen=0,
-            remedy="other", occurred_at=received, state=state.value, submitted_at=received,
-            accepted_at=accepted or received, accept_by=received + region.sla.accept, assignee_kind="unit",
-            assignee_id=region.code, resolved_at=closed, closed_at=closed, outcome="imported" if closed else None,
-            handled_minutes=handled_minutes(received, closed) if closed else None, accept_overdue=False,
-            dispose_overdue=False, settle_overdue=False, amount_refunded_fen=refunded, compensation_paid_fen=0,
-            version=1)
+            id=new_id("cmp", int(received.timestamp() * 1000)),
+            consumer_id=None,
+            channel=channel.value,
+            source_id=source,
+            external_id=external_id,
+            region_code=region.code,
+            merchant_id=merchant_id,
+            merchant_name=merchant_name,
+            industry=industry.value,
+            description=description,
+            amount_involved_fen=0,
+            remedy="other",
+            occurred_at=received,
+            state=state.value,
+            submitted_at=received,
+            accepted_at=accepted or received,
+            accept_by=received + region.sla.accept,
+            assignee_kind="unit",
+            assignee_id=region.code,
+            resolved_at=closed,
+            closed_at=closed,
+            outcome="imported" if closed else None,
+            handled_minutes=handled_minutes(received, closed) if closed else None,
+            accept_overdue=False,
+            dispose_overdue=False,
+            settle_overdue=False,
+            amount_refunded_fen=refunded,
+            compensation_paid_fen=0,
+            version=1,
+        )
         imported.queue_rank, imported.queue_at = queue_position(imported)
         return imported

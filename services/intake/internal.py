@@ -19,8 +19,9 @@ router = APIRouter(prefix="/internal", tags=["internal"])
 
 
 @router.post("/notification-outcomes", responses=problem_responses(Forbidden))
-async def record_notifications(caller: ServiceCaller, body: NotificationOutcomesIn,
-                               intake: IntakeService) -> NotificationsRecordedOut:
+async def record_notifications(
+    caller: ServiceCaller, body: NotificationOutcomesIn, intake: IntakeService
+) -> NotificationsRecordedOut:
     """Record whether each complainant was told of a change (`notified`, `notification_failed`) on the
     complaint's timeline: the gateway's notification worker reports a pass's outcomes here together, each
     recorded once however often it is sent."""

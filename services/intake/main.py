@@ -35,10 +35,12 @@ async def run_deadlines_once(app: FastAPI) -> int:
     regions = load_catalogue(state.settings.regions_file)
     total = 0
     for fire in (
-        lambda session: Intake(session=session, clock=state.clock, settings=state.settings, regions=regions,
-                               outbox=state.outbox).fire_due_deadlines(),
-        lambda session: ReturnsDesk(session=session, clock=state.clock, settings=state.settings,
-                                    regions=regions).fire_due(),
+        lambda session: Intake(
+            session=session, clock=state.clock, settings=state.settings, regions=regions, outbox=state.outbox
+        ).fire_due_deadlines(),
+        lambda session: ReturnsDesk(
+            session=session, clock=state.clock, settings=state.settings, regions=regions
+        ).fire_due(),
     ):
         while True:
             async with state.sessionmaker() as session:
@@ -82,8 +84,9 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     return create_service_app(
         name="intake",
         title="Intake",
-        description=("Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues; "
-                     "the returns desk."),
+        description=(
+            "Complaints (work orders): submission, acceptance, the lifecycle, SLA deadlines, queues; the returns desk."
+        ),
         settings=settings,
         clock=clock,
         outbox=outbox,

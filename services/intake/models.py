@@ -131,8 +131,9 @@ class Complaint(Base):
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="complaint", lazy="raise", order_by="TimelineEntry.id"
     )
-    evidence: Mapped[list[Evidence]] = relationship(back_populates="complaint", lazy="raise",
-                                                    order_by="Evidence.uploaded_at")
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="complaint", lazy="raise", order_by="Evidence.uploaded_at"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -152,8 +153,7 @@ class CaseNumberCounter(Base):
 class TimelineEntry(Base):
     __tablename__ = "timeline_entries"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(30))

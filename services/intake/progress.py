@@ -21,21 +21,48 @@ S = ComplaintState
 # The steps a complainant sees, in their words; every other kind (notifications, possible links, evidence
 # files, officials' own records) stays off the page.
 PUBLIC_STEPS: dict[str, str] = {
-    "submitted": "提交投诉", "imported": "登记投诉", "accepted": "已受理", "assigned": "已交办处理",
-    "responded": "商家答复", "response_accepted": "接受答复", "response_rejected": "不接受答复，转工作人员调解",
-    "escalated": "升级处理", "overdue": "超过办理时限，已督办", "transferred": "转交其他地区办理",
-    "resolved": "已办结", "closed": "已结案", "evaluated": "评价办理情况", "withdrawn": "撤回投诉",
-    "not_accepted": "不予受理", "linked": "与同一案件合并办理", "callback_visit": "工作人员回访",
-    "compensation_requested": "申请先行赔付", "compensation_approved": "先行赔付已批准",
-    "compensation_rejected": "先行赔付未获批准", "advance_compensation_paid": "先行赔付已支付",
+    "submitted": "提交投诉",
+    "imported": "登记投诉",
+    "accepted": "已受理",
+    "assigned": "已交办处理",
+    "responded": "商家答复",
+    "response_accepted": "接受答复",
+    "response_rejected": "不接受答复，转工作人员调解",
+    "escalated": "升级处理",
+    "overdue": "超过办理时限，已督办",
+    "transferred": "转交其他地区办理",
+    "resolved": "已办结",
+    "closed": "已结案",
+    "evaluated": "评价办理情况",
+    "withdrawn": "撤回投诉",
+    "not_accepted": "不予受理",
+    "linked": "与同一案件合并办理",
+    "callback_visit": "工作人员回访",
+    "compensation_requested": "申请先行赔付",
+    "compensation_approved": "先行赔付已批准",
+    "compensation_rejected": "先行赔付未获批准",
+    "advance_compensation_paid": "先行赔付已支付",
     "compensation_payout_failed": "先行赔付支付未成功",
 }
-ACTOR_LABELS = {"consumer": "您", "complaint_holder": "您", "merchant_staff": "商家", "official": "工作人员",
-                "admin": "工作人员", "partner": "受理渠道", "service": "系统"}
+ACTOR_LABELS = {
+    "consumer": "您",
+    "complaint_holder": "您",
+    "merchant_staff": "商家",
+    "official": "工作人员",
+    "admin": "工作人员",
+    "partner": "受理渠道",
+    "service": "系统",
+}
 DEADLINE_LABELS = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处置", DeadlineKind.settle: "办结"}
 # The industry as a tourist says it (the catalogue's own labels are the one-character 吃住行游购娱).
-INDUSTRY_WORDS = {"food": "餐饮", "lodging": "住宿", "transport": "交通出行", "sightseeing": "景区游览",
-                  "shopping": "购物", "entertainment": "休闲娱乐"}
+INDUSTRY_WORDS = {
+    "food": "餐饮",
+    "lodging": "住宿",
+    "transport": "交通出行",
+    "sightseeing": "景区游览",
+    "shopping": "购物",
+    "entertainment": "休闲娱乐",
+}
 OUTCOMES = {"response_accepted": "已按商家答复办结", "imported": "已办结"}
 
 
@@ -47,20 +74,37 @@ def phone_matches(given: str, kept: str | None) -> bool:
 
 
 def progress_of(c: Complaint, timeline: list[TimelineEntry]) -> ProgressOut:
-    steps = [ProgressStep(at=e.at, kind=e.kind, label=PUBLIC_STEPS[e.kind],
-                          by=ACTOR_LABELS.get(e.actor_role, "系统"),
-                          state_label=STATE_LABELS_ZH.get(e.state_to) if e.state_to else None)
-             for e in timeline if e.kind in PUBLIC_STEPS]
+    steps = [
+        ProgressStep(
+            at=e.at,
+            kind=e.kind,
+            label=PUBLIC_STEPS[e.kind],
+            by=ACTOR_LABELS.get(e.actor_role, "系统"),
+            state_label=STATE_LABELS_ZH.get(e.state_to) if e.state_to else None,
+        )
+        for e in timeline
+        if e.kind in PUBLIC_STEPS
+    ]
     kind = c.next_deadline_kind
     return ProgressOut(
-        case_number=c.case_number, state=S(c.state), state_label=STATE_LABELS_ZH.get(c.state, c.state),
+        case_number=c.case_number,
+        state=S(c.state),
+        state_label=STATE_LABELS_ZH.get(c.state, c.state),
         merchant_name=c.merchant_name,
         industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
-        submitted_at=c.submitted_at, next_deadline=kind,
+        submitted_at=c.submitted_at,
+        next_deadline=kind,
         next_deadline_label=DEADLINE_LABELS.get(kind) if kind else None,
-        next_due_at=c.next_deadline_at, overdue=bool(c.accept_overdue or c.dispose_overdue or c.settle_overdue),
-        response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, responded_at=c.responded_at,
+        next_due_at=c.next_deadline_at,
+        overdue=bool(c.accept_overdue or c.dispose_overdue or c.settle_overdue),
+        response_text=c.response_text,
+        offered_refund_fen=c.offered_refund_fen,
+        responded_at=c.responded_at,
         outcome_text=OUTCOMES.get(c.outcome or "") or ("已办结" if c.resolved_at else None),
-        amount_refunded_fen=c.amount_refunded_fen or 0, satisfaction=c.satisfaction,
-        may_accept=c.state == S.responded, may_reject=c.state == S.responded,
-        may_evaluate=c.satisfaction is None and c.state in (S.resolved, S.closed), timeline=steps)
+        amount_refunded_fen=c.amount_refunded_fen or 0,
+        satisfaction=c.satisfaction,
+        may_accept=c.state == S.responded,
+        may_reject=c.state == S.responded,
+        may_evaluate=c.satisfaction is None and c.state in (S.resolved, S.closed),
+        timeline=steps,
+    )

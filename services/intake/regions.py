@@ -34,8 +34,9 @@ class Region:
     auto_accept: bool
 
     def out(self) -> RegionOut:
-        return RegionOut(code=self.code, name=self.name, name_en=self.name_en, parent=self.parent,
-                         handling_unit=self.handling_unit)
+        return RegionOut(
+            code=self.code, name=self.name, name_en=self.name_en, parent=self.parent, handling_unit=self.handling_unit
+        )
 
 
 class RegionCatalogue:
@@ -68,9 +69,17 @@ def _sla(raw: dict[str, int], default: Sla | None = None) -> Sla:
 def load_catalogue(path: Path) -> RegionCatalogue:
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     default = _sla(doc.get("default_sla", {}))
-    return RegionCatalogue([
-        Region(code=r["code"], name=r["name"], name_en=r.get("name_en", r["name"]), parent=r.get("parent"),
-               handling_unit=r["handling_unit"], sla=_sla(r.get("sla", {}), default),
-               auto_accept=r.get("auto_accept", True))
-        for r in doc["regions"]
-    ])
+    return RegionCatalogue(
+        [
+            Region(
+                code=r["code"],
+                name=r["name"],
+                name_en=r.get("name_en", r["name"]),
+                parent=r.get("parent"),
+                handling_unit=r["handling_unit"],
+                sla=_sla(r.get("sla", {}), default),
+                auto_accept=r.get("auto_accept", True),
+            )
+            for r in doc["regions"]
+        ]
+    )

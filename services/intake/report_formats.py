@@ -20,8 +20,10 @@ from shared.contracts.common import CHANNEL_LABELS_ZH
 from shared.contracts.reports import ComplaintReport, Count
 from shared.spreadsheet import Formula, append_row, csv_text
 
-CSV_EXAMPLE = ("\ufeff地区,三亚市,460200\r\n...\r\n序号,案件编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
-               "1,460200-20210108-0003,微信小程序,...,6\r\n")
+CSV_EXAMPLE = (
+    "\ufeff地区,三亚市,460200\r\n...\r\n序号,案件编号,渠道,被投诉商户,处理单位,办结时长（分钟）\r\n"
+    "1,460200-20210108-0003,微信小程序,...,6\r\n"
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HANDLED_HEADER = ["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]
 
@@ -33,29 +35,50 @@ def _share(value: float | None) -> str:
 def _summary(report: ComplaintReport) -> list[list[Any]]:
     t, r = report.handling_time, report.returns
     return [
-        ["地区", report.region_name, report.region_code], ["期间", str(report.period_from), str(report.period_to)],
-        ["收到投诉件", report.received], ["有效投诉件", report.valid], ["不予受理", report.not_accepted],
-        ["撤销", report.withdrawn], ["转办", report.transferred],
-        ["办结件数", t.complaints], ["办结总时长", t.total_text], ["平均办结时长", t.average_text],
+        ["地区", report.region_name, report.region_code],
+        ["期间", str(report.period_from), str(report.period_to)],
+        ["收到投诉件", report.received],
+        ["有效投诉件", report.valid],
+        ["不予受理", report.not_accepted],
+        ["撤销", report.withdrawn],
+        ["转办", report.transferred],
+        ["办结件数", t.complaints],
+        ["办结总时长", t.total_text],
+        ["平均办结时长", t.average_text],
         ["3分钟内受理占比", _share(report.sla.accepted_within_deadline)],
         ["30分钟内处置占比", _share(report.sla.disposed_within_deadline)],
         ["48小时内办结占比", _share(report.sla.settled_within_deadline)],
         ["退还金额（元）", yuan(report.amount_refunded_fen)],
         ["先行赔付金额（元）", yuan(report.compensation_paid_fen)],
         ["满意度（1-5）", "—" if report.satisfaction_average is None else report.satisfaction_average],
-        ["退换货件", r.received], ["合计退货金额（元）", yuan(r.amount_fen)],
-        ["已退货退款件", r.refunded], ["退款金额（元）", yuan(r.amount_refunded_fen)],
+        ["退换货件", r.received],
+        ["合计退货金额（元）", yuan(r.amount_fen)],
+        ["已退货退款件", r.refunded],
+        ["退款金额（元）", yuan(r.amount_refunded_fen)],
     ]
 
 
 def _handled(report: ComplaintReport) -> list[list[Any]]:
-    return [[n, h.case_number or h.complaint_id, CHANNEL_LABELS_ZH.get(h.channel, h.channel), h.merchant_name,
-             h.handling_unit or "", h.minutes] for n, h in enumerate(report.handled, 1)]
+    return [
+        [
+            n,
+            h.case_number or h.complaint_id,
+            CHANNEL_LABELS_ZH.get(h.channel, h.channel),
+            h.merchant_name,
+            h.handling_unit or "",
+            h.minutes,
+        ]
+        for n, h in enumerate(report.handled, 1)
+    ]
 
 
 def _breakdowns(report: ComplaintReport) -> list[tuple[str, list[Count]]]:
-    return [("渠道", report.by_channel), ("行业", report.by_industry), ("处理单位", report.by_handling_unit),
-            ("被投诉商户（前10）", report.top_merchants)]
+    return [
+        ("渠道", report.by_channel),
+        ("行业", report.by_industry),
+        ("处理单位", report.by_handling_unit),
+        ("被投诉商户（前10）", report.top_merchants),
+    ]
 
 
 def filename(report: ComplaintReport, extension: str) -> str:
@@ -124,11 +147,12 @@ def _bars(counts: list[Count]) -> str:
     rows = []
     for n, c in enumerate(counts):
         y, width = n * 40, 260 * c.count / top
-        rows.append(f'<text x="0" y="{y + 14}">{escape(c.label)}</text>'
-                    f'<rect x="0" y="{y + 20}" width="{width:.1f}" height="14" />'
-                    f'<text x="{width + 6:.1f}" y="{y + 32}">{c.count}</text>')
-    return (f'<svg class=bars viewBox="0 0 320 {len(counts) * 40}" role="img">'
-            + "".join(rows) + "</svg>")
+        rows.append(
+            f'<text x="0" y="{y + 14}">{escape(c.label)}</text>'
+            f'<rect x="0" y="{y + 20}" width="{width:.1f}" height="14" />'
+            f'<text x="{width + 6:.1f}" y="{y + 32}">{c.count}</text>'
+        )
+    return f'<svg class=bars viewBox="0 0 320 {len(counts) * 40}" role="img">' + "".join(rows) + "</svg>"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -156,8 +180,9 @@ def report_html(report: ComplaintReport) -> str:
     handled complaint and the counts with bar charts. Self-contained: nothing fetched (no
     script, font or stylesheet from elsewhere), and it prints without its button."""
     title = f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"
-    charts = "".join(f"<section><h2>{escape(name)}</h2>{_bars(counts)}</section>"
-                     for name, counts in _breakdowns(report))
+    charts = "".join(
+        f"<section><h2>{escape(name)}</h2>{_bars(counts)}</section>" for name, counts in _breakdowns(report)
+    )
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{PRINT_CSS}</style></head>

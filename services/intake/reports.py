@@ -42,8 +42,9 @@ def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     if last < first:
         raise BadPeriod(f"The period ends ({last}) before it starts ({first}).", field="to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise BadPeriod(f"A report covers at most {MAX_DAYS} days; {first} to {last} is "
-                        f"{(last - first).days + 1}.", field="to")
+        raise BadPeriod(
+            f"A report covers at most {MAX_DAYS} days; {first} to {last} is {(last - first).days + 1}.", field="to"
+        )
     return local_day_bounds(first, last)
 
 
@@ -74,8 +75,7 @@ def _sla(due: Any, done: Any, now: datetime) -> tuple[ColumnElement[int], Column
 
 
 # Handled to a conclusion (办结): resolved, or resolved then closed, with its minutes recorded.
-HANDLED = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([ComplaintState.resolved,
-                                                                       ComplaintState.closed])
+HANDLED = Complaint.handled_minutes.is_not(None) & Complaint.state.in_([ComplaintState.resolved, ComplaintState.closed])
 HANDLED_MINUTES = func.coalesce(func.sum(case((HANDLED, Complaint.handled_minutes), else_=0)), 0)
 
 
@@ -89,96 +89,201 @@ HANDLED_LISTED = 500
 HANDLED_IN_TEXT = 30
 
 
-async def complaint_report(session: AsyncSession, region: Region, first: date, last: date,
-                           now: datetime) -> ComplaintReport:
+async def complaint_report(
+    session: AsyncSession, region: Region, first: date, last: date, now: datetime
+) -> ComplaintReport:
     """Aggregated in the database (GROUP BY over the region's complaints of the period): a province's
     report reads a few hundred grouped rows, never its complaints one by one."""
     S = ComplaintState
     start, end = period_bounds(first, last)
-    scope = (Complaint.submitted_at >= start, Complaint.submitted_at < end,
-             Complaint.region_code.startswith(region_prefix(region.code)))
+    scope = (
+        Complaint.submitted_at >= start,
+        Complaint.submitted_at < end,
+        Complaint.region_code.startswith(region_prefix(region.code)),
+    )
     concluded = func.coalesce(Complaint.resolved_at, Complaint.closed_at)
-    disposed = case((Complaint.responded_at.is_not(None)
-                     & (concluded.is_(None) | (Complaint.responded_at <= concluded)), Complaint.responded_at),
-                    else_=concluded)
-    (received, not_accepted, withdrawn, transferred, valid, handled_count, total, accept_applied, accept_met,
-     dispose_applied, dispose_met, settle_applied, settle_met, refunded, paid, rated, rating_sum) = (
-        await session.execute(select(
-            func.count(), _n(Complaint.state == S.not_accepted), _n(Complaint.state == S.withdrawn),
-            _n(Complaint.transferred_from.is_not(None)),
-            _n(Complaint.accepted_at.is_not(None) & Complaint.state.not_in([S.withdrawn, S.not_accepted])),
-            _n(HANDLED), HANDLED_MINUTES,
-            *_sla(Complaint.accept_by, Complaint.accepted_at, now), *_sla(Complaint.dispose_by, disposed, now),
-            *_sla(Complaint.settle_by, concluded, now),
-            func.coalesce(func.sum(Complaint.amount_refunded_fen), 0),
-            func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
-            func.count(Complaint.satisfaction), func.coalesce(func.sum(Complaint.satisfaction), 0),
-        ).where(*scope))).one()
+    disposed = case(
+        (
+            Complaint.responded_at.is_not(None) & (concluded.is_(None) | (Complaint.responded_at <= concluded)),
+            Complaint.responded_at,
+        ),
+        else_=concluded,
+    )
+    (
+        received,
+        not_accepted,
+        withdrawn,
+        transferred,
+        valid,
+        handled_count,
+        total,
+        accept_applied,
+        accept_met,
+        dispose_applied,
+        dispose_met,
+        settle_applied,
+        settle_met,
+        refunded,
+        paid,
+        rated,
+        rating_sum,
+    ) = (
+        await session.execute(
+            select(
+                func.count(),
+                _n(Complaint.state == S.not_accepted),
+                _n(Complaint.state == S.withdrawn),
+                _n(Complaint.transferred_from.is_not(None)),
+                _n(Complaint.accepted_at.is_not(None) & Complaint.state.not_in([S.withdrawn, S.not_accepted])),
+                _n(HANDLED),
+                HANDLED_MINUTES,
+                *_sla(Complaint.accept_by, Complaint.accepted_at, now),
+                *_sla(Complaint.dispose_by, disposed, now),
+                *_sla(Complaint.settle_by, concluded, now),
+                func.coalesce(func.sum(Complaint.amount_refunded_fen), 0),
+                func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
+                func.count(Complaint.satisfaction),
+                func.coalesce(func.sum(Complaint.satisfaction), 0),
+            ).where(*scope)
+        )
+    ).one()
 
-    async def grouped(key: Any, labels: Mapping[Any, str], *where: ColumnElement[bool], name: Any = None,
-                      limit: int | None = None) -> list[Count]:
+    async def grouped(
+        key: Any, labels: Mapping[Any, str], *where: ColumnElement[bool], name: Any = None, limit: int | None = None
+    ) -> list[Count]:
         """Counts per `key`, most first; labelled from `labels`, else from the `name` column, else the key."""
-        query = (select(key, func.count(), func.max(name) if name is not None else null()).where(*scope, *where)
-                 .group_by(key).order_by(func.count().desc(), key).limit(limit))
-        return [Count(key=k, label=labels.get(k) or label or k, count=n)
-                for k, n, label in await session.execute(query)]
+        query = (
+            select(key, func.count(), func.max(name) if name is not None else null())
+            .where(*scope, *where)
+            .group_by(key)
+            .order_by(func.count().desc(), key)
+            .limit(limit)
+        )
+        return [
+            Count(key=k, label=labels.get(k) or label or k, count=n) for k, n, label in await session.execute(query)
+        ]
 
     by_channel = await grouped(Complaint.channel, CHANNEL_LABELS_ZH)
     by_industry = await grouped(Complaint.industry, INDUSTRY_LABELS_ZH)
     by_unit = await grouped(Complaint.assignee_name, {}, Complaint.assignee_name.is_not(None))
-    top = await grouped(func.coalesce(Complaint.merchant_id, Complaint.merchant_name), {},
-                        name=Complaint.merchant_name, limit=10)
+    top = await grouped(
+        func.coalesce(Complaint.merchant_id, Complaint.merchant_name), {}, name=Complaint.merchant_name, limit=10
+    )
     day = shanghai_day(session, Complaint.submitted_at)
-    by_day = [DayCount(day=date.fromisoformat(d), channel=channel, count=n) for d, channel, n in await session.execute(
-        select(day, Complaint.channel, func.count()).where(*scope).group_by(day, Complaint.channel)
-        .order_by(day, Complaint.channel))]
-    listed = [HandledComplaint(complaint_id=r.id, case_number=r.case_number, channel=r.channel,
-                               merchant_name=r.merchant_name,
-                               handling_unit=r.assignee_name, minutes=r.handled_minutes)
-              for r in await session.execute(
-                  select(Complaint.id, Complaint.case_number, Complaint.channel, Complaint.merchant_name,
-                         Complaint.assignee_name,
-                         Complaint.handled_minutes).where(*scope, HANDLED)
-                  .order_by(Complaint.submitted_at, Complaint.id).limit(HANDLED_LISTED))]
+    by_day = [
+        DayCount(day=date.fromisoformat(d), channel=channel, count=n)
+        for d, channel, n in await session.execute(
+            select(day, Complaint.channel, func.count())
+            .where(*scope)
+            .group_by(day, Complaint.channel)
+            .order_by(day, Complaint.channel)
+        )
+    ]
+    listed = [
+        HandledComplaint(
+            complaint_id=r.id,
+            case_number=r.case_number,
+            channel=r.channel,
+            merchant_name=r.merchant_name,
+            handling_unit=r.assignee_name,
+            minutes=r.handled_minutes,
+        )
+        for r in await session.execute(
+            select(
+                Complaint.id,
+                Complaint.case_number,
+                Complaint.channel,
+                Complaint.merchant_name,
+                Complaint.assignee_name,
+                Complaint.handled_minutes,
+            )
+            .where(*scope, HANDLED)
+            .order_by(Complaint.submitted_at, Complaint.id)
+            .limit(HANDLED_LISTED)
+        )
+    ]
     average = truncated_average(total, handled_count)
-    time_ = HandlingTime(complaints=handled_count, total_minutes=total, total_text=minutes_text(total),
-                         average_minutes=average, average_text=f"{average}分钟")
+    time_ = HandlingTime(
+        complaints=handled_count,
+        total_minutes=total,
+        total_text=minutes_text(total),
+        average_minutes=average,
+        average_text=f"{average}分钟",
+    )
     each = listed if handled_count <= HANDLED_IN_TEXT else []
-    text = (f"{first.month}月{first.day}日—{last.month}月{last.day}日，共收到投诉件{received}件，"
-            + "，".join(f"{c.label}{c.count}件" for c in by_channel)
-            + ("。" if received else "")
-            + "".join(f"1件投诉{h.merchant_name}，处理单位：{h.handling_unit or '未指派'}，办结时长{h.minutes}分钟；"
-                      for h in each)
-            + (f"办结{handled_count}件；" if handled_count and not each else "")
-            + f"有效投诉件{valid}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。")
+    text = (
+        f"{first.month}月{first.day}日—{last.month}月{last.day}日，共收到投诉件{received}件，"
+        + "，".join(f"{c.label}{c.count}件" for c in by_channel)
+        + ("。" if received else "")
+        + "".join(
+            f"1件投诉{h.merchant_name}，处理单位：{h.handling_unit or '未指派'}，办结时长{h.minutes}分钟；"
+            for h in each
+        )
+        + (f"办结{handled_count}件；" if handled_count and not each else "")
+        + f"有效投诉件{valid}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。"
+    )
     returns = await _return_figures(session, region, start, end)
-    returns_text = (f"{first.month}月{first.day}日—{last.month}月{last.day}日，退换货处置平台收到退换货件"
-                    f"{returns.received}件，合计退货金额{yuan(returns.amount_fen)}元；已退货退款{returns.refunded}件，"
-                    f"退款金额{yuan(returns.amount_refunded_fen)}元"
-                    + (f"；撤销{returns.withdrawn}件" if returns.withdrawn else "")
-                    + (f"；商家逾期未退{returns.overdue}件" if returns.overdue else "") + "。")
+    returns_text = (
+        f"{first.month}月{first.day}日—{last.month}月{last.day}日，退换货处置平台收到退换货件"
+        f"{returns.received}件，合计退货金额{yuan(returns.amount_fen)}元；已退货退款{returns.refunded}件，"
+        f"退款金额{yuan(returns.amount_refunded_fen)}元"
+        + (f"；撤销{returns.withdrawn}件" if returns.withdrawn else "")
+        + (f"；商家逾期未退{returns.overdue}件" if returns.overdue else "")
+        + "。"
+    )
     return ComplaintReport(
-        region_code=region.code, region_name=region.name, period_from=first, period_to=last, received=received,
-        valid=valid, not_accepted=not_accepted, withdrawn=withdrawn, transferred=transferred,
-        by_channel=by_channel, by_industry=by_industry, by_handling_unit=by_unit, top_merchants=top, by_day=by_day,
-        handling_time=time_, handled=listed,
-        sla=SlaShares(accepted_within_deadline=_share(accept_applied, accept_met),
-                      disposed_within_deadline=_share(dispose_applied, dispose_met),
-                      settled_within_deadline=_share(settle_applied, settle_met)),
-        amount_refunded_fen=refunded, compensation_paid_fen=paid,
-        satisfaction_average=round(rating_sum / rated, 2) if rated else None, text=text, returns=returns,
-        returns_text=returns_text)
+        region_code=region.code,
+        region_name=region.name,
+        period_from=first,
+        period_to=last,
+        received=received,
+        valid=valid,
+        not_accepted=not_accepted,
+        withdrawn=withdrawn,
+        transferred=transferred,
+        by_channel=by_channel,
+        by_industry=by_industry,
+        by_handling_unit=by_unit,
+        top_merchants=top,
+        by_day=by_day,
+        handling_time=time_,
+        handled=listed,
+        sla=SlaShares(
+            accepted_within_deadline=_share(accept_applied, accept_met),
+            disposed_within_deadline=_share(dispose_applied, dispose_met),
+            settled_within_deadline=_share(settle_applied, settle_met),
+        ),
+        amount_refunded_fen=refunded,
+        compensation_paid_fen=paid,
+        satisfaction_average=round(rating_sum / rated, 2) if rated else None,
+        text=text,
+        returns=returns,
+        returns_text=returns_text,
+    )
 
 
 async def _return_figures(session: AsyncSession, region: Region, start: datetime, end: datetime) -> ReturnFigures:
     R = ReturnRequest
-    received, amount, refunded, amount_refunded, withdrawn, overdue = (await session.execute(select(
-        func.count(), func.coalesce(func.sum(R.amount_fen), 0), _n(R.state == ReturnState.refunded),
-        func.coalesce(func.sum(R.amount_refunded_fen), 0), _n(R.state == ReturnState.withdrawn), _n(R.overdue),
-    ).where(R.requested_at >= start, R.requested_at < end,
-            R.region_code.startswith(region_prefix(region.code))))).one()
-    return ReturnFigures(received=received, amount_fen=amount, refunded=refunded,
-                         amount_refunded_fen=amount_refunded, withdrawn=withdrawn, overdue=overdue)
+    received, amount, refunded, amount_refunded, withdrawn, overdue = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(R.amount_fen), 0),
+                _n(R.state == ReturnState.refunded),
+                func.coalesce(func.sum(R.amount_refunded_fen), 0),
+                _n(R.state == ReturnState.withdrawn),
+                _n(R.overdue),
+            ).where(R.requested_at >= start, R.requested_at < end, R.region_code.startswith(region_prefix(region.code)))
+        )
+    ).one()
+    return ReturnFigures(
+        received=received,
+        amount_fen=amount,
+        refunded=refunded,
+        amount_refunded_fen=amount_refunded,
+        withdrawn=withdrawn,
+        overdue=overdue,
+    )
 
 
 def yuan(fen: int) -> str:
@@ -211,18 +316,36 @@ async def public_figures(session: AsyncSession, region: Region, months: list[dat
     in_region = Complaint.region_code.startswith(region_prefix(region.code))
     start, end = local_day_bounds(months[0], (months[-1] + timedelta(days=32)).replace(day=1) - timedelta(days=1))
     month = func.substr(shanghai_day(session, Complaint.submitted_at), 1, 7)
-    rows = {m: row for m, *row in await session.execute(
-        select(month, func.count(), _n(HANDLED), HANDLED_MINUTES,
-               func.coalesce(func.sum(Complaint.compensation_paid_fen), 0))
-        .where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end).group_by(month))}
+    rows = {
+        m: row
+        for m, *row in await session.execute(
+            select(
+                month,
+                func.count(),
+                _n(HANDLED),
+                HANDLED_MINUTES,
+                func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
+            )
+            .where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end)
+            .group_by(month)
+        )
+    }
     out = []
     for first_day in months:
         key = first_day.strftime("%Y-%m")
         received, resolved, minutes, paid = rows.get(key, (0, 0, 0, 0))
-        out.append(MonthFigures(month=key, received=received, resolved=resolved,
-                                average_handling_minutes=truncated_average(minutes, resolved),
-                                compensation_paid_fen=paid))
-    settled = await session.scalar(select(func.count()).select_from(Merchant).where(
-        Merchant.settled.is_(True), Merchant.region_code.startswith(region_prefix(region.code))))
-    return PublicFigures(region_code=region.code, region_name=region.name, merchants_settled=settled or 0,
-                         months=out)
+        out.append(
+            MonthFigures(
+                month=key,
+                received=received,
+                resolved=resolved,
+                average_handling_minutes=truncated_average(minutes, resolved),
+                compensation_paid_fen=paid,
+            )
+        )
+    settled = await session.scalar(
+        select(func.count())
+        .select_from(Merchant)
+        .where(Merchant.settled.is_(True), Merchant.region_code.startswith(region_prefix(region.code)))
+    )
+    return PublicFigures(region_code=region.code, region_name=region.name, merchants_settled=settled or 0, months=out)

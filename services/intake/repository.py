@@ -38,8 +38,14 @@ URGENCY = Keyset("urgency", (key(Complaint.queue_rank), key(Complaint.queue_at),
 NEWEST = Keyset("newest", (key(Complaint.submitted_at), key(Complaint.id)), descending=True)
 COMPLAINT_ORDERS = {"urgency": URGENCY, "newest": NEWEST}
 # Returns: the desk's (open ones nearest refund deadline first, concluded after) and a tourist's newest first.
-RETURNS_DESK = Keyset("desk", (SortKey(ReturnRequest.concluded_at.is_not(None), lambda r: r.concluded_at is not None,
-                                       bool), key(ReturnRequest.refund_by), key(ReturnRequest.id)))
+RETURNS_DESK = Keyset(
+    "desk",
+    (
+        SortKey(ReturnRequest.concluded_at.is_not(None), lambda r: r.concluded_at is not None, bool),
+        key(ReturnRequest.refund_by),
+        key(ReturnRequest.id),
+    ),
+)
 RETURNS_NEWEST = Keyset("newest", (key(ReturnRequest.requested_at), key(ReturnRequest.id)), descending=True)
 
 
@@ -87,8 +93,9 @@ def visible_to(identity: Identity) -> ColumnElement[bool]:
         return Complaint.source_id == identity.subject
     if identity.role == Role.complaint_holder:
         return Complaint.id == identity.complaint_id if identity.complaint_id else false()
-    return shared_visible_to(identity, consumer=Complaint.consumer_id, merchant=Complaint.merchant_id,
-                             region=Complaint.region_code)
+    return shared_visible_to(
+        identity, consumer=Complaint.consumer_id, merchant=Complaint.merchant_id, region=Complaint.region_code
+    )
 
 
 def may_read(identity: Identity, complaint: Complaint) -> bool:
@@ -97,8 +104,9 @@ def may_read(identity: Identity, complaint: Complaint) -> bool:
         return complaint.source_id is not None and complaint.source_id == identity.subject
     if identity.role == Role.complaint_holder:
         return identity.complaint_id is not None and identity.complaint_id == complaint.id
-    return may_see(identity, consumer=complaint.consumer_id, merchant=complaint.merchant_id,
-                   region=complaint.region_code)
+    return may_see(
+        identity, consumer=complaint.consumer_id, merchant=complaint.merchant_id, region=complaint.region_code
+    )
 
 
 def _overdue() -> ColumnElement[bool]:
@@ -135,37 +143,49 @@ class ComplaintRepository:
     async def notifications_recorded(self, complaint_ids: list[str]) -> dict[str, str]:
         """The tourists' notifications already on these complaints' timelines: notification id -> kind."""
         query = select(TimelineEntry.kind, TimelineEntry.data).where(
-            TimelineEntry.complaint_id.in_(complaint_ids), TimelineEntry.kind.in_((NOTIFIED, NOTIFICATION_FAILED)))
-        return {data["notification_id"]: kind for kind, data in (await self.session.execute(query)).all()
-                if data and data.get("notification_id")}
+            TimelineEntry.complaint_id.in_(complaint_ids), TimelineEntry.kind.in_((NOTIFIED, NOTIFICATION_FAILED))
+        )
+        return {
+            data["notification_id"]: kind
+            for kind, data in (await self.session.execute(query)).all()
+            if data and data.get("notification_id")
+        }
 
     async def timeline(self, complaint_id: str) -> list[TimelineEntry]:
         query = select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.id)
         return list((await self.session.scalars(query)).all())
 
     async def timeline_of_kind(self, complaint_id: str, kind: str) -> list[TimelineEntry]:
-        query = (select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id, TimelineEntry.kind == kind)
-                 .order_by(TimelineEntry.id))
+        query = (
+            select(TimelineEntry)
+            .where(TimelineEntry.complaint_id == complaint_id, TimelineEntry.kind == kind)
+            .order_by(TimelineEntry.id)
+        )
         return list((await self.session.scalars(query)).all())
 
     async def evidence_counts(self, complaint_ids: list[str]) -> dict[str, int]:
         if not complaint_ids:
             return {}
-        query = (select(Evidence.complaint_id, func.count()).where(Evidence.complaint_id.in_(complaint_ids))
-                 .group_by(Evidence.complaint_id))
+        query = (
+            select(Evidence.complaint_id, func.count())
+            .where(Evidence.complaint_id.in_(complaint_ids))
+            .group_by(Evidence.complaint_id)
+        )
         return {complaint_id: count for complaint_id, count in (await self.session.execute(query)).all()}
 
     async def evidence_held(self, complaint_id: str) -> tuple[int, int]:
         """How many evidence files a complaint holds, and their total size in bytes."""
         query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
-            Evidence.complaint_id == complaint_id)
+            Evidence.complaint_id == complaint_id
+        )
         count, size = (await self.session.execute(query)).one()
         return int(count), int(size)
 
     async def evidence_uploaded_by(self, subject: str, since: datetime) -> tuple[int, int]:
         """How many evidence files an account has uploaded since `since`, and their total size in bytes."""
         query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
-            Evidence.uploaded_by == subject, Evidence.uploaded_at >= since)
+            Evidence.uploaded_by == subject, Evidence.uploaded_at >= since
+        )
         count, size = (await self.session.execute(query)).one()
         return int(count), int(size)
 
@@ -187,9 +207,11 @@ class ComplaintRepository:
         same_person = Complaint.contact_phone == phone
         if consumer_id:
             same_person = or_(same_person, Complaint.consumer_id == consumer_id)
-        query = (select(Complaint)
-                 .where(same_person, Complaint.submitted_at >= since, Complaint.state != ComplaintState.not_accepted)
-                 .order_by(Complaint.submitted_at))
+        query = (
+            select(Complaint)
+            .where(same_person, Complaint.submitted_at >= since, Complaint.state != ComplaintState.not_accepted)
+            .order_by(Complaint.submitted_at)
+        )
         return list((await self.session.scalars(query)).all())
 
     def add_possible_link(self, link: PossibleLink) -> None:
@@ -205,15 +227,18 @@ class ComplaintRepository:
         """Each complaint's possible links, oldest first, with the other complaint's id and channel."""
         if not complaint_ids:
             return {}
-        query = (select(PossibleLink).where(or_(PossibleLink.complaint_id.in_(complaint_ids),
-                                                PossibleLink.other_id.in_(complaint_ids)))
-                 .order_by(PossibleLink.flagged_at, PossibleLink.id))
+        query = (
+            select(PossibleLink)
+            .where(or_(PossibleLink.complaint_id.in_(complaint_ids), PossibleLink.other_id.in_(complaint_ids)))
+            .order_by(PossibleLink.flagged_at, PossibleLink.id)
+        )
         links = list((await self.session.scalars(query)).all())
         if not links:
             return {}
         ids = {link.complaint_id for link in links} | {link.other_id for link in links}
-        channels = dict((await self.session.execute(select(Complaint.id, Complaint.channel)
-                                                    .where(Complaint.id.in_(ids)))).all())
+        channels = dict(
+            (await self.session.execute(select(Complaint.id, Complaint.channel).where(Complaint.id.in_(ids)))).all()
+        )
         wanted = set(complaint_ids)
         found: dict[str, list[tuple[PossibleLink, str, str]]] = {}
         for link in links:
@@ -250,8 +275,9 @@ class ComplaintRepository:
             query = query.where(search(f.q, phone=f.q_phone))
         return query
 
-    async def queue(self, identity: Identity, f: QueueFilter, order: Keyset, *, cursor: str | None,
-                    limit: int) -> list[Complaint]:
+    async def queue(
+        self, identity: Identity, f: QueueFilter, order: Keyset, *, cursor: str | None, limit: int
+    ) -> list[Complaint]:
         """A page of the caller's queue in `order`, after `cursor`, with one row more when there is more."""
         query = order.page(self._queue(identity, f), cursor, limit)
         return list((await self.session.scalars(query)).all())
@@ -263,9 +289,11 @@ class ComplaintRepository:
 
     async def open_counts(self, identity: Identity) -> dict[tuple[str, bool], int]:
         """The caller's open complaints by state and lateness (a range of the queue's index)."""
-        query = (select(Complaint.state, Complaint.queue_rank == QUEUE_LATE, func.count())
-                 .where(visible_to(identity), Complaint.queue_rank <= 1)
-                 .group_by(Complaint.state, Complaint.queue_rank))
+        query = (
+            select(Complaint.state, Complaint.queue_rank == QUEUE_LATE, func.count())
+            .where(visible_to(identity), Complaint.queue_rank <= 1)
+            .group_by(Complaint.state, Complaint.queue_rank)
+        )
         counts: dict[tuple[str, bool], int] = {}
         for state, late, n in (await self.session.execute(query)).all():
             counts[(state, bool(late))] = counts.get((state, bool(late)), 0) + n
@@ -281,28 +309,33 @@ class ComplaintRepository:
         dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
         table = CaseNumberCounter.__table__
         upsert = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
-            region_code=region_code, day=day, last_seq=count)
-        upsert = upsert.on_conflict_do_update(index_elements=["region_code", "day"],
-                                              set_={"last_seq": table.c.last_seq + count}).returning(table.c.last_seq)
+            region_code=region_code, day=day, last_seq=count
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["region_code", "day"], set_={"last_seq": table.c.last_seq + count}
+        ).returning(table.c.last_seq)
         return int((await self.session.execute(upsert)).scalar_one()) - count + 1
 
     async def by_external_id(self, source_id: str, external_id: str) -> Complaint | None:
-        return await self.session.scalar(select(Complaint).where(Complaint.source_id == source_id,
-                                                                 Complaint.external_id == external_id))
+        return await self.session.scalar(
+            select(Complaint).where(Complaint.source_id == source_id, Complaint.external_id == external_id)
+        )
 
     async def next_deadline(self) -> datetime | None:
         """The earliest deadline of any open complaint (the deadline index answers it)."""
-        return await self.session.scalar(select(func.min(Complaint.next_deadline_at)).where(
-            Complaint.state.in_([s.value for s in OPEN_STATES])))
+        return await self.session.scalar(
+            select(func.min(Complaint.next_deadline_at)).where(Complaint.state.in_([s.value for s in OPEN_STATES]))
+        )
 
     async def due(self, now: datetime, limit: int) -> list[Complaint]:
         """Open complaints whose next deadline has passed, claimed for this scheduler run."""
-        query = (select(Complaint)
-                 .where(Complaint.next_deadline_at <= now,
-                        Complaint.state.in_([s.value for s in OPEN_STATES]))
-                 .order_by(Complaint.next_deadline_at)
-                 .limit(limit)
-                 .with_for_update(**for_update_skip_locked(self.session)))
+        query = (
+            select(Complaint)
+            .where(Complaint.next_deadline_at <= now, Complaint.state.in_([s.value for s in OPEN_STATES]))
+            .order_by(Complaint.next_deadline_at)
+            .limit(limit)
+            .with_for_update(**for_update_skip_locked(self.session))
+        )
         return list((await self.session.scalars(query)).all())
 
 
@@ -312,8 +345,12 @@ class ReturnRepository:
 
     @staticmethod
     def visible_to(identity: Identity) -> ColumnElement[bool]:
-        return shared_visible_to(identity, consumer=ReturnRequest.consumer_id, merchant=ReturnRequest.merchant_id,
-                                 region=ReturnRequest.region_code)
+        return shared_visible_to(
+            identity,
+            consumer=ReturnRequest.consumer_id,
+            merchant=ReturnRequest.merchant_id,
+            region=ReturnRequest.region_code,
+        )
 
     async def get(self, return_id: str, *, for_update: bool = False) -> ReturnRequest | None:
         query = select(ReturnRequest).where(ReturnRequest.id == return_id)
@@ -324,8 +361,16 @@ class ReturnRepository:
     def add(self, request: ReturnRequest) -> None:
         self.session.add(request)
 
-    async def queue(self, identity: Identity, order: Keyset, *, state: list[ReturnState] | None,
-                    overdue: bool | None, cursor: str | None, limit: int) -> list[ReturnRequest]:
+    async def queue(
+        self,
+        identity: Identity,
+        order: Keyset,
+        *,
+        state: list[ReturnState] | None,
+        overdue: bool | None,
+        cursor: str | None,
+        limit: int,
+    ) -> list[ReturnRequest]:
         """The caller's returns in `order` after `cursor`, with one row more when there is more."""
         query = select(ReturnRequest).where(self.visible_to(identity))
         if state:
@@ -336,10 +381,13 @@ class ReturnRepository:
 
     async def due(self, now: datetime, limit: int) -> list[ReturnRequest]:
         """Requests still waiting for the shop past their refund deadline, claimed for this run."""
-        query = (select(ReturnRequest)
-                 .where(ReturnRequest.refund_by <= now, ReturnRequest.state == ReturnState.requested)
-                 .order_by(ReturnRequest.refund_by).limit(limit)
-                 .with_for_update(**for_update_skip_locked(self.session)))
+        query = (
+            select(ReturnRequest)
+            .where(ReturnRequest.refund_by <= now, ReturnRequest.state == ReturnState.requested)
+            .order_by(ReturnRequest.refund_by)
+            .limit(limit)
+            .with_for_update(**for_update_skip_locked(self.session))
+        )
         return list((await self.session.scalars(query)).all())
 
 

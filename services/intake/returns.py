@@ -66,11 +66,19 @@ class ReturnsDesk:
         if actor.role not in roles:
             raise ActionNotAllowed(f"A {actor.role.value} may not {action} a return request.")
 
-    def _move(self, r: ReturnRequest, action: str, to: ReturnState, actor: Identity, note: str | None = None,
-              allowed_from: frozenset[ReturnState] = OPEN_RETURN_STATES) -> ReturnRequest:
+    def _move(
+        self,
+        r: ReturnRequest,
+        action: str,
+        to: ReturnState,
+        actor: Identity,
+        note: str | None = None,
+        allowed_from: frozenset[ReturnState] = OPEN_RETURN_STATES,
+    ) -> ReturnRequest:
         if r.state not in allowed_from:
-            raise InvalidTransition(f"A return request in state {r.state} does not allow {action}.",
-                                    state=r.state, action=action)
+            raise InvalidTransition(
+                f"A return request in state {r.state} does not allow {action}.", state=r.state, action=action
+            )
         r.state = to.value
         if to not in OPEN_RETURN_STATES:
             r.concluded_at = self.clock.now()
@@ -86,36 +94,58 @@ class ReturnsDesk:
         if actor.role == Role.consumer:
             channel, consumer_id = actor.channel or Channel.wechat_miniprogram, actor.subject
         elif actor.role in (Role.official, Role.admin) and (
-                actor.role == Role.admin or region_covers(actor.region_code or "", region.code)):
+            actor.role == Role.admin or region_covers(actor.region_code or "", region.code)
+        ):
             channel, consumer_id = body.channel or Channel.walk_in, None
         else:
             raise ActionNotAllowed("Tourists, and the desk's officials for their region, file return requests.")
         if body.purchased_on > today:
-            raise PurchaseInFuture("The purchase cannot be in the future.",
-                                   errors=[{"field": "body.purchased_on", "message": "is in the future"}])
+            raise PurchaseInFuture(
+                "The purchase cannot be in the future.",
+                errors=[{"field": "body.purchased_on", "message": "is in the future"}],
+            )
         if (today - body.purchased_on).days > RETURN_WINDOW_DAYS:
             raise ReturnWindowPassed(
                 f"Goods are returned within {RETURN_WINDOW_DAYS} days of purchase; {body.purchased_on} was "
-                f"{(today - body.purchased_on).days} days ago.", field="purchased_on")
+                f"{(today - body.purchased_on).days} days ago.",
+                field="purchased_on",
+            )
         if body.custom_made:
-            raise ReturnNotCovered("Custom-made or altered goods are not covered by the no-reason return.",
-                                   field="custom_made")
+            raise ReturnNotCovered(
+                "Custom-made or altered goods are not covered by the no-reason return.", field="custom_made"
+            )
         merchant = None
         if body.merchant_id:
             merchant = await MerchantRepository(self.session).get(body.merchant_id)
             if merchant is None:
                 raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
         if merchant is None and not body.merchant_name:
-            raise Problem("Name the shop: pick a registered one or give its name.", status=422,
-                          code="validation_failed", errors=[{"field": "body.merchant_name", "message": "required"}])
+            raise Problem(
+                "Name the shop: pick a registered one or give its name.",
+                status=422,
+                code="validation_failed",
+                errors=[{"field": "body.merchant_name", "message": "required"}],
+            )
         r = ReturnRequest(
-            id=new_id("ret"), consumer_id=consumer_id, channel=channel.value, region_code=region.code,
+            id=new_id("ret"),
+            consumer_id=consumer_id,
+            channel=channel.value,
+            region_code=region.code,
             merchant_id=merchant.id if merchant else None,
-            merchant_name=merchant.name if merchant else (body.merchant_name or ""), goods=body.goods,
-            receipt_no=body.receipt_no, purchased_on=body.purchased_on, amount_fen=body.amount_fen,
-            reason=body.reason, contact_phone=body.contact_phone, state=R.requested.value, requested_at=now,
-            refund_by=now + timedelta(hours=self.settings.return_refund_hours), overdue=False,
-            amount_refunded_fen=0, history=[])
+            merchant_name=merchant.name if merchant else (body.merchant_name or ""),
+            goods=body.goods,
+            receipt_no=body.receipt_no,
+            purchased_on=body.purchased_on,
+            amount_fen=body.amount_fen,
+            reason=body.reason,
+            contact_phone=body.contact_phone,
+            state=R.requested.value,
+            requested_at=now,
+            refund_by=now + timedelta(hours=self.settings.return_refund_hours),
+            overdue=False,
+            amount_refunded_fen=0,
+            history=[],
+        )
         self._log(r, "requested", actor, body.reason)
         self.returns.add(r)
         await self.session.flush()
@@ -124,8 +154,12 @@ class ReturnsDesk:
     async def refund(self, r: ReturnRequest, actor: Identity, body: ReturnRefundIn) -> ReturnRequest:
         self._require(actor, Role.merchant_staff, Role.official, Role.admin, action="record the refund of")
         if body.amount_refunded_fen > r.amount_fen:
-            raise Problem("The refund exceeds the amount of the request.", status=422, code="refund_above_amount",
-                          errors=[{"field": "body.amount_refunded_fen", "message": "exceeds amount_fen"}])
+            raise Problem(
+                "The refund exceeds the amount of the request.",
+                status=422,
+                code="refund_above_amount",
+                errors=[{"field": "body.amount_refunded_fen", "message": "exceeds amount_fen"}],
+            )
         r.amount_refunded_fen = body.amount_refunded_fen
         return self._move(r, "refunded", R.refunded, actor, body.note)
 

@@ -37,16 +37,16 @@ class ReturnNotFound(NotFound):
 
 async def get_desk(request: Request, session: Session) -> ReturnsDesk:
     state = request.app.state
-    return ReturnsDesk(session=session, clock=state.clock, settings=state.settings,
-                       regions=load_catalogue(state.settings.regions_file))
+    return ReturnsDesk(
+        session=session, clock=state.clock, settings=state.settings, regions=load_catalogue(state.settings.regions_file)
+    )
 
 
 Desk = Annotated[ReturnsDesk, Depends(get_desk)]
 ReturnId = Annotated[str, Path(pattern=ID_PATTERN, examples=["ret_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])]
 
 
-async def get_current_return(return_id: ReturnId, session: Session, caller: Caller,
-                             request: Request) -> ReturnRequest:
+async def get_current_return(return_id: ReturnId, session: Session, caller: Caller, request: Request) -> ReturnRequest:
     """The request, if the caller may see it; the same 404 for 'absent' and 'not yours'."""
     r = await ReturnRepository(session).get(return_id, for_update=request.method == "POST")
     if r is None or not may_see(caller, consumer=r.consumer_id, merchant=r.merchant_id, region=r.region_code):
@@ -61,17 +61,36 @@ ACTION_ERRORS = problem_responses(ReturnNotFound, ActionNotAllowed, InvalidTrans
 def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
     owner = r.consumer_id is not None and viewer.subject == r.consumer_id
     return ReturnOut(
-        id=r.id, state=r.state, channel=r.channel, region_code=r.region_code, merchant_id=r.merchant_id,
-        merchant_name=r.merchant_name, goods=r.goods, receipt_no=r.receipt_no, purchased_on=r.purchased_on,
-        amount_fen=r.amount_fen, reason=r.reason,
-        contact_phone=r.contact_phone if owner else mask_phone(r.contact_phone), consumer_id=r.consumer_id,
-        requested_at=r.requested_at, refund_by=r.refund_by, overdue=r.overdue, escalated_at=r.escalated_at,
-        concluded_at=r.concluded_at, amount_refunded_fen=r.amount_refunded_fen,
-        history=[ReturnHistoryEntry.model_validate(h) for h in r.history])
+        id=r.id,
+        state=r.state,
+        channel=r.channel,
+        region_code=r.region_code,
+        merchant_id=r.merchant_id,
+        merchant_name=r.merchant_name,
+        goods=r.goods,
+        receipt_no=r.receipt_no,
+        purchased_on=r.purchased_on,
+        amount_fen=r.amount_fen,
+        reason=r.reason,
+        contact_phone=r.contact_phone if owner else mask_phone(r.contact_phone),
+        consumer_id=r.consumer_id,
+        requested_at=r.requested_at,
+        refund_by=r.refund_by,
+        overdue=r.overdue,
+        escalated_at=r.escalated_at,
+        concluded_at=r.concluded_at,
+        amount_refunded_fen=r.amount_refunded_fen,
+        history=[ReturnHistoryEntry.model_validate(h) for h in r.history],
+    )
 
 
-@router.post("/returns", status_code=201, responses=problem_responses(
-    UnknownRegion, UnknownMerchant, ActionNotAllowed, ReturnWindowPassed, ReturnNotCovered, PurchaseInFuture))
+@router.post(
+    "/returns",
+    status_code=201,
+    responses=problem_responses(
+        UnknownRegion, UnknownMerchant, ActionNotAllowed, ReturnWindowPassed, ReturnNotCovered, PurchaseInFuture
+    ),
+)
 async def request_return(body: ReturnIn, caller: Caller, desk: Desk) -> ReturnOut:
     """Ask a shop to take goods back (30-day no-reason return): refused, and nothing kept, after 30 days
     or for custom-made or altered goods; otherwise the shop must refund by `refund_by`."""
@@ -79,15 +98,20 @@ async def request_return(body: ReturnIn, caller: Caller, desk: Desk) -> ReturnOu
 
 
 @router.get("/returns")
-async def list_returns(caller: Caller, session: Session,
-                       state: Annotated[list[ReturnState] | None, Query()] = None, overdue: bool | None = None,
-                       limit: Limit = 50, cursor: CursorParam = None) -> Page[ReturnOut]:
+async def list_returns(
+    caller: Caller,
+    session: Session,
+    state: Annotated[list[ReturnState] | None, Query()] = None,
+    overdue: bool | None = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[ReturnOut]:
     """My return requests (tourists), or the desk's queue (shops, officials): open ones nearest deadline first."""
     keyset = RETURNS_NEWEST if caller.role == Role.consumer else RETURNS_DESK
-    rows = await ReturnRepository(session).queue(caller, keyset, state=state, overdue=overdue, cursor=cursor,
-                                                 limit=limit)
-    return Page[ReturnOut](items=[to_out(r, caller) for r in rows[:limit]],
-                           next_cursor=keyset.next_cursor(rows, limit))
+    rows = await ReturnRepository(session).queue(
+        caller, keyset, state=state, overdue=overdue, cursor=cursor, limit=limit
+    )
+    return Page[ReturnOut](items=[to_out(r, caller) for r in rows[:limit]], next_cursor=keyset.next_cursor(rows, limit))
 
 
 @router.get("/returns/{return_id}", responses=problem_responses(ReturnNotFound))

@@ -107,41 +107,79 @@ PossibleLinks = dict[str, list[tuple[PossibleLink, str, str]]]
 LINK_ACCOUNT_KEYS = frozenset({"consumer_id", "source_id", "external_id"})
 
 
-def to_out(c: Complaint, viewer: Identity, evidence_count: int = 0, possible_links: PossibleLinks | None = None
-           ) -> ComplaintOut:
+def to_out(
+    c: Complaint, viewer: Identity, evidence_count: int = 0, possible_links: PossibleLinks | None = None
+) -> ComplaintOut:
     """The complaint as `viewer` may see it: the phone number only in full for its owner, possible links
     only for officials."""
-    overdue = [k for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue),
-                                 ("settle", c.settle_overdue)) if flag]
+    overdue = [
+        k
+        for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue), ("settle", c.settle_overdue))
+        if flag
+    ]
     missed = missed_deadlines(c)
     owner = c.consumer_id is not None and viewer.subject == c.consumer_id
     return ComplaintOut(
-        id=c.id, case_number=c.case_number, state=c.state, channel=c.channel, external_id=c.external_id,
+        id=c.id,
+        case_number=c.case_number,
+        state=c.state,
+        channel=c.channel,
+        external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
-        possible_links=[_possible_link_out(link, other_id, channel)
-                        for link, other_id, channel in (possible_links or {}).get(c.id, [])]
-        if viewer.role in STAFF else [],
+        possible_links=[
+            _possible_link_out(link, other_id, channel)
+            for link, other_id, channel in (possible_links or {}).get(c.id, [])
+        ]
+        if viewer.role in STAFF
+        else [],
         region_code=c.region_code,
         merchant_id=c.merchant_id,
-        merchant_name=c.merchant_name, merchant_address=c.merchant_address, industry=c.industry,
-        description=c.description, amount_involved_fen=c.amount_involved_fen, remedy=c.remedy,
-        occurred_at=c.occurred_at, contact_name=c.contact_name if owner else mask_name(c.contact_name),
-        contact_phone=c.contact_phone if owner else mask_phone(c.contact_phone), consumer_id=c.consumer_id,
-        not_accepted_reason=c.not_accepted_reason, not_accepted_note=c.not_accepted_note,
+        merchant_name=c.merchant_name,
+        merchant_address=c.merchant_address,
+        industry=c.industry,
+        description=c.description,
+        amount_involved_fen=c.amount_involved_fen,
+        remedy=c.remedy,
+        occurred_at=c.occurred_at,
+        contact_name=c.contact_name if owner else mask_name(c.contact_name),
+        contact_phone=c.contact_phone if owner else mask_phone(c.contact_phone),
+        consumer_id=c.consumer_id,
+        not_accepted_reason=c.not_accepted_reason,
+        not_accepted_note=c.not_accepted_note,
         duplicate_of=c.duplicate_of,
         assignee=Assignee(kind=c.assignee_kind, id=c.assignee_id, name=c.assignee_name)
-        if c.assignee_kind and c.assignee_id else None,
-        transferred_from=c.transferred_from, submitted_at=c.submitted_at, dispatched_at=c.dispatched_at,
-        arrived_at=c.arrived_at, accepted_at=c.accepted_at, assigned_at=c.assigned_at, responded_at=c.responded_at,
-        escalated_at=c.escalated_at, resolved_at=c.resolved_at, closed_at=c.closed_at,
-        deadlines=Deadlines(accept_by=c.accept_by, dispose_by=c.dispose_by, settle_by=c.settle_by,
-                            next_deadline=c.next_deadline_kind, next_due_at=c.next_deadline_at, overdue=overdue,
-                            missed=[MissedDeadline(kind=kind, due_at=due) for kind, due in missed],
-                            late_since=missed[0][1] if missed and c.state in OPEN_STATES else None),
-        response_text=c.response_text, offered_refund_fen=c.offered_refund_fen, outcome=c.outcome,
-        at_fault=c.at_fault, amount_refunded_fen=c.amount_refunded_fen, satisfaction=c.satisfaction,
-        evaluation_comment=c.evaluation_comment, evidence_count=evidence_count,
-        compensation_requested_at=c.compensation_requested_at, compensation_state=c.compensation_state,
+        if c.assignee_kind and c.assignee_id
+        else None,
+        transferred_from=c.transferred_from,
+        submitted_at=c.submitted_at,
+        dispatched_at=c.dispatched_at,
+        arrived_at=c.arrived_at,
+        accepted_at=c.accepted_at,
+        assigned_at=c.assigned_at,
+        responded_at=c.responded_at,
+        escalated_at=c.escalated_at,
+        resolved_at=c.resolved_at,
+        closed_at=c.closed_at,
+        deadlines=Deadlines(
+            accept_by=c.accept_by,
+            dispose_by=c.dispose_by,
+            settle_by=c.settle_by,
+            next_deadline=c.next_deadline_kind,
+            next_due_at=c.next_deadline_at,
+            overdue=overdue,
+            missed=[MissedDeadline(kind=kind, due_at=due) for kind, due in missed],
+            late_since=missed[0][1] if missed and c.state in OPEN_STATES else None,
+        ),
+        response_text=c.response_text,
+        offered_refund_fen=c.offered_refund_fen,
+        outcome=c.outcome,
+        at_fault=c.at_fault,
+        amount_refunded_fen=c.amount_refunded_fen,
+        satisfaction=c.satisfaction,
+        evaluation_comment=c.evaluation_comment,
+        evidence_count=evidence_count,
+        compensation_requested_at=c.compensation_requested_at,
+        compensation_state=c.compensation_state,
         compensation_paid_fen=c.compensation_paid_fen,
     )
 
@@ -161,10 +199,19 @@ def _timeline_entry_out(e: TimelineEntry, viewer: Identity) -> TimelineEntryOut:
 
 
 def _possible_link_out(link: PossibleLink, other_id: str, channel: str) -> PossibleLinkOut:
-    return PossibleLinkOut(id=link.id, complaint_id=other_id, channel=Channel(channel), worked_as=link.other_id,
-                           state=PossibleLinkState(link.state), reason=link.reason, similarity=link.similarity,
-                           flagged_at=link.flagged_at, decided_at=link.decided_at,
-                           decided_by_name=link.decided_by_name, note=link.note)
+    return PossibleLinkOut(
+        id=link.id,
+        complaint_id=other_id,
+        channel=Channel(channel),
+        worked_as=link.other_id,
+        state=PossibleLinkState(link.state),
+        reason=link.reason,
+        similarity=link.similarity,
+        flagged_at=link.flagged_at,
+        decided_at=link.decided_at,
+        decided_by_name=link.decided_by_name,
+        note=link.note,
+    )
 
 
 async def _possible_links(session: Session, complaint_ids: list[str], caller: Identity) -> PossibleLinks:
@@ -186,17 +233,28 @@ async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
     return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
 
 
-@catalogue_router.get("/reports/complaints", response_model=ComplaintReport, responses={
-    **problem_responses(Forbidden, UnknownRegion, BadPeriod),
-    200: {"content": {"text/csv": {"example": CSV_EXAMPLE}, XLSX: {}, "text/html": {"example": "<!doctype html>..."}},
-          "description": "JSON; or the same report as CSV, as an Excel workbook, or as a page to print"}})
+@catalogue_router.get(
+    "/reports/complaints",
+    response_model=ComplaintReport,
+    responses={
+        **problem_responses(Forbidden, UnknownRegion, BadPeriod),
+        200: {
+            "content": {"text/csv": {"example": CSV_EXAMPLE}, XLSX: {}, "text/html": {"example": "<!doctype html>..."}},
+            "description": "JSON; or the same report as CSV, as an Excel workbook, or as a page to print",
+        },
+    },
+)
 async def complaint_report_of(
-    request: Request, caller: Caller, session: Session,
+    request: Request,
+    caller: Caller,
+    session: Session,
     region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
     from_: Annotated[Day, Query(alias="from", examples=["2021-01-08"], description="first day, Asia/Shanghai")],
     to: Annotated[Day, Query(examples=["2021-01-14"], description="last day, included")],
-    format: Annotated[Literal["json", "csv", "xlsx", "html"], Query(
-        description="csv or xlsx: the same report for a spreadsheet; html: a page to print")] = "json",
+    format: Annotated[
+        Literal["json", "csv", "xlsx", "html"],
+        Query(description="csv or xlsx: the same report for a spreadsheet; html: a page to print"),
+    ] = "json",
 ) -> Any:
     """A region's (and its sub-regions') complaints of a period, as a command center's weekly report
     gives them: per channel, industry, handling unit and merchant; each handled complaint's minutes,
@@ -209,15 +267,21 @@ async def complaint_report_of(
         return report
     if format == "html":
         return Response(report_html(report), media_type="text/html; charset=utf-8")
-    content, media_type = ((report_csv(report), "text/csv; charset=utf-8") if format == "csv"
-                           else (report_xlsx(report), XLSX))
-    return Response(content, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename(report, format)}"'})
+    content, media_type = (
+        (report_csv(report), "text/csv; charset=utf-8") if format == "csv" else (report_xlsx(report), XLSX)
+    )
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename(report, format)}"'},
+    )
 
 
 @catalogue_router.get("/public/figures", responses=problem_responses(UnknownRegion, BadPeriod))
 async def open_figures(
-    request: Request, caller: Caller, session: Session,
+    request: Request,
+    caller: Caller,
+    session: Session,
     region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460000"])],
     from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$", examples=["2026-01"])],
     to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])],
@@ -241,12 +305,25 @@ def _request_hash(body: ComplaintSubmit) -> str:
 
 
 @router.post(
-    "/complaints", status_code=201,
-    responses=problem_responses(UnknownRegion, UnknownMerchant, IdempotencyKeyReused, Conflict, FilingNotAllowed,
-                                FilingRegionNotAllowed, ChannelNotAllowed, TimestampInFuture, TimestampsOutOfOrder),
+    "/complaints",
+    status_code=201,
+    responses=problem_responses(
+        UnknownRegion,
+        UnknownMerchant,
+        IdempotencyKeyReused,
+        Conflict,
+        FilingNotAllowed,
+        FilingRegionNotAllowed,
+        ChannelNotAllowed,
+        TimestampInFuture,
+        TimestampsOutOfOrder,
+    ),
 )
 async def submit_complaint(
-    body: ComplaintSubmit, caller: Caller, session: Session, intake: IntakeService,
+    body: ComplaintSubmit,
+    caller: Caller,
+    session: Session,
+    intake: IntakeService,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> Any:
     """Submit a complaint; it is accepted and assigned at once where the rules allow. Tourists file for
@@ -258,8 +335,14 @@ async def submit_complaint(
         request_hash = _request_hash(body)
         existing = await repo.get(caller.subject, idempotency_key)
         if existing is None:
-            record = IdempotencyRecord(owner=caller.subject, key=idempotency_key, request_hash=request_hash,
-                                       status_code=0, response={}, created_at=intake.clock.now())
+            record = IdempotencyRecord(
+                owner=caller.subject,
+                key=idempotency_key,
+                request_hash=request_hash,
+                status_code=0,
+                response={},
+                created_at=intake.clock.now(),
+            )
             repo.add(record)
             try:
                 await session.flush()
@@ -270,10 +353,12 @@ async def submit_complaint(
             if existing.request_hash != request_hash:
                 raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
             if existing.status_code == 0:
-                raise Conflict("A request with this Idempotency-Key is still in progress.",
-                               code="idempotency_request_in_progress")
-            return JSONResponse(existing.response, status_code=existing.status_code,
-                                headers={"Idempotent-Replay": "true"})
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress.", code="idempotency_request_in_progress"
+                )
+            return JSONResponse(
+                existing.response, status_code=existing.status_code, headers={"Idempotent-Replay": "true"}
+            )
     complaint = await intake.submit(caller, body)
     out = to_out(complaint, caller, possible_links=await _possible_links(session, [complaint.id], caller))
     if record is not None:
@@ -283,29 +368,58 @@ async def submit_complaint(
 
 @router.get("/complaints", responses=problem_responses(InvalidCursor))
 async def list_complaints(
-    caller: Caller, session: Session,
+    caller: Caller,
+    session: Session,
     state: Annotated[list[ComplaintState] | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="true: open complaints that missed a deadline")] = None,
     channel: Channel | None = None,
     industry: Industry | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    external_id: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$", examples=["HN12345-20261120-000123"],
-                                             description="a channel's own id of the case (a 12345 order number)")
-                           ] = None,
-    received_from: Annotated[Day | None, Query(examples=["2026-11-14"], description=(
-        "received on or after this day (Asia/Shanghai)"))] = None,
-    received_to: Annotated[Day | None, Query(examples=["2026-11-20"], description=(
-        "received on or before this day (Asia/Shanghai)"))] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["海景酒店"], description=(
-        "search: a case number, a merchant's id or a channel's order number exactly, words in the merchant's "
-        "name or the description, or (officials and admins) the complainant's phone number exactly"))] = None,
-    order: Annotated[Literal["urgency", "newest"] | None, Query(description=(
-        "urgency (staff's default): open complaints that missed a deadline first, the longest late first, "
-        "then open ones by nearest deadline, then concluded ones; newest (consumers' default): newest "
-        "received first. Each pages by key: a cursor belongs to its order"))] = None,
-    case_number: Annotated[str | None, Query(max_length=40, examples=["460200-20261206-0042"], description=(
-        "the case number, as written or read out (digits only, spaces, full-width digits)"))] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9A-Za-z_.:\-]{1,64}$",
+            examples=["HN12345-20261120-000123"],
+            description="a channel's own id of the case (a 12345 order number)",
+        ),
+    ] = None,
+    received_from: Annotated[
+        Day | None, Query(examples=["2026-11-14"], description=("received on or after this day (Asia/Shanghai)"))
+    ] = None,
+    received_to: Annotated[
+        Day | None, Query(examples=["2026-11-20"], description=("received on or before this day (Asia/Shanghai)"))
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            examples=["海景酒店"],
+            description=(
+                "search: a case number, a merchant's id or a channel's order number exactly, words in the merchant's "
+                "name or the description, or (officials and admins) the complainant's phone number exactly"
+            ),
+        ),
+    ] = None,
+    order: Annotated[
+        Literal["urgency", "newest"] | None,
+        Query(
+            description=(
+                "urgency (staff's default): open complaints that missed a deadline first, the longest late first, "
+                "then open ones by nearest deadline, then concluded ones; newest (consumers' default): newest "
+                "received first. Each pages by key: a cursor belongs to its order"
+            )
+        ),
+    ] = None,
+    case_number: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            examples=["460200-20261206-0042"],
+            description=("the case number, as written or read out (digits only, spaces, full-width digits)"),
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> ComplaintPage:
@@ -319,9 +433,20 @@ async def list_complaints(
             return ComplaintPage(items=[], next_cursor=None, total=0 if cursor is None else None)
     keyset = COMPLAINT_ORDERS[order or ("newest" if caller.role == Role.consumer else "urgency")]
     repo = ComplaintRepository(session)
-    found = QueueFilter(state=state, overdue=overdue, channel=channel, industry=industry, region_code=region_code,
-                        merchant_id=merchant_id, external_id=external_id, received_from=received_from,
-                        received_to=received_to, q=q, q_phone=caller.role in STAFF, case_number=wanted_number)
+    found = QueueFilter(
+        state=state,
+        overdue=overdue,
+        channel=channel,
+        industry=industry,
+        region_code=region_code,
+        merchant_id=merchant_id,
+        external_id=external_id,
+        received_from=received_from,
+        received_to=received_to,
+        q=q,
+        q_phone=caller.role in STAFF,
+        case_number=wanted_number,
+    )
     rows = await repo.queue(caller, found, keyset, cursor=cursor, limit=limit)
     page = rows[:limit]
     counts = await repo.evidence_counts([c.id for c in page])
@@ -344,8 +469,9 @@ async def count_complaints(caller: Caller, session: Session) -> ComplaintCounts:
         by_state[ComplaintState(state)] = by_state.get(ComplaintState(state), 0) + n
         if is_late:
             late[ComplaintState(state)] = late.get(ComplaintState(state), 0) + n
-    return ComplaintCounts(open=sum(by_state.values()), overdue=sum(late.values()), by_state=by_state,
-                           overdue_by_state=late)
+    return ComplaintCounts(
+        open=sum(by_state.values()), overdue=sum(late.values()), by_state=by_state, overdue_by_state=late
+    )
 
 
 @router.get("/complaints/{complaint_id}", responses=problem_responses(ComplaintNotFound))
@@ -374,36 +500,61 @@ class RevealRecordsNotAllowed(Forbidden):
     code, title = "contact_reveals_not_allowed", "Contact reveal records not allowed"
 
 
-@router.post("/complaints/{complaint_id}/contact-reveals", status_code=201,
-             responses=problem_responses(ComplaintNotFound, ContactRevealNotAllowed))
-async def reveal_contact(complaint: CurrentComplaint, caller: Caller, intake: IntakeService,
-                         body: ContactRevealIn | None = None) -> ContactRevealOut:
+@router.post(
+    "/complaints/{complaint_id}/contact-reveals",
+    status_code=201,
+    responses=problem_responses(ComplaintNotFound, ContactRevealNotAllowed),
+)
+async def reveal_contact(
+    complaint: CurrentComplaint, caller: Caller, intake: IntakeService, body: ContactRevealIn | None = None
+) -> ContactRevealOut:
     """The complainant's name and phone in full, to call back (回访): officials of the complaint's region (or
     above it) and admins; each reveal is recorded (who, when, which case) for the supervising officials.
     Anyone else: 403 contact_reveal_not_allowed; everywhere else the contact stays masked."""
     entry = await intake.reveal_contact(complaint, caller, body.purpose if body else None)
-    return ContactRevealOut(complaint_id=complaint.id, contact_name=complaint.contact_name,
-                            contact_phone=complaint.contact_phone, revealed_at=entry.at,
-                            revealed_by=caller.subject, revealed_by_name=caller.display_name)
+    return ContactRevealOut(
+        complaint_id=complaint.id,
+        contact_name=complaint.contact_name,
+        contact_phone=complaint.contact_phone,
+        revealed_at=entry.at,
+        revealed_by=caller.subject,
+        revealed_by_name=caller.display_name,
+    )
 
 
-@router.get("/complaints/{complaint_id}/contact-reveals",
-            responses=problem_responses(ComplaintNotFound, RevealRecordsNotAllowed))
-async def list_contact_reveals(complaint: CurrentComplaint, caller: Caller, session: Session
-                               ) -> list[ContactRevealRecord]:
+@router.get(
+    "/complaints/{complaint_id}/contact-reveals",
+    responses=problem_responses(ComplaintNotFound, RevealRecordsNotAllowed),
+)
+async def list_contact_reveals(
+    complaint: CurrentComplaint, caller: Caller, session: Session
+) -> list[ContactRevealRecord]:
     """Who saw the complainant's contact in full, and when: for the supervising officials (of a region above
     the complaint's) and admins; 403 contact_reveals_not_allowed for anyone else."""
     supervising = caller.role == Role.admin or (
-        caller.role == Role.official and caller.region_code is not None
-        and caller.region_code != complaint.region_code and may_see(caller, region=complaint.region_code))
+        caller.role == Role.official
+        and caller.region_code is not None
+        and caller.region_code != complaint.region_code
+        and may_see(caller, region=complaint.region_code)
+    )
     if not supervising:
-        raise RevealRecordsNotAllowed("Only the supervising officials (of a region above the complaint's) and "
-                                      "admins may see who revealed a complainant's contact.")
+        raise RevealRecordsNotAllowed(
+            "Only the supervising officials (of a region above the complaint's) and "
+            "admins may see who revealed a complainant's contact."
+        )
     entries = await ComplaintRepository(session).timeline_of_kind(complaint.id, CONTACT_REVEALED)
-    return [ContactRevealRecord(complaint_id=complaint.id, revealed_at=e.at, revealed_by=e.actor_id,
-                                revealed_by_name=e.actor_name, revealed_by_role=e.actor_role,
-                                revealed_by_region=(e.data or {}).get("region_code"),
-                                purpose=(e.data or {}).get("purpose")) for e in entries]
+    return [
+        ContactRevealRecord(
+            complaint_id=complaint.id,
+            revealed_at=e.at,
+            revealed_by=e.actor_id,
+            revealed_by_name=e.actor_name,
+            revealed_by_role=e.actor_role,
+            revealed_by_region=(e.data or {}).get("region_code"),
+            purpose=(e.data or {}).get("purpose"),
+        )
+        for e in entries
+    ]
 
 
 # --- evidence -------------------------------------------------------------------------------------
@@ -411,12 +562,25 @@ def _evidence_out(e: Evidence) -> EvidenceOut:
     return EvidenceOut.model_validate(e, from_attributes=True)
 
 
-@router.post("/complaints/{complaint_id}/evidence", status_code=201,
-             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, PayloadTooLarge, ImageTooLarge,
-                                         UnsupportedMediaType, EvidenceContainsMarkup, EvidenceUnreadable,
-                                         InvalidTransition, EvidenceQuotaExceeded, DailyEvidenceQuotaExceeded))
-async def add_evidence(complaint: CurrentComplaint, caller: Caller, intake: IntakeService, request: Request,
-                       file: UploadFile) -> EvidenceOut:
+@router.post(
+    "/complaints/{complaint_id}/evidence",
+    status_code=201,
+    responses=problem_responses(
+        ComplaintNotFound,
+        ActionNotAllowed,
+        PayloadTooLarge,
+        ImageTooLarge,
+        UnsupportedMediaType,
+        EvidenceContainsMarkup,
+        EvidenceUnreadable,
+        InvalidTransition,
+        EvidenceQuotaExceeded,
+        DailyEvidenceQuotaExceeded,
+    ),
+)
+async def add_evidence(
+    complaint: CurrentComplaint, caller: Caller, intake: IntakeService, request: Request, file: UploadFile
+) -> EvidenceOut:
     """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content). A photo
     is kept without its EXIF data (GPS position, camera), upright; a file that carries a web page is refused."""
     limit = intake.settings.evidence_max_bytes
@@ -433,21 +597,31 @@ async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[E
     return [_evidence_out(e) for e in await ComplaintRepository(session).list_evidence(complaint.id)]
 
 
-@router.get("/complaints/{complaint_id}/evidence/{file_id}",
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
-                       **problem_responses(ComplaintNotFound)},
-            response_class=Response)
-async def download_evidence(complaint: CurrentComplaint, file_id: Annotated[str, Path(pattern=ID_PATTERN)],
-                            session: Session, intake: IntakeService) -> Response:
+@router.get(
+    "/complaints/{complaint_id}/evidence/{file_id}",
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
+        **problem_responses(ComplaintNotFound),
+    },
+    response_class=Response,
+)
+async def download_evidence(
+    complaint: CurrentComplaint,
+    file_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    session: Session,
+    intake: IntakeService,
+) -> Response:
     """One evidence file's content, as an attachment of the type read from it at upload."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
     if evidence is None:
         raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
     assert intake.storage is not None
     content = await intake.storage.load(evidence.storage_key)
-    return Response(content, media_type=evidence.content_type,
-                    headers={"Content-Disposition":
-                             f'attachment; filename="{evidence.id}.{EXTENSIONS[evidence.content_type]}"'})
+    return Response(
+        content,
+        media_type=evidence.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{evidence.id}.{EXTENSIONS[evidence.content_type]}"'},
+    )
 
 
 # --- lifecycle actions: each a sub-resource named by the verb's noun --------------------------------
@@ -457,98 +631,124 @@ async def _act(session: Session, caller: Identity, complaint: Complaint) -> Comp
 
 
 @router.post("/complaints/{complaint_id}/intake-decisions", responses=ACTION_ERRORS)
-async def decide(complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Caller, session: Session,
-                 intake: IntakeService) -> ComplaintOut:
+async def decide(
+    complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Accept (受理) or decline (不予受理) a complaint that waits for an official's decision."""
     return await _act(session, caller, await intake.decide(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/link-decisions", responses=problem_responses(
-    ComplaintNotFound, LinkNotFound, ActionNotAllowed, InvalidTransition, LinkAlreadyDecided))
-async def decide_link(complaint: CurrentComplaint, body: LinkDecisionIn, caller: Caller, session: Session,
-                      intake: IntakeService) -> ComplaintOut:
+@router.post(
+    "/complaints/{complaint_id}/link-decisions",
+    responses=problem_responses(
+        ComplaintNotFound, LinkNotFound, ActionNotAllowed, InvalidTransition, LinkAlreadyDecided
+    ),
+)
+async def decide_link(
+    complaint: CurrentComplaint, body: LinkDecisionIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Confirm or dismiss a possible link (another account's complaint with the same phone and a similar story):
     confirmed, the later complaint is worked as the earlier and each origin hears of it through its own channel."""
     return await _act(session, caller, await intake.decide_link(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/assignments", responses=problem_responses(
-    ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant))
-async def assign(complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session,
-                 intake: IntakeService) -> ComplaintOut:
+@router.post(
+    "/complaints/{complaint_id}/assignments",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant),
+)
+async def assign(
+    complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Assign (派单) the complaint to its merchant or to the region's handling unit."""
     return await _act(session, caller, await intake.assign(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/responses", responses=ACTION_ERRORS)
-async def respond(complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session,
-                  intake: IntakeService) -> ComplaintOut:
+async def respond(
+    complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Record the merchant's or handler's response (处置) to the complaint."""
     return await _act(session, caller, await intake.respond(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/acceptances", responses=ACTION_ERRORS)
-async def accept_response(complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session,
-                          intake: IntakeService) -> ComplaintOut:
+async def accept_response(
+    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """The complainant accepts the response; the complaint is resolved on its terms."""
     return await _act(session, caller, await intake.accept_response(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/rejections", responses=ACTION_ERRORS)
-async def reject_response(complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller,
-                          session: Session, intake: IntakeService) -> ComplaintOut:
+async def reject_response(
+    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """The complainant rejects the response; the complaint goes to official mediation."""
     return await _act(session, caller, await intake.reject_response(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/escalations", responses=ACTION_ERRORS)
-async def escalate(complaint: CurrentComplaint, body: EscalationIn, caller: Caller, session: Session,
-                   intake: IntakeService) -> ComplaintOut:
+async def escalate(
+    complaint: CurrentComplaint, body: EscalationIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Escalate to official mediation (by an official, or by the complainant once a deadline is missed)."""
     return await _act(session, caller, await intake.escalate(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/transfers", responses=problem_responses(
-    ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownRegion))
-async def transfer(complaint: CurrentComplaint, body: TransferIn, caller: Caller, session: Session,
-                   intake: IntakeService) -> ComplaintOut:
+@router.post(
+    "/complaints/{complaint_id}/transfers",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownRegion),
+)
+async def transfer(
+    complaint: CurrentComplaint, body: TransferIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Transfer (转办) the complaint to another region's handling unit."""
     return await _act(session, caller, await intake.transfer(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/withdrawals", responses=ACTION_ERRORS)
-async def withdraw(complaint: CurrentComplaint, body: WithdrawalIn, caller: Caller, session: Session,
-                   intake: IntakeService) -> ComplaintOut:
+async def withdraw(
+    complaint: CurrentComplaint, body: WithdrawalIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """The complainant withdraws (撤诉) the complaint."""
     return await _act(session, caller, await intake.withdraw(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/resolutions", responses=ACTION_ERRORS)
-async def resolve(complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session,
-                  intake: IntakeService) -> ComplaintOut:
+async def resolve(
+    complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Record the settlement (办结): outcome, who was at fault, the amount refunded."""
     return await _act(session, caller, await intake.resolve(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/closures", responses=ACTION_ERRORS)
-async def close(complaint: CurrentComplaint, body: ClosureIn, caller: Caller, session: Session,
-                intake: IntakeService) -> ComplaintOut:
+async def close(
+    complaint: CurrentComplaint, body: ClosureIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Close a resolved complaint."""
     return await _act(session, caller, await intake.close(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/evaluations",
-             responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, AlreadyEvaluated))
-async def evaluate(complaint: CurrentComplaint, body: EvaluationIn, caller: Caller, session: Session,
-                   intake: IntakeService) -> ComplaintOut:
+@router.post(
+    "/complaints/{complaint_id}/evaluations",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, AlreadyEvaluated),
+)
+async def evaluate(
+    complaint: CurrentComplaint, body: EvaluationIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """The complainant's satisfaction (1-5) and comment; it closes a resolved complaint."""
     return await _act(session, caller, await intake.evaluate(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/compensation-requests", status_code=202, responses=problem_responses(
-    ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotInProgram, AlreadyRequested))
-async def request_compensation(complaint: CurrentComplaint, body: CompensationRequestIn, caller: Caller,
-                               session: Session, intake: IntakeService) -> ComplaintOut:
+@router.post(
+    "/complaints/{complaint_id}/compensation-requests",
+    status_code=202,
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotInProgram, AlreadyRequested),
+)
+async def request_compensation(
+    complaint: CurrentComplaint, body: CompensationRequestIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Ask the platform to pay first (先行赔付): after a missed deadline or a rejected response, or by an official.
 
     Accepted for decision: the claim is opened and decided by the compensation service, and its
@@ -558,8 +758,9 @@ async def request_compensation(complaint: CurrentComplaint, body: CompensationRe
 
 
 @router.post("/complaints/{complaint_id}/callback-visits", responses=ACTION_ERRORS)
-async def callback_visit(complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session,
-                         intake: IntakeService) -> ComplaintOut:
+async def callback_visit(
+    complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
     """Record the handler's callback visit (回访) to the complainant."""
     return await _act(session, caller, await intake.callback_visit(complaint, caller, body))
 
@@ -581,11 +782,19 @@ class ImportReportOut(BaseModel):
     bad: list[ImportBadRow]
 
 
-@router.post("/imports/complaints", tags=["imports"], dependencies=[require_roles(Role.official, Role.admin)],
-             responses=problem_responses(ImportFileInvalid, PayloadTooLarge))
-async def import_complaints(request: Request, file: UploadFile, caller: Caller, session: Session,
-                            dry_run: Annotated[bool, Query(description="check and count, write nothing")] = False,
-                            ) -> ImportReportOut:
+@router.post(
+    "/imports/complaints",
+    tags=["imports"],
+    dependencies=[require_roles(Role.official, Role.admin)],
+    responses=problem_responses(ImportFileInvalid, PayloadTooLarge),
+)
+async def import_complaints(
+    request: Request,
+    file: UploadFile,
+    caller: Caller,
+    session: Session,
+    dry_run: Annotated[bool, Query(description="check and count, write nothing")] = False,
+) -> ImportReportOut:
     """Import work orders another platform exported (CSV with a header line, or JSON lines), with their own
     received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
     and external id, however often the file is imported; bad rows are reported by line and skipped."""
@@ -593,8 +802,14 @@ async def import_complaints(request: Request, file: UploadFile, caller: Caller, 
     if len(raw) > IMPORT_MAX_BYTES:
         raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
     rows = read_rows(raw, file.filename or "import.csv")
-    importer = Importer(session=session, clock=request.app.state.clock,
-                        regions=load_catalogue(request.app.state.settings.regions_file))
+    importer = Importer(
+        session=session, clock=request.app.state.clock, regions=load_catalogue(request.app.state.settings.regions_file)
+    )
     report = await importer.run(rows, caller, dry_run=dry_run)
-    return ImportReportOut(dry_run=report.dry_run, rows=report.rows, imported=report.imported,
-                           already_present=report.already_present, bad=[ImportBadRow(**b) for b in report.bad])
+    return ImportReportOut(
+        dry_run=report.dry_run,
+        rows=report.rows,
+        imported=report.imported,
+        already_present=report.already_present,
+        bad=[ImportBadRow(**b) for b in report.bad],
+    )

@@ -165,9 +165,11 @@ CONTACT_REVEALED = "contact_revealed"  # the timeline's record of an official se
 
 def missed_deadlines(c: Complaint) -> list[tuple[DeadlineKind, datetime]]:
     """The deadlines the complaint missed, with when each fell due, earliest first."""
-    missed = [(DeadlineKind.accept, c.accept_by, c.accept_overdue), (DeadlineKind.dispose, c.dispose_by,
-                                                                      c.dispose_overdue),
-              (DeadlineKind.settle, c.settle_by, c.settle_overdue)]
+    missed = [
+        (DeadlineKind.accept, c.accept_by, c.accept_overdue),
+        (DeadlineKind.dispose, c.dispose_by, c.dispose_overdue),
+        (DeadlineKind.settle, c.settle_by, c.settle_overdue),
+    ]
     return sorted(((kind, due) for kind, due, flag in missed if flag and due is not None), key=lambda m: m[1])
 
 
@@ -227,23 +229,49 @@ class Intake:
     def _record(self, c: Complaint, kind: str, actor: Identity, **fields: Any) -> None:
         self._record_on(c.id, kind, actor, **fields)
 
-    def _record_on(self, complaint_id: str, kind: str, actor: Identity, *, state_from: str | None = None,
-                   state_to: str | None = None, note: str | None = None, data: dict[str, Any] | None = None,
-                   at: datetime | None = None) -> None:
+    def _record_on(
+        self,
+        complaint_id: str,
+        kind: str,
+        actor: Identity,
+        *,
+        state_from: str | None = None,
+        state_to: str | None = None,
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """A timeline entry, held for the one INSERT at the end of a busy step or added to the session."""
-        entry = {"complaint_id": complaint_id, "at": at or self.clock.now(), "kind": kind,
-                 "actor_role": actor.role.value, "actor_id": actor.subject, "actor_name": actor.display_name,
-                 "state_from": state_from, "state_to": state_to, "note": note, "data": data}
+        entry = {
+            "complaint_id": complaint_id,
+            "at": at or self.clock.now(),
+            "kind": kind,
+            "actor_role": actor.role.value,
+            "actor_id": actor.subject,
+            "actor_name": actor.display_name,
+            "state_from": state_from,
+            "state_to": state_to,
+            "note": note,
+            "data": data,
+        }
         if self._held_timeline is not None:
             self._held_timeline.append(entry)
         else:
             self.complaints.add_timeline(TimelineEntry(**entry))
 
     def _base_event(self, c: Complaint) -> dict[str, Any]:
-        return {"complaint_id": c.id, "case_number": c.case_number, "region_code": c.region_code,
-                "channel": c.channel, "industry": c.industry, "merchant_id": c.merchant_id,
-                "consumer_id": c.consumer_id, "source_id": c.source_id, "external_id": c.external_id,
-                "links": c.links or []}
+        return {
+            "complaint_id": c.id,
+            "case_number": c.case_number,
+            "region_code": c.region_code,
+            "channel": c.channel,
+            "industry": c.industry,
+            "merchant_id": c.merchant_id,
+            "consumer_id": c.consumer_id,
+            "source_id": c.source_id,
+            "external_id": c.external_id,
+            "links": c.links or [],
+        }
 
     @asynccontextmanager
     async def _held_until_the_end(self) -> AsyncIterator[None]:
@@ -266,20 +294,37 @@ class Intake:
         else:
             await self.outbox.emit(self.session, event)
 
-    async def _move(self, c: Complaint, action: str, to: ComplaintState, actor: Identity, *,
-                    allowed_from: frozenset[str] | set[str], note: str | None = None,
-                    data: dict[str, Any] | None = None) -> None:
+    async def _move(
+        self,
+        c: Complaint,
+        action: str,
+        to: ComplaintState,
+        actor: Identity,
+        *,
+        allowed_from: frozenset[str] | set[str],
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         """One transition: checked against the allowed states, recorded, deadlines recomputed, announced."""
         if c.state not in allowed_from:
-            raise InvalidTransition(f"A complaint in state {c.state} does not allow {action}.",
-                                    state=c.state, action=action)
+            raise InvalidTransition(
+                f"A complaint in state {c.state} does not allow {action}.", state=c.state, action=action
+            )
         before = c.state
         c.state = to.value
         c.changes = (c.changes or 0) + 1
         self._record(c, action, actor, state_from=before, state_to=to.value, note=note, data=data)
         self._schedule(c)
-        await self._emit(c, ComplaintStateChanged, action=action, state_from=before, state_to=to.value, note=note,
-                         data=data, revision=c.changes)
+        await self._emit(
+            c,
+            ComplaintStateChanged,
+            action=action,
+            state_from=before,
+            state_to=to.value,
+            note=note,
+            data=data,
+            revision=c.changes,
+        )
 
     def _schedule(self, c: Complaint) -> None:
         """Point the complaint at its next pending deadline (what the scheduler's index looks at)."""
@@ -301,10 +346,12 @@ class Intake:
             actor.role in (Role.admin, Role.service)
             or (actor.role == Role.consumer and c.consumer_id == actor.subject)
             or (actor.role == Role.complaint_holder and actor.complaint_id == c.id)
-            or (actor.role == Role.merchant_staff and c.merchant_id is not None
-                and c.merchant_id == actor.merchant_id)
-            or (actor.role == Role.official and actor.region_code is not None
-                and region_covers(actor.region_code, c.region_code))
+            or (actor.role == Role.merchant_staff and c.merchant_id is not None and c.merchant_id == actor.merchant_id)
+            or (
+                actor.role == Role.official
+                and actor.region_code is not None
+                and region_covers(actor.region_code, c.region_code)
+            )
         )
         if not allowed:
             raise ActionNotAllowed(f"Your role may not {action} this complaint.", action=action)
@@ -321,8 +368,10 @@ class Intake:
         region = self.regions.get(body.region_code)
         received_at = self._channel_times(actor, body, now)
         if body.occurred_at > now + timedelta(minutes=10):
-            raise OccurredInFuture("The event cannot have happened in the future.",
-                                   errors=[{"field": "body.occurred_at", "message": "is in the future"}])
+            raise OccurredInFuture(
+                "The event cannot have happened in the future.",
+                errors=[{"field": "body.occurred_at", "message": "is in the future"}],
+            )
         channel, consumer_id, source_id = filer.channel, filer.consumer_id, filer.source_id
         external_id = body.external_id if source_id else None
         if source_id and external_id is not None:
@@ -331,16 +380,31 @@ class Intake:
                 return earlier  # the same case pushed again
         merchant = await self._merchant_named(body)
         c = Complaint(
-            id=new_id("cmp"), consumer_id=consumer_id, channel=channel.value, source_id=source_id,
-            external_id=external_id, region_code=region.code,
+            id=new_id("cmp"),
+            consumer_id=consumer_id,
+            channel=channel.value,
+            source_id=source_id,
+            external_id=external_id,
+            region_code=region.code,
             merchant_id=merchant.id if merchant else None,
             merchant_name=merchant.name if merchant else (body.merchant_name or ""),
-            merchant_address=body.merchant_address, industry=body.industry.value,
-            description=body.description, amount_involved_fen=body.amount_involved_fen, remedy=body.remedy.value,
-            occurred_at=body.occurred_at, contact_name=body.contact_name, contact_phone=body.contact_phone,
-            state=S.submitted.value, submitted_at=received_at or now, dispatched_at=body.dispatched_at,
-            arrived_at=now if received_at else None, accept_by=now + region.sla.accept,
-            accept_overdue=False, dispose_overdue=False, settle_overdue=False, amount_refunded_fen=0,
+            merchant_address=body.merchant_address,
+            industry=body.industry.value,
+            description=body.description,
+            amount_involved_fen=body.amount_involved_fen,
+            remedy=body.remedy.value,
+            occurred_at=body.occurred_at,
+            contact_name=body.contact_name,
+            contact_phone=body.contact_phone,
+            state=S.submitted.value,
+            submitted_at=received_at or now,
+            dispatched_at=body.dispatched_at,
+            arrived_at=now if received_at else None,
+            accept_by=now + region.sla.accept,
+            accept_overdue=False,
+            dispose_overdue=False,
+            settle_overdue=False,
+            amount_refunded_fen=0,
         )
         day = c.submitted_at.astimezone(SHANGHAI).date()
         c.case_number = case_number_of(region.code, day, await self.complaints.next_case_seq(region.code, day))
@@ -357,8 +421,14 @@ class Intake:
         self._record(c, "submitted", actor, state_to=S.submitted.value, data=submitted)
         await self._emit(c, ComplaintSubmitted, amount_involved_fen=c.amount_involved_fen)
         c.changes = 1
-        await self._emit(c, ComplaintStateChanged, action="submitted", state_from=None, state_to=S.submitted.value,
-                         revision=c.changes)
+        await self._emit(
+            c,
+            ComplaintStateChanged,
+            action="submitted",
+            state_from=None,
+            state_to=S.submitted.value,
+            revision=c.changes,
+        )
 
         suggestions: list[tuple[Complaint, float]] = []
         refusal = await self._acceptance_refusal(c, merchant, suggestions)
@@ -369,9 +439,15 @@ class Intake:
             c.not_accepted_reason, c.not_accepted_note, c.duplicate_of = reason.value, note, duplicate_of
             # The same case from another channel is not refused but worked as the first: its channel hears
             # "linked" (taken in, handled as the first), not a refusal it would dispatch again.
-            await self._move(c, "linked" if linked else "not_accepted", S.not_accepted, SYSTEM,
-                             allowed_from={S.submitted}, note=note,
-                             data={"reason": reason.value, "duplicate_of": duplicate_of})
+            await self._move(
+                c,
+                "linked" if linked else "not_accepted",
+                S.not_accepted,
+                SYSTEM,
+                allowed_from={S.submitted},
+                note=note,
+                data={"reason": reason.value, "duplicate_of": duplicate_of},
+            )
         elif c.channel == Channel.platform_12315 and merchant is not None and merchant.settled:
             # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
             # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
@@ -388,20 +464,26 @@ class Intake:
         if not given:
             return None
         if actor.role == Role.consumer:
-            raise Problem("Only channels and staff say when a case was received.", status=422,
-                          code="validation_failed",
-                          errors=[{"field": f"body.{name}", "message": "not for consumers"} for name in given])
+            raise Problem(
+                "Only channels and staff say when a case was received.",
+                status=422,
+                code="validation_failed",
+                errors=[{"field": f"body.{name}", "message": "not for consumers"} for name in given],
+            )
         future = [name for name, at in given.items() if at > now + CLOCK_SKEW]
         if future:
-            raise TimestampInFuture("A channel cannot have received or dispatched a case in the future.",
-                                    errors=[{"field": f"body.{name}", "message": "is in the future"}
-                                            for name in future])
+            raise TimestampInFuture(
+                "A channel cannot have received or dispatched a case in the future.",
+                errors=[{"field": f"body.{name}", "message": "is in the future"} for name in future],
+            )
         received, dispatched = body.received_at, body.dispatched_at
-        if (received and received < body.occurred_at - CLOCK_SKEW) or (received and dispatched and
-                                                                       dispatched < received):
-            raise TimestampsOutOfOrder("The event, its receipt and its dispatch must follow each other.",
-                                       errors=[{"field": "body.received_at",
-                                                "message": "after occurred_at and before dispatched_at"}])
+        if (received and received < body.occurred_at - CLOCK_SKEW) or (
+            received and dispatched and dispatched < received
+        ):
+            raise TimestampsOutOfOrder(
+                "The event, its receipt and its dispatch must follow each other.",
+                errors=[{"field": "body.received_at", "message": "after occurred_at and before dispatched_at"}],
+            )
         return min(received or dispatched or now, now)  # type: ignore[type-var]
 
     async def _merchant_named(self, body: ComplaintSubmit) -> Merchant | None:
@@ -415,17 +497,23 @@ class Intake:
         if body.merchant_uscc:
             by_code = await merchants.by_uscc(body.merchant_uscc)
             if merchant is not None and by_code is not None and by_code.id != merchant.id:
-                raise UnknownMerchant(f"Merchant {merchant.id} does not have the credit code {body.merchant_uscc}.",
-                                      field="merchant_uscc")
+                raise UnknownMerchant(
+                    f"Merchant {merchant.id} does not have the credit code {body.merchant_uscc}.", field="merchant_uscc"
+                )
             merchant = merchant or by_code
         return merchant
 
     def _link(self, first: Complaint, again: Complaint, actor: Identity) -> None:
         """The same case from a second channel: the first is worked, and its progress goes to both (each
         through its own channel). By the system only for the same account; otherwise an official confirms."""
-        link = {"complaint_id": again.id, "case_number": again.case_number, "channel": again.channel,
-                "source_id": again.source_id,
-                "external_id": again.external_id, "consumer_id": again.consumer_id}
+        link = {
+            "complaint_id": again.id,
+            "case_number": again.case_number,
+            "channel": again.channel,
+            "source_id": again.source_id,
+            "external_id": again.external_id,
+            "consumer_id": again.consumer_id,
+        }
         first.links = [*(first.links or []), link]
         note = NOTE_CAME_AGAIN.format(channel=channel_label(again.channel), id=again.id)
         self._record(first, "linked", actor, note=note, data=link)
@@ -435,13 +523,24 @@ class Intake:
         await self.session.flush()  # the complaint's row before the links that refer to it
         now = self.clock.now()
         for earlier, alike in suggestions[:MAX_POSSIBLE_LINKS]:
-            link = PossibleLink(id=new_id("lnk"), complaint_id=c.id, other_id=earlier.id, reason=SAME_PHONE_SIMILAR,
-                                similarity=round(alike, 3), state=PossibleLinkState.suggested.value, flagged_at=now)
+            link = PossibleLink(
+                id=new_id("lnk"),
+                complaint_id=c.id,
+                other_id=earlier.id,
+                reason=SAME_PHONE_SIMILAR,
+                similarity=round(alike, 3),
+                state=PossibleLinkState.suggested.value,
+                flagged_at=now,
+            )
             self.complaints.add_possible_link(link)
             for this, other in ((c, earlier), (earlier, c)):
-                self._record(this, "possible_link", SYSTEM,
-                             note=NOTE_POSSIBLE_LINK.format(channel=channel_label(other.channel), id=other.id),
-                             data={"link_id": link.id, "complaint_id": other.id, "similarity": link.similarity})
+                self._record(
+                    this,
+                    "possible_link",
+                    SYSTEM,
+                    note=NOTE_POSSIBLE_LINK.format(channel=channel_label(other.channel), id=other.id),
+                    data={"link_id": link.id, "complaint_id": other.id, "similarity": link.similarity},
+                )
 
     async def decide_link(self, c: Complaint, actor: Identity, body: LinkDecisionIn) -> Complaint:
         """An official confirms a possible link (the later complaint is worked as the earlier) or dismisses it."""
@@ -451,8 +550,9 @@ class Intake:
             raise LinkNotFound(f"Complaint {c.id} has no possible link {body.link_id}.")
         if link.state != PossibleLinkState.suggested:
             raise LinkAlreadyDecided(f"This possible link was already {link.state}.", state=link.state)
-        other = await self.complaints.get(link.other_id if link.complaint_id == c.id else link.complaint_id,
-                                          for_update=True)
+        other = await self.complaints.get(
+            link.other_id if link.complaint_id == c.id else link.complaint_id, for_update=True
+        )
         assert other is not None
         self._require(other, actor, Role.official, Role.admin, action="decide on a possible link of")
         later, earlier = (c, other) if link.complaint_id == c.id else (other, c)
@@ -465,11 +565,16 @@ class Intake:
                 self._record(this, "link_dismissed", actor, note=body.note, data=data)
             return c
         if earlier.state not in OPEN_STATES:
-            raise InvalidTransition(f"The earlier complaint {earlier.id} is {earlier.state}: nothing to link to.",
-                                    state=earlier.state, action="linked")
+            raise InvalidTransition(
+                f"The earlier complaint {earlier.id} is {earlier.state}: nothing to link to.",
+                state=earlier.state,
+                action="linked",
+            )
         if later.compensation_requested_at is not None:
-            raise Conflict(f"Compensation was requested on {later.id}; it is worked on its own.",
-                           code="compensation_already_requested")
+            raise Conflict(
+                f"Compensation was requested on {later.id}; it is worked on its own.",
+                code="compensation_already_requested",
+            )
         link.state = PossibleLinkState.confirmed.value
         for this in (later, earlier):
             self._record(this, "link_confirmed", actor, note=body.note, data=data)
@@ -477,33 +582,48 @@ class Intake:
         later.not_accepted_reason, later.not_accepted_note = NotAcceptedReason.duplicate.value, note
         later.duplicate_of = earlier.id
         self._link(earlier, later, actor)
-        await self._move(later, "linked", S.not_accepted, actor, allowed_from=OPEN_STATES, note=note,
-                         data={"reason": NotAcceptedReason.duplicate.value, "duplicate_of": earlier.id,
-                               "link_id": link.id})
+        await self._move(
+            later,
+            "linked",
+            S.not_accepted,
+            actor,
+            allowed_from=OPEN_STATES,
+            note=note,
+            data={"reason": NotAcceptedReason.duplicate.value, "duplicate_of": earlier.id, "link_id": link.id},
+        )
         return c
 
-    async def _acceptance_refusal(self, c: Complaint, merchant: Merchant | None,
-                                  suggestions: list[tuple[Complaint, float]]
-                                  ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
+    async def _acceptance_refusal(
+        self, c: Complaint, merchant: Merchant | None, suggestions: list[tuple[Complaint, float]]
+    ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
         """Why the complaint is not accepted, if it is not: too little said, too old, or the same account's
         repeat. Another account's complaint that looks the same goes into `suggestions`, never refused."""
         now = self.clock.now()
         if not c.merchant_id and not c.merchant_name:
-            return (NotAcceptedReason.insufficient_information,
-                    NOTE_NO_MERCHANT, None, False)
+            return (NotAcceptedReason.insufficient_information, NOTE_NO_MERCHANT, None, False)
         if len(normalise_text(c.description)) < MIN_DESCRIPTION_CHARS:
-            return (NotAcceptedReason.insufficient_information,
-                    NOTE_TOO_SHORT.format(n=MIN_DESCRIPTION_CHARS), None, False)
+            return (
+                NotAcceptedReason.insufficient_information,
+                NOTE_TOO_SHORT.format(n=MIN_DESCRIPTION_CHARS),
+                None,
+                False,
+            )
         if c.occurred_at < now - timedelta(days=self.settings.complaint_window_days):
-            return (NotAcceptedReason.out_of_scope,
-                    NOTE_TOO_OLD.format(days=self.settings.complaint_window_days), None,
-                    False)
+            return (
+                NotAcceptedReason.out_of_scope,
+                NOTE_TOO_OLD.format(days=self.settings.complaint_window_days),
+                None,
+                False,
+            )
         since = now - timedelta(hours=self.settings.duplicate_window_hours)
         for earlier in await self.complaints.recent_by_person(c.consumer_id, c.contact_phone, since):
             if earlier.id == c.id:
                 continue
-            same_merchant = (earlier.merchant_id == c.merchant_id if c.merchant_id
-                             else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name))
+            same_merchant = (
+                earlier.merchant_id == c.merchant_id
+                if c.merchant_id
+                else normalise_text(earlier.merchant_name) == normalise_text(c.merchant_name)
+            )
             alike = similarity(earlier.description, c.description) if same_merchant else 0.0
             if alike < self.settings.duplicate_similarity:
                 continue
@@ -514,11 +634,13 @@ class Intake:
                 continue
             if earlier.channel != c.channel or earlier.source_id != c.source_id:
                 self._link(earlier, c, SYSTEM)
-                return (NotAcceptedReason.duplicate,
-                        NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id), earlier.id, True)
-            return (NotAcceptedReason.duplicate,
-                    NOTE_DUPLICATE.format(id=earlier.id),
-                    earlier.id, False)
+                return (
+                    NotAcceptedReason.duplicate,
+                    NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id),
+                    earlier.id,
+                    True,
+                )
+            return (NotAcceptedReason.duplicate, NOTE_DUPLICATE.format(id=earlier.id), earlier.id, False)
         return None
 
     async def _accept(self, c: Complaint, actor: Identity, merchant: Merchant | None, note: str | None) -> None:
@@ -531,9 +653,14 @@ class Intake:
         else:
             self._assign_to_unit(c)
         await self._emit(c, ComplaintAccepted, assigned_to=f"{c.assignee_kind}:{c.assignee_id}")
-        await self._move(c, "assigned", S.assigned, actor, allowed_from={S.accepted},
-                         data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id,
-                               "assignee_name": c.assignee_name})
+        await self._move(
+            c,
+            "assigned",
+            S.assigned,
+            actor,
+            allowed_from={S.accepted},
+            data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id, "assignee_name": c.assignee_name},
+        )
 
     def _assign_to(self, c: Complaint, kind: AssigneeKind, assignee_id: str, name: str | None) -> None:
         c.assignee_kind, c.assignee_id, c.assignee_name = kind.value, assignee_id, name
@@ -551,11 +678,22 @@ class Intake:
             await self._accept(c, actor, merchant, note=body.note)
         else:
             if body.reason is None:
-                raise Problem("Say why the complaint is not accepted.", status=422, code="validation_failed",
-                              errors=[{"field": "body.reason", "message": "required when accept is false"}])
+                raise Problem(
+                    "Say why the complaint is not accepted.",
+                    status=422,
+                    code="validation_failed",
+                    errors=[{"field": "body.reason", "message": "required when accept is false"}],
+                )
             c.not_accepted_reason, c.not_accepted_note = body.reason.value, body.note
-            await self._move(c, "not_accepted", S.not_accepted, actor, allowed_from={S.submitted, S.transferred},
-                             note=body.note, data={"reason": body.reason.value})
+            await self._move(
+                c,
+                "not_accepted",
+                S.not_accepted,
+                actor,
+                allowed_from={S.submitted, S.transferred},
+                note=body.note,
+                data={"reason": body.reason.value},
+            )
         return c
 
     # --- handling -------------------------------------------------------------------------------
@@ -574,10 +712,15 @@ class Intake:
             sla = self.regions.get(c.region_code).sla
             now = self.clock.now()
             c.accepted_at, c.dispose_by, c.settle_by = now, now + sla.dispose, now + sla.settle
-        await self._move(c, "assigned", S.assigned, actor,
-                         allowed_from={S.submitted, S.accepted, S.assigned, S.escalated, S.transferred},
-                         note=body.note, data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id,
-                                               "assignee_name": c.assignee_name})
+        await self._move(
+            c,
+            "assigned",
+            S.assigned,
+            actor,
+            allowed_from={S.submitted, S.accepted, S.assigned, S.escalated, S.transferred},
+            note=body.note,
+            data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id, "assignee_name": c.assignee_name},
+        )
         return c
 
     async def respond(self, c: Complaint, actor: Identity, body: ResponseIn) -> Complaint:
@@ -592,8 +735,15 @@ class Intake:
         if first and c.accepted_at is not None:
             data["minutes_to_respond"] = minutes_between(c.accepted_at, now)
             data["in_time"] = c.dispose_by is None or now <= c.dispose_by
-        await self._move(c, "responded", S.responded, actor,
-                         allowed_from={S.assigned, S.responded, S.escalated}, note=body.message, data=data)
+        await self._move(
+            c,
+            "responded",
+            S.responded,
+            actor,
+            allowed_from={S.assigned, S.responded, S.escalated},
+            note=body.message,
+            data=data,
+        )
         return c
 
     async def accept_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
@@ -601,29 +751,42 @@ class Intake:
         self._require(c, actor, Role.consumer, Role.complaint_holder, action="accept the response to")
         if c.state != S.responded:
             raise InvalidTransition("There is no response to accept.", state=c.state, action="acceptance")
-        return await self._resolve(c, actor, outcome="response_accepted", at_fault=AtFault.undetermined,
-                                   refunded=c.offered_refund_fen or 0, note=body.note, action="response_accepted")
+        return await self._resolve(
+            c,
+            actor,
+            outcome="response_accepted",
+            at_fault=AtFault.undetermined,
+            refunded=c.offered_refund_fen or 0,
+            note=body.note,
+            action="response_accepted",
+        )
 
     async def reject_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
         """The complainant rejects the response: officials mediate."""
         self._require(c, actor, Role.consumer, Role.complaint_holder, action="reject the response to")
-        return await self._escalate(c, actor, action="response_rejected", note=body.note,
-                                    allowed_from={S.responded})
+        return await self._escalate(c, actor, action="response_rejected", note=body.note, allowed_from={S.responded})
 
     async def escalate(self, c: Complaint, actor: Identity, body: EscalationIn) -> Complaint:
         self._require(c, actor, Role.consumer, Role.official, Role.admin, action="escalate")
         if actor.role == Role.consumer and not (c.dispose_overdue or c.settle_overdue):
-            raise InvalidTransition("A complaint can be escalated by its complainant once a deadline is missed; "
-                                    "until then, reject the response instead.", state=c.state, action="escalated")
-        return await self._escalate(c, actor, action="escalated", note=body.reason,
-                                    allowed_from={S.accepted, S.assigned, S.responded})
+            raise InvalidTransition(
+                "A complaint can be escalated by its complainant once a deadline is missed; "
+                "until then, reject the response instead.",
+                state=c.state,
+                action="escalated",
+            )
+        return await self._escalate(
+            c, actor, action="escalated", note=body.reason, allowed_from={S.accepted, S.assigned, S.responded}
+        )
 
-    async def _escalate(self, c: Complaint, actor: Identity, *, action: str, note: str | None,
-                        allowed_from: set[ComplaintState]) -> Complaint:
+    async def _escalate(
+        self, c: Complaint, actor: Identity, *, action: str, note: str | None, allowed_from: set[ComplaintState]
+    ) -> Complaint:
         c.escalated_at = self.clock.now()
         self._assign_to_unit(c)
-        await self._move(c, action, S.escalated, actor, allowed_from=allowed_from, note=note,
-                         data={"assignee_name": c.assignee_name})
+        await self._move(
+            c, action, S.escalated, actor, allowed_from=allowed_from, note=note, data={"assignee_name": c.assignee_name}
+        )
         return c
 
     async def transfer(self, c: Complaint, actor: Identity, body: TransferIn) -> Complaint:
@@ -636,14 +799,22 @@ class Intake:
         origin = c.region_code
         allowed = {S.submitted, S.accepted, S.assigned, S.escalated, S.transferred}
         if c.state not in allowed:
-            raise InvalidTransition(f"A complaint in state {c.state} does not allow transferred.",
-                                    state=c.state, action="transferred")
+            raise InvalidTransition(
+                f"A complaint in state {c.state} does not allow transferred.", state=c.state, action="transferred"
+            )
         c.transferred_from, c.region_code = origin, target.code
         c.accept_by, c.accepted_at, c.dispose_by, c.settle_by = now + target.sla.accept, None, None, None
         c.accept_overdue = c.dispose_overdue = c.settle_overdue = False
         self._assign_to(c, AssigneeKind.unit, target.code, target.handling_unit)
-        await self._move(c, "transferred", S.transferred, actor, allowed_from=allowed, note=body.reason,
-                         data={"from_region": origin, "to_region": target.code})
+        await self._move(
+            c,
+            "transferred",
+            S.transferred,
+            actor,
+            allowed_from=allowed,
+            note=body.reason,
+            data={"from_region": origin, "to_region": target.code},
+        )
         return c
 
     async def withdraw(self, c: Complaint, actor: Identity, body: WithdrawalIn) -> Complaint:
@@ -655,24 +826,55 @@ class Intake:
     async def resolve(self, c: Complaint, actor: Identity, body: ResolutionIn) -> Complaint:
         """An official records how the complaint was settled (办结), who was at fault, what was refunded."""
         self._require(c, actor, Role.official, Role.admin, action="resolve")
-        return await self._resolve(c, actor, outcome=body.outcome, at_fault=body.at_fault,
-                                   refunded=body.amount_refunded_fen, note=body.note, action="resolved")
+        return await self._resolve(
+            c,
+            actor,
+            outcome=body.outcome,
+            at_fault=body.at_fault,
+            refunded=body.amount_refunded_fen,
+            note=body.note,
+            action="resolved",
+        )
 
-    async def _resolve(self, c: Complaint, actor: Identity, *, outcome: str, at_fault: AtFault, refunded: int,
-                       note: str | None, action: str) -> Complaint:
+    async def _resolve(
+        self,
+        c: Complaint,
+        actor: Identity,
+        *,
+        outcome: str,
+        at_fault: AtFault,
+        refunded: int,
+        note: str | None,
+        action: str,
+    ) -> Complaint:
         now = self.clock.now()
         allowed = {S.assigned, S.responded, S.escalated}
         if c.state not in allowed:
-            raise InvalidTransition(f"A complaint in state {c.state} does not allow {action}.",
-                                    state=c.state, action=action)
+            raise InvalidTransition(
+                f"A complaint in state {c.state} does not allow {action}.", state=c.state, action=action
+            )
         c.resolved_at, c.outcome, c.at_fault, c.amount_refunded_fen = now, outcome, at_fault.value, refunded
         c.handled_minutes = handled_minutes(c.submitted_at, now)
-        await self._move(c, action, S.resolved, actor, allowed_from=allowed, note=note,
-                         data={"outcome": outcome, "at_fault": at_fault.value, "amount_refunded_fen": refunded})
+        await self._move(
+            c,
+            action,
+            S.resolved,
+            actor,
+            allowed_from=allowed,
+            note=note,
+            data={"outcome": outcome, "at_fault": at_fault.value, "amount_refunded_fen": refunded},
+        )
         minutes = minutes_between(c.accepted_at, c.responded_at) if c.accepted_at and c.responded_at else None
         in_time = (c.responded_at <= c.dispose_by) if c.responded_at and c.dispose_by else None
-        await self._emit(c, ComplaintResolved, outcome=outcome, at_fault=at_fault.value,
-                         minutes_to_respond=minutes, responded_in_time=in_time, amount_refunded_fen=refunded)
+        await self._emit(
+            c,
+            ComplaintResolved,
+            outcome=outcome,
+            at_fault=at_fault.value,
+            minutes_to_respond=minutes,
+            responded_in_time=in_time,
+            amount_refunded_fen=refunded,
+        )
         return c
 
     async def close(self, c: Complaint, actor: Identity, body: ClosureIn) -> Complaint:
@@ -693,8 +895,7 @@ class Intake:
         data = {"score": body.score}
         if c.state == S.resolved:
             c.closed_at = self.clock.now()
-            await self._move(c, "evaluated", S.closed, actor, allowed_from={S.resolved}, note=body.comment,
-                             data=data)
+            await self._move(c, "evaluated", S.closed, actor, allowed_from={S.resolved}, note=body.comment, data=data)
         else:
             self._record(c, "evaluated", actor, note=body.comment, data=data)
         return c
@@ -708,8 +909,16 @@ class Intake:
         self._record(c, "callback_visit", actor, note=body.note, data=data)
         # No state changes, but the channels the case came from want the visit's outcome (12345 回访).
         c.changes = (c.changes or 0) + 1
-        await self._emit(c, ComplaintStateChanged, action="callback_visit", state_from=c.state, state_to=c.state,
-                         note=body.note, data=data, revision=c.changes)
+        await self._emit(
+            c,
+            ComplaintStateChanged,
+            action="callback_visit",
+            state_from=c.state,
+            state_to=c.state,
+            note=body.note,
+            data=data,
+            revision=c.changes,
+        )
         return c
 
     async def reveal_contact(self, c: Complaint, actor: Identity, purpose: str | None) -> TimelineEntry:
@@ -718,9 +927,16 @@ class Intake:
         if actor.role not in (Role.official, Role.admin):
             raise ContactRevealNotAllowed("Only the officials handling the complaint may see the contact in full.")
         self._require(c, actor, Role.official, Role.admin, action="see the contact of")
-        entry = TimelineEntry(complaint_id=c.id, at=self.clock.now(), kind=CONTACT_REVEALED,
-                              actor_role=actor.role.value, actor_id=actor.subject, actor_name=actor.display_name,
-                              note=purpose, data={"purpose": purpose, "region_code": actor.region_code})
+        entry = TimelineEntry(
+            complaint_id=c.id,
+            at=self.clock.now(),
+            kind=CONTACT_REVEALED,
+            actor_role=actor.role.value,
+            actor_id=actor.subject,
+            actor_name=actor.display_name,
+            note=purpose,
+            data={"purpose": purpose, "region_code": actor.region_code},
+        )
         self.complaints.add_timeline(entry)
         await self.session.flush()
         return entry
@@ -732,43 +948,65 @@ class Intake:
         if c.compensation_requested_at is not None:
             raise AlreadyRequested("Compensation was already requested for this complaint.")
         if c.consumer_id is None:
-            raise InvalidTransition("Only a complaint filed from a mini-program account can be paid.",
-                                    state=c.state, action="compensation_requested")
+            raise InvalidTransition(
+                "Only a complaint filed from a mini-program account can be paid.",
+                state=c.state,
+                action="compensation_requested",
+            )
         if c.state in (S.not_accepted, S.withdrawn, S.transferred, S.submitted):
-            raise InvalidTransition(f"A complaint in state {c.state} cannot be compensated.", state=c.state,
-                                    action="compensation_requested")
+            raise InvalidTransition(
+                f"A complaint in state {c.state} cannot be compensated.", state=c.state, action="compensation_requested"
+            )
         missed = c.dispose_overdue or c.settle_overdue
         rejected_response = c.state == S.escalated and c.responded_at is not None
         if actor.role == Role.consumer and not (missed or rejected_response):
-            raise InvalidTransition("Compensation can be requested once the merchant missed its deadline or you "
-                                    "rejected its response.", state=c.state, action="compensation_requested")
+            raise InvalidTransition(
+                "Compensation can be requested once the merchant missed its deadline or you rejected its response.",
+                state=c.state,
+                action="compensation_requested",
+            )
         merchant = await MerchantRepository(self.session).get(c.merchant_id) if c.merchant_id else None
         if merchant is None or not merchant.settled or not merchant.in_compensation_program:
             raise NotInProgram("Only merchants settled in and enrolled in advance compensation are covered.")
         if c.amount_involved_fen and body.amount_requested_fen > c.amount_involved_fen and body.scenario is None:
-            raise Problem("The amount requested exceeds the amount involved in the complaint.", status=422,
-                          code="amount_above_involved",
-                          errors=[{"field": "body.amount_requested_fen", "message": "exceeds amount_involved_fen"}])
+            raise Problem(
+                "The amount requested exceeds the amount involved in the complaint.",
+                status=422,
+                code="amount_above_involved",
+                errors=[{"field": "body.amount_requested_fen", "message": "exceeds amount_involved_fen"}],
+            )
         c.compensation_requested_at, c.compensation_state = self.clock.now(), "requested"
         evidence = await self.complaints.evidence_counts([c.id])
-        self._record(c, "compensation_requested", actor, note=body.reason,
-                     data={"amount_requested_fen": body.amount_requested_fen, "scenario": body.scenario})
-        await self._emit(c, CompensationRequested, amount_requested_fen=body.amount_requested_fen,
-                         reason=body.reason, amount_involved_fen=c.amount_involved_fen,
-                         evidence_count=evidence.get(c.id, 0),
-                         liability_clear=c.at_fault == AtFault.merchant or missed, scenario=body.scenario,
-                         facts=body.facts, requested_by="consumer" if actor.role == Role.consumer else actor.subject)
+        self._record(
+            c,
+            "compensation_requested",
+            actor,
+            note=body.reason,
+            data={"amount_requested_fen": body.amount_requested_fen, "scenario": body.scenario},
+        )
+        await self._emit(
+            c,
+            CompensationRequested,
+            amount_requested_fen=body.amount_requested_fen,
+            reason=body.reason,
+            amount_involved_fen=c.amount_involved_fen,
+            evidence_count=evidence.get(c.id, 0),
+            liability_clear=c.at_fault == AtFault.merchant or missed,
+            scenario=body.scenario,
+            facts=body.facts,
+            requested_by="consumer" if actor.role == Role.consumer else actor.subject,
+        )
         return c
 
     # --- evidence -------------------------------------------------------------------------------
     async def add_evidence(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:
         """Keep a file as evidence on a complaint: its type read from its bytes, markup refused, a photo
         re-encoded without its EXIF (GPS) data, within the complaint's and the uploader's quota."""
-        self._require(c, actor, Role.consumer, Role.merchant_staff, Role.official, Role.admin,
-                      action="add evidence to")
+        self._require(c, actor, Role.consumer, Role.merchant_staff, Role.official, Role.admin, action="add evidence to")
         if c.state not in OPEN_STATES and c.state != S.resolved:
-            raise InvalidTransition("Evidence can be added while the complaint is open.", state=c.state,
-                                    action="evidence_added")
+            raise InvalidTransition(
+                "Evidence can be added while the complaint is open.", state=c.state, action="evidence_added"
+            )
         limits = self.settings
         if len(content) > limits.evidence_max_bytes:
             raise PayloadTooLarge(f"Evidence files are limited to {limits.evidence_max_bytes} bytes.")
@@ -783,12 +1021,23 @@ class Intake:
         assert self.storage is not None
         await self.storage.save(key, kept.content)
         evidence = Evidence(
-            id=evidence_id, complaint_id=c.id, filename=(filename or "evidence")[:200],
-            content_type=kept.content_type, size_bytes=len(kept.content), sha256=sha256_hex(kept.content),
-            storage_key=key, uploaded_by=actor.subject, uploaded_at=self.clock.now())
+            id=evidence_id,
+            complaint_id=c.id,
+            filename=(filename or "evidence")[:200],
+            content_type=kept.content_type,
+            size_bytes=len(kept.content),
+            sha256=sha256_hex(kept.content),
+            storage_key=key,
+            uploaded_by=actor.subject,
+            uploaded_at=self.clock.now(),
+        )
         self.complaints.add_evidence(evidence)
-        self._record(c, "evidence_added", actor, data={"evidence_id": evidence_id, "content_type": kept.content_type,
-                                                      "size_bytes": len(kept.content)})
+        self._record(
+            c,
+            "evidence_added",
+            actor,
+            data={"evidence_id": evidence_id, "content_type": kept.content_type, "size_bytes": len(kept.content)},
+        )
         return evidence
 
     async def _check_evidence_quota(self, c: Complaint, actor: Identity, *, adding: int) -> None:
@@ -799,16 +1048,18 @@ class Intake:
         if files >= limits.evidence_max_files_per_complaint:
             raise EvidenceQuotaExceeded(f"A complaint holds at most {limits.evidence_max_files_per_complaint} files.")
         if size + adding > limits.evidence_max_bytes_per_complaint:
-            raise EvidenceQuotaExceeded(f"A complaint's files may take at most "
-                                        f"{limits.evidence_max_bytes_per_complaint // (1024 * 1024)} MB together.")
+            raise EvidenceQuotaExceeded(
+                f"A complaint's files may take at most "
+                f"{limits.evidence_max_bytes_per_complaint // (1024 * 1024)} MB together."
+            )
         if actor.role not in (Role.consumer, Role.merchant_staff):
             return
         files, size = await self.complaints.evidence_uploaded_by(actor.subject, self.clock.now() - timedelta(days=1))
-        if (files >= limits.evidence_daily_files_per_account
-                or size + adding > limits.evidence_daily_bytes_per_account):
+        if files >= limits.evidence_daily_files_per_account or size + adding > limits.evidence_daily_bytes_per_account:
             raise DailyEvidenceQuotaExceeded(
                 f"An account may upload at most {limits.evidence_daily_files_per_account} files a day, "
-                f"{limits.evidence_daily_bytes_per_account // (1024 * 1024)} MB together; try again later.")
+                f"{limits.evidence_daily_bytes_per_account // (1024 * 1024)} MB together; try again later."
+            )
 
     # --- deadlines ------------------------------------------------------------------------------
     async def fire_due_deadlines(self) -> int:
@@ -831,14 +1082,20 @@ class Intake:
             elif kind == DeadlineKind.dispose:
                 c.dispose_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
-                await self._escalate(c, SYSTEM, action="escalated", note=NOTE_NOT_DISPOSED,
-                                     allowed_from={S.accepted, S.assigned})
+                await self._escalate(
+                    c, SYSTEM, action="escalated", note=NOTE_NOT_DISPOSED, allowed_from={S.accepted, S.assigned}
+                )
             else:
                 c.settle_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
                 if c.state != S.escalated:
-                    await self._escalate(c, SYSTEM, action="escalated", note=NOTE_NOT_SETTLED,
-                                         allowed_from={S.accepted, S.assigned, S.responded})
+                    await self._escalate(
+                        c,
+                        SYSTEM,
+                        action="escalated",
+                        note=NOTE_NOT_SETTLED,
+                        allowed_from={S.accepted, S.assigned, S.responded},
+                    )
                 else:
                     self._schedule(c)
             await self._emit(c, ComplaintOverdue, deadline=kind, due_at=due)
@@ -849,8 +1106,9 @@ class Intake:
         return fired
 
     # --- notifications to the complainant -------------------------------------------------------
-    async def record_notifications(self, actor: Identity, outcomes: list[NotificationOutcomeIn]
-                                   ) -> list[NotificationRecordedOut]:
+    async def record_notifications(
+        self, actor: Identity, outcomes: list[NotificationOutcomeIn]
+    ) -> list[NotificationRecordedOut]:
         """Put on the timeline whether each complainant was told of a change (the gateway's notifications):
         once per notification, however often it is reported (a retry after a lost answer adds nothing).
         The complaints are locked first, in id order, so two reports of one notification never both write."""
@@ -860,20 +1118,33 @@ class Intake:
         results = []
         for outcome in outcomes:
             if outcome.complaint_id not in found:
-                results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=None,
-                                                       recorded=False, error="complaint_not_found"))
+                results.append(
+                    NotificationRecordedOut(
+                        notification_id=outcome.notification_id, kind=None, recorded=False, error="complaint_not_found"
+                    )
+                )
                 continue
             kind = recorded.get(outcome.notification_id)
             fresh = kind is None
             if fresh:
                 kind = NOTIFIED if outcome.outcome == NotificationOutcome.sent else NOTIFICATION_FAILED
                 recorded[outcome.notification_id] = kind
-                self._record_on(outcome.complaint_id, kind, actor, at=outcome.at, note=_notification_note(outcome),
-                                data={"notification_id": outcome.notification_id, "provider": outcome.provider,
-                                      "state": outcome.outcome.value, "state_told": outcome.state_told.value,
-                                      "error": outcome.error, "attempts": outcome.attempts})
-            results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind,
-                                                   recorded=fresh))
+                self._record_on(
+                    outcome.complaint_id,
+                    kind,
+                    actor,
+                    at=outcome.at,
+                    note=_notification_note(outcome),
+                    data={
+                        "notification_id": outcome.notification_id,
+                        "provider": outcome.provider,
+                        "state": outcome.outcome.value,
+                        "state_told": outcome.state_told.value,
+                        "error": outcome.error,
+                        "attempts": outcome.attempts,
+                    },
+                )
+            results.append(NotificationRecordedOut(notification_id=outcome.notification_id, kind=kind, recorded=fresh))
         await self.session.flush()
         return results
 

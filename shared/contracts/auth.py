@@ -22,8 +22,9 @@ class WeChatLoginIn(_In):
 
 
 class MiniProgramLoginIn(_In):
-    code: Code = Field(description="the code from tt.login() (Douyin) or ks.login() (Kuaishou)",
-                       examples=["demo-alice"])
+    code: Code = Field(
+        description="the code from tt.login() (Douyin) or ks.login() (Kuaishou)", examples=["demo-alice"]
+    )
 
 
 class AlipayLoginIn(_In):
@@ -32,7 +33,8 @@ class AlipayLoginIn(_In):
 
 class StaffLoginIn(_In):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
-        examples=["sanya"])
+        examples=["sanya"]
+    )
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(examples=["sanya-demo-pass"])
 
 
@@ -41,8 +43,9 @@ class LoginEventOut(BaseModel):
 
     id: str = Field(examples=["lga_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     username: str = Field(examples=["sanya"])
-    account_id: str | None = Field(description="the account with that username, if any",
-                                   examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    account_id: str | None = Field(
+        description="the account with that username, if any", examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"]
+    )
     event: Literal["failed", "locked", "refused_locked", "succeeded", "unlocked"] = Field(examples=["failed"])
     client_ip: str | None = Field(examples=["203.0.113.7"])
     actor_id: str | None = Field(description="who unlocked (an admin's account id, or cli)", examples=[None])

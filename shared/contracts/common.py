@@ -41,9 +41,7 @@ class Input(BaseModel):
 # Money is integer fen (CNY cents). Never a float.
 Fen = Annotated[int, Field(ge=0, le=10_000_000_000, strict=True, examples=[4256500])]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$"), Field(examples=["460200"])]
-Phone = Annotated[
-    str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"), Field(examples=["13812341234"])
-]
+Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"), Field(examples=["13812341234"])]
 
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -20,17 +20,17 @@ class _In(Input):
 
 class ClaimState(StrEnum):
     pending_approval = "pending_approval"  # an official must approve (amount, fund floor, or liability)
-    approved = "approved"                  # fully approved; the payout is on its way
+    approved = "approved"  # fully approved; the payout is on its way
     paid = "paid"
-    payout_failed = "payout_failed"        # the provider refused; an official may retry with the same key
+    payout_failed = "payout_failed"  # the provider refused; an official may retry with the same key
     rejected = "rejected"
 
 
 class PayoutState(StrEnum):
-    pending = "pending"          # to be sent
-    sending = "sending"          # a worker holds it
-    processing = "processing"    # the provider accepted it; waiting for its result
-    unknown = "unknown"          # the send timed out: query before anything else
+    pending = "pending"  # to be sent
+    sending = "sending"  # a worker holds it
+    processing = "processing"  # the provider accepted it; waiting for its result
+    unknown = "unknown"  # the send timed out: query before anything else
     succeeded = "succeeded"
     failed = "failed"
 
@@ -52,13 +52,18 @@ class PayoutChannel(StrEnum):
 class CompensationRequestIn(_In):
     """The complainant asks the platform to pay first."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"amount_requested_fen": 30000, "reason": "商家超过时限未处理", "scenario": None}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"amount_requested_fen": 30000, "reason": "商家超过时限未处理", "scenario": None}]
+        },
+    )
 
     amount_requested_fen: PositiveFen
     reason: Note
     scenario: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] | None = Field(
-        None, description="a scenario standard of the rules, e.g. ferry_queue_both_legs")
+        None, description="a scenario standard of the rules, e.g. ferry_queue_both_legs"
+    )
     facts: dict[str, int | str | bool] = Field(default_factory=dict, description="facts the scenario needs")
 
 
@@ -75,13 +80,36 @@ class ScenarioStandard(BaseModel):
 class RuleSetIn(_In):
     """A new version of the unified compensation rules."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "auto_approve_below_fen": 50000, "second_approval_from_fen": 500000, "cap_per_claim_fen": 3000000,
-        "caps_per_industry_fen": {"transport": 1000000}, "cap_per_consumer_per_year_fen": 5000000,
-        "requires_evidence": True, "scenarios": [
-            {"code": "ferry_queue_both_legs", "title": "往返均超排队时限", "industry": "transport", "percent": 100},
-            {"code": "ferry_queue_one_leg", "title": "单程超排队时限", "industry": "transport", "percent": 50}],
-        "note": "三亚轮渡排队标准"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "auto_approve_below_fen": 50000,
+                    "second_approval_from_fen": 500000,
+                    "cap_per_claim_fen": 3000000,
+                    "caps_per_industry_fen": {"transport": 1000000},
+                    "cap_per_consumer_per_year_fen": 5000000,
+                    "requires_evidence": True,
+                    "scenarios": [
+                        {
+                            "code": "ferry_queue_both_legs",
+                            "title": "往返均超排队时限",
+                            "industry": "transport",
+                            "percent": 100,
+                        },
+                        {
+                            "code": "ferry_queue_one_leg",
+                            "title": "单程超排队时限",
+                            "industry": "transport",
+                            "percent": 50,
+                        },
+                    ],
+                    "note": "三亚轮渡排队标准",
+                }
+            ]
+        },
+    )
 
     auto_approve_below_fen: Fen = Field(description="claims below this are approved without an official")
     second_approval_from_fen: Fen = Field(description="claims from this amount need a second official")
@@ -149,7 +177,8 @@ class ClaimOut(BaseModel):
 
 class ApprovalIn(_In):
     liability_confirmed: bool = Field(
-        False, description="the official finds the merchant liable (needed where the record does not show it)")
+        False, description="the official finds the merchant liable (needed where the record does not show it)"
+    )
     note: Note | None = None
 
 
@@ -159,8 +188,9 @@ class ClaimRejectionIn(_In):
 
 # --- funds and deposits ---------------------------------------------------------------------------
 class TopUpIn(_In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"amount_fen": 1000000000, "reference": "琼财预〔2026〕12号"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount_fen": 1000000000, "reference": "琼财预〔2026〕12号"}]}
+    )
 
     amount_fen: PositiveFen
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

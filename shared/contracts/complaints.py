@@ -31,14 +31,28 @@ class ComplaintState(StrEnum):
 
 # How a state reads to a tourist or an official (each at most 5 characters: a WeChat message's `phrase`).
 STATE_LABELS_ZH: dict[str, str] = {
-    ComplaintState.submitted: "待受理", ComplaintState.accepted: "已受理", ComplaintState.assigned: "处理中",
-    ComplaintState.responded: "已答复", ComplaintState.escalated: "已升级", ComplaintState.resolved: "已办结",
-    ComplaintState.closed: "已结案", ComplaintState.not_accepted: "不予受理", ComplaintState.withdrawn: "已撤销",
+    ComplaintState.submitted: "待受理",
+    ComplaintState.accepted: "已受理",
+    ComplaintState.assigned: "处理中",
+    ComplaintState.responded: "已答复",
+    ComplaintState.escalated: "已升级",
+    ComplaintState.resolved: "已办结",
+    ComplaintState.closed: "已结案",
+    ComplaintState.not_accepted: "不予受理",
+    ComplaintState.withdrawn: "已撤销",
     ComplaintState.transferred: "已转办",
 }
 
-OPEN_STATES = frozenset({ComplaintState.submitted, ComplaintState.accepted, ComplaintState.assigned,
-                         ComplaintState.responded, ComplaintState.escalated, ComplaintState.transferred})
+OPEN_STATES = frozenset(
+    {
+        ComplaintState.submitted,
+        ComplaintState.accepted,
+        ComplaintState.assigned,
+        ComplaintState.responded,
+        ComplaintState.escalated,
+        ComplaintState.transferred,
+    }
+)
 
 
 class Remedy(StrEnum):
@@ -94,27 +108,34 @@ class ComplaintSubmit(_In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{
-                "region_code": "460200",
-                "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
-                "industry": "lodging",
-                "description": "Booked a sea-view room, was given a room facing the car park and refused a refund.",
-                "amount_involved_fen": 128000,
-                "remedy": "refund",
-                "occurred_at": "2026-11-20T12:00:00Z",
-                "contact_phone": "13812341234",
-            }]
+            "examples": [
+                {
+                    "region_code": "460200",
+                    "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "industry": "lodging",
+                    "description": "Booked a sea-view room, was given a room facing the car park and refused a refund.",
+                    "amount_involved_fen": 128000,
+                    "remedy": "refund",
+                    "occurred_at": "2026-11-20T12:00:00Z",
+                    "contact_phone": "13812341234",
+                }
+            ]
         },
     )
 
     channel: Channel | None = Field(None, description="staff and partners: the channel the complaint came by")
     external_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.:\-]{1,64}$")] | None = Field(
-        None, description="partners: their own id of the case; the same case pushed again is the same complaint")
+        None, description="partners: their own id of the case; the same case pushed again is the same complaint"
+    )
     region_code: RegionCode
     merchant_id: str | None = Field(None, max_length=40, description="a registered merchant's id")
-    merchant_uscc: USCC | None = Field(None, description=(
-        "channels and partners: the merchant's unified social credit code, when they name it so; a registered "
-        "merchant with this code is the one complained about"))
+    merchant_uscc: USCC | None = Field(
+        None,
+        description=(
+            "channels and partners: the merchant's unified social credit code, when they name it so; a registered "
+            "merchant with this code is the one complained about"
+        ),
+    )
     merchant_name: Text200 | None = Field(None, description="as the tourist gives it, when not registered")
     merchant_address: Text200 | None = None
     industry: Industry
@@ -124,11 +145,16 @@ class ComplaintSubmit(_In):
     occurred_at: Moment = Field(description="with its offset: 2026-11-20T12:00:00Z or ...+08:00")
     contact_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     contact_phone: Phone
-    received_at: Moment | None = Field(None, description=(
-        "channels and partners: when the channel received the case (a 12345 call); reports count the handling "
-        "time from it. Deadlines count from when it reaches this platform."))
-    dispatched_at: Moment | None = Field(None, description=(
-        "channels and partners: when the channel dispatched the case to this platform"))
+    received_at: Moment | None = Field(
+        None,
+        description=(
+            "channels and partners: when the channel received the case (a 12345 call); reports count the handling "
+            "time from it. Deadlines count from when it reaches this platform."
+        ),
+    )
+    dispatched_at: Moment | None = Field(
+        None, description=("channels and partners: when the channel dispatched the case to this platform")
+    )
 
 
 class PossibleLinkState(StrEnum):
@@ -144,12 +170,18 @@ class PossibleLinkOut(BaseModel):
     id: str = Field(examples=["lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     complaint_id: str = Field(description="the other complaint", examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     channel: Channel = Field(description="the channel the other complaint came by", examples=["hotline_12345"])
-    worked_as: str = Field(description=(
-        "once confirmed, the complaint that is worked (the earlier one); the other is linked to it, and each "
-        "origin hears of its progress through its own channel"), examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    worked_as: str = Field(
+        description=(
+            "once confirmed, the complaint that is worked (the earlier one); the other is linked to it, and each "
+            "origin hears of its progress through its own channel"
+        ),
+        examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+    )
     state: PossibleLinkState = Field(examples=["suggested"])
-    reason: str = Field(description="same_phone_similar_text: the same contact phone and merchant, a similar story",
-                        examples=["same_phone_similar_text"])
+    reason: str = Field(
+        description="same_phone_similar_text: the same contact phone and merchant, a similar story",
+        examples=["same_phone_similar_text"],
+    )
     similarity: float = Field(description="how alike the two stories are, 0 to 1", examples=[0.93])
     flagged_at: datetime = Field(examples=["2026-11-20T02:20:00Z"])
     decided_at: datetime | None = Field(None, examples=["2026-11-20T03:05:00Z"])
@@ -161,11 +193,18 @@ class LinkDecisionIn(_In):
     """An official's decision on a possible link: confirm (the later complaint is then worked as the earlier
     one, and each origin hears of its progress through its own channel) or dismiss (nothing changes)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"link_id": "lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "confirm": True, "note": "电话回访确认为同一游客"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"link_id": "lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "confirm": True, "note": "电话回访确认为同一游客"}
+            ]
+        },
+    )
 
     link_id: Annotated[str, StringConstraints(pattern=r"^lnk_[0-9A-Z]{1,40}$")] = Field(
-        description="a possible link of this complaint (its `possible_links`)")
+        description="a possible link of this complaint (its `possible_links`)"
+    )
     confirm: bool = Field(description="true: the same case; false: not the same case")
     note: Note | None = None
 
@@ -178,11 +217,22 @@ class MissedDeadline(BaseModel):
 
 
 class Deadlines(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "accept_by": "2026-11-20T02:03:00Z", "dispose_by": "2026-11-20T02:33:00Z",
-        "settle_by": "2026-11-22T02:03:00Z", "next_deadline": "settle", "next_due_at": "2026-11-22T02:03:00Z",
-        "overdue": ["dispose"], "missed": [{"kind": "dispose", "due_at": "2026-11-20T02:33:00Z"}],
-        "late_since": "2026-11-20T02:33:00Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accept_by": "2026-11-20T02:03:00Z",
+                    "dispose_by": "2026-11-20T02:33:00Z",
+                    "settle_by": "2026-11-22T02:03:00Z",
+                    "next_deadline": "settle",
+                    "next_due_at": "2026-11-22T02:03:00Z",
+                    "overdue": ["dispose"],
+                    "missed": [{"kind": "dispose", "due_at": "2026-11-20T02:33:00Z"}],
+                    "late_since": "2026-11-20T02:33:00Z",
+                }
+            ]
+        }
+    )
 
     accept_by: datetime
     dispose_by: datetime | None
@@ -190,12 +240,20 @@ class Deadlines(BaseModel):
     next_deadline: DeadlineKind | None = Field(description="the next deadline still to meet, if any")
     next_due_at: datetime | None
     overdue: list[DeadlineKind] = Field(description="deadlines already missed")
-    missed: list[MissedDeadline] = Field(default_factory=list, description=(
-        "the deadlines already missed with when each fell due, earliest first (say 已超时 2小时15分 from it, "
-        "never time left)"))
-    late_since: datetime | None = Field(None, description=(
-        "while the complaint is open and has missed a deadline: when its first missed deadline fell due. The "
-        "staff queue lists these first, the longest late first; null for a complaint on time or concluded"))
+    missed: list[MissedDeadline] = Field(
+        default_factory=list,
+        description=(
+            "the deadlines already missed with when each fell due, earliest first (say 已超时 2小时15分 from it, "
+            "never time left)"
+        ),
+    )
+    late_since: datetime | None = Field(
+        None,
+        description=(
+            "while the complaint is open and has missed a deadline: when its first missed deadline fell due. The "
+            "staff queue lists these first, the longest late first; null for a complaint on time or concluded"
+        ),
+    )
 
 
 class Assignee(BaseModel):
@@ -224,21 +282,36 @@ def normalise_case_number(text: str) -> str | None:
 
 class ComplaintOut(BaseModel):
     id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
-    case_number: str | None = Field(None, examples=["460200-20261206-0042"], description=(
-        "the case number to say on the phone: region, day received (Asia/Shanghai), that day's sequence"))
-    progress_url: str | None = Field(None, description=(
-        "in the answer to a submission only (set by the gateway): the tourist's progress page, a signed link "
-        "that expires; pass it on to the tourist"))
+    case_number: str | None = Field(
+        None,
+        examples=["460200-20261206-0042"],
+        description=("the case number to say on the phone: region, day received (Asia/Shanghai), that day's sequence"),
+    )
+    progress_url: str | None = Field(
+        None,
+        description=(
+            "in the answer to a submission only (set by the gateway): the tourist's progress page, a signed link "
+            "that expires; pass it on to the tourist"
+        ),
+    )
     state: ComplaintState
     channel: Channel
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
-    links: list[dict[str, Any]] = Field(default_factory=list, description=(
-        "the same case received again by other channels (complaint_id, channel, source_id, external_id): "
-        "those complaints are not worked; this one is, and its progress goes to them too. Only the same "
-        "account's repeat is linked by itself; another account's only once an official confirms it"))
-    possible_links: list[PossibleLinkOut] = Field(default_factory=list, description=(
-        "officials and admins only: other accounts' complaints with the same contact phone and a similar "
-        "story, to confirm or dismiss (POST .../link-decisions); empty for anyone else"))
+    links: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "the same case received again by other channels (complaint_id, channel, source_id, external_id): "
+            "those complaints are not worked; this one is, and its progress goes to them too. Only the same "
+            "account's repeat is linked by itself; another account's only once an official confirms it"
+        ),
+    )
+    possible_links: list[PossibleLinkOut] = Field(
+        default_factory=list,
+        description=(
+            "officials and admins only: other accounts' complaints with the same contact phone and a similar "
+            "story, to confirm or dismiss (POST .../link-decisions); empty for anyone else"
+        ),
+    )
     region_code: str
     merchant_id: str | None
     merchant_name: str
@@ -248,11 +321,14 @@ class ComplaintOut(BaseModel):
     amount_involved_fen: int
     remedy: Remedy
     occurred_at: datetime
-    contact_name: str | None = Field(description="masked (王*) for anyone but the complainant",
-                                     examples=["王*"])
-    contact_phone: str | None = Field(description=(
-        "masked (138****1234) for anyone but the complainant; the official handling the case gets it in full "
-        "from POST .../contact-reveals, which is recorded"), examples=["138****1234"])
+    contact_name: str | None = Field(description="masked (王*) for anyone but the complainant", examples=["王*"])
+    contact_phone: str | None = Field(
+        description=(
+            "masked (138****1234) for anyone but the complainant; the official handling the case gets it in full "
+            "from POST .../contact-reveals, which is recorded"
+        ),
+        examples=["138****1234"],
+    )
     consumer_id: str | None
     not_accepted_reason: NotAcceptedReason | None
     not_accepted_note: str | None
@@ -321,24 +397,49 @@ class ProgressOut(BaseModel):
 class ComplaintPage(BaseModel):
     """A page of complaints: pass `next_cursor` back as `cursor` for the next one; null at the end."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "items": [], "next_cursor": "WyJ1cmdlbmN5IixbMCwiMjAyNi0xMS0yMFQwMjozMzowMCswMDowMCIsImNtcF8wMSJdXQ",
-        "total": 137}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [],
+                    "next_cursor": "WyJ1cmdlbmN5IixbMCwiMjAyNi0xMS0yMFQwMjozMzowMCswMDowMCIsImNtcF8wMSJdXQ",
+                    "total": 137,
+                }
+            ]
+        }
+    )
 
     items: list[ComplaintOut]
-    next_cursor: str | None = Field(None, description=(
-        "the position after this page's last complaint in the list's order: complaints that arrive meanwhile "
-        "never shift the pages"))
-    total: int | None = Field(None, description=(
-        "how many complaints the filter finds, counted on the first page (no cursor); null on later pages"))
+    next_cursor: str | None = Field(
+        None,
+        description=(
+            "the position after this page's last complaint in the list's order: complaints that arrive meanwhile "
+            "never shift the pages"
+        ),
+    )
+    total: int | None = Field(
+        None,
+        description=(
+            "how many complaints the filter finds, counted on the first page (no cursor); null on later pages"
+        ),
+    )
 
 
 class ComplaintCounts(BaseModel):
     """The caller's open complaints: how many, how many late, per state (the console's overdue counter)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "open": 57, "overdue": 12, "by_state": {"submitted": 3, "assigned": 40, "escalated": 14},
-        "overdue_by_state": {"escalated": 12}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "open": 57,
+                    "overdue": 12,
+                    "by_state": {"submitted": 3, "assigned": 40, "escalated": 14},
+                    "overdue_by_state": {"escalated": 12},
+                }
+            ]
+        }
+    )
 
     open: int
     overdue: int = Field(description="open complaints that missed a deadline")
@@ -357,10 +458,20 @@ class ContactRevealIn(_In):
 class ContactRevealOut(BaseModel):
     """The complainant's contact in full, for the official handling the case; the reveal is recorded."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "contact_name": "王芳", "contact_phone": "13812341234",
-        "revealed_at": "2026-11-20T03:10:00Z", "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
-        "revealed_by_name": "三亚市受理员"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "contact_name": "王芳",
+                    "contact_phone": "13812341234",
+                    "revealed_at": "2026-11-20T03:10:00Z",
+                    "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "revealed_by_name": "三亚市受理员",
+                }
+            ]
+        }
+    )
 
     complaint_id: str
     contact_name: str | None
@@ -373,10 +484,21 @@ class ContactRevealOut(BaseModel):
 class ContactRevealRecord(BaseModel):
     """One reveal of a complaint's contact: who, when, why (never the contact itself)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "revealed_at": "2026-11-20T03:10:00Z",
-        "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "revealed_by_name": "三亚市受理员",
-        "revealed_by_role": "official", "revealed_by_region": "460200", "purpose": "回访"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "revealed_at": "2026-11-20T03:10:00Z",
+                    "revealed_by": "usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "revealed_by_name": "三亚市受理员",
+                    "revealed_by_role": "official",
+                    "revealed_by_region": "460200",
+                    "purpose": "回访",
+                }
+            ]
+        }
+    )
 
     complaint_id: str
     revealed_at: datetime
@@ -389,13 +511,17 @@ class ContactRevealRecord(BaseModel):
 
 class TimelineEntryOut(BaseModel):
     at: datetime
-    kind: str = Field(examples=["responded"], description=(
-        "the step: an action (submitted, accepted, assigned, responded, escalated, resolved...), or a fact "
-        "such as evidence_added, linked, overdue; possible_link, link_confirmed and link_dismissed (shown to "
-        "officials and admins only) flag and decide another account's similar complaint; notified or "
-        "notification_failed say whether the complainant "
-        "was told of a change (data: notification_id, provider, state sent/refused/failed/not_supported, "
-        "state_told, error, attempts)"))
+    kind: str = Field(
+        examples=["responded"],
+        description=(
+            "the step: an action (submitted, accepted, assigned, responded, escalated, resolved...), or a fact "
+            "such as evidence_added, linked, overdue; possible_link, link_confirmed and link_dismissed (shown to "
+            "officials and admins only) flag and decide another account's similar complaint; notified or "
+            "notification_failed say whether the complainant "
+            "was told of a change (data: notification_id, provider, state sent/refused/failed/not_supported, "
+            "state_told, error, attempts)"
+        ),
+    )
     actor_role: str
     actor_id: str | None
     actor_name: str | None
@@ -456,7 +582,8 @@ class WithdrawalIn(_In):
 
 class ResolutionIn(_In):
     outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
-        examples=["refunded"])
+        examples=["refunded"]
+    )
     at_fault: AtFault
     amount_refunded_fen: Fen = 0
     note: Note | None = None

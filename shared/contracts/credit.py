@@ -28,17 +28,27 @@ class OfficialRecordKind(StrEnum):
 
 
 class RecordIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"kind": "penalty", "note": "价格欺诈，三亚市市场监管局行政处罚决定书 三市监罚〔2026〕88号",
-         "reference": "三市监罚〔2026〕88号"},
-        {"kind": "honour", "note": "中国好人榜 2026 年 9 月", "honour": "中国好人"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "penalty",
+                    "note": "价格欺诈，三亚市市场监管局行政处罚决定书 三市监罚〔2026〕88号",
+                    "reference": "三市监罚〔2026〕88号",
+                },
+                {"kind": "honour", "note": "中国好人榜 2026 年 9 月", "honour": "中国好人"},
+            ]
+        },
+    )
 
     kind: OfficialRecordKind
     note: Reason
     reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     occurred_at: datetime | None = Field(None, description="when it happened; now if not given, never in the future")
     honour: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)] | None = Field(
-        None, description="for kind honour: the trustworthy group (中国好人, 见义勇为...)")
+        None, description="for kind honour: the trustworthy group (中国好人, 见义勇为...)"
+    )
 
 
 class RecordOut(BaseModel):
@@ -67,8 +77,10 @@ class ScoreChangeOut(BaseModel):
     score_after: int
     grade_before: str | None
     grade_after: str
-    cause: str = Field(description="what changed it: a record, a repair, a batch recompute",
-                       examples=["record resolved_at_fault rec_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    cause: str = Field(
+        description="what changed it: a record, a repair, a batch recompute",
+        examples=["record resolved_at_fault rec_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+    )
     scorecard: str
 
 
@@ -101,11 +113,14 @@ class ListingOut(BaseModel):
 class ExternalScoreIn(Input):
     """An outside score pushed by its source's adapter, with the consumer's consent."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"source": "sesame", "score": 712, "observed_at": "2026-11-20T02:00:00Z"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "sesame", "score": 712, "observed_at": "2026-11-20T02:00:00Z"}]},
+    )
 
     source: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")] = Field(
-        description="sesame (芝麻信用, 350-950) or jinye (金椰分, 0-1000)")
+        description="sesame (芝麻信用, 350-950) or jinye (金椰分, 0-1000)"
+    )
     score: int
     observed_at: datetime | None = Field(None, description="when the source computed it; now if not given")
 
@@ -128,25 +143,38 @@ class CreditOut(BaseModel):
     listings: list[ListingOut]
     history: list[ScoreChangeOut] = Field(description="the latest changes, newest first")
     external_scores: list[ExternalScoreOut] = Field(
-        default_factory=list, description="outside scores on file (consumers): shown, never part of the score")
+        default_factory=list, description="outside scores on file (consumers): shown, never part of the score"
+    )
     computed_at: datetime
 
 
 class NoticeIn(Input):
     """An official puts a subject on notice for a list: it is told and may state its case."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"subject_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "reason": "拒不履行先行赔付追偿", "duration_days": 365}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"subject_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "reason": "拒不履行先行赔付追偿", "duration_days": 365}
+            ]
+        },
+    )
 
     subject_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_]{1,64}$")]
     reason: Reason
-    duration_days: int | None = Field(None, ge=1, le=1095, description="publication period; the list's default "
-                                      "if not given, within its bounds (3-12 months general, 6-36 serious)")
+    duration_days: int | None = Field(
+        None,
+        ge=1,
+        le=1095,
+        description="publication period; the list's default "
+        "if not given, within its bounds (3-12 months general, 6-36 serious)",
+    )
 
 
 class DefenceIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"statement": "追偿款已于 11 月 25 日全额缴清，附银行回单。"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"statement": "追偿款已于 11 月 25 日全额缴清，附银行回单。"}]}
+    )
 
     statement: Statement
 
@@ -158,8 +186,9 @@ class ListingDecision(StrEnum):
 
 
 class ListingDecisionIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"decision": "withdraw", "note": "陈述申辩成立，已全额偿还"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "withdraw", "note": "陈述申辩成立，已全额偿还"}]}
+    )
 
     decision: ListingDecision
     note: Reason
@@ -168,9 +197,18 @@ class ListingDecisionIn(Input):
 class RepairIn(Input):
     """A listed subject applies for credit repair (信用修复) with evidence of rectification."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"listing_id": "lst_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "statement": "已全额偿还先行赔付款并完成整改培训。",
-         "evidence": ["evd_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "银行回单 2026-11-25"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "listing_id": "lst_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "statement": "已全额偿还先行赔付款并完成整改培训。",
+                    "evidence": ["evd_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "银行回单 2026-11-25"],
+                }
+            ]
+        },
+    )
 
     listing_id: Annotated[str, StringConstraints(pattern=r"^lst_[0-9A-Z]{26}$")]
     statement: Statement
@@ -178,8 +216,9 @@ class RepairIn(Input):
 
 
 class RepairDecisionIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"decision": "approve", "note": "整改到位，准予修复"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "approve", "note": "整改到位，准予修复"}]}
+    )
 
     decision: Annotated[str, StringConstraints(pattern=r"^(approve|reject)$")]
     note: Reason
@@ -204,8 +243,10 @@ class BenefitRuleOut(BaseModel):
     honours: list[str]
     industries: list[str]
     requires_alliance: bool
-    external: dict[str, int] = Field(description="outside score thresholds that also qualify a consumer of "
-                                     "one of external_grades", examples=[{"sesame": 650}])
+    external: dict[str, int] = Field(
+        description="outside score thresholds that also qualify a consumer of one of external_grades",
+        examples=[{"sesame": 650}],
+    )
     external_grades: list[str]
     limit: str = Field(description="once_per_merchant, once or unlimited")
     valid_from: str | None
@@ -220,22 +261,36 @@ class Eligibility(BaseModel):
     consumer_id: str
     merchant_id: str
     eligible: bool
-    reasons: list[str] = Field(description="why not, as stable codes (grade_too_low, already_redeemed, "
-                               "merchant_not_covered, ...); empty when eligible",
-                               examples=[["already_redeemed"]])
+    reasons: list[str] = Field(
+        description="why not, as stable codes (grade_too_low, already_redeemed, "
+        "merchant_not_covered, ...); empty when eligible",
+        examples=[["already_redeemed"]],
+    )
     grade: str
     checked_at: str = Field(description="UTC, ISO 8601", examples=["2026-11-20T02:00:00.123456Z"])
-    valid_until: str = Field(description="UTC, ISO 8601: the gate refuses the answer after it",
-                             examples=["2026-11-20T02:05:00.123456Z"])
+    valid_until: str = Field(
+        description="UTC, ISO 8601: the gate refuses the answer after it", examples=["2026-11-20T02:05:00.123456Z"]
+    )
     key_id: str
-    signature: str = Field(description="Ed25519 over the canonical JSON of every other field (sorted keys, "
-                           "no spaces, UTF-8), base64url without padding")
+    signature: str = Field(
+        description="Ed25519 over the canonical JSON of every other field (sorted keys, "
+        "no spaces, UTF-8), base64url without padding"
+    )
 
 
 class RedemptionIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"benefit": "free_first_ticket", "consumer_id": "wx_o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
-         "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "benefit": "free_first_ticket",
+                    "consumer_id": "wx_o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+                    "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                }
+            ]
+        },
+    )
 
     benefit: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
     consumer_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_\-]{1,64}$")]
@@ -282,22 +337,30 @@ class PublicProfile(BaseModel):
     region_code: str
     address: str | None
     grade: str | None
-    badges: list[str] = Field(description="integrity_alliance, advance_compensation, red_list",
-                              examples=[["integrity_alliance", "advance_compensation"]])
+    badges: list[str] = Field(
+        description="integrity_alliance, advance_compensation, red_list",
+        examples=[["integrity_alliance", "advance_compensation"]],
+    )
     warnings: list[str] = Field(description="key_supervision or dishonest while listed", examples=[[]])
-    figures: dict[str, Any] = Field(description="complaints, responses in time and late, at fault, ratings and "
-                                    "their average, over the last `days`")
+    figures: dict[str, Any] = Field(
+        description="complaints, responses in time and late, at fault, ratings and their average, over the last `days`"
+    )
     rate: dict[str, str] = Field(description="where to rate the merchant (code evaluate)")
     complain: dict[str, Any] = Field(description="the complaint form with the merchant filled in")
-    updated_at: datetime | None = Field(None, description="when the grade and figures were last computed "
-                                        "(none before the merchant's first score)")
-    grade_scale: dict[str, int] = Field(default_factory=dict, examples=[{"A": 850, "B": 650, "C": 450, "D": 0}],
-                                        description="each grade's lowest score on the scorecard in force")
+    updated_at: datetime | None = Field(
+        None, description="when the grade and figures were last computed (none before the merchant's first score)"
+    )
+    grade_scale: dict[str, int] = Field(
+        default_factory=dict,
+        examples=[{"A": 850, "B": 650, "C": 450, "D": 0}],
+        description="each grade's lowest score on the scorecard in force",
+    )
 
 
 class RatingIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"stars": 5, "comment": "明码标价，服务热情"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"stars": 5, "comment": "明码标价，服务热情"}]}
+    )
 
     stars: int = Field(ge=1, le=5)
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None

@@ -40,9 +40,12 @@ class ComplaintEvent(DomainEvent):
     consumer_id: str | None = None
     source_id: str | None = Field(None, description="the partner that pushed the complaint, if one did")
     external_id: str | None = Field(None, description="that partner's own id of the case")
-    links: list[dict[str, Any]] = Field(default_factory=list, description=(
-        "the same case received again by other channels: complaint_id, channel, source_id, external_id, "
-        "consumer_id"))
+    links: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "the same case received again by other channels: complaint_id, channel, source_id, external_id, consumer_id"
+        ),
+    )
 
 
 class ComplaintSubmitted(ComplaintEvent):
@@ -58,11 +61,16 @@ class ComplaintStateChanged(ComplaintEvent):
     state_from: str | None
     state_to: str
     note: str | None = None
-    data: dict[str, Any] | None = Field(None, description="what the timeline entry records (a refund offered, "
-                                        "the outcome, a callback visit's answers)")
-    revision: int | None = Field(None, description=(
-        "counts the complaint's changes: of two events about one complaint, the later change has the higher one, "
-        "whichever arrives first"))
+    data: dict[str, Any] | None = Field(
+        None, description="what the timeline entry records (a refund offered, the outcome, a callback visit's answers)"
+    )
+    revision: int | None = Field(
+        None,
+        description=(
+            "counts the complaint's changes: of two events about one complaint, the later change has the higher one, "
+            "whichever arrives first"
+        ),
+    )
 
 
 class ComplaintAccepted(ComplaintEvent):
@@ -189,10 +197,23 @@ class SubjectDelisted(DomainEvent):
 CATALOGUE: dict[str, type[DomainEvent]] = {
     cls.type: cls
     for cls in (
-        ComplaintSubmitted, ComplaintStateChanged, ComplaintAccepted, ComplaintResolved, ComplaintEvaluated,
-        ComplaintOverdue, ComplaintWithdrawn,
-        CompensationRequested, ClaimApproved, ClaimRejected, PayoutSucceeded, PayoutFailed,
-        RecoverySettled, RecoveryDefaulted, SubjectRegistered, SubjectUpdated, SubjectListed,
+        ComplaintSubmitted,
+        ComplaintStateChanged,
+        ComplaintAccepted,
+        ComplaintResolved,
+        ComplaintEvaluated,
+        ComplaintOverdue,
+        ComplaintWithdrawn,
+        CompensationRequested,
+        ClaimApproved,
+        ClaimRejected,
+        PayoutSucceeded,
+        PayoutFailed,
+        RecoverySettled,
+        RecoveryDefaulted,
+        SubjectRegistered,
+        SubjectUpdated,
+        SubjectListed,
         SubjectDelisted,
     )
 }
@@ -221,8 +242,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 # filed one from a mini-program (their notifications), not every step of every complaint.
 WANTS: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
     ("complaint.state_changed", "gateway"): lambda payload: bool(
-        payload.get("source_id") or payload.get("consumer_id")
-        or any(link.get("source_id") or link.get("consumer_id") for link in payload.get("links") or ())),
+        payload.get("source_id")
+        or payload.get("consumer_id")
+        or any(link.get("source_id") or link.get("consumer_id") for link in payload.get("links") or ())
+    ),
 }
 
 

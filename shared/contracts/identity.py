@@ -25,8 +25,9 @@ class Role(StrEnum):
 class Identity(BaseModel):
     """The caller as the gateway authenticated it."""
 
-    subject: str = Field(description="account id, partner id or service name",
-                         examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    subject: str = Field(
+        description="account id, partner id or service name", examples=["usr_01JD3V0W8Q6M4Y2C1B9T7X5N3K"]
+    )
     role: Role
     region_code: str | None = Field(None, description="an official's region; sees it and its sub-regions")
     merchant_id: str | None = Field(None, description="merchant staff's merchant")

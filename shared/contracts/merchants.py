@@ -36,24 +36,33 @@ def _valid_uscc(value: object) -> str:
         raise ValueError("a unified social credit code is a string of 18 characters")
     code = value.strip().upper()
     if not re.fullmatch(USCC_PATTERN, code):
-        raise ValueError("a unified social credit code is 18 characters: digits and capital letters except I, O, "
-                         "S, V and Z, with the 6-digit division code in places 3 to 8")
+        raise ValueError(
+            "a unified social credit code is 18 characters: digits and capital letters except I, O, "
+            "S, V and Z, with the 6-digit division code in places 3 to 8"
+        )
     if uscc_check_char(code[:17]) != code[17]:
-        raise ValueError(f"{code} is not a valid unified social credit code: its check character should be "
-                         f"{uscc_check_char(code[:17])}, not {code[17]}")
+        raise ValueError(
+            f"{code} is not a valid unified social credit code: its check character should be "
+            f"{uscc_check_char(code[:17])}, not {code[17]}"
+        )
     return code
 
 
-USCC = Annotated[str, PlainValidator(_valid_uscc, json_schema_input_type=str),
-                 WithJsonSchema({"type": "string", "pattern": USCC_PATTERN, "minLength": 18, "maxLength": 18})]
+USCC = Annotated[
+    str,
+    PlainValidator(_valid_uscc, json_schema_input_type=str),
+    WithJsonSchema({"type": "string", "pattern": USCC_PATTERN, "minLength": 18, "maxLength": 18}),
+]
 
 
 class LicenceIn(Input):
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,30}$")] = Field(
         description="business_licence, travel_agency_permit, food_permit, guide_licence...",
-        examples=["travel_agency_permit"])
+        examples=["travel_agency_permit"],
+    )
     number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=60)] = Field(
-        examples=["L-HN-00123"])
+        examples=["L-HN-00123"]
+    )
     valid_until: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
 
@@ -67,7 +76,8 @@ class ContactIn(Input):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
     phone: Phone
     role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None = Field(
-        None, examples=["complaints"])
+        None, examples=["complaints"]
+    )
 
 
 class ContactOut(BaseModel):
@@ -79,17 +89,33 @@ class ContactOut(BaseModel):
 class MerchantIn(Input):
     """A merchant settling in (入驻): it goes live once an official approves it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "三亚湾海景酒店", "uscc": "91460200MA5T00001R", "region_code": "460200", "industry": "lodging",
-        "address": "三亚市天涯区三亚湾路 88 号", "in_compensation_program": True, "in_integrity_alliance": True,
-        "licences": [{"kind": "business_licence", "number": "91460200MA5T00001R"}],
-        "contacts": [{"name": "王经理", "phone": "13800001111", "role": "complaints"}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "三亚湾海景酒店",
+                    "uscc": "91460200MA5T00001R",
+                    "region_code": "460200",
+                    "industry": "lodging",
+                    "address": "三亚市天涯区三亚湾路 88 号",
+                    "in_compensation_program": True,
+                    "in_integrity_alliance": True,
+                    "licences": [{"kind": "business_licence", "number": "91460200MA5T00001R"}],
+                    "contacts": [{"name": "王经理", "phone": "13800001111", "role": "complaints"}],
+                }
+            ]
+        },
+    )
 
     id: Annotated[str, StringConstraints(pattern=r"^mer_[0-9A-Z]{26}$")] | None = Field(
-        None, description="only for imports that keep an existing id; normally assigned")
+        None, description="only for imports that keep an existing id; normally assigned"
+    )
     name: Name
-    uscc: USCC = Field(description="unified social credit code (统一社会信用代码, GB 32100), check character verified",
-                       examples=["91460200MA5T00001R"])
+    uscc: USCC = Field(
+        description="unified social credit code (统一社会信用代码, GB 32100), check character verified",
+        examples=["91460200MA5T00001R"],
+    )
     region_code: RegionCode
     industry: Industry
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
@@ -107,8 +133,9 @@ class ReviewDecision(StrEnum):
 class ReviewIn(Input):
     """An official's review of a merchant that settled in: approved, it goes live and gets its code."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"decision": "approve", "note": "证照齐全，现场核验通过"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "approve", "note": "证照齐全，现场核验通过"}]}
+    )
 
     decision: ReviewDecision
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
@@ -123,8 +150,9 @@ class MerchantStatus(StrEnum):
 class MerchantOut(BaseModel):
     id: str = Field(examples=["mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     name: str
-    uscc: str | None = Field(examples=["91460200MA5T00001R"], description="None only for merchants settled in "
-                             "before the code was required")
+    uscc: str | None = Field(
+        examples=["91460200MA5T00001R"], description="None only for merchants settled in before the code was required"
+    )
     region_code: str
     industry: Industry
     address: str | None
@@ -151,14 +179,26 @@ class PractitionerKind(StrEnum):
 class PractitionerIn(Input):
     """A tour guide, driver or tour leader, with their licence, working for a merchant."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "李导游", "kind": "tour_guide", "licence_number": "D-4602-001234",
-        "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "phone": "13900002222"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "李导游",
+                    "kind": "tour_guide",
+                    "licence_number": "D-4602-001234",
+                    "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "phone": "13900002222",
+                }
+            ]
+        },
+    )
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     kind: PractitionerKind
     licence_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=60)] = Field(
-        description="the guide's (or driver's) licence number: one practitioner per number")
+        description="the guide's (or driver's) licence number: one practitioner per number"
+    )
     merchant_id: Annotated[str, StringConstraints(pattern=r"^mer_[0-9A-Z]{26}$")]
     phone: Phone | None = None
 

@@ -25,17 +25,32 @@ NOTIFIED, NOTIFICATION_FAILED = "notified", "notification_failed"
 
 
 class NotificationOutcomeIn(Input):
-    complaint_id: str = Field(pattern=ID_PATTERN, examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
-                              description="the complaint whose timeline records it")
-    notification_id: str = Field(pattern=r"^ntf_[0-9A-Z]{26}$", examples=["ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
-                                 description="the gateway's notification: each is recorded once")
-    provider: str | None = Field(pattern=r"^[a-z]{1,20}$", examples=["wechat"], description=(
-        "the message API: wechat (subscribe message), alipay (mini-program message), douyin, kuaishou; "
-        "null when the tourist has no mini-program login"))
+    complaint_id: str = Field(
+        pattern=ID_PATTERN,
+        examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        description="the complaint whose timeline records it",
+    )
+    notification_id: str = Field(
+        pattern=r"^ntf_[0-9A-Z]{26}$",
+        examples=["ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        description="the gateway's notification: each is recorded once",
+    )
+    provider: str | None = Field(
+        pattern=r"^[a-z]{1,20}$",
+        examples=["wechat"],
+        description=(
+            "the message API: wechat (subscribe message), alipay (mini-program message), douyin, kuaishou; "
+            "null when the tourist has no mini-program login"
+        ),
+    )
     outcome: NotificationOutcome = Field(examples=["sent"])
     state_told: ComplaintState = Field(examples=["assigned"], description="the state the message announced")
-    error: str | None = Field(None, max_length=300, examples=["43101: the tourist has no subscription left"],
-                              description="why it was not sent")
+    error: str | None = Field(
+        None,
+        max_length=300,
+        examples=["43101: the tourist has no subscription left"],
+        description="why it was not sent",
+    )
     attempts: int = Field(ge=0, le=1000, examples=[1])
     at: datetime = Field(examples=["2026-11-20T02:00:05Z"], description="when the outcome was known")
 
@@ -48,10 +63,14 @@ class NotificationOutcomesIn(Input):
 
 class NotificationRecordedOut(BaseModel):
     notification_id: str = Field(examples=["ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
-    kind: str | None = Field(examples=[NOTIFIED], description=(
-        "the timeline entry's kind: notified or notification_failed; null when the complaint is unknown"))
-    recorded: bool = Field(examples=[True], description=(
-        "false: this notification was on the timeline already, or its complaint is unknown (see `error`)"))
+    kind: str | None = Field(
+        examples=[NOTIFIED],
+        description=("the timeline entry's kind: notified or notification_failed; null when the complaint is unknown"),
+    )
+    recorded: bool = Field(
+        examples=[True],
+        description=("false: this notification was on the timeline already, or its complaint is unknown (see `error`)"),
+    )
     error: str | None = Field(None, examples=["complaint_not_found"], description="why it cannot be recorded")
 
 

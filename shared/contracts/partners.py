@@ -13,21 +13,35 @@ WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,490}$"
 
 
 class PartnerIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "海南省12345政务服务便民热线", "webhook_url": "https://hotline.example.cn/assured-tour/webhook",
-         "channel": "hotline_12345"},
-        {"name": "某在线旅游平台", "webhook_url": "https://ota.example.com/hooks/complaints"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "海南省12345政务服务便民热线",
+                    "webhook_url": "https://hotline.example.cn/assured-tour/webhook",
+                    "channel": "hotline_12345",
+                },
+                {"name": "某在线旅游平台", "webhook_url": "https://ota.example.com/hooks/complaints"},
+            ]
+        },
+    )
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     webhook_url: WebhookUrl | None = None
-    channel: Channel | None = Field(None, description=(
-        "a government channel's center (hotline_12345, platform_12301, platform_12315): it pushes work orders "
-        "in its own format to /callbacks/{channel} and hears back in that format; none: the partner API"))
+    channel: Channel | None = Field(
+        None,
+        description=(
+            "a government channel's center (hotline_12345, platform_12301, platform_12315): it pushes work orders "
+            "in its own format to /callbacks/{channel} and hears back in that format; none: the partner API"
+        ),
+    )
 
 
 class WebhookIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"url": "https://ota.example.com/hooks/complaints"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://ota.example.com/hooks/complaints"}]}
+    )
 
     url: WebhookUrl | None = Field(description="None stops the webhooks")
 

@@ -75,8 +75,12 @@ class ComplaintReport(BaseModel):
     satisfaction_average: float | None = Field(examples=[4.5], description="1-5, of the complaints evaluated")
     text: str = Field(description="the handling paragraph in the report's own wording")
     returns: ReturnFigures = Field(description="the returns desk's requests of the period")
-    returns_text: str = Field(examples=["1月8日—1月14日，退换货处置平台收到退换货件15件，合计退货金额42565.00元；"
-                                        "已退货退款15件，退款金额42565.00元。"])
+    returns_text: str = Field(
+        examples=[
+            "1月8日—1月14日，退换货处置平台收到退换货件15件，合计退货金额42565.00元；"
+            "已退货退款15件，退款金额42565.00元。"
+        ]
+    )
 
 
 class MonthFigures(BaseModel):

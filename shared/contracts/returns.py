@@ -32,11 +32,24 @@ OPEN_RETURN_STATES = frozenset({ReturnState.requested, ReturnState.escalated})
 
 
 class ReturnIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "region_code": "530103", "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
-        "goods": "银手镯一只（足银999，38克）", "receipt_no": "NO.20210108-0031", "purchased_on": "2021-01-08",
-        "amount_fen": 286000, "custom_made": False, "reason": "回家后觉得价格过高，申请无理由退货。",
-        "contact_phone": "13812341234"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "region_code": "530103",
+                    "merchant_id": "mer_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+                    "goods": "银手镯一只（足银999，38克）",
+                    "receipt_no": "NO.20210108-0031",
+                    "purchased_on": "2021-01-08",
+                    "amount_fen": 286000,
+                    "custom_made": False,
+                    "reason": "回家后觉得价格过高，申请无理由退货。",
+                    "contact_phone": "13812341234",
+                }
+            ]
+        },
+    )
 
     channel: Channel | None = Field(None, description="staff only: how the request came (walk_in at the desk)")
     region_code: RegionCode
@@ -52,16 +65,16 @@ class ReturnIn(Input):
 
 
 class ReturnRefundIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"amount_refunded_fen": 286000, "note": "已原路退款"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount_refunded_fen": 286000, "note": "已原路退款"}]}
+    )
 
     amount_refunded_fen: Fen
     note: Note | None = None
 
 
 class ReturnRejectionIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"note": "商品已刻字，属个性化定制。"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "商品已刻字，属个性化定制。"}]})
 
     note: Note
 

@@ -23,35 +23,54 @@ async def paying_consumer(stack: Stack, name: str = "alice", via: str = "wechat"
     return Identity(subject=account["id"], role=Role.consumer, channel=account["channel"])
 
 
-async def fund_region(stack: Stack, *, region: str = SANYA, fund_fen: int = 10_000_000, deposit_fen: int = 100_000,
-                      merchant_id: str = HOTEL, **merchant: Any) -> None:
+async def fund_region(
+    stack: Stack,
+    *,
+    region: str = SANYA,
+    fund_fen: int = 10_000_000,
+    deposit_fen: int = 100_000,
+    merchant_id: str = HOTEL,
+    **merchant: Any,
+) -> None:
     await settle_merchant(stack, merchant_id, region=region, **merchant)
     comp = stack.clients["compensation"]
-    r = await comp.post(f"/v1/funds/{region}/top-ups", headers=stack.as_(ADMIN),
-                        json={"amount_fen": fund_fen, "reference": "琼财预〔2026〕12号"})
+    r = await comp.post(
+        f"/v1/funds/{region}/top-ups",
+        headers=stack.as_(ADMIN),
+        json={"amount_fen": fund_fen, "reference": "琼财预〔2026〕12号"},
+    )
     assert r.status_code == 201, r.text
     if deposit_fen:
-        r = await comp.post(f"/v1/merchants/{merchant_id}/deposit/top-ups", headers=stack.as_(ADMIN),
-                            json={"amount_fen": deposit_fen, "reference": "保证金缴纳"})
+        r = await comp.post(
+            f"/v1/merchants/{merchant_id}/deposit/top-ups",
+            headers=stack.as_(ADMIN),
+            json={"amount_fen": deposit_fen, "reference": "保证金缴纳"},
+        )
         assert r.status_code == 201, r.text
 
 
 async def overdue_complaint(stack: Stack, who: Identity, **overrides: Any) -> str:
     """A complaint with a photo whose merchant let the 48-hour settlement deadline pass."""
     complaint = await submit(stack, who, **overrides)
-    r = await stack.clients["intake"].post(f"/v1/complaints/{complaint['id']}/evidence", headers=stack.as_(who),
-                                           files={"file": ("photo.png", PNG, "image/png")})
+    r = await stack.clients["intake"].post(
+        f"/v1/complaints/{complaint['id']}/evidence",
+        headers=stack.as_(who),
+        files={"file": ("photo.png", PNG, "image/png")},
+    )
     assert r.status_code == 201, r.text
     stack.clock.advance(hours=48, minutes=1)
     await stack.run_deadlines()
     return complaint["id"]
 
 
-async def request_compensation(stack: Stack, who: Identity, complaint_id: str, amount_fen: int,
-                               expect: int = 202, **extra: Any) -> dict[str, Any]:
+async def request_compensation(
+    stack: Stack, who: Identity, complaint_id: str, amount_fen: int, expect: int = 202, **extra: Any
+) -> dict[str, Any]:
     r = await stack.clients["intake"].post(
-        f"/v1/complaints/{complaint_id}/compensation-requests", headers=stack.as_(who),
-        json={"amount_requested_fen": amount_fen, "reason": "商家超过时限未处理", **extra})
+        f"/v1/complaints/{complaint_id}/compensation-requests",
+        headers=stack.as_(who),
+        json={"amount_requested_fen": amount_fen, "reason": "商家超过时限未处理", **extra},
+    )
     assert r.status_code == expect, r.text
     await stack.deliver_events()
     return r.json()
@@ -75,8 +94,9 @@ async def settle_payouts(stack: Stack, rounds: int = 12) -> None:
 
             from services.compensation.models import Payout
 
-            open_ = (await session.execute(select(func.count(Payout.id)).where(
-                Payout.state.notin_(["succeeded", "failed"])))).scalar_one()
+            open_ = (
+                await session.execute(select(func.count(Payout.id)).where(Payout.state.notin_(["succeeded", "failed"])))
+            ).scalar_one()
         if not open_:
             return
         await asyncio.sleep(0.12)

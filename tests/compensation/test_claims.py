@@ -21,7 +21,8 @@ from tests.support import Stack
 
 
 async def test_small_claim_after_a_missed_deadline_is_paid_at_once_and_recovered_from_the_deposit(
-        stack: Stack, providers) -> None:
+    stack: Stack, providers
+) -> None:
     await fund_region(stack, fund_fen=10_000_000, deposit_fen=100_000)
     alice = await paying_consumer(stack)
     complaint_id = await overdue_complaint(stack, alice)
@@ -31,7 +32,12 @@ async def test_small_claim_after_a_missed_deadline_is_paid_at_once_and_recovered
     assert claim["state"] == "approved" and claim["approvals_needed"] == 0  # under 500 yuan: small and fast
     assert claim["amount_fen"] == 30_000 and claim["rule_version"] == 1
     assert {r["code"] for r in claim["reasons"] if r["passed"]} >= {
-        "merchant_settled", "merchant_in_program", "evidence_present", "liability_clear", "within_claim_cap"}
+        "merchant_settled",
+        "merchant_in_program",
+        "evidence_present",
+        "liability_clear",
+        "within_claim_cap",
+    }
 
     await settle_payouts(stack)
     claim = await claim_of(stack, complaint_id)
@@ -115,20 +121,36 @@ async def test_requests_intake_refuses_change_nothing(stack: Stack) -> None:
     assert early["code"] == "invalid_transition"  # the merchant still has time
     intake = stack.clients["intake"]
     for amount in (0, -100):
-        r = await intake.post(f"/v1/complaints/{fresh['id']}/compensation-requests", headers=stack.as_(eve),
-                              json={"amount_requested_fen": amount, "reason": "x"})
+        r = await intake.post(
+            f"/v1/complaints/{fresh['id']}/compensation-requests",
+            headers=stack.as_(eve),
+            json={"amount_requested_fen": amount, "reason": "x"},
+        )
         assert r.status_code == 422
-    complaint_id = await overdue_complaint(stack, eve, merchant_id=outside,
-                                           description="店家超时未处理我的退款要求，已经两天了。")
+    complaint_id = await overdue_complaint(
+        stack, eve, merchant_id=outside, description="店家超时未处理我的退款要求，已经两天了。"
+    )
     # Credit takes the merchant out of the program; intake and compensation hear it.
-    envelope = {"id": "evt_OUT", "type": SubjectUpdated.type, "occurred_at": "2026-11-20T02:00:00Z",
-                "producer": "credit", "payload": SubjectUpdated(
-                    subject_id=outside, kind="merchant", name="未加入先行赔付的店", region_code=SANYA,
-                    industry="lodging", settled=True, in_compensation_program=False, revision=2,
-                ).model_dump(mode="json")}
+    envelope = {
+        "id": "evt_OUT",
+        "type": SubjectUpdated.type,
+        "occurred_at": "2026-11-20T02:00:00Z",
+        "producer": "credit",
+        "payload": SubjectUpdated(
+            subject_id=outside,
+            kind="merchant",
+            name="未加入先行赔付的店",
+            region_code=SANYA,
+            industry="lodging",
+            settled=True,
+            in_compensation_program=False,
+            revision=2,
+        ).model_dump(mode="json"),
+    }
     for service in ("intake", "compensation"):
-        r = await stack.clients[service].post("/internal/events", headers=stack.as_(service_identity("credit")),
-                                              json=envelope)
+        r = await stack.clients[service].post(
+            "/internal/events", headers=stack.as_(service_identity("credit")), json=envelope
+        )
         assert r.status_code == 200
     refused = await request_compensation(stack, eve, complaint_id, 10_000, expect=409)
     assert refused["code"] == "merchant_not_in_program"
@@ -140,11 +162,17 @@ async def test_ferry_scenario_pays_the_share_the_standard_sets(stack: Stack) -> 
     ferry = merchant_id("FERRY")
     await fund_region(stack, merchant_id=ferry, name="南山港轮渡", industry="transport")
     fay = await paying_consumer(stack, "fay")
-    complaint_id = await overdue_complaint(stack, fay, merchant_id=ferry, industry="transport",
-                                           amount_involved_fen=16_000,
-                                           description="去程排队超过规定时限两个小时，要求按标准退票款。")
-    await request_compensation(stack, fay, complaint_id, 16_000, scenario="ferry_queue_one_leg",
-                               facts={"legs_over_limit": 1})
+    complaint_id = await overdue_complaint(
+        stack,
+        fay,
+        merchant_id=ferry,
+        industry="transport",
+        amount_involved_fen=16_000,
+        description="去程排队超过规定时限两个小时，要求按标准退票款。",
+    )
+    await request_compensation(
+        stack, fay, complaint_id, 16_000, scenario="ferry_queue_one_leg", facts={"legs_over_limit": 1}
+    )
     claim = await claim_of(stack, complaint_id)
     assert claim["amount_fen"] == 8_000 and claim["scenario"] == "ferry_queue_one_leg"
     assert any(r["code"] == "scenario_amount" and "50%" in r["message"] for r in claim["reasons"])
@@ -158,8 +186,9 @@ async def test_fifty_approvals_at_once_pay_exactly_once(stack: Stack, providers)
     claim = await claim_of(stack, complaint_id)
     comp = stack.clients["compensation"]
     url = f"/v1/claims/{claim['id']}/approvals"
-    responses = await asyncio.gather(*(
-        comp.post(url, headers=stack.as_(official(SANYA, f"usr_O{n}")), json={}) for n in range(50)))
+    responses = await asyncio.gather(
+        *(comp.post(url, headers=stack.as_(official(SANYA, f"usr_O{n}")), json={}) for n in range(50))
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 1 and set(statuses) <= {200, 409}, statuses
     await settle_payouts(stack)
@@ -172,7 +201,8 @@ async def test_fifty_approvals_at_once_pay_exactly_once(stack: Stack, providers)
 
 
 async def test_a_refused_payout_fails_with_the_reason_and_an_official_retries_it_with_the_same_key(
-        stack: Stack, providers) -> None:
+    stack: Stack, providers
+) -> None:
     await fund_region(stack)
     hugo = await paying_consumer(stack, "hugo")
     complaint_id = await overdue_complaint(stack, hugo)
@@ -182,8 +212,11 @@ async def test_a_refused_payout_fails_with_the_reason_and_an_official_retries_it
 
         from services.gateway.models import ProviderIdentity
 
-        openid = (await session.execute(select(ProviderIdentity.external_id).where(
-            ProviderIdentity.account_id == hugo.subject))).scalar_one()
+        openid = (
+            await session.execute(
+                select(ProviderIdentity.external_id).where(ProviderIdentity.account_id == hugo.subject)
+            )
+        ).scalar_one()
     providers.wechatpay.state.failing_openids.add(openid)
     try:
         await settle_payouts(stack)

@@ -46,9 +46,13 @@ def recorder() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 @pytest.fixture
 async def faulty(databases, providers, tmp_path: Path, recorder) -> AsyncIterator[Stack]:
     """The stack with short provider timeouts and notifications going to the recorder."""
-    overrides = {"gateway": gateway_overrides(providers),
-                 "compensation": {**compensation_overrides(providers, notify_base_url=recorder[0]),
-                                  "provider_timeout_seconds": 0.5}}
+    overrides = {
+        "gateway": gateway_overrides(providers),
+        "compensation": {
+            **compensation_overrides(providers, notify_base_url=recorder[0]),
+            "provider_timeout_seconds": 0.5,
+        },
+    }
     async with running_stack(databases, tmp_path, overrides=overrides) as stack:
         yield stack
     providers.wechatpay.state.faults.set("none", 0)
@@ -71,8 +75,11 @@ def bills_for(fake: Any, out_no: str) -> int:
 async def send_notification(stack: Stack, channel: str, note: dict[str, Any]) -> int:
     """Pass a recorded notification to compensation, as the gateway's callback route does."""
     headers = {k: v for k, v in note["headers"].items() if k.startswith("wechatpay-") or k == "content-type"}
-    r = await stack.clients["compensation"].post(f"/internal/callbacks/{channel}", content=note["body"],
-                                                 headers={**headers, **stack.as_(service_identity("gateway"))})
+    r = await stack.clients["compensation"].post(
+        f"/internal/callbacks/{channel}",
+        content=note["body"],
+        headers={**headers, **stack.as_(service_identity("gateway"))},
+    )
     return r.status_code
 
 
@@ -98,8 +105,9 @@ async def test_a_failing_send_is_retried_by_query_first_and_pays_once(faulty: St
     assert (await ledger_check(faulty))["ok"]
 
 
-async def test_duplicate_forged_and_tampered_notifications_change_nothing_wrong(faulty: Stack, providers,
-                                                                                 recorder) -> None:
+async def test_duplicate_forged_and_tampered_notifications_change_nothing_wrong(
+    faulty: Stack, providers, recorder
+) -> None:
     _, received = recorder
     fake = providers.wechatpay
     app = faulty.apps["compensation"]
@@ -164,7 +172,8 @@ async def test_alipay_duplicate_and_forged_notifications(faulty: Stack, provider
 
 
 async def test_a_notification_that_meets_a_concurrent_change_of_its_payout_is_applied_again(
-        faulty: Stack, providers, recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty: Stack, providers, recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The worker may commit what it learned of a transfer between the notification's read of the payout and
     its write (SQLite takes no row lock): the notification is applied again, not answered 409 and lost on
     a provider that does not retry."""

@@ -78,8 +78,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def wechatpay_fake(keys: Keys) -> Iterator[tuple[FastAPI, str]]:
-    app = create_wechatpay_fake(MCHID, WX_APPID, keys.merchant[1], SERIAL, keys.wechat_platform[0], PUBLIC_KEY_ID,
-                                APIV3_KEY)
+    app = create_wechatpay_fake(
+        MCHID, WX_APPID, keys.merchant[1], SERIAL, keys.wechat_platform[0], PUBLIC_KEY_ID, APIV3_KEY
+    )
     with ServerThread(app) as server:
         yield app, server.url
 
@@ -115,10 +116,17 @@ def wechat(keys: Keys, wechatpay_fake: tuple[FastAPI, str], receiver: Receiver) 
 
     def make(**overrides: Any) -> WeChatPayTransfers:
         settings: dict[str, Any] = {
-            "mchid": MCHID, "appid": WX_APPID, "private_key_pem": keys.merchant[0], "cert_serial_no": SERIAL,
-            "apiv3_key": APIV3_KEY, "platform_public_key_pem": keys.wechat_platform[1],
-            "public_key_id": PUBLIC_KEY_ID, "notify_url": receiver.url + "/notify/wechat",
-            "gateway_url": wechatpay_fake[1], "timeout": 2.0}
+            "mchid": MCHID,
+            "appid": WX_APPID,
+            "private_key_pem": keys.merchant[0],
+            "cert_serial_no": SERIAL,
+            "apiv3_key": APIV3_KEY,
+            "platform_public_key_pem": keys.wechat_platform[1],
+            "public_key_id": PUBLIC_KEY_ID,
+            "notify_url": receiver.url + "/notify/wechat",
+            "gateway_url": wechatpay_fake[1],
+            "timeout": 2.0,
+        }
         return WeChatPayTransfers(**{**settings, **overrides})
 
     return make
@@ -130,9 +138,13 @@ def alipay(keys: Keys, alipay_fake: tuple[FastAPI, str], receiver: Receiver) -> 
 
     def make(**overrides: Any) -> AlipayTransfers:
         settings: dict[str, Any] = {
-            "appid": ALIPAY_APPID, "gateway_url": alipay_fake[1], "app_private_key_pem": keys.alipay_app[0],
-            "alipay_public_key_pem": keys.alipay_platform[1], "notify_url": receiver.url + "/notify/alipay",
-            "timeout": 2.0}
+            "appid": ALIPAY_APPID,
+            "gateway_url": alipay_fake[1],
+            "app_private_key_pem": keys.alipay_app[0],
+            "alipay_public_key_pem": keys.alipay_platform[1],
+            "notify_url": receiver.url + "/notify/alipay",
+            "timeout": 2.0,
+        }
         return AlipayTransfers(**{**settings, **overrides})
 
     return make
@@ -146,11 +158,19 @@ def wechat_headers(body: bytes, private_key_pem: str, *, age_seconds: int = 0) -
     """Headers as WeChat Pay signs a notification, `age_seconds` ago."""
     stamp, nonce = str(int(time.time()) - age_seconds), uuid.uuid4().hex
     key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    signature = key.sign(f"{stamp}\n{nonce}\n{body.decode()}\n".encode(), padding.PKCS1v15(),  # type: ignore[union-attr]
-                         hashes.SHA256())
-    return {"Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce, "Wechatpay-Serial": PUBLIC_KEY_ID,
-            "Wechatpay-Signature": base64.b64encode(signature).decode(),
-            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048", "Content-Type": "application/json"}
+    signature = key.sign(
+        f"{stamp}\n{nonce}\n{body.decode()}\n".encode(),
+        padding.PKCS1v15(),  # type: ignore[union-attr]
+        hashes.SHA256(),
+    )
+    return {
+        "Wechatpay-Timestamp": stamp,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Serial": PUBLIC_KEY_ID,
+        "Wechatpay-Signature": base64.b64encode(signature).decode(),
+        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        "Content-Type": "application/json",
+    }
 
 
 # --- WeChat Pay ----------------------------------------------------------------------------------------
@@ -164,7 +184,11 @@ async def test_wechat_transfer_is_accepted_then_succeeds_and_notifies(wechat, we
     (note,) = await receiver.wait("wechat")
     parsed = adapter.parse_notification(note["headers"], note["body"])
     assert (parsed.out_no, parsed.state, parsed.amount_fen, parsed.provider_ref) == (
-        no, "succeeded", 12_345, sent.provider_ref)
+        no,
+        "succeeded",
+        12_345,
+        sent.provider_ref,
+    )
     known = await adapter.query(no)
     assert (known.state, known.amount_fen, known.provider_ref) == ("succeeded", 12_345, sent.provider_ref)
     bill = wechatpay_fake[0].state.bills[no]
@@ -239,13 +263,15 @@ async def test_wechat_accepted_then_timed_out_shows_in_the_query(wechat, wechatp
 async def test_wechat_refused_connection_is_a_provider_error(wechat) -> None:
     with pytest.raises(ProviderError):
         await wechat(gateway_url=f"http://127.0.0.1:{free_port()}").transfer(
-            out_no=out_no(), payee=OPENID, amount_fen=100, remark="赔付")
+            out_no=out_no(), payee=OPENID, amount_fen=100, remark="赔付"
+        )
 
 
 async def test_wechat_request_signed_with_another_key_is_refused(wechat, wechatpay_fake) -> None:
     with pytest.raises(ProviderError, match="401"):
         await wechat(private_key_pem=generate_rsa_keypair()[0]).transfer(
-            out_no=out_no(), payee=OPENID, amount_fen=100, remark="赔付")
+            out_no=out_no(), payee=OPENID, amount_fen=100, remark="赔付"
+        )
     assert wechatpay_fake[0].state.bills == {}
 
 
@@ -305,9 +331,13 @@ async def test_wechat_notification_tampered_or_incomplete_is_rejected(wechat, ke
     envelope = json.loads(body)
     envelope["resource"]["ciphertext"] = base64.b64encode(b"\x00" * 64).decode()  # not under our APIv3 key
     undecryptable = json.dumps(envelope).encode()
-    cases = [(headers, tampered, "does not verify"), (missing_type, body, "cannot be verified"),
-             (other_serial, body, "unknown key"), ({}, body, "no timestamp"),
-             (wechat_headers(undecryptable, keys.wechat_platform[0]), undecryptable, "does not verify")]
+    cases = [
+        (headers, tampered, "does not verify"),
+        (missing_type, body, "cannot be verified"),
+        (other_serial, body, "unknown key"),
+        ({}, body, "no timestamp"),
+        (wechat_headers(undecryptable, keys.wechat_platform[0]), undecryptable, "does not verify"),
+    ]
     for case_headers, case_body, why in cases:
         with pytest.raises(NotificationRejected, match=why):
             adapter.parse_notification(case_headers, case_body)
@@ -339,7 +369,11 @@ async def test_alipay_transfer_succeeds_and_notifies(alipay, alipay_fake, receiv
     (note,) = await receiver.wait("alipay")
     parsed = adapter.parse_notification(note["headers"], note["body"])
     assert (parsed.out_no, parsed.state, parsed.amount_fen, parsed.provider_ref) == (
-        no, "succeeded", 12_30, sent.provider_ref)
+        no,
+        "succeeded",
+        12_30,
+        sent.provider_ref,
+    )
     known = await adapter.query(no)
     assert (known.state, known.amount_fen, known.provider_ref) == ("succeeded", 12_30, sent.provider_ref)
 
@@ -425,16 +459,21 @@ async def test_alipay_notification_tampered_foreign_or_incomplete_is_rejected(al
 
     def signed(sign_type: str = "RSA2", **changes: str) -> bytes:
         data = {k: v for k, v in {**params, **changes}.items() if k not in ("sign", "sign_type")}
-        return urlencode({**data, "sign": sign_rsa2(keys.alipay_platform[0], signing_string(data)),
-                          "sign_type": sign_type}).encode()
+        return urlencode(
+            {**data, "sign": sign_rsa2(keys.alipay_platform[0], signing_string(data)), "sign_type": sign_type}
+        ).encode()
 
     assert adapter.parse_notification({}, signed()).amount_fen == 300  # re-signing alone changes nothing
     tampered = urlencode({**params, "biz_content": json.dumps({**biz, "trans_amount": "3000.00"})}).encode()
     unsigned = urlencode({k: v for k, v in params.items() if k != "sign"}).encode()
-    cases = [(tampered, "does not verify"), (unsigned, "not signed"), (signed(sign_type="RSA"), "cannot be verified"),
-             (signed(app_id="2021000000009999"), "not a transfer of this app"),
-             (signed(msg_method="alipay.trade.refund.depositback.completed"), "not a transfer of this app"),
-             (signed(biz_content=json.dumps({"order_id": biz["order_id"]})), "lacks")]
+    cases = [
+        (tampered, "does not verify"),
+        (unsigned, "not signed"),
+        (signed(sign_type="RSA"), "cannot be verified"),
+        (signed(app_id="2021000000009999"), "not a transfer of this app"),
+        (signed(msg_method="alipay.trade.refund.depositback.completed"), "not a transfer of this app"),
+        (signed(biz_content=json.dumps({"order_id": biz["order_id"]})), "lacks"),
+    ]
     for body, why in cases:
         with pytest.raises(NotificationRejected, match=why):
             adapter.parse_notification({}, body)
@@ -447,8 +486,11 @@ async def test_alipay_bill_lists_the_days_transfers(alipay, alipay_fake) -> None
     day = date.fromisoformat(alipay_fake[0].state.orders[first]["pay_date"][:10])  # Asia/Shanghai
     lines = {line.out_no: line for line in await adapter.bill(day)}
     assert set(lines) == {first, second}
-    assert (lines[first].amount_fen, lines[first].state, lines[first].provider_ref) == (12_30, "succeeded",
-                                                                                        a.provider_ref)
+    assert (lines[first].amount_fen, lines[first].state, lines[first].provider_ref) == (
+        12_30,
+        "succeeded",
+        a.provider_ref,
+    )
     assert lines[second].amount_fen == 1
     assert await adapter.bill(date(2001, 1, 1)) == []
 

@@ -27,8 +27,9 @@ def fakes_on_test_time(stack: Stack, providers) -> Iterator[None]:
     providers.wechatpay.state.clock = providers.alipay.state.clock = system_clock
 
 
-async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(stack: Stack, providers,
-                                                                      fakes_on_test_time: None) -> None:
+async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(
+    stack: Stack, providers, fakes_on_test_time: None
+) -> None:
     await fund_region(stack)
     for name in ("kai", "lin"):
         who = await paying_consumer(stack, name)
@@ -46,16 +47,20 @@ async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(stack: Sta
     bills = providers.wechatpay.state.bills
     ours = [b for b in bills.values() if b["update_time"][:10] == day]
     ours[0]["transfer_amount"] += 100  # the provider's record disagrees on one amount
-    bills["payUNKNOWN0000000000000000001"] = {**ours[1], "out_bill_no": "payUNKNOWN0000000000000000001",
-                                              "transfer_bill_no": "1330000unknown"}
+    bills["payUNKNOWN0000000000000000001"] = {
+        **ours[1],
+        "out_bill_no": "payUNKNOWN0000000000000000001",
+        "transfer_bill_no": "1330000unknown",
+    }
     report = (await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(ADMIN))).json()
     assert not report["balanced"]
     assert sorted(m["kind"] for m in report["mismatches"]) == ["amount_mismatch", "missing_in_ledger"]
     del bills["payUNKNOWN0000000000000000001"]
     ours[0]["transfer_amount"] -= 100
 
-    alipay = (await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"},
-                             headers=stack.as_(ADMIN))).json()
+    alipay = (
+        await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"}, headers=stack.as_(ADMIN))
+    ).json()
     assert alipay["balanced"] and alipay["ledger_count"] == 0
     consumer = await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(await paying_consumer(stack, "kai")))
     assert consumer.status_code == 403
@@ -64,7 +69,8 @@ async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(stack: Sta
 
 
 async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_a_mismatch(
-        stack: Stack, providers, fakes_on_test_time: None, capsys: pytest.CaptureFixture[str]) -> None:
+    stack: Stack, providers, fakes_on_test_time: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`python -m services.compensation.cli reconcile`: what a CronJob runs each night."""
     from services.compensation import cli
 
@@ -78,7 +84,9 @@ async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_
 
     reports = await cli.reconcile_day(config, today)
     assert [(r.channel, r.balanced, r.ledger_count, r.ledger_total_fen) for r in reports] == [
-        ("alipay", True, 0, 0), ("wechat", True, 1, 12_300)]
+        ("alipay", True, 0, 0),
+        ("wechat", True, 1, 12_300),
+    ]
     yesterday = await cli.reconcile_day(config, channels=["wechat"], clock=stack.clock)  # the default day
     assert [(r.date, r.ledger_count) for r in yesterday] == [(today - timedelta(days=1), 0)]
 
@@ -87,15 +95,17 @@ async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_
     try:
         reports = await cli.reconcile_day(config, today, ["wechat"])
         assert [(m.kind, m.ledger_amount_fen, m.provider_amount_fen) for m in reports[0].mismatches] == [
-            ("amount_mismatch", 12_300, 12_000)]
+            ("amount_mismatch", 12_300, 12_000)
+        ]
     finally:
         bill["transfer_amount"] = 12_300
     with pytest.raises(SystemExit, match="no provider is configured for unionpay"):
         await cli.reconcile_day(config, today, ["unionpay"])
 
 
-async def test_a_channel_without_payouts_or_without_a_bill_is_a_clear_refusal(stack: Stack,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_channel_without_payouts_or_without_a_bill_is_a_clear_refusal(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Was a 500 (KeyError) for a channel the platform does not pay through, found by the contract fuzz."""
     from services.compensation.providers.base import ProviderError
 

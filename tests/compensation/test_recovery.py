@@ -42,17 +42,19 @@ async def test_without_a_deposit_the_merchant_pays_back_in_parts_and_credit_hear
     assert (order["state"], order["outstanding_fen"]) == ("open", 30_000)
     comp = stack.clients["compensation"]
     url = f"/v1/recoveries/{order['id']}/payments"
-    part = await comp.post(url, headers=stack.as_(official(SANYA)),
-                           json={"amount_fen": 10_000, "reference": "商户转账 001"})
+    part = await comp.post(
+        url, headers=stack.as_(official(SANYA)), json={"amount_fen": 10_000, "reference": "商户转账 001"}
+    )
     assert part.json()["outstanding_fen"] == 20_000 and part.json()["state"] == "open"
-    too_much = await comp.post(url, headers=stack.as_(official(SANYA)),
-                               json={"amount_fen": 50_000, "reference": "x"})
+    too_much = await comp.post(url, headers=stack.as_(official(SANYA)), json={"amount_fen": 50_000, "reference": "x"})
     assert too_much.status_code == 409 and too_much.json()["code"] == "amount_above_outstanding"
-    merchant = await comp.post(url, headers=stack.as_(merchant_staff(HOTEL)),
-                               json={"amount_fen": 1, "reference": "x"})
+    merchant = await comp.post(url, headers=stack.as_(merchant_staff(HOTEL)), json={"amount_fen": 1, "reference": "x"})
     assert merchant.status_code == 403
-    rest = await comp.post(url, headers=stack.as_(official(SANYA)),
-                           json={"amount_fen": 20_000, "source": "private_settlement", "reference": "私下和解退回"})
+    rest = await comp.post(
+        url,
+        headers=stack.as_(official(SANYA)),
+        json={"amount_fen": 20_000, "source": "private_settlement", "reference": "私下和解退回"},
+    )
     assert rest.json()["state"] == "settled"
     fund = (await comp.get(f"/v1/funds/{SANYA}", headers=stack.as_(ADMIN))).json()
     assert fund["recovered_fen"] == 30_000 and fund["balance_fen"] == 10_000_000
@@ -67,14 +69,21 @@ async def test_contested_recovery_can_be_written_off_and_an_unpaid_one_defaults(
     await fund_region(stack, deposit_fen=0)
     comp = stack.clients["compensation"]
     contested = await recovery_of(stack, (await paid_claim(stack, "ivan", 20_000))["id"])
-    r = await comp.post(f"/v1/recoveries/{contested['id']}/contests", headers=stack.as_(merchant_staff(HOTEL)),
-                        json={"reason": "顾客入住的正是订单房型，有监控为证", "evidence_ids": ["evd_1"]})
+    r = await comp.post(
+        f"/v1/recoveries/{contested['id']}/contests",
+        headers=stack.as_(merchant_staff(HOTEL)),
+        json={"reason": "顾客入住的正是订单房型，有监控为证", "evidence_ids": ["evd_1"]},
+    )
     assert r.json()["state"] == "contested"
-    other_region = await comp.post(f"/v1/recoveries/{contested['id']}/write-offs",
-                                   headers=stack.as_(official(HAIKOU)), json={"reason": "x"})
+    other_region = await comp.post(
+        f"/v1/recoveries/{contested['id']}/write-offs", headers=stack.as_(official(HAIKOU)), json={"reason": "x"}
+    )
     assert other_region.status_code == 404
-    written = await comp.post(f"/v1/recoveries/{contested['id']}/write-offs", headers=stack.as_(official(SANYA)),
-                              json={"reason": "商户申辩成立"})
+    written = await comp.post(
+        f"/v1/recoveries/{contested['id']}/write-offs",
+        headers=stack.as_(official(SANYA)),
+        json={"reason": "商户申辩成立"},
+    )
     assert (written.json()["state"], written.json()["outstanding_fen"]) == ("written_off", 0)
 
     unpaid = await recovery_of(stack, (await paid_claim(stack, "jack", 15_000))["id"])
@@ -91,7 +100,8 @@ async def test_contested_recovery_can_be_written_off_and_an_unpaid_one_defaults(
     assert "recovery.defaulted" in kinds
     deposit = (await comp.get(f"/v1/merchants/{HOTEL}/deposit", headers=stack.as_(ADMIN))).json()
     assert deposit["receivable_fen"] == 15_000
-    figures = (await comp.get("/v1/compensation/figures", params={"region_code": SANYA},
-                              headers=stack.as_(ADMIN))).json()
+    figures = (
+        await comp.get("/v1/compensation/figures", params={"region_code": SANYA}, headers=stack.as_(ADMIN))
+    ).json()
     assert (figures["claims_paid"], figures["paid_fen"], figures["outstanding_fen"]) == (2, 35_000, 15_000)
     assert (await ledger_check(stack))["ok"]

@@ -40,9 +40,15 @@ ALICE_PHONE = complaint_body()["contact_phone"]
 HOTEL_PHONE, GUIDE_PHONE, PENDING_PHONE, NEW_PHONE = "13700007777", "13600006666", "13500005555", "13900009999"
 
 ROLES = ("alice", "bob", "staff", "other", "sanya", "haikou", "admin")
-WHO = {"alice": consumer("usr_ALICE"), "bob": consumer("usr_BOB"), "staff": merchant_staff(HOTEL),
-       "other": merchant_staff(OTHER, "usr_OTHERSTAFF"), "sanya": official(SANYA), "haikou": official(HAIKOU),
-       "admin": ADMIN}
+WHO = {
+    "alice": consumer("usr_ALICE"),
+    "bob": consumer("usr_BOB"),
+    "staff": merchant_staff(HOTEL),
+    "other": merchant_staff(OTHER, "usr_OTHERSTAFF"),
+    "sanya": official(SANYA),
+    "haikou": official(HAIKOU),
+    "admin": ADMIN,
+}
 ALICE = WHO["alice"].subject
 ANYONE = "ok ok ok ok ok ok ok"  # any logged-in caller: public catalogues, public lists, filtered queues
 
@@ -52,100 +58,100 @@ ANYONE = "ok ok ok ok ok ok ok"  # any logged-in caller: public catalogues, publ
 RULES: dict[str, str] = {
     # --- intake ----------------------------------------------------- alice bob staff other sanya haikou admin
     # Tourists, officials of the region and admins file; merchant staff never, another region's official not.
-    "POST /v1/complaints":                                            "ok  ok  403 403 ok  403 ok",
-    "GET /v1/complaints":                                             ANYONE,  # each sees only their own
-    "GET /v1/complaints/{complaint_id}":                              "ok  404 ok  404 ok  404 ok",
-    "GET /v1/complaints/{complaint_id}/timeline":                     "ok  404 ok  404 ok  404 ok",
-    "GET /v1/complaints/{complaint_id}/progress":                     "ok  404 ok  404 ok  404 ok",
-    "POST /v1/imports/complaints":                                    "403 403 403 403 ok  ok  ok",  # own region's rows
-    "POST /v1/complaints/{complaint_id}/evidence":                    "ok  404 ok  404 ok  404 ok",
-    "GET /v1/complaints/{complaint_id}/evidence":                     "ok  404 ok  404 ok  404 ok",
-    "GET /v1/complaints/{complaint_id}/evidence/{file_id}":           "ok  404 ok  404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/intake-decisions":            "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/link-decisions":              "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/assignments":                 "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/responses":                   "403 404 ok  404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/acceptances":                 "ok  404 403 404 403 404 403",
-    "POST /v1/complaints/{complaint_id}/rejections":                  "ok  404 403 404 403 404 403",
-    "POST /v1/complaints/{complaint_id}/escalations":                 "ok  404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/transfers":                   "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/withdrawals":                 "ok  404 403 404 403 404 403",
-    "POST /v1/complaints/{complaint_id}/resolutions":                 "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/closures":                    "403 404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/evaluations":                 "ok  404 403 404 403 404 403",
-    "POST /v1/complaints/{complaint_id}/compensation-requests":       "ok  404 403 404 ok  404 ok",
-    "POST /v1/complaints/{complaint_id}/callback-visits":             "403 404 403 404 ok  404 ok",
-    "GET /v1/complaints/counts":                                      ANYONE,  # each counts only their own
+    "POST /v1/complaints": "ok  ok  403 403 ok  403 ok",
+    "GET /v1/complaints": ANYONE,  # each sees only their own
+    "GET /v1/complaints/{complaint_id}": "ok  404 ok  404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/timeline": "ok  404 ok  404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/progress": "ok  404 ok  404 ok  404 ok",
+    "POST /v1/imports/complaints": "403 403 403 403 ok  ok  ok",  # own region's rows
+    "POST /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/evidence/{file_id}": "ok  404 ok  404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/intake-decisions": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/link-decisions": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/assignments": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/responses": "403 404 ok  404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/acceptances": "ok  404 403 404 403 404 403",
+    "POST /v1/complaints/{complaint_id}/rejections": "ok  404 403 404 403 404 403",
+    "POST /v1/complaints/{complaint_id}/escalations": "ok  404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/transfers": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/withdrawals": "ok  404 403 404 403 404 403",
+    "POST /v1/complaints/{complaint_id}/resolutions": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/closures": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/evaluations": "ok  404 403 404 403 404 403",
+    "POST /v1/complaints/{complaint_id}/compensation-requests": "ok  404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/callback-visits": "403 404 403 404 ok  404 ok",
+    "GET /v1/complaints/counts": ANYONE,  # each counts only their own
     # The handling officials see the complainant's contact in full (recorded); the records are for supervisors.
-    "POST /v1/complaints/{complaint_id}/contact-reveals":             "403 404 403 404 ok  404 ok",
-    "GET /v1/complaints/{complaint_id}/contact-reveals":              "403 404 403 404 403 404 ok",
-    "POST /v1/returns":                                               "ok  ok  403 403 ok  403 ok",
-    "GET /v1/returns":                                                ANYONE,
-    "GET /v1/returns/{return_id}":                                    "ok  404 ok  404 ok  404 ok",
-    "POST /v1/returns/{return_id}/refunds":                           "403 404 ok  404 ok  404 ok",
-    "POST /v1/returns/{return_id}/escalations":                       "403 404 ok  404 ok  404 ok",
-    "POST /v1/returns/{return_id}/rejections":                        "403 404 403 404 ok  404 ok",
-    "POST /v1/returns/{return_id}/withdrawals":                       "ok  404 403 404 ok  404 ok",
-    "GET /v1/regions":                                                ANYONE,
-    "GET /v1/reports/complaints":                                     "403 403 403 403 ok  403 ok",  # debatable: *
-    "GET /v1/public/figures":                                         ANYONE,
-    "GET /v1/industries":                                             ANYONE,
+    "POST /v1/complaints/{complaint_id}/contact-reveals": "403 404 403 404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/contact-reveals": "403 404 403 404 403 404 ok",
+    "POST /v1/returns": "ok  ok  403 403 ok  403 ok",
+    "GET /v1/returns": ANYONE,
+    "GET /v1/returns/{return_id}": "ok  404 ok  404 ok  404 ok",
+    "POST /v1/returns/{return_id}/refunds": "403 404 ok  404 ok  404 ok",
+    "POST /v1/returns/{return_id}/escalations": "403 404 ok  404 ok  404 ok",
+    "POST /v1/returns/{return_id}/rejections": "403 404 403 404 ok  404 ok",
+    "POST /v1/returns/{return_id}/withdrawals": "ok  404 403 404 ok  404 ok",
+    "GET /v1/regions": ANYONE,
+    "GET /v1/reports/complaints": "403 403 403 403 ok  403 ok",  # debatable: *
+    "GET /v1/public/figures": ANYONE,
+    "GET /v1/industries": ANYONE,
     # --- compensation ----------------------------------------------- alice bob staff other sanya haikou admin
-    "GET /v1/funds":                                                  "403 403 403 403 ok  ok  ok",
-    "GET /v1/funds/{region_code}":                                    "403 403 403 403 ok  403 ok",  # debatable: *
-    "POST /v1/funds/{region_code}/top-ups":                           "403 403 403 403 ok  403 ok",  # debatable: *
-    "PUT /v1/funds/{region_code}/floor":                              "403 403 403 403 403 403 ok",
-    "GET /v1/merchants/{merchant_id}/deposit":                        "404 404 ok  404 ok  404 ok",  # debatable: **
-    "POST /v1/merchants/{merchant_id}/deposit/top-ups":               "403 403 403 403 ok  404 ok",
-    "GET /v1/compensation-rules":                                     ANYONE,
-    "POST /v1/compensation-rules":                                    "403 403 403 403 403 403 ok",
-    "GET /v1/claims":                                                 ANYONE,
-    "GET /v1/claims/{claim_id}":                                      "ok  404 ok  404 ok  404 ok",
-    "POST /v1/claims/{claim_id}/approvals":                           "403 404 403 404 ok  404 ok",
-    "POST /v1/claims/{claim_id}/rejections":                          "403 404 403 404 ok  404 ok",
-    "POST /v1/claims/{claim_id}/payout-retries":                      "403 404 403 404 ok  404 ok",
-    "GET /v1/recoveries":                                             ANYONE,
-    "GET /v1/recoveries/{recovery_id}":                               "404 404 ok  404 ok  404 ok",  # debatable: **
-    "POST /v1/recoveries/{recovery_id}/payments":                     "404 404 403 404 ok  404 ok",
-    "POST /v1/recoveries/{recovery_id}/contests":                     "404 404 ok  404 403 404 403",
-    "POST /v1/recoveries/{recovery_id}/write-offs":                   "404 404 403 404 ok  404 ok",
+    "GET /v1/funds": "403 403 403 403 ok  ok  ok",
+    "GET /v1/funds/{region_code}": "403 403 403 403 ok  403 ok",  # debatable: *
+    "POST /v1/funds/{region_code}/top-ups": "403 403 403 403 ok  403 ok",  # debatable: *
+    "PUT /v1/funds/{region_code}/floor": "403 403 403 403 403 403 ok",
+    "GET /v1/merchants/{merchant_id}/deposit": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "POST /v1/merchants/{merchant_id}/deposit/top-ups": "403 403 403 403 ok  404 ok",
+    "GET /v1/compensation-rules": ANYONE,
+    "POST /v1/compensation-rules": "403 403 403 403 403 403 ok",
+    "GET /v1/claims": ANYONE,
+    "GET /v1/claims/{claim_id}": "ok  404 ok  404 ok  404 ok",
+    "POST /v1/claims/{claim_id}/approvals": "403 404 403 404 ok  404 ok",
+    "POST /v1/claims/{claim_id}/rejections": "403 404 403 404 ok  404 ok",
+    "POST /v1/claims/{claim_id}/payout-retries": "403 404 403 404 ok  404 ok",
+    "GET /v1/recoveries": ANYONE,
+    "GET /v1/recoveries/{recovery_id}": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "POST /v1/recoveries/{recovery_id}/payments": "404 404 403 404 ok  404 ok",
+    "POST /v1/recoveries/{recovery_id}/contests": "404 404 ok  404 403 404 403",
+    "POST /v1/recoveries/{recovery_id}/write-offs": "404 404 403 404 ok  404 ok",
     # debatable: the day's reconciliation is province-wide, and any region's official reads it (totals only).
-    "GET /v1/reconciliations/{day}":                                  "403 403 403 403 ok  ok  ok",
-    "GET /v1/compensation/figures":                                   ANYONE,  # aggregates, any region
-    "GET /v1/ledger/check":                                           "403 403 403 403 403 403 ok",
+    "GET /v1/reconciliations/{day}": "403 403 403 403 ok  ok  ok",
+    "GET /v1/compensation/figures": ANYONE,  # aggregates, any region
+    "GET /v1/ledger/check": "403 403 403 403 403 403 ok",
     # --- credit ----------------------------------------------------- alice bob staff other sanya haikou admin
-    "POST /v1/merchants":                                             "403 403 403 403 ok  403 ok",  # in Sanya
-    "GET /v1/merchants":                                              ANYONE,  # live merchants are public
-    "POST /v1/merchants/{merchant_id}/reviews":                       "403 403 403 403 ok  404 ok",
-    "GET /v1/merchants/{merchant_id}":                                ANYONE,  # contacts masked but for its side
-    "POST /v1/practitioners":                                         "403 403 ok  404 ok  404 ok",
-    "GET /v1/practitioners/{practitioner_id}":                        ANYONE,  # a guide's licence; phone masked
-    "GET /v1/merchants/{merchant_id}/code":                           "404 404 ok  404 ok  404 ok",  # debatable: **
-    "GET /v1/merchants/{merchant_id}/code.{image}":                   "404 404 ok  404 ok  404 ok",  # debatable: **
-    "POST /v1/merchants/{merchant_id}/code/suspensions":              "404 404 ok  404 ok  404 ok",  # debatable: **
-    "POST /v1/merchants/{merchant_id}/code/reissues":                 "404 404 ok  404 ok  404 ok",  # debatable: **
-    "GET /v1/credit/{subject_id}":                                    "404 404 ok  404 ok  404 ok",
-    "GET /v1/credit/{subject_id}/records":                            "404 404 ok  404 ok  404 ok",
-    "POST /v1/credit/{subject_id}/records":                           "403 403 403 403 ok  404 ok",
-    "POST /v1/credit/{subject_id}/external-scores":                   "403 403 403 403 403 403 ok",
-    "GET /v1/lists/{list_name}":                                      ANYONE,  # public, consumers left out
-    "POST /v1/lists/{list_name}/notices":                             "403 403 403 403 ok  404 ok",
+    "POST /v1/merchants": "403 403 403 403 ok  403 ok",  # in Sanya
+    "GET /v1/merchants": ANYONE,  # live merchants are public
+    "POST /v1/merchants/{merchant_id}/reviews": "403 403 403 403 ok  404 ok",
+    "GET /v1/merchants/{merchant_id}": ANYONE,  # contacts masked but for its side
+    "POST /v1/practitioners": "403 403 ok  404 ok  404 ok",
+    "GET /v1/practitioners/{practitioner_id}": ANYONE,  # a guide's licence; phone masked
+    "GET /v1/merchants/{merchant_id}/code": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "GET /v1/merchants/{merchant_id}/code.{image}": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "POST /v1/merchants/{merchant_id}/code/suspensions": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "POST /v1/merchants/{merchant_id}/code/reissues": "404 404 ok  404 ok  404 ok",  # debatable: **
+    "GET /v1/credit/{subject_id}": "404 404 ok  404 ok  404 ok",
+    "GET /v1/credit/{subject_id}/records": "404 404 ok  404 ok  404 ok",
+    "POST /v1/credit/{subject_id}/records": "403 403 403 403 ok  404 ok",
+    "POST /v1/credit/{subject_id}/external-scores": "403 403 403 403 403 403 ok",
+    "GET /v1/lists/{list_name}": ANYONE,  # public, consumers left out
+    "POST /v1/lists/{list_name}/notices": "403 403 403 403 ok  404 ok",
     # debatable: the listing is on the public list, yet by its id only its own side and officials see it.
-    "GET /v1/listings/{listing_id}":                                  "404 404 ok  404 ok  404 ok",
+    "GET /v1/listings/{listing_id}": "404 404 ok  404 ok  404 ok",
     # debatable: officials see the listing but may never state its defence or apply for its repair: 404, not 403.
-    "POST /v1/listings/{listing_id}/defence":                         "404 404 ok  404 404 404 404",
-    "POST /v1/listings/{listing_id}/decisions":                       "403 403 403 403 ok  404 ok",
-    "POST /v1/credit-repairs":                                        "404 404 ok  404 404 404 404",
-    "GET /v1/credit-repairs/{repair_id}":                             "404 404 ok  404 ok  404 ok",
-    "POST /v1/credit-repairs/{repair_id}/decisions":                  "403 403 403 403 ok  404 ok",
-    "GET /v1/benefits":                                               ANYONE,
-    "GET /v1/benefits/signing-key":                                   ANYONE,
+    "POST /v1/listings/{listing_id}/defence": "404 404 ok  404 404 404 404",
+    "POST /v1/listings/{listing_id}/decisions": "403 403 403 403 ok  404 ok",
+    "POST /v1/credit-repairs": "404 404 ok  404 404 404 404",
+    "GET /v1/credit-repairs/{repair_id}": "404 404 ok  404 ok  404 ok",
+    "POST /v1/credit-repairs/{repair_id}/decisions": "403 403 403 403 ok  404 ok",
+    "GET /v1/benefits": ANYONE,
+    "GET /v1/benefits/signing-key": ANYONE,
     # debatable: asking about Alice (Bob), or at a merchant not one's own, is 403: the answer does not depend
     # on whether she exists. The same for recording a redemption at another merchant.
-    "GET /v1/benefits/eligibility":                                   "ok  403 ok  403 ok  403 ok",
-    "POST /v1/benefits/redemptions":                                  "403 403 ok  403 ok  403 ok",
-    "GET /v1/codes/{code}":                                           ANYONE,  # what a scan shows
-    "POST /v1/codes/{code}/ratings":                                  "ok  ok  403 403 403 403 403",
+    "GET /v1/benefits/eligibility": "ok  403 ok  403 ok  403 ok",
+    "POST /v1/benefits/redemptions": "403 403 ok  403 ok  403 ok",
+    "GET /v1/codes/{code}": ANYONE,  # what a scan shows
+    "POST /v1/codes/{code}/ratings": "ok  ok  403 403 403 403 403",
 }
 # *  another region's fund or report is 403, not 404: a region is no secret (a deposit in it is 404).
 # ** a role that may never do this (a consumer, on a merchant's deposit, recovery or code) gets the 404
@@ -157,20 +163,23 @@ RULES: dict[str, str] = {
 ON_ALICE: dict[str, str] = {
     # debatable: every official reads and adds to every consumer's credit ("officials handle consumers'
     # complaints wherever they come from", services/credit/archive.py), Haikou's included.
-    "GET /v1/credit/{subject_id}":                                    "ok  404 404 404 ok  ok  ok",
-    "GET /v1/credit/{subject_id}/records":                            "ok  404 404 404 ok  ok  ok",
-    "POST /v1/credit/{subject_id}/records":                           "403 403 403 403 ok  ok  ok",
-    "POST /v1/credit/{subject_id}/external-scores":                   "403 403 403 403 403 403 ok",
+    "GET /v1/credit/{subject_id}": "ok  404 404 404 ok  ok  ok",
+    "GET /v1/credit/{subject_id}/records": "ok  404 404 404 ok  ok  ok",
+    "POST /v1/credit/{subject_id}/records": "403 403 403 403 ok  ok  ok",
+    "POST /v1/credit/{subject_id}/external-scores": "403 403 403 403 403 403 ok",
 }
 ON_PENDING: dict[str, str] = {
-    "GET /v1/merchants/{merchant_id}":                                "404 404 404 404 ok  404 ok",
-    "POST /v1/practitioners":                                         "403 403 404 404 ok  404 ok",
-    "GET /v1/credit/{subject_id}":                                    "404 404 404 404 ok  404 ok",
-    "GET /v1/benefits/eligibility":                                   "404 404 404 404 ok  404 ok",
-    "POST /v1/benefits/redemptions":                                  "403 403 404 404 ok  404 ok",
+    "GET /v1/merchants/{merchant_id}": "404 404 404 404 ok  404 ok",
+    "POST /v1/practitioners": "403 403 404 404 ok  404 ok",
+    "GET /v1/credit/{subject_id}": "404 404 404 404 ok  404 ok",
+    "GET /v1/benefits/eligibility": "404 404 404 404 ok  404 ok",
+    "POST /v1/benefits/redemptions": "403 403 404 404 ok  404 ok",
 }
-VARIANTS = {"": ({}, RULES), "alice": ({"subject_id": ALICE}, ON_ALICE),
-            "pending": ({"merchant_id": PENDING, "merchant": PENDING, "subject_id": PENDING}, ON_PENDING)}
+VARIANTS = {
+    "": ({}, RULES),
+    "alice": ({"subject_id": ALICE}, ON_ALICE),
+    "pending": ({"merchant_id": PENDING, "merchant": PENDING, "subject_id": PENDING}, ON_PENDING),
+}
 
 # Authorization bugs known and not yet fixed: (operation, role) -> why. They are reported, not failed
 # on; one that starts answering as RULES says must be taken out of here.
@@ -186,8 +195,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /v1/complaints/{complaint_id}/escalations": {"reason": "商家拒不处理"},
     # Its own region: refused (409) after the role check, so the complaint stays in Sanya for the rows after.
     "POST /v1/complaints/{complaint_id}/transfers": {"region_code": SANYA, "reason": "属地管辖"},
-    "POST /v1/complaints/{complaint_id}/resolutions": {"outcome": "refunded", "at_fault": "merchant",
-                                                       "amount_refunded_fen": 30000},
+    "POST /v1/complaints/{complaint_id}/resolutions": {
+        "outcome": "refunded",
+        "at_fault": "merchant",
+        "amount_refunded_fen": 30000,
+    },
     "POST /v1/complaints/{complaint_id}/evaluations": {"score": 5},
     "POST /v1/complaints/{complaint_id}/callback-visits": {"reached": True, "satisfied": True},
     "PUT /v1/funds/{region_code}/floor": {"floor_fen": 0},
@@ -224,8 +236,11 @@ def operations(stack: Stack) -> list[Operation]:
         for path, item in schema["paths"].items():
             if path.startswith(SKIPPED):
                 continue
-            found += [Operation(service, method.upper(), path, spec, schema.get("components", {}).get("schemas", {}))
-                      for method, spec in item.items() if method in ("get", "post", "put", "patch", "delete")]
+            found += [
+                Operation(service, method.upper(), path, spec, schema.get("components", {}).get("schemas", {}))
+                for method, spec in item.items()
+                if method in ("get", "post", "put", "patch", "delete")
+            ]
     return sorted(found, key=lambda op: LAST.index(op.key) if op.key in LAST else -1)
 
 
@@ -246,8 +261,11 @@ def request_for(op: Operation, world: World, variant: str = "") -> tuple[str, di
     from the schema's example with the world's ids put in; a variant's values over all three."""
     values = VARIANTS[variant][0]
     url = fill(op.path, {**world.params, **values})
-    query = {p["name"]: {**world.query, **values}.get(p["name"], (p["schema"].get("examples") or [""])[0])
-             for p in op.spec.get("parameters", []) if p["in"] == "query" and p.get("required")}
+    query = {
+        p["name"]: {**world.query, **values}.get(p["name"], (p["schema"].get("examples") or [""])[0])
+        for p in op.spec.get("parameters", [])
+        if p["in"] == "query" and p.get("required")
+    }
     kwargs: dict[str, Any] = {"params": query}
     content = op.spec.get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content:
@@ -270,7 +288,8 @@ def judge(op: Operation, expected: str, r: httpx.Response) -> bool:
     if r.status_code < 300:
         return True
     refused_by_state = r.status_code in (409, 410, 422) and not (
-        r.status_code == 422 and str(r.json().get("detail", "")).startswith("Invalid fields"))
+        r.status_code == 422 and str(r.json().get("detail", "")).startswith("Invalid fields")
+    )
     return op.method != "GET" and refused_by_state
 
 
@@ -282,8 +301,11 @@ REVEALED: dict[str, set[str]] = {"/contact-reveals": {"sanya", "admin"}}
 def leaks(role: str, world: World, request: str, r: httpx.Response) -> list[str]:
     """Private values in the answer that this role may not see and did not send."""
     revealed = next((who for path, who in REVEALED.items() if path in request and r.request.method == "POST"), set())
-    return [value for value, may in world.private.items()
-            if role not in may | revealed and value not in request and value.encode() in r.content]
+    return [
+        value
+        for value, may in world.private.items()
+        if role not in may | revealed and value not in request and value.encode() in r.content
+    ]
 
 
 async def build_world(stack: Stack) -> World:
@@ -295,65 +317,167 @@ async def build_world(stack: Stack) -> World:
         assert r.status_code == status, r.text
         return r.json()
 
-    await ok(credit.post("/v1/merchants", headers=admin, json={
-        "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": SANYA, "industry": "lodging",
-        "in_compensation_program": True, "in_integrity_alliance": True,
-        "contacts": [{"name": "王经理", "phone": HOTEL_PHONE, "role": "complaints"}]}), 201)
+    await ok(
+        credit.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": HOTEL,
+                "name": "三亚湾海景酒店",
+                "uscc": uscc(HOTEL),
+                "region_code": SANYA,
+                "industry": "lodging",
+                "in_compensation_program": True,
+                "in_integrity_alliance": True,
+                "contacts": [{"name": "王经理", "phone": HOTEL_PHONE, "role": "complaints"}],
+            },
+        ),
+        201,
+    )
     await ok(credit.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"}))
     await settle_merchant(stack, OTHER, name="骑楼老街商行", region=HAIKOU, industry="shopping")
-    await ok(credit.post("/v1/merchants", headers=admin, json={
-        "id": PENDING, "name": "椰梦长廊民宿", "uscc": uscc(PENDING), "region_code": SANYA, "industry": "lodging",
-        "contacts": [{"name": "陈老板", "phone": PENDING_PHONE}]}), 201)
-    await ok(comp.post(f"/v1/funds/{SANYA}/top-ups", headers=admin,
-                       json={"amount_fen": 10_000_000, "reference": "琼财预〔2026〕12号"}), 201)
+    await ok(
+        credit.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": PENDING,
+                "name": "椰梦长廊民宿",
+                "uscc": uscc(PENDING),
+                "region_code": SANYA,
+                "industry": "lodging",
+                "contacts": [{"name": "陈老板", "phone": PENDING_PHONE}],
+            },
+        ),
+        201,
+    )
+    await ok(
+        comp.post(
+            f"/v1/funds/{SANYA}/top-ups",
+            headers=admin,
+            json={"amount_fen": 10_000_000, "reference": "琼财预〔2026〕12号"},
+        ),
+        201,
+    )
     # Jack's claim is paid; HOTEL holds no deposit, so it owes the fund in a recovery order.
     recovery = await recovery_of(stack, (await paid_claim(stack, "jack", 15_000))["id"])
     paid_on = stack.clock.now().astimezone(SHANGHAI).date()
     # A stranger filed first with Alice's phone and story: her complaint carries a possible link to it.
     await submit(stack, consumer("usr_MALLORY"), contact_phone=phone_of(alice.subject))
     complaint_id = await overdue_complaint(stack, alice)  # with a photo, escalated past its deadline
-    [possible_link] = (await ok(intake.get(f"/v1/complaints/{complaint_id}",
-                                           headers=stack.as_(WHO["sanya"]))))["possible_links"]
+    [possible_link] = (await ok(intake.get(f"/v1/complaints/{complaint_id}", headers=stack.as_(WHO["sanya"]))))[
+        "possible_links"
+    ]
     await request_compensation(stack, alice, complaint_id, 30_000)
     claim = await claim_of(stack, complaint_id)
     evidence = (await ok(intake.get(f"/v1/complaints/{complaint_id}/evidence", headers=stack.as_(alice))))[0]
     today = stack.clock.now().astimezone(SHANGHAI).date()
-    returned = await ok(intake.post("/v1/returns", headers=stack.as_(alice), json={
-        "region_code": SANYA, "merchant_id": HOTEL, "goods": "贝壳工艺品一件", "receipt_no": "NO.0031",
-        "purchased_on": (today - timedelta(days=1)).isoformat(), "amount_fen": 286000, "custom_made": False,
-        "reason": "不想要了", "contact_phone": ALICE_PHONE}), 201)
-    guide = await ok(credit.post("/v1/practitioners", headers=staff, json={
-        "name": "李导游", "kind": "tour_guide", "licence_number": "D-4602-009999", "merchant_id": HOTEL,
-        "phone": GUIDE_PHONE}), 201)
+    returned = await ok(
+        intake.post(
+            "/v1/returns",
+            headers=stack.as_(alice),
+            json={
+                "region_code": SANYA,
+                "merchant_id": HOTEL,
+                "goods": "贝壳工艺品一件",
+                "receipt_no": "NO.0031",
+                "purchased_on": (today - timedelta(days=1)).isoformat(),
+                "amount_fen": 286000,
+                "custom_made": False,
+                "reason": "不想要了",
+                "contact_phone": ALICE_PHONE,
+            },
+        ),
+        201,
+    )
+    guide = await ok(
+        credit.post(
+            "/v1/practitioners",
+            headers=staff,
+            json={
+                "name": "李导游",
+                "kind": "tour_guide",
+                "licence_number": "D-4602-009999",
+                "merchant_id": HOTEL,
+                "phone": GUIDE_PHONE,
+            },
+        ),
+        201,
+    )
     code = await ok(credit.get(f"/v1/merchants/{HOTEL}/code", headers=admin))
     await ok(credit.get(f"/v1/credit/{alice.subject}", headers=stack.as_(alice)))  # her file opens on first look
-    notice = await ok(credit.post("/v1/lists/key_supervision/notices", headers=admin, json={
-        "subject_id": HOTEL, "reason": "多次被认定有责投诉", "duration_days": 90}), 201)
-    await ok(credit.post(f"/v1/listings/{notice['id']}/decisions", headers=admin,
-                         json={"decision": "list", "note": "未申辩"}))
+    notice = await ok(
+        credit.post(
+            "/v1/lists/key_supervision/notices",
+            headers=admin,
+            json={"subject_id": HOTEL, "reason": "多次被认定有责投诉", "duration_days": 90},
+        ),
+        201,
+    )
+    await ok(
+        credit.post(
+            f"/v1/listings/{notice['id']}/decisions", headers=admin, json={"decision": "list", "note": "未申辩"}
+        )
+    )
     stack.clock.advance(days=91)  # past the minimum publication period: the hotel may apply for repair
-    repair = await ok(credit.post("/v1/credit-repairs", headers=staff, json={
-        "listing_id": notice["id"], "statement": "已完成整改培训。", "evidence": ["整改报告"]}), 201)
+    repair = await ok(
+        credit.post(
+            "/v1/credit-repairs",
+            headers=staff,
+            json={"listing_id": notice["id"], "statement": "已完成整改培训。", "evidence": ["整改报告"]},
+        ),
+        201,
+    )
     await stack.deliver_events()
 
     now = stack.clock.now()
     # debatable: her merchant's staff see her account id (a complaint's consumer_id, the timeline's actor_id).
     hers, its_side = {"alice", "staff", "sanya", "admin"}, {"staff", "sanya", "admin"}
     return World(
-        params={"complaint_id": complaint_id, "file_id": evidence["id"], "return_id": returned["id"],
-                "region_code": SANYA, "merchant_id": HOTEL, "claim_id": claim["id"], "recovery_id": recovery["id"],
-                "day": paid_on.isoformat(), "practitioner_id": guide["id"], "image": "png", "subject_id": HOTEL,
-                "list_name": "key_supervision", "listing_id": notice["id"], "repair_id": repair["id"],
-                "code": code["code"]},
-        fields={"merchant_id": HOTEL, "region_code": SANYA, "consumer_id": alice.subject, "subject_id": HOTEL,
-                "listing_id": notice["id"], "contact_phone": NEW_PHONE, "link_id": possible_link["id"],
-                "purchased_on": (now.astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat(),
-                "occurred_at": (now - timedelta(hours=1)).isoformat()},
+        params={
+            "complaint_id": complaint_id,
+            "file_id": evidence["id"],
+            "return_id": returned["id"],
+            "region_code": SANYA,
+            "merchant_id": HOTEL,
+            "claim_id": claim["id"],
+            "recovery_id": recovery["id"],
+            "day": paid_on.isoformat(),
+            "practitioner_id": guide["id"],
+            "image": "png",
+            "subject_id": HOTEL,
+            "list_name": "key_supervision",
+            "listing_id": notice["id"],
+            "repair_id": repair["id"],
+            "code": code["code"],
+        },
+        fields={
+            "merchant_id": HOTEL,
+            "region_code": SANYA,
+            "consumer_id": alice.subject,
+            "subject_id": HOTEL,
+            "listing_id": notice["id"],
+            "contact_phone": NEW_PHONE,
+            "link_id": possible_link["id"],
+            "purchased_on": (now.astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat(),
+            "occurred_at": (now - timedelta(hours=1)).isoformat(),
+        },
         query={"region_code": SANYA, "consumer": alice.subject, "merchant": HOTEL},
-        private={ALICE_PHONE: {"alice"}, HOTEL_PHONE: its_side, GUIDE_PHONE: its_side,
-                 alice.subject: hers, complaint_id: hers, evidence["id"]: hers, returned["id"]: hers,
-                 claim["id"]: hers, recovery["id"]: its_side, repair["id"]: its_side,
-                 PENDING: {"sanya", "admin"}, PENDING_PHONE: {"sanya", "admin"}})
+        private={
+            ALICE_PHONE: {"alice"},
+            HOTEL_PHONE: its_side,
+            GUIDE_PHONE: its_side,
+            alice.subject: hers,
+            complaint_id: hers,
+            evidence["id"]: hers,
+            returned["id"]: hers,
+            claim["id"]: hers,
+            recovery["id"]: its_side,
+            repair["id"]: its_side,
+            PENDING: {"sanya", "admin"},
+            PENDING_PHONE: {"sanya", "admin"},
+        },
+    )
 
 
 async def test_the_table_names_every_public_operation(stack: Stack) -> None:
@@ -371,8 +495,12 @@ async def test_the_table_names_every_public_operation(stack: Stack) -> None:
 
 async def test_every_role_gets_what_the_table_says(stack: Stack) -> None:
     world = await build_world(stack)
-    cases = [(op, variant, rows[op.key]) for variant, (_, rows) in VARIANTS.items()
-             for op in operations(stack) if op.key in rows]
+    cases = [
+        (op, variant, rows[op.key])
+        for variant, (_, rows) in VARIANTS.items()
+        for op in operations(stack)
+        if op.key in rows
+    ]
     problems: dict[tuple[str, str], str] = {}
     for op, variant, row in cases:
         url, kwargs = request_for(op, world, variant)
@@ -407,8 +535,9 @@ async def test_through_the_gateway_only_anonymous_routes_answer_without_a_login(
         for headers in ({}, forged):  # a token of the services' own, sent from outside, counts for nothing
             r = await stack.gateway.request(op.method, url, headers=headers, **kwargs)
             if r.status_code != 401:
-                problems.append(f"{op.key} without a login{' (forged token)' if headers else ''}: "
-                                f"{r.status_code} {r.text[:200]}")
+                problems.append(
+                    f"{op.key} without a login{' (forged token)' if headers else ''}: {r.status_code} {r.text[:200]}"
+                )
     for path, item in stack.apps["gateway"].openapi()["paths"].items():
         if path.startswith(SKIPPED) or path.endswith(("/login", "/refresh", "/progress/lookups")):
             continue  # logging in needs no login, nor does trading a case number and its phone for a progress token

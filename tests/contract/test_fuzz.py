@@ -27,8 +27,10 @@ def servers(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> I
 
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     built = {name: service_settings(name, databases, tmp) for name in ("intake", "credit")}
-    with ServerThread(FACTORIES["intake"](built["intake"])) as intake, \
-            ServerThread(FACTORIES["credit"](built["credit"])) as credit:
+    with (
+        ServerThread(FACTORIES["intake"](built["intake"])) as intake,
+        ServerThread(FACTORIES["credit"](built["credit"])) as credit,
+    ):
         yield {"intake": intake.url, "credit": credit.url}
 
     async def clean() -> None:

@@ -42,17 +42,24 @@ async def get(stack: Stack, who: Identity, path: str, expect: int = 200, **param
 
 
 async def test_a_merchant_goes_live_on_review_and_its_code_resolves_to_its_public_profile(stack: Stack) -> None:
-    body = {"name": "天涯海角游览区", "uscc": uscc("tianya"), "region_code": SANYA, "industry": "sightseeing",
-            "in_integrity_alliance": True, "licences": [{"kind": "scenic_rating", "number": "5A-HN-0001"}],
-            "contacts": [{"name": "王经理", "phone": "13800001111", "role": "complaints"}]}
+    body = {
+        "name": "天涯海角游览区",
+        "uscc": uscc("tianya"),
+        "region_code": SANYA,
+        "industry": "sightseeing",
+        "in_integrity_alliance": True,
+        "licences": [{"kind": "scenic_rating", "number": "5A-HN-0001"}],
+        "contacts": [{"name": "王经理", "phone": "13800001111", "role": "complaints"}],
+    }
     merchant = await post(stack, official(SANYA), "/v1/merchants", body, 201)
     assert merchant["status"] == "pending" and merchant["contacts"][0]["phone"] == "13800001111"
     mid = merchant["id"]
     await get(stack, official(SANYA), f"/v1/merchants/{mid}/code", 404)
     await get(stack, ALICE, f"/v1/merchants/{mid}", 404)  # not public before review
     await post(stack, official(HAIKOU), f"/v1/merchants/{mid}/reviews", {"decision": "approve"}, 404)
-    live = await post(stack, official(SANYA), f"/v1/merchants/{mid}/reviews",
-                      {"decision": "approve", "note": "现场核验通过"}, 200)
+    live = await post(
+        stack, official(SANYA), f"/v1/merchants/{mid}/reviews", {"decision": "approve", "note": "现场核验通过"}, 200
+    )
     assert live["status"] == "live"
     again = await post(stack, official(SANYA), f"/v1/merchants/{mid}/reviews", {"decision": "reject"}, 409)
     assert again["code"] == "already_reviewed"
@@ -99,9 +106,21 @@ async def test_the_profile_shows_the_red_list_as_a_badge_and_other_lists_as_warn
     now = stack.clock.now()
     async with stack.apps["credit"].state.sessionmaker() as session:
         for name, state in (("red", "listed"), ("key_supervision", "listed"), ("dishonest", "noticed")):
-            session.add(Listing(id=new_id("lst"), subject_id=HOTEL, subject_kind="merchant", region_code=SANYA,
-                                list_name=name, state=state, reason="test", basis=[], noticed_at=now, opened_by="test",
-                                listed_at=now if state == "listed" else None))
+            session.add(
+                Listing(
+                    id=new_id("lst"),
+                    subject_id=HOTEL,
+                    subject_kind="merchant",
+                    region_code=SANYA,
+                    list_name=name,
+                    state=state,
+                    reason="test",
+                    basis=[],
+                    noticed_at=now,
+                    opened_by="test",
+                    listed_at=now if state == "listed" else None,
+                )
+            )
         await session.commit()
     profile = await get(stack, PUBLIC, f"/v1/codes/{code['code']}")
     assert "red_list" in profile["badges"]
@@ -115,8 +134,13 @@ async def late_at_fault_complaint(stack: Stack, n: int) -> None:
     stack.clock.advance(minutes=45)  # past the 30-minute disposal deadline
     await act(stack, STAFF, c["id"], "responses", {"message": "房型与订单一致。"})
     await act(stack, tourist, c["id"], "rejections", {"note": "订单写的是海景房"})
-    await act(stack, official(SANYA), c["id"], "resolutions",
-              {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000})
+    await act(
+        stack,
+        official(SANYA),
+        c["id"],
+        "resolutions",
+        {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000},
+    )
     await act(stack, tourist, c["id"], "evaluations", {"score": 1})
 
 
@@ -164,7 +188,8 @@ async def default_recovery(stack: Stack) -> None:
 
 
 async def test_a_default_puts_the_merchant_on_notice_then_the_dishonest_list_and_repair_restores_it(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     await default_recovery(stack)
     credit = await credit_of(stack, HOTEL, STAFF)
     assert credit["grade"] == "C" and credit["reasons"][0]["kind"] == "recovery_defaulted"
@@ -182,8 +207,11 @@ async def test_a_default_puts_the_merchant_on_notice_then_the_dishonest_list_and
     code = await get(stack, STAFF, f"/v1/merchants/{HOTEL}/code")
     assert (await get(stack, PUBLIC, f"/v1/codes/{code['code']}"))["warnings"] == ["dishonest"]
 
-    repair = {"listing_id": notice["id"], "statement": "已全额偿还并完成整改培训。",
-              "evidence": ["银行回单 2026-12-20"]}
+    repair = {
+        "listing_id": notice["id"],
+        "statement": "已全额偿还并完成整改培训。",
+        "evidence": ["银行回单 2026-12-20"],
+    }
     early = await post(stack, STAFF, "/v1/credit-repairs", repair, 409)
     assert early["code"] == "repair_too_early"
     stack.clock.advance(days=181)
@@ -193,10 +221,20 @@ async def test_a_default_puts_the_merchant_on_notice_then_the_dishonest_list_and
     assert applied["state"] == "pending"
     twice = await post(stack, STAFF, "/v1/credit-repairs", repair, 409)
     assert twice["code"] == "repair_pending"
-    await post(stack, official(HAIKOU), f"/v1/credit-repairs/{applied['id']}/decisions",
-               {"decision": "approve", "note": "x"}, 404)
-    decided = await post(stack, official(SANYA), f"/v1/credit-repairs/{applied['id']}/decisions",
-                         {"decision": "approve", "note": "整改到位，准予修复"}, 200)
+    await post(
+        stack,
+        official(HAIKOU),
+        f"/v1/credit-repairs/{applied['id']}/decisions",
+        {"decision": "approve", "note": "x"},
+        404,
+    )
+    decided = await post(
+        stack,
+        official(SANYA),
+        f"/v1/credit-repairs/{applied['id']}/decisions",
+        {"decision": "approve", "note": "整改到位，准予修复"},
+        200,
+    )
     assert decided["state"] == "approved"
     restored = await credit_of(stack, HOTEL, STAFF)
     assert restored["grade"] == "B" and restored["history"][0]["cause"] == f"repair {applied['id']}"
@@ -219,21 +257,29 @@ async def test_a_notice_can_be_answered_and_withdrawn_and_bounds_are_kept(stack:
     notice = await post(stack, official(SANYA), path, {"subject_id": HOTEL, "reason": "多次被投诉价格不透明"}, 201)
     dup = await post(stack, official(SANYA), path, {"subject_id": HOTEL, "reason": "again"}, 409)
     assert dup["code"] == "already_on_list"
-    await post(stack, merchant_staff(merchant_id("OTHER")), f"/v1/listings/{notice['id']}/defence",
-               {"statement": "x"}, 404)
-    defended = await post(stack, STAFF, f"/v1/listings/{notice['id']}/defence",
-                          {"statement": "已全部整改，价目表已公示。"}, 200)
+    await post(
+        stack, merchant_staff(merchant_id("OTHER")), f"/v1/listings/{notice['id']}/defence", {"statement": "x"}, 404
+    )
+    defended = await post(
+        stack, STAFF, f"/v1/listings/{notice['id']}/defence", {"statement": "已全部整改，价目表已公示。"}, 200
+    )
     assert defended["defence"].startswith("已全部整改")
     stack.clock.advance(days=6)
     assert await stack.run_lists() == 0  # a stated case waits for the official
-    withdrawn = await post(stack, official(SANYA), f"/v1/listings/{notice['id']}/decisions",
-                           {"decision": "withdraw", "note": "申辩成立"}, 200)
+    withdrawn = await post(
+        stack,
+        official(SANYA),
+        f"/v1/listings/{notice['id']}/decisions",
+        {"decision": "withdraw", "note": "申辩成立"},
+        200,
+    )
     assert (withdrawn["state"], withdrawn["end_reason"]) == ("ended", "withdrawn")
 
     listed = await post(stack, official(SANYA), path, {"subject_id": HOTEL, "reason": "复查仍不透明"}, 201)
     await post(stack, official(SANYA), f"/v1/listings/{listed['id']}/decisions", {"decision": "list", "note": "x"}, 200)
-    early = await post(stack, official(SANYA), f"/v1/listings/{listed['id']}/decisions",
-                       {"decision": "remove", "note": "x"}, 409)
+    early = await post(
+        stack, official(SANYA), f"/v1/listings/{listed['id']}/decisions", {"decision": "remove", "note": "x"}, 409
+    )
     assert early["code"] == "minimum_period_not_over"
     stack.clock.advance(days=181)
     assert await stack.run_lists() == 1  # 180 days by default: expired
@@ -248,12 +294,22 @@ async def test_a_good_credit_consumer_gets_a_free_first_ticket_once_per_scenic_s
     key = await get(stack, PUBLIC, "/v1/benefits/signing-key")
     before = await get(stack, ALICE, "/v1/benefits/eligibility", **ask)
     assert (before["eligible"], before["reasons"], before["grade"]) == (False, ["grade_too_low"], "B")
-    no_one = await post(stack, official(SANYA), "/v1/credit/usr_NOBODY/records",
-                        {"kind": "honour", "note": "x", "honour": "中国好人"}, 404)
+    no_one = await post(
+        stack,
+        official(SANYA),
+        "/v1/credit/usr_NOBODY/records",
+        {"kind": "honour", "note": "x", "honour": "中国好人"},
+        404,
+    )
     assert no_one["code"] == "subject_not_found"
     await credit_of(stack, ALICE.subject, ALICE)  # she opens her credit page: the archive knows her
-    await post(stack, official(SANYA), f"/v1/credit/{ALICE.subject}/records",
-               {"kind": "honour", "note": "中国好人榜 2026 年 9 月", "honour": "中国好人"}, 201)
+    await post(
+        stack,
+        official(SANYA),
+        f"/v1/credit/{ALICE.subject}/records",
+        {"kind": "honour", "note": "中国好人榜 2026 年 9 月", "honour": "中国好人"},
+        201,
+    )
     assert (await credit_of(stack, ALICE.subject, ALICE))["grade"] == "A"
 
     answer = await get(stack, gate, "/v1/benefits/eligibility", **ask)
@@ -283,32 +339,59 @@ async def test_a_good_credit_consumer_gets_a_free_first_ticket_once_per_scenic_s
 async def test_bad_input_is_refused_with_a_stable_code_and_changes_nothing(stack: Stack) -> None:
     await settle_merchant(stack)
     lic = {"kind": "business_licence", "number": "LIC-0001"}
-    await post(stack, ADMIN, "/v1/merchants", {"name": "甲", "uscc": uscc("a"), "region_code": SANYA,
-                                               "industry": "food", "licences": [lic]}, 201)
-    dup = await post(stack, ADMIN, "/v1/merchants", {"name": "乙", "uscc": uscc("b"), "region_code": SANYA,
-                                                     "industry": "food", "licences": [lic]}, 409)
+    await post(
+        stack,
+        ADMIN,
+        "/v1/merchants",
+        {"name": "甲", "uscc": uscc("a"), "region_code": SANYA, "industry": "food", "licences": [lic]},
+        201,
+    )
+    dup = await post(
+        stack,
+        ADMIN,
+        "/v1/merchants",
+        {"name": "乙", "uscc": uscc("b"), "region_code": SANYA, "industry": "food", "licences": [lic]},
+        409,
+    )
     assert dup["code"] == "licence_taken"
     assert (await get(stack, ADMIN, "/v1/merchants", status="pending", name="乙"))["items"] == []
-    guide = {"name": "李导游", "kind": "tour_guide", "licence_number": "D-4602-001234", "merchant_id": HOTEL,
-             "phone": "13900002222"}
+    guide = {
+        "name": "李导游",
+        "kind": "tour_guide",
+        "licence_number": "D-4602-001234",
+        "merchant_id": HOTEL,
+        "phone": "13900002222",
+    }
     registered = await post(stack, STAFF, "/v1/practitioners", guide, 201)
     assert registered["phone"] == "13900002222"
     assert (await get(stack, ALICE, f"/v1/practitioners/{registered['id']}"))["phone"] == "139****2222"
     assert (await post(stack, STAFF, "/v1/practitioners", {**guide, "name": "王导游"}, 409))["code"] == "licence_taken"
-    await post(stack, merchant_staff(merchant_id("OTHER")), "/v1/practitioners",
-               {**guide, "licence_number": "D-2"}, 404)
+    await post(
+        stack, merchant_staff(merchant_id("OTHER")), "/v1/practitioners", {**guide, "licence_number": "D-2"}, 404
+    )
     count = len((await get(stack, ADMIN, f"/v1/credit/{HOTEL}/records"))["items"])
-    wrong = await post(stack, official(SANYA), f"/v1/credit/{HOTEL}/records",
-                       {"kind": "malicious_complaint", "note": "x"}, 422)
+    wrong = await post(
+        stack, official(SANYA), f"/v1/credit/{HOTEL}/records", {"kind": "malicious_complaint", "note": "x"}, 422
+    )
     assert wrong["code"] == "record_kind_not_applicable"
-    future = await post(stack, official(SANYA), f"/v1/credit/{HOTEL}/records",
-                        {"kind": "penalty", "note": "x", "occurred_at": "2030-01-01T00:00:00Z"}, 422)
+    future = await post(
+        stack,
+        official(SANYA),
+        f"/v1/credit/{HOTEL}/records",
+        {"kind": "penalty", "note": "x", "occurred_at": "2030-01-01T00:00:00Z"},
+        422,
+    )
     assert future["code"] == "timestamp_in_future"
     await post(stack, official(HAIKOU), f"/v1/credit/{HOTEL}/records", {"kind": "penalty", "note": "x"}, 404)
     await post(stack, STAFF, f"/v1/credit/{HOTEL}/records", {"kind": "commendation", "note": "自夸"}, 403)
     assert len((await get(stack, ADMIN, f"/v1/credit/{HOTEL}/records"))["items"]) == count
-    penalty = await post(stack, official(SANYA), f"/v1/credit/{registered['id']}/records",
-                         {"kind": "penalty", "note": "擅自变更行程", "reference": "三旅罚〔2026〕3号"}, 201)
+    penalty = await post(
+        stack,
+        official(SANYA),
+        f"/v1/credit/{registered['id']}/records",
+        {"kind": "penalty", "note": "擅自变更行程", "reference": "三旅罚〔2026〕3号"},
+        201,
+    )
     assert penalty["label"] == "行政处罚"
     assert (await credit_of(stack, registered["id"], STAFF))["score"] == 550
 
@@ -369,8 +452,13 @@ async def test_an_outside_score_is_a_second_way_into_a_benefit_never_part_of_the
 
     # A low grade is not lifted by any outside score.
     for _ in range(2):
-        await post(stack, official(SANYA), f"/v1/credit/{carol.subject}/records",
-                   {"kind": "malicious_complaint", "note": "经查捏造事实"}, 201)
+        await post(
+            stack,
+            official(SANYA),
+            f"/v1/credit/{carol.subject}/records",
+            {"kind": "malicious_complaint", "note": "经查捏造事实"},
+            201,
+        )
     await post(stack, ADMIN, f"/v1/credit/{carol.subject}/external-scores", {"source": "sesame", "score": 900}, 201)
     theirs = await get(stack, carol, "/v1/benefits/eligibility", **{**ask, "consumer": carol.subject})
     assert theirs["grade"] == "D" and theirs["reasons"] == ["grade_too_low"]

@@ -19,12 +19,15 @@ def test_published_codes_pass_their_check(code: str) -> None:
     assert CODES.validate_python(code) == code
 
 
-@pytest.mark.parametrize(("code", "why"), [
-    ("91440300708461136U", "check character should be T, not U"),
-    ("91440300708461136", "is 18 characters"),
-    ("9144030070846113IT", "is 18 characters"),  # I is not in the character set
-    ("91A40300708461136T", "is 18 characters"),  # the division code is six digits
-])
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        ("91440300708461136U", "check character should be T, not U"),
+        ("91440300708461136", "is 18 characters"),
+        ("9144030070846113IT", "is 18 characters"),  # I is not in the character set
+        ("91A40300708461136T", "is 18 characters"),  # the division code is six digits
+    ],
+)
 def test_bad_codes_are_refused_with_the_reason(code: str, why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         CODES.validate_python(code)
@@ -40,19 +43,21 @@ async def test_settling_in_checks_the_code_and_refuses_a_second_merchant_with_it
     again = await credit.post("/v1/merchants", headers=stack.as_(ADMIN), json={**body, "name": "同一家"})
     assert again.status_code == 409 and again.json()["code"] == "uscc_taken"
 
-    typo = await credit.post("/v1/merchants", headers=stack.as_(ADMIN),
-                             json={**body, "uscc": "91460200MA5T0HTL1X"})
+    typo = await credit.post("/v1/merchants", headers=stack.as_(ADMIN), json={**body, "uscc": "91460200MA5T0HTL1X"})
     assert typo.status_code == 422 and typo.json()["code"] == "validation_failed"
     assert "check character should be W" in typo.text
-    missing = await credit.post("/v1/merchants", headers=stack.as_(ADMIN),
-                                json={k: v for k, v in body.items() if k != "uscc"})
+    missing = await credit.post(
+        "/v1/merchants", headers=stack.as_(ADMIN), json={k: v for k, v in body.items() if k != "uscc"}
+    )
     assert missing.status_code == 422
-    assert (await credit.post("/v1/merchants", headers=stack.as_(consumer()),
-                              json={**body, "uscc": uscc("x")})).status_code == 403
+    assert (
+        await credit.post("/v1/merchants", headers=stack.as_(consumer()), json={**body, "uscc": uscc("x")})
+    ).status_code == 403
     listed = (await credit.get("/v1/merchants", params={"name": "椰梦"}, headers=stack.as_(consumer()))).json()
     assert listed["items"] == []  # not live until an official approves it
-    approved = await credit.post(f"/v1/merchants/{r.json()['id']}/reviews", headers=stack.as_(ADMIN),
-                                 json={"decision": "approve"})
+    approved = await credit.post(
+        f"/v1/merchants/{r.json()['id']}/reviews", headers=stack.as_(ADMIN), json={"decision": "approve"}
+    )
     assert approved.status_code == 200 and approved.json()["status"] == "live"
     listed = (await credit.get("/v1/merchants", params={"name": "椰梦"}, headers=stack.as_(consumer()))).json()
     assert [m["uscc"] for m in listed["items"]] == ["91460200MA5T0HTL1W"]

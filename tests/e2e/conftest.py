@@ -43,11 +43,17 @@ def system(databases: Databases, providers: Providers, tmp_path_factory: pytest.
     ports = {name: free_port() for name in SERVICES}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-    extra = {"gateway": {**gateway_overrides(providers), "public_url": urls["gateway_url"],
-                         "webhook_interval_seconds": 0.05,
-                         "notify_interval_seconds": 0.05, "notify_coalesce_seconds": 0},
-             "intake": {"scheduler_interval_seconds": 0.05},
-             "credit": {"lists_interval_seconds": 0.05}}
+    extra = {
+        "gateway": {
+            **gateway_overrides(providers),
+            "public_url": urls["gateway_url"],
+            "webhook_interval_seconds": 0.05,
+            "notify_interval_seconds": 0.05,
+            "notify_coalesce_seconds": 0,
+        },
+        "intake": {"scheduler_interval_seconds": 0.05},
+        "credit": {"lists_interval_seconds": 0.05},
+    }
     settings = {name: service_settings(name, databases, tmp, **common, **extra.get(name, {})) for name in SERVICES}
     with ExitStack() as servers:
         for name in ("credit", "compensation", "intake", "gateway"):
@@ -67,8 +73,9 @@ async def _add_staff(gateway_settings: Any) -> None:
             ("hotel", Role.merchant_staff, {"merchant_id": HOTEL}),
             ("other", Role.merchant_staff, {"merchant_id": OTHER}),
         ):
-            await create_staff(session, system_clock, username=username, password=f"{username}-pass-e2e", role=role,
-                               **fields)
+            await create_staff(
+                session, system_clock, username=username, password=f"{username}-pass-e2e", role=role, **fields
+            )
         await session.commit()
     await engine.dispose()
 
@@ -90,8 +97,9 @@ class Receiver:
         async def hook(request: Request) -> JSONResponse:
             if self.failing:
                 return JSONResponse({"error": "down for maintenance"}, status_code=503)
-            self.received.append({"headers": dict(request.headers), "body": await request.body(),
-                                  "url": str(request.url)})
+            self.received.append(
+                {"headers": dict(request.headers), "body": await request.body(), "url": str(request.url)}
+            )
             return JSONResponse({"ok": True})
 
         self.app = Starlette(routes=[Route("/hooks/complaints", hook, methods=["POST"])])

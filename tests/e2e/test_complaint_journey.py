@@ -18,9 +18,9 @@ pytestmark = pytest.mark.e2e
 PNG = photo_png()
 
 
-
 async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: System) -> None:
     async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+
         async def login_staff(username: str) -> dict[str, str]:
             r = await gw.post("/v1/auth/staff/login", json={"username": username, "password": f"{username}-pass-e2e"})
             assert r.status_code == 200, r.text
@@ -33,9 +33,17 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
 
         admin = await login_staff("admin")
         for merchant_id, name in ((HOTEL, "三亚湾海景酒店"), (OTHER, "别家酒店")):
-            r = await gw.post("/v1/merchants", headers=admin, json={
-                "id": merchant_id, "name": name, "uscc": uscc(merchant_id), "region_code": "460200",
-                "industry": "lodging"})
+            r = await gw.post(
+                "/v1/merchants",
+                headers=admin,
+                json={
+                    "id": merchant_id,
+                    "name": name,
+                    "uscc": uscc(merchant_id),
+                    "region_code": "460200",
+                    "industry": "lodging",
+                },
+            )
             assert r.status_code == 201, r.text
             r = await gw.post(f"/v1/merchants/{merchant_id}/reviews", headers=admin, json={"decision": "approve"})
             assert r.status_code == 200, r.text
@@ -43,15 +51,22 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
         alice = await login_wechat("alice")
 
         async def merchant_known() -> bool:
-            probe = await gw.post("/v1/complaints", headers={**alice, "Idempotency-Key": "probe"},
-                                  json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"))
+            probe = await gw.post(
+                "/v1/complaints",
+                headers={**alice, "Idempotency-Key": "probe"},
+                json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"),
+            )
             return probe.status_code == 201
 
         # subject.registered travels credit -> intake through the outbox; wait for it, then start clean.
         await eventually(merchant_known)
-        probe_id = (await gw.post("/v1/complaints", headers={**alice, "Idempotency-Key": "probe"},
-                                  json=complaint_body(merchant_id=HOTEL,
-                                                      description="探测商户是否已同步到受理服务。"))).json()["id"]
+        probe_id = (
+            await gw.post(
+                "/v1/complaints",
+                headers={**alice, "Idempotency-Key": "probe"},
+                json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"),
+            )
+        ).json()["id"]
         await gw.post(f"/v1/complaints/{probe_id}/withdrawals", headers=alice, json={"reason": "探测"})
 
         started = time.monotonic()
@@ -63,8 +78,9 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
         assert complaint["state"] == "assigned" and complaint["assignee"]["id"] == HOTEL
         assert elapsed < 1.0, f"accepted and assigned in {elapsed:.3f} s"
 
-        photo = await gw.post(f"/v1/complaints/{cid}/evidence", headers=alice,
-                              files={"file": ("room.png", PNG, "image/png")})
+        photo = await gw.post(
+            f"/v1/complaints/{cid}/evidence", headers=alice, files={"file": ("room.png", PNG, "image/png")}
+        )
         assert photo.status_code == 201, photo.text
         fetched = await gw.get(f"/v1/complaints/{cid}/evidence/{photo.json()['id']}", headers=alice)
         assert fetched.content.startswith(b"\x89PNG") and fetched.headers["content-type"] == "image/png"
@@ -74,8 +90,11 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
         queue = (await gw.get("/v1/complaints", headers=hotel)).json()["items"]
         assert cid in [c["id"] for c in queue]
         assert next(c for c in queue if c["id"] == cid)["contact_phone"] == "138****1234"
-        r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,
-                          json={"message": "已为您退还房差 300 元。", "offered_refund_fen": 30000})
+        r = await gw.post(
+            f"/v1/complaints/{cid}/responses",
+            headers=hotel,
+            json={"message": "已为您退还房差 300 元。", "offered_refund_fen": 30000},
+        )
         assert r.status_code == 200 and r.json()["state"] == "responded"
         r = await gw.post(f"/v1/complaints/{cid}/acceptances", headers=alice, json={})
         assert r.json()["state"] == "resolved" and r.json()["amount_refunded_fen"] == 30000
@@ -85,7 +104,14 @@ async def test_a_complaint_from_wechat_login_to_closing_evaluation(system: Syste
         timeline = (await gw.get(f"/v1/complaints/{cid}/timeline", headers=alice)).json()
         steps = [e for e in timeline if e["kind"] not in ("notified", "notification_failed")]
         assert [e["kind"] for e in steps] == [
-            "submitted", "accepted", "assigned", "evidence_added", "responded", "response_accepted", "evaluated"]
+            "submitted",
+            "accepted",
+            "assigned",
+            "evidence_added",
+            "responded",
+            "response_accepted",
+            "evaluated",
+        ]
         assert all(e["at"] for e in timeline)
 
         for stranger in (await login_wechat("bob"), await login_staff("haikou"), await login_staff("other")):
@@ -99,8 +125,11 @@ async def test_an_unanswered_complaint_escalates_at_30_minutes_exactly_once(syst
     async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
         r = await gw.post("/v1/auth/wechat/login", json={"code": "demo-dora"})
         dora = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        created = await gw.post("/v1/complaints", headers=dora, json=complaint_body(
-            merchant_id=HOTEL, description="退房时被要求支付未说明的清洁费 200 元，要求退还。"))
+        created = await gw.post(
+            "/v1/complaints",
+            headers=dora,
+            json=complaint_body(merchant_id=HOTEL, description="退房时被要求支付未说明的清洁费 200 元，要求退还。"),
+        )
         cid = created.json()["id"]
         assert created.json()["deadlines"]["next_deadline"] == "dispose"
 

@@ -52,14 +52,24 @@ def shot(page: Any, name: str) -> None:
 def overdue_complaint(system: System) -> str:
     """A merchant settled in, a tourist's complaint assigned to it, and 31 minutes without an answer."""
     with httpx.Client(base_url=system.url, timeout=10) as gw:
+
         def login(path: str, body: dict[str, str]) -> dict[str, str]:
             r = gw.post(path, json=body)
             assert r.status_code == 200, r.text
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
         admin = login("/v1/auth/staff/login", {"username": "admin", "password": "admin-pass-e2e"})
-        r = gw.post("/v1/merchants", headers=admin, json={
-            "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging"})
+        r = gw.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": HOTEL,
+                "name": "三亚湾海景酒店",
+                "uscc": uscc(HOTEL),
+                "region_code": "460200",
+                "industry": "lodging",
+            },
+        )
         assert r.status_code == 201, r.text
         r = gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"})
         assert r.status_code == 200, r.text
@@ -172,8 +182,17 @@ def test_an_official_approves_a_merchant_waiting_for_review(system: System, page
     with httpx.Client(base_url=system.url, timeout=10) as gw:
         r = gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
         admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        r = gw.post("/v1/merchants", headers=admin, json={
-            "id": OTHER, "name": "椰梦长廊民宿", "uscc": uscc(OTHER), "region_code": "460200", "industry": "lodging"})
+        r = gw.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": OTHER,
+                "name": "椰梦长廊民宿",
+                "uscc": uscc(OTHER),
+                "region_code": "460200",
+                "industry": "lodging",
+            },
+        )
         assert r.status_code == 201, r.text
     page.goto(f"{system.url}/console/")
     page.get_by_label("用户名").fill("sanya")

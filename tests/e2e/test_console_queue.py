@@ -55,9 +55,13 @@ def login(gw: httpx.Client, username: str) -> dict[str, str]:
 
 
 def file(gw: httpx.Client, sanya: dict[str, str], n: int, **fields: Any) -> str:
-    body = complaint_body(channel="hotline_12345", merchant_id=HOTEL, contact_phone=f"1390000{n:04d}",
-                          contact_name=f"游客{n}",
-                          description=f"第{n}号来电：预订的海景房{n}号被换成了面对停车场的房间，前台拒绝退差价。")
+    body = complaint_body(
+        channel="hotline_12345",
+        merchant_id=HOTEL,
+        contact_phone=f"1390000{n:04d}",
+        contact_name=f"游客{n}",
+        description=f"第{n}号来电：预订的海景房{n}号被换成了面对停车场的房间，前台拒绝退差价。",
+    )
     body.update(fields)
     r = gw.post("/v1/complaints", headers=sanya, json={k: v for k, v in body.items() if v is not None})
     assert r.status_code == 201, r.text
@@ -67,11 +71,19 @@ def file(gw: httpx.Client, sanya: dict[str, str], n: int, **fields: Any) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def province(system: System) -> None:
     """A provincial official: Sanya's supervisor (before the browser holds this thread's event loop)."""
+
     async def add() -> None:
         engine = create_engine(system.settings["gateway"])
         async with create_sessionmaker(engine)() as session:
-            await create_staff(session, system_clock, username="hainan", password="hainan-pass-e2e",
-                               role=Role.official, region_code="460000", display_name="省督办员")
+            await create_staff(
+                session,
+                system_clock,
+                username="hainan",
+                password="hainan-pass-e2e",
+                role=Role.official,
+                region_code="460000",
+                display_name="省督办员",
+            )
             await session.commit()
         await engine.dispose()
 
@@ -83,17 +95,30 @@ def queue(system: System) -> Queue:
     """56 open cases in Sanya: 3 missed their 30-minute deadline (by 16, 11 and 6 minutes), 53 are on time."""
     with httpx.Client(base_url=system.url, timeout=10) as gw:
         admin, sanya = login(gw, "admin"), login(gw, "sanya")
-        r = gw.post("/v1/merchants", headers=admin, json={
-            "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging"})
+        r = gw.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": HOTEL,
+                "name": "三亚湾海景酒店",
+                "uscc": uscc(HOTEL),
+                "region_code": "460200",
+                "industry": "lodging",
+            },
+        )
         assert r.status_code == 201, r.text
         assert gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"}).status_code == 200
         deadline = time.monotonic() + 15
         late = []
         for n in range(3):
             while True:  # credit tells intake of the merchant through the outbox
-                body = complaint_body(channel="hotline_12345", merchant_id=HOTEL, contact_phone=f"1390000{n:04d}",
-                                      contact_name=f"游客{n}",
-                                      description=f"第{n}号来电：酒店拒绝退还押金，前台态度恶劣，要求退款。")
+                body = complaint_body(
+                    channel="hotline_12345",
+                    merchant_id=HOTEL,
+                    contact_phone=f"1390000{n:04d}",
+                    contact_name=f"游客{n}",
+                    description=f"第{n}号来电：酒店拒绝退还押金，前台态度恶劣，要求退款。",
+                )
                 r = gw.post("/v1/complaints", headers=sanya, json=body)
                 if r.status_code == 201 or time.monotonic() > deadline:
                     break
@@ -107,9 +132,19 @@ def queue(system: System) -> Queue:
             assert time.monotonic() < deadline + 30, "the scheduler did not escalate the late complaints"
             time.sleep(0.05)
         fresh = [file(gw, sanya, n) for n in range(10, 60)]
-        snack_bar = [file(gw, sanya, n, channel="walk_in", merchant_id=None, merchant_name="椰林海鲜排档",
-                          industry="food", description=f"第{n}号：海鲜按斤称重时缺斤短两，老板拒绝退款。")
-                     for n in range(60, 62)]
+        snack_bar = [
+            file(
+                gw,
+                sanya,
+                n,
+                channel="walk_in",
+                merchant_id=None,
+                merchant_name="椰林海鲜排档",
+                industry="food",
+                description=f"第{n}号：海鲜按斤称重时缺斤短两，老板拒绝退款。",
+            )
+            for n in range(60, 62)
+        ]
         cockroach = file(gw, sanya, 62, description="游客来电：酒店房间里有蟑螂，要求换房并道歉。")
         fresh += [*snack_bar, cockroach]
         # As the queue has it: the deadlines of cases filed one after another follow each other.
@@ -163,7 +198,8 @@ def row_ids(page: Any) -> list[str]:
 
 
 def test_the_queue_shows_every_case_late_ones_first_by_lateness_with_totals_and_a_counter(
-        system: System, queue: Queue, page: Any) -> None:
+    system: System, queue: Queue, page: Any
+) -> None:
     sign_in(page, system, "sanya")
     total = len(queue.all)
     expect(page.locator("#queue-total")).to_have_text(f"共 {total} 件")
@@ -258,7 +294,8 @@ def test_pages_hold_still_when_a_case_arrives_between_them(system: System, queue
 
 
 def test_the_handler_reveals_the_phone_to_call_back_and_the_supervisors_see_the_record(
-        system: System, queue: Queue, browser: Any) -> None:
+    system: System, queue: Queue, browser: Any
+) -> None:
     complaint_id = queue.late[0]
     for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page = open_page(browser, system, viewport)

@@ -42,13 +42,32 @@ async def test_credit_through_the_gateway(system: System) -> None:
         staff = {}
         for name in ("admin", "sanya", "hotel", "other"):
             staff[name], _ = await login(gw, "/v1/auth/staff/login", {"username": name, "password": f"{name}-pass-e2e"})
-        for merchant_id, name, industry in ((HOTEL, "三亚湾海景酒店", "lodging"),
-                                            (OTHER, "南山文化旅游区", "sightseeing")):
-            await ok(await gw.post("/v1/merchants", headers=staff["sanya"], json={
-                "id": merchant_id, "name": name, "uscc": uscc(merchant_id), "region_code": "460200",
-                "industry": industry, "in_integrity_alliance": True}), 201)
-            await ok(await gw.post(f"/v1/merchants/{merchant_id}/reviews", headers=staff["sanya"],
-                                   json={"decision": "approve", "note": "证照齐全"}))
+        for merchant_id, name, industry in (
+            (HOTEL, "三亚湾海景酒店", "lodging"),
+            (OTHER, "南山文化旅游区", "sightseeing"),
+        ):
+            await ok(
+                await gw.post(
+                    "/v1/merchants",
+                    headers=staff["sanya"],
+                    json={
+                        "id": merchant_id,
+                        "name": name,
+                        "uscc": uscc(merchant_id),
+                        "region_code": "460200",
+                        "industry": industry,
+                        "in_integrity_alliance": True,
+                    },
+                ),
+                201,
+            )
+            await ok(
+                await gw.post(
+                    f"/v1/merchants/{merchant_id}/reviews",
+                    headers=staff["sanya"],
+                    json={"decision": "approve", "note": "证照齐全"},
+                )
+            )
 
         # Code check: anyone scans, no login; the QR encodes /c/<code>, which opens the code's page.
         code = await ok(await gw.get(f"/v1/merchants/{HOTEL}/code", headers=staff["hotel"]))
@@ -73,8 +92,12 @@ async def test_credit_through_the_gateway(system: System) -> None:
         system.clock.advance(timedelta(minutes=45))
         await act(gw, f"/v1/complaints/{cid}/responses", staff["hotel"], {"message": "房型与订单一致。"})
         await act(gw, f"/v1/complaints/{cid}/rejections", tourist, {"note": "不一致"})
-        await act(gw, f"/v1/complaints/{cid}/resolutions", staff["sanya"],
-                  {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000})
+        await act(
+            gw,
+            f"/v1/complaints/{cid}/resolutions",
+            staff["sanya"],
+            {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000},
+        )
 
         async def scored() -> bool:
             credit = await ok(await gw.get(f"/v1/credit/{HOTEL}", headers=staff["hotel"]))
@@ -86,8 +109,14 @@ async def test_credit_through_the_gateway(system: System) -> None:
 
         # Two penalties in a year: a notice, the defence period passes unanswered, the dishonest list.
         for n in (1, 2):
-            await ok(await gw.post(f"/v1/credit/{HOTEL}/records", headers=staff["sanya"], json={
-                "kind": "penalty", "note": f"价格欺诈 第 {n} 次", "reference": f"三市监罚〔2026〕{n}号"}), 201)
+            await ok(
+                await gw.post(
+                    f"/v1/credit/{HOTEL}/records",
+                    headers=staff["sanya"],
+                    json={"kind": "penalty", "note": f"价格欺诈 第 {n} 次", "reference": f"三市监罚〔2026〕{n}号"},
+                ),
+                201,
+            )
         credit = await ok(await gw.get(f"/v1/credit/{HOTEL}", headers=staff["hotel"]))
         assert credit["grade"] == "D"  # 641 - 2 x 150: key supervision (grade D) and dishonest (penalties)
         assert sorted(x["list_name"] for x in credit["listings"]) == ["dishonest", "key_supervision"]
@@ -104,18 +133,38 @@ async def test_credit_through_the_gateway(system: System) -> None:
 
         # Repair after the minimum period: applied for by the merchant, decided by the official.
         system.clock.advance(timedelta(days=181))
-        repair = await ok(await gw.post("/v1/credit-repairs", headers=staff["hotel"], json={
-            "listing_id": notice["id"], "statement": "罚款已缴清，完成价格公示整改。",
-            "evidence": ["缴款书 2026-12-01"]}), 201)
-        await ok(await gw.post(f"/v1/credit-repairs/{repair['id']}/decisions", headers=staff["sanya"],
-                               json={"decision": "approve", "note": "整改到位"}))
+        repair = await ok(
+            await gw.post(
+                "/v1/credit-repairs",
+                headers=staff["hotel"],
+                json={
+                    "listing_id": notice["id"],
+                    "statement": "罚款已缴清，完成价格公示整改。",
+                    "evidence": ["缴款书 2026-12-01"],
+                },
+            ),
+            201,
+        )
+        await ok(
+            await gw.post(
+                f"/v1/credit-repairs/{repair['id']}/decisions",
+                headers=staff["sanya"],
+                json={"decision": "approve", "note": "整改到位"},
+            )
+        )
         assert (await ok(await gw.get("/v1/lists/dishonest")))["items"] == []
 
         # A good-credit tourist: a free first ticket at the scenic spot, once.
         _, account = await login(gw, "/v1/auth/wechat/login", {"code": "demo-credit-alice"})
         await ok(await gw.get(f"/v1/credit/{account['id']}", headers=tourist))
-        await ok(await gw.post(f"/v1/credit/{account['id']}/records", headers=staff["sanya"], json={
-            "kind": "honour", "note": "见义勇为 2026", "honour": "见义勇为"}), 201)
+        await ok(
+            await gw.post(
+                f"/v1/credit/{account['id']}/records",
+                headers=staff["sanya"],
+                json={"kind": "honour", "note": "见义勇为 2026", "honour": "见义勇为"},
+            ),
+            201,
+        )
         key = await ok(await gw.get("/v1/benefits/signing-key"))
         ask = {"consumer": account["id"], "benefit": "free_first_ticket", "merchant": OTHER}
         answer = await ok(await gw.get("/v1/benefits/eligibility", headers=staff["other"], params=ask))

@@ -23,13 +23,18 @@ from tests.support import INTERNAL_SECRET
 pytestmark = pytest.mark.e2e
 
 
-async def raw_request(url: str, target: str, method: str = "GET", headers: dict[str, str] | None = None,
-                      body: bytes = b"") -> tuple[int, bytes]:
+async def raw_request(
+    url: str, target: str, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, bytes]:
     """One request written byte for byte (no client normalises its path), answered on a fresh connection."""
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
-             *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+    ]
     if body:
         lines.append(f"Content-Length: {len(body)}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
@@ -44,8 +49,9 @@ async def raw_request(url: str, target: str, method: str = "GET", headers: dict[
 def second_gateway(system: System) -> Iterator[str]:
     """Another gateway replica on the same database, behind a proxy at 127.0.0.1 that it trusts, with a
     small login limit per client address."""
-    settings = system.settings["gateway"].model_copy(update={
-        "trusted_proxies": "127.0.0.1", "rate_limit_logins_per_ip": 3, "run_background_workers": False})
+    settings = system.settings["gateway"].model_copy(
+        update={"trusted_proxies": "127.0.0.1", "rate_limit_logins_per_ip": 3, "run_background_workers": False}
+    )
     with ServerThread(create_gateway(settings, clock=system.clock)) as server:
         yield server.url
 
@@ -84,19 +90,22 @@ async def test_a_body_on_a_get_or_delete_is_refused_and_the_next_caller_is_serve
     assert (await gw.get("/v1/regions")).status_code == 200
 
 
-@pytest.mark.parametrize("target", [
-    "/v1/complaints/../../metrics",
-    "/v1/complaints/%2e%2e/%2e%2e/metrics",
-    "/v1/complaints/..%2f..%2fmetrics",
-    "/v1/complaints%2f..%2f..%2finternal/events",
-    "/v1/codes/..%5c..%5cmetrics",
-    "/v1/complaints//x",
-    "/v1/complaints/./x",
-    "/v1/complaints/%7F",
-    "/v1/complaints/%00",
-    "/v1/codes/%0d%0aX-Injected:%20yes",
-    "/v1/codes/%ff%fe",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/v1/complaints/../../metrics",
+        "/v1/complaints/%2e%2e/%2e%2e/metrics",
+        "/v1/complaints/..%2f..%2fmetrics",
+        "/v1/complaints%2f..%2f..%2finternal/events",
+        "/v1/codes/..%5c..%5cmetrics",
+        "/v1/complaints//x",
+        "/v1/complaints/./x",
+        "/v1/complaints/%7F",
+        "/v1/complaints/%00",
+        "/v1/codes/%0d%0aX-Injected:%20yes",
+        "/v1/codes/%ff%fe",
+    ],
+)
 async def test_a_path_that_could_mean_another_route_is_refused(system: System, target: str) -> None:
     status, body = await raw_request(system.url, target)
     assert status == 400, body
@@ -111,8 +120,9 @@ async def test_a_decoded_question_mark_stays_part_of_the_path(gw: httpx.AsyncCli
     assert "items" not in response.json()
 
 
-async def test_chunked_bodies_are_held_to_the_limit_at_the_gateway_and_at_each_service(system: System,
-                                                                                      gw: httpx.AsyncClient) -> None:
+async def test_chunked_bodies_are_held_to_the_limit_at_the_gateway_and_at_each_service(
+    system: System, gw: httpx.AsyncClient
+) -> None:
     headers = await tourist(gw, "edge-chunked")
     limit = system.settings["gateway"].max_request_bytes
 
@@ -122,15 +132,19 @@ async def test_chunked_bodies_are_held_to_the_limit_at_the_gateway_and_at_each_s
             yield b"x" * 65536
         yield b'"}'
 
-    huge = await gw.post("/v1/complaints", content=chunks(limit + 1024 * 1024),
-                         headers={**headers, "Content-Type": "application/json"})
+    huge = await gw.post(
+        "/v1/complaints", content=chunks(limit + 1024 * 1024), headers={**headers, "Content-Type": "application/json"}
+    )
     assert huge.status_code == 413 and huge.json()["code"] == "payload_too_large"
-    declared = await gw.post("/v1/complaints", content=b"x" * (limit + 1),
-                             headers={**headers, "Content-Type": "application/json"})
+    declared = await gw.post(
+        "/v1/complaints", content=b"x" * (limit + 1), headers={**headers, "Content-Type": "application/json"}
+    )
     assert declared.status_code == 413
     intake = system.settings["gateway"].intake_url
-    direct = {INTERNAL_TOKEN_HEADER: issue_internal_token(consumer(), INTERNAL_SECRET),
-              "Content-Type": "application/json"}
+    direct = {
+        INTERNAL_TOKEN_HEADER: issue_internal_token(consumer(), INTERNAL_SECRET),
+        "Content-Type": "application/json",
+    }
     async with httpx.AsyncClient(base_url=intake, timeout=30) as service:
         at_intake = await service.post("/v1/complaints", content=chunks(50 * 1024 * 1024), headers=direct)
     assert at_intake.status_code == 413 and at_intake.json()["code"] == "payload_too_large"
@@ -138,8 +152,7 @@ async def test_chunked_bodies_are_held_to_the_limit_at_the_gateway_and_at_each_s
     assert ok.status_code == 422  # an ordinary body still reaches intake whole (an unknown region here)
 
 
-async def test_provider_callbacks_are_bounded_and_never_a_server_error(system: System,
-                                                                      gw: httpx.AsyncClient) -> None:
+async def test_provider_callbacks_are_bounded_and_never_a_server_error(system: System, gw: httpx.AsyncClient) -> None:
     limit = system.settings["gateway"].max_callback_bytes
     for path in ("/callbacks/alipay/notify", "/callbacks/wechatpay/transfer", "/callbacks/hotline_12345"):
         big = await gw.post(path, content=b"a=" + b"x" * limit, headers={"Content-Type": "text/plain"})
@@ -147,20 +160,30 @@ async def test_provider_callbacks_are_bounded_and_never_a_server_error(system: S
     for path in ("/callbacks/alipay/notify", "/callbacks/wechatpay/transfer"):  # read before any check
         chunked = await gw.post(path, content=streamed(b"a=", b"x" * limit), headers={"Content-Type": "text/plain"})
         assert chunked.status_code == 413, (path, chunked.text)
-    garbled = await gw.post("/callbacks/alipay/notify", content=b"notify_id=\xff\xfe&sign=\x80\x81",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    garbled = await gw.post(
+        "/callbacks/alipay/notify",
+        content=b"notify_id=\xff\xfe&sign=\x80\x81",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert 400 <= garbled.status_code < 500, garbled.text
 
 
 # --- 2. who is calling ---------------------------------------------------------------------------------------
 async def test_wrong_passwords_lock_a_username_across_replicas_until_an_admin_unlocks_it(
-        system: System, second_gateway: str) -> None:
+    system: System, second_gateway: str
+) -> None:
     settings = system.settings["gateway"]
-    async with httpx.AsyncClient(base_url=system.url, timeout=30) as one, \
-            httpx.AsyncClient(base_url=second_gateway, timeout=30) as two:
+    async with (
+        httpx.AsyncClient(base_url=system.url, timeout=30) as one,
+        httpx.AsyncClient(base_url=second_gateway, timeout=30) as two,
+    ):
+
         def attempt(client: httpx.AsyncClient, password: str, proxy_seen: str = "198.51.100.20") -> Any:
-            return client.post("/v1/auth/staff/login", json={"username": "haikou", "password": password},
-                               headers={"X-Forwarded-For": proxy_seen})
+            return client.post(
+                "/v1/auth/staff/login",
+                json={"username": "haikou", "password": password},
+                headers={"X-Forwarded-For": proxy_seen},
+            )
 
         for i in range(settings.login_free_failures):
             wrong = await attempt(one, f"guess-{i}")
@@ -169,18 +192,23 @@ async def test_wrong_passwords_lock_a_username_across_replicas_until_an_admin_un
         assert locked.status_code == 429 and locked.json()["code"] == "login_locked", locked.text
         assert int(locked.headers["retry-after"]) >= 1
         still_locked = [(await attempt(one, "x")).status_code for _ in range(2)]
-        ghost = [(await one.post("/v1/auth/staff/login", json={"username": "no-such-user", "password": "x"}))
-                 for _ in range(settings.login_free_failures + 1)]
+        ghost = [
+            (await one.post("/v1/auth/staff/login", json={"username": "no-such-user", "password": "x"}))
+            for _ in range(settings.login_free_failures + 1)
+        ]
         assert ghost[-1].status_code == 429  # an unknown username locks alike: a lock tells no one it exists
         assert still_locked == [429, 429]
 
-        admin = (await one.post("/v1/auth/staff/login",
-                                json={"username": "admin", "password": "admin-pass-e2e"})).json()
+        admin = (
+            await one.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+        ).json()
         as_admin = {"Authorization": f"Bearer {admin['access_token']}"}
-        official = (await one.post("/v1/auth/staff/login",
-                                   json={"username": "sanya", "password": "sanya-pass-e2e"})).json()
-        refused = await two.post("/v1/staff/haikou/unlock",
-                                 headers={"Authorization": f"Bearer {official['access_token']}"})
+        official = (
+            await one.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-e2e"})
+        ).json()
+        refused = await two.post(
+            "/v1/staff/haikou/unlock", headers={"Authorization": f"Bearer {official['access_token']}"}
+        )
         assert refused.status_code == 403
         assert (await two.post("/v1/staff/haikou/unlock", headers=as_admin)).status_code == 204
         back = await attempt(one, "haikou-pass-e2e")
@@ -199,18 +227,31 @@ async def test_wrong_passwords_lock_a_username_across_replicas_until_an_admin_un
 async def test_a_client_cannot_choose_its_address_with_x_forwarded_for(system: System, second_gateway: str) -> None:
     async with httpx.AsyncClient(base_url=second_gateway, timeout=30) as behind_proxy:
         # The trusted proxy (127.0.0.1) appended the client it saw; the client wrote the left-most entries.
-        answers = [await behind_proxy.post("/v1/auth/wechat/login", json={"code": "not-a-demo-code"},
-                                           headers={"X-Forwarded-For": f"10.9.{i}.1, 198.51.100.7"})
-                   for i in range(5)]
+        answers = [
+            await behind_proxy.post(
+                "/v1/auth/wechat/login",
+                json={"code": "not-a-demo-code"},
+                headers={"X-Forwarded-For": f"10.9.{i}.1, 198.51.100.7"},
+            )
+            for i in range(5)
+        ]
         assert [a.status_code for a in answers[:3]] == [401, 401, 401]
         assert [a.status_code for a in answers[3:]] == [429, 429]
-        elsewhere = await behind_proxy.post("/v1/auth/wechat/login", json={"code": "not-a-demo-code"},
-                                            headers={"X-Forwarded-For": "198.51.100.8"})
+        elsewhere = await behind_proxy.post(
+            "/v1/auth/wechat/login", json={"code": "not-a-demo-code"}, headers={"X-Forwarded-For": "198.51.100.8"}
+        )
         assert elsewhere.status_code == 401  # another client, another budget
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as direct:
         # The first gateway trusts no proxy: X-Forwarded-For is the client's own words, and ignored.
         limit = system.settings["gateway"].rate_limit_logins_per_ip
-        statuses = [(await direct.post("/v1/auth/wechat/login", json={"code": "not-a-demo-code"},
-                                       headers={"X-Forwarded-For": f"203.0.113.{i % 250}"})).status_code
-                    for i in range(limit + 2)]
+        statuses = [
+            (
+                await direct.post(
+                    "/v1/auth/wechat/login",
+                    json={"code": "not-a-demo-code"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i % 250}"},
+                )
+            ).status_code
+            for i in range(limit + 2)
+        ]
         assert 429 in statuses, statuses

@@ -15,12 +15,17 @@ from tests.e2e.conftest import System
 SERVICES = ("intake", "compensation", "credit")
 # What a caller outside might try, as the gateway would see it: none of these may reach a service.
 PROBES = (
-    ("POST", "/v1/internal/events"), ("POST", "/v1/internal/event-batches"), ("POST", "/v1/internal/payees"),
-    ("POST", "/v1/internal/notification-outcomes"), ("GET", "/v1/metrics"), ("GET", "/v1/health/ready"),
-    ("POST", "/v1/internal/callbacks/wechat"), ("GET", "/v1/openapi.json"),
+    ("POST", "/v1/internal/events"),
+    ("POST", "/v1/internal/event-batches"),
+    ("POST", "/v1/internal/payees"),
+    ("POST", "/v1/internal/notification-outcomes"),
+    ("GET", "/v1/metrics"),
+    ("GET", "/v1/health/ready"),
+    ("POST", "/v1/internal/callbacks/wechat"),
+    ("GET", "/v1/openapi.json"),
 )
 GATEWAY_OWN = (("POST", "/internal/events"), ("POST", "/internal/event-batches"), ("POST", "/internal/payees"))
-REQUESTS = re.compile(r'^http_requests_total\{(.*)\} ([0-9.e+]+)$', re.MULTILINE)
+REQUESTS = re.compile(r"^http_requests_total\{(.*)\} ([0-9.e+]+)$", re.MULTILINE)
 
 
 def served(url: str) -> dict[str, float]:
@@ -46,8 +51,11 @@ def test_internal_routes_and_metrics_of_the_services_are_not_reached_through_the
         assert "deadlines" not in metrics.text and "payouts{" not in metrics.text, "the gateway's own, no service's"
     after = {s: served(u) for s, u in urls.items()}
     for service in SERVICES:
-        reached = {labels: n - before[service].get(labels, 0) for labels, n in after[service].items()
-                   if n != before[service].get(labels, 0)}
+        reached = {
+            labels: n - before[service].get(labels, 0)
+            for labels, n in after[service].items()
+            if n != before[service].get(labels, 0)
+        }
         assert not reached, f"{service} answered: {reached}"
     # The measure works: a public path is proxied, and intake counts it.
     assert httpx.get(f"{system.url}/v1/regions", timeout=10).status_code == 200

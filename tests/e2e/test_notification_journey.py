@@ -29,7 +29,6 @@ pytestmark = pytest.mark.e2e
 NOTICE_KINDS = ("notified", "notification_failed")
 
 
-
 @pytest.fixture
 def fakes(providers: Providers) -> Iterator[Providers]:
     yield providers
@@ -51,15 +50,17 @@ class Tourists:
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def staff(self, username: str) -> dict[str, str]:
-        r = await self.gw.post("/v1/auth/staff/login", json={"username": username,
-                                                            "password": f"{username}-pass-e2e"})
+        r = await self.gw.post("/v1/auth/staff/login", json={"username": username, "password": f"{username}-pass-e2e"})
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def complain(self, who: dict[str, str], name: str) -> dict[str, Any]:
         story = f"{name}：海景房变成了停车场景观，前台拒绝退差价。"
-        r = await self.gw.post("/v1/complaints", headers=who, json=complaint_body(
-            merchant_id=HOTEL, contact_phone=phone_of(name), description=story))
+        r = await self.gw.post(
+            "/v1/complaints",
+            headers=who,
+            json=complaint_body(merchant_id=HOTEL, contact_phone=phone_of(name), description=story),
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -69,17 +70,23 @@ class Tourists:
         return [e for e in r.json() if e["kind"] in NOTICE_KINDS]
 
     def wechat_messages(self, openid: str, cid: str) -> list[dict[str, Any]]:
-        return [m for m in self.providers.wechat.state.sent_messages  # type: ignore[attr-defined]
-                if m["touser"] == openid and m["page"].endswith(f"id={cid}")]  # the message names the case number
+        return [
+            m
+            for m in self.providers.wechat.state.sent_messages  # type: ignore[attr-defined]
+            if m["touser"] == openid and m["page"].endswith(f"id={cid}")
+        ]  # the message names the case number
 
     async def openid(self, name: str) -> str:
         login = WeChatMiniProgramLogin(WECHAT_APPID, WECHAT_SECRET, self.providers.wechat_url)
         return (await login.identify(f"demo-{name}")).external_id
 
     async def alipay_user(self, name: str) -> str:
-        login = AlipayMiniProgramLogin(ALIPAY_APPID, self.providers.alipay_url,
-                                       self.providers.app_private_key.read_text(),
-                                       self.providers.platform_public_key.read_text())
+        login = AlipayMiniProgramLogin(
+            ALIPAY_APPID,
+            self.providers.alipay_url,
+            self.providers.app_private_key.read_text(),
+            self.providers.platform_public_key.read_text(),
+        )
         return (await login.identify(f"demo-{name}")).external_id
 
 
@@ -91,16 +98,28 @@ async def _hotel_is_live(t: Tourists) -> None:
     if HOTEL in _LIVE:
         return
     admin = await t.staff("admin")
-    r = await t.gw.post("/v1/merchants", headers=admin, json={
-        "id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging"})
+    r = await t.gw.post(
+        "/v1/merchants",
+        headers=admin,
+        json={
+            "id": HOTEL,
+            "name": "三亚湾海景酒店",
+            "uscc": uscc(HOTEL),
+            "region_code": "460200",
+            "industry": "lodging",
+        },
+    )
     assert r.status_code == 201, r.text
     r = await t.gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"})
     assert r.status_code == 200, r.text
     probe = await t.login("notify-probe")
 
     async def merchant_known() -> bool:  # subject.registered travels credit -> intake through the outbox
-        r = await t.gw.post("/v1/complaints", headers={**probe, "Idempotency-Key": "notify-probe"},
-                            json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"))
+        r = await t.gw.post(
+            "/v1/complaints",
+            headers={**probe, "Idempotency-Key": "notify-probe"},
+            json=complaint_body(merchant_id=HOTEL, description="探测商户是否已同步到受理服务。"),
+        )
         return r.status_code == 201 and r.json()["state"] == "assigned"
 
     await eventually(merchant_known)
@@ -128,14 +147,20 @@ async def test_a_wechat_tourist_is_told_of_each_step_by_subscribe_message(system
         assert message["data"]["time3"]["value"].endswith("10:00")  # the test clock's 02:00 UTC, in Shanghai
 
         hotel = await t.staff("hotel")
-        r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,
-                          json={"message": "已为您退还房差300元，欢迎再次入住。", "offered_refund_fen": 30000})
+        r = await gw.post(
+            f"/v1/complaints/{cid}/responses",
+            headers=hotel,
+            json={"message": "已为您退还房差300元，欢迎再次入住。", "offered_refund_fen": 30000},
+        )
         assert r.status_code == 200, r.text
         answered = (await eventually(lambda: told("已答复")))[-1]
         assert answered["data"]["thing4"]["value"] == "已为您退还房差300元，欢迎再次入住。"
         sanya = await t.staff("sanya")
-        r = await gw.post(f"/v1/complaints/{cid}/resolutions", headers=sanya,
-                          json={"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000})
+        r = await gw.post(
+            f"/v1/complaints/{cid}/resolutions",
+            headers=sanya,
+            json={"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000},
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: told("已办结"))
 
@@ -148,8 +173,7 @@ async def test_a_wechat_tourist_is_told_of_each_step_by_subscribe_message(system
         assert len(notices) == len(t.wechat_messages(openid, cid))  # each message on the timeline, once
 
 
-async def test_no_subscription_left_is_on_the_timeline_and_the_case_goes_on(system: System,
-                                                                            fakes: Providers) -> None:
+async def test_no_subscription_left_is_on_the_timeline_and_the_case_goes_on(system: System, fakes: Providers) -> None:
     async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
         t = Tourists(gw, fakes)
         await _hotel_is_live(t)
@@ -170,8 +194,11 @@ async def test_no_subscription_left_is_on_the_timeline_and_the_case_goes_on(syst
         assert "拒收" in notices[-1]["note"]
         assert t.wechat_messages(openid, cid) == []
         hotel = await t.staff("hotel")
-        r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,
-                          json={"message": "已与游客电话沟通，退还差价。", "offered_refund_fen": 10000})
+        r = await gw.post(
+            f"/v1/complaints/{cid}/responses",
+            headers=hotel,
+            json={"message": "已与游客电话沟通，退还差价。", "offered_refund_fen": 10000},
+        )
         assert r.status_code == 200 and r.json()["state"] == "responded"
 
 
@@ -184,8 +211,11 @@ async def test_an_alipay_tourist_is_told_by_alipay(system: System, fakes: Provid
         cid = (await t.complain(carol, "notify-e2e-carol"))["id"]
 
         async def told() -> list[dict[str, Any]] | None:
-            sent = [m for m in fakes.alipay.state.sent_messages  # type: ignore[attr-defined]
-                    if m["to_user_id"] == user_id and m["page"].endswith(f"id={cid}")]
+            sent = [
+                m
+                for m in fakes.alipay.state.sent_messages  # type: ignore[attr-defined]
+                if m["to_user_id"] == user_id and m["page"].endswith(f"id={cid}")
+            ]
             return sent if sent and sent[-1]["data"]["keyword2"]["value"] == "处理中" else None
 
         message = (await eventually(told))[-1]
@@ -212,8 +242,11 @@ async def test_an_outage_is_retried_until_wechat_is_back(system: System, fakes: 
         faults = fakes.wechat.state.faults  # type: ignore[attr-defined]
         faults.set("error500", 1000)
         hotel = await t.staff("hotel")
-        r = await gw.post(f"/v1/complaints/{cid}/responses", headers=hotel,
-                          json={"message": "已安排换房并退还差价。", "offered_refund_fen": 20000})
+        r = await gw.post(
+            f"/v1/complaints/{cid}/responses",
+            headers=hotel,
+            json={"message": "已安排换房并退还差价。", "offered_refund_fen": 20000},
+        )
         assert r.status_code == 200, r.text
 
         async def attempted() -> bool:
@@ -236,9 +269,13 @@ async def _envelopes_to_gateway(system: System, cid: str) -> list[dict[str, Any]
     engine = create_engine(system.settings["intake"])
     try:
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(intake_outbox.c.envelope).where(
-                intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_not(None))
-                .order_by(intake_outbox.c.id))).all()
+            rows = (
+                await conn.execute(
+                    select(intake_outbox.c.envelope)
+                    .where(intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_not(None))
+                    .order_by(intake_outbox.c.id)
+                )
+            ).all()
     finally:
         await engine.dispose()
     return [envelope for (envelope,) in rows if envelope["payload"]["complaint_id"] == cid]

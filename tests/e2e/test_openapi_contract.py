@@ -50,8 +50,14 @@ def gateway(databases: Databases, providers: Providers, tmp_path_factory: pytest
     clock = ManualClock(START)
     ports = {name: free_port() for name in SERVICES}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    extra = {"gateway": {**gateway_overrides(providers), "rate_limit_per_identity": 0, "rate_limit_per_ip": 0,
-                         "rate_limit_logins_per_ip": 100_000}}
+    extra = {
+        "gateway": {
+            **gateway_overrides(providers),
+            "rate_limit_per_identity": 0,
+            "rate_limit_per_ip": 0,
+            "rate_limit_logins_per_ip": 100_000,
+        }
+    }
     built = {name: service_settings(name, databases, tmp, **urls, **extra.get(name, {})) for name in SERVICES}
     with ExitStack() as servers:
         for name in ("credit", "compensation", "intake", "gateway"):
@@ -75,26 +81,41 @@ def callers(gateway: str) -> dict[str, Callable[[schemathesis.Case], requests.Re
 
     def with_token(token: str | None) -> Callable[[schemathesis.Case], requests.Response]:
         def send(case: schemathesis.Case) -> requests.Response:
-            return case.call(base_url=gateway, session=session,
-                             headers={"Authorization": f"Bearer {token}"} if token else None)
+            return case.call(
+                base_url=gateway, session=session, headers={"Authorization": f"Bearer {token}"} if token else None
+            )
+
         return send
 
     def signed(case: schemathesis.Case) -> requests.Response:
         kwargs = case.as_transport_kwargs(base_url=gateway)
-        fields = {k: kwargs[k] for k in ("method", "url", "headers", "params", "json", "data", "files", "cookies")
-                  if k in kwargs}
+        fields = {
+            k: kwargs[k]
+            for k in ("method", "url", "headers", "params", "json", "data", "files", "cookies")
+            if k in kwargs
+        }
         prepared = session.prepare_request(requests.Request(**fields))
         body = prepared.body or b""
         body = body.encode() if isinstance(body, str) else body
         url = urlsplit(prepared.url)
         stamp, nonce = str(int(time.time())), f"n{time.perf_counter_ns()}"
-        prepared.headers.update({"X-Partner-Key": key["key_id"], "X-Partner-Timestamp": stamp, "X-Partner-Nonce": nonce,
-                                 "X-Partner-Signature": signature(key["secret"], prepared.method or "GET",
-                                                                  unquote(url.path), url.query, stamp, nonce, body)})
+        prepared.headers.update(
+            {
+                "X-Partner-Key": key["key_id"],
+                "X-Partner-Timestamp": stamp,
+                "X-Partner-Nonce": nonce,
+                "X-Partner-Signature": signature(
+                    key["secret"], prepared.method or "GET", unquote(url.path), url.query, stamp, nonce, body
+                ),
+            }
+        )
         return session.send(prepared, timeout=10)
 
-    return {**{role: with_token(token) for role, token in tokens.items()}, "partner": signed,
-            "anonymous": with_token(None)}
+    return {
+        **{role: with_token(token) for role, token in tokens.items()},
+        "partner": signed,
+        "anonymous": with_token(None),
+    }
 
 
 def modes(operation: Any) -> tuple[GenerationMode, ...]:
@@ -109,7 +130,8 @@ def _last(operation: Any) -> bool:
 
 @pytest.mark.parametrize("caller", ["consumer", "official", "merchant_staff", "admin", "partner", "anonymous"])
 def test_every_answer_of_the_public_api_is_one_its_document_names(
-        gateway: str, callers: dict[str, Callable[[schemathesis.Case], requests.Response]], caller: str) -> None:
+    gateway: str, callers: dict[str, Callable[[schemathesis.Case], requests.Response]], caller: str
+) -> None:
     document = httpx.get(f"{gateway}/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(document)
     send = callers[caller]
@@ -121,8 +143,13 @@ def test_every_answer_of_the_public_api_is_one_its_document_names(
     calls: dict[str, list[int]] = {}
     for operation, mode in ((op, mode) for op in mine for mode in EXAMPLES if mode in modes(op)):
 
-        @settings(max_examples=EXAMPLES[mode], deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None, derandomize=True)
+        @settings(
+            max_examples=EXAMPLES[mode],
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case: schemathesis.Case) -> None:
             response = send(case)

@@ -90,9 +90,17 @@ def scene(system: System) -> Scene:
         admin = _login(gw, "/v1/auth/staff/login", {"username": "admin", "password": "admin-pass-e2e"})
         sanya = _login(gw, "/v1/auth/staff/login", {"username": "sanya", "password": "sanya-pass-e2e"})
         for merchant_id, name in ((HOTEL, LONG_NAME), (OTHER, "椰梦长廊民宿")):
-            r = gw.post("/v1/merchants", headers=admin, json={
-                "id": merchant_id, "name": name, "uscc": uscc(merchant_id), "region_code": "460200",
-                "industry": "lodging"})
+            r = gw.post(
+                "/v1/merchants",
+                headers=admin,
+                json={
+                    "id": merchant_id,
+                    "name": name,
+                    "uscc": uscc(merchant_id),
+                    "region_code": "460200",
+                    "industry": "lodging",
+                },
+            )
             assert r.status_code == 201, r.text
             r = gw.post(f"/v1/merchants/{merchant_id}/reviews", headers=admin, json={"decision": "approve"})
             assert r.status_code == 200, r.text
@@ -101,26 +109,39 @@ def scene(system: System) -> Scene:
         resolved = _file(gw, alice, HOTEL)
         _assign_to_merchant(gw, sanya, resolved)
         system.clock.advance(timedelta(minutes=75))
-        _act(gw, sanya, resolved, "resolutions", {"outcome": "refunded", "at_fault": "merchant",
-                                                   "amount_refunded_fen": 12800})
+        _act(
+            gw,
+            sanya,
+            resolved,
+            "resolutions",
+            {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 12800},
+        )
         other = _file(gw, bob, OTHER)
         _assign_to_merchant(gw, sanya, other)
         _act(gw, sanya, other, "resolutions", {"outcome": "mediated", "at_fault": "none"})
         carol = _login(gw, "/v1/auth/wechat/login", {"code": "demo-pages-carol"})
-        waiting = _file(gw, carol, HOTEL, description="早餐券写明含两位成人，到餐厅却被要求另付一人费用。",
-                        contact_phone="13912345678", amount_involved_fen=9800)
+        waiting = _file(
+            gw,
+            carol,
+            HOTEL,
+            description="早餐券写明含两位成人，到餐厅却被要求另付一人费用。",
+            contact_phone="13912345678",
+            amount_involved_fen=9800,
+        )
         _assign_to_merchant(gw, sanya, waiting)
         code = gw.get(f"/v1/merchants/{HOTEL}/code", headers=admin).json()["code"]
         hotel = _login(gw, "/v1/auth/staff/login", {"username": "hotel", "password": "hotel-pass-e2e"})
         deadline = time.monotonic() + 15
+
         def kinds() -> set[str]:
             return {r["kind"] for r in gw.get(f"/v1/credit/{HOTEL}", headers=hotel).json()["reasons"] if r["count"]}
 
         while "resolved_at_fault" not in kinds():  # the records arrive as events
             assert time.monotonic() < deadline, "the merchant's credit records did not arrive"
             time.sleep(0.1)
-    return Scene(day=system.clock.now().astimezone(SHANGHAI).date(), resolved_id=resolved, waiting_id=waiting,
-                 code=code)
+    return Scene(
+        day=system.clock.now().astimezone(SHANGHAI).date(), resolved_id=resolved, waiting_id=waiting, code=code
+    )
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +204,13 @@ def assert_charts_read(page: Any, selector: str = "#report-charts svg.chart", co
         assert g["width"] <= g["parent"] + 1, "a chart is wider than its card"
         assert min(g["sizes"]) >= 12, f"chart {i}: text {min(g['sizes']):.1f}px"
         for n, a in enumerate(g["texts"]):
-            for b in g["texts"][n + 1:]:
+            for b in g["texts"][n + 1 :]:
                 assert not overlap(a["box"], b["box"]), f"chart {i}: {a['text']!r} overlaps {b['text']!r}"
             for bar in g["bars"]:
                 assert not overlap(a["box"], bar), f"chart {i}: {a['text']!r} runs under a bar"
 
 
-def test_the_report_reads_at_every_width_and_its_print_version_loads(system: System, scene: Scene,
-                                                                     page: Any) -> None:
+def test_the_report_reads_at_every_width_and_its_print_version_loads(system: System, scene: Scene, page: Any) -> None:
     log_in(page, system, "sanya")
     query = f"region=460200&from={scene.day - timedelta(days=6)}&to={scene.day}"
     page.goto(f"{system.url}/console/#/reports?{query}")
@@ -223,10 +243,12 @@ def test_the_report_reads_at_every_width_and_its_print_version_loads(system: Sys
 
 
 def test_merchant_staff_see_what_works_for_them_their_grade_reasons_poster_and_offer(
-        system: System, scene: Scene, page: Any) -> None:
+    system: System, scene: Scene, page: Any
+) -> None:
     failures: list[str] = []
-    page.on("response", lambda r: failures.append(f"{r.status} {r.url}")
-            if "/v1/" in r.url and r.status >= 400 else None)
+    page.on(
+        "response", lambda r: failures.append(f"{r.status} {r.url}") if "/v1/" in r.url and r.status >= 400 else None
+    )
     log_in(page, system, "hotel")
     nav = page.locator("header.top nav a:visible")
     names = nav.all_inner_texts()
@@ -324,8 +346,9 @@ def test_the_public_figures_show_one_language_at_a_time(system: System, scene: S
     no_policy_violations(page)
 
 
-def test_the_code_page_explains_grades_and_says_unknown_codes_in_chinese(system: System, scene: Scene,
-                                                                          page: Any) -> None:
+def test_the_code_page_explains_grades_and_says_unknown_codes_in_chinese(
+    system: System, scene: Scene, page: Any
+) -> None:
     page.goto(f"{system.url}/c/{scene.code}")
     expect(page.locator("#merchant-name")).to_have_text(LONG_NAME)
     expect(page.locator("#grade")).to_have_text(re.compile("^[ABCD]$"))

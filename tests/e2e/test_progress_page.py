@@ -38,8 +38,13 @@ def browser(system: System) -> Iterator[Any]:
 
 
 def new_page(browser: Any, view: dict[str, int]) -> Any:
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=view,
-                                  is_mobile=view is PHONE_VIEW, has_touch=view is PHONE_VIEW)
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport=view,
+        is_mobile=view is PHONE_VIEW,
+        has_touch=view is PHONE_VIEW,
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     return page
@@ -74,8 +79,11 @@ class Gateway:
 def gateway(system: System) -> Iterator[Gateway]:
     gw = Gateway(system)
     admin = gw.staff("admin")
-    gw.post("/v1/merchants", admin, {"id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL),
-                                     "region_code": "460200", "industry": "lodging"})
+    gw.post(
+        "/v1/merchants",
+        admin,
+        {"id": HOTEL, "name": "三亚湾海景酒店", "uscc": uscc(HOTEL), "region_code": "460200", "industry": "lodging"},
+    )
     gw.post(f"/v1/merchants/{HOTEL}/reviews", admin, {"decision": "approve"})
     yield gw
     gw.http.close()
@@ -87,9 +95,16 @@ def file_complaint(gw: Gateway, n: int) -> tuple[dict[str, Any], str]:
     phone = f"13{n}88765432"
     deadline = time.monotonic() + 15
     while True:  # credit tells intake of the merchant through the outbox
-        r = gw.http.post("/v1/complaints", headers=tourist, json=complaint_body(
-            merchant_id=HOTEL, contact_phone=phone, contact_name="王小明",
-            description=f"第{n}次入住：预订了海景房，入住时却被安排在面对停车场的房间，前台拒绝退差价。"))
+        r = gw.http.post(
+            "/v1/complaints",
+            headers=tourist,
+            json=complaint_body(
+                merchant_id=HOTEL,
+                contact_phone=phone,
+                contact_name="王小明",
+                description=f"第{n}次入住：预订了海景房，入住时却被安排在面对停车场的房间，前台拒绝退差价。",
+            ),
+        )
         if r.status_code == 201 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -105,7 +120,8 @@ def assert_nothing_personal(page: Any, complaint: dict[str, Any], phone: str) ->
 
 @pytest.mark.parametrize("view", ["phone", "desktop"])
 def test_a_tourist_follows_the_case_from_the_link_rejects_the_response_and_rates_the_handling(
-        system: System, gateway: Gateway, browser: Any, view: str) -> None:
+    system: System, gateway: Gateway, browser: Any, view: str
+) -> None:
     complaint, phone = file_complaint(gateway, 1 if view == "phone" else 2)
     assert complaint["progress_url"].startswith(f"{system.url}/p/#")
     page = new_page(browser, VIEWS[view])
@@ -121,8 +137,11 @@ def test_a_tourist_follows_the_case_from_the_link_rejects_the_response_and_rates
     shot(page, f"{view}-1-assigned")
 
     hotel, sanya = gateway.staff("hotel"), gateway.staff("sanya")
-    gateway.post(f"/v1/complaints/{complaint['id']}/responses", hotel,
-                 {"message": "已核实情况，同意退还房费差价300元。", "offered_refund_fen": 30000})
+    gateway.post(
+        f"/v1/complaints/{complaint['id']}/responses",
+        hotel,
+        {"message": "已核实情况，同意退还房费差价300元。", "offered_refund_fen": 30000},
+    )
     page.reload()  # the token stays with the tab
     expect(page.locator("#response")).to_contain_text("同意退还房费差价300元")
     expect(page.locator("#response")).to_contain_text("300.00元")
@@ -133,8 +152,11 @@ def test_a_tourist_follows_the_case_from_the_link_rejects_the_response_and_rates
     expect(page.locator("#notice")).to_contain_text("转工作人员调解")
     expect(page.locator("#verdict")).to_have_count(0)
 
-    gateway.post(f"/v1/complaints/{complaint['id']}/resolutions", sanya,
-                 {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 50000})
+    gateway.post(
+        f"/v1/complaints/{complaint['id']}/resolutions",
+        sanya,
+        {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 50000},
+    )
     page.reload()
     expect(page.locator("#state")).to_have_text("已办结")
     page.get_by_label("满意", exact=True).check()
@@ -153,10 +175,14 @@ def test_a_tourist_follows_the_case_from_the_link_rejects_the_response_and_rates
 
 
 def test_a_lookup_by_case_number_and_phone_opens_the_case_and_a_wrong_phone_does_not(
-        system: System, gateway: Gateway, browser: Any) -> None:
+    system: System, gateway: Gateway, browser: Any
+) -> None:
     complaint, phone = file_complaint(gateway, 3)
-    gateway.post(f"/v1/complaints/{complaint['id']}/responses", gateway.staff("hotel"),
-                 {"message": "同意全额退款。", "offered_refund_fen": 128000})
+    gateway.post(
+        f"/v1/complaints/{complaint['id']}/responses",
+        gateway.staff("hotel"),
+        {"message": "同意全额退款。", "offered_refund_fen": 128000},
+    )
     page = new_page(browser, DESKTOP_VIEW)
     page.goto(f"{system.url}/p/")
     form = page.locator("#lookup")
@@ -181,14 +207,18 @@ def test_a_lookup_by_case_number_and_phone_opens_the_case_and_a_wrong_phone_does
 
 
 def test_expired_and_altered_links_are_refused_with_the_lookup_offered(
-        system: System, gateway: Gateway, browser: Any) -> None:
+    system: System, gateway: Gateway, browser: Any
+) -> None:
     complaint, _ = file_complaint(gateway, 4)
     token = complaint["progress_url"].split("#", 1)[1]
-    expired, _ = issue_token(system.settings["gateway"], complaint["id"], timedelta(days=1),
-                             now=system_clock.now() - timedelta(days=2))
+    expired, _ = issue_token(
+        system.settings["gateway"], complaint["id"], timedelta(days=1), now=system_clock.now() - timedelta(days=2)
+    )
     page = new_page(browser, PHONE_VIEW)
-    for bad, code, name in ((expired, "progress_link_expired", "expired"),
-                            (token[:-3] + "xyz", "progress_link_invalid", "altered")):
+    for bad, code, name in (
+        (expired, "progress_link_expired", "expired"),
+        (token[:-3] + "xyz", "progress_link_invalid", "altered"),
+    ):
         page.goto(f"{system.url}/p/#{bad}")
         expect(page.locator("#problem")).to_have_attribute("data-code", code)
         expect(page.locator("#lookup")).to_be_visible()

@@ -35,8 +35,9 @@ class Running:
         self.ports = {name: free_port() for name in SERVICES}
         urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         common = {**urls, "run_background_workers": True, "outbox_poll_seconds": 0.05}
-        self.settings = {name: service_settings(name, databases, tmp, tag="_res", **common)
-                         for name in ("intake", "credit")}
+        self.settings = {
+            name: service_settings(name, databases, tmp, tag="_res", **common) for name in ("intake", "credit")
+        }
         self.servers: dict[str, ServerThread] = {}
 
     def start(self, name: str) -> None:
@@ -82,27 +83,46 @@ async def _count(settings: Any, query: Any) -> int:
 def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(running: Running) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(timeout=10) as http:
-            r = await http.post(f"{running.url('credit')}/v1/merchants", headers=running.headers(ADMIN), json={
-                "id": SHOP, "name": "椰林海鲜排档", "uscc": uscc(SHOP), "region_code": "460200", "industry": "food"})
+            r = await http.post(
+                f"{running.url('credit')}/v1/merchants",
+                headers=running.headers(ADMIN),
+                json={
+                    "id": SHOP,
+                    "name": "椰林海鲜排档",
+                    "uscc": uscc(SHOP),
+                    "region_code": "460200",
+                    "industry": "food",
+                },
+            )
             assert r.status_code == 201, r.text
-            r = await http.post(f"{running.url('credit')}/v1/merchants/{SHOP}/reviews",
-                                headers=running.headers(ADMIN), json={"decision": "approve"})
+            r = await http.post(
+                f"{running.url('credit')}/v1/merchants/{SHOP}/reviews",
+                headers=running.headers(ADMIN),
+                json={"decision": "approve"},
+            )
             assert r.status_code == 200, r.text
 
             async def known() -> bool:  # subject.updated reached intake
-                probe = await http.post(f"{running.url('intake')}/v1/complaints",
-                                        headers=running.headers(consumer("usr_PROBE")),
-                                        json=complaint_body(merchant_id=SHOP, industry="food"))
+                probe = await http.post(
+                    f"{running.url('intake')}/v1/complaints",
+                    headers=running.headers(consumer("usr_PROBE")),
+                    json=complaint_body(merchant_id=SHOP, industry="food"),
+                )
                 return probe.status_code == 201 and probe.json()["state"] == "assigned"
 
             await eventually(known, within=20)
 
             async def submit(n: int) -> None:
-                r = await http.post(f"{running.url('intake')}/v1/complaints",
-                                    headers=running.headers(consumer(f"usr_T{n}")),
-                                    json=complaint_body(merchant_id=SHOP, industry="food",
-                                                        contact_phone=phone_of(f"usr_T{n}"),
-                                                        description=f"第 {n} 位游客：海鲜称重缺斤短两，老板拒不退款。"))
+                r = await http.post(
+                    f"{running.url('intake')}/v1/complaints",
+                    headers=running.headers(consumer(f"usr_T{n}")),
+                    json=complaint_body(
+                        merchant_id=SHOP,
+                        industry="food",
+                        contact_phone=phone_of(f"usr_T{n}"),
+                        description=f"第 {n} 位游客：海鲜称重缺斤短两，老板拒不退款。",
+                    ),
+                )
                 assert r.status_code == 201, r.text
 
             for n in range(10):
@@ -116,8 +136,11 @@ def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(run
             for n in range(30, 40):
                 await submit(n)
 
-        records = select(func.count()).select_from(CreditRecord).where(
-            CreditRecord.subject_id == SHOP, CreditRecord.kind == "complaint_accepted")
+        records = (
+            select(func.count())
+            .select_from(CreditRecord)
+            .where(CreditRecord.subject_id == SHOP, CreditRecord.kind == "complaint_accepted")
+        )
 
         async def all_applied() -> bool:
             return await _count(running.settings["credit"], records) == 41  # 40 and the probe
@@ -125,8 +148,9 @@ def test_a_subscriber_stopped_while_events_flow_gets_each_event_exactly_once(run
         await eventually(all_applied, within=40)
         await asyncio.sleep(0.5)  # anything delivered twice would arrive now
         assert await _count(running.settings["credit"], records) == 41
-        accepted = select(func.count()).select_from(credit_inbox).where(
-            credit_inbox.c.event_type == "complaint.accepted")
+        accepted = (
+            select(func.count()).select_from(credit_inbox).where(credit_inbox.c.event_type == "complaint.accepted")
+        )
         assert await _count(running.settings["credit"], accepted) == 41
 
     asyncio.run(scenario())
@@ -142,10 +166,15 @@ def test_dropped_database_connections_fail_cleanly_and_lose_nothing(running: Run
             created: list[str] = []
 
             async def submit(n: int) -> None:
-                r = await http.post(f"{running.url('intake')}/v1/complaints",
-                                    headers=running.headers(consumer(f"usr_L{n}")),
-                                    json=complaint_body(merchant_id=None, merchant_name="路边摊",
-                                                        description=f"第 {n} 位游客：烧烤摊价格未公示，结账时多收费。"))
+                r = await http.post(
+                    f"{running.url('intake')}/v1/complaints",
+                    headers=running.headers(consumer(f"usr_L{n}")),
+                    json=complaint_body(
+                        merchant_id=None,
+                        merchant_name="路边摊",
+                        description=f"第 {n} 位游客：烧烤摊价格未公示，结账时多收费。",
+                    ),
+                )
                 statuses.append(r.status_code)
                 if r.status_code == 201:
                     created.append(r.json()["id"])
@@ -163,22 +192,34 @@ def test_dropped_database_connections_fail_cleanly_and_lose_nothing(running: Run
                 for _ in range(3):
                     await asyncio.sleep(0.15)
                     async with engine.connect() as conn:
-                        killed = (await conn.execute(text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalars().all()
+                        killed = (
+                            (
+                                await conn.execute(
+                                    text(
+                                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                                    )
+                                )
+                            )
+                            .scalars()
+                            .all()
+                        )
                         terminated.append(sum(bool(k) for k in killed))
                 await engine.dispose()
 
             await asyncio.gather(load(0), load(100), load(200), drop())
             assert sum(terminated) > 0, "no connection was dropped: the test proved nothing"
-            after = await http.post(f"{running.url('intake')}/v1/complaints",
-                                    headers=running.headers(consumer("usr_AFTER")),
-                                    json=complaint_body(merchant_id=None, merchant_name="路边摊"))
+            after = await http.post(
+                f"{running.url('intake')}/v1/complaints",
+                headers=running.headers(consumer("usr_AFTER")),
+                json=complaint_body(merchant_id=None, merchant_name="路边摊"),
+            )
             assert after.status_code == 201, after.text
             created.append(after.json()["id"])
         assert set(statuses) <= {201, 503}
-        stored = await _count(running.settings["intake"], select(func.count()).select_from(Complaint).where(
-            Complaint.id.in_(created)))
+        stored = await _count(
+            running.settings["intake"], select(func.count()).select_from(Complaint).where(Complaint.id.in_(created))
+        )
         assert stored == len(created)  # every complaint answered 201 is there
 
     asyncio.run(scenario())

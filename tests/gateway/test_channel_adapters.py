@@ -48,14 +48,25 @@ def test_the_12345_hotline_writes_beijing_time_and_yuan() -> None:
 
 def test_a_bad_work_order_is_refused_with_every_fault_in_the_channels_own_names() -> None:
     hotline = ADAPTERS["hotline_12345"]
-    bad: dict[str, Any] = {**hotline.example, "order_no": "", "received_time": "20/11/2026 2pm",
-                           "amount": "12.345", "category": "房地产", "respondent": "not an object"}
+    bad: dict[str, Any] = {
+        **hotline.example,
+        "order_no": "",
+        "received_time": "20/11/2026 2pm",
+        "amount": "12.345",
+        "category": "房地产",
+        "respondent": "not an object",
+    }
     with pytest.raises(WorkOrderInvalid) as refused:
         hotline.work_order(bad)
     problem = refused.value.body()
     assert problem["code"] == "work_order_invalid" and problem["status"] == 422
-    assert {e["field"] for e in problem["errors"]} == {"order_no", "received_time", "amount", "category",
-                                                       "respondent.name"}
+    assert {e["field"] for e in problem["errors"]} == {
+        "order_no",
+        "received_time",
+        "amount",
+        "category",
+        "respondent.name",
+    }
     with pytest.raises(WorkOrderInvalid) as not_an_object:
         ADAPTERS["platform_12301"].work_order(["a", "list"])
     assert not_an_object.value.body()["errors"][0]["field"] == "body"
@@ -67,38 +78,79 @@ def test_a_bad_work_order_is_refused_with_every_fault_in_the_channels_own_names(
 
 
 def _update(action: str, **data: Any) -> StatusUpdate:
-    return StatusUpdate(event_id="evt_1", occurred_at=datetime(2026, 11, 20, 7, 0, tzinfo=UTC),
-                        complaint_id="cmp_A", external_id="HN-1", handled_as=None, action=action,
-                        state_from="assigned", state_to="responded", note="已与商家协商", data=data)
+    return StatusUpdate(
+        event_id="evt_1",
+        occurred_at=datetime(2026, 11, 20, 7, 0, tzinfo=UTC),
+        complaint_id="cmp_A",
+        external_id="HN-1",
+        handled_as=None,
+        action=action,
+        state_from="assigned",
+        state_to="responded",
+        note="已与商家协商",
+        data=data,
+    )
 
 
 def test_what_each_channel_hears_in_its_own_format() -> None:
     hotline, national, odr = ADAPTERS["hotline_12345"], ADAPTERS["platform_12301"], ADAPTERS["platform_12315"]
     disposal = hotline.update(_update("responded", offered_refund_fen=35600))
-    assert disposal == {"order_no": "HN-1", "platform_order_no": "cmp_A", "type": "disposal", "type_name": "处置",
-                        "time": "2026-11-20 15:00:00", "content": "已与商家协商", "event_id": "evt_1",
-                        "refund_offered": "356.00"}
-    numbered = hotline.update(StatusUpdate(**{**_update("responded").__dict__, "case_number": "460200-20261120-0007",
-                                              "progress_url": "https://tour.example.com/p/#t"}))
+    assert disposal == {
+        "order_no": "HN-1",
+        "platform_order_no": "cmp_A",
+        "type": "disposal",
+        "type_name": "处置",
+        "time": "2026-11-20 15:00:00",
+        "content": "已与商家协商",
+        "event_id": "evt_1",
+        "refund_offered": "356.00",
+    }
+    numbered = hotline.update(
+        StatusUpdate(
+            **{
+                **_update("responded").__dict__,
+                "case_number": "460200-20261120-0007",
+                "progress_url": "https://tour.example.com/p/#t",
+            }
+        )
+    )
     assert numbered and (numbered["platform_case_no"], numbered["progress_url"]) == (
-        "460200-20261120-0007", "https://tour.example.com/p/#t")
-    numbered = national.update(StatusUpdate(**{**_update("resolved").__dict__, "case_number": "460200-20261120-0007",
-                                               "progress_url": "https://tour.example.com/p/#t"}))
+        "460200-20261120-0007",
+        "https://tour.example.com/p/#t",
+    )
+    numbered = national.update(
+        StatusUpdate(
+            **{
+                **_update("resolved").__dict__,
+                "case_number": "460200-20261120-0007",
+                "progress_url": "https://tour.example.com/p/#t",
+            }
+        )
+    )
     assert numbered and (numbered["platformCaseNo"], numbered["progressUrl"]) == (
-        "460200-20261120-0007", "https://tour.example.com/p/#t")
+        "460200-20261120-0007",
+        "https://tour.example.com/p/#t",
+    )
     numbered = odr.update(StatusUpdate(**{**_update("resolved").__dict__, "case_number": "460200-20261120-0007"}))
     assert numbered and numbered["platform_case_no"] == "460200-20261120-0007" and "progress_url" not in numbered
     closing = hotline.update(_update("resolved", outcome="refunded", at_fault="merchant", amount_refunded_fen=35600))
     assert closing and (closing["type"], closing["refund_amount"], closing["at_fault"]) == (
-        "closing", "356.00", "merchant")
+        "closing",
+        "356.00",
+        "merchant",
+    )
     visit = hotline.update(_update("callback_visit", reached=True, satisfied=False))
     assert visit and (visit["type"], visit["reached"], visit["satisfied"]) == ("callback_visit", True, False)
     assert hotline.update(_update("assigned")) is None  # the hotline does not follow internal steps
     concluded = national.update(_update("resolved", amount_refunded_fen=100))
     assert concluded and (concluded["status"], concluded["statusTime"], concluded["refundAmount"]) == (
-        "CONCLUDED", "2026-11-20T15:00:00+08:00", "1.00")
-    assert (odr.update(_update("assigned", assignee_kind="merchant", assignee_name="某商场")) or {})["status"] == \
-        "negotiating"
+        "CONCLUDED",
+        "2026-11-20T15:00:00+08:00",
+        "1.00",
+    )
+    assert (odr.update(_update("assigned", assignee_kind="merchant", assignee_name="某商场")) or {})[
+        "status"
+    ] == "negotiating"
     assert (odr.update(_update("assigned", assignee_kind="unit")) or {})["status"] == "mediating"
     linked = odr.update(StatusUpdate(**{**_update("escalated").__dict__, "handled_as": "cmp_FIRST"}))
     assert linked and (linked["platform_case_id"], linked["status"]) == ("cmp_FIRST", "negotiation_failed")

@@ -90,9 +90,13 @@ def wechat_login(fake: Fake, timeout: float = 5.0, secret: str = WECHAT_SECRET) 
 
 
 def alipay_login(fake: Fake, keys: Keys, timeout: float = 5.0, **changes: str) -> AlipayMiniProgramLogin:
-    fields: dict[str, Any] = {"appid": ALIPAY_APPID, "gateway_url": fake.url + "/gateway.do",
-                              "app_private_key_pem": keys.app_private, "alipay_public_key_pem": keys.platform_public,
-                              "timeout": timeout}
+    fields: dict[str, Any] = {
+        "appid": ALIPAY_APPID,
+        "gateway_url": fake.url + "/gateway.do",
+        "app_private_key_pem": keys.app_private,
+        "alipay_public_key_pem": keys.platform_public,
+        "timeout": timeout,
+    }
     return AlipayMiniProgramLogin(**{**fields, **changes})
 
 
@@ -156,7 +160,11 @@ async def test_subscribe_message_is_delivered_or_reported_as_not_subscribed(wech
     data = {"thing1": {"value": "投诉已受理"}, "character_string2": {"value": "CMP-0001"}}
     await adapter.send_subscribe_message(openid, "tmpl-accepted", data, page="pages/complaint/detail?id=1")
     assert wechat_fake.app.state.sent_messages[-1] == {
-        "touser": openid, "template_id": "tmpl-accepted", "data": data, "page": "pages/complaint/detail?id=1"}
+        "touser": openid,
+        "template_id": "tmpl-accepted",
+        "data": data,
+        "page": "pages/complaint/detail?id=1",
+    }
 
     sent = len(wechat_fake.app.state.sent_messages)
     wechat_fake.app.state.exhausted_subscriptions.add(openid)
@@ -175,8 +183,11 @@ async def test_alipay_subscribe_message_is_delivered_refused_or_unavailable(alip
     data = {"keyword1": {"value": "cmp_01"}, "keyword2": {"value": "已受理"}}
     await adapter.send_subscribe_message(user_id, "tmpl-progress", data, page="pages/complaint/detail?id=cmp_01")
     assert alipay_fake.app.state.sent_messages[-1] == {
-        "to_user_id": user_id, "user_template_id": "tmpl-progress", "page": "pages/complaint/detail?id=cmp_01",
-        "data": data}
+        "to_user_id": user_id,
+        "user_template_id": "tmpl-progress",
+        "page": "pages/complaint/detail?id=cmp_01",
+        "data": data,
+    }
     sent = len(alipay_fake.app.state.sent_messages)
     with pytest.raises(MessageRefused, match="USER_KEYWORD_LENGTH_ERROR"):
         await adapter.send_subscribe_message(user_id, "tmpl-progress", {"keyword1": {"value": "长" * 51}}, page="p")
@@ -197,11 +208,21 @@ async def test_alipay_subscribe_message_is_delivered_refused_or_unavailable(alip
 
 async def test_wechat_fake_checks_tokens_and_credentials_and_gives_phone_numbers(wechat_fake: Fake) -> None:
     async with httpx.AsyncClient(base_url=wechat_fake.url) as client:
-        wrong = await client.get("/sns/jscode2session", params={
-            "appid": WECHAT_APPID, "secret": "nope", "js_code": "demo-alice", "grant_type": "authorization_code"})
+        wrong = await client.get(
+            "/sns/jscode2session",
+            params={
+                "appid": WECHAT_APPID,
+                "secret": "nope",
+                "js_code": "demo-alice",
+                "grant_type": "authorization_code",
+            },
+        )
         assert wrong.json()["errcode"] == 40125
-        forged = await client.post("/cgi-bin/message/subscribe/send", params={"access_token": "made-up"},
-                                   json={"touser": "o1", "template_id": "t"})
+        forged = await client.post(
+            "/cgi-bin/message/subscribe/send",
+            params={"access_token": "made-up"},
+            json={"touser": "o1", "template_id": "t"},
+        )
         assert forged.json()["errcode"] == 40001
         bad_mode = await client.post("/_fake/faults", json={"mode": "explode", "count": 1})
         assert bad_mode.status_code == 422
@@ -213,8 +234,7 @@ async def test_wechat_fake_checks_tokens_and_credentials_and_gives_phone_numbers
         return adapter.client.post("wxa/business/getuserphonenumber", api_base_url=wxa, data={"code": code})
 
     answer = await asyncio.to_thread(phone, "demo-phone-13812341234")
-    assert answer["phone_info"] == {"phoneNumber": "13812341234", "purePhoneNumber": "13812341234",
-                                    "countryCode": "86"}
+    assert answer["phone_info"] == {"phoneNumber": "13812341234", "purePhoneNumber": "13812341234", "countryCode": "86"}
     with pytest.raises(Exception, match="40029"):
         await asyncio.to_thread(phone, "demo-phone-123")
 
@@ -244,8 +264,9 @@ async def test_alipay_answer_signed_with_another_key_is_not_trusted(alipay_fake:
 
 
 @pytest.mark.parametrize("change", ["app_private_key_pem", "appid"])
-async def test_alipay_refusing_our_signature_or_appid_is_a_setup_fault(alipay_fake: Fake, keys: Keys,
-                                                                        change: str) -> None:
+async def test_alipay_refusing_our_signature_or_appid_is_a_setup_fault(
+    alipay_fake: Fake, keys: Keys, change: str
+) -> None:
     # Alipay answers both with code 40002, like a bad auth code; sending the user back to log in would loop.
     value = keys.stranger_private if change == "app_private_key_pem" else "2021000000000999"
     with pytest.raises(ProviderCredentialsRejected) as caught:
@@ -337,8 +358,10 @@ async def test_douyin_and_kuaishou_refusing_our_secret_is_a_setup_fault(provider
     from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
     from tests.conftest import DOUYIN_APPID, KUAISHOU_APPID
 
-    for login in (DouyinMiniProgramLogin(DOUYIN_APPID, "wrong", f"{providers.minis_url}/douyin"),
-                  KuaishouMiniProgramLogin(KUAISHOU_APPID, "wrong", f"{providers.minis_url}/kuaishou")):
+    for login in (
+        DouyinMiniProgramLogin(DOUYIN_APPID, "wrong", f"{providers.minis_url}/douyin"),
+        KuaishouMiniProgramLogin(KUAISHOU_APPID, "wrong", f"{providers.minis_url}/kuaishou"),
+    ):
         with pytest.raises(ProviderCredentialsRejected):
             await login.identify("demo-alice")
         await login.aclose()

@@ -56,8 +56,10 @@ async def test_alipay_auth_code_logs_in_through_the_signed_gateway(stack: Stack)
 
 
 async def test_a_code_the_provider_rejects_is_a_401_problem(stack: Stack) -> None:
-    for path, body in (("/v1/auth/wechat/login", {"code": "not-a-demo-code"}),
-                       ("/v1/auth/alipay/login", {"auth_code": "not-a-demo-code"})):
+    for path, body in (
+        ("/v1/auth/wechat/login", {"code": "not-a-demo-code"}),
+        ("/v1/auth/alipay/login", {"auth_code": "not-a-demo-code"}),
+    ):
         response = await stack.gateway.post(path, json=body)
         assert response.status_code == 401, response.text
         assert response.json()["code"] == "login_code_invalid"
@@ -69,8 +71,9 @@ async def test_staff_log_in_with_a_password_and_see_their_scope(stack: Stack) ->
     assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
     nobody = await stack.gateway.post("/v1/auth/staff/login", json={"username": "ghost", "password": "nope"})
     assert nobody.status_code == 401 and nobody.json()["code"] == "invalid_credentials"
-    tokens = (await stack.gateway.post("/v1/auth/staff/login",
-                                       json={"username": "sanya", "password": "sanya-pass-123"})).json()
+    tokens = (
+        await stack.gateway.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-123"})
+    ).json()
     me = (await stack.gateway.get("/v1/me", headers=bearer(tokens))).json()
     assert (me["role"], me["region_code"]) == ("official", SANYA) and "complaints:region" in me["scopes"]
 
@@ -96,8 +99,9 @@ async def test_a_session_ended_at_another_replica_is_refused_once_the_check_inte
 
     async def logout_elsewhere(account_id: str) -> None:  # a logout that another replica took
         async with stack.apps["gateway"].state.sessionmaker() as session:
-            await session.execute(update(AuthSession).where(AuthSession.account_id == account_id)
-                                  .values(revoked_at=system_clock.now()))
+            await session.execute(
+                update(AuthSession).where(AuthSession.account_id == account_id).values(revoked_at=system_clock.now())
+            )
             await session.commit()
 
     await logout_elsewhere(tokens["account"]["id"])
@@ -121,8 +125,11 @@ async def test_complaints_go_through_the_gateway_and_service_problems_pass_uncha
     assert created.json()["consumer_id"] == tokens["account"]["id"]
     listed = await stack.gateway.get("/v1/complaints", params={"state": "assigned"}, headers=bearer(tokens))
     assert [c["id"] for c in listed.json()["items"]] == [created.json()["id"]]
-    bad = await stack.gateway.post("/v1/complaints", headers={**bearer(tokens), "X-Request-ID": "req_mine"},
-                                   json=complaint_body(region_code="460300"))
+    bad = await stack.gateway.post(
+        "/v1/complaints",
+        headers={**bearer(tokens), "X-Request-ID": "req_mine"},
+        json=complaint_body(region_code="460300"),
+    )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["code"] == "unknown_region" and bad.json()["request_id"] == "req_mine"
@@ -157,25 +164,33 @@ async def test_rate_limit_per_identity_answers_429_with_retry_after(stack: Stack
 async def test_oversized_upload_is_refused_at_the_gateway(stack: Stack) -> None:
     tokens = await wechat_login(stack.gateway)
     response = await stack.gateway.post(
-        "/v1/complaints/cmp_X/evidence", headers={**bearer(tokens), "content-length": str(12 * 1024 * 1024),
-                                                  "content-type": "application/octet-stream"},
-        content=b"x" * (12 * 1024 * 1024))
+        "/v1/complaints/cmp_X/evidence",
+        headers={**bearer(tokens), "content-length": str(12 * 1024 * 1024), "content-type": "application/octet-stream"},
+        content=b"x" * (12 * 1024 * 1024),
+    )
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
 
 
 async def test_openapi_of_the_gateway_covers_every_public_path(stack: Stack) -> None:
     schema = (await stack.gateway.get("/openapi.json")).json()
     paths = schema["paths"]
-    for path in ("/v1/auth/wechat/login", "/v1/complaints", "/v1/complaints/{complaint_id}/responses",
-                 "/v1/complaints/{complaint_id}/evidence", "/v1/regions", "/v1/merchants"):
+    for path in (
+        "/v1/auth/wechat/login",
+        "/v1/complaints",
+        "/v1/complaints/{complaint_id}/responses",
+        "/v1/complaints/{complaint_id}/evidence",
+        "/v1/regions",
+        "/v1/merchants",
+    ):
         assert path in paths, path
     assert not any(p.startswith("/internal") for p in paths)
     assert "ProblemDetail" in schema["components"]["schemas"]
 
 
 @asynccontextmanager
-async def lone_gateway(databases: Any, tmp_path: Any, providers: Any, **overrides: Any) -> AsyncIterator[
-        httpx.AsyncClient]:
+async def lone_gateway(
+    databases: Any, tmp_path: Any, providers: Any, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose intake is wherever `overrides` say, over real sockets."""
     settings = service_settings("gateway", databases, tmp_path, **gateway_overrides(providers), **overrides)
     app = create_gateway(settings)
@@ -201,8 +216,9 @@ async def test_intake_down_is_a_503_and_intake_slow_is_a_504(databases: Any, tmp
         return {}
 
     with ServerThread(slow) as server:
-        async with lone_gateway(databases, tmp_path, providers, intake_url=server.url, http_timeout_seconds=0.3,
-                                http_retries=0) as gw:
+        async with lone_gateway(
+            databases, tmp_path, providers, intake_url=server.url, http_timeout_seconds=0.3, http_retries=0
+        ) as gw:
             tokens = await wechat_login(gw)
             started = asyncio.get_running_loop().time()
             timed_out = await gw.get("/v1/complaints", headers=bearer(tokens))

@@ -29,16 +29,25 @@ ALICE = consumer("usr_ALICE")
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = await client.get("/metrics")
     assert response.status_code == 200
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
 
 
 def value(metrics: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float | None:
     return metrics.get((name, frozenset(labels.items())))
 
 
-async def run_job_until(job: Callable[[Any], Awaitable[None]], app: Any, client: httpx.AsyncClient, name: str,
-                        outcome: str = "ok", passes: int = 1) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+async def run_job_until(
+    job: Callable[[Any], Awaitable[None]],
+    app: Any,
+    client: httpx.AsyncClient,
+    name: str,
+    outcome: str = "ok",
+    passes: int = 1,
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Run the service's real background job until /metrics counts `passes` passes of it (bounded), then stop
     it (between passes, waiting for the next)."""
     task = asyncio.create_task(job(app))
@@ -83,8 +92,9 @@ async def test_a_failed_pass_is_counted_as_an_error(stack: Stack, monkeypatch: p
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(intake_main, "run_deadlines_once", broken)
-    metrics = await run_job_until(intake_main.deadline_scheduler, stack.apps["intake"], stack.clients["intake"],
-                                  "deadlines", outcome="error")
+    metrics = await run_job_until(
+        intake_main.deadline_scheduler, stack.apps["intake"], stack.clients["intake"], "deadlines", outcome="error"
+    )
     assert value(metrics, "scheduler_runs_total", job="deadlines", outcome="error") == 1
     assert value(metrics, "scheduler_runs_total", job="deadlines", outcome="ok") is None
 
@@ -93,7 +103,11 @@ async def test_compensation_shows_payouts_by_state_and_its_payout_passes(stack: 
     comp = stack.clients["compensation"]
     before = await scrape(comp)
     assert {s: value(before, "payouts", state=s) for s in ("pending", "sending", "succeeded", "failed")} == {
-        "pending": 0, "sending": 0, "succeeded": 0, "failed": 0}
+        "pending": 0,
+        "sending": 0,
+        "succeeded": 0,
+        "failed": 0,
+    }
 
     await fund_region(stack)
     alice = await paying_consumer(stack)

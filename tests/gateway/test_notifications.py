@@ -61,8 +61,19 @@ def test_wechat_fields_keep_within_wechat_s_limits() -> None:
 
 
 def test_every_state_is_a_phrase_of_at_most_five_characters() -> None:
-    for state in ("submitted", "accepted", "assigned", "responded", "escalated", "resolved", "closed",
-                  "not_accepted", "withdrawn", "transferred", "some_future_state"):
+    for state in (
+        "submitted",
+        "accepted",
+        "assigned",
+        "responded",
+        "escalated",
+        "resolved",
+        "closed",
+        "not_accepted",
+        "withdrawn",
+        "transferred",
+        "some_future_state",
+    ):
         assert 1 <= len(state_phrase(state)) <= 5, state
     assert state_phrase("assigned") == "处理中" and state_phrase("not_accepted") == "不予受理"
 
@@ -101,13 +112,18 @@ def fakes(providers: Providers) -> Iterator[Providers]:
 
 
 async def openid_of(providers: Providers, name: str) -> str:
-    return (await WeChatMiniProgramLogin(WECHAT_APPID, WECHAT_SECRET, providers.wechat_url)
-            .identify(f"demo-{name}")).external_id
+    return (
+        await WeChatMiniProgramLogin(WECHAT_APPID, WECHAT_SECRET, providers.wechat_url).identify(f"demo-{name}")
+    ).external_id
 
 
 async def alipay_user_of(providers: Providers, name: str) -> str:
-    login = AlipayMiniProgramLogin(ALIPAY_APPID, providers.alipay_url, providers.app_private_key.read_text(),
-                                   providers.platform_public_key.read_text())
+    login = AlipayMiniProgramLogin(
+        ALIPAY_APPID,
+        providers.alipay_url,
+        providers.app_private_key.read_text(),
+        providers.platform_public_key.read_text(),
+    )
     return (await login.identify(f"demo-{name}")).external_id
 
 
@@ -123,8 +139,9 @@ async def tourist(stack: Stack, name: str, provider: str = "wechat") -> dict[str
 
 
 async def complain(stack: Stack, who: dict[str, str], name: str, **overrides: Any) -> dict[str, Any]:
-    response = await stack.gateway.post("/v1/complaints", headers=who, json=complaint_body(
-        contact_phone=phone_of(name), **overrides))
+    response = await stack.gateway.post(
+        "/v1/complaints", headers=who, json=complaint_body(contact_phone=phone_of(name), **overrides)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -137,8 +154,13 @@ async def timeline(stack: Stack, who: dict[str, str], complaint_id: str, *kinds:
 
 async def rows(stack: Stack, complaint_id: str) -> list[Notification]:
     async with stack.apps["gateway"].state.sessionmaker() as session:
-        return list((await session.scalars(select(Notification).where(Notification.complaint_id == complaint_id)
-                                           .order_by(Notification.seq))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(Notification).where(Notification.complaint_id == complaint_id).order_by(Notification.seq)
+                )
+            ).all()
+        )
 
 
 async def settle_notifications(stack: Stack, seconds: float = 3) -> None:
@@ -173,8 +195,13 @@ async def test_a_burst_of_changes_is_one_message_with_the_newest_state(stack: St
     [told] = await timeline(stack, alice, cid)
     assert told["kind"] == "notified" and told["actor_role"] == "service"
     assert told["data"] | {"notification_id": None} == {
-        "notification_id": None, "provider": "wechat", "state": "sent", "state_told": "assigned", "error": None,
-        "attempts": 1}
+        "notification_id": None,
+        "provider": "wechat",
+        "state": "sent",
+        "state_told": "assigned",
+        "error": None,
+        "attempts": 1,
+    }
 
     # The hotel answers: one more message, with its answer cut to WeChat's 20 characters.
     await act(stack, official(), cid, "responses", {"message": LONG_NOTE, "offered_refund_fen": 30000})
@@ -192,14 +219,20 @@ async def test_a_redelivered_event_is_told_once(stack: Stack, fakes: Providers) 
     cid = (await complain(stack, bob, "notify-bob"))["id"]
     await settle_notifications(stack)
     async with stack.apps["intake"].state.sessionmaker() as session:
-        envelopes = (await session.execute(select(intake_outbox.c.envelope).where(
-            intake_outbox.c.subscriber == "gateway", intake_outbox.c.event_type == "complaint.state_changed"))).all()
+        envelopes = (
+            await session.execute(
+                select(intake_outbox.c.envelope).where(
+                    intake_outbox.c.subscriber == "gateway", intake_outbox.c.event_type == "complaint.state_changed"
+                )
+            )
+        ).all()
     mine = [e for (e,) in envelopes if e["payload"]["complaint_id"] == cid]
     assert len(mine) == 3
     before = [(r.id, r.state) for r in await rows(stack, cid)]
     for envelope in mine:  # the dispatcher delivers again (a lost acknowledgement)
-        again = await stack.gateway.post("/internal/events", json=envelope,
-                                         headers=stack.as_(service_identity("intake")))
+        again = await stack.gateway.post(
+            "/internal/events", json=envelope, headers=stack.as_(service_identity("intake"))
+        )
         assert again.json() == {"status": "duplicate"}
     # Even past the inbox (a handler run twice), nothing is told twice: the unique key on event and consumer
     # refuses the newest event's row again, and the older events' rows are superseded by it, never sent.
@@ -227,24 +260,42 @@ async def test_changes_heard_out_of_order_tell_the_newest_state(stack: Stack, fa
     cid = (await complain(stack, dora, "notify-dora"))["id"]
     await settle_notifications(stack)
     await act(stack, official(), cid, "responses", {"message": "酒店同意退差价"})
-    await act(stack, official(), cid, "resolutions", {"outcome": "refunded", "at_fault": "merchant",
-                                                       "amount_refunded_fen": 30000})
+    await act(
+        stack,
+        official(),
+        cid,
+        "resolutions",
+        {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 30000},
+    )
     async with stack.apps["intake"].state.sessionmaker() as session:
-        envelopes = [e for (e,) in (await session.execute(select(intake_outbox.c.envelope).where(
-            intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_(None))
-            .order_by(intake_outbox.c.id))).all() if e["payload"]["complaint_id"] == cid]
+        envelopes = [
+            e
+            for (e,) in (
+                await session.execute(
+                    select(intake_outbox.c.envelope)
+                    .where(intake_outbox.c.subscriber == "gateway", intake_outbox.c.delivered_at.is_(None))
+                    .order_by(intake_outbox.c.id)
+                )
+            ).all()
+            if e["payload"]["complaint_id"] == cid
+        ]
     assert [(e["payload"]["state_to"], e["payload"]["revision"]) for e in envelopes] == [
-        ("responded", 4), ("resolved", 5)]
+        ("responded", 4),
+        ("resolved", 5),
+    ]
     for envelope in reversed(envelopes):  # the resolution arrives first
-        heard = await stack.gateway.post("/internal/events", json=envelope,
-                                         headers=stack.as_(service_identity("intake")))
+        heard = await stack.gateway.post(
+            "/internal/events", json=envelope, headers=stack.as_(service_identity("intake"))
+        )
         assert heard.json() == {"status": "applied"}
     stack.clock.advance(seconds=3)
     await send_notifications_once(stack.apps["gateway"])
     sent = messages_to(fakes.wechat, await openid_of(fakes, "notify-dora"))
     assert [m["data"]["phrase2"]["value"] for m in sent] == ["处理中", "已办结"]
-    assert [(r.state_to, r.state) for r in await rows(stack, cid)][-2:] == [("responded", "superseded"),
-                                                                           ("resolved", "sent")]
+    assert [(r.state_to, r.state) for r in await rows(stack, cid)][-2:] == [
+        ("responded", "superseded"),
+        ("resolved", "sent"),
+    ]
 
 
 async def test_an_outage_is_retried_and_a_newer_change_overtakes_the_retry(stack: Stack, fakes: Providers) -> None:
@@ -320,7 +371,8 @@ async def test_refused_and_unsupported_are_recorded_and_never_retried(stack: Sta
 
 
 async def test_a_second_account_with_the_same_phone_hears_nothing_of_the_first_complaint(
-        stack: Stack, fakes: Providers) -> None:
+    stack: Stack, fakes: Providers
+) -> None:
     """A phone number typed into a form is not an identity: another account using it files a complaint of its
     own, is never told of the first's progress (nor the merchant's response), and hears of the first only once
     an official confirms the two are one case, about its own complaint, through its own login."""
@@ -328,23 +380,31 @@ async def test_a_second_account_with_the_same_phone_hears_nothing_of_the_first_c
     grace = await tourist(stack, "notify-grace")
     first = (await complain(stack, grace, "notify-grace"))["id"]
     same = await tourist(stack, "notify-grace-alipay", provider="alipay")
-    second = await complain(stack, same, "notify-grace", description="酒店订的海景房却安排了面对停车场的房间，"
-                                                                     "前台拒绝退差价。")
+    second = await complain(
+        stack, same, "notify-grace", description="酒店订的海景房却安排了面对停车场的房间，前台拒绝退差价。"
+    )
     assert (second["state"], second["duplicate_of"]) == ("assigned", None)  # worked as its own, not refused
-    await act(stack, merchant_staff(HOTEL), first, "responses",
-              {"message": "已为格蕾丝女士办理退差价三百元", "offered_refund_fen": 30000})
+    await act(
+        stack,
+        merchant_staff(HOTEL),
+        first,
+        "responses",
+        {"message": "已为格蕾丝女士办理退差价三百元", "offered_refund_fen": 30000},
+    )
     await settle_notifications(stack)
     user_id = await alipay_user_of(fakes, "notify-grace-alipay")
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
     assert told and {m["data"]["keyword1"]["value"] for m in told} == {second["case_number"]}  # only of its own
-    assert not any("格蕾丝" in json.dumps(m, ensure_ascii=False) for m in messages_to(fakes.alipay, user_id,
-                                                                                    key="to_user_id"))
+    assert not any(
+        "格蕾丝" in json.dumps(m, ensure_ascii=False) for m in messages_to(fakes.alipay, user_id, key="to_user_id")
+    )
     assert [m["data"]["keyword2"]["value"] for m in told] == ["处理中"]
 
     # An official of the region confirms the possible link: the later complaint is worked as the first.
     sanya = official()
-    [flag] = (await stack.clients["intake"].get(f"/v1/complaints/{second['id']}", headers=stack.as_(sanya))
-              ).json()["possible_links"]
+    [flag] = (await stack.clients["intake"].get(f"/v1/complaints/{second['id']}", headers=stack.as_(sanya))).json()[
+        "possible_links"
+    ]
     await act(stack, sanya, second["id"], "link-decisions", {"link_id": flag["id"], "confirm": True})
     await settle_notifications(stack)
     told = messages_to(fakes.alipay, user_id, key="to_user_id")
@@ -367,8 +427,9 @@ async def test_an_outcome_waits_while_intake_is_down_and_is_recorded_once(stack:
     await stack.deliver_events()
     gateway = stack.apps["gateway"]
     intake = gateway.state.clients["intake"]
-    gateway.state.clients["intake"] = ServiceClient("intake", f"http://127.0.0.1:{free_port()}", INTERNAL_SECRET,
-                                                    timeout=1, retries=0)
+    gateway.state.clients["intake"] = ServiceClient(
+        "intake", f"http://127.0.0.1:{free_port()}", INTERNAL_SECRET, timeout=1, retries=0
+    )
     try:
         await settle_notifications(stack)
         [row] = [r for r in await rows(stack, cid) if r.state == "sent"]
@@ -385,29 +446,50 @@ async def test_an_outcome_waits_while_intake_is_down_and_is_recorded_once(stack:
 
     # A report intake already has (its answer was lost) records nothing twice, even twice in one batch;
     # an outcome for a complaint intake does not know is answered as such, the rest still recorded.
-    body = {"complaint_id": cid, "notification_id": row.id, "provider": "wechat", "outcome": "sent",
-            "state_told": "assigned", "error": None, "attempts": 1, "at": entry["at"]}
-    unknown = {**body, "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
-               "notification_id": "ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K"}
+    body = {
+        "complaint_id": cid,
+        "notification_id": row.id,
+        "provider": "wechat",
+        "outcome": "sent",
+        "state_told": "assigned",
+        "error": None,
+        "attempts": 1,
+        "at": entry["at"],
+    }
+    unknown = {
+        **body,
+        "complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+        "notification_id": "ntf_01JD3V0W8Q6M4Y2C1B9T7X5N3K",
+    }
     path = "/internal/notification-outcomes"
-    again = await stack.clients["intake"].post(path, json={"outcomes": [body, unknown, body]},
-                                               headers=stack.as_(service_identity("gateway")))
+    again = await stack.clients["intake"].post(
+        path, json={"outcomes": [body, unknown, body]}, headers=stack.as_(service_identity("gateway"))
+    )
     assert again.status_code == 200
     assert again.json()["results"] == [
         {"notification_id": row.id, "kind": "notified", "recorded": False, "error": None},
-        {"notification_id": unknown["notification_id"], "kind": None, "recorded": False,
-         "error": "complaint_not_found"},
-        {"notification_id": row.id, "kind": "notified", "recorded": False, "error": None}]
+        {
+            "notification_id": unknown["notification_id"],
+            "kind": None,
+            "recorded": False,
+            "error": "complaint_not_found",
+        },
+        {"notification_id": row.id, "kind": "notified", "recorded": False, "error": None},
+    ]
     assert len(await timeline(stack, heidi, cid)) == 1
     # Only services may report; a tourist may not write on her own timeline.
     tourist_id = (await stack.gateway.get("/v1/me", headers=heidi)).json()["id"]
-    forged = await stack.clients["intake"].post(path, json={"outcomes": [body]}, headers=stack.as_(
-        Identity(subject=tourist_id, role=Role.consumer, channel="wechat_miniprogram")))
+    forged = await stack.clients["intake"].post(
+        path,
+        json={"outcomes": [body]},
+        headers=stack.as_(Identity(subject=tourist_id, role=Role.consumer, channel="wechat_miniprogram")),
+    )
     assert forged.status_code == 403 and forged.json()["code"] == "forbidden"
 
 
 async def test_a_backlog_of_several_batches_goes_out_at_once_not_a_batch_an_interval(
-        stack: Stack, fakes: Providers) -> None:
+    stack: Stack, fakes: Providers
+) -> None:
     """A busy hour queues more than a pass takes: the worker runs pass after pass while batches are full,
     rather than one batch per GATEWAY_NOTIFY_INTERVAL_SECONDS (50 a second could not keep up)."""
     gateway = stack.apps["gateway"]
@@ -416,19 +498,40 @@ async def test_a_backlog_of_several_batches_goes_out_at_once_not_a_batch_an_inte
     now = stack.clock.now()
     backlog = 2 * BATCH + 5
     async with gateway.state.sessionmaker() as session, session.begin():
-        session.add_all(Notification(
-            id=new_id("ntf"), event_id=new_id("evt"), complaint_id=new_id("cmp"), consumer_id=consumer_id, seq=1,
-            provider="wechat", state_to="accepted", changed_at=now, note=None, state="pending", attempts=0,
-            next_attempt_at=now, recorded=False, created_at=now) for _ in range(backlog))
+        session.add_all(
+            Notification(
+                id=new_id("ntf"),
+                event_id=new_id("evt"),
+                complaint_id=new_id("cmp"),
+                consumer_id=consumer_id,
+                seq=1,
+                provider="wechat",
+                state_to="accepted",
+                changed_at=now,
+                note=None,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                recorded=False,
+                created_at=now,
+            )
+            for _ in range(backlog)
+        )
     settings = gateway.state.settings
     gateway.state.settings = settings.model_copy(update={"notify_interval_seconds": 3600})
     worker = asyncio.create_task(notification_worker(gateway))
     try:
         for _ in range(200):
             async with gateway.state.sessionmaker() as session:
-                done = await session.scalar(select(func.count()).select_from(Notification).where(
-                    Notification.consumer_id == consumer_id, Notification.state == "sent",
-                    Notification.recorded.is_(True)))
+                done = await session.scalar(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(
+                        Notification.consumer_id == consumer_id,
+                        Notification.state == "sent",
+                        Notification.recorded.is_(True),
+                    )
+                )
             if done == backlog:
                 break
             await asyncio.sleep(0.05)

@@ -21,9 +21,14 @@ def test_the_pages_load_nothing_from_elsewhere() -> None:
 
 async def test_the_gateway_serves_the_console_and_public_page_with_a_strict_policy(stack: Stack) -> None:
     gateway = stack.clients["gateway"]
-    for path, kind in (("/console/", "text/html"), ("/console/console.js", "javascript"),
-                       ("/assets/site.css", "text/css"), ("/public/", "text/html"), ("/code/", "text/html"),
-                       ("/code/code.js", "javascript")):
+    for path, kind in (
+        ("/console/", "text/html"),
+        ("/console/console.js", "javascript"),
+        ("/assets/site.css", "text/css"),
+        ("/public/", "text/html"),
+        ("/code/", "text/html"),
+        ("/code/code.js", "javascript"),
+    ):
         response = await gateway.get(path)
         assert response.status_code == 200 and kind in response.headers["content-type"], path
         assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -35,8 +40,15 @@ async def test_the_gateway_serves_the_console_and_public_page_with_a_strict_poli
 
 async def test_the_print_version_and_the_poster_are_console_pages_under_the_same_policy(stack: Stack) -> None:
     gateway = stack.clients["gateway"]
-    for path in ("/console/print.html", "/console/poster.html", "/console/print.js", "/console/poster.js",
-                 "/console/printable.js", "/assets/print.css", "/assets/lang.js"):
+    for path in (
+        "/console/print.html",
+        "/console/poster.html",
+        "/console/print.js",
+        "/console/poster.js",
+        "/console/printable.js",
+        "/assets/print.css",
+        "/assets/lang.js",
+    ):
         response = await gateway.get(path)
         assert response.status_code == 200, path
         assert "style-src 'self';" in response.headers["content-security-policy"], path
@@ -44,7 +56,8 @@ async def test_the_print_version_and_the_poster_are_console_pages_under_the_same
 
 
 async def test_the_docs_load_swagger_ui_from_the_gateway_under_a_policy_that_lets_only_its_own_script_run(
-        stack: Stack) -> None:
+    stack: Stack,
+) -> None:
     import base64
     import hashlib
 
@@ -59,8 +72,11 @@ async def test_the_docs_load_swagger_ui_from_the_gateway_under_a_policy_that_let
     for script in re.findall(r"<script>(.*?)</script>", html, re.S):
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
-    for asset, kind in (("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "text/css"),
-                        ("favicon-32x32.png", "image/png")):
+    for asset, kind in (
+        ("swagger-ui-bundle.js", "javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("favicon-32x32.png", "image/png"),
+    ):
         assert f"/docs/assets/{asset}" in html
         served = await gateway.get(f"/docs/assets/{asset}")
         assert served.status_code == 200 and kind in served.headers["content-type"], asset

@@ -26,7 +26,8 @@ async def test_api_and_error_answers_through_the_gateway_say_nosniff(stack: Stac
     ]
     assert [a.status_code for a in answers] == [200, 200, 404, 401, 404, 422, 200]
     assert all(a.headers.get("x-content-type-options") == "nosniff" for a in answers), [
-        (str(a.url), a.headers) for a in answers if a.headers.get("x-content-type-options") != "nosniff"]
+        (str(a.url), a.headers) for a in answers if a.headers.get("x-content-type-options") != "nosniff"
+    ]
     # Said once, not once by the service and again by the gateway.
     assert answers[1].headers.get_list("x-content-type-options") == ["nosniff"]
     for service in ("intake", "compensation", "credit"):
@@ -41,8 +42,13 @@ async def test_a_server_error_says_nosniff_too(databases: Databases, tmp_path: P
     async def boom() -> None:
         raise RuntimeError("bug")
 
-    app = create_service_app(name="intake", title="t", description="d", routers=[router],
-                             settings=service_settings("intake", databases, tmp_path))
+    app = create_service_app(
+        name="intake",
+        title="t",
+        description="d",
+        routers=[router],
+        settings=service_settings("intake", databases, tmp_path),
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         answer = await client.get("/boom")

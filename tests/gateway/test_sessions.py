@@ -31,8 +31,9 @@ def forged(claims: dict[str, Any], secret: str = JWT_SECRET) -> dict[str, str]:
 
 async def test_a_token_for_a_session_that_never_existed_is_refused_while_the_cache_is_fresh(stack: Stack) -> None:
     await add_staff(stack, "root", "root-pass-1234", Role.admin)
-    tokens = (await stack.gateway.post("/v1/auth/staff/login",
-                                       json={"username": "root", "password": "root-pass-1234"})).json()
+    tokens = (
+        await stack.gateway.post("/v1/auth/staff/login", json={"username": "root", "password": "root-pass-1234"})
+    ).json()
     assert (await stack.gateway.get("/v1/me", headers=bearer(tokens))).status_code == 200
     assert stack.apps["gateway"].state.sessions.current  # the replica asked which sessions ended: the fast path
     admin_id = tokens["account"]["id"]
@@ -60,8 +61,9 @@ async def test_reusing_a_refresh_token_ends_the_session(stack: Stack) -> None:
     renewed = await stack.gateway.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
     assert renewed.status_code == 401
     async with stack.apps["gateway"].state.sessionmaker() as session:
-        ended = (await session.scalars(select(AuthSession).where(
-            AuthSession.account_id == first["account"]["id"]))).one()
+        ended = (
+            await session.scalars(select(AuthSession).where(AuthSession.account_id == first["account"]["id"]))
+        ).one()
     assert ended.revoked_at is not None and ended.end_reason == "refresh_reused"
 
 
@@ -116,8 +118,7 @@ def legacy_encrypted(jwt_secret: str, secret: str) -> bytes:
     return Fernet(key).encrypt(secret.encode())
 
 
-async def test_tokens_signed_before_a_rotation_are_accepted_only_while_the_previous_secret_is_set(
-        stack: Stack) -> None:
+async def test_tokens_signed_before_a_rotation_are_accepted_only_while_the_previous_secret_is_set(stack: Stack) -> None:
     tokens = await wechat_login(stack.gateway, "rotating")
     app = stack.apps["gateway"]
     before = app.state.settings

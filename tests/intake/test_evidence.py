@@ -26,8 +26,10 @@ def png(size: tuple[int, int] = (24, 16), **chunks: bytes) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (20, 120, 200)).save(out, "PNG")
     data = out.getvalue()
-    extra = b"".join(len(body).to_bytes(4, "big") + kind.encode() + body
-                     + zlib.crc32(kind.encode() + body).to_bytes(4, "big") for kind, body in chunks.items())
+    extra = b"".join(
+        len(body).to_bytes(4, "big") + kind.encode() + body + zlib.crc32(kind.encode() + body).to_bytes(4, "big")
+        for kind, body in chunks.items()
+    )
     idat = data.index(b"IDAT") - 4
     return data[:idat] + extra + data[idat:]
 
@@ -38,8 +40,14 @@ def jpeg_with_gps(comment: bytes | None = None) -> bytes:
     exif[ExifTags.Base.Make] = "PhoneCo"
     exif[ExifTags.Base.Orientation] = 6
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps.update({ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (18.0, 15.0, 30.0),
-                ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (109.0, 30.0, 0.0)})
+    gps.update(
+        {
+            ExifTags.GPS.GPSLatitudeRef: "N",
+            ExifTags.GPS.GPSLatitude: (18.0, 15.0, 30.0),
+            ExifTags.GPS.GPSLongitudeRef: "E",
+            ExifTags.GPS.GPSLongitude: (109.0, 30.0, 0.0),
+        }
+    )
     out = io.BytesIO()
     options = {"comment": comment} if comment else {}
     Image.new("RGB", (40, 20), (200, 30, 30)).save(out, "JPEG", exif=exif, **options)
@@ -50,8 +58,9 @@ PNG = png()
 
 
 async def upload(stack: Stack, who, complaint_id: str, name: str, content: bytes, content_type: str = "image/jpeg"):
-    return await stack.clients["intake"].post(f"/v1/complaints/{complaint_id}/evidence", headers=stack.as_(who),
-                                              files={"file": (name, content, content_type)})
+    return await stack.clients["intake"].post(
+        f"/v1/complaints/{complaint_id}/evidence", headers=stack.as_(who), files={"file": (name, content, content_type)}
+    )
 
 
 async def evidence_of(stack: Stack, complaint_id: str) -> list[dict]:
@@ -81,8 +90,9 @@ async def test_photo_is_stored_and_read_back_by_those_who_may(stack: Stack) -> N
     assert len(await evidence_of(stack, c["id"])) == 2
     seen = (await intake.get(f"/v1/complaints/{c['id']}", headers=stack.as_(ALICE))).json()
     assert seen["evidence_count"] == 2
-    stranger = await intake.get(f"/v1/complaints/{c['id']}/evidence/{evidence['id']}",
-                                headers=stack.as_(consumer("usr_BOB")))
+    stranger = await intake.get(
+        f"/v1/complaints/{c['id']}/evidence/{evidence['id']}", headers=stack.as_(consumer("usr_BOB"))
+    )
     assert stranger.status_code == 404
 
 
@@ -98,8 +108,12 @@ async def test_disguised_and_oversized_files_are_refused_and_nothing_is_kept(sta
     broken = await upload(stack, ALICE, c["id"], "cut.png", PNG[:40])
     assert broken.status_code == 422 and broken.json()["code"] == "evidence_unreadable"
     assert await evidence_of(stack, c["id"]) == []
-    kinds = [e["kind"] for e in (await stack.clients["intake"].get(
-        f"/v1/complaints/{c['id']}/timeline", headers=stack.as_(ALICE))).json()]
+    kinds = [
+        e["kind"]
+        for e in (
+            await stack.clients["intake"].get(f"/v1/complaints/{c['id']}/timeline", headers=stack.as_(ALICE))
+        ).json()
+    ]
     assert "evidence_added" not in kinds
 
 
@@ -113,8 +127,9 @@ async def test_a_photo_loses_its_exif_and_gps_before_anyone_sees_it(stack: Stack
     evidence = response.json()
     assert evidence["content_type"] == "image/jpeg"
     for who in (merchant_staff(HOTEL), official(), ALICE):
-        download = await stack.clients["intake"].get(f"/v1/complaints/{c['id']}/evidence/{evidence['id']}",
-                                                     headers=stack.as_(who))
+        download = await stack.clients["intake"].get(
+            f"/v1/complaints/{c['id']}/evidence/{evidence['id']}", headers=stack.as_(who)
+        )
         assert download.status_code == 200, download.text
         image = Image.open(io.BytesIO(download.content))
         assert not image.getexif() and "exif" not in image.info
@@ -141,10 +156,13 @@ async def test_files_that_carry_a_web_page_or_script_are_refused(stack: Stack) -
     assert await evidence_of(stack, c["id"]) == []
 
 
-async def test_a_tourist_has_an_evidence_quota_per_complaint_and_per_day(databases: Databases,
-                                                                        tmp_path: Path) -> None:
-    quota = {"evidence_max_files_per_complaint": 3, "evidence_max_bytes_per_complaint": 3 * len(PNG) + 10,
-             "evidence_daily_files_per_account": 4, "evidence_daily_bytes_per_account": 10 * 1024 * 1024}
+async def test_a_tourist_has_an_evidence_quota_per_complaint_and_per_day(databases: Databases, tmp_path: Path) -> None:
+    quota = {
+        "evidence_max_files_per_complaint": 3,
+        "evidence_max_bytes_per_complaint": 3 * len(PNG) + 10,
+        "evidence_daily_files_per_account": 4,
+        "evidence_daily_bytes_per_account": 10 * 1024 * 1024,
+    }
     async with running_stack(databases, tmp_path, overrides={"intake": quota}) as stack:
         await settle_merchant(stack)
         first = await submit(stack, ALICE)
@@ -154,8 +172,13 @@ async def test_a_tourist_has_an_evidence_quota_per_complaint_and_per_day(databas
         assert full.status_code == 409 and full.json()["code"] == "evidence_quota_exceeded"
         assert "3 files" in full.json()["detail"]
 
-        second = await submit(stack, ALICE, description="另一件事：景区门票被重复扣款，客服不予处理，要求退款。",
-                              merchant_id=None, merchant_name="某景区")
+        second = await submit(
+            stack,
+            ALICE,
+            description="另一件事：景区门票被重复扣款，客服不予处理，要求退款。",
+            merchant_id=None,
+            merchant_name="某景区",
+        )
         assert (await upload(stack, ALICE, second["id"], "4.png", PNG)).status_code == 201
         daily = await upload(stack, ALICE, second["id"], "5.png", PNG)
         assert daily.status_code == 429 and daily.json()["code"] == "evidence_quota_exceeded"
@@ -187,17 +210,20 @@ async def test_evidence_through_the_gateway_is_an_attachment_of_the_type_its_con
     assert created.status_code == 201, created.text
     complaint_id = created.json()["id"]
     # Claimed to be a web page; its bytes say PNG, and PNG is what it is served as.
-    uploaded = await stack.gateway.post(f"/v1/complaints/{complaint_id}/evidence", headers=bearer(tokens),
-                                        files={"file": ("room.html", PNG, "text/html")})
+    uploaded = await stack.gateway.post(
+        f"/v1/complaints/{complaint_id}/evidence",
+        headers=bearer(tokens),
+        files={"file": ("room.html", PNG, "text/html")},
+    )
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.headers["x-content-type-options"] == "nosniff"
     evidence_id = uploaded.json()["id"]
     await add_staff(stack, "sanya", "sanya-pass-123", Role.official, region_code=SANYA)
-    staff = (await stack.gateway.post("/v1/auth/staff/login",
-                                      json={"username": "sanya", "password": "sanya-pass-123"})).json()
+    staff = (
+        await stack.gateway.post("/v1/auth/staff/login", json={"username": "sanya", "password": "sanya-pass-123"})
+    ).json()
     for who in (tokens, staff):
-        download = await stack.gateway.get(f"/v1/complaints/{complaint_id}/evidence/{evidence_id}",
-                                           headers=bearer(who))
+        download = await stack.gateway.get(f"/v1/complaints/{complaint_id}/evidence/{evidence_id}", headers=bearer(who))
         assert download.status_code == 200, download.text
         assert download.headers["content-type"] == "image/png"
         assert download.headers["content-disposition"] == f'attachment; filename="{evidence_id}.png"'

@@ -57,15 +57,31 @@ async def test_an_official_files_a_walk_in_or_a_hotline_call_in_their_own_region
     await settle_merchant(stack)
     walk_in = await submit(stack, official(SANYA), contact_phone="13900001111")
     assert (walk_in["state"], walk_in["channel"], walk_in["consumer_id"]) == ("assigned", "walk_in", None)
-    call = await submit(stack, official(SANYA), channel="hotline_12345", contact_phone="13900002222",
-                        description="来电反映：酒店把海景房换成了对着停车场的房间，不肯退差价。")
+    call = await submit(
+        stack,
+        official(SANYA),
+        channel="hotline_12345",
+        contact_phone="13900002222",
+        description="来电反映：酒店把海景房换成了对着停车场的房间，不肯退差价。",
+    )
     assert (call["state"], call["channel"]) == ("assigned", "hotline_12345")
     # The province's official files anywhere in it; an admin as well (documented: as an official of every region).
-    province = await submit(stack, official("460000"), contact_phone="13900003333",
-                            description="省局接待：游客反映酒店房型与预订不符，要求退还差价。")
+    province = await submit(
+        stack,
+        official("460000"),
+        contact_phone="13900003333",
+        description="省局接待：游客反映酒店房型与预订不符，要求退还差价。",
+    )
     assert province["region_code"] == SANYA
-    by_admin = await submit(stack, ADMIN, contact_phone="13900004444", region_code=HAIKOU, merchant_id=None,
-                            merchant_name="海口某餐厅", industry="food")
+    by_admin = await submit(
+        stack,
+        ADMIN,
+        contact_phone="13900004444",
+        region_code=HAIKOU,
+        merchant_id=None,
+        merchant_name="海口某餐厅",
+        industry="food",
+    )
     assert by_admin["channel"] == "walk_in"
     # An official is not a mini-program, a partner platform nor a government channel's center.
     for channel in ("wechat_miniprogram", "partner", "platform_12315", "platform_12301", "douyin"):
@@ -131,13 +147,19 @@ async def test_a_possible_link_is_flagged_for_the_regions_official_who_confirms_
     await act(stack, ALICE, second["id"], "link-decisions", decision, expect=403)
     await act(stack, merchant_staff(HOTEL), second["id"], "link-decisions", decision, expect=403)
     await act(stack, official(HAIKOU), second["id"], "link-decisions", decision, expect=404)
-    wrong = await stack.clients["intake"].post(f"/v1/complaints/{second['id']}/link-decisions",
-                                               headers=stack.as_(sanya), json={**decision, "link_id": "lnk_NOPE"})
+    wrong = await stack.clients["intake"].post(
+        f"/v1/complaints/{second['id']}/link-decisions",
+        headers=stack.as_(sanya),
+        json={**decision, "link_id": "lnk_NOPE"},
+    )
     assert wrong.status_code == 404 and wrong.json()["code"] == "link_not_found"
 
     merged = await act(stack, sanya, second["id"], "link-decisions", decision)
     assert (merged["state"], merged["not_accepted_reason"], merged["duplicate_of"]) == (
-        "not_accepted", "duplicate", first["id"])
+        "not_accepted",
+        "duplicate",
+        first["id"],
+    )
     assert [f["state"] for f in merged["possible_links"]] == ["confirmed"]
     worked = (await get(stack, sanya, first["id"])).json()
     assert worked["state"] == "assigned"
@@ -147,14 +169,17 @@ async def test_a_possible_link_is_flagged_for_the_regions_official_who_confirms_
     assert (await get(stack, ALICE, second["id"])).status_code == 200  # still hers to see
     # The first complaint's tourist learns which case was linked, never the other account.
     theirs = (await get(stack, MALLORY, first["id"])).json()
-    assert theirs["links"] == [{"complaint_id": second["id"], "case_number": second["case_number"],
-                                "channel": "wechat_miniprogram"}]
-    steps = (await stack.clients["intake"].get(f"/v1/complaints/{first['id']}/timeline",
-                                               headers=stack.as_(MALLORY))).json()
+    assert theirs["links"] == [
+        {"complaint_id": second["id"], "case_number": second["case_number"], "channel": "wechat_miniprogram"}
+    ]
+    steps = (
+        await stack.clients["intake"].get(f"/v1/complaints/{first['id']}/timeline", headers=stack.as_(MALLORY))
+    ).json()
     assert ALICE.subject not in str([e["data"] for e in steps])
     assert not {"possible_link", "link_confirmed"} & {e["kind"] for e in steps}
-    again = await stack.clients["intake"].post(f"/v1/complaints/{second['id']}/link-decisions",
-                                               headers=stack.as_(sanya), json=decision)
+    again = await stack.clients["intake"].post(
+        f"/v1/complaints/{second['id']}/link-decisions", headers=stack.as_(sanya), json=decision
+    )
     assert again.status_code == 409 and again.json()["code"] == "link_already_decided"
 
 
@@ -162,8 +187,9 @@ async def test_a_dismissed_link_changes_neither_complaint(stack: Stack) -> None:
     first, second = await flagged_pair(stack)
     sanya = official(SANYA)
     [flag] = (await get(stack, sanya, second["id"])).json()["possible_links"]
-    kept = await act(stack, sanya, first["id"], "link-decisions",
-                     {"link_id": flag["id"], "confirm": False, "note": "不是同一游客"})
+    kept = await act(
+        stack, sanya, first["id"], "link-decisions", {"link_id": flag["id"], "confirm": False, "note": "不是同一游客"}
+    )
     assert (kept["state"], kept["links"]) == ("assigned", [])
     assert [f["state"] for f in kept["possible_links"]] == ["dismissed"]
     assert (await get(stack, sanya, second["id"])).json()["state"] == "assigned"
@@ -176,7 +202,10 @@ async def test_the_same_accounts_repeat_is_still_refused_as_a_duplicate(stack: S
     stack.clock.advance(hours=1)
     repeat = await submit(stack, ALICE, contact_phone="13700000000")  # another phone, the same account
     assert (repeat["state"], repeat["not_accepted_reason"], repeat["duplicate_of"]) == (
-        "not_accepted", "duplicate", first["id"])
+        "not_accepted",
+        "duplicate",
+        first["id"],
+    )
     assert repeat["possible_links"] == []
     # A partner pushing the same case again under another id of its own is its own repeat too.
     pushed = await submit(stack, OTA, external_id="OTA-7", contact_phone="13900007777")

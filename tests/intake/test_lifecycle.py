@@ -14,8 +14,13 @@ async def test_merchant_response_accepted_by_consumer_then_evaluated_closes_it(s
     await settle_merchant(stack)
     c = await submit(stack, ALICE)
     stack.clock.advance(minutes=6, seconds=10)
-    responded = await act(stack, STAFF, c["id"], "responses",
-                          {"message": "非常抱歉，已为您退还房差 300 元。", "offered_refund_fen": 30000})
+    responded = await act(
+        stack,
+        STAFF,
+        c["id"],
+        "responses",
+        {"message": "非常抱歉，已为您退还房差 300 元。", "offered_refund_fen": 30000},
+    )
     assert responded["state"] == "responded"
     assert responded["response_text"].startswith("非常抱歉")
     resolved = await act(stack, ALICE, c["id"], "acceptances", {"note": "可以接受"})
@@ -29,13 +34,26 @@ async def test_merchant_response_accepted_by_consumer_then_evaluated_closes_it(s
     response = await stack.clients["intake"].get(f"/v1/complaints/{c['id']}/timeline", headers=stack.as_(ALICE))
     entries = response.json()
     assert [e["kind"] for e in entries] == [
-        "submitted", "accepted", "assigned", "responded", "response_accepted", "evaluated", "callback_visit"]
+        "submitted",
+        "accepted",
+        "assigned",
+        "responded",
+        "response_accepted",
+        "evaluated",
+        "callback_visit",
+    ]
     response_entry = entries[3]
     assert response_entry["actor_role"] == "merchant_staff"
     assert response_entry["data"]["minutes_to_respond"] == 7  # 6 min 10 s, counted in started minutes
     assert response_entry["data"]["in_time"] is True
     assert [e["state_to"] for e in entries[:6]] == [
-        "submitted", "accepted", "assigned", "responded", "resolved", "closed"]
+        "submitted",
+        "accepted",
+        "assigned",
+        "responded",
+        "resolved",
+        "closed",
+    ]
 
 
 async def test_rejected_response_goes_to_mediation_and_an_official_resolves_it(stack: Stack) -> None:
@@ -45,10 +63,18 @@ async def test_rejected_response_goes_to_mediation_and_an_official_resolves_it(s
     escalated = await act(stack, ALICE, c["id"], "rejections", {"note": "订单写的是海景房"})
     assert escalated["state"] == "escalated"
     assert escalated["assignee"]["kind"] == "unit"
-    resolved = await act(stack, official(SANYA), c["id"], "resolutions",
-                         {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 128000})
+    resolved = await act(
+        stack,
+        official(SANYA),
+        c["id"],
+        "resolutions",
+        {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 128000},
+    )
     assert (resolved["state"], resolved["at_fault"], resolved["amount_refunded_fen"]) == (
-        "resolved", "merchant", 128000)
+        "resolved",
+        "merchant",
+        128000,
+    )
     closed = await act(stack, official(SANYA), c["id"], "closures", {"note": "结案"})
     assert closed["state"] == "closed"
     late = await act(stack, ALICE, c["id"], "evaluations", {"score": 4}, expect=200)
@@ -74,8 +100,14 @@ async def test_illegal_steps_are_refused_with_invalid_transition(stack: Stack) -
 async def test_roles_may_only_take_their_own_actions(stack: Stack) -> None:
     await settle_merchant(stack)
     c = await submit(stack, ALICE)
-    denied = await act(stack, STAFF, c["id"], "resolutions",
-                       {"outcome": "refunded", "at_fault": "none", "amount_refunded_fen": 0}, expect=403)
+    denied = await act(
+        stack,
+        STAFF,
+        c["id"],
+        "resolutions",
+        {"outcome": "refunded", "at_fault": "none", "amount_refunded_fen": 0},
+        expect=403,
+    )
     assert denied["code"] == "action_not_allowed"
     await act(stack, ALICE, c["id"], "responses", {"message": "我自己回复自己"}, expect=403)
     early = await act(stack, ALICE, c["id"], "escalations", {"reason": "太慢"}, expect=409)
@@ -113,27 +145,32 @@ async def test_requests_without_the_gateways_identity_are_refused(stack: Stack) 
     import jwt
 
     from shared.auth import INTERNAL_AUDIENCE
-    wrong_key = jwt.encode({"subject": "usr_X", "role": "admin", "aud": INTERNAL_AUDIENCE, "exp": 4102444800},
-                           "another-secret-of-sufficient-length", algorithm="HS256")
+
+    wrong_key = jwt.encode(
+        {"subject": "usr_X", "role": "admin", "aud": INTERNAL_AUDIENCE, "exp": 4102444800},
+        "another-secret-of-sufficient-length",
+        algorithm="HS256",
+    )
     refused = await intake.get("/v1/complaints", headers={"X-Internal-Token": wrong_key})
     assert refused.status_code == 401
 
 
 async def test_transfer_hands_the_complaint_to_the_other_region(stack: Stack) -> None:
     c = await submit(stack, ALICE, merchant_id=None, merchant_name="西双版纳银饰店", industry="shopping")
-    moved = await act(stack, official(SANYA), c["id"], "transfers",
-                      {"region_code": HAIKOU, "reason": "购买地不属本辖区"})
+    moved = await act(
+        stack, official(SANYA), c["id"], "transfers", {"region_code": HAIKOU, "reason": "购买地不属本辖区"}
+    )
     assert (moved["state"], moved["region_code"], moved["transferred_from"]) == ("transferred", HAIKOU, SANYA)
     assert moved["deadlines"]["next_deadline"] == "accept"
     gone = await stack.clients["intake"].get(f"/v1/complaints/{c['id']}", headers=stack.as_(official(SANYA)))
     assert gone.status_code == 404
     taken = await act(stack, official(HAIKOU), c["id"], "assignments", {"kind": "unit"})
     assert taken["state"] == "assigned" and taken["assignee"]["id"] == HAIKOU
-    same = await act(stack, official(HAIKOU), c["id"], "transfers", {"region_code": HAIKOU, "reason": "x"},
-                     expect=409)
+    same = await act(stack, official(HAIKOU), c["id"], "transfers", {"region_code": HAIKOU, "reason": "x"}, expect=409)
     assert same["code"] == "same_region"
-    nowhere = await act(stack, official(HAIKOU), c["id"], "transfers", {"region_code": "999999", "reason": "x"},
-                        expect=422)
+    nowhere = await act(
+        stack, official(HAIKOU), c["id"], "transfers", {"region_code": "999999", "reason": "x"}, expect=422
+    )
     assert nowhere["code"] == "unknown_region"
 
 
@@ -171,8 +208,11 @@ async def test_queue_lists_nearest_deadline_first_with_filters_and_pages(stack: 
     queue = stack.clients["intake"]
     page = (await queue.get("/v1/complaints", params={"limit": 2}, headers=stack.as_(official(SANYA)))).json()
     assert [c["id"] for c in page["items"]] == ids[1:3]  # dispose deadlines first, nearest first
-    rest = (await queue.get("/v1/complaints", params={"limit": 10, "cursor": page["next_cursor"]},
-                            headers=stack.as_(official(SANYA)))).json()
+    rest = (
+        await queue.get(
+            "/v1/complaints", params={"limit": 10, "cursor": page["next_cursor"]}, headers=stack.as_(official(SANYA))
+        )
+    ).json()
     assert [c["id"] for c in rest["items"]] == ids[3:] + ids[:1] and rest["next_cursor"] is None
     stack.clock.advance(minutes=27)
     await stack.run_deadlines()

@@ -67,8 +67,13 @@ async def test_a_late_complaint_says_which_deadline_it_missed_and_since_when(sta
     assert deadlines["missed"] == [{"kind": "dispose", "due_at": c["deadlines"]["dispose_by"].replace("+00:00", "Z")}]
     assert deadlines["late_since"] == deadlines["missed"][0]["due_at"]
     assert deadlines["next_deadline"] == "settle"  # still to meet, and not late
-    resolved = await act(stack, SANYA_OFFICIAL, c["id"], "resolutions",
-                         {"outcome": "mediated", "at_fault": "merchant", "amount_refunded_fen": 0})
+    resolved = await act(
+        stack,
+        SANYA_OFFICIAL,
+        c["id"],
+        "resolutions",
+        {"outcome": "mediated", "at_fault": "merchant", "amount_refunded_fen": 0},
+    )
     assert resolved["deadlines"]["late_since"] is None and resolved["deadlines"]["missed"][0]["kind"] == "dispose"
     counts = (await stack.clients["intake"].get("/v1/complaints/counts", headers=stack.as_(SANYA_OFFICIAL))).json()
     assert counts["overdue"] == 0 and counts["open"] == 0
@@ -88,8 +93,9 @@ async def test_a_cursor_stays_put_when_new_complaints_arrive_between_pages(stack
     # A consumer's own list is newest first, page by page alike.
     mine = await listing(stack, consumer("usr_K2"))
     assert [c["id"] for c in mine["items"]] == [ids[2]]
-    other_order = await stack.clients["intake"].get("/v1/complaints", params={"cursor": first["next_cursor"]},
-                                                    headers=stack.as_(SANYA_OFFICIAL))
+    other_order = await stack.clients["intake"].get(
+        "/v1/complaints", params={"cursor": first["next_cursor"]}, headers=stack.as_(SANYA_OFFICIAL)
+    )
     assert other_order.status_code == 422 and other_order.json()["code"] == "invalid_cursor"
 
 
@@ -98,10 +104,20 @@ async def test_search_finds_by_phone_merchant_and_text_and_each_filter_narrows(s
     await settle_merchant(stack, SHOP, name="椰梦长廊旅游商店", industry="shopping")
     hotel = await submit(stack, consumer("usr_S1"), contact_phone="13900001111")
     stack.clock.advance(hours=30)
-    shop = await submit(stack, consumer("usr_S2"), merchant_id=SHOP, industry="shopping",
-                        description="导游带到商店强制购物，买的珍珠项链是假货，要求退货退款。")
-    hotline = await submit(stack, SANYA_OFFICIAL, channel="hotline_12345", contact_phone="13900002222",
-                           description="游客来电：酒店房间有蟑螂，要求换房并道歉。")
+    shop = await submit(
+        stack,
+        consumer("usr_S2"),
+        merchant_id=SHOP,
+        industry="shopping",
+        description="导游带到商店强制购物，买的珍珠项链是假货，要求退货退款。",
+    )
+    hotline = await submit(
+        stack,
+        SANYA_OFFICIAL,
+        channel="hotline_12345",
+        contact_phone="13900002222",
+        description="游客来电：酒店房间有蟑螂，要求换房并道歉。",
+    )
 
     def ids(page: dict[str, Any]) -> set[str]:
         return {c["id"] for c in page["items"]}
@@ -120,7 +136,9 @@ async def test_search_finds_by_phone_merchant_and_text_and_each_filter_narrows(s
     day_one = hotel["submitted_at"][:10]  # 10:00 Shanghai: the same day there
     assert ids(await listing(stack, SANYA_OFFICIAL, received_to=day_one)) == {hotel["id"]}
     assert ids(await listing(stack, SANYA_OFFICIAL, received_from=shop["submitted_at"][:10])) == {
-        shop["id"], hotline["id"]}
+        shop["id"],
+        hotline["id"],
+    }
     assert ids(await listing(stack, SANYA_OFFICIAL, state="assigned", q="酒店")) >= {hotel["id"]}
     both = await listing(stack, SANYA_OFFICIAL, q="酒店", industry="lodging")
     assert both["total"] == len(both["items"]) == 2
@@ -136,8 +154,9 @@ async def test_the_handling_official_reveals_the_contact_and_the_supervisor_sees
         assert (seen["contact_name"], seen["contact_phone"]) == ("王*", "138****5678")
     assert (await intake.get(f"/v1/complaints/{c['id']}", headers=stack.as_(alice))).json()["contact_name"] == "王芳"
 
-    revealed = await intake.post(f"/v1/complaints/{c['id']}/contact-reveals", json={"purpose": "回访"},
-                                 headers=stack.as_(SANYA_OFFICIAL))
+    revealed = await intake.post(
+        f"/v1/complaints/{c['id']}/contact-reveals", json={"purpose": "回访"}, headers=stack.as_(SANYA_OFFICIAL)
+    )
     assert revealed.status_code == 201, revealed.text
     assert (revealed.json()["contact_name"], revealed.json()["contact_phone"]) == ("王芳", "13812345678")
     assert "contact_revealed" in await timeline_kinds(stack, SANYA_OFFICIAL, c["id"])

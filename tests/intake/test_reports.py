@@ -32,24 +32,48 @@ async def replay_week(stack: Stack, *, other_channels: bool = False) -> str:
     if other_channels:
         # The hotline call keyed in by Sanya's official; the partner platform's cases pushed by the partner.
         zhilvtong = Identity(subject="ptn_ZHILVTONG", role=Role.partner, display_name="智旅通")
-        for n, (who, channel) in enumerate(((official(SANYA), "hotline_12345"), (zhilvtong, "partner"),
-                                            (zhilvtong, "partner"))):
-            c = await submit(stack, who, channel=channel, contact_phone=f"1390000111{n}",
-                             description=f"{channel}转来：旅行社未按合同安排行程，要求退还差价。")
+        for n, (who, channel) in enumerate(
+            ((official(SANYA), "hotline_12345"), (zhilvtong, "partner"), (zhilvtong, "partner"))
+        ):
+            c = await submit(
+                stack,
+                who,
+                channel=channel,
+                contact_phone=f"1390000111{n}",
+                description=f"{channel}转来：旅行社未按合同安排行程，要求退还差价。",
+            )
             await act(stack, official(SANYA), c["id"], "assignments", {"kind": "unit"})
         for n, amount in enumerate((1_500_000, 1_500_000, 1_256_500)):
-            r = await stack.clients["intake"].post("/v1/returns", headers=stack.as_(consumer(f"usr_SH{n}")), json={
-                "region_code": SANYA, "merchant_id": HOTEL, "goods": "银饰品", "receipt_no": f"R{n}",
-                "purchased_on": stack.clock.now().date().isoformat(), "amount_fen": amount, "custom_made": False})
+            r = await stack.clients["intake"].post(
+                "/v1/returns",
+                headers=stack.as_(consumer(f"usr_SH{n}")),
+                json={
+                    "region_code": SANYA,
+                    "merchant_id": HOTEL,
+                    "goods": "银饰品",
+                    "receipt_no": f"R{n}",
+                    "purchased_on": stack.clock.now().date().isoformat(),
+                    "amount_fen": amount,
+                    "custom_made": False,
+                },
+            )
             assert r.status_code == 201, r.text
     for n, minutes in enumerate(SEED_MINUTES):
-        c = await submit(stack, consumer(f"usr_TOURIST{n}"),
-                         description=f"第{n + 1}件：旅行社强制购物，导游态度恶劣，要求退还团费差价。")
+        c = await submit(
+            stack,
+            consumer(f"usr_TOURIST{n}"),
+            description=f"第{n + 1}件：旅行社强制购物，导游态度恶劣，要求退还团费差价。",
+        )
         await act(stack, official(SANYA), c["id"], "assignments", {"kind": "unit"})
         # 20 seconds past the minute: a report counts whole minutes, so they must not round up.
         stack.clock.advance(timedelta(minutes=minutes, seconds=20))
-        await act(stack, official(SANYA), c["id"], "resolutions",
-                  {"outcome": "mediated", "at_fault": "merchant", "amount_refunded_fen": 10_000 * (n + 1)})
+        await act(
+            stack,
+            official(SANYA),
+            c["id"],
+            "resolutions",
+            {"outcome": "mediated", "at_fault": "merchant", "amount_refunded_fen": 10_000 * (n + 1)},
+        )
         stack.clock.advance(timedelta(minutes=1))
     alice = consumer()
     gone = await submit(stack, alice, description="已与旅行社协商一致，撤销本次投诉，谢谢工作人员。")
@@ -62,8 +86,13 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
     r = await report(stack, official(SANYA), region_code=SANYA, **{"from": day, "to": day})
     assert (r["received"], r["valid"], r["withdrawn"], r["not_accepted"]) == (7, 6, 1, 0)
     assert [h["minutes"] for h in r["handled"]] == SEED_MINUTES
-    assert r["handling_time"] == {"complaints": 6, "total_minutes": 79, "total_text": "1小时19分钟",
-                                  "average_minutes": "13.16", "average_text": "13.16分钟"}
+    assert r["handling_time"] == {
+        "complaints": 6,
+        "total_minutes": 79,
+        "total_text": "1小时19分钟",
+        "average_minutes": "13.16",
+        "average_text": "13.16分钟",
+    }
     assert "有效投诉件6件，办结总时长1小时19分钟，平均办结时长13.16分钟。" in r["text"]
     assert r["text"].count("办结时长") == 7 and "办结时长44分钟" in r["text"]
     assert r["amount_refunded_fen"] == 10_000 * sum(range(1, 7))
@@ -71,7 +100,9 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
     assert r["by_day"] == [{"day": day, "channel": "wechat_miniprogram", "count": 7}]
     assert [(m["label"], m["count"]) for m in r["top_merchants"]] == [("三亚湾海景酒店", 7)]
     assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [
-        ("三亚市旅游和文化广电体育局", 6), ("三亚湾海景酒店", 1)]
+        ("三亚市旅游和文化广电体育局", 6),
+        ("三亚湾海景酒店", 1),
+    ]
     # Accepted at once; the 44-minute one missed the 30-minute disposal deadline, the rest met it.
     assert r["sla"]["accepted_within_deadline"] == 1.0
     assert r["sla"]["disposed_within_deadline"] == round(5 / 6, 4)
@@ -89,8 +120,9 @@ async def test_bad_report_requests_are_refused_with_a_reason(stack: Stack) -> No
     too_long = await report(stack, ADMIN, 422, region_code=SANYA, **{"from": "2020-01-01", "to": "2021-06-30"})
     assert too_long["code"] == "bad_period" and "at most 366 days" in too_long["detail"]
     assert (await report(stack, ADMIN, 422, region_code="999999", **week))["code"] == "unknown_region"
-    assert (await report(stack, ADMIN, 422, region_code=SANYA, **{"from": "2021-13-01", "to": "2021-01-14"})
-            )["code"] == "validation_failed"
+    assert (await report(stack, ADMIN, 422, region_code=SANYA, **{"from": "2021-13-01", "to": "2021-01-14"}))[
+        "code"
+    ] == "validation_failed"
     for who, region in ((consumer(), SANYA), (official(HAIKOU), SANYA), (official(SANYA), "460000")):
         assert (await report(stack, who, 403, region_code=region, **week))["code"] == "report_not_allowed"
 
@@ -101,8 +133,11 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     stack.clock.advance(timedelta(minutes=6))
     await act(stack, official(SANYA), c["id"], "resolutions", {"outcome": "mediated", "at_fault": "merchant"})
     day = stack.clock.now().date().isoformat()
-    response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
-                                                 params={"region_code": SANYA, "from": day, "to": day, "format": "csv"})
+    response = await stack.clients["intake"].get(
+        "/v1/reports/complaints",
+        headers=stack.as_(official(SANYA)),
+        params={"region_code": SANYA, "from": day, "to": day, "format": "csv"},
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert f'filename="complaints-{SANYA}-{day}-{day}.csv"' in response.headers["content-disposition"]
     assert response.content.startswith("\ufeff".encode())
@@ -115,8 +150,9 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
 async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
     day = await replay_week(stack, other_channels=True)
     params = {"region_code": SANYA, "from": day, "to": day}
-    response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
-                                                 params={**params, "format": "xlsx"})
+    response = await stack.clients["intake"].get(
+        "/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "xlsx"}
+    )
     assert response.status_code == 200 and response.headers["content-type"] == XLSX
     assert f'filename="complaints-{SANYA}-{day}-{day}.xlsx"' in response.headers["content-disposition"]
     book = load_workbook(io.BytesIO(response.content))
@@ -131,14 +167,21 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     assert handled[6][5] == "=SUM(F2:F7)" and handled[7][5] == "=TRUNC(AVERAGE(F2:F7),2)"
     counts = list(book["分项统计"].iter_rows(values_only=True))
     assert [row for row in counts if row[0] in ("微信小程序", "合作平台", "12345市长热线")] == [
-        ("微信小程序", 7), ("合作平台", 2), ("12345市长热线", 1)]
+        ("微信小程序", 7),
+        ("合作平台", 2),
+        ("12345市长热线", 1),
+    ]
     assert ("三亚湾海景酒店", 10) in counts
     as_json = await report(stack, official(SANYA), **params)
     assert [(c["label"], c["count"]) for c in as_json["by_channel"]] == [
-        ("微信小程序", 7), ("合作平台", 2), ("12345市长热线", 1)]
+        ("微信小程序", 7),
+        ("合作平台", 2),
+        ("12345市长热线", 1),
+    ]
 
-    page = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
-                                             params={**params, "format": "html"})
+    page = await stack.clients["intake"].get(
+        "/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "html"}
+    )
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "<title>三亚市旅游投诉处理情况" in html and "办结总时长1小时19分钟，平均办结时长13.16分钟" in html
@@ -148,19 +191,23 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
 async def test_public_figures_need_no_login_and_carry_no_personal_data(stack: Stack) -> None:
     await replay_week(stack)
     month = stack.clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
-    response = await stack.clients["gateway"].get("/v1/public/figures",
-                                                  params={"region_code": "460000", "from": month, "to": month})
+    response = await stack.clients["gateway"].get(
+        "/v1/public/figures", params={"region_code": "460000", "from": month, "to": month}
+    )
     assert response.status_code == 200, response.text
     figures = response.json()
     assert figures["region_name"] == "海南省" and figures["merchants_settled"] == 1
-    assert figures["months"] == [{"month": month, "received": 7, "resolved": 6, "average_handling_minutes": "13.16",
-                                  "compensation_paid_fen": 0}]
+    assert figures["months"] == [
+        {"month": month, "received": 7, "resolved": 6, "average_handling_minutes": "13.16", "compensation_paid_fen": 0}
+    ]
     body = response.text
     assert "usr_" not in body and "cmp_" not in body and "138" not in body and "旅行社" not in body
-    for params, code in ((dict(region_code="460000", **{"from": "2026-05", "to": "2026-01"}), "bad_period"),
-                         (dict(region_code="460000", **{"from": "2024-01", "to": "2026-01"}), "bad_period"),
-                         (dict(region_code="999999", **{"from": "2026-01", "to": "2026-01"}), "unknown_region"),
-                         (dict(region_code="460000", **{"from": "2026-13", "to": "2026-13"}), "bad_period")):
+    for params, code in (
+        (dict(region_code="460000", **{"from": "2026-05", "to": "2026-01"}), "bad_period"),
+        (dict(region_code="460000", **{"from": "2024-01", "to": "2026-01"}), "bad_period"),
+        (dict(region_code="999999", **{"from": "2026-01", "to": "2026-01"}), "unknown_region"),
+        (dict(region_code="460000", **{"from": "2026-13", "to": "2026-13"}), "bad_period"),
+    ):
         refused = await stack.clients["gateway"].get("/v1/public/figures", params=params)
         assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
 
@@ -171,8 +218,13 @@ FORMULA_NAMES = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "=1+2|cmd
 
 async def test_merchant_names_that_look_like_formulas_are_text_in_every_download(stack: Stack) -> None:
     for n, name in enumerate(FORMULA_NAMES):
-        c = await submit(stack, consumer(f"usr_FORMULA{n}"), merchant_id=None, merchant_name=name,
-                         description=f"第{n + 1}家：商家收费与标价不符，拒绝退还多收的费用，要求退款。")
+        c = await submit(
+            stack,
+            consumer(f"usr_FORMULA{n}"),
+            merchant_id=None,
+            merchant_name=name,
+            description=f"第{n + 1}家：商家收费与标价不符，拒绝退还多收的费用，要求退款。",
+        )
         stack.clock.advance(timedelta(minutes=3))
         await act(stack, official(SANYA), c["id"], "resolutions", {"outcome": "mediated", "at_fault": "merchant"})
     day = stack.clock.now().date().isoformat()
@@ -181,18 +233,21 @@ async def test_merchant_names_that_look_like_formulas_are_text_in_every_download
     as_csv = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "csv"})
     rows = list(csv.reader(io.StringIO(as_csv.text.lstrip("\ufeff"))))
     header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
-    assert [row[3] for row in rows[header + 1:header + 1 + len(FORMULA_NAMES)]] == ["'" + n for n in FORMULA_NAMES]
+    assert [row[3] for row in rows[header + 1 : header + 1 + len(FORMULA_NAMES)]] == ["'" + n for n in FORMULA_NAMES]
     counted = {row[0] for row in rows if len(row) == 2}
     assert {"'" + n for n in FORMULA_NAMES} <= counted and not counted & set(FORMULA_NAMES)
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
-    as_xlsx = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
-                        params={**params, "format": "xlsx"})
+    as_xlsx = await get(
+        "/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "xlsx"}
+    )
     book = load_workbook(io.BytesIO(as_xlsx.content))
     handled = list(book["办结明细"].iter_rows(min_row=2, max_row=1 + len(FORMULA_NAMES)))
     assert [row[3].value for row in handled] == FORMULA_NAMES  # as given, but text: the sheet shows, never runs it
     assert all(row[3].data_type == "s" and row[3].quotePrefix for row in handled)
     assert [row[5].value for row in handled] == [3] * len(FORMULA_NAMES) and handled[0][5].data_type == "n"
     formulas = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
-    assert [cell.value for cell in formulas] == [f"=SUM(F2:F{len(FORMULA_NAMES) + 1})",
-                                                 f"=TRUNC(AVERAGE(F2:F{len(FORMULA_NAMES) + 1}),2)"]
+    assert [cell.value for cell in formulas] == [
+        f"=SUM(F2:F{len(FORMULA_NAMES) + 1})",
+        f"=TRUNC(AVERAGE(F2:F{len(FORMULA_NAMES) + 1}),2)",
+    ]

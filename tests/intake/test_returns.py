@@ -18,23 +18,34 @@ AMOUNTS = [283_800] * 14 + [283_300]
 
 def return_body(stack: Stack, **overrides: Any) -> dict[str, Any]:
     today = stack.clock.now().astimezone(SHANGHAI).date()
-    return {"region_code": SANYA, "merchant_id": SHOP, "goods": "银手镯一只（足银999，38克）",
-            "receipt_no": "NO.0031", "purchased_on": (today - timedelta(days=3)).isoformat(),
-            "amount_fen": 286_000, "custom_made": False, "reason": "回家后觉得价格过高，申请无理由退货。",
-            "contact_phone": "13812341234", **overrides}
+    return {
+        "region_code": SANYA,
+        "merchant_id": SHOP,
+        "goods": "银手镯一只（足银999，38克）",
+        "receipt_no": "NO.0031",
+        "purchased_on": (today - timedelta(days=3)).isoformat(),
+        "amount_fen": 286_000,
+        "custom_made": False,
+        "reason": "回家后觉得价格过高，申请无理由退货。",
+        "contact_phone": "13812341234",
+        **overrides,
+    }
 
 
 async def ask(stack: Stack, who: Identity, expect: int = 201, **overrides: Any) -> dict[str, Any]:
-    response = await stack.clients["intake"].post("/v1/returns", headers=stack.as_(who),
-                                                  json=return_body(stack, **overrides))
+    response = await stack.clients["intake"].post(
+        "/v1/returns", headers=stack.as_(who), json=return_body(stack, **overrides)
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
 
-async def act(stack: Stack, who: Identity, return_id: str, action: str, body: dict[str, Any],
-              expect: int = 200) -> dict[str, Any]:
-    response = await stack.clients["intake"].post(f"/v1/returns/{return_id}/{action}", headers=stack.as_(who),
-                                                  json=body)
+async def act(
+    stack: Stack, who: Identity, return_id: str, action: str, body: dict[str, Any], expect: int = 200
+) -> dict[str, Any]:
+    response = await stack.clients["intake"].post(
+        f"/v1/returns/{return_id}/{action}", headers=stack.as_(who), json=body
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -56,15 +67,25 @@ async def test_a_week_of_returns_like_seeds_004_reaches_the_report(stack: Stack)
     waiting = await queue(stack, shop)
     assert len(waiting) == 15 and {r["contact_phone"] for r in waiting} == {"138****1234"}
     for r in waiting:
-        done = await act(stack, shop, r["id"], "refunds",
-                         {"amount_refunded_fen": r["amount_fen"], "note": "已原路退款"})
+        done = await act(
+            stack, shop, r["id"], "refunds", {"amount_refunded_fen": r["amount_fen"], "note": "已原路退款"}
+        )
         assert done["state"] == "refunded" and [h["action"] for h in done["history"]] == ["requested", "refunded"]
     day = stack.clock.now().astimezone(SHANGHAI).date().isoformat()
-    response = await stack.clients["intake"].get("/v1/reports/complaints", headers=stack.as_(official(SANYA)),
-                                                 params={"region_code": SANYA, "from": day, "to": day})
+    response = await stack.clients["intake"].get(
+        "/v1/reports/complaints",
+        headers=stack.as_(official(SANYA)),
+        params={"region_code": SANYA, "from": day, "to": day},
+    )
     report = response.json()
-    assert report["returns"] == {"received": 15, "amount_fen": 4_256_500, "refunded": 15,
-                                 "amount_refunded_fen": 4_256_500, "withdrawn": 0, "overdue": 0}
+    assert report["returns"] == {
+        "received": 15,
+        "amount_fen": 4_256_500,
+        "refunded": 15,
+        "amount_refunded_fen": 4_256_500,
+        "withdrawn": 0,
+        "overdue": 0,
+    }
     assert "收到退换货件15件，合计退货金额42565.00元；已退货退款15件，退款金额42565.00元。" in report["returns_text"]
 
 
@@ -111,10 +132,12 @@ async def test_who_may_see_and_act_on_a_return(stack: Stack) -> None:
     for stranger in (bob, merchant_staff(HOTEL), official(HAIKOU)):
         response = await stack.clients["intake"].get(f"/v1/returns/{r['id']}", headers=stack.as_(stranger))
         assert response.status_code == 404 and response.json()["code"] == "return_not_found"
-    assert (await act(stack, alice, r["id"], "refunds", {"amount_refunded_fen": 1}, 403))["code"] == \
-        "action_not_allowed"
-    assert (await act(stack, merchant_staff(SHOP), r["id"], "rejections", {"note": "不退"}, 403))["code"] == \
-        "action_not_allowed"
+    assert (await act(stack, alice, r["id"], "refunds", {"amount_refunded_fen": 1}, 403))[
+        "code"
+    ] == "action_not_allowed"
+    assert (await act(stack, merchant_staff(SHOP), r["id"], "rejections", {"note": "不退"}, 403))[
+        "code"
+    ] == "action_not_allowed"
     above = await act(stack, merchant_staff(SHOP), r["id"], "refunds", {"amount_refunded_fen": 286_001}, 422)
     assert above["code"] == "refund_above_amount"
     # An official of another region cannot file at this region's desk; Sanya's desk can, for a walk-in.

@@ -33,8 +33,15 @@ async def test_complaint_against_settled_merchant_is_accepted_and_assigned_to_it
 
 
 async def test_complaint_about_unregistered_merchant_goes_to_the_regions_handling_unit(stack: Stack) -> None:
-    complaint = await submit(stack, ALICE, merchant_id=None, merchant_name="电力公司", merchant_address="海口",
-                             region_code=HAIKOU, industry="shopping")
+    complaint = await submit(
+        stack,
+        ALICE,
+        merchant_id=None,
+        merchant_name="电力公司",
+        merchant_address="海口",
+        region_code=HAIKOU,
+        industry="shopping",
+    )
     assert complaint["state"] == "assigned"
     assert complaint["merchant_id"] is None and complaint["merchant_name"] == "电力公司"
     assert complaint["assignee"] == {"kind": "unit", "id": HAIKOU, "name": "海口市旅游和文化广电体育局"}
@@ -68,8 +75,9 @@ async def test_complaint_missing_what_it_needs_is_not_accepted_with_the_reason(s
 
 async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(stack: Stack) -> None:
     intake = stack.clients["intake"]
-    response = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
-                                 json=complaint_body(amount_involved_fen=-5, contact_phone="12345"))
+    response = await intake.post(
+        "/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(amount_involved_fen=-5, contact_phone="12345")
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -80,26 +88,32 @@ async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(stac
     unknown = await intake.post("/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(region_code="460300"))
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_region"  # Sansha is not served
 
-    fen_as_float = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
-                                     json=complaint_body(amount_involved_fen=12.5))
+    fen_as_float = await intake.post(
+        "/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(amount_involved_fen=12.5)
+    )
     assert fen_as_float.status_code == 422
 
-    malformed = await intake.post("/v1/complaints", headers={**stack.as_(ALICE), "content-type": "application/json"},
-                                  content=b"{not json")
+    malformed = await intake.post(
+        "/v1/complaints", headers={**stack.as_(ALICE), "content-type": "application/json"}, content=b"{not json"
+    )
     assert malformed.status_code in (400, 422)
     assert malformed.json()["code"] in ("malformed_json", "validation_failed")
 
-    unknown_merchant = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
-                                         json=complaint_body(merchant_id="mer_NOPE"))
+    unknown_merchant = await intake.post(
+        "/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(merchant_id="mer_NOPE")
+    )
     assert unknown_merchant.status_code == 422 and unknown_merchant.json()["code"] == "unknown_merchant"
 
-    future = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
-                               json=complaint_body(merchant_id=None, merchant_name="某店",
-                                                   occurred_at="2030-01-01T00:00:00Z"))
+    future = await intake.post(
+        "/v1/complaints",
+        headers=stack.as_(ALICE),
+        json=complaint_body(merchant_id=None, merchant_name="某店", occurred_at="2030-01-01T00:00:00Z"),
+    )
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.occurred_at"
 
-    nul = await intake.post("/v1/complaints", headers=stack.as_(ALICE),
-                            json=complaint_body(description="no NUL\x00 reaches the database"))
+    nul = await intake.post(
+        "/v1/complaints", headers=stack.as_(ALICE), json=complaint_body(description="no NUL\x00 reaches the database")
+    )
     assert nul.status_code == 422  # PostgreSQL refuses NUL in text; the API says so first
 
     mine = await intake.get("/v1/complaints", headers=stack.as_(ALICE))
@@ -152,15 +166,15 @@ async def test_region_that_does_not_accept_automatically_waits_for_an_official(d
         assert await s.run_deadlines() == 0
         seen = (await s.clients["intake"].get(f"/v1/complaints/{complaint['id']}", headers=s.as_(ALICE))).json()
         assert seen["deadlines"]["overdue"] == ["accept"] and seen["state"] == "submitted"
-        accepted = await s.clients["intake"].post(f"/v1/complaints/{complaint['id']}/intake-decisions",
-                                                  headers=s.as_(official(SANYA)), json={"accept": True})
+        accepted = await s.clients["intake"].post(
+            f"/v1/complaints/{complaint['id']}/intake-decisions", headers=s.as_(official(SANYA)), json={"accept": True}
+        )
         assert accepted.json()["state"] == "assigned"
         kinds = await timeline_kinds(s, ALICE, complaint["id"])
         assert kinds == ["submitted", "overdue", "accepted", "assigned"]
 
 
-async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_officials_queue(databases, tmp_path
-                                                                                       ) -> None:
+async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_officials_queue(databases, tmp_path) -> None:
     import json
 
     from services.intake.config import DATA_DIR
@@ -182,14 +196,27 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
         intake = s.clients["intake"]
 
         def case(**fields: object) -> dict[str, object]:
-            return complaint_body(**{"merchant_id": None, "merchant_name": "三亚湾海景酒店",
-                                     "channel": "platform_12315", "occurred_at": (now - timedelta(days=1)).isoformat(),
-                                     **fields})
+            return complaint_body(
+                **{
+                    "merchant_id": None,
+                    "merchant_name": "三亚湾海景酒店",
+                    "channel": "platform_12315",
+                    "occurred_at": (now - timedelta(days=1)).isoformat(),
+                    **fields,
+                }
+            )
 
         # ...but an ODR case naming an enrolled merchant by its credit code goes straight to it.
-        r = await intake.post("/v1/complaints", headers=s.as_(center), json=case(
-            external_id="ODR-1", merchant_uscc=uscc(HOTEL), received_at=(now - timedelta(minutes=40)).isoformat(),
-            dispatched_at=(now - timedelta(minutes=1)).isoformat()))
+        r = await intake.post(
+            "/v1/complaints",
+            headers=s.as_(center),
+            json=case(
+                external_id="ODR-1",
+                merchant_uscc=uscc(HOTEL),
+                received_at=(now - timedelta(minutes=40)).isoformat(),
+                dispatched_at=(now - timedelta(minutes=1)).isoformat(),
+            ),
+        )
         assert r.status_code == 201, r.text
         odr = r.json()
         assert (odr["state"], odr["merchant_id"], odr["assignee"]["kind"]) == ("assigned", HOTEL, "merchant")
@@ -198,26 +225,40 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
         assert datetime.fromisoformat(odr["deadlines"]["dispose_by"]) > now  # its clock starts on arrival
 
         # Not enrolled here (no registered merchant with that code): the officials' queue, as usual.
-        stranger = await intake.post("/v1/complaints", headers=s.as_(center), json=case(
-            external_id="ODR-2", merchant_uscc=uscc("STRANGER"), contact_phone="13700001111",
-            merchant_name="某不知名商店"))
+        stranger = await intake.post(
+            "/v1/complaints",
+            headers=s.as_(center),
+            json=case(
+                external_id="ODR-2",
+                merchant_uscc=uscc("STRANGER"),
+                contact_phone="13700001111",
+                merchant_name="某不知名商店",
+            ),
+        )
         assert stranger.status_code == 201 and stranger.json()["state"] == "submitted"
 
         for fields, code in (
             ({"received_at": (now + timedelta(minutes=30)).isoformat()}, "timestamp_in_future"),
-            ({"received_at": (now - timedelta(minutes=5)).isoformat(),
-              "dispatched_at": (now - timedelta(minutes=9)).isoformat()}, "timestamps_out_of_order"),
+            (
+                {
+                    "received_at": (now - timedelta(minutes=5)).isoformat(),
+                    "dispatched_at": (now - timedelta(minutes=9)).isoformat(),
+                },
+                "timestamps_out_of_order",
+            ),
             ({"received_at": (now - timedelta(days=3)).isoformat()}, "timestamps_out_of_order"),  # before the event
             ({"merchant_id": "mer_01DEMQ00000000000000000000", "merchant_uscc": uscc(HOTEL)}, "unknown_merchant"),
             ({"received_at": "2026-11-19T12:00:00"}, "validation_failed"),  # a time without its offset
             ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "validation_failed"),  # out of any reasonable range
         ):
-            refused = await intake.post("/v1/complaints", headers=s.as_(center),
-                                        json=case(external_id="ODR-X", **fields))
+            refused = await intake.post(
+                "/v1/complaints", headers=s.as_(center), json=case(external_id="ODR-X", **fields)
+            )
             assert refused.status_code == 422 and refused.json()["code"] == code, (fields, refused.text)
         # Only the 12315 center is the 12315 channel: another partner claiming it is refused.
         claimed = await intake.post("/v1/complaints", headers=s.as_(ota), json=case(external_id="OTA-1"))
         assert claimed.status_code == 403 and claimed.json()["code"] == "channel_not_allowed"
-        mine = await intake.post("/v1/complaints", headers=s.as_(consumer()), json=complaint_body(
-            received_at=now.isoformat()))
+        mine = await intake.post(
+            "/v1/complaints", headers=s.as_(consumer()), json=complaint_body(received_at=now.isoformat())
+        )
         assert mine.status_code == 422 and mine.json()["errors"][0]["field"] == "body.received_at"

@@ -37,11 +37,15 @@ def test_every_variable_compose_sets_is_a_setting_the_service_reads(compose: dic
 
 def test_migrations_run_before_the_services_for_every_schema(compose: dict) -> None:
     migrate = compose["services"]["migrate"]
-    assert all(compose["services"][s]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-               for s in SERVICES)
+    assert all(
+        compose["services"][s]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        for s in SERVICES
+    )
     for name in SERVICES:
-        assert migrate["environment"][f"{name.upper()}_DATABASE_SCHEMA"] == compose["services"][name]["environment"][
-            f"{name.upper()}_DATABASE_SCHEMA"]
+        assert (
+            migrate["environment"][f"{name.upper()}_DATABASE_SCHEMA"]
+            == compose["services"][name]["environment"][f"{name.upper()}_DATABASE_SCHEMA"]
+        )
     assert "gateway intake compensation credit" in " ".join(migrate["command"])
 
 

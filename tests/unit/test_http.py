@@ -32,11 +32,27 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not message.get("more_body"):
             break
     headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-    answer = json.dumps({"method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(),
-                         "headers": headers, "body": body.decode()}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": 201,
-                "headers": [(b"content-type", b"application/json"), (b"location", b"/v1/complaints/cmp_1"),
-                            (b"set-cookie", b"seen=" + scope["path"].encode() + b"; Path=/")]})
+    answer = json.dumps(
+        {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope["query_string"].decode(),
+            "headers": headers,
+            "body": body.decode(),
+        },
+        ensure_ascii=False,
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 201,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"location", b"/v1/complaints/cmp_1"),
+                (b"set-cookie", b"seen=" + scope["path"].encode() + b"; Path=/"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": answer})
 
 
@@ -50,8 +66,13 @@ async def test_a_call_carries_the_identity_request_id_query_and_body_and_returns
     client = ServiceClient("intake", server.url, SECRET)
     token = set_request_id("req_http_test")
     try:
-        response = await client.request("POST", "/v1/complaints?limit=5&q=%E6%B5%B7", identity=ALICE,
-                                        json={"description": "导游强制购物"}, headers={"Idempotency-Key": "k1"})
+        response = await client.request(
+            "POST",
+            "/v1/complaints?limit=5&q=%E6%B5%B7",
+            identity=ALICE,
+            json={"description": "导游强制购物"},
+            headers={"Idempotency-Key": "k1"},
+        )
     finally:
         reset_request_id(token)
         await client.aclose()
@@ -78,8 +99,9 @@ async def test_a_forwarded_upload_streams_through_whole(server: Any, length_know
         headers["content-length"] = str(sum(map(len, chunks)))
     client = ServiceClient("intake", server.url, SECRET)
     try:
-        response = await client.send_stream(client.build_request("POST", "/v1/evidence", identity=ALICE,
-                                                                 headers=headers, content=upload()))
+        response = await client.send_stream(
+            client.build_request("POST", "/v1/evidence", identity=ALICE, headers=headers, content=upload())
+        )
     finally:
         await client.aclose()
     seen = response.json()
@@ -101,6 +123,7 @@ async def test_a_service_nobody_listens_on_is_503_after_the_retries() -> None:
 @contextlib.asynccontextmanager
 async def raw_server(handle: Any) -> AsyncIterator[str]:
     """A TCP server that reads the request and then does what `handle` does with the connection."""
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         await handle(writer)
@@ -134,7 +157,8 @@ async def test_a_service_that_does_not_answer_in_time_is_504_and_a_post_is_not_s
 
 @pytest.mark.parametrize(("method", "sent"), [("GET", 3), ("POST", 1)])
 async def test_a_connection_dropped_before_the_answer_is_503_and_only_an_idempotent_call_is_sent_again(
-        method: str, sent: int) -> None:
+    method: str, sent: int
+) -> None:
     calls = 0
 
     async def hang_up(writer: asyncio.StreamWriter) -> None:

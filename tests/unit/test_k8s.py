@@ -161,11 +161,14 @@ def must_be_provided(service: str, name: str, field: FieldInfo) -> bool:
         return True  # a secret's default is in the code, so it is no secret
     default = field.default
     text = "" if default is None else str(default)
-    return (any(host in text for host in LOOPBACK)  # a local fake or a service on this machine
-            or text.startswith("sqlite")
-            or default == PLACEHOLDER_SECRET or "demo" in text.lower()
-            or (isinstance(default, Path) and not default.is_absolute())  # under the image's read-only /app
-            or (is_secret(name) and not default))
+    return (
+        any(host in text for host in LOOPBACK)  # a local fake or a service on this machine
+        or text.startswith("sqlite")
+        or default == PLACEHOLDER_SECRET
+        or "demo" in text.lower()
+        or (isinstance(default, Path) and not default.is_absolute())  # under the image's read-only /app
+        or (is_secret(name) and not default)
+    )
 
 
 def required_settings(service: str) -> dict[str, FieldInfo]:
@@ -230,8 +233,12 @@ def test_the_secret_is_a_template_with_marked_placeholders(manifests: Manifests)
     for _, pod in manifests.workloads():
         for c in pod["containers"]:
             used |= {p.ref for p in manifests.environment(c).values() if p.source == "secret"}
-        used |= {(v["secret"]["secretName"], i["key"]) for v in pod.get("volumes", []) if "secret" in v
-                 for i in v["secret"].get("items", [])}
+        used |= {
+            (v["secret"]["secretName"], i["key"])
+            for v in pod.get("volumes", [])
+            if "secret" in v
+            for i in v["secret"].get("items", [])
+        }
     declared = {(name, key) for name in manifests.of("Secret") for key in manifests.secret_data(name)}
     assert declared - used == set(), "keys no pod reads"
 
@@ -292,7 +299,7 @@ def test_every_variable_is_a_setting_of_the_container_s_service(manifests: Manif
                 owner = next((s for p, s in prefixes.items() if name.startswith(p)), None)
                 assert owner is not None, f"{where}: {name} is no service's setting"
                 assert service in (None, owner), f"{where} runs {service} but sets {name}"
-                field = name[len(prefix(owner)):].lower()
+                field = name[len(prefix(owner)) :].lower()
                 assert field in SETTINGS[owner].model_fields, f"{where}: {name} is not a setting {owner} reads"
 
 
@@ -323,7 +330,7 @@ def test_the_services_accept_their_environment_in_production(manifests: Manifest
         p, values = prefix(service), {}
         for name, given in manifests.environment(c).items():
             if name.startswith(p) and given.value is not None:
-                values[name[len(p):].lower()] = given.value.replace(PLACEHOLDER, f"{name.lower()}-{'x' * 40}")
+                values[name[len(p) :].lower()] = given.value.replace(PLACEHOLDER, f"{name.lower()}-{'x' * 40}")
         settings = SETTINGS[service].model_validate(values)  # no environment read: only what the pod has
         assert isinstance(settings, ServiceSettings) and settings.is_production, where
 
@@ -350,7 +357,8 @@ def test_file_settings_point_into_mounted_volumes(manifests: Manifests) -> None:
             root, volume = mount
             if "secret" in volume and volume["secret"].get("items"):
                 assert str(path.relative_to(root)) in {i["path"] for i in volume["secret"]["items"]}, (
-                    f"{where}: {path} is not one of the Secret's files")
+                    f"{where}: {path} is not one of the Secret's files"
+                )
 
 
 # --- Deployments, Services, autoscalers -------------------------------------------------------------------
@@ -360,7 +368,8 @@ def test_one_deployment_service_and_autoscaler_per_service(manifests: Manifests)
     assert set(manifests.of("Deployment")) == set(SERVICES)
     assert set(manifests.of("Service")) == set(SERVICES)
     assert {h["spec"]["scaleTargetRef"]["name"] for h in manifests.of("HorizontalPodAutoscaler").values()} == set(
-        SERVICES)
+        SERVICES
+    )
 
 
 def test_deployments_run_their_service_from_the_image_s_command(manifests: Manifests) -> None:
@@ -433,8 +442,11 @@ def test_the_migration_job_migrates_every_service_in_its_deployment_s_schema(man
     ini = configparser.ConfigParser()
     ini.read(ROOT / "migrations" / "alembic.ini", encoding="utf-8")
     assert set(SERVICES) <= set(ini.sections())
-    jobs = [j for j in manifests.of("Job").values() if "alembic" in " ".join(
-        j["spec"]["template"]["spec"]["containers"][0].get("command", []))]
+    jobs = [
+        j
+        for j in manifests.of("Job").values()
+        if "alembic" in " ".join(j["spec"]["template"]["spec"]["containers"][0].get("command", []))
+    ]
     assert len(jobs) == 1
     pod = jobs[0]["spec"]["template"]["spec"]
     assert pod["restartPolicy"] in ("Never", "OnFailure")
@@ -531,9 +543,16 @@ def test_the_peak_replica_set_is_the_one_the_scaling_guide_sizes(peak: Manifests
     per_pod = int(data["DATABASE_POOL_SIZE"]) + int(data["DATABASE_MAX_OVERFLOW"])
     pods = sum(hpa["spec"]["maxReplicas"] for hpa in hpas.values())
     surge = sum(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"] for d in peak.of("Deployment").values())
-    jobs = [where for where, pod in peak.workloads() if where.startswith("CronJob/") and any(
-        source.get("configMapRef", {}).get("name") == "shared-settings"
-        for c in pod["containers"] for source in c.get("envFrom", []))]
+    jobs = [
+        where
+        for where, pod in peak.workloads()
+        if where.startswith("CronJob/")
+        and any(
+            source.get("configMapRef", {}).get("name") == "shared-settings"
+            for c in pod["containers"]
+            for source in c.get("envFrom", [])
+        )
+    ]
     comment = (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
     assert f"= {per_pod * pods}\n# connections" in comment
     assert f"running = {per_pod * (pods + surge + len(jobs))}:" in comment

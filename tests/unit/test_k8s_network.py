@@ -15,11 +15,19 @@ from tests.unit.test_k8s import manifests as manifests  # the fixture
 
 NAMESPACE = "assured-tour"
 # Who emits each family of events (the producer of an envelope is the service whose outbox wrote it).
-PRODUCERS = {"complaint.": "intake", "compensation.": "intake", "claim.": "compensation", "payout.": "compensation",
-             "recovery.": "compensation", "subject.": "credit"}
+PRODUCERS = {
+    "complaint.": "intake",
+    "compensation.": "intake",
+    "claim.": "compensation",
+    "payout.": "compensation",
+    "recovery.": "compensation",
+    "subject.": "credit",
+}
 # Calls of one service's internal routes by another, beside event deliveries (services/*/: `clients[...]`).
-INTERNAL_CALLS = {("compensation", "gateway"),  # POST /internal/payees (services/compensation/payouts.py)
-                  ("gateway", "intake")}  # POST /internal/notification-outcomes (services/gateway/notifications.py)
+INTERNAL_CALLS = {
+    ("compensation", "gateway"),  # POST /internal/payees (services/compensation/payouts.py)
+    ("gateway", "intake"),
+}  # POST /internal/notification-outcomes (services/gateway/notifications.py)
 POSTGRES, DNS, HTTPS = 5432, 53, 443
 
 
@@ -62,8 +70,13 @@ def port_matches(rule_ports: list[dict[str, Any]] | None, target: Pod, port: int
 
 def policies(m: Manifests, kind: str, pod: Pod) -> list[dict[str, Any]]:
     """The policies of `kind` (Ingress or Egress) that select the pod."""
-    return [p for p in m.of("NetworkPolicy").values() if p["metadata"]["namespace"] == pod.namespace
-            and kind in p["spec"].get("policyTypes", ["Ingress"]) and selects(p["spec"]["podSelector"], pod.labels)]
+    return [
+        p
+        for p in m.of("NetworkPolicy").values()
+        if p["metadata"]["namespace"] == pod.namespace
+        and kind in p["spec"].get("policyTypes", ["Ingress"])
+        and selects(p["spec"]["podSelector"], pod.labels)
+    ]
 
 
 def may_connect(m: Manifests, source: Pod, target: Pod, port: int, protocol: str = "TCP") -> bool:
@@ -73,12 +86,16 @@ def may_connect(m: Manifests, source: Pod, target: Pod, port: int, protocol: str
     allowed_in = not ingress or any(
         any(peer_matches(peer, target.namespace, source) for peer in rule.get("from", [{"namespaceSelector": {}}]))
         and port_matches(rule.get("ports"), target, port, protocol)
-        for policy in ingress for rule in policy["spec"].get("ingress", []))
+        for policy in ingress
+        for rule in policy["spec"].get("ingress", [])
+    )
     egress = policies(m, "Egress", source)
     allowed_out = not egress or any(
         any(peer_matches(peer, source.namespace, target) for peer in rule.get("to", [{"namespaceSelector": {}}]))
         and port_matches(rule.get("ports"), target, port, protocol)
-        for policy in egress for rule in policy["spec"].get("egress", []))
+        for policy in egress
+        for rule in policy["spec"].get("egress", [])
+    )
     return allowed_in and allowed_out
 
 
@@ -97,10 +114,15 @@ def workload_pods(m: Manifests) -> dict[str, Pod]:
             template = d["spec"]["jobTemplate"]["spec"]["template"]
         else:
             continue
-        ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])
-                 if "name" in p}
-        pods[d["metadata"]["name"]] = Pod(d["metadata"]["name"], template["metadata"]["labels"],
-                                          namespace_labels=namespace_labels(m), ports=ports)
+        ports = {
+            p["name"]: p["containerPort"]
+            for c in template["spec"]["containers"]
+            for p in c.get("ports", [])
+            if "name" in p
+        }
+        pods[d["metadata"]["name"]] = Pod(
+            d["metadata"]["name"], template["metadata"]["labels"], namespace_labels=namespace_labels(m), ports=ports
+        )
     return pods
 
 
@@ -161,8 +183,9 @@ def test_only_the_gateway_and_the_event_producers_reach_a_service(manifests: Man
     assert not problems, "\n".join(problems)
 
 
-def test_prometheus_scrapes_every_service_on_its_port_and_nothing_else(manifests: Manifests,
-                                                                         pods: dict[str, Pod]) -> None:
+def test_prometheus_scrapes_every_service_on_its_port_and_nothing_else(
+    manifests: Manifests, pods: dict[str, Pod]
+) -> None:
     for service in SERVICES:
         port = service_port(manifests, service)
         assert may_connect(manifests, PROMETHEUS, pods[service], port), service
@@ -171,8 +194,9 @@ def test_prometheus_scrapes_every_service_on_its_port_and_nothing_else(manifests
         assert not may_connect(manifests, PROMETHEUS, pods[job], 8000), job
 
 
-def test_the_jobs_reach_dns_and_postgresql_and_the_reconciliation_the_providers(manifests: Manifests,
-                                                                                pods: dict[str, Pod]) -> None:
+def test_the_jobs_reach_dns_and_postgresql_and_the_reconciliation_the_providers(
+    manifests: Manifests, pods: dict[str, Pod]
+) -> None:
     database = outside("postgres", "databases", {"app": "postgresql"})
     for job, extra in (("migrate", set()), ("reconcile", {HTTPS})):
         pod = pods[job]
@@ -188,13 +212,29 @@ def test_the_evaluator_reads_the_policies_as_kubernetes_does(manifests: Manifest
     """The evaluation above, checked on a policy set that allows everything and one that allows nothing."""
     intake, gateway = pods["intake"], pods["gateway"]
     assert may_connect(Manifests([]), STRANGER, intake, 8001)
-    deny = Manifests([{"kind": "NetworkPolicy", "metadata": {"name": "d", "namespace": NAMESPACE},
-                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}])
+    deny = Manifests(
+        [
+            {
+                "kind": "NetworkPolicy",
+                "metadata": {"name": "d", "namespace": NAMESPACE},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+            }
+        ]
+    )
     assert not may_connect(deny, gateway, intake, 8001)
-    named = Manifests(deny.docs + [{"kind": "NetworkPolicy", "metadata": {"name": "i", "namespace": NAMESPACE},
-                                    "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "intake"}},
-                                             "ingress": [{"from": [{"podSelector": {}}],
-                                                          "ports": [{"port": "http"}]}]}}])
+    named = Manifests(
+        deny.docs
+        + [
+            {
+                "kind": "NetworkPolicy",
+                "metadata": {"name": "i", "namespace": NAMESPACE},
+                "spec": {
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "intake"}},
+                    "ingress": [{"from": [{"podSelector": {}}], "ports": [{"port": "http"}]}],
+                },
+            }
+        ]
+    )
     assert may_connect(named, gateway, intake, intake.ports["http"])
     assert not may_connect(named, gateway, intake, 9999)
     assert not may_connect(named, STRANGER, intake, intake.ports["http"]), "a bare podSelector: this namespace only"

@@ -38,8 +38,9 @@ def log_lines(caplog: pytest.LogCaptureFixture) -> Iterator[JsonLines]:
 
 
 def format_record(msg: str, *args: Any, exc: BaseException | None = None, **extra: Any) -> tuple[str, dict]:
-    record = logging.LogRecord("x.access", logging.INFO, __file__, 1, msg, args,
-                               (type(exc), exc, exc.__traceback__) if exc else None)
+    record = logging.LogRecord(
+        "x.access", logging.INFO, __file__, 1, msg, args, (type(exc), exc, exc.__traceback__) if exc else None
+    )
     record.__dict__.update(extra)
     raw = JsonFormatter("gateway").format(record)
     return raw, json.loads(raw)
@@ -49,9 +50,17 @@ def test_a_phone_in_the_path_an_extra_or_an_exception_is_masked_everywhere() -> 
     try:
         raise ValueError(f"no subject for {PHONE}")
     except ValueError as exc:
-        raw, line = format_record("GET %s %s", f"/v1/codes/{PHONE}", 404, exc=exc, path=f"/v1/codes/{PHONE}",
-                                  method="GET", status=404, contact={"phone": PHONE, "ids": [ID_NUMBER]},
-                                  caller=f"tourist {PHONE}")
+        raw, line = format_record(
+            "GET %s %s",
+            f"/v1/codes/{PHONE}",
+            404,
+            exc=exc,
+            path=f"/v1/codes/{PHONE}",
+            method="GET",
+            status=404,
+            contact={"phone": PHONE, "ids": [ID_NUMBER]},
+            caller=f"tourist {PHONE}",
+        )
     assert PHONE not in raw and ID_NUMBER not in raw
     assert line["message"] == f"GET /v1/codes/{MASKED} 404"
     assert line["path"] == f"/v1/codes/{MASKED}" and line["status"] == 404 and line["method"] == "GET"
@@ -65,7 +74,8 @@ def test_a_phone_in_a_client_supplied_request_id_is_masked() -> None:
 
 
 async def test_the_access_log_of_a_request_with_a_phone_in_its_path_is_masked(
-        stack: Stack, log_lines: JsonLines) -> None:
+    stack: Stack, log_lines: JsonLines
+) -> None:
     await stack.gateway.get(f"/v1/codes/{PHONE}")
     access = [json.loads(raw) for raw in log_lines.raw if json.loads(raw)["logger"] == "gateway.access"]
     assert access and all(line["path"] == f"/v1/codes/{MASKED}" for line in access)

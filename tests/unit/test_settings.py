@@ -29,22 +29,43 @@ def test_production_gateway_refuses_demo_jwt_and_wechat_secrets() -> None:
     with pytest.raises(ValidationError, match="WECHAT"):
         GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET)
     with pytest.raises(ValidationError, match="DOUYIN"):
-        GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
-                        wechat_secret="real-secret")
+        GatewaySettings(
+            environment="production",
+            database_url=PG,
+            internal_secret=SECRET,
+            jwt_secret=SECRET,
+            wechat_secret="real-secret",
+        )
     with pytest.raises(ValidationError, match="WECHAT_PROGRESS_TEMPLATE_ID"):
-        GatewaySettings(environment="production", database_url=PG, internal_secret=SECRET, jwt_secret=SECRET,
-                        wechat_secret="real-secret", douyin_appid="", kuaishou_secret="real-kuaishou-secret")
+        GatewaySettings(
+            environment="production",
+            database_url=PG,
+            internal_secret=SECRET,
+            jwt_secret=SECRET,
+            wechat_secret="real-secret",
+            douyin_appid="",
+            kuaishou_secret="real-kuaishou-secret",
+        )
     ok = GatewaySettings(**REAL_GATEWAY)
     assert ok.is_production
 
 
 REAL_GATEWAY = dict(
-    environment="production", database_url=PG, internal_secret=SECRET, jwt_secret="j" * 40,
-    partner_secret_keys="p" * 40, progress_link_secret="r" * 40, public_url="https://complaints.example.com",
-    wechat_secret="real-secret", douyin_appid="",
-    kuaishou_secret="real-kuaishou-secret", wechat_progress_template_id="real-template",
-    wechat_api_base="https://api.weixin.qq.com", alipay_gateway_url="https://openapi.alipay.com/gateway.do",
-    kuaishou_api_base="https://open.kuaishou.com")
+    environment="production",
+    database_url=PG,
+    internal_secret=SECRET,
+    jwt_secret="j" * 40,
+    partner_secret_keys="p" * 40,
+    progress_link_secret="r" * 40,
+    public_url="https://complaints.example.com",
+    wechat_secret="real-secret",
+    douyin_appid="",
+    kuaishou_secret="real-kuaishou-secret",
+    wechat_progress_template_id="real-template",
+    wechat_api_base="https://api.weixin.qq.com",
+    alipay_gateway_url="https://openapi.alipay.com/gateway.do",
+    kuaishou_api_base="https://open.kuaishou.com",
+)
 
 
 @pytest.mark.parametrize("environment", ["Production", "prod", "PRODUCTION", "live", ""])
@@ -70,10 +91,15 @@ def test_every_environment_but_development_refuses_what_only_development_may_hav
     ):
         with pytest.raises(ValidationError, match=finding):
             GatewaySettings(**{**REAL_GATEWAY, "environment": environment, **change})
-    real_compensation = dict(environment=environment, database_url=PG, internal_secret=SECRET,
-                             wechatpay_apiv3_key="k" * 32, wechatpay_gateway_url="https://api.mch.weixin.qq.com",
-                             alipay_gateway_url="https://openapi.alipay.com/gateway.do",
-                             notify_base_url="https://complaints.example.com")
+    real_compensation = dict(
+        environment=environment,
+        database_url=PG,
+        internal_secret=SECRET,
+        wechatpay_apiv3_key="k" * 32,
+        wechatpay_gateway_url="https://api.mch.weixin.qq.com",
+        alipay_gateway_url="https://openapi.alipay.com/gateway.do",
+        notify_base_url="https://complaints.example.com",
+    )
     CompensationSettings(**real_compensation)
     with pytest.raises(ValidationError, match="demo key"):
         CompensationSettings(**{**real_compensation, "wechatpay_apiv3_key": "demo-apiv3-key-0123456789abcdef0"})

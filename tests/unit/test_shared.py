@@ -27,8 +27,9 @@ def test_ids_sort_by_creation_time() -> None:
     assert new_id("cmp").startswith("cmp_") and len({new_id("x") for _ in range(1000)}) == 1000
 
 
-@pytest.mark.parametrize(("fen", "text"), [(4256500, "42565.00"), (2493630, "24936.30"), (5, "0.05"), (0, "0.00"),
-                                           (-150, "-1.50")])
+@pytest.mark.parametrize(
+    ("fen", "text"), [(4256500, "42565.00"), (2493630, "24936.30"), (5, "0.05"), (0, "0.00"), (-150, "-1.50")]
+)
 def test_fen_are_written_as_yuan_with_two_decimals(fen: int, text: str) -> None:
     assert yuan(fen) == text
 

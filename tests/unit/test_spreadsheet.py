@@ -41,6 +41,6 @@ def test_xlsx_writes_text_as_text_numbers_as_numbers_and_only_our_own_formulas()
     # XML reads a carriage return back as a line feed; the cell is text either way.
     assert [c.value for c in first] == ["名称", *(t.replace("\r", "\n") for t in DANGEROUS), "badchar"]
     assert all(c.data_type == "s" for c in first)
-    assert [c.quotePrefix for c in first[1:len(DANGEROUS) + 1]] == [True] * len(DANGEROUS)
+    assert [c.quotePrefix for c in first[1 : len(DANGEROUS) + 1]] == [True] * len(DANGEROUS)
     assert not first[0].quotePrefix
     assert [(c.value, c.data_type) for c in second[:4]] == [("金额", "s"), (-2, "n"), (3.5, "n"), ("=SUM(B2:C2)", "f")]

@@ -56,9 +56,12 @@ async def traced_stack(databases: Databases, tmp: Path) -> AsyncIterator[tuple[S
     exporters = {name: InMemorySpanExporter() for name in SERVICES}
     clock = ManualClock(START)
     transports: dict[str, httpx.AsyncBaseTransport] = {}
-    apps = {name: FACTORIES[name](service_settings(name, databases, tmp), clock=clock, transports=transports,
-                                  span_exporter=exporters[name])
-            for name in SERVICES}
+    apps = {
+        name: FACTORIES[name](
+            service_settings(name, databases, tmp), clock=clock, transports=transports, span_exporter=exporters[name]
+        )
+        for name in SERVICES
+    }
     for name, app in apps.items():
         transports[name] = httpx.ASGITransport(app=app)
     stack = Stack(apps=apps, clock=clock)
@@ -66,7 +69,8 @@ async def traced_stack(databases: Databases, tmp: Path) -> AsyncIterator[tuple[S
         for name, app in apps.items():
             await exits.enter_async_context(app.router.lifespan_context(app))
             stack.clients[name] = await exits.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"))
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+            )
         try:
             yield stack, exporters
         finally:
@@ -85,7 +89,8 @@ def hex_trace(span: ReadableSpan) -> str:
 
 
 async def test_a_request_through_the_gateway_is_one_trace_across_both_apps(
-        databases: Databases, tmp_path: Path, log_lines: JsonLines) -> None:
+    databases: Databases, tmp_path: Path, log_lines: JsonLines
+) -> None:
     async with traced_stack(databases, tmp_path) as (stack, exporters):
         response = await stack.gateway.get("/v1/regions")
         assert response.status_code == 200, response.text
@@ -121,7 +126,8 @@ async def test_a_request_through_the_gateway_is_one_trace_across_both_apps(
 
 
 async def test_a_callers_traceparent_is_continued_and_a_bad_one_starts_a_new_trace(
-        databases: Databases, tmp_path: Path) -> None:
+    databases: Databases, tmp_path: Path
+) -> None:
     trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     async with traced_stack(databases, tmp_path) as (stack, exporters):
         ok = await stack.gateway.get("/v1/regions", headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
@@ -138,7 +144,8 @@ async def test_a_callers_traceparent_is_continued_and_a_bad_one_starts_a_new_tra
 
 
 async def test_a_scheduler_pass_is_a_span_and_its_log_lines_carry_its_trace_id(
-        databases: Databases, tmp_path: Path, log_lines: JsonLines, monkeypatch: pytest.MonkeyPatch) -> None:
+    databases: Databases, tmp_path: Path, log_lines: JsonLines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(app: Any) -> int:
         logging.getLogger("intake.scheduler").info("looking for due deadlines")
         raise RuntimeError("database went away")
@@ -166,7 +173,8 @@ async def test_a_scheduler_pass_is_a_span_and_its_log_lines_carry_its_trace_id(
 
 
 async def test_tracing_is_off_by_default_no_spans_no_trace_ids(
-        databases: Databases, tmp_path: Path, log_lines: JsonLines) -> None:
+    databases: Databases, tmp_path: Path, log_lines: JsonLines
+) -> None:
     async with running_stack(databases, tmp_path) as stack:
         assert all(app.state.tracing.tracer is None for app in stack.apps.values())
         response = await stack.gateway.get("/v1/regions")

@@ -26,8 +26,9 @@ def upgrade() -> None:
         sa.Column("refresh_hash", sa.String(length=64), nullable=False),
         sa.Column("session_id", sa.String(length=40), nullable=False),
         sa.Column("used_at", shared.db.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"],
-                                name=op.f("fk_used_refresh_tokens_session_id_sessions")),
+        sa.ForeignKeyConstraint(
+            ["session_id"], ["sessions.id"], name=op.f("fk_used_refresh_tokens_session_id_sessions")
+        ),
         sa.PrimaryKeyConstraint("refresh_hash", name=op.f("pk_used_refresh_tokens")),
     )
     with op.batch_alter_table("used_refresh_tokens", schema=None) as batch_op:

@@ -22,12 +22,19 @@ def upgrade() -> None:
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.add_column(sa.Column("handled_minutes", sa.Integer(), nullable=True))
     # Complaints resolved before this column: whole minutes from receipt to resolution, truncated.
-    complaints = sa.table("complaints", sa.column("id", sa.String), sa.column("handled_minutes", sa.Integer),
-                          sa.column("submitted_at", shared.db.UTCDateTime()),
-                          sa.column("resolved_at", shared.db.UTCDateTime()))
+    complaints = sa.table(
+        "complaints",
+        sa.column("id", sa.String),
+        sa.column("handled_minutes", sa.Integer),
+        sa.column("submitted_at", shared.db.UTCDateTime()),
+        sa.column("resolved_at", shared.db.UTCDateTime()),
+    )
     bind = op.get_bind()
-    rows = bind.execute(sa.select(complaints.c.id, complaints.c.submitted_at, complaints.c.resolved_at)
-                        .where(complaints.c.resolved_at.is_not(None))).all()
+    rows = bind.execute(
+        sa.select(complaints.c.id, complaints.c.submitted_at, complaints.c.resolved_at).where(
+            complaints.c.resolved_at.is_not(None)
+        )
+    ).all()
     for complaint_id, submitted_at, resolved_at in rows:
         minutes = max(0, int((resolved_at - submitted_at).total_seconds() // 60))
         bind.execute(complaints.update().where(complaints.c.id == complaint_id).values(handled_minutes=minutes))

@@ -32,8 +32,9 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=40), nullable=True),
         sa.Column("decided_by_name", sa.String(length=200), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["complaint_id"], ["complaints.id"],
-                                name=op.f("fk_possible_links_complaint_id_complaints")),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"], ["complaints.id"], name=op.f("fk_possible_links_complaint_id_complaints")
+        ),
         sa.ForeignKeyConstraint(["other_id"], ["complaints.id"], name=op.f("fk_possible_links_other_id_complaints")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_possible_links")),
     )

@@ -41,12 +41,24 @@ def _backfill() -> None:
     """Every complaint numbered in the order it was received within its region's day (Asia/Shanghai), and each
     counter left at its day's last number."""
     bind = op.get_bind()
-    complaints = sa.table("complaints", sa.column("id", sa.String), sa.column("region_code", sa.String),
-                          sa.column("submitted_at", sa.DateTime), sa.column("case_number", sa.String))
-    counters = sa.table("case_number_counters", sa.column("region_code", sa.String), sa.column("day", sa.Date),
-                        sa.column("last_seq", sa.Integer))
-    rows = bind.execute(sa.select(complaints.c.id, complaints.c.region_code, complaints.c.submitted_at)
-                        .order_by(complaints.c.submitted_at, complaints.c.id)).all()
+    complaints = sa.table(
+        "complaints",
+        sa.column("id", sa.String),
+        sa.column("region_code", sa.String),
+        sa.column("submitted_at", sa.DateTime),
+        sa.column("case_number", sa.String),
+    )
+    counters = sa.table(
+        "case_number_counters",
+        sa.column("region_code", sa.String),
+        sa.column("day", sa.Date),
+        sa.column("last_seq", sa.Integer),
+    )
+    rows = bind.execute(
+        sa.select(complaints.c.id, complaints.c.region_code, complaints.c.submitted_at).order_by(
+            complaints.c.submitted_at, complaints.c.id
+        )
+    ).all()
     last: dict[tuple[str, date], int] = {}
     updates = []
     for complaint_id, region_code, submitted_at in rows:
@@ -54,13 +66,18 @@ def _backfill() -> None:
         day = at.astimezone(SHANGHAI).date()
         seq = last[(region_code, day)] = last.get((region_code, day), 0) + 1
         updates.append({"complaint_id": complaint_id, "number": f"{region_code}-{day:%Y%m%d}-{seq:04d}"})
-    update = (sa.update(complaints).where(complaints.c.id == sa.bindparam("complaint_id"))
-              .values(case_number=sa.bindparam("number")))
+    update = (
+        sa.update(complaints)
+        .where(complaints.c.id == sa.bindparam("complaint_id"))
+        .values(case_number=sa.bindparam("number"))
+    )
     for start in range(0, len(updates), BATCH):
-        bind.execute(update, updates[start:start + BATCH])
+        bind.execute(update, updates[start : start + BATCH])
     if last:
-        bind.execute(sa.insert(counters), [{"region_code": region, "day": day, "last_seq": seq}
-                                           for (region, day), seq in sorted(last.items())])
+        bind.execute(
+            sa.insert(counters),
+            [{"region_code": region, "day": day, "last_seq": seq} for (region, day), seq in sorted(last.items())],
+        )
 
 
 def downgrade() -> None:

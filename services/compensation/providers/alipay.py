@@ -33,8 +33,14 @@ from services.compensation.providers.base import (
 )
 from shared.contracts.common import fen_from_yuan, yuan
 
-_STATES = {"SUCCESS": "succeeded", "FAIL": "failed", "DEALING": "processing", "WAIT_PAY": "processing",
-           "REFUND": "failed", "CLOSED": "failed"}
+_STATES = {
+    "SUCCESS": "succeeded",
+    "FAIL": "failed",
+    "DEALING": "processing",
+    "WAIT_PAY": "processing",
+    "REFUND": "failed",
+    "CLOSED": "failed",
+}
 _BIZ = {"product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER"}
 _UNKNOWN_CODES = {"20000", "20001"}  # service unavailable: the transfer may or may not have happened
 # A busy or broken Alipay (Alipay's spelling, "unknow"): the outcome is unknown, query before any retry.
@@ -51,14 +57,27 @@ class AlipayTransfers:
 
     name = "alipay"
 
-    def __init__(self, *, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str,
-                 notify_url: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        appid: str,
+        gateway_url: str,
+        app_private_key_pem: str,
+        alipay_public_key_pem: str,
+        notify_url: str,
+        timeout: float = 5.0,
+    ) -> None:
         self.appid = appid
         self.notify_url = notify_url
         self.timeout = timeout
-        self.client = AliPay(appid=appid, app_notify_url=None, app_private_key_string=app_private_key_pem,
-                             alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2",
-                             config=AliPayConfig(timeout=timeout))
+        self.client = AliPay(
+            appid=appid,
+            app_notify_url=None,
+            app_private_key_string=app_private_key_pem,
+            alipay_public_key_string=alipay_public_key_pem,
+            sign_type="RSA2",
+            config=AliPayConfig(timeout=timeout),
+        )
         self.client._gateway = gateway_url  # the SDK has no base-URL argument
         # app_notify_url is not used: the SDK adds it only to alipay.trade.* methods, so each call passes notify_url.
         # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
@@ -67,7 +86,8 @@ class AlipayTransfers:
     async def _api(self, method: str, biz: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._threads, partial(self.client.server_api, method, biz_content=biz, **kwargs))
+                self._threads, partial(self.client.server_api, method, biz_content=biz, **kwargs)
+            )
         except AliPayValidationError as exc:
             raise ProviderTimeout("Alipay's answer failed signature verification") from exc
         except HTTPError as exc:
@@ -89,25 +109,41 @@ class AlipayTransfers:
     def _order(out_no: str, answer: dict[str, Any]) -> TransferResult:
         amount = answer.get("trans_amount")
         state = _STATES.get(answer.get("status", ""), "processing")
-        return TransferResult(state=state, out_no=out_no, provider_ref=answer.get("order_id"),
-                              amount_fen=fen_from_yuan(amount) if amount else None,
-                              reason=answer.get("fail_reason") if state == "failed" else None)
+        return TransferResult(
+            state=state,
+            out_no=out_no,
+            provider_ref=answer.get("order_id"),
+            amount_fen=fen_from_yuan(amount) if amount else None,
+            reason=answer.get("fail_reason") if state == "failed" else None,
+        )
 
-    async def transfer(self, *, out_no: str, payee: str, amount_fen: int, remark: str,
-                       user_name: str | None = None) -> TransferResult:
+    async def transfer(
+        self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
+    ) -> TransferResult:
         """Transfer to the user's Alipay account; `out_no` is out_biz_no, so a repeat never pays twice."""
         payee_info = {"identity": payee, "identity_type": "ALIPAY_USER_ID"}
         if user_name:
             payee_info["name"] = user_name
-        answer = await self._api("alipay.fund.trans.uni.transfer", {
-            "out_biz_no": out_no, "trans_amount": yuan(amount_fen), "order_title": remark, "payee_info": payee_info,
-            **_BIZ}, notify_url=self.notify_url)
+        answer = await self._api(
+            "alipay.fund.trans.uni.transfer",
+            {
+                "out_biz_no": out_no,
+                "trans_amount": yuan(amount_fen),
+                "order_title": remark,
+                "payee_info": payee_info,
+                **_BIZ,
+            },
+            notify_url=self.notify_url,
+        )
         if answer.get("code") == "10000":
             return self._order(out_no, answer)
         if answer.get("code") in _UNKNOWN_CODES or answer.get("sub_code") in _UNKNOWN_SUB_CODES:
             raise ProviderTimeout(f"Alipay could not say: {answer.get('sub_code')} {answer.get('sub_msg')}")
-        return TransferResult(state="failed", out_no=out_no,
-                              reason=f"{answer.get('sub_code', answer.get('code'))}: {answer.get('sub_msg', '')}")
+        return TransferResult(
+            state="failed",
+            out_no=out_no,
+            reason=f"{answer.get('sub_code', answer.get('code'))}: {answer.get('sub_msg', '')}",
+        )
 
     async def query(self, out_no: str) -> TransferResult:
         """The order under `out_no`; "not_found" when Alipay says ORDER_NOT_EXIST."""
@@ -138,25 +174,37 @@ class AlipayTransfers:
         try:
             biz = json.loads(data["biz_content"])
             return TransferNotification(
-                notification_id=data["notify_id"], out_no=biz["out_biz_no"],
-                state=_STATES.get(biz.get("status", ""), "processing"), amount_fen=fen_from_yuan(biz["trans_amount"]),
-                provider_ref=biz.get("order_id"), reason=biz.get("fail_reason"))
+                notification_id=data["notify_id"],
+                out_no=biz["out_biz_no"],
+                state=_STATES.get(biz.get("status", ""), "processing"),
+                amount_fen=fen_from_yuan(biz["trans_amount"]),
+                provider_ref=biz.get("order_id"),
+                reason=biz.get("fail_reason"),
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise NotificationRejected("The notification lacks the transfer's fields.") from exc
 
     async def bill(self, day: date) -> list[BillLine]:
         """The day's bill: its download URL from Alipay, then the CSV from that URL."""
-        answer = await self._api("alipay.data.dataservice.bill.downloadurl.query",
-                                 {"bill_type": "signcustomer", "bill_date": day.isoformat()})
+        answer = await self._api(
+            "alipay.data.dataservice.bill.downloadurl.query",
+            {"bill_type": "signcustomer", "bill_date": day.isoformat()},
+        )
         if answer.get("code") != "10000" or not answer.get("bill_download_url"):
             raise ProviderError(f"Alipay refused the bill for {day}: {answer.get('sub_msg')}")
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.get(answer["bill_download_url"])
             response.raise_for_status()
-            return [BillLine(out_no=row["out_biz_no"], provider_ref=row["order_id"],
-                             amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["status"], "processing"))
-                    for row in csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))]
+            return [
+                BillLine(
+                    out_no=row["out_biz_no"],
+                    provider_ref=row["order_id"],
+                    amount_fen=fen_from_yuan(row["amount"]),
+                    state=_STATES.get(row["status"], "processing"),
+                )
+                for row in csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))
+            ]
         except httpx.HTTPError as exc:  # a bill moves no money: any failure is simply "try later"
             raise ProviderError(f"Alipay's bill for {day} could not be downloaded: {exc}") from exc
         except (KeyError, ValueError) as exc:

@@ -63,8 +63,9 @@ class PayoutProvider(Protocol):
 
     name: str  # "wechat" or "alipay"
 
-    async def transfer(self, *, out_no: str, payee: str, amount_fen: int, remark: str,
-                       user_name: str | None = None) -> TransferResult:
+    async def transfer(
+        self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
+    ) -> TransferResult:
         """Pay `amount_fen` to `payee`; the same `out_no` never pays twice."""
         ...
 

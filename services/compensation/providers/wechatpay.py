@@ -39,9 +39,16 @@ from shared.contracts.common import fen_from_yuan
 
 FRESHNESS_SECONDS = 300
 NAME_REQUIRED_FROM_FEN = 200_000  # WeChat Pay wants the payee's real name from 2,000 yuan
-_STATES = {"ACCEPTED": "processing", "PROCESSING": "processing", "WAIT_USER_CONFIRM": "processing",
-           "TRANSFERING": "processing", "SUCCESS": "succeeded", "FAIL": "failed", "CANCELING": "processing",
-           "CANCELLED": "failed"}
+_STATES = {
+    "ACCEPTED": "processing",
+    "PROCESSING": "processing",
+    "WAIT_USER_CONFIRM": "processing",
+    "TRANSFERING": "processing",
+    "SUCCESS": "succeeded",
+    "FAIL": "failed",
+    "CANCELING": "processing",
+    "CANCELLED": "failed",
+}
 _REPORT_INFOS = [{"info_type": "赔付原因", "info_content": "旅游投诉先行赔付"}]
 
 
@@ -81,17 +88,37 @@ class WeChatPayTransfers:
 
     name = "wechat"
 
-    def __init__(self, *, mchid: str, appid: str, private_key_pem: str, cert_serial_no: str, apiv3_key: str,
-                 platform_public_key_pem: str, public_key_id: str, notify_url: str, gateway_url: str,
-                 transfer_scene_id: str = "1000", timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        mchid: str,
+        appid: str,
+        private_key_pem: str,
+        cert_serial_no: str,
+        apiv3_key: str,
+        platform_public_key_pem: str,
+        public_key_id: str,
+        notify_url: str,
+        gateway_url: str,
+        transfer_scene_id: str = "1000",
+        timeout: float = 5.0,
+    ) -> None:
         self.notify_url = notify_url
         self.transfer_scene_id = transfer_scene_id
         self.public_key_id = public_key_id
         # With public_key and public_key_id the SDK never goes online for platform certificates.
         self._pay = WeChatPay(
-            wechatpay_type=WeChatPayType.MINIPROG, mchid=mchid, private_key=private_key_pem,
-            cert_serial_no=cert_serial_no, appid=appid, apiv3_key=apiv3_key, notify_url=notify_url,
-            public_key=platform_public_key_pem, public_key_id=public_key_id, timeout=(min(2.0, timeout), timeout))
+            wechatpay_type=WeChatPayType.MINIPROG,
+            mchid=mchid,
+            private_key=private_key_pem,
+            cert_serial_no=cert_serial_no,
+            appid=appid,
+            apiv3_key=apiv3_key,
+            notify_url=notify_url,
+            public_key=platform_public_key_pem,
+            public_key_id=public_key_id,
+            timeout=(min(2.0, timeout), timeout),
+        )
         self._pay._core._gate_way = gateway_url.rstrip("/")  # the SDK has no base-URL argument
         # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
         self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="wechatpay")
@@ -119,29 +146,45 @@ class WeChatPayTransfers:
         if "state" not in bill:
             raise ProviderTimeout(f"WeChat Pay's answer is unreadable: {str(text)[:200]}")
         state = _STATES.get(bill["state"], "processing")
-        return TransferResult(state=state, out_no=out_no, provider_ref=bill.get("transfer_bill_no"),
-                              amount_fen=bill.get("transfer_amount"),
-                              reason=bill.get("fail_reason") if state == "failed" else None)
+        return TransferResult(
+            state=state,
+            out_no=out_no,
+            provider_ref=bill.get("transfer_bill_no"),
+            amount_fen=bill.get("transfer_amount"),
+            reason=bill.get("fail_reason") if state == "failed" else None,
+        )
 
-    async def transfer(self, *, out_no: str, payee: str, amount_fen: int, remark: str,
-                       user_name: str | None = None) -> TransferResult:
+    async def transfer(
+        self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
+    ) -> TransferResult:
         """Transfer to the user's WeChat balance; `out_no` is out_bill_no, so a repeat never pays twice."""
         if amount_fen >= NAME_REQUIRED_FROM_FEN and not user_name:
             # The SDK would raise a bare Exception before sending: say it in our words instead.
-            return TransferResult(state="failed", out_no=out_no, reason=(
-                "payee_name_required: WeChat Pay needs the payee's real name for 2,000 yuan or more"))
+            return TransferResult(
+                state="failed",
+                out_no=out_no,
+                reason=("payee_name_required: WeChat Pay needs the payee's real name for 2,000 yuan or more"),
+            )
         code, text = await self._call(
-            self._pay.mch_transfer_bills, out_bill_no=out_no, transfer_scene_id=self.transfer_scene_id,
-            openid=payee, transfer_amount=amount_fen, transfer_remark=remark[:32], user_name=user_name,
-            transfer_scene_report_infos=_REPORT_INFOS, notify_url=self.notify_url)
+            self._pay.mch_transfer_bills,
+            out_bill_no=out_no,
+            transfer_scene_id=self.transfer_scene_id,
+            openid=payee,
+            transfer_amount=amount_fen,
+            transfer_remark=remark[:32],
+            user_name=user_name,
+            transfer_scene_report_infos=_REPORT_INFOS,
+            notify_url=self.notify_url,
+        )
         if 200 <= code < 300:
             return self._result(out_no, text)
         if code in (400, 403):
             # A refusal of this bill (PARAM_ERROR, NOT_ENOUGH, NO_AUTH, ...): nothing was paid, and a retry
             # goes out under the same out_bill_no, so WeChat Pay can still never pay it twice.
             detail = _error_body(text)
-            return TransferResult(state="failed", out_no=out_no,
-                                  reason=f"{detail.get('code', code)}: {detail.get('message', '')}".strip())
+            return TransferResult(
+                state="failed", out_no=out_no, reason=f"{detail.get('code', code)}: {detail.get('message', '')}".strip()
+            )
         raise ProviderError(f"WeChat Pay answered {code}: {str(text)[:200]}")
 
     async def query(self, out_no: str) -> TransferResult:
@@ -175,10 +218,13 @@ class WeChatPayTransfers:
         resource = data.get("resource") or {}
         try:
             return TransferNotification(
-                notification_id=str(data["id"]), out_no=resource["out_bill_no"],
+                notification_id=str(data["id"]),
+                out_no=resource["out_bill_no"],
                 state=_STATES.get(resource.get("state", ""), "processing"),
-                amount_fen=int(resource["transfer_amount"]), provider_ref=resource.get("transfer_bill_no"),
-                reason=resource.get("fail_reason"))
+                amount_fen=int(resource["transfer_amount"]),
+                provider_ref=resource.get("transfer_bill_no"),
+                reason=resource.get("fail_reason"),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise NotificationRejected("The notification lacks the transfer's fields.") from exc
 
@@ -199,8 +245,14 @@ class WeChatPayTransfers:
         if raw[:2] == b"\x1f\x8b":  # the SDK's fundflow_bill always asks for tar_type=GZIP
             raw = gzip.decompress(raw)
         try:
-            return [BillLine(out_no=row["out_bill_no"], provider_ref=row["transfer_bill_no"],
-                             amount_fen=fen_from_yuan(row["amount"]), state=_STATES.get(row["state"], "processing"))
-                    for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))]
+            return [
+                BillLine(
+                    out_no=row["out_bill_no"],
+                    provider_ref=row["transfer_bill_no"],
+                    amount_fen=fen_from_yuan(row["amount"]),
+                    state=_STATES.get(row["state"], "processing"),
+                )
+                for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+            ]
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"WeChat Pay's bill for {day} is unreadable: {exc}") from exc

@@ -31,8 +31,13 @@ log = logging.getLogger("gateway.channels.alipay")
 # Alipay answers these with code 40002 ("Invalid Arguments") like a bad auth code, but they are our setup's fault:
 # telling the user to log in again would loop for ever.
 _BAD_CREDENTIALS = {
-    "isv.invalid-app-id", "isv.missing-app-id", "isv.invalid-signature", "isv.missing-signature",
-    "isv.invalid-signature-type", "isv.missing-signature-type", "isv.missing-signature-config",
+    "isv.invalid-app-id",
+    "isv.missing-app-id",
+    "isv.invalid-signature",
+    "isv.missing-signature",
+    "isv.invalid-signature-type",
+    "isv.missing-signature-type",
+    "isv.missing-signature-config",
     "isv.invalid-app-auth-token",
 }
 
@@ -45,8 +50,11 @@ def _error_of(exc: AliPayException) -> tuple[str | None, str | None]:
         answer = json.loads(raw) if isinstance(raw, str) else {}
     except ValueError:
         return code, None
-    inner = next((v for v in answer.values() if isinstance(v, dict) and "code" in v), {}) \
-        if isinstance(answer, dict) else {}
+    inner = (
+        next((v for v in answer.values() if isinstance(v, dict) and "code" in v), {})
+        if isinstance(answer, dict)
+        else {}
+    )
     return code, inner.get("sub_code")
 
 
@@ -62,11 +70,17 @@ class AlipayMiniProgramLogin:
 
     provider = "alipay"
 
-    def __init__(self, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str,
-                 timeout: float = 5.0) -> None:
-        self.client = AliPay(appid=appid, app_notify_url=None, app_private_key_string=app_private_key_pem,
-                             alipay_public_key_string=alipay_public_key_pem, sign_type="RSA2",
-                             config=AliPayConfig(timeout=timeout))
+    def __init__(
+        self, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str, timeout: float = 5.0
+    ) -> None:
+        self.client = AliPay(
+            appid=appid,
+            app_notify_url=None,
+            app_private_key_string=app_private_key_pem,
+            alipay_public_key_string=alipay_public_key_pem,
+            sign_type="RSA2",
+            config=AliPayConfig(timeout=timeout),
+        )
         self.client._gateway = gateway_url  # the SDK has no base-URL argument
 
     async def _server_api(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -80,8 +94,7 @@ class AlipayMiniProgramLogin:
             code, sub_code = _error_of(exc)
             if sub_code in _BAD_CREDENTIALS:
                 log.error("Alipay rejected this service's credentials: %s %s", code, sub_code)
-                raise ProviderCredentialsRejected(f"Alipay rejected this platform's credentials ({sub_code}).") \
-                    from exc
+                raise ProviderCredentialsRejected(f"Alipay rejected this platform's credentials ({sub_code}).") from exc
             raise
         # OSError covers URLError (and HTTPError, its subclass, for 5xx), socket timeouts and refused connections;
         # HTTPException a connection cut mid-answer; ValueError an answer that is not JSON.
@@ -108,8 +121,12 @@ class AlipayMiniProgramLogin:
         """Send a subscribe message. `MessageRefused` when Alipay will not deliver it (a business failure: the
         user has not subscribed or cannot receive it, the template or data refused); `ProviderUnavailable` or
         `ProviderCredentialsRejected` when asking again later may work."""
-        biz = {"to_user_id": user_id, "user_template_id": template_id, "page": page,
-               "data": json.dumps(data, ensure_ascii=False, separators=(",", ":"))}
+        biz = {
+            "to_user_id": user_id,
+            "user_template_id": template_id,
+            "page": page,
+            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        }
         try:
             result = await self._server_api("alipay.open.app.mini.templatemessage.send", biz_content=biz)
         except AliPayException as exc:  # an error_response: the request itself was refused

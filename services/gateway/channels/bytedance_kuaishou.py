@@ -67,8 +67,9 @@ class DouyinMiniProgramLogin(_HttpLogin):
     provider, label = "douyin", "Douyin"
 
     async def identify(self, code: str) -> ProviderIdentity:
-        answer = await self._post("/api/apps/v2/jscode2session",
-                                  json={"appid": self.appid, "secret": self.secret, "code": code})
+        answer = await self._post(
+            "/api/apps/v2/jscode2session", json={"appid": self.appid, "secret": self.secret, "code": code}
+        )
         if answer.get("err_no") != 0:
             self._refuse(answer.get("err_no"), str(answer.get("err_tips")), _DOUYIN_BAD_CODE, _DOUYIN_BAD_CREDENTIALS)
         data = answer.get("data") or {}
@@ -81,11 +82,13 @@ class KuaishouMiniProgramLogin(_HttpLogin):
     provider, label = "kuaishou", "Kuaishou"
 
     async def identify(self, code: str) -> ProviderIdentity:
-        answer = await self._post("/oauth2/mp/code2session",
-                                  data={"app_id": self.appid, "app_secret": self.secret, "js_code": code})
+        answer = await self._post(
+            "/oauth2/mp/code2session", data={"app_id": self.appid, "app_secret": self.secret, "js_code": code}
+        )
         if answer.get("result") != 1:
-            self._refuse(answer.get("result"), str(answer.get("error_msg")), _KUAISHOU_BAD_CODE,
-                         _KUAISHOU_BAD_CREDENTIALS)
+            self._refuse(
+                answer.get("result"), str(answer.get("error_msg")), _KUAISHOU_BAD_CODE, _KUAISHOU_BAD_CREDENTIALS
+            )
         if not answer.get("open_id"):
             raise ProviderUnavailable("Kuaishou answered without an open_id.")
         return ProviderIdentity(provider=self.provider, external_id=answer["open_id"])

@@ -99,8 +99,12 @@ _INDUSTRIES = (
     (Industry.entertainment, ("娱乐", "演出", "游乐", "entertainment")),
     (Industry.sightseeing, ("景区", "游览", "旅行社", "导游", "旅游", "sightseeing")),
 )
-_REMEDIES = ((Remedy.refund, ("退款", "退费", "退还", "refund")), (Remedy.compensation, ("赔偿", "compensation")),
-             (Remedy.exchange, ("换货", "更换", "exchange")), (Remedy.apology, ("道歉", "apology")))
+_REMEDIES = (
+    (Remedy.refund, ("退款", "退费", "退还", "refund")),
+    (Remedy.compensation, ("赔偿", "compensation")),
+    (Remedy.exchange, ("换货", "更换", "exchange")),
+    (Remedy.apology, ("道歉", "apology")),
+)
 
 
 def shanghai_text(at: datetime) -> str:
@@ -175,8 +179,12 @@ class Reader:
         except InvalidOperation:
             self.fail(path, "must be an amount in yuan, like 1280.00")
             return None
-        if not amount.is_finite() or amount < 0 or amount > MAX_YUAN or amount != amount.quantize(CENT,
-                                                                                              rounding=ROUND_DOWN):
+        if (
+            not amount.is_finite()
+            or amount < 0
+            or amount > MAX_YUAN
+            or amount != amount.quantize(CENT, rounding=ROUND_DOWN)
+        ):
             self.fail(path, f"must be an amount in yuan from 0 to {MAX_YUAN} with at most two decimals")
             return None
         return int(amount * 100)
@@ -197,6 +205,7 @@ class Reader:
 
     def done(self, adapter: GovernmentChannel, fields: dict[str, Any]) -> dict[str, Any]:
         if self.errors:
-            raise WorkOrderInvalid(f"This is not a {adapter.title} work order this platform understands.",
-                                   errors=self.errors)
+            raise WorkOrderInvalid(
+                f"This is not a {adapter.title} work order this platform understands.", errors=self.errors
+            )
         return {name: value for name, value in fields.items() if value is not None}

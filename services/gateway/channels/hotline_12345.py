@@ -45,33 +45,45 @@ class Hotline12345:
         "amount": "356.00",
     }
     fields = {
-        "external_id": "order_no", "received_at": "received_time", "dispatched_at": "dispatch_time",
-        "region_code": "area_code", "contact_name": "caller_name", "contact_phone": "caller_phone",
-        "merchant_name": "respondent.name", "merchant_address": "respondent.address",
-        "merchant_uscc": "respondent.credit_code", "industry": "category", "occurred_at": "incident_time",
-        "description": "content", "remedy": "appeal", "amount_involved_fen": "amount",
+        "external_id": "order_no",
+        "received_at": "received_time",
+        "dispatched_at": "dispatch_time",
+        "region_code": "area_code",
+        "contact_name": "caller_name",
+        "contact_phone": "caller_phone",
+        "merchant_name": "respondent.name",
+        "merchant_address": "respondent.address",
+        "merchant_uscc": "respondent.credit_code",
+        "industry": "category",
+        "occurred_at": "incident_time",
+        "description": "content",
+        "remedy": "appeal",
+        "amount_involved_fen": "amount",
     }
 
     def work_order(self, payload: Any) -> dict[str, Any]:
         r = Reader(payload)
         received = r.time("received_time", required=True)
-        return r.done(self, {
-            "external_id": r.text("order_no", required=True),
-            "received_at": received,
-            "dispatched_at": r.time("dispatch_time"),
-            "region_code": r.text("area_code", required=True),
-            "contact_name": r.text("caller_name"),
-            "contact_phone": r.text("caller_phone", required=True),
-            "merchant_name": r.text("respondent.name", required=True),
-            "merchant_address": r.text("respondent.address"),
-            "merchant_uscc": r.text("respondent.credit_code"),
-            "industry": r.industry("category"),
-            # A caller reports what just happened: without an incident time, the call's time stands for it.
-            "occurred_at": r.time("incident_time") or received,
-            "description": r.text("content", required=True),
-            "remedy": r.remedy("appeal"),
-            "amount_involved_fen": r.yuan("amount") or 0,
-        })
+        return r.done(
+            self,
+            {
+                "external_id": r.text("order_no", required=True),
+                "received_at": received,
+                "dispatched_at": r.time("dispatch_time"),
+                "region_code": r.text("area_code", required=True),
+                "contact_name": r.text("caller_name"),
+                "contact_phone": r.text("caller_phone", required=True),
+                "merchant_name": r.text("respondent.name", required=True),
+                "merchant_address": r.text("respondent.address"),
+                "merchant_uscc": r.text("respondent.credit_code"),
+                "industry": r.industry("category"),
+                # A caller reports what just happened: without an incident time, the call's time stands for it.
+                "occurred_at": r.time("incident_time") or received,
+                "description": r.text("content", required=True),
+                "remedy": r.remedy("appeal"),
+                "amount_involved_fen": r.yuan("amount") or 0,
+            },
+        )
 
     def update(self, update: StatusUpdate) -> dict[str, Any] | None:
         kind = _TYPES.get(update.action)
@@ -79,9 +91,13 @@ class Hotline12345:
             return None
         data = update.data
         message: dict[str, Any] = {
-            "order_no": update.external_id, "platform_order_no": update.handled_as or update.complaint_id,
-            "type": kind[0], "type_name": kind[1], "time": shanghai_text(update.occurred_at),
-            "content": update.note or "", "event_id": update.event_id,
+            "order_no": update.external_id,
+            "platform_order_no": update.handled_as or update.complaint_id,
+            "type": kind[0],
+            "type_name": kind[1],
+            "time": shanghai_text(update.occurred_at),
+            "content": update.note or "",
+            "event_id": update.event_id,
         }
         if update.case_number:  # what the tourist quotes when calling back, and the page to follow it on
             message["platform_case_no"] = update.case_number

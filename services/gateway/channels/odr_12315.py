@@ -45,30 +45,41 @@ class Odr12315:
         "claim_amount": "3999.00",
     }
     fields = {
-        "external_id": "odr_case_id", "received_at": "created_at", "dispatched_at": "pushed_at",
-        "region_code": "region_code", "merchant_uscc": "enterprise.uscc", "merchant_name": "enterprise.name",
-        "contact_name": "consumer.name", "contact_phone": "consumer.phone", "industry": "category",
-        "occurred_at": "occurred_at", "description": "content", "remedy": "claim",
+        "external_id": "odr_case_id",
+        "received_at": "created_at",
+        "dispatched_at": "pushed_at",
+        "region_code": "region_code",
+        "merchant_uscc": "enterprise.uscc",
+        "merchant_name": "enterprise.name",
+        "contact_name": "consumer.name",
+        "contact_phone": "consumer.phone",
+        "industry": "category",
+        "occurred_at": "occurred_at",
+        "description": "content",
+        "remedy": "claim",
         "amount_involved_fen": "claim_amount",
     }
 
     def work_order(self, payload: Any) -> dict[str, Any]:
         r = Reader(payload)
-        return r.done(self, {
-            "external_id": r.text("odr_case_id", required=True),
-            "received_at": r.time("created_at", required=True),
-            "dispatched_at": r.time("pushed_at"),
-            "region_code": r.text("region_code", required=True),
-            "merchant_uscc": r.text("enterprise.uscc", required=True),
-            "merchant_name": r.text("enterprise.name", required=True),
-            "contact_name": r.text("consumer.name"),
-            "contact_phone": r.text("consumer.phone", required=True),
-            "industry": r.industry("category"),
-            "occurred_at": r.time("occurred_at", required=True),
-            "description": r.text("content", required=True),
-            "remedy": r.remedy("claim"),
-            "amount_involved_fen": r.yuan("claim_amount") or 0,
-        })
+        return r.done(
+            self,
+            {
+                "external_id": r.text("odr_case_id", required=True),
+                "received_at": r.time("created_at", required=True),
+                "dispatched_at": r.time("pushed_at"),
+                "region_code": r.text("region_code", required=True),
+                "merchant_uscc": r.text("enterprise.uscc", required=True),
+                "merchant_name": r.text("enterprise.name", required=True),
+                "contact_name": r.text("consumer.name"),
+                "contact_phone": r.text("consumer.phone", required=True),
+                "industry": r.industry("category"),
+                "occurred_at": r.time("occurred_at", required=True),
+                "description": r.text("content", required=True),
+                "remedy": r.remedy("claim"),
+                "amount_involved_fen": r.yuan("claim_amount") or 0,
+            },
+        )
 
     def update(self, update: StatusUpdate) -> dict[str, Any] | None:
         data = update.data
@@ -78,9 +89,13 @@ class Odr12315:
         if status is None:
             return None
         message: dict[str, Any] = {
-            "odr_case_id": update.external_id, "platform_case_id": update.handled_as or update.complaint_id,
-            "status": status[0], "status_name": status[1], "time": shanghai_text(update.occurred_at),
-            "remark": update.note or "", "event_id": update.event_id,
+            "odr_case_id": update.external_id,
+            "platform_case_id": update.handled_as or update.complaint_id,
+            "status": status[0],
+            "status_name": status[1],
+            "time": shanghai_text(update.occurred_at),
+            "remark": update.note or "",
+            "event_id": update.event_id,
         }
         if data.get("offered_refund_fen") is not None:
             message["enterprise_offer"] = yuan(data["offered_refund_fen"])

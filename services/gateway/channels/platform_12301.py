@@ -43,31 +43,43 @@ class Platform12301:
         "amount": 1280.00,
     }
     fields = {
-        "external_id": "complaintNo", "received_at": "submitTime", "dispatched_at": "assignTime",
-        "region_code": "regionCode", "contact_name": "tourist.name", "contact_phone": "tourist.mobile",
-        "merchant_name": "defendant.name", "merchant_uscc": "defendant.creditCode",
-        "merchant_address": "defendant.address", "industry": "businessType", "occurred_at": "happenTime",
-        "description": "content", "remedy": "demand", "amount_involved_fen": "amount",
+        "external_id": "complaintNo",
+        "received_at": "submitTime",
+        "dispatched_at": "assignTime",
+        "region_code": "regionCode",
+        "contact_name": "tourist.name",
+        "contact_phone": "tourist.mobile",
+        "merchant_name": "defendant.name",
+        "merchant_uscc": "defendant.creditCode",
+        "merchant_address": "defendant.address",
+        "industry": "businessType",
+        "occurred_at": "happenTime",
+        "description": "content",
+        "remedy": "demand",
+        "amount_involved_fen": "amount",
     }
 
     def work_order(self, payload: Any) -> dict[str, Any]:
         r = Reader(payload)
-        return r.done(self, {
-            "external_id": r.text("complaintNo", required=True),
-            "received_at": r.time("submitTime", required=True),
-            "dispatched_at": r.time("assignTime"),
-            "region_code": r.text("regionCode", required=True),
-            "contact_name": r.text("tourist.name"),
-            "contact_phone": r.text("tourist.mobile", required=True),
-            "merchant_name": r.text("defendant.name", required=True),
-            "merchant_uscc": r.text("defendant.creditCode"),
-            "merchant_address": r.text("defendant.address"),
-            "industry": r.industry("businessType"),
-            "occurred_at": r.time("happenTime", required=True),
-            "description": r.text("content", required=True),
-            "remedy": r.remedy("demand"),
-            "amount_involved_fen": r.yuan("amount") or 0,
-        })
+        return r.done(
+            self,
+            {
+                "external_id": r.text("complaintNo", required=True),
+                "received_at": r.time("submitTime", required=True),
+                "dispatched_at": r.time("assignTime"),
+                "region_code": r.text("regionCode", required=True),
+                "contact_name": r.text("tourist.name"),
+                "contact_phone": r.text("tourist.mobile", required=True),
+                "merchant_name": r.text("defendant.name", required=True),
+                "merchant_uscc": r.text("defendant.creditCode"),
+                "merchant_address": r.text("defendant.address"),
+                "industry": r.industry("businessType"),
+                "occurred_at": r.time("happenTime", required=True),
+                "description": r.text("content", required=True),
+                "remedy": r.remedy("demand"),
+                "amount_involved_fen": r.yuan("amount") or 0,
+            },
+        )
 
     def update(self, update: StatusUpdate) -> dict[str, Any] | None:
         status = _STATUS.get(update.action)
@@ -75,15 +87,21 @@ class Platform12301:
             return None
         data = update.data
         message: dict[str, Any] = {
-            "complaintNo": update.external_id, "platformNo": update.handled_as or update.complaint_id,
-            "status": status, "statusTime": shanghai_iso(update.occurred_at), "remark": update.note or "",
+            "complaintNo": update.external_id,
+            "platformNo": update.handled_as or update.complaint_id,
+            "status": status,
+            "statusTime": shanghai_iso(update.occurred_at),
+            "remark": update.note or "",
             "eventId": update.event_id,
         }
         if "offered_refund_fen" in data and data["offered_refund_fen"] is not None:
             message["refundOffered"] = yuan(data["offered_refund_fen"])
         if status == "CONCLUDED":
-            message.update(outcome=data.get("outcome"), atFault=data.get("at_fault"),
-                           refundAmount=yuan(data.get("amount_refunded_fen") or 0))
+            message.update(
+                outcome=data.get("outcome"),
+                atFault=data.get("at_fault"),
+                refundAmount=yuan(data.get("amount_refunded_fen") or 0),
+            )
         if status == "REVISITED":
             message.update(reached=data.get("reached"), satisfied=data.get("satisfied"))
         if status == "RETURNED":

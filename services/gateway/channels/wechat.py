@@ -27,8 +27,13 @@ _BAD_CREDENTIALS = {40013, 40125, 40164}
 # Subscribe messages WeChat will not deliver, however often asked: 43101 the user has no subscription left (or
 # refused it), 40003 an openid that is not this app's user, 40037 a template id it does not know, 47003 data
 # that breaks the template's limits, 41030 a page that is not in the published mini-program.
-_NOT_DELIVERABLE = {43101: "the tourist has no subscription left", 40003: "not a user of this mini-program",
-                    40037: "unknown template id", 47003: "data the template refuses", 41030: "unknown page"}
+_NOT_DELIVERABLE = {
+    43101: "the tourist has no subscription left",
+    40003: "not a user of this mini-program",
+    40037: "unknown template id",
+    47003: "data the template refuses",
+    41030: "unknown page",
+}
 
 
 class _TimeoutSession(requests.Session):
@@ -57,7 +62,8 @@ class _Client(WeChatClient):
     def fetch_access_token(self) -> dict[str, Any]:
         return self._fetch_access_token(
             url=self._api_base + "/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
 
 
 class WeChatMiniProgramLogin:
@@ -93,11 +99,13 @@ class WeChatMiniProgramLogin:
             raise ProviderUnavailable("WeChat login is not available right now.") from exc
         if not isinstance(session, dict) or not session.get("openid"):
             raise ProviderUnavailable("WeChat answered without an openid.")
-        return ProviderIdentity(provider=self.provider, external_id=session["openid"],
-                                unionid=session.get("unionid") or None)
+        return ProviderIdentity(
+            provider=self.provider, external_id=session["openid"], unionid=session.get("unionid") or None
+        )
 
-    async def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
-                                     page: str | None = None) -> None:
+    async def send_subscribe_message(
+        self, openid: str, template_id: str, data: dict[str, Any], page: str | None = None
+    ) -> None:
         """Send a subscribe message (`cgi-bin/message/subscribe/send`). `MessageRefused` when WeChat will not
         deliver it to this user (43101: no subscription left); `ProviderUnavailable` when it may later."""
         try:

@@ -26,14 +26,24 @@ async def serve(args: argparse.Namespace) -> None:
     wechatpay_platform_private, _ = ensure_keypair(keys, "wechatpay_platform")
     wechat = create_wechat_fake(args.wechat_appid, args.wechat_secret)
     alipay = create_alipay_fake(args.alipay_appid, app_public.read_text(), platform_private.read_text())
-    wechatpay = create_wechatpay_fake(args.wechatpay_mchid, args.wechat_appid, merchant_public.read_text(),
-                                      args.wechatpay_serial, wechatpay_platform_private.read_text(),
-                                      args.wechatpay_public_key_id, args.wechatpay_apiv3_key)
+    wechatpay = create_wechatpay_fake(
+        args.wechatpay_mchid,
+        args.wechat_appid,
+        merchant_public.read_text(),
+        args.wechatpay_serial,
+        wechatpay_platform_private.read_text(),
+        args.wechatpay_public_key_id,
+        args.wechatpay_apiv3_key,
+    )
     minis = create_mini_fakes(("tt-demo-app", "demo-douyin-secret"), ("ks-demo-app", "demo-kuaishou-secret"))
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_config=None, log_level="warning"))
-        for app, port in ((wechat, args.wechat_port), (alipay, args.alipay_port), (wechatpay, args.wechatpay_port),
-                          (minis, args.minis_port))
+        for app, port in (
+            (wechat, args.wechat_port),
+            (alipay, args.alipay_port),
+            (wechatpay, args.wechatpay_port),
+            (minis, args.minis_port),
+        )
     ]
     print(f"WeChat fake: http://127.0.0.1:{args.wechat_port}", flush=True)
     print(f"Alipay fake: http://127.0.0.1:{args.alipay_port}/gateway.do", flush=True)

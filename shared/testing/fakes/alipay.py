@@ -51,8 +51,12 @@ def sign_rsa2(private_key_pem: str, message: str) -> str:
 def verify_rsa2(public_key_pem: str, message: str, signature: str) -> bool:
     key = serialization.load_pem_public_key(public_key_pem.encode())
     try:
-        key.verify(base64.b64decode(signature), message.encode(), padding.PKCS1v15(),  # type: ignore[union-attr]
-                   hashes.SHA256())
+        key.verify(
+            base64.b64decode(signature),
+            message.encode(),
+            padding.PKCS1v15(),  # type: ignore[union-attr]
+            hashes.SHA256(),
+        )
         return True
     except (InvalidSignature, ValueError):
         return False
@@ -80,8 +84,9 @@ def _ok(result: dict[str, Any]) -> dict[str, Any]:
     return {"code": "10000", "msg": "Success", **result}
 
 
-def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_pem: str,
-                       clock: Clock = system_clock) -> FastAPI:
+def create_alipay_fake(
+    appid: str, app_public_key_pem: str, alipay_private_key_pem: str, clock: Clock = system_clock
+) -> FastAPI:
     """The fake gateway as an ASGI app; its state (orders, calls, notifications, faults) is on `app.state`."""
     app = FastAPI(title="Alipay (local fake)", openapi_url=None)
     install_faults(app)
@@ -103,43 +108,77 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
         if params.get("grant_type") != "authorization_code" or match is None:
             return _error("40002", "Invalid Arguments", "isv.code-invalid", "授权码code无效"), True
         name = match.group(1)
-        return _ok({"user_id": "2088" + _digits(appid, name, "user", 12),
-                    "open_id": "0" + _digits(appid, name, "open", 20),
-                    "access_token": "authusr" + secrets.token_hex(12), "expires_in": 1296000,
-                    "refresh_token": "authusr" + secrets.token_hex(12), "re_expires_in": 2592000}), False
+        return _ok(
+            {
+                "user_id": "2088" + _digits(appid, name, "user", 12),
+                "open_id": "0" + _digits(appid, name, "open", 20),
+                "access_token": "authusr" + secrets.token_hex(12),
+                "expires_in": 1296000,
+                "refresh_token": "authusr" + secrets.token_hex(12),
+                "re_expires_in": 2592000,
+            }
+        ), False
 
     def notify(order: dict[str, Any], url: str | None) -> None:
         if not url:
             return
-        params = {"notify_id": secrets.token_hex(16), "notify_time": local_now(), "notify_type": "trade_status_sync",
-                  "msg_method": "alipay.fund.trans.order.changed", "app_id": appid, "charset": "utf-8",
-                  "version": "1.0", "utc_timestamp": str(int(time.time() * 1000)),
-                  "biz_content": json.dumps({k: order[k] for k in ("out_biz_no", "order_id", "pay_fund_order_id",
-                                                                   "status", "trans_amount", "pay_date")},
-                                            ensure_ascii=False, separators=(",", ":"))}
+        params = {
+            "notify_id": secrets.token_hex(16),
+            "notify_time": local_now(),
+            "notify_type": "trade_status_sync",
+            "msg_method": "alipay.fund.trans.order.changed",
+            "app_id": appid,
+            "charset": "utf-8",
+            "version": "1.0",
+            "utc_timestamp": str(int(time.time() * 1000)),
+            "biz_content": json.dumps(
+                {
+                    k: order[k]
+                    for k in ("out_biz_no", "order_id", "pay_fund_order_id", "status", "trans_amount", "pay_date")
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+        }
         forged = app.state.faults.take("forged_notification") != "none"
         times = 2 if app.state.faults.take("duplicate_notification") != "none" else 1
         params["sign"] = sign_rsa2(forger_private if forged else alipay_private_key_pem, signing_string(params))
         params["sign_type"] = "RSA2"
-        send_later(app, url, content=urlencode(params).encode(), times=times,
-                   headers={"content-type": "application/x-www-form-urlencoded;charset=utf-8"})
+        send_later(
+            app,
+            url,
+            content=urlencode(params).encode(),
+            times=times,
+            headers={"content-type": "application/x-www-form-urlencoded;charset=utf-8"},
+        )
 
     def transfer(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
         app.state.transfer_calls += 1
         out_biz_no, payee = biz.get("out_biz_no", ""), (biz.get("payee_info") or {}).get("identity")
         amount = biz.get("trans_amount", "")
-        if not re.fullmatch(r"[0-9A-Za-z_]{1,64}", out_biz_no) or not payee or \
-                not re.fullmatch(r"\d+\.\d{2}", amount) or fen_from_yuan(amount) <= 0:
+        if (
+            not re.fullmatch(r"[0-9A-Za-z_]{1,64}", out_biz_no)
+            or not payee
+            or not re.fullmatch(r"\d+\.\d{2}", amount)
+            or fen_from_yuan(amount) <= 0
+        ):
             return _business_error("INVALID_PARAMETER", "参数有误"), False
         order = app.state.orders.get(out_biz_no)
         if order is not None and (order["trans_amount"], order["payee"]) != (amount, payee):
             return _business_error("PAYMENT_INFO_INCONSISTENCY", "两次请求商户单号一样，但是参数不一致"), False
         if order is None or order["status"] == "FAIL":  # a failed order may be sent again under the same number
             failing = payee in app.state.failing_payees
-            order = {"out_biz_no": out_biz_no, "order_id": "2026" + secrets.token_hex(10),
-                     "pay_fund_order_id": "2026" + secrets.token_hex(10), "payee": payee, "trans_amount": amount,
-                     "status": "FAIL" if failing else "SUCCESS", "trans_date": local_now(), "pay_date": local_now(),
-                     "fail_reason": "PAYEE_NOT_EXIST" if failing else None}
+            order = {
+                "out_biz_no": out_biz_no,
+                "order_id": "2026" + secrets.token_hex(10),
+                "pay_fund_order_id": "2026" + secrets.token_hex(10),
+                "payee": payee,
+                "trans_amount": amount,
+                "status": "FAIL" if failing else "SUCCESS",
+                "trans_date": local_now(),
+                "pay_date": local_now(),
+                "fail_reason": "PAYEE_NOT_EXIST" if failing else None,
+            }
             app.state.orders[out_biz_no] = order
             if failing:
                 return _business_error("PAYEE_NOT_EXIST", "收款账号不存在或姓名有误"), False
@@ -151,10 +190,17 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
         order = app.state.orders.get(biz.get("out_biz_no", ""))
         if order is None:
             return _business_error("ORDER_NOT_EXIST", "转账订单不存在"), False
-        return _ok({"out_biz_no": order["out_biz_no"], "order_id": order["order_id"],
-                    "pay_fund_order_id": order["pay_fund_order_id"], "status": order["status"],
-                    "trans_amount": order["trans_amount"], "pay_date": order["pay_date"],
-                    "fail_reason": order["fail_reason"]}), False
+        return _ok(
+            {
+                "out_biz_no": order["out_biz_no"],
+                "order_id": order["order_id"],
+                "pay_fund_order_id": order["pay_fund_order_id"],
+                "status": order["status"],
+                "trans_amount": order["trans_amount"],
+                "pay_date": order["pay_date"],
+                "fail_reason": order["fail_reason"],
+            }
+        ), False
 
     def bill_url(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
         day = biz.get("bill_date", "")
@@ -168,9 +214,16 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
             data = json.loads(biz.get("data") or "")
         except ValueError:
             data = None
-        if not to_user or not template_id or not page or not isinstance(data, dict) or not all(
+        if (
+            not to_user
+            or not template_id
+            or not page
+            or not isinstance(data, dict)
+            or not all(
                 re.fullmatch(r"keyword\d{1,2}", k) and isinstance(v, dict) and isinstance(v.get("value"), str)
-                for k, v in data.items()):
+                for k, v in data.items()
+            )
+        ):
             return _business_error("INVALID_PARAMETER", "参数有误"), False
         if any(len(v["value"]) > 50 for v in data.values()):
             return _business_error("USER_KEYWORD_LENGTH_ERROR", "关键词超长"), False
@@ -204,16 +257,19 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
             params.update({k: str(v) for k, v in (await request.form()).items()})
         method = params.get("method", "")
         if params.get("app_id") != appid:
-            return respond(method, _error("40002", "Invalid Arguments", "isv.invalid-app-id", "无效的AppID参数"),
-                           error=True)
+            return respond(
+                method, _error("40002", "Invalid Arguments", "isv.invalid-app-id", "无效的AppID参数"), error=True
+            )
         signature = params.get("sign", "")
         if not signature or not verify_rsa2(app_public_key_pem, signing_string(params), signature):
-            return respond(method, _error("40002", "Invalid Arguments", "isv.invalid-signature", "验签出错"),
-                           error=True)
+            return respond(
+                method, _error("40002", "Invalid Arguments", "isv.invalid-signature", "验签出错"), error=True
+            )
         handler = app.state.handlers.get(method)
         if handler is None:
-            return respond(method, _error("40004", "Business Failed", "isv.invalid-method", "不存在的方法名"),
-                           error=True)
+            return respond(
+                method, _error("40004", "Business Failed", "isv.invalid-method", "不存在的方法名"), error=True
+            )
         biz = json.loads(params["biz_content"]) if params.get("biz_content") else {}
         body, as_error = handler(params, biz, str(request.base_url).rstrip("/"))
         if method == "alipay.fund.trans.uni.transfer" and app.state.faults.take("accept_then_timeout") != "none":
@@ -225,8 +281,10 @@ def create_alipay_fake(appid: str, app_public_key_pem: str, alipay_private_key_p
         lines = ["out_biz_no,order_id,amount,status,pay_date"]
         for order in app.state.orders.values():
             if order["pay_date"][:10] == day:
-                lines.append(f"{order['out_biz_no']},{order['order_id']},{order['trans_amount']},{order['status']},"
-                             f"{order['pay_date']}")
+                lines.append(
+                    f"{order['out_biz_no']},{order['order_id']},{order['trans_amount']},{order['status']},"
+                    f"{order['pay_date']}"
+                )
         return Response("\n".join(lines) + "\n", media_type="text/csv")
 
     return app

@@ -38,9 +38,17 @@ def create_douyin_fake(appid: str, secret: str) -> FastAPI:
         if match is None:
             return {"err_no": 40018, "err_tips": "bad code", "data": None}
         name = match.group(1)
-        return {"err_no": 0, "err_tips": "success", "log_id": "fake",
-                "data": {"openid": "dy_" + _stable("openid", appid, name), "unionid": "dyu_" + _stable("u", "", name),
-                         "session_key": _stable("session", appid, name), "anonymous_openid": ""}}
+        return {
+            "err_no": 0,
+            "err_tips": "success",
+            "log_id": "fake",
+            "data": {
+                "openid": "dy_" + _stable("openid", appid, name),
+                "unionid": "dyu_" + _stable("u", "", name),
+                "session_key": _stable("session", appid, name),
+                "anonymous_openid": "",
+            },
+        }
 
     return app
 
@@ -50,16 +58,20 @@ def create_kuaishou_fake(appid: str, secret: str) -> FastAPI:
     install_faults(app)
 
     @app.post("/oauth2/mp/code2session")
-    async def code2session(app_id: str = Form(""), app_secret: str = Form(""), js_code: str = Form("")
-                           ) -> dict[str, Any]:
+    async def code2session(
+        app_id: str = Form(""), app_secret: str = Form(""), js_code: str = Form("")
+    ) -> dict[str, Any]:
         if app_id != appid or app_secret != secret:
             return {"result": 100200101, "error_msg": "invalid app_id or app_secret"}
         match = _DEMO.match(js_code)
         if match is None:
             return {"result": 100200100, "error_msg": "invalid js_code"}
         name = match.group(1)
-        return {"result": 1, "open_id": "ks_" + _stable("openid", appid, name),
-                "session_key": _stable("session", appid, name)}
+        return {
+            "result": 1,
+            "open_id": "ks_" + _stable("openid", appid, name),
+            "session_key": _stable("session", appid, name),
+        }
 
     return app
 

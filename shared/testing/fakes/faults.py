@@ -11,8 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 MODES = (
-    "none|timeout|error500|accept_then_timeout|duplicate_notification|forged_notification"
-    "|tampered_amount_notification"
+    "none|timeout|error500|accept_then_timeout|duplicate_notification|forged_notification|tampered_amount_notification"
 )
 
 

@@ -21,8 +21,9 @@ def _client(app: Any) -> httpx.AsyncClient:
     return client
 
 
-def send_later(app: Any, url: str, *, content: bytes, headers: dict[str, str], times: int = 1,
-               delay: float = 0.05) -> None:
+def send_later(
+    app: Any, url: str, *, content: bytes, headers: dict[str, str], times: int = 1, delay: float = 0.05
+) -> None:
     """POST a notification `times` times after `delay` seconds; each answer is kept in app.state.notifications."""
 
     async def send() -> None:

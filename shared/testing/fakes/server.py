@@ -24,8 +24,16 @@ class ServerThread:
     def __init__(self, app: Any, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = port or free_port()
-        config = uvicorn.Config(app, host=host, port=self.port, log_config=None, log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=1, proxy_headers=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+            proxy_headers=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"server-{self.port}", daemon=True)
 
@@ -44,7 +52,8 @@ class ServerThread:
             time.sleep(0.01)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)

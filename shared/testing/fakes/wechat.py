@@ -59,8 +59,9 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         return {"access_token": issued, "expires_in": 7200}
 
     @app.get("/sns/jscode2session")
-    async def code_to_session(appid: str | None = None, secret: str | None = None, js_code: str = "",
-                              grant_type: str = "") -> dict[str, Any]:
+    async def code_to_session(
+        appid: str | None = None, secret: str | None = None, js_code: str = "", grant_type: str = ""
+    ) -> dict[str, Any]:
         error = credentials_error(appid, secret)
         if error:
             return error
@@ -69,8 +70,11 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
             return {"errcode": 40029, "errmsg": "invalid code"}
         name = match.group(1)
         session_key = base64.b64encode(hashlib.sha256(f"sk:{appid}:{name}".encode()).digest()[:16]).decode()
-        return {"openid": "o" + _stable(appid, name, "openid", 27), "session_key": session_key,
-                "unionid": "u" + _stable(appid, name, "unionid", 27)}
+        return {
+            "openid": "o" + _stable(appid, name, "openid", 27),
+            "session_key": session_key,
+            "unionid": "u" + _stable(appid, name, "unionid", 27),
+        }
 
     @app.post("/cgi-bin/message/subscribe/send")
     async def send_subscribe_message(request: Request) -> dict[str, Any]:
@@ -94,7 +98,10 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         if match is None:
             return {"errcode": 40029, "errmsg": "invalid code"}
         phone = match.group(1)
-        return {"errcode": 0, "errmsg": "ok",
-                "phone_info": {"phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86"}}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": {"phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86"},
+        }
 
     return app

@@ -43,9 +43,16 @@ def _sign(private_key: Any, message: str) -> str:
     return base64.b64encode(private_key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, merchant_cert_serial_no: str,
-                          platform_private_key_pem: str, public_key_id: str, apiv3_key: str,
-                          clock: Clock = system_clock) -> FastAPI:
+def create_wechatpay_fake(
+    mchid: str,
+    appid: str,
+    merchant_public_key_pem: str,
+    merchant_cert_serial_no: str,
+    platform_private_key_pem: str,
+    public_key_id: str,
+    apiv3_key: str,
+    clock: Clock = system_clock,
+) -> FastAPI:
     """The fake as an ASGI app; its state (bills, calls, notifications, faults) is on `app.state` for tests."""
     app = FastAPI(title="WeChat Pay (local fake)", openapi_url=None)
     merchant_key = serialization.load_pem_public_key(merchant_public_key_pem.encode())
@@ -71,14 +78,22 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
     def signature_headers(text: str, key: Any = None) -> dict[str, str]:
         # Real time, not the app's clock: clients check these timestamps against their own.
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
-        return {"Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce, "Wechatpay-Serial": public_key_id,
-                "Wechatpay-Signature": _sign(key or platform_key, f"{timestamp}\n{nonce}\n{text}\n"),
-                "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"}
+        return {
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Serial": public_key_id,
+            "Wechatpay-Signature": _sign(key or platform_key, f"{timestamp}\n{nonce}\n{text}\n"),
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        }
 
     def signed(body: dict[str, Any] | str, status: int = 200, media_type: str = "application/json") -> Response:
         text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        return Response(text, status_code=status, media_type=media_type,
-                        headers={**signature_headers(text), "Request-ID": uuid.uuid4().hex})
+        return Response(
+            text,
+            status_code=status,
+            media_type=media_type,
+            headers={**signature_headers(text), "Request-ID": uuid.uuid4().hex},
+        )
 
     def error(status: int, code: str, message: str) -> Response:
         return signed({"code": code, "message": message}, status)
@@ -92,8 +107,11 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         raw = b"".join([chunk async for chunk in response.body_iterator])
         if response.status_code >= 500:
             return error(response.status_code, "SYSTEM_ERROR", "系统错误，请使用相同参数稍后重新调用")
-        return signed(raw.decode("utf-8", "replace"), response.status_code,
-                      response.headers.get("content-type", "application/json"))
+        return signed(
+            raw.decode("utf-8", "replace"),
+            response.status_code,
+            response.headers.get("content-type", "application/json"),
+        )
 
     async def authenticated(request: Request) -> bytes | Response:
         body = await request.body()
@@ -105,11 +123,16 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         if fields.get("serial_no") != merchant_cert_serial_no:
             return error(401, "SIGN_ERROR", "unknown certificate serial number")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        message = (f"{request.method}\n{path}\n{fields.get('timestamp', '')}\n{fields.get('nonce_str', '')}\n"
-                   f"{body.decode()}\n")
+        message = (
+            f"{request.method}\n{path}\n{fields.get('timestamp', '')}\n{fields.get('nonce_str', '')}\n{body.decode()}\n"
+        )
         try:
-            merchant_key.verify(base64.b64decode(fields.get("signature", "")), message.encode(),  # type: ignore[union-attr]
-                                padding.PKCS1v15(), hashes.SHA256())
+            merchant_key.verify(
+                base64.b64decode(fields.get("signature", "")),
+                message.encode(),  # type: ignore[union-attr]
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
         except (InvalidSignature, ValueError):
             return error(401, "SIGN_ERROR", "signature does not verify")
         return body
@@ -139,12 +162,23 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         plaintext = json.dumps(told, ensure_ascii=False)
         nonce = secrets.token_hex(6)  # 12 characters: the GCM nonce is its UTF-8 bytes
         ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plaintext.encode(), b"mch_payment")
-        body = json.dumps({
-            "id": str(uuid.uuid4()), "create_time": now_text(), "resource_type": "encrypt-resource",
-            "event_type": "MCHTRANSFER.BILL.FINISHED", "summary": "商家转账单据终态通知",
-            "resource": {"original_type": "mch_payment", "algorithm": "AEAD_AES_256_GCM",
-                         "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": "mch_payment",
-                         "nonce": nonce}}, ensure_ascii=False)
+        body = json.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "create_time": now_text(),
+                "resource_type": "encrypt-resource",
+                "event_type": "MCHTRANSFER.BILL.FINISHED",
+                "summary": "商家转账单据终态通知",
+                "resource": {
+                    "original_type": "mch_payment",
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "ciphertext": base64.b64encode(ciphertext).decode(),
+                    "associated_data": "mch_payment",
+                    "nonce": nonce,
+                },
+            },
+            ensure_ascii=False,
+        )
         forged = app.state.faults.take("forged_notification") != "none"
         times = 2 if app.state.faults.take("duplicate_notification") != "none" else 1
         headers = {**signature_headers(body, forger_key if forged else None), "content-type": "application/json"}
@@ -184,10 +218,19 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
                 bill.update(state="ACCEPTED", update_time=now_text())
                 in_background(finish(out_bill_no))
         else:
-            bill = {"mch_id": mchid, "appid": appid, "out_bill_no": out_bill_no,
-                    "transfer_bill_no": "1330000" + secrets.token_hex(10), "transfer_amount": amount,
-                    "transfer_remark": body.get("transfer_remark", ""), "openid": openid, "state": "ACCEPTED",
-                    "create_time": now_text(), "update_time": now_text(), "notify_url": body.get("notify_url")}
+            bill = {
+                "mch_id": mchid,
+                "appid": appid,
+                "out_bill_no": out_bill_no,
+                "transfer_bill_no": "1330000" + secrets.token_hex(10),
+                "transfer_amount": amount,
+                "transfer_remark": body.get("transfer_remark", ""),
+                "openid": openid,
+                "state": "ACCEPTED",
+                "create_time": now_text(),
+                "update_time": now_text(),
+                "notify_url": body.get("notify_url"),
+            }
             app.state.bills[out_bill_no] = bill
             in_background(finish(out_bill_no))
         if app.state.faults.take("accept_then_timeout") != "none":
@@ -209,8 +252,10 @@ def create_wechatpay_fake(mchid: str, appid: str, merchant_public_key_pem: str, 
         for bill in app.state.bills.values():
             finished = bill["update_time"][:10] == day.isoformat()
             if finished and bill["state"] in ("SUCCESS", "FAIL"):
-                lines.append(f"{bill['out_bill_no']},{bill['transfer_bill_no']},{yuan(bill['transfer_amount'])},"
-                             f"{bill['state']},{bill['update_time']}")
+                lines.append(
+                    f"{bill['out_bill_no']},{bill['transfer_bill_no']},{yuan(bill['transfer_amount'])},"
+                    f"{bill['state']},{bill['update_time']}"
+                )
         return "\n".join(lines) + "\n"
 
     @app.get("/v3/bill/fundflowbill")
