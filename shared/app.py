@@ -34,6 +34,7 @@ from shared.http import REQUEST_ID_HEADER, ServiceClient
 from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
 from shared.outbox import EventHandler, Inbox, Outbox, OutboxDispatcher, events_router
+from shared.retention import Retention, event_retention, prune
 from shared.settings import ServiceSettings
 from shared.tracing import Tracing, context_from_headers
 
@@ -68,6 +69,11 @@ class Metrics:
         self.outbox_backlog = Gauge("outbox_backlog", "Undelivered outbox rows", registry=self.registry)
         self.outbox_lag = Gauge(
             "outbox_lag_seconds", "Age of the oldest undelivered outbox row", registry=self.registry
+        )
+        self.outbox_dead_letters = Gauge(
+            "outbox_dead_letters",
+            "Events a subscriber refused, given up until an operator replays them (cli outbox replay)",
+            registry=self.registry,
         )
         self.scheduler_runs = Counter(
             "scheduler_runs_total",
@@ -207,9 +213,10 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
     async def metrics(request: Request) -> Response:
         state = request.app.state
         if getattr(state, "dispatcher", None) is not None:
-            backlog, lag = await state.dispatcher.backlog()
+            backlog, lag, dead = await state.dispatcher.backlog()
             state.metrics.outbox_backlog.set(backlog)
             state.metrics.outbox_lag.set(lag)
+            state.metrics.outbox_dead_letters.set(dead)
         if state.service_metrics is not None:
             await state.service_metrics.refresh(request.app)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -247,6 +254,19 @@ async def scheduler_pass(app: FastAPI, job: str, logger: logging.Logger) -> Asyn
         if span is not None:
             otel_context.detach(trace_token)
             span.end()
+
+
+def retention_job(rules: Sequence[Retention]) -> BackgroundJob:
+    """Prune what `rules` allow every `retention_interval_seconds`."""
+
+    async def retention(app: FastAPI) -> None:
+        state = app.state
+        while True:
+            async with scheduler_pass(app, "retention", log):
+                await prune(state.sessionmaker, rules, state.clock, state.settings)
+            await asyncio.sleep(state.settings.retention_interval_seconds)
+
+    return retention
 
 
 def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:
@@ -310,11 +330,15 @@ def create_service_app(
     metrics: Callable[[Metrics], ServiceMetrics] | None = None,
     span_exporter: SpanExporter | None = None,
     body_limits: Sequence[tuple[str, int]] = (),
+    retention: Sequence[Retention] = (),
 ) -> FastAPI:
     """A service app with everything every service has; `transports` lets tests wire apps in-process and
     `span_exporter` collect its spans. `metrics` builds the service's own series (refreshed at scrape time).
-    `body_limits`: other limits than `settings.max_request_bytes` under path prefixes."""
+    `body_limits`: other limits than `settings.max_request_bytes` under path prefixes. `retention`: what the
+    service prunes, besides its delivered outbox rows and its inbox (shared/retention.py)."""
     clock = clock or system_clock
+    pruned = [*event_retention(outbox, inbox), *retention]
+    background = [*background, retention_job(pruned)]
     tracing = Tracing(name, settings, span_exporter)
 
     @asynccontextmanager
@@ -338,7 +362,8 @@ def create_service_app(
         }
         app.state.dispatcher = None
         if outbox is not None:
-            app.state.outbox = Outbox(outbox, name, clock)
+            listen = settings.outbox_listen and engine.dialect.name == "postgresql"
+            app.state.outbox = Outbox(outbox, name, clock, notify=listen)
             app.state.dispatcher = OutboxDispatcher(
                 outbox,
                 app.state.sessionmaker,
@@ -348,6 +373,7 @@ def create_service_app(
                 poll_seconds=settings.outbox_poll_seconds,
                 batch_size=settings.outbox_batch_size,
                 tracer=tracing.tracer,
+                listen_url=(settings.outbox_listen_url or settings.database_url) if listen else None,
             )
         app.state.after_commit = [_kick_dispatcher(app)]
         if inbox is not None:
@@ -378,6 +404,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.retention = pruned
     app.state.metrics = Metrics(name)
     app.state.service_metrics = metrics(app.state.metrics) if metrics is not None else None
     app.state.tracing = tracing

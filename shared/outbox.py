@@ -3,8 +3,14 @@
 A service writes each event it emits as outbox rows (one per subscriber) in the same transaction
 as the state change. The dispatcher POSTs them to each subscriber's `/internal/event-batches`, in
 order per subscriber and up to 50 a request, retrying with backoff until acknowledged. On
-PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas may run it. A
-receiver records each event id in its inbox and applies it once.
+PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas may run it, and a
+`NOTIFY` at commit wakes every replica's dispatcher (`LISTEN`), not only the writer's. A receiver records
+each event id in its inbox and applies it once.
+
+An event the subscriber refuses for what it is (a 4xx other than those that say "not now" or "not you":
+401, 403, 404, 408, 409, 425, 429) would hold back every later event to that subscriber for ever. It is
+given up as a dead letter instead (`dead_at`), counted in `outbox_dead_letters`, and the stream goes on;
+an operator inspects and replays it once the subscriber is fixed (`cli outbox dead-letters|replay`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +43,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +59,7 @@ log = logging.getLogger("shared.outbox")
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
+LISTEN_RETRY_SECONDS = 5.0
 # Events per delivery request: under load a subscriber's rows go over together, one request and one
 # transaction at each end instead of one per event.
 POST_BATCH = 50
@@ -84,10 +93,14 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("created_at", UTCDateTime(), nullable=False),
         Column("available_at", UTCDateTime(), nullable=False),
         Column("attempts", Integer, nullable=False, default=0),
+        # When the row left the queue: delivered, or given up as a dead letter (then dead_at is set too).
         Column("delivered_at", UTCDateTime(), nullable=True),
+        Column("dead_at", UTCDateTime(), nullable=True),
         Column("last_error", Text, nullable=True),
     )
     pending = table.c.delivered_at.is_(None)
+    dead = table.c.dead_at.is_not(None)
+    Index("ix_outbox_dead", table.c.id, postgresql_where=dead, sqlite_where=dead)
     Index("ix_outbox_pending", table.c.available_at, postgresql_where=pending, sqlite_where=pending)
     Index(
         "ix_outbox_subscriber_pending", table.c.subscriber, table.c.id, postgresql_where=pending, sqlite_where=pending
@@ -109,10 +122,11 @@ def inbox_table(metadata: MetaData) -> Table:
 class Outbox:
     """Writes events into this service's outbox inside the caller's transaction."""
 
-    def __init__(self, table: Table, producer: str, clock: Clock) -> None:
+    def __init__(self, table: Table, producer: str, clock: Clock, *, notify: bool = False) -> None:
         self.table = table
         self.producer = producer
         self.clock = clock
+        self.notify = notify
 
     async def emit(self, session: AsyncSession, event: DomainEvent) -> EventEnvelope:
         return (await self.emit_all(session, [event]))[0]
@@ -146,8 +160,35 @@ class Outbox:
             )
         if rows:
             await session.execute(insert(self.table), rows)
+            transaction = session.get_transaction()
+            if self.notify and session.info.get("outbox_notified") is not transaction and _on_postgresql(session):
+                # Delivered at commit, once per transaction: every replica's dispatcher wakes (LISTEN).
+                await session.execute(select(func.pg_notify(notify_channel(self.producer), "")))
+                session.info["outbox_notified"] = transaction
             session.info["outbox_written"] = True
         return envelopes
+
+
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def notify_channel(producer: str) -> str:
+    return f"outbox_{producer}"
+
+
+# What a subscriber says with these is "not now" or "not you": the event waits. Any other 4xx refuses the event.
+_TRANSIENT_4XX = frozenset({401, 403, 404, 408, 409, 425, 429})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a delivery failed: `poison` when the subscriber refused the events themselves, naming the one it
+    could not take (`event_id`) where it can."""
+
+    message: str
+    poison: bool = False
+    event_id: str | None = None
 
 
 class OutboxDispatcher:
@@ -164,6 +205,7 @@ class OutboxDispatcher:
         poll_seconds: float = 1.0,
         batch_size: int = 100,
         tracer: trace.Tracer | None = None,
+        listen_url: str | None = None,
     ) -> None:
         self.table = table
         self.tracer = tracer
@@ -176,6 +218,9 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered_total = 0
+        self.dead_total = 0
+        self.listen_url = listen_url
+        self.channel = notify_channel(producer)
 
     def kick(self) -> None:
         self._wake.set()
@@ -185,6 +230,39 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name=f"{self.channel}-listen") if self.listen_url else None
+        try:
+            await self._run()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        """Wake on another replica's NOTIFY (PostgreSQL): one connection of its own, outside the pool, opened
+        again after it drops. Polling goes on meanwhile, so a lost connection only slows delivery down."""
+        import asyncpg
+
+        assert self.listen_url is not None
+        dsn = make_url(self.listen_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping:
+            try:
+                connection = await asyncpg.connect(dsn)
+            except Exception as exc:
+                log.warning("outbox listener cannot connect: %s", exc)
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+                continue
+            closed = asyncio.Event()
+            try:
+                connection.add_termination_listener(lambda *_, closed=closed: closed.set())
+                await connection.add_listener(self.channel, lambda *_: self._wake.set())
+                await closed.wait()  # until it drops; cancelled when the dispatcher stops
+            finally:
+                await connection.close()
+            log.warning("outbox listener lost its connection; opening another")
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _run(self) -> None:
         while not self._stopping:
             try:
                 delivered = await self.deliver_once()
@@ -245,68 +323,135 @@ class OutboxDispatcher:
         ):
             return sum(await asyncio.gather(*deliveries))
 
-    async def _deliver_in_order(self, subscriber: str, rows: list[Any]) -> int:
-        """POST the rows in order, up to POST_BATCH events a request; a failed request holds back the rest."""
+    async def _deliver_in_order(self, subscriber: str, rows: list[Any], batch: int = POST_BATCH) -> int:
+        """POST the rows in order, up to `batch` events a request; a failed request holds back the rest, but
+        an event the subscriber refuses for what it is becomes a dead letter and the rest go on."""
         t = self.table
         delivered = 0
-        for start in range(0, len(rows), POST_BATCH):
-            chunk = rows[start : start + POST_BATCH]
-            error = await self._post(subscriber, [row.envelope for row in chunk])
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            refusal = await self._post(subscriber, [row.envelope for row in chunk])
             now = self.clock.now()
-            async with self.sessionmaker() as session, session.begin():
-                if error is None:
+            if refusal is None:
+                async with self.sessionmaker() as session, session.begin():
                     await session.execute(
                         update(t)
                         .where(t.c.id.in_([row.id for row in chunk]))
                         .values(delivered_at=now, attempts=t.c.attempts + 1, last_error=None)
                     )
-                    delivered += len(chunk)
-                    continue
-                first = chunk[0]
-                backoff = min(timedelta(seconds=2 ** min(first.attempts, 12)), MAX_BACKOFF)
+                delivered += len(chunk)
+                continue
+            if refusal.poison:
+                named = [row for row in chunk if row.envelope["id"] == refusal.event_id]
+                if named or len(chunk) == 1:
+                    dead = (named or chunk)[0]
+                    await self._give_up(dead, subscriber, refusal.message)
+                    rest = [row for row in rows[start:] if row.id != dead.id]
+                    self.delivered_total += delivered
+                    return delivered + await self._deliver_in_order(subscriber, rest, batch)
+                # Which event it refused is not said: send them one by one, and the refused one alone dies.
+                self.delivered_total += delivered
+                return delivered + await self._deliver_in_order(subscriber, rows[start:], 1)
+            first = chunk[0]
+            backoff = min(timedelta(seconds=2 ** min(first.attempts, 12)), MAX_BACKOFF)
+            async with self.sessionmaker() as session, session.begin():
                 await session.execute(
                     update(t)
                     .where(t.c.id == first.id)
-                    .values(attempts=first.attempts + 1, last_error=error[:2000], available_at=now + backoff)
+                    .values(attempts=first.attempts + 1, last_error=refusal.message[:2000], available_at=now + backoff)
                 )
                 # Release the rest of this subscriber's batch so it follows the failed row later.
-                rest = [row.id for row in rows[start + 1 :]]
-                if rest:
-                    await session.execute(update(t).where(t.c.id.in_(rest)).values(available_at=now + backoff))
+                rest_ids = [row.id for row in rows[start + 1 :]]
+                if rest_ids:
+                    await session.execute(update(t).where(t.c.id.in_(rest_ids)).values(available_at=now + backoff))
             log.warning(
                 "events from %s to %s failed: %s",
                 first.envelope["id"],
                 subscriber,
-                error,
+                refusal.message,
                 extra={"event_id": first.envelope["id"], "event_type": first.envelope["type"]},
             )
             break
         self.delivered_total += delivered
         return delivered
 
-    async def _post(self, subscriber: str, envelopes: list[dict[str, Any]]) -> str | None:
+    async def _give_up(self, row: Any, subscriber: str, message: str) -> None:
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(self.table)
+                .where(self.table.c.id == row.id)
+                .values(delivered_at=now, dead_at=now, attempts=row.attempts + 1, last_error=message[:2000])
+            )
+        self.dead_total += 1
+        log.error(
+            "event %s refused by %s, kept as a dead letter: %s",
+            row.envelope["id"],
+            subscriber,
+            message,
+            extra={"event_id": row.envelope["id"], "event_type": row.envelope["type"]},
+        )
+
+    async def _post(self, subscriber: str, envelopes: list[dict[str, Any]]) -> Refusal | None:
         client = self.clients.get(subscriber)
         if client is None:
-            return f"no client for subscriber {subscriber}"
+            return Refusal(f"no client for subscriber {subscriber}")
         try:
             response = await client.request(
                 "POST", "/internal/event-batches", identity=self.identity, json={"events": envelopes}, retry=True
             )
         except Exception as exc:  # unreachable, timed out: try again later
-            return f"{type(exc).__name__}: {exc}"
+            return Refusal(f"{type(exc).__name__}: {exc}")
         if response.status_code < 300:
             return None
-        return f"HTTP {response.status_code}: {response.text[:500]}"
+        message = f"HTTP {response.status_code}: {response.text[:500]}"
+        if not 400 <= response.status_code < 500 or response.status_code in _TRANSIENT_4XX:
+            return Refusal(message)
+        try:
+            named = response.json().get("event_id")
+        except ValueError:
+            named = None
+        return Refusal(message, poison=True, event_id=named if isinstance(named, str) else None)
 
-    async def backlog(self) -> tuple[int, float]:
-        """Undelivered rows and the age in seconds of the oldest: the lag ops watch."""
+    async def backlog(self) -> tuple[int, float, int]:
+        """Undelivered rows, the age in seconds of the oldest (the lag ops watch), and the dead letters."""
         t = self.table
         async with self.sessionmaker() as session:
             count, oldest = (
                 await session.execute(select(func.count(), func.min(t.c.created_at)).where(t.c.delivered_at.is_(None)))
             ).one()
+            dead = await session.scalar(select(func.count()).where(t.c.dead_at.is_not(None)))
         lag = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
-        return count, lag
+        return count, lag, dead or 0
+
+
+async def dead_letters(session: AsyncSession, table: Table, limit: int = 100) -> list[dict[str, Any]]:
+    """The events given up, oldest first: what an operator reads before replaying them."""
+    t = table
+    rows = await session.execute(
+        select(t.c.id, t.c.event_id, t.c.event_type, t.c.subscriber, t.c.attempts, t.c.dead_at, t.c.last_error)
+        .where(t.c.dead_at.is_not(None))
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def replay_dead_letters(
+    session: AsyncSession, table: Table, clock: Clock, *, event_id: str | None = None, subscriber: str | None = None
+) -> int:
+    """Put dead letters back in the queue (all, or one event's, or one subscriber's): they go out again in
+    their original order, before anything later to the same subscriber. Returns how many."""
+    t = table
+    where = [t.c.dead_at.is_not(None)]
+    if event_id is not None:
+        where.append(t.c.event_id == event_id)
+    if subscriber is not None:
+        where.append(t.c.subscriber == subscriber)
+    result = await session.execute(
+        update(t).where(*where).values(delivered_at=None, dead_at=None, attempts=0, available_at=clock.now())
+    )
+    return result.rowcount
 
 
 EventHandler = Callable[[AsyncSession, Any, EventEnvelope], Awaitable[None]]

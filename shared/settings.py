@@ -70,6 +70,23 @@ class ServiceSettings(BaseSettings):
     http_retries: int = Field(2, description="retries of a call that did not reach the other service")
     outbox_poll_seconds: float = Field(1.0, description="how often the outbox dispatcher looks when not woken")
     outbox_batch_size: int = Field(100, description="events the dispatcher claims at a time")
+    outbox_listen: bool = Field(
+        True,
+        description=(
+            "on PostgreSQL, NOTIFY at each commit with events and LISTEN on a connection of the dispatcher's own, so "
+            "every replica's dispatcher wakes at once; that connection must reach PostgreSQL in session mode "
+            "(outbox_listen_url behind a transaction-mode PgBouncer); polling goes on either way"
+        ),
+    )
+    outbox_listen_url: str | None = Field(
+        None, description="where the LISTEN connection goes, if not database_url (e.g. past a PgBouncer)"
+    )
+    event_retention_days: float = Field(
+        14, gt=0, description="delivered outbox rows and the inbox's record of applied events are kept this long"
+    )
+    retention_interval_seconds: float = Field(
+        3600, gt=0, description="how often each process prunes what has passed its retention (shared/retention.py)"
+    )
     run_background_workers: bool = Field(True, description="run the outbox dispatcher and schedulers here")
     trace_exporter: Literal["none", "console", "otlp"] = Field(
         "none",

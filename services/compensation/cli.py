@@ -1,4 +1,4 @@
-"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile`.
+"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | outbox ...`.
 
 `reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
 Asia/Shanghai by default, every configured provider; it prints each report as JSON and exits 1 when
@@ -19,9 +19,10 @@ from services.compensation import ledger as accounts
 from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
 from services.compensation.main import build_providers
-from services.compensation.models import Fund, LedgerTransaction
+from services.compensation.models import Fund, LedgerTransaction, outbox
 from services.compensation.reports import reconcile
 from services.demo import demo_data
+from shared import outbox_admin
 from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.compensation import ReconciliationOut
 from shared.db import create_engine, create_sessionmaker
@@ -112,10 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["wechat", "alipay"],
         help="one provider (repeatable; default: every configured one)",
     )
+    outbox_admin.add_commands(sub)
     args = parser.parse_args(argv)
     if args.command == "seed-demo":
         print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")
         return 0
+    if args.command == "outbox":
+        return outbox_admin.run(args, outbox, settings)
     reports = asyncio.run(reconcile_day(settings, args.day, args.channel))
     for report in reports:
         print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))

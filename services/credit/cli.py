@@ -1,9 +1,10 @@
-"""credit's command line: `python -m services.credit.cli seed-demo | recompute-all | announce-merchants`."""
+"""credit's command line: `python -m services.credit.cli seed-demo | recompute-all | announce-merchants | outbox`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from services.credit.archive import Archive, recompute_all
 from services.credit.codes import Codes
@@ -11,6 +12,7 @@ from services.credit.config import settings
 from services.credit.models import outbox
 from services.credit.service import Subjects
 from services.demo import demo_data
+from shared import outbox_admin
 from shared.auth import service_identity
 from shared.clock import system_clock
 from shared.contracts.merchants import MerchantIn, ReviewIn
@@ -76,7 +78,10 @@ def main() -> None:
     sub.add_parser("seed-demo", help="settle the demo merchants in (idempotent)")
     sub.add_parser("recompute-all", help="rescore every subject with the current scorecard (a batch job)")
     sub.add_parser("announce-merchants", help="send every merchant as it is to intake and compensation again")
+    outbox_admin.add_commands(sub)
     args = parser.parse_args()
+    if args.command == "outbox":
+        sys.exit(outbox_admin.run(args, outbox, settings))
     if args.command == "seed-demo":
         print(f"credit: {asyncio.run(seed_demo())} demo merchants settled in")
     elif args.command == "announce-merchants":

@@ -129,6 +129,17 @@ class GatewaySettings(ServiceSettings):
         ),
     )
     webhook_timeout_seconds: float = Field(5.0, gt=0, description="timeout of one webhook delivery")
+    delivery_retention_days: float = Field(
+        30,
+        gt=0,
+        description=(
+            "webhook deliveries and tourists' notifications that are finished (delivered, failed, refused) are kept "
+            "this long, for partners' and tourists' questions, then pruned"
+        ),
+    )
+    login_audit_retention_days: float = Field(
+        180, gt=0, description="staff login events (GET /v1/staff/login-events) are kept this long"
+    )
     # Tourists' notifications of their complaint's progress (services/gateway/notifications.py).
     wechat_progress_template_id: str = Field(
         DEMO_PROGRESS_TEMPLATE,

@@ -20,7 +20,8 @@ from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
-from services.gateway.models import inbox
+from services.gateway.models import LoginAudit, Notification, UsedRefreshToken, WebhookDelivery, inbox
+from services.gateway.notifications import FINAL as FINAL_NOTIFICATION_STATES
 from services.gateway.notifications import handlers as notification_handlers
 from services.gateway.notifications import notification_worker
 from services.gateway.openapi import install_openapi
@@ -36,6 +37,7 @@ from shared.app import create_service_app, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
 from shared.outbox import EventHandler
+from shared.retention import Retention, days
 
 log = logging.getLogger("gateway")
 
@@ -103,6 +105,28 @@ async def _shutdown(app: FastAPI) -> None:
             await login.aclose()
 
 
+# What the gateway prunes (shared/retention.py). A used refresh token is useless once its session would have
+# expired anyway: presented later, it is refused as expired.
+RETENTION = [
+    Retention(
+        "webhook_deliveries",
+        WebhookDelivery.__table__,
+        "created_at",
+        days("delivery_retention_days"),
+        lambda t: t.c.state.in_(("delivered", "failed")),
+    ),
+    Retention(
+        "notifications",
+        Notification.__table__,
+        "created_at",
+        days("delivery_retention_days"),
+        lambda t: t.c.state.in_((*FINAL_NOTIFICATION_STATES, "superseded")) & t.c.recorded.is_(True),
+    ),
+    Retention("used_refresh_tokens", UsedRefreshToken.__table__, "used_at", days("refresh_token_days")),
+    Retention("login_audit", LoginAudit.__table__, "at", days("login_audit_retention_days")),
+]
+
+
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:
     """The app; `options` go to `create_service_app` (tests pass in-process transports)."""
     settings = settings or default_settings
@@ -123,6 +147,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
         on_startup=_startup,
         on_shutdown=_shutdown,
         body_limits=[("/callbacks/", settings.max_callback_bytes)],
+        retention=RETENTION,
         **options,
     )
     if settings.trusted_proxies.strip():

@@ -58,6 +58,14 @@ class IntakeSettings(ServiceSettings):
     return_refund_hours: int = Field(48, description="hours a shop has to refund a return request before it escalates")
     scheduler_interval_seconds: float = Field(1.0, description="how often the deadline scheduler runs")
     scheduler_batch_size: int = Field(200, description="deadlines handled per transaction")
+    idempotency_retention_days: float = Field(
+        7,
+        gt=0,
+        description=(
+            "how long an Idempotency-Key's first answer is replayed; a client retrying later (an offline phone) than "
+            "this gets its write done again"
+        ),
+    )
 
 
 settings = IntakeSettings()

@@ -13,7 +13,7 @@ from services.intake.config import settings as default_settings
 from services.intake.events import HANDLERS
 from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
-from services.intake.models import inbox, outbox
+from services.intake.models import IdempotencyRecord, inbox, outbox
 from services.intake.regions import load_catalogue
 from services.intake.repository import ComplaintRepository
 from services.intake.returns import ReturnsDesk
@@ -24,6 +24,7 @@ from services.intake.storage import DiskStorage
 from shared.app import create_service_app, scheduler_pass, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
+from shared.retention import Retention, days
 
 log = logging.getLogger("intake.scheduler")
 
@@ -96,6 +97,11 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         background=[deadline_scheduler],
         on_startup=_startup,
         metrics=IntakeMetrics,
+        retention=[
+            Retention(
+                "idempotency_records", IdempotencyRecord.__table__, "created_at", days("idempotency_retention_days")
+            )
+        ],
         **options,
     )
 
