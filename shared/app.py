@@ -428,4 +428,11 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     the gateway decides itself which proxies it believes (GATEWAY_TRUSTED_PROXIES)."""
     import uvicorn
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )

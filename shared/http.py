@@ -25,7 +25,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 log = logging.getLogger("shared.http")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-KEEPALIVE_SECONDS = 4.0  # under uvicorn's 5 s, so the server never closes a connection just as it is reused
+# Far under the services' own idle timeout (`keep_alive_seconds`, 75 s), so a server never closes a connection
+# just as it is reused, even when a loaded event loop is late by seconds.
+KEEPALIVE_SECONDS = 4.0
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

@@ -66,6 +66,15 @@ class ServiceSettings(BaseSettings):
     intake_url: str = Field("http://127.0.0.1:8001", description="where intake answers")
     compensation_url: str = Field("http://127.0.0.1:8002", description="where compensation answers")
     credit_url: str = Field("http://127.0.0.1:8003", description="where credit answers")
+    keep_alive_seconds: int = Field(
+        75,
+        ge=5,
+        description=(
+            "how long this server keeps an idle client connection open: longer than any client keeps one idle (the "
+            "internal client 4 s, an ingress or load balancer typically 60 s), so it never closes a connection just "
+            "as a client reuses it (that request would fail with 'failed to answer')"
+        ),
+    )
     http_timeout_seconds: float = Field(5.0, description="timeout of a call to another service")
     http_retries: int = Field(2, description="retries of a call that did not reach the other service")
     outbox_poll_seconds: float = Field(1.0, description="how often the outbox dispatcher looks when not woken")

@@ -244,14 +244,15 @@ async def test_a_client_cannot_choose_its_address_with_x_forwarded_for(system: S
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as direct:
         # The first gateway trusts no proxy: X-Forwarded-For is the client's own words, and ignored.
         limit = system.settings["gateway"].rate_limit_logins_per_ip
-        statuses = [
-            (
-                await direct.post(
-                    "/v1/auth/wechat/login",
-                    json={"code": "not-a-demo-code"},
-                    headers={"X-Forwarded-For": f"203.0.113.{i % 250}"},
-                )
-            ).status_code
-            for i in range(limit + 2)
-        ]
+        # The bucket refills one a second: on a loaded machine a few more than the limit may pass.
+        statuses: list[int] = []
+        for i in range(2 * limit):
+            answer = await direct.post(
+                "/v1/auth/wechat/login",
+                json={"code": "not-a-demo-code"},
+                headers={"X-Forwarded-For": f"203.0.113.{i % 250}"},
+            )
+            statuses.append(answer.status_code)
+            if answer.status_code == 429:
+                break
         assert 429 in statuses, statuses

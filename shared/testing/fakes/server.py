@@ -10,6 +10,10 @@ from typing import Any
 
 import uvicorn
 
+from shared.settings import ServiceSettings
+
+KEEP_ALIVE_SECONDS = ServiceSettings.model_fields["keep_alive_seconds"].default
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
@@ -33,6 +37,7 @@ class ServerThread:
             lifespan="on",
             timeout_graceful_shutdown=1,
             proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,  # as shared.app.serve runs the services
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"server-{self.port}", daemon=True)
