@@ -20,13 +20,14 @@ from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
-from services.gateway.models import LoginAudit, Notification, UsedRefreshToken, WebhookDelivery, inbox
+from services.gateway.models import LoginAudit, Notification, PartnerNonce, UsedRefreshToken, WebhookDelivery, inbox
 from services.gateway.notifications import FINAL as FINAL_NOTIFICATION_STATES
 from services.gateway.notifications import handlers as notification_handlers
 from services.gateway.notifications import notification_worker
 from services.gateway.openapi import install_openapi
 from services.gateway.pages import install_pages
 from services.gateway.partner_routes import admin_router, install_government_channels, partner_router
+from services.gateway.partners import WINDOW as NONCE_WINDOW
 from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
 from services.gateway.progress import links_router as progress_links_router
@@ -124,6 +125,8 @@ RETENTION = [
     ),
     Retention("used_refresh_tokens", UsedRefreshToken.__table__, "used_at", days("refresh_token_days")),
     Retention("login_audit", LoginAudit.__table__, "at", days("login_audit_retention_days")),
+    # A signed request's nonce matters only while its timestamp is accepted.
+    Retention("partner_nonces", PartnerNonce.__table__, "seen_at", lambda _: 2 * NONCE_WINDOW),
 ]
 
 

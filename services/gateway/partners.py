@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from cryptography.fernet import Fernet, MultiFernet
 from fastapi import FastAPI, Request
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,7 @@ from shared.outbox import EventHandler
 
 log = logging.getLogger("gateway.partners")
 WINDOW = timedelta(minutes=5)
+CLAIM = 50  # deliveries a pass takes
 HEADERS = ("X-Partner-Key", "X-Partner-Timestamp", "X-Partner-Nonce", "X-Partner-Signature")
 
 
@@ -280,58 +281,88 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
 
 
-async def deliver_webhooks_once(app: FastAPI) -> int:
-    """Send every due delivery once: delivered on a 2xx, otherwise retried with doubling backoff, and
-    given up (failed, in the partner's list to replay) after the last attempt. Never a tight loop."""
+@dataclass(frozen=True)
+class _Due:
+    id: str
+    event_id: str
+    attempts: int
+    payload: dict[str, Any]
+
+
+async def claim_webhooks(app: FastAPI, busy: Collection[str] = ()) -> dict[str, list[_Due]]:
+    """Lease the due deliveries (up to 50) of partners not being sent to now, per partner in order. The lease
+    (the retry time pushed past the longest a partner's batch can take) lets another replica take over a
+    dead worker's rows; a delivery sent twice carries the same X-Delivery-Id, which partners deduplicate by."""
+    state = app.state
+    now = state.clock.now()
+    lease = timedelta(seconds=state.settings.webhook_timeout_seconds * CLAIM + 30)
+    async with state.sessionmaker() as session, session.begin():
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(CLAIM)
+            .with_for_update(**for_update_skip_locked(session))
+        )
+        if busy:
+            query = query.where(WebhookDelivery.partner_id.not_in(list(busy)))
+        claimed: dict[str, list[_Due]] = {}
+        for delivery in (await session.scalars(query)).all():
+            delivery.next_attempt_at = now + lease
+            claimed.setdefault(delivery.partner_id, []).append(
+                _Due(delivery.id, delivery.event_id, delivery.attempts, delivery.payload)
+            )
+    return claimed
+
+
+async def send_to_partner(app: FastAPI, partner_id: str, due: list[_Due]) -> None:
+    """POST one partner's claimed deliveries in order, outside any transaction, then write what each came to:
+    delivered on a 2xx, otherwise retried with doubling backoff, and given up (failed, in the partner's list to
+    replay) after the last attempt."""
     state = app.state
     settings = state.settings
-    now = state.clock.now()
     async with state.sessionmaker() as session:
-        due = list(
-            (
-                await session.scalars(
-                    select(WebhookDelivery)
-                    .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-                    .order_by(WebhookDelivery.next_attempt_at)
-                    .limit(50)
-                    .with_for_update(**for_update_skip_locked(session))
-                )
-            ).all()
-        )
         partners = Partners.of(session, settings)
-        for delivery in due:
-            partner = await session.get(Partner, delivery.partner_id)
-            key = await partners.newest_key(delivery.partner_id)
-            status, error = None, None
-            if partner is None or not partner.webhook_url or key is None:
-                error = "no webhook URL or key"
-            else:
-                status, error = await _post(
-                    state.webhook_client, partner.webhook_url, key.id, partners.secret_of(key), delivery
-                )
-            delivery.attempts += 1
-            delivery.last_status, delivery.last_error = status, error
+        partner = await session.get(Partner, partner_id)
+        key = await partners.newest_key(partner_id)
+        secret = partners.secret_of(key) if key is not None else None
+    outcomes = []
+    for delivery in due:
+        if partner is None or not partner.webhook_url or key is None or secret is None:
+            outcomes.append((delivery, None, "no webhook URL or key"))
+        else:
+            status, error = await _post(state.webhook_client, partner.webhook_url, key.id, secret, delivery)
+            outcomes.append((delivery, status, error))
+    async with state.sessionmaker() as session, session.begin():
+        for delivery, status, error in outcomes:
+            attempts = delivery.attempts + 1
+            values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
             if status is not None and 200 <= status < 300:
-                delivery.state, delivery.delivered_at = "delivered", state.clock.now()
-            elif delivery.attempts >= settings.webhook_max_attempts:
-                delivery.state = "failed"
+                values.update(state="delivered", delivered_at=state.clock.now())
+            elif attempts >= settings.webhook_max_attempts:
+                values.update(state="failed")
                 log.warning(
                     "webhook %s to partner %s given up after %d attempts: %s",
                     delivery.id,
-                    delivery.partner_id,
-                    delivery.attempts,
+                    partner_id,
+                    attempts,
                     error or status,
                 )
             else:
-                backoff = min(timedelta(seconds=5 * 2 ** (delivery.attempts - 1)), timedelta(hours=1))
-                delivery.next_attempt_at = state.clock.now() + backoff
-        await session.execute(delete(PartnerNonce).where(PartnerNonce.seen_at < system_clock.now() - 2 * WINDOW))
-        await session.commit()
-    return len(due)
+                backoff = min(timedelta(seconds=5 * 2 ** (attempts - 1)), timedelta(hours=1))
+                values.update(next_attempt_at=state.clock.now() + backoff)
+            await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values))
+
+
+async def deliver_webhooks_once(app: FastAPI) -> int:
+    """Claim what is due and send it, every partner at once; returns how many deliveries were attempted."""
+    claimed = await claim_webhooks(app)
+    await asyncio.gather(*(send_to_partner(app, partner_id, due) for partner_id, due in claimed.items()))
+    return sum(len(due) for due in claimed.values())
 
 
 async def _post(
-    client: httpx.AsyncClient, url: str, key_id: str, secret: str, delivery: WebhookDelivery
+    client: httpx.AsyncClient, url: str, key_id: str, secret: str, delivery: _Due
 ) -> tuple[int | None, str | None]:
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp, nonce = str(int(system_clock.now().timestamp())), secrets.token_hex(16)
@@ -353,10 +384,29 @@ async def _post(
 
 
 async def webhook_worker(app: FastAPI) -> None:
-    while True:
-        async with scheduler_pass(app, "webhooks", log):
-            await deliver_webhooks_once(app)
-        await asyncio.sleep(app.state.settings.webhook_interval_seconds)
+    """Each pass claims what is due for the partners not being sent to and sends to each in a task of its
+    own: a slow or unreachable partner holds back only its own deliveries."""
+    sending: dict[str, asyncio.Task[None]] = {}
+
+    async def send(partner_id: str, due: list[_Due]) -> None:
+        try:
+            await send_to_partner(app, partner_id, due)
+        except Exception:  # its rows' lease runs out, and they are sent again
+            log.exception("webhooks to partner %s failed", partner_id)
+        finally:
+            sending.pop(partner_id, None)
+
+    try:
+        while True:
+            async with scheduler_pass(app, "webhooks", log):
+                for partner_id, due in (await claim_webhooks(app, busy=set(sending))).items():
+                    sending[partner_id] = asyncio.create_task(send(partner_id, due), name=f"webhooks-{partner_id}")
+            await asyncio.sleep(app.state.settings.webhook_interval_seconds)
+    finally:
+        tasks = list(sending.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def delivery_out(delivery: WebhookDelivery) -> dict[str, Any]:

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from tests.e2e.conftest import Receiver, System
+from shared.testing.fakes.server import ServerThread
+from tests.e2e.conftest import Receiver, System, eventually
 from tests.factories import complaint_body
 from tools.partner_sign import signature, signed_headers, verify
 
@@ -269,3 +275,61 @@ def test_the_same_case_from_a_partner_and_the_mini_program_is_one_case_once_an_o
             assert (taken["complaint_id"], taken["handled_as"]) == (pushed["id"], first_id)  # taken in, not refused
 
     asyncio.run(scenario())
+
+
+def test_a_partner_whose_receiver_stalls_holds_back_only_its_own_webhooks(
+    system: System, receiver: tuple[Receiver, str]
+) -> None:
+    """Deliveries are sent outside any transaction, each partner on its own: while one partner's receiver
+    hangs on a request, another partner hears of its complaints at once."""
+    hooks, hook_url = receiver
+    release = threading.Event()
+    stalled: list[bytes] = []
+
+    async def hang(request: Request) -> JSONResponse:
+        stalled.append(await request.body())
+        await asyncio.to_thread(release.wait, 20)
+        return JSONResponse({"ok": True})
+
+    slow_app = Starlette(routes=[Route("/hooks", hang, methods=["POST"])])
+
+    async def scenario(slow_url: str) -> None:
+        async with httpx.AsyncClient(base_url=system.url, timeout=10) as gw:
+            r = await gw.post("/v1/auth/staff/login", json={"username": "admin", "password": "admin-pass-e2e"})
+            admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            slow = (
+                await gw.post("/v1/partners", headers=admin, json={"name": "慢平台", "webhook_url": slow_url})
+            ).json()
+            fast = (
+                await gw.post("/v1/partners", headers=admin, json={"name": "快平台", "webhook_url": hook_url})
+            ).json()
+
+            async def push(partner: dict[str, Any], external_id: str) -> dict[str, Any]:
+                body = complaint_body(merchant_id=None, merchant_name="某景区摊位", external_id=external_id)
+                raw = json.dumps(body, ensure_ascii=False).encode()
+                key, secret = partner["key"]["key_id"], partner["key"]["secret"]
+                headers = signed_headers(key, secret, "POST", f"{system.url}/partner/v1/complaints", raw)
+                answer = await gw.post(
+                    "/partner/v1/complaints", content=raw, headers={**headers, "Content-Type": "application/json"}
+                )
+                assert answer.status_code == 201, answer.text
+                return answer.json()
+
+            await push(slow, "SLOW-1")
+            await eventually(lambda: asyncio.sleep(0, stalled))  # the slow receiver holds its first request
+            before = len(hooks.received)
+            fast_case = await push(fast, "FAST-1")
+
+            async def fast_heard() -> bool:
+                ids = [json.loads(h["body"])["complaint_id"] for h in hooks.received[before:]]
+                return ids.count(fast_case["id"]) >= 3  # submitted, accepted, assigned
+
+            # Before the stalled request's 5 s timeout: it holds nothing but its own partner's deliveries.
+            await eventually(fast_heard, within=4)
+            assert not release.is_set() and len(stalled) == 1
+
+    with ServerThread(slow_app) as slow_server:
+        try:
+            asyncio.run(scenario(f"{slow_server.url}/hooks"))
+        finally:
+            release.set()
