@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.settings_doc import all_settings
+from tools.settings_doc import all_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SERVICES = ("gateway", "intake", "compensation", "credit")

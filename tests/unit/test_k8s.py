@@ -1,6 +1,6 @@
 """The Kubernetes manifests (deploy/k8s) checked as data against the code: no cluster runs here.
 
-What a pod must be given is derived from the settings classes (shared.settings_doc.all_settings()), so a
+What a pod must be given is derived from the settings classes (tools.settings_doc.all_settings()), so a
 setting added later whose default cannot serve in production fails here until the manifests provide it.
 """
 
@@ -21,7 +21,7 @@ import yaml
 from pydantic.fields import FieldInfo
 
 from shared.settings import PLACEHOLDER_SECRET, ServiceSettings
-from shared.settings_doc import all_settings
+from tools.settings_doc import all_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

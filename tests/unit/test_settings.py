@@ -125,7 +125,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_settings_table_in_the_docs_is_the_one_the_code_reads() -> None:
     from pathlib import Path
 
-    from shared.settings_doc import all_settings, settings_table
+    from tools.settings_doc import all_settings, settings_table
 
     documented = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text(encoding="utf-8")
-    assert documented == settings_table(all_settings()), "run: python -m shared.settings_doc > docs/settings.md"
+    assert documented == settings_table(all_settings()), "run: python -m tools.settings_doc > docs/settings.md"
