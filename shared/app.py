@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from pydantic import BaseModel
 from sqlalchemy import Table
 
+from shared.background import BackgroundJob, periodic
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
 from shared.edge import BodyLimit, PathGuard, PathInvalid
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shared.app")
 
-BackgroundJob = Callable[[FastAPI], Awaitable[None]]
 ReadinessCheck = Callable[[FastAPI], Awaitable[None]]
 _UNTRACKED = frozenset({"/metrics", "/health/live", "/health/ready"})
 # On every answer: a browser takes a response for the type it declares (an evidence file for an image, a
@@ -224,49 +224,13 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
     return router
 
 
-@asynccontextmanager
-async def scheduler_pass(app: FastAPI, job: str, logger: logging.Logger) -> AsyncIterator[None]:
-    """One pass of a background job: in a span of its own (so its log lines carry a trace id), counted by
-    outcome and timed. A pass that fails is logged there and swallowed: the job's loop goes on."""
-    state = app.state
-    tracer = state.tracing.tracer
-    outcome: str | None = "ok"
-    started = time.perf_counter()
-    span = trace_token = None
-    if tracer is not None:
-        span = tracer.start_span(f"job {job}", context=otel_context.Context(), attributes={"job.name": job})
-        trace_token = otel_context.attach(trace.set_span_in_context(span, otel_context.Context()))
-    try:
-        yield
-    except Exception as exc:
-        outcome = "error"
-        if span is not None:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-        logger.exception("%s pass failed", job)
-    except BaseException:
-        outcome = None  # cancelled (shutting down): not a pass that ran
-        raise
-    finally:
-        if outcome is not None:
-            state.metrics.scheduler_runs.labels(job, outcome).inc()
-            state.metrics.scheduler_duration.labels(job).observe(time.perf_counter() - started)
-        if span is not None:
-            otel_context.detach(trace_token)
-            span.end()
-
-
 def retention_job(rules: Sequence[Retention]) -> BackgroundJob:
     """Prune what `rules` allow every `retention_interval_seconds`."""
 
-    async def retention(app: FastAPI) -> None:
-        state = app.state
-        while True:
-            async with scheduler_pass(app, "retention", log):
-                await prune(state.sessionmaker, rules, state.clock, state.settings)
-            await asyncio.sleep(state.settings.retention_interval_seconds)
+    async def step(app: FastAPI) -> None:
+        await prune(app.state.sessionmaker, rules, app.state.clock, app.state.settings)
 
-    return retention
+    return periodic("retention", "retention_interval_seconds", step, log)
 
 
 def _kick_dispatcher(app: FastAPI) -> Callable[[dict[str, Any]], None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token
+from shared.background import backoff
 from shared.contracts.identity import Identity
 from shared.errors import GatewayTimeout, ServiceUnavailable
 from shared.logging import current_request_id
@@ -24,6 +26,7 @@ from shared.tracing import inject
 REQUEST_ID_HEADER = "X-Request-ID"
 log = logging.getLogger("shared.http")
 
+RETRY_FIRST, RETRY_CAP = timedelta(milliseconds=50), timedelta(seconds=1)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Far under the services' own idle timeout (`keep_alive_seconds`, 75 s), so a server never closes a connection
 # just as it is reused, even when a loaded event loop is late by seconds.
@@ -201,7 +204,7 @@ class ServiceClient:
                 if not may_resend or attempt >= self.retries:
                     raise ServiceUnavailable(f"The {self.name} service failed to answer.") from exc
             attempt += 1
-            delay = 0.05 * (2 ** (attempt - 1))
+            delay = backoff(attempt, first=RETRY_FIRST, cap=RETRY_CAP).total_seconds()
             log.warning("retrying %s %s on %s (attempt %d)", method, path, self.name, attempt + 1)
             await asyncio.sleep(delay)
 

@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import ServiceCaller, service_identity
+from shared.background import backoff
 from shared.clock import Clock
 from shared.contracts.events import CATALOGUE, DomainEvent, EventEnvelope, subscribers_of
 from shared.db import Session, UTCDateTime, for_update_skip_locked
@@ -353,17 +354,17 @@ class OutboxDispatcher:
                 self.delivered_total += delivered
                 return delivered + await self._deliver_in_order(subscriber, rows[start:], 1)
             first = chunk[0]
-            backoff = min(timedelta(seconds=2 ** min(first.attempts, 12)), MAX_BACKOFF)
+            wait = backoff(first.attempts + 1, first=timedelta(seconds=1), cap=MAX_BACKOFF)
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(
                     update(t)
                     .where(t.c.id == first.id)
-                    .values(attempts=first.attempts + 1, last_error=refusal.message[:2000], available_at=now + backoff)
+                    .values(attempts=first.attempts + 1, last_error=refusal.message[:2000], available_at=now + wait)
                 )
                 # Release the rest of this subscriber's batch so it follows the failed row later.
                 rest_ids = [row.id for row in rows[start + 1 :]]
                 if rest_ids:
-                    await session.execute(update(t).where(t.c.id.in_(rest_ids)).values(available_at=now + backoff))
+                    await session.execute(update(t).where(t.c.id.in_(rest_ids)).values(available_at=now + wait))
             log.warning(
                 "events from %s to %s failed: %s",
                 first.envelope["id"],

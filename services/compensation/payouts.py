@@ -32,8 +32,8 @@ from services.compensation.providers.base import (
     TransferResult,
 )
 from services.compensation.service import Compensation
-from shared.app import scheduler_pass
 from shared.auth import service_identity
+from shared.background import backoff, periodic
 from shared.contracts.compensation import PayoutState
 from shared.db import for_update_skip_locked
 
@@ -148,8 +148,8 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
     if outcome.result is None:
         if payout.state != PayoutState.sending:
             return  # a notification settled it meanwhile
-        backoff = min(timedelta(seconds=2 ** min(outcome.item.attempts, 10)), MAX_BACKOFF)
-        payout.state, payout.lease_until, payout.next_attempt_at = outcome.retry_state, None, now + backoff
+        wait = backoff(outcome.item.attempts + 1, first=timedelta(seconds=1), cap=MAX_BACKOFF)
+        payout.state, payout.lease_until, payout.next_attempt_at = outcome.retry_state, None, now + wait
         payout.attempts, payout.failure_reason = outcome.item.attempts + 1, (outcome.error or "")[:500]
         return
     payout.attempts = outcome.item.attempts + 1
@@ -228,35 +228,30 @@ async def run_payouts_once(app: FastAPI, limit: int | None = None) -> int:
     return len(items)
 
 
+async def _payouts_pass(app: FastAPI) -> None:
+    while await run_payouts_once(app):
+        pass
+
+
+async def _recovery_pass(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        if await _compensation(app, session).default_overdue_recoveries():
+            await session.commit()
+            if app.state.dispatcher is not None:
+                app.state.dispatcher.kick()
+
+
+_payout_loop = periodic("payouts", "payout_interval_seconds", _payouts_pass, log, wake="payout_wake")
+
+
 async def payout_worker(app: FastAPI) -> None:
     """`payout_passes` loops at once: a pass waits on the provider, then on the database, and the
     other loop's pass fills the gap. They never share a payout: claiming takes a lease."""
     await asyncio.gather(*(_payout_loop(app) for _ in range(app.state.settings.payout_passes)))
 
 
-async def _payout_loop(app: FastAPI) -> None:
-    settings = app.state.settings
-    wake: asyncio.Event = app.state.payout_wake
-    while True:
-        async with scheduler_pass(app, "payouts", log):
-            while await run_payouts_once(app):
-                pass
-        try:
-            await asyncio.wait_for(wake.wait(), timeout=settings.payout_interval_seconds)
-        except TimeoutError:
-            pass
-        wake.clear()
-
-
-async def recovery_scheduler(app: FastAPI) -> None:
-    """Default recovery orders past their due date (once a minute is plenty for a 30-day term)."""
-    while True:
-        async with scheduler_pass(app, "recovery", log), app.state.sessionmaker() as session:
-            if await _compensation(app, session).default_overdue_recoveries():
-                await session.commit()
-                if app.state.dispatcher is not None:
-                    app.state.dispatcher.kick()
-        await asyncio.sleep(60)
+# Default recovery orders past their due date (once a minute is plenty for a 30-day term).
+recovery_scheduler = periodic("recovery", 60, _recovery_pass, log)
 
 
 def wake_payouts(app: Any) -> None:

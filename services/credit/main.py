@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,7 +15,8 @@ from services.credit.config import settings as default_settings
 from services.credit.credit_router import router as credit_router
 from services.credit.models import inbox, outbox
 from services.credit.router import router
-from shared.app import create_service_app, scheduler_pass, serve
+from shared.app import create_service_app, serve
+from shared.background import periodic
 from shared.clock import Clock
 from shared.logging import configure_logging
 
@@ -41,12 +41,12 @@ async def run_lists_once(app: FastAPI) -> int:
             return total
 
 
-async def lists_scheduler(app: FastAPI) -> None:
-    """Nothing in memory: a restart picks up where the data says."""
-    while True:
-        async with scheduler_pass(app, "lists", log):
-            await run_lists_once(app)
-        await asyncio.sleep(app.state.settings.lists_interval_seconds)
+async def _lists_pass(app: FastAPI) -> None:
+    await run_lists_once(app)
+
+
+# Nothing in memory: a restart picks up where the data says.
+lists_scheduler = periodic("lists", "lists_interval_seconds", _lists_pass, log)
 
 
 async def _startup(app: FastAPI) -> None:

@@ -53,8 +53,8 @@ from services.gateway.channels.base import MessageRefused
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Notification, ProviderIdentity
 from services.gateway.progress import page_link
-from shared.app import scheduler_pass
 from shared.auth import service_identity
+from shared.background import backoff, periodic
 from shared.clock import shanghai_text
 from shared.contracts.complaints import STATE_LABELS_ZH
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
@@ -391,7 +391,7 @@ async def _settle(app: FastAPI, outcomes: dict[str, _Outcome]) -> None:
                 log.warning("notification %s given up after %d attempts: %s", row.id, row.attempts, outcome.error)
             else:
                 row.state = "pending"
-                row.next_attempt_at = now + min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), timedelta(hours=1))
+                row.next_attempt_at = now + backoff(row.attempts, first=timedelta(seconds=5), cap=timedelta(hours=1))
 
 
 async def _record_outcomes(app: FastAPI) -> int:
@@ -466,13 +466,10 @@ async def _report(app: FastAPI, outcomes: list[dict[str, Any]]) -> bool:
     return True
 
 
-async def notification_worker(app: FastAPI) -> None:
-    """Send tourists' notifications and record their outcomes: pass after pass while full batches are
-    waiting (a busy hour's messages are not held to one batch a second), else every
-    GATEWAY_NOTIFY_INTERVAL_SECONDS."""
-    while True:
-        more = False
-        async with scheduler_pass(app, "notifications", log):
-            more = await send_notifications_once(app)
-        if not more:
-            await asyncio.sleep(app.state.settings.notify_interval_seconds)
+async def _notifications_pass(app: FastAPI) -> float | None:
+    return 0 if await send_notifications_once(app) else None
+
+
+# Send tourists' notifications and record their outcomes: pass after pass while full batches are waiting (a busy
+# hour's messages are not held to one batch a second), else every GATEWAY_NOTIFY_INTERVAL_SECONDS.
+notification_worker = periodic("notifications", "notify_interval_seconds", _notifications_pass, log)

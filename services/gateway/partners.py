@@ -21,7 +21,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +38,7 @@ from services.gateway.channels.government import GovernmentChannel, StatusUpdate
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from services.gateway.progress import progress_url
-from shared.app import scheduler_pass
+from shared.background import BackgroundJob, backoff, periodic
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
@@ -349,8 +349,8 @@ async def send_to_partner(app: FastAPI, partner_id: str, due: list[_Due]) -> Non
                     error or status,
                 )
             else:
-                backoff = min(timedelta(seconds=5 * 2 ** (attempts - 1)), timedelta(hours=1))
-                values.update(next_attempt_at=state.clock.now() + backoff)
+                wait = backoff(attempts, first=timedelta(seconds=5), cap=timedelta(hours=1))
+                values.update(next_attempt_at=state.clock.now() + wait)
             await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values))
 
 
@@ -383,12 +383,12 @@ async def _post(
     return response.status_code, None if response.is_success else response.text[:300]
 
 
-async def webhook_worker(app: FastAPI) -> None:
+def _webhook_job() -> BackgroundJob:
     """Each pass claims what is due for the partners not being sent to and sends to each in a task of its
     own: a slow or unreachable partner holds back only its own deliveries."""
     sending: dict[str, asyncio.Task[None]] = {}
 
-    async def send(partner_id: str, due: list[_Due]) -> None:
+    async def send(app: FastAPI, partner_id: str, due: list[_Due]) -> None:
         try:
             await send_to_partner(app, partner_id, due)
         except Exception:  # its rows' lease runs out, and they are sent again
@@ -396,17 +396,22 @@ async def webhook_worker(app: FastAPI) -> None:
         finally:
             sending.pop(partner_id, None)
 
-    try:
-        while True:
-            async with scheduler_pass(app, "webhooks", log):
-                for partner_id, due in (await claim_webhooks(app, busy=set(sending))).items():
-                    sending[partner_id] = asyncio.create_task(send(partner_id, due), name=f"webhooks-{partner_id}")
-            await asyncio.sleep(app.state.settings.webhook_interval_seconds)
-    finally:
+    async def step(app: FastAPI) -> None:
+        for partner_id, due in (await claim_webhooks(app, busy=set(sending))).items():
+            sending[partner_id] = asyncio.create_task(send(app, partner_id, due), name=f"webhooks-{partner_id}")
+
+    async def stop() -> None:
         tasks = list(sending.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    return periodic("webhooks", "webhook_interval_seconds", step, log, on_stop=stop)
+
+
+def webhook_worker(app: FastAPI) -> Awaitable[None]:
+    """The webhook job of this app (its partners in flight are its own)."""
+    return _webhook_job()(app)
 
 
 def delivery_out(delivery: WebhookDelivery) -> dict[str, Any]:

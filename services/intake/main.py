@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,7 +20,8 @@ from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
 from services.intake.service import Intake
 from services.intake.storage import DiskStorage
-from shared.app import create_service_app, scheduler_pass, serve
+from shared.app import create_service_app, serve
+from shared.background import periodic
 from shared.clock import Clock
 from shared.logging import configure_logging
 from shared.retention import Retention, days
@@ -56,22 +56,18 @@ async def run_deadlines_once(app: FastAPI) -> int:
     return total
 
 
-async def deadline_scheduler(app: FastAPI) -> None:
-    """Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says.
+async def _deadlines_pass(app: FastAPI) -> float | None:
+    """Fire what is due, then sleep until the earliest open deadline (at most the interval), so a deadline
+    fires as it falls due rather than up to an interval late (a new complaint's first deadline is minutes
+    away, so the interval bounds what a pass can miss)."""
+    await run_deadlines_once(app)
+    async with app.state.sessionmaker() as session:
+        upcoming = await ComplaintRepository(session).next_deadline()
+    return None if upcoming is None else max((upcoming - app.state.clock.now()).total_seconds(), 0.01)
 
-    After each pass it sleeps until the earliest open deadline, at most the interval, so a deadline
-    fires as it falls due rather than up to an interval late (a new complaint's first deadline is
-    minutes away, so the interval bounds what a pass can miss)."""
-    interval = app.state.settings.scheduler_interval_seconds
-    while True:
-        pause = interval
-        async with scheduler_pass(app, "deadlines", log):
-            await run_deadlines_once(app)
-            async with app.state.sessionmaker() as session:
-                upcoming = await ComplaintRepository(session).next_deadline()
-            if upcoming is not None:
-                pause = min(interval, max((upcoming - app.state.clock.now()).total_seconds(), 0.01))
-        await asyncio.sleep(pause)
+
+# Escalate missed deadlines. Nothing is kept in memory: a restart picks up where the data says.
+deadline_scheduler = periodic("deadlines", "scheduler_interval_seconds", _deadlines_pass, log)
 
 
 async def _startup(app: FastAPI) -> None:

@@ -307,13 +307,14 @@ async def test_an_outage_is_retried_and_a_newer_change_overtakes_the_retry(stack
     await settle_notifications(stack)
     waiting = (await rows(stack, cid))[-1]
     assert (waiting.state, waiting.attempts, waiting.last_error is not None) == ("pending", 1, True)
-    assert waiting.next_attempt_at == stack.clock.now() + timedelta(seconds=5)  # backing off, not a tight loop
+    wait = waiting.next_attempt_at - stack.clock.now()
+    assert timedelta(seconds=5) <= wait <= timedelta(seconds=6)  # backing off (with jitter), not a tight loop
     await send_notifications_once(stack.apps["gateway"])
     assert (await rows(stack, cid))[-1].attempts == 1
 
     # WeChat is back; the retry tells the newest state, once, and the timeline says it took two attempts.
     fakes.wechat.state.faults.set("none", 0)  # type: ignore[attr-defined]
-    stack.clock.advance(seconds=5)
+    stack.clock.advance(seconds=6)
     await send_notifications_once(stack.apps["gateway"])
     assert [m["data"]["phrase2"]["value"] for m in messages_to(fakes.wechat, openid)] == ["处理中"]
     [told] = await timeline(stack, carol, cid)

@@ -1,0 +1,111 @@
+"""Background work, one way: a job that runs pass after pass, and the one backoff every retry uses.
+
+A job is `periodic(name, interval_setting, step)`: each pass runs `step(app)` inside `scheduler_pass` (its
+own span, counted and timed by outcome, a failure logged and swallowed), then sleeps the setting's interval,
+or less when the step says when there is more to do (0 for "at once": a full batch, a backlog draining; the
+seconds until the next deadline). Work is claimed in the database (a lease or `FOR UPDATE SKIP LOCKED`), so
+any number of replicas run the same jobs, and nothing is kept in memory between passes that a restart
+would lose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+Step = Callable[["FastAPI"], Awaitable[float | None]]
+BackgroundJob = Callable[["FastAPI"], Awaitable[None]]
+JITTER = 0.2
+
+
+def backoff(attempts: int, *, first: timedelta, cap: timedelta, jitter: float = JITTER) -> timedelta:
+    """How long to wait before attempt `attempts + 1`: `first` after the first failure, doubling, at most `cap`,
+    then up to `jitter` longer at random, so retries that failed together do not come back together."""
+    doubled = first * (2 ** min(max(attempts - 1, 0), 30))
+    return min(doubled, cap) * (1 + jitter * random.random())
+
+
+def periodic(
+    name: str,
+    interval: str | float,
+    step: Step,
+    logger: logging.Logger,
+    *,
+    wake: str | None = None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> BackgroundJob:
+    """The background job `name`: `step` pass after pass, `interval` apart (seconds, or the name of a setting
+    read each time) or sooner when the step asks, or when the `asyncio.Event` at `app.state.<wake>` is set.
+    `on_stop` runs when the job is cancelled (work the step left running)."""
+
+    async def job(app: FastAPI) -> None:
+        try:
+            while True:
+                pause: float | None = None
+                async with scheduler_pass(app, name, logger):
+                    pause = await step(app)
+                every = float(getattr(app.state.settings, interval) if isinstance(interval, str) else interval)
+                await _pause(every if pause is None else max(0.0, min(every, pause)), app, wake)
+        finally:
+            if on_stop is not None:
+                await on_stop()
+
+    job.__name__ = name
+    return job
+
+
+async def _pause(seconds: float, app: FastAPI, wake: str | None) -> None:
+    event: asyncio.Event | None = getattr(app.state, wake, None) if wake else None
+    if event is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+    event.clear()
+
+
+@asynccontextmanager
+async def scheduler_pass(app: FastAPI, job: str, logger: logging.Logger) -> AsyncIterator[None]:
+    """One pass of a background job: in a span of its own (so its log lines carry a trace id), counted by
+    outcome and timed. A pass that fails is logged there and swallowed: the job's loop goes on."""
+    state = app.state
+    tracer = state.tracing.tracer
+    outcome: str | None = "ok"
+    started = time.perf_counter()
+    span = trace_token = None
+    if tracer is not None:
+        span = tracer.start_span(f"job {job}", context=otel_context.Context(), attributes={"job.name": job})
+        trace_token = otel_context.attach(trace.set_span_in_context(span, otel_context.Context()))
+    try:
+        yield
+    except Exception as exc:
+        outcome = "error"
+        if span is not None:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        logger.exception("%s pass failed", job)
+    except BaseException:
+        outcome = None  # cancelled (shutting down): not a pass that ran
+        raise
+    finally:
+        if outcome is not None:
+            state.metrics.scheduler_runs.labels(job, outcome).inc()
+            state.metrics.scheduler_duration.labels(job).observe(time.perf_counter() - started)
+        if span is not None:
+            otel_context.detach(trace_token)
+            span.end()
