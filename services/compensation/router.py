@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -26,6 +25,7 @@ from services.compensation.service import (
 from services.compensation.statements import (
     XLSX,
     deposit_statement,
+    first_day,
     fund_statement,
     fund_statement_csv,
     fund_statement_xlsx,
@@ -314,7 +314,7 @@ async def get_deposit_statement(
 ) -> DepositStatement:
     """A deposit's month (Asia/Shanghai) from the ledger: opening, drawn, topped up, closing, and every entry."""
     merchant = await _merchant(session, merchant_id, caller)
-    return await deposit_statement(session, merchant.id, date.fromisoformat(f"{month}-01"))
+    return await deposit_statement(session, merchant.id, first_day(month))
 
 
 @router.post(
@@ -592,7 +592,7 @@ async def fund_statement_of(
     and every entry of the month (Asia/Shanghai), so it reconciles with the ledger to the fen."""
     if not _covers(caller, region_code):
         raise NotYourRegion("That fund belongs to another region.")
-    statement = await fund_statement(session, region_code, date.fromisoformat(f"{month}-01"))
+    statement = await fund_statement(session, region_code, first_day(month))
     if format == "json":
         return statement
     content, media_type = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.contracts.compensation import (
@@ -55,10 +55,14 @@ class StandardDecision:
         return 0 if self.refused else self.base_fen * self.percent // 100
 
 
+INTEGER_LIMIT = 10**12  # minutes, counts and fen alike: far beyond any ticket, and within a BIGINT
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _typed(declaration: FactDeclaration, raw: object) -> Fact | None:
-    """The value as its declared type, or None when it is not one."""
+    """The value as its declared type, or None when it is not one (or is out of any sensible range)."""
     if declaration.type == FactType.integer:
-        return raw if type(raw) is int else None
+        return raw if type(raw) is int and abs(raw) <= INTEGER_LIMIT else None
     if declaration.type == FactType.boolean:
         return raw if type(raw) is bool else None
     if declaration.type == FactType.text:
@@ -71,7 +75,9 @@ def _typed(declaration: FactDeclaration, raw: object) -> Fact | None:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None  # a time without an offset means nothing
+    if parsed.tzinfo is None:  # a time without an offset is no instant
+        return None
+    return parsed if EARLIEST <= parsed <= LATEST else None
 
 
 def typed_facts(
@@ -86,7 +92,10 @@ def typed_facts(
             continue
         value = _typed(declaration, given[declaration.name])
         if value is None:
-            kind = declaration.type.value + (" with an offset" if declaration.type == FactType.datetime else "")
+            kind = {
+                FactType.integer: f"an integer within ±{INTEGER_LIMIT}",
+                FactType.datetime: "an RFC 3339 time with an offset, between 2000 and 2200",
+            }.get(declaration.type, declaration.type.value)
             problems.append(FactProblem(declaration.name, f"{declaration.name} must be {kind}"))
         else:
             facts[declaration.name] = value

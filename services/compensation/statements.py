@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation import ledger as accounts
 from services.compensation.models import LedgerEntry, LedgerTransaction
-from shared.clock import SHANGHAI, local_day_bounds
+from shared.clock import SHANGHAI, DateOutOfRange, local_day_bounds
 from shared.contracts.compensation import DepositStatement, FundStatement, StatementLine
 from shared.spreadsheet import append_row, csv_text
 
@@ -38,9 +38,19 @@ KIND_LABELS_ZH = {
 }
 
 
+def first_day(month: str) -> date:
+    """2026-11 -> 2026-11-01; a month no statement can cover (year 0) is a 422."""
+    try:
+        return date.fromisoformat(f"{month}-01")
+    except ValueError as exc:
+        raise DateOutOfRange(f"No statement can cover {month}.", field="month") from exc
+
+
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """The UTC instants that bound a calendar month in Asia/Shanghai."""
     first = month.replace(day=1)
+    if first.year >= 9999 and first.month == 12:  # its next month is past the calendar
+        raise DateOutOfRange(f"No statement can cover {first:%Y-%m}.", field="month")
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return local_day_bounds(first, last)
 

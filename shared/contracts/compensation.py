@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
 
 from shared.contracts.common import Fen, Industry, Input
 
@@ -372,7 +372,7 @@ class DryRunIn(_In):
     facts: dict[FactName, FactValue] = Field(default_factory=dict)
     amount_involved_fen: Fen = 0
     amount_requested_fen: PositiveFen
-    registered_at: datetime | None = Field(None, description="when the claim is registered; default now")
+    registered_at: AwareDatetime | None = Field(None, description="when the claim is registered; default now")
     paid_this_year_fen: Fen = Field(0, description="what the consumer was already paid this year")
 
 

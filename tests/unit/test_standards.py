@@ -173,3 +173,17 @@ def test_a_rule_body_the_rules_cannot_hold_is_refused(change: dict) -> None:
 def test_a_stored_rule_body_round_trips() -> None:
     rules = RuleSetIn.model_validate(rules_with(SANYA_FERRY_EXAMPLE))
     assert RuleSetIn.model_validate(rules.model_dump(mode="json")) == rules
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ticket_price_fen", 10**13),  # beyond any ticket, and beyond what a claim's amount may hold
+        ("returned_at", "0001-01-01T00:00:00+00:00"),  # no arithmetic on the edge of the calendar
+        ("returned_at", "9999-12-31T23:59:59+00:00"),
+    ],
+)
+def test_facts_out_of_any_sensible_range_are_refused(name: str, value: object) -> None:
+    given = {"outbound_queue_minutes": 1, "return_queue_minutes": 1, "returned_at": RETURNED, "ticket_price_fen": 1}
+    _, problems = typed_facts(ferry(), {**given, name: value}, {"registered_at": RETURNED_AT, "amount_involved_fen": 0})
+    assert [p.name for p in problems] == [name]
