@@ -1,9 +1,11 @@
 """The fund statement in the console (headless Chromium against the whole system on loopback): an official
 picks a fund and a month and reads the month's figures and entries, as the ledger has them, in Chinese
-and in English. The screenshot is written under test-results/console/."""
+and in English; a merchant sees the request to top up its deposit and its month. The screenshots are
+written under test-results/console/."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ import pytest
 
 from shared.clock import SHANGHAI
 from tests.e2e.browser import chromium, playwright_or_skip
-from tests.e2e.conftest import System
+from tests.e2e.conftest import HOTEL, System
+from tests.factories import uscc
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +77,62 @@ def test_an_official_reads_a_funds_month_in_the_console(system: System, page: An
     expect(page.get_by_role("link", name="Fund statements")).to_be_visible()
     expect(figures).to_contain_text("Closing (yuan)")
     page.locator("#lang").select_option("zh")
+
+
+def test_a_merchant_sees_the_request_to_top_up_its_deposit(system: System, page: Any) -> None:
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+
+        def login(username: str) -> dict[str, str]:
+            r = gw.post("/v1/auth/staff/login", json={"username": username, "password": f"{username}-pass-e2e"})
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        admin, sanya = login("admin"), login("sanya")
+        r = gw.post(
+            "/v1/merchants",
+            headers=admin,
+            json={
+                "id": HOTEL,
+                "name": "三亚湾海景酒店",
+                "uscc": uscc(HOTEL),
+                "region_code": "460200",
+                "industry": "lodging",
+                "in_compensation_program": True,
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert gw.post(f"/v1/merchants/{HOTEL}/reviews", headers=admin, json={"decision": "approve"}).is_success
+        deadline = time.monotonic() + 15
+        while gw.get(f"/v1/merchants/{HOTEL}/deposit", headers=sanya).status_code != 200:  # compensation hears of it
+            assert time.monotonic() < deadline, "compensation never heard of the merchant"
+            time.sleep(0.05)
+        r = gw.post(
+            f"/v1/merchants/{HOTEL}/deposit/top-ups", headers=admin, json={"amount_fen": 10_000, "reference": "保证金"}
+        )
+        assert r.status_code == 201, r.text
+        assert gw.put(f"/v1/merchants/{HOTEL}/deposit/floor", headers=sanya, json={"floor_fen": 50_000}).is_success
+        r = gw.post(
+            f"/v1/merchants/{HOTEL}/deposit/top-up-requests",
+            headers=sanya,
+            json={"note": "请尽快补足保证金。", "due_days": 7},
+        )
+        assert r.status_code == 201, r.text
+
+    page.goto(f"{system.url}/console/")
+    page.get_by_label("用户名").fill("hotel")
+    page.get_by_label("密码").fill("hotel-pass-e2e")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("队列为空")).to_be_visible()  # logged in, on the queue
+    page.get_by_role("link", name="本店保证金").click()
+    expect(page.locator("#top-up-request")).to_contain_text("补缴保证金 400.00 元")
+    expect(page.locator("#top-up-request")).to_contain_text("请尽快补足保证金。")
+    figures = page.locator("#deposit-figures")
+    expect(figures.locator(".figure", has_text="保证金余额").locator(".value")).to_have_text("100.00")
+    expect(figures.locator(".figure", has_text="最低限额").locator(".value")).to_have_text("500.00")
+    month = system.clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
+    page.locator('#deposit-month-form input[name="month"]').fill(month)
+    page.locator("#deposit-month-form").get_by_role("button", name="生成").click()
+    statement = page.locator("#deposit-statement")
+    expect(statement.locator(".figure", has_text="本月缴纳").locator(".value")).to_have_text("100.00")
+    expect(statement.locator(".figure", has_text="期末余额").locator(".value")).to_have_text("100.00")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "8-merchant-deposit.png"), full_page=True)

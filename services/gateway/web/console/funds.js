@@ -1,4 +1,5 @@
-// The fund statement: one fund's calendar month (Asia/Shanghai) from the ledger, with its downloads.
+// The fund statement: one fund's calendar month (Asia/Shanghai) from the ledger, with its downloads; and
+// a merchant's own deposit: its balance and floor, an official's request to top it up, its month.
 // Loaded after console.js, whose helpers (h, t, api, yuan, attempt, openBlob, account) and routes it uses.
 "use strict";
 
@@ -45,4 +46,32 @@ async function fundStatementView(root, params) {
       : h("p", { class: "muted" }, t("fundstmt.empty"))));
 }
 
-ROUTES.push([/^#\/fund-statements$/, fundStatementView]);
+// The merchant's deposit: what an official asked of it (a top-up to the floor, by when) shows here first.
+async function myDepositView(root, params) {
+  const id = account().merchant_id;
+  const month = params.get("month") || shanghaiMonth(new Date());
+  const [deposit, statement] = await Promise.all([api("GET", `/v1/merchants/${id}/deposit`),
+    api("GET", `/v1/merchants/${id}/deposit/statements/${month}`)]);
+  const request = deposit.top_up_request;
+  const form = h("form", { class: "filters", id: "deposit-month-form" },
+    h("label", {}, t("fundstmt.month"), h("input", { type: "month", name: "month", value: month, required: true })),
+    h("button", { type: "submit" }, t("reports.show")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    location.hash = `#/deposit?${new URLSearchParams({ month: form.month.value })}`;
+  });
+  const figure = (key, fen) => h("div", { class: "figure" }, h("div", { class: "value" }, yuan(fen)),
+    h("div", { class: "name" }, t(key)));
+  root.replaceChildren(h("h2", {}, t("deposit.title")),
+    request ? h("div", { class: "message error", id: "top-up-request" },
+      t("deposit.requested").replace("{amount}", yuan(request.amount_fen)).replace("{due}", when(request.due_by)),
+      request.note ? ` ${request.note}` : "") : "",
+    h("div", { class: "cards", id: "deposit-figures" }, figure("deposit.balance", deposit.balance_fen),
+      figure("deposit.floor", deposit.floor_fen), figure("deposit.owed", deposit.receivable_fen)),
+    h("div", { class: "card" }, h("h3", {}, t("deposit.statement")), form,
+      h("div", { class: "cards", id: "deposit-statement" }, figure("fundstmt.opening", statement.opening_fen),
+        figure("deposit.drawn", statement.drawn_fen), figure("deposit.topped_up", statement.topped_up_fen),
+        figure("fundstmt.closing", statement.closing_fen))));
+}
+
+ROUTES.push([/^#\/fund-statements$/, fundStatementView], [/^#\/deposit$/, myDepositView]);

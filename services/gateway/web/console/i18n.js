@@ -171,6 +171,10 @@ Object.assign(window.I18N.zh, {
   "fundstmt.kind.fund_top_up": "基金注资", "fundstmt.kind.claim_approved": "先行赔付支出",
   "fundstmt.kind.claim_cancelled": "赔付撤销退回", "fundstmt.kind.deposit_drawn": "划扣保证金追偿",
   "fundstmt.kind.recovery_merchant_transfer": "商户还款", "fundstmt.kind.recovery_private_settlement": "私下和解退回",
+  "nav.deposit": "本店保证金", "deposit.title": "本店保证金", "deposit.balance": "保证金余额（元）",
+  "deposit.floor": "最低限额（元）", "deposit.owed": "尚欠赔付基金（元）", "deposit.statement": "保证金月度对账单",
+  "deposit.drawn": "本月划扣（元）", "deposit.topped_up": "本月缴纳（元）",
+  "deposit.requested": "主管部门要求补缴保证金 {amount} 元，请于 {due} 前补足。",
 });
 Object.assign(window.I18N.en, {
   "nav.fund_statements": "Fund statements", "fundstmt.title": "Fund statement", "fundstmt.fund": "Fund",
@@ -182,4 +186,8 @@ Object.assign(window.I18N.en, {
   "fundstmt.kind.fund_top_up": "top-up", "fundstmt.kind.claim_approved": "compensation paid",
   "fundstmt.kind.claim_cancelled": "claim cancelled", "fundstmt.kind.deposit_drawn": "deposit drawn",
   "fundstmt.kind.recovery_merchant_transfer": "merchant repaid", "fundstmt.kind.recovery_private_settlement": "returned after settlement",
+  "nav.deposit": "My deposit", "deposit.title": "My deposit", "deposit.balance": "Deposit (yuan)",
+  "deposit.floor": "Floor (yuan)", "deposit.owed": "Owed to the fund (yuan)", "deposit.statement": "Monthly statement",
+  "deposit.drawn": "Drawn (yuan)", "deposit.topped_up": "Paid in (yuan)",
+  "deposit.requested": "The authority asks you to top up {amount} yuan by {due}.",
 });
