@@ -57,7 +57,7 @@ def test_an_official_reads_a_funds_month_in_the_console(system: System, page: An
     page.get_by_label("用户名").fill("sanya")
     page.get_by_label("密码").fill("sanya-pass-e2e")
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_text("队列为空")).to_be_visible()  # logged in, on the queue
+    expect(page.locator("#who")).to_contain_text("sanya")  # logged in, sent to the queue
     page.get_by_role("link", name="基金月报").click()
     form = page.locator("#fund-statement-form")
     form.locator('input[name="month"]').fill(month)
@@ -121,7 +121,7 @@ def test_a_merchant_sees_the_request_to_top_up_its_deposit(system: System, page:
     page.get_by_label("用户名").fill("hotel")
     page.get_by_label("密码").fill("hotel-pass-e2e")
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_text("队列为空")).to_be_visible()  # logged in, on the queue
+    expect(page.locator("#who")).to_contain_text("hotel")  # logged in, sent to the queue
     page.get_by_role("link", name="本店保证金").click()
     expect(page.locator("#top-up-request")).to_contain_text("补缴保证金 400.00 元")
     expect(page.locator("#top-up-request")).to_contain_text("请尽快补足保证金。")
