@@ -32,7 +32,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         """A compensation request becomes a claim, decided by the rules at once."""
         state = app.state
         await Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox).open_claim(
-            event
+            event, registered_at=envelope.occurred_at
         )
 
     return {

@@ -82,6 +82,36 @@ class Fund(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DepositTerms(Base):
+    """A merchant's deposit floor: below it, officials ask the merchant to top the deposit up."""
+
+    __tablename__ = "deposit_terms"
+
+    merchant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    floor_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_by: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DepositTopUpRequest(Base):
+    """An official's request that a merchant bring its deposit back up to its floor; met by a top-up."""
+
+    __tablename__ = "deposit_top_up_requests"
+    __table_args__ = (Index("ix_deposit_top_up_requests_merchant", "merchant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str] = mapped_column(String(6))
+    balance_fen: Mapped[int] = mapped_column(BigInteger)  # the deposit when asked
+    floor_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # what brings it back to the floor
+    due_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class RuleSet(Base):
     __tablename__ = "rule_sets"
 
@@ -113,6 +143,7 @@ class Claim(Base):
     request_reason: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20))
     rule_version: Mapped[int] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(90))  # the standard's condition that decided
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     approvals_needed: Mapped[int] = mapped_column(Integer)
     liability_clear: Mapped[bool]

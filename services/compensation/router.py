@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import ColumnElement, select
 
+from services.compensation import deposits
 from services.compensation import ledger as accounts
-from services.compensation.ledger import Ledger
+from services.compensation.ledger import InsufficientBalance, Ledger
 from services.compensation.models import Claim, ClaimApproval, Fund, Payout, ProgramMerchant, RecoveryOrder, RuleSet
 from services.compensation.payouts import handle_notification
 from services.compensation.providers.base import NotificationRejected, ProviderError
@@ -21,6 +22,14 @@ from services.compensation.service import (
     LiabilityNotEstablished,
     NotYourRegion,
 )
+from services.compensation.statements import (
+    XLSX,
+    deposit_statement,
+    first_day,
+    fund_statement,
+    fund_statement_csv,
+    fund_statement_xlsx,
+)
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Day, Page, RegionCode
 from shared.contracts.compensation import (
@@ -31,10 +40,19 @@ from shared.contracts.compensation import (
     ClaimState,
     CompensationFigures,
     ContestIn,
+    DepositDrawIn,
+    DepositFloorIn,
     DepositOut,
+    DepositStatement,
+    DepositTopUpRequestIn,
+    DepositTopUpRequestOut,
+    DryRunIn,
+    DryRunOut,
     FundFloorIn,
     FundOut,
+    FundStatement,
     LedgerCheck,
+    Month,
     PayoutChannel,
     PayoutOut,
     Reason,
@@ -67,6 +85,10 @@ class RecoveryNotFound(NotFound):
 
 class MerchantNotEnrolled(NotFound):
     code, title = "merchant_not_found", "Merchant not found"
+
+
+class RulesNotFound(NotFound):
+    code, title = "rules_not_found", "Rules version not found"
 
 
 class PayoutChannelNotEnabled(NotFound):
@@ -112,6 +134,8 @@ async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
         amount_fen=claim.amount_fen,
         scenario=claim.scenario,
         rule_version=claim.rule_version,
+        facts=claim.facts or {},
+        decided_by=claim.decided_by,
         reasons=[Reason.model_validate(r) for r in claim.reasons],
         approvals_needed=claim.approvals_needed,
         approvals=[
@@ -231,13 +255,66 @@ async def _merchant(session: Session, merchant_id: str, caller: Identity) -> Pro
 async def get_deposit(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session, service: Service
 ) -> DepositOut:
-    """A merchant's deposit (保证金) and what it still owes the fund."""
+    """A merchant's deposit (保证金), its floor, what it still owes the fund, and an open request to top up."""
     merchant = await _merchant(session, merchant_id, caller)
-    return DepositOut(
-        merchant_id=merchant.id,
-        balance_fen=await service.ledger.balance(accounts.deposit(merchant.id)),
-        receivable_fen=await service.ledger.balance(accounts.receivable(merchant.id)),
-    )
+    return await deposits.deposit_out(session, service.ledger, merchant.id)
+
+
+@router.put(
+    "/merchants/{merchant_id}/deposit/floor", dependencies=[OFFICIALS], responses=problem_responses(MerchantNotEnrolled)
+)
+async def set_deposit_floor(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: DepositFloorIn,
+    caller: Caller,
+    session: Session,
+    service: Service,
+) -> DepositOut:
+    """The least a merchant's deposit should hold; below it officials may ask the merchant to top it up."""
+    merchant = await _merchant(session, merchant_id, caller)
+    await deposits.set_floor(session, merchant.id, body.floor_fen, caller, service.clock.now())
+    return await deposits.deposit_out(session, service.ledger, merchant.id)
+
+
+@router.post(
+    "/merchants/{merchant_id}/deposit/top-up-requests",
+    status_code=201,
+    dependencies=[OFFICIALS],
+    responses=problem_responses(MerchantNotEnrolled, deposits.DepositAboveFloor, deposits.TopUpAlreadyRequested),
+)
+async def request_deposit_top_up(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: DepositTopUpRequestIn,
+    caller: Caller,
+    session: Session,
+    service: Service,
+) -> DepositTopUpRequestOut:
+    """Ask the merchant to top its deposit up to its floor (only while it is below); the merchant sees the
+    request with its deposit, and the top-up that brings the deposit back to the floor meets it."""
+    merchant = await _merchant(session, merchant_id, caller)
+    request = await deposits.request_top_up(session, service.ledger, merchant, body, caller, service.clock.now())
+    return deposits.request_out(request)
+
+
+@router.get("/merchants/{merchant_id}/deposit/top-up-requests", responses=problem_responses(MerchantNotEnrolled))
+async def list_deposit_top_up_requests(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session
+) -> list[DepositTopUpRequestOut]:
+    """The requests to top up made of a merchant, newest first (the last 100)."""
+    merchant = await _merchant(session, merchant_id, caller)
+    return await deposits.requests_of(session, merchant.id)
+
+
+@router.get("/merchants/{merchant_id}/deposit/statements/{month}", responses=problem_responses(MerchantNotEnrolled))
+async def get_deposit_statement(
+    merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    month: Annotated[Month, Path()],
+    caller: Caller,
+    session: Session,
+) -> DepositStatement:
+    """A deposit's month (Asia/Shanghai) from the ledger: opening, drawn, topped up, closing, and every entry."""
+    merchant = await _merchant(session, merchant_id, caller)
+    return await deposit_statement(session, merchant.id, first_day(month))
 
 
 @router.post(
@@ -275,8 +352,23 @@ async def list_rules(caller: Caller, session: Session, service: Service) -> list
 
 @router.post("/compensation-rules", status_code=201, dependencies=[require_roles(Role.admin)])
 async def new_rules(body: RuleSetIn, caller: Caller, service: Service) -> RuleSetOut:
-    """Issue a new version of the rules; claims keep the version they were decided under."""
+    """Issue a new version of the rules; claims keep the version they were decided under. A field the
+    rules cannot hold, anywhere in the body, is refused (422) and no version is made."""
     return _rules_out(await service.new_rules(body, caller))
+
+
+@router.post(
+    "/compensation-rules/{version}/dry-runs", dependencies=[OFFICIALS], responses=problem_responses(RulesNotFound)
+)
+async def dry_run_rules(
+    version: Annotated[int, Path(ge=1, le=1_000_000)], body: DryRunIn, session: Session, service: Service
+) -> DryRunOut:
+    """What a claim would get under version N of the rules (for officials drafting a rule); nothing is written."""
+    await service.current_rules()
+    rules = await session.get(RuleSet, version)
+    if rules is None:
+        raise RulesNotFound(f"The rules have no version {version}.")
+    return await service.dry_run(rules, body)
 
 
 # Newest first, page by key: claims arriving between pages never shift them.
@@ -418,6 +510,16 @@ async def record_recovery_payment(
     return _recovery_out(await service.record_payment(order, caller, body))
 
 
+@router.post(
+    "/recoveries/{recovery_id}/deposit-draws", responses={**RECOVERY_ERRORS, **problem_responses(InsufficientBalance)}
+)
+async def draw_deposit_for_recovery(
+    order: CurrentRecovery, body: DepositDrawIn, caller: Caller, service: Service
+) -> RecoveryOut:
+    """An official draws the merchant's deposit for this recovery order now (by default all it can cover)."""
+    return _recovery_out(await service.draw_deposit(order, caller, body.amount_fen))
+
+
 @router.post("/recoveries/{recovery_id}/contests", responses=RECOVERY_ERRORS)
 async def contest_recovery(order: CurrentRecovery, body: ContestIn, caller: Caller, service: Service) -> RecoveryOut:
     """The merchant contests the recovery order, with its reasons and evidence."""
@@ -460,6 +562,46 @@ async def compensation_figures(
 ) -> CompensationFigures:
     """Claims, money paid, recovered and outstanding for a region and period (Asia/Shanghai dates)."""
     return await figures(session, request.app.state.clock, region_code, date_from, date_to)
+
+
+@router.get(
+    "/reports/fund-statements",
+    response_model=FundStatement,
+    dependencies=[OFFICIALS],
+    responses={
+        **problem_responses(Forbidden),
+        200: {
+            "content": {
+                "text/csv": {"example": "\ufeff赔付基金月度报表,460200,2026-11\r\n期初余额（元）,0.00\r\n..."},
+                XLSX: {},
+            },
+            "description": "JSON; or the same statement as CSV or as an Excel workbook",
+        },
+    },
+)
+async def fund_statement_of(
+    caller: Caller,
+    session: Session,
+    region_code: Annotated[str, Query(pattern=r"^\d{6}$", examples=["460200"])],
+    month: Annotated[Month, Query(description="a calendar month in Asia/Shanghai")],
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="csv or xlsx: the same for a spreadsheet")
+    ] = "json",
+) -> Any:
+    """A fund's monthly statement from the ledger: opening, paid, recovered, written off, topped up, closing,
+    and every entry of the month (Asia/Shanghai), so it reconciles with the ledger to the fen."""
+    if not _covers(caller, region_code):
+        raise NotYourRegion("That fund belongs to another region.")
+    statement = await fund_statement(session, region_code, first_day(month))
+    if format == "json":
+        return statement
+    content, media_type = (
+        (fund_statement_csv(statement), "text/csv; charset=utf-8")
+        if format == "csv"
+        else (fund_statement_xlsx(statement), XLSX)
+    )
+    name = f"fund-statement-{region_code}-{month}.{format}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/ledger/check", dependencies=[require_roles(Role.admin)])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from services.compensation.models import ProgramMerchant
+from services.compensation.standards import decide, typed_facts
 from shared.contracts.common import yuan
 from shared.contracts.compensation import Reason, RuleSetIn
+from shared.contracts.identity import region_covers
 
 FIRST_RULES = Path(__file__).with_name("data") / "rules_v1.json"
 
@@ -29,6 +32,9 @@ class ClaimFacts:
     paid_this_year_fen: int
     fund_balance_fen: int
     fund_floor_fen: int
+    region_code: str = ""
+    registered_at: datetime | None = None
+    given: dict[str, int | str | bool] = field(default_factory=dict)  # the requester's facts for a standard
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Decision:
     amount_fen: int
     approvals_needed: int
     reasons: list[Reason] = field(default_factory=list)
+    decided_by: str | None = None
 
 
 def evaluate(rules: RuleSetIn, facts: ClaimFacts) -> Decision:
@@ -71,18 +78,43 @@ def evaluate(rules: RuleSetIn, facts: ClaimFacts) -> Decision:
             else "the complaint has no evidence attached",
         )
     amount = facts.amount_requested_fen
+    decided_by = None
     if facts.scenario:
         standard = next((s for s in rules.scenarios if s.code == facts.scenario), None)
+        applies = (
+            standard is not None
+            and standard.industry in (None, facts.industry)
+            and (standard.region_code is None or region_covers(standard.region_code, facts.region_code))
+        )
         if check(
             "scenario_known",
-            standard is not None and standard.industry in (None, facts.industry),
+            applies,
             f"scenario {facts.scenario}: {standard.title}"
-            if standard
-            else f"the rules have no scenario {facts.scenario} for this industry",
+            if applies and standard
+            else f"the rules have no scenario {facts.scenario} for this industry and region",
         ):
-            assert standard is not None
-            amount = facts.amount_involved_fen * standard.percent // 100
-            check("scenario_amount", True, f"{standard.percent}% of {yuan(facts.amount_involved_fen)} yuan")
+            assert standard is not None and facts.registered_at is not None
+            builtin = {"registered_at": facts.registered_at, "amount_involved_fen": facts.amount_involved_fen}
+            typed, problems = typed_facts(standard, facts.given, builtin)
+            if not check(
+                "scenario_facts",
+                not problems,
+                "; ".join(p.message for p in problems) if problems else f"the {len(standard.facts)} facts are given",
+            ):
+                ok, amount = False, 0
+            else:
+                outcome = decide(standard, typed)
+                decided_by = outcome.decided_by
+                if outcome.refused:
+                    check("scenario_refused", False, f"{outcome.title} ({decided_by or standard.code})")
+                    ok, amount = False, 0
+                else:
+                    amount = outcome.amount_fen
+                    check(
+                        "scenario_amount",
+                        True,
+                        f"{outcome.title}: {outcome.percent}% of {yuan(outcome.base_fen)} yuan ({decided_by})",
+                    )
         else:
             ok = False
     ok &= check("amount_positive", amount > 0, "the amount is positive" if amount > 0 else "nothing to pay")
@@ -126,4 +158,4 @@ def evaluate(rules: RuleSetIn, facts: ClaimFacts) -> Decision:
         approvals = 1
     else:
         approvals = 0
-    return Decision(eligible=ok, amount_fen=amount, approvals_needed=approvals, reasons=reasons)
+    return Decision(eligible=ok, amount_fen=amount, approvals_needed=approvals, reasons=reasons, decided_by=decided_by)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.compensation import deposits
 from services.compensation import ledger as accounts
 from services.compensation.config import CompensationSettings
 from services.compensation.ledger import InsufficientBalance, Ledger
@@ -34,6 +35,8 @@ from shared.contracts.compensation import (
     ClaimRejectionIn,
     ClaimState,
     ContestIn,
+    DryRunIn,
+    DryRunOut,
     PayoutState,
     RecoveryPaymentIn,
     RecoveryState,
@@ -136,6 +139,39 @@ class Compensation:
         await self.session.flush()
         return rules
 
+    async def dry_run(self, rules_row: RuleSet, body: DryRunIn) -> DryRunOut:
+        """What a claim would get under one version of the rules; nothing is written."""
+        rules = RuleSetIn.model_validate(rules_row.document)
+        enrolled = ProgramMerchant(id="dry-run", name="dry run", settled=True, in_compensation_program=True)
+        decision = evaluate(
+            rules,
+            ClaimFacts(
+                industry=body.industry,
+                merchant=enrolled,
+                amount_involved_fen=body.amount_involved_fen,
+                amount_requested_fen=body.amount_requested_fen,
+                scenario=body.scenario,
+                evidence_count=1,
+                liability_clear=True,
+                paid_this_year_fen=body.paid_this_year_fen,
+                fund_balance_fen=10**15,
+                fund_floor_fen=0,
+                region_code=body.region_code,
+                registered_at=body.registered_at or self.clock.now(),
+                given=dict(body.facts),
+            ),
+        )
+        assumed = {"merchant_settled", "merchant_in_program", "evidence_present", "liability_clear", "fund_above_floor"}
+        return DryRunOut(
+            rule_version=rules_row.version,
+            eligible=decision.eligible,
+            amount_fen=decision.amount_fen,
+            approvals_needed=decision.approvals_needed,
+            decided_by=decision.decided_by,
+            reasons=[r for r in decision.reasons if r.code not in assumed],
+            assumed="a settled merchant in the program, evidence attached, liability clear, a fund that can pay",
+        )
+
     # --- funds and deposits -----------------------------------------------------------------------
     async def fund(self, region_code: str) -> Fund:
         fund = await self.session.get(Fund, region_code)
@@ -163,10 +199,14 @@ class Compensation:
             region_code=merchant.region_code,
             memo=f"by {actor.subject}",
         )
+        await deposits.note_top_up(self.session, self.ledger, merchant.id, self.clock.now())
 
     # --- claims -----------------------------------------------------------------------------------
-    async def open_claim(self, request: CompensationRequested) -> Claim:
-        """A claim for a complaint, decided by the current rules; the same request twice is one claim."""
+    async def open_claim(self, request: CompensationRequested, registered_at: datetime | None = None) -> Claim:
+        """A claim for a complaint, decided by the current rules; the same request twice is one claim.
+
+        `registered_at` is when the request was made (the event's time), a fact standards may compare.
+        """
         existing = (
             await self.session.execute(select(Claim).where(Claim.complaint_id == request.complaint_id))
         ).scalar_one_or_none()
@@ -199,6 +239,9 @@ class Compensation:
                 paid_this_year_fen=int(paid_this_year),
                 fund_balance_fen=await self.ledger.balance(accounts.fund(request.region_code)),
                 fund_floor_fen=fund.floor_fen,
+                region_code=request.region_code,
+                registered_at=registered_at or now,
+                given=dict(request.facts),
             ),
         )
         claim = Claim(
@@ -217,6 +260,7 @@ class Compensation:
             request_reason=request.reason,
             state=ClaimState.pending_approval,
             rule_version=rules_row.version,
+            decided_by=decision.decided_by,
             reasons=[r.model_dump() for r in decision.reasons],
             approvals_needed=decision.approvals_needed,
             liability_clear=request.liability_clear,
@@ -521,6 +565,23 @@ class Compensation:
         await self._recover(
             order, body.amount_fen, source=source, kind=f"recovery_{body.source}", reference=body.reference
         )
+        return order
+
+    async def draw_deposit(self, order: RecoveryOrder, actor: Identity, amount_fen: int | None) -> RecoveryOrder:
+        """An official draws the merchant's deposit for a recovery order, at any time (all it can, by default)."""
+        self._require_official(order, actor)
+        self._open_for_action(order, RecoveryState.open, RecoveryState.contested, RecoveryState.defaulted)
+        outstanding = order.amount_fen - order.recovered_fen
+        available = await self.ledger.balance(accounts.deposit(order.merchant_id))
+        amount = amount_fen if amount_fen is not None else min(outstanding, available)
+        if amount > outstanding:
+            raise Conflict(f"Only {outstanding} fen is outstanding.", code="amount_above_outstanding")
+        if amount <= 0 or amount > available:
+            raise InsufficientBalance(
+                f"The deposit holds {available} fen; {amount} fen cannot be drawn from it.",
+                account=accounts.deposit(order.merchant_id),
+            )
+        await self._recover(order, amount, source=accounts.deposit(order.merchant_id), kind="deposit_drawn")
         return order
 
     async def contest(self, order: RecoveryOrder, actor: Identity, body: ContestIn) -> RecoveryOrder:

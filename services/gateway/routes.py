@@ -44,6 +44,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/returns", "intake"),
     ("/v1/imports", "intake"),
     ("/v1/reports/complaints", "intake"),
+    ("/v1/reports/fund-statements", "compensation"),
     ("/v1/public/figures", "intake"),
     ("/v1/merchants/*/deposit", "compensation"),
     ("/v1/merchants", "credit"),

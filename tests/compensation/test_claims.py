@@ -55,7 +55,14 @@ async def test_small_claim_after_a_missed_deadline_is_paid_at_once_and_recovered
     recoveries = (await comp.get("/v1/recoveries", headers=stack.as_(ADMIN))).json()["items"]
     assert [(r["state"], r["recovered_fen"], r["outstanding_fen"]) for r in recoveries] == [("settled", 30_000, 0)]
     deposit = (await comp.get(f"/v1/merchants/{HOTEL}/deposit", headers=stack.as_(merchant_staff(HOTEL)))).json()
-    assert deposit == {"merchant_id": HOTEL, "balance_fen": 70_000, "receivable_fen": 0}
+    assert deposit == {
+        "merchant_id": HOTEL,
+        "balance_fen": 70_000,
+        "receivable_fen": 0,
+        "floor_fen": 0,
+        "below_floor": False,
+        "top_up_request": None,
+    }
     fund = (await comp.get(f"/v1/funds/{SANYA}", headers=stack.as_(official()))).json()
     assert fund["balance_fen"] == 10_000_000  # paid out, then made whole from the deposit
     assert (fund["paid_out_fen"], fund["recovered_fen"]) == (30_000, 30_000)
@@ -158,9 +165,15 @@ async def test_requests_intake_refuses_change_nothing(stack: Stack) -> None:
     assert claims == []
 
 
-async def test_ferry_scenario_pays_the_share_the_standard_sets(stack: Stack) -> None:
+async def test_ferry_standard_pays_the_share_its_conditions_decide_from_the_facts(stack: Stack) -> None:
     ferry = merchant_id("FERRY")
     await fund_region(stack, merchant_id=ferry, name="南山港轮渡", industry="transport")
+    facts = {
+        "outbound_queue_minutes": 130,
+        "return_queue_minutes": 35,
+        "returned_at": stack.clock.now().isoformat(),
+        "ticket_price_fen": 16_000,
+    }
     fay = await paying_consumer(stack, "fay")
     complaint_id = await overdue_complaint(
         stack,
@@ -169,13 +182,30 @@ async def test_ferry_scenario_pays_the_share_the_standard_sets(stack: Stack) -> 
         industry="transport",
         amount_involved_fen=16_000,
         description="去程排队超过规定时限两个小时，要求按标准退票款。",
-    )
+    )  # 48 hours and a minute later: the request comes too late after the return
+    await request_compensation(stack, fay, complaint_id, 16_000, scenario="sanya_ferry_queue", facts=facts)
+    claim = await claim_of(stack, complaint_id)
+    assert claim["state"] == "rejected" and claim["amount_fen"] == 0
+    assert claim["decided_by"] == "sanya_ferry_queue/registered_after_48h"
+
+    gil = await paying_consumer(stack, "gil")
+    complaint_id = await overdue_complaint(stack, gil, merchant_id=ferry, industry="transport", amount_involved_fen=1)
+    facts["returned_at"] = stack.clock.now().isoformat()  # the request comes within 48 hours of the return
+    await request_compensation(stack, gil, complaint_id, 16_000, scenario="sanya_ferry_queue", facts=facts)
+    claim = await claim_of(stack, complaint_id)
+    assert claim["amount_fen"] == 8_000 and claim["scenario"] == "sanya_ferry_queue"
+    assert claim["decided_by"] == "sanya_ferry_queue/one_leg_over_limit" and claim["facts"] == facts
+    assert any(r["code"] == "scenario_amount" and "50%" in r["message"] for r in claim["reasons"])
+
+    hal = await paying_consumer(stack, "hal")
+    complaint_id = await overdue_complaint(stack, hal, merchant_id=ferry, industry="transport", amount_involved_fen=1)
     await request_compensation(
-        stack, fay, complaint_id, 16_000, scenario="ferry_queue_one_leg", facts={"legs_over_limit": 1}
+        stack, hal, complaint_id, 16_000, scenario="sanya_ferry_queue", facts={"outbound_queue_minutes": 130}
     )
     claim = await claim_of(stack, complaint_id)
-    assert claim["amount_fen"] == 8_000 and claim["scenario"] == "ferry_queue_one_leg"
-    assert any(r["code"] == "scenario_amount" and "50%" in r["message"] for r in claim["reasons"])
+    assert claim["state"] == "rejected"
+    missing = next(r for r in claim["reasons"] if r["code"] == "scenario_facts")
+    assert not missing["passed"] and "ticket_price_fen" in missing["message"]
 
 
 async def test_fifty_approvals_at_once_pay_exactly_once(stack: Stack, providers) -> None:

@@ -103,8 +103,13 @@ RULES: dict[str, str] = {
     "PUT /v1/funds/{region_code}/floor": "403 403 403 403 403 403 ok",
     "GET /v1/merchants/{merchant_id}/deposit": "404 404 ok  404 ok  404 ok",  # debatable: **
     "POST /v1/merchants/{merchant_id}/deposit/top-ups": "403 403 403 403 ok  404 ok",
+    "PUT /v1/merchants/{merchant_id}/deposit/floor": "403 403 403 403 ok  404 ok",
+    "POST /v1/merchants/{merchant_id}/deposit/top-up-requests": "403 403 403 403 ok  404 ok",
+    "GET /v1/merchants/{merchant_id}/deposit/top-up-requests": "404 404 ok  404 ok  404 ok",
+    "GET /v1/merchants/{merchant_id}/deposit/statements/{month}": "404 404 ok  404 ok  404 ok",
     "GET /v1/compensation-rules": ANYONE,
     "POST /v1/compensation-rules": "403 403 403 403 403 403 ok",
+    "POST /v1/compensation-rules/{version}/dry-runs": "403 403 403 403 ok  ok  ok",  # the rules are province-wide
     "GET /v1/claims": ANYONE,
     "GET /v1/claims/{claim_id}": "ok  404 ok  404 ok  404 ok",
     "POST /v1/claims/{claim_id}/approvals": "403 404 403 404 ok  404 ok",
@@ -115,6 +120,8 @@ RULES: dict[str, str] = {
     "POST /v1/recoveries/{recovery_id}/payments": "404 404 403 404 ok  404 ok",
     "POST /v1/recoveries/{recovery_id}/contests": "404 404 ok  404 403 404 403",
     "POST /v1/recoveries/{recovery_id}/write-offs": "404 404 403 404 ok  404 ok",
+    "POST /v1/recoveries/{recovery_id}/deposit-draws": "404 404 403 404 ok  404 ok",
+    "GET /v1/reports/fund-statements": "403 403 403 403 ok  403 ok",
     # debatable: the day's reconciliation is province-wide, and any region's official reads it (totals only).
     "GET /v1/reconciliations/{day}": "403 403 403 403 ok  ok  ok",
     "GET /v1/compensation/figures": ANYONE,  # aggregates, any region
@@ -208,6 +215,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /v1/recoveries/{recovery_id}/payments": {"amount_fen": 100, "reference": "商户转账 001"},
     "POST /v1/recoveries/{recovery_id}/contests": {"reason": "顾客入住的正是订单房型"},
     "POST /v1/recoveries/{recovery_id}/write-offs": {"reason": "商户申辩成立"},
+    "POST /v1/recoveries/{recovery_id}/deposit-draws": {"amount_fen": 100},
+    "PUT /v1/merchants/{merchant_id}/deposit/floor": {"floor_fen": 0},
     "POST /v1/merchants": {"uscc": uscc("authz-newcomer")},
     "POST /v1/credit/{subject_id}/records [alice]": {"kind": "honour", "honour": "中国好人", "note": "中国好人榜"},
     "POST /v1/practitioners [pending]": {"licence_number": "D-4602-008888"},
@@ -443,6 +452,8 @@ async def build_world(stack: Stack) -> World:
             "claim_id": claim["id"],
             "recovery_id": recovery["id"],
             "day": paid_on.isoformat(),
+            "month": paid_on.isoformat()[:7],
+            "version": "1",
             "practitioner_id": guide["id"],
             "image": "png",
             "subject_id": HOTEL,
@@ -462,7 +473,7 @@ async def build_world(stack: Stack) -> World:
             "purchased_on": (now.astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat(),
             "occurred_at": (now - timedelta(hours=1)).isoformat(),
         },
-        query={"region_code": SANYA, "consumer": alice.subject, "merchant": HOTEL},
+        query={"region_code": SANYA, "consumer": alice.subject, "merchant": HOTEL, "month": paid_on.isoformat()[:7]},
         private={
             ALICE_PHONE: {"alice"},
             HOTEL_PHONE: its_side,

@@ -159,3 +159,35 @@ window.I18N = {
     "code.active": "active", "code.suspended": "suspended", "code.replaced": "replaced",
   },
 };
+
+// The fund statement (funds.js): a fund's month from the ledger.
+Object.assign(window.I18N.zh, {
+  "nav.fund_statements": "基金月报", "fundstmt.title": "赔付基金月度报表", "fundstmt.fund": "赔付基金",
+  "fundstmt.month": "月份", "fundstmt.opening": "期初余额（元）", "fundstmt.topped_up": "本月注资（元）",
+  "fundstmt.paid": "本月赔付（元）", "fundstmt.recovered": "本月追偿收回（元）", "fundstmt.written_off": "本月核销（元）",
+  "fundstmt.other": "其他变动（元）", "fundstmt.closing": "期末余额（元）", "fundstmt.owed": "期末商户欠款（元）",
+  "fundstmt.lines": "本月流水", "fundstmt.at": "时间", "fundstmt.kind": "类别", "fundstmt.reference": "业务编号",
+  "fundstmt.amount": "金额（元）", "fundstmt.empty": "本月没有流水。",
+  "fundstmt.kind.fund_top_up": "基金注资", "fundstmt.kind.claim_approved": "先行赔付支出",
+  "fundstmt.kind.claim_cancelled": "赔付撤销退回", "fundstmt.kind.deposit_drawn": "划扣保证金追偿",
+  "fundstmt.kind.recovery_merchant_transfer": "商户还款", "fundstmt.kind.recovery_private_settlement": "私下和解退回",
+  "nav.deposit": "本店保证金", "deposit.title": "本店保证金", "deposit.balance": "保证金余额（元）",
+  "deposit.floor": "最低限额（元）", "deposit.owed": "尚欠赔付基金（元）", "deposit.statement": "保证金月度对账单",
+  "deposit.drawn": "本月划扣（元）", "deposit.topped_up": "本月缴纳（元）",
+  "deposit.requested": "主管部门要求补缴保证金 {amount} 元，请于 {due} 前补足。",
+});
+Object.assign(window.I18N.en, {
+  "nav.fund_statements": "Fund statements", "fundstmt.title": "Fund statement", "fundstmt.fund": "Fund",
+  "fundstmt.month": "Month", "fundstmt.opening": "Opening (yuan)", "fundstmt.topped_up": "Topped up (yuan)",
+  "fundstmt.paid": "Paid (yuan)", "fundstmt.recovered": "Recovered (yuan)", "fundstmt.written_off": "Written off (yuan)",
+  "fundstmt.other": "Other (yuan)", "fundstmt.closing": "Closing (yuan)", "fundstmt.owed": "Owed by merchants (yuan)",
+  "fundstmt.lines": "Entries of the month", "fundstmt.at": "When", "fundstmt.kind": "Kind",
+  "fundstmt.reference": "Reference", "fundstmt.amount": "Amount (yuan)", "fundstmt.empty": "No entries this month.",
+  "fundstmt.kind.fund_top_up": "top-up", "fundstmt.kind.claim_approved": "compensation paid",
+  "fundstmt.kind.claim_cancelled": "claim cancelled", "fundstmt.kind.deposit_drawn": "deposit drawn",
+  "fundstmt.kind.recovery_merchant_transfer": "merchant repaid", "fundstmt.kind.recovery_private_settlement": "returned after settlement",
+  "nav.deposit": "My deposit", "deposit.title": "My deposit", "deposit.balance": "Deposit (yuan)",
+  "deposit.floor": "Floor (yuan)", "deposit.owed": "Owed to the fund (yuan)", "deposit.statement": "Monthly statement",
+  "deposit.drawn": "Drawn (yuan)", "deposit.topped_up": "Paid in (yuan)",
+  "deposit.requested": "The authority asks you to top up {amount} yuan by {due}.",
+});
