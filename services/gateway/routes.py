@@ -78,6 +78,7 @@ ANONYMOUS = frozenset(
         ("GET", "/v1/lists/*"),
         ("GET", "/v1/benefits"),
         ("GET", "/v1/benefits/signing-key"),
+        ("GET", "/v1/benefits/jwks.json"),
     }
 )
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)

@@ -146,6 +146,7 @@ RULES: dict[str, str] = {
     "POST /v1/credit-repairs/{repair_id}/decisions": "403 403 403 403 ok  404 ok",
     "GET /v1/benefits": ANYONE,
     "GET /v1/benefits/signing-key": ANYONE,
+    "GET /v1/benefits/jwks.json": ANYONE,
     # debatable: asking about Alice (Bob), or at a merchant not one's own, is 403: the answer does not depend
     # on whether she exists. The same for recording a redemption at another merchant.
     "GET /v1/benefits/eligibility": "ok  403 ok  403 ok  403 ok",
