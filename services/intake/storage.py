@@ -104,6 +104,7 @@ class S3Storage:
             return session.client("s3", endpoint_url=url or None, region_name=region, config=config, **credentials)
 
         self.bucket = bucket
+        self.region = region
         self.prefix = prefix
         self.client = client(endpoint)
         self.signer = client(public_endpoint) if public_endpoint and public_endpoint != endpoint else self.client
@@ -133,7 +134,10 @@ class S3Storage:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
                 raise
-            await asyncio.to_thread(self.client.create_bucket, Bucket=self.bucket)
+            where = (
+                {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            )
+            await asyncio.to_thread(self.client.create_bucket, Bucket=self.bucket, **where)
 
     async def save(self, key: str, content: bytes, content_type: str = "application/octet-stream") -> None:
         await asyncio.to_thread(
