@@ -2,9 +2,11 @@
 
 The rules live in data/benefits_v*.json: which grades or honours earn a benefit, at which merchants
 (industries, integrity alliance), with which limit. A ticket gate or front desk asks whether a
-consumer may have a benefit here and gets an answer signed with Ed25519; it checks the signature
-against the key at `/v1/benefits/signing-key` without calling back. Redemption checks again and
-is recorded once under the rule's limit (a unique key), so a second use is refused even in a race.
+consumer may have a benefit here and gets an answer signed with Ed25519: a JWS (`jws`, alg EdDSA, the
+key's `kid` in its header) that any JOSE library verifies with the keys at `/v1/benefits/jwks.json`,
+without calling back. The older form (`signature` over a canonical JSON, the key at
+`/v1/benefits/signing-key`) is kept for one release. Redemption checks again and is recorded once
+under the rule's limit (a unique key), so a second use is refused even in a race.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel
@@ -91,19 +94,44 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class Signer:
-    """Signs eligibility answers; the key id is the first 8 bytes of the public key's SHA-256, in hex."""
+def _public_raw(private: Ed25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
-    def __init__(self, seed_b64: str) -> None:
+
+def key_id_of(public_raw: bytes) -> str:
+    """A key's id (`kid`): the first 8 bytes of its public key's SHA-256, in hex."""
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+class Signer:
+    """Signs eligibility answers with the current key; publishes it and the keys it replaced (a JWKS), so that an
+    answer signed just before a rotation still verifies."""
+
+    def __init__(self, seed_b64: str, previous_seeds: list[str] | None = None) -> None:
         self.private = Ed25519PrivateKey.from_private_bytes(_unb64(seed_b64))
-        self.public_raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = hashlib.sha256(self.public_raw).hexdigest()[:16]
+        self.public_raw = _public_raw(self.private)
+        self.key_id = key_id_of(self.public_raw)
+        previous = [_public_raw(Ed25519PrivateKey.from_private_bytes(_unb64(s))) for s in previous_seeds or ()]
+        self.previous_raw = [raw for raw in previous if raw != self.public_raw]
 
     def published(self) -> SigningKey:
         return SigningKey(key_id=self.key_id, public_key=_b64(self.public_raw))
 
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The public keys as a JSON Web Key Set (RFC 7517, OKP keys of RFC 8037): current first, then previous."""
+        return {
+            "keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": key_id_of(raw), "use": "sig", "alg": "EdDSA"}
+                for raw in (self.public_raw, *self.previous_raw)
+            ]
+        }
+
     def sign(self, fields: dict[str, Any]) -> str:
         return _b64(self.private.sign(canonical(fields)))
+
+    def sign_jws(self, claims: dict[str, Any]) -> str:
+        """A compact JWS (RFC 7515) of `claims`, EdDSA with the current key, its `kid` in the header."""
+        return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.key_id, "typ": "JWT"})
 
 
 def canonical(fields: dict[str, Any]) -> bytes:
@@ -113,7 +141,8 @@ def canonical(fields: dict[str, Any]) -> bytes:
 
 
 def verify(answer: dict[str, Any], public_key_b64: str) -> bool:
-    """What a gate does with an answer (kept here for the tests and the docs' example)."""
+    """What a gate did with an answer in the older form (kept for one release, with the tests of that form).
+    A gate now verifies `answer["jws"]` with any JOSE library against the JWKS (see docs/security.md)."""
     try:
         Ed25519PublicKey.from_public_bytes(_unb64(public_key_b64)).verify(
             _unb64(answer["signature"]), canonical(answer)
@@ -129,6 +158,7 @@ class Benefits:
     archive: Archive
     signer: Signer
     valid_seconds: int
+    issuer: str
 
     async def reasons_against(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> tuple[list[str], str]:
         """Why not (stable codes), and the consumer's grade; no reasons means eligible."""
@@ -172,10 +202,11 @@ class Benefits:
             reasons.append("already_redeemed")
         return reasons, grade
 
-    async def eligibility(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> Eligibility:
+    async def check(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> dict[str, Any]:
+        """The answer's fields (who, what, where, eligible or why not, until when), not yet signed."""
         reasons, grade = await self.reasons_against(rule, consumer_id, merchant)
         now = self.archive.clock.now()
-        fields: dict[str, Any] = {
+        return {
             "answer_id": new_id("ans"),
             "benefit": rule.code,
             "consumer_id": consumer_id,
@@ -187,7 +218,23 @@ class Benefits:
             "valid_until": _iso(now + timedelta(seconds=self.valid_seconds)),
             "key_id": self.signer.key_id,
         }
+
+    def signed(self, fields: dict[str, Any]) -> Eligibility:
+        """The older form: the fields with an Ed25519 signature over their canonical JSON."""
         return Eligibility(**fields, signature=self.signer.sign(fields))
+
+    def jws(self, fields: dict[str, Any]) -> str:
+        """The answer as a compact JWS (EdDSA): registered claims for who (`sub`), the answer's id (`jti`), when
+        (`iat`) and until when (`exp`, which every JOSE library checks), and the answer itself."""
+        claims = {
+            "iss": self.issuer,
+            "sub": fields["consumer_id"],
+            "jti": fields["answer_id"],
+            "iat": int(datetime.fromisoformat(fields["checked_at"]).timestamp()),
+            "exp": int(datetime.fromisoformat(fields["valid_until"]).timestamp()),
+            **{k: fields[k] for k in ("benefit", "merchant_id", "eligible", "reasons", "grade")},
+        }
+        return self.signer.sign_jws(claims)
 
     async def redeem(self, rule: BenefitRule, consumer_id: str, merchant: Merchant, by: str) -> Redemption:
         reasons, _ = await self.reasons_against(rule, consumer_id, merchant)

@@ -24,6 +24,14 @@ class CreditSettings(ServiceSettings):
         PLACEHOLDER_SIGNING_KEY,
         description=("Ed25519 private key seed (32 bytes, base64url) that signs benefit eligibility answers"),
     )
+    signing_previous_keys: str = Field(
+        "",
+        description=(
+            "the seeds CREDIT_SIGNING_KEY had before its last rotations, comma-separated: their public keys stay in "
+            "the JWKS (/v1/benefits/jwks.json) so that answers they signed still verify (keep one for at least "
+            "CREDIT_ELIGIBILITY_VALID_SECONDS plus the gates' JWKS cache time, then drop it)"
+        ),
+    )
     code_profile_max_age_seconds: int = Field(
         30,
         ge=0,
@@ -38,6 +46,10 @@ class CreditSettings(ServiceSettings):
     lists_interval_seconds: float = Field(
         60.0, gt=0, description=("how often the lists scheduler lists unanswered notices and ends expired listings")
     )
+
+    @property
+    def signing_previous_key_list(self) -> list[str]:
+        return [seed.strip() for seed in self.signing_previous_keys.split(",") if seed.strip()]
 
     def development_only(self) -> list[str]:
         found = super().development_only()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
 from services.credit import external
@@ -33,6 +34,7 @@ from shared.contracts.credit import (
     Eligibility,
     ExternalScoreIn,
     ExternalScoreOut,
+    Jwks,
     ListingDecisionIn,
     ListingOut,
     ListName,
@@ -58,6 +60,7 @@ from shared.errors import Conflict, Forbidden, InvalidTransition, problem_respon
 from shared.pagination import CursorParam, Keyset, Limit, key
 
 router = APIRouter(prefix="/v1")
+JWT_MEDIA_TYPE = "application/jwt"
 SubjectId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_\-]{1,64}$")]
 CodeValue = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{6,16}$")]
 
@@ -318,7 +321,11 @@ async def decide_repair(
 async def get_benefits(request: Request, session: Session, archive: ArchiveService) -> Benefits:
     state = request.app.state
     return Benefits(
-        session=session, archive=archive, signer=state.signer, valid_seconds=state.settings.eligibility_valid_seconds
+        session=session,
+        archive=archive,
+        signer=state.signer,
+        valid_seconds=state.settings.eligibility_valid_seconds,
+        issuer=state.settings.public_base_url,
     )
 
 
@@ -331,10 +338,28 @@ async def list_benefits(caller: Caller) -> list[BenefitRuleOut]:
     return [BenefitRuleOut(**rule.model_dump(mode="json")) for rule in benefit_book().benefits]
 
 
-@router.get("/benefits/signing-key", tags=["benefits"])
+@router.get("/benefits/signing-key", tags=["benefits"], deprecated=True)
 async def signing_key(request: Request, caller: Caller) -> SigningKey:
-    """The public key that eligibility answers are signed with (Ed25519)."""
+    """The public key of the older form of eligibility answers (Ed25519 over canonical JSON); kept for one
+    release: verify the JWS form with the keys at /v1/benefits/jwks.json instead."""
     return request.app.state.signer.published()
+
+
+@router.get(
+    "/benefits/jwks.json",
+    tags=["benefits"],
+    response_model=Jwks,
+    responses={200: {"content": {"application/jwk-set+json": {"schema": Jwks.model_json_schema()}}}},
+)
+async def benefit_keys(request: Request, caller: Caller) -> Response:
+    """The keys that sign eligibility answers, as a JSON Web Key Set (RFC 7517): the current key first, then the
+    keys it replaced, each with its `kid`. A gate caches it and fetches it again when an answer names an unknown
+    `kid` (PyJWT's PyJWKClient, jose, nimbus and the like do this themselves)."""
+    return Response(
+        json.dumps(request.app.state.signer.jwks()),
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 async def _benefit_merchant(session: Session, merchant_id: str, caller: Identity) -> Merchant:
@@ -354,7 +379,18 @@ def _may_ask(caller: Identity, consumer_id: str, merchant: Merchant) -> bool:
 @router.get(
     "/benefits/eligibility",
     tags=["benefits"],
-    responses=problem_responses(BenefitNotFound, MerchantNotFound, Forbidden),
+    response_model=Eligibility,
+    responses={
+        200: {
+            "content": {
+                JWT_MEDIA_TYPE: {
+                    "schema": {"type": "string", "description": "a compact JWS, EdDSA"},
+                    "example": "eyJhbGciOiJFZERTQSIsImtpZCI6IjNmOWMyYTFiOGU0ZDdjNjAiLCJ0eXAiOiJKV1QifQ.eyJpc3Mi...",
+                }
+            }
+        },
+        **problem_responses(BenefitNotFound, MerchantNotFound, Forbidden),
+    },
 )
 async def eligibility(
     benefits: BenefitService,
@@ -363,14 +399,22 @@ async def eligibility(
     consumer: Annotated[str, Query(pattern=r"^[0-9A-Za-z_\-]{1,64}$", description="the consumer's platform id")],
     benefit: Annotated[str, Query(pattern=r"^[a-z_]{2,40}$", examples=["free_first_ticket"])],
     merchant: Annotated[str, Query(pattern=r"^mer_[0-9A-Z]{26}$")],
-) -> Eligibility:
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
     """May this consumer have this benefit here? A signed answer with the reasons when not. Asked by
-    the consumer, the merchant's staff (the ticket gate, the front desk), its officials or a partner."""
+    the consumer, the merchant's staff (the ticket gate, the front desk), its officials or a partner.
+    With `Accept: application/jwt` the answer is a compact JWS (EdDSA; claims `sub` the consumer, `jti` the
+    answer's id, `iat`, `exp`, `iss`, and `benefit`, `merchant_id`, `eligible`, `reasons`, `grade`) that any JOSE
+    library verifies with the keys at /v1/benefits/jwks.json. Otherwise the older form (deprecated, kept for
+    one release): JSON with an Ed25519 `signature` over its canonical JSON."""
     rule = benefit_book().rule(benefit)
     where = await _benefit_merchant(session, merchant, caller)
     if not _may_ask(caller, consumer, where):
         raise Forbidden("Only the consumer, the merchant or its officials may ask.")
-    return await benefits.eligibility(rule, consumer, where)
+    fields = await benefits.check(rule, consumer, where)
+    if accept and JWT_MEDIA_TYPE in accept:
+        return Response(benefits.jws(fields), media_type=JWT_MEDIA_TYPE)
+    return benefits.signed(fields)
 
 
 @router.post(

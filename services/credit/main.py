@@ -50,7 +50,8 @@ lists_scheduler = periodic("lists", "lists_interval_seconds", _lists_pass, log)
 
 
 async def _startup(app: FastAPI) -> None:
-    app.state.signer = Signer(app.state.settings.signing_key)
+    settings = app.state.settings
+    app.state.signer = Signer(settings.signing_key, settings.signing_previous_key_list)
 
 
 def create_app(settings: CreditSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:

@@ -83,6 +83,21 @@ class GatewaySettings(ServiceSettings):
         ),
     )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
+    redis_url: str = Field(
+        "",
+        description=(
+            "Redis shared by the gateway's replicas (redis://host:6379/0): rate limits then hold across replicas, "
+            "and the WeChat access token is kept there (empty: rate limits per replica, the token in the database)"
+        ),
+    )
+    redis_prefix: str = Field(
+        "gateway:", description="prefix of the gateway's Redis keys (to share one Redis database with others)"
+    )
+    redis_timeout_seconds: float = Field(
+        0.5,
+        gt=0,
+        description=("timeout of a Redis call; past it a rate limit falls back to this replica's own bucket"),
+    )
     rate_limit_per_identity: int = Field(600, description="requests per minute per logged-in identity (0: off)")
     rate_limit_per_ip: int = Field(1200, description="requests per minute per client IP (0: off)")
     login_free_failures: int = Field(

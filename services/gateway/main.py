@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import redis
+import redis.asyncio
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -32,7 +35,8 @@ from services.gateway.partners import handlers as partner_handlers
 from services.gateway.partners import webhook_worker
 from services.gateway.progress import links_router as progress_links_router
 from services.gateway.progress import router as progress_router
-from services.gateway.ratelimit import InFlightLimit, RateLimiter
+from services.gateway.provider_tokens import DatabaseTokens, RedisTokens, TokenBackend, TokenStorage
+from services.gateway.ratelimit import InFlightLimit, RateLimiter, SharedRateLimiter
 from services.gateway.routes import auth_router, proxy_router
 from shared.app import create_service_app, serve
 from shared.clock import Clock
@@ -43,14 +47,16 @@ from shared.retention import Retention, days
 log = logging.getLogger("gateway")
 
 
-def build_logins(settings: GatewaySettings) -> dict[str, LoginAdapter]:
-    """One login adapter per mini-program provider, each pointed at its base URL from settings."""
+def build_logins(settings: GatewaySettings, tokens: TokenStorage) -> dict[str, LoginAdapter]:
+    """One login adapter per mini-program provider, each pointed at its base URL from settings; WeChat's access
+    token kept in `tokens`, shared by the replicas."""
     logins: dict[str, LoginAdapter] = {
         "wechat": WeChatMiniProgramLogin(
             settings.wechat_appid,
             settings.wechat_secret,
             settings.wechat_api_base,
             timeout=settings.provider_timeout_seconds,
+            tokens=tokens,
         ),
     }
     for adapter, appid, secret, base in (
@@ -88,19 +94,44 @@ def event_handlers(app: FastAPI) -> dict[str, EventHandler]:
 async def _startup(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
     app.state.sessions = SessionCache(settings.session_check_seconds, timedelta(minutes=settings.access_token_minutes))
-    app.state.limits = {
-        "identity": RateLimiter(settings.rate_limit_per_identity),
-        "ip": RateLimiter(settings.rate_limit_per_ip),
-        "login": RateLimiter(settings.rate_limit_logins_per_ip),
-        "progress_ip": RateLimiter(settings.progress_lookups_per_ip),
-        "progress_case": RateLimiter(settings.progress_lookups_per_case),
+    per_minute = {
+        "identity": settings.rate_limit_per_identity,
+        "ip": settings.rate_limit_per_ip,
+        "login": settings.rate_limit_logins_per_ip,
+        "progress_ip": settings.progress_lookups_per_ip,
+        "progress_case": settings.progress_lookups_per_case,
     }
-    app.state.logins = build_logins(settings)
+    app.state.redis = app.state.redis_blocking = None
+    tokens: TokenBackend
+    if settings.redis_url:
+        timeouts = {
+            "socket_timeout": settings.redis_timeout_seconds,
+            "socket_connect_timeout": settings.redis_timeout_seconds,
+        }
+        app.state.redis = redis.asyncio.Redis.from_url(settings.redis_url, **timeouts)
+        # The token store is called from the SDK's worker threads: a blocking client, with the provider's timeout.
+        app.state.redis_blocking = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.provider_timeout_seconds,
+            socket_connect_timeout=settings.provider_timeout_seconds,
+        )
+        app.state.limits = {
+            name: SharedRateLimiter(app.state.redis, name, limit, prefix=settings.redis_prefix)
+            for name, limit in per_minute.items()
+        }
+        tokens = RedisTokens(app.state.redis_blocking, prefix=f"{settings.redis_prefix}token:")
+    else:
+        app.state.limits = {name: RateLimiter(limit) for name, limit in per_minute.items()}
+        tokens = DatabaseTokens(app.state.sessionmaker, asyncio.get_running_loop())
+    app.state.logins = build_logins(settings, TokenStorage(tokens))
     app.state.webhook_client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
 
 
 async def _shutdown(app: FastAPI) -> None:
     await app.state.webhook_client.aclose()
+    if app.state.redis is not None:
+        await app.state.redis.aclose()
+        app.state.redis_blocking.close()
     for login in app.state.logins.values():
         if hasattr(login, "aclose"):
             await login.aclose()

@@ -88,6 +88,18 @@ class LoginThrottle(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ProviderToken(Base):
+    """A provider's access token (WeChat's `access_token`) shared by every gateway replica: one fetch serves them
+    all, and a replica that finds it rejected reads here first whether another replica has a newer one."""
+
+    __tablename__ = "provider_tokens"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1024))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class LoginAudit(Base):
     """One line per staff login event: failed, refused while locked, locked, succeeded, unlocked."""
 

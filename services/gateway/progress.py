@@ -194,8 +194,8 @@ async def look_up(body: LookupIn, request: Request) -> LookupOut:
     """Open a complaint's progress page with its case number and the phone given with it. A wrong phone answers
     404 case_not_found, as an unknown case number does; look-ups are limited per client IP and per case."""
     limits = request.app.state.limits
-    limits["progress_ip"].hit(_client(request))
-    limits["progress_case"].hit("".join(ch for ch in body.case_number if ch.isdigit()) or body.case_number)
+    await limits["progress_ip"].hit(_client(request))
+    await limits["progress_case"].hit("".join(ch for ch in body.case_number if ch.isdigit()) or body.case_number)
     upstream = await request.app.state.clients["intake"].request(
         "POST", "/internal/progress-lookups", identity=LOOKUP_SERVICE, json=body.model_dump()
     )
@@ -217,7 +217,7 @@ async def look_up(body: LookupIn, request: Request) -> LookupOut:
 
 async def held_complaint(request: Request, token: Token = None) -> str:
     """The complaint the request's progress token opens (401 before anything else is looked at)."""
-    request.app.state.limits["ip"].hit(_client(request))
+    await request.app.state.limits["ip"].hit(_client(request))
     return verify_token(request.app.state.settings, token)
 
 

@@ -79,6 +79,7 @@ ANONYMOUS = frozenset(
         ("GET", "/v1/lists/*"),
         ("GET", "/v1/benefits"),
         ("GET", "/v1/benefits/signing-key"),
+        ("GET", "/v1/benefits/jwks.json"),
     }
 )
 PUBLIC_IDENTITY = Identity(subject="anonymous", role=Role.public)
@@ -144,7 +145,7 @@ async def caller(request: Request, auth: Auth) -> tuple[Identity, str]:
     if token is None:
         raise InvalidToken("Log in and send the access token as 'Authorization: Bearer <token>'.", code="token_missing")
     identity, session_id = await auth.authenticate(token)
-    request.app.state.limits["identity"].hit(identity.subject)
+    await request.app.state.limits["identity"].hit(identity.subject)
     return identity, session_id
 
 
@@ -152,7 +153,7 @@ Caller = Annotated[tuple[Identity, str], Depends(caller)]
 
 
 async def _login_limit(request: Request) -> None:
-    request.app.state.limits["login"].hit(client_ip(request))
+    await request.app.state.limits["login"].hit(client_ip(request))
 
 
 LOGIN_ERRORS = problem_responses(
@@ -273,7 +274,7 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
     if service is None:
         raise RouteNotFound(f"There is no endpoint {request.url.path}.")
     state = request.app.state
-    state.limits["ip"].hit(client_ip(request))
+    await state.limits["ip"].hit(client_ip(request))
     token = _bearer(request)
     if token is None and anonymous(request.method, request.url.path):
         identity = PUBLIC_IDENTITY

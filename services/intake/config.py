@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -18,7 +19,52 @@ class IntakeSettings(ServiceSettings):
     port: int = Field(8001, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/intake.db", description="SQLAlchemy async URL")
     regions_file: Path = Field(DATA_DIR / "regions.json", description="the region catalogue (JSON)")
-    evidence_dir: Path = Field(Path("var/evidence"), description="where evidence files are stored")
+    evidence_storage: Literal["disk", "s3"] = Field(
+        "disk",
+        description=(
+            "where evidence files are kept: disk (INTAKE_EVIDENCE_DIR; with several replicas a ReadWriteMany volume) "
+            "or s3 (an S3-compatible object store: MinIO, AWS S3, Alibaba OSS; INTAKE_EVIDENCE_S3_*)"
+        ),
+    )
+    evidence_dir: Path = Field(Path("var/evidence"), description="where evidence files are stored on disk")
+    evidence_s3_endpoint: str = Field(
+        "",
+        description=(
+            "the object store's URL as the services reach it (http://minio:9000, https://oss-cn-hangzhou.aliyuncs.com; "
+            "empty: AWS S3 of the region)"
+        ),
+    )
+    evidence_s3_public_endpoint: str = Field(
+        "",
+        description=(
+            "the object store's URL as tourists' and staff's browsers reach it, for presigned downloads "
+            "(empty: the same as INTAKE_EVIDENCE_S3_ENDPOINT)"
+        ),
+    )
+    evidence_s3_bucket: str = Field("evidence", description="the bucket evidence files go to")
+    evidence_s3_region: str = Field("us-east-1", description="the bucket's region (MinIO: us-east-1)")
+    evidence_s3_access_key: str = Field(
+        "", description="access key id (empty: boto3's own chain: environment, web identity, instance profile)"
+    )
+    evidence_s3_secret_key: str = Field("", description="secret access key that goes with the access key id")
+    evidence_s3_addressing_style: Literal["path", "virtual", "auto"] = Field(
+        "path",
+        description=("path (MinIO, most self-hosted stores), virtual (bucket.host: Alibaba OSS requires it) or auto"),
+    )
+    evidence_s3_prefix: str = Field("", description="a prefix of every object key (to share a bucket), e.g. intake/")
+    evidence_s3_create_bucket: bool = Field(
+        False, description="create the bucket at start-up if it is missing (development and compose)"
+    )
+    evidence_download: Literal["proxy", "redirect"] = Field(
+        "proxy",
+        description=(
+            "how a permitted download is served: proxy (intake reads the file and sends it) or, with s3, redirect "
+            "(307 to a presigned URL of the object store, valid INTAKE_EVIDENCE_DOWNLOAD_SECONDS)"
+        ),
+    )
+    evidence_download_seconds: int = Field(
+        300, ge=10, le=3600, description="how long a presigned evidence download URL holds"
+    )
     evidence_max_bytes: int = Field(10 * 1024 * 1024, description="largest evidence file")
     evidence_max_image_pixels: int = Field(
         16_000_000,

@@ -19,7 +19,7 @@ from services.intake.returns import ReturnsDesk
 from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
 from services.intake.service import Intake
-from services.intake.storage import DiskStorage
+from services.intake.storage import DiskStorage, S3Storage
 from shared.app import create_service_app, serve
 from shared.background import periodic
 from shared.clock import Clock
@@ -71,8 +71,15 @@ deadline_scheduler = periodic("deadlines", "scheduler_interval_seconds", _deadli
 
 
 async def _startup(app: FastAPI) -> None:
-    app.state.storage = DiskStorage(app.state.settings.evidence_dir)
-    load_catalogue(app.state.settings.regions_file)
+    settings: IntakeSettings = app.state.settings
+    if settings.evidence_storage == "s3":
+        storage = S3Storage.from_settings(settings)
+        if settings.evidence_s3_create_bucket:
+            await storage.ensure_bucket()
+        app.state.storage = storage
+    else:
+        app.state.storage = DiskStorage(settings.evidence_dir)
+    load_catalogue(settings.regions_file)
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:

@@ -201,6 +201,10 @@ class Evidence(Base):
     storage_key: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(40))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Removed: the file is deleted from storage; the row stays, out of every list, for the uploader's daily quota
+    # (an upload that is removed again still counted) and for the timeline's sake.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by: Mapped[str | None] = mapped_column(String(40))
 
     complaint: Mapped[Complaint] = relationship(back_populates="evidence", lazy="raise")
 

@@ -168,7 +168,7 @@ class ComplaintRepository:
             return {}
         query = (
             select(Evidence.complaint_id, func.count())
-            .where(Evidence.complaint_id.in_(complaint_ids))
+            .where(Evidence.complaint_id.in_(complaint_ids), Evidence.removed_at.is_(None))
             .group_by(Evidence.complaint_id)
         )
         return {complaint_id: count for complaint_id, count in (await self.session.execute(query)).all()}
@@ -176,13 +176,14 @@ class ComplaintRepository:
     async def evidence_held(self, complaint_id: str) -> tuple[int, int]:
         """How many evidence files a complaint holds, and their total size in bytes."""
         query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
-            Evidence.complaint_id == complaint_id
+            Evidence.complaint_id == complaint_id, Evidence.removed_at.is_(None)
         )
         count, size = (await self.session.execute(query)).one()
         return int(count), int(size)
 
     async def evidence_uploaded_by(self, subject: str, since: datetime) -> tuple[int, int]:
-        """How many evidence files an account has uploaded since `since`, and their total size in bytes."""
+        """How many evidence files an account has uploaded since `since`, and their total size in bytes (files
+        removed since count: an upload removed again is still an upload)."""
         query = select(func.count(), func.coalesce(func.sum(Evidence.size_bytes), 0)).where(
             Evidence.uploaded_by == subject, Evidence.uploaded_at >= since
         )
@@ -190,11 +191,18 @@ class ComplaintRepository:
         return int(count), int(size)
 
     async def list_evidence(self, complaint_id: str) -> list[Evidence]:
-        query = select(Evidence).where(Evidence.complaint_id == complaint_id).order_by(Evidence.uploaded_at)
+        query = (
+            select(Evidence)
+            .where(Evidence.complaint_id == complaint_id, Evidence.removed_at.is_(None))
+            .order_by(Evidence.uploaded_at)
+        )
         return list((await self.session.scalars(query)).all())
 
-    async def get_evidence(self, complaint_id: str, evidence_id: str) -> Evidence | None:
+    async def get_evidence(self, complaint_id: str, evidence_id: str, *, removed: bool = False) -> Evidence | None:
+        """A file of the complaint; one removed only when `removed` is asked for."""
         query = select(Evidence).where(Evidence.id == evidence_id, Evidence.complaint_id == complaint_id)
+        if not removed:
+            query = query.where(Evidence.removed_at.is_(None))
         return (await self.session.execute(query)).scalar_one_or_none()
 
     def add_evidence(self, evidence: Evidence) -> None:

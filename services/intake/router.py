@@ -42,6 +42,7 @@ from services.intake.service import (
     UnknownMerchant,
     missed_deadlines,
 )
+from services.intake.storage import EvidenceMissing
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry
 from shared.contracts.compensation import CompensationRequestIn
@@ -87,6 +88,7 @@ from shared.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidTransition,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     problem_responses,
@@ -597,11 +599,20 @@ async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[E
     return [_evidence_out(e) for e in await ComplaintRepository(session).list_evidence(complaint.id)]
 
 
+class EvidenceGone(NotFound):
+    code, title = "evidence_gone", "Evidence file missing from storage"
+
+
 @router.get(
     "/complaints/{complaint_id}/evidence/{file_id}",
     responses={
         200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}},
-        **problem_responses(ComplaintNotFound),
+        307: {
+            "description": "with INTAKE_EVIDENCE_DOWNLOAD=redirect: a presigned URL of the object store to fetch the "
+            "file from, valid for minutes (Location)",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        },
+        **problem_responses(ComplaintNotFound, EvidenceGone),
     },
     response_class=Response,
 )
@@ -611,17 +622,51 @@ async def download_evidence(
     session: Session,
     intake: IntakeService,
 ) -> Response:
-    """One evidence file's content, as an attachment of the type read from it at upload."""
+    """One evidence file's content, as an attachment of the type read from it at upload; or, where the files are in
+    an object store that serves downloads itself, a redirect to a short-lived URL of it (after the same checks)."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
     if evidence is None:
         raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
     assert intake.storage is not None
-    content = await intake.storage.load(evidence.storage_key)
+    filename = f"{evidence.id}.{EXTENSIONS[evidence.content_type]}"
+    settings = intake.settings
+    if settings.evidence_download == "redirect":
+        url = intake.storage.download_url(
+            evidence.storage_key, filename, evidence.content_type, settings.evidence_download_seconds
+        )
+        if url is not None:
+            return Response(status_code=307, headers={"Location": url, "Cache-Control": "no-store"})
+    try:
+        content = await intake.storage.load(evidence.storage_key)
+    except EvidenceMissing as exc:
+        raise EvidenceGone(f"File {file_id} is recorded but its content is missing from storage.") from exc
     return Response(
         content,
         media_type=evidence.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{evidence.id}.{EXTENSIONS[evidence.content_type]}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.delete(
+    "/complaints/{complaint_id}/evidence/{file_id}",
+    status_code=204,
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition),
+)
+async def remove_evidence(
+    complaint: CurrentComplaint,
+    file_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    caller: Caller,
+    session: Session,
+    intake: IntakeService,
+) -> Response:
+    """Remove an evidence file: its uploader while the complaint is open, an administrator at any time. The file
+    is deleted from storage and leaves every list; the timeline records the removal (evidence_removed). Removing
+    a removed file again answers 204 as well (a retried request changes nothing)."""
+    evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id, removed=True)
+    if evidence is None:
+        raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
+    await intake.remove_evidence(complaint, caller, evidence)
+    return Response(status_code=204)
 
 
 # --- lifecycle actions: each a sub-resource named by the verb's noun --------------------------------

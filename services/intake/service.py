@@ -1019,7 +1019,7 @@ class Intake:
         evidence_id = new_id("evd")
         key = f"{c.id}/{evidence_id}"
         assert self.storage is not None
-        await self.storage.save(key, kept.content)
+        await self.storage.save(key, kept.content, kept.content_type)
         evidence = Evidence(
             id=evidence_id,
             complaint_id=c.id,
@@ -1039,6 +1039,26 @@ class Intake:
             data={"evidence_id": evidence_id, "content_type": kept.content_type, "size_bytes": len(kept.content)},
         )
         return evidence
+
+    async def remove_evidence(self, c: Complaint, actor: Identity, evidence: Evidence) -> None:
+        """Remove a file: its uploader while the complaint is open, an admin at any time (a file that shows a
+        third party, say). The file is deleted from storage; the row stays out of every list, and the timeline
+        says who removed which file."""
+        is_admin = actor.role == Role.admin
+        if not is_admin and evidence.uploaded_by != actor.subject:
+            raise ActionNotAllowed("Only the uploader or an administrator may remove a file.", action="remove evidence")
+        self._require(c, actor, Role.consumer, Role.merchant_staff, Role.official, Role.admin, action="remove evidence")
+        if not is_admin and c.state not in OPEN_STATES:
+            raise InvalidTransition(
+                "Evidence can be removed while the complaint is open.", state=c.state, action="evidence_removed"
+            )
+        if evidence.removed_at is not None:
+            return  # removed before: a retry, or a second admin
+        evidence.removed_at, evidence.removed_by = self.clock.now(), actor.subject
+        self._record(c, "evidence_removed", actor, data={"evidence_id": evidence.id, "size_bytes": evidence.size_bytes})
+        await self.session.flush()
+        assert self.storage is not None
+        await self.storage.delete(evidence.storage_key)  # last: if it fails, the request rolls back and nothing changed
 
     async def _check_evidence_quota(self, c: Complaint, actor: Identity, *, adding: int) -> None:
         """A complaint holds so many files and bytes; a tourist's or merchant's account uploads so many in any

@@ -254,7 +254,9 @@ class BenefitRuleOut(BaseModel):
 
 
 class Eligibility(BaseModel):
-    """A signed answer: the ticket gate or front desk checks the signature with the published key."""
+    """A signed answer in the older form (deprecated, kept for one release): the ticket gate or front desk checks
+    `signature` with the key at /v1/benefits/signing-key. Ask with `Accept: application/jwt` for the same answer
+    as a JWS that any JOSE library verifies against /v1/benefits/jwks.json."""
 
     answer_id: str = Field(examples=["ans_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     benefit: str
@@ -306,9 +308,30 @@ class RedemptionOut(BaseModel):
 
 
 class SigningKey(BaseModel):
+    """The key of the older form of eligibility answers (deprecated: use the JWKS)."""
+
     key_id: str
     algorithm: str = "Ed25519"
     public_key: str = Field(description="raw 32-byte public key, base64url without padding")
+
+
+class Jwk(BaseModel):
+    """An Ed25519 public key as a JSON Web Key (RFC 8037)."""
+
+    kty: str = Field(examples=["OKP"])
+    crv: str = Field(examples=["Ed25519"])
+    x: str = Field(
+        description="the raw public key, base64url", examples=["11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"]
+    )
+    kid: str = Field(examples=["3f9c2a1b8e4d7c60"])
+    use: str = Field(examples=["sig"])
+    alg: str = Field(examples=["EdDSA"])
+
+
+class Jwks(BaseModel):
+    """A JSON Web Key Set (RFC 7517): the current signing key first, then the ones it replaced."""
+
+    keys: list[Jwk]
 
 
 class CodeOut(BaseModel):

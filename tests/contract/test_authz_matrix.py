@@ -67,6 +67,8 @@ RULES: dict[str, str] = {
     "POST /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence/{file_id}": "ok  404 ok  404 ok  404 ok",
+    # The uploader (Alice) or an admin; her merchant's staff and her region's official see it but may not remove it.
+    "DELETE /v1/complaints/{complaint_id}/evidence/{file_id}": "ok  404 403 404 403 404 ok",
     "POST /v1/complaints/{complaint_id}/intake-decisions": "403 404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/link-decisions": "403 404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/assignments": "403 404 403 404 ok  404 ok",
@@ -153,6 +155,7 @@ RULES: dict[str, str] = {
     "POST /v1/credit-repairs/{repair_id}/decisions": "403 403 403 403 ok  404 ok",
     "GET /v1/benefits": ANYONE,
     "GET /v1/benefits/signing-key": ANYONE,
+    "GET /v1/benefits/jwks.json": ANYONE,
     # debatable: asking about Alice (Bob), or at a merchant not one's own, is 403: the answer does not depend
     # on whether she exists. The same for recording a redemption at another merchant.
     "GET /v1/benefits/eligibility": "ok  403 ok  403 ok  403 ok",
@@ -221,8 +224,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /v1/credit/{subject_id}/records [alice]": {"kind": "honour", "honour": "中国好人", "note": "中国好人榜"},
     "POST /v1/practitioners [pending]": {"licence_number": "D-4602-008888"},
 }
-# Run last, in this order: a suspended, then replaced code would change what the scan rows see.
-LAST = ("POST /v1/merchants/{merchant_id}/code/suspensions", "POST /v1/merchants/{merchant_id}/code/reissues")
+# Run last, in this order: a removed file would be gone for the evidence rows; a suspended, then replaced code
+# would change what the scan rows see.
+LAST = (
+    "DELETE /v1/complaints/{complaint_id}/evidence/{file_id}",
+    "POST /v1/merchants/{merchant_id}/code/suspensions",
+    "POST /v1/merchants/{merchant_id}/code/reissues",
+)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ LOOPBACK = ("127.0.0.1", "localhost")
 RESIDENT_BYTES = 150 * 2**20  # what one service process holds
 # Base settings a production pod always sets, whatever their defaults (shared/settings.py).
 CORE = ("environment", "host", "database_url", "database_schema", "internal_secret")
+# Secrets that may stay empty: S3 credentials then come from the pod's identity (boto3's chain).
+OPTIONAL_SECRETS = ("INTAKE_EVIDENCE_S3_ACCESS_KEY", "INTAKE_EVIDENCE_S3_SECRET_KEY")
 # Gateway paths that stay inside the cluster.
 INTERNAL_PATHS = ("health", "internal", "metrics")
 
@@ -157,6 +159,8 @@ def must_be_provided(service: str, name: str, field: FieldInfo) -> bool:
         return False  # a service never calls itself (shared/app.py builds clients for the others)
     if name.endswith("previous_secret"):
         return False  # set only while a rotation rolls out (and then from a Secret, like every secret)
+    if is_secret(name) and field.default == "":
+        return False  # empty: the feature is off, or the credentials come from elsewhere (S3: the pod's identity)
     if name in CORE or field.is_required() or is_secret(name):
         return True  # a secret's default is in the code, so it is no secret
     default = field.default
@@ -228,6 +232,8 @@ def test_the_secret_is_a_template_with_marked_placeholders(manifests: Manifests)
     for name, secret in manifests.of("Secret").items():
         assert "data" not in secret, f"{name}: no encoded values in the repository"
         for key, value in secret["stringData"].items():
+            if value == "" and key in OPTIONAL_SECRETS:
+                continue  # empty is a working choice (the pod's own identity)
             assert PLACEHOLDER in str(value), f"Secret {name}: {key} must be a {PLACEHOLDER} placeholder"
     used = set()
     for _, pod in manifests.workloads():

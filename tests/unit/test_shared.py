@@ -69,17 +69,17 @@ def test_handling_minutes_count_started_minutes() -> None:
     assert minutes_between(start, start + timedelta(minutes=6, seconds=1)) == 7
 
 
-def test_rate_limiter_refuses_past_the_limit_with_retry_after() -> None:
+async def test_rate_limiter_refuses_past_the_limit_with_retry_after() -> None:
     now = [0.0]
     limiter = RateLimiter(3, monotonic=lambda: now[0])
     for _ in range(3):
-        limiter.hit("alice")
+        await limiter.hit("alice")
     with pytest.raises(TooManyRequests) as refused:
-        limiter.hit("alice")
+        await limiter.hit("alice")
     assert refused.value.headers["Retry-After"] == "20"
-    limiter.hit("bob")  # others are not affected
+    await limiter.hit("bob")  # others are not affected
     now[0] += 20
-    limiter.hit("alice")
+    await limiter.hit("alice")
 
 
 async def test_past_its_cap_the_gateway_refuses_at_once_but_never_a_probe_or_an_event() -> None:

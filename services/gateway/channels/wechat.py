@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import requests
@@ -17,6 +18,7 @@ from services.gateway.channels.base import (
     ProviderIdentity,
     ProviderUnavailable,
 )
+from services.gateway.provider_tokens import LocalTokens, TokenStorage
 
 log = logging.getLogger("gateway.channels.wechat")
 
@@ -24,6 +26,8 @@ log = logging.getLogger("gateway.channels.wechat")
 _BAD_CODE = {40029, 40163, 40226}
 # 40013 invalid appid, 40125 invalid secret, 40164 caller IP not on the allow-list: our configuration, not the user.
 _BAD_CREDENTIALS = {40013, 40125, 40164}
+# The access token was rejected: 40001 not (or no longer) valid, 40014 malformed, 42001 expired.
+_TOKEN_REJECTED = {40001, 40014, 42001}
 # Subscribe messages WeChat will not deliver, however often asked: 43101 the user has no subscription left (or
 # refused it), 40003 an openid that is not this app's user, 40037 a template id it does not know, 47003 data
 # that breaks the template's limits, 41030 a page that is not in the published mini-program.
@@ -50,20 +54,75 @@ class _TimeoutSession(requests.Session):
 
 
 class _Client(WeChatClient):
-    """wechatpy's client with every URL under `api_base` (its token URL is otherwise hard-coded)."""
+    """wechatpy's client with every URL under `api_base`, its access token in `storage` (shared by the gateway's
+    replicas), fetched from the stable-token endpoint: in its normal mode that hands every caller the same token
+    while it is valid, so a fetch never ends a token another replica holds."""
 
-    def __init__(self, appid: str, secret: str, api_base: str, timeout: float) -> None:
-        super().__init__(appid, secret, timeout=timeout)
+    def __init__(self, appid: str, secret: str, api_base: str, timeout: float, storage: TokenStorage) -> None:
+        # auto_retry off: a rejected token is handled by `with_token`, which knows which token was rejected.
+        super().__init__(appid, secret, timeout=timeout, session=storage, auto_retry=False)
         self._http = _TimeoutSession(timeout)
         self._api_base = api_base.rstrip("/")
         self.API_BASE_URL = self._api_base + "/cgi-bin/"
         self.wxa.API_BASE_URL = self._api_base + "/"
+        self._fetching = threading.Lock()  # one fetch at a time in this replica; the others wait and share it
+        self.token_storage = storage
 
     def fetch_access_token(self) -> dict[str, Any]:
-        return self._fetch_access_token(
-            url=self._api_base + "/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        """Called by wechatpy when it has no valid token: the shared one if another thread or replica has one,
+        else a fetch. The expiry is the storage's (wechatpy's own `expires_at` stays unset)."""
+        with self._fetching:
+            shared = self.token_storage.reread(self.access_token_key)
+            if shared is not None:
+                return {"access_token": shared.value, "expires_in": int(shared.seconds_left())}
+            return self._fetch_stable_token(force_refresh=False)
+
+    def refresh_access_token(self, rejected: str | None) -> None:
+        """WeChat rejected `rejected`: take the shared token if it is another (a replica refreshed it), else fetch.
+        Should the stable-token endpoint hand back the very token WeChat rejects, force a new one."""
+        with self._fetching:
+            shared = self.token_storage.reread(self.access_token_key)
+            if shared is not None and shared.value != rejected:
+                return
+            fetched = self._fetch_stable_token(force_refresh=False)
+            if fetched["access_token"] == rejected:
+                log.warning("WeChat's stable token is the one it rejects: forcing a new one")
+                self._fetch_stable_token(force_refresh=True)
+
+    def _fetch_stable_token(self, force_refresh: bool) -> dict[str, Any]:
+        log.info("fetching a WeChat access token (force_refresh=%s)", force_refresh)
+        response = self._http.post(
+            self._api_base + "/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": force_refresh,
+            },
         )
+        try:
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise WeChatClientException(None, None, client=self, request=exc.request, response=exc.response) from exc
+        result = response.json()
+        if result.get("errcode"):
+            raise WeChatClientException(
+                result["errcode"], result.get("errmsg"), client=self, request=response.request, response=response
+            )
+        self.token_storage.set(self.access_token_key, result["access_token"], int(result.get("expires_in", 7200)))
+        return dict(result)
+
+    def with_token(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call `fn` (a blocking SDK call); when WeChat rejects the access token, refresh it once and call again."""
+        token = self.access_token
+        try:
+            return fn(*args, **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode not in _TOKEN_REJECTED:
+                raise
+            log.info("WeChat rejected the access token (errcode %s): refreshing it", exc.errcode)
+        self.refresh_access_token(rejected=token)
+        return fn(*args, **kwargs)
 
 
 class WeChatMiniProgramLogin:
@@ -71,13 +130,16 @@ class WeChatMiniProgramLogin:
 
     provider = "wechat"
 
-    def __init__(self, appid: str, secret: str, api_base: str, timeout: float = 5.0) -> None:
-        self.client = _Client(appid, secret, api_base, timeout)
+    def __init__(
+        self, appid: str, secret: str, api_base: str, timeout: float = 5.0, tokens: TokenStorage | None = None
+    ) -> None:
+        """`tokens`: where the access token is kept (the gateway passes its shared store; on its own, in memory)."""
+        self.client = _Client(appid, secret, api_base, timeout, tokens or TokenStorage(LocalTokens()))
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         # The SDK is blocking (requests): keep it off the event loop.
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await asyncio.to_thread(self.client.with_token, fn, *args, **kwargs)
         except requests.RequestException as exc:  # timeouts, refused connections, non-JSON token answers
             log.warning("WeChat unreachable: %s", type(exc).__name__)
             raise ProviderUnavailable("WeChat cannot be reached; try again shortly.") from exc

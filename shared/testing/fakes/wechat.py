@@ -4,6 +4,11 @@ It speaks what wechatpy sends (plain JSON with `errcode`) and checks the app's c
 code of the form `demo-<name>` maps to an openid that is stable for that name; any other is refused
 with 40029, as WeChat refuses an invalid code. Subscribe messages are kept in `app.state.sent_messages`;
 an openid put in `app.state.exhausted_subscriptions` gets 43101 (the user has no subscription left).
+
+Access tokens come from `GET /cgi-bin/token` (a new token each call) or `POST /cgi-bin/stable_token` (the same
+token while it has more than 5 minutes left, as WeChat's stable token does; `force_refresh` issues a new one and
+ends the old). `app.state.token_fetches` counts the calls of both; `expire_tokens(app)` (or
+`POST /_fake/expire-tokens`) ends every token, which WeChat then answers with 42001.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,6 +39,9 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
     app.state.sent_messages = []
     app.state.exhausted_subscriptions = set()
     app.state.tokens = set()
+    app.state.expired_tokens = set()
+    app.state.stable_token = None  # (token, expires at on time.monotonic())
+    app.state.token_fetches = 0
     install_faults(app)
 
     def credentials_error(query_appid: str | None, query_secret: str | None) -> dict[str, Any] | None:
@@ -43,20 +52,48 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         return None
 
     def token_error(request: Request) -> dict[str, Any] | None:
-        if request.query_params.get("access_token") not in app.state.tokens:
+        token = request.query_params.get("access_token")
+        if token in app.state.expired_tokens:
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        if token not in app.state.tokens:
             return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
         return None
 
+    def issue() -> str:
+        issued = "fake-token-" + secrets.token_urlsafe(24)
+        app.state.tokens.add(issued)
+        return issued
+
     @app.get("/cgi-bin/token")
     async def token(grant_type: str = "", appid: str | None = None, secret: str | None = None) -> dict[str, Any]:
+        app.state.token_fetches += 1
         if grant_type != "client_credential":
             return {"errcode": 40002, "errmsg": "invalid grant_type"}
         error = credentials_error(appid, secret)
         if error:
             return error
-        issued = "fake-token-" + secrets.token_urlsafe(24)
-        app.state.tokens.add(issued)
-        return {"access_token": issued, "expires_in": 7200}
+        return {"access_token": issue(), "expires_in": 7200}
+
+    @app.post("/cgi-bin/stable_token")
+    async def stable_token(request: Request) -> dict[str, Any]:
+        app.state.token_fetches += 1
+        body = await request.json()
+        if body.get("grant_type") != "client_credential":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        error = credentials_error(body.get("appid"), body.get("secret"))
+        if error:
+            return error
+        now, current = time.monotonic(), app.state.stable_token
+        if current is not None and not body.get("force_refresh") and current[1] - now > 300:
+            return {"access_token": current[0], "expires_in": int(current[1] - now)}
+        if current is not None and body.get("force_refresh"):
+            app.state.tokens.discard(current[0])
+        app.state.stable_token = (issue(), now + 7200)
+        return {"access_token": app.state.stable_token[0], "expires_in": 7200}
+
+    @app.post("/_fake/expire-tokens")
+    async def expire() -> dict[str, Any]:
+        return {"expired": expire_tokens(app)}
 
     @app.get("/sns/jscode2session")
     async def code_to_session(
@@ -105,3 +142,12 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         }
 
     return app
+
+
+def expire_tokens(app: FastAPI) -> int:
+    """End every access token the fake has issued, as their two hours running out would."""
+    expired = len(app.state.tokens)
+    app.state.expired_tokens |= app.state.tokens
+    app.state.tokens = set()
+    app.state.stable_token = None
+    return expired
