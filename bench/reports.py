@@ -83,7 +83,9 @@ async def build(url: str, complaints: int, days: int) -> None:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
         await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
     await asyncio.to_thread(upgrade, "intake", settings)
-    regions = [f"'{r.code}'" for r in load_catalogue(settings.regions_file) if r.code != PROVINCE]
+    regions = [
+        f"'{code}'" for code in load_catalogue(settings.regions_file).served_codes() if code.startswith(PROVINCE[:2])
+    ]
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(

@@ -171,7 +171,7 @@ class Importer:
             raise ValueError("missing:external_id is required (at most 64 characters)")
         region_code = str(row.get("region_code") or "").strip()
         try:
-            region = self.regions.get(region_code)
+            region = self.regions.served(region_code)
         except Problem as exc:
             raise ValueError(f"unknown_region:region {region_code!r} is not served by this platform") from exc
         if not may_see(actor, region=region.code):

@@ -90,7 +90,7 @@ class ReturnsDesk:
         covered; otherwise the shop is told and must refund by the deadline."""
         now = self.clock.now()
         today = now.astimezone(SHANGHAI).date()
-        region = self.regions.get(body.region_code)
+        region = self.regions.served(body.region_code)
         if actor.role == Role.consumer:
             channel, consumer_id = actor.channel or Channel.wechat_miniprogram, actor.subject
         elif actor.role in (Role.official, Role.admin) and (

@@ -48,6 +48,7 @@ from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
     Assignee,
+    AssigneeKind,
     AssignmentIn,
     CallbackVisitIn,
     ClosureIn,
@@ -71,6 +72,7 @@ from shared.contracts.complaints import (
     PossibleLinkOut,
     PossibleLinkState,
     ProgressOut,
+    RegionDetailOut,
     RegionOut,
     ResolutionIn,
     ResponseIn,
@@ -82,6 +84,7 @@ from shared.contracts.complaints import (
 from shared.contracts.identity import Identity, Role
 from shared.contracts.reports import ComplaintReport, PublicFigures
 from shared.db import Session
+from shared.divisions import divisions
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -124,6 +127,10 @@ def to_out(
         case_number=c.case_number,
         state=c.state,
         channel=c.channel,
+        source_name=c.source_name,
+        unit=Assignee(kind=AssigneeKind.unit, id=c.unit_id, name=c.unit_name) if c.unit_id else None,
+        reply_by=c.reply_by,
+        replied_at=c.replied_at,
         external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
         possible_links=[
@@ -228,9 +235,38 @@ async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut
 
 # --- catalogues -----------------------------------------------------------------------------------
 @catalogue_router.get("/regions")
-async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
-    """The regions this platform serves, with their handling units."""
-    return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
+async def list_regions(
+    request: Request,
+    caller: Caller,
+    parent: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(\d{6}|root)$",
+            examples=["530100"],
+            description="the national catalogue's regions directly under this code (root: the provinces)",
+        ),
+    ] = None,
+) -> list[RegionOut]:
+    """The regions this platform serves and those above them (a province, a city), with their handling units and
+    named sources; with `parent`, any part of the national catalogue (Ministry of Civil Affairs codes)."""
+    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    if parent is None:
+        return [r.out() for r in catalogue.listed()]
+    return [r.out() for r in catalogue.children(None if parent == "root" else catalogue.get(parent).code)]
+
+
+@catalogue_router.get("/regions/{region_code}", responses=problem_responses(UnknownRegion))
+async def get_region(
+    request: Request, caller: Caller, region_code: Annotated[str, Path(pattern=r"^\d{6}$", examples=["530103"])]
+) -> RegionDetailOut:
+    """One region of the national catalogue: its parent chain (nearest first) and its settings as inherited."""
+    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    region = catalogue.get(region_code)
+    return RegionDetailOut(
+        **region.out().model_dump(),
+        chain=[catalogue.get(d.code).out() for d in divisions().chain(region.code)[1:]],
+        settings=region.settings.model_dump(mode="json"),
+    )
 
 
 @catalogue_router.get(

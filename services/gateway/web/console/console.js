@@ -185,7 +185,7 @@ const QUEUE_STATES = ["submitted", "accepted", "assigned", "responded", "escalat
 const QUEUE_FILTERS = ["q", "state", "overdue", "channel", "industry", "merchant_id", "received_from",
                        "received_to", "order"];
 const CHANNELS = ["wechat_miniprogram", "alipay_miniprogram", "wechat_official_account", "hotline_12345",
-                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in"];
+                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in", "public_opinion"];
 
 let industriesCache;
 async function industryList() {
