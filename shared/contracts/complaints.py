@@ -197,6 +197,35 @@ class PossibleLinkOut(BaseModel):
     note: str | None = Field(None, examples=["电话回访确认为同一游客"])
 
 
+class NoticeLinkIn(_In):
+    """A public-opinion notice repeats a complaint already being handled: it is worked as that complaint."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "note": "与12301平台景怡旅行社投诉件内容一致"}
+            ]
+        },
+    )
+
+    complaint_id: str = Field(pattern=r"^[0-9A-Za-z_]{1,40}$", description="the complaint the notice repeats")
+    note: Note | None = None
+
+
+class NoticeReplyIn(_In):
+    """The region's report back to the center that sent a public-opinion notice (上报处理情况)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"note": "已督促旅行社与游客协商一致，游客已撤诉，处理情况已上报市指挥中心。"}]
+        },
+    )
+
+    note: Note
+
+
 class LinkDecisionIn(_In):
     """An official's decision on a possible link: confirm (the later complaint is then worked as the earlier
     one, and each origin hears of its progress through its own channel) or dismiss (nothing changes)."""
