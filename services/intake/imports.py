@@ -4,7 +4,8 @@ Columns: channel, external_id, region_code, merchant_id (optional), merchant_nam
 description, received_at, accepted_at (optional), closed_at (optional), amount_refunded_fen
 (optional, integer fen), source (optional: the named platform, 智旅通投诉平台; default the region's
 name for the channel), handling_unit (optional: a unit of the region by name, 区文化和旅游局; default
-the one the region's rules choose). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
+the one the region's rules choose), withdrawn_at (optional: the tourist withdrew it then, on that
+platform). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
 a complaint received, accepted and (when closed_at is given) closed at those times, so reports and
 SLA figures cover history. One complaint per (channel, external_id): importing the same file twice
 adds nothing. A bad row is reported with its line number, a stable code and the reason; the other
@@ -37,7 +38,15 @@ from shared.errors import Problem
 from shared.ids import new_id
 
 COLUMNS = ("channel", "external_id", "region_code", "merchant_name", "industry", "description", "received_at")
-OPTIONAL = ("merchant_id", "accepted_at", "closed_at", "amount_refunded_fen", "source", "handling_unit")
+OPTIONAL = (
+    "merchant_id",
+    "accepted_at",
+    "closed_at",
+    "amount_refunded_fen",
+    "source",
+    "handling_unit",
+    "withdrawn_at",
+)
 MAX_ROWS = 50_000
 
 
@@ -193,12 +202,15 @@ class Importer:
             raise ValueError("too_long:description is at most 4,000 characters, merchant_name 200")
         received = _time(row, "received_at", required=True)
         accepted, closed = _time(row, "accepted_at"), _time(row, "closed_at")
+        withdrawn = _time(row, "withdrawn_at")
         assert received is not None
         now = self.clock.now()
-        if any(t is not None and t > now for t in (received, accepted, closed)):
+        if any(t is not None and t > now for t in (received, accepted, closed, withdrawn)):
             raise ValueError("timestamp_in_future:a time is in the future")
         if (accepted and accepted < received) or (closed and closed < (accepted or received)):
             raise ValueError("timestamps_out_of_order:received, accepted and closed must follow each other")
+        if withdrawn and (closed or withdrawn < (accepted or received)):
+            raise ValueError("timestamps_out_of_order:withdrawn_at follows receipt, and a closed case is not withdrawn")
         refunded_raw = row.get("amount_refunded_fen") or 0
         try:
             refunded = int(refunded_raw)
@@ -228,7 +240,15 @@ class Importer:
         )
         if unit_named and unit is None:
             raise ValueError(f"unknown_unit:region {region.code} has no handling unit {unit_named!r}")
-        state = ComplaintState.closed if closed else ComplaintState.assigned if unit else ComplaintState.accepted
+        state = (
+            ComplaintState.closed
+            if closed
+            else ComplaintState.withdrawn
+            if withdrawn
+            else ComplaintState.assigned
+            if unit
+            else ComplaintState.accepted
+        )
         imported = Complaint(
             id=new_id("cmp", int(received.timestamp() * 1000)),
             consumer_id=None,
@@ -255,7 +275,7 @@ class Importer:
             assignee_name=unit.name if unit else None,
             assigned_at=(accepted or received) if unit else None,
             resolved_at=closed,
-            closed_at=closed,
+            closed_at=closed or withdrawn,
             outcome="imported" if closed else None,
             handled_minutes=handled_minutes(received, closed) if closed else None,
             accept_overdue=False,

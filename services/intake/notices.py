@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.intake.models import Complaint
-from services.intake.service import Intake
+from services.intake.service import Intake, TimestampsOutOfOrder
 from shared.auth import may_see
 from shared.contracts.common import Channel
 from shared.contracts.complaints import OPEN_STATES, ComplaintState, NotAcceptedReason, NoticeLinkIn, NoticeReplyIn
@@ -73,7 +73,13 @@ class Notices:
         self._notice(c, actor, "reply to the notice of")
         if c.replied_at is not None:
             raise AlreadyReplied(f"This notice was reported back on {c.replied_at.isoformat()}.")
-        c.replied_at = self.intake.clock.now()
+        now = self.intake.clock.now()
+        if body.replied_at is not None and (body.replied_at > now or body.replied_at < c.submitted_at):
+            raise TimestampsOutOfOrder(
+                "A notice is reported back after it was received, and not in the future.",
+                errors=[{"field": "body.replied_at", "message": "between the notice's receipt and now"}],
+            )
+        c.replied_at = body.replied_at or now
         in_time = c.reply_by is None or c.replied_at <= c.reply_by
         data = {"reply_by": c.reply_by.isoformat() if c.reply_by else None, "in_time": in_time}
         self.intake._record(c, "notice_replied", actor, note=body.note, data=data)

@@ -422,7 +422,7 @@ async def _notices(
         return figures, ""
     items = []
     for r in rows:
-        what = f"{r.source_name or '舆情通报单'}（{r.external_id or r.case_number}）"
+        what = (r.source_name or "舆情通报单") + (f"（{r.external_id}）" if r.external_id else "")
         if r.duplicate_of:
             what += f"，与{_source_label(repeated.get(r.duplicate_of, ''))}投诉件内容一致，合并办理"
         elif r.state in (ComplaintState.resolved, ComplaintState.closed):
@@ -480,11 +480,11 @@ async def _returns(
     if received and len(units) == 1 and None not in units:
         clauses.append(f"{'均' if received > 1 else ''}由{units.pop()}督促商家与游客积极沟通协商处理")
     if refunded:
-        clauses.append(
-            f"{'均' if refunded == received else f'{refunded}件'}已退货退款，退款金额{yuan(amount_refunded)}元"
-        )
+        every = "均" if refunded == received > 1 else "" if refunded == received else f"{refunded}件"
+        clauses.append(f"{every}已退货退款，退款金额{yuan(amount_refunded)}元")
     if withdrawn:
-        clauses.append("游客均已自行撤销投诉" if withdrawn == received else f"撤销{withdrawn}件")
+        every = "均" if withdrawn == received > 1 else ""
+        clauses.append(f"游客{every}已自行撤销投诉" if withdrawn == received else f"撤销{withdrawn}件")
     if overdue:
         clauses.append(f"商家逾期未退{overdue}件")
     if open_:

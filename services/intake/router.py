@@ -824,7 +824,7 @@ async def link_notice(
 @router.post(
     "/complaints/{complaint_id}/notice-replies",
     tags=["notices"],
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NotANotice, AlreadyReplied),
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NotANotice, AlreadyReplied, TimestampsOutOfOrder),
 )
 async def reply_to_notice(
     complaint: CurrentComplaint, body: NoticeReplyIn, caller: Caller, session: Session, intake: IntakeService

@@ -410,7 +410,7 @@ class Intake:
         )
         self._choose_unit(c, region)
         if channel == Channel.public_opinion:  # the center that sent the notice wants an answer
-            c.reply_by = c.submitted_at + timedelta(hours=region.settings.notice_reply_hours)
+            c.reply_by = body.reply_by or c.submitted_at + timedelta(hours=region.settings.notice_reply_hours)
         day = c.submitted_at.astimezone(SHANGHAI).date()
         c.case_number = case_number_of(region.code, day, await self.complaints.next_case_seq(region.code, day))
         self._schedule(c)

@@ -155,6 +155,13 @@ class ComplaintSubmit(_In):
     dispatched_at: Moment | None = Field(
         None, description=("channels and partners: when the channel dispatched the case to this platform")
     )
+    reply_by: Moment | None = Field(
+        None,
+        description=(
+            "public_opinion: when the center that sent the notice wants the region's report back (default: received "
+            "plus the region's notice_reply_hours)"
+        ),
+    )
     source_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
         None,
         examples=["昆明市指挥中心《涉旅信息通报单》"],
@@ -224,6 +231,9 @@ class NoticeReplyIn(_In):
     )
 
     note: Note
+    replied_at: Moment | None = Field(
+        None, description="when it was reported back, if before now (recorded afterwards); default now"
+    )
 
 
 class LinkDecisionIn(_In):
