@@ -206,6 +206,7 @@ async def complaint_report(
             ).where(*scope)
         )
     ).one()
+    handled_count, total = int(handled_count), int(total)  # PostgreSQL sums integers as numeric
 
     async def grouped(
         key: Any, labels: Mapping[Any, str], *where: ColumnElement[bool], name: Any = None, limit: int | None = None
@@ -450,20 +451,23 @@ async def _returns(
     R = ReturnRequest
     scope = (R.requested_at >= start, R.requested_at < end, R.region_code.startswith(region_prefix(region.code)))
     taken = R.state != ReturnState.referred
-    received, amount, refunded, amount_refunded, withdrawn, overdue, open_, referred = (
-        await session.execute(
-            select(
-                _n(taken),
-                func.coalesce(func.sum(case((taken, R.amount_fen), else_=0)), 0),
-                _n(R.state == ReturnState.refunded),
-                func.coalesce(func.sum(R.amount_refunded_fen), 0),
-                _n(R.state == ReturnState.withdrawn),
-                _n(R.overdue),
-                _n(R.state.in_(OPEN_RETURN_STATES)),
-                _n(R.state == ReturnState.referred),
-            ).where(*scope)
-        )
-    ).one()
+    received, amount, refunded, amount_refunded, withdrawn, overdue, open_, referred = map(
+        int,  # PostgreSQL sums integers as numeric
+        (
+            await session.execute(
+                select(
+                    _n(taken),
+                    func.coalesce(func.sum(case((taken, R.amount_fen), else_=0)), 0),
+                    _n(R.state == ReturnState.refunded),
+                    func.coalesce(func.sum(R.amount_refunded_fen), 0),
+                    _n(R.state == ReturnState.withdrawn),
+                    _n(R.overdue),
+                    _n(R.state.in_(OPEN_RETURN_STATES)),
+                    _n(R.state == ReturnState.referred),
+                ).where(*scope)
+            )
+        ).one(),
+    )
     figures = ReturnFigures(
         received=received,
         amount_fen=amount,
