@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import CHANNEL_LABELS_ZH, Channel, Industry
 from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
+from shared.contracts.identity import region_covers
 from shared.divisions import Division, Divisions, divisions
 from shared.errors import Problem
 
@@ -79,7 +80,6 @@ class RegionSettings(_Strict):
     units: list[HandlingUnit] = Field(default_factory=list, description="the first is the default")
     assignment_rules: list[AssignmentRule] = Field(default_factory=list)
     sources: list[NamedSource] = Field(default_factory=list, description="the named sources reports count")
-    fund_region: str | None = Field(None, description="whose advance-compensation fund pays (default: its own)")
     returns_window_days: int = Field(30, gt=0, description="no-reason returns within this many days of purchase")
     returns_platform: str = Field("退换货处置平台", description="the returns platform as reports name it")
     returns_unit: str | None = Field(None, description="the unit that handles return requests")
@@ -153,8 +153,6 @@ class Region:
     ) -> HandlingUnit | None:
         """The handling unit the region's rules choose for a complaint (industry x region x source), else the
         default unit."""
-        from shared.contracts.identity import region_covers
-
         for rule in self.settings.assignment_rules:
             if (
                 (rule.industry is None or rule.industry == industry)
@@ -247,12 +245,14 @@ class RegionCatalogue:
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and (region := self._region(code)) is not None and region.served
 
+    @cache  # noqa: B019
     def listed(self) -> list[Region]:
         """The served regions and the regions above them (a province, a city), by code."""
         served = self.served_codes()
         codes = {d.code for code in served for d in self._divisions.chain(code)}
         return [self.get(code) for code in sorted(codes)]
 
+    @cache  # noqa: B019
     def served_codes(self) -> list[str]:
         """Every served code: those the file turns on, their sub-regions that do not turn themselves off."""
         candidates: set[str] = set()

@@ -49,6 +49,7 @@ from services.intake.service import (
     TimestampInFuture,
     TimestampsOutOfOrder,
     UnknownMerchant,
+    UnknownUnit,
     missed_deadlines,
 )
 from shared.auth import Caller, may_see, require_roles
@@ -245,7 +246,7 @@ async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut
 
 
 # --- catalogues -----------------------------------------------------------------------------------
-@catalogue_router.get("/regions")
+@catalogue_router.get("/regions", responses=problem_responses(UnknownRegion))
 async def list_regions(
     request: Request,
     caller: Caller,
@@ -703,12 +704,13 @@ async def decide_link(
 
 @router.post(
     "/complaints/{complaint_id}/assignments",
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant),
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant, UnknownUnit),
 )
 async def assign(
     complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session, intake: IntakeService
 ) -> ComplaintOut:
-    """Assign (派单) the complaint to its merchant or to the region's handling unit."""
+    """Assign (派单) the complaint to its merchant, or to a handling unit of its region (by default the one the
+    region's rules chose)."""
     return await _act(session, caller, await intake.assign(complaint, caller, body))
 
 

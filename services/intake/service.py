@@ -81,6 +81,10 @@ class UnknownMerchant(Problem):
     status, code, title = 422, "unknown_merchant", "Unknown merchant"
 
 
+class UnknownUnit(Problem):
+    status, code, title = 422, "unknown_unit", "Unknown handling unit"
+
+
 class ActionNotAllowed(Forbidden):
     code, title = "action_not_allowed", "Action not allowed"
 
@@ -718,6 +722,11 @@ class Intake:
             c.merchant_id, c.merchant_name = merchant.id, merchant.name
             self._assign_to(c, AssigneeKind.merchant, merchant.id, merchant.name)
         else:
+            if body.unit_id is not None:
+                unit = self.regions.get(c.region_code).unit(body.unit_id)
+                if unit is None:
+                    raise UnknownUnit(f"Region {c.region_code} has no handling unit {body.unit_id}.", field="unit_id")
+                c.unit_id, c.unit_name = unit.id, unit.name
             self._assign_to_unit(c)
         if c.accepted_at is None:  # assigning a transferred or waiting complaint accepts it
             sla = self.regions.get(c.region_code).sla

@@ -610,6 +610,12 @@ class IntakeDecisionIn(_In):
 class AssignmentIn(_In):
     kind: AssigneeKind
     merchant_id: str | None = Field(None, description="for kind=merchant; default the complaint's merchant")
+    unit_id: str | None = Field(
+        None,
+        max_length=40,
+        examples=["530103-sbh"],
+        description="for kind=unit: a handling unit of the region or above it; default the one its rules chose",
+    )
     note: Note | None = None
 
 

@@ -302,6 +302,15 @@ async def replay_panlong_week(stack: Stack) -> dict[str, str]:
         f"/v1/complaints/{repeated['id']}/notice-replies", headers=panlong, json={"note": "上报"}
     )
     assert not_a_notice.status_code == 409 and not_a_notice.json()["code"] == "not_a_notice"
+    # The notice about the scenic spot goes to its management committee, by name on the complaint.
+    committee = await intake.post(
+        f"/v1/complaints/{notices['6号']}/assignments", headers=panlong, json={"kind": "unit", "unit_id": "530103-sbh"}
+    )
+    assert committee.json()["unit"] == {"kind": "unit", "id": "530103-sbh", "name": "花之城景区管委会"}
+    nowhere = await intake.post(
+        f"/v1/complaints/{notices['6号']}/assignments", headers=panlong, json={"kind": "unit", "unit_id": "460200-lwj"}
+    )
+    assert nowhere.status_code == 422 and nowhere.json()["code"] == "unknown_unit"  # another region's unit
     resolved = await intake.post(
         f"/v1/complaints/{notices['6号']}/resolutions",
         headers=panlong,
