@@ -107,7 +107,8 @@ async def measure(url: str, runs: int) -> None:
     settings = IntakeSettings(database_url=url, database_schema=SCHEMA)
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    province = load_catalogue(settings.regions_file).get(PROVINCE)
+    catalogue = load_catalogue(settings.regions_file)
+    province = catalogue.get(PROVINCE)
     now = datetime.now(SHANGHAI)
     async with sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(Complaint))
@@ -122,7 +123,7 @@ async def measure(url: str, runs: int) -> None:
         for _ in range(runs + 1):  # the first of each is a warm-up, not counted
             async with sessionmaker() as session:
                 t = time.perf_counter()
-                report = await complaint_report(session, province, first, last, now)
+                report = await complaint_report(session, province, first, last, now, catalogue)
                 report_ms.append((time.perf_counter() - t) * 1000)
             async with sessionmaker() as session:
                 t = time.perf_counter()

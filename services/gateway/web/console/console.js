@@ -542,6 +542,7 @@ async function reportsView(root, params) {
     h("div", { class: "cards", id: "report-figures" }, figures.map(([k, v]) => h("div", { class: "figure" },
       h("div", { class: "value" }, v), h("div", { class: "name" }, t(k))))),
     h("div", { class: "card" }, h("p", { class: "paragraph", id: "report-text" }, r.text),
+      r.notices_text ? h("p", { class: "paragraph" }, r.notices_text) : null,
       h("p", { class: "paragraph" }, r.returns_text)),
     h("div", { class: "grid2", id: "report-charts" },
       chart(t("reports.per_day"), window.Charts.stackedColumns(days, series, { title: t("reports.per_day") })),
