@@ -84,7 +84,9 @@ async def build(url: str, complaints: int, days: int) -> None:
         await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
     await asyncio.to_thread(upgrade, "intake", settings)
     regions = [
-        f"'{code}'" for code in load_catalogue(settings.regions_file).served_codes() if code.startswith(PROVINCE[:2])
+        f"'{code}'"
+        for code in load_catalogue(settings.regions_file).served_codes()
+        if code.startswith(PROVINCE[:2]) and code != PROVINCE
     ]
     started = time.perf_counter()
     async with engine.begin() as conn:
