@@ -242,9 +242,6 @@ class RegionCatalogue:
             raise UnknownRegion(f"Region {code} is not served by this platform.", field="region_code")
         return region
 
-    def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and (region := self._region(code)) is not None and region.served
-
     @cache  # noqa: B019
     def listed(self) -> list[Region]:
         """The served regions and the regions above them (a province, a city), by code."""
@@ -269,9 +266,6 @@ class RegionCatalogue:
 
     def children(self, code: str | None) -> list[Region]:
         return [self.get(d.code) for d in self._divisions.children(code)]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.listed())
 
 
 @cache
