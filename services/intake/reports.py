@@ -230,7 +230,6 @@ async def complaint_report(
             return r.unit_name
         return unit.name if unit.id in region.known_units or not unit.full_name else unit.full_name
 
-    by_channel = await grouped(Complaint.channel, CHANNEL_LABELS_ZH)
     by_industry = await grouped(Complaint.industry, INDUSTRY_LABELS_ZH)
     by_unit = [
         Count(key=r.unit_id, label=unit_label(r) or r.unit_id, count=r.n)
@@ -259,13 +258,26 @@ async def complaint_report(
             .order_by(day, Complaint.channel)
         )
     ]
+    # One pass over the period for the channels, the named sources and the notices.
     source = func.coalesce(Complaint.source_name, Complaint.channel)
-    counted = {
-        (channel, name): n
-        for channel, name, n in await session.execute(
-            select(Complaint.channel, source, func.count()).where(*scope, STANDING).group_by(Complaint.channel, source)
-        )
-    }
+    per_channel: dict[str, int] = {}
+    counted: dict[tuple[str, str], int] = {}
+    notice_count = 0
+    for channel, name, n, standing_n in await session.execute(
+        select(Complaint.channel, source, func.count(), func.coalesce(func.sum(case((STANDING, 1), else_=0)), 0))
+        .where(*in_period)
+        .group_by(Complaint.channel, source)
+    ):
+        if channel == Channel.public_opinion:
+            notice_count += n
+            continue
+        per_channel[channel] = per_channel.get(channel, 0) + n
+        if standing_n:
+            counted[(channel, name)] = int(standing_n)
+    by_channel = [
+        Count(key=channel, label=CHANNEL_LABELS_ZH.get(channel, channel), count=n)  # type: ignore[call-overload]
+        for channel, n in sorted(per_channel.items(), key=lambda item: (-item[1], item[0]))
+    ]
     configured = [(s.channel.value, s.name) for s in region.settings.sources]
     # The region's own sources in its order, then any other by count; each with the key it is stored under
     # (a complaint from before sources were named is under its channel).
@@ -335,7 +347,7 @@ async def complaint_report(
         + "".join(sentences)
         + f"有效投诉件{handled_count}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。"
     )
-    notices, notices_text = await _notices(session, in_period, first, last)
+    notices, notices_text = await _notices(session, in_period, first, last) if notice_count else (NoticeFigures(), "")
     returns, returns_text = await _returns(session, region, first, last, start, end, catalogue)
     return ComplaintReport(
         region_code=region.code,

@@ -37,10 +37,10 @@ class SourceCount(BaseModel):
 class NoticeFigures(BaseModel):
     """Public-opinion notices (涉旅信息通报单) a higher command center sent in the period."""
 
-    received: int = Field(examples=[2])
-    linked: int = Field(examples=[1], description="found to repeat a complaint already being handled")
-    replied: int = Field(examples=[2], description="reported back to the center")
-    replied_in_time: int = Field(examples=[2], description="reported back by the deadline")
+    received: int = Field(0, examples=[2])
+    linked: int = Field(0, examples=[1], description="found to repeat a complaint already being handled")
+    replied: int = Field(0, examples=[2], description="reported back to the center")
+    replied_in_time: int = Field(0, examples=[2], description="reported back by the deadline")
 
 
 class HandledComplaint(BaseModel):
