@@ -1,4 +1,5 @@
-"""Demo data for `make run`: a few settled merchants in Sanya and Haikou, and staff accounts."""
+"""Demo data for `make run`: a few settled merchants in Sanya, Haikou and Kunming's Panlong district, and staff
+accounts. Hainan stays the default region; Panlong's settings (units, named sources) are in intake's regions.json."""
 
 from __future__ import annotations
 

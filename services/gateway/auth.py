@@ -35,6 +35,7 @@ from shared.clock import Clock
 from shared.contracts.auth import Me, TokenPair
 from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role
+from shared.divisions import divisions
 from shared.errors import Problem, Unauthorized
 from shared.ids import new_id
 
@@ -451,6 +452,10 @@ async def create_staff(
     """A staff account: officials need a region, merchant staff a merchant."""
     if role == Role.official and not region_code:
         raise Problem("An official needs a region.", status=422, code="region_required")
+    if region_code and region_code not in divisions():
+        raise Problem(
+            f"{region_code} is not a region code of the national catalogue.", status=422, code="unknown_region"
+        )
     if role == Role.merchant_staff and not merchant_id:
         raise Problem("Merchant staff need a merchant.", status=422, code="merchant_required")
     if role not in (Role.official, Role.merchant_staff, Role.admin):

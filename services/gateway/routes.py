@@ -73,6 +73,7 @@ CALLBACKS = {
 ANONYMOUS = frozenset(
     {
         ("GET", "/v1/regions"),
+        ("GET", "/v1/regions/*"),
         ("GET", "/v1/industries"),
         ("GET", "/v1/public/figures"),
         ("GET", "/v1/codes/*"),

@@ -18,7 +18,10 @@ class IntakeSettings(ServiceSettings):
 
     port: int = Field(8001, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/intake.db", description="SQLAlchemy async URL")
-    regions_file: Path = Field(DATA_DIR / "regions.json", description="the region catalogue (JSON)")
+    regions_file: Path = Field(
+        DATA_DIR / "regions.json",
+        description="each region's settings (JSON) over the national catalogue, inherited down the parent chain",
+    )
     evidence_storage: Literal["disk", "s3"] = Field(
         "disk",
         description=(

@@ -4,7 +4,8 @@
 - A partner files on its own channel: a government channel's center as that channel, any other
   partner as `partner`.
 - An official files for their own region (and its sub-regions) what reached them in person or by
-  phone: `walk_in` or `hotline_12345`. An admin files as an official of every region would.
+  phone (`walk_in`, `hotline_12345`), and the notices a higher command center sends about posts elsewhere
+  (`public_opinion`, 涉旅信息通报单). An admin files as an official of every region would.
 - Merchant staff never file: a complaint is against a merchant, and a merchant's staff could use it
   against a competitor. Nor do services or anonymous callers.
 """
@@ -19,7 +20,7 @@ from shared.contracts.identity import Identity, Role, region_covers
 from shared.errors import Forbidden
 
 # The channels a case reaches an official by: at the desk, or by a call they take.
-OFFICIAL_CHANNELS = frozenset({Channel.walk_in, Channel.hotline_12345})
+OFFICIAL_CHANNELS = frozenset({Channel.walk_in, Channel.hotline_12345, Channel.public_opinion})
 
 
 class FilingNotAllowed(Forbidden):

@@ -2,7 +2,10 @@
 
 Columns: channel, external_id, region_code, merchant_id (optional), merchant_name, industry,
 description, received_at, accepted_at (optional), closed_at (optional), amount_refunded_fen
-(optional, integer fen). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
+(optional, integer fen), source (optional: the named platform, 智旅通投诉平台; default the region's
+name for the channel), handling_unit (optional: a unit of the region by name, 区文化和旅游局; default
+the one the region's rules choose), withdrawn_at (optional: the tourist withdrew it then, on that
+platform). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
 a complaint received, accepted and (when closed_at is given) closed at those times, so reports and
 SLA figures cover history. One complaint per (channel, external_id): importing the same file twice
 adds nothing. A bad row is reported with its line number, a stable code and the reason; the other
@@ -15,14 +18,14 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, Merchant, TimelineEntry
-from services.intake.regions import RegionCatalogue
+from services.intake.models import Complaint, Merchant, ReturnRequest, TimelineEntry
+from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import ComplaintRepository
 from services.intake.service import handled_minutes, queue_position
 from shared.auth import may_see
@@ -30,11 +33,20 @@ from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import ComplaintState, case_number_of
 from shared.contracts.identity import Identity
+from shared.contracts.returns import OPEN_RETURN_STATES, ReturnState
 from shared.errors import Problem
 from shared.ids import new_id
 
 COLUMNS = ("channel", "external_id", "region_code", "merchant_name", "industry", "description", "received_at")
-OPTIONAL = ("merchant_id", "accepted_at", "closed_at", "amount_refunded_fen")
+OPTIONAL = (
+    "merchant_id",
+    "accepted_at",
+    "closed_at",
+    "amount_refunded_fen",
+    "source",
+    "handling_unit",
+    "withdrawn_at",
+)
 MAX_ROWS = 50_000
 
 
@@ -51,7 +63,9 @@ class ImportReport:
     bad: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_rows(raw: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(
+    raw: bytes, filename: str, columns: tuple[str, ...] = COLUMNS, optional: tuple[str, ...] = OPTIONAL
+) -> list[tuple[int, dict[str, Any]]]:
     """(line number, row) for a CSV (header line first) or JSON-lines file; the file-level problems."""
     try:
         text = raw.decode("utf-8-sig")
@@ -76,14 +90,14 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
         return rows
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         rows = [(number, row) for number, row in enumerate(reader, start=2)]
     except csv.Error as exc:
         raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
     if missing:
         raise ImportFileInvalid(
-            f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(COLUMNS)} "
-            f"and may have {', '.join(OPTIONAL)}.",
+            f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(columns)} "
+            f"and may have {', '.join(optional)}.",
             code="import_columns_missing",
         )
     return rows
@@ -171,7 +185,7 @@ class Importer:
             raise ValueError("missing:external_id is required (at most 64 characters)")
         region_code = str(row.get("region_code") or "").strip()
         try:
-            region = self.regions.get(region_code)
+            region = self.regions.served(region_code)
         except Problem as exc:
             raise ValueError(f"unknown_region:region {region_code!r} is not served by this platform") from exc
         if not may_see(actor, region=region.code):
@@ -188,12 +202,15 @@ class Importer:
             raise ValueError("too_long:description is at most 4,000 characters, merchant_name 200")
         received = _time(row, "received_at", required=True)
         accepted, closed = _time(row, "accepted_at"), _time(row, "closed_at")
+        withdrawn = _time(row, "withdrawn_at")
         assert received is not None
         now = self.clock.now()
-        if any(t is not None and t > now for t in (received, accepted, closed)):
+        if any(t is not None and t > now for t in (received, accepted, closed, withdrawn)):
             raise ValueError("timestamp_in_future:a time is in the future")
         if (accepted and accepted < received) or (closed and closed < (accepted or received)):
             raise ValueError("timestamps_out_of_order:received, accepted and closed must follow each other")
+        if withdrawn and (closed or withdrawn < (accepted or received)):
+            raise ValueError("timestamps_out_of_order:withdrawn_at follows receipt, and a closed case is not withdrawn")
         refunded_raw = row.get("amount_refunded_fen") or 0
         try:
             refunded = int(refunded_raw)
@@ -212,7 +229,26 @@ class Importer:
         merchant_id = str(row.get("merchant_id") or "").strip() or None
         if merchant_id and await self.session.get(Merchant, merchant_id) is None:
             raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
-        state = ComplaintState.closed if closed else ComplaintState.accepted
+        source_name = str(row.get("source") or "").strip()[:100] or region.source_name(channel.value)
+        unit_named = str(row.get("handling_unit") or "").strip()
+        unit = (
+            region.unit_named(unit_named)
+            if unit_named
+            else region.unit_for(
+                industry=industry.value, channel=channel.value, source=source_name, region_code=region.code
+            )
+        )
+        if unit_named and unit is None:
+            raise ValueError(f"unknown_unit:region {region.code} has no handling unit {unit_named!r}")
+        state = (
+            ComplaintState.closed
+            if closed
+            else ComplaintState.withdrawn
+            if withdrawn
+            else ComplaintState.assigned
+            if unit
+            else ComplaintState.accepted
+        )
         imported = Complaint(
             id=new_id("cmp", int(received.timestamp() * 1000)),
             consumer_id=None,
@@ -231,10 +267,15 @@ class Importer:
             submitted_at=received,
             accepted_at=accepted or received,
             accept_by=received + region.sla.accept,
-            assignee_kind="unit",
-            assignee_id=region.code,
+            source_name=source_name,
+            unit_id=unit.id if unit else None,
+            unit_name=unit.name if unit else None,
+            assignee_kind="unit" if unit else None,
+            assignee_id=unit.id if unit else None,
+            assignee_name=unit.name if unit else None,
+            assigned_at=(accepted or received) if unit else None,
             resolved_at=closed,
-            closed_at=closed,
+            closed_at=closed or withdrawn,
             outcome="imported" if closed else None,
             handled_minutes=handled_minutes(received, closed) if closed else None,
             accept_overdue=False,
@@ -246,3 +287,167 @@ class Importer:
         )
         imported.queue_rank, imported.queue_at = queue_position(imported)
         return imported
+
+
+# --- return requests ------------------------------------------------------------------------------
+RETURN_COLUMNS = ("external_id", "region_code", "merchant_name", "goods", "amount_fen", "requested_at")
+RETURN_OPTIONAL = (
+    "source",
+    "channel",
+    "merchant_id",
+    "receipt_no",
+    "purchased_on",
+    "state",
+    "concluded_at",
+    "amount_refunded_fen",
+    "handling_unit",
+    "reason",
+)
+RETURNS_SOURCE = "import:returns"
+
+
+def _fen(row: dict[str, Any], name: str, default: int | None = None) -> int:
+    raw = row.get(name)
+    if raw in (None, "") and default is not None:
+        return default
+    try:
+        fen = int(raw)  # type: ignore[arg-type]
+        if fen < 0 or str(raw).strip() != str(fen):
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad_amount:{name} is whole fen, not {raw!r}") from exc
+    return fen
+
+
+@dataclass
+class ReturnImporter:
+    """Return requests another platform exported (一机游退换货处置平台), with their own dates and outcomes: a
+    past week's returns paragraph is reproducible. One request per external id, however often imported."""
+
+    session: AsyncSession
+    clock: Clock
+    regions: RegionCatalogue
+    refund_hours: int
+
+    async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
+        if len(rows) > MAX_ROWS:
+            raise ImportFileInvalid(f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large")
+        report = ImportReport(dry_run=dry_run, rows=len(rows))
+        seen: set[str] = set()
+        for number, row in rows:
+            try:
+                request = await self._request(row, seen, actor)
+            except ValueError as exc:
+                code, _, reason = str(exc).partition(":")
+                report.bad.append({"line": number, "code": code, "reason": reason})
+                continue
+            if request is None:
+                report.already_present += 1
+                continue
+            report.imported += 1
+            if not dry_run:
+                self.session.add(request)
+        if not dry_run:
+            await self.session.flush()
+        return report
+
+    def _region(self, row: dict[str, Any], actor: Identity) -> Region:
+        region_code = str(row.get("region_code") or "").strip()
+        try:
+            region = self.regions.served(region_code)
+        except Problem as exc:
+            raise ValueError(f"unknown_region:region {region_code!r} is not served by this platform") from exc
+        if not may_see(actor, region=region.code):
+            raise ValueError(f"region_not_yours:region {region.code} is outside your own")
+        return region
+
+    async def _request(self, row: dict[str, Any], seen: set[str], actor: Identity) -> ReturnRequest | None:
+        if "__error__" in row:
+            raise ValueError(f"bad_row:{row['__error__']}")
+        external_id = str(row.get("external_id") or "").strip()
+        if not external_id or len(external_id) > 64:
+            raise ValueError("missing:external_id is required (at most 64 characters)")
+        region = self._region(row, actor)
+        merchant_name, goods = (str(row.get(n) or "").strip() for n in ("merchant_name", "goods"))
+        if not merchant_name or not goods:
+            raise ValueError("missing:merchant_name and goods are required")
+        if len(merchant_name) > 200 or len(goods) > 200:
+            raise ValueError("too_long:merchant_name and goods are at most 200 characters")
+        amount = _fen(row, "amount_fen")
+        if amount == 0:
+            raise ValueError("bad_amount:amount_fen must be more than 0")
+        requested = _time(row, "requested_at", required=True)
+        concluded = _time(row, "concluded_at")
+        assert requested is not None
+        try:
+            state = ReturnState(str(row.get("state") or ReturnState.requested).strip())
+        except ValueError as exc:
+            raise ValueError(
+                f"unknown_state:no state {row.get('state')!r}; one of {', '.join(s.value for s in ReturnState)}"
+            ) from exc
+        if (state in OPEN_RETURN_STATES) != (concluded is None):
+            raise ValueError("missing:concluded_at is given for a concluded request (refunded, withdrawn, ...) only")
+        now = self.clock.now()
+        if requested > now or (concluded and concluded > now):
+            raise ValueError("timestamp_in_future:a time is in the future")
+        if concluded and concluded < requested:
+            raise ValueError("timestamps_out_of_order:requested and concluded must follow each other")
+        refunded = _fen(row, "amount_refunded_fen", amount if state == ReturnState.refunded else 0)
+        if refunded > amount:
+            raise ValueError("bad_amount:amount_refunded_fen exceeds amount_fen")
+        try:
+            channel = Channel(str(row.get("channel") or Channel.partner).strip())
+            purchased_on = date.fromisoformat(
+                str(row.get("purchased_on") or "").strip() or requested.date().isoformat()
+            )
+        except ValueError as exc:
+            raise ValueError("bad_row:channel is a channel, purchased_on a day (YYYY-MM-DD)") from exc
+        unit_named = str(row.get("handling_unit") or "").strip()
+        unit = region.unit_named(unit_named) if unit_named else region.unit(region.settings.returns_unit)
+        if unit_named and unit is None:
+            raise ValueError(f"unknown_unit:region {region.code} has no handling unit {unit_named!r}")
+        if external_id in seen:
+            raise ValueError(f"repeated_in_file:{external_id} appears twice in the file")
+        seen.add(external_id)
+        if await self.session.scalar(
+            select(ReturnRequest.id).where(
+                ReturnRequest.source_id == RETURNS_SOURCE, ReturnRequest.external_id == external_id
+            )
+        ):
+            return None
+        merchant_id = str(row.get("merchant_id") or "").strip() or None
+        if merchant_id and await self.session.get(Merchant, merchant_id) is None:
+            raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
+        reason = str(row.get("reason") or "").strip()[:2000] or None
+        history = [
+            {"at": requested.isoformat(), "action": "requested", "actor_role": "partner"},
+            {"at": now.isoformat(), "action": "imported", "actor_role": actor.role.value, "note": external_id},
+        ]
+        if concluded:
+            history.append({"at": concluded.isoformat(), "action": state.value, "actor_role": "partner"})
+        return ReturnRequest(
+            id=new_id("ret", int(requested.timestamp() * 1000)),
+            consumer_id=None,
+            channel=channel.value,
+            region_code=region.code,
+            merchant_id=merchant_id,
+            merchant_name=merchant_name,
+            goods=goods,
+            receipt_no=str(row.get("receipt_no") or external_id).strip()[:60],
+            purchased_on=purchased_on,
+            amount_fen=amount,
+            reason=reason,
+            contact_phone=None,
+            state=state.value,
+            requested_at=requested,
+            refund_by=requested + timedelta(hours=self.refund_hours),
+            overdue=False,
+            concluded_at=concluded,
+            amount_refunded_fen=refunded,
+            history=history,
+            source_id=RETURNS_SOURCE,
+            external_id=external_id,
+            source_name=str(row.get("source") or "").strip()[:100] or region.settings.returns_platform,
+            unit_name=unit.name if unit else None,
+            version=1,
+        )

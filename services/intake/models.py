@@ -88,6 +88,14 @@ class Complaint(Base):
     assignee_id: Mapped[str | None] = mapped_column(String(40))
     assignee_name: Mapped[str | None] = mapped_column(String(200))
     transferred_from: Mapped[str | None] = mapped_column(String(6))
+    # The named platform it came through (智旅通投诉平台, 12345市长投诉热线), as its region names it on receipt.
+    source_name: Mapped[str | None] = mapped_column(String(100))
+    # The handling unit responsible for it (处理单位), by the region's assignment rules, whoever answers it.
+    unit_id: Mapped[str | None] = mapped_column(String(40))
+    unit_name: Mapped[str | None] = mapped_column(String(200))
+    # A public-opinion notice: when the region must report back to the center that sent it, and did.
+    reply_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # its events' revision
     # When the case was received: by its channel when the channel says so (a 12345 call), else here.
@@ -218,6 +226,7 @@ class ReturnRequest(Base):
         Index("ix_return_requests_merchant_state", "merchant_id", "state"),
         Index("ix_return_requests_requested_at", "requested_at"),
         Index("ix_return_requests_refund_by", "refund_by"),
+        Index("ux_return_requests_source_external", "source_id", "external_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -240,6 +249,14 @@ class ReturnRequest(Base):
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     amount_refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Imported history: who exported it and its id there (one request per pair), the platform's name.
+    source_id: Mapped[str | None] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    source_name: Mapped[str | None] = mapped_column(String(100))
+    unit_name: Mapped[str | None] = mapped_column(String(200))  # the unit that handled it
+    # Bought in another jurisdiction: referred there (its region code, and to whom).
+    referred_to_region: Mapped[str | None] = mapped_column(String(6))
+    referred_to: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -1,19 +1,89 @@
-"""The region catalogue (a data file) and each region's SLA windows."""
+"""Regions: the national catalogue (shared/divisions.py) and each region's settings, inherited.
+
+The settings file (services/intake/data/regions.json) holds `defaults` and, per region code, what that
+region sets. A region's settings are the defaults, then what its province sets, then its prefecture, then
+itself: any field a region does not set comes from the nearest ancestor that does (nested objects such as
+`sla` field by field; lists replace the parent's). A new per-region setting is one field of RegionSettings
+with its default, and inherits like the rest.
+
+Only regions whose settings say `served` take complaints and returns (Hainan but Sansha, Kunming's Panlong
+district, Chongqing's Wulong district, Hunan); reports and officials' scopes work for every code in the
+catalogue, so a province's or a city's officials see the served regions under them.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
-from shared.contracts.complaints import RegionOut
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.common import CHANNEL_LABELS_ZH, Channel, Industry
+from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
+from shared.contracts.identity import region_covers
+from shared.divisions import Division, Divisions, divisions
 from shared.errors import Problem
 
 
 class UnknownRegion(Problem):
     status, code, title = 422, "unknown_region", "Unknown region"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SlaSettings(_Strict):
+    accept_seconds: int = Field(180, gt=0, description="to accept (受理) a complaint after it is received")
+    dispose_seconds: int = Field(1800, gt=0, description="to dispose of (处置) it after acceptance")
+    settle_seconds: int = Field(172800, gt=0, description="to settle (办结) it after acceptance")
+
+
+class HandlingUnit(_Strict):
+    """A named unit that handles complaints (处理单位): a bureau, a command center, a scenic area's committee."""
+
+    id: str = Field(pattern=r"^[0-9a-z_-]{1,40}$", examples=["530103-wlj"])
+    name: str = Field(examples=["区文化和旅游局"], description="as the region's own reports write it")
+    full_name: str | None = Field(None, examples=["盘龙区文化和旅游局"], description="as others write it")
+    kind: str = Field("bureau", examples=["culture_tourism_bureau", "command_center", "scenic_area", "market"])
+
+
+class NamedSource(_Strict):
+    """A platform complaints come through, as the region's reports name it: its channel kind and its name;
+    for a partner platform, the partner (its id or display name)."""
+
+    channel: Channel
+    name: str = Field(examples=["智旅通投诉平台"])
+    partner: str | None = Field(None, description="partner id or display name, for channel partner")
+
+
+class AssignmentRule(_Strict):
+    """Complaints matching every field given go to `unit`; the first matching rule wins."""
+
+    unit: str = Field(description="a unit id of the region or of an ancestor")
+    industry: Industry | None = None
+    channel: Channel | None = None
+    source: str | None = Field(None, description="the named source")
+    region: str | None = Field(None, description="the complaint's region is this one or under it")
+
+
+class RegionSettings(_Strict):
+    """What a region sets; whatever it leaves out it inherits from its parent region (then the defaults)."""
+
+    served: bool = Field(False, description="takes complaints and return requests")
+    sla: SlaSettings = SlaSettings()
+    auto_accept: bool = Field(True, description="accept and assign at once (else an official decides)")
+    units: list[HandlingUnit] = Field(default_factory=list, description="the first is the default")
+    assignment_rules: list[AssignmentRule] = Field(default_factory=list)
+    sources: list[NamedSource] = Field(default_factory=list, description="the named sources reports count")
+    returns_window_days: int = Field(30, gt=0, description="no-reason returns within this many days of purchase")
+    returns_platform: str = Field("退换货处置平台", description="the returns platform as reports name it")
+    returns_unit: str | None = Field(None, description="the unit that handles return requests")
+    notice_reply_hours: int = Field(24, gt=0, description="to report back on a public-opinion notice")
 
 
 @dataclass(frozen=True)
@@ -25,61 +95,181 @@ class Sla:
 
 @dataclass(frozen=True)
 class Region:
-    code: str
-    name: str
+    division: Division
     name_en: str
-    parent: str | None
-    handling_unit: str
-    sla: Sla
-    auto_accept: bool
+    settings: RegionSettings
+    known_units: dict[str, HandlingUnit]  # the region's and its ancestors' units, by id
+
+    @property
+    def code(self) -> str:
+        return self.division.code
+
+    @property
+    def name(self) -> str:
+        return self.division.name
+
+    @property
+    def parent(self) -> str | None:
+        return self.division.parent
+
+    @property
+    def served(self) -> bool:
+        return self.settings.served
+
+    @property
+    def auto_accept(self) -> bool:
+        return self.settings.auto_accept
+
+    @cached_property
+    def sla(self) -> Sla:
+        s = self.settings.sla
+        return Sla(
+            timedelta(seconds=s.accept_seconds),
+            timedelta(seconds=s.dispose_seconds),
+            timedelta(seconds=s.settle_seconds),
+        )
+
+    @property
+    def default_unit(self) -> HandlingUnit | None:
+        return self.settings.units[0] if self.settings.units else None
+
+    @property
+    def handling_unit(self) -> str:
+        unit = self.default_unit
+        return unit.name if unit else ""
+
+    def unit(self, unit_id: str | None) -> HandlingUnit | None:
+        return self.known_units.get(unit_id or "")
+
+    def unit_named(self, name: str) -> HandlingUnit | None:
+        """A unit of the region (or an ancestor) by its name or full name."""
+        for unit in (*self.settings.units, *self.known_units.values()):
+            if name in (unit.name, unit.full_name, unit.id):
+                return unit
+        return None
+
+    def unit_for(
+        self, *, industry: str | None, channel: str | None, source: str | None, region_code: str
+    ) -> HandlingUnit | None:
+        """The handling unit the region's rules choose for a complaint (industry x region x source), else the
+        default unit."""
+        for rule in self.settings.assignment_rules:
+            if (
+                (rule.industry is None or rule.industry == industry)
+                and (rule.channel is None or rule.channel == channel)
+                and (rule.source is None or rule.source == source)
+                and (rule.region is None or region_covers(rule.region, region_code))
+                and rule.unit in self.known_units
+            ):
+                return self.known_units[rule.unit]
+        return self.default_unit
+
+    def source_name(self, channel: str, partner_id: str | None = None, partner_name: str | None = None) -> str:
+        """The named source a complaint came through: the region's name for its channel (and partner), else the
+        partner's display name, else the channel's label."""
+        for source in self.settings.sources:
+            if source.channel == channel and (source.partner is None or source.partner in (partner_id, partner_name)):
+                return source.name
+        if channel == Channel.partner and partner_name:
+            return partner_name
+        return CHANNEL_LABELS_ZH.get(channel, channel)  # type: ignore[call-overload]
 
     def out(self) -> RegionOut:
         return RegionOut(
-            code=self.code, name=self.name, name_en=self.name_en, parent=self.parent, handling_unit=self.handling_unit
+            code=self.code,
+            name=self.name,
+            name_en=self.name_en,
+            parent=self.parent,
+            level=self.division.level,
+            served=self.served,
+            handling_unit=self.handling_unit,
+            units=[HandlingUnitOut.model_validate(u.model_dump()) for u in self.settings.units],
+            sources=[RegionSourceOut(channel=s.channel, name=s.name) for s in self.settings.sources],
         )
 
 
-class RegionCatalogue:
-    def __init__(self, regions: list[Region]) -> None:
-        self._by_code = {r.code: r for r in regions}
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._by_code.values())
+
+class RegionCatalogue:
+    """Every division of the national catalogue, each with its settings resolved once, on first use."""
+
+    def __init__(self, catalogue: Divisions, defaults: dict[str, Any], regions: dict[str, dict[str, Any]]) -> None:
+        self._divisions = catalogue
+        self._defaults = RegionSettings.model_validate(defaults).model_dump(exclude_unset=True)
+        self._own = {code: dict(raw) for code, raw in regions.items()}
+        self._names_en = {code: raw.pop("name_en") for code, raw in self._own.items() if "name_en" in raw}
+        for code, raw in self._own.items():
+            if code not in catalogue:
+                raise ValueError(f"region settings name {code}, which is not in the national catalogue")
+            RegionSettings.model_validate(raw)  # a typo in the file fails at start-up, not on first use
+
+    @cache  # noqa: B019 (one catalogue per settings file, kept for the process)
+    def _region(self, code: str) -> Region | None:
+        division = self._divisions.get(code)
+        if division is None:
+            return None
+        chain = list(reversed(self._divisions.chain(code)))  # province first
+        raw: dict[str, Any] = dict(self._defaults)
+        units: dict[str, HandlingUnit] = {}
+        for d in chain:
+            raw = _merge(raw, self._own.get(d.code, {}))
+            for unit in RegionSettings.model_validate(self._own.get(d.code, {})).units:
+                units[unit.id] = unit
+        settings = RegionSettings.model_validate(raw)
+        return Region(
+            division=division, name_en=self._names_en.get(code, division.name), settings=settings, known_units=units
+        )
 
     def get(self, code: str) -> Region:
-        region = self._by_code.get(code)
+        """Any region of the national catalogue (reports, scopes); 422 unknown_region for another code."""
+        region = self._region(code)
         if region is None:
+            raise UnknownRegion(f"{code} is not a region code of the national catalogue.", field="region_code")
+        return region
+
+    def served(self, code: str) -> Region:
+        """A region that takes complaints and returns; 422 unknown_region for any other."""
+        region = self._region(code)
+        if region is None or not region.served:
             raise UnknownRegion(f"Region {code} is not served by this platform.", field="region_code")
         return region
 
-    def __contains__(self, code: object) -> bool:
-        return code in self._by_code
+    @cache  # noqa: B019
+    def listed(self) -> list[Region]:
+        """The served regions and the regions above them (a province, a city), by code."""
+        served = self.served_codes()
+        codes = {d.code for code in served for d in self._divisions.chain(code)}
+        return [self.get(code) for code in sorted(codes)]
+
+    @cache  # noqa: B019
+    def served_codes(self) -> list[str]:
+        """Every served code: those the file turns on, their sub-regions that do not turn themselves off."""
+        candidates: set[str] = set()
+        for code, raw in self._own.items():
+            if raw.get("served"):
+                stack = [code]
+                while stack:
+                    current = stack.pop()
+                    candidates.add(current)
+                    stack.extend(d.code for d in self._divisions.children(current))
+        if self._defaults.get("served"):
+            candidates = {d.code for d in self._divisions}
+        return sorted(code for code in candidates if self.get(code).served)
+
+    def children(self, code: str | None) -> list[Region]:
+        return [self.get(d.code) for d in self._divisions.children(code)]
 
 
-def _sla(raw: dict[str, int], default: Sla | None = None) -> Sla:
-    base = default or Sla(timedelta(minutes=3), timedelta(minutes=30), timedelta(hours=48))
-    return Sla(
-        accept=timedelta(seconds=raw.get("accept_seconds", base.accept.total_seconds())),
-        dispose=timedelta(seconds=raw.get("dispose_seconds", base.dispose.total_seconds())),
-        settle=timedelta(seconds=raw.get("settle_seconds", base.settle.total_seconds())),
-    )
-
-
-@lru_cache(maxsize=8)
+@cache
 def load_catalogue(path: Path) -> RegionCatalogue:
+    """The settings file at `path` over the national catalogue, read once per process."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    default = _sla(doc.get("default_sla", {}))
-    return RegionCatalogue(
-        [
-            Region(
-                code=r["code"],
-                name=r["name"],
-                name_en=r.get("name_en", r["name"]),
-                parent=r.get("parent"),
-                handling_unit=r["handling_unit"],
-                sla=_sla(r.get("sla", {}), default),
-                auto_accept=r.get("auto_accept", True),
-            )
-            for r in doc["regions"]
-        ]
-    )
+    return RegionCatalogue(divisions(), doc.get("defaults", {}), doc.get("regions", {}))

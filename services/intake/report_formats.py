@@ -25,7 +25,7 @@ CSV_EXAMPLE = (
     "1,460200-20210108-0003,微信小程序,...,6\r\n"
 )
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HANDLED_HEADER = ["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"]
+HANDLED_HEADER = ["序号", "案件编号", "来源", "被投诉商户", "处理单位", "办结时长（分钟）"]
 
 
 def _share(value: float | None) -> str:
@@ -51,6 +51,8 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
         ["退还金额（元）", yuan(report.amount_refunded_fen)],
         ["先行赔付金额（元）", yuan(report.compensation_paid_fen)],
         ["满意度（1-5）", "—" if report.satisfaction_average is None else report.satisfaction_average],
+        ["舆情通报", report.notices.received],
+        ["按时反馈", report.notices.replied_in_time],
         ["退换货件", r.received],
         ["合计退货金额（元）", yuan(r.amount_fen)],
         ["已退货退款件", r.refunded],
@@ -63,7 +65,7 @@ def _handled(report: ComplaintReport) -> list[list[Any]]:
         [
             n,
             h.case_number or h.complaint_id,
-            CHANNEL_LABELS_ZH.get(h.channel, h.channel),
+            h.source or CHANNEL_LABELS_ZH.get(h.channel, h.channel),
             h.merchant_name,
             h.handling_unit or "",
             h.minutes,
@@ -73,7 +75,10 @@ def _handled(report: ComplaintReport) -> list[list[Any]]:
 
 
 def _breakdowns(report: ComplaintReport) -> list[tuple[str, list[Count]]]:
+    sources = [Count(key=s.channel, label=s.source, count=s.count) for s in report.by_source]
+    none = [Count(key="", label=name, count=0) for name in report.sources_without_complaints]
     return [
+        ("来源平台（涉旅投诉件）", sources + none),
         ("渠道", report.by_channel),
         ("行业", report.by_industry),
         ("处理单位", report.by_handling_unit),
@@ -106,7 +111,7 @@ def report_xlsx(report: ComplaintReport) -> bytes:
     for row in _summary(report):
         append_row(summary, row)
         summary.cell(summary.max_row, 1).font = bold
-    for paragraph in (report.text, report.returns_text):
+    for paragraph in filter(None, (report.text, report.notices_text, report.returns_text)):
         append_row(summary, [])
         append_row(summary, [paragraph])
         summary.cell(summary.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
@@ -191,6 +196,7 @@ def report_html(report: ComplaintReport) -> str:
 <p class=noprint><button onclick="print()">打印 / Print</button></p>
 <h2>投诉处理情况</h2>
 <p class=text>{escape(report.text)}</p>
+{f"<p class=text>{escape(report.notices_text)}</p>" if report.notices_text else ""}
 <p class=text>{escape(report.returns_text)}</p>
 <h2>汇总</h2>
 {_table(["项目", "数值"], [row[:2] for row in _summary(report)[2:]])}

@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement, case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, Merchant, ReturnRequest
-from services.intake.regions import Region
-from shared.clock import local_day_bounds
-from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH
-from shared.contracts.complaints import ComplaintState
+from services.intake.regions import Region, RegionCatalogue
+from shared.clock import SHANGHAI, local_day_bounds
+from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH, Channel
+from shared.contracts.complaints import OPEN_STATES, AssigneeKind, ComplaintState
 from shared.contracts.identity import region_prefix
 from shared.contracts.reports import (
     ComplaintReport,
@@ -23,11 +23,14 @@ from shared.contracts.reports import (
     HandledComplaint,
     HandlingTime,
     MonthFigures,
+    NoticeFigures,
     PublicFigures,
     SlaShares,
+    SourceCount,
 )
-from shared.contracts.returns import ReturnFigures, ReturnState
+from shared.contracts.returns import OPEN_RETURN_STATES, ReturnFigures, ReturnState
 from shared.db import shanghai_day
+from shared.divisions import divisions
 from shared.errors import Problem
 
 MAX_DAYS = 366
@@ -89,18 +92,76 @@ HANDLED_LISTED = 500
 HANDLED_IN_TEXT = 30
 
 
+# What the report counts, in its own words (the bureau's, seeds/004), with the definitions it says it uses.
+DEFINITIONS = {
+    "received": "收到投诉件：期间内收到的投诉，含撤销、不予受理的；舆情通报单另计",
+    "by_source": "涉旅投诉件（按来源平台）：期间内收到的投诉，不含游客撤销的、不予受理的（含重复件）和舆情通报单",
+    "valid": "有效投诉件：期间内收到、已办结且报有办结时长的投诉（正在处理的、已转办督促的不计）",
+    "handling_minutes": "办结时长：自收到至办结的整分钟数，不足一分钟的舍去",
+    "total": "办结总时长：各有效投诉件办结时长之和",
+    "average": "平均办结时长：办结总时长除以有效投诉件数，保留两位小数，截断不四舍五入",
+    "notices": "舆情通报单：上级指挥中心转来的涉旅信息通报单，另计；按时反馈以反馈时限为准",
+    "returns": "退换货件：期间内收到的退换货申请（不含转其他辖区处理的），合计退货金额为申请金额之和",
+}
+NOTICE = Complaint.channel == Channel.public_opinion
+NOT_NOTICE = Complaint.channel != Channel.public_opinion
+# 涉旅投诉件 per source: what stands as a complaint (neither withdrawn nor refused, nor a notice).
+STANDING = NOT_NOTICE & Complaint.state.not_in([ComplaintState.withdrawn, ComplaintState.not_accepted])
+
+
+def period_text(first: date, last: date) -> str:
+    """ "2021年1月8日—1月14日", as the weekly reports write a period."""
+    start = f"{first.year}年{first.month}月{first.day}日"
+    if last == first:
+        return start
+    return f"{start}—{f'{last.year}年' if last.year != first.year else ''}{last.month}月{last.day}日"
+
+
+def complaint_items(rows: list[Any], label: Any) -> str:
+    """The complaints of one source, as seeds/004 writes them: consecutive ones alike (merchant, unit, how
+    they stand) in one item: "2件投诉X，处理单位：区文化和旅游局，办结时长分别是7分钟、7分钟"."""
+    groups: list[tuple[tuple[str, str, str], list[Any]]] = []
+    for r in rows:
+        if r.handled_minutes is not None and r.state in (ComplaintState.resolved, ComplaintState.closed):
+            how = "concluded"
+        elif r.state in OPEN_STATES and r.accepted_at is not None:
+            how = "merchant" if r.assignee_kind == AssigneeKind.merchant else "forwarded"
+        else:
+            how = r.state
+        key = (r.merchant_name, label(r), how)
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(r)
+        else:
+            groups.append((key, [r]))
+    items = []
+    for (merchant, unit, how), alike in groups:
+        head = f"投诉{merchant}" if len(rows) == 1 else f"{len(alike)}件投诉{merchant}"
+        if how == "concluded":
+            minutes = "、".join(f"{r.handled_minutes}分钟" for r in alike)
+            tail = f"处理单位：{unit or '未指派'}，办结时长{'分别是' if len(alike) > 1 else ''}{minutes}"
+        elif how == "forwarded":
+            tail = f"已转{unit or '处理单位'}督促企业按要求及时处理"
+        elif how == "merchant":
+            tail = f"已转企业按要求及时处理，处理单位：{unit or '未指派'}"
+        else:
+            tail = "正在受理"
+        items.append(f"{head}，{tail}")
+    return "；".join(items)
+
+
 async def complaint_report(
-    session: AsyncSession, region: Region, first: date, last: date, now: datetime
+    session: AsyncSession, region: Region, first: date, last: date, now: datetime, catalogue: RegionCatalogue
 ) -> ComplaintReport:
     """Aggregated in the database (GROUP BY over the region's complaints of the period): a province's
     report reads a few hundred grouped rows, never its complaints one by one."""
     S = ComplaintState
     start, end = period_bounds(first, last)
-    scope = (
+    in_period = (
         Complaint.submitted_at >= start,
         Complaint.submitted_at < end,
         Complaint.region_code.startswith(region_prefix(region.code)),
     )
+    scope = (*in_period, NOT_NOTICE)
     concluded = func.coalesce(Complaint.resolved_at, Complaint.closed_at)
     disposed = case(
         (
@@ -114,7 +175,6 @@ async def complaint_report(
         not_accepted,
         withdrawn,
         transferred,
-        valid,
         handled_count,
         total,
         accept_applied,
@@ -134,7 +194,6 @@ async def complaint_report(
                 _n(Complaint.state == S.not_accepted),
                 _n(Complaint.state == S.withdrawn),
                 _n(Complaint.transferred_from.is_not(None)),
-                _n(Complaint.accepted_at.is_not(None) & Complaint.state.not_in([S.withdrawn, S.not_accepted])),
                 _n(HANDLED),
                 HANDLED_MINUTES,
                 *_sla(Complaint.accept_by, Complaint.accepted_at, now),
@@ -147,6 +206,7 @@ async def complaint_report(
             ).where(*scope)
         )
     ).one()
+    handled_count, total = int(handled_count), int(total)  # PostgreSQL sums integers as numeric
 
     async def grouped(
         key: Any, labels: Mapping[Any, str], *where: ColumnElement[bool], name: Any = None, limit: int | None = None
@@ -163,9 +223,28 @@ async def complaint_report(
             Count(key=k, label=labels.get(k) or label or k, count=n) for k, n, label in await session.execute(query)
         ]
 
-    by_channel = await grouped(Complaint.channel, CHANNEL_LABELS_ZH)
+    def unit_label(r: Any) -> str | None:
+        """The unit as the report's region writes it: its own units by their short name, others' in full."""
+        unit = catalogue.get(r.region_code).unit(r.unit_id) if r.unit_id else None
+        if unit is None:
+            return r.unit_name
+        return unit.name if unit.id in region.known_units or not unit.full_name else unit.full_name
+
     by_industry = await grouped(Complaint.industry, INDUSTRY_LABELS_ZH)
-    by_unit = await grouped(Complaint.assignee_name, {}, Complaint.assignee_name.is_not(None))
+    by_unit = [
+        Count(key=r.unit_id, label=unit_label(r) or r.unit_id, count=r.n)
+        for r in await session.execute(
+            select(
+                Complaint.unit_id,
+                func.max(Complaint.unit_name).label("unit_name"),
+                func.max(Complaint.region_code).label("region_code"),
+                func.count().label("n"),
+            )
+            .where(*scope, Complaint.unit_id.is_not(None))
+            .group_by(Complaint.unit_id)
+            .order_by(func.count().desc(), Complaint.unit_id)
+        )
+    ]
     top = await grouped(
         func.coalesce(Complaint.merchant_id, Complaint.merchant_name), {}, name=Complaint.merchant_name, limit=10
     )
@@ -179,27 +258,71 @@ async def complaint_report(
             .order_by(day, Complaint.channel)
         )
     ]
+    # One pass over the period for the channels, the named sources and the notices.
+    source = func.coalesce(Complaint.source_name, Complaint.channel)
+    per_channel: dict[str, int] = {}
+    counted: dict[tuple[str, str], int] = {}
+    notice_count = 0
+    for channel, name, n, standing_n in await session.execute(
+        select(Complaint.channel, source, func.count(), func.coalesce(func.sum(case((STANDING, 1), else_=0)), 0))
+        .where(*in_period)
+        .group_by(Complaint.channel, source)
+    ):
+        if channel == Channel.public_opinion:
+            notice_count += n
+            continue
+        per_channel[channel] = per_channel.get(channel, 0) + n
+        if standing_n:
+            counted[(channel, name)] = int(standing_n)
+    by_channel = [
+        Count(key=channel, label=CHANNEL_LABELS_ZH.get(channel, channel), count=n)  # type: ignore[call-overload]
+        for channel, n in sorted(per_channel.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    configured = [(s.channel.value, s.name) for s in region.settings.sources]
+    # The region's own sources in its order, then any other by count; each with the key it is stored under
+    # (a complaint from before sources were named is under its channel).
+    order = [k for k in configured if k in counted] + sorted(
+        (k for k in counted if k not in configured), key=lambda k: (-counted[k], k)
+    )
+    by_source = [
+        SourceCount(channel=channel, source=_source_label(name), count=counted[(channel, name)])
+        for channel, name in order
+    ]
+    without = [name for key in configured if key not in counted for name in key[1:]]
+    columns = (
+        Complaint.id,
+        Complaint.case_number,
+        Complaint.channel,
+        source.label("source"),
+        Complaint.region_code,
+        Complaint.merchant_name,
+        Complaint.unit_id,
+        Complaint.unit_name,
+        Complaint.state,
+        Complaint.accepted_at,
+        Complaint.assignee_kind,
+        Complaint.handled_minutes,
+    )
+    standing = list(
+        await session.execute(
+            select(*columns)
+            .where(*scope, STANDING)
+            .order_by(Complaint.submitted_at, Complaint.id)
+            .limit(HANDLED_IN_TEXT + 1)
+        )
+    )
     listed = [
         HandledComplaint(
             complaint_id=r.id,
             case_number=r.case_number,
             channel=r.channel,
+            source=_source_label(r.source),
             merchant_name=r.merchant_name,
-            handling_unit=r.assignee_name,
+            handling_unit=unit_label(r),
             minutes=r.handled_minutes,
         )
         for r in await session.execute(
-            select(
-                Complaint.id,
-                Complaint.case_number,
-                Complaint.channel,
-                Complaint.merchant_name,
-                Complaint.assignee_name,
-                Complaint.handled_minutes,
-            )
-            .where(*scope, HANDLED)
-            .order_by(Complaint.submitted_at, Complaint.id)
-            .limit(HANDLED_LISTED)
+            select(*columns).where(*scope, HANDLED).order_by(Complaint.submitted_at, Complaint.id).limit(HANDLED_LISTED)
         )
     ]
     average = truncated_average(total, handled_count)
@@ -210,38 +333,35 @@ async def complaint_report(
         average_minutes=average,
         average_text=f"{average}分钟",
     )
-    each = listed if handled_count <= HANDLED_IN_TEXT else []
+    each = len(standing) <= HANDLED_IN_TEXT
+    sentences = []
+    if without:
+        sentences.append("、".join(without) + ("均无涉旅投诉件。" if len(without) > 1 else "无涉旅投诉件。"))
+    for (channel, name), count in zip(order, by_source, strict=True):
+        rows = [r for r in standing if (r.channel, r.source) == (channel, name)]
+        concluded = sum(r.handled_minutes is not None for r in rows)
+        detail = complaint_items(rows, unit_label) if each else f"其中已办结{concluded}件"
+        sentences.append(f"{count.source}涉旅投诉件{count.count}件，{detail}。")
     text = (
-        f"{first.month}月{first.day}日—{last.month}月{last.day}日，共收到投诉件{received}件，"
-        + "，".join(f"{c.label}{c.count}件" for c in by_channel)
-        + ("。" if received else "")
-        + "".join(
-            f"1件投诉{h.merchant_name}，处理单位：{h.handling_unit or '未指派'}，办结时长{h.minutes}分钟；"
-            for h in each
-        )
-        + (f"办结{handled_count}件；" if handled_count and not each else "")
-        + f"有效投诉件{valid}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。"
+        f"{period_text(first, last)}，"
+        + "".join(sentences)
+        + f"有效投诉件{handled_count}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。"
     )
-    returns = await _return_figures(session, region, start, end)
-    returns_text = (
-        f"{first.month}月{first.day}日—{last.month}月{last.day}日，退换货处置平台收到退换货件"
-        f"{returns.received}件，合计退货金额{yuan(returns.amount_fen)}元；已退货退款{returns.refunded}件，"
-        f"退款金额{yuan(returns.amount_refunded_fen)}元"
-        + (f"；撤销{returns.withdrawn}件" if returns.withdrawn else "")
-        + (f"；商家逾期未退{returns.overdue}件" if returns.overdue else "")
-        + "。"
-    )
+    notices, notices_text = await _notices(session, in_period, first, last) if notice_count else (NoticeFigures(), "")
+    returns, returns_text = await _returns(session, region, first, last, start, end, catalogue)
     return ComplaintReport(
         region_code=region.code,
         region_name=region.name,
         period_from=first,
         period_to=last,
         received=received,
-        valid=valid,
+        valid=handled_count,
         not_accepted=not_accepted,
         withdrawn=withdrawn,
         transferred=transferred,
         by_channel=by_channel,
+        by_source=by_source,
+        sources_without_complaints=without,
         by_industry=by_industry,
         by_handling_unit=by_unit,
         top_merchants=top,
@@ -257,33 +377,149 @@ async def complaint_report(
         compensation_paid_fen=paid,
         satisfaction_average=round(rating_sum / rated, 2) if rated else None,
         text=text,
+        notices=notices,
+        notices_text=notices_text,
         returns=returns,
         returns_text=returns_text,
+        definitions=DEFINITIONS,
     )
 
 
-async def _return_figures(session: AsyncSession, region: Region, start: datetime, end: datetime) -> ReturnFigures:
-    R = ReturnRequest
-    received, amount, refunded, amount_refunded, withdrawn, overdue = (
+def _source_label(stored: str) -> str:
+    """A named source, or the channel's label for a complaint kept before sources were named."""
+    return CHANNEL_LABELS_ZH.get(stored, stored)  # type: ignore[call-overload]
+
+
+def _day(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日"
+
+
+async def _notices(
+    session: AsyncSession, in_period: tuple[ColumnElement[bool], ...], first: date, last: date
+) -> tuple[NoticeFigures, str]:
+    """The public-opinion notices of the period: each, what became of it, and whether the center heard back."""
+    rows = list(
         await session.execute(
             select(
-                func.count(),
-                func.coalesce(func.sum(R.amount_fen), 0),
-                _n(R.state == ReturnState.refunded),
-                func.coalesce(func.sum(R.amount_refunded_fen), 0),
-                _n(R.state == ReturnState.withdrawn),
-                _n(R.overdue),
-            ).where(R.requested_at >= start, R.requested_at < end, R.region_code.startswith(region_prefix(region.code)))
+                Complaint.id,
+                Complaint.source_name,
+                Complaint.external_id,
+                Complaint.case_number,
+                Complaint.state,
+                Complaint.duplicate_of,
+                Complaint.reply_by,
+                Complaint.replied_at,
+            )
+            .where(*in_period, NOTICE)
+            .order_by(Complaint.submitted_at, Complaint.id)
         )
-    ).one()
-    return ReturnFigures(
+    )
+    repeated_ids = [r.duplicate_of for r in rows if r.duplicate_of]
+    repeated = {
+        i: name
+        for i, name in await session.execute(
+            select(Complaint.id, func.coalesce(Complaint.source_name, Complaint.channel)).where(
+                Complaint.id.in_(repeated_ids)
+            )
+        )
+    }
+    in_time = sum(1 for r in rows if r.replied_at and (r.reply_by is None or r.replied_at <= r.reply_by))
+    figures = NoticeFigures(
+        received=len(rows),
+        linked=sum(1 for r in rows if r.duplicate_of),
+        replied=sum(1 for r in rows if r.replied_at),
+        replied_in_time=in_time,
+    )
+    if not rows:
+        return figures, ""
+    items = []
+    for r in rows:
+        what = (r.source_name or "舆情通报单") + (f"（{r.external_id}）" if r.external_id else "")
+        if r.duplicate_of:
+            what += f"，与{_source_label(repeated.get(r.duplicate_of, ''))}投诉件内容一致，合并办理"
+        elif r.state in (ComplaintState.resolved, ComplaintState.closed):
+            what += "，已办结"
+        else:
+            what += "，正在处理"
+        if r.replied_at:
+            late = r.reply_by is not None and r.replied_at > r.reply_by
+            what += f"，{'逾期' if late else '已'}于{_day(r.replied_at)}反馈"
+        elif r.reply_by is not None:
+            what += f"，应于{_day(r.reply_by)}前反馈"
+        items.append(what)
+    return figures, f"{period_text(first, last)}，收到舆情通报{len(rows)}件：" + "；".join(items) + "。"
+
+
+async def _returns(
+    session: AsyncSession,
+    region: Region,
+    first: date,
+    last: date,
+    start: datetime,
+    end: datetime,
+    catalogue: RegionCatalogue,
+) -> tuple[ReturnFigures, str]:
+    R = ReturnRequest
+    scope = (R.requested_at >= start, R.requested_at < end, R.region_code.startswith(region_prefix(region.code)))
+    taken = R.state != ReturnState.referred
+    received, amount, refunded, amount_refunded, withdrawn, overdue, open_, referred = map(
+        int,  # PostgreSQL sums integers as numeric
+        (
+            await session.execute(
+                select(
+                    _n(taken),
+                    func.coalesce(func.sum(case((taken, R.amount_fen), else_=0)), 0),
+                    _n(R.state == ReturnState.refunded),
+                    func.coalesce(func.sum(R.amount_refunded_fen), 0),
+                    _n(R.state == ReturnState.withdrawn),
+                    _n(R.overdue),
+                    _n(R.state.in_(OPEN_RETURN_STATES)),
+                    _n(R.state == ReturnState.referred),
+                ).where(*scope)
+            )
+        ).one(),
+    )
+    figures = ReturnFigures(
         received=received,
         amount_fen=amount,
         refunded=refunded,
         amount_refunded_fen=amount_refunded,
         withdrawn=withdrawn,
         overdue=overdue,
+        referred=referred,
     )
+    platforms = [p for (p,) in await session.execute(select(R.source_name).where(*scope, taken).distinct()) if p]
+    units = {u for (u,) in await session.execute(select(R.unit_name).where(*scope, taken).distinct())}
+    platform = "、".join(sorted(platforms)) or region.settings.returns_platform
+    clauses = []
+    if received and len(units) == 1 and None not in units:
+        clauses.append(f"{'均' if received > 1 else ''}由{units.pop()}督促商家与游客积极沟通协商处理")
+    if refunded:
+        every = "均" if refunded == received > 1 else "" if refunded == received else f"{refunded}件"
+        clauses.append(f"{every}已退货退款，退款金额{yuan(amount_refunded)}元")
+    if withdrawn:
+        every = "均" if withdrawn == received > 1 else ""
+        clauses.append(f"游客{every}已自行撤销投诉" if withdrawn == received else f"撤销{withdrawn}件")
+    if overdue:
+        clauses.append(f"商家逾期未退{overdue}件")
+    if open_:
+        clauses.append(f"正在处理{open_}件")
+    text = f"{period_text(first, last)}，{platform}收到退换货件{received}件，合计退货金额{yuan(amount)}元"
+    text += "".join(f"，{c}" for c in clauses) + "。"
+    if referred:
+        places = [
+            catalogue.get(code).name if code in divisions() else code
+            for (code,) in await session.execute(
+                select(R.referred_to_region).where(*scope, R.state == ReturnState.referred).distinct()
+            )
+            if code
+        ]
+        text += (
+            f"现场受理辖区外购物的退货问题{referred}件，购买地在{'、'.join(sorted(places)) or '其他辖区'}，"
+            "不属于本辖区，已转当地处理。"
+        )
+    return figures, text
 
 
 def yuan(fen: int) -> str:
@@ -326,7 +562,7 @@ async def public_figures(session: AsyncSession, region: Region, months: list[dat
                 HANDLED_MINUTES,
                 func.coalesce(func.sum(Complaint.compensation_paid_fen), 0),
             )
-            .where(in_region, Complaint.submitted_at >= start, Complaint.submitted_at < end)
+            .where(in_region, NOT_NOTICE, Complaint.submitted_at >= start, Complaint.submitted_at < end)
             .group_by(month)
         )
     }

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
-from services.intake.models import ReturnRequest
-from services.intake.regions import RegionCatalogue
+from services.intake.models import Merchant, ReturnRequest
+from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import MerchantRepository, ReturnRepository
 from services.intake.service import SYSTEM, ActionNotAllowed, UnknownMerchant
 from shared.clock import SHANGHAI, Clock
@@ -18,7 +18,6 @@ from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role, region_covers
 from shared.contracts.returns import (
     OPEN_RETURN_STATES,
-    RETURN_WINDOW_DAYS,
     ReturnIn,
     ReturnRefundIn,
     ReturnRejectionIn,
@@ -90,7 +89,7 @@ class ReturnsDesk:
         covered; otherwise the shop is told and must refund by the deadline."""
         now = self.clock.now()
         today = now.astimezone(SHANGHAI).date()
-        region = self.regions.get(body.region_code)
+        region = self.regions.served(body.region_code)
         if actor.role == Role.consumer:
             channel, consumer_id = actor.channel or Channel.wechat_miniprogram, actor.subject
         elif actor.role in (Role.official, Role.admin) and (
@@ -99,14 +98,17 @@ class ReturnsDesk:
             channel, consumer_id = body.channel or Channel.walk_in, None
         else:
             raise ActionNotAllowed("Tourists, and the desk's officials for their region, file return requests.")
+        if body.purchase_region_code and not region_covers(region.code, body.purchase_region_code):
+            return await self._refer(actor, body, region, channel, consumer_id)
         if body.purchased_on > today:
             raise PurchaseInFuture(
                 "The purchase cannot be in the future.",
                 errors=[{"field": "body.purchased_on", "message": "is in the future"}],
             )
-        if (today - body.purchased_on).days > RETURN_WINDOW_DAYS:
+        window = region.settings.returns_window_days
+        if (today - body.purchased_on).days > window:
             raise ReturnWindowPassed(
-                f"Goods are returned within {RETURN_WINDOW_DAYS} days of purchase; {body.purchased_on} was "
+                f"Goods are returned within {window} days of purchase; {body.purchased_on} was "
                 f"{(today - body.purchased_on).days} days ago.",
                 field="purchased_on",
             )
@@ -114,18 +116,7 @@ class ReturnsDesk:
             raise ReturnNotCovered(
                 "Custom-made or altered goods are not covered by the no-reason return.", field="custom_made"
             )
-        merchant = None
-        if body.merchant_id:
-            merchant = await MerchantRepository(self.session).get(body.merchant_id)
-            if merchant is None:
-                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
-        if merchant is None and not body.merchant_name:
-            raise Problem(
-                "Name the shop: pick a registered one or give its name.",
-                status=422,
-                code="validation_failed",
-                errors=[{"field": "body.merchant_name", "message": "required"}],
-            )
+        merchant = await self._merchant(body)
         r = ReturnRequest(
             id=new_id("ret"),
             consumer_id=consumer_id,
@@ -145,8 +136,64 @@ class ReturnsDesk:
             overdue=False,
             amount_refunded_fen=0,
             history=[],
+            source_name=region.settings.returns_platform if consumer_id else None,
+            unit_name=unit.name if (unit := region.unit(region.settings.returns_unit)) else None,
         )
         self._log(r, "requested", actor, body.reason)
+        self.returns.add(r)
+        await self.session.flush()
+        return r
+
+    async def _merchant(self, body: ReturnIn) -> Merchant | None:
+        merchant = None
+        if body.merchant_id:
+            merchant = await MerchantRepository(self.session).get(body.merchant_id)
+            if merchant is None:
+                raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
+        if merchant is None and not body.merchant_name:
+            raise Problem(
+                "Name the shop: pick a registered one or give its name.",
+                status=422,
+                code="validation_failed",
+                errors=[{"field": "body.merchant_name", "message": "required"}],
+            )
+        return merchant
+
+    async def _refer(
+        self, actor: Identity, body: ReturnIn, region: Region, channel: Channel, consumer_id: str | None
+    ) -> ReturnRequest:
+        """Goods bought in another jurisdiction: the desk refers the tourist there (as Panlong's desk did for
+        tourists who had bought in Xishuangbanna); kept, concluded at once, on the history and in the report."""
+        target = self.regions.get(body.purchase_region_code or "")
+        merchant = await self._merchant(body)
+        now = self.clock.now()
+        to = body.referred_to or target.handling_unit or target.name
+        r = ReturnRequest(
+            id=new_id("ret"),
+            consumer_id=consumer_id,
+            channel=channel.value,
+            region_code=region.code,
+            merchant_id=merchant.id if merchant else None,
+            merchant_name=merchant.name if merchant else (body.merchant_name or ""),
+            goods=body.goods,
+            receipt_no=body.receipt_no,
+            purchased_on=body.purchased_on,
+            amount_fen=body.amount_fen,
+            reason=body.reason,
+            contact_phone=body.contact_phone,
+            state=R.referred.value,
+            requested_at=now,
+            refund_by=now,
+            overdue=False,
+            concluded_at=now,
+            amount_refunded_fen=0,
+            history=[],
+            referred_to_region=target.code,
+            referred_to=to,
+            unit_name=unit.name if (unit := region.unit(region.settings.returns_unit)) else None,
+        )
+        self._log(r, "requested", actor, body.reason)
+        self._log(r, "referred", actor, f"购买地在{target.name}，不属于{region.name}辖区，已转{to}处理")
         self.returns.add(r)
         await self.session.flush()
         return r

@@ -80,6 +80,9 @@ def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
         escalated_at=r.escalated_at,
         concluded_at=r.concluded_at,
         amount_refunded_fen=r.amount_refunded_fen,
+        source_name=r.source_name,
+        referred_to_region=r.referred_to_region,
+        referred_to=r.referred_to,
         history=[ReturnHistoryEntry.model_validate(h) for h in r.history],
     )
 

@@ -21,8 +21,17 @@ from services.intake.evidence_files import (
     ImageTooLarge,
 )
 from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
-from services.intake.imports import Importer, ImportFileInvalid, read_rows
+from services.intake.imports import (
+    RETURN_COLUMNS,
+    RETURN_OPTIONAL,
+    Importer,
+    ImportFileInvalid,
+    ImportReport,
+    ReturnImporter,
+    read_rows,
+)
 from services.intake.models import Complaint, Evidence, IdempotencyRecord, PossibleLink, TimelineEntry
+from services.intake.notices import AlreadyReplied, LinkedComplaintNotFound, NotANotice, Notices
 from services.intake.progress import progress_of
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
@@ -40,6 +49,7 @@ from services.intake.service import (
     TimestampInFuture,
     TimestampsOutOfOrder,
     UnknownMerchant,
+    UnknownUnit,
     missed_deadlines,
 )
 from services.intake.storage import EvidenceMissing
@@ -49,6 +59,7 @@ from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
     Assignee,
+    AssigneeKind,
     AssignmentIn,
     CallbackVisitIn,
     ClosureIn,
@@ -69,9 +80,12 @@ from shared.contracts.complaints import (
     IntakeDecisionIn,
     LinkDecisionIn,
     MissedDeadline,
+    NoticeLinkIn,
+    NoticeReplyIn,
     PossibleLinkOut,
     PossibleLinkState,
     ProgressOut,
+    RegionDetailOut,
     RegionOut,
     ResolutionIn,
     ResponseIn,
@@ -83,6 +97,7 @@ from shared.contracts.complaints import (
 from shared.contracts.identity import Identity, Role
 from shared.contracts.reports import ComplaintReport, PublicFigures
 from shared.db import Session
+from shared.divisions import divisions
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -126,6 +141,10 @@ def to_out(
         case_number=c.case_number,
         state=c.state,
         channel=c.channel,
+        source_name=c.source_name,
+        unit=Assignee(kind=AssigneeKind.unit, id=c.unit_id, name=c.unit_name) if c.unit_id else None,
+        reply_by=c.reply_by,
+        replied_at=c.replied_at,
         external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
         possible_links=[
@@ -229,10 +248,39 @@ async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut
 
 
 # --- catalogues -----------------------------------------------------------------------------------
-@catalogue_router.get("/regions")
-async def list_regions(request: Request, caller: Caller) -> list[RegionOut]:
-    """The regions this platform serves, with their handling units."""
-    return [r.out() for r in load_catalogue(request.app.state.settings.regions_file)]
+@catalogue_router.get("/regions", responses=problem_responses(UnknownRegion))
+async def list_regions(
+    request: Request,
+    caller: Caller,
+    parent: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(\d{6}|root)$",
+            examples=["530100"],
+            description="the national catalogue's regions directly under this code (root: the provinces)",
+        ),
+    ] = None,
+) -> list[RegionOut]:
+    """The regions this platform serves and those above them (a province, a city), with their handling units and
+    named sources; with `parent`, any part of the national catalogue (Ministry of Civil Affairs codes)."""
+    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    if parent is None:
+        return [r.out() for r in catalogue.listed()]
+    return [r.out() for r in catalogue.children(None if parent == "root" else catalogue.get(parent).code)]
+
+
+@catalogue_router.get("/regions/{region_code}", responses=problem_responses(UnknownRegion))
+async def get_region(
+    request: Request, caller: Caller, region_code: Annotated[str, Path(pattern=r"^\d{6}$", examples=["530103"])]
+) -> RegionDetailOut:
+    """One region of the national catalogue: its parent chain (nearest first) and its settings as inherited."""
+    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    region = catalogue.get(region_code)
+    return RegionDetailOut(
+        **region.out().model_dump(),
+        chain=[catalogue.get(d.code).out() for d in divisions().chain(region.code)[1:]],
+        settings=region.settings.model_dump(mode="json"),
+    )
 
 
 @catalogue_router.get(
@@ -263,8 +311,10 @@ async def complaint_report_of(
     their total ("1小时19分钟") and truncated average ("13.16分钟"); deadline shares; money; satisfaction."""
     if caller.role not in (Role.official, Role.admin) or not may_see(caller, region=region_code):
         raise Forbidden("Only officials of the region (or above it) may read its reports.", code="report_not_allowed")
-    region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
-    report = await complaint_report(session, region, from_, to, request.app.state.clock.now())
+    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    report = await complaint_report(
+        session, catalogue.get(region_code), from_, to, request.app.state.clock.now(), catalogue
+    )
     if format == "json":
         return report
     if format == "html":
@@ -699,12 +749,13 @@ async def decide_link(
 
 @router.post(
     "/complaints/{complaint_id}/assignments",
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant),
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant, UnknownUnit),
 )
 async def assign(
     complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session, intake: IntakeService
 ) -> ComplaintOut:
-    """Assign (派单) the complaint to its merchant or to the region's handling unit."""
+    """Assign (派单) the complaint to its merchant, or to a handling unit of its region (by default the one the
+    region's rules chose)."""
     return await _act(session, caller, await intake.assign(complaint, caller, body))
 
 
@@ -802,6 +853,33 @@ async def request_compensation(
     return await _act(session, caller, await intake.request_compensation(complaint, caller, body))
 
 
+@router.post(
+    "/complaints/{complaint_id}/notice-links",
+    tags=["notices"],
+    responses=problem_responses(
+        ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotANotice, LinkedComplaintNotFound
+    ),
+)
+async def link_notice(
+    complaint: CurrentComplaint, body: NoticeLinkIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """A public-opinion notice (涉旅信息通报单) repeats a complaint already being handled: it is worked as that
+    complaint (the notice is linked, state not_accepted with reason duplicate), on both timelines."""
+    return await _act(session, caller, await Notices(intake).link(complaint, caller, body))
+
+
+@router.post(
+    "/complaints/{complaint_id}/notice-replies",
+    tags=["notices"],
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NotANotice, AlreadyReplied, TimestampsOutOfOrder),
+)
+async def reply_to_notice(
+    complaint: CurrentComplaint, body: NoticeReplyIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """Report back to the center that sent a public-opinion notice (by `reply_by`); once, on the timeline."""
+    return await _act(session, caller, await Notices(intake).reply(complaint, caller, body))
+
+
 @router.post("/complaints/{complaint_id}/callback-visits", responses=ACTION_ERRORS)
 async def callback_visit(
     complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session, intake: IntakeService
@@ -850,7 +928,10 @@ async def import_complaints(
     importer = Importer(
         session=session, clock=request.app.state.clock, regions=load_catalogue(request.app.state.settings.regions_file)
     )
-    report = await importer.run(rows, caller, dry_run=dry_run)
+    return _import_report(await importer.run(rows, caller, dry_run=dry_run))
+
+
+def _import_report(report: ImportReport) -> ImportReportOut:
     return ImportReportOut(
         dry_run=report.dry_run,
         rows=report.rows,
@@ -858,3 +939,35 @@ async def import_complaints(
         already_present=report.already_present,
         bad=[ImportBadRow(**b) for b in report.bad],
     )
+
+
+@router.post(
+    "/imports/returns",
+    tags=["imports"],
+    dependencies=[require_roles(Role.official, Role.admin)],
+    responses=problem_responses(ImportFileInvalid, PayloadTooLarge),
+)
+async def import_returns(
+    request: Request,
+    file: UploadFile,
+    caller: Caller,
+    session: Session,
+    dry_run: Annotated[bool, Query(description="check and count, write nothing")] = False,
+) -> ImportReportOut:
+    """Import return and exchange requests another platform exported (CSV with a header line, or JSON lines):
+    external_id, region_code, merchant_name, goods, amount_fen, requested_at, and optionally source, channel,
+    merchant_id, receipt_no, purchased_on, state (refunded, withdrawn, rejected, requested, escalated),
+    concluded_at, amount_refunded_fen, handling_unit, reason; with their own dates and outcomes, so a past
+    week's returns paragraph is reproduced. One request per external id; bad rows reported by line, skipped."""
+    raw = await file.read(IMPORT_MAX_BYTES + 1)
+    if len(raw) > IMPORT_MAX_BYTES:
+        raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
+    rows = read_rows(raw, file.filename or "import.csv", RETURN_COLUMNS, RETURN_OPTIONAL)
+    state = request.app.state
+    importer = ReturnImporter(
+        session=session,
+        clock=state.clock,
+        regions=load_catalogue(state.settings.regions_file),
+        refund_hours=state.settings.return_refund_hours,
+    )
+    return _import_report(await importer.run(rows, caller, dry_run=dry_run))

@@ -19,7 +19,7 @@ from services.intake.config import IntakeSettings
 from services.intake.evidence_files import DailyEvidenceQuotaExceeded, EvidenceQuotaExceeded, clean_evidence
 from services.intake.filing import filer_of
 from services.intake.models import Complaint, Evidence, Merchant, PossibleLink, TimelineEntry
-from services.intake.regions import RegionCatalogue
+from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository
 from services.intake.storage import EvidenceStorage, sha256_hex
 from shared.clock import SHANGHAI, Clock, shanghai_text
@@ -79,6 +79,10 @@ SYSTEM = Identity(subject="system", role=Role.service, display_name="system")
 
 class UnknownMerchant(Problem):
     status, code, title = 422, "unknown_merchant", "Unknown merchant"
+
+
+class UnknownUnit(Problem):
+    status, code, title = 422, "unknown_unit", "Unknown handling unit"
 
 
 class ActionNotAllowed(Forbidden):
@@ -365,7 +369,7 @@ class Intake:
     async def _submit(self, actor: Identity, body: ComplaintSubmit) -> Complaint:
         filer = filer_of(actor, body)  # who may file this, before anything else is looked at
         now = self.clock.now()
-        region = self.regions.get(body.region_code)
+        region = self.regions.served(body.region_code)
         received_at = self._channel_times(actor, body, now)
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture(
@@ -397,6 +401,8 @@ class Intake:
             contact_name=body.contact_name,
             contact_phone=body.contact_phone,
             state=S.submitted.value,
+            source_name=(body.source_name if actor.role != Role.consumer else None)
+            or region.source_name(channel.value, source_id, actor.display_name if source_id else None),
             submitted_at=received_at or now,
             dispatched_at=body.dispatched_at,
             arrived_at=now if received_at else None,
@@ -406,6 +412,9 @@ class Intake:
             settle_overdue=False,
             amount_refunded_fen=0,
         )
+        self._choose_unit(c, region)
+        if channel == Channel.public_opinion:  # the center that sent the notice wants an answer
+            c.reply_by = body.reply_by or c.submitted_at + timedelta(hours=region.settings.notice_reply_hours)
         day = c.submitted_at.astimezone(SHANGHAI).date()
         c.case_number = case_number_of(region.code, day, await self.complaints.next_case_seq(region.code, day))
         self._schedule(c)
@@ -666,9 +675,15 @@ class Intake:
         c.assignee_kind, c.assignee_id, c.assignee_name = kind.value, assignee_id, name
         c.assigned_at = self.clock.now()
 
+    def _choose_unit(self, c: Complaint, region: Region) -> None:
+        """The handling unit (处理单位) the region's rules choose for the complaint (industry x region x source)."""
+        unit = region.unit_for(industry=c.industry, channel=c.channel, source=c.source_name, region_code=c.region_code)
+        c.unit_id, c.unit_name = (unit.id, unit.name) if unit else (None, None)
+
     def _assign_to_unit(self, c: Complaint) -> None:
-        region = self.regions.get(c.region_code)
-        self._assign_to(c, AssigneeKind.unit, region.code, region.handling_unit)
+        if c.unit_id is None:
+            self._choose_unit(c, self.regions.get(c.region_code))
+        self._assign_to(c, AssigneeKind.unit, c.unit_id or c.region_code, c.unit_name)
 
     async def decide(self, c: Complaint, actor: Identity, body: IntakeDecisionIn) -> Complaint:
         """An official accepts (受理) or declines (不予受理) a complaint waiting for a decision."""
@@ -707,6 +722,11 @@ class Intake:
             c.merchant_id, c.merchant_name = merchant.id, merchant.name
             self._assign_to(c, AssigneeKind.merchant, merchant.id, merchant.name)
         else:
+            if body.unit_id is not None:
+                unit = self.regions.get(c.region_code).unit(body.unit_id)
+                if unit is None:
+                    raise UnknownUnit(f"Region {c.region_code} has no handling unit {body.unit_id}.", field="unit_id")
+                c.unit_id, c.unit_name = unit.id, unit.name
             self._assign_to_unit(c)
         if c.accepted_at is None:  # assigning a transferred or waiting complaint accepts it
             sla = self.regions.get(c.region_code).sla
@@ -792,7 +812,7 @@ class Intake:
     async def transfer(self, c: Complaint, actor: Identity, body: TransferIn) -> Complaint:
         """Hand the complaint to another jurisdiction (转办); its clock starts again there."""
         self._require(c, actor, Role.official, Role.admin, action="transfer")
-        target = self.regions.get(body.region_code)
+        target = self.regions.served(body.region_code)
         if target.code == c.region_code:
             raise Conflict("The complaint is already in that region.", code="same_region")
         now = self.clock.now()
@@ -805,7 +825,8 @@ class Intake:
         c.transferred_from, c.region_code = origin, target.code
         c.accept_by, c.accepted_at, c.dispose_by, c.settle_by = now + target.sla.accept, None, None, None
         c.accept_overdue = c.dispose_overdue = c.settle_overdue = False
-        self._assign_to(c, AssigneeKind.unit, target.code, target.handling_unit)
+        self._choose_unit(c, target)
+        self._assign_to_unit(c)
         await self._move(
             c,
             "transferred",

@@ -90,6 +90,8 @@ class Channel(StrEnum):
     douyin = "douyin"
     kuaishou = "kuaishou"
     walk_in = "walk_in"
+    # A notice from a higher command center about a post elsewhere (涉旅信息通报单), registered by officials.
+    public_opinion = "public_opinion"
 
 
 # Channels whose centers are registered partners of that channel (services/gateway/channels/): no other
@@ -119,6 +121,7 @@ CHANNEL_LABELS_ZH = {
     Channel.douyin: "抖音",
     Channel.kuaishou: "快手",
     Channel.walk_in: "现场受理",
+    Channel.public_opinion: "舆情通报",
 }
 
 INDUSTRY_LABELS_ZH = {

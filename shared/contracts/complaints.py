@@ -155,6 +155,21 @@ class ComplaintSubmit(_In):
     dispatched_at: Moment | None = Field(
         None, description=("channels and partners: when the channel dispatched the case to this platform")
     )
+    reply_by: Moment | None = Field(
+        None,
+        description=(
+            "public_opinion: when the center that sent the notice wants the region's report back (default: received "
+            "plus the region's notice_reply_hours)"
+        ),
+    )
+    source_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
+        None,
+        examples=["昆明市指挥中心《涉旅信息通报单》"],
+        description=(
+            "the named platform or center it came through, when not the region's name for the channel (default: "
+            "the region's named source for the channel, a partner's display name, else the channel's label)"
+        ),
+    )
 
 
 class PossibleLinkState(StrEnum):
@@ -187,6 +202,38 @@ class PossibleLinkOut(BaseModel):
     decided_at: datetime | None = Field(None, examples=["2026-11-20T03:05:00Z"])
     decided_by_name: str | None = Field(None, examples=["受理员"])
     note: str | None = Field(None, examples=["电话回访确认为同一游客"])
+
+
+class NoticeLinkIn(_In):
+    """A public-opinion notice repeats a complaint already being handled: it is worked as that complaint."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"complaint_id": "cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K", "note": "与12301平台景怡旅行社投诉件内容一致"}
+            ]
+        },
+    )
+
+    complaint_id: str = Field(pattern=r"^[0-9A-Za-z_]{1,40}$", description="the complaint the notice repeats")
+    note: Note | None = None
+
+
+class NoticeReplyIn(_In):
+    """The region's report back to the center that sent a public-opinion notice (上报处理情况)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"note": "已督促旅行社与游客协商一致，游客已撤诉，处理情况已上报市指挥中心。"}]
+        },
+    )
+
+    note: Note
+    replied_at: Moment | None = Field(
+        None, description="when it was reported back, if before now (recorded afterwards); default now"
+    )
 
 
 class LinkDecisionIn(_In):
@@ -296,6 +343,16 @@ class ComplaintOut(BaseModel):
     )
     state: ComplaintState
     channel: Channel
+    source_name: str | None = Field(
+        None, examples=["智旅通投诉平台"], description="the named platform it came through, as its region names it"
+    )
+    unit: Assignee | None = Field(
+        None, description="the handling unit responsible for it (处理单位), chosen by the region's assignment rules"
+    )
+    reply_by: datetime | None = Field(
+        None, description="a public-opinion notice: when the region must report back to the center that sent it"
+    )
+    replied_at: datetime | None = Field(None, description="a public-opinion notice: when the region reported back")
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
     links: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -553,6 +610,12 @@ class IntakeDecisionIn(_In):
 class AssignmentIn(_In):
     kind: AssigneeKind
     merchant_id: str | None = Field(None, description="for kind=merchant; default the complaint's merchant")
+    unit_id: str | None = Field(
+        None,
+        max_length=40,
+        examples=["530103-sbh"],
+        description="for kind=unit: a handling unit of the region or above it; default the one its rules chose",
+    )
     note: Note | None = None
 
 
@@ -606,12 +669,41 @@ class CallbackVisitIn(_In):
     note: Note | None = None
 
 
+class HandlingUnitOut(BaseModel):
+    """A unit that handles complaints (处理单位)."""
+
+    id: str = Field(examples=["530103-wlj"])
+    name: str = Field(examples=["区文化和旅游局"], description="as the region's own reports write it")
+    full_name: str | None = Field(None, examples=["盘龙区文化和旅游局"])
+    kind: str = Field(examples=["culture_tourism_bureau"])
+
+
+class RegionSourceOut(BaseModel):
+    """A named source the region's reports count complaints by: a channel kind and the platform's name."""
+
+    channel: Channel = Field(examples=["partner"])
+    name: str = Field(examples=["智旅通投诉平台"])
+
+
 class RegionOut(BaseModel):
-    code: str = Field(examples=["460200"])
-    name: str = Field(examples=["三亚市"])
-    name_en: str = Field(examples=["Sanya"])
-    parent: str | None
-    handling_unit: str
+    """A region of the national catalogue (Ministry of Civil Affairs codes) with its settings as inherited."""
+
+    code: str = Field(examples=["530103"])
+    name: str = Field(examples=["盘龙区"])
+    name_en: str = Field(examples=["Panlong"])
+    parent: str | None = Field(examples=["530100"])
+    level: str = Field(examples=["county"], description="province, prefecture or county")
+    served: bool = Field(description="takes complaints and return requests on this platform")
+    handling_unit: str = Field(examples=["区文化和旅游局"], description="the default handling unit's name")
+    units: list[HandlingUnitOut] = Field(default_factory=list, description="its handling units, inherited if unset")
+    sources: list[RegionSourceOut] = Field(default_factory=list, description="the named sources its reports count")
+
+
+class RegionDetailOut(RegionOut):
+    chain: list[RegionOut] = Field(description="its parent, then the parent's parent, up to the province")
+    settings: dict[str, Any] = Field(
+        description="every setting as the region has it: its own, else its nearest ancestor's, else the default"
+    )
 
 
 class IndustryOut(BaseModel):

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from shared.contracts.common import Channel
+from shared.divisions import divisions
 
 
 class Role(StrEnum):
@@ -37,7 +38,8 @@ class Identity(BaseModel):
 
 
 def region_prefix(region_code: str) -> str:
-    """GB/T 2260 codes nest by prefix: 460000 covers 46xxxx, 460100 covers 4601xx, 460105 only itself."""
+    """GB/T 2260 codes nest by prefix: 460000 covers 46xxxx, 460100 covers 4601xx, 460105 only itself. SQL
+    filters use it (an indexable LIKE); tests check that it agrees with the catalogue's parent chains."""
     code = region_code
     while code.endswith("00") and len(code) > 2:
         code = code[:-2]
@@ -45,4 +47,7 @@ def region_prefix(region_code: str) -> str:
 
 
 def region_covers(scope: str, region_code: str) -> bool:
-    return region_code.startswith(region_prefix(scope))
+    """Whether an official of `scope` oversees `region_code`: it is the region or one of its ancestors in the
+    national catalogue (a province its cities and counties); by the code's prefix for a code not in it."""
+    covered = divisions().covers(scope, region_code)
+    return region_code.startswith(region_prefix(scope)) if covered is None else covered

@@ -26,10 +26,28 @@ class DayCount(BaseModel):
     count: int = Field(examples=[3])
 
 
+class SourceCount(BaseModel):
+    """涉旅投诉件 of one named source: what stands as a complaint (not withdrawn, not refused, not a notice)."""
+
+    channel: str = Field(examples=["partner"], description="the channel kind")
+    source: str = Field(examples=["智旅通投诉平台"], description="the named platform")
+    count: int = Field(examples=[2])
+
+
+class NoticeFigures(BaseModel):
+    """Public-opinion notices (涉旅信息通报单) a higher command center sent in the period."""
+
+    received: int = Field(0, examples=[2])
+    linked: int = Field(0, examples=[1], description="found to repeat a complaint already being handled")
+    replied: int = Field(0, examples=[2], description="reported back to the center")
+    replied_in_time: int = Field(0, examples=[2], description="reported back by the deadline")
+
+
 class HandledComplaint(BaseModel):
     complaint_id: str = Field(examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     case_number: str | None = Field(None, examples=["460200-20261206-0042"])
     channel: str = Field(examples=["hotline_12345"])
+    source: str | None = Field(None, examples=["“一机游”游客投诉平台"], description="the named platform")
     merchant_name: str = Field(examples=["云南中青国际旅行社有限公司"])
     handling_unit: str | None = Field(examples=["区文化和旅游局"])
     minutes: int = Field(examples=[6], description="from receipt to resolution, whole minutes (truncated)")
@@ -58,11 +76,20 @@ class ComplaintReport(BaseModel):
     period_to: date = Field(examples=["2021-01-14"])
     time_zone: str = Field("Asia/Shanghai", examples=["Asia/Shanghai"])
     received: int = Field(examples=[9])
-    valid: int = Field(examples=[6], description="accepted for handling (有效投诉件)")
+    valid: int = Field(
+        examples=[6],
+        description="有效投诉件: received in the period and concluded with a handling time (see definitions)",
+    )
     not_accepted: int
     withdrawn: int
     transferred: int = Field(description="handed to another region's handling unit")
     by_channel: list[Count]
+    by_source: list[SourceCount] = Field(
+        description="涉旅投诉件 per named source: the region's configured sources in its order, then any other"
+    )
+    sources_without_complaints: list[str] = Field(
+        examples=[["数字旅游平台", "12301平台"]], description="the region's configured sources that had none"
+    )
     by_industry: list[Count]
     by_handling_unit: list[Count]
     top_merchants: list[Count] = Field(description="the ten merchants with the most complaints")
@@ -73,13 +100,27 @@ class ComplaintReport(BaseModel):
     amount_refunded_fen: int
     compensation_paid_fen: int
     satisfaction_average: float | None = Field(examples=[4.5], description="1-5, of the complaints evaluated")
-    text: str = Field(description="the handling paragraph in the report's own wording")
+    text: str = Field(
+        description="the handling paragraph in the report's own wording",
+        examples=[
+            "2021年1月8日—1月14日，数字旅游平台、12301平台均无涉旅投诉件。12345市长投诉热线涉旅投诉件1件，投诉云南中青"
+            "国际旅行社有限公司，已转区文化和旅游局督促企业按要求及时处理。…有效投诉件6件，办结总时长1小时19分钟，平均"
+            "办结时长13.16分钟。"
+        ],
+    )
+    notices: NoticeFigures = Field(description="public-opinion notices of the period, counted apart")
+    notices_text: str = Field(
+        examples=["2021年1月8日—1月14日，收到舆情通报2件：…，与12301平台投诉件内容一致，合并办理，已于1月14日反馈。"]
+    )
     returns: ReturnFigures = Field(description="the returns desk's requests of the period")
     returns_text: str = Field(
         examples=[
-            "1月8日—1月14日，退换货处置平台收到退换货件15件，合计退货金额42565.00元；"
-            "已退货退款15件，退款金额42565.00元。"
+            "2021年1月8日—1月14日，“一机游”退换货处置平台收到退换货件15件，合计退货金额42565.00元，"
+            "均由区指挥中心督促商家与游客积极沟通协商处理，游客均已自行撤销投诉。"
         ]
+    )
+    definitions: dict[str, str] = Field(
+        description="what each figure counts, in the report's words (有效投诉件, 办结时长, 平均办结时长, ...)"
     )
 
 

@@ -17,8 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.contracts.common import Channel, Day, Fen, Input, Phone, RegionCode
 from shared.contracts.complaints import Note, Text200
 
-RETURN_WINDOW_DAYS = 30
-
 
 class ReturnState(StrEnum):
     requested = "requested"  # the shop is told and must refund
@@ -26,6 +24,7 @@ class ReturnState(StrEnum):
     refunded = "refunded"
     rejected = "rejected"  # an official found the request not covered
     withdrawn = "withdrawn"
+    referred = "referred"  # bought in another jurisdiction: the tourist was referred there
 
 
 OPEN_RETURN_STATES = frozenset({ReturnState.requested, ReturnState.escalated})
@@ -62,6 +61,18 @@ class ReturnIn(Input):
     custom_made: bool = Field(description="custom-made or altered goods are not covered")
     reason: Note | None = None
     contact_phone: Phone | None = None
+    purchase_region_code: RegionCode | None = Field(
+        None,
+        description=(
+            "where the goods were bought, when not in the desk's region: a purchase in another jurisdiction is "
+            "referred there at once (state referred), on the request's history and in the report"
+        ),
+    )
+    referred_to: Text200 | None = Field(
+        None,
+        examples=["西双版纳州市场监管局12315热线、西双版纳游客购物退货监理中心"],
+        description="to whom it is referred",
+    )
 
 
 class ReturnRefundIn(Input):
@@ -112,6 +123,9 @@ class ReturnOut(BaseModel):
     escalated_at: datetime | None
     concluded_at: datetime | None
     amount_refunded_fen: int
+    source_name: str | None = Field(None, examples=["“一机游”退换货处置平台"], description="imported: the platform")
+    referred_to_region: str | None = Field(None, examples=["532800"], description="referred: where it was bought")
+    referred_to: str | None = Field(None, description="referred: to whom")
     history: list[ReturnHistoryEntry]
 
 
@@ -124,3 +138,4 @@ class ReturnFigures(BaseModel):
     amount_refunded_fen: int = Field(examples=[4256500])
     withdrawn: int
     overdue: int = Field(description="requests whose shop missed the refund deadline")
+    referred: int = Field(0, description="walk-in cases bought in another jurisdiction, referred there (not received)")

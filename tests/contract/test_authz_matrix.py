@@ -64,6 +64,10 @@ RULES: dict[str, str] = {
     "GET /v1/complaints/{complaint_id}/timeline": "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/progress": "ok  404 ok  404 ok  404 ok",
     "POST /v1/imports/complaints": "403 403 403 403 ok  ok  ok",  # own region's rows
+    "POST /v1/imports/returns": "403 403 403 403 ok  ok  ok",  # own region's rows
+    # Notices: officials of the complaint's region (Alice's complaint is no notice: 409 after the role check).
+    "POST /v1/complaints/{complaint_id}/notice-links": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/notice-replies": "403 404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence": "ok  404 ok  404 ok  404 ok",
     "GET /v1/complaints/{complaint_id}/evidence/{file_id}": "ok  404 ok  404 ok  404 ok",
@@ -95,6 +99,7 @@ RULES: dict[str, str] = {
     "POST /v1/returns/{return_id}/rejections": "403 404 403 404 ok  404 ok",
     "POST /v1/returns/{return_id}/withdrawals": "ok  404 403 404 ok  404 ok",
     "GET /v1/regions": ANYONE,
+    "GET /v1/regions/{region_code}": ANYONE,
     "GET /v1/reports/complaints": "403 403 403 403 ok  403 ok",  # debatable: *
     "GET /v1/public/figures": ANYONE,
     "GET /v1/industries": ANYONE,

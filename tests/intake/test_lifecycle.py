@@ -165,7 +165,7 @@ async def test_transfer_hands_the_complaint_to_the_other_region(stack: Stack) ->
     gone = await stack.clients["intake"].get(f"/v1/complaints/{c['id']}", headers=stack.as_(official(SANYA)))
     assert gone.status_code == 404
     taken = await act(stack, official(HAIKOU), c["id"], "assignments", {"kind": "unit"})
-    assert taken["state"] == "assigned" and taken["assignee"]["id"] == HAIKOU
+    assert taken["state"] == "assigned" and taken["assignee"]["id"] == "460100-lwj"
     same = await act(stack, official(HAIKOU), c["id"], "transfers", {"region_code": HAIKOU, "reason": "x"}, expect=409)
     assert same["code"] == "same_region"
     nowhere = await act(

@@ -93,16 +93,22 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
         "average_minutes": "13.16",
         "average_text": "13.16分钟",
     }
-    assert "有效投诉件6件，办结总时长1小时19分钟，平均办结时长13.16分钟。" in r["text"]
-    assert r["text"].count("办结时长") == 7 and "办结时长44分钟" in r["text"]
+    # Per named source, the region's sources that had none first; consecutive complaints alike in one item.
+    y, m, d = (int(part) for part in day.split("-"))
+    assert r["text"] == (
+        f"{y}年{m}月{d}日，“海南放心游”支付宝小程序、12345市长热线、12301平台均无涉旅投诉件。"
+        "“海南放心游”微信小程序涉旅投诉件6件，6件投诉三亚湾海景酒店，处理单位：三亚市旅游和文化广电体育局，"
+        "办结时长分别是6分钟、3分钟、7分钟、7分钟、12分钟、44分钟。"
+        "有效投诉件6件，办结总时长1小时19分钟，平均办结时长13.16分钟。"
+    )
+    assert r["by_source"] == [{"channel": "wechat_miniprogram", "source": "“海南放心游”微信小程序", "count": 6}]
+    assert r["definitions"]["valid"].startswith("有效投诉件：") and "截断" in r["definitions"]["average"]
     assert r["amount_refunded_fen"] == 10_000 * sum(range(1, 7))
     assert r["by_channel"] == [{"key": "wechat_miniprogram", "label": "微信小程序", "count": 7}]
     assert r["by_day"] == [{"day": day, "channel": "wechat_miniprogram", "count": 7}]
     assert [(m["label"], m["count"]) for m in r["top_merchants"]] == [("三亚湾海景酒店", 7)]
-    assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [
-        ("三亚市旅游和文化广电体育局", 6),
-        ("三亚湾海景酒店", 1),
-    ]
+    # The unit answers for every complaint of the week, the withdrawn one (left with the hotel) too.
+    assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [("三亚市旅游和文化广电体育局", 7)]
     # Accepted at once; the 44-minute one missed the 30-minute disposal deadline, the rest met it.
     assert r["sla"]["accepted_within_deadline"] == 1.0
     assert r["sla"]["disposed_within_deadline"] == round(5 / 6, 4)
@@ -143,8 +149,15 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
-    header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
-    assert rows[header + 1] == ["1", c["case_number"], "微信小程序", "三亚湾海景酒店", "三亚湾海景酒店", "6"]
+    header = rows.index(["序号", "案件编号", "来源", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    assert rows[header + 1] == [
+        "1",
+        c["case_number"],
+        "“海南放心游”微信小程序",
+        "三亚湾海景酒店",
+        "三亚市旅游和文化广电体育局",
+        "6",
+    ]
 
 
 async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -> None:
@@ -158,7 +171,8 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["汇总", "办结明细", "分项统计"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True) if row[0]}
-    assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (10, 9, 1)
+    # 有效投诉件 counts the concluded ones, as the bureau does: the three still being handled are not.
+    assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (10, 6, 1)
     assert (summary["退换货件"], summary["合计退货金额（元）"]) == (3, "42565.00")
     assert (summary["办结总时长"], summary["平均办结时长"]) == ("1小时19分钟", "13.16分钟")
     assert any("平均办结时长13.16分钟" in str(row[0]) for row in book["汇总"].iter_rows(values_only=True))
@@ -166,6 +180,15 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     assert [row[5] for row in handled[:6]] == SEED_MINUTES  # numbers, so the sheet can sum them
     assert handled[6][5] == "=SUM(F2:F7)" and handled[7][5] == "=TRUNC(AVERAGE(F2:F7),2)"
     counts = list(book["分项统计"].iter_rows(values_only=True))
+    by_source = counts[counts.index(("来源平台（涉旅投诉件）", "件数")) + 1 :]
+    assert by_source[:5] == [  # the region's sources in its order, then others (a partner by its name)
+        ("“海南放心游”微信小程序", 6),
+        ("12345市长热线", 1),
+        ("智旅通", 2),
+        ("“海南放心游”支付宝小程序", 0),
+        ("12301平台", 0),
+    ]
+    counts = counts[counts.index(("渠道", "件数")) :]
     assert [row for row in counts if row[0] in ("微信小程序", "合作平台", "12345市长热线")] == [
         ("微信小程序", 7),
         ("合作平台", 2),
@@ -232,7 +255,7 @@ async def test_merchant_names_that_look_like_formulas_are_text_in_every_download
     get = stack.clients["intake"].get
     as_csv = await get("/v1/reports/complaints", headers=stack.as_(official(SANYA)), params={**params, "format": "csv"})
     rows = list(csv.reader(io.StringIO(as_csv.text.lstrip("\ufeff"))))
-    header = rows.index(["序号", "案件编号", "渠道", "被投诉商户", "处理单位", "办结时长（分钟）"])
+    header = rows.index(["序号", "案件编号", "来源", "被投诉商户", "处理单位", "办结时长（分钟）"])
     assert [row[3] for row in rows[header + 1 : header + 1 + len(FORMULA_NAMES)]] == ["'" + n for n in FORMULA_NAMES]
     counted = {row[0] for row in rows if len(row) == 2}
     assert {"'" + n for n in FORMULA_NAMES} <= counted and not counted & set(FORMULA_NAMES)

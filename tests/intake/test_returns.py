@@ -85,8 +85,12 @@ async def test_a_week_of_returns_like_seeds_004_reaches_the_report(stack: Stack)
         "amount_refunded_fen": 4_256_500,
         "withdrawn": 0,
         "overdue": 0,
+        "referred": 0,
     }
-    assert "收到退换货件15件，合计退货金额42565.00元；已退货退款15件，退款金额42565.00元。" in report["returns_text"]
+    assert (
+        "“海南放心游”退换货平台收到退换货件15件，合计退货金额42565.00元，均已退货退款，退款金额42565.00元。"
+        in (report["returns_text"])
+    )
 
 
 async def test_only_goods_within_30_days_and_not_custom_made_are_covered(stack: Stack) -> None:

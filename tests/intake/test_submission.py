@@ -44,7 +44,8 @@ async def test_complaint_about_unregistered_merchant_goes_to_the_regions_handlin
     )
     assert complaint["state"] == "assigned"
     assert complaint["merchant_id"] is None and complaint["merchant_name"] == "电力公司"
-    assert complaint["assignee"] == {"kind": "unit", "id": HAIKOU, "name": "海口市旅游和文化广电体育局"}
+    assert complaint["assignee"] == {"kind": "unit", "id": "460100-lwj", "name": "海口市旅游和文化广电体育局"}
+    assert complaint["unit"] == complaint["assignee"] and complaint["source_name"] == "“海南放心游”微信小程序"
 
 
 async def test_repeat_within_a_day_is_not_accepted_and_linked_to_the_original(stack: Stack) -> None:
@@ -151,10 +152,7 @@ async def test_region_that_does_not_accept_automatically_waits_for_an_official(d
     from tests.support import running_stack
 
     doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
-    for region in doc["regions"]:
-        if region["code"] == SANYA:
-            region["auto_accept"] = False
-            region["sla"] = {"accept_seconds": 120}
+    doc["regions"][SANYA].update(auto_accept=False, sla={"accept_seconds": 120})  # the rest inherited
     custom = tmp_path / "regions.json"
     custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
@@ -183,9 +181,7 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
     from tests.support import running_stack
 
     doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
-    for region in doc["regions"]:
-        if region["code"] == SANYA:
-            region["auto_accept"] = False  # officials accept each case by hand here...
+    doc["regions"][SANYA]["auto_accept"] = False  # officials accept each case by hand here...
     custom = tmp_path / "regions.json"
     custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     center = Identity(subject="ptn_ODR12315", role=Role.partner, display_name="12315 ODR", channel="platform_12315")

@@ -185,7 +185,7 @@ const QUEUE_STATES = ["submitted", "accepted", "assigned", "responded", "escalat
 const QUEUE_FILTERS = ["q", "state", "overdue", "channel", "industry", "merchant_id", "received_from",
                        "received_to", "order"];
 const CHANNELS = ["wechat_miniprogram", "alipay_miniprogram", "wechat_official_account", "hotline_12345",
-                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in"];
+                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in", "public_opinion"];
 
 let industriesCache;
 async function industryList() {
@@ -542,6 +542,7 @@ async function reportsView(root, params) {
     h("div", { class: "cards", id: "report-figures" }, figures.map(([k, v]) => h("div", { class: "figure" },
       h("div", { class: "value" }, v), h("div", { class: "name" }, t(k))))),
     h("div", { class: "card" }, h("p", { class: "paragraph", id: "report-text" }, r.text),
+      r.notices_text ? h("p", { class: "paragraph" }, r.notices_text) : null,
       h("p", { class: "paragraph" }, r.returns_text)),
     h("div", { class: "grid2", id: "report-charts" },
       chart(t("reports.per_day"), window.Charts.stackedColumns(days, series, { title: t("reports.per_day") })),

@@ -69,7 +69,7 @@ window.I18N = {
     "channel.wechat_miniprogram": "微信小程序", "channel.alipay_miniprogram": "支付宝小程序",
     "channel.wechat_official_account": "微信公众号", "channel.hotline_12345": "12345市长热线",
     "channel.platform_12301": "12301平台", "channel.platform_12315": "12315平台", "channel.partner": "合作平台",
-    "channel.douyin": "抖音", "channel.kuaishou": "快手", "channel.walk_in": "现场受理",
+    "channel.douyin": "抖音", "channel.kuaishou": "快手", "channel.walk_in": "现场受理", "channel.public_opinion": "舆情通报",
     "field.offered_refund": "商户提出退款（元）", "field.response": "商户答复",
     "bucket.lt10m": "10分钟内", "bucket.10_30m": "10–30分钟", "bucket.30_60m": "30–60分钟", "bucket.1_2h": "1–2小时",
     "bucket.2_24h": "2–24小时", "bucket.24_48h": "24–48小时", "bucket.gt48h": "48小时以上",
