@@ -556,3 +556,55 @@ def test_the_peak_replica_set_is_the_one_the_scaling_guide_sizes(peak: Manifests
     comment = (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
     assert f"= {per_pod * pods}\n# connections" in comment
     assert f"running = {per_pod * (pods + surge + len(jobs))}:" in comment
+
+
+# --- availability: disruptions, zones, requests the autoscalers can work with ----------------------------
+
+
+def test_each_service_has_a_disruption_budget_that_keeps_one_pod_and_lets_a_drain_through(
+    manifests: Manifests,
+) -> None:
+    budgets = manifests.of("PodDisruptionBudget")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in manifests.of("HorizontalPodAutoscaler").values()}
+    for service in SERVICES:
+        labels = manifests.get("Deployment", service)["spec"]["template"]["metadata"]["labels"]
+        (budget,) = [b for b in budgets.values() if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+        assert budget["apiVersion"] == "policy/v1"
+        minimum = hpas[service]["spec"]["minReplicas"]
+        if "maxUnavailable" in budget["spec"]:
+            allowed = int(budget["spec"]["maxUnavailable"])
+        else:
+            allowed = minimum - int(budget["spec"]["minAvailable"])
+        assert 1 <= allowed < minimum, f"{service}: a drain may take {allowed} of {minimum} pods"
+
+
+def test_replicas_spread_over_zones_then_nodes(manifests: Manifests) -> None:
+    for service in SERVICES:
+        pod = manifests.get("Deployment", service)["spec"]["template"]
+        constraints = {c["topologyKey"]: c for c in pod["spec"]["topologySpreadConstraints"]}
+        zone, node = constraints["topology.kubernetes.io/zone"], constraints["kubernetes.io/hostname"]
+        # Two replicas land in two zones where the cluster has two (docs/scaling.md promises it).
+        assert zone["maxSkew"] == 1 and zone["whenUnsatisfiable"] == "DoNotSchedule", service
+        assert zone.get("nodeTaintsPolicy") == "Honor", f"{service}: a lost zone's tainted nodes must not count"
+        assert node["whenUnsatisfiable"] == "ScheduleAnyway", service
+        for constraint in (zone, node):
+            assert constraint["labelSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items(), service
+
+
+def test_cpu_requests_give_the_autoscalers_a_meaningful_threshold(manifests: Manifests) -> None:
+    """70 % of a 100m request is 0.07 of a core: the autoscaler would add pods for idle work."""
+    for hpa in manifests.of("HorizontalPodAutoscaler").values():
+        service = hpa["spec"]["scaleTargetRef"]["name"]
+        resources = deployment_container(manifests, service)["resources"]
+        (cpu,) = [m for m in hpa["spec"]["metrics"] if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
+        threshold = quantity(resources["requests"]["cpu"]) * cpu["resource"]["target"]["averageUtilization"] / 100
+        assert threshold >= 0.15, f"{service} scales out at {threshold:.2f} of a core"
+        assert quantity(resources["requests"]["cpu"]) <= quantity(resources["limits"]["cpu"]), service
+
+
+def test_the_migration_job_removes_itself_so_each_release_creates_it_anew(manifests: Manifests) -> None:
+    job = manifests.get("Job", "migrate")
+    ttl = job["spec"].get("ttlSecondsAfterFinished")
+    assert ttl is not None and 60 <= ttl <= 3600, "gone before the next release, there long enough to read"
+    readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "delete job migrate" not in readme, "nobody deletes the Job by hand"
