@@ -27,9 +27,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 from pydantic import BaseModel
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping

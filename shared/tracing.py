@@ -20,8 +20,8 @@ from shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
-    from sqlalchemy.ext.asyncio import AsyncEngine
     from opentelemetry.sdk.trace.export import SpanExporter
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 PROPAGATOR = TraceContextTextMapPropagator()
 _CARRIED = (b"traceparent", b"tracestate")
