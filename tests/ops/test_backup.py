@@ -58,10 +58,15 @@ def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def run(script: str, *args: str, **env: str) -> str:
-    done = subprocess.run(
-        ["sh", str(BACKUP / script), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+async def attempt(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a command (in a thread: the test's event loop serves the apps meanwhile) with these variables."""
+    return await asyncio.to_thread(
+        subprocess.run, command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300, cwd=ROOT
     )
+
+
+async def run(script: str, *args: str, **env: str) -> str:
+    done = await attempt(["sh", str(BACKUP / script), *args], **env)
     assert done.returncode == 0, f"{script}: {done.stderr}"
     return done.stdout
 
@@ -118,25 +123,26 @@ async def test_a_backup_restored_into_an_empty_database_runs_and_its_ledger_bala
         fund = (await stack.clients["compensation"].get("/v1/funds/460200", headers=stack.as_(ADMIN))).json()
         now = stack.clock.now()
 
-        taken = Path(
-            run(
-                "backup.sh",
-                str(tmp_path / "backups"),
-                DATABASE_URL=server,  # the SQLAlchemy form, as the services' settings hold it
-                SCHEMAS=" ".join(schema(s) for s in SERVICES),
-                EVIDENCE_DIR=str(tmp_path / "evidence"),
-            ).strip()
+        printed = await run(
+            "backup.sh",
+            str(tmp_path / "backups"),
+            DATABASE_URL=server,  # the SQLAlchemy form, as the services' settings hold it
+            SCHEMAS=" ".join(schema(s) for s in SERVICES),
+            EVIDENCE_DIR=str(tmp_path / "evidence"),
         )
-    assert {p.name for p in taken.iterdir()} == {"database.dump", "evidence.tar.gz", "MANIFEST", "SHA256SUMS"}
+        taken = Path(printed.strip())
+    assert set(await asyncio.to_thread(os.listdir, taken)) == {
+        "database.dump",
+        "evidence.tar.gz",
+        "MANIFEST",
+        "SHA256SUMS",
+    }
 
     # Into an empty database and an empty folder; a second restore over it is refused.
     restored_files = tmp_path / "restored-evidence"
-    run("restore.sh", str(taken), DATABASE_URL=libpq(restore_database), EVIDENCE_DIR=str(restored_files))
-    again = subprocess.run(
-        ["sh", str(BACKUP / "restore.sh"), str(taken)],
-        env={**os.environ, "DATABASE_URL": restore_database, "EVIDENCE_DIR": str(restored_files)},
-        capture_output=True,
-        text=True,
+    await run("restore.sh", str(taken), DATABASE_URL=libpq(restore_database), EVIDENCE_DIR=str(restored_files))
+    again = await attempt(
+        ["sh", str(BACKUP / "restore.sh"), str(taken)], DATABASE_URL=restore_database, EVIDENCE_DIR=str(restored_files)
     )
     assert again.returncode != 0 and "already exists" in again.stderr
 
@@ -161,18 +167,10 @@ async def test_a_backup_restored_into_an_empty_database_runs_and_its_ledger_bala
         assert funds.status_code == 200 and funds.json() == fund and fund["balance_fen"] > 0
 
         # The operator's check from the command line, with the restored compensation's settings.
-        env = {
-            **os.environ,
-            "COMPENSATION_DATABASE_URL": restore_database,
-            "COMPENSATION_DATABASE_SCHEMA": schema("compensation"),
-        }
-        checked = subprocess.run(
+        checked = await attempt(
             [sys.executable, "-m", "services.compensation.cli", "check-ledger"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
+            COMPENSATION_DATABASE_URL=restore_database,
+            COMPENSATION_DATABASE_SCHEMA=schema("compensation"),
         )
         assert checked.returncode == 0, checked.stderr
         assert '"ok": true' in checked.stdout and f'"transactions": {before["transactions"]}' in checked.stdout

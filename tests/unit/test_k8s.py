@@ -608,3 +608,85 @@ def test_the_migration_job_removes_itself_so_each_release_creates_it_anew(manife
     assert ttl is not None and 60 <= ttl <= 3600, "gone before the next release, there long enough to read"
     readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
     assert "delete job migrate" not in readme, "nobody deletes the Job by hand"
+
+
+# --- PgBouncer (deploy/k8s-pgbouncer, a component) ---------------------------------------------------------
+
+PGBOUNCER = ROOT / "deploy" / "k8s-pgbouncer"
+
+
+def pgbouncer_docs() -> Manifests:
+    return Manifests([d for d in yaml.safe_load_all((PGBOUNCER / "pgbouncer.yaml").read_text(encoding="utf-8")) if d])
+
+
+def pgbouncer_ini(docs: Manifests) -> configparser.ConfigParser:
+    ini = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";",))
+    ini.read_string(docs.get("ConfigMap", "pgbouncer-config")["data"]["pgbouncer.ini"])
+    return ini
+
+
+def test_pgbouncer_pools_by_transaction_and_every_client_knows_it(manifests: Manifests) -> None:
+    component = yaml.safe_load((PGBOUNCER / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert component["kind"] == "Component" and component["resources"] == ["pgbouncer.yaml"]
+    docs = pgbouncer_docs()
+    ini = pgbouncer_ini(docs)
+    assert ini["pgbouncer"]["pool_mode"] == "transaction"
+    assert "search_path" not in ini["pgbouncer"].get("ignore_startup_parameters", ""), "nothing relies on it"
+    # The tests' PgBouncer is run the same way (tests/ops/pgbouncer.py).
+    assert "pool_mode = transaction" in (ROOT / "tests" / "ops" / "pgbouncer.py").read_text(encoding="utf-8")
+
+    # Patched as kustomize would: the services' shared map and the migration Job turn transaction pooling on.
+    patched = Manifests(copy.deepcopy(manifests.docs))
+    for patch in component["patches"]:
+        (doc,) = [
+            d
+            for d in patched.docs
+            if d["kind"] == patch["target"]["kind"] and d["metadata"]["name"] == patch["target"]["name"]
+        ]
+        for op in yaml.safe_load(patch["patch"]):
+            assert op["op"] == "add"
+            *parents, leaf = op["path"].strip("/").split("/")
+            node = doc
+            for key in parents:
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            if leaf == "-":
+                node.append(op["value"])
+            else:
+                node[leaf] = op["value"]
+    for where, service, c, _ in service_containers(patched):
+        given = patched.environment(c).get(prefix(service) + "DATABASE_TRANSACTION_POOLING")
+        assert given is not None and given.value == "true", where
+        assert "database_transaction_pooling" in SETTINGS[service].model_fields
+    migrate = patched.environment(patched.get("Job", "migrate")["spec"]["template"]["spec"]["containers"][0])
+    for service in SERVICES:
+        assert migrate[prefix(service) + "DATABASE_TRANSACTION_POOLING"].value == "true", service
+
+
+def test_pgbouncer_is_reached_by_what_uses_the_database_on_the_port_their_policies_allow(
+    manifests: Manifests,
+) -> None:
+    docs = pgbouncer_docs()
+    port = int(pgbouncer_ini(docs)["pgbouncer"]["listen_port"])
+    (service_port,) = docs.get("Service", "pgbouncer")["spec"]["ports"]
+    deployment = docs.get("Deployment", "pgbouncer")
+    (c,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert (
+        service_port["port"] == port == {p["name"]: p["containerPort"] for p in c["ports"]}[service_port["targetPort"]]
+    )
+    # The Jobs' egress policies let them reach the database's port, which PgBouncer's is.
+    for name in ("migrate-egress", "reconcile-egress"):
+        egress = manifests.get("NetworkPolicy", name)["spec"]["egress"]
+        assert any({"protocol": "TCP", "port": port} in rule.get("ports", []) for rule in egress), name
+    (rule,) = docs.get("NetworkPolicy", "pgbouncer")["spec"]["ingress"]
+    allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in rule["from"]}
+    users = {where.split("/")[1] for where, _ in manifests.workloads()}
+    assert allowed == users, "every workload, and only they, reach PgBouncer"
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] and pod["automountServiceAccountToken"] is False
+    assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    dockerfile = (ROOT / "deploy" / "pgbouncer" / "Dockerfile").read_text(encoding="utf-8")
+    uid = pod["securityContext"]["runAsUser"]
+    assert f"USER {uid}:{pod['securityContext']['runAsGroup']}" in dockerfile and f"--uid {uid}" in dockerfile
+    assert "apt-get install -y --no-install-recommends pgbouncer" in dockerfile, "Debian's, as the tests run"
+    (budget,) = docs.of("PodDisruptionBudget").values()
+    assert budget["spec"]["maxUnavailable"] == 1 and deployment["spec"]["replicas"] >= 2
