@@ -232,3 +232,22 @@ def pod_spec(doc: dict) -> dict | None:
     if doc["kind"] == "CronJob":
         return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return None
+
+
+def test_the_backup_takes_the_database_the_services_use_and_intake_s_evidence_volume(compose: dict) -> None:
+    backup = compose["services"]["backup"]
+    assert backup["image"] == compose["services"]["postgres"]["image"], "pg_dump of the server's version"
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in backup["volumes"]}
+    script = backup["entrypoint"][1]
+    source = mounts[str(PurePosixPath(script).parent)]
+    assert (DEPLOY / source / PurePosixPath(script).name).is_file()
+    intake = compose["services"]["intake"]["environment"]
+    assert mounts[backup["environment"]["EVIDENCE_DIR"]] == "evidence"
+    assert f"evidence:{intake['INTAKE_EVIDENCE_DIR']}" in compose["services"]["intake"]["volumes"]
+    url = backup["environment"]["DATABASE_URL"]
+    assert url.split("@")[1] == intake["INTAKE_DATABASE_URL"].split("@")[1], "the same database"
+    schemas = {compose["services"][s]["environment"][f"{s.upper()}_DATABASE_SCHEMA"] for s in SERVICES}
+    assert schemas == {"gateway", "intake", "compensation", "credit"}, "backup.sh's default SCHEMAS"
+    assert 'schemas="${SCHEMAS:-gateway intake compensation credit}"' in (DEPLOY / "backup" / "backup.sh").read_text(
+        encoding="utf-8"
+    )
