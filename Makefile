@@ -59,13 +59,14 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## lock: re-resolve both locks from pyproject.toml (newest releases; the runtime pins bind the dev lock)
+## lock: re-resolve both locks from pyproject.toml, keeping the pins that still fit (UPGRADE=--upgrade: the newest
+## releases); the runtime lock's pins bind the dev lock's
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install -q '$(UV)'
 	.lockenv/bin/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
-	  --annotation-style line --custom-compile-command 'make lock' -o requirements.lock
+	  --annotation-style line --custom-compile-command 'make lock' $(UPGRADE) -o requirements.lock
 	.lockenv/bin/uv pip compile pyproject.toml --quiet --extra dev --generate-hashes --python-version 3.11 \
-	  --annotation-style line --custom-compile-command 'make lock' -c requirements.lock -o requirements-dev.lock
+	  --annotation-style line --custom-compile-command 'make lock' $(UPGRADE) -c requirements.lock -o requirements-dev.lock
 	rm -rf .lockenv
 
 clean:
