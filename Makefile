@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Two locks, both with hashes: requirements.lock is what runs (the image installs it alone), and
+# requirements-dev.lock is that plus the tests' and linters' tools, at the same versions.
+LOCKS  := requirements.lock requirements-dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) pyproject.toml | cksum | cut -d' ' -f1)
+UV     := uv==0.13.9
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 SERVICES := gateway intake compensation credit
 
@@ -12,7 +16,7 @@ $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
@@ -55,10 +59,15 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## lock: re-resolve requirements.lock from pyproject.toml in a fresh environment
+## lock: re-resolve both locks from pyproject.toml, keeping the pins that still fit (UPGRADE=--upgrade: the newest
+## releases); the runtime lock's pins bind the dev lock's
 lock:
-	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install -q -e '.[dev]' \
-	  && .lockenv/bin/pip freeze --exclude-editable > requirements.lock && rm -rf .lockenv
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install -q '$(UV)'
+	.lockenv/bin/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	  --annotation-style line --custom-compile-command 'make lock' $(UPGRADE) -o requirements.lock
+	.lockenv/bin/uv pip compile pyproject.toml --quiet --extra dev --generate-hashes --python-version 3.11 \
+	  --annotation-style line --custom-compile-command 'make lock' $(UPGRADE) -c requirements.lock -o requirements-dev.lock
+	rm -rf .lockenv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

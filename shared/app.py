@@ -16,9 +16,20 @@ from fastapi.routing import APIRoute
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.background import BackgroundJob, periodic
 from shared.clock import Clock, system_clock
@@ -52,10 +63,13 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")  # shared.errors.NOSNIFF_HEAD
 
 
 class Metrics:
-    """This app's Prometheus metrics, in a registry of its own (several apps may share a process)."""
+    """This app's Prometheus metrics, in a registry of its own (several apps may share a process), with the
+    process's own series (CPU, memory, open files, garbage collections, Python version) beside them."""
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
+        for collector in (PROCESS_COLLECTOR, GC_COLLECTOR, PLATFORM_COLLECTOR):
+            self.registry.register(collector)  # the same collectors as the default registry's: they read the process
         self.requests = Counter(
             "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
         )
@@ -88,7 +102,34 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
+        self.db_pool_connections = Gauge(
+            "db_pool_connections",
+            "Database connections this process holds open, by state (in_use: checked out by a request or job)",
+            ["state"],
+            registry=self.registry,
+        )
+        self.db_pool_max = Gauge(
+            "db_pool_max_connections",
+            "Connections this process may open: *_DATABASE_POOL_SIZE + *_DATABASE_MAX_OVERFLOW",
+            registry=self.registry,
+        )
+        self.db_pool_waiting = Gauge(
+            "db_pool_waiting", "Requests and jobs waiting for a database connection", registry=self.registry
+        )
         self.service = service
+
+    def observe_pool(self, engine: AsyncEngine) -> None:
+        """Read the engine's pool (a queue pool on PostgreSQL; SQLite's may have no counts)."""
+        pool = engine.sync_engine.pool
+        counts = {name: getattr(pool, name, None) for name in ("checkedin", "checkedout", "size", "overflow")}
+        if not all(callable(c) for c in counts.values()):
+            return
+        self.db_pool_connections.labels("idle").set(pool.checkedin())  # type: ignore[attr-defined]
+        self.db_pool_connections.labels("in_use").set(pool.checkedout())  # type: ignore[attr-defined]
+        self.db_pool_max.set(pool.size() + max(getattr(pool, "_max_overflow", 0), 0))  # type: ignore[attr-defined]
+        queue = getattr(getattr(pool, "_pool", None), "__dict__", {}).get("_queue")  # made on first use only
+        getters = getattr(queue, "_getters", ())
+        self.db_pool_waiting.set(sum(1 for getter in getters if not getter.done()))
 
 
 class ServiceMetrics(Protocol):
@@ -217,6 +258,7 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
             state.metrics.outbox_backlog.set(backlog)
             state.metrics.outbox_lag.set(lag)
             state.metrics.outbox_dead_letters.set(dead)
+        state.metrics.observe_pool(state.engine)
         if state.service_metrics is not None:
             await state.service_metrics.refresh(request.app)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -309,6 +351,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tracing.start()
         engine = create_engine(settings)
+        tracing.instrument(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.clients = {

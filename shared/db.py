@@ -105,6 +105,21 @@ class FairQueuePool(AsyncAdaptedQueuePool):
     _queue_class = _FairQueue
 
 
+# Behind PgBouncer in transaction mode each transaction may get another server connection, shared with other
+# clients, so a connection keeps nothing of its own between transactions:
+# - no `search_path` start-up parameter (PgBouncer refuses it, and would not keep it per client): every
+#   table is named with the service's schema instead (`schema_translate_map`, at no cost per statement
+#   beyond the name); the migrations set it per transaction (shared/migrate.py);
+# - no named prepared statements: asyncpg's and SQLAlchemy's statement caches are off, and SQLAlchemy's
+#   statements are prepared unnamed ("" as the name), which the next statement replaces, so two clients
+#   never meet each other's `__asyncpg_stmt_1__` on one server connection and nothing piles up there.
+_TRANSACTION_POOLING_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: "",
+}
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -127,7 +142,11 @@ def create_engine(settings: ServiceSettings, **overrides: Any) -> AsyncEngine:
             max_overflow=settings.database_max_overflow,
             pool_recycle=1800,
         )
-        if settings.database_schema:
+        if settings.database_transaction_pooling:
+            kwargs["connect_args"] = _TRANSACTION_POOLING_CONNECT_ARGS
+            if settings.database_schema:
+                kwargs["execution_options"] = {"schema_translate_map": {None: settings.database_schema}}
+        elif settings.database_schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
     kwargs.update(overrides)
     engine = create_async_engine(url, **kwargs)

@@ -52,6 +52,8 @@ def run_env(metadata: MetaData, settings: ServiceSettings) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if schema:  # for this transaction only, so that it holds behind PgBouncer in transaction mode too
+                connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
             context.run_migrations()
 
     async def run() -> None:

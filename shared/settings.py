@@ -32,6 +32,14 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
     )
     database_schema: str | None = Field(None, description="PostgreSQL schema (search_path) of this service")
+    database_transaction_pooling: bool = Field(
+        False,
+        description=(
+            "true when database_url names PgBouncer (or another pooler) in transaction mode: a transaction may run on "
+            "any server connection, so nothing is kept on one (no search_path at connect, tables named with their "
+            "schema, no prepared statements kept)"
+        ),
+    )
     database_pool_size: int = Field(
         20,
         ge=1,

@@ -1,4 +1,5 @@
-"""Traces across the services: a server span per request, a client span per internal call, W3C `traceparent`.
+"""Traces across the services: a server span per request, a client span per internal call and per SQL statement,
+W3C `traceparent`.
 
 Off unless `trace_exporter` names an exporter (none, the default, costs one attribute check per request).
 When on, each app has a TracerProvider of its own, named after its service (several apps may share a
@@ -20,6 +21,7 @@ from shared.settings import ServiceSettings
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 PROPAGATOR = TraceContextTextMapPropagator()
 _CARRIED = (b"traceparent", b"tracestate")
@@ -85,6 +87,24 @@ class Tracing:
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.trace_endpoint)))
         self.provider = provider
         self.tracer = provider.get_tracer("assured-tour")
+
+    def instrument(self, engine: AsyncEngine) -> None:
+        """A client span per SQL statement the engine runs, inside the span current there (a request's, a job
+        pass's); a statement outside any span (an idle poll) makes none. The statement's text is recorded,
+        never its parameters."""
+        if self.tracer is None:
+            return
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        class InsideSpans(EngineTracer):
+            def _before_cur_exec(self, conn: Any, cursor: Any, statement: Any, params: Any, *rest: Any) -> Any:
+                if not trace.get_current_span().is_recording():
+                    return statement, params
+                return super()._before_cur_exec(conn, cursor, statement, params, *rest)
+
+        usage = NoOpMeterProvider().get_meter("assured-tour").create_up_down_counter("db.client.connections.usage")
+        InsideSpans(self.tracer, engine.sync_engine, usage)
 
     def shutdown(self) -> None:
         """Flush what is pending and stop; the next lifespan starts a new provider."""

@@ -1,4 +1,5 @@
-"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | outbox ...`.
+"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | check-ledger |
+outbox ...`.
 
 `reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
 Asia/Shanghai by default, every configured provider; it prints each report as JSON and exits 1 when
@@ -101,6 +102,16 @@ async def reconcile_day(
         await engine.dispose()
 
 
+async def check_ledger(config: CompensationSettings) -> dict[str, object]:
+    """The ledger's own check (GET /v1/ledger/check), from the command line: after a restore, before traffic."""
+    engine = create_engine(config)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return (await Ledger(session, system_clock).check()).model_dump(mode="json")
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.compensation.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,8 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=["wechat", "alipay"],
         help="one provider (repeatable; default: every configured one)",
     )
+    sub.add_parser(
+        "check-ledger", help="does every transaction balance and every balance match its entries? exit 1 if not"
+    )
     outbox_admin.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "check-ledger":
+        check = asyncio.run(check_ledger(settings))
+        print(json.dumps(check, ensure_ascii=False))
+        return 0 if check["ok"] else 1
     if args.command == "seed-demo":
         print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")
         return 0

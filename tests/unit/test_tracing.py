@@ -214,3 +214,36 @@ async def test_the_client_sends_its_own_span_as_traceparent_and_nothing_when_off
     assert client_spans[1].status.status_code == StatusCode.ERROR  # the 503
     assert "traceparent" not in seen[2].headers
     provider.shutdown()
+
+
+async def test_each_sql_statement_is_a_span_inside_the_request_that_ran_it(
+    databases: Databases, tmp_path: Path
+) -> None:
+    from tests.conftest import consumer
+    from tests.factories import HOTEL, phone_of, settle_merchant, submit
+
+    async with traced_stack(databases, tmp_path) as (stack, exporters):
+        await settle_merchant(stack, HOTEL)
+        await stack.deliver_events()
+        exporters["intake"].clear()
+        await submit(stack, consumer("usr_SQLSPANS"))
+        submitted = exporters["intake"].get_finished_spans()
+        exporters["intake"].clear()
+        # Outside any span (an idle poll of the outbox): no SQL span, and so no trace of its own.
+        await stack.apps["intake"].state.dispatcher.backlog()
+        idle = exporters["intake"].get_finished_spans()
+
+    server = one(submitted, SpanKind.SERVER)
+    assert server.name == "POST /v1/complaints"
+    sql = [
+        s for s in submitted if s.kind == SpanKind.CLIENT and s.parent and s.parent.span_id == server.context.span_id
+    ]
+    statements = [s.attributes.get("db.statement") or s.attributes.get("db.query.text") or "" for s in sql]
+    assert any(st.startswith("INSERT INTO") and "complaints" in st for st in statements), statements
+    dialect = stack.apps["intake"].state.engine.dialect.name
+    for span in sql:
+        assert span.context.trace_id == server.context.trace_id
+        assert dialect in (span.attributes.get("db.system"), span.attributes.get("db.system.name")), span.attributes
+    # The statement as sent, with placeholders: the complainant's phone number is in no span.
+    assert not [st for st in statements if phone_of("usr_SQLSPANS") in st or "usr_SQLSPANS" in st]
+    assert idle == (), [s.name for s in idle]
