@@ -266,6 +266,14 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
     return router
 
 
+def _listen_url(settings: ServiceSettings) -> str | None:
+    """Where the outbox's LISTEN connection goes: a transaction-mode PgBouncer would hand its LISTEN to
+    whichever client runs next, so behind one only an explicit direct URL is used (polling otherwise)."""
+    if settings.outbox_listen_url:
+        return settings.outbox_listen_url
+    return None if settings.database_transaction_pooling else settings.database_url
+
+
 def retention_job(rules: Sequence[Retention]) -> BackgroundJob:
     """Prune what `rules` allow every `retention_interval_seconds`."""
 
@@ -380,7 +388,7 @@ def create_service_app(
                 poll_seconds=settings.outbox_poll_seconds,
                 batch_size=settings.outbox_batch_size,
                 tracer=tracing.tracer,
-                listen_url=(settings.outbox_listen_url or settings.database_url) if listen else None,
+                listen_url=_listen_url(settings) if listen else None,
             )
         app.state.after_commit = [_kick_dispatcher(app)]
         if inbox is not None:

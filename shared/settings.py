@@ -91,8 +91,8 @@ class ServiceSettings(BaseSettings):
         True,
         description=(
             "on PostgreSQL, NOTIFY at each commit with events and LISTEN on a connection of the dispatcher's own, so "
-            "every replica's dispatcher wakes at once; that connection must reach PostgreSQL in session mode "
-            "(outbox_listen_url behind a transaction-mode PgBouncer); polling goes on either way"
+            "every replica's dispatcher wakes at once; that connection must reach PostgreSQL in session mode, so with "
+            "database_transaction_pooling it listens only at outbox_listen_url; polling goes on either way"
         ),
     )
     outbox_listen_url: str | None = Field(
