@@ -252,6 +252,26 @@ class Archive:
                 await self.check_record_triggers(ref, added)
         return added_by_entry
 
+    async def void(self, reference: str, *, by: str, kinds: frozenset[str] | None, reason: str) -> list[CreditRecord]:
+        """Void the records `by` made about `reference` (of these kinds, or all), once: what they counted no longer
+        stands. Each subject they were about is rescored; the records stay, marked, for the record."""
+        query = select(CreditRecord).where(
+            CreditRecord.reference == reference, CreditRecord.recorded_by == by, CreditRecord.voided_at.is_(None)
+        )
+        if kinds is not None:
+            query = query.where(CreditRecord.kind.in_(kinds))
+        voided = list((await self.session.scalars(query)).all())
+        if not voided:
+            return []
+        now = self.clock.now()
+        for record in voided:
+            record.voided_at, record.void_reason = now, reason[:200]
+        await self.session.flush()
+        refs = await self.subjects({record.subject_id: False for record in voided})
+        for ref in refs.values():
+            await self.rescore(ref, cause=f"{reason} {reference}"[:200])
+        return voided
+
     async def lines(self, subject_id: str) -> list[Line]:
         return (await self.lines_of([subject_id])).get(subject_id, [])
 
@@ -263,7 +283,7 @@ class Archive:
                 CreditRecord.value,
                 CreditRecord.occurred_at,
                 CreditRecord.repaired_at,
-            ).where(CreditRecord.subject_id.in_(subject_ids))
+            ).where(CreditRecord.subject_id.in_(subject_ids), CreditRecord.voided_at.is_(None))
         )
         lines: dict[str, list[Line]] = {}
         for subject_id, *line in rows:
@@ -366,6 +386,7 @@ class Archive:
                                 CreditRecord.subject_id == ref.id,
                                 CreditRecord.kind == record.kind,
                                 CreditRecord.repaired_at.is_(None),
+                                CreditRecord.voided_at.is_(None),
                                 CreditRecord.occurred_at >= now - timedelta(days=trigger.within_days),
                             )
                         )
@@ -659,6 +680,7 @@ async def recompute_all(
                 CreditRecord.occurred_at,
                 CreditRecord.repaired_at,
             )
+            .where(CreditRecord.voided_at.is_(None))
             .order_by(CreditRecord.subject_id)
             .execution_options(yield_per=20_000)
         )

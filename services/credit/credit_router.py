@@ -95,6 +95,8 @@ def record_out(record: CreditRecord, archive: ArchiveService) -> RecordOut:
         note=record.note,
         occurred_at=record.occurred_at,
         repaired_at=record.repaired_at,
+        voided_at=record.voided_at,
+        void_reason=record.void_reason,
     )
 
 

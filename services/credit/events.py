@@ -6,9 +6,17 @@ with the consumer not at fault counts for the consumer (honest use).
 
 A batch of events is recorded at its end, all together (`Archive.record_all`): its subjects read in one
 query, its records written in one statement, each subject rescored once.
+
+A complaint counts once, however it goes: merged into another (complaint.merged), its records are voided,
+the other's count; reopened (complaint.reopened), the records of its resolution and rating are voided, and
+its next resolution and rating count instead. A void keeps its place in the batch: what came before it in
+the batch is written first, so a resolution, a reopening and a second resolution in one batch count once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +26,8 @@ from shared.contracts.events import (
     ClaimEvent,
     ComplaintAccepted,
     ComplaintEvaluated,
+    ComplaintMerged,
+    ComplaintReopened,
     ComplaintResolved,
     EventEnvelope,
     RecoveryDefaulted,
@@ -25,6 +35,18 @@ from shared.contracts.events import (
 from shared.outbox import EventHandler, at_batch_end
 
 _PENDING = "credit_records"
+# What a complaint's resolution and rating record (complaint.resolved, complaint.evaluated): a reopening voids them.
+RESOLUTION_KINDS = frozenset({"responded_in_time", "responded_late", "resolved_at_fault", "honest_complaint", "rating"})
+
+
+@dataclass(frozen=True)
+class _Void:
+    """Void what `producer` recorded about complaint `reference` (these kinds, or all), at its place in the batch."""
+
+    reference: str
+    producer: str
+    kinds: frozenset[str] | None
+    reason: str
 
 
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
@@ -41,13 +63,27 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         if subject_id and kinds:
             at_batch_end(session, _PENDING, write).append((subject_id, consumer, kinds, envelope, reference))
 
-    async def write(
-        session: AsyncSession, pending: list[tuple[str, bool, list[tuple[str, int | None]], EventEnvelope, str]]
-    ) -> None:
+    async def write(session: AsyncSession, pending: list[Any]) -> None:
+        """The batch's records in order: each run of records together, each void at its place between them."""
         state = app.state
         books = Archive(
             session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days
         )
+        run: list[tuple[str, bool, list[tuple[str, int | None]], EventEnvelope, str]] = []
+        for item in pending:
+            if isinstance(item, _Void):
+                await write_records(books, run)
+                run = []
+                await books.void(item.reference, by=item.producer, kinds=item.kinds, reason=item.reason)
+            else:
+                run.append(item)
+        await write_records(books, run)
+
+    async def write_records(
+        books: Archive, pending: list[tuple[str, bool, list[tuple[str, int | None]], EventEnvelope, str]]
+    ) -> None:
+        if not pending:
+            return
         wanted: dict[str, bool] = {}
         for subject_id, consumer, *_ in pending:
             wanted[subject_id] = wanted.get(subject_id, False) or consumer
@@ -88,6 +124,16 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def evaluated(session: AsyncSession, event: ComplaintEvaluated, envelope: EventEnvelope) -> None:
         await record(session, event.merchant_id, [("rating", event.score)], envelope, event.complaint_id)
 
+    async def merged(session: AsyncSession, event: ComplaintMerged, envelope: EventEnvelope) -> None:
+        """Merged into another complaint: one case, counted by the complaint worked for both."""
+        reason = f"合并至 {event.merged_into}"
+        at_batch_end(session, _PENDING, write).append(_Void(event.complaint_id, envelope.producer, None, reason))
+
+    async def reopened(session: AsyncSession, event: ComplaintReopened, envelope: EventEnvelope) -> None:
+        """Reopened: its resolution and rating no longer stand; the next ones count instead."""
+        void = _Void(event.complaint_id, envelope.producer, RESOLUTION_KINDS, "重新办理")
+        at_batch_end(session, _PENDING, write).append(void)
+
     async def recovery(session: AsyncSession, event: ClaimEvent, envelope: EventEnvelope) -> None:
         kind = "recovery_defaulted" if isinstance(event, RecoveryDefaulted) else "recovery_settled"
         await record(session, event.merchant_id, [(kind, None)], envelope, event.claim_id)
@@ -96,6 +142,8 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         "complaint.accepted": accepted,  # type: ignore[dict-item]
         "complaint.resolved": resolved,  # type: ignore[dict-item]
         "complaint.evaluated": evaluated,  # type: ignore[dict-item]
+        "complaint.merged": merged,  # type: ignore[dict-item]
+        "complaint.reopened": reopened,  # type: ignore[dict-item]
         "recovery.settled": recovery,  # type: ignore[dict-item]
         "recovery.defaulted": recovery,  # type: ignore[dict-item]
     }

@@ -123,6 +123,7 @@ class CreditRecord(Base):
     __table_args__ = (
         Index("ix_credit_records_subject", "subject_id", "occurred_at"),
         Index("ux_credit_records_source", "source", unique=True),
+        Index("ix_credit_records_reference", "reference"),  # a complaint's records, to void when it is merged
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -138,6 +139,10 @@ class CreditRecord(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when an approved repair lifts it: the scorecard then counts it at its repaired factor.
     repaired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when what it counted no longer stands (its complaint was merged into another, or reopened): kept for
+    # the record, never scored.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    void_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class CreditScore(Base):

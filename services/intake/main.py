@@ -30,15 +30,18 @@ log = logging.getLogger("intake.scheduler")
 
 
 async def run_deadlines_once(app: FastAPI) -> int:
-    """One scheduler pass: fire every deadline that is due (complaints', then return requests'), in
-    batches, each in its own transaction."""
+    """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies, then
+    return requests'), in batches, each in its own transaction."""
     state = app.state
     regions = load_catalogue(state.settings.regions_file)
     total = 0
+
+    def intake(session: Any) -> Intake:
+        return Intake(session=session, clock=state.clock, settings=state.settings, regions=regions, outbox=state.outbox)
+
     for fire in (
-        lambda session: Intake(
-            session=session, clock=state.clock, settings=state.settings, regions=regions, outbox=state.outbox
-        ).fire_due_deadlines(),
+        lambda session: intake(session).fire_due_deadlines(),
+        lambda session: intake(session).fire_due_supervisions(),
         lambda session: ReturnsDesk(
             session=session, clock=state.clock, settings=state.settings, regions=regions
         ).fire_due(),

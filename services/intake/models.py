@@ -196,6 +196,57 @@ class PossibleLink(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class ExtensionRequest(Base):
+    """The handler's request for more time to settle (延期), and the supervising official's decision: approved, it
+    moves the complaint's settlement deadline. One pending at a time per complaint; reports count them."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (Index("ix_extension_requests_complaint", "complaint_id", "requested_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"))
+    state: Mapped[str] = mapped_column(String(20))  # requested, approved, rejected, lapsed
+    extend_hours: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_by_name: Mapped[str | None] = mapped_column(String(200))
+    requested_by_role: Mapped[str] = mapped_column(String(20))
+    due_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class SupervisionNotice(Base):
+    """A province's supervision notice (督办) to the city handling a complaint, with its own reply deadline; the
+    scheduler marks it overdue once when that passes unanswered."""
+
+    __tablename__ = "supervision_notices"
+    __table_args__ = (
+        Index("ix_supervision_notices_complaint", "complaint_id", "issued_at"),
+        Index("ix_supervision_notices_open_due", "state", "reply_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"))
+    state: Mapped[str] = mapped_column(String(20))  # open, answered
+    from_region: Mapped[str | None] = mapped_column(String(6))
+    to_region: Mapped[str] = mapped_column(String(6))
+    note: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(40))
+    issued_by_name: Mapped[str | None] = mapped_column(String(200))
+    reply_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    overdue: Mapped[bool] = mapped_column(default=False)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_by: Mapped[str | None] = mapped_column(String(40))
+    replied_by_name: Mapped[str | None] = mapped_column(String(200))
+    reply: Mapped[str | None] = mapped_column(Text)
+
+
 class Evidence(Base):
     __tablename__ = "evidence"
     __table_args__ = (Index("ix_evidence_uploader", "uploaded_by", "uploaded_at"),)  # an account's daily quota

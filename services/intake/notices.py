@@ -14,7 +14,7 @@ from services.intake.service import Intake, TimestampsOutOfOrder
 from shared.auth import may_see
 from shared.contracts.common import Channel
 from shared.contracts.complaints import OPEN_STATES, ComplaintState, NotAcceptedReason, NoticeLinkIn, NoticeReplyIn
-from shared.contracts.identity import Identity, Role
+from shared.contracts.identity import Identity
 from shared.errors import Conflict, InvalidTransition, NotFound
 
 
@@ -39,14 +39,14 @@ class Notices:
 
     intake: Intake
 
-    def _notice(self, c: Complaint, actor: Identity, action: str) -> None:
-        self.intake._require(c, actor, Role.official, Role.admin, action=action)
+    def _notice(self, c: Complaint, actor: Identity, path: str) -> None:
+        self.intake._authorize(c, actor, path)
         if c.channel != Channel.public_opinion:
             raise NotANotice(f"Complaint {c.id} came by {c.channel}, not as a public-opinion notice.")
 
     async def link(self, c: Complaint, actor: Identity, body: NoticeLinkIn) -> Complaint:
         """The notice repeats a complaint already being handled: worked as it, its progress heard by both."""
-        self._notice(c, actor, "link a notice of")
+        self._notice(c, actor, "notice-links")
         earlier = await self.intake.complaints.get(body.complaint_id, for_update=True)
         if earlier is None or earlier.id == c.id or not may_see(actor, region=earlier.region_code):
             raise LinkedComplaintNotFound(f"Complaint {body.complaint_id} was not found.")
@@ -70,7 +70,7 @@ class Notices:
 
     async def reply(self, c: Complaint, actor: Identity, body: NoticeReplyIn) -> Complaint:
         """The region reports back to the center that sent the notice, once; on time or late, as recorded."""
-        self._notice(c, actor, "reply to the notice of")
+        self._notice(c, actor, "notice-replies")
         if c.replied_at is not None:
             raise AlreadyReplied(f"This notice was reported back on {c.replied_at.isoformat()}.")
         now = self.intake.clock.now()

@@ -48,6 +48,8 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
         ["3分钟内受理占比", _share(report.sla.accepted_within_deadline)],
         ["30分钟内处置占比", _share(report.sla.disposed_within_deadline)],
         ["48小时内办结占比", _share(report.sla.settled_within_deadline)],
+        ["申请延期件", report.extensions.requested],
+        ["批准延期件", report.extensions.approved],
         ["退还金额（元）", yuan(report.amount_refunded_fen)],
         ["先行赔付金额（元）", yuan(report.compensation_paid_fen)],
         ["满意度（1-5）", "—" if report.satisfaction_average is None else report.satisfaction_average],

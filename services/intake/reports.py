@@ -7,19 +7,20 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, null, select
+from sqlalchemy import ColumnElement, case, distinct, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, Merchant, ReturnRequest
+from services.intake.models import Complaint, ExtensionRequest, Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
 from shared.clock import SHANGHAI, local_day_bounds
 from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH, Channel
-from shared.contracts.complaints import OPEN_STATES, AssigneeKind, ComplaintState
+from shared.contracts.complaints import OPEN_STATES, AssigneeKind, ComplaintState, ExtensionState
 from shared.contracts.identity import region_prefix
 from shared.contracts.reports import (
     ComplaintReport,
     Count,
     DayCount,
+    ExtensionFigures,
     HandledComplaint,
     HandlingTime,
     MonthFigures,
@@ -325,6 +326,7 @@ async def complaint_report(
             select(*columns).where(*scope, HANDLED).order_by(Complaint.submitted_at, Complaint.id).limit(HANDLED_LISTED)
         )
     ]
+    extensions = await _extension_figures(session, scope)
     average = truncated_average(total, handled_count)
     time_ = HandlingTime(
         complaints=handled_count,
@@ -346,6 +348,7 @@ async def complaint_report(
         f"{period_text(first, last)}，"
         + "".join(sentences)
         + f"有效投诉件{handled_count}件，办结总时长{time_.total_text}，平均办结时长{time_.average_text}。"
+        + (f"申请延期{extensions.requested}件，批准{extensions.approved}件。" if extensions.requested else "")
     )
     notices, notices_text = await _notices(session, in_period, first, last) if notice_count else (NoticeFigures(), "")
     returns, returns_text = await _returns(session, region, first, last, start, end, catalogue)
@@ -376,12 +379,44 @@ async def complaint_report(
         amount_refunded_fen=refunded,
         compensation_paid_fen=paid,
         satisfaction_average=round(rating_sum / rated, 2) if rated else None,
+        extensions=extensions,
         text=text,
         notices=notices,
         notices_text=notices_text,
         returns=returns,
         returns_text=returns_text,
         definitions=DEFINITIONS,
+    )
+
+
+async def _extension_figures(session: AsyncSession, scope: tuple[ColumnElement[bool], ...]) -> ExtensionFigures:
+    """The extension requests of the complaints in scope, by how they were decided (one grouped query)."""
+    E = ExtensionRequest
+    approved = E.state == ExtensionState.approved
+    requested, n_approved, rejected, pending, lapsed, extended, hours = (
+        await session.execute(
+            select(
+                func.count(),
+                _n(approved),
+                _n(E.state == ExtensionState.rejected),
+                _n(E.state == ExtensionState.requested),
+                _n(E.state == ExtensionState.lapsed),
+                func.count(distinct(case((approved, E.complaint_id), else_=None))),
+                func.coalesce(func.sum(case((approved, E.extend_hours), else_=0)), 0),
+            )
+            .select_from(E)
+            .join(Complaint, Complaint.id == E.complaint_id)
+            .where(*scope)
+        )
+    ).one()
+    return ExtensionFigures(
+        requested=requested,
+        approved=n_approved,
+        rejected=rejected,
+        pending=pending,
+        lapsed=lapsed,
+        complaints_extended=extended,
+        hours_granted=hours,
     )
 
 

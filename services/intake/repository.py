@@ -14,17 +14,19 @@ from services.intake.models import (
     CaseNumberCounter,
     Complaint,
     Evidence,
+    ExtensionRequest,
     IdempotencyRecord,
     Merchant,
     PossibleLink,
     ReturnRequest,
+    SupervisionNotice,
     TimelineEntry,
 )
 from shared.auth import may_see
 from shared.auth import visible_to as shared_visible_to
 from shared.clock import local_day_bounds
 from shared.contracts.common import Channel, Industry
-from shared.contracts.complaints import OPEN_STATES, ComplaintState
+from shared.contracts.complaints import OPEN_STATES, ComplaintState, ExtensionState, SupervisionState
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.contracts.notifications import NOTIFICATION_FAILED, NOTIFIED
 from shared.contracts.returns import ReturnState
@@ -231,8 +233,10 @@ class ComplaintRepository:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def possible_links(self, complaint_ids: list[str]) -> dict[str, list[tuple[PossibleLink, str, str]]]:
-        """Each complaint's possible links, oldest first, with the other complaint's id and channel."""
+    async def possible_links(
+        self, complaint_ids: list[str]
+    ) -> dict[str, list[tuple[PossibleLink, str, str, str | None]]]:
+        """Each complaint's possible links, oldest first, with the other complaint's id, channel and case number."""
         if not complaint_ids:
             return {}
         query = (
@@ -244,16 +248,101 @@ class ComplaintRepository:
         if not links:
             return {}
         ids = {link.complaint_id for link in links} | {link.other_id for link in links}
-        channels = dict(
-            (await self.session.execute(select(Complaint.id, Complaint.channel).where(Complaint.id.in_(ids)))).all()
-        )
+        others = {
+            row.id: (row.channel, row.case_number)
+            for row in await self.session.execute(
+                select(Complaint.id, Complaint.channel, Complaint.case_number).where(Complaint.id.in_(ids))
+            )
+        }
         wanted = set(complaint_ids)
-        found: dict[str, list[tuple[PossibleLink, str, str]]] = {}
+        found: dict[str, list[tuple[PossibleLink, str, str, str | None]]] = {}
         for link in links:
             for this, other in ((link.complaint_id, link.other_id), (link.other_id, link.complaint_id)):
                 if this in wanted:
-                    found.setdefault(this, []).append((link, other, channels.get(other, "")))
+                    channel, case_number = others.get(other, ("", None))
+                    found.setdefault(this, []).append((link, other, channel, case_number))
         return found
+
+    # --- extension requests and supervision notices ----------------------------------------------------
+    def add_extension(self, request: ExtensionRequest) -> None:
+        self.session.add(request)
+
+    async def pending_extension(self, complaint_id: str, *, for_update: bool = False) -> ExtensionRequest | None:
+        query = select(ExtensionRequest).where(
+            ExtensionRequest.complaint_id == complaint_id, ExtensionRequest.state == ExtensionState.requested
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query.limit(1))).first()
+
+    async def extensions(self, complaint_id: str) -> list[ExtensionRequest]:
+        query = (
+            select(ExtensionRequest)
+            .where(ExtensionRequest.complaint_id == complaint_id)
+            .order_by(ExtensionRequest.requested_at, ExtensionRequest.id)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    def add_supervision(self, notice: SupervisionNotice) -> None:
+        self.session.add(notice)
+
+    async def open_supervision(self, complaint_id: str, *, for_update: bool = False) -> SupervisionNotice | None:
+        query = select(SupervisionNotice).where(
+            SupervisionNotice.complaint_id == complaint_id, SupervisionNotice.state == SupervisionState.open
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query.limit(1))).first()
+
+    async def supervisions(self, complaint_id: str) -> list[SupervisionNotice]:
+        query = (
+            select(SupervisionNotice)
+            .where(SupervisionNotice.complaint_id == complaint_id)
+            .order_by(SupervisionNotice.issued_at, SupervisionNotice.id)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def due_supervisions(self, now: datetime, limit: int) -> list[SupervisionNotice]:
+        """Open notices past their reply deadline not yet marked, claimed for this run."""
+        query = (
+            select(SupervisionNotice)
+            .where(
+                SupervisionNotice.state == SupervisionState.open,
+                SupervisionNotice.reply_by <= now,
+                SupervisionNotice.overdue.is_(False),
+            )
+            .order_by(SupervisionNotice.reply_by)
+            .limit(limit)
+            .with_for_update(**for_update_skip_locked(self.session))
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def side_tracks(self, complaint_ids: list[str]) -> tuple[dict[str, str], set[str]]:
+        """For each complaint: who asked for its pending extension (if one waits), and whether a supervision
+        notice of it waits for a reply: what decides some of its actions beyond its row."""
+        if not complaint_ids:
+            return {}, set()
+        pending = dict(
+            (
+                await self.session.execute(
+                    select(ExtensionRequest.complaint_id, ExtensionRequest.requested_by).where(
+                        ExtensionRequest.complaint_id.in_(complaint_ids),
+                        ExtensionRequest.state == ExtensionState.requested,
+                    )
+                )
+            ).all()
+        )
+        notices = set(
+            (
+                await self.session.scalars(
+                    select(SupervisionNotice.complaint_id).where(
+                        SupervisionNotice.complaint_id.in_(complaint_ids),
+                        SupervisionNotice.state == SupervisionState.open,
+                    )
+                )
+            ).all()
+        )
+        return pending, notices
 
     def _queue(self, identity: Identity, f: QueueFilter) -> Select[tuple[Complaint]]:
         query = select(Complaint).where(visible_to(identity))
@@ -307,8 +396,11 @@ class ComplaintRepository:
             counts[(state, bool(late))] = counts.get((state, bool(late)), 0) + n
         return counts
 
-    async def by_case_number(self, case_number: str) -> Complaint | None:
-        return await self.session.scalar(select(Complaint).where(Complaint.case_number == case_number))
+    async def by_case_number(self, case_number: str, *, for_update: bool = False) -> Complaint | None:
+        query = select(Complaint).where(Complaint.case_number == case_number)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
 
     async def next_case_seq(self, region_code: str, day: date, count: int = 1) -> int:
         """The first of the region's day's next `count` sequences, counted in this transaction: the counter's

@@ -30,7 +30,16 @@ from services.intake.imports import (
     ReturnImporter,
     read_rows,
 )
-from services.intake.models import Complaint, Evidence, IdempotencyRecord, PossibleLink, TimelineEntry
+from services.intake.lifecycle import Context, available
+from services.intake.models import (
+    Complaint,
+    Evidence,
+    ExtensionRequest,
+    IdempotencyRecord,
+    PossibleLink,
+    SupervisionNotice,
+    TimelineEntry,
+)
 from services.intake.notices import AlreadyReplied, LinkedComplaintNotFound, NotANotice, Notices
 from services.intake.progress import progress_of
 from services.intake.regions import UnknownRegion, load_catalogue
@@ -43,9 +52,17 @@ from services.intake.service import (
     AlreadyEvaluated,
     AlreadyRequested,
     ContactRevealNotAllowed,
+    DeadlineAlreadyMissed,
+    ExtensionPending,
     LinkAlreadyDecided,
     LinkNotFound,
+    MergeIntoItself,
+    MergeTargetNotFound,
+    NoOpenSupervision,
+    NoPendingExtension,
     NotInProgram,
+    RefundAboveAmountInvolved,
+    SupervisionAlreadyOpen,
     TimestampInFuture,
     TimestampsOutOfOrder,
     UnknownMerchant,
@@ -73,12 +90,18 @@ from shared.contracts.complaints import (
     ContactRevealOut,
     ContactRevealRecord,
     Deadlines,
+    DispatchReturnIn,
     EscalationIn,
     EvaluationIn,
     EvidenceOut,
+    ExtensionDecisionIn,
+    ExtensionOut,
+    ExtensionRequestIn,
+    ExtensionState,
     IndustryOut,
     IntakeDecisionIn,
     LinkDecisionIn,
+    MergeIn,
     MissedDeadline,
     NoticeLinkIn,
     NoticeReplyIn,
@@ -87,8 +110,13 @@ from shared.contracts.complaints import (
     ProgressOut,
     RegionDetailOut,
     RegionOut,
+    ReopenIn,
     ResolutionIn,
     ResponseIn,
+    SupervisionNoticeIn,
+    SupervisionNoticeOut,
+    SupervisionReplyIn,
+    SupervisionState,
     TimelineEntryOut,
     TransferIn,
     WithdrawalIn,
@@ -118,17 +146,41 @@ ACTION_ERRORS = problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTr
 
 
 STAFF = (Role.official, Role.admin)
-# Timeline steps about other accounts' look-alike complaints: for the officials who decide on them only.
-STAFF_ONLY_KINDS = frozenset({"possible_link", "link_confirmed", "link_dismissed", CONTACT_REVEALED})
-PossibleLinks = dict[str, list[tuple[PossibleLink, str, str]]]
+# Timeline steps about other accounts' look-alike complaints and merges, and the officials' own supervision notices:
+# for officials (and admins) only.
+STAFF_ONLY_KINDS = frozenset(
+    {
+        "possible_link",
+        "link_confirmed",
+        "link_dismissed",
+        "merged",
+        "supervised",
+        "supervision_replied",
+        "supervision_overdue",
+        CONTACT_REVEALED,
+    }
+)
+PossibleLinks = dict[str, list[tuple[PossibleLink, str, str, str | None]]]
+SideTracks = tuple[dict[str, str], set[str]]  # pending extensions' requesters, complaints with an open notice
 LINK_ACCOUNT_KEYS = frozenset({"consumer_id", "source_id", "external_id"})
 
 
 def to_out(
-    c: Complaint, viewer: Identity, evidence_count: int = 0, possible_links: PossibleLinks | None = None
+    c: Complaint,
+    viewer: Identity,
+    evidence_count: int = 0,
+    possible_links: PossibleLinks | None = None,
+    tracks: SideTracks | None = None,
 ) -> ComplaintOut:
     """The complaint as `viewer` may see it: the phone number only in full for its owner, possible links
-    only for officials."""
+    only for officials; with the actions the viewer may take on it now."""
+    links_of = (possible_links or {}).get(c.id, [])
+    pending, notices = tracks or ({}, set())
+    context = Context(
+        pending_extension_by=pending.get(c.id),
+        open_notice=c.id in notices,
+        suggested_links=any(link.state == PossibleLinkState.suggested for link, *_ in links_of),
+    )
     overdue = [
         k
         for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue), ("settle", c.settle_overdue))
@@ -148,8 +200,7 @@ def to_out(
         external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
         possible_links=[
-            _possible_link_out(link, other_id, channel)
-            for link, other_id, channel in (possible_links or {}).get(c.id, [])
+            _possible_link_out(link, other_id, channel, number) for link, other_id, channel, number in links_of
         ]
         if viewer.role in STAFF
         else [],
@@ -202,6 +253,7 @@ def to_out(
         compensation_requested_at=c.compensation_requested_at,
         compensation_state=c.compensation_state,
         compensation_paid_fen=c.compensation_paid_fen,
+        actions=available(c, viewer, context),
     )
 
 
@@ -219,10 +271,11 @@ def _timeline_entry_out(e: TimelineEntry, viewer: Identity) -> TimelineEntryOut:
     return out
 
 
-def _possible_link_out(link: PossibleLink, other_id: str, channel: str) -> PossibleLinkOut:
+def _possible_link_out(link: PossibleLink, other_id: str, channel: str, case_number: str | None) -> PossibleLinkOut:
     return PossibleLinkOut(
         id=link.id,
         complaint_id=other_id,
+        case_number=case_number,
         channel=Channel(channel),
         worked_as=link.other_id,
         state=PossibleLinkState(link.state),
@@ -242,9 +295,22 @@ async def _possible_links(session: Session, complaint_ids: list[str], caller: Id
     return await ComplaintRepository(session).possible_links(complaint_ids)
 
 
+async def _side_tracks(session: Session, complaint_ids: list[str], caller: Identity) -> SideTracks:
+    """Pending extensions and open supervision notices: they decide staff's actions only."""
+    if caller.role not in (*STAFF, Role.merchant_staff):
+        return {}, set()
+    return await ComplaintRepository(session).side_tracks(complaint_ids)
+
+
 async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut:
     counts = await ComplaintRepository(session).evidence_counts([c.id])
-    return to_out(c, caller, counts.get(c.id, 0), await _possible_links(session, [c.id], caller))
+    return to_out(
+        c,
+        caller,
+        counts.get(c.id, 0),
+        await _possible_links(session, [c.id], caller),
+        await _side_tracks(session, [c.id], caller),
+    )
 
 
 # --- catalogues -----------------------------------------------------------------------------------
@@ -503,8 +569,9 @@ async def list_complaints(
     page = rows[:limit]
     counts = await repo.evidence_counts([c.id for c in page])
     possible_links = await _possible_links(session, [c.id for c in page], caller)
+    tracks = await _side_tracks(session, [c.id for c in page], caller)
     return ComplaintPage(
-        items=[to_out(c, caller, counts.get(c.id, 0), possible_links) for c in page],
+        items=[to_out(c, caller, counts.get(c.id, 0), possible_links, tracks) for c in page],
         next_cursor=keyset.next_cursor(rows, limit),
         total=await repo.count(caller, found) if cursor is None else None,
     )
@@ -759,7 +826,10 @@ async def assign(
     return await _act(session, caller, await intake.assign(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/responses", responses=ACTION_ERRORS)
+@router.post(
+    "/complaints/{complaint_id}/responses",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, RefundAboveAmountInvolved),
+)
 async def respond(
     complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session, intake: IntakeService
 ) -> ComplaintOut:
@@ -810,11 +880,15 @@ async def withdraw(
     return await _act(session, caller, await intake.withdraw(complaint, caller, body))
 
 
-@router.post("/complaints/{complaint_id}/resolutions", responses=ACTION_ERRORS)
+@router.post(
+    "/complaints/{complaint_id}/resolutions",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, RefundAboveAmountInvolved),
+)
 async def resolve(
     complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session, intake: IntakeService
 ) -> ComplaintOut:
-    """Record the settlement (办结): outcome, who was at fault, the amount refunded."""
+    """Record the settlement (办结): outcome, who was at fault, the amount refunded (never above the amount the
+    complaint is about: 422 refund_above_amount_involved). Nothing is assumed: outcome and fault are required."""
     return await _act(session, caller, await intake.resolve(complaint, caller, body))
 
 
@@ -886,6 +960,158 @@ async def callback_visit(
 ) -> ComplaintOut:
     """Record the handler's callback visit (回访) to the complainant."""
     return await _act(session, caller, await intake.callback_visit(complaint, caller, body))
+
+
+# --- 退回, 延期, 督办, 合并, 重新办理 -----------------------------------------------------------------------
+@router.post("/complaints/{complaint_id}/dispatch-returns", responses=ACTION_ERRORS)
+async def return_to_dispatcher(
+    complaint: CurrentComplaint, body: DispatchReturnIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """The handler it was dispatched to (the merchant, or the region's handling unit) sends it back to its
+    dispatcher with a reason (退回): state returned, unassigned, until dispatched anew. The deadlines keep running."""
+    return await _act(session, caller, await intake.return_to_dispatcher(complaint, caller, body))
+
+
+@router.post(
+    "/complaints/{complaint_id}/extension-requests",
+    responses=problem_responses(
+        ComplaintNotFound, ActionNotAllowed, InvalidTransition, ExtensionPending, DeadlineAlreadyMissed
+    ),
+)
+async def request_extension(
+    complaint: CurrentComplaint, body: ExtensionRequestIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """The handler (or an official of the complaint's region) asks for more time to settle (延期申请), before the
+    settlement deadline passes; a supervising official (of a region above) decides. One waits at a time."""
+    await intake.request_extension(complaint, caller, body)
+    return await _act(session, caller, complaint)
+
+
+@router.get("/complaints/{complaint_id}/extension-requests", responses=problem_responses(ComplaintNotFound))
+async def list_extensions(complaint: CurrentComplaint, session: Session) -> list[ExtensionOut]:
+    """The complaint's extension requests, oldest first: asked for, and approved (the deadline moved), rejected or
+    lapsed (the complaint stopped being handled before anyone decided)."""
+    return [_extension_out(r) for r in await ComplaintRepository(session).extensions(complaint.id)]
+
+
+@router.post(
+    "/complaints/{complaint_id}/extension-decisions",
+    responses=problem_responses(
+        ComplaintNotFound, ActionNotAllowed, InvalidTransition, NoPendingExtension, DeadlineAlreadyMissed
+    ),
+)
+async def decide_extension(
+    complaint: CurrentComplaint, body: ExtensionDecisionIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """A supervising official (of a region above the complaint's) approves the pending extension request, moving
+    the settlement deadline by the hours asked, or rejects it; never one they asked for themselves."""
+    await intake.decide_extension(complaint, caller, body)
+    return await _act(session, caller, complaint)
+
+
+class SupervisionNotAllowed(Forbidden):
+    code, title = "supervision_not_allowed", "Supervision notices not allowed"
+
+
+@router.post(
+    "/complaints/{complaint_id}/supervision-notices",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, SupervisionAlreadyOpen),
+)
+async def issue_supervision(
+    complaint: CurrentComplaint, body: SupervisionNoticeIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """A province official's supervision notice (督办) to the city handling an open complaint, with its own
+    deadline for the city's reply; the scheduler marks it overdue once if the reply is late. One open at a time."""
+    await intake.issue_supervision(complaint, caller, body)
+    return await _act(session, caller, complaint)
+
+
+@router.get(
+    "/complaints/{complaint_id}/supervision-notices",
+    responses=problem_responses(ComplaintNotFound, SupervisionNotAllowed),
+)
+async def list_supervisions(
+    complaint: CurrentComplaint, caller: Caller, session: Session, request: Request
+) -> list[SupervisionNoticeOut]:
+    """The complaint's supervision notices and the city's replies: between officials (and admins) only."""
+    if caller.role not in STAFF:
+        raise SupervisionNotAllowed("Supervision notices are between the officials handling the complaint.")
+    now = request.app.state.clock.now()
+    return [_supervision_out(n, now) for n in await ComplaintRepository(session).supervisions(complaint.id)]
+
+
+@router.post(
+    "/complaints/{complaint_id}/supervision-replies",
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NoOpenSupervision),
+)
+async def reply_supervision(
+    complaint: CurrentComplaint, body: SupervisionReplyIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """The city's officials answer the open supervision notice (督办回复), in time or late."""
+    await intake.reply_supervision(complaint, caller, body)
+    return await _act(session, caller, complaint)
+
+
+@router.post(
+    "/complaints/{complaint_id}/merges",
+    responses=problem_responses(
+        ComplaintNotFound, ActionNotAllowed, InvalidTransition, MergeIntoItself, MergeTargetNotFound
+    ),
+)
+async def merge(
+    complaint: CurrentComplaint, body: MergeIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """Merge this complaint, a duplicate, into another open one (合并), named by its id or case number: the other
+    is worked for both; this one is not accepted as its duplicate, its origin hears of the other's progress, and
+    it no longer counts in the merchant's credit."""
+    return await _act(session, caller, await intake.merge(complaint, caller, body))
+
+
+@router.post("/complaints/{complaint_id}/reopenings", responses=ACTION_ERRORS)
+async def reopen(
+    complaint: CurrentComplaint, body: ReopenIn, caller: Caller, session: Session, intake: IntakeService
+) -> ComplaintOut:
+    """Reopen a resolved or closed complaint with a reason (重新办理): it is assigned again to whoever handled it,
+    with a new settlement deadline; its resolution and rating no longer stand, and the next ones count once."""
+    return await _act(session, caller, await intake.reopen(complaint, caller, body))
+
+
+def _extension_out(r: ExtensionRequest) -> ExtensionOut:
+    return ExtensionOut(
+        id=r.id,
+        complaint_id=r.complaint_id,
+        state=ExtensionState(r.state),
+        extend_hours=r.extend_hours,
+        reason=r.reason,
+        requested_at=r.requested_at,
+        requested_by_name=r.requested_by_name,
+        requested_by_role=r.requested_by_role,
+        due_before=r.due_before,
+        due_after=r.due_after,
+        decided_at=r.decided_at,
+        decided_by_name=r.decided_by_name,
+        decision_note=r.decision_note,
+    )
+
+
+def _supervision_out(n: SupervisionNotice, now: Any) -> SupervisionNoticeOut:
+    answered = n.state == SupervisionState.answered
+    return SupervisionNoticeOut(
+        id=n.id,
+        complaint_id=n.complaint_id,
+        state=SupervisionState(n.state),
+        from_region=n.from_region,
+        to_region=n.to_region,
+        note=n.note,
+        issued_at=n.issued_at,
+        issued_by_name=n.issued_by_name,
+        reply_by=n.reply_by,
+        overdue=not answered and (n.overdue or now > n.reply_by),
+        replied_at=n.replied_at,
+        replied_by_name=n.replied_by_name,
+        reply=n.reply,
+        replied_in_time=(n.replied_at <= n.reply_by) if n.replied_at else None,
+    )
 
 
 IMPORT_MAX_BYTES = 20_000_000

@@ -18,9 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.config import IntakeSettings
 from services.intake.evidence_files import DailyEvidenceQuotaExceeded, EvidenceQuotaExceeded, clean_evidence
 from services.intake.filing import filer_of
-from services.intake.models import Complaint, Evidence, Merchant, PossibleLink, TimelineEntry
+from services.intake.lifecycle import ACTIONS, BEING_HANDLED, may_take
+from services.intake.models import (
+    Complaint,
+    Evidence,
+    ExtensionRequest,
+    Merchant,
+    PossibleLink,
+    SupervisionNotice,
+    TimelineEntry,
+)
 from services.intake.regions import Region, RegionCatalogue
-from services.intake.repository import ComplaintRepository, MerchantRepository
+from services.intake.repository import ComplaintRepository, MerchantRepository, may_read
 from services.intake.storage import EvidenceStorage, sha256_hex
 from shared.clock import SHANGHAI, Clock, shanghai_text
 from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
@@ -37,24 +46,36 @@ from shared.contracts.complaints import (
     ComplaintSubmit,
     ConsumerVerdictIn,
     DeadlineKind,
+    DispatchReturnIn,
     EscalationIn,
     EvaluationIn,
+    ExtensionDecisionIn,
+    ExtensionRequestIn,
+    ExtensionState,
     IntakeDecisionIn,
     LinkDecisionIn,
+    MergeIn,
     NotAcceptedReason,
     PossibleLinkState,
+    ReopenIn,
     ResolutionIn,
     ResponseIn,
+    SupervisionNoticeIn,
+    SupervisionReplyIn,
+    SupervisionState,
     TransferIn,
     WithdrawalIn,
     case_number_of,
+    normalise_case_number,
 )
 from shared.contracts.events import (
     CompensationRequested,
     ComplaintAccepted,
     ComplaintEvaluated,
     ComplaintEvent,
+    ComplaintMerged,
     ComplaintOverdue,
+    ComplaintReopened,
     ComplaintResolved,
     ComplaintStateChanged,
     ComplaintSubmitted,
@@ -123,6 +144,38 @@ class LinkNotFound(NotFound):
 
 class LinkAlreadyDecided(Conflict):
     code, title = "link_already_decided", "Possible link already decided"
+
+
+class RefundAboveAmountInvolved(Problem):
+    status, code, title = 422, "refund_above_amount_involved", "Refund above the amount involved"
+
+
+class ExtensionPending(Conflict):
+    code, title = "extension_pending", "Extension already requested"
+
+
+class NoPendingExtension(Conflict):
+    code, title = "no_pending_extension", "No extension request waits"
+
+
+class DeadlineAlreadyMissed(Conflict):
+    code, title = "deadline_already_missed", "Deadline already missed"
+
+
+class SupervisionAlreadyOpen(Conflict):
+    code, title = "supervision_already_open", "Supervision notice already open"
+
+
+class NoOpenSupervision(Conflict):
+    code, title = "no_open_supervision", "No supervision notice open"
+
+
+class MergeTargetNotFound(Problem):
+    status, code, title = 422, "merge_target_not_found", "Complaint to merge into not found"
+
+
+class MergeIntoItself(Conflict):
+    code, title = "merge_into_itself", "Cannot merge a complaint into itself"
 
 
 MAX_POSSIBLE_LINKS = 5  # look-alikes flagged on one complaint
@@ -203,6 +256,9 @@ NOTE_OVERDUE = "已超过{deadline}时限（{due}）"
 NOTE_SUPERVISING = "，督办"
 NOTE_NOT_DISPOSED = "未在处置时限内答复，已升级处理"
 NOTE_NOT_SETTLED = "未在办结时限内办结，已升级处理"
+NOTE_MERGED = "经核实与{channel}提交的投诉（{number}）为同一事项，已合并办理，办理进展会同步告知您。"
+NOTE_SUPERVISION_OVERDUE = "督办回复已超过时限（{due}）"
+NOTE_EXTENSION_LAPSED = "延期申请未经审批即失效（{why}）"
 DEADLINE_LABELS_ZH = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处置", DeadlineKind.settle: "办结"}
 
 
@@ -318,6 +374,8 @@ class Intake:
         c.state = to.value
         c.changes = (c.changes or 0) + 1
         self._record(c, action, actor, state_from=before, state_to=to.value, note=note, data=data)
+        if before in BEING_HANDLED and to not in BEING_HANDLED:
+            await self._lapse_extension(c, actor)
         self._schedule(c)
         await self._emit(
             c,
@@ -336,13 +394,33 @@ class Intake:
         if c.state in (S.submitted, S.transferred):
             if not c.accept_overdue:
                 kind, due = DeadlineKind.accept, c.accept_by
-        elif c.state in (S.accepted, S.assigned) and c.responded_at is None and not c.dispose_overdue:
+        elif c.state in (S.accepted, S.assigned, S.returned) and c.responded_at is None and not c.dispose_overdue:
             kind, due = DeadlineKind.dispose, c.dispose_by
-        elif c.state in (S.accepted, S.assigned, S.responded, S.escalated) and not c.settle_overdue:
+        elif c.state in (S.accepted, S.assigned, S.returned, S.responded, S.escalated) and not c.settle_overdue:
             kind, due = DeadlineKind.settle, c.settle_by
         c.next_deadline_kind = kind.value if kind and due else None
         c.next_deadline_at = due if kind else None
         c.queue_rank, c.queue_at = queue_position(c)
+
+    def _authorize(self, c: Complaint, actor: Identity, path: str) -> None:
+        """The caller's part in the complaint lets them take this action (services/intake/lifecycle.py)."""
+        if not may_take(c, actor, path):
+            raise ActionNotAllowed(f"Your part in this complaint does not allow {path}.", action=ACTIONS[path].kind)
+
+    def _check_state(self, c: Complaint, path: str) -> None:
+        action = ACTIONS[path]
+        if c.state not in action.allowed_from:
+            raise InvalidTransition(
+                f"A complaint in state {c.state} does not allow {action.kind}.", state=c.state, action=action.kind
+            )
+
+    def _check_refund(self, c: Complaint, amount: int | None, field: str) -> None:
+        """No refund above what the complaint is about (when it says how much: 0 is 'not stated')."""
+        if amount and c.amount_involved_fen and amount > c.amount_involved_fen:
+            raise RefundAboveAmountInvolved(
+                f"A refund of {amount} fen is more than the {c.amount_involved_fen} fen the complaint is about.",
+                errors=[{"field": f"body.{field}", "message": "exceeds amount_involved_fen"}],
+            )
 
     def _require(self, c: Complaint, actor: Identity, *roles: Role, action: str) -> None:
         """The actor may read the complaint (checked before); may they do this to it?"""
@@ -553,7 +631,7 @@ class Intake:
 
     async def decide_link(self, c: Complaint, actor: Identity, body: LinkDecisionIn) -> Complaint:
         """An official confirms a possible link (the later complaint is worked as the earlier) or dismisses it."""
-        self._require(c, actor, Role.official, Role.admin, action="decide on a possible link of")
+        self._authorize(c, actor, "link-decisions")
         link = await self.complaints.get_possible_link(body.link_id, for_update=True)
         if link is None or c.id not in (link.complaint_id, link.other_id):
             raise LinkNotFound(f"Complaint {c.id} has no possible link {body.link_id}.")
@@ -563,7 +641,7 @@ class Intake:
             link.other_id if link.complaint_id == c.id else link.complaint_id, for_update=True
         )
         assert other is not None
-        self._require(other, actor, Role.official, Role.admin, action="decide on a possible link of")
+        self._authorize(other, actor, "link-decisions")
         later, earlier = (c, other) if link.complaint_id == c.id else (other, c)
         link.decided_at, link.decided_by, link.decided_by_name = self.clock.now(), actor.subject, actor.display_name
         link.note = body.note
@@ -588,18 +666,7 @@ class Intake:
         for this in (later, earlier):
             self._record(this, "link_confirmed", actor, note=body.note, data=data)
         note = NOTE_LINKED.format(channel=channel_label(earlier.channel), id=earlier.id)
-        later.not_accepted_reason, later.not_accepted_note = NotAcceptedReason.duplicate.value, note
-        later.duplicate_of = earlier.id
-        self._link(earlier, later, actor)
-        await self._move(
-            later,
-            "linked",
-            S.not_accepted,
-            actor,
-            allowed_from=OPEN_STATES,
-            note=note,
-            data={"reason": NotAcceptedReason.duplicate.value, "duplicate_of": earlier.id, "link_id": link.id},
-        )
+        await self._merge_into(later, earlier, actor, note=note, data={"link_id": link.id})
         return c
 
     async def _acceptance_refusal(
@@ -687,7 +754,7 @@ class Intake:
 
     async def decide(self, c: Complaint, actor: Identity, body: IntakeDecisionIn) -> Complaint:
         """An official accepts (受理) or declines (不予受理) a complaint waiting for a decision."""
-        self._require(c, actor, Role.official, Role.admin, action="decide on")
+        self._authorize(c, actor, "intake-decisions")
         if body.accept:
             merchant = await MerchantRepository(self.session).get(c.merchant_id) if c.merchant_id else None
             await self._accept(c, actor, merchant, note=body.note)
@@ -705,7 +772,7 @@ class Intake:
                 "not_accepted",
                 S.not_accepted,
                 actor,
-                allowed_from={S.submitted, S.transferred},
+                allowed_from=ACTIONS["intake-decisions"].allowed_from,
                 note=body.note,
                 data={"reason": body.reason.value},
             )
@@ -713,7 +780,7 @@ class Intake:
 
     # --- handling -------------------------------------------------------------------------------
     async def assign(self, c: Complaint, actor: Identity, body: AssignmentIn) -> Complaint:
-        self._require(c, actor, Role.official, Role.admin, action="assign")
+        self._authorize(c, actor, "assignments")
         if body.kind == AssigneeKind.merchant:
             merchant_id = body.merchant_id or c.merchant_id
             merchant = await MerchantRepository(self.session).get(merchant_id) if merchant_id else None
@@ -737,7 +804,7 @@ class Intake:
             "assigned",
             S.assigned,
             actor,
-            allowed_from={S.submitted, S.accepted, S.assigned, S.escalated, S.transferred},
+            allowed_from=ACTIONS["assignments"].allowed_from,
             note=body.note,
             data={"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id, "assignee_name": c.assignee_name},
         )
@@ -745,7 +812,8 @@ class Intake:
 
     async def respond(self, c: Complaint, actor: Identity, body: ResponseIn) -> Complaint:
         """The merchant's or handler's response (处置): the first one stops the 30-minute clock."""
-        self._require(c, actor, Role.merchant_staff, Role.official, Role.admin, action="respond to")
+        self._authorize(c, actor, "responses")
+        self._check_refund(c, body.offered_refund_fen, "offered_refund_fen")
         now = self.clock.now()
         first = c.responded_at is None
         if first:
@@ -760,7 +828,7 @@ class Intake:
             "responded",
             S.responded,
             actor,
-            allowed_from={S.assigned, S.responded, S.escalated},
+            allowed_from=ACTIONS["responses"].allowed_from,
             note=body.message,
             data=data,
         )
@@ -768,7 +836,7 @@ class Intake:
 
     async def accept_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
         """The complainant accepts the response: the complaint is resolved on its terms."""
-        self._require(c, actor, Role.consumer, Role.complaint_holder, action="accept the response to")
+        self._authorize(c, actor, "acceptances")
         if c.state != S.responded:
             raise InvalidTransition("There is no response to accept.", state=c.state, action="acceptance")
         return await self._resolve(
@@ -783,11 +851,13 @@ class Intake:
 
     async def reject_response(self, c: Complaint, actor: Identity, body: ConsumerVerdictIn) -> Complaint:
         """The complainant rejects the response: officials mediate."""
-        self._require(c, actor, Role.consumer, Role.complaint_holder, action="reject the response to")
-        return await self._escalate(c, actor, action="response_rejected", note=body.note, allowed_from={S.responded})
+        self._authorize(c, actor, "rejections")
+        return await self._escalate(
+            c, actor, action="response_rejected", note=body.note, allowed_from=ACTIONS["rejections"].allowed_from
+        )
 
     async def escalate(self, c: Complaint, actor: Identity, body: EscalationIn) -> Complaint:
-        self._require(c, actor, Role.consumer, Role.official, Role.admin, action="escalate")
+        self._authorize(c, actor, "escalations")
         if actor.role == Role.consumer and not (c.dispose_overdue or c.settle_overdue):
             raise InvalidTransition(
                 "A complaint can be escalated by its complainant once a deadline is missed; "
@@ -796,11 +866,17 @@ class Intake:
                 action="escalated",
             )
         return await self._escalate(
-            c, actor, action="escalated", note=body.reason, allowed_from={S.accepted, S.assigned, S.responded}
+            c, actor, action="escalated", note=body.reason, allowed_from=ACTIONS["escalations"].allowed_from
         )
 
     async def _escalate(
-        self, c: Complaint, actor: Identity, *, action: str, note: str | None, allowed_from: set[ComplaintState]
+        self,
+        c: Complaint,
+        actor: Identity,
+        *,
+        action: str,
+        note: str | None,
+        allowed_from: frozenset[ComplaintState] | set[ComplaintState],
     ) -> Complaint:
         c.escalated_at = self.clock.now()
         self._assign_to_unit(c)
@@ -811,17 +887,14 @@ class Intake:
 
     async def transfer(self, c: Complaint, actor: Identity, body: TransferIn) -> Complaint:
         """Hand the complaint to another jurisdiction (转办); its clock starts again there."""
-        self._require(c, actor, Role.official, Role.admin, action="transfer")
+        self._authorize(c, actor, "transfers")
         target = self.regions.served(body.region_code)
         if target.code == c.region_code:
             raise Conflict("The complaint is already in that region.", code="same_region")
         now = self.clock.now()
         origin = c.region_code
-        allowed = {S.submitted, S.accepted, S.assigned, S.escalated, S.transferred}
-        if c.state not in allowed:
-            raise InvalidTransition(
-                f"A complaint in state {c.state} does not allow transferred.", state=c.state, action="transferred"
-            )
+        allowed = ACTIONS["transfers"].allowed_from
+        self._check_state(c, "transfers")
         c.transferred_from, c.region_code = origin, target.code
         c.accept_by, c.accepted_at, c.dispose_by, c.settle_by = now + target.sla.accept, None, None, None
         c.accept_overdue = c.dispose_overdue = c.settle_overdue = False
@@ -839,14 +912,17 @@ class Intake:
         return c
 
     async def withdraw(self, c: Complaint, actor: Identity, body: WithdrawalIn) -> Complaint:
-        self._require(c, actor, Role.consumer, action="withdraw")
-        await self._move(c, "withdrawn", S.withdrawn, actor, allowed_from=OPEN_STATES, note=body.reason)
+        self._authorize(c, actor, "withdrawals")
+        await self._move(
+            c, "withdrawn", S.withdrawn, actor, allowed_from=ACTIONS["withdrawals"].allowed_from, note=body.reason
+        )
         await self._emit(c, ComplaintWithdrawn, reason=body.reason)
         return c
 
     async def resolve(self, c: Complaint, actor: Identity, body: ResolutionIn) -> Complaint:
         """An official records how the complaint was settled (办结), who was at fault, what was refunded."""
-        self._require(c, actor, Role.official, Role.admin, action="resolve")
+        self._authorize(c, actor, "resolutions")
+        self._check_refund(c, body.amount_refunded_fen, "amount_refunded_fen")
         return await self._resolve(
             c,
             actor,
@@ -869,7 +945,7 @@ class Intake:
         action: str,
     ) -> Complaint:
         now = self.clock.now()
-        allowed = {S.assigned, S.responded, S.escalated}
+        allowed = ACTIONS["resolutions"].allowed_from
         if c.state not in allowed:
             raise InvalidTransition(
                 f"A complaint in state {c.state} does not allow {action}.", state=c.state, action=action
@@ -899,17 +975,17 @@ class Intake:
         return c
 
     async def close(self, c: Complaint, actor: Identity, body: ClosureIn) -> Complaint:
-        self._require(c, actor, Role.official, Role.admin, action="close")
+        self._authorize(c, actor, "closures")
         c.closed_at = self.clock.now()
-        await self._move(c, "closed", S.closed, actor, allowed_from={S.resolved}, note=body.note)
+        await self._move(c, "closed", S.closed, actor, allowed_from=ACTIONS["closures"].allowed_from, note=body.note)
         return c
 
     async def evaluate(self, c: Complaint, actor: Identity, body: EvaluationIn) -> Complaint:
         """The complainant's satisfaction (1-5); evaluating a resolved complaint closes it."""
-        self._require(c, actor, Role.consumer, Role.complaint_holder, action="evaluate")
+        self._authorize(c, actor, "evaluations")
         if c.satisfaction is not None:
             raise AlreadyEvaluated("This complaint has already been evaluated.")
-        if c.state not in (S.resolved, S.closed):
+        if c.state not in ACTIONS["evaluations"].allowed_from:
             raise InvalidTransition("Only a resolved complaint can be evaluated.", state=c.state, action="evaluated")
         c.satisfaction, c.evaluation_comment = body.score, body.comment
         await self._emit(c, ComplaintEvaluated, score=body.score)
@@ -923,8 +999,8 @@ class Intake:
 
     async def callback_visit(self, c: Complaint, actor: Identity, body: CallbackVisitIn) -> Complaint:
         """The handler's callback visit (回访) after settlement; it changes no state."""
-        self._require(c, actor, Role.official, Role.admin, action="record a callback visit on")
-        if c.state not in (S.resolved, S.closed):
+        self._authorize(c, actor, "callback-visits")
+        if c.state not in ACTIONS["callback-visits"].allowed_from:
             raise InvalidTransition("Callback visits follow a resolution.", state=c.state, action="callback_visit")
         data = {"reached": body.reached, "satisfied": body.satisfied}
         self._record(c, "callback_visit", actor, note=body.note, data=data)
@@ -939,6 +1015,285 @@ class Intake:
             note=body.note,
             data=data,
             revision=c.changes,
+        )
+        return c
+
+    # --- returns, extensions, supervision, merges, reopening -----------------------------------------
+    async def return_to_dispatcher(self, c: Complaint, actor: Identity, body: DispatchReturnIn) -> Complaint:
+        """The handler it was dispatched to sends it back (退回) with a reason; its dispatcher dispatches it anew.
+        The deadlines keep running: a return does not stop the clock."""
+        self._authorize(c, actor, "dispatch-returns")
+        self._check_state(c, "dispatch-returns")
+        before = {"assignee_kind": c.assignee_kind, "assignee_id": c.assignee_id, "assignee_name": c.assignee_name}
+        c.assignee_kind = c.assignee_id = c.assignee_name = None
+        await self._move(
+            c,
+            "returned",
+            S.returned,
+            actor,
+            allowed_from=ACTIONS["dispatch-returns"].allowed_from,
+            note=body.reason,
+            data={"returned_by": before},
+        )
+        return c
+
+    async def request_extension(self, c: Complaint, actor: Identity, body: ExtensionRequestIn) -> ExtensionRequest:
+        """The handler asks for more time to settle (延期申请), before the settlement deadline passes; one request
+        waits at a time, for a supervising official."""
+        self._authorize(c, actor, "extension-requests")
+        self._check_state(c, "extension-requests")
+        if c.settle_by is None or c.settle_overdue:
+            raise DeadlineAlreadyMissed(
+                "An extension is asked for before the settlement deadline passes.", state=c.state
+            )
+        if await self.complaints.pending_extension(c.id) is not None:
+            raise ExtensionPending("An extension request for this complaint waits for a decision already.")
+        request = ExtensionRequest(
+            id=new_id("ext"),
+            complaint_id=c.id,
+            state=ExtensionState.requested.value,
+            extend_hours=body.extend_hours,
+            reason=body.reason,
+            requested_at=self.clock.now(),
+            requested_by=actor.subject,
+            requested_by_name=actor.display_name,
+            requested_by_role=actor.role.value,
+            due_before=c.settle_by,
+        )
+        self.complaints.add_extension(request)
+        self._record(
+            c,
+            "extension_requested",
+            actor,
+            note=body.reason,
+            data={"extension_id": request.id, "extend_hours": body.extend_hours, "due_before": c.settle_by.isoformat()},
+        )
+        return request
+
+    async def decide_extension(self, c: Complaint, actor: Identity, body: ExtensionDecisionIn) -> ExtensionRequest:
+        """A supervising official approves (the settlement deadline moves by the hours asked) or rejects the
+        complaint's pending extension request; never their own."""
+        self._authorize(c, actor, "extension-decisions")
+        self._check_state(c, "extension-decisions")
+        request = await self.complaints.pending_extension(c.id, for_update=True)
+        if request is None:
+            raise NoPendingExtension("No extension request for this complaint waits for a decision.")
+        if request.requested_by == actor.subject:
+            raise ActionNotAllowed(
+                "An extension is decided by someone other than who asked for it.", action="extension"
+            )
+        now = self.clock.now()
+        request.decided_at, request.decided_by, request.decided_by_name = now, actor.subject, actor.display_name
+        request.decision_note = body.note
+        data: dict[str, Any] = {"extension_id": request.id, "extend_hours": request.extend_hours}
+        if not body.approve:
+            request.state = ExtensionState.rejected.value
+            self._record(c, "extension_rejected", actor, note=body.note, data=data)
+            return request
+        if c.settle_by is None or c.settle_overdue:
+            raise DeadlineAlreadyMissed("The settlement deadline has passed: there is nothing to extend.")
+        request.state = ExtensionState.approved.value
+        request.due_after = c.settle_by + timedelta(hours=request.extend_hours)
+        data.update(due_before=c.settle_by.isoformat(), due_after=request.due_after.isoformat())
+        c.settle_by = request.due_after
+        self._schedule(c)
+        self._record(c, "extension_approved", actor, note=body.note, data=data)
+        return request
+
+    async def _lapse_extension(self, c: Complaint, actor: Identity) -> None:
+        """A request nobody decided while the complaint was being handled lapses when it stops being handled."""
+        request = await self.complaints.pending_extension(c.id)
+        if request is None:
+            return
+        request.state = ExtensionState.lapsed.value
+        request.decided_at = self.clock.now()
+        why = STATE_LABELS_ZH.get(c.state, c.state) if c.state not in BEING_HANDLED else "已超过办结时限"
+        self._record(
+            c, "extension_lapsed", actor, note=NOTE_EXTENSION_LAPSED.format(why=why), data={"extension_id": request.id}
+        )
+
+    async def issue_supervision(self, c: Complaint, actor: Identity, body: SupervisionNoticeIn) -> SupervisionNotice:
+        """The province's supervision notice (督办) to the city handling an open complaint, with a deadline of its
+        own for the city's reply; one open at a time."""
+        self._authorize(c, actor, "supervision-notices")
+        self._check_state(c, "supervision-notices")
+        if await self.complaints.open_supervision(c.id) is not None:
+            raise SupervisionAlreadyOpen("A supervision notice of this complaint waits for the city's reply already.")
+        now = self.clock.now()
+        notice = SupervisionNotice(
+            id=new_id("sup"),
+            complaint_id=c.id,
+            state=SupervisionState.open.value,
+            from_region=actor.region_code,
+            to_region=c.region_code,
+            note=body.note,
+            issued_at=now,
+            issued_by=actor.subject,
+            issued_by_name=actor.display_name,
+            reply_by=now + timedelta(hours=body.reply_within_hours),
+            overdue=False,
+        )
+        self.complaints.add_supervision(notice)
+        self._record(
+            c,
+            "supervised",
+            actor,
+            note=body.note,
+            data={
+                "notice_id": notice.id,
+                "from_region": notice.from_region,
+                "to_region": notice.to_region,
+                "reply_by": notice.reply_by.isoformat(),
+            },
+        )
+        return notice
+
+    async def reply_supervision(self, c: Complaint, actor: Identity, body: SupervisionReplyIn) -> SupervisionNotice:
+        """The city answers the open supervision notice (督办回复), in time or late."""
+        self._authorize(c, actor, "supervision-replies")
+        notice = await self.complaints.open_supervision(c.id, for_update=True)
+        if notice is None:
+            raise NoOpenSupervision("No supervision notice of this complaint waits for a reply.")
+        now = self.clock.now()
+        notice.state = SupervisionState.answered.value
+        notice.replied_at, notice.replied_by, notice.replied_by_name = now, actor.subject, actor.display_name
+        notice.reply = body.message
+        self._record(
+            c,
+            "supervision_replied",
+            actor,
+            note=body.message,
+            data={"notice_id": notice.id, "in_time": now <= notice.reply_by},
+        )
+        return notice
+
+    async def fire_due_supervisions(self) -> int:
+        """Mark each supervision notice whose reply deadline passed unanswered, once, on its complaint's timeline."""
+        now = self.clock.now()
+        notices = await self.complaints.due_supervisions(now, self.settings.scheduler_batch_size)
+        for notice in notices:
+            notice.overdue = True
+            self._record_on(
+                notice.complaint_id,
+                "supervision_overdue",
+                SYSTEM,
+                note=NOTE_SUPERVISION_OVERDUE.format(due=shanghai_text(notice.reply_by)),
+                data={"notice_id": notice.id, "reply_by": notice.reply_by.isoformat()},
+            )
+        await self.session.flush()
+        return len(notices)
+
+    async def merge(self, c: Complaint, actor: Identity, body: MergeIn) -> Complaint:
+        """Merge this complaint, a duplicate, into another open one (合并): the other is worked for both, this one
+        is not worked any more (not accepted as a duplicate) and its origin hears of the other's progress."""
+        self._authorize(c, actor, "merges")
+        kept = await self._merge_target(actor, body.into)
+        if kept.id == c.id:
+            raise MergeIntoItself("A complaint cannot be merged into itself.")
+        self._authorize(kept, actor, "merges")
+        self._check_state(c, "merges")
+        if kept.state not in OPEN_STATES:
+            raise InvalidTransition(
+                f"The complaint to merge into is {kept.state}: only an open complaint takes another in.",
+                state=kept.state,
+                action="merged",
+            )
+        if c.compensation_requested_at is not None:
+            raise Conflict(
+                f"Compensation was requested on {c.id}; it is worked on its own.", code="compensation_already_requested"
+            )
+        data = {
+            "merged": c.id,
+            "merged_case_number": c.case_number,
+            "into": kept.id,
+            "into_case_number": kept.case_number,
+        }
+        for this in (c, kept):
+            self._record(this, "merged", actor, note=body.reason, data=data)
+        # A possible link flagged between the two is decided by the merge.
+        for link, other_id, *_ in (await self.complaints.possible_links([c.id])).get(c.id, []):
+            if other_id == kept.id and link.state == PossibleLinkState.suggested:
+                link.state = PossibleLinkState.confirmed.value
+                link.decided_at, link.decided_by = self.clock.now(), actor.subject
+                link.decided_by_name, link.note = actor.display_name, body.reason
+        note = NOTE_MERGED.format(channel=channel_label(kept.channel), number=kept.case_number or kept.id)
+        await self._merge_into(c, kept, actor, note=note, data={"merge_reason": body.reason})
+        return c
+
+    async def _merge_target(self, actor: Identity, into: str) -> Complaint:
+        number = normalise_case_number(into) if not into.startswith("cmp_") else None
+        kept = (
+            await self.complaints.by_case_number(number, for_update=True)
+            if number
+            else await self.complaints.get(into, for_update=True)
+        )
+        if kept is None or not may_read(actor, kept):
+            raise MergeTargetNotFound(
+                f"No complaint {into} that you may see.", errors=[{"field": "body.into", "message": "not found"}]
+            )
+        return kept
+
+    async def _merge_into(
+        self, duplicate: Complaint, kept: Complaint, actor: Identity, *, note: str, data: dict[str, Any]
+    ) -> None:
+        """`duplicate` is worked as `kept` from now on: not accepted as a duplicate of it, linked to it (with every
+        case linked to it before) so that each origin hears of the progress through its own channel, and no
+        longer counted in the merchant's credit (complaint.merged)."""
+        duplicate.not_accepted_reason, duplicate.not_accepted_note = NotAcceptedReason.duplicate.value, note
+        duplicate.duplicate_of = kept.id
+        self._link(kept, duplicate, actor)
+        known = {link.get("complaint_id") for link in kept.links or []}
+        carried = [link for link in duplicate.links or [] if link.get("complaint_id") not in known]
+        if carried:
+            kept.links = [*(kept.links or []), *carried]
+        await self._move(
+            duplicate,
+            "linked",
+            S.not_accepted,
+            actor,
+            allowed_from=OPEN_STATES,
+            note=note,
+            data={"reason": NotAcceptedReason.duplicate.value, "duplicate_of": kept.id, **data},
+        )
+        await self._emit(duplicate, ComplaintMerged, merged_into=kept.id)
+
+    async def reopen(self, c: Complaint, actor: Identity, body: ReopenIn) -> Complaint:
+        """Work a concluded complaint again (重新办理), by whoever handled it, with a new settlement deadline. Its
+        resolution and rating no longer stand (complaint.reopened: credit lifts what they counted); the next
+        resolution counts instead, once."""
+        self._authorize(c, actor, "reopenings")
+        self._check_state(c, "reopenings")
+        previous = {
+            "outcome": c.outcome,
+            "at_fault": c.at_fault,
+            "amount_refunded_fen": c.amount_refunded_fen,
+            "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+            "satisfaction": c.satisfaction,
+        }
+        now = self.clock.now()
+        c.settle_by, c.settle_overdue = now + self.regions.get(c.region_code).sla.settle, False
+        c.resolved_at = c.closed_at = None
+        c.outcome = c.at_fault = None
+        c.handled_minutes = None
+        c.satisfaction, c.evaluation_comment = None, None
+        if c.assignee_kind is None:
+            self._assign_to_unit(c)
+        await self._move(
+            c,
+            "reopened",
+            S.assigned,
+            actor,
+            allowed_from=ACTIONS["reopenings"].allowed_from,
+            note=body.reason,
+            data={"previous": previous, "settle_by": c.settle_by.isoformat()},
+        )
+        await self._emit(
+            c,
+            ComplaintReopened,
+            reason=body.reason,
+            previous_outcome=previous["outcome"],
+            previous_at_fault=previous["at_fault"],
         )
         return c
 
@@ -965,7 +1320,7 @@ class Intake:
     # --- advance compensation -------------------------------------------------------------------
     async def request_compensation(self, c: Complaint, actor: Identity, body: CompensationRequestIn) -> Complaint:
         """Ask compensation to pay first; the complainant may once a deadline is missed or a response rejected."""
-        self._require(c, actor, Role.consumer, Role.official, Role.admin, action="request compensation for")
+        self._authorize(c, actor, "compensation-requests")
         if c.compensation_requested_at is not None:
             raise AlreadyRequested("Compensation was already requested for this complaint.")
         if c.consumer_id is None:
@@ -974,7 +1329,7 @@ class Intake:
                 state=c.state,
                 action="compensation_requested",
             )
-        if c.state in (S.not_accepted, S.withdrawn, S.transferred, S.submitted):
+        if c.state not in ACTIONS["compensation-requests"].allowed_from:
             raise InvalidTransition(
                 f"A complaint in state {c.state} cannot be compensated.", state=c.state, action="compensation_requested"
             )
@@ -1124,18 +1479,23 @@ class Intake:
                 c.dispose_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
                 await self._escalate(
-                    c, SYSTEM, action="escalated", note=NOTE_NOT_DISPOSED, allowed_from={S.accepted, S.assigned}
+                    c,
+                    SYSTEM,
+                    action="escalated",
+                    note=NOTE_NOT_DISPOSED,
+                    allowed_from={S.accepted, S.assigned, S.returned},
                 )
             else:
                 c.settle_overdue = True
                 self._record(c, "overdue", SYSTEM, note=note, data={"deadline": kind})
+                await self._lapse_extension(c, SYSTEM)  # asked for too late: the deadline it would move is missed
                 if c.state != S.escalated:
                     await self._escalate(
                         c,
                         SYSTEM,
                         action="escalated",
                         note=NOTE_NOT_SETTLED,
-                        allowed_from={S.accepted, S.assigned, S.responded},
+                        allowed_from={S.accepted, S.assigned, S.returned, S.responded},
                     )
                 else:
                     self._schedule(c)

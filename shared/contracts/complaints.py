@@ -20,6 +20,8 @@ class ComplaintState(StrEnum):
     submitted = "submitted"
     accepted = "accepted"
     assigned = "assigned"
+    # The handler it was dispatched to sent it back (退回) with a reason: with its dispatcher again, to dispatch anew.
+    returned = "returned"
     responded = "responded"
     escalated = "escalated"
     resolved = "resolved"
@@ -34,6 +36,7 @@ STATE_LABELS_ZH: dict[str, str] = {
     ComplaintState.submitted: "待受理",
     ComplaintState.accepted: "已受理",
     ComplaintState.assigned: "处理中",
+    ComplaintState.returned: "待重新派单",
     ComplaintState.responded: "已答复",
     ComplaintState.escalated: "已升级",
     ComplaintState.resolved: "已办结",
@@ -48,6 +51,7 @@ OPEN_STATES = frozenset(
         ComplaintState.submitted,
         ComplaintState.accepted,
         ComplaintState.assigned,
+        ComplaintState.returned,
         ComplaintState.responded,
         ComplaintState.escalated,
         ComplaintState.transferred,
@@ -184,6 +188,9 @@ class PossibleLinkOut(BaseModel):
 
     id: str = Field(examples=["lnk_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     complaint_id: str = Field(description="the other complaint", examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    case_number: str | None = Field(
+        None, description="the other complaint's case number", examples=["460200-20261206-0041"]
+    )
     channel: Channel = Field(description="the channel the other complaint came by", examples=["hotline_12345"])
     worked_as: str = Field(
         description=(
@@ -413,6 +420,14 @@ class ComplaintOut(BaseModel):
     compensation_requested_at: datetime | None = None
     compensation_state: str | None = Field(None, description="requested, approved, rejected, paid or payout_failed")
     compensation_paid_fen: int = Field(0, description="advance compensation (先行赔付) paid to the complainant")
+    actions: list[str] = Field(
+        default_factory=list,
+        examples=[["responses", "dispatch-returns", "extension-requests"]],
+        description=(
+            "the lifecycle actions (the sub-resources under /v1/complaints/{id}/) the caller may take on the "
+            "complaint now, by their part in it and its state; the service checks again when one is taken"
+        ),
+    )
 
 
 class ProgressStep(BaseModel):
@@ -683,6 +698,131 @@ class RegionSourceOut(BaseModel):
 
     channel: Channel = Field(examples=["partner"])
     name: str = Field(examples=["智旅通投诉平台"])
+
+
+class DispatchReturnIn(_In):
+    """The handler it was dispatched to sends the complaint back to its dispatcher (退回): not theirs to handle."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "该店已转让，现经营者另有其人"}]}
+    )
+
+    reason: Note
+
+
+# An extension (延期) adds hours to the settlement deadline (办结时限): at most 30 days at a time.
+ExtensionHours = Annotated[int, Field(ge=1, le=720, strict=True, examples=[72])]
+
+
+class ExtensionRequestIn(_In):
+    """The handler asks for more time to settle (延期申请); the supervising official decides."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"extend_hours": 72, "reason": "需等待景区调取监控录像"}]}
+    )
+
+    extend_hours: ExtensionHours = Field(description="hours added to the settlement deadline if approved")
+    reason: Note
+
+
+class ExtensionDecisionIn(_In):
+    """The supervising official's decision on the complaint's pending extension request."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True, "note": "同意延期"}]})
+
+    approve: bool
+    note: Note | None = None
+
+
+class ExtensionState(StrEnum):
+    requested = "requested"
+    approved = "approved"
+    rejected = "rejected"
+    lapsed = "lapsed"  # the complaint was concluded (or moved away) before anyone decided
+
+
+class ExtensionOut(BaseModel):
+    id: str = Field(examples=["ext_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    complaint_id: str
+    state: ExtensionState
+    extend_hours: int = Field(examples=[72])
+    reason: str
+    requested_at: datetime
+    requested_by_name: str | None = None
+    requested_by_role: str
+    due_before: datetime | None = Field(None, description="the settlement deadline when it was asked for")
+    due_after: datetime | None = Field(None, description="the settlement deadline it moved to, once approved")
+    decided_at: datetime | None = None
+    decided_by_name: str | None = None
+    decision_note: str | None = None
+
+
+class SupervisionNoticeIn(_In):
+    """A province official's supervision notice (督办) to the city handling the complaint, with its own deadline
+    for the city's reply."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "请于24小时内核实处理并报送结果", "reply_within_hours": 24}]},
+    )
+
+    note: Note
+    reply_within_hours: Annotated[int, Field(ge=1, le=720, strict=True, examples=[24])]
+
+
+class SupervisionReplyIn(_In):
+    """The city's reply to the open supervision notice (督办回复)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"message": "已约谈商家，今日办结"}]})
+
+    message: Note
+
+
+class SupervisionState(StrEnum):
+    open = "open"
+    answered = "answered"
+
+
+class SupervisionNoticeOut(BaseModel):
+    id: str = Field(examples=["sup_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
+    complaint_id: str
+    state: SupervisionState
+    from_region: str | None = Field(examples=["460000"])
+    to_region: str = Field(examples=["460200"])
+    note: str
+    issued_at: datetime
+    issued_by_name: str | None = None
+    reply_by: datetime = Field(description="the notice's own deadline for the city's reply")
+    overdue: bool = Field(description="the reply deadline passed without a reply")
+    replied_at: datetime | None = None
+    replied_by_name: str | None = None
+    reply: str | None = None
+    replied_in_time: bool | None = None
+
+
+class MergeIn(_In):
+    """Merge this complaint (a duplicate) into another open one, which is worked for both (合并): this one is not
+    worked any more, and its origin hears of the other's progress through its own channel."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"into": "460200-20261206-0042", "reason": "同一游客同一事项重复投诉"}]},
+    )
+
+    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
+        description="the complaint kept: its id (cmp_...) or its case number"
+    )
+    reason: Note
+
+
+class ReopenIn(_In):
+    """Reopen a concluded complaint (重新办理): worked again by whoever handled it, with a new settlement deadline."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "回访不满意，商家未按承诺退款"}]}
+    )
+
+    reason: Note
 
 
 class RegionOut(BaseModel):

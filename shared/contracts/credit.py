@@ -61,6 +61,10 @@ class RecordOut(BaseModel):
     note: str | None
     occurred_at: datetime
     repaired_at: datetime | None
+    voided_at: datetime | None = Field(
+        None, description="what it counted no longer stands (its complaint was merged or reopened): not scored"
+    )
+    void_reason: str | None = None
 
 
 class ReasonOut(BaseModel):

@@ -105,6 +105,24 @@ class ComplaintWithdrawn(ComplaintEvent):
     reason: str | None = None
 
 
+class ComplaintMerged(ComplaintEvent):
+    """The complaint was merged into another (a duplicate, or another account's complaint an official confirmed is
+    the same case): it is not worked, and what it counted (its acceptance) no longer counts; the other does."""
+
+    type: ClassVar[str] = "complaint.merged"
+    merged_into: str = Field(description="the complaint worked for both")
+
+
+class ComplaintReopened(ComplaintEvent):
+    """A concluded complaint is worked again: its resolution and rating no longer stand, and its next
+    complaint.resolved (and complaint.evaluated) replace them, so it counts once."""
+
+    type: ClassVar[str] = "complaint.reopened"
+    reason: str
+    previous_outcome: str | None = None
+    previous_at_fault: str | None = None
+
+
 class CompensationRequested(ComplaintEvent):
     """The complainant (or an official for them) asks the platform to pay first."""
 
@@ -204,6 +222,8 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         ComplaintEvaluated,
         ComplaintOverdue,
         ComplaintWithdrawn,
+        ComplaintMerged,
+        ComplaintReopened,
         CompensationRequested,
         ClaimApproved,
         ClaimRejected,
@@ -227,6 +247,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "complaint.accepted": ("credit",),
     "complaint.resolved": ("credit",),
     "complaint.evaluated": ("credit",),
+    "complaint.merged": ("credit",),
+    "complaint.reopened": ("credit",),
     "compensation.requested": ("compensation",),
     "claim.approved": ("intake",),
     "claim.rejected": ("intake",),

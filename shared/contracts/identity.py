@@ -51,3 +51,14 @@ def region_covers(scope: str, region_code: str) -> bool:
     national catalogue (a province its cities and counties); by the code's prefix for a code not in it."""
     covered = divisions().covers(scope, region_code)
     return region_code.startswith(region_prefix(scope)) if covered is None else covered
+
+
+def region_above(scope: str, region_code: str) -> bool:
+    """`scope` is strictly above `region_code`: Hainan (460000) above Sanya (460200), Sanya not above itself.
+    An official of a region above a complaint's is its supervising official (上级主管)."""
+    return region_prefix(scope) != region_prefix(region_code) and region_covers(scope, region_code)
+
+
+def is_province(region_code: str) -> bool:
+    """A province-level region (460000): its officials are the province's (省级), above every city in it."""
+    return len(region_prefix(region_code)) == 2

@@ -69,6 +69,18 @@ class SlaShares(BaseModel):
     settled_within_deadline: float | None = Field(examples=[1.0], description="48 hours by default")
 
 
+class ExtensionFigures(BaseModel):
+    """The period's complaints' extension requests (延期): asked for, and how each was decided."""
+
+    requested: int = Field(0, examples=[3], description="extension requests made")
+    approved: int = Field(0, examples=[2])
+    rejected: int = Field(0, examples=[1])
+    pending: int = Field(0, examples=[0], description="waiting for a supervising official")
+    lapsed: int = Field(0, examples=[0], description="the complaint stopped being handled before a decision")
+    complaints_extended: int = Field(0, examples=[2], description="complaints whose settlement deadline moved")
+    hours_granted: int = Field(0, examples=[120], description="hours added to settlement deadlines in all")
+
+
 class ComplaintReport(BaseModel):
     region_code: str = Field(examples=["530103"])
     region_name: str = Field(examples=["盘龙区"])
@@ -100,6 +112,13 @@ class ComplaintReport(BaseModel):
     amount_refunded_fen: int
     compensation_paid_fen: int
     satisfaction_average: float | None = Field(examples=[4.5], description="1-5, of the complaints evaluated")
+    extensions: ExtensionFigures = Field(
+        default_factory=ExtensionFigures,
+        description=(
+            "the extension requests of the period's complaints; the settlement share counts against each "
+            "complaint's deadline as extended"
+        ),
+    )
     text: str = Field(
         description="the handling paragraph in the report's own wording",
         examples=[

@@ -87,6 +87,18 @@ RULES: dict[str, str] = {
     "POST /v1/complaints/{complaint_id}/evaluations": "ok  404 403 404 403 404 403",
     "POST /v1/complaints/{complaint_id}/compensation-requests": "ok  404 403 404 ok  404 ok",
     "POST /v1/complaints/{complaint_id}/callback-visits": "403 404 403 404 ok  404 ok",
+    # The further actions go by the caller's part (services/intake/lifecycle.py). Here the complaint is assigned
+    # to Sanya's handling unit, so Sanya's official is its dispatcher and handler, the hotel's staff neither;
+    # Sanya is no province above it, so it neither decides extensions nor issues supervision notices.
+    "POST /v1/complaints/{complaint_id}/dispatch-returns": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/extension-requests": "403 404 403 404 ok  404 ok",
+    "GET /v1/complaints/{complaint_id}/extension-requests": "ok  404 ok  404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/extension-decisions": "403 404 403 404 403 404 ok",
+    "POST /v1/complaints/{complaint_id}/supervision-notices": "403 404 403 404 403 404 ok",
+    "GET /v1/complaints/{complaint_id}/supervision-notices": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/supervision-replies": "403 404 403 404 ok  404 ok",
+    "POST /v1/complaints/{complaint_id}/merges": "403 404 403 404 ok  404 ok",  # into a case that is not there: 422
+    "POST /v1/complaints/{complaint_id}/reopenings": "403 404 403 404 ok  404 ok",
     "GET /v1/complaints/counts": ANYONE,  # each counts only their own
     # The handling officials see the complainant's contact in full (recorded); the records are for supervisors.
     "POST /v1/complaints/{complaint_id}/contact-reveals": "403 404 403 404 ok  404 ok",

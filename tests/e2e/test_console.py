@@ -110,10 +110,12 @@ def test_an_official_works_the_overdue_queue_and_reads_the_weekly_report(system:
     expect(page.locator("#timeline")).to_contain_text("已通知游客")  # the tourist's WeChat message, in words
     page.locator('button[data-action="resolutions"]').click()
     form = page.locator('form[data-action="resolutions"]')
+    form.locator('select[name="outcome"]').select_option("mediated")  # nothing is preselected
     form.locator('select[name="at_fault"]').select_option("merchant")
     form.locator('input[name="amount_refunded_fen"]').fill("128.00")
     form.locator('textarea[name="note"]').fill("已调解，商户退还差价。")
     form.get_by_role("button", name="提交").click()
+    page.locator('#confirm-dialog button[data-choice="ok"]').click()  # 办结 asks first
     expect(page.locator("#message")).to_contain_text("已完成")
     expect(page.locator("dl.facts")).to_contain_text("已办结")
     expect(page.locator("dl.facts")).to_contain_text("128.00")

@@ -179,7 +179,7 @@ function loginView(root) {
   root.replaceChildren(h("div", { class: "card login" }, h("h2", {}, t("login.title")), form));
 }
 
-const QUEUE_STATES = ["submitted", "accepted", "assigned", "responded", "escalated", "resolved", "closed",
+const QUEUE_STATES = ["submitted", "accepted", "assigned", "returned", "responded", "escalated", "resolved", "closed",
                       "not_accepted", "withdrawn", "transferred"];
 
 const QUEUE_FILTERS = ["q", "state", "overdue", "channel", "industry", "merchant_id", "received_from",
@@ -276,80 +276,171 @@ async function queueView(root, params) {
       body)), h("p", { class: "queue-pager" }, shown, " ", more)] : [h("p", { class: "muted" }, t("queue.empty"))]));
 }
 
-// The actions a role may take on a complaint in a state; the service decides in the end.
+// The forms of the lifecycle actions. Which of them the user may take on a complaint now comes from the service
+// (the complaint's `actions`: their part in it and its state), which checks again when one is taken. Nothing
+// is preselected where a choice carries weight (办结's outcome and fault); the dangerous ones ask first.
+const OUTCOMES = ["refunded", "compensated", "mediated", "apologized", "merchant_not_liable", "unfounded", "other"];
+const FAULTS = ["merchant", "consumer", "shared", "none", "undetermined"];
+const NOT_ACCEPTED = ["duplicate", "out_of_scope", "insufficient_information"];
+const EXTENSION_HOURS = [24, 48, 72, 120, 168];
+const REPLY_HOURS = [4, 8, 24, 48, 72];
+const hoursLabel = (n) => (n % 24 ? `${n}${t("unit.hour")}` : `${n / 24}${t("unit.day")}`).trim();
+const tOutcome = (o) => t(`outcome.${o}`) === `outcome.${o}` ? o : t(`outcome.${o}`);
 const COMPLAINT_ACTIONS = {
-  "intake-decisions": { roles: ["official", "admin"], states: ["submitted"],
-    fields: [{ name: "accept", kind: "bool", value: true }, { name: "note", kind: "text" }] },
-  "assignments": { roles: ["official", "admin"], states: ["accepted", "escalated", "assigned"],
-    fields: [{ name: "kind", kind: "select", options: ["unit", "merchant"], label: (v) => t(`kind.${v}`) },
-             { name: "note", kind: "text" }] },
-  "responses": { roles: ["merchant_staff", "official", "admin"], states: ["assigned", "escalated"],
-    fields: [{ name: "message", kind: "textarea", required: true },
-             { name: "offered_refund_fen", kind: "yuan", label: "field.offered_refund" }] },
-  "transfers": { roles: ["official", "admin"], states: ["accepted", "assigned", "escalated"],
-    fields: [{ name: "region_code", kind: "region", required: true }, { name: "reason", kind: "textarea", required: true }] },
-  "escalations": { roles: ["official", "admin"], states: ["accepted", "assigned", "responded"],
-    fields: [{ name: "reason", kind: "textarea", required: true }] },
-  "resolutions": { roles: ["official", "admin"], states: ["assigned", "responded", "escalated"],
-    fields: [{ name: "outcome", kind: "text", required: true, value: "mediated" },
-             { name: "at_fault", kind: "select", options: ["merchant", "consumer", "shared", "none", "undetermined"],
-               label: (v) => t(`fault.${v}`) },
-             { name: "amount_refunded_fen", kind: "yuan", label: "field.refunded" },
-             { name: "note", kind: "textarea" }] },
-  "closures": { roles: ["official", "admin"], states: ["resolved"], fields: [{ name: "note", kind: "textarea" }] },
-  "callback-visits": { roles: ["official", "admin"], states: ["resolved", "closed"],
-    fields: [{ name: "reached", kind: "bool", value: true }, { name: "satisfied", kind: "bool", value: true },
-             { name: "note", kind: "textarea" }] },
+  "intake-decisions": { fields: [{ name: "accept", kind: "bool", value: true },
+    { name: "reason", kind: "select", options: NOT_ACCEPTED, blank: true, label: (v) => t(`not_accepted.${v}`) },
+    { name: "note", kind: "text" }],
+    confirm: (body) => body.accept ? null : [t("confirm.not_accepted"), `${t("field.reason")}：${body.reason ? t(`not_accepted.${body.reason}`) : "—"}`] },
+  "assignments": { fields: [{ name: "kind", kind: "select", options: ["unit", "merchant"], label: (v) => t(`kind.${v}`) },
+                            { name: "note", kind: "text" }] },
+  "responses": { fields: [{ name: "message", kind: "textarea", required: true },
+                          { name: "offered_refund_fen", kind: "yuan", label: "field.offered_refund", cap: true }] },
+  "dispatch-returns": { fields: [{ name: "reason", kind: "textarea", required: true }],
+    confirm: (body) => [t("confirm.dispatch-returns"), `${t("field.reason")}：${body.reason}`] },
+  "extension-requests": { fields: [
+    { name: "extend_hours", kind: "select", options: EXTENSION_HOURS, blank: true, required: true, number: true,
+      label: hoursLabel, text: "field.extend_hours" },
+    { name: "reason", kind: "textarea", required: true }] },
+  "extension-decisions": { fields: [
+    { name: "approve", kind: "select", options: ["true", "false"], blank: true, required: true, boolean: true,
+      label: (v) => t(`extension.decision.${v}`), text: "field.extension_decision" },
+    { name: "note", kind: "textarea" }] },
+  "supervision-notices": { fields: [{ name: "note", kind: "textarea", required: true, text: "field.supervision_note" },
+    { name: "reply_within_hours", kind: "select", options: REPLY_HOURS, blank: true, required: true, number: true,
+      label: hoursLabel, text: "field.reply_within" }] },
+  "supervision-replies": { fields: [{ name: "message", kind: "textarea", required: true, text: "field.supervision_reply" }] },
+  "transfers": { fields: [{ name: "region_code", kind: "region", required: true }, { name: "reason", kind: "textarea", required: true }],
+    confirm: (body, ctx) => [t("confirm.transfers").replace("{region}", regionName(ctx.regions, body.region_code)),
+                             `${t("field.reason")}：${body.reason}`] },
+  "escalations": { fields: [{ name: "reason", kind: "textarea", required: true }] },
+  "resolutions": { fields: [
+    { name: "outcome", kind: "select", options: OUTCOMES, blank: true, required: true, label: tOutcome },
+    { name: "at_fault", kind: "select", options: FAULTS, blank: true, required: true, label: (v) => t(`fault.${v}`) },
+    { name: "amount_refunded_fen", kind: "yuan", label: "field.refunded", cap: true },
+    { name: "note", kind: "textarea" }],
+    confirm: (body) => [t("confirm.resolutions"), `${t("field.outcome")}：${tOutcome(body.outcome)}`,
+      `${t("field.at_fault")}：${t(`fault.${body.at_fault}`)}`, `${t("field.refunded")}：${yuan(body.amount_refunded_fen || 0)}`] },
+  "closures": { fields: [{ name: "note", kind: "textarea" }], confirm: () => [t("confirm.closures")] },
+  "merges": { fields: [{ name: "into", kind: "text", required: true, placeholder: "460200-20261206-0042",
+                         text: "field.merge_into" }, { name: "reason", kind: "textarea", required: true }],
+    confirm: (body, ctx) => [t("confirm.merges").replace("{this}", caseNumber(ctx.c)).replace("{into}", body.into),
+                             `${t("field.reason")}：${body.reason}`] },
+  "reopenings": { fields: [{ name: "reason", kind: "textarea", required: true }],
+    confirm: (body) => [t("confirm.reopenings"), `${t("field.reason")}：${body.reason}`] },
+  "callback-visits": { fields: [{ name: "reached", kind: "bool", value: true }, { name: "satisfied", kind: "bool", value: true },
+                                { name: "note", kind: "textarea" }] },
 };
 const FIELD_LABELS = { accept: "field.accept", note: "field.note", kind: "field.kind", message: "field.message",
   region_code: "field.region", reason: "field.reason", outcome: "field.outcome", at_fault: "field.at_fault",
   reached: "field.reached", satisfied: "field.satisfied" };
+const regionName = (regions, code) => (regions.find((r) => r.code === code) || { name: code }).name;
 
-function actionForm(base, action, spec, regions, done) {
+// What the service's refusals mean, in the console's words; anything else shows its detail and code.
+const ACTION_PROBLEMS = ["invalid_transition", "action_not_allowed", "refund_above_amount_involved",
+  "extension_pending", "no_pending_extension", "deadline_already_missed", "supervision_already_open",
+  "no_open_supervision", "merge_into_itself", "merge_target_not_found", "link_already_decided",
+  "compensation_already_requested"];
+async function attemptAction(fn) {
+  try { message(""); return await fn(); } catch (e) {
+    const code = e instanceof Problem ? e.body.code : null;
+    if (ACTION_PROBLEMS.includes(code)) message(`${t(`problem.${code}`)} (${code})`);
+    else if (e instanceof Problem) message(`${e.message}${code ? ` (${code})` : ""}`);
+    else { message(String(e.message || e)); console.error(e); }
+    return undefined;
+  }
+}
+
+// A confirmation in the page (a <dialog>, so it shows in screenshots and works on a phone): what will happen,
+// what was entered; optionally a note to go with it. Resolves to { ok, note }.
+function confirmDialog(title, lines, { okLabel, note = false, danger = true } = {}) {
+  const noteInput = note ? h("textarea", { name: "dialog-note", "aria-label": t("field.note") }) : null;
+  const ok = h("button", { type: "button", class: danger ? "danger" : "", "data-choice": "ok" }, okLabel || t("confirm.ok"));
+  const cancel = h("button", { type: "button", class: "secondary", "data-choice": "cancel" }, t("action.cancel"));
+  const dialog = h("dialog", { class: "confirm", id: "confirm-dialog", "aria-labelledby": "confirm-title" },
+    h("h3", { id: "confirm-title" }, title), lines.filter(Boolean).map((line) => h("p", {}, line)),
+    noteInput ? h("label", {}, t("field.note"), noteInput) : null, h("div", { class: "actions" }, cancel, ok));
+  message("");  // what an earlier step said is not what this one asks
+  document.body.append(dialog);
+  dialog.showModal();
+  return new Promise((resolve) => {
+    const done = (yes) => {
+      dialog.close(); dialog.remove();
+      resolve({ ok: yes, note: noteInput && noteInput.value.trim() ? noteInput.value.trim() : undefined });
+    };
+    ok.addEventListener("click", () => done(true));
+    cancel.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", (ev) => { ev.preventDefault(); done(false); });  // Esc
+  });
+}
+
+function actionForm(base, action, spec, regions, done, c = null) {
   const inputs = spec.fields.map((f) => {
-    const label = t(typeof f.label === "string" ? f.label : FIELD_LABELS[f.name] || f.name);
+    const label = t(f.text || (typeof f.label === "string" ? f.label : FIELD_LABELS[f.name] || f.name));
     let input;
     if (f.kind === "bool") input = h("input", { type: "checkbox", name: f.name, checked: f.value });
-    else if (f.kind === "select") input = h("select", { name: f.name }, f.options.map((o) => h("option", { value: o }, f.label(o))));
+    else if (f.kind === "select") input = h("select", { name: f.name, required: f.required },
+      f.blank ? h("option", { value: "", selected: true }, t("choose")) : null,
+      f.options.map((o) => h("option", { value: String(o) }, f.label(o))));
     else if (f.kind === "region") input = h("select", { name: f.name, required: true },
       regions.map((r) => h("option", { value: r.code }, `${r.name} ${r.code}`)));
     else if (f.kind === "textarea") input = h("textarea", { name: f.name, required: f.required });
     else if (f.kind === "yuan") input = h("input", { name: f.name, inputmode: "decimal", pattern: "\\d+(\\.\\d{1,2})?" });
-    else input = h("input", { name: f.name, required: f.required, value: f.value });
+    else input = h("input", { name: f.name, required: f.required, value: f.value, placeholder: f.placeholder });
     return h("label", {}, label, input);
   });
   const form = h("form", { class: "action-form inline", "data-action": action }, inputs,
     h("button", { type: "submit" }, t("action.submit")),
     h("button", { type: "button", class: "secondary", onclick: () => form.remove() }, t("action.cancel")));
-  form.addEventListener("submit", (ev) => {
+  form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = {};
     for (const f of spec.fields) {
       const el = form.elements[f.name];
       if (f.kind === "bool") body[f.name] = el.checked;
       else if (f.kind === "yuan") { if (el.value) body[f.name] = toFen(el.value); }
-      else if (el.value) body[f.name] = el.value;
+      else if (f.boolean) { if (el.value) body[f.name] = el.value === "true"; }
+      else if (f.number) { if (el.value) body[f.name] = Number(el.value); }
+      else if (el.value.trim()) body[f.name] = el.value.trim();
     }
-    attempt(async () => { await api("POST", `${base}/${action}`, body); await done(); message(t("done"), "info"); });
+    // No refund above the amount the complaint is about (the service refuses it too).
+    const capped = spec.fields.find((f) => f.cap && body[f.name] !== undefined);
+    if (capped && c && c.amount_involved_fen && body[capped.name] > c.amount_involved_fen) {
+      message(`${t("problem.refund_above_amount_involved")} (${yuan(c.amount_involved_fen)})`);
+      return;
+    }
+    const lines = spec.confirm ? spec.confirm(body, { c, regions }) : null;
+    if (lines) {
+      const answer = await confirmDialog(t("confirm.title").replace("{action}", t(`action.${action}`)), lines,
+        { okLabel: t(`action.${action}`) });
+      if (!answer.ok) return;
+    }
+    const run = async () => { await api("POST", `${base}/${action}`, body); await done(); message(t("done"), "info"); };
+    if (c) await attemptAction(run); else await attempt(run);
   });
   return form;
 }
 
 async function complaintView(root, id) {
   const base = `/v1/complaints/${id}`;
-  const [c, timeline, evidence, regions] = await Promise.all([
-    api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/evidence`), regionList()]);
   const me = account();
+  const staff = ["official", "admin"].includes(me.role);
+  const [c, timeline, evidence, regions, extensions, notices] = await Promise.all([
+    api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/evidence`), regionList(),
+    api("GET", `${base}/extension-requests`).catch(() => []),
+    staff ? api("GET", `${base}/supervision-notices`).catch(() => []) : []]);
   const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
-                 c.transferred_from && [t("field.transferred_from"), c.transferred_from]].filter(Boolean);
+                 c.transferred_from && [t("field.transferred_from"), c.transferred_from],
+                 ...(c.links || []).map((l) => [t("field.linked_case"), l.complaint_id, l.case_number])].filter(Boolean);
   const facts = [
     [t("col.state"), `${tState(c.state)}${c.deadlines.late_since ? ` · ${t("overdue")}` : ""}`],
     [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), c.region_code],
     [t("field.description"), c.description], [t("field.amount_involved"), yuan(c.amount_involved_fen)],
     [t("field.remedy"), c.remedy], [t("field.contact"), contactFact(base, c, me)],
     [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
-    [t("field.outcome"), c.outcome || "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
+    [t("field.outcome"), c.outcome ? tOutcome(c.outcome) : "—"],
+    [t("field.at_fault"), c.at_fault ? t(`fault.${c.at_fault}`) : "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
   ];
+  if (c.not_accepted_reason) facts.splice(1, 0, [t("field.not_accepted_reason"), t(`not_accepted.${c.not_accepted_reason}`)]);
   // A channel's own order number and times (a 12345 work order): officials look cases up by them.
   if (c.external_id) facts.splice(3, 0, [t("field.external_id"), c.external_id]);
   if (c.dispatched_at) facts.push([t("field.dispatched"), when(c.dispatched_at)]);
@@ -361,23 +452,26 @@ async function complaintView(root, id) {
   }
   const actions = h("div", { class: "actions" });
   const forms = h("div", {});
-  for (const [action, spec] of Object.entries(COMPLAINT_ACTIONS)) {
-    if (!spec.roles.includes(me.role) || !spec.states.includes(c.state)) continue;
+  for (const action of c.actions || []) {
+    const spec = COMPLAINT_ACTIONS[action];
+    if (!spec) continue;  // a tourist's own step, or one shown where it belongs (possible links)
     actions.append(h("button", { type: "button", "data-action": action, onclick: () => {
-      forms.replaceChildren(actionForm(base, action, spec, regions, () => route()));
+      forms.replaceChildren(actionForm(base, action, spec, regions, () => route(), c));
     } }, t(`action.${action}`)));
   }
   root.replaceChildren(
     h("p", {}, h("a", { href: "#/queue" }, `← ${t("complaint.back")}`)),
     h("h2", {}, `${t("complaint.title")} ${caseNumber(c)}`),
     h("div", { class: "card", id: "deadlines" }, h("h3", {}, t("complaint.deadlines")), deadlineList(c)),
-    h("div", { class: "card" }, h("h3", {}, t("complaint.actions")),
+    h("div", { class: "card", id: "complaint-actions" }, h("h3", {}, t("complaint.actions")),
       actions.childElementCount ? actions : h("p", { class: "muted" }, t("complaint.none")), forms),
+    possibleLinksCard(base, c),
+    sideTracksCard(extensions, notices, regions),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, t("complaint.facts")),
         h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
       h("div", { class: "card" }, h("h3", {}, t("complaint.timeline")),
-        h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", {},
+        h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", { "data-kind": e.kind },
           h("span", { class: "when" }, when(e.at)), " ", tKind(e.kind), e.state_to ? ` → ${tState(e.state_to)}` : "",
           e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
     await revealRecords(base, c, me),
@@ -387,10 +481,63 @@ async function complaintView(root, id) {
           onclick: () => attempt(() => openBlob(`${base}/evidence/${e.id}`, e.filename)) }, e.filename),
           ` ${e.content_type}, ${Math.ceil(e.size_bytes / 1024)} KB`)))
           : h("p", { class: "muted" }, t("complaint.none"))),
-      h("div", { class: "card" }, h("h3", {}, t("complaint.links")),
-        links.length ? h("ul", {}, links.map(([k, v]) => h("li", {}, `${k}: `,
-          v.startsWith("cmp_") ? h("a", { href: `#/complaints/${v}` }, v) : v)))
+      h("div", { class: "card", id: "linked-cases" }, h("h3", {}, t("complaint.links")),
+        links.length ? h("ul", {}, links.map(([k, v, number]) => h("li", {}, `${k}: `,
+          v.startsWith("cmp_") ? h("a", { href: `#/complaints/${v}` }, number || v) : v)))
           : h("p", { class: "muted" }, t("complaint.none")))));
+}
+
+// Other accounts' complaints that look like this one (the same contact phone and merchant, a similar story):
+// officials confirm one is the same case, which merges the later into the earlier, or dismiss it.
+function possibleLinksCard(base, c) {
+  if (!c.possible_links || !c.possible_links.length) return "";
+  const mayDecide = (c.actions || []).includes("link-decisions");
+  const items = c.possible_links.map((l) => {
+    const other = l.case_number || l.complaint_id.slice(-8);
+    const [later, earlier] = l.worked_as === c.id ? [other, caseNumber(c)] : [caseNumber(c), other];
+    const decide = (confirm) => async () => {
+      const lines = confirm ? [t("links.confirm_what").replace("{later}", later).replace("{earlier}", earlier),
+                               t("links.confirm_told")]
+        : [t("links.dismiss_what").replace("{other}", other)];
+      const answer = await confirmDialog(t(confirm ? "links.confirm_title" : "links.dismiss_title"), lines,
+        { okLabel: t(confirm ? "links.confirm" : "links.dismiss"), note: true, danger: confirm });
+      if (!answer.ok) return;
+      await attemptAction(async () => {
+        await api("POST", `${base}/link-decisions`, { link_id: l.id, confirm, note: answer.note });
+        await route(); message(t("done"), "info");
+      });
+    };
+    return h("li", { "data-link": l.id, "data-state": l.state },
+      h("span", { class: `badge link-${l.state}` }, t(`links.state.${l.state}`)), " ",
+      h("a", { href: `#/complaints/${l.complaint_id}` }, other),
+      ` · ${tChannel(l.channel)} · ${t("links.similarity")} ${Math.round(l.similarity * 100)}% · ${when(l.flagged_at)}`,
+      l.decided_at ? h("div", { class: "muted" }, `${when(l.decided_at)} · ${l.decided_by_name || "—"}${l.note ? ` · ${l.note}` : ""}`) : null,
+      l.state === "suggested" && mayDecide ? h("div", { class: "actions" },
+        h("button", { type: "button", "data-decision": "confirm", onclick: decide(true) }, t("links.confirm")),
+        h("button", { type: "button", class: "secondary", "data-decision": "dismiss", onclick: decide(false) }, t("links.dismiss")))
+        : null);
+  });
+  return h("div", { class: "card", id: "possible-links" }, h("h3", {}, t("links.title")),
+    h("p", { class: "muted" }, t("links.hint")), h("ul", { class: "possible-links" }, items));
+}
+
+// The handler's extension requests (延期) and the province's supervision notices (督办) with the city's replies.
+function sideTracksCard(extensions, notices, regions) {
+  if (!extensions.length && !notices.length) return "";
+  const ext = extensions.map((x) => h("li", { "data-extension": x.id, "data-state": x.state },
+    h("span", { class: `badge extension-${x.state}` }, t(`extension.state.${x.state}`)), " ",
+    `${t("field.extend_hours")} ${hoursLabel(x.extend_hours)} · ${x.reason} · ${x.requested_by_name || "—"} ${when(x.requested_at)}`,
+    x.state === "approved" ? h("div", {}, `${t("extension.moved")} ${when(x.due_before)} → ${when(x.due_after)}`) : null,
+    x.decided_by_name ? h("div", { class: "muted" }, `${x.decided_by_name} ${when(x.decided_at)}${x.decision_note ? ` · ${x.decision_note}` : ""}`) : null));
+  const sup = notices.map((n) => h("li", { "data-notice": n.id, "data-state": n.state },
+    h("span", { class: `badge${n.overdue ? " overdue" : ""}` }, t(n.overdue ? "supervision.overdue" : `supervision.state.${n.state}`)), " ",
+    `${regionName(regions, n.from_region || "")} → ${regionName(regions, n.to_region)} · ${n.note} · ${n.issued_by_name || "—"} ${when(n.issued_at)}`,
+    h("div", {}, `${t("supervision.reply_by")} ${when(n.reply_by)} `, n.state === "open" ? countdown(n.reply_by, "") : null),
+    n.reply ? h("div", {}, `${t("supervision.reply")}：${n.reply} · ${n.replied_by_name || "—"} ${when(n.replied_at)}`,
+      n.replied_in_time === false ? h("span", { class: "badge overdue" }, t("supervision.late")) : null) : null));
+  return h("div", { class: "grid2", id: "side-tracks" },
+    ext.length ? h("div", { class: "card", id: "extensions" }, h("h3", {}, t("extension.title")), h("ul", {}, ext)) : null,
+    sup.length ? h("div", { class: "card", id: "supervision" }, h("h3", {}, t("supervision.title")), h("ul", {}, sup)) : null);
 }
 
 // Missed deadlines, each with when it fell due and how late it is; then the next deadline still to meet.
@@ -400,6 +547,10 @@ function deadlineList(c) {
     when(m.due_at), " · ", open ? countdown(m.due_at, m.kind) : t("deadline.was_missed")));
   if (d.next_deadline) items.push(h("li", {}, `${t(`deadline.${d.next_deadline}`)}${t("deadline.due")} `,
     when(d.next_due_at), " · ", countdown(d.next_due_at, d.next_deadline)));
+  // The settlement deadline too while an earlier one is next: an approved extension moves it.
+  if (open && d.settle_by && d.next_deadline && d.next_deadline !== "settle" && !d.overdue.includes("settle")) {
+    items.push(h("li", { id: "settle-by" }, `${t("deadline.settle")}${t("deadline.due")} `, when(d.settle_by)));
+  }
   return items.length ? h("ul", { class: "deadlines" }, items) : t("no_deadline");
 }
 
