@@ -46,7 +46,14 @@ RULES = {
     "requires_evidence": True,
     "note": "测试：1000 元起须两位工作人员批准",
 }
+PAYOUT_WAIT = 30_000  # ms: approval -> outbox -> payout worker -> WeChat Pay fake -> its notification -> the page
 SNAKE_CASE = re.compile(r"\b[a-z]+(_[a-z]+)+\b")
+# Collects what the console's Content-Security-Policy refused (an inline style, a script from elsewhere).
+WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+                          (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +183,7 @@ class Console:
 
     def __init__(self, browser: Any, system: System, width: str, username: str) -> None:
         self.context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=WIDTHS[width])
+        self.context.add_init_script(WATCH)
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.width, self.url = width, system.url
@@ -192,6 +200,9 @@ class Console:
         return self.page
 
     def shot(self, name: str) -> None:
+        """A screenshot of the page, which fits the width (nothing to scroll sideways) and broke no policy."""
+        assert self.page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[self.width]["width"] + 1, name
+        assert self.page.evaluate("window.__csp") == [], name
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{self.width}-{name}.png"), full_page=True)
 
@@ -268,7 +279,7 @@ def test_two_officials_approve_a_requested_claim_it_is_paid_and_its_recovery_is_
     approve.get_by_role("button", name="确认批准").click()
     zhou.said("已批准，正在向游客支付。")
     # The page follows the payout by itself: the WeChat Pay fake pays and notifies the gateway.
-    expect(second.locator("#claim-state")).to_have_text("已支付")
+    expect(second.locator("#claim-state")).to_have_text("已支付", timeout=PAYOUT_WAIT)
     expect(second.locator("#payout-state")).to_have_text("已到账")
     expect(second.locator("#claim-payout")).to_contain_text("微信支付（零钱）")
     expect(second.locator("#claim-decision")).to_contain_text("周强")
@@ -354,7 +365,7 @@ def test_a_payout_the_provider_refuses_is_sent_again(
         expect(page.locator("#claim-state")).to_have_text("待审批")
         approve.get_by_label("我已核实，确认商户负有责任").check()
         approve.get_by_role("button", name="确认批准").click()
-        expect(page.locator("#claim-state")).to_have_text("支付未成功")
+        expect(page.locator("#claim-state")).to_have_text("支付未成功", timeout=PAYOUT_WAIT)
         expect(page.locator("#payout-failure")).to_have_text("游客的微信账户异常，无法收款")
         expect(page.locator("#payout-state")).to_have_text("未成功")
         lina.shot("10-payout-refused")
@@ -362,7 +373,7 @@ def test_a_payout_the_provider_refuses_is_sent_again(
         providers.wechatpay.state.failing_openids.discard(openid)  # she sorted her account out
     page.get_by_role("button", name="重新支付").click()
     lina.said("已重新发起支付")
-    expect(page.locator("#claim-state")).to_have_text("已支付")
+    expect(page.locator("#claim-state")).to_have_text("已支付", timeout=PAYOUT_WAIT)
     expect(page.locator("#payout-state")).to_have_text("已到账")
     lina.shot("11-payout-retried")
     bills = [b for b in providers.wechatpay.state.bills.values() if b["openid"] == openid]

@@ -21,6 +21,7 @@ window.Compensation = (() => {
     const key = context[code] || (code && `comp.error.${code}`);
     if (key && t(key) !== key) return t(key);
     if (problem.status === 0) return t("error.network");
+    if (problem.status === 401) return t("error.session");
     if (lang !== "zh" && problem.message) return problem.message;
     return t("comp.error.other").replace("{status}", problem.status || "?");
   }
@@ -121,10 +122,12 @@ window.Compensation = (() => {
   }
 
   // Re-render the page while `busy(latest)` holds and the user stays on it; a change of state repaints.
-  function watch(root, shown, load, signature, busy) {
-    const hash = location.hash, seen = signature(shown);
+  // It follows this rendering of the page (console.js's route generation), shown yet or not: on a slow
+  // machine the page may still be drawing when the first poll is due.
+  function watch(shown, load, signature, busy) {
+    const hash = location.hash, seen = signature(shown), gen = generation;
     const poll = async () => {
-      if (location.hash !== hash || !document.body.contains(root)) return;
+      if (location.hash !== hash || generation !== gen) return;
       let latest;
       try { latest = await load(); } catch (e) { setTimeout(poll, POLL_MS * 2); return; }
       if (signature(latest) !== seen) { route(); return; }
@@ -198,7 +201,7 @@ window.Compensation = (() => {
       await api("POST", `/v1/complaints/${c.id}/compensation-requests`, body);
       message(t("comp.requested"), "info");
       // The compensation service opens and decides the claim from intake's event: wait for it a moment.
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 60; i++) {
         const found = (await api("GET", `/v1/claims?complaint_id=${encodeURIComponent(c.id)}`)).items[0];
         if (found) { location.hash = `#/claims/${found.id}`; return; }
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -277,7 +280,7 @@ window.Compensation = (() => {
     // The payout is on its way: follow it until the provider's answer (paid or refused) arrives.
     const busy = (c) => c.state === "approved" || (c.payout && IN_FLIGHT.includes(c.payout.state));
     if (busy(claim)) {
-      watch(root, claim, () => api("GET", `/v1/claims/${id}`),
+      watch(claim, () => api("GET", `/v1/claims/${id}`),
         (c) => `${c.state}/${c.payout ? c.payout.state : ""}/${c.payout ? c.payout.attempts : 0}`, busy);
     }
   }
