@@ -294,7 +294,12 @@ async def list_claims(
     state: ClaimState | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     complaint_id: Annotated[
-        str | None, Query(pattern=ID_PATTERN, description="the claim of this complaint (there is at most one)")
+        str | None,
+        Query(
+            pattern=ID_PATTERN,
+            description="the claim of this complaint (there is at most one)",
+            examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        ),
     ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
@@ -397,7 +402,12 @@ async def list_recoveries(
     state: RecoveryState | None = None,
     merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     complaint_id: Annotated[
-        str | None, Query(pattern=ID_PATTERN, description="the recovery order of this complaint's claim")
+        str | None,
+        Query(
+            pattern=ID_PATTERN,
+            description="the recovery order of this complaint's claim",
+            examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        ),
     ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
