@@ -2,7 +2,8 @@
 with payouts through the WeChat Pay fake: an official requests compensation on a complaint with its evidence,
 confirms the merchant liable and approves, a second official approves (the rules issued here want two from
 1,000 yuan), the payout is watched until paid, and the recovery order is followed (a payment recorded, the
-merchant's contest, a write-off); a payout the provider refuses is sent again; a claim is refused with a reason.
+merchant's contest, a write-off); a payout the provider refuses is sent again, or cancelled; a claim is refused
+with a reason.
 Every failure is told in Chinese. Desktop (1366×768) and phone (390×844) widths; screenshots under
 test-results/console-compensation/."""
 
@@ -403,4 +404,43 @@ def test_an_official_refuses_a_claim_with_a_reason(system: System, browser: Any,
     page.locator("#claim-complaint").click()
     expect(page.locator("#timeline")).to_contain_text("先行赔付未获批准")
     expect(page.locator("#timeline")).to_contain_text("证据不足：照片无法证明房型与订单不符。")
+    lina.close()
+
+
+def test_a_refused_payout_can_be_cancelled_and_the_money_goes_back_to_the_fund(
+    system: System, browser: Any, width: str, providers: Providers
+) -> None:
+    tourist = f"cc-{width}-dan"
+    complaint_id = complaint(system, tourist, 25_000, evidence=True)
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+        balance_before = gw.get("/v1/funds/460200", headers=login(gw, "admin")).json()["balance_fen"]
+    openid = openid_of(providers, tourist)
+    providers.wechatpay.state.failing_openids.add(openid)  # her account stays closed
+    lina = Console(browser, system, width, "lina")
+    try:
+        page = lina.open(f"complaints/{complaint_id}")
+        page.locator("#compensation").get_by_role("button", name="申请先行赔付").click()
+        form = page.locator('form[data-action="request"]')
+        form.get_by_label("申请理由").fill("酒店超时未处理。")
+        form.get_by_role("button", name="提交申请").click()
+        page.get_by_role("button", name="批准", exact=True).click()
+        approve = page.locator('form[data-action="approve"]')
+        approve.get_by_label("我已核实，确认商户负有责任").check()
+        approve.get_by_role("button", name="确认批准").click()
+        expect(page.locator("#claim-state")).to_have_text("支付未成功", timeout=PAYOUT_WAIT)
+        page.get_by_role("button", name="撤销赔付").click()
+        cancel = page.locator('form[data-action="cancel"]')
+        cancel.get_by_label("不予赔付理由").fill("游客的微信账户已注销，改由商户直接退款。")
+        cancel.get_by_role("button", name="确认撤销").click()
+        lina.said("已撤销赔付，款项退回赔付基金。")
+        expect(page.locator("#claim-state")).to_have_text("不予赔付")
+        expect(page.locator("#claim-rejection")).to_have_text("游客的微信账户已注销，改由商户直接退款。")
+        expect(page.get_by_role("button", name="重新支付")).to_have_count(0)
+        lina.shot("13-payout-cancelled")
+    finally:
+        providers.wechatpay.state.failing_openids.discard(openid)
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+        admin = login(gw, "admin")
+        assert gw.get("/v1/funds/460200", headers=admin).json()["balance_fen"] == balance_before
+        assert gw.get("/v1/ledger/check", headers=admin).json()["ok"]
     lina.close()
