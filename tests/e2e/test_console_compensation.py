@@ -165,6 +165,18 @@ def complaint(system: System, tourist: str, amount_fen: int, *, evidence: bool =
         return complaint_id
 
 
+def heard(system: System, complaint_id: str, compensation_state: str) -> None:
+    """Wait until intake heard the claim's news (compensation's events reach it through the outbox): the
+    complaint's timeline, drawn once per visit, then shows it."""
+    with httpx.Client(base_url=system.url, timeout=10) as gw:
+        admin, deadline = login(gw, "admin"), time.monotonic() + 15
+        while (
+            gw.get(f"/v1/complaints/{complaint_id}", headers=admin).json()["compensation_state"] != compensation_state
+        ):
+            assert time.monotonic() < deadline, f"intake never heard the claim became {compensation_state}"
+            time.sleep(0.05)
+
+
 def openid_of(providers: Providers, tourist: str) -> str:
     """The openid WeChat gives this tourist (the payout's payee), asked of the WeChat fake as the gateway does."""
     r = httpx.get(
@@ -332,6 +344,7 @@ def test_two_officials_approve_a_requested_claim_it_is_paid_and_its_recovery_is_
     expect(second.get_by_role("button", name="核销")).to_have_count(0)
     zhou.shot("8-written-off")
 
+    heard(system, complaint_id, "paid")
     page.goto(f"{system.url}/console/#/complaints/{complaint_id}")
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("申请先行赔付")
@@ -401,6 +414,7 @@ def test_an_official_refuses_a_claim_with_a_reason(system: System, browser: Any,
     expect(page.locator("#payout-state")).to_have_text("未支付。")
     expect(page.get_by_role("button", name="批准", exact=True)).to_have_count(0)
     lina.shot("12-refused")
+    heard(system, complaint_id, "rejected")
     page.locator("#claim-complaint").click()
     expect(page.locator("#timeline")).to_contain_text("先行赔付未获批准")
     expect(page.locator("#timeline")).to_contain_text("证据不足：照片无法证明房型与订单不符。")
