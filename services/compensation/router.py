@@ -143,6 +143,8 @@ async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
             for a in approvals
         ],
         liability_clear=claim.liability_clear,
+        request_reason=claim.request_reason,
+        rejection_reason=claim.rejection_reason,
         payout=PayoutOut(
             id=payout.id,
             channel=payout.channel,
@@ -383,6 +385,14 @@ async def list_claims(
     session: Session,
     state: ClaimState | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    complaint_id: Annotated[
+        str | None,
+        Query(
+            pattern=ID_PATTERN,
+            description="the claim of this complaint (there is at most one)",
+            examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[ClaimOut]:
@@ -390,6 +400,8 @@ async def list_claims(
     query = select(Claim).where(_claims_visible_to(caller))
     if state:
         query = query.where(Claim.state == state)
+    if complaint_id:
+        query = query.where(Claim.complaint_id == complaint_id)
     if region_code:
         query = query.where(Claim.region_code.startswith(region_prefix(region_code)))
     rows = (await session.scalars(CLAIMS_NEWEST.page(query, cursor, limit))).all()
@@ -481,6 +493,14 @@ async def list_recoveries(
     session: Session,
     state: RecoveryState | None = None,
     merchant_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    complaint_id: Annotated[
+        str | None,
+        Query(
+            pattern=ID_PATTERN,
+            description="the recovery order of this complaint's claim",
+            examples=["cmp_01JD3V0W8Q6M4Y2C1B9T7X5N3K"],
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[RecoveryOut]:
@@ -488,6 +508,8 @@ async def list_recoveries(
     query = select(RecoveryOrder).where(_recoveries_visible_to(caller))
     if state:
         query = query.where(RecoveryOrder.state == state)
+    if complaint_id:
+        query = query.where(RecoveryOrder.complaint_id == complaint_id)
     if merchant_id:
         query = query.where(RecoveryOrder.merchant_id == merchant_id)
     rows = (await session.scalars(RECOVERIES_BY_DUE.page(query, cursor, limit))).all()

@@ -423,6 +423,12 @@ class ClaimOut(BaseModel):
     approvals_needed: int
     approvals: list[ApprovalOut]
     liability_clear: bool
+    request_reason: str = Field(description="why compensation was asked for", examples=["商家超过时限未处理"])
+    rejection_reason: str | None = Field(
+        description="an official's reason; where the rules refused the claim, the codes of the failed `reasons`, "
+        "joined by `; `",
+        examples=["证据不足，无法认定商户责任"],
+    )
     payout: PayoutOut | None
     opened_by: str
     created_at: datetime

@@ -113,9 +113,33 @@ async def test_claims_the_rules_refuse_are_rejected_with_their_reasons(stack: St
     claim = await claim_of(stack, complaint_id)
     assert claim["state"] == "rejected"
     assert [r["code"] for r in claim["reasons"] if not r["passed"]] == ["amount_above_cap"]
+    assert claim["rejection_reason"] == "amount_above_cap"  # the failed reasons' codes, for the console to word
     assert (await timeline_kinds(stack, dora, complaint_id))[-1] == "compensation_rejected"
     again = await request_compensation(stack, dora, complaint_id, 10_000, expect=409)
     assert again["code"] == "compensation_already_requested"
+
+
+async def test_a_complaints_claim_is_found_by_the_complaint_and_says_why_it_was_asked_and_refused(
+    stack: Stack,
+) -> None:
+    await fund_region(stack)
+    comp = stack.clients["compensation"]
+    ids = []
+    for name in ("ella", "finn"):
+        who = await paying_consumer(stack, name)
+        ids.append(await overdue_complaint(stack, who, amount_involved_fen=80_000))
+        await request_compensation(stack, who, ids[-1], 60_000, reason=f"{name}: 酒店超时未处理")
+    found = (await comp.get(f"/v1/claims?complaint_id={ids[0]}", headers=stack.as_(official(SANYA)))).json()
+    [claim] = found["items"]
+    assert claim["complaint_id"] == ids[0] and claim["request_reason"] == "ella: 酒店超时未处理"
+    assert claim["rejection_reason"] is None and claim["state"] == "pending_approval"
+    elsewhere = await comp.get(f"/v1/claims?complaint_id={ids[0]}", headers=stack.as_(official(HAIKOU)))
+    assert elsewhere.json()["items"] == []  # another region's officials do not see it
+    rejected = await comp.post(
+        f"/v1/claims/{claim['id']}/rejections", headers=stack.as_(official(SANYA)), json={"reason": "证据不足"}
+    )
+    assert rejected.status_code == 200 and rejected.json()["rejection_reason"] == "证据不足"
+    assert (await claim_of(stack, ids[1]))["rejection_reason"] is None
 
 
 async def test_requests_intake_refuses_change_nothing(stack: Stack) -> None:

@@ -41,6 +41,10 @@ async def test_without_a_deposit_the_merchant_pays_back_in_parts_and_credit_hear
     order = await recovery_of(stack, claim["id"])
     assert (order["state"], order["outstanding_fen"]) == ("open", 30_000)
     comp = stack.clients["compensation"]
+    by_complaint = await comp.get(f"/v1/recoveries?complaint_id={claim['complaint_id']}", headers=stack.as_(ADMIN))
+    assert [o["id"] for o in by_complaint.json()["items"]] == [order["id"]]
+    unrelated = await comp.get("/v1/recoveries?complaint_id=cmp_NONE", headers=stack.as_(ADMIN))
+    assert unrelated.json()["items"] == []
     url = f"/v1/recoveries/{order['id']}/payments"
     part = await comp.post(
         url, headers=stack.as_(official(SANYA)), json={"amount_fen": 10_000, "reference": "商户转账 001"}

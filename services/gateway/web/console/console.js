@@ -475,6 +475,7 @@ async function complaintView(root, id) {
           h("span", { class: "when" }, when(e.at)), " ", tKind(e.kind), e.state_to ? ` → ${tState(e.state_to)}` : "",
           e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
     await revealRecords(base, c, me),
+    await window.Compensation.complaintCard(c, me),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, t("complaint.evidence")),
         evidence.length ? h("ul", {}, evidence.map((e) => h("li", {}, h("button", { type: "button", class: "secondary",
@@ -709,9 +710,7 @@ async function fundsView(root) {
   const claimRows = claims.items.map((c) => h("tr", {},
     h("td", {}, c.id.slice(-8)), h("td", {}, h("a", { href: `#/complaints/${c.complaint_id}` }, c.complaint_id.slice(-8))),
     h("td", {}, yuan(c.amount_fen)), h("td", {}, `${c.approvals.length} / ${c.approvals_needed}`),
-    h("td", {}, h("button", { type: "button", onclick: () => attempt(async () => {
-      await api("POST", `/v1/claims/${c.id}/approvals`, {}); await route(); message(t("done"), "info"); }) },
-      t("funds.approve")))));
+    h("td", {}, h("a", { href: `#/claims/${c.id}` }, t("comp.decision")))));
   root.replaceChildren(h("h2", {}, t("funds.title")),
     h("div", { class: "card" }, h("h3", {}, t("funds.balances")), h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, ["col.region", "funds.balance", "funds.floor", "funds.paid", "funds.recovered"]
@@ -781,6 +780,11 @@ const ROUTES = [
   [/^#\/queue$/, queueView], [/^#\/complaints\/([\w-]+)$/, (root, p, id) => complaintView(root, id)],
   [/^#\/returns$/, returnsView], [/^#\/reports$/, reportsView], [/^#\/funds$/, fundsView],
   [/^#\/merchants$/, merchantsView], [/^#\/mine$/, myMerchantView],
+  // Advance compensation: compensation.js
+  [/^#\/claims$/, (root, p) => window.Compensation.claimsView(root, p)],
+  [/^#\/claims\/([\w-]+)$/, (root, p, id) => window.Compensation.claimView(root, id)],
+  [/^#\/recoveries$/, (root, p) => window.Compensation.recoveriesView(root, p)],
+  [/^#\/recoveries\/([\w-]+)$/, (root, p, id) => window.Compensation.recoveryView(root, id)],
 ];
 
 function applyLanguage() {
