@@ -92,6 +92,7 @@ _FORWARD_RESPONSE = (
     "retry-after",
     "location",
     "etag",
+    "content-language",
     "cache-control",
 )
 

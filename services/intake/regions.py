@@ -49,7 +49,9 @@ class RegionCatalogue:
     def get(self, code: str) -> Region:
         region = self._by_code.get(code)
         if region is None:
-            raise UnknownRegion(f"Region {code} is not served by this platform.", field="region_code")
+            raise UnknownRegion(
+                f"Region {code} is not served by this platform.", field="region_code", params={"region_code": code}
+            )
         return region
 
     def __contains__(self, code: object) -> bool:

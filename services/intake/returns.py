@@ -109,6 +109,7 @@ class ReturnsDesk:
                 f"Goods are returned within {RETURN_WINDOW_DAYS} days of purchase; {body.purchased_on} was "
                 f"{(today - body.purchased_on).days} days ago.",
                 field="purchased_on",
+                params={"days": RETURN_WINDOW_DAYS},
             )
         if body.custom_made:
             raise ReturnNotCovered(
@@ -124,6 +125,7 @@ class ReturnsDesk:
                 "Name the shop: pick a registered one or give its name.",
                 status=422,
                 code="validation_failed",
+                message="validation_failed.shop",
                 errors=[{"field": "body.merchant_name", "message": "required"}],
             )
         r = ReturnRequest(
