@@ -359,6 +359,7 @@ async function complaintView(root, id) {
   const [c, timeline, evidence, regions] = await Promise.all([
     api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/evidence`), regionList()]);
   const me = account();
+  await knowRegions([c.region_code, c.transferred_from]);
   const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
                  c.transferred_from && [t("field.transferred_from"), regionName(c.transferred_from)]].filter(Boolean);
   const facts = [
@@ -444,6 +445,7 @@ async function revealRecords(base, c, me) {
   if (!supervising) return "";
   let records;
   try { records = await api("GET", `${base}/contact-reveals`); } catch (e) { return ""; }
+  await knowRegions(records.map((r) => r.revealed_by_region));
   return h("div", { class: "card", id: "contact-reveals" }, h("h3", {}, t("contact.records")),
     records.length ? h("ul", {}, records.map((r) => h("li", {}, when(r.revealed_at), " · ",
       h("span", { translate: "no" }, r.revealed_by_name || r.revealed_by || "—"),
@@ -478,9 +480,16 @@ async function regionList() {
   }
   return regionsCache;
 }
+// A code outside that list (a merchant elsewhere) is looked up one by one, where the catalogue answers for it.
+async function knowRegions(codes) {
+  await regionList();
+  const missing = [...new Set(codes.filter((code) => code && !regionNames.has(code)))];
+  await Promise.all(missing.map((code) => api("GET", `/v1/regions/${encodeURIComponent(code)}`)
+    .then((r) => regionNames.set(code, r), () => regionNames.set(code, null))));
+}
 const regionLabel = (r) => (lang === "zh" ? r.name : r.name_en || r.name);
-// A region's name once regionList() has answered (every view that shows regions awaits it); else its code.
-const regionName = (code) => (regionNames.has(code) ? regionLabel(regionNames.get(code)) : code || "—");
+// A region's name once knowRegions() has answered (every view that shows regions awaits it); else its code.
+const regionName = (code) => (regionNames.get(code) ? regionLabel(regionNames.get(code)) : code || "—");
 
 async function returnsView(root) {
   const page = await api("GET", "/v1/returns?limit=50");
@@ -580,7 +589,8 @@ async function reportsView(root, params) {
 
 async function fundsView(root) {
   const [funds, claims] = await Promise.all([api("GET", "/v1/funds"),
-                                             api("GET", "/v1/claims?state=pending_approval&limit=50"), regionList()]);
+                                             api("GET", "/v1/claims?state=pending_approval&limit=50")]);
+  await knowRegions(funds.map((f) => f.region_code));
   const claimRows = claims.items.map((c) => h("tr", {},
     h("td", { translate: "no" }, c.id.slice(-8)),
     h("td", { translate: "no" }, h("a", { href: `#/complaints/${c.complaint_id}` }, c.complaint_id.slice(-8))),
@@ -631,7 +641,8 @@ async function myMerchantView(root) {
 async function merchantsView(root) {
   const official = ["official", "admin"].includes(account().role);
   const [page, pending] = await Promise.all([api("GET", "/v1/merchants?limit=100"),
-    official ? api("GET", "/v1/merchants?status=pending&limit=100") : { items: [] }, regionList()]);
+    official ? api("GET", "/v1/merchants?status=pending&limit=100") : { items: [] }]);
+  await knowRegions([...page.items, ...pending.items].map((m) => m.region_code));
   const review = (m, decision) => () => attempt(async () => {
     await api("POST", `/v1/merchants/${m.id}/reviews`, { decision }); await route(); message(t("done"), "info"); });
   const pendingRows = pending.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", { translate: "no" }, m.uscc || "—"),
