@@ -261,6 +261,12 @@ MESSAGES: dict[str, Message] = {
         "已过退货期限", "Return window passed", "无理由退货须在购买之日起 {days} 天内申请，已超过期限。"
     ),
     "return_not_covered": _m("不适用无理由退货", "Goods not covered", "定制或改制的商品不适用无理由退货。"),
+    "evidence_gone": _m(
+        "证据文件缺失", "Evidence file missing from storage", "证据文件在存储中找不到了，请联系管理员。"
+    ),
+    "unknown_unit": _m("处理单位不存在", "Unknown handling unit", "该地区没有这个处理单位。"),
+    "not_a_notice": _m("不是舆情通报", "Not a public-opinion notice", "这件投诉不是舆情通报。"),
+    "notice_already_replied": _m("通报已回复", "Notice already replied to", "该舆情通报已经回复过了。"),
     "return_not_found": _m("退货申请不存在", "Return request not found", "没有这条退货申请，或您无权查看。"),
     "refund_above_amount": _m("退款超过申请金额", "Refund above amount", "退款金额超过了退货申请的金额。"),
     "bad_period": _m(
@@ -284,6 +290,9 @@ MESSAGES: dict[str, Message] = {
     "import_columns_missing": _m("导入文件缺少列", "Import columns missing", "导入文件缺少必需的列：{missing}。"),
     "import_too_large": _m("导入文件过大", "Import too large", "每个文件最多 {max_rows} 行，请拆分后导入。"),
     # --- compensation: funds, claims, payouts, recoveries ------------------------------------------------
+    "rules_not_found": _m("赔付规则版本不存在", "Rules version not found", "没有这个版本的赔付规则。"),
+    "deposit_above_floor": _m("保证金高于下限", "Deposit above its floor", "保证金余额高于下限，无需补缴。"),
+    "top_up_already_requested": _m("已要求补缴", "Top-up already requested", "已经要求商户补缴保证金。"),
     "claim_exists": _m("已有赔付申请", "Claim exists", "该投诉已有先行赔付申请。"),
     "claim_not_found": _m("赔付申请不存在", "Claim not found", "没有这条赔付申请。"),
     "already_approved": _m("已审批", "Already approved", "您已经审批过这条申请。"),
