@@ -189,6 +189,7 @@ TAGS: dict[str, str] = {
     "progress": "办理进度 · The tourist's progress page: a signed link, or the case number and phone.",
     "returns": "无理由退货 · 30-day no-reason returns and their supervision.",
     "imports": "导入 · Importing a channel's work orders (a 12345 export).",
+    "notices": "舆情通报 · Public-opinion notices from a command centre: linking them to cases and replying.",
     "catalogues": "目录与报表 · Regions, industries, the officials' reports and the open figures.",
     "compensation": "先行赔付 · Advance compensation: funds, deposits, rules, claims, payouts, recoveries.",
     "merchants": "商户 · Merchants settling in, their review and profile.",
