@@ -43,6 +43,7 @@ from shared.errors import (
     problems_raised_by,
 )
 from shared.http import REQUEST_ID_HEADER, ServiceClient
+from shared.i18n import language_from_headers, reset_language, set_language
 from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
 from shared.outbox import EventHandler, Inbox, Outbox, OutboxDispatcher, events_router
@@ -140,9 +141,9 @@ class ServiceMetrics(Protocol):
 
 
 class RequestContextMiddleware:
-    """Request id in and out, `X-Content-Type-Options: nosniff` on every answer, a server span, one JSON log line
-    and metrics per request. Pure ASGI: cheap on the hot path (with tracing off, the span costs one attribute
-    check)."""
+    """Request id in and out, the language problems answer in (Accept-Language), `X-Content-Type-Options:
+    nosniff` on every answer, a server span, one JSON log line and metrics per request. Pure ASGI: cheap on
+    the hot path (with tracing off, the span costs one attribute check)."""
 
     def __init__(self, app: Any, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.app = app
@@ -161,6 +162,7 @@ class RequestContextMiddleware:
                 break
         request_id = request_id or new_id("req")
         token = set_request_id(request_id)
+        language_token = set_language(language_from_headers(scope.get("headers", ())))
         status = 500
         method = scope.get("method", "GET")
         tracer = self.tracing.tracer if self.tracing is not None else None
@@ -221,6 +223,7 @@ class RequestContextMiddleware:
                 otel_context.detach(trace_token)
                 span.end()
             reset_request_id(token)
+            reset_language(language_token)
 
 
 class Health(BaseModel):

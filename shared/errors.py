@@ -1,7 +1,9 @@
 """One exception base and one error format: RFC 9457 problem+json with a stable `code`.
 
 Raise a `Problem` subclass (or `Problem(...)` directly) anywhere; `install_error_handlers` renders
-it, FastAPI's validation errors and any unexpected exception in the same shape.
+it, FastAPI's validation errors and any unexpected exception in the same shape. Its `title` and `detail`
+speak the request's language (shared/i18n.py: Chinese unless `Accept-Language` prefers English); its
+`code` is the same in both.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.i18n import HTTP_CODES, Language, current_language, field_error, language_from_headers, words
 from shared.logging import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -66,18 +69,33 @@ class Problem(Exception):
         code: str | None = None,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        message: str | None = None,
+        params: dict[str, Any] | None = None,
         **extra: Any,
     ) -> None:
+        """`detail` is the English sentence; the Chinese is the catalogue's (shared/i18n.py) for `message`
+        (a variant of the code, "validation_failed.reason") or the code, filled from `params` and `extra`."""
         self.status = status or type(self).status
         self.code = code or type(self).code
         self.title = title or type(self).title
         self.detail = detail or self.title
         self.headers = headers or {}
+        self.message = message
+        self.params = params or {}
         self.extra = extra
         super().__init__(self.detail)
 
-    def body(self) -> dict[str, Any]:
-        return problem_body(self.status, self.code, self.title, self.detail, **self.extra)
+    def body(self, language: Language | None = None) -> dict[str, Any]:
+        return problem_body(
+            self.status,
+            self.code,
+            self.title,
+            self.detail,
+            language=language,
+            message=self.message,
+            params=self.params,
+            **self.extra,
+        )
 
 
 class NotFound(Problem):
@@ -124,7 +142,21 @@ class GatewayTimeout(Problem):
     status, code, title = 504, "upstream_timeout", "Upstream timed out"
 
 
-def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    language: Language | None = None,
+    message: str | None = None,
+    params: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A problem's body in `language` (by default the request's): `title` and `detail` are the English."""
+    title, detail = words(
+        code, title=title, detail=detail, language=language, key=message, values={**extra, **(params or {})}
+    )
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,
@@ -137,10 +169,25 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
     return body
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def problem_response(problem: Problem, language: Language | None = None) -> JSONResponse:
     return JSONResponse(
-        problem.body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+        problem.body(language),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={**problem.headers, "Content-Language": _content_language(language)},
     )
+
+
+def _content_language(language: Language | None) -> str:
+    return "en" if (language or current_language()) == "en" else "zh-CN"
+
+
+def _problem_json(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None, *, language: Language | None = None
+) -> JSONResponse:
+    """A body problem_body made (in `language`) as the response, saying its language."""
+    headers = {**(headers or {}), "Content-Language": _content_language(language)}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def raises(*problems: type[Problem]) -> Callable[[_F], _F]:
@@ -173,7 +220,7 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
         by_status.setdefault(problem.status, []).append(problem)
     out: dict[int | str, dict[str, Any]] = {}
     for status, group in sorted(by_status.items()):
-        examples = {p.code: {"value": problem_body(p.status, p.code, p.title, p.title)} for p in group}
+        examples = {p.code: {"value": problem_body(p.status, p.code, p.title, p.title, language="en")} for p in group}
         out[status] = {
             "model": ProblemDetail,
             "description": ", ".join(p.code for p in group),
@@ -187,12 +234,14 @@ _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 _JSON_BODY_EXAMPLE = {
     "malformed_json": {
-        "value": problem_body(400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.")
+        "value": problem_body(
+            400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.", language="en"
+        )
     }
 }
 _FORM_BODY_EXAMPLE = {
     "malformed_body": {
-        "value": problem_body(400, "malformed_body", "Invalid multipart data.", "Invalid multipart data.")
+        "value": problem_body(400, "malformed_body", "Malformed body", "Invalid multipart data.", language="en")
     }
 }
 _VALIDATION_EXAMPLE = {
@@ -202,6 +251,7 @@ _VALIDATION_EXAMPLE = {
             "validation_failed",
             "Invalid request",
             "Invalid fields: body.amount_fen",
+            language="en",
             errors=[{"field": "body.amount_fen", "message": "Input should be greater than or equal to 0"}],
         )
     }
@@ -249,7 +299,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 def add_problem_responses(responses: dict[str, Any], *problems: type[Problem]) -> None:
     """Document more problems in an operation's (JSON) `responses`, beside those it already names."""
     for problem in problems:
-        example = {problem.code: {"value": problem_body(problem.status, problem.code, problem.title, problem.title)}}
+        value = problem_body(problem.status, problem.code, problem.title, problem.title, language="en")
+        example = {problem.code: {"value": value}}
         _add_example(responses, str(problem.status), problem.code, example)
 
 
@@ -273,41 +324,44 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Each handler answers in the request's own language (the request-id middleware also sets it for the
+    # problems that pure-ASGI middleware sends, shared/app.py).
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, language_from_headers(request.headers))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()
-        ]
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = language_from_headers(request.headers)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             problem = Problem("The request body is not valid JSON.", code="malformed_json", title="Malformed JSON")
-            return problem_response(problem)
+            return problem_response(problem, language)
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": field_error(e, language)} for e in exc.errors()
+        ]
         fields = ", ".join(e["field"] for e in errors)
-        body = problem_body(422, "validation_failed", "Invalid request", f"Invalid fields: {fields}", errors=errors)
-        return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+        body = problem_body(
+            422,
+            "validation_failed",
+            "Invalid request",
+            f"Invalid fields: {fields}",
+            language=language,
+            params={"fields": fields},
+            errors=errors,
+        )
+        return _problem_json(body, 422, language=language)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own 400 is a body it could not parse (a broken multipart form).
-        codes = {
-            400: "malformed_body",
-            404: "not_found",
-            405: "method_not_allowed",
-            401: "unauthorized",
-            403: "forbidden",
-        }
-        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        language = language_from_headers(request.headers)
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         title = str(exc.detail) if exc.detail else "Error"
-        body = problem_body(exc.status_code, code, title, title)
-        return JSONResponse(
-            body, status_code=exc.status_code, media_type=PROBLEM_MEDIA_TYPE, headers=getattr(exc, "headers", None)
-        )
+        body = problem_body(exc.status_code, code, title, title, language=language)
+        return _problem_json(body, exc.status_code, getattr(exc, "headers", None), language=language)
 
     @app.exception_handler(StaleDataError)
-    async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         # Optimistic locking: another request changed the same record first.
         return problem_response(
             Conflict(
@@ -318,7 +372,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error turned into 409: %s", exc.orig)
         return problem_response(Conflict("This conflicts with a record that already exists.", code="conflict"))
 
@@ -339,7 +393,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return await _unexpected(request, exc)
 
     @app.exception_handler(PoolTimeout)
-    async def _busy(_: Request, exc: PoolTimeout) -> JSONResponse:
+    async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
         log.warning("no database connection free: %s", exc)
         return problem_response(
             ServiceUnavailable(
@@ -362,7 +416,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        body = problem_body(500, "internal_error", "Internal error", "An unexpected error occurred.")
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_MEDIA_TYPE, headers=NOSNIFF_HEADERS)
+        language = language_from_headers(request.headers)
+        body = problem_body(500, "internal_error", "Internal error", "An unexpected error occurred.", language=language)
+        return _problem_json(body, 500, NOSNIFF_HEADERS, language=language)

@@ -20,6 +20,7 @@ from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token
 from shared.background import backoff
 from shared.contracts.identity import Identity
 from shared.errors import GatewayTimeout, ServiceUnavailable
+from shared.i18n import current_language
 from shared.logging import current_request_id
 from shared.tracing import inject
 
@@ -127,6 +128,9 @@ class ServiceClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        if not any(name.lower() == "accept-language" for name in headers):
+            # The caller's language goes along: a problem the service answers with is the caller's to read.
+            headers["Accept-Language"] = "en" if current_language() == "en" else "zh-CN"
         if identity is not None:
             headers[INTERNAL_TOKEN_HEADER] = issue_internal_token(identity, self.secret)
         if self.tracer is not None:

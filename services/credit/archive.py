@@ -514,6 +514,7 @@ class Archive:
                 raise Conflict(
                     f"The minimum publication period runs until {listing.removable_from.isoformat()}.",
                     code="minimum_period_not_over",
+                    params={"removable_from": listing.removable_from.date().isoformat()},
                 )
             await self._end(listing, "removed_early", caller.subject, note)
         return listing
@@ -572,6 +573,7 @@ class Archive:
                 f"Credit repair can be applied for from {listing.removable_from.isoformat()}, the end "
                 "of the minimum publication period.",
                 code="repair_too_early",
+                params={"removable_from": listing.removable_from.date().isoformat()},
             )
         if await self.session.scalar(
             select(Repair.id).where(Repair.listing_id == listing.id, Repair.state == "pending")

@@ -95,6 +95,7 @@ _FORWARD_RESPONSE = (
     "retry-after",
     "location",
     "etag",
+    "content-language",
     "cache-control",
 )
 

@@ -99,6 +99,7 @@ def read_rows(
             f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(columns)} "
             f"and may have {', '.join(optional)}.",
             code="import_columns_missing",
+            params={"missing": "、".join(missing)},
         )
     return rows
 
@@ -126,7 +127,9 @@ class Importer:
 
     async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
         if len(rows) > MAX_ROWS:
-            raise ImportFileInvalid(f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large")
+            raise ImportFileInvalid(
+                f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large", params={"max_rows": MAX_ROWS}
+            )
         report = ImportReport(dry_run=dry_run, rows=len(rows))
         seen: set[tuple[str, str]] = set()
         numbered: dict[tuple[str, date], list[Complaint]] = {}

@@ -232,14 +232,20 @@ class RegionCatalogue:
         """Any region of the national catalogue (reports, scopes); 422 unknown_region for another code."""
         region = self._region(code)
         if region is None:
-            raise UnknownRegion(f"{code} is not a region code of the national catalogue.", field="region_code")
+            raise UnknownRegion(
+                f"{code} is not a region code of the national catalogue.",
+                field="region_code",
+                params={"region_code": code},
+            )
         return region
 
     def served(self, code: str) -> Region:
         """A region that takes complaints and returns; 422 unknown_region for any other."""
         region = self._region(code)
         if region is None or not region.served:
-            raise UnknownRegion(f"Region {code} is not served by this platform.", field="region_code")
+            raise UnknownRegion(
+                f"Region {code} is not served by this platform.", field="region_code", params={"region_code": code}
+            )
         return region
 
     @cache  # noqa: B019

@@ -44,10 +44,18 @@ class BadPeriod(Problem):
 def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """UTC instants bounding the Asia/Shanghai days first..last, both included; refuses a bad period."""
     if last < first:
-        raise BadPeriod(f"The period ends ({last}) before it starts ({first}).", field="to")
+        raise BadPeriod(
+            f"The period ends ({last}) before it starts ({first}).",
+            field="to",
+            message="bad_period.backwards",
+            params={"first": first, "last": last},
+        )
     if (last - first).days + 1 > MAX_DAYS:
         raise BadPeriod(
-            f"A report covers at most {MAX_DAYS} days; {first} to {last} is {(last - first).days + 1}.", field="to"
+            f"A report covers at most {MAX_DAYS} days; {first} to {last} is {(last - first).days + 1}.",
+            field="to",
+            message="bad_period.too_long",
+            params={"max_days": MAX_DAYS, "days": (last - first).days + 1},
         )
     return local_day_bounds(first, last)
 
@@ -570,14 +578,24 @@ def month_range(first: str, last: str) -> list[date]:
     try:
         start, end = (date.fromisoformat(f"{m}-01") for m in (first, last))
     except ValueError as exc:
-        raise BadPeriod("Months are written YYYY-MM.", field="from") from exc
+        raise BadPeriod("Months are written YYYY-MM.", field="from", message="bad_period.month") from exc
     if end < start:
-        raise BadPeriod(f"The period ends ({last}) before it starts ({first}).", field="to")
+        raise BadPeriod(
+            f"The period ends ({last}) before it starts ({first}).",
+            field="to",
+            message="bad_period.backwards",
+            params={"first": first, "last": last},
+        )
     months = [start]
     while months[-1] < end:
         months.append((months[-1] + timedelta(days=32)).replace(day=1))
     if len(months) > MAX_PUBLIC_MONTHS:
-        raise BadPeriod(f"Figures cover at most {MAX_PUBLIC_MONTHS} months.", field="to")
+        raise BadPeriod(
+            f"Figures cover at most {MAX_PUBLIC_MONTHS} months.",
+            field="to",
+            message="bad_period.too_many_months",
+            params={"max_months": MAX_PUBLIC_MONTHS},
+        )
     return months
 
 

@@ -111,6 +111,7 @@ class ReturnsDesk:
                 f"Goods are returned within {window} days of purchase; {body.purchased_on} was "
                 f"{(today - body.purchased_on).days} days ago.",
                 field="purchased_on",
+                params={"days": window},
             )
         if body.custom_made:
             raise ReturnNotCovered(
@@ -155,6 +156,7 @@ class ReturnsDesk:
                 "Name the shop: pick a registered one or give its name.",
                 status=422,
                 code="validation_failed",
+                message="validation_failed.shop",
                 errors=[{"field": "body.merchant_name", "message": "required"}],
             )
         return merchant

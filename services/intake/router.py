@@ -425,17 +425,23 @@ def _request_hash(body: ComplaintSubmit) -> str:
 @router.post(
     "/complaints",
     status_code=201,
-    responses=problem_responses(
-        UnknownRegion,
-        UnknownMerchant,
-        IdempotencyKeyReused,
-        Conflict,
-        FilingNotAllowed,
-        FilingRegionNotAllowed,
-        ChannelNotAllowed,
-        TimestampInFuture,
-        TimestampsOutOfOrder,
-    ),
+    responses={
+        201: {
+            "model": ComplaintOut,
+            "description": "The complaint as filed (the same answer again for a repeated Idempotency-Key)",
+        },
+        **problem_responses(
+            UnknownRegion,
+            UnknownMerchant,
+            IdempotencyKeyReused,
+            Conflict,
+            FilingNotAllowed,
+            FilingRegionNotAllowed,
+            ChannelNotAllowed,
+            TimestampInFuture,
+            TimestampsOutOfOrder,
+        ),
+    },
 )
 async def submit_complaint(
     body: ComplaintSubmit,

@@ -452,6 +452,7 @@ class Intake:
         if body.occurred_at > now + timedelta(minutes=10):
             raise OccurredInFuture(
                 "The event cannot have happened in the future.",
+                message="validation_failed.future",
                 errors=[{"field": "body.occurred_at", "message": "is in the future"}],
             )
         channel, consumer_id, source_id = filer.channel, filer.consumer_id, filer.source_id
@@ -555,6 +556,7 @@ class Intake:
                 "Only channels and staff say when a case was received.",
                 status=422,
                 code="validation_failed",
+                message="validation_failed.received_at",
                 errors=[{"field": f"body.{name}", "message": "not for consumers"} for name in given],
             )
         future = [name for name, at in given.items() if at > now + CLOCK_SKEW]
@@ -764,6 +766,7 @@ class Intake:
                     "Say why the complaint is not accepted.",
                     status=422,
                     code="validation_failed",
+                    message="validation_failed.reason",
                     errors=[{"field": "body.reason", "message": "required when accept is false"}],
                 )
             c.not_accepted_reason, c.not_accepted_note = body.reason.value, body.note
@@ -1442,11 +1445,17 @@ class Intake:
         limits = self.settings
         files, size = await self.complaints.evidence_held(c.id)
         if files >= limits.evidence_max_files_per_complaint:
-            raise EvidenceQuotaExceeded(f"A complaint holds at most {limits.evidence_max_files_per_complaint} files.")
+            raise EvidenceQuotaExceeded(
+                f"A complaint holds at most {limits.evidence_max_files_per_complaint} files.",
+                message="evidence_quota_exceeded.files",
+                params={"files": limits.evidence_max_files_per_complaint},
+            )
         if size + adding > limits.evidence_max_bytes_per_complaint:
             raise EvidenceQuotaExceeded(
                 f"A complaint's files may take at most "
-                f"{limits.evidence_max_bytes_per_complaint // (1024 * 1024)} MB together."
+                f"{limits.evidence_max_bytes_per_complaint // (1024 * 1024)} MB together.",
+                message="evidence_quota_exceeded.bytes",
+                params={"mb": limits.evidence_max_bytes_per_complaint // (1024 * 1024)},
             )
         if actor.role not in (Role.consumer, Role.merchant_staff):
             return
@@ -1454,7 +1463,12 @@ class Intake:
         if files >= limits.evidence_daily_files_per_account or size + adding > limits.evidence_daily_bytes_per_account:
             raise DailyEvidenceQuotaExceeded(
                 f"An account may upload at most {limits.evidence_daily_files_per_account} files a day, "
-                f"{limits.evidence_daily_bytes_per_account // (1024 * 1024)} MB together; try again later."
+                f"{limits.evidence_daily_bytes_per_account // (1024 * 1024)} MB together; try again later.",
+                message="evidence_quota_exceeded.daily",
+                params={
+                    "files": limits.evidence_daily_files_per_account,
+                    "mb": limits.evidence_daily_bytes_per_account // (1024 * 1024),
+                },
             )
 
     # --- deadlines ------------------------------------------------------------------------------

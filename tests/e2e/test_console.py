@@ -106,7 +106,7 @@ def test_an_official_works_the_overdue_queue_and_reads_the_weekly_report(system:
     shot(page, "1-queue-overdue")
 
     row.get_by_role("link").click()
-    expect(page.locator("#timeline")).to_contain_text("overdue")
+    expect(page.locator("#timeline")).to_contain_text("超过办理时限")
     expect(page.locator("#timeline")).to_contain_text("已通知游客")  # the tourist's WeChat message, in words
     page.locator('button[data-action="resolutions"]').click()
     form = page.locator('form[data-action="resolutions"]')

@@ -394,3 +394,24 @@ def test_the_api_docs_render_with_nothing_fetched_from_elsewhere(system: System,
     assert elsewhere == [], elsewhere
     no_policy_violations(page)
     shot(page, "11-docs", full_page=False)  # the first screen: the whole page is some 20,000 px tall
+
+
+def test_redoc_renders_with_nothing_fetched_from_elsewhere(system: System, page: Any) -> None:
+    elsewhere: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith(("blob:", "data:")):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", only_loopback)
+    page.goto(f"{system.url}/redoc")
+    title = page.get_by_role("heading", name=re.compile("^Assured Tour API"), level=1)
+    expect(title).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("登录与会话").first).to_be_attached(timeout=30_000)  # the tags, described
+    page.wait_for_load_state("networkidle")
+    assert elsewhere == [], elsewhere
+    no_policy_violations(page)
+    shot(page, "12-redoc", full_page=False)

@@ -152,7 +152,7 @@ async def test_files_that_carry_a_web_page_or_script_are_refused(stack: Stack) -
         refused = await upload(stack, ALICE, c["id"], name, content)
         assert refused.status_code == 415, (name, refused.text)
         problem = refused.json()
-        assert problem["code"] == "evidence_contains_markup" and "web page" in problem["detail"], name
+        assert problem["code"] == "evidence_contains_markup" and "网页或脚本" in problem["detail"], name
     assert await evidence_of(stack, c["id"]) == []
 
 
@@ -170,7 +170,7 @@ async def test_a_tourist_has_an_evidence_quota_per_complaint_and_per_day(databas
             assert (await upload(stack, ALICE, first["id"], f"{n}.png", png((24 + n, 16)))).status_code == 201
         full = await upload(stack, ALICE, first["id"], "3.png", PNG)
         assert full.status_code == 409 and full.json()["code"] == "evidence_quota_exceeded"
-        assert "3 files" in full.json()["detail"]
+        assert "最多 3 个证据文件" in full.json()["detail"]
 
         second = await submit(
             stack,
@@ -182,7 +182,7 @@ async def test_a_tourist_has_an_evidence_quota_per_complaint_and_per_day(databas
         assert (await upload(stack, ALICE, second["id"], "4.png", PNG)).status_code == 201
         daily = await upload(stack, ALICE, second["id"], "5.png", PNG)
         assert daily.status_code == 429 and daily.json()["code"] == "evidence_quota_exceeded"
-        assert "4 files a day" in daily.json()["detail"]
+        assert "每天最多上传 4 个文件" in daily.json()["detail"]
         # Officials adding what a hotline caller sent are not held to a tourist's daily quota.
         assert (await upload(stack, official(), second["id"], "call.pdf", PDF)).status_code == 201
         assert len(await evidence_of(stack, second["id"])) == 2

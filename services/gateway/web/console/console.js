@@ -5,10 +5,24 @@
 const store = window.sessionStorage;
 let lang = localStorage.getItem("lang") || "zh";
 const t = (key) => (window.I18N[lang] || {})[key] ?? window.I18N.zh[key] ?? key;
-const tState = (s) => t(`state.${s}`) === `state.${s}` ? s : t(`state.${s}`);
-// Timeline kinds with a word of their own (the tourist's notifications); the others show as recorded.
-const tKind = (k) => t(`timeline.${k}`) === `timeline.${k}` ? k : t(`timeline.${k}`);
-const tChannel = (c) => lang === "zh" && window.I18N.zh[`channel.${c}`] || c;
+// A value the API sends, in words (i18n.js); a value with no label yet shows as sent, and the Chinese-UI test
+// (tests/e2e/test_chinese_ui.py) fails on it.
+const labelOf = (prefix, value) => {
+  if (value === null || value === undefined || value === "") return "—";
+  const key = `${prefix}.${value}`;
+  return t(key) === key ? String(value) : t(key);
+};
+const tState = (s) => labelOf("state", s);
+const tKind = (k) => labelOf("timeline", k);
+const tChannel = (c) => labelOf("channel", c);
+const tRemedy = (r) => labelOf("remedy", r);
+const tOutcome = (o) => labelOf("outcome", o);
+const tIndustry = (i) => labelOf("industry", i);
+const tRole = (r) => labelOf("role", r);
+// Who did a step: the system in words; a person's or a unit's own name as recorded (never translated).
+const actor = (e) => (e.actor_role === "service" || e.actor_name === "system" ? t("actor.system")
+  : h("span", { translate: "no" }, e.actor_name || tRole(e.actor_role)));
+const fileKind = (type) => t(type === "application/pdf" ? "file.pdf" : (type || "").startsWith("image/") ? "file.image" : "file.other");
 const ZONE = "Asia/Shanghai";
 
 // --- small DOM and format helpers -------------------------------------------------------------
@@ -32,9 +46,10 @@ const when = (iso) => iso ? new Date(iso).toLocaleString(lang === "zh" ? "zh-CN"
 function shanghaiDay(date) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(date);  // YYYY-MM-DD
 }
-function message(text, kind = "error") {
+function message(text, kind = "error", code = "") {
   const box = document.getElementById("message");
-  box.replaceChildren(text ? h("div", { class: `message ${kind}` }, text) : "");
+  box.replaceChildren(text ? h("div", { class: `message ${kind}`, "data-code": code || undefined,
+    title: code ? `${t("error.code")} ${code}` : undefined }, text) : "");
 }
 
 // --- the API ------------------------------------------------------------------------------------
@@ -104,7 +119,7 @@ function logout(note) {
 // Report a failed call where the user is looking: the problem's detail, never a stack trace.
 async function attempt(fn) {
   try { message(""); return await fn(); } catch (e) {
-    if (e instanceof Problem) message(`${e.message}${e.body.code ? ` (${e.body.code})` : ""}`);
+    if (e instanceof Problem) message(e.message, "error", e.body.code);
     else { message(String(e.message || e)); console.error(e); }
     return undefined;
   }
@@ -161,7 +176,8 @@ const view = () => document.getElementById("view");
 function loginView(root) {
   document.querySelector("header.top").hidden = true;
   const form = h("form", { id: "login-form" },
-    h("label", {}, t("login.username"), h("input", { name: "username", autocomplete: "username", required: true })),
+    h("label", {}, t("login.username"), h("input", { name: "username", autocomplete: "username", required: true,
+      translate: "no" })),
     h("label", {}, t("login.password"),
       h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     h("button", { type: "submit" }, t("login.submit")));
@@ -171,7 +187,7 @@ function loginView(root) {
     attempt(async () => {
       const pair = await api("POST", "/v1/auth/staff/login",
                              { username: data.get("username"), password: data.get("password") });
-      if (pair.account.role === "consumer") throw new Problem({ detail: "staff only" }, 403);
+      if (pair.account.role === "consumer") throw new Problem({ detail: t("error.staff_only") }, 403);
       saveSession(pair);
       location.hash = "#/queue";
     });
@@ -203,7 +219,7 @@ function deadlineCell(c) {
 function queueRow(c) {
   const late = Boolean(c.deadlines.late_since);
   return h("tr", { class: late ? "overdue" : "", "data-id": c.id },
-    h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number" }, caseNumber(c))),
+    h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number", translate: "no" }, caseNumber(c))),
     h("td", {}, c.merchant_name),
     h("td", {}, tState(c.state), " ", late ? c.deadlines.missed.map((m) => h("span", { class: "badge overdue" },
       `${t("overdue")}·${t(`deadline.${m.kind}`)}`)) : null),
@@ -225,7 +241,7 @@ async function queueView(root, params) {
       maxlength: "100", placeholder: t("queue.search_hint") })),
     select("state", t("queue.state"), QUEUE_STATES.map((s) => [s, tState(s)])),
     select("channel", t("col.channel"), CHANNELS.map((c) => [c, tChannel(c)])),
-    select("industry", t("merchants.industry"), industries.map((i) => [i.code, lang === "zh" ? i.label_zh : i.code])),
+    select("industry", t("merchants.industry"), industries.map((i) => [i.code, tIndustry(i.code)])),
     h("label", {}, t("queue.merchant_id"), h("input", { name: "merchant_id", value: value("merchant_id"),
       pattern: "[a-z]+_[0-9A-Za-z]+", size: "14" })),
     h("label", {}, t("queue.received_from"), h("input", { name: "received_from", type: "date",
@@ -285,7 +301,6 @@ const NOT_ACCEPTED = ["duplicate", "out_of_scope", "insufficient_information"];
 const EXTENSION_HOURS = [24, 48, 72, 120, 168];
 const REPLY_HOURS = [4, 8, 24, 48, 72];
 const hoursLabel = (n) => (n % 24 ? `${n}${t("unit.hour")}` : `${n / 24}${t("unit.day")}`).trim();
-const tOutcome = (o) => t(`outcome.${o}`) === `outcome.${o}` ? o : t(`outcome.${o}`);
 const COMPLAINT_ACTIONS = {
   "intake-decisions": { fields: [{ name: "accept", kind: "bool", value: true },
     { name: "reason", kind: "select", options: NOT_ACCEPTED, blank: true, label: (v) => t(`not_accepted.${v}`) },
@@ -310,7 +325,7 @@ const COMPLAINT_ACTIONS = {
       label: hoursLabel, text: "field.reply_within" }] },
   "supervision-replies": { fields: [{ name: "message", kind: "textarea", required: true, text: "field.supervision_reply" }] },
   "transfers": { fields: [{ name: "region_code", kind: "region", required: true }, { name: "reason", kind: "textarea", required: true }],
-    confirm: (body, ctx) => [t("confirm.transfers").replace("{region}", regionName(ctx.regions, body.region_code)),
+    confirm: (body, ctx) => [t("confirm.transfers").replace("{region}", regionName(body.region_code)),
                              `${t("field.reason")}：${body.reason}`] },
   "escalations": { fields: [{ name: "reason", kind: "textarea", required: true }] },
   "resolutions": { fields: [
@@ -333,7 +348,6 @@ const COMPLAINT_ACTIONS = {
 const FIELD_LABELS = { accept: "field.accept", note: "field.note", kind: "field.kind", message: "field.message",
   region_code: "field.region", reason: "field.reason", outcome: "field.outcome", at_fault: "field.at_fault",
   reached: "field.reached", satisfied: "field.satisfied" };
-const regionName = (regions, code) => (regions.find((r) => r.code === code) || { name: code }).name;
 
 // What the service's refusals mean, in the console's words; anything else shows its detail and code.
 const ACTION_PROBLEMS = ["invalid_transition", "action_not_allowed", "refund_above_amount_involved",
@@ -382,7 +396,7 @@ function actionForm(base, action, spec, regions, done, c = null) {
       f.blank ? h("option", { value: "", selected: true }, t("choose")) : null,
       f.options.map((o) => h("option", { value: String(o) }, f.label(o))));
     else if (f.kind === "region") input = h("select", { name: f.name, required: true },
-      regions.map((r) => h("option", { value: r.code }, `${r.name} ${r.code}`)));
+      regions.map((r) => h("option", { value: r.code }, regionLabel(r))));
     else if (f.kind === "textarea") input = h("textarea", { name: f.name, required: f.required });
     else if (f.kind === "yuan") input = h("input", { name: f.name, inputmode: "decimal", pattern: "\\d+(\\.\\d{1,2})?" });
     else input = h("input", { name: f.name, required: f.required, value: f.value, placeholder: f.placeholder });
@@ -428,21 +442,22 @@ async function complaintView(root, id) {
     api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/evidence`), regionList(),
     api("GET", `${base}/extension-requests`).catch(() => []),
     staff ? api("GET", `${base}/supervision-notices`).catch(() => []) : []]);
+  await knowRegions([c.region_code, c.transferred_from, ...notices.flatMap((n) => [n.from_region, n.to_region])]);
   const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
-                 c.transferred_from && [t("field.transferred_from"), c.transferred_from],
+                 c.transferred_from && [t("field.transferred_from"), regionName(c.transferred_from)],
                  ...(c.links || []).map((l) => [t("field.linked_case"), l.complaint_id, l.case_number])].filter(Boolean);
   const facts = [
     [t("col.state"), `${tState(c.state)}${c.deadlines.late_since ? ` · ${t("overdue")}` : ""}`],
-    [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), c.region_code],
+    [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), regionName(c.region_code)],
     [t("field.description"), c.description], [t("field.amount_involved"), yuan(c.amount_involved_fen)],
-    [t("field.remedy"), c.remedy], [t("field.contact"), contactFact(base, c, me)],
+    [t("field.remedy"), tRemedy(c.remedy)], [t("field.contact"), contactFact(base, c, me)],
     [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
     [t("field.outcome"), c.outcome ? tOutcome(c.outcome) : "—"],
     [t("field.at_fault"), c.at_fault ? t(`fault.${c.at_fault}`) : "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
   ];
   if (c.not_accepted_reason) facts.splice(1, 0, [t("field.not_accepted_reason"), t(`not_accepted.${c.not_accepted_reason}`)]);
   // A channel's own order number and times (a 12345 work order): officials look cases up by them.
-  if (c.external_id) facts.splice(3, 0, [t("field.external_id"), c.external_id]);
+  if (c.external_id) facts.splice(3, 0, [t("field.external_id"), h("span", { translate: "no" }, c.external_id)]);
   if (c.dispatched_at) facts.push([t("field.dispatched"), when(c.dispatched_at)]);
   if (c.arrived_at) facts.push([t("field.arrived"), when(c.arrived_at)]);
   // The merchant's reply and the refund it offered stay on the case once it has replied.
@@ -461,7 +476,7 @@ async function complaintView(root, id) {
   }
   root.replaceChildren(
     h("p", {}, h("a", { href: "#/queue" }, `← ${t("complaint.back")}`)),
-    h("h2", {}, `${t("complaint.title")} ${caseNumber(c)}`),
+    h("h2", {}, `${t("complaint.title")} `, h("span", { class: "case-number", translate: "no" }, caseNumber(c))),
     h("div", { class: "card", id: "deadlines" }, h("h3", {}, t("complaint.deadlines")), deadlineList(c)),
     h("div", { class: "card", id: "complaint-actions" }, h("h3", {}, t("complaint.actions")),
       actions.childElementCount ? actions : h("p", { class: "muted" }, t("complaint.none")), forms),
@@ -473,17 +488,17 @@ async function complaintView(root, id) {
       h("div", { class: "card" }, h("h3", {}, t("complaint.timeline")),
         h("ol", { class: "timeline", id: "timeline" }, timeline.map((e) => h("li", { "data-kind": e.kind },
           h("span", { class: "when" }, when(e.at)), " ", tKind(e.kind), e.state_to ? ` → ${tState(e.state_to)}` : "",
-          e.actor_name ? ` · ${e.actor_name}` : "", e.note ? h("div", {}, e.note) : null))))),
+          " · ", actor(e), e.note ? h("div", {}, e.note) : null))))),
     await revealRecords(base, c, me),
     await window.Compensation.complaintCard(c, me),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, t("complaint.evidence")),
-        evidence.length ? h("ul", {}, evidence.map((e) => h("li", {}, h("button", { type: "button", class: "secondary",
-          onclick: () => attempt(() => openBlob(`${base}/evidence/${e.id}`, e.filename)) }, e.filename),
-          ` ${e.content_type}, ${Math.ceil(e.size_bytes / 1024)} KB`)))
+        evidence.length ? h("ul", { id: "evidence" }, evidence.map((e) => h("li", {}, h("button", { type: "button",
+          class: "secondary", translate: "no", onclick: () => attempt(() => openBlob(`${base}/evidence/${e.id}`, e.filename)) },
+          e.filename), ` ${fileKind(e.content_type)}，${Math.ceil(e.size_bytes / 1024)} ${t("unit.kb")}`)))
           : h("p", { class: "muted" }, t("complaint.none"))),
       h("div", { class: "card", id: "linked-cases" }, h("h3", {}, t("complaint.links")),
-        links.length ? h("ul", {}, links.map(([k, v, number]) => h("li", {}, `${k}: `,
+        links.length ? h("ul", {}, links.map(([k, v, number]) => h("li", {}, `${k}：`,
           v.startsWith("cmp_") ? h("a", { href: `#/complaints/${v}` }, number || v) : v)))
           : h("p", { class: "muted" }, t("complaint.none")))));
 }
@@ -532,7 +547,7 @@ function sideTracksCard(extensions, notices, regions) {
     x.decided_by_name ? h("div", { class: "muted" }, `${x.decided_by_name} ${when(x.decided_at)}${x.decision_note ? ` · ${x.decision_note}` : ""}`) : null));
   const sup = notices.map((n) => h("li", { "data-notice": n.id, "data-state": n.state },
     h("span", { class: `badge${n.overdue ? " overdue" : ""}` }, t(n.overdue ? "supervision.overdue" : `supervision.state.${n.state}`)), " ",
-    `${regionName(regions, n.from_region || "")} → ${regionName(regions, n.to_region)} · ${n.note} · ${n.issued_by_name || "—"} ${when(n.issued_at)}`,
+    `${regionName(n.from_region)} → ${regionName(n.to_region)} · ${n.note} · ${n.issued_by_name || "—"} ${when(n.issued_at)}`,
     h("div", {}, `${t("supervision.reply_by")} ${when(n.reply_by)} `, n.state === "open" ? countdown(n.reply_by, "") : null),
     n.reply ? h("div", {}, `${t("supervision.reply")}：${n.reply} · ${n.replied_by_name || "—"} ${when(n.replied_at)}`,
       n.replied_in_time === false ? h("span", { class: "badge overdue" }, t("supervision.late")) : null) : null));
@@ -577,9 +592,11 @@ async function revealRecords(base, c, me) {
   if (!supervising) return "";
   let records;
   try { records = await api("GET", `${base}/contact-reveals`); } catch (e) { return ""; }
+  await knowRegions(records.map((r) => r.revealed_by_region));
   return h("div", { class: "card", id: "contact-reveals" }, h("h3", {}, t("contact.records")),
     records.length ? h("ul", {}, records.map((r) => h("li", {}, when(r.revealed_at), " · ",
-      r.revealed_by_name || r.revealed_by || "—", r.revealed_by_region ? ` (${r.revealed_by_region})` : "",
+      h("span", { translate: "no" }, r.revealed_by_name || r.revealed_by || "—"),
+      r.revealed_by_region ? `（${regionName(r.revealed_by_region)}）` : "",
       r.purpose ? ` · ${r.purpose}` : ""))) : h("p", { class: "muted" }, t("complaint.none")));
 }
 
@@ -601,11 +618,25 @@ function openPrintable(path) {
 }
 window.consoleSession = { token: () => store.getItem("access_token"), refresh };
 
-let regionsCache;
+// Regions by name, from intake's catalogue (GET /v1/regions): whatever regions it serves, no list kept here.
+let regionsCache, regionNames = new Map();
 async function regionList() {
-  regionsCache = regionsCache || await api("GET", "/v1/regions");
+  if (!regionsCache) {
+    regionsCache = await api("GET", "/v1/regions");
+    regionNames = new Map(regionsCache.map((r) => [r.code, r]));
+  }
   return regionsCache;
 }
+// A code outside that list (a merchant elsewhere) is looked up one by one, where the catalogue answers for it.
+async function knowRegions(codes) {
+  await regionList();
+  const missing = [...new Set(codes.filter((code) => code && !regionNames.has(code)))];
+  await Promise.all(missing.map((code) => api("GET", `/v1/regions/${encodeURIComponent(code)}`)
+    .then((r) => regionNames.set(code, r), () => regionNames.set(code, null))));
+}
+const regionLabel = (r) => (lang === "zh" ? r.name : r.name_en || r.name);
+// A region's name once knowRegions() has answered (every view that shows regions awaits it); else its code.
+const regionName = (code) => (regionNames.get(code) ? regionLabel(regionNames.get(code)) : code || "—");
 
 async function returnsView(root) {
   const page = await api("GET", "/v1/returns?limit=50");
@@ -623,9 +654,9 @@ async function returnsView(root) {
       }
     }
     return h("tr", { class: r.overdue ? "overdue" : "" },
-      h("td", {}, r.id.slice(-8)), h("td", {}, r.merchant_name), h("td", {}, r.goods),
+      h("td", { translate: "no" }, r.id.slice(-8)), h("td", {}, r.merchant_name), h("td", {}, r.goods),
       h("td", {}, yuan(r.amount_fen)), h("td", {}, tState(r.state), r.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : ""),
-      h("td", {}, open ? countdown(r.refund_by, r.overdue) : when(r.concluded_at)), h("td", {}, buttons));
+      h("td", {}, open ? countdown(r.refund_by, "refund") : when(r.concluded_at)), h("td", {}, buttons));
   });
   root.replaceChildren(h("h2", {}, t("returns.title")), page.items.length ? h("div", { class: "table-wrap" },
     h("table", { id: "returns" }, h("thead", {}, h("tr", {}, ["col.id", "col.merchant", "col.goods", "col.amount",
@@ -648,7 +679,7 @@ async function reportsView(root, params) {
   const region = params.get("region") || me.region_code || (regions[0] && regions[0].code);
   const form = h("form", { class: "filters", id: "report-form" },
     h("label", {}, t("reports.region"), h("select", { name: "region" },
-      regions.map((r) => h("option", { value: r.code, selected: r.code === region }, `${r.name} ${r.code}`)))),
+      regions.map((r) => h("option", { value: r.code, selected: r.code === region }, regionLabel(r))))),
     h("label", {}, t("reports.from"), h("input", { type: "date", name: "from", value: from })),
     h("label", {}, t("reports.to"), h("input", { type: "date", name: "to", value: to })),
     h("button", { type: "submit" }, t("reports.show")));
@@ -707,15 +738,17 @@ async function reportsView(root, params) {
 async function fundsView(root) {
   const [funds, claims] = await Promise.all([api("GET", "/v1/funds"),
                                              api("GET", "/v1/claims?state=pending_approval&limit=50")]);
+  await knowRegions(funds.map((f) => f.region_code));
   const claimRows = claims.items.map((c) => h("tr", {},
-    h("td", {}, c.id.slice(-8)), h("td", {}, h("a", { href: `#/complaints/${c.complaint_id}` }, c.complaint_id.slice(-8))),
+    h("td", { translate: "no" }, c.id.slice(-8)),
+    h("td", { translate: "no" }, h("a", { href: `#/complaints/${c.complaint_id}` }, c.complaint_id.slice(-8))),
     h("td", {}, yuan(c.amount_fen)), h("td", {}, `${c.approvals.length} / ${c.approvals_needed}`),
     h("td", {}, h("a", { href: `#/claims/${c.id}` }, t("comp.decision")))));
   root.replaceChildren(h("h2", {}, t("funds.title")),
     h("div", { class: "card" }, h("h3", {}, t("funds.balances")), h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, ["col.region", "funds.balance", "funds.floor", "funds.paid", "funds.recovered"]
         .map((k) => h("th", {}, t(k))))),
-      h("tbody", {}, funds.map((f) => h("tr", {}, h("td", {}, f.region_code), h("td", {}, yuan(f.balance_fen)),
+      h("tbody", {}, funds.map((f) => h("tr", {}, h("td", {}, regionName(f.region_code)), h("td", {}, yuan(f.balance_fen)),
         h("td", {}, yuan(f.floor_fen)), h("td", {}, yuan(f.paid_out_fen)), h("td", {}, yuan(f.recovered_fen)))))))),
     h("div", { class: "card" }, h("h3", {}, t("funds.pending")), claims.items.length ? h("div", { class: "table-wrap" },
       h("table", {}, h("thead", {}, h("tr", {}, ["funds.claim", "col.id", "funds.amount", "funds.approvals", "complaint.actions"]
@@ -743,7 +776,7 @@ async function myMerchantView(root) {
             h("td", {}, points(r.points), r.capped ? ` (${t("mine.capped")})` : ""))))))
           : h("p", { class: "muted", id: "grade-reasons" }, t("mine.no_reasons"))),
       h("div", { class: "card", id: "my-code" }, h("h3", {}, t("mine.code")),
-        code ? [h("p", {}, h("strong", {}, code.code), " · ", t(`code.${code.state}`)),
+        code ? [h("p", {}, h("strong", { translate: "no" }, code.code), " · ", labelOf("code", code.state)),
                 h("p", { class: "muted" }, t("mine.poster_hint")),
                 code.state === "active" ? h("button", { type: "button", id: "print-poster",
                   onclick: () => openPrintable(`/console/poster.html?merchant=${encodeURIComponent(id)}`) },
@@ -755,10 +788,11 @@ async function merchantsView(root) {
   const official = ["official", "admin"].includes(account().role);
   const [page, pending] = await Promise.all([api("GET", "/v1/merchants?limit=100"),
     official ? api("GET", "/v1/merchants?status=pending&limit=100") : { items: [] }]);
+  await knowRegions([...page.items, ...pending.items].map((m) => m.region_code));
   const review = (m, decision) => () => attempt(async () => {
     await api("POST", `/v1/merchants/${m.id}/reviews`, { decision }); await route(); message(t("done"), "info"); });
-  const pendingRows = pending.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
-    h("td", {}, m.region_code), h("td", {}, m.industry),
+  const pendingRows = pending.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", { translate: "no" }, m.uscc || "—"),
+    h("td", {}, regionName(m.region_code)), h("td", {}, tIndustry(m.industry)),
     h("td", {}, h("button", { type: "button", onclick: review(m, "approve") }, t("merchants.approve")), " ",
       h("button", { type: "button", class: "secondary", onclick: review(m, "reject") }, t("merchants.reject")))));
   const pendingTable = h("div", { class: "table-wrap" }, h("table", {},
@@ -769,8 +803,9 @@ async function merchantsView(root) {
   root.replaceChildren(h("h2", {}, t("merchants.title")), reviewCard, h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, ["merchants.name", "merchants.uscc", "col.region", "merchants.industry",
       "merchants.grade", "merchants.program", "merchants.alliance"].map((k) => h("th", {}, t(k))))),
-    h("tbody", { id: "live-merchants" }, page.items.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.uscc || "—"),
-      h("td", {}, m.region_code), h("td", {}, m.industry || "—"), h("td", { class: "grade" }, m.grade || "—"),
+    h("tbody", { id: "live-merchants" }, page.items.map((m) => h("tr", {}, h("td", {}, m.name),
+      h("td", { translate: "no" }, m.uscc || "—"), h("td", {}, regionName(m.region_code)), h("td", {}, tIndustry(m.industry)),
+      h("td", { class: "grade" }, m.grade || "—"),
       h("td", {}, m.in_compensation_program ? t("yes") : t("no")),
       h("td", {}, m.in_integrity_alliance ? t("yes") : t("no"))))))));
 }
@@ -807,7 +842,7 @@ async function route() {
   if (!me || path === "#/login") { if (me) store.clear(); loginView(root); show(); return; }
   const header = document.querySelector("header.top");
   header.hidden = false;
-  document.getElementById("who").textContent = `${me.display_name || me.id} · ${t(`role.${me.role}`)}`;
+  document.getElementById("who").replaceChildren(h("span", { translate: "no" }, me.display_name || me.id), ` · ${tRole(me.role)}`);
   refreshOverdueCounter();
   for (const a of header.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.getAttribute("href") === path);

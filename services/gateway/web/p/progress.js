@@ -41,7 +41,7 @@ async function call(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const code = data.code || (response.status === 429 ? "too_many_requests" : "");
-    const error = new Error(ERRORS[code] || "暂时无法完成，请稍后再试。");
+    const error = new Error(ERRORS[code] || data.detail || "暂时无法完成，请稍后再试。");
     error.code = code; error.status = response.status;
     throw error;
   }

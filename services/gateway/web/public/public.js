@@ -52,6 +52,14 @@ function showProblem(e) {
 }
 
 let last = null;
+let regions = [];
+
+// The regions by name in the reader's language (intake's catalogue), the chosen one kept.
+function fillRegions(select) {
+  const chosen = select.value;
+  select.replaceChildren(...regions.map((r) => h("option", { value: r.code, selected: r.code === chosen || undefined },
+    window.Lang.current === "zh" ? r.name : r.name_en || r.name)));
+}
 
 function render(f) {
   const rows = f.months.map((m) => h("tr", {}, h("td", {}, m.month), h("td", {}, m.received), h("td", {}, m.resolved),
@@ -80,14 +88,14 @@ async function show(form) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  window.Lang.setup(WORDS, () => { if (last) render(last); });
   const form = document.getElementById("figures-form");
+  window.Lang.setup(WORDS, () => { fillRegions(form.region); if (last) render(last); });
   const now = new Date();
   form.to.value = month(now);
   form.from.value = month(new Date(now.getFullYear(), now.getMonth() - 11, 15));
   try {
-    const regions = await getJson("/v1/regions");
-    form.region.replaceChildren(...regions.map((r) => h("option", { value: r.code }, r.name)));
+    regions = await getJson("/v1/regions");
+    fillRegions(form.region);
   } catch (e) {
     showProblem(e);
   }

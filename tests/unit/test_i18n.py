@@ -1,0 +1,138 @@
+"""Errors speak the caller's language: Chinese unless Accept-Language prefers English, the same stable code in
+both, values filled in either; and every code any service raises has its words in the catalogue."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+import services
+import shared
+from shared.errors import Problem, install_error_handlers
+from shared.i18n import MESSAGES, negotiate
+
+ROOT = Path(__file__).resolve().parents[2]
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "zh"),
+        ("", "zh"),
+        ("zh-CN", "zh"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en", "en"),
+        ("en-US,en;q=0.9", "en"),
+        ("en;q=0.5, zh;q=0.8", "zh"),
+        ("fr-FR, en;q=0.7", "en"),
+        ("fr-FR, de", "zh"),
+        ("en;q=0", "zh"),
+        ("*", "zh"),
+    ],
+)
+def test_the_language_is_chinese_unless_english_is_preferred(header: str | None, language: str) -> None:
+    assert negotiate(header) == language
+
+
+def _problem_codes() -> set[str]:
+    """Every code a problem is raised with: each Problem class's, and each `code=`/`message=` literal."""
+    for package in (services, shared):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if ".testing" not in module.name and not module.name.endswith(("cli", "devstack")):
+                importlib.import_module(module.name)
+    codes: set[str] = set()
+    pending = [Problem]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg in ("code", "message") and isinstance(keyword.value, ast.Constant):
+                        if isinstance(keyword.value.value, str) and re.fullmatch(r"[a-z_.]+", keyword.value.value):
+                            codes.add(keyword.value.value)
+    return codes
+
+
+def test_every_code_raised_anywhere_has_chinese_and_english_words() -> None:
+    codes = _problem_codes()
+    assert len(codes) > 100
+    missing = sorted(code for code in codes if code not in MESSAGES)
+    assert missing == [], f"codes without words in shared/i18n.py: {missing}"
+    for code, message in MESSAGES.items():
+        assert CHINESE.search(message.zh) and (message.zh_detail is None or CHINESE.search(message.zh_detail)), code
+        assert message.en and not CHINESE.search(message.en), code
+
+
+class _Amount(BaseModel):
+    amount_fen: int = Field(ge=0)
+
+
+class _OffScale(Problem):
+    status, code, title = 422, "unknown_region", "Unknown region"
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/regions/{code}")
+    async def region(code: str) -> None:
+        raise _OffScale(
+            f"Region {code} is not served by this platform.", field="region_code", params={"region_code": code}
+        )
+
+    @app.get("/states/{state}")
+    async def state(state: str) -> None:
+        raise Problem(
+            f"A complaint in state {state} does not allow this.", status=409, code="invalid_transition", state=state
+        )
+
+    @app.post("/amounts")
+    async def amounts(body: _Amount) -> None:
+        return None
+
+    return app
+
+
+async def test_a_problem_is_chinese_by_default_and_english_on_request_with_the_same_code() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(_app()), base_url="http://test") as client:
+        zh = await client.get("/regions/999999")
+        en = await client.get("/regions/999999", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert zh.status_code == en.status_code == 422
+        assert zh.json()["code"] == en.json()["code"] == "unknown_region"
+        assert zh.headers["content-language"] == "zh-CN" and en.headers["content-language"] == "en"
+        assert zh.json()["title"] == "地区不在服务范围"
+        assert zh.json()["detail"] == "本平台不受理地区 999999 的投诉。"  # the value interpolated
+        assert en.json()["title"] == "Unknown region"
+        assert en.json()["detail"] == "Region 999999 is not served by this platform."
+        assert zh.json()["field"] == en.json()["field"] == "region_code"
+
+        closed = (await client.get("/states/closed")).json()
+        assert closed["code"] == "invalid_transition" and "“已结案”" in closed["detail"]  # the state in words
+
+        refused = await client.post("/amounts", json={"amount_fen": -1})
+        body = refused.json()
+        assert refused.status_code == 422 and body["code"] == "validation_failed"
+        assert body["title"] == "填写的内容有误" and "body.amount_fen" in body["detail"]
+        assert body["errors"] == [{"field": "body.amount_fen", "message": "不能小于 0"}]
+        english = (await client.post("/amounts", json={"amount_fen": -1}, headers={"Accept-Language": "en"})).json()
+        assert english["code"] == "validation_failed" and english["title"] == "Invalid request"
+        assert english["errors"][0]["message"] == "Input should be greater than or equal to 0"
+
+        broken = await client.post("/amounts", content=b"{", headers={"content-type": "application/json"})
+        assert broken.json()["code"] == "malformed_json" and CHINESE.search(broken.json()["detail"])
+        missing = await client.get("/nowhere")
+        assert missing.json()["code"] == "not_found" and missing.json()["title"] == "未找到"
+        assert (await client.get("/nowhere", headers={"Accept-Language": "en"})).json()["title"] == "Not found"
