@@ -1,8 +1,11 @@
-"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile`.
+"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | rotate-payee-names`.
 
 `reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
 Asia/Shanghai by default, every configured provider; it prints each report as JSON and exits 1 when
 any mismatch is found, so the scheduler's alerting sees it.
+
+`rotate-payee-names` encrypts every payee name held again with COMPENSATION_PAYEE_NAME_SECRET (after a new
+secret was set, the old one as COMPENSATION_PAYEE_NAME_PREVIOUS_SECRET); then the previous one can go.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
 from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction
+from services.compensation.payee_names import PayeeNames
 from services.compensation.reports import reconcile
 from services.demo import demo_data
 from shared.clock import SHANGHAI, Clock, system_clock
@@ -100,6 +104,18 @@ async def reconcile_day(
         await engine.dispose()
 
 
+async def rotate_payee_names(config: CompensationSettings) -> int:
+    """Every payee name encrypted again with the newest key; returns how many."""
+    engine = create_engine(config)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rotated = await PayeeNames.of(session, config).rotate()
+            await session.commit()
+            return rotated
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.compensation.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["wechat", "alipay"],
         help="one provider (repeatable; default: every configured one)",
     )
+    sub.add_parser("rotate-payee-names", help="encrypt every payee name again with COMPENSATION_PAYEE_NAME_SECRET")
     args = parser.parse_args(argv)
+    if args.command == "rotate-payee-names":
+        print(f"compensation: {asyncio.run(rotate_payee_names(settings))} payee names encrypted with the newest key")
+        return 0
     if args.command == "seed-demo":
         print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")
         return 0

@@ -1,4 +1,6 @@
-"""The region catalogue (a data file) and each region's SLA windows."""
+"""The region catalogue (a data file), each region's SLA windows, and how long after closing a complaint
+may still be compensated (`compensation_after_closing_days`: the region's own, else its parent's, else the
+catalogue's `default_compensation_after_closing_days`, else 30)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from shared.contracts.complaints import RegionOut
 from shared.errors import Problem
@@ -14,6 +17,9 @@ from shared.errors import Problem
 
 class UnknownRegion(Problem):
     status, code, title = 422, "unknown_region", "Unknown region"
+
+
+DEFAULT_COMPENSATION_AFTER_CLOSING_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Region:
     handling_unit: str
     sla: Sla
     auto_accept: bool
+    # How long after closing an official may still ask for advance compensation on a complaint.
+    compensation_after_closing: timedelta = timedelta(days=DEFAULT_COMPENSATION_AFTER_CLOSING_DAYS)
 
     def out(self) -> RegionOut:
         return RegionOut(
@@ -65,10 +73,34 @@ def _sla(raw: dict[str, int], default: Sla | None = None) -> Sla:
     )
 
 
+def _after_closing_days(raw: list[dict[str, Any]], default: int) -> dict[str, int]:
+    """Each region's `compensation_after_closing_days`: its own, else its parent's (inherited down the tree),
+    else the catalogue's default."""
+    by_code = {r["code"]: r for r in raw}
+    days: dict[str, int] = {}
+
+    def of(code: str, seen: frozenset[str] = frozenset()) -> int:
+        if code not in days:
+            region = by_code[code]
+            parent = region.get("parent")
+            if "compensation_after_closing_days" in region:
+                days[code] = int(region["compensation_after_closing_days"])
+            elif parent in by_code and parent not in seen:
+                days[code] = of(parent, seen | {code})
+            else:
+                days[code] = default
+        return days[code]
+
+    return {code: of(code) for code in by_code}
+
+
 @lru_cache(maxsize=8)
 def load_catalogue(path: Path) -> RegionCatalogue:
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     default = _sla(doc.get("default_sla", {}))
+    after_closing = _after_closing_days(
+        doc["regions"], int(doc.get("default_compensation_after_closing_days", DEFAULT_COMPENSATION_AFTER_CLOSING_DAYS))
+    )
     return RegionCatalogue(
         [
             Region(
@@ -79,6 +111,7 @@ def load_catalogue(path: Path) -> RegionCatalogue:
                 handling_unit=r["handling_unit"],
                 sla=_sla(r.get("sla", {}), default),
                 auto_accept=r.get("auto_accept", True),
+                compensation_after_closing=timedelta(days=after_closing[r["code"]]),
             )
             for r in doc["regions"]
         ]
