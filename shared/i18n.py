@@ -247,6 +247,18 @@ MESSAGES: dict[str, Message] = {
         "找不到要并入的投诉", "Complaint to merge into not found", "找不到要并入的投诉，请核对案件编号。"
     ),
     "merge_into_itself": _m("不能并入自身", "Cannot merge a complaint into itself", "不能把投诉并入它自己。"),
+    "claim_finished": _m(
+        "申请已办结", "Claim finished", "这笔先行赔付已经支付或已决定不予赔付，不能再更改收款人姓名。"
+    ),
+    "payee_name_not_allowed": _m(
+        "不能查看或提供收款人姓名", "Not allowed", "只有游客本人和该地区的工作人员可以提供收款人姓名。"
+    ),
+    "payee_name_not_stored": _m(
+        "收款人姓名未能保存", "Payee name not stored", "收款人姓名暂时无法保存，申请未提交，请稍后再试。"
+    ),
+    "compensation_window_closed": _m(
+        "已超过结案后可申请的期限", "Too long after closing", "结案已超过本地区规定的期限，不能再申请先行赔付。"
+    ),
     "link_already_decided": _m("疑似关联已处理", "Possible link already decided", "这条疑似关联已经处理过了。"),
     "empty_file": _m("文件为空", "Empty file", "文件是空的。"),
     "evidence_not_found": _m("证据文件不存在", "Evidence not found", "没有这个证据文件。"),

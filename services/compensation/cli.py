@@ -1,9 +1,12 @@
 """compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | check-ledger |
-outbox ...`.
+rotate-payee-names | outbox ...`.
 
 `reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
 Asia/Shanghai by default, every configured provider; it prints each report as JSON and exits 1 when
 any mismatch is found, so the scheduler's alerting sees it.
+
+`rotate-payee-names` encrypts every payee name held again with COMPENSATION_PAYEE_NAME_SECRET (after a new
+secret was set, the old one as COMPENSATION_PAYEE_NAME_PREVIOUS_SECRET); then the previous one can go.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
 from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction, outbox
+from services.compensation.payee_names import PayeeNames
 from services.compensation.reports import reconcile
 from services.demo import demo_data
 from shared import outbox_admin
@@ -112,6 +116,18 @@ async def check_ledger(config: CompensationSettings) -> dict[str, object]:
         await engine.dispose()
 
 
+async def rotate_payee_names(config: CompensationSettings) -> int:
+    """Every payee name encrypted again with the newest key; returns how many."""
+    engine = create_engine(config)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rotated = await PayeeNames.of(session, config).rotate()
+            await session.commit()
+            return rotated
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.compensation.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check-ledger", help="does every transaction balance and every balance match its entries? exit 1 if not"
     )
+    sub.add_parser("rotate-payee-names", help="encrypt every payee name again with COMPENSATION_PAYEE_NAME_SECRET")
     outbox_admin.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "rotate-payee-names":
+        print(f"compensation: {asyncio.run(rotate_payee_names(settings))} payee names encrypted with the newest key")
+        return 0
     if args.command == "check-ledger":
         check = asyncio.run(check_ledger(settings))
         print(json.dumps(check, ensure_ascii=False))

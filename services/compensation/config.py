@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import ServiceSettings, on_loopback_among
 
 DEMO_APIV3_KEY = "demo-apiv3-key-0123456789abcdef0"
+DEMO_PAYEE_NAME_SECRET = "dev-only-payee-name-secret-change-me-0123456789"
 
 
 class CompensationSettings(ServiceSettings):
@@ -61,11 +62,41 @@ class CompensationSettings(ServiceSettings):
     )
     payout_poll_seconds: float = Field(30.0, description="how long to wait for a notification before querying")
     recovery_days: int = Field(30, description="days a merchant has to pay a recovery order before it defaults")
+    payee_name_secret: str = Field(
+        DEMO_PAYEE_NAME_SECRET,
+        description=(
+            "encrypts payees' real names at rest (each name its own Fernet token, keyed by HKDF from this); 32+ "
+            "characters. Rotate: set the old one as COMPENSATION_PAYEE_NAME_PREVIOUS_SECRET and a new one here, roll, "
+            "run `python -m services.compensation.cli rotate-payee-names`, then empty the previous one"
+        ),
+    )
+    payee_name_previous_secret: str = Field(
+        "", description="the payee-name secret before a rotation: names encrypted with it are still read"
+    )
+    payee_name_unclaimed_hours: int = Field(
+        24,
+        ge=1,
+        description=(
+            "a payee name given with a compensation request whose claim never opened (the request failed after the "
+            "name was stored) is deleted after this"
+        ),
+    )
+
+    @property
+    def payee_name_secrets(self) -> list[str]:
+        """The payee-name secrets, newest first: the newest encrypts, either decrypts."""
+        return [secret for secret in (self.payee_name_secret, self.payee_name_previous_secret) if secret]
 
     def development_only(self) -> list[str]:
         found = super().development_only()
         if self.wechatpay_apiv3_key == DEMO_APIV3_KEY:
             found.append("COMPENSATION_WECHATPAY_APIV3_KEY is the demo key")
+        if self.payee_name_secret == DEMO_PAYEE_NAME_SECRET or len(self.payee_name_secret) < 32:
+            found.append("COMPENSATION_PAYEE_NAME_SECRET must be a real secret (32+ characters)")
+        if self.payee_name_previous_secret and len(self.payee_name_previous_secret) < 32:
+            found.append("COMPENSATION_PAYEE_NAME_PREVIOUS_SECRET is too short to have been a real secret")
+        if self.payee_name_secret == self.internal_secret:
+            found.append("COMPENSATION_PAYEE_NAME_SECRET must differ from the internal secret")
         providers = {
             "COMPENSATION_WECHATPAY_GATEWAY_URL": self.wechatpay_gateway_url,
             "COMPENSATION_ALIPAY_GATEWAY_URL": self.alipay_gateway_url,

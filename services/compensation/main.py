@@ -13,6 +13,7 @@ from services.compensation.config import settings as default_settings
 from services.compensation.events import handlers
 from services.compensation.metrics import CompensationMetrics
 from services.compensation.models import inbox, outbox
+from services.compensation.payee_names import unclaimed_name_sweeper
 from services.compensation.payouts import payout_worker, recovery_scheduler, wake_payouts
 from services.compensation.providers.base import PayoutProvider
 from services.compensation.router import internal, router
@@ -84,7 +85,7 @@ def create_app(settings: CompensationSettings | None = None, clock: Clock | None
         inbox=inbox,
         event_handlers=handlers,
         routers=[router, internal],
-        background=[payout_worker, recovery_scheduler],
+        background=[payout_worker, recovery_scheduler, unclaimed_name_sweeper],
         on_startup=_startup,
         metrics=CompensationMetrics,
         **options,

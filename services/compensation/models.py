@@ -181,7 +181,7 @@ class Payout(Base):
     region_code: Mapped[str] = mapped_column(String(6))
     out_no: Mapped[str] = mapped_column(String(32), unique=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[str] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(24))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -229,3 +229,16 @@ class RecoveryOrder(Base):
     write_off_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PayeeName(Base):
+    """The payee's real name for one complaint's claim, given with consent; the name is a Fernet token bound to
+    the complaint (payee_names.py). Deleted when the claim is paid or rejected, or when its claim never opened."""
+
+    __tablename__ = "payee_names"
+
+    complaint_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    consumer_id: Mapped[str] = mapped_column(String(40))
+    name_encrypted: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    given_by: Mapped[str] = mapped_column(String(40))  # "consumer" or the official's id

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.compensation.models import Claim, Payout, ProviderNotification
+from services.compensation.payee_names import PayeeNames
 from services.compensation.providers.base import (
     NotificationRejected,
     PayoutProvider,
@@ -53,6 +54,11 @@ class Claimed:
     consumer_id: str
     amount_fen: int
     attempts: int
+    payee_name: str | None = None  # the payee's real name in clear, held only for the send
+
+
+class PayeeNameMissing(Exception):
+    """The provider needs the payee's real name for this amount and the claim has none: nothing is sent."""
 
 
 def _compensation(app: FastAPI, session: AsyncSession, batch: bool = False) -> Compensation:
@@ -77,11 +83,14 @@ async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
                 .with_for_update(**for_update_skip_locked(session))
             )
         ).all()
+        names = await PayeeNames.of(session, app.state.settings).for_payouts(p.id for p in rows) if rows else {}
         claimed = []
         for p in rows:
             # An expired lease means a worker died mid-send: it may or may not have reached the provider.
             prior = PayoutState.unknown if p.state == PayoutState.sending else p.state
-            claimed.append(Claimed(p.id, prior, p.channel, p.out_no, p.consumer_id, p.amount_fen, p.attempts))
+            claimed.append(
+                Claimed(p.id, prior, p.channel, p.out_no, p.consumer_id, p.amount_fen, p.attempts, names.get(p.id))
+            )
             p.state, p.lease_until = PayoutState.sending, now + LEASE
             p.next_attempt_at = now + LEASE
     return claimed
@@ -95,6 +104,7 @@ class Outcome:
     result: TransferResult | None = None
     retry_state: PayoutState | None = None
     error: str | None = None
+    payee_name_missing: bool = False
 
 
 async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str], str]:
@@ -119,10 +129,15 @@ async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[s
         known = await provider.query(item.out_no)
         if known.state != "not_found" or item.prior_state == PayoutState.processing:
             return known  # (accepted earlier yet unknown now: leave it to the provider's next answer)
+    if item.payee_name is None and provider.payee_name_required(item.amount_fen):
+        raise PayeeNameMissing  # sent, it could only fail: it waits for the name instead
     payee = payees.get((item.consumer_id, item.channel))
     if payee is None:
         raise ProviderError(f"no {item.channel} payee for {item.consumer_id}")
-    return await provider.transfer(out_no=item.out_no, payee=payee, amount_fen=item.amount_fen, remark=REMARK)
+    # A name held is sent whatever the amount: the provider checks it against the account it pays.
+    return await provider.transfer(
+        out_no=item.out_no, payee=payee, amount_fen=item.amount_fen, remark=REMARK, user_name=item.payee_name
+    )
 
 
 async def _send(app: FastAPI, item: Claimed, payees: dict[tuple[str, str], str]) -> Outcome:
@@ -131,6 +146,8 @@ async def _send(app: FastAPI, item: Claimed, payees: dict[tuple[str, str], str])
         return Outcome(item, retry_state=PayoutState(item.prior_state), error=f"no {item.channel} provider")
     try:
         return Outcome(item, result=await _attempt(provider, item, payees))
+    except PayeeNameMissing:
+        return Outcome(item, payee_name_missing=True)
     except ProviderTimeout as exc:
         # It may have been paid: only a query may follow, never a blind resend.
         return Outcome(item, retry_state=PayoutState.unknown, error=f"timeout: {exc}")
@@ -145,6 +162,10 @@ async def _send(app: FastAPI, item: Claimed, payees: dict[tuple[str, str], str])
 async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -> None:
     """One outcome onto its payout (row locked by the caller); a final payout stays as it is."""
     now = compensation.clock.now()
+    if outcome.payee_name_missing:
+        if payout.state == PayoutState.sending:  # (else a notification settled it meanwhile)
+            await compensation.payout_awaiting_payee_name(payout)
+        return
     if outcome.result is None:
         if payout.state != PayoutState.sending:
             return  # a notification settled it meanwhile

@@ -11,7 +11,17 @@ from sqlalchemy import ColumnElement, select
 from services.compensation import deposits
 from services.compensation import ledger as accounts
 from services.compensation.ledger import InsufficientBalance, Ledger
-from services.compensation.models import Claim, ClaimApproval, Fund, Payout, ProgramMerchant, RecoveryOrder, RuleSet
+from services.compensation.models import (
+    Claim,
+    ClaimApproval,
+    Fund,
+    PayeeName,
+    Payout,
+    ProgramMerchant,
+    RecoveryOrder,
+    RuleSet,
+)
+from services.compensation.payee_names import ClaimFinished, PayeeNameNotAllowed, PayeeNames, check_open
 from services.compensation.payouts import handle_notification
 from services.compensation.providers.base import NotificationRejected, ProviderError
 from services.compensation.reports import figures, reconcile
@@ -53,6 +63,8 @@ from shared.contracts.compensation import (
     FundStatement,
     LedgerCheck,
     Month,
+    PayeeNameHandover,
+    PayeeNameIn,
     PayoutChannel,
     PayoutOut,
     Reason,
@@ -116,7 +128,9 @@ def _claims_visible_to(identity: Identity) -> ColumnElement[bool]:
     return visible_to(identity, consumer=Claim.consumer_id, merchant=Claim.merchant_id, region=Claim.region_code)
 
 
-async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
+async def _claim_out(session: Session, claim: Claim, viewer: Identity, names: PayeeNames) -> ClaimOut:
+    """The claim as `viewer` may see it: the payee's name in full only for the tourist and the paying officials."""
+    payee_name = await session.get(PayeeName, claim.complaint_id)
     approvals = (
         await session.scalars(
             select(ClaimApproval).where(ClaimApproval.claim_id == claim.id).order_by(ClaimApproval.id)
@@ -161,6 +175,8 @@ async def _claim_out(session: Session, claim: Claim) -> ClaimOut:
         opened_by=claim.opened_by,
         created_at=claim.created_at,
         decided_at=claim.decided_at,
+        payee_name=names.shown(payee_name, claim, viewer),
+        payee_name_given_at=payee_name.consent_at if payee_name else None,
     )
 
 
@@ -168,7 +184,7 @@ async def current_claim(
     claim_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller, request: Request
 ) -> Claim:
     query = select(Claim).where(Claim.id == claim_id, _claims_visible_to(caller))
-    if request.method == "POST":
+    if request.method in ("POST", "PUT", "DELETE"):
         query = query.with_for_update()
     claim = (await session.execute(query)).scalar_one_or_none()
     if claim is None:
@@ -383,6 +399,7 @@ RECOVERIES_BY_DUE = Keyset("due", (key(RecoveryOrder.due_by), key(RecoveryOrder.
 async def list_claims(
     caller: Caller,
     session: Session,
+    service: Service,
     state: ClaimState | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     complaint_id: Annotated[
@@ -406,14 +423,16 @@ async def list_claims(
         query = query.where(Claim.region_code.startswith(region_prefix(region_code)))
     rows = (await session.scalars(CLAIMS_NEWEST.page(query, cursor, limit))).all()
     return Page[ClaimOut](
-        items=[await _claim_out(session, c) for c in rows[:limit]], next_cursor=CLAIMS_NEWEST.next_cursor(rows, limit)
+        items=[await _claim_out(session, c, caller, service.payee_names) for c in rows[:limit]],
+        next_cursor=CLAIMS_NEWEST.next_cursor(rows, limit),
     )
 
 
 @router.get("/claims/{claim_id}", responses=problem_responses(ClaimNotFound))
-async def get_claim(claim: CurrentClaim, session: Session) -> ClaimOut:
-    """One claim: the rules' reasons, approvals, and its payout."""
-    return await _claim_out(session, claim)
+async def get_claim(claim: CurrentClaim, caller: Caller, session: Session, service: Service) -> ClaimOut:
+    """One claim: the rules' reasons, approvals, its payout, and the payee's name (masked but for the tourist and
+    the paying officials)."""
+    return await _claim_out(session, claim, caller, service.payee_names)
 
 
 @router.post(
@@ -425,16 +444,16 @@ async def approve_claim(
 ) -> ClaimOut:
     """An official approves; once enough have, the money is reserved and the payout sent."""
     await service.approve(claim, caller, body)
-    return await _claim_out(session, claim)
+    return await _claim_out(session, claim, caller, service.payee_names)
 
 
 @router.post("/claims/{claim_id}/rejections", responses=CLAIM_ERRORS)
 async def reject_claim(
     claim: CurrentClaim, body: ClaimRejectionIn, caller: Caller, session: Session, service: Service
 ) -> ClaimOut:
-    """An official rejects the claim (or cancels one whose payout failed)."""
+    """An official rejects the claim (or cancels one whose payout failed, or that waits for the payee's name)."""
     await service.reject(claim, caller, body)
-    return await _claim_out(session, claim)
+    return await _claim_out(session, claim, caller, service.payee_names)
 
 
 @router.post("/claims/{claim_id}/payout-retries", responses=CLAIM_ERRORS)
@@ -446,7 +465,31 @@ async def retry_payout(claim: CurrentClaim, caller: Caller, session: Session, se
     if payout is None:
         raise InvalidTransition("This claim has no payout.")
     await service.retry_payout(claim, payout, caller)
-    return await _claim_out(session, claim)
+    return await _claim_out(session, claim, caller, service.payee_names)
+
+
+PAYEE_NAME_ERRORS = problem_responses(ClaimNotFound, PayeeNameNotAllowed, ClaimFinished)
+
+
+@router.put("/claims/{claim_id}/payee-name", responses=PAYEE_NAME_ERRORS)
+async def give_payee_name(
+    claim: CurrentClaim, body: PayeeNameIn, caller: Caller, session: Session, service: Service
+) -> ClaimOut:
+    """The payee's real name for the payout, with the tourist's consent: by the tourist, or by an official of the
+    claim's region for them. Kept encrypted until the claim is paid or rejected; a payout waiting for it goes out."""
+    payout = (
+        await session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
+    ).scalar_one_or_none()
+    await service.give_payee_name(claim, payout, body.name, caller)
+    return await _claim_out(session, claim, caller, service.payee_names)
+
+
+@router.delete("/claims/{claim_id}/payee-name", responses=problem_responses(ClaimNotFound, PayeeNameNotAllowed))
+async def withdraw_payee_name(claim: CurrentClaim, caller: Caller, session: Session, service: Service) -> ClaimOut:
+    """The tourist takes the name back (consent withdrawn): it is deleted at once, and a payout that needs it
+    waits until a name is given again."""
+    await service.withdraw_payee_name(claim, caller)
+    return await _claim_out(session, claim, caller, service.payee_names)
 
 
 # --- recovery -------------------------------------------------------------------------------------
@@ -630,6 +673,23 @@ async def fund_statement_of(
 async def ledger_check(request: Request, session: Session) -> LedgerCheck:
     """Prove the books: every transaction balanced, the sum of all entries zero, no fund below zero."""
     return await Ledger(session, request.app.state.clock).check()
+
+
+# --- payee names given with a compensation request, handed over by intake --------------------------
+@internal.put("/payee-names/{complaint_id}", status_code=204)
+async def hand_over_payee_name(
+    complaint_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: PayeeNameHandover,
+    caller: ServiceCaller,
+    session: Session,
+    service: Service,
+) -> Response:
+    """Keep the name intake received with a compensation request, before the request (and so its claim) exists."""
+    claim = (await session.execute(select(Claim).where(Claim.complaint_id == complaint_id))).scalar_one_or_none()
+    if claim is not None:
+        check_open(claim)
+    await service.payee_names.keep(complaint_id, body.consumer_id, body.name, body.given_by, service.clock.now())
+    return Response(status_code=204)
 
 
 # --- provider notifications, forwarded by the gateway ---------------------------------------------

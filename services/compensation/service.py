@@ -27,6 +27,7 @@ from services.compensation.models import (
     RecoveryOrder,
     RuleSet,
 )
+from services.compensation.payee_names import PayeeNames, awaits_name, check_open, given_by, may_give
 from services.compensation.rules import ClaimFacts, evaluate, first_rules
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
@@ -48,6 +49,8 @@ from shared.contracts.events import (
     ClaimApproved,
     ClaimRejected,
     CompensationRequested,
+    PayeeNameGiven,
+    PayeeNameRequired,
     PayoutFailed,
     PayoutSucceeded,
     RecoveryDefaulted,
@@ -96,7 +99,9 @@ class Compensation:
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.session, self.clock, deferred=self.batch)
+        self.payee_names = PayeeNames.of(self.session, self.settings)
         self._events: list[Any] = []
+        self._finished: set[str] = set()  # batch mode: complaints whose claims finished, their payee names to forget
 
     async def _emit(self, event: Any) -> None:
         if self.batch:
@@ -109,6 +114,15 @@ class Compensation:
         await self.ledger.flush()
         events, self._events = self._events, []
         await self.outbox.emit_all(self.session, events)
+        finished, self._finished = self._finished, set()
+        await self.payee_names.forget(finished)
+
+    async def _claim_finished(self, claim: Claim) -> None:
+        """A paid or rejected claim needs its payee's name no more: it goes in the same transaction."""
+        if self.batch:
+            self._finished.add(claim.complaint_id)
+        else:
+            await self.payee_names.forget([claim.complaint_id])
 
     # --- rules ------------------------------------------------------------------------------------
     async def current_rules(self) -> RuleSet:
@@ -221,7 +235,14 @@ class Compensation:
             await self.session.execute(
                 select(func.coalesce(func.sum(Claim.amount_fen), 0)).where(
                     Claim.consumer_id == request.consumer_id,
-                    Claim.state.in_([ClaimState.approved, ClaimState.paid, ClaimState.payout_failed]),
+                    Claim.state.in_(
+                        [
+                            ClaimState.approved,
+                            ClaimState.awaiting_payee_name,
+                            ClaimState.paid,
+                            ClaimState.payout_failed,
+                        ]
+                    ),
                     Claim.created_at >= start_of_year(now),
                 )
             )
@@ -369,7 +390,16 @@ class Compensation:
 
     async def reject(self, claim: Claim, actor: Identity, body: ClaimRejectionIn) -> Claim:
         self._may_decide(claim, actor)
-        if claim.state == ClaimState.payout_failed:
+        if claim.state == ClaimState.awaiting_payee_name:
+            # Never sent (the tourist did not give the name): the payout is given up, its money goes back below.
+            payout = (
+                await self.session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
+            ).scalar_one()
+            payout.state, payout.failure_reason = (
+                PayoutState.failed,
+                f"cancelled without the payee's name: {body.reason}",
+            )
+        if claim.state in (ClaimState.payout_failed, ClaimState.awaiting_payee_name):
             # The money was reserved for the consumer: give it back to the fund.
             await self.ledger.post(
                 "claim_cancelled",
@@ -388,6 +418,7 @@ class Compensation:
     async def _reject(self, claim: Claim, reason: str) -> None:
         claim.state, claim.rejection_reason, claim.decided_at = ClaimState.rejected, reason, self.clock.now()
         await self.session.flush()
+        await self._claim_finished(claim)
         await self._emit(
             ClaimRejected(
                 claim_id=claim.id, complaint_id=claim.complaint_id, merchant_id=claim.merchant_id, reason=reason
@@ -438,6 +469,7 @@ class Compensation:
         claim = await self.session.get(Claim, payout.claim_id)
         assert claim is not None
         claim.state = ClaimState.paid
+        await self._claim_finished(claim)
         await self._emit(
             PayoutSucceeded(
                 claim_id=claim.id,
@@ -486,6 +518,58 @@ class Compensation:
                 reason=reason,
             )
         )
+
+    async def payout_awaiting_payee_name(self, payout: Payout) -> None:
+        """Not sent: the provider needs the payee's real name for this amount. It waits (the money stays reserved)
+        and the tourist is asked; giving the name sends it."""
+        claim = await self.session.get(Claim, payout.claim_id)
+        assert claim is not None
+        if await self.payee_names.rows([claim.complaint_id]):
+            # Given while this payout was on its way out without it: send it again now, with the name.
+            payout.state, payout.lease_until, payout.next_attempt_at = PayoutState.pending, None, self.clock.now()
+            self.session.info["payouts_queued"] = True
+            return
+        payout.state, payout.lease_until, payout.failure_reason = PayoutState.awaiting_payee_name, None, None
+        claim.state = ClaimState.awaiting_payee_name
+        await self._emit(
+            PayeeNameRequired(
+                claim_id=claim.id,
+                complaint_id=claim.complaint_id,
+                merchant_id=claim.merchant_id,
+                payout_id=payout.id,
+                amount_fen=payout.amount_fen,
+                channel=payout.channel,
+            )
+        )
+
+    async def give_payee_name(self, claim: Claim, payout: Payout | None, name: str, actor: Identity) -> Claim:
+        """Keep the payee's name (given with consent) for an open claim; a payout waiting for it goes out."""
+        may_give(actor, claim)
+        check_open(claim)
+        if claim.consumer_id is None:
+            raise Problem("Only a complainant with a mini-program account can be paid.", status=409, code="no_payee")
+        await self.payee_names.keep(claim.complaint_id, claim.consumer_id, name, given_by(actor), self.clock.now())
+        if awaits_name(claim, payout):
+            assert payout is not None
+            payout.state, payout.next_attempt_at = PayoutState.pending, self.clock.now()
+            claim.state = ClaimState.approved
+            self.session.info["payouts_queued"] = True
+        await self._emit(
+            PayeeNameGiven(
+                claim_id=claim.id,
+                complaint_id=claim.complaint_id,
+                merchant_id=claim.merchant_id,
+                given_by=given_by(actor),
+            )
+        )
+        await self.session.flush()
+        return claim
+
+    async def withdraw_payee_name(self, claim: Claim, actor: Identity) -> Claim:
+        """The tourist takes the name back (or an official for them): a payout that needs it waits again."""
+        may_give(actor, claim)
+        await self.payee_names.forget([claim.complaint_id])
+        return claim
 
     # --- recovery ---------------------------------------------------------------------------------
     def _new_recovery(self, claim: Claim, payout: Payout) -> RecoveryOrder:

@@ -3,7 +3,9 @@
 Each `complaint.state_changed` of a complaint filed from a mini-program queues one `notifications` row
 for its consumer, and one for the consumer of each complaint linked to it (the same case from a second
 channel), naming that consumer's own complaint. A change that is no change of state (a callback visit)
-is not told. Redelivered events queue nothing twice (the inbox, and a unique key on event and consumer).
+is not told, unless it asks the tourist for something (`asks_consumer`: the payee's real name a payout
+waits for), which is told to the complaint's own tourist with the state as it stands and the request as
+its note. Redelivered events queue nothing twice (the inbox, and a unique key on event and consumer).
 
 A background worker sends due rows through the message API of the consumer's login:
 
@@ -146,8 +148,8 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         The rows are written at the end of the batch of events, in one statement: a submission's burst of
         changes arrives together, and a newer change of the same complaint rewrites its tourist's row in
         memory rather than queueing one to be superseded."""
-        if event.state_from == event.state_to:
-            return
+        if event.state_from == event.state_to and not event.asks_consumer:
+            return  # a callback visit, say; but a request to the tourist (their payee name) is told
         told = [(event.consumer_id, event.complaint_id, event.channel, event.case_number)] if event.consumer_id else []
         told += [
             (
@@ -157,7 +159,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 link.get("case_number"),
             )
             for link in event.links
-            if link.get("consumer_id")
+            if link.get("consumer_id") and not event.asks_consumer  # a request is for its own complainant only
         ]
         now = app.state.clock.now()
         due = now + timedelta(seconds=app.state.settings.notify_coalesce_seconds)

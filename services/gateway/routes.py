@@ -29,6 +29,7 @@ from shared.contracts.auth import (
     TokenPair,
     WeChatLoginIn,
 )
+from shared.contracts.common import TEXT_QUERY_PATTERN
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
 from shared.errors import Forbidden, NotFound, Problem, TooManyRequests, problem_responses
@@ -231,7 +232,7 @@ async def unlock_staff_login(
 async def staff_login_events(
     admin: Admin,
     session: Session,
-    username: Annotated[str | None, Query(max_length=64, examples=["sanya"])] = None,
+    username: Annotated[str | None, Query(max_length=64, pattern=TEXT_QUERY_PATTERN, examples=["sanya"])] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[LoginEventOut]:
     """The staff login audit, newest first: failures, refusals while locked, locks, successes, unlocks."""

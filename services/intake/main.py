@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
-from services.intake.events import HANDLERS
+from services.intake.events import handlers
 from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import IdempotencyRecord, inbox, outbox
@@ -98,7 +98,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         clock=clock,
         outbox=outbox,
         inbox=inbox,
-        event_handlers=HANDLERS,
+        event_handlers=handlers,
         routers=[router, returns_router, catalogue_router, internal_router],
         background=[deadline_scheduler],
         on_startup=_startup,

@@ -46,6 +46,8 @@ PUBLIC_STEPS: dict[str, str] = {
     "compensation_rejected": "先行赔付未获批准",
     "advance_compensation_paid": "先行赔付已支付",
     "compensation_payout_failed": "先行赔付支付未成功",
+    "payee_name_required": "请补充收款人真实姓名",
+    "payee_name_given": "收款人姓名已提供",
 }
 ACTOR_LABELS = {
     "consumer": "您",

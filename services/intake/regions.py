@@ -84,6 +84,9 @@ class RegionSettings(_Strict):
     returns_platform: str = Field("退换货处置平台", description="the returns platform as reports name it")
     returns_unit: str | None = Field(None, description="the unit that handles return requests")
     notice_reply_hours: int = Field(24, gt=0, description="to report back on a public-opinion notice")
+    compensation_after_closing_days: int = Field(
+        30, ge=0, description="how long after closing a complaint an official may still request compensation"
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ class Region:
             timedelta(seconds=s.dispose_seconds),
             timedelta(seconds=s.settle_seconds),
         )
+
+    @property
+    def compensation_after_closing(self) -> timedelta:
+        return timedelta(days=self.settings.compensation_after_closing_days)
 
     @property
     def default_unit(self) -> HandlingUnit | None:

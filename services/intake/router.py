@@ -41,6 +41,8 @@ from services.intake.models import (
     TimelineEntry,
 )
 from services.intake.notices import AlreadyReplied, LinkedComplaintNotFound, NotANotice, Notices
+from services.intake.payee_names import PayeeNameNotStored
+from services.intake.payee_names import hand_over as hand_over_payee_name
 from services.intake.progress import progress_of
 from services.intake.regions import UnknownRegion, load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
@@ -51,6 +53,7 @@ from services.intake.service import (
     ActionNotAllowed,
     AlreadyEvaluated,
     AlreadyRequested,
+    CompensationWindowClosed,
     ContactRevealNotAllowed,
     DeadlineAlreadyMissed,
     ExtensionPending,
@@ -920,17 +923,38 @@ async def evaluate(
 @router.post(
     "/complaints/{complaint_id}/compensation-requests",
     status_code=202,
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotInProgram, AlreadyRequested),
+    responses=problem_responses(
+        ComplaintNotFound,
+        ActionNotAllowed,
+        InvalidTransition,
+        NotInProgram,
+        AlreadyRequested,
+        CompensationWindowClosed,
+        PayeeNameNotStored,
+    ),
 )
 async def request_compensation(
-    complaint: CurrentComplaint, body: CompensationRequestIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint,
+    body: CompensationRequestIn,
+    caller: Caller,
+    session: Session,
+    intake: IntakeService,
+    request: Request,
 ) -> ComplaintOut:
-    """Ask the platform to pay first (先行赔付): after a missed deadline or a rejected response, or by an official.
+    """Ask the platform to pay first (先行赔付): after a missed deadline or a rejected response, or by an official;
+    on a closed complaint only within the region's window after closing (30 days unless the region sets another).
 
     Accepted for decision: the claim is opened and decided by the compensation service, and its
-    progress appears on the timeline (approved, rejected, paid).
+    progress appears on the timeline (approved, rejected, paid). `payee_name`, with `payee_name_consent`,
+    is the payee's real name that WeChat Pay needs from 2,000 yuan: it goes to compensation, which keeps it
+    encrypted until the claim is paid or rejected; without it a payout that needs it waits, and the tourist
+    is asked for it.
     """
-    return await _act(session, caller, await intake.request_compensation(complaint, caller, body))
+    complaint = await intake.request_compensation(complaint, caller, body)
+    await session.flush()  # every check passed before the name leaves for compensation
+    if body.payee_name is not None:
+        await hand_over_payee_name(request.app, complaint, caller, body.payee_name)
+    return await _out(session, complaint, caller)
 
 
 @router.post(

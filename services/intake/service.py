@@ -96,6 +96,8 @@ from shared.outbox import Outbox
 S = ComplaintState
 MIN_DESCRIPTION_CHARS = 10
 SYSTEM = Identity(subject="system", role=Role.service, display_name="system")
+COMPENSATION = Identity(subject="compensation", role=Role.service, display_name="先行赔付")
+ASK_PAYEE_NAME = "请补充收款人真实姓名以领取先行赔付"
 
 
 class UnknownMerchant(Problem):
@@ -120,6 +122,10 @@ class NotInProgram(Conflict):
 
 class AlreadyRequested(Conflict):
     code, title = "compensation_already_requested", "Compensation already requested"
+
+
+class CompensationWindowClosed(Conflict):
+    code, title = "compensation_window_closed", "Too long after closing"
 
 
 class OccurredInFuture(Problem):
@@ -1336,6 +1342,20 @@ class Intake:
             raise InvalidTransition(
                 f"A complaint in state {c.state} cannot be compensated.", state=c.state, action="compensation_requested"
             )
+        after_closing: dict[str, Any] = {}
+        if c.state == S.closed:
+            # Only so long after closing (per region): then the case is settled for good.
+            window = self.regions.get(c.region_code).compensation_after_closing
+            closed_at = c.closed_at or c.resolved_at or c.submitted_at
+            if self.clock.now() > closed_at + window:
+                raise CompensationWindowClosed(
+                    f"Compensation can be requested until {window.days} days after closing; this complaint was "
+                    f"closed on {shanghai_text(closed_at)}.",
+                    state=c.state,
+                    closed_at=closed_at.isoformat(),
+                    window_days=window.days,
+                )
+            after_closing = {"after_closing": True, "closed_at": closed_at.isoformat(), "window_days": window.days}
         missed = c.dispose_overdue or c.settle_overdue
         rejected_response = c.state == S.escalated and c.responded_at is not None
         if actor.role == Role.consumer and not (missed or rejected_response):
@@ -1361,7 +1381,12 @@ class Intake:
             "compensation_requested",
             actor,
             note=body.reason,
-            data={"amount_requested_fen": body.amount_requested_fen, "scenario": body.scenario},
+            data={
+                "amount_requested_fen": body.amount_requested_fen,
+                "scenario": body.scenario,
+                "payee_name_given": body.payee_name is not None,  # the name itself goes to compensation only
+                **after_closing,
+            },
         )
         await self._emit(
             c,
@@ -1376,6 +1401,31 @@ class Intake:
             requested_by="consumer" if actor.role == Role.consumer else actor.subject,
         )
         return c
+
+    async def ask_for_payee_name(self, c: Complaint, claim_id: str, amount_fen: int, at: datetime) -> None:
+        """The approved compensation waits for the payee's real name (the provider needs it for this amount): the
+        timeline says so and the tourist is asked, in the app they complained from, though the state stays."""
+        c.compensation_state = "awaiting_payee_name"
+        c.changes = (c.changes or 0) + 1
+        data = {"claim_id": claim_id, "amount_fen": amount_fen}
+        self._record(c, "payee_name_required", COMPENSATION, note=ASK_PAYEE_NAME, data=data, at=at)
+        await self._emit(
+            c,
+            ComplaintStateChanged,
+            action="payee_name_required",
+            state_from=c.state,
+            state_to=c.state,
+            note=ASK_PAYEE_NAME,
+            data=data,
+            revision=c.changes,
+            asks_consumer=True,
+        )
+
+    def payee_name_given(self, c: Complaint, claim_id: str, by: str, at: datetime) -> None:
+        """The payee's name was given on the claim (the name itself stays with compensation)."""
+        if c.compensation_state == "awaiting_payee_name":
+            c.compensation_state = "approved"
+        self._record(c, "payee_name_given", COMPENSATION, data={"claim_id": claim_id, "given_by": by}, at=at)
 
     # --- evidence -------------------------------------------------------------------------------
     async def add_evidence(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
 from shared.contracts.common import Fen, Industry, Input
 
@@ -21,6 +31,7 @@ class _In(Input):
 class ClaimState(StrEnum):
     pending_approval = "pending_approval"  # an official must approve (amount, fund floor, or liability)
     approved = "approved"  # fully approved; the payout is on its way
+    awaiting_payee_name = "awaiting_payee_name"  # approved, but the provider needs the payee's real name first
     paid = "paid"
     payout_failed = "payout_failed"  # the provider refused; an official may retry with the same key
     rejected = "rejected"
@@ -28,6 +39,7 @@ class ClaimState(StrEnum):
 
 class PayoutState(StrEnum):
     pending = "pending"  # to be sent
+    awaiting_payee_name = "awaiting_payee_name"  # not sent: the provider needs the payee's real name for it
     sending = "sending"  # a worker holds it
     processing = "processing"  # the provider accepted it; waiting for its result
     unknown = "unknown"  # the send timed out: query before anything else
@@ -46,6 +58,54 @@ class RecoveryState(StrEnum):
 class PayoutChannel(StrEnum):
     wechat = "wechat"
     alipay = "alipay"
+
+
+# --- the payee's real name -----------------------------------------------------------------------
+def _real_name(value: str) -> str:
+    """A person's name as the payment provider holds it: letters (any script), with the separators names use."""
+    if not any(ch.isalpha() for ch in value) or not all(ch.isalpha() or ch in " ·•.-'" for ch in value):
+        raise ValueError("a real name is letters, with spaces, middle dots, dots, hyphens or apostrophes between")
+    return value
+
+
+PayeeRealName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(_real_name),
+    Field(
+        description=(
+            "the payee's real name, as registered with WeChat Pay or Alipay (they check it): needed for a WeChat Pay "
+            "transfer from 2,000 yuan"
+        ),
+        examples=["王小明"],
+    ),
+]
+
+
+class PayeeNameIn(_In):
+    """The payee's real name for a claim's payout, given with the tourist's explicit consent."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "王小明", "consent": True}]})
+
+    name: PayeeRealName
+    consent: Literal[True] = Field(
+        description=(
+            "the tourist agrees that the name is kept, encrypted, until the claim is paid or rejected, and sent to the "
+            "payment provider, which checks it against the account"
+        )
+    )
+
+
+class PayeeNameHandover(_In):
+    """Intake hands compensation the name given with a compensation request (`PUT /internal/payee-names/{id}`),
+    before it records the request: the name never rides an event. Intake checked who asks, for which complaint."""
+
+    consumer_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_]{1,40}$")]
+    name: PayeeRealName
+    consent: Literal[True]
+    given_by: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="consumer, or the official's id"
+    )
 
 
 # --- compensation requests (consumer -> intake -> compensation) ----------------------------------
@@ -81,6 +141,21 @@ class CompensationRequestIn(_In):
         default_factory=dict,
         description="the facts the standard declares, by name (datetimes as RFC 3339 with an offset)",
     )
+    payee_name: PayeeRealName | None = None
+    payee_name_consent: bool = Field(
+        False,
+        description=(
+            "must be true with payee_name: the tourist agrees that the name is kept, encrypted, until the claim is "
+            "paid or rejected, and sent to the payment provider (an official asking for the tourist records the "
+            "tourist's consent)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _consent_with_name(self) -> CompensationRequestIn:
+        if self.payee_name is not None and not self.payee_name_consent:
+            raise ValueError("payee_name is kept only with the tourist's consent: set payee_name_consent to true")
+        return self
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -433,6 +508,14 @@ class ClaimOut(BaseModel):
     opened_by: str
     created_at: datetime
     decided_at: datetime | None
+    payee_name: str | None = Field(
+        None,
+        description=(
+            "the payee's real name while the claim holds one: in full for the tourist and the officials who pay the "
+            "claim, masked (王**) for everyone else; gone once the claim is paid or rejected"
+        ),
+    )
+    payee_name_given_at: datetime | None = Field(None, description="when the name was given, with consent")
 
 
 class DryRunOut(BaseModel):

@@ -418,7 +418,9 @@ class ComplaintOut(BaseModel):
     evaluation_comment: str | None
     evidence_count: int = 0
     compensation_requested_at: datetime | None = None
-    compensation_state: str | None = Field(None, description="requested, approved, rejected, paid or payout_failed")
+    compensation_state: str | None = Field(
+        None, description="requested, approved, awaiting_payee_name, rejected, paid or payout_failed"
+    )
     compensation_paid_fen: int = Field(0, description="advance compensation (先行赔付) paid to the complainant")
     actions: list[str] = Field(
         default_factory=list,

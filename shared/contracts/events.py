@@ -71,6 +71,12 @@ class ComplaintStateChanged(ComplaintEvent):
             "whichever arrives first"
         ),
     )
+    asks_consumer: bool = Field(
+        False,
+        description=(
+            "the tourist is asked for something (the payee's real name): told to them even where the state stays"
+        ),
+    )
 
 
 class ComplaintAccepted(ComplaintEvent):
@@ -166,6 +172,22 @@ class PayoutFailed(ClaimEvent):
     reason: str
 
 
+class PayeeNameRequired(ClaimEvent):
+    """An approved claim's payout waits: its provider needs the payee's real name for this amount."""
+
+    type: ClassVar[str] = "claim.payee_name_required"
+    payout_id: str
+    amount_fen: Fen
+    channel: str = Field(description="the payout channel: wechat or alipay")
+
+
+class PayeeNameGiven(ClaimEvent):
+    """The payee's real name was given for a claim (never the name itself)."""
+
+    type: ClassVar[str] = "claim.payee_name_given"
+    given_by: str = Field(description="consumer, or the official's id")
+
+
 class RecoverySettled(ClaimEvent):
     type: ClassVar[str] = "recovery.settled"
     recovery_id: str
@@ -229,6 +251,8 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         ClaimRejected,
         PayoutSucceeded,
         PayoutFailed,
+        PayeeNameRequired,
+        PayeeNameGiven,
         RecoverySettled,
         RecoveryDefaulted,
         SubjectRegistered,
@@ -254,6 +278,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "claim.rejected": ("intake",),
     "payout.succeeded": ("intake",),
     "payout.failed": ("intake",),
+    "claim.payee_name_required": ("intake",),
+    "claim.payee_name_given": ("intake",),
     "recovery.settled": ("credit",),
     "recovery.defaulted": ("credit",),
 }

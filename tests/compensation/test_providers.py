@@ -105,8 +105,12 @@ async def clean(wechatpay_fake: tuple[FastAPI, str], alipay_fake: tuple[FastAPI,
         fake.state.notifications.clear()
     wechatpay_fake[0].state.bills.clear()
     wechatpay_fake[0].state.failing_openids.clear()
+    wechatpay_fake[0].state.real_names.clear()
+    wechatpay_fake[0].state.user_names.clear()
     alipay_fake[0].state.orders.clear()
     alipay_fake[0].state.failing_payees.clear()
+    alipay_fake[0].state.real_names.clear()
+    alipay_fake[0].state.payee_names.clear()
     receiver.received.clear()
 
 
@@ -286,6 +290,82 @@ async def test_wechat_payee_name_is_required_from_2000_yuan(wechat, wechatpay_fa
     result = await wechat().transfer(out_no=out_no(), payee=OPENID, amount_fen=200_000, remark="赔付")
     assert result.state == "failed" and "payee_name_required" in (result.reason or "")
     assert wechatpay_fake[0].state.transfer_calls == 0
+
+
+async def test_wechat_payee_name_goes_encrypted_with_the_platform_key_and_is_checked(
+    wechat, wechatpay_fake, receiver
+) -> None:
+    wechatpay_fake[0].state.real_names[OPENID] = "王小明"
+    adapter, no = wechat(), out_no()
+    assert adapter.payee_name_required(200_000) and not adapter.payee_name_required(199_999)
+    sent = await adapter.transfer(out_no=no, payee=OPENID, amount_fen=249_363, remark="赔付", user_name="王小明")
+    assert sent.state == "processing"
+    (note,) = await receiver.wait("wechat")
+    assert adapter.parse_notification(note["headers"], note["body"]).state == "succeeded"
+    assert wechatpay_fake[0].state.user_names[no] == "王小明"  # decrypted by the fake with the platform key
+
+
+async def test_wechat_payee_name_that_is_not_the_account_holders_fails_the_bill(
+    wechat, wechatpay_fake, receiver
+) -> None:
+    wechatpay_fake[0].state.real_names[OPENID] = "王小明"
+    adapter, no = wechat(), out_no()
+    await adapter.transfer(out_no=no, payee=OPENID, amount_fen=249_363, remark="赔付", user_name="王晓明")
+    (note,) = await receiver.wait("wechat")
+    told = adapter.parse_notification(note["headers"], note["body"])
+    assert (told.state, told.reason) == ("failed", "NAME_NOT_CORRECT")
+
+
+def _signed_transfer(keys: Keys, url: str, body: dict[str, Any], serial: str) -> Any:
+    """A transfer request signed by the merchant's key, as the SDK would send it, but with what the test wants."""
+    import httpx
+    from wechatpayv3.utils import build_authorization, load_private_key
+
+    path = "/v3/fund-app/mch-transfer/transfer-bills"
+    text = json.dumps(body)
+    headers = {
+        "Authorization": build_authorization(path, "POST", MCHID, SERIAL, load_private_key(keys.merchant[0]), text),
+        "Content-Type": "application/json",
+        "Wechatpay-Serial": serial,
+    }
+    return httpx.post(url + path, content=text, headers=headers, timeout=5)
+
+
+def test_wechatpay_fake_refuses_a_name_in_clear_under_another_serial_or_missing(keys, wechatpay_fake) -> None:
+    public_key = serialization.load_pem_public_key(keys.wechat_platform[1].encode())
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+    encrypted = base64.b64encode(public_key.encrypt("王小明".encode(), oaep)).decode()  # type: ignore[union-attr]
+    base = {
+        "appid": WX_APPID,
+        "transfer_scene_id": "1000",
+        "openid": OPENID,
+        "transfer_amount": 249_363,
+        "transfer_remark": "赔付",
+    }
+    app, url = wechatpay_fake
+    for body, serial, says in (
+        ({**base, "user_name": "王小明"}, PUBLIC_KEY_ID, "解密失败"),  # in clear
+        ({**base, "user_name": encrypted}, "SOME-OTHER-KEY", "Wechatpay-Serial"),
+        (base, PUBLIC_KEY_ID, "user_name"),  # 2,000 yuan and no name
+    ):
+        answer = _signed_transfer(keys, url, {**body, "out_bill_no": out_no()}, serial)
+        assert answer.status_code == 400 and answer.json()["code"] == "PARAM_ERROR", answer.text
+        assert says in answer.json()["message"]
+    good = _signed_transfer(keys, url, {**base, "user_name": encrypted, "out_bill_no": out_no()}, PUBLIC_KEY_ID)
+    assert good.status_code == 200, good.text
+    assert app.state.user_names[good.json()["out_bill_no"]] == "王小明"
+
+
+async def test_alipay_passes_the_payee_name_and_checks_it(alipay, alipay_fake) -> None:
+    alipay_fake[0].state.real_names[ALIPAY_USER] = "李雷"
+    adapter, no = alipay(), out_no()
+    assert not adapter.payee_name_required(10_000_000)
+    sent = await adapter.transfer(out_no=no, payee=ALIPAY_USER, amount_fen=249_363, remark="赔付", user_name="李雷")
+    assert sent.state == "succeeded" and alipay_fake[0].state.payee_names[no] == "李雷"
+    wrong = await adapter.transfer(
+        out_no=out_no(), payee=ALIPAY_USER, amount_fen=249_363, remark="赔付", user_name="韩梅梅"
+    )
+    assert wrong.state == "failed" and (wrong.reason or "").startswith("PAYEE_USER_INFO_ERROR")
 
 
 async def test_wechat_duplicate_notifications_parse_to_one_id(wechat, wechatpay_fake, receiver) -> None:

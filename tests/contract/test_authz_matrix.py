@@ -134,6 +134,9 @@ RULES: dict[str, str] = {
     "POST /v1/claims/{claim_id}/approvals": "403 404 403 404 ok  404 ok",
     "POST /v1/claims/{claim_id}/rejections": "403 404 403 404 ok  404 ok",
     "POST /v1/claims/{claim_id}/payout-retries": "403 404 403 404 ok  404 ok",
+    # The payee's real name: the tourist and the officials who pay the claim; not the merchant, nor admins.
+    "PUT /v1/claims/{claim_id}/payee-name": "ok  404 403 404 ok  404 403",
+    "DELETE /v1/claims/{claim_id}/payee-name": "ok  404 403 404 ok  404 403",
     "GET /v1/recoveries": ANYONE,
     "GET /v1/recoveries/{recovery_id}": "404 404 ok  404 ok  404 ok",  # debatable: **
     "POST /v1/recoveries/{recovery_id}/payments": "404 404 403 404 ok  404 ok",
@@ -232,6 +235,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /v1/funds/{region_code}/floor": {"floor_fen": 0},
     "POST /v1/claims/{claim_id}/approvals": {"liability_confirmed": True},
     "POST /v1/claims/{claim_id}/rejections": {"reason": "证据不足"},
+    "PUT /v1/claims/{claim_id}/payee-name": {"name": "王小明", "consent": True},
     "POST /v1/recoveries/{recovery_id}/payments": {"amount_fen": 100, "reference": "商户转账 001"},
     "POST /v1/recoveries/{recovery_id}/contests": {"reason": "顾客入住的正是订单房型"},
     "POST /v1/recoveries/{recovery_id}/write-offs": {"reason": "商户申辩成立"},

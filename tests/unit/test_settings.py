@@ -99,10 +99,19 @@ def test_every_environment_but_development_refuses_what_only_development_may_hav
         wechatpay_gateway_url="https://api.mch.weixin.qq.com",
         alipay_gateway_url="https://openapi.alipay.com/gateway.do",
         notify_base_url="https://complaints.example.com",
+        payee_name_secret="n" * 40,
     )
     CompensationSettings(**real_compensation)
     with pytest.raises(ValidationError, match="demo key"):
         CompensationSettings(**{**real_compensation, "wechatpay_apiv3_key": "demo-apiv3-key-0123456789abcdef0"})
+    for change, finding in (
+        ({"payee_name_secret": "dev-only-payee-name-secret-change-me-0123456789"}, "PAYEE_NAME_SECRET must be"),
+        ({"payee_name_secret": "short"}, "PAYEE_NAME_SECRET must be"),
+        ({"payee_name_secret": SECRET}, "must differ from the internal secret"),
+        ({"payee_name_previous_secret": "short"}, "PAYEE_NAME_PREVIOUS_SECRET is too short"),
+    ):
+        with pytest.raises(ValidationError, match=finding):
+            CompensationSettings(**{**real_compensation, **change})
     with pytest.raises(ValidationError, match="COMPENSATION_NOTIFY_BASE_URL"):
         CompensationSettings(**{**real_compensation, "notify_base_url": "http://127.0.0.1:8000"})
 

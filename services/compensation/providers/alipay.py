@@ -117,10 +117,14 @@ class AlipayTransfers:
             reason=answer.get("fail_reason") if state == "failed" else None,
         )
 
+    def payee_name_required(self, amount_fen: int) -> bool:
+        return False  # Alipay checks a name when one is given (payee_info.name), and needs none by user id
+
     async def transfer(
         self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
     ) -> TransferResult:
-        """Transfer to the user's Alipay account; `out_no` is out_biz_no, so a repeat never pays twice."""
+        """Transfer to the user's Alipay account; `out_no` is out_biz_no, so a repeat never pays twice. A given
+        `user_name` goes as payee_info.name, which Alipay checks against the account."""
         payee_info = {"identity": payee, "identity_type": "ALIPAY_USER_ID"}
         if user_name:
             payee_info["name"] = user_name

@@ -63,10 +63,15 @@ class PayoutProvider(Protocol):
 
     name: str  # "wechat" or "alipay"
 
+    def payee_name_required(self, amount_fen: int) -> bool:
+        """Whether a transfer of this amount needs the payee's real name (the worker holds it back without one)."""
+        ...
+
     async def transfer(
         self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
     ) -> TransferResult:
-        """Pay `amount_fen` to `payee`; the same `out_no` never pays twice."""
+        """Pay `amount_fen` to `payee`; the same `out_no` never pays twice. `user_name`, the payee's real name,
+        goes as the provider wants it (encrypted for WeChat Pay) and the provider checks it against the account."""
         ...
 
     async def query(self, out_no: str) -> TransferResult:

@@ -154,10 +154,16 @@ class WeChatPayTransfers:
             reason=bill.get("fail_reason") if state == "failed" else None,
         )
 
+    def payee_name_required(self, amount_fen: int) -> bool:
+        return amount_fen >= NAME_REQUIRED_FROM_FEN
+
     async def transfer(
         self, *, out_no: str, payee: str, amount_fen: int, remark: str, user_name: str | None = None
     ) -> TransferResult:
-        """Transfer to the user's WeChat balance; `out_no` is out_bill_no, so a repeat never pays twice."""
+        """Transfer to the user's WeChat balance; `out_no` is out_bill_no, so a repeat never pays twice.
+
+        `user_name` goes as WeChat Pay requires it: the SDK encrypts it with WeChat Pay's public key (RSA-OAEP)
+        and names that key in the `Wechatpay-Serial` header (in public-key mode, the public key id)."""
         if amount_fen >= NAME_REQUIRED_FROM_FEN and not user_name:
             # The SDK would raise a bare Exception before sending: say it in our words instead.
             return TransferResult(

@@ -10,6 +10,10 @@ is refused with a business failure (40004). Alipay's own sub_code for a user who
 the documentation we could check, so the fake's `USER_NOT_SUBSCRIBED` stands in for it; the adapter treats
 every business failure as final, whatever its sub_code. A value over 50 characters is refused with
 `USER_KEYWORD_LENGTH_ERROR`, as Alipay does.
+
+A transfer that names its payee (`payee_info.name`) is checked against `app.state.real_names` (user id ->
+the account holder's real name; an id not there takes any name) and refused with `PAYEE_USER_INFO_ERROR`
+when it differs; the names transfers gave are kept in `app.state.payee_names` by out_biz_no.
 """
 
 from __future__ import annotations
@@ -71,6 +75,11 @@ def _digits(appid: str, name: str, salt: str, count: int) -> str:
     return str(number % 10**count).zfill(count)
 
 
+def user_id_for(appid: str, name: str) -> str:
+    """The Alipay user id the fake gives the auth code `demo-<name>` under `appid` (tests name payees with it)."""
+    return "2088" + _digits(appid, name, "user", 12)
+
+
 def _error(code: str, msg: str, sub_code: str, sub_msg: str) -> dict[str, Any]:
     return {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg}
 
@@ -95,6 +104,11 @@ def create_alipay_fake(
     app.state.transfer_calls = 0
     app.state.notifications: list[dict[str, Any]] = []
     app.state.failing_payees: set[str] = set()
+    # The account holders' real names, by user id, as Alipay knows them: a transfer naming the payee
+    # (payee_info.name) is refused when the name differs. An id not here takes any name (the fake cannot
+    # know it). What each transfer named is kept in `payee_names`, by out_biz_no.
+    app.state.real_names: dict[str, str] = {}
+    app.state.payee_names: dict[str, str] = {}
     app.state.sent_messages: list[dict[str, Any]] = []
     app.state.unsubscribed_users: set[str] = set()
     app.state.background = set()
@@ -110,7 +124,7 @@ def create_alipay_fake(
         name = match.group(1)
         return _ok(
             {
-                "user_id": "2088" + _digits(appid, name, "user", 12),
+                "user_id": user_id_for(appid, name),
                 "open_id": "0" + _digits(appid, name, "open", 20),
                 "access_token": "authusr" + secrets.token_hex(12),
                 "expires_in": 1296000,
@@ -167,6 +181,12 @@ def create_alipay_fake(
         if order is not None and (order["trans_amount"], order["payee"]) != (amount, payee):
             return _business_error("PAYMENT_INFO_INCONSISTENCY", "两次请求商户单号一样，但是参数不一致"), False
         if order is None or order["status"] == "FAIL":  # a failed order may be sent again under the same number
+            name = (biz.get("payee_info") or {}).get("name")
+            if name is not None:
+                app.state.payee_names[out_biz_no] = name
+                known = app.state.real_names.get(payee)
+                if not isinstance(name, str) or not name.strip() or (known is not None and known != name):
+                    return _business_error("PAYEE_USER_INFO_ERROR", "支付宝账号和姓名不匹配，请确认姓名是否正确"), False
             failing = payee in app.state.failing_payees
             order = {
                 "out_biz_no": out_biz_no,

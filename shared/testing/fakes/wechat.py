@@ -33,6 +33,11 @@ def _stable(appid: str, name: str, salt: str, length: int) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
 
 
+def openid_for(appid: str, name: str) -> str:
+    """The openid the fake gives the login code `demo-<name>` under `appid` (tests name payees with it)."""
+    return "o" + _stable(appid, name, "openid", 27)
+
+
 def create_wechat_fake(appid: str, secret: str) -> FastAPI:
     """The fake as an ASGI app; misbehaviour through `app.state.faults` or `POST /_fake/faults`."""
     app = FastAPI(title="WeChat (local fake)", openapi_url=None)
@@ -108,7 +113,7 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         name = match.group(1)
         session_key = base64.b64encode(hashlib.sha256(f"sk:{appid}:{name}".encode()).digest()[:16]).decode()
         return {
-            "openid": "o" + _stable(appid, name, "openid", 27),
+            "openid": openid_for(appid, name),
             "session_key": session_key,
             "unionid": "u" + _stable(appid, name, "unionid", 27),
         }

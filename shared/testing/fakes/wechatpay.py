@@ -7,6 +7,13 @@ ACCEPTED at once and finishes ~50 ms later, when a notification (resource encryp
 under the APIv3 key) goes to its notify_url. Misbehaviour on demand through `POST /_fake/faults`
 (faults.py): timeout, error500, accept_then_timeout, duplicate_notification, forged_notification,
 tampered_amount_notification.
+
+The payee's real name (`user_name`) is checked as WeChat Pay does: from 2,000 yuan a transfer without it is
+refused (400 PARAM_ERROR); given, it must be encrypted with the platform public key (RSA-OAEP, SHA-1, base64)
+and the request must name that key in `Wechatpay-Serial` (the public key id), else 400 PARAM_ERROR. The fake
+decrypts it with the platform private key and compares it with `app.state.real_names` (openid -> the
+account holder's real name; an openid not there takes any name): a different name fails the bill with
+`NAME_NOT_CORRECT`. What each transfer named, decrypted, is kept in `app.state.user_names` by out_bill_no.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from shared.testing.fakes.faults import install_faults
 
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 _TRANSFER_PATH = "/v3/fund-app/mch-transfer/transfer-bills"
+NAME_REQUIRED_FROM_FEN = 200_000  # 2,000 yuan: from here WeChat Pay wants the payee's real name
 
 
 def _sign(private_key: Any, message: str) -> str:
@@ -63,6 +71,8 @@ def create_wechatpay_fake(
     app.state.transfer_calls = 0
     app.state.notifications: list[dict[str, Any]] = []  # one entry per delivery: url, status, headers, body
     app.state.failing_openids: set[str] = set()
+    app.state.real_names: dict[str, str] = {}  # openid -> the account holder's real name, as WeChat Pay knows it
+    app.state.user_names: dict[str, str] = {}  # out_bill_no -> the user_name the transfer sent, decrypted here
     app.state.background = set()
     app.state.bill_files: dict[str, str] = {}  # bill date -> the CSV as generated when its URL was handed out
     app.state.clock = clock  # tests may swap in their own, so bills fall on the test's days
@@ -189,8 +199,11 @@ def create_wechatpay_fake(
         bill = app.state.bills.get(out_bill_no)
         if bill is None:  # a test cleared the fake meanwhile
             return
+        known, named = app.state.real_names.get(bill["openid"]), app.state.user_names.get(out_bill_no)
         if bill["openid"] in app.state.failing_openids:
             bill.update(state="FAIL", fail_reason="PAYEE_ACCOUNT_ABNORMAL")
+        elif named is not None and known is not None and named != known:
+            bill.update(state="FAIL", fail_reason="NAME_NOT_CORRECT")
         else:
             bill["state"] = "SUCCESS"
             bill.pop("fail_reason", None)
@@ -210,12 +223,27 @@ def create_wechatpay_fake(
         amount, openid = body.get("transfer_amount"), body.get("openid")
         if not isinstance(amount, int) or amount <= 0 or not openid:
             return error(400, "PARAM_ERROR", "transfer_amount and openid are required")
+        user_name: str | None = None
+        if "user_name" in body:
+            if request.headers.get("wechatpay-serial") != public_key_id:
+                return error(400, "PARAM_ERROR", "Wechatpay-Serial 与加密敏感信息所用的微信支付公钥不一致")
+            try:
+                user_name = platform_key.decrypt(
+                    base64.b64decode(str(body["user_name"]), validate=True),
+                    padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+                ).decode("utf-8")
+            except (ValueError, TypeError):
+                return error(400, "PARAM_ERROR", "user_name 解密失败：须用微信支付公钥加密")
+        elif amount >= NAME_REQUIRED_FROM_FEN:
+            return error(400, "PARAM_ERROR", "转账金额>=2000元时，收款用户姓名(user_name)必填")
         bill = app.state.bills.get(out_bill_no)
         if bill is not None:
             if (bill["transfer_amount"], bill["openid"]) != (amount, openid):
                 return error(400, "PARAM_ERROR", "out_bill_no was used for another transfer")
             if bill["state"] == "FAIL":  # a failed bill may be sent again under the same number
                 bill.update(state="ACCEPTED", update_time=now_text())
+                if user_name is not None:
+                    app.state.user_names[out_bill_no] = user_name
                 in_background(finish(out_bill_no))
         else:
             bill = {
@@ -232,6 +260,8 @@ def create_wechatpay_fake(
                 "notify_url": body.get("notify_url"),
             }
             app.state.bills[out_bill_no] = bill
+            if user_name is not None:
+                app.state.user_names[out_bill_no] = user_name
             in_background(finish(out_bill_no))
         if app.state.faults.take("accept_then_timeout") != "none":
             await asyncio.sleep(30)  # the transfer happened; the caller just never hears it
