@@ -351,7 +351,8 @@ async def signing_key(request: Request, caller: Caller) -> SigningKey:
     "/benefits/jwks.json",
     tags=["benefits"],
     response_model=Jwks,
-    responses={200: {"content": {"application/jwk-set+json": {"schema": Jwks.model_json_schema()}}}},
+    # The media type the set is sent as, with the schema response_model puts in the components.
+    responses={200: {"content": {"application/jwk-set+json": {"schema": {"$ref": "#/components/schemas/Jwks"}}}}},
 )
 async def benefit_keys(request: Request, caller: Caller) -> Response:
     """The keys that sign eligibility answers, as a JSON Web Key Set (RFC 7517): the current key first, then the

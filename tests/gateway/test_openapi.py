@@ -145,3 +145,13 @@ async def test_redoc_is_served_with_its_asset_from_the_gateway(stack: Stack) -> 
     asset = await stack.gateway.get("/redoc/assets/redoc.standalone.js")
     assert asset.status_code == 200 and len(asset.content) > 500_000
     assert (await stack.gateway.get("/redoc/assets/redoc.standalone.js.LICENSE.txt")).status_code == 404
+
+
+async def test_every_reference_in_the_document_resolves_within_it(stack: Stack) -> None:
+    """A schema pasted in with its own `$defs` leaves `#/$defs/...` references that no viewer can follow
+    (ReDoc stops with "Invalid reference token: $defs"): every `$ref` points into the document's components."""
+    schema = (await stack.gateway.get("/openapi.json")).json()
+    refs = re.findall(r'"\$ref":\s*"([^"]+)"', json.dumps(schema))
+    assert refs and all(r.startswith("#/components/") for r in refs), sorted({r for r in refs if "components" not in r})
+    names = set(schema["components"]["schemas"])
+    assert {r.rsplit("/", 1)[1] for r in refs if r.startswith("#/components/schemas/")} <= names
