@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,8 +117,34 @@ class ReturnsDesk:
             raise ReturnNotCovered(
                 "Custom-made or altered goods are not covered by the no-reason return.", field="custom_made"
             )
+        r = await self._new(
+            body,
+            region,
+            channel,
+            consumer_id,
+            now,
+            state=R.requested.value,
+            refund_by=now + timedelta(hours=self.settings.return_refund_hours),
+            source_name=region.settings.returns_platform if consumer_id else None,
+        )
+        self._log(r, "requested", actor, body.reason)
+        self.returns.add(r)
+        await self.session.flush()
+        return r
+
+    async def _new(
+        self,
+        body: ReturnIn,
+        region: Region,
+        channel: Channel,
+        consumer_id: str | None,
+        now: datetime,
+        **fields: Any,
+    ) -> ReturnRequest:
+        """A request as the tourist describes it, for the shop they name; `fields` say what becomes of it."""
         merchant = await self._merchant(body)
-        r = ReturnRequest(
+        unit = region.unit(region.settings.returns_unit)
+        return ReturnRequest(
             id=new_id("ret"),
             consumer_id=consumer_id,
             channel=channel.value,
@@ -131,19 +157,13 @@ class ReturnsDesk:
             amount_fen=body.amount_fen,
             reason=body.reason,
             contact_phone=body.contact_phone,
-            state=R.requested.value,
             requested_at=now,
-            refund_by=now + timedelta(hours=self.settings.return_refund_hours),
             overdue=False,
             amount_refunded_fen=0,
             history=[],
-            source_name=region.settings.returns_platform if consumer_id else None,
-            unit_name=unit.name if (unit := region.unit(region.settings.returns_unit)) else None,
+            unit_name=unit.name if unit else None,
+            **fields,
         )
-        self._log(r, "requested", actor, body.reason)
-        self.returns.add(r)
-        await self.session.flush()
-        return r
 
     async def _merchant(self, body: ReturnIn) -> Merchant | None:
         merchant = None
@@ -167,32 +187,19 @@ class ReturnsDesk:
         """Goods bought in another jurisdiction: the desk refers the tourist there (as Panlong's desk did for
         tourists who had bought in Xishuangbanna); kept, concluded at once, on the history and in the report."""
         target = self.regions.get(body.purchase_region_code or "")
-        merchant = await self._merchant(body)
         now = self.clock.now()
         to = body.referred_to or target.handling_unit or target.name
-        r = ReturnRequest(
-            id=new_id("ret"),
-            consumer_id=consumer_id,
-            channel=channel.value,
-            region_code=region.code,
-            merchant_id=merchant.id if merchant else None,
-            merchant_name=merchant.name if merchant else (body.merchant_name or ""),
-            goods=body.goods,
-            receipt_no=body.receipt_no,
-            purchased_on=body.purchased_on,
-            amount_fen=body.amount_fen,
-            reason=body.reason,
-            contact_phone=body.contact_phone,
+        r = await self._new(
+            body,
+            region,
+            channel,
+            consumer_id,
+            now,
             state=R.referred.value,
-            requested_at=now,
             refund_by=now,
-            overdue=False,
             concluded_at=now,
-            amount_refunded_fen=0,
-            history=[],
             referred_to_region=target.code,
             referred_to=to,
-            unit_name=unit.name if (unit := region.unit(region.settings.returns_unit)) else None,
         )
         self._log(r, "requested", actor, body.reason)
         self._log(r, "referred", actor, f"购买地在{target.name}，不属于{region.name}辖区，已转{to}处理")
