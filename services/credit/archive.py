@@ -1,10 +1,8 @@
-"""The credit archive: records in, scores out, and the lists with their notice, defence, expiry and repair.
+"""The credit archive: records in, scores out; its parts put together over one session (`Archive.open`).
 
-Every record rescoring its subject at once (`Archive.record_all`, which takes a batch of events' records
-with a query or statement each) and the batch (`recompute_all`) use the
-one scorer in scorecard.py. Lists follow the scorecard's criteria: the red list follows the grade with
-no notice; the key-supervision and dishonest lists open with a notice, a defence period, then the
-listing for its publication period, which ends by expiry, early removal after the minimum, or repair.
+Every record rescoring its subject at once (`Records.record_all`, which takes a batch of events' records
+with a query or statement each) and the batch (`recompute_all`) use the one scorer in scorecard.py. A new
+score moves the subject's lists (lists.py); an approved repair (repairs.py) moves the score.
 """
 
 from __future__ import annotations
@@ -12,55 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.credit.models import (
-    Consumer,
-    CreditRecord,
-    CreditScore,
-    Listing,
-    Merchant,
-    Practitioner,
-    Repair,
-    ScoreChange,
-)
+from services.credit.errors import RecordNotApplicable
+from services.credit.lists import Lists
+from services.credit.models import CreditRecord, CreditScore, Listing, ScoreChange
+from services.credit.refs import SubjectRef, SubjectRefs
+from services.credit.repairs import Repairs
 from services.credit.scorecard import Line, Result, Scorecard, current, score
-from shared.auth import may_see
 from shared.clock import Clock
-from shared.contracts.credit import ListingDecision, ListName
-from shared.contracts.events import SubjectDelisted, SubjectListed
-from shared.contracts.identity import Identity, Role
-from shared.db import for_update_skip_locked
-from shared.errors import Conflict, InvalidTransition, NotFound, Problem
+from shared.errors import Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
-from shared.pagination import Keyset, key
-
-# The lists, newest listing first, page by key: a listing made between pages never shifts them.
-LISTINGS_NEWEST = Keyset("newest", (key(Listing.listed_at), key(Listing.id)), descending=True)
-
-
-class SubjectNotFound(NotFound):
-    code, title = "subject_not_found", "Subject not found"
-
-
-class ListingNotFound(NotFound):
-    code, title = "listing_not_found", "Listing not found"
-
-
-class RepairNotFound(NotFound):
-    code, title = "repair_not_found", "Repair application not found"
-
-
-class RecordNotApplicable(Problem):
-    status, code, title = 422, "record_kind_not_applicable", "Record kind does not apply"
-
-
-class DurationOutOfBounds(Problem):
-    status, code, title = 422, "duration_out_of_bounds", "Publication period out of bounds"
 
 
 class FutureTimestamp(Problem):
@@ -68,30 +32,26 @@ class FutureTimestamp(Problem):
 
 
 @dataclass(frozen=True)
-class SubjectRef:
-    """Whom credit is about, with the owner fields visibility needs."""
+class Archive:
+    """The archive over one session, in the parts that change apart: whom it is about (`refs`), records and
+    scores (`records`), the lists (`lists`) and credit repair (`repairs`)."""
 
-    id: str
-    kind: str  # merchant, practitioner, consumer
-    name: str | None
-    region_code: str | None
-    merchant_id: str | None  # the merchant itself, or the practitioner's employer
+    refs: SubjectRefs
+    records: Records
+    lists: Lists
+    repairs: Repairs
 
-    def visible_to(self, caller: Identity) -> bool:
-        if self.kind == "consumer" and caller.role == Role.official:
-            return True  # officials handle consumers' complaints wherever they come from
-        return may_see(
-            caller,
-            consumer=self.id if self.kind == "consumer" else None,
-            merchant=self.merchant_id,
-            region=self.region_code,
-        )
-
-    def speaks_for(self, caller: Identity) -> bool:
-        """The subject's own side: the consumer, or the merchant's staff (for itself and its practitioners)."""
-        if self.kind == "consumer":
-            return caller.role == Role.consumer and caller.subject == self.id
-        return caller.role == Role.merchant_staff and caller.merchant_id == self.merchant_id
+    @classmethod
+    def open(
+        cls, session: AsyncSession, clock: Clock, outbox: Outbox, defence_days: int, card: Scorecard | None = None
+    ) -> Archive:
+        """The parts with the current scorecard (or `card`), each given the ones it calls."""
+        card = card or current()
+        refs = SubjectRefs(session=session, clock=clock)
+        lists = Lists(session=session, clock=clock, outbox=outbox, card=card, defence_days=defence_days, refs=refs)
+        records = Records(session=session, clock=clock, card=card, refs=refs, lists=lists)
+        repairs = Repairs(session=session, clock=clock, refs=refs, lists=lists, records=records)
+        return cls(refs=refs, records=records, lists=lists, repairs=repairs)
 
 
 @dataclass(frozen=True)
@@ -111,63 +71,15 @@ class Entry:
 
 
 @dataclass
-class Archive:
+class Records:
+    """Credit records made and voided, each subject rescored with them, and the score's history."""
+
     session: AsyncSession
     clock: Clock
-    outbox: Outbox
-    defence_days: int
-    card: Scorecard | None = None
+    card: Scorecard
+    refs: SubjectRefs
+    lists: Lists
 
-    def __post_init__(self) -> None:
-        self.card = self.card or current()
-
-    # --- subjects ---------------------------------------------------------------------------------
-    async def subject(self, subject_id: str, *, consumer_on_first_use: bool = False) -> SubjectRef | None:
-        return (await self.subjects({subject_id: consumer_on_first_use})).get(subject_id)
-
-    async def subjects(self, wanted: dict[str, bool]) -> dict[str, SubjectRef]:
-        """The subjects of these ids that exist, a query per kind; a consumer whose id maps to True is made
-        on first use (a consumer's credit is keyed by their platform id)."""
-        by_kind: dict[type, list[str]] = {}
-        for subject_id in wanted:
-            model = (
-                Merchant
-                if subject_id.startswith("mer_")
-                else (Practitioner if subject_id.startswith("prc_") else Consumer)
-            )
-            by_kind.setdefault(model, []).append(subject_id)
-        found: dict[str, SubjectRef] = {}
-        for model, ids in by_kind.items():
-            rows = (await self.session.scalars(select(model).where(model.id.in_(ids)))).all()
-            for row in rows:
-                if isinstance(row, Merchant):
-                    found[row.id] = SubjectRef(row.id, "merchant", row.name, row.region_code, row.id)
-                elif isinstance(row, Practitioner):
-                    found[row.id] = SubjectRef(row.id, "practitioner", row.name, row.region_code, row.merchant_id)
-                else:
-                    found[row.id] = SubjectRef(row.id, "consumer", None, None, None)
-            if model is Consumer:
-                made = [
-                    Consumer(id=subject_id, honours=[], created_at=self.clock.now())
-                    for subject_id in ids
-                    if subject_id not in found and wanted[subject_id]
-                ]
-                for consumer in made:
-                    found[consumer.id] = SubjectRef(consumer.id, "consumer", None, None, None)
-                if made:
-                    self.session.add_all(made)
-                    await self.session.flush()
-        return found
-
-    async def visible_subject(self, subject_id: str, caller: Identity) -> SubjectRef:
-        ref = await self.subject(
-            subject_id, consumer_on_first_use=caller.role == Role.consumer and caller.subject == subject_id
-        )
-        if ref is None or not ref.visible_to(caller):
-            raise SubjectNotFound(f"No credit subject {subject_id} that you may see.")
-        return ref
-
-    # --- records and scores -----------------------------------------------------------------------
     async def record_and_rescore(
         self,
         ref: SubjectRef,
@@ -243,13 +155,13 @@ class Archive:
                     await self.session.scalars(select(CreditScore).where(CreditScore.subject_id.in_(ids)))
                 ).all()
             }
-            listings = await self.open_listings_of(ids)
+            listings = await self.lists.open_listings_of(ids)
             for subject_id, (ref, added) in touched.items():
                 cause = " ".join(f"record {r.kind} {r.id}" for r in added)[:200]
                 await self._rescored(
                     ref, lines.get(subject_id, []), rows.get(subject_id), listings.get(subject_id, []), cause=cause
                 )
-                await self.check_record_triggers(ref, added)
+                await self.lists.check_record_triggers(ref, added)
         return added_by_entry
 
     async def void(self, reference: str, *, by: str, kinds: frozenset[str] | None, reason: str) -> list[CreditRecord]:
@@ -267,7 +179,7 @@ class Archive:
         for record in voided:
             record.voided_at, record.void_reason = now, reason[:200]
         await self.session.flush()
-        refs = await self.subjects({record.subject_id: False for record in voided})
+        refs = await self.refs.subjects({record.subject_id: False for record in voided})
         for ref in refs.values():
             await self.rescore(ref, cause=f"{reason} {reference}"[:200])
         return voided
@@ -296,7 +208,7 @@ class Archive:
             ref,
             await self.lines(ref.id),
             await self.session.get(CreditScore, ref.id),
-            await self.open_listings(ref.id),
+            await self.lists.open_listings(ref.id),
             cause=cause,
         )
 
@@ -320,7 +232,7 @@ class Archive:
                     scorecard=self.card.version,
                 )
             )
-        await self.follow_grade(ref, result.grade, open_now)
+        await self.lists.follow_grade(ref, result.grade, open_now)
         return row
 
     def store(self, row: CreditScore | None, subject_id: str, kind: str, result: Result, now: datetime) -> CreditScore:
@@ -336,294 +248,6 @@ class Archive:
         grade = await self.session.scalar(select(CreditScore.grade).where(CreditScore.subject_id == subject_id))
         return grade or self.card.grade_of(self.card.base)
 
-    # --- lists ------------------------------------------------------------------------------------
-    async def open_listings(self, subject_id: str) -> list[Listing]:
-        return (await self.open_listings_of([subject_id])).get(subject_id, [])
-
-    async def open_listings_of(self, subject_ids: list[str]) -> dict[str, list[Listing]]:
-        listings: dict[str, list[Listing]] = {}
-        for listing in (
-            await self.session.scalars(
-                select(Listing)
-                .where(Listing.subject_id.in_(subject_ids), Listing.state != "ended")
-                .order_by(Listing.noticed_at)
-            )
-        ).all():
-            listings.setdefault(listing.subject_id, []).append(listing)
-        return listings
-
-    async def follow_grade(self, ref: SubjectRef, grade: str, open_now: list[Listing] | None = None) -> None:
-        """Red list in and out with the grade; a grade that meets a list's criteria opens a notice.
-        `open_now`: the subject's open listings, when the caller has read them."""
-        if open_now is None:
-            open_now = await self.open_listings(ref.id)
-        open_lists = {listing.list_name: listing for listing in open_now}
-        for name, rule in self.card.lists.items():
-            if ref.kind not in rule.applies_to:
-                continue
-            meets = grade in rule.grades
-            if rule.automatic:
-                if meets and name not in open_lists and not _has_any(open_lists, "dishonest", "key_supervision"):
-                    await self._list_now(self._new_listing(ref, name, f"信用等级 {grade}", [], "system"))
-                elif not meets and name in open_lists:
-                    await self._end(open_lists[name], "criteria_no_longer_met", "system", f"信用等级 {grade}")
-            elif meets and name not in open_lists:
-                await self.open_notice(ref, ListName(name), reason=f"信用等级降为 {grade}", basis=[], by="system")
-
-    async def check_record_triggers(self, ref: SubjectRef, added: list[CreditRecord]) -> None:
-        now = self.clock.now()
-        for name, rule in self.card.lists.items():
-            if ref.kind not in rule.applies_to:
-                continue
-            for record in added:
-                trigger = rule.records.get(record.kind)
-                if trigger is None:
-                    continue
-                recent = list(
-                    (
-                        await self.session.scalars(
-                            select(CreditRecord.id).where(
-                                CreditRecord.subject_id == ref.id,
-                                CreditRecord.kind == record.kind,
-                                CreditRecord.repaired_at.is_(None),
-                                CreditRecord.voided_at.is_(None),
-                                CreditRecord.occurred_at >= now - timedelta(days=trigger.within_days),
-                            )
-                        )
-                    ).all()
-                )
-                if len(recent) >= trigger.count and not any(
-                    listing.list_name == name for listing in await self.open_listings(ref.id)
-                ):
-                    label = self.card.records[record.kind].label
-                    await self.open_notice(
-                        ref, ListName(name), reason=f"{label}（{len(recent)} 次）", basis=recent, by="system"
-                    )
-
-    def _new_listing(self, ref: SubjectRef, name: str, reason: str, basis: list[str], by: str) -> Listing:
-        listing = Listing(
-            id=new_id("lst"),
-            subject_id=ref.id,
-            subject_kind=ref.kind,
-            region_code=ref.region_code,
-            list_name=name,
-            state="noticed",
-            reason=reason,
-            basis=basis,
-            opened_by=by,
-        )
-        self.session.add(listing)
-        return listing
-
-    async def open_notice(
-        self,
-        ref: SubjectRef,
-        list_name: ListName,
-        *,
-        reason: str,
-        basis: list[str],
-        by: str,
-        duration_days: int | None = None,
-    ) -> Listing:
-        """Tell the subject it is to be listed; it may state its case until the defence period ends."""
-        rule = self.card.lists[list_name.value]
-        if rule.automatic:
-            raise InvalidTransition(
-                f"The {list_name.value} list follows the grade; it takes no notices.", code="list_is_automatic"
-            )
-        if ref.kind not in rule.applies_to:
-            raise RecordNotApplicable(f"The {list_name.value} list does not apply to a {ref.kind}.")
-        duration = duration_days or rule.default_days
-        assert rule.min_days is not None and rule.max_days is not None and duration is not None
-        if not rule.min_days <= duration <= rule.max_days:
-            raise DurationOutOfBounds(
-                f"The {list_name.value} list publishes for {rule.min_days} to {rule.max_days} days, not {duration}."
-            )
-        if any(listing.list_name == list_name.value for listing in await self.open_listings(ref.id)):
-            raise Conflict(
-                f"{ref.id} is already on notice for or on the {list_name.value} list.", code="already_on_list"
-            )
-        now = self.clock.now()
-        listing = self._new_listing(ref, list_name.value, reason, basis, by)
-        listing.duration_days, listing.noticed_at = duration, now
-        listing.defence_until = now + timedelta(days=self.defence_days)
-        await self.session.flush()
-        return listing
-
-    async def _list_now(self, listing: Listing) -> None:
-        now = self.clock.now()
-        rule = self.card.lists[listing.list_name]
-        listing.state, listing.listed_at = "listed", now
-        if listing.duration_days:
-            listing.until = now + timedelta(days=listing.duration_days)
-            listing.removable_from = now + timedelta(days=rule.min_days or 0)
-        await self.outbox.emit(
-            self.session, SubjectListed(subject_id=listing.subject_id, list_name=listing.list_name, until=listing.until)
-        )
-        await self.session.flush()
-
-    async def _end(self, listing: Listing, why: str, by: str, note: str | None) -> None:
-        was_listed = listing.state == "listed"
-        listing.state, listing.ended_at, listing.end_reason = "ended", self.clock.now(), why
-        listing.decided_by, listing.decision_note = by, note
-        if was_listed:
-            await self.outbox.emit(
-                self.session, SubjectDelisted(subject_id=listing.subject_id, list_name=listing.list_name)
-            )
-        await self.session.flush()
-
-    async def listing(self, listing_id: str, caller: Identity) -> tuple[Listing, SubjectRef]:
-        listing = await self.session.get(Listing, listing_id)
-        ref = listing and await self.subject(listing.subject_id)
-        if listing is None or ref is None or not (ref.visible_to(caller) or ref.speaks_for(caller)):
-            raise ListingNotFound(f"No listing {listing_id} that you may see.")
-        return listing, ref
-
-    async def defend(self, listing: Listing, ref: SubjectRef, caller: Identity, statement: str) -> Listing:
-        """The subject states its case (陈述申辩) within the defence period; an official then decides."""
-        if not ref.speaks_for(caller):
-            raise ListingNotFound(f"No listing {listing.id} of yours.")
-        if listing.state != "noticed":
-            raise InvalidTransition("Only a notice can be answered.", code="not_on_notice", state=listing.state)
-        if listing.defence is not None:
-            raise Conflict("The case has already been stated.", code="defence_already_stated")
-        if listing.defence_until is not None and self.clock.now() > listing.defence_until:
-            raise Conflict("The defence period is over.", code="defence_period_over")
-        listing.defence, listing.defence_at = statement, self.clock.now()
-        return listing
-
-    async def decide(self, listing: Listing, caller: Identity, decision: ListingDecision, note: str) -> Listing:
-        """An official lists now, withdraws the notice, or removes a listing early after its minimum."""
-        if decision in (ListingDecision.list, ListingDecision.withdraw) and listing.state != "noticed":
-            raise InvalidTransition(
-                "Only a notice can be listed or withdrawn.", code="not_on_notice", state=listing.state
-            )
-        if decision == ListingDecision.list:
-            listing.decided_by, listing.decision_note = caller.subject, note
-            await self._list_now(listing)
-        elif decision == ListingDecision.withdraw:
-            await self._end(listing, "withdrawn", caller.subject, note)
-        else:
-            if listing.state != "listed" or listing.removable_from is None:
-                raise InvalidTransition(
-                    "Only a listing with a publication period can be removed early.",
-                    code="not_removable",
-                    state=listing.state,
-                )
-            if self.clock.now() < listing.removable_from:
-                raise Conflict(
-                    f"The minimum publication period runs until {listing.removable_from.isoformat()}.",
-                    code="minimum_period_not_over",
-                    params={"removable_from": listing.removable_from.date().isoformat()},
-                )
-            await self._end(listing, "removed_early", caller.subject, note)
-        return listing
-
-    async def run_due(self) -> int:
-        """The scheduler's pass: notices whose defence period ended unanswered are listed; listings expire."""
-        now = self.clock.now()
-        # Claimed with SKIP LOCKED: replicas running this at once each take different rows.
-        claim = for_update_skip_locked(self.session)
-        due = (
-            await self.session.scalars(
-                select(Listing)
-                .where(Listing.state == "noticed", Listing.defence_until <= now, Listing.defence.is_(None))
-                .order_by(Listing.defence_until)
-                .limit(500)
-                .with_for_update(**claim)
-            )
-        ).all()
-        for listing in due:
-            listing.decided_by, listing.decision_note = "system", "陈述申辩期满未申辩"
-            await self._list_now(listing)
-        expired = (
-            await self.session.scalars(
-                select(Listing)
-                .where(Listing.state == "listed", Listing.until <= now)
-                .order_by(Listing.until)
-                .limit(500)
-                .with_for_update(**claim)
-            )
-        ).all()
-        for listing in expired:
-            await self._end(listing, "expired", "system", None)
-        return len(due) + len(expired)
-
-    async def listed(self, list_name: ListName, caller: Identity, *, cursor: str | None, limit: int) -> list[Listing]:
-        """Who is on the list, newest first, after `cursor` (one row more when there is more)."""
-        query = select(Listing).where(Listing.list_name == list_name.value, Listing.state == "listed")
-        if caller.role not in (Role.admin, Role.official):
-            query = query.where(Listing.subject_kind != "consumer")  # the public list names no consumer
-        return list((await self.session.scalars(LISTINGS_NEWEST.page(query, cursor, limit))).all())
-
-    # --- repair -----------------------------------------------------------------------------------
-    async def apply_for_repair(
-        self, listing: Listing, ref: SubjectRef, caller: Identity, statement: str, evidence: list[str]
-    ) -> Repair:
-        if not ref.speaks_for(caller):
-            raise ListingNotFound(f"No listing {listing.id} of yours.")
-        if listing.state != "listed" or listing.list_name == ListName.red.value:
-            raise InvalidTransition(
-                "Only a current key-supervision or dishonest listing can be repaired.",
-                code="listing_not_repairable",
-                state=listing.state,
-            )
-        if listing.removable_from and self.clock.now() < listing.removable_from:
-            raise Conflict(
-                f"Credit repair can be applied for from {listing.removable_from.isoformat()}, the end "
-                "of the minimum publication period.",
-                code="repair_too_early",
-                params={"removable_from": listing.removable_from.date().isoformat()},
-            )
-        if await self.session.scalar(
-            select(Repair.id).where(Repair.listing_id == listing.id, Repair.state == "pending")
-        ):
-            raise Conflict("A repair application for this listing is waiting for a decision.", code="repair_pending")
-        repair = Repair(
-            id=new_id("rep"),
-            listing_id=listing.id,
-            subject_id=ref.id,
-            region_code=ref.region_code,
-            applicant=caller.subject,
-            statement=statement,
-            evidence=evidence,
-            state="pending",
-            created_at=self.clock.now(),
-        )
-        self.session.add(repair)
-        await self.session.flush()
-        return repair
-
-    async def repair(self, repair_id: str, caller: Identity) -> Repair:
-        repair = await self.session.get(Repair, repair_id)
-        ref = repair and await self.subject(repair.subject_id)
-        if repair is None or ref is None or not (ref.visible_to(caller) or ref.speaks_for(caller)):
-            raise RepairNotFound(f"No repair application {repair_id} that you may see.")
-        return repair
-
-    async def decide_repair(self, repair: Repair, caller: Identity, approve: bool, note: str) -> Repair:
-        """Approved: the listing ends, the records behind it count at the repaired factor, the score moves."""
-        if repair.state != "pending":
-            raise InvalidTransition(
-                f"This application was already {repair.state}.", code="already_decided", state=repair.state
-            )
-        now = self.clock.now()
-        repair.state = "approved" if approve else "rejected"
-        repair.decided_by, repair.decided_at, repair.decision_note = caller.subject, now, note
-        if approve:
-            listing = await self.session.get(Listing, repair.listing_id)
-            assert listing is not None
-            await self._end(listing, "repaired", caller.subject, note)
-            if listing.basis:
-                await self.session.execute(
-                    update(CreditRecord).where(CreditRecord.id.in_(listing.basis)).values(repaired_at=now)
-                )
-            ref = await self.subject(repair.subject_id)
-            assert ref is not None
-            await self.rescore(ref, cause=f"repair {repair.id}")
-        return repair
-
-    # --- reading ----------------------------------------------------------------------------------
     async def history(self, subject_id: str, limit: int = 20) -> list[ScoreChange]:
         return list(
             (
@@ -635,19 +259,6 @@ class Archive:
                 )
             ).all()
         )
-
-    async def listings_of(self, subject_id: str) -> list[Listing]:
-        return list(
-            (
-                await self.session.scalars(
-                    select(Listing).where(Listing.subject_id == subject_id).order_by(Listing.id.desc())
-                )
-            ).all()
-        )
-
-
-def _has_any(open_lists: dict[str, Listing], *names: str) -> bool:
-    return any(name in open_lists for name in names)
 
 
 async def recompute_all(
@@ -763,11 +374,11 @@ async def _write_scores(
                 for sid, _, r in changes
             ],
         )
-        archive = Archive(session=session, clock=clock, outbox=outbox, defence_days=defence_days, card=card)
+        archive = Archive.open(session, clock, outbox, defence_days, card)
         regraded = {sid: r.grade for sid, _, r in changes if sid in old and old[sid][1] != r.grade}
-        refs = await archive.subjects(dict.fromkeys(regraded, False)) if regraded else {}
+        refs = await archive.refs.subjects(dict.fromkeys(regraded, False)) if regraded else {}
         for sid, grade in regraded.items():
             if sid in refs:
-                await archive.follow_grade(refs[sid], grade)
+                await archive.lists.follow_grade(refs[sid], grade)
     await session.commit()
     return len(changes)

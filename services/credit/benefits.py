@@ -28,25 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import external
-from services.credit.archive import Archive
+from services.credit.archive import Records
+from services.credit.errors import AlreadyRedeemed, BenefitNotFound, NotEligible
 from services.credit.models import Consumer, Listing, Merchant, Redemption
 from services.credit.scorecard import DATA
 from shared.clock import SHANGHAI
 from shared.contracts.credit import Eligibility, SigningKey
-from shared.errors import Conflict, NotFound
 from shared.ids import new_id
-
-
-class BenefitNotFound(NotFound):
-    code, title = "benefit_not_found", "Benefit not found"
-
-
-class NotEligible(Conflict):
-    code, title = "benefit_not_eligible", "Not eligible for this benefit"
-
-
-class AlreadyRedeemed(Conflict):
-    code, title = "benefit_already_redeemed", "Benefit already used"
 
 
 class BenefitRule(BaseModel):
@@ -155,14 +143,14 @@ def verify(answer: dict[str, Any], public_key_b64: str) -> bool:
 @dataclass
 class Benefits:
     session: AsyncSession
-    archive: Archive
+    records: Records
     signer: Signer
     valid_seconds: int
     issuer: str
 
     async def reasons_against(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> tuple[list[str], str]:
         """Why not (stable codes), and the consumer's grade; no reasons means eligible."""
-        now = self.archive.clock.now()
+        now = self.records.clock.now()
         today = now.astimezone(SHANGHAI).date()
         reasons = []
         if (rule.valid_from and today < rule.valid_from) or (rule.valid_until and today > rule.valid_until):
@@ -173,7 +161,7 @@ class Benefits:
             reasons.append("merchant_not_covered")
         if rule.requires_alliance and not merchant.in_integrity_alliance:
             reasons.append("merchant_not_in_alliance")
-        grade = await self.archive.grade_of(consumer_id)
+        grade = await self.records.grade_of(consumer_id)
         consumer = await self.session.get(Consumer, consumer_id)
         honours = set(consumer.honours if consumer else ())
         if (
@@ -205,7 +193,7 @@ class Benefits:
     async def check(self, rule: BenefitRule, consumer_id: str, merchant: Merchant) -> dict[str, Any]:
         """The answer's fields (who, what, where, eligible or why not, until when), not yet signed."""
         reasons, grade = await self.reasons_against(rule, consumer_id, merchant)
-        now = self.archive.clock.now()
+        now = self.records.clock.now()
         return {
             "answer_id": new_id("ans"),
             "benefit": rule.code,
@@ -250,7 +238,7 @@ class Benefits:
             merchant_id=merchant.id,
             limit_key=rule.limit_key(merchant.id, redemption_id),
             redeemed_by=by,
-            redeemed_at=self.archive.clock.now(),
+            redeemed_at=self.records.clock.now(),
         )
         self.session.add(redemption)
         try:

@@ -31,7 +31,7 @@ async def seed_demo() -> int:
             subjects = Subjects(session=session, clock=system_clock, outbox=books)
             codes = Codes(
                 session=session,
-                archive=Archive(session=session, clock=system_clock, outbox=books, defence_days=settings.defence_days),
+                records=Archive.open(session, system_clock, books, settings.defence_days).records,
                 public_base_url=settings.public_base_url,
             )
             for raw in demo_data(settings)["merchants"]:

@@ -17,30 +17,15 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.archive import Archive
+from services.credit.archive import Records
+from services.credit.errors import CodeNotFound, CodeReplaced, CodeSuspended, RatingTooSoon
 from services.credit.models import AssuredCode, CreditRecord, CreditScore, Listing, Merchant
 from shared.contracts.credit import PublicProfile
-from shared.errors import Conflict, NotFound, Problem
+from shared.errors import Conflict
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 RATING_INTERVAL = timedelta(days=30)
-
-
-class CodeNotFound(NotFound):
-    code, title = "code_not_found", "Code not found"
-
-
-class CodeSuspended(Problem):
-    status, code, title = 410, "code_suspended", "Code suspended"
-
-
-class CodeReplaced(Problem):
-    status, code, title = 410, "code_replaced", "Code replaced"
-
-
-class RatingTooSoon(Conflict):
-    code, title = "rating_too_soon", "Already rated recently"
 
 
 def new_code() -> str:
@@ -50,7 +35,7 @@ def new_code() -> str:
 @dataclass
 class Codes:
     session: AsyncSession
-    archive: Archive
+    records: Records
     public_base_url: str
 
     def url(self, code: str) -> str:
@@ -61,7 +46,7 @@ class Codes:
             code=new_code(),
             merchant_id=merchant.id,
             state="active",
-            issued_at=self.archive.clock.now(),
+            issued_at=self.records.clock.now(),
             changed_by=by,
             note=note,
         )
@@ -154,10 +139,10 @@ class Codes:
             industry=first.industry,
             region_code=first.region_code,
             address=first.address,
-            grade=first.grade if first.grade is not None else self.archive.card.grade_of(self.archive.card.base),
+            grade=first.grade if first.grade is not None else self.records.card.grade_of(self.records.card.base),
             badges=badges,
             warnings=sorted(listed - {"red"}),
-            figures=first.figures if first.figures else {"days": self.archive.card.figures_days},
+            figures=first.figures if first.figures else {"days": self.records.card.figures_days},
             rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
             complain={
                 "method": "POST",
@@ -166,26 +151,26 @@ class Codes:
                 "prefill": {"merchant_id": first.id, "region_code": first.region_code, "industry": first.industry},
             },
             updated_at=first.computed_at,
-            grade_scale=dict(self.archive.card.grades),
+            grade_scale=dict(self.records.card.grades),
         )
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
         if code.state != "active":
             raise Conflict("The code is already suspended.", code="code_already_suspended")
-        code.state, code.changed_at, code.changed_by, code.note = "suspended", self.archive.clock.now(), by, note
+        code.state, code.changed_at, code.changed_by, code.note = "suspended", self.records.clock.now(), by, note
         return code
 
     async def reissue(self, merchant: Merchant, by: str, note: str) -> AssuredCode:
         """A new code for the merchant; the old one (active or suspended) answers code_replaced from now on."""
         old = await self.current(merchant.id)
         if old is not None:
-            old.state, old.changed_at, old.changed_by, old.note = "replaced", self.archive.clock.now(), by, note
+            old.state, old.changed_at, old.changed_by, old.note = "replaced", self.records.clock.now(), by, note
         return await self.issue(merchant, by, note)
 
     async def rate(self, value: str, consumer_id: str, stars: int, comment: str | None) -> CreditRecord:
         """Code evaluate: a consumer rates the merchant, at most once in RATING_INTERVAL."""
         _, merchant = await self.resolve(value)
-        now = self.archive.clock.now()
+        now = self.records.clock.now()
         recent = await self.session.scalar(
             select(CreditRecord.id).where(
                 CreditRecord.subject_id == merchant.id,
@@ -196,9 +181,9 @@ class Codes:
         )
         if recent is not None:
             raise RatingTooSoon("You rated this merchant in the last 30 days.")
-        ref = await self.archive.subject(merchant.id)
+        ref = await self.records.refs.subject(merchant.id)
         assert ref is not None
-        added = await self.archive.record_and_rescore(ref, [("rating", stars)], by=consumer_id, note=comment)
+        added = await self.records.record_and_rescore(ref, [("rating", stars)], by=consumer_id, note=comment)
         return added[0]
 
 

@@ -4,7 +4,7 @@ The record's source is the event id and the kind, so an event delivered twice co
 the inbox. Complaints count against the merchant they were accepted against; a complaint resolved
 with the consumer not at fault counts for the consumer (honest use).
 
-A batch of events is recorded at its end, all together (`Archive.record_all`): its subjects read in one
+A batch of events is recorded at its end, all together (`Records.record_all`): its subjects read in one
 query, its records written in one statement, each subject rescored once.
 
 A complaint counts once, however it goes: merged into another (complaint.merged), its records are voided,
@@ -66,15 +66,13 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def write(session: AsyncSession, pending: list[Any]) -> None:
         """The batch's records in order: each run of records together, each void at its place between them."""
         state = app.state
-        books = Archive(
-            session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days
-        )
+        books = Archive.open(session, state.clock, state.outbox, state.settings.defence_days)
         run: list[tuple[str, bool, list[tuple[str, int | None]], EventEnvelope, str]] = []
         for item in pending:
             if isinstance(item, _Void):
                 await write_records(books, run)
                 run = []
-                await books.void(item.reference, by=item.producer, kinds=item.kinds, reason=item.reason)
+                await books.records.void(item.reference, by=item.producer, kinds=item.kinds, reason=item.reason)
             else:
                 run.append(item)
         await write_records(books, run)
@@ -87,9 +85,9 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         wanted: dict[str, bool] = {}
         for subject_id, consumer, *_ in pending:
             wanted[subject_id] = wanted.get(subject_id, False) or consumer
-        refs = await books.subjects(wanted)
+        refs = await books.refs.subjects(wanted)
         # A merchant credit never settled in (named by the tourist only) has nothing to score.
-        await books.record_all(
+        await books.records.record_all(
             [
                 Entry(
                     refs[subject_id],

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.credit.errors import ScoreOffScale, UnknownSource
 from services.credit.models import ExternalScore
-from shared.errors import Problem
 
 MAX_AGE = timedelta(days=90)  # an observation older than this no longer counts for a benefit
 
@@ -32,14 +32,6 @@ SOURCES = {
     "sesame": Source("芝麻信用 (Alipay)", 350, 950),
     "jinye": Source("金椰分 (Hainan)", 0, 1000),
 }
-
-
-class ScoreOffScale(Problem):
-    status, code, title = 422, "external_score_off_scale", "External score off its scale"
-
-
-class UnknownSource(Problem):
-    status, code, title = 422, "unknown_external_source", "Unknown external score source"
 
 
 def check(source: str, score: int) -> None:

@@ -12,9 +12,8 @@ from services.credit.archive import Archive
 from services.credit.benefits import Signer
 from services.credit.config import CreditSettings
 from services.credit.config import settings as default_settings
-from services.credit.credit_router import router as credit_router
 from services.credit.models import inbox, outbox
-from services.credit.router import router
+from services.credit.routes import router
 from shared.app import create_service_app, serve
 from shared.background import periodic
 from shared.clock import Clock
@@ -30,9 +29,8 @@ async def run_lists_once(app: FastAPI) -> int:
     total = 0
     while True:
         async with state.sessionmaker() as session:
-            done = await Archive(
-                session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days
-            ).run_due()
+            archive = Archive.open(session, state.clock, state.outbox, state.settings.defence_days)
+            done = await archive.lists.run_due()
             await session.commit()
         total += done
         if done and state.dispatcher is not None:
@@ -66,7 +64,7 @@ def create_app(settings: CreditSettings | None = None, clock: Clock | None = Non
         outbox=outbox,
         inbox=inbox,
         event_handlers=events.handlers,
-        routers=[router, credit_router],
+        routers=[router],
         background=[lists_scheduler],
         on_startup=_startup,
         **options,

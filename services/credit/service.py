@@ -7,30 +7,19 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.credit.errors import LicenceTaken
 from services.credit.models import Licence, Merchant, Practitioner
 from shared.clock import Clock
 from shared.contracts.common import Industry
 from shared.contracts.events import SubjectEvent, SubjectRegistered, SubjectUpdated
 from shared.contracts.identity import Identity, region_prefix
 from shared.contracts.merchants import MerchantIn, PractitionerIn, ReviewDecision, ReviewIn
-from shared.errors import Conflict, InvalidTransition, NotFound
+from shared.errors import Conflict, InvalidTransition
 from shared.ids import new_id
 from shared.outbox import Outbox
 from shared.pagination import Keyset, key
 
 MERCHANTS_BY_NAME = Keyset("name", (key(Merchant.name), key(Merchant.id)))  # pages by key, as every list
-
-
-class MerchantNotFound(NotFound):
-    code, title = "merchant_not_found", "Merchant not found"
-
-
-class PractitionerNotFound(NotFound):
-    code, title = "practitioner_not_found", "Practitioner not found"
-
-
-class LicenceTaken(Conflict):
-    code, title = "licence_taken", "Licence already registered"
 
 
 @dataclass

@@ -192,7 +192,7 @@ RULES: dict[str, str] = {
 # of it (so "staff", HOTEL's, are another merchant's staff here).
 ON_ALICE: dict[str, str] = {
     # debatable: every official reads and adds to every consumer's credit ("officials handle consumers'
-    # complaints wherever they come from", services/credit/archive.py), Haikou's included.
+    # complaints wherever they come from", services/credit/refs.py), Haikou's included.
     "GET /v1/credit/{subject_id}": "ok  404 404 404 ok  ok  ok",
     "GET /v1/credit/{subject_id}/records": "ok  404 404 404 ok  ok  ok",
     "POST /v1/credit/{subject_id}/records": "403 403 403 403 ok  ok  ok",

@@ -1,19 +1,26 @@
-"""Credit's subject endpoints: merchants settle in and are reviewed, practitioners, and the merchants' codes."""
+"""Merchants settle in and are reviewed; practitioners are registered for them."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Path, Query
 from sqlalchemy import select
 
-from services.credit.archive import Archive
-from services.credit.codes import CodeNotFound, Codes, CodeSuspended, qr_image
-from services.credit.models import AssuredCode, CreditScore, Licence, Merchant, Practitioner
-from services.credit.service import MERCHANTS_BY_NAME, MerchantNotFound, PractitionerNotFound, Subjects
+from services.credit.errors import MerchantNotFound, PractitionerNotFound
+from services.credit.models import CreditScore, Licence, Merchant, Practitioner
+from services.credit.routes.api import router
+from services.credit.routes.dependencies import (
+    CodeService,
+    MerchantId,
+    SubjectService,
+    managed_merchant,
+    manages,
+    visible_merchant,
+)
+from services.credit.service import MERCHANTS_BY_NAME
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, TEXT_QUERY_PATTERN, Page
-from shared.contracts.credit import CodeActionIn, CodeOut
 from shared.contracts.identity import Identity, Role
 from shared.contracts.merchants import (
     ContactOut,
@@ -29,32 +36,6 @@ from shared.db import Session
 from shared.errors import Conflict, Forbidden, InvalidTransition, problem_responses
 from shared.logging import mask_phone
 from shared.pagination import CursorParam, Limit
-
-router = APIRouter(prefix="/v1", tags=["merchants"])
-MerchantId = Annotated[str, Path(pattern=ID_PATTERN)]
-
-
-async def get_archive(request: Request, session: Session) -> Archive:
-    state = request.app.state
-    return Archive(session=session, clock=state.clock, outbox=state.outbox, defence_days=state.settings.defence_days)
-
-
-async def get_subjects(request: Request, session: Session) -> Subjects:
-    return Subjects(session=session, clock=request.app.state.clock, outbox=request.app.state.outbox)
-
-
-async def get_codes(request: Request, session: Session, archive: Annotated[Archive, Depends(get_archive)]) -> Codes:
-    return Codes(session=session, archive=archive, public_base_url=request.app.state.settings.public_base_url)
-
-
-ArchiveService = Annotated[Archive, Depends(get_archive)]
-SubjectService = Annotated[Subjects, Depends(get_subjects)]
-CodeService = Annotated[Codes, Depends(get_codes)]
-
-
-def manages(caller: Identity, merchant: Merchant) -> bool:
-    """Officials of the merchant's region, admins, and the merchant's own staff."""
-    return may_see(caller, merchant=merchant.id, region=merchant.region_code) and caller.role != Role.consumer
 
 
 async def merchant_out(session: Session, merchants: list[Merchant], caller: Identity) -> list[MerchantOut]:
@@ -105,23 +86,9 @@ async def merchant_out(session: Session, merchants: list[Merchant], caller: Iden
     return out
 
 
-async def visible_merchant(subjects: Subjects, merchant_id: str, caller: Identity) -> Merchant:
-    """A live merchant is public; one pending or rejected only to those who manage it."""
-    merchant = await subjects.get(merchant_id)
-    if merchant is None or not (merchant.live or manages(caller, merchant)):
-        raise MerchantNotFound(f"Merchant {merchant_id} was not found.")
-    return merchant
-
-
-async def managed_merchant(subjects: Subjects, merchant_id: str, caller: Identity) -> Merchant:
-    merchant = await subjects.get(merchant_id)
-    if merchant is None or not manages(caller, merchant):
-        raise MerchantNotFound(f"Merchant {merchant_id} was not found.")
-    return merchant
-
-
 @router.post(
     "/merchants",
+    tags=["merchants"],
     status_code=201,
     dependencies=[require_roles(Role.admin, Role.official)],
     responses=problem_responses(Forbidden, Conflict),
@@ -136,6 +103,7 @@ async def settle_in(body: MerchantIn, subjects: SubjectService, caller: Caller, 
 
 @router.post(
     "/merchants/{merchant_id}/reviews",
+    tags=["merchants"],
     dependencies=[require_roles(Role.admin, Role.official)],
     responses=problem_responses(MerchantNotFound, InvalidTransition),
 )
@@ -156,7 +124,7 @@ async def review_merchant(
     return (await merchant_out(session, [merchant], caller))[0]
 
 
-@router.get("/merchants", responses=problem_responses(Forbidden))
+@router.get("/merchants", tags=["merchants"], responses=problem_responses(Forbidden))
 async def search_merchants(
     subjects: SubjectService,
     caller: Caller,
@@ -181,7 +149,7 @@ async def search_merchants(
     )
 
 
-@router.get("/merchants/{merchant_id}", responses=problem_responses(MerchantNotFound))
+@router.get("/merchants/{merchant_id}", tags=["merchants"], responses=problem_responses(MerchantNotFound))
 async def get_merchant(
     merchant_id: MerchantId, subjects: SubjectService, caller: Caller, session: Session
 ) -> MerchantOut:
@@ -207,7 +175,7 @@ def practitioner_out(p: Practitioner, caller: Identity, grade: str | None) -> Pr
 @router.post(
     "/practitioners",
     status_code=201,
-    tags=["practitioners"],
+    tags=["merchants", "practitioners"],
     dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff)],
     responses=problem_responses(MerchantNotFound, Conflict),
 )
@@ -218,7 +186,9 @@ async def register_practitioner(body: PractitionerIn, subjects: SubjectService, 
 
 
 @router.get(
-    "/practitioners/{practitioner_id}", tags=["practitioners"], responses=problem_responses(PractitionerNotFound)
+    "/practitioners/{practitioner_id}",
+    tags=["merchants", "practitioners"],
+    responses=problem_responses(PractitionerNotFound),
 )
 async def get_practitioner(
     practitioner_id: Annotated[str, Path(pattern=ID_PATTERN)], session: Session, caller: Caller
@@ -229,79 +199,3 @@ async def get_practitioner(
         raise PractitionerNotFound(f"Practitioner {practitioner_id} was not found.")
     score = await session.get(CreditScore, p.id)
     return practitioner_out(p, caller, score.grade if score else None)
-
-
-# --- the assured consumption code, managed ("code manage") -------------------------------------------
-def code_out(codes: Codes, code: AssuredCode) -> CodeOut:
-    return CodeOut(
-        code=code.code,
-        merchant_id=code.merchant_id,
-        state=code.state,
-        url=codes.url(code.code),
-        issued_at=code.issued_at,
-        changed_at=code.changed_at,
-        note=code.note,
-    )
-
-
-@router.get("/merchants/{merchant_id}/code", tags=["codes"], responses=problem_responses(CodeNotFound))
-async def get_code(merchant_id: MerchantId, subjects: SubjectService, codes: CodeService, caller: Caller) -> CodeOut:
-    """The merchant's current code: for its staff and its officials."""
-    merchant = await managed_merchant(subjects, merchant_id, caller)
-    return code_out(codes, await codes.require_current(merchant.id))
-
-
-@router.get(
-    "/merchants/{merchant_id}/code.{image}",
-    tags=["codes"],
-    responses={
-        200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "the QR image of the code's URL"},
-        **problem_responses(CodeNotFound, CodeSuspended),
-    },
-)
-async def get_code_image(
-    merchant_id: MerchantId,
-    image: Annotated[str, Path(pattern=r"^(png|svg)$")],
-    subjects: SubjectService,
-    codes: CodeService,
-    caller: Caller,
-) -> Response:
-    """The code as a QR image to print (PNG, or SVG for any size): for its staff and its officials."""
-    merchant = await managed_merchant(subjects, merchant_id, caller)
-    code = await codes.require_current(merchant.id)
-    if code.state != "active":
-        raise CodeSuspended("The code is suspended: reissue it to print a new one.")
-    media = "image/png" if image == "png" else "image/svg+xml"
-    return Response(
-        qr_image(codes.url(code.code), image),
-        media_type=media,
-        headers={"Content-Disposition": f'inline; filename="{code.code}.{image}"'},
-    )
-
-
-@router.post(
-    "/merchants/{merchant_id}/code/suspensions", tags=["codes"], responses=problem_responses(CodeNotFound, Conflict)
-)
-async def suspend_code(
-    merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
-) -> CodeOut:
-    """Suspend the code (closed for renovation, under investigation): scans answer code_suspended."""
-    merchant = await managed_merchant(subjects, merchant_id, caller)
-    return code_out(codes, await codes.suspend(await codes.require_current(merchant.id), caller.subject, body.note))
-
-
-@router.post(
-    "/merchants/{merchant_id}/code/reissues",
-    tags=["codes"],
-    status_code=201,
-    responses=problem_responses(MerchantNotFound, InvalidTransition),
-)
-async def reissue_code(
-    merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
-) -> CodeOut:
-    """A new code for a live merchant (lost or copied stickers, or after a suspension); the old one
-    answers code_replaced from now on."""
-    merchant = await managed_merchant(subjects, merchant_id, caller)
-    if not merchant.live:
-        raise InvalidTransition("Only a live merchant has a code.", code="merchant_not_live", state=merchant.status)
-    return code_out(codes, await codes.reissue(merchant, caller.subject, body.note))
