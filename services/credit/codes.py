@@ -123,15 +123,11 @@ class Codes:
         first = rows[0]
         self._refuse_unless_active(first.state, first.status == "live")
         listed = {row.list_name for row in rows if row.list_name is not None}
-        badges = [
-            name
-            for name, held in (
-                ("integrity_alliance", first.in_integrity_alliance),
-                ("advance_compensation", first.in_compensation_program),
-                ("red_list", "red" in listed),
-            )
-            if held
-        ]
+        badges, warnings = marks(
+            listed,
+            in_integrity_alliance=first.in_integrity_alliance,
+            in_compensation_program=first.in_compensation_program,
+        )
         return PublicProfile(
             code=first.code,
             merchant_id=first.id,
@@ -141,7 +137,7 @@ class Codes:
             address=first.address,
             grade=first.grade if first.grade is not None else self.records.card.grade_of(self.records.card.base),
             badges=badges,
-            warnings=sorted(listed - {"red"}),
+            warnings=warnings,
             figures=first.figures if first.figures else {"days": self.records.card.figures_days},
             rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
             complain={
@@ -185,6 +181,23 @@ class Codes:
         assert ref is not None
         added = await self.records.record_and_rescore(ref, [("rating", stars)], by=consumer_id, note=comment)
         return added[0]
+
+
+def marks(
+    listed: set[str], *, in_integrity_alliance: bool, in_compensation_program: bool
+) -> tuple[list[str], list[str]]:
+    """A profile's badges (the integrity alliance, the advance compensation programme, the red list) and its
+    warnings (every other list it is on, by name)."""
+    badges = [
+        name
+        for name, held in (
+            ("integrity_alliance", in_integrity_alliance),
+            ("advance_compensation", in_compensation_program),
+            ("red_list", "red" in listed),
+        )
+        if held
+    ]
+    return badges, sorted(listed - {"red"})
 
 
 def qr_image(url: str, kind: str) -> bytes:

@@ -64,16 +64,12 @@ class Lists:
         if open_now is None:
             open_now = await self.open_listings(ref.id)
         open_lists = {listing.list_name: listing for listing in open_now}
-        for name, rule in self.card.lists.items():
-            if ref.kind not in rule.applies_to:
-                continue
-            meets = grade in rule.grades
-            if rule.automatic:
-                if meets and name not in open_lists and not _has_any(open_lists, "dishonest", "key_supervision"):
-                    await self.list_now(self._new_listing(ref, name, f"信用等级 {grade}", [], "system"))
-                elif not meets and name in open_lists:
-                    await self.end(open_lists[name], "criteria_no_longer_met", "system", f"信用等级 {grade}")
-            elif meets and name not in open_lists:
+        for move, name in self.card.moves_for(ref.kind, grade, open_lists):
+            if move == "list":
+                await self.list_now(self._new_listing(ref, name, f"信用等级 {grade}", [], "system"))
+            elif move == "end":
+                await self.end(open_lists[name], "criteria_no_longer_met", "system", f"信用等级 {grade}")
+            else:
                 await self.open_notice(ref, ListName(name), reason=f"信用等级降为 {grade}", basis=[], by="system")
 
     async def check_record_triggers(self, ref: SubjectRef, added: list[CreditRecord]) -> None:
@@ -272,7 +268,3 @@ class Lists:
                 )
             ).all()
         )
-
-
-def _has_any(open_lists: dict[str, Listing], *names: str) -> bool:
-    return any(name in open_lists for name in names)

@@ -11,7 +11,7 @@ threshold it reaches. The reasons are the per-kind totals, largest first: they e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -21,6 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 SubjectKind = Literal["merchant", "practitioner", "consumer"]
+# What a grade does to a subject's lists: list it now (the red list), end its listing, or open a notice.
+Move = tuple[Literal["list", "end", "notice"], str]
 DATA = Path(__file__).parent / "data"
 
 
@@ -76,6 +78,24 @@ class Scorecard(BaseModel):
 
     def kinds_for(self, subject_kind: str) -> list[str]:
         return [kind for kind, rule in self.records.items() if subject_kind in rule.applies_to]
+
+    def moves_for(self, subject_kind: str, grade: str, open_lists: Collection[str]) -> list[Move]:
+        """What this grade does to the lists of a subject on (or on notice for) `open_lists`: an automatic list
+        (red) takes it in with the grade, unless it is on notice for or on a list of distrust, and lets it go
+        without; another list whose grades it meets opens a notice. In the scorecard's order of lists."""
+        moves: list[Move] = []
+        for name, rule in self.lists.items():
+            if subject_kind not in rule.applies_to:
+                continue
+            meets = grade in rule.grades
+            if rule.automatic:
+                if meets and name not in open_lists and not {"dishonest", "key_supervision"} & set(open_lists):
+                    moves.append(("list", name))
+                elif not meets and name in open_lists:
+                    moves.append(("end", name))
+            elif meets and name not in open_lists:
+                moves.append(("notice", name))
+        return moves
 
 
 @cache
