@@ -9,11 +9,11 @@ from fastapi import FastAPI
 
 from services.credit import events
 from services.credit.archive import Archive
-from services.credit.benefits import Signer
 from services.credit.config import CreditSettings
 from services.credit.config import settings as default_settings
 from services.credit.models import inbox, outbox
 from services.credit.routes import router
+from services.credit.signing import Signer
 from shared.app import create_service_app, serve
 from shared.background import periodic
 from shared.clock import Clock

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.compensation.service import Compensation
-from services.credit.benefits import verify
 from services.credit.models import Listing
+from services.credit.signing import verify
 from shared.contracts.identity import Identity, Role
 from shared.ids import new_id
 from tests.compensation.helpers import fund_region

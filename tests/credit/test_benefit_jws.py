@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from services.credit.benefits import Signer, verify
 from services.credit.main import create_app as create_credit
+from services.credit.signing import Signer, verify
 from services.gateway.main import create_app as create_gateway
 from shared.clock import ManualClock
 from shared.testing.fakes.server import ServerThread

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from services.credit.benefits import verify
+from services.credit.signing import verify
 from tests.e2e.conftest import HOTEL, OTHER, System, eventually
 from tests.factories import complaint_body, uscc
 
