@@ -73,6 +73,8 @@ class Lists:
                 await self.open_notice(ref, ListName(name), reason=f"信用等级降为 {grade}", basis=[], by="system")
 
     async def check_record_triggers(self, ref: SubjectRef, added: list[CreditRecord]) -> None:
+        """Enough records of a kind within a list's period (its trigger: 3 at-fault complaints in 90 days) open a
+        notice for that list, with those records as its basis."""
         now = self.clock.now()
         for name, rule in self.card.lists.items():
             if ref.kind not in rule.applies_to:
