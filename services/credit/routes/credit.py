@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.credit import external
 from services.credit.archive import Archive, FutureTimestamp
-from services.credit.errors import RecordNotApplicable, SubjectNotFound
+from services.credit.errors import RecordNotApplicable, ScoreOffScale, SubjectNotFound, UnknownSource
 from services.credit.models import Consumer, CreditRecord, CreditScore
 from services.credit.routes.api import router
 from services.credit.routes.dependencies import ArchiveService, SubjectId, listing_out
@@ -133,7 +133,7 @@ async def add_record(
     tags=["credit"],
     status_code=201,
     dependencies=[require_roles(Role.admin, Role.partner, Role.service)],
-    responses=problem_responses(SubjectNotFound, external.UnknownSource, external.ScoreOffScale),
+    responses=problem_responses(SubjectNotFound, UnknownSource, ScoreOffScale),
 )
 async def push_external_score(
     subject_id: SubjectId, body: ExternalScoreIn, archive: ArchiveService, caller: Caller, session: Session
