@@ -25,7 +25,7 @@ install: $(STAMP)
 
 ## run: install, migrate, seed demo data and start everything on SQLite with local provider fakes
 run: install
-	$(BIN)/python -m services.devstack
+	$(BIN)/python -m demo.devstack
 
 ## test: install and run the whole suite on SQLite
 test: install
