@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event, func, text
+from sqlalchemy import DateTime, MetaData, Table, event, func, text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -223,3 +223,10 @@ async def rows_affected(session: AsyncSession, statement: Executable) -> int:
     result = await session.execute(statement)
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Table, for Core statements (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

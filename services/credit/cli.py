@@ -16,7 +16,7 @@ from services.credit.service import Subjects
 from shared import outbox_admin
 from shared.auth import service_identity
 from shared.clock import system_clock
-from shared.contracts.merchants import MerchantIn, ReviewIn
+from shared.contracts.merchants import MerchantIn, ReviewDecision, ReviewIn
 from shared.db import create_engine, create_sessionmaker
 from shared.outbox import Outbox
 from shared.seeding import read_demo_file
@@ -40,7 +40,7 @@ async def seed_demo(path: Path) -> int:
             for raw in read_demo_file(path, settings)["merchants"]:
                 if await subjects.get(raw["id"]) is None:
                     merchant = await subjects.settle_in(MerchantIn.model_validate(raw))
-                    await subjects.review(merchant, ReviewIn(decision="approve", note="demo"), seeder)
+                    await subjects.review(merchant, ReviewIn(decision=ReviewDecision.approve, note="demo"), seeder)
                     await codes.issue(merchant, seeder.subject, note="demo")
                     created += 1
             await session.commit()

@@ -147,6 +147,8 @@ class Codes:
             )
             if held
         ]
+        card = self.archive.card
+        assert card is not None  # an Archive takes the current scorecard when it is made
         return PublicProfile(
             code=first.code,
             merchant_id=first.id,
@@ -154,10 +156,10 @@ class Codes:
             industry=first.industry,
             region_code=first.region_code,
             address=first.address,
-            grade=first.grade if first.grade is not None else self.archive.card.grade_of(self.archive.card.base),
+            grade=first.grade if first.grade is not None else card.grade_of(card.base),
             badges=badges,
             warnings=sorted(listed - {"red"}),
-            figures=first.figures if first.figures else {"days": self.archive.card.figures_days},
+            figures=first.figures if first.figures else {"days": card.figures_days},
             rate={"method": "POST", "path": f"/v1/codes/{first.code}/ratings"},
             complain={
                 "method": "POST",
@@ -166,7 +168,7 @@ class Codes:
                 "prefill": {"merchant_id": first.id, "region_code": first.region_code, "industry": first.industry},
             },
             updated_at=first.computed_at,
-            grade_scale=dict(self.archive.card.grades),
+            grade_scale=dict(card.grades),
         )
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
