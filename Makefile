@@ -51,9 +51,13 @@ migrate: install
 revision: install
 	$(BIN)/alembic -c migrations/alembic.ini -n $(SERVICE) revision --autogenerate -m "$(MSG)"
 
+## lint: ruff (check, format), mypy (strict), import contracts (import-linter) and declared dependencies (deptry)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 fmt: install
 	$(BIN)/ruff format .
