@@ -25,7 +25,7 @@ install: $(STAMP)
 
 ## run: install, migrate, seed demo data and start everything on SQLite with local provider fakes
 run: install
-	$(BIN)/python -m services.devstack
+	$(BIN)/python -m demo.devstack
 
 ## test: install and run the whole suite on SQLite
 test: install
@@ -51,9 +51,13 @@ migrate: install
 revision: install
 	$(BIN)/alembic -c migrations/alembic.ini -n $(SERVICE) revision --autogenerate -m "$(MSG)"
 
+## lint: ruff (check, format), mypy (strict), import contracts (import-linter) and declared dependencies (deptry)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 fmt: install
 	$(BIN)/ruff format .

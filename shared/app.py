@@ -220,7 +220,8 @@ class RequestContextMiddleware:
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
-                otel_context.detach(trace_token)
+                if trace_token is not None:
+                    otel_context.detach(trace_token)
                 span.end()
             reset_request_id(token)
             reset_language(language_token)
@@ -304,7 +305,7 @@ def _document_problems(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         for route in router.routes
         if isinstance(route, APIRoute)
         if (problems := problems_raised_by(route))
-        for method in route.methods
+        for method in route.methods or ()
     }
     documented: list[dict[str, Any]] = []
 

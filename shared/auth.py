@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, true
 
 from shared.clock import system_clock
 from shared.contracts.identity import Identity, Role, region_covers, region_prefix
@@ -49,7 +49,11 @@ def verify_internal_token(token: str, secret: str, previous: str = "") -> Identi
 
 
 def visible_to(
-    identity: Identity, *, consumer: Any = None, merchant: Any = None, region: Any = None
+    identity: Identity,
+    *,
+    consumer: SQLColumnExpression[str | None] | None = None,
+    merchant: SQLColumnExpression[str | None] | None = None,
+    region: SQLColumnExpression[str | None] | None = None,
 ) -> ColumnElement[bool]:
     """The one visibility rule, as a SQL filter over a resource's owner columns: consumers see their own,
     merchant staff their merchant's, officials their region and its sub-regions, admins and services all."""
@@ -96,7 +100,7 @@ async def current_identity(request: Request) -> Identity:
 Caller = Annotated[Identity, Depends(current_identity)]
 
 
-def require_roles(*roles: Role):
+def require_roles(*roles: Role) -> Any:  # what Depends() gives: a parameter default
     @raises(Forbidden)
     async def check(identity: Caller) -> Identity:
         if identity.role not in roles:

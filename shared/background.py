@@ -14,10 +14,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 Step = Callable[["FastAPI"], Awaitable[float | None]]
-BackgroundJob = Callable[["FastAPI"], Awaitable[None]]
+BackgroundJob = Callable[["FastAPI"], Coroutine[Any, Any, None]]
 JITTER = 0.2
 
 
 def backoff(attempts: int, *, first: timedelta, cap: timedelta, jitter: float = JITTER) -> timedelta:
     """How long to wait before attempt `attempts + 1`: `first` after the first failure, doubling, at most `cap`,
     then up to `jitter` longer at random, so retries that failed together do not come back together."""
-    doubled = first * (2 ** min(max(attempts - 1, 0), 30))
+    doubled = first * (1 << min(max(attempts - 1, 0), 30))
     return min(doubled, cap) * (1 + jitter * random.random())
 
 
@@ -106,6 +106,7 @@ async def scheduler_pass(app: FastAPI, job: str, logger: logging.Logger) -> Asyn
         if outcome is not None:
             state.metrics.scheduler_runs.labels(job, outcome).inc()
             state.metrics.scheduler_duration.labels(job).observe(time.perf_counter() - started)
-        if span is not None:
+        if trace_token is not None:
             otel_context.detach(trace_token)
+        if span is not None:
             span.end()

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event, func, text
+from sqlalchemy import DateTime, MetaData, Table, event, func, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import memoized_property
 from sqlalchemy.util.queue import AsyncAdaptedQueue
@@ -85,7 +87,7 @@ class HandOffQueue(asyncio.Queue[Any]):
                 # raising QueueFull here would lose the connection and its place in the pool's count).
                 item = getter.result()
                 if not self._handed(item):
-                    self._put(item)  # type: ignore[attr-defined]
+                    self._put(item)
             else:
                 getter.cancel()
                 with suppress(ValueError):
@@ -213,3 +215,18 @@ def shanghai_day(session: AsyncSession, column: Any) -> Any:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", column, "+8 hours")
+
+
+async def rows_affected(session: AsyncSession, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE touched: SQLAlchemy types `execute`'s answer as a Result, and only its
+    CursorResult (what a DML statement gives) has the count."""
+    result = await session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Table, for Core statements (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

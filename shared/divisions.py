@@ -13,7 +13,7 @@ hang from the province.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -73,7 +73,7 @@ class Divisions:
         return any(d.code == scope for d in self.chain(code))
 
 
-def parent_of(code: str, known: set[str] | dict[str, object]) -> str | None:
+def parent_of(code: str, known: Container[str]) -> str | None:
     """The parent by the code's structure, among the codes `known`: prefecture, else province."""
     if code.endswith("0000"):
         return None

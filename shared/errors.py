@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,9 +57,9 @@ class ProblemDetail(BaseModel):
 class Problem(Exception):
     """A user-facing error with an HTTP status and a stable machine-readable code."""
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
-    title: ClassVar[str] = "Bad request"
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    ColumnElement,
     Index,
     Integer,
     MetaData,
@@ -51,7 +52,7 @@ from shared.auth import ServiceCaller, service_identity
 from shared.background import backoff
 from shared.clock import Clock
 from shared.contracts.events import CATALOGUE, DomainEvent, EventEnvelope, subscribers_of
-from shared.db import Session, UTCDateTime, for_update_skip_locked
+from shared.db import Session, UTCDateTime, for_update_skip_locked, rows_affected
 from shared.errors import Problem
 from shared.http import ServiceClient
 from shared.ids import new_id
@@ -135,7 +136,8 @@ class Outbox:
     async def emit_all(self, session: AsyncSession, events: list[DomainEvent]) -> list[EventEnvelope]:
         """Every event's rows in one insert, in the given order (the order subscribers receive them)."""
         now = self.clock.now()
-        envelopes, rows = [], []
+        envelopes: list[EventEnvelope] = []
+        rows: list[dict[str, Any]] = []
         for event in events:
             envelope = EventEnvelope(
                 id=new_id("evt"),
@@ -242,7 +244,7 @@ class OutboxDispatcher:
     async def _listen(self) -> None:
         """Wake on another replica's NOTIFY (PostgreSQL): one connection of its own, outside the pool, opened
         again after it drops. Polling goes on meanwhile, so a lost connection only slows delivery down."""
-        import asyncpg
+        import asyncpg  # untyped: its calls are Any
 
         assert self.listen_url is not None
         dsn = make_url(self.listen_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -278,7 +280,7 @@ class OutboxDispatcher:
                 pass
             self._wake.clear()
 
-    async def _claim(self) -> list[Any]:
+    async def _claim(self) -> Sequence[Any]:
         t = self.table
         now = self.clock.now()
         earlier = t.alias("earlier")
@@ -444,15 +446,14 @@ async def replay_dead_letters(
     """Put dead letters back in the queue (all, or one event's, or one subscriber's): they go out again in
     their original order, before anything later to the same subscriber. Returns how many."""
     t = table
-    where = [t.c.dead_at.is_not(None)]
+    where: list[ColumnElement[bool]] = [t.c.dead_at.is_not(None)]
     if event_id is not None:
         where.append(t.c.event_id == event_id)
     if subscriber is not None:
         where.append(t.c.subscriber == subscriber)
-    result = await session.execute(
-        update(t).where(*where).values(delivered_at=None, dead_at=None, attempts=0, available_at=clock.now())
+    return await rows_affected(
+        session, update(t).where(*where).values(delivered_at=None, dead_at=None, attempts=0, available_at=clock.now())
     )
-    return result.rowcount
 
 
 EventHandler = Callable[[AsyncSession, Any, EventEnvelope], Awaitable[None]]

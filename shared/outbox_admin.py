@@ -20,7 +20,7 @@ from shared.outbox import dead_letters, replay_dead_letters
 from shared.settings import ServiceSettings
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:  # argparse's own type for add_subparsers()
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # add_subparsers()'s type
     outbox = sub.add_parser("outbox", help="the outbox's dead letters: list them, replay them")
     commands = outbox.add_subparsers(dest="outbox_command", required=True)
     listing = commands.add_parser("dead-letters", help="events a subscriber refused, oldest first (JSON lines)")

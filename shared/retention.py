@@ -15,13 +15,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
+from shared.db import rows_affected
 
 log = logging.getLogger("shared.retention")
 
@@ -39,7 +40,7 @@ class Retention:
     settled: Callable[[Table], ColumnElement[bool]] | None = None
     key: Sequence[str] = field(default=())
 
-    def condition(self, now: Any, settings: Any) -> ColumnElement[bool]:
+    def condition(self, now: datetime, settings: Any) -> ColumnElement[bool]:
         older = self.table.c[self.column] < now - self.keep(settings)
         return older if self.settled is None else older & self.settled(self.table)
 
@@ -58,7 +59,7 @@ async def prune(
         while True:
             async with sessionmaker() as session, session.begin():
                 batch = select(*key).where(rule.condition(now, settings)).limit(BATCH)
-                count = (await session.execute(delete(t).where(target.in_(batch)))).rowcount
+                count = await rows_affected(session, delete(t).where(target.in_(batch)))
             total += count
             if count < BATCH:
                 break

@@ -1,4 +1,4 @@
-"""compensation's command line: `python -m services.compensation.cli seed-demo | reconcile | check-ledger |
+"""compensation's command line: `python -m services.compensation.cli seed-demo FILE | reconcile | check-ledger |
 rotate-payee-names | outbox ...`.
 
 `reconcile` is the daily reconciliation for a scheduler (cron, a Kubernetes CronJob): yesterday in
@@ -16,6 +16,7 @@ import asyncio
 import json
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -26,15 +27,16 @@ from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction, outbox
 from services.compensation.payee_names import PayeeNames
 from services.compensation.reports import reconcile
-from services.demo import demo_data
 from shared import outbox_admin
 from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.compensation import ReconciliationOut
 from shared.db import create_engine, create_sessionmaker
+from shared.seeding import read_demo_file
 
 
-async def seed_demo() -> int:
-    """Fund the demo regions and the demo merchants' deposits, once: running it again adds nothing."""
+async def seed_demo(path: Path) -> int:
+    """Fund the demo regions and the demo merchants' deposits of the file at `path`, once: running it again adds
+    nothing."""
     engine = create_engine(settings)
     seeded = 0
     try:
@@ -49,7 +51,7 @@ async def seed_demo() -> int:
                     )
                 ).all()
             )
-            data = demo_data(settings)
+            data = read_demo_file(path, settings)
             for fund in data["funds"]:
                 reference = f"{fund['reference']} {fund['region_code']}"
                 if reference in done:
@@ -131,7 +133,8 @@ async def rotate_payee_names(config: CompensationSettings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.compensation.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("seed-demo", help="fund the demo regions and deposits (idempotent)")
+    seed = sub.add_parser("seed-demo", help="fund the demo regions and deposits (idempotent)")
+    seed.add_argument("file", type=Path, help="the demo records (JSON; `make run` passes demo/demo.json)")
     rec = sub.add_parser("reconcile", help="the daily reconciliation with the providers' bills; exit 1 on a mismatch")
     rec.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD, Asia/Shanghai (default: yesterday)")
     rec.add_argument(
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(check, ensure_ascii=False))
         return 0 if check["ok"] else 1
     if args.command == "seed-demo":
-        print(f"compensation: {asyncio.run(seed_demo())} demo funds and deposits added")
+        print(f"compensation: {asyncio.run(seed_demo(args.file))} demo funds and deposits added")
         return 0
     if args.command == "outbox":
         return outbox_admin.run(args, outbox, settings)

@@ -36,7 +36,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         )
 
     return {
-        "subject.registered": apply_subject,  # type: ignore[dict-item]
-        "subject.updated": apply_subject,  # type: ignore[dict-item]
-        "compensation.requested": open_claim,  # type: ignore[dict-item]
+        "subject.registered": apply_subject,
+        "subject.updated": apply_subject,
+        "compensation.requested": open_claim,
     }

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.compensation.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from shared.clock import Clock
 from shared.contracts.compensation import LedgerCheck
+from shared.db import rows_affected, table_of
 from shared.errors import Conflict
 from shared.ids import new_id
 
@@ -104,17 +105,17 @@ class Ledger:
         The rows are locked in id order first (PostgreSQL), so two batches touching the same hot rows
         wait for each other instead of deadlocking.
         """
-        table = LedgerAccount.__table__
+        table = table_of(LedgerAccount)
         ids = sorted(moves)
         if self.session.get_bind().dialect.name == "postgresql" and len(ids) > 1:
             await self.session.execute(
                 select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
             )
         new_balance = table.c.balance_fen + case(moves, value=table.c.id, else_=0)
-        result = await self.session.execute(
-            update(table).where(table.c.id.in_(ids), new_balance >= 0).values(balance_fen=new_balance)
+        moved = await rows_affected(
+            self.session, update(table).where(table.c.id.in_(ids), new_balance >= 0).values(balance_fen=new_balance)
         )
-        if result.rowcount == len(ids):
+        if moved == len(ids):
             return
         held = dict(
             (await self.session.execute(select(table.c.id, table.c.balance_fen).where(table.c.id.in_(ids)))).all()

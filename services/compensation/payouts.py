@@ -170,6 +170,7 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
         if payout.state != PayoutState.sending:
             return  # a notification settled it meanwhile
         wait = backoff(outcome.item.attempts + 1, first=timedelta(seconds=1), cap=MAX_BACKOFF)
+        assert outcome.retry_state is not None  # every outcome without a result names the state to retry from
         payout.state, payout.lease_until, payout.next_attempt_at = outcome.retry_state, None, now + wait
         payout.attempts, payout.failure_reason = outcome.item.attempts + 1, (outcome.error or "")[:500]
         return

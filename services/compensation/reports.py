@@ -14,6 +14,7 @@ from shared.contracts.compensation import (
     ClaimState,
     CompensationFigures,
     Mismatch,
+    PayoutChannel,
     PayoutState,
     ReconciliationOut,
     RecoveryState,
@@ -131,21 +132,21 @@ async def reconcile(session: AsyncSession, provider: PayoutProvider, channel: st
     if unknown:
         others = {p.out_no: p for p in (await session.scalars(select(Payout).where(Payout.out_no.in_(unknown)))).all()}
         for out_no in sorted(unknown):
-            payout = others.get(out_no)
+            other = others.get(out_no)
             mismatches.append(
                 Mismatch(
-                    kind="state_mismatch" if payout else "missing_in_ledger",
+                    kind="state_mismatch" if other else "missing_in_ledger",
                     out_no=out_no,
-                    ledger_amount_fen=payout.amount_fen if payout else None,
+                    ledger_amount_fen=other.amount_fen if other else None,
                     provider_amount_fen=theirs[out_no].amount_fen,
-                    detail=f"the provider paid it; the ledger has it {payout.state}"
-                    if payout
+                    detail=f"the provider paid it; the ledger has it {other.state}"
+                    if other
                     else "the provider paid it; the ledger has no such payout",
                 )
             )
     return ReconciliationOut(
         date=day,
-        channel=channel,
+        channel=PayoutChannel(channel),
         ledger_count=len(ours),
         ledger_total_fen=sum(p.amount_fen for p in ours.values()),
         provider_count=len(theirs),

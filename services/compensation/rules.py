@@ -94,7 +94,10 @@ def evaluate(rules: RuleSetIn, facts: ClaimFacts) -> Decision:
             else f"the rules have no scenario {facts.scenario} for this industry and region",
         ):
             assert standard is not None and facts.registered_at is not None
-            builtin = {"registered_at": facts.registered_at, "amount_involved_fen": facts.amount_involved_fen}
+            builtin: dict[str, int | bool | str | datetime] = {
+                "registered_at": facts.registered_at,
+                "amount_involved_fen": facts.amount_involved_fen,
+            }
             typed, problems = typed_facts(standard, facts.given, builtin)
             if not check(
                 "scenario_facts",

@@ -150,7 +150,7 @@ def yuan(fen: int) -> Decimal:
 
 def _fund_rows(statement: FundStatement) -> list[list[object]]:
     """The statement in the rows every format shares: the summary in yuan, then one line per entry."""
-    summary = [
+    summary: list[list[object]] = [
         ["赔付基金月度报表", statement.region_code, statement.month],
         ["期初余额（元）", yuan(statement.opening_fen)],
         ["本月注资（元）", yuan(statement.topped_up_fen)],

@@ -137,11 +137,11 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
         await record(session, event.merchant_id, [(kind, None)], envelope, event.claim_id)
 
     return {
-        "complaint.accepted": accepted,  # type: ignore[dict-item]
-        "complaint.resolved": resolved,  # type: ignore[dict-item]
-        "complaint.evaluated": evaluated,  # type: ignore[dict-item]
-        "complaint.merged": merged,  # type: ignore[dict-item]
-        "complaint.reopened": reopened,  # type: ignore[dict-item]
-        "recovery.settled": recovery,  # type: ignore[dict-item]
-        "recovery.defaulted": recovery,  # type: ignore[dict-item]
+        "complaint.accepted": accepted,
+        "complaint.resolved": resolved,
+        "complaint.evaluated": evaluated,
+        "complaint.merged": merged,
+        "complaint.reopened": reopened,
+        "recovery.settled": recovery,
+        "recovery.defaulted": recovery,
     }

@@ -143,7 +143,7 @@ def score(card: Scorecard, lines: Iterable[Line], now: datetime) -> Result:
             weight *= card.repaired_factor
         totals[kind] = totals.get(kind, 0.0) + rule.points_for(value) * weight
         counts[kind] = counts.get(kind, 0) + 1
-    reasons = []
+    reasons: list[dict[str, Any]] = []
     total = float(card.base)
     for kind, points in totals.items():
         cap = rules[kind].cap

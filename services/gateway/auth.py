@@ -102,7 +102,7 @@ def identity_of(account: Account) -> Identity:
         role=Role(account.role),
         region_code=account.region_code,
         merchant_id=account.merchant_id,
-        channel=account.channel,
+        channel=Channel(account.channel) if account.channel is not None else None,
         display_name=account.display_name,
     )
 
@@ -115,7 +115,7 @@ def me_of(account: Account) -> Me:
         display_name=account.display_name,
         region_code=account.region_code,
         merchant_id=account.merchant_id,
-        channel=account.channel,
+        channel=Channel(account.channel) if account.channel is not None else None,
         scopes=SCOPES.get(role, []),
     )
 
@@ -185,7 +185,8 @@ class SessionCache:
                 select(AuthSession.id, AuthSession.revoked_at).where(AuthSession.revoked_at >= since)
             )
             for session_id, at in rows.all():
-                self.end(session_id, at)
+                if at is not None:  # the query asked for revoked ones only
+                    self.end(session_id, at)
             forget_before = now - self.horizon - self.OVERLAP
             self._ended = {sid: at for sid, at in self._ended.items() if at >= forget_before}
             self._up_to, self._asked_at = now, time.monotonic()
@@ -209,6 +210,7 @@ class Authenticator:
             ProviderIdentity.provider == login.provider, ProviderIdentity.external_id == login.external_id
         )
         link = (await self.session.execute(query)).scalar_one_or_none()
+        account: Account | None
         if link is None:
             account = Account(
                 id=new_id("usr"),

@@ -5,7 +5,7 @@ python -m services.gateway.cli create-partner --name "海南12345热线" --chann
 python -m services.gateway.cli rotate-partner-key ptn_...
 python -m services.gateway.cli rotate-partner-secrets [--legacy-jwt-secret-from-env]
 python -m services.gateway.cli unlock-staff sanya
-python -m services.gateway.cli seed-demo
+python -m services.gateway.cli seed-demo FILE
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import argparse
 import asyncio
 import getpass
 import sys
+from pathlib import Path
 
-from services.demo import demo_data
 from services.gateway.auth import StaffExists, create_staff, unlock_staff
 from services.gateway.channels import government
 from services.gateway.config import settings
@@ -24,6 +24,7 @@ from shared.clock import system_clock
 from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import Problem
+from shared.seeding import read_demo_file
 
 
 async def _create(**fields: object) -> str:
@@ -83,10 +84,10 @@ async def _unlock(username: str) -> bool:
         await engine.dispose()
 
 
-async def seed_demo() -> int:
-    """Create the demo staff accounts that do not exist yet."""
+async def seed_demo(path: Path) -> int:
+    """Create the demo staff accounts of the file at `path` that do not exist yet."""
     created = 0
-    for raw in demo_data(settings)["staff"]:
+    for raw in read_demo_file(path, settings)["staff"]:
         try:
             await _create(
                 username=raw["username"],
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--merchant-id", help="merchant staff's merchant id")
     staff.add_argument("--name", help="display name")
     staff.add_argument("--password", help="read from the terminal when omitted")
-    sub.add_parser("seed-demo", help="create the demo staff accounts (idempotent)")
+    seed = sub.add_parser("seed-demo", help="create the demo staff accounts (idempotent)")
+    seed.add_argument("file", type=Path, help="the demo records (JSON; `make run` passes demo/demo.json)")
     partner = sub.add_parser("create-partner", help="register a partner platform and print its first key")
     partner.add_argument("--name", required=True)
     partner.add_argument("--webhook-url", help="where status changes of its complaints are posted")
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gateway: {args.username} " + ("unlocked" if unlocked else "was not locked"))
         return 0
     if args.command == "seed-demo":
-        print(f"gateway: {asyncio.run(seed_demo())} demo staff accounts created")
+        print(f"gateway: {asyncio.run(seed_demo(args.file))} demo staff accounts created")
         return 0
     if args.command in ("create-partner", "rotate-partner-key"):
         try:

@@ -40,6 +40,7 @@ from services.gateway.ratelimit import InFlightLimit, RateLimiter, SharedRateLim
 from services.gateway.routes import auth_router, proxy_router
 from shared.app import create_service_app, serve
 from shared.clock import Clock
+from shared.db import table_of
 from shared.logging import configure_logging
 from shared.outbox import EventHandler
 from shared.retention import Retention, days
@@ -104,11 +105,10 @@ async def _startup(app: FastAPI) -> None:
     app.state.redis = app.state.redis_blocking = None
     tokens: TokenBackend
     if settings.redis_url:
-        timeouts = {
-            "socket_timeout": settings.redis_timeout_seconds,
-            "socket_connect_timeout": settings.redis_timeout_seconds,
-        }
-        app.state.redis = redis.asyncio.Redis.from_url(settings.redis_url, **timeouts)
+        timeout = settings.redis_timeout_seconds
+        app.state.redis = redis.asyncio.Redis.from_url(
+            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         # The token store is called from the SDK's worker threads: a blocking client, with the provider's timeout.
         app.state.redis_blocking = redis.Redis.from_url(
             settings.redis_url,
@@ -142,22 +142,22 @@ async def _shutdown(app: FastAPI) -> None:
 RETENTION = [
     Retention(
         "webhook_deliveries",
-        WebhookDelivery.__table__,
+        table_of(WebhookDelivery),
         "created_at",
         days("delivery_retention_days"),
         lambda t: t.c.state.in_(("delivered", "failed")),
     ),
     Retention(
         "notifications",
-        Notification.__table__,
+        table_of(Notification),
         "created_at",
         days("delivery_retention_days"),
         lambda t: t.c.state.in_((*FINAL_NOTIFICATION_STATES, "superseded")) & t.c.recorded.is_(True),
     ),
-    Retention("used_refresh_tokens", UsedRefreshToken.__table__, "used_at", days("refresh_token_days")),
-    Retention("login_audit", LoginAudit.__table__, "at", days("login_audit_retention_days")),
+    Retention("used_refresh_tokens", table_of(UsedRefreshToken), "used_at", days("refresh_token_days")),
+    Retention("login_audit", table_of(LoginAudit), "at", days("login_audit_retention_days")),
     # A signed request's nonce matters only while its timestamp is accepted.
-    Retention("partner_nonces", PartnerNonce.__table__, "seen_at", lambda _: 2 * NONCE_WINDOW),
+    Retention("partner_nonces", table_of(PartnerNonce), "seen_at", lambda _: 2 * NONCE_WINDOW),
 ]
 
 

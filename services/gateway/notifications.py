@@ -60,7 +60,7 @@ from shared.background import backoff, periodic
 from shared.clock import shanghai_text
 from shared.contracts.complaints import STATE_LABELS_ZH
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
-from shared.db import for_update_skip_locked
+from shared.db import for_update_skip_locked, table_of
 from shared.errors import Problem
 from shared.ids import new_id
 from shared.outbox import EventHandler, at_batch_end
@@ -213,7 +213,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 "created_at": now,
             }
 
-    return {"complaint.state_changed": state_changed}  # type: ignore[dict-item]
+    return {"complaint.state_changed": state_changed}
 
 
 async def _write_queued(session: AsyncSession, queued: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -230,7 +230,7 @@ async def _write_queued(session: AsyncSession, queued: dict[tuple[str, str], dic
         logins.setdefault(account_id, []).append(provider)
     for row in rows:
         row["provider"] = _provider_of(logins.get(row["consumer_id"], []), row.pop("channel"))
-    await session.execute(insert(Notification.__table__), rows)
+    await session.execute(insert(table_of(Notification)), rows)
 
 
 def _note_of(event: ComplaintStateChanged) -> str | None:

@@ -176,6 +176,8 @@ def _merge_response(responses: dict[str, Any], status: str, answer: dict[str, An
 
 
 def install_openapi(app: FastAPI) -> None:
+    if app.openapi_url is None:
+        return  # no document to merge into
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url]
     app.add_api_route(app.openapi_url, merged_openapi, include_in_schema=False)
 

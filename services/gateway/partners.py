@@ -21,7 +21,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Collection
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,7 +174,7 @@ class Partners:
                 code="request_expired",
             )
         key = await self.session.get(PartnerKey, key_id)
-        partner = key and await self.session.get(Partner, key.partner_id)
+        partner = await self.session.get(Partner, key.partner_id) if key is not None else None
         if key is None or partner is None or partner.disabled:
             raise Unauthorized(f"No partner key {key_id}.", code="partner_key_unknown")
         if key.expires_at is not None and key.expires_at <= system_clock.now():
@@ -278,7 +278,7 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
                 )
             )
 
-    return {"complaint.state_changed": status_changed}  # type: ignore[dict-item]
+    return {"complaint.state_changed": status_changed}
 
 
 @dataclass(frozen=True)
@@ -326,7 +326,7 @@ async def send_to_partner(app: FastAPI, partner_id: str, due: list[_Due]) -> Non
         partner = await session.get(Partner, partner_id)
         key = await partners.newest_key(partner_id)
         secret = partners.secret_of(key) if key is not None else None
-    outcomes = []
+    outcomes: list[tuple[_Due, int | None, str | None]] = []
     for delivery in due:
         if partner is None or not partner.webhook_url or key is None or secret is None:
             outcomes.append((delivery, None, "no webhook URL or key"))
@@ -409,7 +409,7 @@ def _webhook_job() -> BackgroundJob:
     return periodic("webhooks", "webhook_interval_seconds", step, log, on_stop=stop)
 
 
-def webhook_worker(app: FastAPI) -> Awaitable[None]:
+def webhook_worker(app: FastAPI) -> Coroutine[Any, Any, None]:
     """The webhook job of this app (its partners in flight are its own)."""
     return _webhook_job()(app)
 

@@ -52,7 +52,7 @@ class TokenBackend(Protocol):
     def delete(self, name: str) -> None: ...
 
 
-class TokenStorage(SessionStorage):
+class TokenStorage(SessionStorage):  # type: ignore[misc]  # wechatpy is untyped: its base class is Any
     """wechatpy's session storage (its public `session=` hook) over a shared backend, with this replica's copy in
     memory. `get` answers from the copy while it is valid; `reread` drops the copy and asks the backend. While
     the backend cannot be reached the copy is all there is (logged): a fetch from WeChat's stable-token endpoint
@@ -180,7 +180,7 @@ class DatabaseTokens:
                     "expires_at": datetime.fromtimestamp(entry.expires_at, UTC),
                     "updated_at": now,
                 }
-                insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+                insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
                 statement = insert(ProviderToken).values(**values)
                 await session.execute(
                     statement.on_conflict_do_update(

@@ -79,12 +79,12 @@ async def apply_claim(session: AsyncSession, event: ClaimEvent, envelope: EventE
 
 
 HANDLERS: dict[str, EventHandler] = {
-    "subject.registered": apply_subject,  # type: ignore[dict-item]
-    "subject.updated": apply_subject,  # type: ignore[dict-item]
-    "claim.approved": apply_claim,  # type: ignore[dict-item]
-    "claim.rejected": apply_claim,  # type: ignore[dict-item]
-    "payout.succeeded": apply_claim,  # type: ignore[dict-item]
-    "payout.failed": apply_claim,  # type: ignore[dict-item]
+    "subject.registered": apply_subject,
+    "subject.updated": apply_subject,
+    "claim.approved": apply_claim,
+    "claim.rejected": apply_claim,
+    "payout.succeeded": apply_claim,
+    "payout.failed": apply_claim,
 }
 
 
@@ -114,6 +114,6 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
 
     return {
         **HANDLERS,
-        "claim.payee_name_required": payee_name_required,  # type: ignore[dict-item]
-        "claim.payee_name_given": payee_name_given,  # type: ignore[dict-item]
+        "claim.payee_name_required": payee_name_required,
+        "claim.payee_name_given": payee_name_given,
     }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
@@ -23,6 +25,7 @@ from services.intake.storage import DiskStorage, S3Storage
 from shared.app import create_service_app, serve
 from shared.background import periodic
 from shared.clock import Clock
+from shared.db import table_of
 from shared.logging import configure_logging
 from shared.retention import Retention, days
 
@@ -36,16 +39,17 @@ async def run_deadlines_once(app: FastAPI) -> int:
     regions = load_catalogue(state.settings.regions_file)
     total = 0
 
-    def intake(session: Any) -> Intake:
+    def intake(session: AsyncSession) -> Intake:
         return Intake(session=session, clock=state.clock, settings=state.settings, regions=regions, outbox=state.outbox)
 
-    for fire in (
+    firings: tuple[Callable[[AsyncSession], Awaitable[int]], ...] = (
         lambda session: intake(session).fire_due_deadlines(),
         lambda session: intake(session).fire_due_supervisions(),
         lambda session: ReturnsDesk(
             session=session, clock=state.clock, settings=state.settings, regions=regions
         ).fire_due(),
-    ):
+    )
+    for fire in firings:
         while True:
             async with state.sessionmaker() as session:
                 fired = await fire(session)
@@ -105,7 +109,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         metrics=IntakeMetrics,
         retention=[
             Retention(
-                "idempotency_records", IdempotencyRecord.__table__, "created_at", days("idempotency_retention_days")
+                "idempotency_records", table_of(IdempotencyRecord), "created_at", days("idempotency_retention_days")
             )
         ],
         **options,

@@ -5,6 +5,8 @@ what the complainant may do now. No names, no phone numbers, no officials' notes
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from typing import cast
 
 from services.intake.models import Complaint, TimelineEntry
 from shared.contracts.common import INDUSTRY_LABELS_ZH
@@ -58,7 +60,13 @@ ACTOR_LABELS = {
     "partner": "受理渠道",
     "service": "系统",
 }
-DEADLINE_LABELS = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处置", DeadlineKind.settle: "办结"}
+DEADLINE_LABELS: dict[str, str] = {
+    DeadlineKind.accept: "受理",
+    DeadlineKind.dispose: "处置",
+    DeadlineKind.settle: "办结",
+}
+# By the stored text: a StrEnum member is the str it stands for, so a plain str finds it.
+INDUSTRY_LABELS = cast(Mapping[str, str], INDUSTRY_LABELS_ZH)
 # The industry as a tourist says it (the catalogue's own labels are the one-character 吃住行游购娱).
 INDUSTRY_WORDS = {
     "food": "餐饮",
@@ -96,7 +104,7 @@ def progress_of(c: Complaint, timeline: list[TimelineEntry]) -> ProgressOut:
         state=S(c.state),
         state_label=STATE_LABELS_ZH.get(c.state, c.state),
         merchant_name=c.merchant_name,
-        industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS_ZH.get(c.industry, "其他"),
+        industry_label=INDUSTRY_WORDS.get(c.industry) or INDUSTRY_LABELS.get(c.industry, "其他"),
         submitted_at=c.submitted_at,
         next_deadline=kind,
         next_deadline_label=DEADLINE_LABELS.get(kind) if kind else None,

@@ -14,11 +14,12 @@ catalogue, so a province's or a city's officials see the served regions under th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -179,7 +180,7 @@ class Region:
                 return source.name
         if channel == Channel.partner and partner_name:
             return partner_name
-        return CHANNEL_LABELS_ZH.get(channel, channel)  # type: ignore[call-overload]
+        return cast(Mapping[str, str], CHANNEL_LABELS_ZH).get(channel, channel)  # by the stored text: see reports
 
     def out(self) -> RegionOut:
         return RegionOut(

@@ -14,9 +14,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-from services.intake.reports import yuan
-from shared.contracts.common import CHANNEL_LABELS_ZH
+from services.intake.reports import CHANNEL_LABELS, yuan
 from shared.contracts.reports import ComplaintReport, Count
 from shared.spreadsheet import Formula, append_row, csv_text
 
@@ -67,7 +67,7 @@ def _handled(report: ComplaintReport) -> list[list[Any]]:
         [
             n,
             h.case_number or h.complaint_id,
-            h.source or CHANNEL_LABELS_ZH.get(h.channel, h.channel),
+            h.source or CHANNEL_LABELS.get(h.channel, h.channel),
             h.merchant_name,
             h.handling_unit or "",
             h.minutes,
@@ -107,6 +107,7 @@ def report_xlsx(report: ComplaintReport) -> bytes:
     book = Workbook()
     bold = Font(bold=True)
     summary = book.active
+    assert isinstance(summary, Worksheet)  # a new workbook's one sheet
     summary.title = "汇总"
     append_row(summary, [f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"])
     summary["A1"].font = Font(bold=True, size=14)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, distinct, func, null, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, distinct, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, ExtensionRequest, Merchant, ReturnRequest
@@ -35,6 +35,9 @@ from shared.divisions import divisions
 from shared.errors import Problem
 
 MAX_DAYS = 366
+
+# The labels by the stored text: a StrEnum member is the str it stands for, so a plain str finds it.
+CHANNEL_LABELS = cast(Mapping[str, str], CHANNEL_LABELS_ZH)
 
 
 class BadPeriod(Problem):
@@ -75,7 +78,7 @@ def truncated_average(total: int, count: int) -> str:
     return str((Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
 
 
-def _n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def _n(condition: SQLColumnExpression[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -236,7 +239,8 @@ async def complaint_report(
         """The unit as the report's region writes it: its own units by their short name, others' in full."""
         unit = catalogue.get(r.region_code).unit(r.unit_id) if r.unit_id else None
         if unit is None:
-            return r.unit_name
+            name: str | None = r.unit_name
+            return name
         return unit.name if unit.id in region.known_units or not unit.full_name else unit.full_name
 
     by_industry = await grouped(Complaint.industry, INDUSTRY_LABELS_ZH)
@@ -284,7 +288,7 @@ async def complaint_report(
         if standing_n:
             counted[(channel, name)] = int(standing_n)
     by_channel = [
-        Count(key=channel, label=CHANNEL_LABELS_ZH.get(channel, channel), count=n)  # type: ignore[call-overload]
+        Count(key=channel, label=CHANNEL_LABELS.get(channel, channel), count=n)
         for channel, n in sorted(per_channel.items(), key=lambda item: (-item[1], item[0]))
     ]
     configured = [(s.channel.value, s.name) for s in region.settings.sources]
@@ -349,8 +353,8 @@ async def complaint_report(
         sentences.append("、".join(without) + ("均无涉旅投诉件。" if len(without) > 1 else "无涉旅投诉件。"))
     for (channel, name), count in zip(order, by_source, strict=True):
         rows = [r for r in standing if (r.channel, r.source) == (channel, name)]
-        concluded = sum(r.handled_minutes is not None for r in rows)
-        detail = complaint_items(rows, unit_label) if each else f"其中已办结{concluded}件"
+        finished = sum(r.handled_minutes is not None for r in rows)
+        detail = complaint_items(rows, unit_label) if each else f"其中已办结{finished}件"
         sentences.append(f"{count.source}涉旅投诉件{count.count}件，{detail}。")
     text = (
         f"{period_text(first, last)}，"
@@ -430,7 +434,7 @@ async def _extension_figures(session: AsyncSession, scope: tuple[ColumnElement[b
 
 def _source_label(stored: str) -> str:
     """A named source, or the channel's label for a complaint kept before sources were named."""
-    return CHANNEL_LABELS_ZH.get(stored, stored)  # type: ignore[call-overload]
+    return CHANNEL_LABELS.get(stored, stored)
 
 
 def _day(moment: datetime) -> str:

@@ -30,7 +30,7 @@ from shared.contracts.complaints import OPEN_STATES, ComplaintState, ExtensionSt
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.contracts.notifications import NOTIFICATION_FAILED, NOTIFIED
 from shared.contracts.returns import ReturnState
-from shared.db import for_update_skip_locked
+from shared.db import for_update_skip_locked, table_of
 from shared.pagination import Keyset, SortKey, key
 
 QUEUE_LATE = 0  # Complaint.queue_rank of an open complaint that missed a deadline (service.queue_position)
@@ -135,7 +135,7 @@ class ComplaintRepository:
     async def add_timeline_rows(self, rows: list[dict[str, Any]]) -> None:
         """Timeline entries in one INSERT, in their order (ids ascend with it), after their complaints."""
         if rows:
-            await self.session.execute(insert(TimelineEntry.__table__), rows)
+            await self.session.execute(insert(table_of(TimelineEntry)), rows)
 
     async def lock_ids(self, complaint_ids: list[str]) -> set[str]:
         """Which of these complaints exist, their rows locked (in id order: two lockers never deadlock)."""
@@ -344,7 +344,7 @@ class ComplaintRepository:
         )
         return pending, notices
 
-    def _queue(self, identity: Identity, f: QueueFilter) -> Select[tuple[Complaint]]:
+    def _queue(self, identity: Identity, f: QueueFilter) -> Select[Complaint]:
         query = select(Complaint).where(visible_to(identity))
         if f.state:
             query = query.where(Complaint.state.in_([s.value for s in f.state]))
@@ -407,11 +407,11 @@ class ComplaintRepository:
         row stays locked until it commits (a rollback gives the numbers back), so concurrent submissions never
         share one. Take several days' counters in (region, day) order: two takers then never deadlock."""
         dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        table = CaseNumberCounter.__table__
-        upsert = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
+        table = table_of(CaseNumberCounter)
+        first = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
             region_code=region_code, day=day, last_seq=count
         )
-        upsert = upsert.on_conflict_do_update(
+        upsert = first.on_conflict_do_update(
             index_elements=["region_code", "day"], set_={"last_seq": table.c.last_seq + count}
         ).returning(table.c.last_seq)
         return int((await self.session.execute(upsert)).scalar_one()) - count + 1

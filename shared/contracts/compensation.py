@@ -323,7 +323,7 @@ class ScenarioStandard(_Rule):
         return self
 
 
-SANYA_FERRY_EXAMPLE = {
+SANYA_FERRY_EXAMPLE: dict[str, Any] = {
     "code": "sanya_ferry_queue",
     "title": "三亚轮渡排队超时赔付标准",
     "industry": "transport",

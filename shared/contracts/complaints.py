@@ -602,7 +602,7 @@ class TimelineEntryOut(BaseModel):
     state_from: ComplaintState | None
     state_to: ComplaintState | None
     note: str | None
-    data: dict | None
+    data: dict[str, Any] | None
 
 
 class EvidenceOut(BaseModel):

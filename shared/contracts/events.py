@@ -21,7 +21,7 @@ class EventEnvelope(BaseModel):
     version: int = 1
     occurred_at: datetime
     producer: str = Field(examples=["intake"])
-    payload: dict
+    payload: dict[str, Any]
 
 
 class DomainEvent(BaseModel):

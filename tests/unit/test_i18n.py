@@ -47,7 +47,7 @@ def _problem_codes() -> set[str]:
     """Every code a problem is raised with: each Problem class's, and each `code=`/`message=` literal."""
     for package in (services, shared):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if ".testing" not in module.name and not module.name.endswith(("cli", "devstack")):
+            if ".testing" not in module.name and not module.name.endswith("cli"):
                 importlib.import_module(module.name)
     codes: set[str] = set()
     pending = [Problem]

@@ -117,11 +117,12 @@ def test_every_environment_but_development_refuses_what_only_development_may_hav
 
 
 def test_seed_demo_refuses_outside_development() -> None:
-    from services.demo import demo_data
+    from demo import DEMO_FILE
+    from shared.seeding import read_demo_file
 
-    assert demo_data(IntakeSettings())["staff"]
+    assert read_demo_file(DEMO_FILE, IntakeSettings())["staff"]
     with pytest.raises(SystemExit, match="development only"):
-        demo_data(IntakeSettings(environment="staging", database_url=PG, internal_secret=SECRET))
+        read_demo_file(DEMO_FILE, IntakeSettings(environment="staging", database_url=PG, internal_secret=SECRET))
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

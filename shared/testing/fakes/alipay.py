@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -38,7 +38,7 @@ from fastapi.responses import Response
 from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.common import fen_from_yuan
 from shared.testing.fakes.faults import install_faults
-from shared.testing.fakes.keys import generate_rsa_keypair
+from shared.testing.fakes.keys import generate_rsa_keypair, load_rsa_private_key, load_rsa_public_key
 from shared.testing.fakes.notify import send_later
 
 _DEMO = re.compile(r"^demo-([A-Za-z0-9_-]{1,64})$")
@@ -47,18 +47,18 @@ Handler = Callable[[dict[str, str], dict[str, Any], str], Answer]
 
 
 def sign_rsa2(private_key_pem: str, message: str) -> str:
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    key = load_rsa_private_key(private_key_pem)
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
     return base64.b64encode(signature).decode()
 
 
 def verify_rsa2(public_key_pem: str, message: str, signature: str) -> bool:
-    key = serialization.load_pem_public_key(public_key_pem.encode())
+    key = load_rsa_public_key(public_key_pem)
     try:
         key.verify(
             base64.b64decode(signature),
             message.encode(),
-            padding.PKCS1v15(),  # type: ignore[union-attr]
+            padding.PKCS1v15(),
             hashes.SHA256(),
         )
         return True
@@ -100,22 +100,23 @@ def create_alipay_fake(
     app = FastAPI(title="Alipay (local fake)", openapi_url=None)
     install_faults(app)
     forger_private, _ = generate_rsa_keypair()
-    app.state.orders: dict[str, dict[str, Any]] = {}
+    app.state.orders = {}
     app.state.transfer_calls = 0
-    app.state.notifications: list[dict[str, Any]] = []
-    app.state.failing_payees: set[str] = set()
+    app.state.notifications = []
+    app.state.failing_payees = set()
     # The account holders' real names, by user id, as Alipay knows them: a transfer naming the payee
     # (payee_info.name) is refused when the name differs. An id not here takes any name (the fake cannot
     # know it). What each transfer named is kept in `payee_names`, by out_biz_no.
-    app.state.real_names: dict[str, str] = {}
-    app.state.payee_names: dict[str, str] = {}
-    app.state.sent_messages: list[dict[str, Any]] = []
-    app.state.unsubscribed_users: set[str] = set()
+    app.state.real_names = {}
+    app.state.payee_names = {}
+    app.state.sent_messages = []
+    app.state.unsubscribed_users = set()
     app.state.background = set()
     app.state.clock = clock  # tests may swap in their own, so orders fall on the test's days
 
     def local_now() -> str:
-        return app.state.clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        current: Clock = app.state.clock
+        return current.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
     def oauth_token(params: dict[str, str], biz: dict[str, Any], base: str) -> Answer:
         match = _DEMO.match(params.get("code", ""))

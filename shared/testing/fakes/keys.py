@@ -33,3 +33,19 @@ def ensure_keypair(directory: Path, name: str) -> tuple[Path, Path]:
         private_path.chmod(0o600)
         public_path.write_text(public)
     return private_path, public_path
+
+
+def load_rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """A PEM private key that must be RSA (the providers sign with RSA2 / SHA256-RSA2048 only)."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError(f"an RSA private key is needed, not {type(key).__name__}")
+    return key
+
+
+def load_rsa_public_key(pem: str) -> rsa.RSAPublicKey:
+    """A PEM public key that must be RSA."""
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise TypeError(f"an RSA public key is needed, not {type(key).__name__}")
+    return key

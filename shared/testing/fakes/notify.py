@@ -30,6 +30,7 @@ def send_later(
         await asyncio.sleep(delay)
         client = _client(app)
         for _ in range(times):
+            status: int | str
             try:
                 response = await client.post(url, content=content, headers=headers)
                 status = response.status_code

@@ -107,6 +107,7 @@ def create_wechat_fake(appid: str, secret: str) -> FastAPI:
         error = credentials_error(appid, secret)
         if error:
             return error
+        assert appid is not None  # credentials_error matched it with the fake's own
         match = _DEMO.match(js_code)
         if grant_type != "authorization_code" or match is None:
             return {"errcode": 40029, "errmsg": "invalid code"}

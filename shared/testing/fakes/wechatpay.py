@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI, Request
@@ -41,6 +41,7 @@ from fastapi.responses import Response
 from shared.clock import SHANGHAI, Clock, system_clock
 from shared.contracts.common import yuan
 from shared.testing.fakes.faults import install_faults
+from shared.testing.fakes.keys import load_rsa_private_key, load_rsa_public_key
 
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 _TRANSFER_PATH = "/v3/fund-app/mch-transfer/transfer-bills"
@@ -63,22 +64,23 @@ def create_wechatpay_fake(
 ) -> FastAPI:
     """The fake as an ASGI app; its state (bills, calls, notifications, faults) is on `app.state` for tests."""
     app = FastAPI(title="WeChat Pay (local fake)", openapi_url=None)
-    merchant_key = serialization.load_pem_public_key(merchant_public_key_pem.encode())
-    platform_key = serialization.load_pem_private_key(platform_private_key_pem.encode(), password=None)
+    merchant_key = load_rsa_public_key(merchant_public_key_pem)
+    platform_key = load_rsa_private_key(platform_private_key_pem)
     forger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     install_faults(app)
-    app.state.bills: dict[str, dict[str, Any]] = {}
+    app.state.bills = {}
     app.state.transfer_calls = 0
-    app.state.notifications: list[dict[str, Any]] = []  # one entry per delivery: url, status, headers, body
-    app.state.failing_openids: set[str] = set()
-    app.state.real_names: dict[str, str] = {}  # openid -> the account holder's real name, as WeChat Pay knows it
-    app.state.user_names: dict[str, str] = {}  # out_bill_no -> the user_name the transfer sent, decrypted here
+    app.state.notifications = []  # one entry per delivery: url, status, headers, body
+    app.state.failing_openids = set()
+    app.state.real_names = {}  # openid -> the account holder's real name, as WeChat Pay knows it
+    app.state.user_names = {}  # out_bill_no -> the user_name the transfer sent, decrypted here
     app.state.background = set()
-    app.state.bill_files: dict[str, str] = {}  # bill date -> the CSV as generated when its URL was handed out
+    app.state.bill_files = {}  # bill date -> the CSV as generated when its URL was handed out
     app.state.clock = clock  # tests may swap in their own, so bills fall on the test's days
 
     def now_text() -> str:
-        return app.state.clock.now().astimezone(SHANGHAI).isoformat(timespec="seconds")
+        current: Clock = app.state.clock
+        return current.now().astimezone(SHANGHAI).isoformat(timespec="seconds")
 
     def in_background(coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -139,7 +141,7 @@ def create_wechatpay_fake(
         try:
             merchant_key.verify(
                 base64.b64decode(fields.get("signature", "")),
-                message.encode(),  # type: ignore[union-attr]
+                message.encode(),
                 padding.PKCS1v15(),
                 hashes.SHA256(),
             )

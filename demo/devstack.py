@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from demo import DEMO_FILE, demo_records
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SERVICES = {"gateway": 8000, "intake": 8001, "compensation": 8002, "credit": 8003}
@@ -63,9 +65,13 @@ def prepare(env: dict[str, str]) -> None:
             env=env,
             cwd=ROOT,
         )
-    subprocess.run([sys.executable, "-m", "services.credit.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
-    subprocess.run([sys.executable, "-m", "services.gateway.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
-    subprocess.run([sys.executable, "-m", "services.compensation.cli", "seed-demo"], check=True, env=env, cwd=ROOT)
+    for service in ("credit", "gateway", "compensation"):
+        subprocess.run(
+            [sys.executable, "-m", f"services.{service}.cli", "seed-demo", str(DEMO_FILE)],
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
 
 
 def start(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -136,8 +142,6 @@ Staff accounts (username / password):
 
 
 def main() -> None:
-    from services.demo import demo_records
-
     env = _env()
     prepare(env)
     children = start(env)
