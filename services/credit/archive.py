@@ -345,7 +345,7 @@ async def _write_scores(
         }
         for sid, kind, r in results
     ]
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(CreditScore)
     await session.execute(
         statement.on_conflict_do_update(

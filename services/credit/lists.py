@@ -180,7 +180,7 @@ class Lists:
 
     async def listing(self, listing_id: str, caller: Identity) -> tuple[Listing, SubjectRef]:
         listing = await self.session.get(Listing, listing_id)
-        ref = listing and await self.refs.subject(listing.subject_id)
+        ref = await self.refs.subject(listing.subject_id) if listing is not None else None
         if listing is None or ref is None or not (ref.visible_to(caller) or ref.speaks_for(caller)):
             raise ListingNotFound(f"No listing {listing_id} that you may see.")
         return listing, ref

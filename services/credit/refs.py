@@ -55,9 +55,9 @@ class SubjectRefs:
     async def subjects(self, wanted: dict[str, bool]) -> dict[str, SubjectRef]:
         """The subjects of these ids that exist, a query per kind; a consumer whose id maps to True is made
         on first use (a consumer's credit is keyed by their platform id)."""
-        by_kind: dict[type, list[str]] = {}
+        by_kind: dict[type[Merchant | Practitioner | Consumer], list[str]] = {}
         for subject_id in wanted:
-            model = (
+            model: type[Merchant | Practitioner | Consumer] = (
                 Merchant
                 if subject_id.startswith("mer_")
                 else (Practitioner if subject_id.startswith("prc_") else Consumer)
@@ -71,7 +71,7 @@ class SubjectRefs:
                     found[row.id] = SubjectRef(row.id, "merchant", row.name, row.region_code, row.id)
                 elif isinstance(row, Practitioner):
                     found[row.id] = SubjectRef(row.id, "practitioner", row.name, row.region_code, row.merchant_id)
-                else:
+                elif isinstance(row, Consumer):
                     found[row.id] = SubjectRef(row.id, "consumer", None, None, None)
             if model is Consumer:
                 made = [

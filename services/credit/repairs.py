@@ -72,7 +72,7 @@ class Repairs:
 
     async def repair(self, repair_id: str, caller: Identity) -> Repair:
         repair = await self.session.get(Repair, repair_id)
-        ref = repair and await self.refs.subject(repair.subject_id)
+        ref = await self.refs.subject(repair.subject_id) if repair is not None else None
         if repair is None or ref is None or not (ref.visible_to(caller) or ref.speaks_for(caller)):
             raise RepairNotFound(f"No repair application {repair_id} that you may see.")
         return repair

@@ -12,6 +12,7 @@ from services.credit.errors import AlreadyRedeemed, BenefitNotFound, MerchantNot
 from services.credit.models import Merchant
 from services.credit.routes.api import router
 from services.credit.routes.dependencies import BenefitService, SubjectService, manages, visible_merchant
+from services.credit.signing import Signer
 from shared.auth import Caller, require_roles
 from shared.contracts.credit import BenefitRuleOut, Eligibility, Jwks, RedemptionIn, RedemptionOut, SigningKey
 from shared.contracts.identity import Identity, Role
@@ -30,7 +31,8 @@ async def list_benefits(caller: Caller) -> list[BenefitRuleOut]:
 async def signing_key(request: Request, caller: Caller) -> SigningKey:
     """The public key of the older form of eligibility answers (Ed25519 over canonical JSON); kept for one
     release: verify the JWS form with the keys at /v1/benefits/jwks.json instead."""
-    return request.app.state.signer.published()
+    signer: Signer = request.app.state.signer
+    return signer.published()
 
 
 @router.get(

@@ -20,7 +20,7 @@ from services.credit.routes.dependencies import (
 )
 from services.credit.service import MERCHANTS_BY_NAME
 from shared.auth import Caller, may_see, require_roles
-from shared.contracts.common import ID_PATTERN, TEXT_QUERY_PATTERN, Page
+from shared.contracts.common import ID_PATTERN, TEXT_QUERY_PATTERN, Industry, Page
 from shared.contracts.identity import Identity, Role
 from shared.contracts.merchants import (
     ContactOut,
@@ -29,6 +29,7 @@ from shared.contracts.merchants import (
     MerchantOut,
     MerchantStatus,
     PractitionerIn,
+    PractitionerKind,
     PractitionerOut,
     ReviewIn,
 )
@@ -63,7 +64,7 @@ async def merchant_out(session: Session, merchants: list[Merchant], caller: Iden
                 name=m.name,
                 uscc=m.uscc,
                 region_code=m.region_code,
-                industry=m.industry,
+                industry=Industry(m.industry),
                 address=m.address,
                 status=MerchantStatus(m.status),
                 licences=licences.get(m.id, []),
@@ -162,7 +163,7 @@ def practitioner_out(p: Practitioner, caller: Identity, grade: str | None) -> Pr
     return PractitionerOut(
         id=p.id,
         name=p.name,
-        kind=p.kind,
+        kind=PractitionerKind(p.kind),
         licence_number=p.licence_number,
         merchant_id=p.merchant_id,
         region_code=p.region_code,
