@@ -32,6 +32,7 @@ from services.compensation.providers.base import (
     TransferNotification,
     TransferResult,
 )
+from services.compensation.providers.registry import registry
 from services.compensation.service import Compensation
 from shared.auth import service_identity
 from shared.background import backoff, periodic
@@ -109,19 +110,29 @@ class Outcome:
 
 async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str], str]:
     """Where each consumer is paid (openid / Alipay user id), in one call: the gateway owns identities."""
-    wanted = sorted({(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing})
+    kinds = registry(app.state.settings).kinds
+    wanted = sorted(
+        {(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing and i.channel in kinds}
+    )
     if not wanted:
         return {}
+    # The gateway knows accounts by their login: each provider pays the user id of one (its payee_identity).
+    logins = sorted({(account, kinds[channel].payee_identity) for account, channel in wanted})
     response = await app.state.clients["gateway"].request(
         "POST",
         "/internal/payees",
         identity=service_identity("compensation"),
         retry=True,
-        json={"accounts": [{"account_id": a, "channel": c} for a, c in wanted]},
+        json={"accounts": [{"account_id": a, "channel": login} for a, login in logins]},
     )
     if response.status_code != 200:
         raise ProviderError(f"the gateway could not name the payees: HTTP {response.status_code}")
-    return {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
+    found = {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
+    return {
+        (account, channel): found[(account, kinds[channel].payee_identity)]
+        for account, channel in wanted
+        if (account, kinds[channel].payee_identity) in found
+    }
 
 
 async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[str, str], str]) -> TransferResult:

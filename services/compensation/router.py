@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import ColumnElement, select
 
 from services.compensation import deposits
@@ -24,6 +24,7 @@ from services.compensation.models import (
 from services.compensation.payee_names import ClaimFinished, PayeeNameNotAllowed, PayeeNames, check_open
 from services.compensation.payouts import handle_notification
 from services.compensation.providers.base import NotificationRejected, ProviderError
+from services.compensation.providers.registry import registry
 from services.compensation.reports import figures, reconcile
 from services.compensation.service import (
     AlreadyApproved,
@@ -43,6 +44,7 @@ from services.compensation.statements import (
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Day, Page, RegionCode
 from shared.contracts.compensation import (
+    PAYOUT_CHANNEL_PATTERN,
     ApprovalIn,
     ApprovalOut,
     ClaimOut,
@@ -65,7 +67,6 @@ from shared.contracts.compensation import (
     Month,
     PayeeNameHandover,
     PayeeNameIn,
-    PayoutChannel,
     PayoutOut,
     Reason,
     ReconciliationOut,
@@ -604,16 +605,22 @@ async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: C
     responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable),
 )
 async def get_reconciliation(
-    day: Day, request: Request, session: Session, channel: PayoutChannel = PayoutChannel.wechat
+    day: Day,
+    request: Request,
+    session: Session,
+    channel: Annotated[
+        str | None, Query(pattern=PAYOUT_CHANNEL_PATTERN, description="the provider (default: the first configured)")
+    ] = None,
 ) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
+    channel = channel or registry(request.app.state.settings).names[0]
     provider = request.app.state.providers.get(channel)
     if provider is None:
-        raise PayoutChannelNotEnabled(f"This platform makes no {channel.value} payouts: there is no bill to check.")
+        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts: there is no bill to check.")
     try:
         return await reconcile(session, provider, channel, day)
     except ProviderError as exc:
-        raise BillUnavailable(f"The {channel.value} bill of {day} could not be had: {exc}") from exc
+        raise BillUnavailable(f"The {channel} bill of {day} could not be had: {exc}") from exc
 
 
 @router.get("/compensation/figures")
@@ -694,16 +701,17 @@ async def hand_over_payee_name(
 
 # --- provider notifications, forwarded by the gateway ---------------------------------------------
 @internal.post("/callbacks/{channel}")
-async def provider_callback(channel: PayoutChannel, request: Request, caller: ServiceCaller) -> Response:
+async def provider_callback(
+    channel: Annotated[str, Path(pattern=PAYOUT_CHANNEL_PATTERN)], request: Request, caller: ServiceCaller
+) -> Response:
     """A payment provider's notification; answered in the provider's own words."""
+    kind = registry(request.app.state.settings).kinds.get(channel)
+    if kind is None:
+        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts.")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         await handle_notification(request.app, channel, headers, body)
     except NotificationRejected as exc:
-        if channel == PayoutChannel.alipay:
-            return PlainTextResponse("fail", status_code=400)
-        return JSONResponse({"code": "FAIL", "message": exc.detail}, status_code=400)
-    if channel == PayoutChannel.alipay:
-        return PlainTextResponse("success")
-    return Response(status_code=204)
+        return kind.acknowledge(exc)
+    return kind.acknowledge(None)

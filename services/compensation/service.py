@@ -28,6 +28,7 @@ from services.compensation.models import (
     RuleSet,
 )
 from services.compensation.payee_names import PayeeNames, awaits_name, check_open, given_by, may_give
+from services.compensation.providers.registry import registry
 from services.compensation.rules import ClaimFacts, evaluate, first_rules
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
@@ -61,8 +62,6 @@ from shared.errors import Conflict, Forbidden, InvalidTransition, Problem
 from shared.ids import new_id
 from shared.outbox import Outbox
 
-WECHAT_CHANNELS = {"wechat_miniprogram", "wechat_official_account"}
-
 
 class FundInsufficient(Conflict):
     code, title = "fund_insufficient", "Fund insufficient"
@@ -78,10 +77,6 @@ class LiabilityNotEstablished(Conflict):
 
 class NotYourRegion(Forbidden):
     code, title = "not_your_region", "Not your region"
-
-
-def payout_channel(complaint_channel: str) -> str:
-    return "wechat" if complaint_channel in WECHAT_CHANNELS else "alipay"
 
 
 def start_of_year(now: datetime) -> datetime:
@@ -365,7 +360,7 @@ class Compensation:
             Payout(
                 id=payout_id,
                 claim_id=claim.id,
-                channel=payout_channel(claim.channel),
+                channel=registry(self.settings).channel_for(claim.channel),
                 consumer_id=claim.consumer_id,
                 region_code=claim.region_code,
                 out_no=payout_id.replace("_", ""),

@@ -82,6 +82,14 @@ class GatewaySettings(ServiceSettings):
             "services/gateway/channels, comma-separated (empty: none)"
         ),
     )
+    payout_callbacks: str = Field(
+        "wechat:wechatpay/transfer:wechatpay-,alipay:alipay/notify",
+        description=(
+            "the payout providers' notifications, passed to compensation: `provider:path[:header-prefix...]`, "
+            "comma-separated, served at /callbacks/{path} with the headers named by prefix (compensation's "
+            "registry gives this value for its COMPENSATION_PAYOUT_PROVIDERS)"
+        ),
+    )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
     redis_url: str = Field(
         "",
@@ -240,6 +248,16 @@ class GatewaySettings(ServiceSettings):
     @property
     def partner_secret_key_list(self) -> list[str]:
         return [key.strip() for key in self.partner_secret_keys.split(",") if key.strip()]
+
+    @property
+    def payout_callback_routes(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """GATEWAY_PAYOUT_CALLBACKS read: the provider and the header prefixes passed, by callback path."""
+        routes: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for entry in (e.strip() for e in self.payout_callbacks.split(",")):
+            if entry:
+                provider, path, *headers = entry.split(":")
+                routes[path] = (provider, tuple(h.lower() for h in headers))
+        return routes
 
     def development_only(self) -> list[str]:
         found = super().development_only()
