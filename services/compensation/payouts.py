@@ -22,16 +22,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.compensation.models import Claim, Payout, ProviderNotification
-from services.compensation.payee_names import PayeeNames
-from services.compensation.providers.base import (
+from services.compensation.errors import (
+    AmountMismatch,
     NotificationRejected,
-    PayoutProvider,
+    PayeeNameMissing,
     ProviderError,
     ProviderTimeout,
-    TransferNotification,
-    TransferResult,
+    UnknownPayout,
 )
+from services.compensation.models import Claim, Payout, ProviderNotification
+from services.compensation.payee_names import PayeeNames
+from services.compensation.providers.base import PayoutProvider, TransferNotification, TransferResult
 from services.compensation.providers.registry import registry
 from services.compensation.service import Compensation
 from shared.auth import service_identity
@@ -56,10 +57,6 @@ class Claimed:
     amount_fen: int
     attempts: int
     payee_name: str | None = None  # the payee's real name in clear, held only for the send
-
-
-class PayeeNameMissing(Exception):
-    """The provider needs the payee's real name for this amount and the claim has none: nothing is sent."""
 
 
 def _compensation(app: FastAPI, session: AsyncSession, batch: bool = False) -> Compensation:
@@ -175,7 +172,7 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
     now = compensation.clock.now()
     if outcome.payee_name_missing:
         if payout.state == PayoutState.sending:  # (else a notification settled it meanwhile)
-            await compensation.payout_awaiting_payee_name(payout)
+            await compensation.payouts.awaiting_payee_name(payout)
         return
     if outcome.result is None:
         if payout.state != PayoutState.sending:
@@ -193,11 +190,11 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
         payout.state, payout.lease_until, payout.next_attempt_at = PayoutState.unknown, None, now + MAX_BACKOFF
         payout.failure_reason = "amount mismatch at the provider: needs an official"
     elif result.state == "succeeded":
-        await compensation.payout_succeeded(payout, result.provider_ref)
+        await compensation.payouts.succeeded(payout, result.provider_ref)
     elif result.state == "failed":
-        await compensation.payout_failed(payout, result.reason or "refused by the provider")
+        await compensation.payouts.failed(payout, result.reason or "refused by the provider")
     elif result.state == "processing":
-        await compensation.payout_processing(payout, result.provider_ref)
+        await compensation.payouts.processing(payout, result.provider_ref)
         payout.lease_until = None
     else:  # not_found after a processing answer: ask again later
         payout.state, payout.lease_until = PayoutState.unknown, None
@@ -267,7 +264,7 @@ async def _payouts_pass(app: FastAPI) -> None:
 
 async def _recovery_pass(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
-        if await _compensation(app, session).default_overdue_recoveries():
+        if await _compensation(app, session).recovery.default_overdue_recoveries():
             await session.commit()
             if app.state.dispatcher is not None:
                 app.state.dispatcher.kick()
@@ -320,12 +317,12 @@ async def _apply_notification(app: FastAPI, channel: str, note: TransferNotifica
             await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
         ).scalar_one_or_none()
         if payout is None or payout.channel != channel:
-            raise NotificationRejected(f"No {channel} payout {note.out_no} exists.", code="unknown_payout")
+            raise UnknownPayout(f"No {channel} payout {note.out_no} exists.")
         if note.amount_fen != payout.amount_fen:
             log.error(
                 "notification for %s says %s fen, the payout is %s fen", payout.id, note.amount_fen, payout.amount_fen
             )
-            raise NotificationRejected("The notified amount does not match the payout.", code="amount_mismatch")
+            raise AmountMismatch("The notified amount does not match the payout.")
         session.add(
             ProviderNotification(
                 id=f"{channel}:{note.notification_id}",
@@ -343,10 +340,10 @@ async def _apply_notification(app: FastAPI, channel: str, note: TransferNotifica
         compensation = _compensation(app, session)
         if payout.state not in (PayoutState.succeeded, PayoutState.failed):
             if note.state == "succeeded":
-                await compensation.payout_succeeded(payout, note.provider_ref)
+                await compensation.payouts.succeeded(payout, note.provider_ref)
             elif note.state == "failed":
-                await compensation.payout_failed(payout, note.reason or "refused by the provider")
+                await compensation.payouts.failed(payout, note.reason or "refused by the provider")
             else:
-                await compensation.payout_processing(payout, note.provider_ref)
+                await compensation.payouts.processing(payout, note.provider_ref)
         await session.commit()
     return "applied"

@@ -18,7 +18,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.compensation.config import CompensationSettings
-from services.compensation.providers.base import BillLine, NotificationRejected, TransferNotification, TransferResult
+from services.compensation.errors import NotificationRejected
+from services.compensation.providers.base import BillLine, TransferNotification, TransferResult
 
 SIGNATURE = "examplepay-signature"
 

@@ -25,15 +25,8 @@ from alipay.utils import AliPayConfig
 from fastapi.responses import PlainTextResponse, Response
 
 from services.compensation.config import CompensationSettings
-from services.compensation.providers.base import (
-    THREADS,
-    BillLine,
-    NotificationRejected,
-    ProviderError,
-    ProviderTimeout,
-    TransferNotification,
-    TransferResult,
-)
+from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
+from services.compensation.providers.base import THREADS, BillLine, TransferNotification, TransferResult
 from shared.contracts.common import fen_from_yuan, yuan
 
 log = logging.getLogger("compensation.providers")

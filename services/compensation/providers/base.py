@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from fastapi.responses import Response
 
-from shared.errors import Problem
+from services.compensation.errors import NotificationRejected
 
 if TYPE_CHECKING:
     from services.compensation.config import CompensationSettings
@@ -53,20 +53,6 @@ class BillLine:
     provider_ref: str
     amount_fen: int
     state: str  # "succeeded" | "failed"
-
-
-class ProviderTimeout(Exception):
-    """The request may or may not have reached the provider: query before any retry."""
-
-
-class ProviderError(Exception):
-    """The provider refused or failed in a way that says nothing was done (refused connection, 5xx, bad request)."""
-
-
-class NotificationRejected(Problem):
-    """A notification that is not verifiably the provider's (bad signature, stale, malformed); detail says why."""
-
-    status, code, title = 400, "notification_rejected", "Notification rejected"
 
 
 class PayoutProvider(Protocol):

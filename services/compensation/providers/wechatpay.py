@@ -29,15 +29,8 @@ from urllib3.exceptions import NewConnectionError
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from services.compensation.config import CompensationSettings
-from services.compensation.providers.base import (
-    THREADS,
-    BillLine,
-    NotificationRejected,
-    ProviderError,
-    ProviderTimeout,
-    TransferNotification,
-    TransferResult,
-)
+from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
+from services.compensation.providers.base import THREADS, BillLine, TransferNotification, TransferResult
 from shared.contracts.common import fen_from_yuan
 
 FRESHNESS_SECONDS = 300
