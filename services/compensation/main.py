@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,8 +19,6 @@ from services.compensation.router import internal, router
 from shared.app import create_service_app, serve
 from shared.clock import Clock
 from shared.logging import configure_logging
-
-log = logging.getLogger("compensation")
 
 
 async def _startup(app: FastAPI) -> None:

@@ -66,6 +66,8 @@ def test_the_registry_derives_the_gateway_callbacks_the_routes_and_the_cli_choic
     assert registry.gateway_callbacks().endswith(",examplepay:examplepay/notify:examplepay-")
     with pytest.raises(ValueError, match="no module"):
         load("services.compensation.providers.nowhere")
+    with pytest.raises(ValueError, match="exactly one provider must pay every channel"):
+        load("tests.compensation.example_provider")  # none pays the channels it does not name
 
 
 async def test_a_douyin_complainant_is_paid_through_the_new_provider_and_its_notification_passes_the_gateway(

@@ -67,7 +67,7 @@ class PayoutProvider(Protocol):
 
     @classmethod
     def from_settings(cls, settings: CompensationSettings, notify_url: str) -> Any:
-        """The adapter as configured (an instance of this class), or None when it is off (no keys)."""
+        """The adapter as configured (an instance of this class), or None when it is off (it logs why: no keys)."""
         ...
 
     @classmethod

@@ -9,7 +9,6 @@ GATEWAY_PAYOUT_CALLBACKS (the gateway imports no service: it learns the callback
 from __future__ import annotations
 
 import importlib
-import logging
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -17,7 +16,6 @@ from functools import cache
 from services.compensation.config import CompensationSettings
 from services.compensation.providers.base import PayoutProvider
 
-log = logging.getLogger("compensation.providers")
 NAME = re.compile(r"[a-z0-9_]{1,32}")
 
 
@@ -30,16 +28,9 @@ class Registry:
         return list(self.kinds)
 
     def channel_for(self, complaint_channel: str) -> str:
-        """The provider that pays a claim on a complaint from this channel."""
-        catch_all = None
-        for name, kind in self.kinds.items():
-            if complaint_channel in kind.complaint_channels:
-                return name
-            if not kind.complaint_channels and catch_all is None:
-                catch_all = name
-        if catch_all is None:
-            raise LookupError(f"no payout provider pays complaints from {complaint_channel}")
-        return catch_all
+        """The provider that pays a claim on a complaint from this channel: the one naming it, else the catch-all."""
+        named = [name for name, kind in self.kinds.items() if complaint_channel in kind.complaint_channels]
+        return named[0] if named else next(name for name, kind in self.kinds.items() if not kind.complaint_channels)
 
     def build(self, settings: CompensationSettings) -> dict[str, PayoutProvider]:
         """The adapters as configured; a provider without its keys is off (its payouts wait)."""
@@ -47,9 +38,7 @@ class Registry:
         for name, kind in self.kinds.items():
             notify_url = f"{settings.notify_base_url.rstrip('/')}/callbacks/{kind.callback}"
             provider = kind.from_settings(settings, notify_url)
-            if provider is None:
-                log.warning("%s payouts off: not configured", name)
-            else:
+            if provider is not None:
                 providers[name] = provider
         return providers
 
@@ -76,8 +65,11 @@ def load(paths: str) -> Registry:
             raise ValueError(f"COMPENSATION_PAYOUT_PROVIDERS: {path}'s name {kind.name!r} is invalid or taken")
         kinds[kind.name] = kind
     catch_alls = [name for name, kind in kinds.items() if not kind.complaint_channels]
-    if len(catch_alls) > 1:
-        raise ValueError(f"COMPENSATION_PAYOUT_PROVIDERS: {', '.join(catch_alls)} each pay every other channel")
+    if len(catch_alls) != 1:
+        raise ValueError(
+            "COMPENSATION_PAYOUT_PROVIDERS: exactly one provider must pay every channel the others do not name "
+            f"(empty complaint_channels); here: {', '.join(catch_alls) or 'none'}"
+        )
     return Registry(kinds)
 
 
