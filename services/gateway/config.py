@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import PLACEHOLDER_SECRET, ServiceSettings, on_loopback_among
@@ -248,6 +249,14 @@ class GatewaySettings(ServiceSettings):
     @property
     def partner_secret_key_list(self) -> list[str]:
         return [key.strip() for key in self.partner_secret_keys.split(",") if key.strip()]
+
+    @field_validator("payout_callbacks")
+    @classmethod
+    def _payout_callbacks_read(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and not re.fullmatch(r"[a-z0-9_]+:[a-z0-9_]+/[a-z0-9_]+(:[A-Za-z0-9-]+)*", entry):
+                raise ValueError(f"GATEWAY_PAYOUT_CALLBACKS: {entry!r} is not provider:path[:header-prefix...]")
+        return value
 
     @property
     def payout_callback_routes(self) -> dict[str, tuple[str, tuple[str, ...]]]:

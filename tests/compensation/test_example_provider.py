@@ -56,6 +56,8 @@ def test_the_gateway_passes_the_callbacks_of_the_default_providers() -> None:
 
     default = CompensationSettings().payout_providers
     assert GatewaySettings().payout_callbacks == load(default).gateway_callbacks()
+    with pytest.raises(ValueError, match="provider:path"):
+        GatewaySettings(payout_callbacks="wechat")
 
 
 def test_the_registry_derives_the_gateway_callbacks_the_routes_and_the_cli_choices() -> None:
