@@ -131,7 +131,7 @@ async def prepare(gateway_app, compensation_app, claims: int) -> None:  # type: 
             )
             session.add(claim)
             await session.flush()
-            await service._approve_fully(claim)
+            await service.claims._approve_fully(claim)
         await session.commit()
 
 

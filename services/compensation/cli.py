@@ -23,9 +23,9 @@ from sqlalchemy import select
 from services.compensation import ledger as accounts
 from services.compensation.config import CompensationSettings, settings
 from services.compensation.ledger import Ledger
-from services.compensation.main import build_providers
 from services.compensation.models import Fund, LedgerTransaction, outbox
 from services.compensation.payee_names import PayeeNames
+from services.compensation.providers.registry import registry
 from services.compensation.reports import reconcile
 from shared import outbox_admin
 from shared.clock import SHANGHAI, Clock, system_clock
@@ -96,7 +96,7 @@ async def reconcile_day(
 ) -> list[ReconciliationOut]:
     """Reconcile one Asia/Shanghai day (yesterday by default) with every provider named (all configured)."""
     day = day or clock.now().astimezone(SHANGHAI).date() - timedelta(days=1)
-    providers = build_providers(config)
+    providers = registry(config).build(config)
     unknown = sorted(set(channels or []) - set(providers))
     if unknown:
         raise SystemExit(f"no provider is configured for {', '.join(unknown)}")
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument(
         "--channel",
         action="append",
-        choices=["wechat", "alipay"],
+        choices=registry(settings).names,
         help="one provider (repeatable; default: every configured one)",
     )
     sub.add_parser(

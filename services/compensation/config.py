@@ -18,6 +18,13 @@ class CompensationSettings(ServiceSettings):
 
     port: int = Field(8002, description="port to listen on")
     database_url: str = Field("sqlite+aiosqlite:///var/compensation.db", description="SQLAlchemy async URL")
+    payout_providers: str = Field(
+        "services.compensation.providers.wechatpay,services.compensation.providers.alipay",
+        description=(
+            "the payout providers: modules defining PROVIDER (services/compensation/providers/base.py), "
+            "comma-separated; the gateway's GATEWAY_PAYOUT_CALLBACKS must name their callbacks"
+        ),
+    )
     # WeChat Pay v3 merchant transfers (商家转账), public-key mode.
     wechatpay_mchid: str = Field("1900000001", description="WeChat Pay merchant id")
     wechatpay_appid: str = Field("wx-demo-app", description="the mini-program AppID the transfers are made under")

@@ -12,20 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation import ledger as accounts
+from services.compensation.errors import DepositAboveFloor, TopUpAlreadyRequested
 from services.compensation.ledger import Ledger
 from services.compensation.models import DepositTerms, DepositTopUpRequest, ProgramMerchant
 from shared.contracts.compensation import DepositOut, DepositTopUpRequestIn, DepositTopUpRequestOut
 from shared.contracts.identity import Identity
-from shared.errors import Conflict
 from shared.ids import new_id
-
-
-class DepositAboveFloor(Conflict):
-    code, title = "deposit_above_floor", "Deposit above its floor"
-
-
-class TopUpAlreadyRequested(Conflict):
-    code, title = "top_up_already_requested", "Top-up already requested"
 
 
 async def floor_of(session: AsyncSession, merchant_id: str) -> int:

@@ -31,9 +31,9 @@ def handlers(app: FastAPI) -> dict[str, EventHandler]:
     async def open_claim(session: AsyncSession, event: CompensationRequested, envelope: EventEnvelope) -> None:
         """A compensation request becomes a claim, decided by the rules at once."""
         state = app.state
-        await Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox).open_claim(
-            event, registered_at=envelope.occurred_at
-        )
+        await Compensation(
+            session=session, clock=state.clock, settings=state.settings, outbox=state.outbox
+        ).claims.open_claim(event, registered_at=envelope.occurred_at)
 
     return {
         "subject.registered": apply_subject,

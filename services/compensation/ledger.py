@@ -15,18 +15,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.compensation.errors import InsufficientBalance
 from services.compensation.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from shared.clock import Clock
 from shared.contracts.compensation import LedgerCheck
 from shared.db import rows_affected, table_of
-from shared.errors import Conflict
 from shared.ids import new_id
 
 MAY_GO_NEGATIVE = frozenset({"external", "advanced"})
-
-
-class InsufficientBalance(Conflict):
-    code, title = "insufficient_balance", "Insufficient balance"
 
 
 def fund(region_code: str) -> str:

@@ -42,23 +42,15 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation.config import CompensationSettings
+from services.compensation.errors import ClaimFinished, PayeeNameNotAllowed
 from services.compensation.models import Claim, PayeeName, Payout
 from shared.background import periodic
 from shared.contracts.compensation import ClaimState, PayoutState
 from shared.contracts.identity import Identity, Role, region_covers
-from shared.errors import Conflict, Forbidden
 from shared.logging import mask_name
 
 log = logging.getLogger("compensation.payee_names")
 FINISHED = (ClaimState.paid, ClaimState.rejected)
-
-
-class ClaimFinished(Conflict):
-    code, title = "claim_finished", "Claim finished"
-
-
-class PayeeNameNotAllowed(Forbidden):
-    code, title = "payee_name_not_allowed", "Not allowed"
 
 
 def _fernet(secret: str) -> Fernet:

@@ -22,16 +22,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.compensation.models import Claim, Payout, ProviderNotification
-from services.compensation.payee_names import PayeeNames
-from services.compensation.providers.base import (
+from services.compensation.errors import (
+    AmountMismatch,
     NotificationRejected,
-    PayoutProvider,
+    PayeeNameMissing,
     ProviderError,
     ProviderTimeout,
-    TransferNotification,
-    TransferResult,
+    UnknownPayout,
 )
+from services.compensation.models import Claim, Payout, ProviderNotification
+from services.compensation.payee_names import PayeeNames
+from services.compensation.providers.base import PayoutProvider, TransferNotification, TransferResult
+from services.compensation.providers.registry import registry
 from services.compensation.service import Compensation
 from shared.auth import service_identity
 from shared.background import backoff, periodic
@@ -55,10 +57,6 @@ class Claimed:
     amount_fen: int
     attempts: int
     payee_name: str | None = None  # the payee's real name in clear, held only for the send
-
-
-class PayeeNameMissing(Exception):
-    """The provider needs the payee's real name for this amount and the claim has none: nothing is sent."""
 
 
 def _compensation(app: FastAPI, session: AsyncSession, batch: bool = False) -> Compensation:
@@ -109,19 +107,29 @@ class Outcome:
 
 async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str], str]:
     """Where each consumer is paid (openid / Alipay user id), in one call: the gateway owns identities."""
-    wanted = sorted({(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing})
+    kinds = registry(app.state.settings).kinds
+    wanted = sorted(
+        {(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing and i.channel in kinds}
+    )
     if not wanted:
         return {}
+    # The gateway knows accounts by their login: each provider pays the user id of one (its payee_identity).
+    logins = sorted({(account, kinds[channel].payee_identity) for account, channel in wanted})
     response = await app.state.clients["gateway"].request(
         "POST",
         "/internal/payees",
         identity=service_identity("compensation"),
         retry=True,
-        json={"accounts": [{"account_id": a, "channel": c} for a, c in wanted]},
+        json={"accounts": [{"account_id": a, "channel": login} for a, login in logins]},
     )
     if response.status_code != 200:
         raise ProviderError(f"the gateway could not name the payees: HTTP {response.status_code}")
-    return {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
+    found = {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
+    return {
+        (account, channel): found[(account, kinds[channel].payee_identity)]
+        for account, channel in wanted
+        if (account, kinds[channel].payee_identity) in found
+    }
 
 
 async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[str, str], str]) -> TransferResult:
@@ -164,7 +172,7 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
     now = compensation.clock.now()
     if outcome.payee_name_missing:
         if payout.state == PayoutState.sending:  # (else a notification settled it meanwhile)
-            await compensation.payout_awaiting_payee_name(payout)
+            await compensation.payouts.awaiting_payee_name(payout)
         return
     if outcome.result is None:
         if payout.state != PayoutState.sending:
@@ -183,11 +191,11 @@ async def _apply(compensation: Compensation, payout: Payout, outcome: Outcome) -
         payout.state, payout.lease_until, payout.next_attempt_at = PayoutState.unknown, None, now + MAX_BACKOFF
         payout.failure_reason = "amount mismatch at the provider: needs an official"
     elif result.state == "succeeded":
-        await compensation.payout_succeeded(payout, result.provider_ref)
+        await compensation.payouts.succeeded(payout, result.provider_ref)
     elif result.state == "failed":
-        await compensation.payout_failed(payout, result.reason or "refused by the provider")
+        await compensation.payouts.failed(payout, result.reason or "refused by the provider")
     elif result.state == "processing":
-        await compensation.payout_processing(payout, result.provider_ref)
+        await compensation.payouts.processing(payout, result.provider_ref)
         payout.lease_until = None
     else:  # not_found after a processing answer: ask again later
         payout.state, payout.lease_until = PayoutState.unknown, None
@@ -257,7 +265,7 @@ async def _payouts_pass(app: FastAPI) -> None:
 
 async def _recovery_pass(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
-        if await _compensation(app, session).default_overdue_recoveries():
+        if await _compensation(app, session).recovery.default_overdue_recoveries():
             await session.commit()
             if app.state.dispatcher is not None:
                 app.state.dispatcher.kick()
@@ -310,12 +318,12 @@ async def _apply_notification(app: FastAPI, channel: str, note: TransferNotifica
             await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
         ).scalar_one_or_none()
         if payout is None or payout.channel != channel:
-            raise NotificationRejected(f"No {channel} payout {note.out_no} exists.", code="unknown_payout")
+            raise UnknownPayout(f"No {channel} payout {note.out_no} exists.")
         if note.amount_fen != payout.amount_fen:
             log.error(
                 "notification for %s says %s fen, the payout is %s fen", payout.id, note.amount_fen, payout.amount_fen
             )
-            raise NotificationRejected("The notified amount does not match the payout.", code="amount_mismatch")
+            raise AmountMismatch("The notified amount does not match the payout.")
         session.add(
             ProviderNotification(
                 id=f"{channel}:{note.notification_id}",
@@ -333,10 +341,10 @@ async def _apply_notification(app: FastAPI, channel: str, note: TransferNotifica
         compensation = _compensation(app, session)
         if payout.state not in (PayoutState.succeeded, PayoutState.failed):
             if note.state == "succeeded":
-                await compensation.payout_succeeded(payout, note.provider_ref)
+                await compensation.payouts.succeeded(payout, note.provider_ref)
             elif note.state == "failed":
-                await compensation.payout_failed(payout, note.reason or "refused by the provider")
+                await compensation.payouts.failed(payout, note.reason or "refused by the provider")
             else:
-                await compensation.payout_processing(payout, note.provider_ref)
+                await compensation.payouts.processing(payout, note.provider_ref)
         await session.commit()
     return "applied"

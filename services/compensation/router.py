@@ -5,12 +5,31 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import ColumnElement, select
 
 from services.compensation import deposits
 from services.compensation import ledger as accounts
-from services.compensation.ledger import InsufficientBalance, Ledger
+from services.compensation.errors import (
+    AlreadyApproved,
+    BillUnavailable,
+    ClaimFinished,
+    ClaimNotFound,
+    DepositAboveFloor,
+    FundInsufficient,
+    InsufficientBalance,
+    LiabilityNotEstablished,
+    MerchantNotEnrolled,
+    NotificationRejected,
+    NotYourRegion,
+    PayeeNameNotAllowed,
+    PayoutChannelNotEnabled,
+    ProviderError,
+    RecoveryNotFound,
+    RulesNotFound,
+    TopUpAlreadyRequested,
+)
+from services.compensation.ledger import Ledger
 from services.compensation.models import (
     Claim,
     ClaimApproval,
@@ -21,17 +40,11 @@ from services.compensation.models import (
     RecoveryOrder,
     RuleSet,
 )
-from services.compensation.payee_names import ClaimFinished, PayeeNameNotAllowed, PayeeNames, check_open
+from services.compensation.payee_names import PayeeNames, check_open
 from services.compensation.payouts import handle_notification
-from services.compensation.providers.base import NotificationRejected, ProviderError
+from services.compensation.providers.registry import registry
 from services.compensation.reports import figures, reconcile
-from services.compensation.service import (
-    AlreadyApproved,
-    Compensation,
-    FundInsufficient,
-    LiabilityNotEstablished,
-    NotYourRegion,
-)
+from services.compensation.service import Compensation
 from services.compensation.statements import (
     XLSX,
     deposit_statement,
@@ -41,8 +54,9 @@ from services.compensation.statements import (
     fund_statement_xlsx,
 )
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
-from shared.contracts.common import ID_PATTERN, Day, Page, RegionCode
+from shared.contracts.common import ID_PATTERN, Day, Industry, Page, RegionCode
 from shared.contracts.compensation import (
+    PAYOUT_CHANNEL_PATTERN,
     ApprovalIn,
     ApprovalOut,
     ClaimOut,
@@ -65,8 +79,8 @@ from shared.contracts.compensation import (
     Month,
     PayeeNameHandover,
     PayeeNameIn,
-    PayoutChannel,
     PayoutOut,
+    PayoutState,
     Reason,
     ReconciliationOut,
     RecoveryOut,
@@ -79,36 +93,12 @@ from shared.contracts.compensation import (
 )
 from shared.contracts.identity import Identity, Role, region_prefix
 from shared.db import Session
-from shared.errors import Forbidden, InvalidTransition, NotFound, Problem, problem_responses
+from shared.errors import Forbidden, InvalidTransition, problem_responses
 from shared.pagination import CursorParam, Keyset, Limit, key
 
 router = APIRouter(prefix="/v1", tags=["compensation"])
 internal = APIRouter(prefix="/internal", include_in_schema=False)
 OFFICIALS = require_roles(Role.official, Role.admin)
-
-
-class ClaimNotFound(NotFound):
-    code, title = "claim_not_found", "Claim not found"
-
-
-class RecoveryNotFound(NotFound):
-    code, title = "recovery_not_found", "Recovery order not found"
-
-
-class MerchantNotEnrolled(NotFound):
-    code, title = "merchant_not_found", "Merchant not found"
-
-
-class RulesNotFound(NotFound):
-    code, title = "rules_not_found", "Rules version not found"
-
-
-class PayoutChannelNotEnabled(NotFound):
-    code, title = "payout_channel_not_enabled", "Payout channel not enabled"
-
-
-class BillUnavailable(Problem):
-    status, code, title = 502, "provider_bill_unavailable", "Provider bill unavailable"
 
 
 async def get_compensation(request: Request, session: Session) -> Compensation:
@@ -142,8 +132,8 @@ async def _claim_out(session: Session, claim: Claim, viewer: Identity, names: Pa
         complaint_id=claim.complaint_id,
         region_code=claim.region_code,
         merchant_id=claim.merchant_id,
-        industry=claim.industry,
-        state=claim.state,
+        industry=Industry(claim.industry),
+        state=ClaimState(claim.state),
         amount_requested_fen=claim.amount_requested_fen,
         amount_fen=claim.amount_fen,
         scenario=claim.scenario,
@@ -164,7 +154,7 @@ async def _claim_out(session: Session, claim: Claim, viewer: Identity, names: Pa
             channel=payout.channel,
             out_no=payout.out_no,
             amount_fen=payout.amount_fen,
-            state=payout.state,
+            state=PayoutState(payout.state),
             attempts=payout.attempts,
             provider_ref=payout.provider_ref,
             failure_reason=payout.failure_reason,
@@ -298,7 +288,7 @@ async def set_deposit_floor(
     "/merchants/{merchant_id}/deposit/top-up-requests",
     status_code=201,
     dependencies=[OFFICIALS],
-    responses=problem_responses(MerchantNotEnrolled, deposits.DepositAboveFloor, deposits.TopUpAlreadyRequested),
+    responses=problem_responses(MerchantNotEnrolled, DepositAboveFloor, TopUpAlreadyRequested),
 )
 async def request_deposit_top_up(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
@@ -364,7 +354,7 @@ def _rules_out(rules: RuleSet) -> RuleSetOut:
 @router.get("/compensation-rules")
 async def list_rules(caller: Caller, session: Session, service: Service) -> list[RuleSetOut]:
     """Every version of the unified compensation rules, the current one first."""
-    await service.current_rules()
+    await service.rules.current_rules()
     return [_rules_out(r) for r in (await session.scalars(select(RuleSet).order_by(RuleSet.version.desc()))).all()]
 
 
@@ -372,7 +362,7 @@ async def list_rules(caller: Caller, session: Session, service: Service) -> list
 async def new_rules(body: RuleSetIn, caller: Caller, service: Service) -> RuleSetOut:
     """Issue a new version of the rules; claims keep the version they were decided under. A field the
     rules cannot hold, anywhere in the body, is refused (422) and no version is made."""
-    return _rules_out(await service.new_rules(body, caller))
+    return _rules_out(await service.rules.new_rules(body, caller))
 
 
 @router.post(
@@ -382,11 +372,11 @@ async def dry_run_rules(
     version: Annotated[int, Path(ge=1, le=1_000_000)], body: DryRunIn, session: Session, service: Service
 ) -> DryRunOut:
     """What a claim would get under version N of the rules (for officials drafting a rule); nothing is written."""
-    await service.current_rules()
+    await service.rules.current_rules()
     rules = await session.get(RuleSet, version)
     if rules is None:
         raise RulesNotFound(f"The rules have no version {version}.")
-    return await service.dry_run(rules, body)
+    return await service.rules.dry_run(rules, body)
 
 
 # Newest first, page by key: claims arriving between pages never shift them.
@@ -443,7 +433,7 @@ async def approve_claim(
     claim: CurrentClaim, body: ApprovalIn, caller: Caller, session: Session, service: Service
 ) -> ClaimOut:
     """An official approves; once enough have, the money is reserved and the payout sent."""
-    await service.approve(claim, caller, body)
+    await service.claims.approve(claim, caller, body)
     return await _claim_out(session, claim, caller, service.payee_names)
 
 
@@ -452,7 +442,7 @@ async def reject_claim(
     claim: CurrentClaim, body: ClaimRejectionIn, caller: Caller, session: Session, service: Service
 ) -> ClaimOut:
     """An official rejects the claim (or cancels one whose payout failed, or that waits for the payee's name)."""
-    await service.reject(claim, caller, body)
+    await service.claims.reject(claim, caller, body)
     return await _claim_out(session, claim, caller, service.payee_names)
 
 
@@ -464,7 +454,7 @@ async def retry_payout(claim: CurrentClaim, caller: Caller, session: Session, se
     ).scalar_one_or_none()
     if payout is None:
         raise InvalidTransition("This claim has no payout.")
-    await service.retry_payout(claim, payout, caller)
+    await service.claims.retry_payout(claim, payout, caller)
     return await _claim_out(session, claim, caller, service.payee_names)
 
 
@@ -480,7 +470,7 @@ async def give_payee_name(
     payout = (
         await session.execute(select(Payout).where(Payout.claim_id == claim.id).with_for_update())
     ).scalar_one_or_none()
-    await service.give_payee_name(claim, payout, body.name, caller)
+    await service.payouts.give_payee_name(claim, payout, body.name, caller)
     return await _claim_out(session, claim, caller, service.payee_names)
 
 
@@ -488,7 +478,7 @@ async def give_payee_name(
 async def withdraw_payee_name(claim: CurrentClaim, caller: Caller, session: Session, service: Service) -> ClaimOut:
     """The tourist takes the name back (consent withdrawn): it is deleted at once, and a payout that needs it
     waits until a name is given again."""
-    await service.withdraw_payee_name(claim, caller)
+    await service.payouts.withdraw_payee_name(claim, caller)
     return await _claim_out(session, claim, caller, service.payee_names)
 
 
@@ -503,7 +493,7 @@ def _recovery_out(order: RecoveryOrder) -> RecoveryOut:
         amount_fen=order.amount_fen,
         recovered_fen=order.recovered_fen,
         outstanding_fen=order.amount_fen - order.recovered_fen if order.state != RecoveryState.written_off else 0,
-        state=order.state,
+        state=RecoveryState(order.state),
         due_by=order.due_by,
         contest_reason=order.contest_reason,
         write_off_reason=order.write_off_reason,
@@ -572,7 +562,7 @@ async def record_recovery_payment(
     order: CurrentRecovery, body: RecoveryPaymentIn, caller: Caller, service: Service
 ) -> RecoveryOut:
     """Money recovered from the merchant, or returned after the parties settled privately."""
-    return _recovery_out(await service.record_payment(order, caller, body))
+    return _recovery_out(await service.recovery.record_payment(order, caller, body))
 
 
 @router.post(
@@ -582,19 +572,19 @@ async def draw_deposit_for_recovery(
     order: CurrentRecovery, body: DepositDrawIn, caller: Caller, service: Service
 ) -> RecoveryOut:
     """An official draws the merchant's deposit for this recovery order now (by default all it can cover)."""
-    return _recovery_out(await service.draw_deposit(order, caller, body.amount_fen))
+    return _recovery_out(await service.recovery.draw_deposit(order, caller, body.amount_fen))
 
 
 @router.post("/recoveries/{recovery_id}/contests", responses=RECOVERY_ERRORS)
 async def contest_recovery(order: CurrentRecovery, body: ContestIn, caller: Caller, service: Service) -> RecoveryOut:
     """The merchant contests the recovery order, with its reasons and evidence."""
-    return _recovery_out(await service.contest(order, caller, body))
+    return _recovery_out(await service.recovery.contest(order, caller, body))
 
 
 @router.post("/recoveries/{recovery_id}/write-offs", responses=RECOVERY_ERRORS)
 async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: Caller, service: Service) -> RecoveryOut:
     """An official writes the rest off, with a reason."""
-    return _recovery_out(await service.write_off(order, caller, body))
+    return _recovery_out(await service.recovery.write_off(order, caller, body))
 
 
 # --- reconciliation, figures, the ledger check ----------------------------------------------------
@@ -604,16 +594,22 @@ async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: C
     responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable),
 )
 async def get_reconciliation(
-    day: Day, request: Request, session: Session, channel: PayoutChannel = PayoutChannel.wechat
+    day: Day,
+    request: Request,
+    session: Session,
+    channel: Annotated[
+        str | None, Query(pattern=PAYOUT_CHANNEL_PATTERN, description="the provider (default: the first configured)")
+    ] = None,
 ) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
+    channel = channel or registry(request.app.state.settings).names[0]
     provider = request.app.state.providers.get(channel)
     if provider is None:
-        raise PayoutChannelNotEnabled(f"This platform makes no {channel.value} payouts: there is no bill to check.")
+        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts: there is no bill to check.")
     try:
         return await reconcile(session, provider, channel, day)
     except ProviderError as exc:
-        raise BillUnavailable(f"The {channel.value} bill of {day} could not be had: {exc}") from exc
+        raise BillUnavailable(f"The {channel} bill of {day} could not be had: {exc}") from exc
 
 
 @router.get("/compensation/figures")
@@ -694,16 +690,17 @@ async def hand_over_payee_name(
 
 # --- provider notifications, forwarded by the gateway ---------------------------------------------
 @internal.post("/callbacks/{channel}")
-async def provider_callback(channel: PayoutChannel, request: Request, caller: ServiceCaller) -> Response:
+async def provider_callback(
+    channel: Annotated[str, Path(pattern=PAYOUT_CHANNEL_PATTERN)], request: Request, caller: ServiceCaller
+) -> Response:
     """A payment provider's notification; answered in the provider's own words."""
+    kind = registry(request.app.state.settings).kinds.get(channel)
+    if kind is None:
+        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts.")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         await handle_notification(request.app, channel, headers, body)
     except NotificationRejected as exc:
-        if channel == PayoutChannel.alipay:
-            return PlainTextResponse("fail", status_code=400)
-        return JSONResponse({"code": "FAIL", "message": exc.detail}, status_code=400)
-    if channel == PayoutChannel.alipay:
-        return PlainTextResponse("success")
-    return Response(status_code=204)
+        return kind.acknowledge(exc)
+    return kind.acknowledge(None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import PLACEHOLDER_SECRET, ServiceSettings, on_loopback_among
@@ -80,6 +81,14 @@ class GatewaySettings(ServiceSettings):
         description=(
             "the government channels served at /callbacks/{channel}: adapter modules under "
             "services/gateway/channels, comma-separated (empty: none)"
+        ),
+    )
+    payout_callbacks: str = Field(
+        "wechat:wechatpay/transfer:wechatpay-,alipay:alipay/notify",
+        description=(
+            "the payout providers' notifications, passed to compensation: `provider:path[:header-prefix...]`, "
+            "comma-separated, served at /callbacks/{path} with the headers named by prefix (compensation's "
+            "registry gives this value for its COMPENSATION_PAYOUT_PROVIDERS)"
         ),
     )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")
@@ -240,6 +249,24 @@ class GatewaySettings(ServiceSettings):
     @property
     def partner_secret_key_list(self) -> list[str]:
         return [key.strip() for key in self.partner_secret_keys.split(",") if key.strip()]
+
+    @field_validator("payout_callbacks")
+    @classmethod
+    def _payout_callbacks_read(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and not re.fullmatch(r"[a-z0-9_]+:[a-z0-9_]+/[a-z0-9_]+(:[A-Za-z0-9-]+)*", entry):
+                raise ValueError(f"GATEWAY_PAYOUT_CALLBACKS: {entry!r} is not provider:path[:header-prefix...]")
+        return value
+
+    @property
+    def payout_callback_routes(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """GATEWAY_PAYOUT_CALLBACKS read: the provider and the header prefixes passed, by callback path."""
+        routes: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for entry in (e.strip() for e in self.payout_callbacks.split(",")):
+            if entry:
+                provider, path, *headers = entry.split(":")
+                routes[path] = (provider, tuple(h.lower() for h in headers))
+        return routes
 
     def development_only(self) -> list[str]:
         found = super().development_only()

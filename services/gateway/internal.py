@@ -18,7 +18,8 @@ router = APIRouter(prefix="/internal", include_in_schema=False)
 
 class PayeeQuery(Input):
     account_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-    channel: Annotated[str, StringConstraints(pattern="^(wechat|alipay)$")]
+    # The login whose user id is paid (a payout provider's payee_identity): an account without one has no payee.
+    channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
 
 
 class PayeesIn(Input):
@@ -28,7 +29,9 @@ class PayeesIn(Input):
 class Payee(BaseModel):
     account_id: str
     channel: str
-    payee: str | None = Field(description="the openid (WeChat) or user id (Alipay); null when the account has none")
+    payee: str | None = Field(
+        description="the account's user id at that login (WeChat openid, Alipay user id); null when it has none"
+    )
 
 
 class PayeesOut(BaseModel):

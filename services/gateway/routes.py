@@ -64,11 +64,6 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/compensation", "compensation"),
     ("/v1/ledger", "compensation"),
 )
-# Provider callbacks: verified by the owning service with the provider's own scheme.
-CALLBACKS = {
-    "wechatpay/transfer": ("compensation", "/internal/callbacks/wechat"),
-    "alipay/notify": ("compensation", "/internal/callbacks/alipay"),
-}
 # Served without a login: catalogues a mini-program shows before the user signs in, the public lists,
 # and the profile behind a scanned assured consumption code ("*" is exactly one path segment here).
 ANONYMOUS = frozenset(
@@ -313,18 +308,22 @@ async def proxy(path: str, request: Request, auth: Auth) -> Response:
 
 @proxy_router.post("/callbacks/{provider}/{kind}", include_in_schema=False)
 async def provider_callback(provider: str, kind: str, request: Request) -> Response:
-    """A payment provider's notification, passed whole (headers and raw body) to the service that verifies it."""
-    target = CALLBACKS.get(f"{provider}/{kind}")
+    """A payment provider's notification, passed whole (its headers and raw body) to compensation, which verifies it
+    with the provider's own scheme; the providers and their headers are in GATEWAY_PAYOUT_CALLBACKS."""
+    target = request.app.state.settings.payout_callback_routes.get(f"{provider}/{kind}")
     if target is None:
         raise RouteNotFound(f"There is no callback {provider}/{kind}.")
-    service, path = target
+    payout_provider, prefixes = target
     headers = {
-        k: v
-        for k, v in request.headers.items()
-        if k.startswith("wechatpay-") or k in ("content-type", "content-length")
+        k: v for k, v in request.headers.items() if k.startswith(prefixes) or k in ("content-type", "content-length")
     }
-    response = await request.app.state.clients[service].request(
-        "POST", path, identity=GATEWAY_IDENTITY, headers=headers, content=await request.body(), retry=False
+    response = await request.app.state.clients["compensation"].request(
+        "POST",
+        f"/internal/callbacks/{payout_provider}",
+        identity=GATEWAY_IDENTITY,
+        headers=headers,
+        content=await request.body(),
+        retry=False,
     )
     out_headers = {k: v for k, v in response.headers.items() if k in _FORWARD_RESPONSE}
     return Response(response.content, status_code=response.status_code, headers=out_headers)

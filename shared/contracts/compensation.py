@@ -55,9 +55,11 @@ class RecoveryState(StrEnum):
     defaulted = "defaulted"
 
 
-class PayoutChannel(StrEnum):
-    wechat = "wechat"
-    alipay = "alipay"
+# A payout provider's name, as compensation loads them (COMPENSATION_PAYOUT_PROVIDERS): no fixed list here.
+PAYOUT_CHANNEL_PATTERN = r"^[a-z0-9_]{1,32}$"
+PayoutChannel = Annotated[
+    str, Field(pattern=PAYOUT_CHANNEL_PATTERN, examples=["wechat", "alipay"], description="the payout provider")
+]
 
 
 # --- the payee's real name -----------------------------------------------------------------------

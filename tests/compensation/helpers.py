@@ -16,7 +16,7 @@ PNG = photo_png()
 
 async def paying_consumer(stack: Stack, name: str = "alice", via: str = "wechat") -> Identity:
     """A consumer who logged in through the gateway, so a payout knows where to go."""
-    field = "code" if via == "wechat" else "auth_code"
+    field = "auth_code" if via == "alipay" else "code"
     response = await stack.gateway.post(f"/v1/auth/{via}/login", json={field: f"demo-{name}"})
     assert response.status_code == 200, response.text
     account = response.json()["account"]

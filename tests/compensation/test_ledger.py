@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.compensation import ledger as accounts
-from services.compensation.ledger import InsufficientBalance, Ledger
+from services.compensation.errors import InsufficientBalance
+from services.compensation.ledger import Ledger
 from tests.support import Stack
 
 FUND, DEPOSIT = accounts.fund("460200"), accounts.deposit("mer_LEDGERTEST")

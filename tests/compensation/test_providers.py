@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from fastapi import FastAPI, Request, Response
 
+from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
 from services.compensation.providers.alipay import AlipayTransfers
-from services.compensation.providers.base import NotificationRejected, ProviderError, ProviderTimeout
 from services.compensation.providers.wechatpay import WeChatPayTransfers
 from shared.testing.fakes.alipay import create_alipay_fake, sign_rsa2, signing_string
 from shared.testing.fakes.keys import generate_rsa_keypair

@@ -107,7 +107,7 @@ async def test_a_channel_without_payouts_or_without_a_bill_is_a_clear_refusal(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Was a 500 (KeyError) for a channel the platform does not pay through, found by the contract fuzz."""
-    from services.compensation.providers.base import ProviderError
+    from services.compensation.errors import ProviderError
 
     comp, day = stack.clients["compensation"], "2026-11-19"
     providers = stack.apps["compensation"].state.providers

@@ -95,7 +95,7 @@ async def test_contested_recovery_can_be_written_off_and_an_unpaid_one_defaults(
     async with stack.apps["compensation"].state.sessionmaker() as session:
         state = stack.apps["compensation"].state
         service = Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox)
-        assert await service.default_overdue_recoveries() == 1
+        assert await service.recovery.default_overdue_recoveries() == 1
         await session.commit()
     assert (await recovery_of(stack, unpaid["claim_id"]))["state"] == "defaulted"
     await stack.deliver_events()

@@ -182,7 +182,7 @@ async def default_recovery(stack: Stack) -> None:
     async with stack.apps["compensation"].state.sessionmaker() as session:
         state = stack.apps["compensation"].state
         service = Compensation(session=session, clock=state.clock, settings=state.settings, outbox=state.outbox)
-        assert await service.default_overdue_recoveries() == 1
+        assert await service.recovery.default_overdue_recoveries() == 1
         await session.commit()
     await stack.deliver_events()
 

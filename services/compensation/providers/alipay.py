@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import partial
@@ -21,18 +22,14 @@ import httpx
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
+from fastapi.responses import PlainTextResponse, Response
 
-from services.compensation.providers.base import (
-    THREADS,
-    BillLine,
-    NotificationRejected,
-    ProviderError,
-    ProviderTimeout,
-    TransferNotification,
-    TransferResult,
-)
+from services.compensation.config import CompensationSettings
+from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
+from services.compensation.providers.base import THREADS, BillLine, TransferNotification, TransferResult
 from shared.contracts.common import fen_from_yuan, yuan
 
+log = logging.getLogger("compensation.providers")
 _STATES = {
     "SUCCESS": "succeeded",
     "FAIL": "failed",
@@ -56,6 +53,30 @@ class AlipayTransfers:
     """Transfers to a user's Alipay balance (alipay.fund.trans.uni.transfer), one worker thread per call."""
 
     name = "alipay"
+    complaint_channels: frozenset[str] = frozenset()  # every channel no other provider pays
+    payee_identity = "alipay"  # the Alipay user id
+    callback = "alipay/notify"
+    callback_headers: tuple[str, ...] = ()  # everything is in the signed form body
+
+    @classmethod
+    def from_settings(cls, settings: CompensationSettings, notify_url: str) -> AlipayTransfers | None:
+        keys = (settings.alipay_app_private_key_file, settings.alipay_public_key_file)
+        if not all(path.is_file() for path in keys):
+            log.warning("Alipay payouts off: key files %s not found", [str(p) for p in keys])
+            return None
+        return cls(
+            appid=settings.alipay_appid,
+            gateway_url=settings.alipay_gateway_url,
+            app_private_key_pem=keys[0].read_text(),
+            alipay_public_key_pem=keys[1].read_text(),
+            notify_url=notify_url,
+            timeout=settings.provider_timeout_seconds,
+        )
+
+    @classmethod
+    def acknowledge(cls, rejected: NotificationRejected | None) -> Response:
+        """Alipay wants the word `success`; anything else and it notifies again."""
+        return PlainTextResponse("success") if rejected is None else PlainTextResponse("fail", status_code=400)
 
     def __init__(
         self,
@@ -213,3 +234,6 @@ class AlipayTransfers:
             raise ProviderError(f"Alipay's bill for {day} could not be downloaded: {exc}") from exc
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"Alipay's bill for {day} is unreadable: {exc}") from exc
+
+
+PROVIDER = AlipayTransfers

@@ -1,12 +1,23 @@
-"""What every payout provider adapter is, and what it may raise."""
+"""What every payout provider adapter is, and what it may raise.
+
+A provider is one module that names its adapter class in `PROVIDER` and is listed in
+COMPENSATION_PAYOUT_PROVIDERS (services/compensation/providers/registry.py loads them). The class says
+everything that varies between providers: its name, the complaints it pays, whose account it pays,
+where and how it notifies us, how it is built from settings and how it is answered.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from shared.errors import Problem
+from fastapi.responses import Response
+
+from services.compensation.errors import NotificationRejected
+
+if TYPE_CHECKING:
+    from services.compensation.config import CompensationSettings
 
 THREADS = 32  # concurrent calls per provider: the SDKs block, one thread per call in flight
 
@@ -44,24 +55,25 @@ class BillLine:
     state: str  # "succeeded" | "failed"
 
 
-class ProviderTimeout(Exception):
-    """The request may or may not have reached the provider: query before any retry."""
-
-
-class ProviderError(Exception):
-    """The provider refused or failed in a way that says nothing was done (refused connection, 5xx, bad request)."""
-
-
-class NotificationRejected(Problem):
-    """A notification that is not verifiably the provider's (bad signature, stale, malformed); detail says why."""
-
-    status, code, title = 400, "notification_rejected", "Notification rejected"
-
-
 class PayoutProvider(Protocol):
     """A payment provider's transfers to a user's balance, as the payout worker uses them."""
 
-    name: str  # "wechat" or "alipay"
+    name: ClassVar[str]  # the payout channel: "wechat", "alipay" (kept on each payout)
+    # Complaints from these channels are paid through this provider; empty: every channel no provider names.
+    complaint_channels: ClassVar[frozenset[str]]
+    payee_identity: ClassVar[str]  # the login whose user id is paid (the gateway's provider identity)
+    callback: ClassVar[str]  # where it notifies, under the gateway's /callbacks/ ("wechatpay/transfer")
+    callback_headers: ClassVar[tuple[str, ...]]  # header-name prefixes its notifications need passed through
+
+    @classmethod
+    def from_settings(cls, settings: CompensationSettings, notify_url: str) -> Any:
+        """The adapter as configured (an instance of this class), or None when it is off (it logs why: no keys)."""
+        ...
+
+    @classmethod
+    def acknowledge(cls, rejected: NotificationRejected | None) -> Response:
+        """The answer the provider expects to a notification: taken, or refused (it will send it again)."""
+        ...
 
     def payee_name_required(self, amount_fen: int) -> bool:
         """Whether a transfer of this amount needs the payee's real name (the worker holds it back without one)."""

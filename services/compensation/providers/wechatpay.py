@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,22 +24,18 @@ from typing import Any
 
 import requests
 import wechatpayv3.core
+from fastapi.responses import JSONResponse, Response
 from urllib3.exceptions import NewConnectionError
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from services.compensation.providers.base import (
-    THREADS,
-    BillLine,
-    NotificationRejected,
-    ProviderError,
-    ProviderTimeout,
-    TransferNotification,
-    TransferResult,
-)
+from services.compensation.config import CompensationSettings
+from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
+from services.compensation.providers.base import THREADS, BillLine, TransferNotification, TransferResult
 from shared.contracts.common import fen_from_yuan
 
 FRESHNESS_SECONDS = 300
 NAME_REQUIRED_FROM_FEN = 200_000  # WeChat Pay wants the payee's real name from 2,000 yuan
+log = logging.getLogger("compensation.providers")
 _STATES = {
     "ACCEPTED": "processing",
     "PROCESSING": "processing",
@@ -80,13 +77,44 @@ class _KeepAlive:
 
 
 if not isinstance(wechatpayv3.core.requests, _KeepAlive):
-    wechatpayv3.core.requests = _KeepAlive()  # type: ignore[assignment]
+    wechatpayv3.core.requests = _KeepAlive()
 
 
 class WeChatPayTransfers:
     """Transfers to a user's WeChat balance; public-key mode, one worker thread per call in flight."""
 
     name = "wechat"
+    complaint_channels = frozenset({"wechat_miniprogram", "wechat_official_account"})
+    payee_identity = "wechat"  # the openid
+    callback = "wechatpay/transfer"
+    callback_headers = ("wechatpay-",)  # the signature, its serial, nonce and timestamp
+
+    @classmethod
+    def from_settings(cls, settings: CompensationSettings, notify_url: str) -> WeChatPayTransfers | None:
+        keys = (settings.wechatpay_private_key_file, settings.wechatpay_public_key_file)
+        if not all(path.is_file() for path in keys):
+            log.warning("WeChat Pay payouts off: key files %s not found", [str(p) for p in keys])
+            return None
+        return cls(
+            mchid=settings.wechatpay_mchid,
+            appid=settings.wechatpay_appid,
+            private_key_pem=keys[0].read_text(),
+            cert_serial_no=settings.wechatpay_cert_serial_no,
+            apiv3_key=settings.wechatpay_apiv3_key,
+            platform_public_key_pem=keys[1].read_text(),
+            public_key_id=settings.wechatpay_public_key_id,
+            notify_url=notify_url,
+            gateway_url=settings.wechatpay_gateway_url,
+            transfer_scene_id=settings.wechatpay_transfer_scene_id,
+            timeout=settings.provider_timeout_seconds,
+        )
+
+    @classmethod
+    def acknowledge(cls, rejected: NotificationRejected | None) -> Response:
+        """WeChat Pay wants a 2xx with no body, or a 4xx/5xx with code and message (then it sends again)."""
+        if rejected is None:
+            return Response(status_code=204)
+        return JSONResponse({"code": "FAIL", "message": rejected.detail}, status_code=400)
 
     def __init__(
         self,
@@ -262,3 +290,6 @@ class WeChatPayTransfers:
             ]
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"WeChat Pay's bill for {day} is unreadable: {exc}") from exc
+
+
+PROVIDER = WeChatPayTransfers
