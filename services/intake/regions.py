@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import CHANNEL_LABELS_ZH, Channel, Industry
+from shared import channels
+from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
 from shared.contracts.identity import region_covers
 from shared.divisions import Division, Divisions, divisions
@@ -179,7 +180,7 @@ class Region:
                 return source.name
         if channel == Channel.partner and partner_name:
             return partner_name
-        return CHANNEL_LABELS_ZH.get(channel, channel)  # type: ignore[call-overload]
+        return channels.label_zh(channel)
 
     def out(self) -> RegionOut:
         return RegionOut(

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, ExtensionRequest, Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
+from shared import channels
 from shared.clock import SHANGHAI, local_day_bounds
-from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH, Channel
+from shared.contracts.common import INDUSTRY_LABELS_ZH, Channel
 from shared.contracts.complaints import OPEN_STATES, AssigneeKind, ComplaintState, ExtensionState
 from shared.contracts.identity import region_prefix
 from shared.contracts.reports import (
@@ -284,7 +285,7 @@ async def complaint_report(
         if standing_n:
             counted[(channel, name)] = int(standing_n)
     by_channel = [
-        Count(key=channel, label=CHANNEL_LABELS_ZH.get(channel, channel), count=n)  # type: ignore[call-overload]
+        Count(key=channel, label=channels.label_zh(channel), count=n)
         for channel, n in sorted(per_channel.items(), key=lambda item: (-item[1], item[0]))
     ]
     configured = [(s.channel.value, s.name) for s in region.settings.sources]
@@ -430,7 +431,7 @@ async def _extension_figures(session: AsyncSession, scope: tuple[ColumnElement[b
 
 def _source_label(stored: str) -> str:
     """A named source, or the channel's label for a complaint kept before sources were named."""
-    return CHANNEL_LABELS_ZH.get(stored, stored)  # type: ignore[call-overload]
+    return channels.label_zh(stored)
 
 
 def _day(moment: datetime) -> str:

@@ -1,6 +1,7 @@
 // The console's words: Chinese by default, English on request. A missing English word falls back to Chinese.
-// One table per language: every value the API sends (state, timeline kind, channel, remedy, outcome, industry,
-// role) has a label here, and tests/e2e/test_chinese_ui.py fails on any Latin text left in the Chinese screens.
+// One table per language: every value the API sends (state, timeline kind, remedy, outcome, industry,
+// role) has a label here, channels in /console/channels.js (served from their modules), and
+// tests/e2e/test_chinese_ui.py fails on any Latin text left in the Chinese screens.
 "use strict";
 
 window.I18N = {
@@ -68,10 +69,6 @@ window.I18N = {
     "state.rejected": "不予退货", "state.pending_approval": "待审批", "state.approved": "已批准",
     "role.official": "官员", "role.admin": "管理员", "role.merchant_staff": "商户",
     "timeline.notified": "已通知游客", "timeline.notification_failed": "未能通知游客",
-    "channel.wechat_miniprogram": "微信小程序", "channel.alipay_miniprogram": "支付宝小程序",
-    "channel.wechat_official_account": "微信公众号", "channel.hotline_12345": "12345市长热线",
-    "channel.platform_12301": "12301平台", "channel.platform_12315": "12315平台", "channel.partner": "合作平台",
-    "channel.douyin": "抖音", "channel.kuaishou": "快手", "channel.walk_in": "现场受理", "channel.public_opinion": "舆情通报",
     "field.offered_refund": "商户提出退款（元）", "field.response": "商户答复",
     "bucket.lt10m": "10分钟内", "bucket.10_30m": "10–30分钟", "bucket.30_60m": "30–60分钟", "bucket.1_2h": "1–2小时",
     "bucket.2_24h": "2–24小时", "bucket.24_48h": "24–48小时", "bucket.gt48h": "48小时以上",
@@ -316,10 +313,6 @@ window.I18N = {
     "timeline.payee_name_given": "payee's name given",
     "state.suggested": "suggested", "state.confirmed": "confirmed", "state.dismissed": "dismissed",
     "state.live": "live", "state.pending": "pending",
-    "channel.wechat_miniprogram": "WeChat mini-program", "channel.alipay_miniprogram": "Alipay mini-program",
-    "channel.wechat_official_account": "WeChat official account", "channel.hotline_12345": "12345 hotline",
-    "channel.platform_12301": "12301 platform", "channel.platform_12315": "12315 platform", "channel.partner": "partner",
-    "channel.douyin": "Douyin", "channel.kuaishou": "Kuaishou", "channel.walk_in": "walk-in",
   },
 };
 

@@ -11,7 +11,7 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from services.gateway.channels.base import (
+from services.gateway.logins.base import (
     LoginCodeInvalid,
     MessageRefused,
     ProviderCredentialsRejected,
@@ -20,7 +20,7 @@ from services.gateway.channels.base import (
 )
 from services.gateway.provider_tokens import LocalTokens, TokenStorage
 
-log = logging.getLogger("gateway.channels.wechat")
+log = logging.getLogger("gateway.logins.wechat")
 
 # 40029 invalid code, 40163 code already used, 40226 user blocked as high-risk.
 _BAD_CODE = {40029, 40163, 40226}
