@@ -181,7 +181,7 @@ class Importer:
             channel = Channel(str(row.get("channel") or "").strip())
         except ValueError as exc:
             raise ValueError(
-                f"unknown_channel:no channel {row.get('channel')!r}; one of {', '.join(Channel.all())}"
+                f"unknown_channel:no channel {row.get('channel')!r}; one of {', '.join(c.value for c in Channel)}"
             ) from exc
         external_id = str(row.get("external_id") or "").strip()
         if not external_id or len(external_id) > 64:

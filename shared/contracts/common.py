@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
@@ -92,7 +93,17 @@ def fen_from_yuan(text: str) -> int:
     return int(fen)
 
 
-class Channel(str):
+class _Channels(type):
+    """`for c in Channel`, `len(Channel)`: every channel known, as for an enum."""
+
+    def __iter__(cls) -> Iterator[Channel]:
+        return iter([str.__new__(Channel, name) for name in channels.names()])
+
+    def __len__(cls) -> int:
+        return len(channels.names())
+
+
+class Channel(str, metaclass=_Channels):
     """A complaint channel's name (`hotline_12345`): one of those the channel modules declare (`shared/channels/`),
     a plain string on the wire. The platform's own sources that code refers to are constants here; a
     government channel is known by its module alone."""
@@ -124,10 +135,6 @@ class Channel(str):
 
     def __repr__(self) -> str:
         return f"Channel({str.__repr__(self)})"
-
-    @classmethod
-    def all(cls) -> list[Channel]:
-        return [cls(name) for name in channels.names()]
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
