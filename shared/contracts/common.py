@@ -22,6 +22,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from shared import channels
+from shared.channels import own_sources
 
 # Ids in paths: what our ids are made of, so nothing else reaches a query.
 ID_PATTERN = r"^[0-9A-Za-z_]{1,40}$"
@@ -158,17 +159,8 @@ class Channel(str, metaclass=_Channels):
         return {"type": "string", "enum": channels.names(), "title": "Channel"}
 
 
-for _own in (
-    "wechat_miniprogram",
-    "alipay_miniprogram",
-    "wechat_official_account",
-    "partner",
-    "douyin",
-    "kuaishou",
-    "walk_in",
-    "public_opinion",
-):
-    setattr(Channel, _own, str.__new__(Channel, _own))
+for _own in own_sources.INFOS:  # Channel.walk_in and the like: the sources the services' code refers to
+    setattr(Channel, _own.name, str.__new__(Channel, _own.name))
 
 
 class Industry(StrEnum):
