@@ -44,8 +44,8 @@ from sqlalchemy import text
 from bench.loadgen import HEADER, Result, closed_loop, cpu_seconds, machine_cpu_seconds, open_loop, rss_mb
 from services.credit.config import CreditSettings
 from services.gateway.auth import Authenticator
-from services.gateway.channels.base import ProviderIdentity
 from services.gateway.config import GatewaySettings
+from services.gateway.logins.base import ProviderIdentity
 from services.intake.config import IntakeSettings
 from shared.clock import system_clock
 from shared.db import create_engine, create_sessionmaker

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.channels.base import ProviderIdentity as LoginIdentity
 from services.gateway.config import GatewaySettings
+from services.gateway.logins.base import ProviderIdentity as LoginIdentity
 from services.gateway.models import (
     Account,
     AuthSession,

@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 
 from services.gateway.auth import StaffExists, create_staff, unlock_staff
-from services.gateway.channels import government
 from services.gateway.config import settings
 from services.gateway.partners import Partners, partner_cipher
+from shared import channels
+from shared.channels import government
 from shared.clock import system_clock
 from shared.contracts.identity import Role
 from shared.db import create_engine, create_sessionmaker
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     partner.add_argument("--name", required=True)
     partner.add_argument("--webhook-url", help="where status changes of its complaints are posted")
     partner.add_argument(
-        "--channel", help="a government channel's center: hotline_12345, platform_12301 or platform_12315"
+        "--channel", help=f"a government channel's center: {', '.join(sorted(channels.governmental()))}"
     )
     rotate = sub.add_parser("rotate-partner-key", help="a new signing key; the old one works for the overlap")
     rotate.add_argument("partner_id")

@@ -79,8 +79,8 @@ class GatewaySettings(ServiceSettings):
     government_channels: str = Field(
         "hotline_12345,platform_12301,odr_12315",
         description=(
-            "the government channels served at /callbacks/{channel}: adapter modules under "
-            "services/gateway/channels, comma-separated (empty: none)"
+            "the government channels served at /callbacks/{channel}: channel modules under shared/channels "
+            "(or dotted module paths), comma-separated (empty: none)"
         ),
     )
     payout_callbacks: str = Field(

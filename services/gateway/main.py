@@ -15,14 +15,13 @@ from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.gateway.auth import SessionCache
-from services.gateway.channels import government
-from services.gateway.channels.alipay import AlipayMiniProgramLogin
-from services.gateway.channels.base import LoginAdapter
-from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
-from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
 from services.gateway.config import settings as default_settings
 from services.gateway.internal import router as internal_router
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
+from services.gateway.logins.base import LoginAdapter
+from services.gateway.logins.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
+from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from services.gateway.models import LoginAudit, Notification, PartnerNonce, UsedRefreshToken, WebhookDelivery, inbox
 from services.gateway.notifications import FINAL as FINAL_NOTIFICATION_STATES
 from services.gateway.notifications import handlers as notification_handlers
@@ -39,6 +38,7 @@ from services.gateway.provider_tokens import DatabaseTokens, RedisTokens, TokenB
 from services.gateway.ratelimit import InFlightLimit, RateLimiter, SharedRateLimiter
 from services.gateway.routes import auth_router, proxy_router
 from shared.app import create_service_app, serve
+from shared.channels import government
 from shared.clock import Clock
 from shared.db import table_of
 from shared.logging import configure_logging

@@ -126,7 +126,7 @@ class Partner(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    # A government channel's center (hotline_12345, platform_12301, platform_12315) talks through that
+    # A government channel's center (a channel module with governmental INFO, shared/channels/) talks through that
     # channel's adapter (`/callbacks/{channel}`, its own payloads); None: the generic partner API.
     channel: Mapped[str | None] = mapped_column(String(32))
     disabled: Mapped[bool] = mapped_column(default=False)

@@ -51,8 +51,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.channels.base import MessageRefused
 from services.gateway.config import GatewaySettings
+from services.gateway.logins.base import MessageRefused
 from services.gateway.models import Notification, ProviderIdentity
 from services.gateway.progress import page_link
 from shared.auth import service_identity

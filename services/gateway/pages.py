@@ -1,15 +1,16 @@
-"""The pages the gateway serves itself: the officials' console (`/console/`), the public figures
-(`/public/`), the page a scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`), the
-tourists' progress page (`/p/#<token>`, services/gateway/progress.py), what they use (`/assets/`: the
-stylesheet, the SVG charts) and the API docs (`/docs`, Swagger UI served from `/docs/assets/`; `/redoc`, ReDoc
-from `/redoc/assets/`). Static
-files, no build step and nothing fetched from elsewhere: they call the same public API as every other
-client, so they can do nothing the API would not let their user do."""
+"""The pages the gateway serves itself: the officials' console (`/console/`; the complaint channels' names
+and labels at `/console/channels.js`, from their modules), the public figures (`/public/`), the page a
+scanned assured consumption code opens (`/c/<code>` -> `/code/#<code>`), the tourists' progress page
+(`/p/#<token>`, services/gateway/progress.py), what they use (`/assets/`: the stylesheet, the SVG charts)
+and the API docs (`/docs`, Swagger UI served from `/docs/assets/`; `/redoc`, ReDoc from `/redoc/assets/`).
+Static files, no build step and nothing fetched from elsewhere: they call the same public API as every
+other client, so they can do nothing the API would not let their user do."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +24,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 from swagger_ui_bundle import swagger_ui_path
+
+from shared import channels
 
 REDOC_DIR = Path(str(files("fastapi_standalone_docs") / "static" / "redoc"))
 
@@ -147,7 +150,29 @@ def install_docs(app: FastAPI) -> None:
         app.mount("/redoc/assets", RedocAssets(directory=REDOC_DIR), name="redoc-assets")
 
 
+def channels_script() -> str:
+    """The complaint channels the console offers and their labels, as their modules declare them (and the
+    modules this gateway loaded: GATEWAY_GOVERNMENT_CHANNELS)."""
+    known = channels.all_channels()
+
+    def labels(lang: str) -> str:
+        return json.dumps({f"channel.{c.name}": getattr(c, f"label_{lang}") for c in known}, ensure_ascii=False)
+
+    return (
+        "// The complaint channels, from their modules (shared/channels/): served by the gateway.\n"
+        '"use strict";\n'
+        f"Object.assign(window.I18N.zh, {labels('zh')});\n"
+        f"Object.assign(window.I18N.en, {labels('en')});\n"
+        f"window.CHANNEL_NAMES = {json.dumps([c.name for c in known])};\n"
+    )
+
+
 def install_pages(app: FastAPI) -> None:
+    async def channels_js() -> Any:
+        headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+        return Response(channels_script(), media_type="text/javascript; charset=utf-8", headers=headers)
+
+    app.add_api_route("/console/channels.js", channels_js, include_in_schema=False)  # before the static mount
     for name in ("console", "public", "code", "p", "assets"):
         app.mount(f"/{name}", Pages(directory=WEB / name, html=True), name=name)
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from services.gateway.channels.government import GovernmentChannel, UnknownChannel, WorkOrderInvalid
 from services.gateway.models import Partner, WebhookDelivery
 from services.gateway.partners import (
     HEADERS,
@@ -21,6 +20,7 @@ from services.gateway.partners import (
 )
 from services.gateway.progress import with_progress_url
 from services.gateway.routes import Admin
+from shared.channels.government import GovernmentChannel, UnknownChannel, WorkOrderInvalid
 from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintOut, ComplaintSubmit
 from shared.contracts.identity import Identity, Role
@@ -154,7 +154,7 @@ def _channel_name(fields: dict[str, str], field: str) -> str:
 def _work_order_route(adapter: GovernmentChannel) -> Any:
     async def receive_work_order(request: Request, partners: PartnerBook) -> Response:
         partner = await partners.verify(request)
-        if partner.channel != adapter.channel.value:
+        if partner.channel != adapter.info.name:
             raise Forbidden(f"Partner {partner.id} is not the {adapter.title}'s center.", code="channel_mismatch")
         try:
             payload = json.loads(await request.body())
@@ -162,7 +162,7 @@ def _work_order_route(adapter: GovernmentChannel) -> Any:
             raise WorkOrderInvalid("The body is not JSON (or is nested too deep).") from exc
         fields = adapter.work_order(payload)
         try:
-            body = ComplaintSubmit(channel=adapter.channel, **fields)
+            body = ComplaintSubmit(channel=Channel(adapter.info.name), **fields)
         except ValidationError as exc:
             raise WorkOrderInvalid(
                 f"This {adapter.title} work order has invalid fields.",

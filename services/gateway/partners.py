@@ -34,11 +34,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.channels.government import GovernmentChannel, StatusUpdate
 from services.gateway.config import GatewaySettings
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from services.gateway.progress import progress_url
 from shared.background import BackgroundJob, backoff, periodic
+from shared.channels.government import GovernmentChannel, StatusUpdate
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken, LoginLocked, unlock_staff
-from services.gateway.channels.base import (
+from services.gateway.logins.base import (
     LoginCodeInvalid,
     ProviderCredentialsRejected,
     ProviderSignatureInvalid,

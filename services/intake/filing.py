@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.contracts.common import GOVERNMENT_CHANNELS, Channel
+from shared import channels
+from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintSubmit
 from shared.contracts.identity import Identity, Role, region_covers
 from shared.errors import Forbidden
-
-# The channels a case reaches an official by: at the desk, or by a call they take.
-OFFICIAL_CHANNELS = frozenset({Channel.walk_in, Channel.hotline_12345, Channel.public_opinion})
 
 
 class FilingNotAllowed(Forbidden):
@@ -63,10 +61,10 @@ def filer_of(actor: Identity, body: ComplaintSubmit) -> Filer:
                 f"Officials file complaints for their own region; {body.region_code} is not yours.", field="region_code"
             )
         channel = body.channel or Channel.walk_in
-        if channel not in OFFICIAL_CHANNELS:
+        official_channels = sorted(c.name for c in channels.all_channels() if c.officials_file)
+        if channel not in official_channels:
             raise ChannelNotAllowed(
-                f"Staff file what reached them in person or by phone "
-                f"({', '.join(sorted(OFFICIAL_CHANNELS))}), not {channel}.",
+                f"Staff file what reached them in person or by phone ({', '.join(official_channels)}), not {channel}.",
                 field="channel",
             )
         return Filer(channel=channel)
@@ -86,7 +84,7 @@ def _partner_channel(actor: Identity, body: ComplaintSubmit) -> Channel:
                 f"This partner is the {actor.channel} center; it cannot submit as {body.channel}.", field="channel"
             )
         return Channel(actor.channel)
-    if body.channel in GOVERNMENT_CHANNELS:
+    if body.channel in channels.governmental():
         raise ChannelNotAllowed(
             f"Only the {body.channel} center, registered with that channel, submits as {body.channel}.", field="channel"
         )

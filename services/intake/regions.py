@@ -14,16 +14,16 @@ catalogue, so a province's or a city's officials see the served regions under th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import CHANNEL_LABELS_ZH, Channel, Industry
+from shared import channels
+from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
 from shared.contracts.identity import region_covers
 from shared.divisions import Division, Divisions, divisions
@@ -180,7 +180,7 @@ class Region:
                 return source.name
         if channel == Channel.partner and partner_name:
             return partner_name
-        return cast(Mapping[str, str], CHANNEL_LABELS_ZH).get(channel, channel)  # by the stored text: see reports
+        return channels.label_zh(channel)
 
     def out(self) -> RegionOut:
         return RegionOut(

@@ -16,7 +16,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.intake.reports import CHANNEL_LABELS, yuan
+from services.intake.reports import yuan
+from shared import channels
 from shared.contracts.reports import ComplaintReport, Count
 from shared.spreadsheet import Formula, append_row, csv_text
 
@@ -67,7 +68,7 @@ def _handled(report: ComplaintReport) -> list[list[Any]]:
         [
             n,
             h.case_number or h.complaint_id,
-            h.source or CHANNEL_LABELS.get(h.channel, h.channel),
+            h.source or channels.label_zh(h.channel),
             h.merchant_name,
             h.handling_unit or "",
             h.minutes,

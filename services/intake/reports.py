@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, case, distinct, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Complaint, ExtensionRequest, Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
+from shared import channels
 from shared.clock import SHANGHAI, local_day_bounds
-from shared.contracts.common import CHANNEL_LABELS_ZH, INDUSTRY_LABELS_ZH, Channel
+from shared.contracts.common import INDUSTRY_LABELS_ZH, Channel
 from shared.contracts.complaints import OPEN_STATES, AssigneeKind, ComplaintState, ExtensionState
 from shared.contracts.identity import region_prefix
 from shared.contracts.reports import (
@@ -35,9 +36,6 @@ from shared.divisions import divisions
 from shared.errors import Problem
 
 MAX_DAYS = 366
-
-# The labels by the stored text: a StrEnum member is the str it stands for, so a plain str finds it.
-CHANNEL_LABELS = cast(Mapping[str, str], CHANNEL_LABELS_ZH)
 
 
 class BadPeriod(Problem):
@@ -288,7 +286,7 @@ async def complaint_report(
         if standing_n:
             counted[(channel, name)] = int(standing_n)
     by_channel = [
-        Count(key=channel, label=CHANNEL_LABELS.get(channel, channel), count=n)
+        Count(key=channel, label=channels.label_zh(channel), count=n)
         for channel, n in sorted(per_channel.items(), key=lambda item: (-item[1], item[0]))
     ]
     configured = [(s.channel.value, s.name) for s in region.settings.sources]
@@ -434,7 +432,7 @@ async def _extension_figures(session: AsyncSession, scope: tuple[ColumnElement[b
 
 def _source_label(stored: str) -> str:
     """A named source, or the channel's label for a complaint kept before sources were named."""
-    return CHANNEL_LABELS.get(stored, stored)
+    return channels.label_zh(stored)
 
 
 def _day(moment: datetime) -> str:

@@ -31,8 +31,9 @@ from services.intake.models import (
 from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import ComplaintRepository, MerchantRepository, may_read
 from services.intake.storage import EvidenceStorage, sha256_hex
+from shared import channels
 from shared.clock import SHANGHAI, Clock, shanghai_text
-from shared.contracts.common import CHANNEL_LABELS_ZH, Channel
+from shared.contracts.common import Channel
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import (
     OPEN_STATES,
@@ -269,7 +270,13 @@ DEADLINE_LABELS_ZH = {DeadlineKind.accept: "受理", DeadlineKind.dispose: "处�
 
 
 def channel_label(channel: str) -> str:
-    return CHANNEL_LABELS_ZH.get(channel, channel)
+    return channels.label_zh(channel)
+
+
+def _to_enrolled_merchant(channel: str) -> bool:
+    """A channel whose case naming an enrolled merchant goes to it first (12315 ODR, 在线消费纠纷解决)."""
+    info = channels.info(channel)
+    return info is not None and info.to_enrolled_merchant
 
 
 @dataclass
@@ -542,7 +549,7 @@ class Intake:
                 note=note,
                 data={"reason": reason.value, "duplicate_of": duplicate_of},
             )
-        elif c.channel == Channel.platform_12315 and merchant is not None and merchant.settled:
+        elif _to_enrolled_merchant(c.channel) and merchant is not None and merchant.settled:
             # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
             # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
             await self._accept(c, SYSTEM, merchant, note=NOTE_ODR)

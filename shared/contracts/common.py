@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from shared import channels
+from shared.channels import own_sources
 
 # Ids in paths: what our ids are made of, so nothing else reaches a query.
 ID_PATTERN = r"^[0-9A-Za-z_]{1,40}$"
@@ -79,24 +94,73 @@ def fen_from_yuan(text: str) -> int:
     return int(fen)
 
 
-class Channel(StrEnum):
-    wechat_miniprogram = "wechat_miniprogram"
-    alipay_miniprogram = "alipay_miniprogram"
-    wechat_official_account = "wechat_official_account"
-    hotline_12345 = "hotline_12345"
-    platform_12301 = "platform_12301"
-    platform_12315 = "platform_12315"
-    partner = "partner"
-    douyin = "douyin"
-    kuaishou = "kuaishou"
-    walk_in = "walk_in"
-    # A notice from a higher command center about a post elsewhere (涉旅信息通报单), registered by officials.
-    public_opinion = "public_opinion"
+class _Channels(type):
+    """`for c in Channel`, `len(Channel)`: every channel known, as for an enum."""
+
+    def __iter__(cls) -> Iterator[Channel]:
+        return iter([str.__new__(Channel, name) for name in channels.names()])
+
+    def __len__(cls) -> int:
+        return len(channels.names())
 
 
-# Channels whose centers are registered partners of that channel (services/gateway/channels/): no other
-# partner submits as these (an official may key in a call taken on the 12345 line: services/intake/filing.py).
-GOVERNMENT_CHANNELS = frozenset({Channel.hotline_12345, Channel.platform_12301, Channel.platform_12315})
+class Channel(str, metaclass=_Channels):
+    """A complaint channel's name (`hotline_12345`): one of those the channel modules declare (`shared/channels/`),
+    a plain string on the wire. The platform's own sources that code refers to are constants here; a
+    government channel is known by its module alone."""
+
+    __slots__ = ()
+
+    wechat_miniprogram: ClassVar[Channel]
+    alipay_miniprogram: ClassVar[Channel]
+    wechat_official_account: ClassVar[Channel]
+    partner: ClassVar[Channel]
+    douyin: ClassVar[Channel]
+    kuaishou: ClassVar[Channel]
+    walk_in: ClassVar[Channel]
+    public_opinion: ClassVar[Channel]
+
+    def __new__(cls, value: object) -> Channel:
+        if isinstance(value, Channel):
+            return value
+        if not isinstance(value, str) or channels.info(value) is None:
+            raise ValueError(f"{value!r} is not a channel: one of {', '.join(channels.names())}")
+        return super().__new__(cls, value)
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Channel({str.__repr__(self)})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls._check,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str.__str__, when_used="json"),
+            ref="Channel",
+        )
+
+    @classmethod
+    def _check(cls, value: str) -> Channel:
+        if channels.info(value) is None:
+            raise PydanticCustomError(
+                "enum", "Input should be one of: {expected}", {"expected": ", ".join(channels.names())}
+            )
+        return cls(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "enum": channels.names(), "title": "Channel"}
+
+
+for _own in own_sources.INFOS:  # Channel.walk_in and the like: the sources the services' code refers to
+    setattr(Channel, _own.name, str.__new__(Channel, _own.name))
 
 
 class Industry(StrEnum):
@@ -109,20 +173,6 @@ class Industry(StrEnum):
     shopping = "shopping"
     entertainment = "entertainment"
 
-
-CHANNEL_LABELS_ZH = {
-    Channel.wechat_miniprogram: "微信小程序",
-    Channel.alipay_miniprogram: "支付宝小程序",
-    Channel.wechat_official_account: "微信公众号",
-    Channel.hotline_12345: "12345市长热线",
-    Channel.platform_12301: "12301平台",
-    Channel.platform_12315: "12315平台",
-    Channel.partner: "合作平台",
-    Channel.douyin: "抖音",
-    Channel.kuaishou: "快手",
-    Channel.walk_in: "现场受理",
-    Channel.public_opinion: "舆情通报",
-}
 
 INDUSTRY_LABELS_ZH = {
     Industry.food: "吃",

@@ -32,8 +32,8 @@ class PartnerIn(Input):
     channel: Channel | None = Field(
         None,
         description=(
-            "a government channel's center (hotline_12345, platform_12301, platform_12315): it pushes work orders "
-            "in its own format to /callbacks/{channel} and hears back in that format; none: the partner API"
+            "a government channel's center (one this gateway serves, GATEWAY_GOVERNMENT_CHANNELS): it pushes work "
+            "orders in its own format to /callbacks/{channel} and hears back in that format; none: the partner API"
         ),
     )
 

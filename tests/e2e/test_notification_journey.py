@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from services.gateway.channels.alipay import AlipayMiniProgramLogin
-from services.gateway.channels.wechat import WeChatMiniProgramLogin
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
+from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from services.intake.models import outbox as intake_outbox
 from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token, service_identity
 from shared.db import create_engine

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.gateway.channels import government
-from services.gateway.channels.government import StatusUpdate, WorkOrderInvalid
+from shared.channels import government
+from shared.channels.government import StatusUpdate, WorkOrderInvalid
 from shared.contracts.complaints import ComplaintSubmit
 
 ADAPTERS = government.load("hotline_12345,platform_12301,odr_12315")
@@ -18,7 +18,7 @@ ADAPTERS = government.load("hotline_12345,platform_12301,odr_12315")
 def test_the_setting_names_the_modules_and_a_wrong_name_stops_the_start() -> None:
     assert sorted(ADAPTERS) == ["hotline_12345", "platform_12301", "platform_12315"]
     assert government.load("") == {}
-    with pytest.raises(ValueError, match="no channel adapter"):
+    with pytest.raises(ValueError, match="no channel module"):
         government.load("hotline_12345,hotline_99999")
     with pytest.raises(ValueError, match="not a module name"):
         government.load("../secrets")
@@ -28,7 +28,7 @@ def test_the_setting_names_the_modules_and_a_wrong_name_stops_the_start() -> Non
 def test_each_channels_example_is_a_complaint(channel: str) -> None:
     adapter = ADAPTERS[channel]
     fields = adapter.work_order(adapter.example)
-    body = ComplaintSubmit(channel=adapter.channel, **fields)
+    body = ComplaintSubmit(channel=adapter.info.name, **fields)
     assert body.external_id and body.received_at and body.received_at.tzinfo is not None
     assert body.received_at <= (body.dispatched_at or body.received_at)
     assert set(fields) <= set(adapter.fields)  # every field it fills can be named back in the channel's terms

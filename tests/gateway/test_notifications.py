@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.gateway.channels.alipay import AlipayMiniProgramLogin
-from services.gateway.channels.wechat import WeChatMiniProgramLogin
 from services.gateway.config import GatewaySettings
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
+from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from services.gateway.models import Notification
 from services.gateway.notifications import (
     BATCH,

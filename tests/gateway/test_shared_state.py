@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from services.gateway.auth import create_staff
-from services.gateway.channels.wechat import WeChatMiniProgramLogin
+from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from services.gateway.main import create_app as create_gateway
 from shared.clock import system_clock
 from shared.contracts.identity import Role

@@ -200,8 +200,6 @@ const QUEUE_STATES = ["submitted", "accepted", "assigned", "returned", "responde
 
 const QUEUE_FILTERS = ["q", "state", "overdue", "channel", "industry", "merchant_id", "received_from",
                        "received_to", "order"];
-const CHANNELS = ["wechat_miniprogram", "alipay_miniprogram", "wechat_official_account", "hotline_12345",
-                  "platform_12301", "platform_12315", "partner", "douyin", "kuaishou", "walk_in", "public_opinion"];
 
 let industriesCache;
 async function industryList() {
@@ -240,7 +238,7 @@ async function queueView(root, params) {
     h("label", { class: "search" }, t("queue.search"), h("input", { name: "q", type: "search", value: value("q"),
       maxlength: "100", placeholder: t("queue.search_hint") })),
     select("state", t("queue.state"), QUEUE_STATES.map((s) => [s, tState(s)])),
-    select("channel", t("col.channel"), CHANNELS.map((c) => [c, tChannel(c)])),
+    select("channel", t("col.channel"), window.CHANNEL_NAMES.map((c) => [c, tChannel(c)])),
     select("industry", t("merchants.industry"), industries.map((i) => [i.code, tIndustry(i.code)])),
     h("label", {}, t("queue.merchant_id"), h("input", { name: "merchant_id", value: value("merchant_id"),
       pattern: "[a-z]+_[0-9A-Za-z]+", size: "14" })),

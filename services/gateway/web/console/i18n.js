@@ -1,6 +1,7 @@
 // The console's words: Chinese by default, English on request. A missing English word falls back to Chinese.
-// One table per language: every value the API sends (state, timeline kind, channel, remedy, outcome, industry,
-// role) has a label here, and tests/e2e/test_chinese_ui.py fails on any Latin text left in the Chinese screens.
+// One table per language: every value the API sends (state, timeline kind, remedy, outcome, industry,
+// role) has a label here, channels in /console/channels.js (served from their modules), and
+// tests/e2e/test_chinese_ui.py fails on any Latin text left in the Chinese screens.
 "use strict";
 
 window.I18N = {
@@ -68,10 +69,6 @@ window.I18N = {
     "state.rejected": "不予退货", "state.pending_approval": "待审批", "state.approved": "已批准",
     "role.official": "官员", "role.admin": "管理员", "role.merchant_staff": "商户",
     "timeline.notified": "已通知游客", "timeline.notification_failed": "未能通知游客",
-    "channel.wechat_miniprogram": "微信小程序", "channel.alipay_miniprogram": "支付宝小程序",
-    "channel.wechat_official_account": "微信公众号", "channel.hotline_12345": "12345市长热线",
-    "channel.platform_12301": "12301平台", "channel.platform_12315": "12315平台", "channel.partner": "合作平台",
-    "channel.douyin": "抖音", "channel.kuaishou": "快手", "channel.walk_in": "现场受理", "channel.public_opinion": "舆情通报",
     "field.offered_refund": "商户提出退款（元）", "field.response": "商户答复",
     "bucket.lt10m": "10分钟内", "bucket.10_30m": "10–30分钟", "bucket.30_60m": "30–60分钟", "bucket.1_2h": "1–2小时",
     "bucket.2_24h": "2–24小时", "bucket.24_48h": "24–48小时", "bucket.gt48h": "48小时以上",
@@ -99,9 +96,8 @@ window.I18N = {
     "field.linked_case": "合并办理的投诉", "field.not_accepted_reason": "不予受理原因",
     "not_accepted.duplicate": "重复投诉", "not_accepted.out_of_scope": "不属受理范围",
     "not_accepted.insufficient_information": "信息不全",
-    "outcome.refunded": "退款", "outcome.compensated": "赔偿", "outcome.mediated": "调解达成一致",
     "outcome.apologized": "赔礼道歉", "outcome.merchant_not_liable": "商户无责", "outcome.unfounded": "投诉不成立",
-    "outcome.other": "其他", "outcome.response_accepted": "游客接受商户答复", "outcome.imported": "已办结（导入）",
+    "outcome.other": "其他",
     "extension.title": "延期申请", "extension.moved": "办结时限", "extension.decision.true": "批准延期",
     "extension.decision.false": "不予批准", "extension.state.requested": "待审批", "extension.state.approved": "已批准",
     "extension.state.rejected": "未批准", "extension.state.lapsed": "已失效",
@@ -128,8 +124,7 @@ window.I18N = {
     "timeline.returned": "退回派单员", "timeline.extension_requested": "申请延期", "timeline.extension_approved": "批准延期",
     "timeline.extension_rejected": "不予批准延期", "timeline.extension_lapsed": "延期申请失效", "timeline.supervised": "督办",
     "timeline.supervision_replied": "督办回复", "timeline.supervision_overdue": "督办回复超时", "timeline.merged": "合并",
-    "timeline.linked": "合并办理", "timeline.reopened": "重新办理", "timeline.possible_link": "发现可能重复的投诉",
-    "timeline.link_confirmed": "确认同一案件", "timeline.link_dismissed": "排除重复",
+    "timeline.reopened": "重新办理",
     "role.consumer": "游客", "role.partner": "合作渠道", "role.service": "系统", "role.public": "公众",
     "role.complaint_holder": "投诉人（进度链接）", "actor.system": "系统",
     "timeline.submitted": "提交投诉", "timeline.imported": "登记投诉（渠道导入）", "timeline.accepted": "受理",
@@ -139,9 +134,7 @@ window.I18N = {
     "timeline.withdrawn": "撤回投诉", "timeline.not_accepted": "不予受理", "timeline.linked": "合并办理",
     "timeline.possible_link": "发现疑似同一案件", "timeline.link_confirmed": "确认为同一案件",
     "timeline.link_dismissed": "排除疑似关联", "timeline.callback_visit": "回访",
-    "timeline.compensation_requested": "申请先行赔付", "timeline.compensation_approved": "先行赔付已批准",
-    "timeline.compensation_rejected": "先行赔付未获批准", "timeline.advance_compensation_paid": "先行赔付已支付",
-    "timeline.compensation_payout_failed": "先行赔付支付未成功", "timeline.evidence_added": "补充证据", "timeline.evidence_removed": "移除证据", "timeline.notice_replied": "回复舆情通报",
+    "timeline.evidence_added": "补充证据", "timeline.evidence_removed": "移除证据", "timeline.notice_replied": "回复舆情通报",
     "remedy.refund": "退款", "remedy.compensation": "赔偿", "remedy.exchange": "换货", "remedy.apology": "赔礼道歉",
     "remedy.other": "其他",
     "outcome.mediated": "调解成功", "outcome.refunded": "已退款", "outcome.compensated": "已赔偿",
@@ -249,10 +242,8 @@ window.I18N = {
     "field.linked_case": "Merged case", "field.not_accepted_reason": "Not accepted because",
     "not_accepted.duplicate": "duplicate", "not_accepted.out_of_scope": "out of scope",
     "not_accepted.insufficient_information": "insufficient information",
-    "outcome.refunded": "refunded", "outcome.compensated": "compensated", "outcome.mediated": "mediated",
     "outcome.apologized": "apologized", "outcome.merchant_not_liable": "merchant not liable",
-    "outcome.unfounded": "unfounded", "outcome.other": "other", "outcome.response_accepted": "response accepted",
-    "outcome.imported": "imported",
+    "outcome.unfounded": "unfounded", "outcome.other": "other",
     "extension.title": "Extension requests", "extension.moved": "Settlement deadline",
     "extension.decision.true": "Approve", "extension.decision.false": "Reject",
     "extension.state.requested": "waiting", "extension.state.approved": "approved",
@@ -282,9 +273,7 @@ window.I18N = {
     "timeline.extension_approved": "extension approved", "timeline.extension_rejected": "extension rejected",
     "timeline.extension_lapsed": "extension lapsed", "timeline.supervised": "supervision notice",
     "timeline.supervision_replied": "supervision replied", "timeline.supervision_overdue": "supervision reply overdue",
-    "timeline.merged": "merged", "timeline.linked": "handled with another", "timeline.reopened": "reopened",
-    "timeline.possible_link": "possible duplicate", "timeline.link_confirmed": "same case confirmed",
-    "timeline.link_dismissed": "duplicate dismissed",
+    "timeline.merged": "merged", "timeline.reopened": "reopened",
     "role.consumer": "tourist", "role.partner": "partner channel", "role.service": "system", "role.public": "public",
     "role.complaint_holder": "complainant (progress link)", "actor.system": "system",
     "timeline.submitted": "submitted", "timeline.imported": "imported from a channel", "timeline.accepted": "accepted",
@@ -316,10 +305,6 @@ window.I18N = {
     "timeline.payee_name_given": "payee's name given",
     "state.suggested": "suggested", "state.confirmed": "confirmed", "state.dismissed": "dismissed",
     "state.live": "live", "state.pending": "pending",
-    "channel.wechat_miniprogram": "WeChat mini-program", "channel.alipay_miniprogram": "Alipay mini-program",
-    "channel.wechat_official_account": "WeChat official account", "channel.hotline_12345": "12345 hotline",
-    "channel.platform_12301": "12301 platform", "channel.platform_12315": "12315 platform", "channel.partner": "partner",
-    "channel.douyin": "Douyin", "channel.kuaishou": "Kuaishou", "channel.walk_in": "walk-in",
   },
 };
 

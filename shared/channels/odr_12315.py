@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.channels.government import Reader, StatusUpdate, shanghai_text
-from shared.contracts.common import Channel, yuan
+from shared.channels import ChannelInfo
+from shared.channels.government import Reader, StatusUpdate, shanghai_text
+from shared.contracts.common import yuan
+
+# A case naming an enrolled merchant goes straight to it to settle (services/intake/service.py).
+INFO = ChannelInfo("platform_12315", "12315平台", "12315 platform", governmental=True, to_enrolled_merchant=True)
 
 _STATUS = {
     "assigned": ("negotiating", "协商中"),  # given to the enrolled merchant
@@ -29,7 +33,7 @@ _STATUS = {
 
 
 class Odr12315:
-    channel = Channel.platform_12315
+    info = INFO
     title = "12315 online dispute resolution (ODR)"
     example: dict[str, Any] = {
         "odr_case_id": "ODR46020020261120000007",

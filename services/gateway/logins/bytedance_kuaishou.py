@@ -15,14 +15,14 @@ from typing import Any
 
 import httpx
 
-from services.gateway.channels.base import (
+from services.gateway.logins.base import (
     LoginCodeInvalid,
     ProviderCredentialsRejected,
     ProviderIdentity,
     ProviderUnavailable,
 )
 
-log = logging.getLogger("gateway.channels")
+log = logging.getLogger("gateway.logins")
 
 # Douyin: 40015 bad appid, 40017 bad secret (our set-up); 40018 bad code, 40019 bad anonymous code.
 _DOUYIN_BAD_CREDENTIALS, _DOUYIN_BAD_CODE = {40015, 40017}, {40018, 40019}

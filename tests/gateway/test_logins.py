@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI
 
-from services.gateway.channels.alipay import AlipayMiniProgramLogin
-from services.gateway.channels.base import (
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
+from services.gateway.logins.base import (
     LoginAdapter,
     LoginCodeInvalid,
     MessageRefused,
@@ -24,7 +24,7 @@ from services.gateway.channels.base import (
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
-from services.gateway.channels.wechat import WeChatMiniProgramLogin
+from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from shared.testing.fakes.alipay import create_alipay_fake
 from shared.testing.fakes.keys import ensure_keypair, generate_rsa_keypair
 from shared.testing.fakes.server import ServerThread, free_port
@@ -355,7 +355,7 @@ async def test_douyin_and_kuaishou_logins_through_the_gateway(stack: Any, provid
 
 
 async def test_douyin_and_kuaishou_refusing_our_secret_is_a_setup_fault(providers: Any) -> None:
-    from services.gateway.channels.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
+    from services.gateway.logins.bytedance_kuaishou import DouyinMiniProgramLogin, KuaishouMiniProgramLogin
     from tests.conftest import DOUYIN_APPID, KUAISHOU_APPID
 
     for login in (

@@ -7,21 +7,22 @@ id (`external_id`) and its received and dispatched times. Every change of the ca
 center's webhook URL in the channel's format, as the adapter writes it: disposal, closing,
 callback visit, and whatever else that channel wants to hear.
 
-Adding a channel is a module here that defines `ADAPTER` (a `GovernmentChannel`) and its name in
-`GATEWAY_GOVERNMENT_CHANNELS`.
+Adding a channel is one module (here, or anywhere by its dotted path) that declares `INFO` (its
+`ChannelInfo`, governmental) and `ADAPTER` (a `GovernmentChannel`), and its name in
+`GATEWAY_GOVERNMENT_CHANNELS`; `tests/e2e/example_channel.py` is one, added by its test alone.
 """
 
 from __future__ import annotations
 
-import importlib
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from shared import channels
+from shared.channels import ChannelInfo
 from shared.clock import SHANGHAI
-from shared.contracts.common import Channel, Industry
+from shared.contracts.common import Industry
 from shared.contracts.complaints import Remedy
 from shared.errors import NotFound, Problem
 
@@ -58,7 +59,7 @@ class StatusUpdate:
 
 
 class GovernmentChannel(Protocol):
-    channel: Channel
+    info: ChannelInfo  # the channel's name, labels, and that it is governmental
     title: str  # what the channel is called, for the API's documentation
     example: dict[str, Any]  # a work order as the channel sends it
     # Our complaint's fields by the channel's names, so that a refusal names the field the channel sent.
@@ -74,19 +75,19 @@ class GovernmentChannel(Protocol):
 
 
 def load(names: str) -> dict[str, GovernmentChannel]:
-    """The adapters named in GATEWAY_GOVERNMENT_CHANNELS (module names here), by the channel they serve."""
+    """The adapters of the channel modules named in GATEWAY_GOVERNMENT_CHANNELS, by the channel they serve."""
     adapters: dict[str, GovernmentChannel] = {}
     for name in (n.strip() for n in names.split(",")):
         if not name:
             continue
-        if not re.fullmatch(r"[a-z0-9_]+", name):
-            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: {name!r} is not a module name")
         try:
-            module = importlib.import_module(f"services.gateway.channels.{name}")
-        except ModuleNotFoundError as exc:
-            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: there is no channel adapter {name}") from exc
-        adapter: GovernmentChannel = module.ADAPTER
-        adapters[adapter.channel.value] = adapter
+            module = channels.load(name)
+        except ValueError as exc:
+            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: {exc}") from exc
+        adapter: GovernmentChannel | None = getattr(module, "ADAPTER", None)
+        if adapter is None or not adapter.info.governmental:
+            raise ValueError(f"GATEWAY_GOVERNMENT_CHANNELS: {name} is not a government channel's module")
+        adapters[adapter.info.name] = adapter
     return adapters
 
 

@@ -11,7 +11,7 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from services.gateway.channels.base import (
+from services.gateway.logins.base import (
     LoginCodeInvalid,
     MessageRefused,
     ProviderCredentialsRejected,
@@ -20,7 +20,7 @@ from services.gateway.channels.base import (
 )
 from services.gateway.provider_tokens import LocalTokens, TokenStorage
 
-log = logging.getLogger("gateway.channels.wechat")
+log = logging.getLogger("gateway.logins.wechat")
 
 # 40029 invalid code, 40163 code already used, 40226 user blocked as high-risk.
 _BAD_CODE = {40029, 40163, 40226}
@@ -47,13 +47,13 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, *args, **kwargs)
 
 
-class _Client(WeChatClient):
+class _Client(WeChatClient):  # type: ignore[misc]  # wechatpy ships no types
     """wechatpy's client with every URL under `api_base`, its access token in `storage` (shared by the gateway's
     replicas), fetched from the stable-token endpoint: in its normal mode that hands every caller the same token
     while it is valid, so a fetch never ends a token another replica holds."""

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.channels.government import Reader, StatusUpdate, shanghai_text
-from shared.contracts.common import Channel, yuan
+from shared.channels import ChannelInfo
+from shared.channels.government import Reader, StatusUpdate, shanghai_text
+from shared.contracts.common import yuan
+
+# An official may key in a call taken on the line (services/intake/filing.py).
+INFO = ChannelInfo("hotline_12345", "12345市长热线", "12345 hotline", governmental=True, officials_file=True)
 
 # Each change the hotline hears of: its message type and the type's Chinese name.
 _TYPES = {
@@ -28,7 +32,7 @@ _TYPES = {
 
 
 class Hotline12345:
-    channel = Channel.hotline_12345
+    info = INFO
     title = "12345 hotline"
     example: dict[str, Any] = {
         "order_no": "HN12345-20261120-000123",

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.channels.government import Reader, StatusUpdate, shanghai_iso
-from shared.contracts.common import Channel, yuan
+from shared.channels import ChannelInfo
+from shared.channels.government import Reader, StatusUpdate, shanghai_iso
+from shared.contracts.common import yuan
+
+INFO = ChannelInfo("platform_12301", "12301平台", "12301 platform", governmental=True)
 
 _STATUS = {
     "accepted": "ACCEPTED",
@@ -27,7 +30,7 @@ _STATUS = {
 
 
 class Platform12301:
-    channel = Channel.platform_12301
+    info = INFO
     title = "12301 national tourism complaint platform"
     example: dict[str, Any] = {
         "complaintNo": "12301202611200042",

@@ -17,7 +17,7 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
-from services.gateway.channels.base import (
+from services.gateway.logins.base import (
     LoginCodeInvalid,
     MessageRefused,
     ProviderCredentialsRejected,
@@ -26,7 +26,7 @@ from services.gateway.channels.base import (
     ProviderUnavailable,
 )
 
-log = logging.getLogger("gateway.channels.alipay")
+log = logging.getLogger("gateway.logins.alipay")
 
 # Alipay answers these with code 40002 ("Invalid Arguments") like a bad auth code, but they are our setup's fault:
 # telling the user to log in again would loop for ever.

@@ -1,1 +1,0 @@
-"""One adapter per provider or channel; each takes its base URL from settings (a local fake in dev)."""
