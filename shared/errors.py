@@ -118,6 +118,16 @@ class InvalidTransition(Problem):
     status, code, title = 409, "invalid_transition", "Invalid transition"
 
 
+class ValidationFailed(Problem):
+    """A field that passed the schema but not a rule (a date in the future, a reason a decision needs)."""
+
+    status, code, title = 422, "validation_failed", "Invalid request"
+
+
+class TimestampInFuture(Problem):
+    status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
+
+
 class IdempotencyKeyReused(Problem):
     status, code, title = 409, "idempotency_key_reused", "Idempotency key reused"
 

@@ -35,6 +35,7 @@ from shared.contracts.events import SubjectDelisted, SubjectListed
 from shared.contracts.identity import Identity, Role
 from shared.db import for_update_skip_locked
 from shared.errors import Conflict, InvalidTransition, NotFound, Problem
+from shared.errors import TimestampInFuture as FutureTimestamp  # the one definition of timestamp_in_future
 from shared.ids import new_id
 from shared.outbox import Outbox
 from shared.pagination import Keyset, key
@@ -61,10 +62,6 @@ class RecordNotApplicable(Problem):
 
 class DurationOutOfBounds(Problem):
     status, code, title = 422, "duration_out_of_bounds", "Publication period out of bounds"
-
-
-class FutureTimestamp(Problem):
-    status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.intake.errors import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from shared.contracts.common import GOVERNMENT_CHANNELS, Channel
 from shared.contracts.complaints import ComplaintSubmit
 from shared.contracts.identity import Identity, Role, region_covers
-from shared.errors import Forbidden
 
 # The channels a case reaches an official by: at the desk, or by a call they take.
 OFFICIAL_CHANNELS = frozenset({Channel.walk_in, Channel.hotline_12345, Channel.public_opinion})
-
-
-class FilingNotAllowed(Forbidden):
-    code, title = "filing_not_allowed", "Filing not allowed"
-
-
-class FilingRegionNotAllowed(Forbidden):
-    code, title = "filing_region_not_allowed", "Region not yours"
-
-
-class ChannelNotAllowed(Forbidden):
-    code, title = "channel_not_allowed", "Channel not allowed"
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.deadlines import handled_minutes, queue_position
+from services.intake.errors import ImportColumnsMissing, ImportEncodingInvalid, ImportFileInvalid, ImportTooLarge
 from services.intake.models import Complaint, Merchant, ReturnRequest, TimelineEntry
 from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import ComplaintRepository
-from services.intake.service import handled_minutes, queue_position
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
@@ -50,10 +51,6 @@ OPTIONAL = (
 MAX_ROWS = 50_000
 
 
-class ImportFileInvalid(Problem):
-    status, code, title = 422, "import_file_invalid", "Import file not readable"
-
-
 @dataclass
 class ImportReport:
     dry_run: bool
@@ -70,13 +67,12 @@ def read_rows(
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFileInvalid(
+        raise ImportEncodingInvalid(
             f"The file is not UTF-8 (byte {exc.start} cannot be read): save it as UTF-8 "
-            "(Excel: CSV UTF-8) and import it again.",
-            code="import_encoding_invalid",
+            "(Excel: CSV UTF-8) and import it again."
         ) from exc
     if "\x00" in text:
-        raise ImportFileInvalid("The file has NUL characters: it is not a text export.", code="import_file_invalid")
+        raise ImportFileInvalid("The file has NUL characters: it is not a text export.")
     if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -93,12 +89,11 @@ def read_rows(
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         rows = [(number, row) for number, row in enumerate(reader, start=2)]
     except csv.Error as exc:
-        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
+        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.") from exc
     if missing:
-        raise ImportFileInvalid(
+        raise ImportColumnsMissing(
             f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(columns)} "
             f"and may have {', '.join(optional)}.",
-            code="import_columns_missing",
             params={"missing": "、".join(missing)},
         )
     return rows
@@ -127,9 +122,7 @@ class Importer:
 
     async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
         if len(rows) > MAX_ROWS:
-            raise ImportFileInvalid(
-                f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large", params={"max_rows": MAX_ROWS}
-            )
+            raise ImportTooLarge(f"At most {MAX_ROWS:,} rows a file; split it.", params={"max_rows": MAX_ROWS})
         report = ImportReport(dry_run=dry_run, rows=len(rows))
         seen: set[tuple[str, str]] = set()
         numbered: dict[tuple[str, date], list[Complaint]] = {}
@@ -334,7 +327,7 @@ class ReturnImporter:
 
     async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
         if len(rows) > MAX_ROWS:
-            raise ImportFileInvalid(f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large")
+            raise ImportTooLarge(f"At most {MAX_ROWS:,} rows a file; split it.")
         report = ImportReport(dry_run=dry_run, rows=len(rows))
         seen: set[str] = set()
         for number, row in rows:
