@@ -25,7 +25,7 @@ class EvidenceDesk:
 
     work: Transitions
 
-    async def add_evidence(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:
+    async def add(self, c: Complaint, actor: Identity, filename: str, content: bytes) -> Evidence:
         """Keep a file as evidence on a complaint: its type read from its bytes, markup refused, a photo
         re-encoded without its EXIF (GPS) data, within the complaint's and the uploader's quota."""
         self.work.require(
@@ -40,10 +40,10 @@ class EvidenceDesk:
             raise PayloadTooLarge(f"Evidence files are limited to {limits.evidence_max_bytes} bytes.")
         if not content:
             raise EmptyFile("The file is empty.")
-        await self._check_evidence_quota(c, actor, adding=0)  # before the decoding, which costs CPU
+        await self._check_quota(c, actor, adding=0)  # before the decoding, which costs CPU
         kept = await asyncio.to_thread(clean_evidence, content, limits.evidence_max_image_pixels)
         await self.work.complaints.lock_ids([c.id])  # two uploads at once cannot both take the last place
-        await self._check_evidence_quota(c, actor, adding=len(kept.content))
+        await self._check_quota(c, actor, adding=len(kept.content))
         evidence_id = new_id("evd")
         key = f"{c.id}/{evidence_id}"
         assert self.work.storage is not None
@@ -68,7 +68,7 @@ class EvidenceDesk:
         )
         return evidence
 
-    async def remove_evidence(self, c: Complaint, actor: Identity, evidence: Evidence) -> None:
+    async def remove(self, c: Complaint, actor: Identity, evidence: Evidence) -> None:
         """Remove a file: its uploader while the complaint is open, an admin at any time (a file that shows a
         third party, say). The file is deleted from storage; the row stays out of every list, and the timeline
         says who removed which file."""
@@ -94,7 +94,7 @@ class EvidenceDesk:
             evidence.storage_key
         )  # last: if it fails, the request rolls back and nothing changed
 
-    async def _check_evidence_quota(self, c: Complaint, actor: Identity, *, adding: int) -> None:
+    async def _check_quota(self, c: Complaint, actor: Identity, *, adding: int) -> None:
         """A complaint holds so many files and bytes; a tourist's or merchant's account uploads so many in any
         24 hours (officials adding what a caller sent are not held to that)."""
         limits = self.work.settings

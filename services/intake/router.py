@@ -66,14 +66,7 @@ from services.intake.errors import (
 )
 from services.intake.evidence_files import EXTENSIONS
 from services.intake.handling import CONTACT_REVEALED
-from services.intake.imports import (
-    RETURN_COLUMNS,
-    RETURN_OPTIONAL,
-    Importer,
-    ImportReport,
-    ReturnImporter,
-    read_rows,
-)
+from services.intake.imports import Importer, ImportReport, ReturnImporter, RowImporter, read_rows
 from services.intake.lifecycle import Context, available
 from services.intake.models import (
     Complaint,
@@ -718,16 +711,15 @@ def _evidence_out(e: Evidence) -> EvidenceOut:
     ),
 )
 async def add_evidence(
-    complaint: CurrentComplaint, caller: Caller, evidence: EvidenceService, request: Request, file: UploadFile
+    complaint: CurrentComplaint, caller: Caller, desk: EvidenceService, request: Request, file: UploadFile
 ) -> EvidenceOut:
     """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content). A photo
     is kept without its EXIF data (GPS position, camera), upright; a file that carries a web page is refused."""
-    limit = evidence.work.settings.evidence_max_bytes
+    limit = desk.work.settings.evidence_max_bytes
     if (file.size or 0) > limit:
         raise PayloadTooLarge(f"Evidence files are limited to {limit} bytes.")
     content = await file.read(limit + 1)
-    evidence = await evidence.add_evidence(complaint, caller, file.filename or "evidence", content)
-    return _evidence_out(evidence)
+    return _evidence_out(await desk.add(complaint, caller, file.filename or "evidence", content))
 
 
 @router.get("/complaints/{complaint_id}/evidence", responses=problem_responses(ComplaintNotFound))
@@ -745,7 +737,7 @@ async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[E
             "file from, valid for minutes (Location)",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         },
-        **problem_responses(ComplaintNotFound, EvidenceGone),
+        **problem_responses(ComplaintNotFound, EvidenceNotFound, EvidenceGone),
     },
     response_class=Response,
 )
@@ -783,14 +775,14 @@ async def download_evidence(
 @router.delete(
     "/complaints/{complaint_id}/evidence/{file_id}",
     status_code=204,
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition),
+    responses=problem_responses(ComplaintNotFound, EvidenceNotFound, ActionNotAllowed, InvalidTransition),
 )
 async def remove_evidence(
     complaint: CurrentComplaint,
     file_id: Annotated[str, Path(pattern=ID_PATTERN)],
     caller: Caller,
     session: Session,
-    evidence: EvidenceService,
+    desk: EvidenceService,
 ) -> Response:
     """Remove an evidence file: its uploader while the complaint is open, an administrator at any time. The file
     is deleted from storage and leaves every list; the timeline records the removal (evidence_removed). Removing
@@ -798,7 +790,7 @@ async def remove_evidence(
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id, removed=True)
     if evidence is None:
         raise EvidenceNotFound(f"File {file_id} was not found.")
-    await evidence.remove_evidence(complaint, caller, evidence)
+    await desk.remove(complaint, caller, evidence)
     return Response(status_code=204)
 
 
@@ -1186,13 +1178,17 @@ async def import_complaints(
     """Import work orders another platform exported (CSV with a header line, or JSON lines), with their own
     received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
     and external id, however often the file is imported; bad rows are reported by line and skipped."""
+    state = request.app.state
+    importer = Importer(session=session, clock=state.clock, regions=load_catalogue(state.settings.regions_file))
+    return await _import(importer, file, caller, dry_run)
+
+
+async def _import(importer: RowImporter[Any], file: UploadFile, caller: Identity, dry_run: bool) -> ImportReportOut:
+    """An import file read (within the size limit), its rows checked and imported, the report shaped."""
     raw = await file.read(IMPORT_MAX_BYTES + 1)
     if len(raw) > IMPORT_MAX_BYTES:
         raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
-    rows = read_rows(raw, file.filename or "import.csv")
-    importer = Importer(
-        session=session, clock=request.app.state.clock, regions=load_catalogue(request.app.state.settings.regions_file)
-    )
+    rows = read_rows(raw, file.filename or "import.csv", importer.columns, importer.optional)
     return _import_report(await importer.run(rows, caller, dry_run=dry_run))
 
 
@@ -1224,10 +1220,6 @@ async def import_returns(
     merchant_id, receipt_no, purchased_on, state (refunded, withdrawn, rejected, requested, escalated),
     concluded_at, amount_refunded_fen, handling_unit, reason; with their own dates and outcomes, so a past
     week's returns paragraph is reproduced. One request per external id; bad rows reported by line, skipped."""
-    raw = await file.read(IMPORT_MAX_BYTES + 1)
-    if len(raw) > IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
-    rows = read_rows(raw, file.filename or "import.csv", RETURN_COLUMNS, RETURN_OPTIONAL)
     state = request.app.state
     importer = ReturnImporter(
         session=session,
@@ -1235,4 +1227,4 @@ async def import_returns(
         regions=load_catalogue(state.settings.regions_file),
         refund_hours=state.settings.return_refund_hours,
     )
-    return _import_report(await importer.run(rows, caller, dry_run=dry_run))
+    return await _import(importer, file, caller, dry_run)
