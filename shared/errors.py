@@ -128,6 +128,25 @@ class TimestampInFuture(Problem):
     status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
 
 
+# Answers more than one service gives (the gateway gives intake's own, or passes them on): defined here once.
+class ComplaintNotFound(NotFound):
+    code, title = "complaint_not_found", "Complaint not found"
+
+
+class CaseNotFound(NotFound):
+    """No complaint has this case number and phone (the progress look-up)."""
+
+    code, title = "case_not_found", "Case not found"
+
+
+class AlreadyEvaluated(Conflict):
+    code, title = "already_evaluated", "Already evaluated"
+
+
+class UnknownRegion(Problem):
+    status, code, title = 422, "unknown_region", "Unknown region"
+
+
 class IdempotencyKeyReused(Problem):
     status, code, title = 409, "idempotency_key_reused", "Idempotency key reused"
 

@@ -1,9 +1,13 @@
 """Every error intake answers with, in one place: each a stable code (catalogued in shared/i18n.py in both
-languages), an HTTP status and a title. The shared ones (not found, invalid transition, a timestamp in the
-future, an invalid field) are shared/errors.py's."""
+languages), an HTTP status and a title. Those another service gives too are defined in shared/errors.py and
+named here as well; the general ones (invalid transition, a timestamp in the future, an invalid field) are
+shared/errors.py's."""
 
 from __future__ import annotations
 
+from shared.errors import AlreadyEvaluated as AlreadyEvaluated
+from shared.errors import CaseNotFound as CaseNotFound
+from shared.errors import ComplaintNotFound as ComplaintNotFound
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -12,12 +16,9 @@ from shared.errors import (
     Problem,
     UnsupportedMediaType,
 )
+from shared.errors import UnknownRegion as UnknownRegion
 
 # --- looking things up ----------------------------------------------------------------------------------
-
-
-class ComplaintNotFound(NotFound):
-    code, title = "complaint_not_found", "Complaint not found"
 
 
 class EvidenceNotFound(NotFound):
@@ -36,12 +37,6 @@ class LinkNotFound(NotFound):
     code, title = "link_not_found", "Possible link not found"
 
 
-class CaseNotFound(NotFound):
-    """No complaint has this case number and phone (the progress look-up)."""
-
-    code, title = "case_not_found", "Case not found"
-
-
 class MergeTargetNotFound(Problem):
     status, code, title = 422, "merge_target_not_found", "Complaint to merge into not found"
 
@@ -52,10 +47,6 @@ class UnknownMerchant(Problem):
 
 class UnknownUnit(Problem):
     status, code, title = 422, "unknown_unit", "Unknown handling unit"
-
-
-class UnknownRegion(Problem):
-    status, code, title = 422, "unknown_region", "Unknown region"
 
 
 # --- who may do what ---------------------------------------------------------------------------------------
@@ -102,10 +93,6 @@ class IdempotencyRequestInProgress(Conflict):
 
 class SameRegion(Conflict):
     code, title = "same_region", "Already in that region"
-
-
-class AlreadyEvaluated(Conflict):
-    code, title = "already_evaluated", "Already evaluated"
 
 
 class NotInProgram(Conflict):
