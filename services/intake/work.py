@@ -42,9 +42,11 @@ class Work:
 
     @property
     def complaints(self) -> ComplaintRepository:
+        """Intake's queries, over this unit of work's session."""
         return ComplaintRepository(self.session)
 
     def record(self, c: Complaint, kind: str, actor: Identity, **fields: Any) -> None:
+        """An entry on the complaint's timeline (record_on's fields)."""
         self.record_on(c.id, kind, actor, **fields)
 
     def record_on(
@@ -106,6 +108,7 @@ class Work:
             self._held = self._held_timeline = None
 
     async def emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
+        """An event about the complaint to the outbox, held for the one INSERT at the end of a busy step."""
         event = event_type(**self._base_event(c), **fields)  # as the complaint is now, even when held
         if self._held is not None:
             self._held.append(event)
