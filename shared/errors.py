@@ -118,6 +118,35 @@ class InvalidTransition(Problem):
     status, code, title = 409, "invalid_transition", "Invalid transition"
 
 
+class ValidationFailed(Problem):
+    """A field that passed the schema but not a rule (a date in the future, a reason a decision needs)."""
+
+    status, code, title = 422, "validation_failed", "Invalid request"
+
+
+class TimestampInFuture(Problem):
+    status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
+
+
+# Answers more than one service gives (the gateway gives intake's own, or passes them on): defined here once.
+class ComplaintNotFound(NotFound):
+    code, title = "complaint_not_found", "Complaint not found"
+
+
+class CaseNotFound(NotFound):
+    """No complaint has this case number and phone (the progress look-up)."""
+
+    code, title = "case_not_found", "Case not found"
+
+
+class AlreadyEvaluated(Conflict):
+    code, title = "already_evaluated", "Already evaluated"
+
+
+class UnknownRegion(Problem):
+    status, code, title = 422, "unknown_region", "Unknown region"
+
+
 class IdempotencyKeyReused(Problem):
     status, code, title = 409, "idempotency_key_reused", "Idempotency key reused"
 

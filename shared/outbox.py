@@ -133,7 +133,7 @@ class Outbox:
     async def emit(self, session: AsyncSession, event: DomainEvent) -> EventEnvelope:
         return (await self.emit_all(session, [event]))[0]
 
-    async def emit_all(self, session: AsyncSession, events: list[DomainEvent]) -> list[EventEnvelope]:
+    async def emit_all(self, session: AsyncSession, events: Sequence[DomainEvent]) -> list[EventEnvelope]:
         """Every event's rows in one insert, in the given order (the order subscribers receive them)."""
         now = self.clock.now()
         envelopes: list[EventEnvelope] = []

@@ -22,13 +22,9 @@ from services.credit.refs import SubjectRef, SubjectRefs
 from services.credit.repairs import Repairs
 from services.credit.scorecard import Line, Result, Scorecard, current, score
 from shared.clock import Clock
-from shared.errors import Problem
+from shared.errors import TimestampInFuture
 from shared.ids import new_id
 from shared.outbox import Outbox
-
-
-class FutureTimestamp(Problem):
-    status, code, title = 422, "timestamp_in_future", "Timestamp in the future"
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ class Records:
                 if rule is None or entry.ref.kind not in rule.applies_to:
                     raise RecordNotApplicable(f"A {kind} record does not apply to a {entry.ref.kind}.")
             if entry.occurred_at is not None and entry.occurred_at > now + timedelta(minutes=5):
-                raise FutureTimestamp("A credit record cannot have happened in the future.")
+                raise TimestampInFuture("A credit record cannot have happened in the future.")
         sources = {entry.source_of(kind) for entry in entries if entry.source for kind, _ in entry.records}
         seen = (
             set((await self.session.scalars(select(CreditRecord.source).where(CreditRecord.source.in_(sources)))).all())

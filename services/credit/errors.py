@@ -2,7 +2,7 @@
 
 A refusal that needs no class of its own (a state that forbids a step: `already_on_list`,
 `repair_pending`, ...) is raised as the shared `Conflict` or `InvalidTransition` with its code where it
-happens. `timestamp_in_future` (`FutureTimestamp`) still lives in archive.py: it is becoming a shared error.
+happens. `timestamp_in_future` is shared with intake: `shared.errors.TimestampInFuture`.
 """
 
 from __future__ import annotations

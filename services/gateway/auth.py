@@ -36,7 +36,7 @@ from shared.contracts.auth import Me, TokenPair
 from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role
 from shared.divisions import divisions
-from shared.errors import Problem, Unauthorized
+from shared.errors import Problem, Unauthorized, UnknownRegion
 from shared.ids import new_id
 
 _ALGORITHM = "HS256"
@@ -455,9 +455,7 @@ async def create_staff(
     if role == Role.official and not region_code:
         raise Problem("An official needs a region.", status=422, code="region_required")
     if region_code and region_code not in divisions():
-        raise Problem(
-            f"{region_code} is not a region code of the national catalogue.", status=422, code="unknown_region"
-        )
+        raise UnknownRegion(f"{region_code} is not a region code of the national catalogue.")
     if role == Role.merchant_staff and not merchant_id:
         raise Problem("Merchant staff need a merchant.", status=422, code="merchant_required")
     if role not in (Role.official, Role.merchant_staff, Role.admin):

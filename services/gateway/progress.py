@@ -38,10 +38,11 @@ from shared.contracts.common import Input
 from shared.contracts.complaints import ConsumerVerdictIn, EvaluationIn, ProgressOut
 from shared.contracts.identity import Identity, Role
 from shared.errors import (
-    Conflict,
+    AlreadyEvaluated,
+    CaseNotFound,
+    ComplaintNotFound,
     Forbidden,
     InvalidTransition,
-    NotFound,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -58,18 +59,6 @@ class ProgressLinkInvalid(Unauthorized):
 
 class ProgressLinkExpired(Unauthorized):
     code, title = "progress_link_expired", "Progress link expired"
-
-
-class CaseNotFound(NotFound):
-    code, title = "case_not_found", "Case not found"
-
-
-class AlreadyRated(Conflict):
-    code, title = "already_evaluated", "Already evaluated"  # intake's answer, passed on
-
-
-class ComplaintNotFound(NotFound):
-    code, title = "complaint_not_found", "Complaint not found"
 
 
 def _key(settings: GatewaySettings, secret: str | None = None) -> bytes:
@@ -269,7 +258,7 @@ async def reject_response(body: ConsumerVerdictIn, request: Request, complaint_i
 @router.post(
     "/evaluations",
     response_model=ProgressOut,
-    responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition, AlreadyRated),
+    responses=problem_responses(ProgressLinkInvalid, ProgressLinkExpired, InvalidTransition, AlreadyEvaluated),
 )
 async def evaluate(body: EvaluationIn, request: Request, complaint_id: HeldComplaint) -> Response:
     """The tourist rates the handling (1-5), with a comment if they like."""

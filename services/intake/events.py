@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.compensation_requests import CompensationRequests
+from services.intake.dependencies import work_of
 from services.intake.models import Complaint, Merchant, TimelineEntry
-from services.intake.regions import load_catalogue
 from services.intake.repository import MerchantRepository
-from services.intake.service import Intake
 from shared.contracts.events import (
     ClaimApproved,
     ClaimEvent,
@@ -91,26 +91,21 @@ HANDLERS: dict[str, EventHandler] = {
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
     """HANDLERS, and those that act through the lifecycle (they write events of their own)."""
 
-    def intake(session: AsyncSession) -> Intake:
-        state = app.state
-        return Intake(
-            session=session,
-            clock=state.clock,
-            settings=state.settings,
-            regions=load_catalogue(state.settings.regions_file),
-            outbox=state.outbox,
-        )
+    def requests(session: AsyncSession) -> CompensationRequests:
+        return CompensationRequests(work_of(app.state, session))
 
     async def payee_name_required(session: AsyncSession, event: PayeeNameRequired, envelope: EventEnvelope) -> None:
         """The payout waits for the payee's real name: the timeline shows it and the tourist is asked for it."""
         complaint = await session.get(Complaint, event.complaint_id)
         if complaint is not None:
-            await intake(session).ask_for_payee_name(complaint, event.claim_id, event.amount_fen, envelope.occurred_at)
+            await requests(session).ask_for_payee_name(
+                complaint, event.claim_id, event.amount_fen, envelope.occurred_at
+            )
 
     async def payee_name_given(session: AsyncSession, event: PayeeNameGiven, envelope: EventEnvelope) -> None:
         complaint = await session.get(Complaint, event.complaint_id)
         if complaint is not None:
-            intake(session).payee_name_given(complaint, event.claim_id, event.given_by, envelope.occurred_at)
+            requests(session).payee_name_given(complaint, event.claim_id, event.given_by, envelope.occurred_at)
 
     return {
         **HANDLERS,

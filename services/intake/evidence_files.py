@@ -23,7 +23,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from shared.errors import Conflict, PayloadTooLarge, Problem, TooManyRequests, UnsupportedMediaType
+from services.intake.errors import EvidenceContainsMarkup, EvidenceUnreadable, ImageTooLarge, UnsupportedEvidenceType
+from shared.errors import Problem
 
 # The first bytes of each accepted type, with the Pillow formats that decode it and its file extension.
 _SIGNATURES: tuple[tuple[bytes, str, tuple[str, ...], str], ...] = (
@@ -42,30 +43,6 @@ _WINDOW = 4096  # where browsers and viewers look for what a file is: its start,
 _NO_SCALE = 1
 
 
-class EvidenceUnreadable(Problem):
-    status, code, title = 422, "evidence_unreadable", "Unreadable file"
-
-
-class EvidenceContainsMarkup(UnsupportedMediaType):
-    code, title = "evidence_contains_markup", "File carries markup"
-
-
-class ImageTooLarge(PayloadTooLarge):
-    code, title = "image_too_large", "Image too large"
-
-
-class EvidenceQuotaExceeded(Conflict):
-    """The complaint holds all the files, or all the bytes, it may."""
-
-    code, title = "evidence_quota_exceeded", "Evidence quota exceeded"
-
-
-class DailyEvidenceQuotaExceeded(TooManyRequests):
-    """The account has uploaded all it may in the last 24 hours."""
-
-    code, title = "evidence_quota_exceeded", "Evidence quota exceeded"
-
-
 @dataclass(frozen=True)
 class EvidenceFile:
     """What is stored: the file's real type and the bytes that anyone allowed may download."""
@@ -78,7 +55,7 @@ def sniff_content_type(head: bytes) -> str:
     for signature, content_type, _, _ in _SIGNATURES:
         if head.startswith(signature):
             return content_type
-    raise UnsupportedMediaType("Evidence must be a JPEG, PNG or PDF file.", code="unsupported_evidence_type")
+    raise UnsupportedEvidenceType("Evidence must be a JPEG, PNG or PDF file.")
 
 
 def _refuse_markup(*texts: Any) -> None:

@@ -14,23 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.intake.errors import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
 from shared import channels
 from shared.contracts.common import Channel
 from shared.contracts.complaints import ComplaintSubmit
 from shared.contracts.identity import Identity, Role, region_covers
-from shared.errors import Forbidden
-
-
-class FilingNotAllowed(Forbidden):
-    code, title = "filing_not_allowed", "Filing not allowed"
-
-
-class FilingRegionNotAllowed(Forbidden):
-    code, title = "filing_region_not_allowed", "Region not yours"
-
-
-class ChannelNotAllowed(Forbidden):
-    code, title = "channel_not_allowed", "Channel not allowed"
 
 
 @dataclass(frozen=True)

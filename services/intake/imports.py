@@ -19,22 +19,32 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.deadlines import handled_minutes, queue_position
+from services.intake.errors import (
+    ImportColumnsMissing,
+    ImportEncodingInvalid,
+    ImportFileInvalid,
+    ImportTooLarge,
+    TimestampsOutOfOrder,
+    UnknownMerchant,
+    UnknownRegion,
+    UnknownUnit,
+)
 from services.intake.models import Complaint, Merchant, ReturnRequest, TimelineEntry
 from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import ComplaintRepository
-from services.intake.service import handled_minutes, queue_position
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import ComplaintState, case_number_of
 from shared.contracts.identity import Identity
 from shared.contracts.returns import OPEN_RETURN_STATES, ReturnState
-from shared.errors import Problem
+from shared.errors import Problem, TimestampInFuture
 from shared.ids import new_id
 
 COLUMNS = ("channel", "external_id", "region_code", "merchant_name", "industry", "description", "received_at")
@@ -48,10 +58,8 @@ OPTIONAL = (
     "withdrawn_at",
 )
 MAX_ROWS = 50_000
-
-
-class ImportFileInvalid(Problem):
-    status, code, title = 422, "import_file_invalid", "Import file not readable"
+OUT_OF_ORDER = TimestampsOutOfOrder.code
+Made = TypeVar("Made", Complaint, ReturnRequest)
 
 
 @dataclass
@@ -70,13 +78,12 @@ def read_rows(
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFileInvalid(
+        raise ImportEncodingInvalid(
             f"The file is not UTF-8 (byte {exc.start} cannot be read): save it as UTF-8 "
-            "(Excel: CSV UTF-8) and import it again.",
-            code="import_encoding_invalid",
+            "(Excel: CSV UTF-8) and import it again."
         ) from exc
     if "\x00" in text:
-        raise ImportFileInvalid("The file has NUL characters: it is not a text export.", code="import_file_invalid")
+        raise ImportFileInvalid("The file has NUL characters: it is not a text export.")
     if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -93,12 +100,11 @@ def read_rows(
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         rows = [(number, row) for number, row in enumerate(reader, start=2)]
     except csv.Error as exc:
-        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.", code="import_file_invalid") from exc
+        raise ImportFileInvalid(f"The CSV cannot be read: {exc}.") from exc
     if missing:
-        raise ImportFileInvalid(
+        raise ImportColumnsMissing(
             f"The file lacks the columns {', '.join(missing)}; it needs {', '.join(columns)} "
             f"and may have {', '.join(optional)}.",
-            code="import_columns_missing",
             params={"missing": "、".join(missing)},
         )
     return rows
@@ -120,50 +126,103 @@ def _time(row: dict[str, Any], name: str, required: bool = False) -> datetime | 
 
 
 @dataclass
-class Importer:
+class RowImporter(Generic[Made]):
+    """What every import shares: the file's rows each checked on its own (a bad row is reported by line with a
+    stable code and the reason, and the others go in), what was imported before counted and skipped, and nothing
+    written in a dry run. A kind of import says its columns, how a row becomes a record (`_made`, raising
+    ValueError("code:reason") for a bad row, None when it is there already) and how the records are written."""
+
+    columns: ClassVar[tuple[str, ...]]
+    optional: ClassVar[tuple[str, ...]]
+
     session: AsyncSession
     clock: Clock
     regions: RegionCatalogue
 
     async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
         if len(rows) > MAX_ROWS:
-            raise ImportFileInvalid(
-                f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large", params={"max_rows": MAX_ROWS}
-            )
+            raise ImportTooLarge(f"At most {MAX_ROWS:,} rows a file; split it.", params={"max_rows": MAX_ROWS})
         report = ImportReport(dry_run=dry_run, rows=len(rows))
-        seen: set[tuple[str, str]] = set()
-        numbered: dict[tuple[str, date], list[Complaint]] = {}
+        seen: set[Any] = set()
+        made: list[Made] = []
         for number, row in rows:
             try:
-                complaint = await self._complaint(row, seen, actor)
+                if "__error__" in row:
+                    raise ValueError(f"bad_row:{row['__error__']}")
+                record = await self._made(row, seen, actor)
             except ValueError as exc:
                 code, _, reason = str(exc).partition(":")
                 report.bad.append({"line": number, "code": code, "reason": reason})
                 continue
-            if complaint is None:
+            if record is None:
                 report.already_present += 1
                 continue
             report.imported += 1
-            if not dry_run:
-                day = complaint.submitted_at.astimezone(SHANGHAI).date()
-                numbered.setdefault((complaint.region_code, day), []).append(complaint)
-                self.session.add(complaint)
-                self.session.add(
-                    TimelineEntry(
-                        complaint_id=complaint.id,
-                        at=self.clock.now(),
-                        kind="imported",
-                        actor_role=actor.role.value,
-                        actor_id=actor.subject,
-                        actor_name=actor.display_name,
-                        note=f"imported from {complaint.channel}",
-                        data={"external_id": complaint.external_id, "state_to": complaint.state},
-                    )
-                )
+            made.append(record)
         if not dry_run:
-            await self._number(numbered)
+            await self._write(made, actor)
             await self.session.flush()
         return report
+
+    async def _made(self, row: dict[str, Any], seen: set[Any], actor: Identity) -> Made | None:
+        raise NotImplementedError
+
+    async def _write(self, made: list[Made], actor: Identity) -> None:
+        self.session.add_all(made)
+
+    def _region(self, row: dict[str, Any], actor: Identity) -> Region:
+        """The row's region: served here, and the importing official's own (or under it)."""
+        region_code = str(row.get("region_code") or "").strip()
+        try:
+            region = self.regions.served(region_code)
+        except Problem as exc:
+            raise ValueError(f"{UnknownRegion.code}:region {region_code!r} is not served by this platform") from exc
+        if not may_see(actor, region=region.code):
+            raise ValueError(f"region_not_yours:region {region.code} is outside your own")
+        return region
+
+    async def _merchant_id(self, row: dict[str, Any]) -> str | None:
+        """The registered merchant the row names, if it names one."""
+        merchant_id = str(row.get("merchant_id") or "").strip() or None
+        if merchant_id and await self.session.get(Merchant, merchant_id) is None:
+            raise ValueError(f"{UnknownMerchant.code}:no merchant {merchant_id} is registered")
+        return merchant_id
+
+
+def _external_id(row: dict[str, Any]) -> str:
+    external_id = str(row.get("external_id") or "").strip()
+    if not external_id or len(external_id) > 64:
+        raise ValueError("missing:external_id is required (at most 64 characters)")
+    return external_id
+
+
+@dataclass
+class Importer(RowImporter[Complaint]):
+    """Complaints another platform exported, as complaints received, accepted and closed at their own times."""
+
+    columns: ClassVar[tuple[str, ...]] = COLUMNS
+    optional: ClassVar[tuple[str, ...]] = OPTIONAL
+
+    async def _write(self, made: list[Complaint], actor: Identity) -> None:
+        numbered: dict[tuple[str, date], list[Complaint]] = {}
+        for complaint in made:
+            day = complaint.submitted_at.astimezone(SHANGHAI).date()
+            numbered.setdefault((complaint.region_code, day), []).append(complaint)
+        await self._number(numbered)
+        for complaint in made:
+            self.session.add(complaint)
+            self.session.add(
+                TimelineEntry(
+                    complaint_id=complaint.id,
+                    at=self.clock.now(),
+                    kind="imported",
+                    actor_role=actor.role.value,
+                    actor_id=actor.subject,
+                    actor_name=actor.display_name,
+                    note=f"imported from {complaint.channel}",
+                    data={"external_id": complaint.external_id, "state_to": complaint.state},
+                )
+            )
 
     async def _number(self, numbered: dict[tuple[str, date], list[Complaint]]) -> None:
         """Case numbers dated by each complaint's own receipt, in the order received within its day; the
@@ -174,25 +233,15 @@ class Importer:
             for seq, c in enumerate(sorted(complaints, key=lambda c: (c.submitted_at, c.id)), first):
                 c.case_number = case_number_of(region_code, day, seq)
 
-    async def _complaint(self, row: dict[str, Any], seen: set[tuple[str, str]], actor: Identity) -> Complaint | None:
-        if "__error__" in row:
-            raise ValueError(f"bad_row:{row['__error__']}")
+    async def _made(self, row: dict[str, Any], seen: set[Any], actor: Identity) -> Complaint | None:
         try:
             channel = Channel(str(row.get("channel") or "").strip())
         except ValueError as exc:
             raise ValueError(
                 f"unknown_channel:no channel {row.get('channel')!r}; one of {', '.join(c.value for c in Channel)}"
             ) from exc
-        external_id = str(row.get("external_id") or "").strip()
-        if not external_id or len(external_id) > 64:
-            raise ValueError("missing:external_id is required (at most 64 characters)")
-        region_code = str(row.get("region_code") or "").strip()
-        try:
-            region = self.regions.served(region_code)
-        except Problem as exc:
-            raise ValueError(f"unknown_region:region {region_code!r} is not served by this platform") from exc
-        if not may_see(actor, region=region.code):
-            raise ValueError(f"region_not_yours:region {region.code} is outside your own")
+        external_id = _external_id(row)
+        region = self._region(row, actor)
         try:
             industry = Industry(str(row.get("industry") or "").strip())
         except ValueError as exc:
@@ -209,11 +258,11 @@ class Importer:
         assert received is not None
         now = self.clock.now()
         if any(t is not None and t > now for t in (received, accepted, closed, withdrawn)):
-            raise ValueError("timestamp_in_future:a time is in the future")
+            raise ValueError(f"{TimestampInFuture.code}:a time is in the future")
         if (accepted and accepted < received) or (closed and closed < (accepted or received)):
-            raise ValueError("timestamps_out_of_order:received, accepted and closed must follow each other")
+            raise ValueError(f"{OUT_OF_ORDER}:received, accepted and closed must follow each other")
         if withdrawn and (closed or withdrawn < (accepted or received)):
-            raise ValueError("timestamps_out_of_order:withdrawn_at follows receipt, and a closed case is not withdrawn")
+            raise ValueError(f"{OUT_OF_ORDER}:withdrawn_at follows receipt, and a closed case is not withdrawn")
         refunded_raw = row.get("amount_refunded_fen") or 0
         try:
             refunded = int(refunded_raw)
@@ -229,9 +278,7 @@ class Importer:
             select(Complaint.id).where(Complaint.source_id == source, Complaint.external_id == external_id)
         ):
             return None
-        merchant_id = str(row.get("merchant_id") or "").strip() or None
-        if merchant_id and await self.session.get(Merchant, merchant_id) is None:
-            raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
+        merchant_id = await self._merchant_id(row)
         source_name = str(row.get("source") or "").strip()[:100] or region.source_name(channel.value)
         unit_named = str(row.get("handling_unit") or "").strip()
         unit = (
@@ -242,7 +289,7 @@ class Importer:
             )
         )
         if unit_named and unit is None:
-            raise ValueError(f"unknown_unit:region {region.code} has no handling unit {unit_named!r}")
+            raise ValueError(f"{UnknownUnit.code}:region {region.code} has no handling unit {unit_named!r}")
         state = (
             ComplaintState.closed
             if closed
@@ -323,53 +370,17 @@ def _fen(row: dict[str, Any], name: str, default: int | None = None) -> int:
 
 
 @dataclass
-class ReturnImporter:
+class ReturnImporter(RowImporter[ReturnRequest]):
     """Return requests another platform exported (一机游退换货处置平台), with their own dates and outcomes: a
     past week's returns paragraph is reproducible. One request per external id, however often imported."""
 
-    session: AsyncSession
-    clock: Clock
-    regions: RegionCatalogue
+    columns: ClassVar[tuple[str, ...]] = RETURN_COLUMNS
+    optional: ClassVar[tuple[str, ...]] = RETURN_OPTIONAL
+
     refund_hours: int
 
-    async def run(self, rows: list[tuple[int, dict[str, Any]]], actor: Identity, *, dry_run: bool) -> ImportReport:
-        if len(rows) > MAX_ROWS:
-            raise ImportFileInvalid(f"At most {MAX_ROWS:,} rows a file; split it.", code="import_too_large")
-        report = ImportReport(dry_run=dry_run, rows=len(rows))
-        seen: set[str] = set()
-        for number, row in rows:
-            try:
-                request = await self._request(row, seen, actor)
-            except ValueError as exc:
-                code, _, reason = str(exc).partition(":")
-                report.bad.append({"line": number, "code": code, "reason": reason})
-                continue
-            if request is None:
-                report.already_present += 1
-                continue
-            report.imported += 1
-            if not dry_run:
-                self.session.add(request)
-        if not dry_run:
-            await self.session.flush()
-        return report
-
-    def _region(self, row: dict[str, Any], actor: Identity) -> Region:
-        region_code = str(row.get("region_code") or "").strip()
-        try:
-            region = self.regions.served(region_code)
-        except Problem as exc:
-            raise ValueError(f"unknown_region:region {region_code!r} is not served by this platform") from exc
-        if not may_see(actor, region=region.code):
-            raise ValueError(f"region_not_yours:region {region.code} is outside your own")
-        return region
-
-    async def _request(self, row: dict[str, Any], seen: set[str], actor: Identity) -> ReturnRequest | None:
-        if "__error__" in row:
-            raise ValueError(f"bad_row:{row['__error__']}")
-        external_id = str(row.get("external_id") or "").strip()
-        if not external_id or len(external_id) > 64:
-            raise ValueError("missing:external_id is required (at most 64 characters)")
+    async def _made(self, row: dict[str, Any], seen: set[Any], actor: Identity) -> ReturnRequest | None:
+        external_id = _external_id(row)
         region = self._region(row, actor)
         merchant_name, goods = (str(row.get(n) or "").strip() for n in ("merchant_name", "goods"))
         if not merchant_name or not goods:
@@ -392,9 +403,9 @@ class ReturnImporter:
             raise ValueError("missing:concluded_at is given for a concluded request (refunded, withdrawn, ...) only")
         now = self.clock.now()
         if requested > now or (concluded and concluded > now):
-            raise ValueError("timestamp_in_future:a time is in the future")
+            raise ValueError(f"{TimestampInFuture.code}:a time is in the future")
         if concluded and concluded < requested:
-            raise ValueError("timestamps_out_of_order:requested and concluded must follow each other")
+            raise ValueError(f"{OUT_OF_ORDER}:requested and concluded must follow each other")
         refunded = _fen(row, "amount_refunded_fen", amount if state == ReturnState.refunded else 0)
         if refunded > amount:
             raise ValueError("bad_amount:amount_refunded_fen exceeds amount_fen")
@@ -408,7 +419,7 @@ class ReturnImporter:
         unit_named = str(row.get("handling_unit") or "").strip()
         unit = region.unit_named(unit_named) if unit_named else region.unit(region.settings.returns_unit)
         if unit_named and unit is None:
-            raise ValueError(f"unknown_unit:region {region.code} has no handling unit {unit_named!r}")
+            raise ValueError(f"{UnknownUnit.code}:region {region.code} has no handling unit {unit_named!r}")
         if external_id in seen:
             raise ValueError(f"repeated_in_file:{external_id} appears twice in the file")
         seen.add(external_id)
@@ -418,9 +429,7 @@ class ReturnImporter:
             )
         ):
             return None
-        merchant_id = str(row.get("merchant_id") or "").strip() or None
-        if merchant_id and await self.session.get(Merchant, merchant_id) is None:
-            raise ValueError(f"unknown_merchant:no merchant {merchant_id} is registered")
+        merchant_id = await self._merchant_id(row)
         reason = str(row.get("reason") or "").strip()[:2000] or None
         history = [
             {"at": requested.isoformat(), "action": "requested", "actor_role": "partner"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.intake.dependencies import ComplaintNotFound, IntakeService
+from services.intake.dependencies import NotificationService
+from services.intake.errors import CaseNotFound
 from services.intake.progress import phone_matches
 from services.intake.repository import ComplaintRepository
 from shared.auth import ServiceCaller
@@ -20,12 +21,12 @@ router = APIRouter(prefix="/internal", tags=["internal"])
 
 @router.post("/notification-outcomes", responses=problem_responses(Forbidden))
 async def record_notifications(
-    caller: ServiceCaller, body: NotificationOutcomesIn, intake: IntakeService
+    caller: ServiceCaller, body: NotificationOutcomesIn, notifications: NotificationService
 ) -> NotificationsRecordedOut:
     """Record whether each complainant was told of a change (`notified`, `notification_failed`) on the
     complaint's timeline: the gateway's notification worker reports a pass's outcomes here together, each
     recorded once however often it is sent."""
-    return NotificationsRecordedOut(results=await intake.record_notifications(caller, body.outcomes))
+    return NotificationsRecordedOut(results=await notifications.record(caller, body.outcomes))
 
 
 class ProgressLookupIn(Input):
@@ -37,12 +38,12 @@ class ProgressLookupOut(BaseModel):
     complaint_id: str
 
 
-@router.post("/progress-lookups", responses=problem_responses(Forbidden, ComplaintNotFound))
+@router.post("/progress-lookups", responses=problem_responses(Forbidden, CaseNotFound))
 async def look_up_progress(caller: ServiceCaller, body: ProgressLookupIn, session: Session) -> ProgressLookupOut:
     """The complaint with this case number whose contact phone is this one (the gateway's progress page, for a
     tourist without a link): a wrong phone answers exactly as an unknown case number. The phone never leaves."""
     number = normalise_case_number(body.case_number)
     complaint = await ComplaintRepository(session).by_case_number(number) if number else None
     if complaint is None or not phone_matches(body.phone, complaint.contact_phone):
-        raise ComplaintNotFound("No complaint has this case number and phone.", code="case_not_found")
+        raise CaseNotFound("No complaint has this case number and phone.")
     return ProgressLookupOut(complaint_id=complaint.id)

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
+from services.intake.deadline_job import DeadlineJob
+from services.intake.dependencies import work_of
 from services.intake.events import handlers
 from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
@@ -20,7 +22,6 @@ from services.intake.repository import ComplaintRepository
 from services.intake.returns import ReturnsDesk
 from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
-from services.intake.service import Intake
 from services.intake.storage import DiskStorage, S3Storage
 from shared.app import create_service_app, serve
 from shared.background import periodic
@@ -39,12 +40,12 @@ async def run_deadlines_once(app: FastAPI) -> int:
     regions = load_catalogue(state.settings.regions_file)
     total = 0
 
-    def intake(session: AsyncSession) -> Intake:
-        return Intake(session=session, clock=state.clock, settings=state.settings, regions=regions, outbox=state.outbox)
+    def job(session: AsyncSession) -> DeadlineJob:
+        return DeadlineJob(work_of(state, session))
 
     firings: tuple[Callable[[AsyncSession], Awaitable[int]], ...] = (
-        lambda session: intake(session).fire_due_deadlines(),
-        lambda session: intake(session).fire_due_supervisions(),
+        lambda session: job(session).fire_due_deadlines(),
+        lambda session: job(session).fire_due_supervisions(),
         lambda session: ReturnsDesk(
             session=session, clock=state.clock, settings=state.settings, regions=regions
         ).fire_due(),

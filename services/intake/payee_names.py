@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.intake.errors import PayeeNameNotStored
 from services.intake.models import Complaint
 from shared.auth import service_identity
 from shared.contracts.compensation import PayeeNameHandover
 from shared.contracts.identity import Identity, Role
-from shared.errors import GatewayTimeout, Problem, ServiceUnavailable
-
-
-class PayeeNameNotStored(Problem):
-    status, code, title = 503, "payee_name_not_stored", "Payee name not stored"
+from shared.errors import GatewayTimeout, ServiceUnavailable
 
 
 async def hand_over(app: FastAPI, complaint: Complaint, actor: Identity, name: str) -> None:

@@ -22,16 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.errors import UnknownRegion
 from shared import channels
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
 from shared.contracts.identity import region_covers
 from shared.divisions import Division, Divisions, divisions
-from shared.errors import Problem
-
-
-class UnknownRegion(Problem):
-    status, code, title = 422, "unknown_region", "Unknown region"
 
 
 class _Strict(BaseModel):

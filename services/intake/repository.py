@@ -210,13 +210,16 @@ class ComplaintRepository:
     def add_evidence(self, evidence: Evidence) -> None:
         self.session.add(evidence)
 
-    async def recent_by_person(self, consumer_id: str | None, phone: str, since: datetime) -> list[Complaint]:
+    async def recent_by_person(self, consumer_id: str | None, phone: str | None, since: datetime) -> list[Complaint]:
         """Complaints since `since` by the same consumer or from the same phone, whatever channel they came
         by: candidates when looking for a repeat of the same case (the same account's) or a possible link
-        (another account's, for an official to confirm)."""
-        same_person = Complaint.contact_phone == phone
+        (another account's, for an official to confirm). Neither known: none (a missing phone matches nothing)."""
+        ways = [Complaint.contact_phone == phone] if phone else []
         if consumer_id:
-            same_person = or_(same_person, Complaint.consumer_id == consumer_id)
+            ways.append(Complaint.consumer_id == consumer_id)
+        if not ways:
+            return []
+        same_person = or_(*ways)
         query = (
             select(Complaint)
             .where(same_person, Complaint.submitted_at >= since, Complaint.state != ComplaintState.not_accepted)

@@ -9,10 +9,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.config import IntakeSettings
+from services.intake.errors import (
+    ActionNotAllowed,
+    RefundAboveAmount,
+    ReturnNotCovered,
+    ReturnWindowPassed,
+    UnknownMerchant,
+)
 from services.intake.models import Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository import MerchantRepository, ReturnRepository
-from services.intake.service import SYSTEM, ActionNotAllowed, UnknownMerchant
+from services.intake.work import SYSTEM
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role, region_covers
@@ -24,22 +31,10 @@ from shared.contracts.returns import (
     ReturnState,
     ReturnWithdrawalIn,
 )
-from shared.errors import InvalidTransition, Problem
+from shared.errors import InvalidTransition, ValidationFailed
 from shared.ids import new_id
 
 R = ReturnState
-
-
-class ReturnWindowPassed(Problem):
-    status, code, title = 422, "return_window_passed", "Return window passed"
-
-
-class ReturnNotCovered(Problem):
-    status, code, title = 422, "return_not_covered", "Goods not covered"
-
-
-class PurchaseInFuture(Problem):
-    status, code, title = 422, "validation_failed", "Invalid request"
 
 
 @dataclass
@@ -101,7 +96,7 @@ class ReturnsDesk:
         if body.purchase_region_code and not region_covers(region.code, body.purchase_region_code):
             return await self._refer(actor, body, region, channel, consumer_id)
         if body.purchased_on > today:
-            raise PurchaseInFuture(
+            raise ValidationFailed(
                 "The purchase cannot be in the future.",
                 errors=[{"field": "body.purchased_on", "message": "is in the future"}],
             )
@@ -172,10 +167,8 @@ class ReturnsDesk:
             if merchant is None:
                 raise UnknownMerchant(f"No merchant {body.merchant_id} is registered.", field="merchant_id")
         if merchant is None and not body.merchant_name:
-            raise Problem(
+            raise ValidationFailed(
                 "Name the shop: pick a registered one or give its name.",
-                status=422,
-                code="validation_failed",
                 message="validation_failed.shop",
                 errors=[{"field": "body.merchant_name", "message": "required"}],
             )
@@ -210,10 +203,8 @@ class ReturnsDesk:
     async def refund(self, r: ReturnRequest, actor: Identity, body: ReturnRefundIn) -> ReturnRequest:
         self._require(actor, Role.merchant_staff, Role.official, Role.admin, action="record the refund of")
         if body.amount_refunded_fen > r.amount_fen:
-            raise Problem(
+            raise RefundAboveAmount(
                 "The refund exceeds the amount of the request.",
-                status=422,
-                code="refund_above_amount",
                 errors=[{"field": "body.amount_refunded_fen", "message": "exceeds amount_fen"}],
             )
         r.amount_refunded_fen = body.amount_refunded_fen

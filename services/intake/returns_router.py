@@ -6,13 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from services.intake.errors import (
+    ActionNotAllowed,
+    ReturnNotCovered,
+    ReturnNotFound,
+    ReturnWindowPassed,
+    UnknownMerchant,
+    UnknownRegion,
+)
 from services.intake.models import ReturnRequest
-from services.intake.regions import UnknownRegion, load_catalogue
+from services.intake.regions import load_catalogue
 from services.intake.repository import RETURNS_DESK, RETURNS_NEWEST, ReturnRepository
-from services.intake.returns import PurchaseInFuture, ReturnNotCovered, ReturnsDesk, ReturnWindowPassed
-from services.intake.service import ActionNotAllowed, UnknownMerchant
+from services.intake.returns import ReturnsDesk
 from shared.auth import Caller, may_see
-from shared.contracts.common import ID_PATTERN, Page
+from shared.contracts.common import ID_PATTERN, Channel, Page
 from shared.contracts.identity import Identity, Role
 from shared.contracts.returns import (
     ReturnHistoryEntry,
@@ -24,15 +31,11 @@ from shared.contracts.returns import (
     ReturnWithdrawalIn,
 )
 from shared.db import Session
-from shared.errors import InvalidTransition, NotFound, problem_responses
+from shared.errors import InvalidTransition, ValidationFailed, problem_responses
 from shared.logging import mask_phone
 from shared.pagination import CursorParam, Limit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
-
-
-class ReturnNotFound(NotFound):
-    code, title = "return_not_found", "Return request not found"
 
 
 async def get_desk(request: Request, session: Session) -> ReturnsDesk:
@@ -62,8 +65,8 @@ def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
     owner = r.consumer_id is not None and viewer.subject == r.consumer_id
     return ReturnOut(
         id=r.id,
-        state=r.state,
-        channel=r.channel,
+        state=ReturnState(r.state),
+        channel=Channel(r.channel),
         region_code=r.region_code,
         merchant_id=r.merchant_id,
         merchant_name=r.merchant_name,
@@ -91,7 +94,7 @@ def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
     "/returns",
     status_code=201,
     responses=problem_responses(
-        UnknownRegion, UnknownMerchant, ActionNotAllowed, ReturnWindowPassed, ReturnNotCovered, PurchaseInFuture
+        UnknownRegion, UnknownMerchant, ActionNotAllowed, ReturnWindowPassed, ReturnNotCovered, ValidationFailed
     ),
 )
 async def request_return(body: ReturnIn, caller: Caller, desk: Desk) -> ReturnOut:

@@ -11,25 +11,62 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from services.intake.dependencies import ComplaintNotFound, CurrentComplaint, IntakeService
-from services.intake.evidence_files import (
-    EXTENSIONS,
+from services.intake.deadlines import missed_deadlines
+from services.intake.dependencies import (
+    CompensationRequestService,
+    CurrentComplaint,
+    CurrentWork,
+    EvidenceService,
+    HandlingService,
+    NoticeService,
+    OversightService,
+    SubmissionService,
+)
+from services.intake.errors import (
+    ActionNotAllowed,
+    AlreadyEvaluated,
+    AlreadyReplied,
+    AlreadyRequested,
+    ChannelNotAllowed,
+    CompensationWindowClosed,
+    ComplaintNotFound,
+    ContactRevealNotAllowed,
     DailyEvidenceQuotaExceeded,
+    DeadlineAlreadyMissed,
     EvidenceContainsMarkup,
+    EvidenceGone,
+    EvidenceMissing,
+    EvidenceNotFound,
     EvidenceQuotaExceeded,
     EvidenceUnreadable,
+    ExtensionPending,
+    FilingNotAllowed,
+    FilingRegionNotAllowed,
+    IdempotencyRequestInProgress,
     ImageTooLarge,
-)
-from services.intake.filing import ChannelNotAllowed, FilingNotAllowed, FilingRegionNotAllowed
-from services.intake.imports import (
-    RETURN_COLUMNS,
-    RETURN_OPTIONAL,
-    Importer,
     ImportFileInvalid,
-    ImportReport,
-    ReturnImporter,
-    read_rows,
+    LinkAlreadyDecided,
+    LinkNotFound,
+    MergeIntoItself,
+    MergeTargetNotFound,
+    NoOpenSupervision,
+    NoPendingExtension,
+    NotANotice,
+    NotInProgram,
+    PayeeNameNotStored,
+    RefundAboveAmountInvolved,
+    ReportNotAllowed,
+    RevealRecordsNotAllowed,
+    SupervisionAlreadyOpen,
+    SupervisionNotAllowed,
+    TimestampsOutOfOrder,
+    UnknownMerchant,
+    UnknownRegion,
+    UnknownUnit,
 )
+from services.intake.evidence_files import EXTENSIONS
+from services.intake.handling import CONTACT_REVEALED
+from services.intake.imports import Importer, ImportReport, ReturnImporter, RowImporter, read_rows
 from services.intake.lifecycle import Context, available
 from services.intake.models import (
     Complaint,
@@ -40,39 +77,12 @@ from services.intake.models import (
     SupervisionNotice,
     TimelineEntry,
 )
-from services.intake.notices import AlreadyReplied, LinkedComplaintNotFound, NotANotice, Notices
-from services.intake.payee_names import PayeeNameNotStored
 from services.intake.payee_names import hand_over as hand_over_payee_name
 from services.intake.progress import progress_of
-from services.intake.regions import UnknownRegion, load_catalogue
+from services.intake.regions import load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
 from services.intake.repository import COMPLAINT_ORDERS, ComplaintRepository, IdempotencyRepository, QueueFilter
-from services.intake.service import (
-    CONTACT_REVEALED,
-    ActionNotAllowed,
-    AlreadyEvaluated,
-    AlreadyRequested,
-    CompensationWindowClosed,
-    ContactRevealNotAllowed,
-    DeadlineAlreadyMissed,
-    ExtensionPending,
-    LinkAlreadyDecided,
-    LinkNotFound,
-    MergeIntoItself,
-    MergeTargetNotFound,
-    NoOpenSupervision,
-    NoPendingExtension,
-    NotInProgram,
-    RefundAboveAmountInvolved,
-    SupervisionAlreadyOpen,
-    TimestampInFuture,
-    TimestampsOutOfOrder,
-    UnknownMerchant,
-    UnknownUnit,
-    missed_deadlines,
-)
-from services.intake.storage import EvidenceMissing
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry
 from shared.contracts.compensation import CompensationRequestIn
@@ -81,6 +91,7 @@ from shared.contracts.complaints import (
     Assignee,
     AssigneeKind,
     AssignmentIn,
+    AtFault,
     CallbackVisitIn,
     ClosureIn,
     ComplaintCounts,
@@ -92,6 +103,7 @@ from shared.contracts.complaints import (
     ContactRevealIn,
     ContactRevealOut,
     ContactRevealRecord,
+    DeadlineKind,
     Deadlines,
     DispatchReturnIn,
     EscalationIn,
@@ -106,6 +118,7 @@ from shared.contracts.complaints import (
     LinkDecisionIn,
     MergeIn,
     MissedDeadline,
+    NotAcceptedReason,
     NoticeLinkIn,
     NoticeReplyIn,
     PossibleLinkOut,
@@ -113,6 +126,7 @@ from shared.contracts.complaints import (
     ProgressOut,
     RegionDetailOut,
     RegionOut,
+    Remedy,
     ReopenIn,
     ResolutionIn,
     ResponseIn,
@@ -134,8 +148,8 @@ from shared.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidTransition,
-    NotFound,
     PayloadTooLarge,
+    TimestampInFuture,
     UnsupportedMediaType,
     problem_responses,
 )
@@ -186,7 +200,11 @@ def to_out(
     )
     overdue = [
         k
-        for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue), ("settle", c.settle_overdue))
+        for k, flag in (
+            (DeadlineKind.accept, c.accept_overdue),
+            (DeadlineKind.dispose, c.dispose_overdue),
+            (DeadlineKind.settle, c.settle_overdue),
+        )
         if flag
     ]
     missed = missed_deadlines(c)
@@ -194,8 +212,8 @@ def to_out(
     return ComplaintOut(
         id=c.id,
         case_number=c.case_number,
-        state=c.state,
-        channel=c.channel,
+        state=ComplaintState(c.state),
+        channel=Channel(c.channel),
         source_name=c.source_name,
         unit=Assignee(kind=AssigneeKind.unit, id=c.unit_id, name=c.unit_name) if c.unit_id else None,
         reply_by=c.reply_by,
@@ -211,18 +229,18 @@ def to_out(
         merchant_id=c.merchant_id,
         merchant_name=c.merchant_name,
         merchant_address=c.merchant_address,
-        industry=c.industry,
+        industry=Industry(c.industry),
         description=c.description,
         amount_involved_fen=c.amount_involved_fen,
-        remedy=c.remedy,
+        remedy=Remedy(c.remedy),
         occurred_at=c.occurred_at,
         contact_name=c.contact_name if owner else mask_name(c.contact_name),
         contact_phone=c.contact_phone if owner else mask_phone(c.contact_phone),
         consumer_id=c.consumer_id,
-        not_accepted_reason=c.not_accepted_reason,
+        not_accepted_reason=NotAcceptedReason(c.not_accepted_reason) if c.not_accepted_reason else None,
         not_accepted_note=c.not_accepted_note,
         duplicate_of=c.duplicate_of,
-        assignee=Assignee(kind=c.assignee_kind, id=c.assignee_id, name=c.assignee_name)
+        assignee=Assignee(kind=AssigneeKind(c.assignee_kind), id=c.assignee_id, name=c.assignee_name)
         if c.assignee_kind and c.assignee_id
         else None,
         transferred_from=c.transferred_from,
@@ -239,7 +257,7 @@ def to_out(
             accept_by=c.accept_by,
             dispose_by=c.dispose_by,
             settle_by=c.settle_by,
-            next_deadline=c.next_deadline_kind,
+            next_deadline=DeadlineKind(c.next_deadline_kind) if c.next_deadline_kind else None,
             next_due_at=c.next_deadline_at,
             overdue=overdue,
             missed=[MissedDeadline(kind=kind, due_at=due) for kind, due in missed],
@@ -248,7 +266,7 @@ def to_out(
         response_text=c.response_text,
         offered_refund_fen=c.offered_refund_fen,
         outcome=c.outcome,
-        at_fault=c.at_fault,
+        at_fault=AtFault(c.at_fault) if c.at_fault else None,
         amount_refunded_fen=c.amount_refunded_fen,
         satisfaction=c.satisfaction,
         evaluation_comment=c.evaluation_comment,
@@ -379,7 +397,7 @@ async def complaint_report_of(
     gives them: per channel, industry, handling unit and merchant; each handled complaint's minutes,
     their total ("1小时19分钟") and truncated average ("13.16分钟"); deadline shares; money; satisfaction."""
     if caller.role not in (Role.official, Role.admin) or not may_see(caller, region=region_code):
-        raise Forbidden("Only officials of the region (or above it) may read its reports.", code="report_not_allowed")
+        raise ReportNotAllowed("Only officials of the region (or above it) may read its reports.")
     catalogue = load_catalogue(request.app.state.settings.regions_file)
     report = await complaint_report(
         session, catalogue.get(region_code), from_, to, request.app.state.clock.now(), catalogue
@@ -450,7 +468,7 @@ async def submit_complaint(
     body: ComplaintSubmit,
     caller: Caller,
     session: Session,
-    intake: IntakeService,
+    submission: SubmissionService,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)] = None,
 ) -> Any:
     """Submit a complaint; it is accepted and assigned at once where the rules allow. Tourists file for
@@ -468,7 +486,7 @@ async def submit_complaint(
                 request_hash=request_hash,
                 status_code=0,
                 response={},
-                created_at=intake.clock.now(),
+                created_at=submission.work.clock.now(),
             )
             repo.add(record)
             try:
@@ -480,13 +498,11 @@ async def submit_complaint(
             if existing.request_hash != request_hash:
                 raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body.")
             if existing.status_code == 0:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still in progress.", code="idempotency_request_in_progress"
-                )
+                raise IdempotencyRequestInProgress("A request with this Idempotency-Key is still in progress.")
             return JSONResponse(
                 existing.response, status_code=existing.status_code, headers={"Idempotent-Replay": "true"}
             )
-    complaint = await intake.submit(caller, body)
+    complaint = await submission.submit(caller, body)
     out = to_out(complaint, caller, possible_links=await _possible_links(session, [complaint.id], caller))
     if record is not None:
         record.status_code, record.response = 201, out.model_dump(mode="json")
@@ -624,22 +640,18 @@ async def get_progress(complaint: CurrentComplaint, session: Session) -> Progres
 
 
 # --- the complainant's contact, in full for the handler ----------------------------------------------
-class RevealRecordsNotAllowed(Forbidden):
-    code, title = "contact_reveals_not_allowed", "Contact reveal records not allowed"
-
-
 @router.post(
     "/complaints/{complaint_id}/contact-reveals",
     status_code=201,
     responses=problem_responses(ComplaintNotFound, ContactRevealNotAllowed),
 )
 async def reveal_contact(
-    complaint: CurrentComplaint, caller: Caller, intake: IntakeService, body: ContactRevealIn | None = None
+    complaint: CurrentComplaint, caller: Caller, handling: HandlingService, body: ContactRevealIn | None = None
 ) -> ContactRevealOut:
     """The complainant's name and phone in full, to call back (回访): officials of the complaint's region (or
     above it) and admins; each reveal is recorded (who, when, which case) for the supervising officials.
     Anyone else: 403 contact_reveal_not_allowed; everywhere else the contact stays masked."""
-    entry = await intake.reveal_contact(complaint, caller, body.purpose if body else None)
+    entry = await handling.reveal_contact(complaint, caller, body.purpose if body else None)
     return ContactRevealOut(
         complaint_id=complaint.id,
         contact_name=complaint.contact_name,
@@ -707,26 +719,21 @@ def _evidence_out(e: Evidence) -> EvidenceOut:
     ),
 )
 async def add_evidence(
-    complaint: CurrentComplaint, caller: Caller, intake: IntakeService, request: Request, file: UploadFile
+    complaint: CurrentComplaint, caller: Caller, desk: EvidenceService, request: Request, file: UploadFile
 ) -> EvidenceOut:
     """Attach a photo or document (JPEG, PNG or PDF, up to 10 MB; the type is read from the content). A photo
     is kept without its EXIF data (GPS position, camera), upright; a file that carries a web page is refused."""
-    limit = intake.settings.evidence_max_bytes
+    limit = desk.work.settings.evidence_max_bytes
     if (file.size or 0) > limit:
         raise PayloadTooLarge(f"Evidence files are limited to {limit} bytes.")
     content = await file.read(limit + 1)
-    evidence = await intake.add_evidence(complaint, caller, file.filename or "evidence", content)
-    return _evidence_out(evidence)
+    return _evidence_out(await desk.add(complaint, caller, file.filename or "evidence", content))
 
 
 @router.get("/complaints/{complaint_id}/evidence", responses=problem_responses(ComplaintNotFound))
 async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[EvidenceOut]:
     """The files attached to a complaint."""
     return [_evidence_out(e) for e in await ComplaintRepository(session).list_evidence(complaint.id)]
-
-
-class EvidenceGone(NotFound):
-    code, title = "evidence_gone", "Evidence file missing from storage"
 
 
 @router.get(
@@ -738,7 +745,7 @@ class EvidenceGone(NotFound):
             "file from, valid for minutes (Location)",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         },
-        **problem_responses(ComplaintNotFound, EvidenceGone),
+        **problem_responses(ComplaintNotFound, EvidenceNotFound, EvidenceGone),
     },
     response_class=Response,
 )
@@ -746,24 +753,24 @@ async def download_evidence(
     complaint: CurrentComplaint,
     file_id: Annotated[str, Path(pattern=ID_PATTERN)],
     session: Session,
-    intake: IntakeService,
+    work: CurrentWork,
 ) -> Response:
     """One evidence file's content, as an attachment of the type read from it at upload; or, where the files are in
     an object store that serves downloads itself, a redirect to a short-lived URL of it (after the same checks)."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
     if evidence is None:
-        raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
-    assert intake.storage is not None
+        raise EvidenceNotFound(f"File {file_id} was not found.")
+    assert work.storage is not None
     filename = f"{evidence.id}.{EXTENSIONS[evidence.content_type]}"
-    settings = intake.settings
+    settings = work.settings
     if settings.evidence_download == "redirect":
-        url = intake.storage.download_url(
+        url = work.storage.download_url(
             evidence.storage_key, filename, evidence.content_type, settings.evidence_download_seconds
         )
         if url is not None:
             return Response(status_code=307, headers={"Location": url, "Cache-Control": "no-store"})
     try:
-        content = await intake.storage.load(evidence.storage_key)
+        content = await work.storage.load(evidence.storage_key)
     except EvidenceMissing as exc:
         raise EvidenceGone(f"File {file_id} is recorded but its content is missing from storage.") from exc
     return Response(
@@ -776,22 +783,22 @@ async def download_evidence(
 @router.delete(
     "/complaints/{complaint_id}/evidence/{file_id}",
     status_code=204,
-    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition),
+    responses=problem_responses(ComplaintNotFound, EvidenceNotFound, ActionNotAllowed, InvalidTransition),
 )
 async def remove_evidence(
     complaint: CurrentComplaint,
     file_id: Annotated[str, Path(pattern=ID_PATTERN)],
     caller: Caller,
     session: Session,
-    intake: IntakeService,
+    desk: EvidenceService,
 ) -> Response:
     """Remove an evidence file: its uploader while the complaint is open, an administrator at any time. The file
     is deleted from storage and leaves every list; the timeline records the removal (evidence_removed). Removing
     a removed file again answers 204 as well (a retried request changes nothing)."""
     evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id, removed=True)
     if evidence is None:
-        raise ComplaintNotFound(f"File {file_id} was not found.", code="evidence_not_found")
-    await intake.remove_evidence(complaint, caller, evidence)
+        raise EvidenceNotFound(f"File {file_id} was not found.")
+    await desk.remove(complaint, caller, evidence)
     return Response(status_code=204)
 
 
@@ -803,10 +810,10 @@ async def _act(session: Session, caller: Identity, complaint: Complaint) -> Comp
 
 @router.post("/complaints/{complaint_id}/intake-decisions", responses=ACTION_ERRORS)
 async def decide(
-    complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: IntakeDecisionIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Accept (受理) or decline (不予受理) a complaint that waits for an official's decision."""
-    return await _act(session, caller, await intake.decide(complaint, caller, body))
+    return await _act(session, caller, await handling.decide(complaint, caller, body))
 
 
 @router.post(
@@ -816,11 +823,11 @@ async def decide(
     ),
 )
 async def decide_link(
-    complaint: CurrentComplaint, body: LinkDecisionIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: LinkDecisionIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """Confirm or dismiss a possible link (another account's complaint with the same phone and a similar story):
     confirmed, the later complaint is worked as the earlier and each origin hears of it through its own channel."""
-    return await _act(session, caller, await intake.decide_link(complaint, caller, body))
+    return await _act(session, caller, await oversight.decide_link(complaint, caller, body))
 
 
 @router.post(
@@ -828,11 +835,11 @@ async def decide_link(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownMerchant, UnknownUnit),
 )
 async def assign(
-    complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: AssignmentIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Assign (派单) the complaint to its merchant, or to a handling unit of its region (by default the one the
     region's rules chose)."""
-    return await _act(session, caller, await intake.assign(complaint, caller, body))
+    return await _act(session, caller, await handling.assign(complaint, caller, body))
 
 
 @router.post(
@@ -840,34 +847,34 @@ async def assign(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, RefundAboveAmountInvolved),
 )
 async def respond(
-    complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ResponseIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Record the merchant's or handler's response (处置) to the complaint."""
-    return await _act(session, caller, await intake.respond(complaint, caller, body))
+    return await _act(session, caller, await handling.respond(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/acceptances", responses=ACTION_ERRORS)
 async def accept_response(
-    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """The complainant accepts the response; the complaint is resolved on its terms."""
-    return await _act(session, caller, await intake.accept_response(complaint, caller, body))
+    return await _act(session, caller, await handling.accept_response(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/rejections", responses=ACTION_ERRORS)
 async def reject_response(
-    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ConsumerVerdictIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """The complainant rejects the response; the complaint goes to official mediation."""
-    return await _act(session, caller, await intake.reject_response(complaint, caller, body))
+    return await _act(session, caller, await handling.reject_response(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/escalations", responses=ACTION_ERRORS)
 async def escalate(
-    complaint: CurrentComplaint, body: EscalationIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: EscalationIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Escalate to official mediation (by an official, or by the complainant once a deadline is missed)."""
-    return await _act(session, caller, await intake.escalate(complaint, caller, body))
+    return await _act(session, caller, await handling.escalate(complaint, caller, body))
 
 
 @router.post(
@@ -875,18 +882,18 @@ async def escalate(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, UnknownRegion),
 )
 async def transfer(
-    complaint: CurrentComplaint, body: TransferIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: TransferIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Transfer (转办) the complaint to another region's handling unit."""
-    return await _act(session, caller, await intake.transfer(complaint, caller, body))
+    return await _act(session, caller, await handling.transfer(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/withdrawals", responses=ACTION_ERRORS)
 async def withdraw(
-    complaint: CurrentComplaint, body: WithdrawalIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: WithdrawalIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """The complainant withdraws (撤诉) the complaint."""
-    return await _act(session, caller, await intake.withdraw(complaint, caller, body))
+    return await _act(session, caller, await handling.withdraw(complaint, caller, body))
 
 
 @router.post(
@@ -894,19 +901,19 @@ async def withdraw(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, RefundAboveAmountInvolved),
 )
 async def resolve(
-    complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ResolutionIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Record the settlement (办结): outcome, who was at fault, the amount refunded (never above the amount the
     complaint is about: 422 refund_above_amount_involved). Nothing is assumed: outcome and fault are required."""
-    return await _act(session, caller, await intake.resolve(complaint, caller, body))
+    return await _act(session, caller, await handling.resolve(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/closures", responses=ACTION_ERRORS)
 async def close(
-    complaint: CurrentComplaint, body: ClosureIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ClosureIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Close a resolved complaint."""
-    return await _act(session, caller, await intake.close(complaint, caller, body))
+    return await _act(session, caller, await handling.close(complaint, caller, body))
 
 
 @router.post(
@@ -914,10 +921,10 @@ async def close(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, AlreadyEvaluated),
 )
 async def evaluate(
-    complaint: CurrentComplaint, body: EvaluationIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: EvaluationIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """The complainant's satisfaction (1-5) and comment; it closes a resolved complaint."""
-    return await _act(session, caller, await intake.evaluate(complaint, caller, body))
+    return await _act(session, caller, await handling.evaluate(complaint, caller, body))
 
 
 @router.post(
@@ -938,7 +945,7 @@ async def request_compensation(
     body: CompensationRequestIn,
     caller: Caller,
     session: Session,
-    intake: IntakeService,
+    requests: CompensationRequestService,
     request: Request,
 ) -> ComplaintOut:
     """Ask the platform to pay first (先行赔付): after a missed deadline or a rejected response, or by an official;
@@ -950,7 +957,7 @@ async def request_compensation(
     encrypted until the claim is paid or rejected; without it a payout that needs it waits, and the tourist
     is asked for it.
     """
-    complaint = await intake.request_compensation(complaint, caller, body)
+    complaint = await requests.request_compensation(complaint, caller, body)
     await session.flush()  # every check passed before the name leaves for compensation
     if body.payee_name is not None:
         await hand_over_payee_name(request.app, complaint, caller, body.payee_name)
@@ -960,16 +967,14 @@ async def request_compensation(
 @router.post(
     "/complaints/{complaint_id}/notice-links",
     tags=["notices"],
-    responses=problem_responses(
-        ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotANotice, LinkedComplaintNotFound
-    ),
+    responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, NotANotice, ComplaintNotFound),
 )
 async def link_notice(
-    complaint: CurrentComplaint, body: NoticeLinkIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: NoticeLinkIn, caller: Caller, session: Session, notices: NoticeService
 ) -> ComplaintOut:
     """A public-opinion notice (涉旅信息通报单) repeats a complaint already being handled: it is worked as that
     complaint (the notice is linked, state not_accepted with reason duplicate), on both timelines."""
-    return await _act(session, caller, await Notices(intake).link(complaint, caller, body))
+    return await _act(session, caller, await notices.link(complaint, caller, body))
 
 
 @router.post(
@@ -978,28 +983,28 @@ async def link_notice(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NotANotice, AlreadyReplied, TimestampsOutOfOrder),
 )
 async def reply_to_notice(
-    complaint: CurrentComplaint, body: NoticeReplyIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: NoticeReplyIn, caller: Caller, session: Session, notices: NoticeService
 ) -> ComplaintOut:
     """Report back to the center that sent a public-opinion notice (by `reply_by`); once, on the timeline."""
-    return await _act(session, caller, await Notices(intake).reply(complaint, caller, body))
+    return await _act(session, caller, await notices.reply(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/callback-visits", responses=ACTION_ERRORS)
 async def callback_visit(
-    complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: CallbackVisitIn, caller: Caller, session: Session, handling: HandlingService
 ) -> ComplaintOut:
     """Record the handler's callback visit (回访) to the complainant."""
-    return await _act(session, caller, await intake.callback_visit(complaint, caller, body))
+    return await _act(session, caller, await handling.callback_visit(complaint, caller, body))
 
 
 # --- 退回, 延期, 督办, 合并, 重新办理 -----------------------------------------------------------------------
 @router.post("/complaints/{complaint_id}/dispatch-returns", responses=ACTION_ERRORS)
 async def return_to_dispatcher(
-    complaint: CurrentComplaint, body: DispatchReturnIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: DispatchReturnIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """The handler it was dispatched to (the merchant, or the region's handling unit) sends it back to its
     dispatcher with a reason (退回): state returned, unassigned, until dispatched anew. The deadlines keep running."""
-    return await _act(session, caller, await intake.return_to_dispatcher(complaint, caller, body))
+    return await _act(session, caller, await oversight.return_to_dispatcher(complaint, caller, body))
 
 
 @router.post(
@@ -1009,11 +1014,11 @@ async def return_to_dispatcher(
     ),
 )
 async def request_extension(
-    complaint: CurrentComplaint, body: ExtensionRequestIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ExtensionRequestIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """The handler (or an official of the complaint's region) asks for more time to settle (延期申请), before the
     settlement deadline passes; a supervising official (of a region above) decides. One waits at a time."""
-    await intake.request_extension(complaint, caller, body)
+    await oversight.request_extension(complaint, caller, body)
     return await _act(session, caller, complaint)
 
 
@@ -1031,16 +1036,16 @@ async def list_extensions(complaint: CurrentComplaint, session: Session) -> list
     ),
 )
 async def decide_extension(
-    complaint: CurrentComplaint, body: ExtensionDecisionIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint,
+    body: ExtensionDecisionIn,
+    caller: Caller,
+    session: Session,
+    oversight: OversightService,
 ) -> ComplaintOut:
     """A supervising official (of a region above the complaint's) approves the pending extension request, moving
     the settlement deadline by the hours asked, or rejects it; never one they asked for themselves."""
-    await intake.decide_extension(complaint, caller, body)
+    await oversight.decide_extension(complaint, caller, body)
     return await _act(session, caller, complaint)
-
-
-class SupervisionNotAllowed(Forbidden):
-    code, title = "supervision_not_allowed", "Supervision notices not allowed"
 
 
 @router.post(
@@ -1048,11 +1053,15 @@ class SupervisionNotAllowed(Forbidden):
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, InvalidTransition, SupervisionAlreadyOpen),
 )
 async def issue_supervision(
-    complaint: CurrentComplaint, body: SupervisionNoticeIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint,
+    body: SupervisionNoticeIn,
+    caller: Caller,
+    session: Session,
+    oversight: OversightService,
 ) -> ComplaintOut:
     """A province official's supervision notice (督办) to the city handling an open complaint, with its own
     deadline for the city's reply; the scheduler marks it overdue once if the reply is late. One open at a time."""
-    await intake.issue_supervision(complaint, caller, body)
+    await oversight.issue_supervision(complaint, caller, body)
     return await _act(session, caller, complaint)
 
 
@@ -1075,10 +1084,10 @@ async def list_supervisions(
     responses=problem_responses(ComplaintNotFound, ActionNotAllowed, NoOpenSupervision),
 )
 async def reply_supervision(
-    complaint: CurrentComplaint, body: SupervisionReplyIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: SupervisionReplyIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """The city's officials answer the open supervision notice (督办回复), in time or late."""
-    await intake.reply_supervision(complaint, caller, body)
+    await oversight.reply_supervision(complaint, caller, body)
     return await _act(session, caller, complaint)
 
 
@@ -1089,21 +1098,21 @@ async def reply_supervision(
     ),
 )
 async def merge(
-    complaint: CurrentComplaint, body: MergeIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: MergeIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """Merge this complaint, a duplicate, into another open one (合并), named by its id or case number: the other
     is worked for both; this one is not accepted as its duplicate, its origin hears of the other's progress, and
     it no longer counts in the merchant's credit."""
-    return await _act(session, caller, await intake.merge(complaint, caller, body))
+    return await _act(session, caller, await oversight.merge(complaint, caller, body))
 
 
 @router.post("/complaints/{complaint_id}/reopenings", responses=ACTION_ERRORS)
 async def reopen(
-    complaint: CurrentComplaint, body: ReopenIn, caller: Caller, session: Session, intake: IntakeService
+    complaint: CurrentComplaint, body: ReopenIn, caller: Caller, session: Session, oversight: OversightService
 ) -> ComplaintOut:
     """Reopen a resolved or closed complaint with a reason (重新办理): it is assigned again to whoever handled it,
     with a new settlement deadline; its resolution and rating no longer stand, and the next ones count once."""
-    return await _act(session, caller, await intake.reopen(complaint, caller, body))
+    return await _act(session, caller, await oversight.reopen(complaint, caller, body))
 
 
 def _extension_out(r: ExtensionRequest) -> ExtensionOut:
@@ -1177,13 +1186,17 @@ async def import_complaints(
     """Import work orders another platform exported (CSV with a header line, or JSON lines), with their own
     received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
     and external id, however often the file is imported; bad rows are reported by line and skipped."""
+    state = request.app.state
+    importer = Importer(session=session, clock=state.clock, regions=load_catalogue(state.settings.regions_file))
+    return await _import(importer, file, caller, dry_run)
+
+
+async def _import(importer: RowImporter[Any], file: UploadFile, caller: Identity, dry_run: bool) -> ImportReportOut:
+    """An import file read (within the size limit), its rows checked and imported, the report shaped."""
     raw = await file.read(IMPORT_MAX_BYTES + 1)
     if len(raw) > IMPORT_MAX_BYTES:
         raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
-    rows = read_rows(raw, file.filename or "import.csv")
-    importer = Importer(
-        session=session, clock=request.app.state.clock, regions=load_catalogue(request.app.state.settings.regions_file)
-    )
+    rows = read_rows(raw, file.filename or "import.csv", importer.columns, importer.optional)
     return _import_report(await importer.run(rows, caller, dry_run=dry_run))
 
 
@@ -1215,10 +1228,6 @@ async def import_returns(
     merchant_id, receipt_no, purchased_on, state (refunded, withdrawn, rejected, requested, escalated),
     concluded_at, amount_refunded_fen, handling_unit, reason; with their own dates and outcomes, so a past
     week's returns paragraph is reproduced. One request per external id; bad rows reported by line, skipped."""
-    raw = await file.read(IMPORT_MAX_BYTES + 1)
-    if len(raw) > IMPORT_MAX_BYTES:
-        raise PayloadTooLarge(f"Import files are limited to {IMPORT_MAX_BYTES // 1_000_000} MB; split it.")
-    rows = read_rows(raw, file.filename or "import.csv", RETURN_COLUMNS, RETURN_OPTIONAL)
     state = request.app.state
     importer = ReturnImporter(
         session=session,
@@ -1226,4 +1235,4 @@ async def import_returns(
         regions=load_catalogue(state.settings.regions_file),
         refund_hours=state.settings.return_refund_hours,
     )
-    return _import_report(await importer.run(rows, caller, dry_run=dry_run))
+    return await _import(importer, file, caller, dry_run)

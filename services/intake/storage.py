@@ -14,12 +14,10 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services.intake.errors import EvidenceMissing
+
 if TYPE_CHECKING:
     from services.intake.config import IntakeSettings
-
-
-class EvidenceMissing(Exception):
-    """The storage has no object under the key (deleted, or lost outside the service)."""
 
 
 class EvidenceStorage(Protocol):

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.ratelimit import InFlightLimit, RateLimiter
-from services.intake.service import minutes_between, similarity
+from services.intake.deadlines import minutes_between
+from services.intake.submission import similarity
 from shared.contracts.common import yuan
 from shared.contracts.identity import region_covers, region_prefix
 from shared.errors import TooManyRequests

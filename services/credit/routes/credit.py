@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from services.credit import external
-from services.credit.archive import Archive, FutureTimestamp
+from services.credit.archive import Archive
 from services.credit.errors import RecordNotApplicable, ScoreOffScale, SubjectNotFound, UnknownSource
 from services.credit.models import Consumer, CreditRecord, CreditScore
 from services.credit.routes.api import router
@@ -26,7 +26,7 @@ from shared.contracts.credit import (
 )
 from shared.contracts.identity import Role
 from shared.db import Session
-from shared.errors import problem_responses
+from shared.errors import TimestampInFuture, problem_responses
 from shared.pagination import CursorParam, Keyset, Limit, key
 
 
@@ -103,7 +103,7 @@ async def list_records(
     tags=["credit"],
     status_code=201,
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(SubjectNotFound, RecordNotApplicable, FutureTimestamp),
+    responses=problem_responses(SubjectNotFound, RecordNotApplicable, TimestampInFuture),
 )
 async def add_record(
     subject_id: SubjectId, body: RecordIn, archive: ArchiveService, caller: Caller, session: Session
@@ -147,6 +147,6 @@ async def push_external_score(
     now = archive.records.clock.now()
     observed = body.observed_at or now
     if observed > now + timedelta(minutes=5):
-        raise FutureTimestamp("An outside score cannot be observed in the future.")
+        raise TimestampInFuture("An outside score cannot be observed in the future.")
     row = await external.record(session, ref.id, body.source, body.score, observed, caller.subject)
     return ExternalScoreOut.model_validate(row, from_attributes=True)
