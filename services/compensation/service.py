@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.compensation import deposits
 from services.compensation import ledger as accounts
 from services.compensation.config import CompensationSettings
+from services.compensation.funds import paying_fund
 from services.compensation.ledger import InsufficientBalance, Ledger
 from services.compensation.models import (
     Claim,
@@ -230,7 +231,8 @@ class Compensation:
         rules_row = await self.current_rules()
         rules = RuleSetIn.model_validate(rules_row.document)
         merchant = await self.session.get(ProgramMerchant, request.merchant_id) if request.merchant_id else None
-        fund = await self.fund(request.region_code)
+        fund_region = await paying_fund(self.session, request.region_code)
+        fund = await self.session.get(Fund, fund_region)
         paid_this_year = (
             await self.session.execute(
                 select(func.coalesce(func.sum(Claim.amount_fen), 0)).where(
@@ -258,8 +260,8 @@ class Compensation:
                 evidence_count=request.evidence_count,
                 liability_clear=request.liability_clear,
                 paid_this_year_fen=int(paid_this_year),
-                fund_balance_fen=await self.ledger.balance(accounts.fund(request.region_code)),
-                fund_floor_fen=fund.floor_fen,
+                fund_balance_fen=await self.ledger.balance(accounts.fund(fund_region)),
+                fund_floor_fen=fund.floor_fen if fund is not None else 0,
                 region_code=request.region_code,
                 registered_at=registered_at or now,
                 given=dict(request.facts),
@@ -272,6 +274,7 @@ class Compensation:
             channel=request.channel,
             merchant_id=request.merchant_id,
             region_code=request.region_code,
+            fund_region_code=fund_region,
             industry=request.industry,
             amount_involved_fen=request.amount_involved_fen,
             amount_requested_fen=request.amount_requested_fen,
@@ -351,13 +354,13 @@ class Compensation:
                 "claim_approved",
                 claim.id,
                 [
-                    (accounts.fund(claim.region_code), -claim.amount_fen),
+                    (accounts.fund(claim.fund_region_code), -claim.amount_fen),
                     (accounts.payable(claim.consumer_id), claim.amount_fen),
                 ],
                 region_code=claim.region_code,
             )
         except InsufficientBalance as exc:
-            raise FundInsufficient(f"The fund of region {claim.region_code} cannot cover this claim.") from exc
+            raise FundInsufficient(f"The fund of region {claim.fund_region_code} cannot cover this claim.") from exc
         now = self.clock.now()
         claim.state, claim.decided_at = ClaimState.approved, now
         payout_id = new_id("pay")
@@ -406,7 +409,7 @@ class Compensation:
                 claim.id,
                 [
                     (accounts.payable(claim.consumer_id or ""), -claim.amount_fen),
-                    (accounts.fund(claim.region_code), claim.amount_fen),
+                    (accounts.fund(claim.fund_region_code), claim.amount_fen),
                 ],
                 region_code=claim.region_code,
             )
@@ -582,6 +585,7 @@ class Compensation:
             complaint_id=claim.complaint_id,
             merchant_id=claim.merchant_id,
             region_code=claim.region_code,
+            fund_region_code=claim.fund_region_code,
             amount_fen=payout.amount_fen,
             recovered_fen=0,
             state=RecoveryState.open,
@@ -598,7 +602,7 @@ class Compensation:
             order.id,
             [
                 (accounts.receivable(order.merchant_id), order.amount_fen),
-                (accounts.advanced(order.region_code), -order.amount_fen),
+                (accounts.advanced(order.fund_region_code), -order.amount_fen),
             ],
             region_code=order.region_code,
         )
@@ -615,9 +619,9 @@ class Compensation:
             reference or order.id,
             [
                 (source, -amount),
-                (accounts.fund(order.region_code), amount),
+                (accounts.fund(order.fund_region_code), amount),
                 (accounts.receivable(order.merchant_id), -amount),
-                (accounts.advanced(order.region_code), amount),
+                (accounts.advanced(order.fund_region_code), amount),
             ],
             region_code=order.region_code,
         )
@@ -683,7 +687,7 @@ class Compensation:
         await self.ledger.post(
             "recovery_written_off",
             order.id,
-            [(accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.region_code), rest)],
+            [(accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.fund_region_code), rest)],
             region_code=order.region_code,
         )
         order.state, order.write_off_reason, order.closed_at = RecoveryState.written_off, body.reason, self.clock.now()

@@ -148,10 +148,13 @@ def complaint_items(rows: list[Any], label: Any) -> str:
         if how == "concluded":
             minutes = "、".join(f"{r.handled_minutes}分钟" for r in alike)
             tail = f"处理单位：{unit or '未指派'}，办结时长{'分别是' if len(alike) > 1 else ''}{minutes}"
+        elif unit and how in ("forwarded", "merchant"):
+            # With the merchant or with the unit, the unit sees to it, as seeds/004 writes it.
+            tail = f"已转{unit}督促企业按要求及时处理"
         elif how == "forwarded":
-            tail = f"已转{unit or '处理单位'}督促企业按要求及时处理"
+            tail = "已转处理单位督促企业按要求及时处理"
         elif how == "merchant":
-            tail = f"已转企业按要求及时处理，处理单位：{unit or '未指派'}"
+            tail = "已转企业按要求及时处理"
         else:
             tail = "正在受理"
         items.append(f"{head}，{tail}")
