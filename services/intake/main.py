@@ -13,6 +13,7 @@ from services.intake.events import handlers
 from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import IdempotencyRecord, inbox, outbox
+from services.intake.notices import Notices
 from services.intake.regions import load_catalogue
 from services.intake.repository import ComplaintRepository
 from services.intake.returns import ReturnsDesk
@@ -30,8 +31,8 @@ log = logging.getLogger("intake.scheduler")
 
 
 async def run_deadlines_once(app: FastAPI) -> int:
-    """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies, then
-    return requests'), in batches, each in its own transaction."""
+    """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies,
+    public-opinion notices' replies, then return requests'), in batches, each in its own transaction."""
     state = app.state
     regions = load_catalogue(state.settings.regions_file)
     total = 0
@@ -42,6 +43,7 @@ async def run_deadlines_once(app: FastAPI) -> int:
     for fire in (
         lambda session: intake(session).fire_due_deadlines(),
         lambda session: intake(session).fire_due_supervisions(),
+        lambda session: Notices(intake(session)).fire_due_replies(),
         lambda session: ReturnsDesk(
             session=session, clock=state.clock, settings=state.settings, regions=regions
         ).fire_due(),

@@ -186,7 +186,12 @@ def to_out(
     )
     overdue = [
         k
-        for k, flag in (("accept", c.accept_overdue), ("dispose", c.dispose_overdue), ("settle", c.settle_overdue))
+        for k, flag in (
+            ("accept", c.accept_overdue),
+            ("dispose", c.dispose_overdue),
+            ("settle", c.settle_overdue),
+            ("reply", c.reply_overdue),
+        )
         if flag
     ]
     missed = missed_deadlines(c)
@@ -200,6 +205,7 @@ def to_out(
         unit=Assignee(kind=AssigneeKind.unit, id=c.unit_id, name=c.unit_name) if c.unit_id else None,
         reply_by=c.reply_by,
         replied_at=c.replied_at,
+        reply_overdue=c.reply_overdue,
         external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
         possible_links=[

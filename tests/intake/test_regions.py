@@ -346,7 +346,7 @@ async def test_panlongs_week_reads_as_the_command_centers_report(stack: Stack) -
     }
     assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [("区文化和旅游局", 8), ("区指挥中心", 2)]
     assert (r["returns"]["received"], r["returns"]["amount_fen"], r["returns"]["referred"]) == (15, 4_256_500, 1)
-    assert r["notices"] == {"received": 2, "linked": 1, "replied": 2, "replied_in_time": 2}
+    assert r["notices"] == {"received": 2, "linked": 1, "replied": 2, "replied_in_time": 2, "overdue": 0}
     assert r["notices_text"] == (
         "2021年1月8日—1月14日，收到舆情通报2件：昆明市指挥中心《涉旅信息通报单》（6号），已办结，已于1月12日反馈；"
         "昆明市指挥中心《涉旅信息通报单》（8号），与12301平台投诉件内容一致，合并办理，已于1月14日反馈。"
