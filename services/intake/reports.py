@@ -134,7 +134,8 @@ def complaint_items(rows: list[Any], label: Any) -> str:
         if r.handled_minutes is not None and r.state in (ComplaintState.resolved, ComplaintState.closed):
             how = "concluded"
         elif r.state in OPEN_STATES and r.accepted_at is not None:
-            how = "merchant" if r.assignee_kind == AssigneeKind.merchant else "forwarded"
+            # With the merchant or with the unit, the unit sees to it (seeds/004): one way of writing both.
+            how = "merchant" if r.assignee_kind == AssigneeKind.merchant and not label(r) else "forwarded"
         else:
             how = r.state
         key = (r.merchant_name, label(r), how)
@@ -148,11 +149,8 @@ def complaint_items(rows: list[Any], label: Any) -> str:
         if how == "concluded":
             minutes = "、".join(f"{r.handled_minutes}分钟" for r in alike)
             tail = f"处理单位：{unit or '未指派'}，办结时长{'分别是' if len(alike) > 1 else ''}{minutes}"
-        elif unit and how in ("forwarded", "merchant"):
-            # With the merchant or with the unit, the unit sees to it, as seeds/004 writes it.
-            tail = f"已转{unit}督促企业按要求及时处理"
         elif how == "forwarded":
-            tail = "已转处理单位督促企业按要求及时处理"
+            tail = f"已转{unit or '处理单位'}督促企业按要求及时处理"
         elif how == "merchant":
             tail = "已转企业按要求及时处理"
         else:
