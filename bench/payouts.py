@@ -114,6 +114,7 @@ async def prepare(gateway_app, compensation_app, claims: int) -> None:  # type: 
                 channel="wechat_miniprogram",
                 merchant_id=MERCHANT,
                 region_code=REGION,
+                fund_region_code=REGION,
                 industry="lodging",
                 amount_involved_fen=20_000,
                 amount_requested_fen=10_000 + i,

@@ -19,7 +19,8 @@ from services.compensation.errors import (
     NoPayee,
     NotYourRegion,
 )
-from services.compensation.models import Claim, ClaimApproval, Payout, ProgramMerchant
+from services.compensation.funds import paying_fund
+from services.compensation.models import Claim, ClaimApproval, Fund, Payout, ProgramMerchant
 from services.compensation.part import Part
 from services.compensation.providers.registry import registry
 from services.compensation.rules import ClaimFacts, evaluate
@@ -53,7 +54,8 @@ class Claims(Part):
         rules_row = await self.compensation.rules.current_rules()
         rules = RuleSetIn.model_validate(rules_row.document)
         merchant = await self.session.get(ProgramMerchant, request.merchant_id) if request.merchant_id else None
-        fund = await self.compensation.fund(request.region_code)
+        fund_region = await paying_fund(self.session, request.region_code)
+        fund = await self.session.get(Fund, fund_region)
         paid_this_year = (
             await self.session.execute(
                 select(func.coalesce(func.sum(Claim.amount_fen), 0)).where(
@@ -81,8 +83,8 @@ class Claims(Part):
                 evidence_count=request.evidence_count,
                 liability_clear=request.liability_clear,
                 paid_this_year_fen=int(paid_this_year),
-                fund_balance_fen=await self.ledger.balance(accounts.fund(request.region_code)),
-                fund_floor_fen=fund.floor_fen,
+                fund_balance_fen=await self.ledger.balance(accounts.fund(fund_region)),
+                fund_floor_fen=fund.floor_fen if fund is not None else 0,
                 region_code=request.region_code,
                 registered_at=registered_at or now,
                 given=dict(request.facts),
@@ -95,6 +97,7 @@ class Claims(Part):
             channel=request.channel,
             merchant_id=request.merchant_id,
             region_code=request.region_code,
+            fund_region_code=fund_region,
             industry=request.industry,
             amount_involved_fen=request.amount_involved_fen,
             amount_requested_fen=request.amount_requested_fen,
@@ -174,13 +177,13 @@ class Claims(Part):
                 "claim_approved",
                 claim.id,
                 [
-                    (accounts.fund(claim.region_code), -claim.amount_fen),
+                    (accounts.fund(claim.fund_region_code), -claim.amount_fen),
                     (accounts.payable(claim.consumer_id), claim.amount_fen),
                 ],
                 region_code=claim.region_code,
             )
         except InsufficientBalance as exc:
-            raise FundInsufficient(f"The fund of region {claim.region_code} cannot cover this claim.") from exc
+            raise FundInsufficient(f"The fund of region {claim.fund_region_code} cannot cover this claim.") from exc
         now = self.clock.now()
         claim.state, claim.decided_at = ClaimState.approved, now
         payout_id = new_id("pay")
@@ -229,7 +232,7 @@ class Claims(Part):
                 claim.id,
                 [
                     (accounts.payable(claim.consumer_id or ""), -claim.amount_fen),
-                    (accounts.fund(claim.region_code), claim.amount_fen),
+                    (accounts.fund(claim.fund_region_code), claim.amount_fen),
                 ],
                 region_code=claim.region_code,
             )

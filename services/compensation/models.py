@@ -134,6 +134,8 @@ class Claim(Base):
     channel: Mapped[str] = mapped_column(String(32))
     merchant_id: Mapped[str | None] = mapped_column(String(40), index=True)
     region_code: Mapped[str] = mapped_column(String(6))
+    # The fund that pays: the claim region's own, else its nearest ancestor's (fixed when the claim opens).
+    fund_region_code: Mapped[str] = mapped_column(String(6))
     industry: Mapped[str] = mapped_column(String(20))
     amount_involved_fen: Mapped[int] = mapped_column(BigInteger)
     amount_requested_fen: Mapped[int] = mapped_column(BigInteger)
@@ -221,6 +223,7 @@ class RecoveryOrder(Base):
     complaint_id: Mapped[str] = mapped_column(String(40))
     merchant_id: Mapped[str] = mapped_column(String(40))
     region_code: Mapped[str] = mapped_column(String(6))
+    fund_region_code: Mapped[str] = mapped_column(String(6))  # the claim's fund: what is recovered goes back there
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     recovered_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     state: Mapped[str] = mapped_column(String(12))

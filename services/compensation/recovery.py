@@ -32,6 +32,7 @@ class Recovery(Part):
             complaint_id=claim.complaint_id,
             merchant_id=claim.merchant_id,
             region_code=claim.region_code,
+            fund_region_code=claim.fund_region_code,
             amount_fen=payout.amount_fen,
             recovered_fen=0,
             state=RecoveryState.open,
@@ -48,7 +49,7 @@ class Recovery(Part):
             order.id,
             [
                 (accounts.receivable(order.merchant_id), order.amount_fen),
-                (accounts.advanced(order.region_code), -order.amount_fen),
+                (accounts.advanced(order.fund_region_code), -order.amount_fen),
             ],
             region_code=order.region_code,
         )
@@ -65,9 +66,9 @@ class Recovery(Part):
             reference or order.id,
             [
                 (source, -amount),
-                (accounts.fund(order.region_code), amount),
+                (accounts.fund(order.fund_region_code), amount),
                 (accounts.receivable(order.merchant_id), -amount),
-                (accounts.advanced(order.region_code), amount),
+                (accounts.advanced(order.fund_region_code), amount),
             ],
             region_code=order.region_code,
         )
@@ -133,7 +134,7 @@ class Recovery(Part):
         await self.ledger.post(
             "recovery_written_off",
             order.id,
-            [(accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.region_code), rest)],
+            [(accounts.receivable(order.merchant_id), -rest), (accounts.advanced(order.fund_region_code), rest)],
             region_code=order.region_code,
         )
         order.state, order.write_off_reason, order.closed_at = RecoveryState.written_off, body.reason, self.clock.now()

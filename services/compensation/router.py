@@ -131,6 +131,7 @@ async def _claim_out(session: Session, claim: Claim, viewer: Identity, names: Pa
         id=claim.id,
         complaint_id=claim.complaint_id,
         region_code=claim.region_code,
+        fund_region_code=claim.fund_region_code,
         merchant_id=claim.merchant_id,
         industry=Industry(claim.industry),
         state=ClaimState(claim.state),
@@ -188,12 +189,13 @@ CLAIM_ERRORS = problem_responses(ClaimNotFound, Forbidden, NotYourRegion, Invali
 
 # --- funds ----------------------------------------------------------------------------------------
 async def _fund_out(session: Session, service: Compensation, region_code: str) -> FundOut:
-    fund = await service.fund(region_code)
+    # Looking creates no fund: a region without one draws on its parent's (funds.py).
+    fund = await session.get(Fund, region_code)
     region_figures = await figures(session, service.clock, region_code)
     return FundOut(
         region_code=region_code,
         balance_fen=await service.ledger.balance(accounts.fund(region_code)),
-        floor_fen=fund.floor_fen,
+        floor_fen=fund.floor_fen if fund is not None else 0,
         paid_out_fen=region_figures.paid_fen,
         recovered_fen=region_figures.recovered_fen,
     )

@@ -82,6 +82,7 @@ def missed_deadlines(c: Complaint) -> list[tuple[DeadlineKind, datetime]]:
         (DeadlineKind.accept, c.accept_by, c.accept_overdue),
         (DeadlineKind.dispose, c.dispose_by, c.dispose_overdue),
         (DeadlineKind.settle, c.settle_by, c.settle_overdue),
+        (DeadlineKind.reply, c.reply_by, c.reply_overdue),
     ]
     return sorted(((kind, due) for kind, due, flag in missed if flag and due is not None), key=lambda m: m[1])
 

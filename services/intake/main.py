@@ -17,6 +17,7 @@ from services.intake.events import handlers
 from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import IdempotencyRecord, inbox, outbox
+from services.intake.notices import Notices
 from services.intake.regions import load_catalogue
 from services.intake.repository import ComplaintRepository
 from services.intake.returns import ReturnsDesk
@@ -34,8 +35,8 @@ log = logging.getLogger("intake.scheduler")
 
 
 async def run_deadlines_once(app: FastAPI) -> int:
-    """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies, then
-    return requests'), in batches, each in its own transaction."""
+    """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies,
+    public-opinion notices' replies, then return requests'), in batches, each in its own transaction."""
     state = app.state
     regions = load_catalogue(state.settings.regions_file)
     total = 0
@@ -46,6 +47,7 @@ async def run_deadlines_once(app: FastAPI) -> int:
     firings: tuple[Callable[[AsyncSession], Awaitable[int]], ...] = (
         lambda session: job(session).fire_due_deadlines(),
         lambda session: job(session).fire_due_supervisions(),
+        lambda session: Notices(work_of(state, session)).fire_due_replies(),
         lambda session: ReturnsDesk(
             session=session, clock=state.clock, settings=state.settings, regions=regions
         ).fire_due(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
@@ -52,6 +52,7 @@ class Complaint(Base):
         # The staff queue's order (late first by how late, then nearest deadline, concluded last), page by page
         Index("ix_complaints_queue", "queue_rank", "queue_at", "id"),
         Index("ux_complaints_case_number", "case_number", unique=True),
+        Index("ix_complaints_reply_by", "reply_by"),  # notices' reply deadlines, for the scheduler
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -96,6 +97,8 @@ class Complaint(Base):
     # A public-opinion notice: when the region must report back to the center that sent it, and did.
     reply_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Its reply deadline passed unanswered: the scheduler marked and escalated it (once).
+    reply_overdue: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # its events' revision
     # When the case was received: by its channel when the channel says so (a 12345 call), else here.

@@ -9,16 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.intake.deadlines import schedule
 from services.intake.errors import AlreadyReplied, ComplaintNotFound, NotANotice, TimestampsOutOfOrder
 from services.intake.models import Complaint
 from services.intake.transitions import Transitions
+from services.intake.work import SYSTEM
 from shared.auth import may_see
+from shared.clock import shanghai_text
 from shared.contracts.common import Channel
-from shared.contracts.complaints import OPEN_STATES, ComplaintState, NotAcceptedReason, NoticeLinkIn, NoticeReplyIn
+from shared.contracts.complaints import (
+    OPEN_STATES,
+    ComplaintState,
+    DeadlineKind,
+    NotAcceptedReason,
+    NoticeLinkIn,
+    NoticeReplyIn,
+)
+from shared.contracts.events import ComplaintOverdue
 from shared.contracts.identity import Identity
 from shared.errors import InvalidTransition
 
 NOTE_REPEATS = "舆情通报内容与{source}投诉件（{number}）一致，合并办理。"
+NOTE_REPLY_OVERDUE = "已超过舆情通报反馈时限（{due}），督办"
+NOTE_NOT_REPLIED = "未在反馈时限内向上级指挥中心反馈，已升级处理"
+REPLY = DeadlineKind.reply  # as the overdue entry, the event and the scheduler's counter name it
+# A notice still being handled escalates to its region's unit, as a complaint that missed its deadline does.
+ESCALATES_FROM = frozenset(
+    {ComplaintState.accepted, ComplaintState.assigned, ComplaintState.returned, ComplaintState.responded}
+)
 
 
 @dataclass
@@ -72,3 +90,28 @@ class Notices:
         data = {"reply_by": c.reply_by.isoformat() if c.reply_by else None, "in_time": in_time}
         self.work.record(c, "notice_replied", actor, note=body.note, data=data)
         return c
+
+    async def fire_due_replies(self) -> int:
+        """Each notice whose reply deadline passed unanswered, once: marked overdue on its timeline (督办), escalated
+        to the region's handling unit while it is still being handled, announced (`complaint.overdue`, deadline
+        `reply`) and counted with the scheduler's missed deadlines. A reply made later is still recorded, late."""
+        work = self.work
+        async with work.held_until_the_end():
+            notices = await work.complaints.due_notice_replies(work.clock.now(), work.settings.scheduler_batch_size)
+            for c in notices:
+                due = c.reply_by
+                assert due is not None  # due_notice_replies finds only notices with a reply deadline
+                c.reply_overdue = True
+                data = {"deadline": REPLY, "reply_by": due.isoformat()}
+                work.record(c, "overdue", SYSTEM, note=NOTE_REPLY_OVERDUE.format(due=shanghai_text(due)), data=data)
+                if c.state in ESCALATES_FROM:
+                    await work.escalate(
+                        c, SYSTEM, action="escalated", note=NOTE_NOT_REPLIED, allowed_from=ESCALATES_FROM
+                    )
+                else:
+                    schedule(c)  # late in the staff queue while it is open
+                await work.emit(c, ComplaintOverdue, deadline=REPLY, due_at=due)
+                fired = work.session.info.setdefault("deadlines_fired", {})  # counted once committed
+                fired[REPLY] = fired.get(REPLY, 0) + 1
+            await work.session.flush()
+        return len(notices)

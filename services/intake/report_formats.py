@@ -56,6 +56,7 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
         ["满意度（1-5）", "—" if report.satisfaction_average is None else report.satisfaction_average],
         ["舆情通报", report.notices.received],
         ["按时反馈", report.notices.replied_in_time],
+        ["逾期未反馈", report.notices.overdue],
         ["退换货件", r.received],
         ["合计退货金额（元）", yuan(r.amount_fen)],
         ["已退货退款件", r.refunded],

@@ -110,7 +110,7 @@ DEFINITIONS = {
     "handling_minutes": "办结时长：自收到至办结的整分钟数，不足一分钟的舍去",
     "total": "办结总时长：各有效投诉件办结时长之和",
     "average": "平均办结时长：办结总时长除以有效投诉件数，保留两位小数，截断不四舍五入",
-    "notices": "舆情通报单：上级指挥中心转来的涉旅信息通报单，另计；按时反馈以反馈时限为准",
+    "notices": "舆情通报单：上级指挥中心转来的涉旅信息通报单，另计；按时反馈以反馈时限为准，逾期未反馈的督办并升级处理",
     "returns": "退换货件：期间内收到的退换货申请（不含转其他辖区处理的），合计退货金额为申请金额之和",
 }
 NOTICE = Complaint.channel == Channel.public_opinion
@@ -135,7 +135,8 @@ def complaint_items(rows: list[Any], label: Any) -> str:
         if r.handled_minutes is not None and r.state in (ComplaintState.resolved, ComplaintState.closed):
             how = "concluded"
         elif r.state in OPEN_STATES and r.accepted_at is not None:
-            how = "merchant" if r.assignee_kind == AssigneeKind.merchant else "forwarded"
+            # With the merchant or with the unit, the unit sees to it (seeds/004): one way of writing both.
+            how = "merchant" if r.assignee_kind == AssigneeKind.merchant and not label(r) else "forwarded"
         else:
             how = r.state
         key = (r.merchant_name, label(r), how)
@@ -152,7 +153,7 @@ def complaint_items(rows: list[Any], label: Any) -> str:
         elif how == "forwarded":
             tail = f"已转{unit or '处理单位'}督促企业按要求及时处理"
         elif how == "merchant":
-            tail = f"已转企业按要求及时处理，处理单位：{unit or '未指派'}"
+            tail = "已转企业按要求及时处理"
         else:
             tail = "正在受理"
         items.append(f"{head}，{tail}")
@@ -455,6 +456,7 @@ async def _notices(
                 Complaint.duplicate_of,
                 Complaint.reply_by,
                 Complaint.replied_at,
+                Complaint.reply_overdue,
             )
             .where(*in_period, NOTICE)
             .order_by(Complaint.submitted_at, Complaint.id)
@@ -475,6 +477,7 @@ async def _notices(
         linked=sum(1 for r in rows if r.duplicate_of),
         replied=sum(1 for r in rows if r.replied_at),
         replied_in_time=in_time,
+        overdue=sum(1 for r in rows if r.reply_overdue),
     )
     if not rows:
         return figures, ""
@@ -490,6 +493,8 @@ async def _notices(
         if r.replied_at:
             late = r.reply_by is not None and r.replied_at > r.reply_by
             what += f"，{'逾期' if late else '已'}于{_day(r.replied_at)}反馈"
+        elif r.reply_overdue:
+            what += f"，逾期未反馈（应于{_day(r.reply_by)}前反馈），已督办"
         elif r.reply_by is not None:
             what += f"，应于{_day(r.reply_by)}前反馈"
         items.append(what)

@@ -430,6 +430,22 @@ class ComplaintRepository:
             select(func.min(Complaint.next_deadline_at)).where(Complaint.state.in_([s.value for s in OPEN_STATES]))
         )
 
+    async def due_notice_replies(self, now: datetime, limit: int) -> list[Complaint]:
+        """Public-opinion notices past their reply deadline, unanswered and not yet marked, claimed for this run."""
+        query = (
+            select(Complaint)
+            .where(
+                Complaint.reply_by <= now,
+                Complaint.replied_at.is_(None),
+                Complaint.reply_overdue.is_(False),
+                Complaint.channel == Channel.public_opinion,
+            )
+            .order_by(Complaint.reply_by)
+            .limit(limit)
+            .with_for_update(**for_update_skip_locked(self.session))
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def due(self, now: datetime, limit: int) -> list[Complaint]:
         """Open complaints whose next deadline has passed, claimed for this scheduler run."""
         query = (

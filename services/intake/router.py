@@ -204,6 +204,7 @@ def to_out(
             (DeadlineKind.accept, c.accept_overdue),
             (DeadlineKind.dispose, c.dispose_overdue),
             (DeadlineKind.settle, c.settle_overdue),
+            (DeadlineKind.reply, c.reply_overdue),
         )
         if flag
     ]
@@ -218,6 +219,7 @@ def to_out(
         unit=Assignee(kind=AssigneeKind.unit, id=c.unit_id, name=c.unit_name) if c.unit_id else None,
         reply_by=c.reply_by,
         replied_at=c.replied_at,
+        reply_overdue=c.reply_overdue,
         external_id=c.external_id,
         links=_links_seen_by(c.links, viewer),
         possible_links=[

@@ -483,6 +483,10 @@ class ClaimOut(BaseModel):
     id: str = Field(examples=["clm_01JD3V0W8Q6M4Y2C1B9T7X5N3K"])
     complaint_id: str
     region_code: str
+    fund_region_code: str = Field(
+        examples=["460200"],
+        description="the fund that pays: the region's own, else the nearest region above it with one",
+    )
     merchant_id: str | None
     industry: Industry
     state: ClaimState

@@ -85,6 +85,7 @@ class DeadlineKind(StrEnum):
     accept = "accept"
     dispose = "dispose"
     settle = "settle"
+    reply = "reply"  # a public-opinion notice's report back to the center that sent it (reply_by)
 
 
 class AssigneeKind(StrEnum):
@@ -360,6 +361,9 @@ class ComplaintOut(BaseModel):
         None, description="a public-opinion notice: when the region must report back to the center that sent it"
     )
     replied_at: datetime | None = Field(None, description="a public-opinion notice: when the region reported back")
+    reply_overdue: bool = Field(
+        False, description="a public-opinion notice: its reply deadline passed unanswered (marked and escalated once)"
+    )
     external_id: str | None = Field(None, description="the partner's own id, for complaints a partner pushed")
     links: list[dict[str, Any]] = Field(
         default_factory=list,

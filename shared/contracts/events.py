@@ -102,7 +102,7 @@ class ComplaintEvaluated(ComplaintEvent):
 
 class ComplaintOverdue(ComplaintEvent):
     type: ClassVar[str] = "complaint.overdue"
-    deadline: str = Field(description="accept, dispose or settle")
+    deadline: str = Field(description="accept, dispose or settle; reply: a public-opinion notice's report back")
     due_at: datetime
 
 

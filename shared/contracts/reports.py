@@ -41,6 +41,7 @@ class NoticeFigures(BaseModel):
     linked: int = Field(0, examples=[1], description="found to repeat a complaint already being handled")
     replied: int = Field(0, examples=[2], description="reported back to the center")
     replied_in_time: int = Field(0, examples=[2], description="reported back by the deadline")
+    overdue: int = Field(0, examples=[0], description="not reported back by the deadline: marked and escalated")
 
 
 class HandledComplaint(BaseModel):

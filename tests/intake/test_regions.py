@@ -346,7 +346,7 @@ async def test_panlongs_week_reads_as_the_command_centers_report(stack: Stack) -
     }
     assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [("区文化和旅游局", 8), ("区指挥中心", 2)]
     assert (r["returns"]["received"], r["returns"]["amount_fen"], r["returns"]["referred"]) == (15, 4_256_500, 1)
-    assert r["notices"] == {"received": 2, "linked": 1, "replied": 2, "replied_in_time": 2}
+    assert r["notices"] == {"received": 2, "linked": 1, "replied": 2, "replied_in_time": 2, "overdue": 0}
     assert r["notices_text"] == (
         "2021年1月8日—1月14日，收到舆情通报2件：昆明市指挥中心《涉旅信息通报单》（6号），已办结，已于1月12日反馈；"
         "昆明市指挥中心《涉旅信息通报单》（8号），与12301平台投诉件内容一致，合并办理，已于1月14日反馈。"
@@ -424,3 +424,16 @@ async def test_a_hainan_regions_week_reads_the_same_way(stack: Stack) -> None:
         "2021年1月8日—1月14日，“海南放心游”退换货平台收到退换货件1件，合计退货金额1280.00元，"
         "由吉阳区旅游市场监管综合调度指挥中心督促商家与游客积极沟通协商处理，已退货退款，退款金额1280.00元。"
     )
+    # The figures behind the paragraph: the sources without complaints, the unit by name, 有效投诉件 as the
+    # bureau counts them (the open one not), total and average handling time.
+    assert r["sources_without_complaints"] == ["“海南放心游”支付宝小程序", "12301平台"]
+    assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [("吉阳区旅游市场监管综合调度指挥中心", 3)]
+    assert (r["received"], r["valid"]) == (3, 2)
+    assert r["handling_time"] == {
+        "complaints": 2,
+        "total_minutes": 29,
+        "total_text": "29分钟",
+        "average_minutes": "14.50",
+        "average_text": "14.50分钟",
+    }
+    assert (r["returns"]["received"], r["returns"]["amount_fen"], r["returns"]["refunded"]) == (1, 128_000, 1)

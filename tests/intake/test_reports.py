@@ -119,6 +119,21 @@ async def test_the_weekly_report_counts_handling_time_as_the_command_center_does
     assert elsewhere["received"] == 0 and elsewhere["handling_time"]["average_text"] == "0.00分钟"
 
 
+async def test_an_open_complaint_reads_as_forwarded_to_its_unit_whoever_holds_it(stack: Stack) -> None:
+    """seeds/004: "已转区文化和旅游局督促企业按要求及时处理", with the merchant or with the unit, by the unit's name."""
+    await settle_merchant(stack)
+    with_merchant = await submit(stack, consumer("usr_TOURIST1"), description="酒店前台拒绝退还押金，要求尽快退还。")
+    with_unit = await submit(stack, consumer("usr_TOURIST2"), description="旅行社未按合同安排行程，要求退还差价。")
+    await act(stack, official(SANYA), with_unit["id"], "assignments", {"kind": "unit"})
+    assert with_merchant["assignee"]["kind"] == "merchant"
+    day = stack.clock.now().date().isoformat()
+    r = await report(stack, official(SANYA), region_code=SANYA, **{"from": day, "to": day})
+    forwarded = "投诉三亚湾海景酒店，已转三亚市旅游和文化广电体育局督促企业按要求及时处理"
+    assert f"“海南放心游”微信小程序涉旅投诉件2件，2件{forwarded}。" in r["text"]
+    assert "办结" not in r["text"].split("有效投诉件")[0]
+    assert r["valid"] == 0
+
+
 async def test_bad_report_requests_are_refused_with_a_reason(stack: Stack) -> None:
     week = {"from": "2021-01-08", "to": "2021-01-14"}
     backwards = await report(stack, ADMIN, 422, region_code=SANYA, **{"from": "2021-01-14", "to": "2021-01-08"})
