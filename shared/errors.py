@@ -167,6 +167,12 @@ class ServiceUnavailable(Problem):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
 
+class Overloaded(ServiceUnavailable):
+    """More work than this replica takes at once (requests in progress, a free database connection): retry."""
+
+    code, title = "overloaded", "Overloaded"
+
+
 class GatewayTimeout(Problem):
     status, code, title = 504, "upstream_timeout", "Upstream timed out"
 
@@ -424,11 +430,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
         log.warning("no database connection free: %s", exc)
-        return problem_response(
-            ServiceUnavailable(
-                "The service is overloaded; retry shortly.", code="overloaded", headers={"Retry-After": "1"}
-            )
-        )
+        return problem_response(Overloaded("The service is overloaded; retry shortly.", headers={"Retry-After": "1"}))
 
     @app.exception_handler(OSError)
     async def _unreachable(request: Request, exc: OSError) -> JSONResponse:

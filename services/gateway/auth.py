@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import secrets
 import time
 from collections import OrderedDict
@@ -22,6 +21,18 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.config import GatewaySettings
+from services.gateway.errors import (
+    InvalidCredentials,
+    InvalidRole,
+    InvalidToken,
+    LoginLocked,
+    MerchantRequired,
+    RefreshTokenReused,
+    RegionRequired,
+    SessionEnded,
+    StaffExists,
+    TokenExpired,
+)
 from services.gateway.logins.base import ProviderIdentity as LoginIdentity
 from services.gateway.models import (
     Account,
@@ -36,7 +47,7 @@ from shared.contracts.auth import Me, TokenPair
 from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role
 from shared.divisions import divisions
-from shared.errors import Problem, Unauthorized, UnknownRegion
+from shared.errors import UnknownRegion
 from shared.ids import new_id
 
 _ALGORITHM = "HS256"
@@ -57,28 +68,6 @@ PROVIDER_CHANNELS = {
     "douyin": Channel.douyin,
     "kuaishou": Channel.kuaishou,
 }
-
-
-class InvalidCredentials(Unauthorized):
-    code, title = "invalid_credentials", "Invalid credentials"
-
-
-class InvalidToken(Unauthorized):
-    code, title = "invalid_token", "Invalid or expired token"
-
-
-class LoginLocked(Problem):
-    status, code, title = 429, "login_locked", "Too many failed logins"
-
-    @classmethod
-    def until(cls, locked_until: datetime, now: datetime) -> LoginLocked:
-        seconds = max(1, math.ceil((locked_until - now).total_seconds()))
-        return cls(
-            f"Too many wrong passwords for this username: try again in {seconds} s, or ask an "
-            "administrator to unlock it.",
-            headers={"Retry-After": str(seconds)},
-            retry_after=seconds,
-        )
 
 
 def hash_password(password: str) -> str:
@@ -352,10 +341,7 @@ class Authenticator:
                 await self._end_session(used.session_id, "refresh_reused")
                 await self.session.commit()  # the session ends although this request is refused
                 log.warning("a used refresh token came back: session %s ended", used.session_id)
-                raise InvalidToken(
-                    "This refresh token was used before, so the session has ended; log in again.",
-                    code="refresh_token_reused",
-                )
+                raise RefreshTokenReused("This refresh token was used before, so the session has ended; log in again.")
         if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= now:
             raise InvalidToken("The refresh token is not valid; log in again.")
         account = await self.session.get(Account, auth_session.account_id)
@@ -384,13 +370,13 @@ class Authenticator:
         claims = self._decode(bearer)
         now = self.clock.now()
         if claims.get("exp", 0) < now.timestamp():
-            raise InvalidToken("The access token has expired; refresh it.", code="token_expired")
+            raise TokenExpired("The access token has expired; refresh it.")
         session_id = str(claims.get("sid", ""))
         cache = self.sessions
         if cache is not None:
             await cache.refresh(self.session, now)
         if cache is not None and cache.current and cache.ended(session_id):
-            raise InvalidToken("This session has ended; log in again.", code="session_ended")
+            raise SessionEnded("This session has ended; log in again.")
         if cache is None or not cache.current or not cache.known_open(session_id, str(claims["sub"]), now):
             auth_session = await self.session.get(AuthSession, session_id) if session_id else None
             if (
@@ -399,7 +385,7 @@ class Authenticator:
                 or auth_session.expires_at <= now
                 or auth_session.account_id != claims.get("sub")
             ):
-                raise InvalidToken("This session has ended; log in again.", code="session_ended")
+                raise SessionEnded("This session has ended; log in again.")
             if cache is not None:
                 cache.opened(auth_session)
         identity = Identity(
@@ -436,10 +422,6 @@ class Authenticator:
         return me_of(account)
 
 
-class StaffExists(Problem):
-    status, code, title = 409, "username_taken", "Username taken"
-
-
 async def create_staff(
     session: AsyncSession,
     clock: Clock,
@@ -453,13 +435,13 @@ async def create_staff(
 ) -> Account:
     """A staff account: officials need a region, merchant staff a merchant."""
     if role == Role.official and not region_code:
-        raise Problem("An official needs a region.", status=422, code="region_required")
+        raise RegionRequired("An official needs a region.", status=422)
     if region_code and region_code not in divisions():
         raise UnknownRegion(f"{region_code} is not a region code of the national catalogue.")
     if role == Role.merchant_staff and not merchant_id:
-        raise Problem("Merchant staff need a merchant.", status=422, code="merchant_required")
+        raise MerchantRequired("Merchant staff need a merchant.", status=422)
     if role not in (Role.official, Role.merchant_staff, Role.admin):
-        raise Problem("Staff are officials, merchant staff or admins.", status=422, code="invalid_role")
+        raise InvalidRole("Staff are officials, merchant staff or admins.", status=422)
     if (await session.execute(select(Account.id).where(Account.username == username))).first():
         raise StaffExists(f"The username {username} is taken.")
     password_hash = await asyncio.to_thread(hash_password, password)  # ~0.2 s of CPU: off the event loop

@@ -16,8 +16,9 @@ import getpass
 import sys
 from pathlib import Path
 
-from services.gateway.auth import StaffExists, create_staff, unlock_staff
+from services.gateway.auth import create_staff, unlock_staff
 from services.gateway.config import settings
+from services.gateway.errors import StaffExists
 from services.gateway.partners import Partners, partner_cipher
 from shared import channels
 from shared.channels import government

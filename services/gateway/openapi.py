@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.gateway.auth import InvalidToken
+from services.gateway.errors import InvalidToken
 from services.gateway.partners import HEADERS as PARTNER_HEADERS
 from services.gateway.routes import ROUTES, anonymous, route_for
 from shared.errors import (

@@ -9,15 +9,9 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from services.gateway.errors import ChannelMismatch, ChannelNotServed, DeliveryNotFound, PartnerNotFound
 from services.gateway.models import Partner, WebhookDelivery
-from services.gateway.partners import (
-    HEADERS,
-    ChannelNotServed,
-    DeliveryNotFound,
-    PartnerNotFound,
-    Partners,
-    delivery_out,
-)
+from services.gateway.partners import HEADERS, Partners, delivery_out
 from services.gateway.progress import with_progress_url
 from services.gateway.routes import Admin
 from shared.channels.government import GovernmentChannel, UnknownChannel, WorkOrderInvalid
@@ -155,7 +149,7 @@ def _work_order_route(adapter: GovernmentChannel) -> Any:
     async def receive_work_order(request: Request, partners: PartnerBook) -> Response:
         partner = await partners.verify(request)
         if partner.channel != adapter.info.name:
-            raise Forbidden(f"Partner {partner.id} is not the {adapter.title}'s center.", code="channel_mismatch")
+            raise ChannelMismatch(f"Partner {partner.id} is not the {adapter.title}'s center.")
         try:
             payload = json.loads(await request.body())
         except (ValueError, RecursionError) as exc:

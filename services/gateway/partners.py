@@ -35,6 +35,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.config import GatewaySettings
+from services.gateway.errors import (
+    ChannelNotServed,
+    NonceReused,
+    PartnerKeyExpired,
+    PartnerKeyUnknown,
+    PartnerNotFound,
+    RequestExpired,
+    SignatureInvalid,
+    SignatureMissing,
+    TimestampInvalid,
+)
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from services.gateway.progress import progress_url
 from shared.background import BackgroundJob, backoff, periodic
@@ -42,7 +53,6 @@ from shared.channels.government import GovernmentChannel, StatusUpdate
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import for_update_skip_locked
-from shared.errors import NotFound, Problem, Unauthorized
 from shared.ids import new_id
 from shared.outbox import EventHandler
 
@@ -50,18 +60,6 @@ log = logging.getLogger("gateway.partners")
 WINDOW = timedelta(minutes=5)
 CLAIM = 50  # deliveries a pass takes
 HEADERS = ("X-Partner-Key", "X-Partner-Timestamp", "X-Partner-Nonce", "X-Partner-Signature")
-
-
-class PartnerNotFound(NotFound):
-    code, title = "partner_not_found", "Partner not found"
-
-
-class ChannelNotServed(Problem):
-    status, code, title = 422, "channel_not_served", "Channel not served"
-
-
-class DeliveryNotFound(NotFound):
-    code, title = "delivery_not_found", "Webhook delivery not found"
 
 
 def canonical(method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -163,36 +161,31 @@ class Partners:
         """The partner that signed this request, or a 401 that says what is wrong; a valid nonce is kept."""
         key_id, timestamp, nonce, signature = (request.headers.get(h) for h in HEADERS)
         if not (key_id and timestamp and nonce and signature):
-            raise Unauthorized(f"Sign the request: {', '.join(HEADERS)}.", code="signature_missing")
+            raise SignatureMissing(f"Sign the request: {', '.join(HEADERS)}.")
         try:
             sent = datetime.fromtimestamp(int(timestamp), tz=system_clock.now().tzinfo)
         except (ValueError, OverflowError, OSError) as exc:
-            raise Unauthorized("X-Partner-Timestamp is Unix seconds.", code="timestamp_invalid") from exc
+            raise TimestampInvalid("X-Partner-Timestamp is Unix seconds.") from exc
         if abs(system_clock.now() - sent) > WINDOW:
-            raise Unauthorized(
-                "The request is more than 5 minutes old (or from the future): sign it again now.",
-                code="request_expired",
-            )
+            raise RequestExpired("The request is more than 5 minutes old (or from the future): sign it again now.")
         key = await self.session.get(PartnerKey, key_id)
         partner = await self.session.get(Partner, key.partner_id) if key is not None else None
         if key is None or partner is None or partner.disabled:
-            raise Unauthorized(f"No partner key {key_id}.", code="partner_key_unknown")
+            raise PartnerKeyUnknown(f"No partner key {key_id}.")
         if key.expires_at is not None and key.expires_at <= system_clock.now():
-            raise Unauthorized(
-                "This key was replaced and its overlap is over: sign with the new one.", code="partner_key_expired"
-            )
+            raise PartnerKeyExpired("This key was replaced and its overlap is over: sign with the new one.")
         body = await request.body()  # bounded by the app's body limit, chunked or not
         expected = sign(
             self.secret_of(key), request.method, request.url.path, request.url.query, timestamp, nonce, body
         )
         if not hmac.compare_digest(expected, signature.lower()):
-            raise Unauthorized("The signature does not match the request.", code="signature_invalid")
+            raise SignatureInvalid("The signature does not match the request.")
         self.session.add(PartnerNonce(key_id=key.id, nonce=nonce[:64], seen_at=system_clock.now()))
         try:
             await self.session.flush()
         except IntegrityError as exc:
             await self.session.rollback()
-            raise Unauthorized("This nonce was used already: the request is a replay.", code="nonce_reused") from exc
+            raise NonceReused("This nonce was used already: the request is a replay.") from exc
         return partner
 
 

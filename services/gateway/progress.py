@@ -32,6 +32,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.gateway.config import GatewaySettings
+from services.gateway.errors import (
+    LookupUnavailable,
+    ProgressLinkExpired,
+    ProgressLinkInvalid,
+    ProgressLinkMissing,
+    ProgressLinkNotAllowed,
+)
 from services.gateway.routes import Caller
 from shared.clock import system_clock
 from shared.contracts.common import Input
@@ -45,20 +52,11 @@ from shared.errors import (
     InvalidTransition,
     Problem,
     TooManyRequests,
-    Unauthorized,
     problem_responses,
 )
 
 TOKEN_HEADER = "X-Progress-Token"
 LOOKUP_SERVICE = Identity(subject="gateway", role=Role.service)
-
-
-class ProgressLinkInvalid(Unauthorized):
-    code, title = "progress_link_invalid", "Progress link not valid"
-
-
-class ProgressLinkExpired(Unauthorized):
-    code, title = "progress_link_expired", "Progress link expired"
 
 
 def _key(settings: GatewaySettings, secret: str | None = None) -> bytes:
@@ -85,7 +83,7 @@ def verify_token(settings: GatewaySettings, token: str | None) -> str:
     """The complaint a token opens; 401 progress_link_missing, progress_link_invalid (altered, not ours) or
     progress_link_expired."""
     if not token:
-        raise ProgressLinkInvalid(f"Send the progress link's token as {TOKEN_HEADER}.", code="progress_link_missing")
+        raise ProgressLinkMissing(f"Send the progress link's token as {TOKEN_HEADER}.")
     complaint_id, _, rest = token.strip().partition(".")
     expiry, _, signature = rest.partition(".")
     body = f"{complaint_id}.{expiry}"
@@ -178,7 +176,7 @@ async def _progress(request: Request, complaint_id: str) -> Response:
     return response
 
 
-@router.post("/lookups", responses=problem_responses(CaseNotFound, TooManyRequests))
+@router.post("/lookups", responses=problem_responses(CaseNotFound, LookupUnavailable, TooManyRequests))
 async def look_up(body: LookupIn, request: Request) -> LookupOut:
     """Open a complaint's progress page with its case number and the phone given with it. A wrong phone answers
     404 case_not_found, as an unknown case number does; look-ups are limited per client IP and per case."""
@@ -191,12 +189,7 @@ async def look_up(body: LookupIn, request: Request) -> LookupOut:
     if upstream.status_code == 404:
         raise CaseNotFound("No complaint has this case number and phone.")
     if upstream.status_code != 200:
-        raise CaseNotFound(
-            "The case cannot be looked up now; try again later.",
-            status=upstream.status_code,
-            code="lookup_unavailable",
-            title="Lookup unavailable",
-        )
+        raise LookupUnavailable("The case cannot be looked up now; try again later.", status=upstream.status_code)
     settings: GatewaySettings = request.app.state.settings
     token, expires = issue_token(
         settings, upstream.json()["complaint_id"], timedelta(minutes=settings.progress_lookup_minutes)
@@ -287,10 +280,7 @@ async def new_progress_link(
     giving it to a caller of 12345 or a walk-in tourist); merchant staff may not."""
     identity = who[0]
     if identity.role not in MAY_LINK:
-        raise Forbidden(
-            "Only the complainant and officials may hand out a complaint's progress link.",
-            code="progress_link_not_allowed",
-        )
+        raise ProgressLinkNotAllowed("Only the complainant and officials may hand out a complaint's progress link.")
     upstream = await request.app.state.clients["intake"].request(
         "GET", f"/v1/complaints/{complaint_id}", identity=identity
     )

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared.errors import ServiceUnavailable, TooManyRequests, problem_response
+from shared.errors import Overloaded, TooManyRequests, problem_response
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -131,10 +131,8 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            refusal = ServiceUnavailable(
-                f"The gateway has {self.limit} requests in progress; retry shortly.",
-                code="overloaded",
-                headers={"Retry-After": "1"},
+            refusal = Overloaded(
+                f"The gateway has {self.limit} requests in progress; retry shortly.", headers={"Retry-After": "1"}
             )
             await problem_response(refusal)(scope, receive, send)
             return

@@ -10,12 +10,19 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from services.gateway.auth import Authenticator, InvalidCredentials, InvalidToken, LoginLocked, unlock_staff
-from services.gateway.logins.base import (
+from services.gateway.auth import Authenticator, unlock_staff
+from services.gateway.errors import (
+    BodyNotAllowed,
+    InvalidCredentials,
+    InvalidToken,
     LoginCodeInvalid,
+    LoginLocked,
+    LoginNotEnabled,
     ProviderCredentialsRejected,
     ProviderSignatureInvalid,
     ProviderUnavailable,
+    RouteNotFound,
+    TokenMissing,
 )
 from services.gateway.models import LoginAudit
 from shared.clock import system_clock
@@ -32,7 +39,7 @@ from shared.contracts.auth import (
 from shared.contracts.common import TEXT_QUERY_PATTERN
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
-from shared.errors import Forbidden, NotFound, Problem, TooManyRequests, problem_responses
+from shared.errors import Forbidden, TooManyRequests, problem_responses
 
 log = logging.getLogger("gateway.routes")
 
@@ -141,7 +148,7 @@ def _bearer(request: Request) -> str | None:
 async def caller(request: Request, auth: Auth) -> tuple[Identity, str]:
     token = _bearer(request)
     if token is None:
-        raise InvalidToken("Log in and send the access token as 'Authorization: Bearer <token>'.", code="token_missing")
+        raise TokenMissing("Log in and send the access token as 'Authorization: Bearer <token>'.")
     identity, session_id = await auth.authenticate(token)
     await request.app.state.limits["identity"].hit(identity.subject)
     return identity, session_id
@@ -181,7 +188,7 @@ async def kuaishou_login(body: MiniProgramLoginIn, request: Request, auth: Auth)
 def _login_with(request: Request, provider: str) -> Any:
     login = request.app.state.logins.get(provider)
     if login is None:
-        raise RouteNotFound(f"{provider} login is not enabled on this platform.", code="login_not_enabled")
+        raise LoginNotEnabled(f"{provider} login is not enabled on this platform.")
     return login
 
 
@@ -257,14 +264,6 @@ async def me(who: Caller, auth: Auth) -> Me:
 
 
 # --- the proxy ---------------------------------------------------------------------------------------
-class RouteNotFound(NotFound):
-    code, title = "route_not_found", "No such endpoint"
-
-
-class BodyNotAllowed(Problem):
-    status, code, title = 400, "body_not_allowed", "No body expected"
-
-
 @proxy_router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def proxy(path: str, request: Request, auth: Auth) -> Response:
     """Forward a public request to the service that owns it, with the caller's identity signed in."""

@@ -15,15 +15,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI
 
-from services.gateway.logins.alipay import AlipayMiniProgramLogin
-from services.gateway.logins.base import (
-    LoginAdapter,
+from services.gateway.errors import (
     LoginCodeInvalid,
-    MessageRefused,
     ProviderCredentialsRejected,
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
+from services.gateway.logins.base import LoginAdapter, MessageRefused
 from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from shared.testing.fakes.alipay import create_alipay_fake
 from shared.testing.fakes.keys import ensure_keypair, generate_rsa_keypair

@@ -17,14 +17,13 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
-from services.gateway.logins.base import (
+from services.gateway.errors import (
     LoginCodeInvalid,
-    MessageRefused,
     ProviderCredentialsRejected,
-    ProviderIdentity,
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
+from services.gateway.logins.base import MessageRefused, ProviderIdentity
 
 log = logging.getLogger("gateway.logins.alipay")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.errors import Problem
-
 
 @dataclass(frozen=True)
 class ProviderIdentity:
@@ -25,30 +23,6 @@ class LoginAdapter(Protocol):
     async def identify(self, code: str) -> ProviderIdentity:
         """Trade a mini-program's login code for the user's identity at the provider."""
         ...
-
-
-class LoginCodeInvalid(Problem):
-    """The provider refused the login code (expired, used, made up): the client should log in again."""
-
-    status, code, title = 401, "login_code_invalid", "Login code rejected"
-
-
-class ProviderUnavailable(Problem):
-    """The provider timed out, could not be reached or answered with an error: try again later."""
-
-    status, code, title = 503, "provider_unavailable", "Provider unavailable"
-
-
-class ProviderSignatureInvalid(Problem):
-    """The provider's answer did not verify against the public key we trust for it."""
-
-    status, code, title = 502, "provider_signature_invalid", "Provider answer not trusted"
-
-
-class ProviderCredentialsRejected(Problem):
-    """The provider refused this platform's own credentials (appid, secret, request signature): a setup fault."""
-
-    status, code, title = 502, "provider_credentials_rejected", "Provider rejected our credentials"
 
 
 class MessageRefused(Exception):

@@ -15,12 +15,8 @@ from typing import Any
 
 import httpx
 
-from services.gateway.logins.base import (
-    LoginCodeInvalid,
-    ProviderCredentialsRejected,
-    ProviderIdentity,
-    ProviderUnavailable,
-)
+from services.gateway.errors import LoginCodeInvalid, ProviderCredentialsRejected, ProviderUnavailable
+from services.gateway.logins.base import ProviderIdentity
 
 log = logging.getLogger("gateway.logins")
 

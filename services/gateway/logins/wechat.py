@@ -11,13 +11,8 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from services.gateway.logins.base import (
-    LoginCodeInvalid,
-    MessageRefused,
-    ProviderCredentialsRejected,
-    ProviderIdentity,
-    ProviderUnavailable,
-)
+from services.gateway.errors import LoginCodeInvalid, ProviderCredentialsRejected, ProviderUnavailable
+from services.gateway.logins.base import MessageRefused, ProviderIdentity
 from services.gateway.provider_tokens import LocalTokens, TokenStorage
 
 log = logging.getLogger("gateway.logins.wechat")
