@@ -4,7 +4,8 @@
 
 Three reads, each as its caller makes it, through the gateway to the service that owns it:
 - one complaint, `GET /v1/complaints/{id}`, by the tourist who made it;
-- a queue page, `GET /v1/complaints`, by an official of the province (the first page of the queue);
+- a queue page, `GET /v1/complaints`, by an official of the province: the first page (with the total the
+  filter finds, one COUNT), and the next (its cursor, no total);
 - a code scan, `GET /v1/codes/{code}`, anonymous, without If-None-Match (what the CDN asks on a miss).
 
 The gateway, intake and credit run as deployed (one uvicorn process each, background workers on) on schemas
@@ -26,6 +27,7 @@ import asyncio
 import os
 from datetime import UTC, datetime
 
+import httpx
 import jwt
 from sqlalchemy import make_url, text
 
@@ -131,7 +133,7 @@ async def baseline_data(url: str) -> None:
     await engine.dispose()
 
 
-def reads(tokens: list[str], official: str, ids: list[str]) -> dict[str, object]:
+def reads(tokens: list[str], official: str, ids: list[str], cursor: str) -> dict[str, object]:
     def one(rng):  # noqa: ANN001, ANN202 - loadgen Picks
         k = rng.randrange(len(ids))
         return "GET", f"/v1/complaints/{ids[k]}", {"Authorization": f"Bearer {tokens[k]}"}, b""
@@ -142,7 +144,10 @@ def reads(tokens: list[str], official: str, ids: list[str]) -> dict[str, object]
     def scan(rng):  # noqa: ANN001, ANN202
         return "GET", f"/v1/codes/B{1 + rng.randrange(MERCHANT_CODES):09d}", {}, b""
 
-    return {"one complaint": one, "queue page": queue, "code scan": scan}
+    def next_page(rng):  # noqa: ANN001, ANN202
+        return "GET", f"/v1/complaints?cursor={cursor}", {"Authorization": f"Bearer {official}"}, b""
+
+    return {"one complaint": one, "queue page": queue, "next queue page": next_page, "code scan": scan}
 
 
 def item(rng):  # noqa: ANN001, ANN202
@@ -173,7 +178,12 @@ def measure_size(args: argparse.Namespace, size: int, tokens: list[str], officia
         print(f"{size:,} complaints stored; CPU at rest {1000 * idle:.0f} ms a second, taken off each run's")
         print(HEADER + f"{'own CPU ms':>12}{'ratio':>7}")
         base_pick = item
-        for name, pick in reads(tokens, official, ids).items():
+        first = httpx.get(
+            f"http://127.0.0.1:{ports['gateway'][0]}/v1/complaints",
+            headers={"Authorization": f"Bearer {official}"},
+            timeout=60,
+        ).json()
+        for name, pick in reads(tokens, official, ids, first["next_cursor"]).items():
             asyncio.run(closed_loop(ports["gateway"], pick, 2, 4))  # warm-up
             asyncio.run(closed_loop(ports["baseline"], base_pick, 1, 4))
             mine = own.reading()
