@@ -134,7 +134,9 @@ class Admission:
     pool (whose asyncio queue can serve a newcomer before a waiter), only here, first come first served
     (`asyncio.Semaphore` is FIFO: a newcomer never takes a slot a waiter was woken for). The wait is shorter
     than the gateway's 5 s, so an overloaded service answers 503 rather than leave its caller to time out.
-    Health probes and metrics are never held. 0: no limit. Pure ASGI, inside the request-id middleware."""
+    Health probes and metrics are never held, nor uploads (multipart bodies): a slow upload would hold its turn
+    while its body arrives, and FastAPI reads the whole form before the route takes a connection. 0: no limit.
+    Pure ASGI, inside the request-id middleware."""
 
     EXEMPT = ("/health/", "/metrics")
 
@@ -153,7 +155,12 @@ class Admission:
         return self._slots
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or scope.get("path", "").startswith(self.EXEMPT):
+        if (
+            scope["type"] != "http"
+            or self.limit <= 0
+            or scope.get("path", "").startswith(self.EXEMPT)
+            or any(key == b"content-type" and value.startswith(b"multipart/") for key, value in scope["headers"])
+        ):
             await self.app(scope, receive, send)
             return
         slots = self.slots()

@@ -47,7 +47,7 @@ async def test_requests_past_the_limit_are_served_in_the_order_they_came() -> No
     assert served == ["/v1/first", "/v1/second", "/v1/third", "/v1/fourth", "/v1/late"]
 
 
-async def test_a_request_that_waits_past_its_time_is_refused_and_probes_never_wait() -> None:
+async def test_a_request_that_waits_past_its_time_is_refused_and_probes_and_uploads_never_wait() -> None:
     registry = CollectorRegistry()
     release, served, waiting = asyncio.Event(), [], Gauge("waiting", "", registry=registry)
     admission = Admission(held(release, served), limit=1, wait_seconds=0.05, waiting=waiting)
@@ -62,10 +62,14 @@ async def test_a_request_that_waits_past_its_time_is_refused_and_probes_never_wa
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert refused.json()["code"] == "overloaded"
         probe = asyncio.create_task(client.get("/health/ready"))
+        upload = asyncio.create_task(
+            client.post("/v1/complaints/cmp_1/evidence", files={"file": ("a.jpg", b"\xff\xd8", "image/jpeg")})
+        )
         await settle()
-        assert served == ["/v1/complaints", "/health/ready"]  # the probe went in past the full house
+        # The probe and the upload (which takes no connection until its body is in) went in past the full house.
+        assert served == ["/v1/complaints", "/health/ready", "/v1/complaints/cmp_1/evidence"]
         release.set()
-        assert [r.status_code for r in await asyncio.gather(busy, probe)] == [200, 200]
+        assert [r.status_code for r in await asyncio.gather(busy, probe, upload)] == [200, 200, 200]
         assert (await client.get("/v1/complaints")).status_code == 200  # the slot came back
     unlimited = Admission(held(release, []), limit=0, wait_seconds=0.05)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unlimited), base_url="http://svc") as client:
