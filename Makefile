@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m bench.credit --subjects 100000 --records 2000000
 	$(BIN)/python -m bench.scheduler
 	$(BIN)/python -m bench.submission
+	$(BIN)/python -m bench.reads --sizes 10000,1000000
 
 ## migrate: apply every service's migrations to the databases its settings name
 migrate: install

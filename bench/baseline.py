@@ -1,4 +1,4 @@
-"""The baseline of bench/submission.py: a bare FastAPI endpoint doing one INSERT, nothing else.
+"""The baselines of bench/submission.py and bench/reads.py: bare FastAPI endpoints doing one INSERT or one SELECT.
 
 Same framework, same server (one uvicorn worker), same engine settings (shared.db.create_engine), same
 database; no identity, no validation beyond parsing the JSON, no outbox, no routing hop. What the
@@ -13,8 +13,9 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import text
 
 from shared.db import create_engine
@@ -59,3 +60,15 @@ async def insert(request: Request) -> dict[str, str]:
             {"id": item_id, "body": body.decode(), "at": datetime.now(UTC)},
         )
     return {"id": item_id}
+
+
+@app.get("/v1/items/{item_id}")
+async def item(item_id: str, request: Request) -> dict[str, Any]:
+    """The baseline of bench/reads.py: one row by its key."""
+    async with request.app.state.engine.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT id, body, created_at FROM items WHERE id = :id"), {"id": item_id})
+        ).first()
+    if row is None:
+        raise HTTPException(404)
+    return {"id": row.id, "body": row.body, "created_at": row.created_at.isoformat()}

@@ -205,3 +205,42 @@ def machine_cpu_seconds(stat: str | None = None) -> float:
             stat = file.readline()
     user, nice, system, _idle, _iowait, irq, softirq, *_ = (int(n) for n in stat.split()[1:])
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+class OwnCPU:
+    """CPU spent by the processes a benchmark runs, the client and the PostgreSQL backends serving its database:
+    on a machine shared with other work the whole machine's CPU is not the benchmark's. A backend that ends
+    between two readings loses what it spent since the first; the pools keep theirs open."""
+
+    def __init__(self, pids: Sequence[int], database: str) -> None:
+        self.pids = list(pids)
+        self.database = database
+
+    def backends(self) -> dict[int, float]:
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    title = file.read()
+                if title.startswith(b"postgres: ") and f" {self.database} ".encode() in title:
+                    found[int(entry)] = cpu_seconds(int(entry))
+            except OSError:  # ended meanwhile
+                continue
+        return found
+
+    def reading(self) -> tuple[float, dict[int, float]]:
+        own = _cpu() + sum(cpu_seconds(pid) for pid in self.pids)
+        return own, self.backends()
+
+    def since(self, before: tuple[float, dict[int, float]]) -> float:
+        own, backends = self.reading()
+        return own - before[0] + sum(cpu - before[1].get(pid, 0.0) for pid, cpu in backends.items())
+
+    async def idle(self, seconds: float = 3.0) -> float:
+        """CPU a second with no load (the services' background workers polling): subtracted from a run's, so
+        that a slow run on a busy machine does not pin that on its few requests."""
+        before = self.reading()
+        await asyncio.sleep(seconds)
+        return self.since(before) / seconds

@@ -83,6 +83,14 @@ async def build(url: str, complaints: int, days: int) -> None:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
         await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
     await asyncio.to_thread(upgrade, "intake", settings)
+    await engine.dispose()
+    await generate(url, complaints, days)
+
+
+async def generate(url: str, complaints: int, days: int, schema: str = SCHEMA) -> None:
+    """`complaints` complaints over `days` days into intake's migrated schema `schema`."""
+    settings = IntakeSettings(database_url=url, database_schema=schema)
+    engine = create_engine(settings)
     regions = [
         f"'{code}'"
         for code in load_catalogue(settings.regions_file).served_codes()

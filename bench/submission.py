@@ -1,6 +1,6 @@
 """Complaint submission through the gateway on PostgreSQL, against a bare one-INSERT FastAPI endpoint.
 
-    python -m bench.submission [--seconds 20] [--open-seconds 30] [--rate 200] [--replicas N] [--database-url URL]
+    python -m bench.submission [--seconds 20] [--open-seconds 30] [--rate R] [--replicas N] [--database-url URL]
 
 The gateway, intake and credit run as they are deployed: each its own uvicorn process (one worker),
 on PostgreSQL schemas of their own (`bench_sub_*`, made by their migrations), with their background
@@ -17,6 +17,12 @@ A submission leaves work behind: its events to deliver (credit, the gateway) and
 to send and record. After each run the bench waits until that is done too, prints what was left and how
 long it took, and counts its CPU in the CPU per submission: a rate the deferred work cannot keep up with
 is not a rate the system sustains.
+
+The ratio the target is set on (issue 24: at most 5) is the benchmark's own CPU per submission, its deferred
+work included, over the baseline's per INSERT in the same run: the CPU of the processes it started, of the
+client and of the PostgreSQL backends serving its database, so that other work on a shared machine does not
+count (the whole machine's is printed too). The open loop runs at half what the closed loop at concurrency
+32 took (or `--rate`); its target is a p99 under 100 ms and no errors.
 
 With `--replicas N` the gateway and intake run as N processes each, as N pods each would: the client
 spreads its connections over the gateways, gateway i calls intake i and intake i delivers to gateway i
@@ -39,9 +45,9 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
-from bench.loadgen import HEADER, Result, closed_loop, cpu_seconds, machine_cpu_seconds, open_loop, rss_mb
+from bench.loadgen import HEADER, OwnCPU, Result, closed_loop, cpu_seconds, machine_cpu_seconds, open_loop, rss_mb
 from services.credit.config import CreditSettings
 from services.gateway.auth import Authenticator
 from services.gateway.config import GatewaySettings
@@ -180,6 +186,11 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def taken(result: Result) -> int:
+    """The requests of a run that were answered 2xx."""
+    return len(result.latencies_ms) - result.errors
+
+
 def per(amount: float, count: int) -> float:
     """`amount` per one of `count`, NaN (printed "nan") where nothing was counted."""
     return amount / count if count else float("nan")
@@ -231,35 +242,39 @@ async def drained(url: str, limit: float = 600) -> tuple[int, float]:
         await engine.dispose()
 
 
+Run = tuple[str, Result, tuple[int, float] | None, float, float, float]
+
+
 def measure(
     ports: list[int],
-    pick,
+    pick,  # noqa: ANN001
     seconds: float,
-    open_seconds: float,
-    rate: float,  # noqa: ANN001
+    own: OwnCPU,
     url: str | None = None,
-) -> list[tuple[str, Result, tuple[int, float] | None, float]]:
-    """Each load in turn, with the whole machine's CPU during it; with `url`, each run waits for its deferred
-    work to finish (counted in its CPU) before the next."""
+) -> list[Run]:
+    """The closed loops in turn, with the whole machine's CPU and the benchmark's own (its processes, the client
+    and its database's backends) during each; with `url`, each run waits for its deferred work to finish
+    (counted in its CPU) before the next."""
     asyncio.run(closed_loop(ports, pick, 2, 8))  # warm-up
     if url:
         asyncio.run(drained(url))
-    runs = []
-    for label, load in [(f"closed loop, concurrency {c}", closed_loop(ports, pick, seconds, c)) for c in (32, 128)] + [
-        (f"open loop, {rate:.0f}/s", open_loop(ports, pick, open_seconds, rate))
-    ]:
-        busy = machine_cpu_seconds()
-        result = asyncio.run(load)
-        drain = asyncio.run(drained(url)) if url else None
-        runs.append((label, result, drain, machine_cpu_seconds() - busy))
-    return runs
+    return [run(f"closed loop, concurrency {c}", closed_loop(ports, pick, seconds, c), own, url) for c in (32, 128)]
+
+
+def run(label: str, load, own: OwnCPU, url: str | None) -> Run:  # noqa: ANN001 - a coroutine
+    busy, mine, started = machine_cpu_seconds(), own.reading(), time.perf_counter()
+    result = asyncio.run(load)
+    drain = asyncio.run(drained(url)) if url else None
+    return label, result, drain, machine_cpu_seconds() - busy, own.since(mine), time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20, help="length of each closed-loop run")
     parser.add_argument("--open-seconds", type=float, default=30, help="length of the open-loop run")
-    parser.add_argument("--rate", type=float, default=200, help="requests per second of the open loop")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="requests per second of the open loop (0: half the closed loop's at 32)"
+    )
     parser.add_argument(
         "--replicas",
         type=int,
@@ -319,40 +334,68 @@ def main() -> None:
         pick = submissions(tokens)
         asyncio.run(closed_loop(ports["gateway"], pick, 3, 8))  # warm-up: connections, caches, JIT-free Python
         warm = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
+        own = OwnCPU([p.pid for group in processes.values() for p in group], make_url(args.database_url).database)
+        asyncio.run(drained(args.database_url))
+        idle = asyncio.run(own.idle())
         cpu = {name: sum(cpu_seconds(p.pid) for p in group) for name, group in processes.items()}
-        ours = measure(ports["gateway"], pick, args.seconds, args.open_seconds, args.rate, args.database_url)
+        ours = measure(ports["gateway"], pick, args.seconds, own, args.database_url)
         used = {name: sum(cpu_seconds(p.pid) for p in group) - cpu[name] for name, group in processes.items()}
+        base = measure(ports["baseline"], pick, args.seconds, own)
+        # The open loop at half the closed loop's capacity (what concurrency 32 took), or at --rate.
+        rate = args.rate or taken(ours[0][1]) / ours[0][1].seconds / 2
+        cpu = {name: sum(cpu_seconds(p.pid) for p in group) for name, group in processes.items()}
+        ours.append(
+            run(
+                f"open loop, {rate:.0f}/s",
+                open_loop(ports["gateway"], pick, args.open_seconds, rate),
+                own,
+                args.database_url,
+            )
+        )
+        used = {
+            name: used[name] + sum(cpu_seconds(p.pid) for p in group) - cpu[name] for name, group in processes.items()
+        }
+        base.append(
+            run(f"open loop, {rate:.0f}/s", open_loop(ports["baseline"], pick, args.open_seconds, rate), own, None)
+        )
         loaded = {name: max(rss_mb(p.pid) for p in group) for name, group in processes.items()}
-        done = sum(len(result.latencies_ms) - result.errors for _, result, _, _ in ours)  # submissions taken
-        base = measure(ports["baseline"], pick, args.seconds, args.open_seconds, args.rate)
+        done = sum(taken(result) for _, result, _, _, _, _ in ours)
         if args.replicas > 1:
             print(f"{args.replicas} replicas each of the gateway, intake and the baseline; one credit")
         print(HEADER)
         machine = []  # the whole machine's CPU per submission and per baseline INSERT, run by run
-        for (label, result, (left, took), busy), (_, baseline, _, base_busy) in zip(ours, base, strict=True):
+        ratios = []  # the benchmark's own CPU per submission / per baseline INSERT, run by run
+        print(f"own CPU at rest (background workers polling) {1000 * idle:.0f} ms a second, taken off each run's")
+        for (label, result, (left, took), busy, mine, spent), (_, baseline, _, base_busy, base_mine, base_spent) in zip(
+            ours, base, strict=True
+        ):
+            mine, base_mine = mine - idle * spent, base_mine - idle * base_spent
             print(result.row(f"submission via gateway, {label}"))
             print(baseline.row(f"baseline one INSERT, {label}"))
             for name, failing in (("submission", result), ("baseline", baseline)):
                 if failing.errors:
                     print(f"{'':<4}{name} errors by status: {failing.failures}")
-            sustained = (len(result.latencies_ms) - result.errors) / (result.seconds + took)
+            sustained = taken(result) / (result.seconds + took)
             print(
                 f"{'':<4}throughput ratio {result.rate / baseline.rate:.2f}, "
                 f"p50 ratio {result.p50 / baseline.p50:.1f}; deferred work left at the end {left:,} "
                 f"(events, messages), done {took:.1f} s later: {sustained:.0f} taken/s with it"
             )
-            machine.append(
-                (
-                    per(1000 * busy, len(result.latencies_ms) - result.errors),
-                    per(1000 * base_busy, len(baseline.latencies_ms) - baseline.errors),
-                )
+            machine.append((per(1000 * busy, taken(result)), per(1000 * base_busy, taken(baseline))))
+            ratios.append((per(1000 * mine, taken(result)), per(1000 * base_mine, taken(baseline))))
+            print(
+                f"{'':<4}own CPU above rest (our processes, the client, our database's backends) per submission "
+                f"{ratios[-1][0]:.1f} ms with its deferred work, per baseline INSERT {ratios[-1][1]:.2f} ms: "
+                f"ratio {ratios[-1][0] / ratios[-1][1]:.1f} (target at most 5)"
             )
             print(
-                f"{'':<4}machine CPU (every process, PostgreSQL's, the fakes' and the client's) per submission "
-                f"{machine[-1][0]:.1f} ms with its deferred work, per baseline INSERT {machine[-1][1]:.2f} ms: "
-                f"ratio {machine[-1][0] / machine[-1][1]:.1f}"
+                f"{'':<4}machine CPU (every process on the machine) per submission {machine[-1][0]:.1f} ms, per "
+                f"baseline INSERT {machine[-1][1]:.2f} ms: ratio {machine[-1][0] / machine[-1][1]:.1f}"
             )
-        print("targets: 400/s closed loop at concurrency 32; p99 under 50 ms at 200/s open loop; zero errors")
+        print(
+            "targets: own CPU per submission at most 5 times a baseline INSERT's; in the open loop at half the "
+            f"capacity p99 under 100 ms (now {ours[-1][1].p99:.0f} ms) and no errors (now {ours[-1][1].errors})"
+        )
         label = "resident memory (MB)" + (", largest replica" if args.replicas > 1 else "")
         print(f"{label:<34}" + "".join(f"{name:>12}" for name in warm))
         print(f"{'after warm-up':<34}" + "".join(f"{warm[name]:>12.0f}" for name in warm))
@@ -364,11 +407,11 @@ def main() -> None:
             + ": "
             + ", ".join(f"{name} {per(1000 * used[name], done):.2f}" for name in ("gateway", "intake", "credit"))
         )
-        # What sizes a deployment: the machine's CPU per submission in the closed loop at concurrency 32 (the
-        # overloaded runs also pay for the requests they refuse).
+        # What sizes a deployment: the CPU per submission in the closed loop at concurrency 32 (the overloaded
+        # runs also pay for the requests they refuse).
         print(
             f"sizing: at this machine's speed, 400 submissions/s with their deferred work keep about "
-            f"{0.4 * machine[0][0]:.1f} cores busy ({machine[0][0] / machine[0][1]:.1f} times what 400 bare "
+            f"{0.4 * ratios[0][0]:.1f} cores busy ({ratios[0][0] / ratios[0][1]:.1f} times what 400 bare "
             f"INSERTs/s take here)"
         )
     finally:

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.background import BackgroundJob, periodic
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
-from shared.edge import BodyLimit, PathGuard, PathInvalid
+from shared.edge import Admission, BodyLimit, PathGuard, PathInvalid
 from shared.errors import (
     PayloadTooLarge,
     add_problem_responses,
@@ -115,22 +115,22 @@ class Metrics:
             registry=self.registry,
         )
         self.db_pool_waiting = Gauge(
-            "db_pool_waiting", "Requests and jobs waiting for a database connection", registry=self.registry
+            "db_pool_waiting",
+            "Requests waiting their turn for a database connection (past *_MAX_CONCURRENT_REQUESTS at work)",
+            registry=self.registry,
         )
         self.service = service
 
-    def observe_pool(self, engine: AsyncEngine) -> None:
-        """Read the engine's pool (a queue pool on PostgreSQL; SQLite's may have no counts)."""
+    def observe_pool(self, engine: AsyncEngine, max_overflow: int) -> None:
+        """Read the engine's pool (a queue pool on PostgreSQL; SQLite's may have no counts). Requests waiting are
+        counted as they wait, by the admission (shared/edge.py), not read from the pool's internals."""
         pool = engine.sync_engine.pool
         counts = {name: getattr(pool, name, None) for name in ("checkedin", "checkedout", "size", "overflow")}
         if not all(callable(c) for c in counts.values()):
             return
         self.db_pool_connections.labels("idle").set(pool.checkedin())  # type: ignore[attr-defined]
         self.db_pool_connections.labels("in_use").set(pool.checkedout())  # type: ignore[attr-defined]
-        self.db_pool_max.set(pool.size() + max(getattr(pool, "_max_overflow", 0), 0))  # type: ignore[attr-defined]
-        queue = getattr(getattr(pool, "_pool", None), "__dict__", {}).get("_queue")  # made on first use only
-        getters = getattr(queue, "_getters", ())
-        self.db_pool_waiting.set(sum(1 for getter in getters if not getter.done()))
+        self.db_pool_max.set(pool.size() + max_overflow)  # type: ignore[attr-defined]
 
 
 class ServiceMetrics(Protocol):
@@ -262,7 +262,7 @@ def _health_router(service: str, checks: Sequence[ReadinessCheck]) -> APIRouter:
             state.metrics.outbox_backlog.set(backlog)
             state.metrics.outbox_lag.set(lag)
             state.metrics.outbox_dead_letters.set(dead)
-        state.metrics.observe_pool(state.engine)
+        state.metrics.observe_pool(state.engine, state.settings.database_max_overflow)
         if state.service_metrics is not None:
             await state.service_metrics.refresh(request.app)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -430,7 +430,14 @@ def create_service_app(
     app.state.service_name = name
     install_error_handlers(app)
     _document_problems(app, routers)
-    # Outermost first: the request id, then the path check, then the body's size, then the routes.
+    # Outermost first: the request id, then the path check, then the body's size, then the wait for a turn, then
+    # the routes.
+    app.add_middleware(
+        Admission,
+        limit=settings.max_concurrent_requests,
+        wait_seconds=settings.admission_wait_seconds,
+        waiting=app.state.metrics.db_pool_waiting,
+    )
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, limits=body_limits)
     app.add_middleware(PathGuard)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, tracing=tracing)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,11 +11,8 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event, func, text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import memoized_property
-from sqlalchemy.util.queue import AsyncAdaptedQueue
 
 from shared.settings import ServiceSettings
 
@@ -54,59 +49,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class HandOffQueue(asyncio.Queue[Any]):
-    """An asyncio queue that serves its waiters in order. asyncio's own wakes the first waiter when an item
-    comes back but leaves the item in the queue, so a newcomer can take it first, and the waiter goes to
-    the back of the line. As the database pool's queue, under load some requests waited for a connection
-    until their caller's 5 s timed out while later ones were served. Here a returned item goes straight to
-    the first waiter; items wait in the queue only while nobody waits for them."""
-
-    def _handed(self, item: Any) -> bool:
-        while self._getters:  # type: ignore[attr-defined]
-            getter = self._getters.popleft()  # type: ignore[attr-defined]
-            if not getter.done():
-                getter.set_result(item)
-                return True
-        return False
-
-    def put_nowait(self, item: Any) -> None:
-        if not self._handed(item):
-            super().put_nowait(item)
-
-    async def get(self) -> Any:
-        if not self.empty():
-            return self.get_nowait()
-        getter = self._get_loop().create_future()  # type: ignore[attr-defined]
-        self._getters.append(getter)  # type: ignore[attr-defined]
-        try:
-            return await getter
-        except BaseException:  # cancelled, or the pool's timeout ran out
-            if getter.done() and not getter.cancelled():
-                # Handed over just as we gave up: to the next in line, or back into the queue even if that
-                # fills it past its size meanwhile (the pool closes the surplus as connections come back;
-                # raising QueueFull here would lose the connection and its place in the pool's count).
-                item = getter.result()
-                if not self._handed(item):
-                    self._put(item)
-            else:
-                getter.cancel()
-                with suppress(ValueError):
-                    self._getters.remove(getter)  # type: ignore[attr-defined]
-            raise
-
-
-class _FairQueue(AsyncAdaptedQueue[Any]):
-    @memoized_property
-    def _queue(self) -> asyncio.Queue[Any]:  # made on first use, in the running loop, as SQLAlchemy's is
-        return HandOffQueue(maxsize=self.maxsize)
-
-
-class FairQueuePool(AsyncAdaptedQueuePool):
-    """SQLAlchemy's asyncio pool, with connections handed to waiting requests in the order they asked."""
-
-    _queue_class = _FairQueue
-
-
 # Behind PgBouncer in transaction mode each transaction may get another server connection, shared with other
 # clients, so a connection keeps nothing of its own between transactions:
 # - no `search_path` start-up parameter (PgBouncer refuses it, and would not keep it per client): every
@@ -135,11 +77,11 @@ def create_engine(settings: ServiceSettings, **overrides: Any) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
+        # SQLAlchemy's own pool: requests never wait on it, they wait their turn before (shared/edge.py, Admission).
         # No pre-ping: a SELECT 1 on every checkout was a tenth of a request's CPU. A connection the
         # server dropped fails its request once (503, errors.py) and invalidates the pool, so the next
         # requests reconnect; connections older than 30 minutes are replaced before anything drops them.
         kwargs.update(
-            poolclass=FairQueuePool,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_recycle=1800,

@@ -1,17 +1,19 @@
 """What every service refuses before any route sees the request: paths that could mean another route, and
-bodies over the size limit, whether they come with a length or chunked.
+bodies over the size limit, whether they come with a length or chunked; and the wait for a turn when the
+process already works on as many requests as it has database connections.
 
-Both are pure ASGI, outside the routes and inside the request-id middleware, so a refusal is logged and
+All are pure ASGI, outside the routes and inside the request-id middleware, so a refusal is logged and
 counted like any answer and is the same problem+json as every other error.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from shared.errors import PayloadTooLarge, Problem, problem_response
+from shared.errors import Overloaded, PayloadTooLarge, Problem, problem_response
 
 
 class PathInvalid(Problem):
@@ -121,3 +123,71 @@ class BodyLimit:
                 raise
         if exceeded and not started:
             await problem_response(refusal)(scope, receive, send)
+
+
+class Admission:
+    """At most `limit` requests of this process at work at once; the others wait their turn, in the order they
+    came, for at most `wait_seconds`, then are answered 503 `overloaded` (Retry-After: 1).
+
+    This is what keeps the database pool fair without touching its internals: a request holds at most one
+    connection, so with no more requests at work than the pool has connections, no request ever waits on the
+    pool (whose asyncio queue can serve a newcomer before a waiter), only here, first come first served
+    (`asyncio.Semaphore` is FIFO: a newcomer never takes a slot a waiter was woken for). The wait is shorter
+    than the gateway's 5 s, so an overloaded service answers 503 rather than leave its caller to time out.
+    Health probes and metrics are never held, nor uploads (multipart bodies): a slow upload would hold its turn
+    while its body arrives, and FastAPI reads the whole form before the route takes a connection. 0: no limit.
+    Pure ASGI, inside the request-id middleware."""
+
+    EXEMPT = ("/health/", "/metrics")
+
+    def __init__(self, app: Any, limit: int, wait_seconds: float, waiting: Any = None) -> None:
+        self.app = app
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        self.waiting = waiting  # a gauge (inc, dec) of the requests waiting their turn, or None
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:  # one per event loop (tests run several)
+            self._slots, self._loop = asyncio.Semaphore(self.limit), loop
+        return self._slots
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or self.limit <= 0
+            or scope.get("path", "").startswith(self.EXEMPT)
+            or any(key == b"content-type" and value.startswith(b"multipart/") for key, value in scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        slots = self.slots()
+        if slots.locked() and self.waiting is not None:
+            self.waiting.inc()
+            try:
+                admitted = await self._wait(slots)
+            finally:
+                self.waiting.dec()
+        else:
+            admitted = await self._wait(slots)
+        if not admitted:
+            refusal = Overloaded(
+                f"The service has {self.limit} requests at work and more waiting; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+            await problem_response(refusal)(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()
+
+    async def _wait(self, slots: asyncio.Semaphore) -> bool:
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            return False
+        return True

@@ -51,6 +51,22 @@ class ServiceSettings(BaseSettings):
     database_max_overflow: int = Field(
         10, ge=0, description="connections a process may open beyond the pool for a burst, closed again after"
     )
+    max_concurrent_requests: int = Field(
+        20,
+        ge=0,
+        description=(
+            "requests a process works on at once; the others wait their turn, in the order they came (0: no limit). "
+            "At most database_pool_size, so that no request waits for a database connection"
+        ),
+    )
+    admission_wait_seconds: float = Field(
+        4.0,
+        gt=0,
+        description=(
+            "how long a request waits its turn before it is answered 503 overloaded; under the gateway's 5 s wait "
+            "for a service, so that the caller hears why"
+        ),
+    )
     max_request_bytes: int = Field(
         11 * 1024 * 1024,
         ge=1024,

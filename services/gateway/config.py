@@ -119,6 +119,14 @@ class GatewaySettings(ServiceSettings):
         60, ge=1, description=("the longest lock: past it the doubling stops (an admin may unlock at any time)")
     )
     rate_limit_logins_per_ip: int = Field(60, description="login and refresh attempts per minute per IP")
+    max_concurrent_requests: int = Field(
+        0,
+        ge=0,
+        description=(
+            "requests the gateway works on at once before others wait their turn (0: no wait; max_in_flight refuses "
+            "past its cap instead, and a proxied request holds no database connection while the service answers)"
+        ),
+    )
     max_in_flight: int = Field(
         128,
         ge=0,
