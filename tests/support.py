@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,18 @@ FACTORIES = {
 INTERNAL_SECRET = "test-internal-secret-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 15.0) -> Any:
+    """What `check` answers once it answers something true, asked every 50 ms; an AssertionError after
+    `within` seconds (events travel between the services through their outboxes, fakes answer from their
+    own threads)."""
+    deadline = time.monotonic() + within
+    while not (result := await check()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the system did not get there in time")
+        await asyncio.sleep(0.05)
+    return result
 
 
 def postgres_url() -> str | None:

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from services.gateway.errors import InvalidToken
 from services.gateway.partners import HEADERS as PARTNER_HEADERS
@@ -68,12 +68,13 @@ FORWARDED = {
 }
 
 
-async def merged_openapi(request: Request) -> JSONResponse:
-    """The gateway's schema with every public path of the services behind it."""
+async def merged_openapi(request: Request) -> Response:
+    """The gateway's schema with every public path of the services behind it. The answer's bytes are what is
+    kept: the document is some 750 KB, and encoding it again for every reader took seconds on a busy machine."""
     state = request.app.state
     cached = getattr(state, "openapi_cache", None)
     if cached and time.monotonic() - cached[0] < _OPENAPI_TTL:
-        return JSONResponse(cached[1])
+        return Response(cached[1], media_type="application/json")
     schema = copy.deepcopy(request.app.openapi())
     services = sorted({service for _, service in ROUTES})
     results = await asyncio.gather(
@@ -89,9 +90,10 @@ async def merged_openapi(request: Request) -> JSONResponse:
     secure(schema)
     _forwarded(schema)
     for_readers(schema)
+    answer = JSONResponse(schema)
     if complete:
-        state.openapi_cache = (time.monotonic(), schema)
-    return JSONResponse(schema)
+        state.openapi_cache = (time.monotonic(), answer.body)
+    return answer
 
 
 def _merge(schema: dict[str, Any], downstream: dict[str, Any], service: str) -> None:

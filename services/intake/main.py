@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.intake.config import IntakeSettings
 from services.intake.config import settings as default_settings
@@ -54,9 +55,15 @@ async def run_deadlines_once(app: FastAPI) -> int:
     )
     for fire in firings:
         while True:
-            async with state.sessionmaker() as session:
-                fired = await fire(session)
-                await session.commit()
+            try:
+                async with state.sessionmaker() as session:
+                    fired = await fire(session)
+                    await session.commit()
+            except StaleDataError:
+                # A request or another replica's pass changed a row between this batch's read and its write
+                # (SQLite reads without a row lock): the batch is rolled back and stays due for the next pass.
+                log.info("a record changed while its deadline fired; the next pass fires it")
+                break
             state.service_metrics.fired(session.info.pop("deadlines_fired", {}))
             total += fired
             if fired and state.dispatcher is not None:

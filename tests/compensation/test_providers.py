@@ -25,6 +25,7 @@ from shared.testing.fakes.alipay import create_alipay_fake, sign_rsa2, signing_s
 from shared.testing.fakes.keys import generate_rsa_keypair
 from shared.testing.fakes.server import ServerThread, free_port
 from shared.testing.fakes.wechatpay import create_wechatpay_fake
+from tests.support import eventually
 
 MCHID, WX_APPID, SERIAL, PUBLIC_KEY_ID = "1900000109", "wx-providers-test", "MERCHANT-SERIAL-01", "PUB_KEY_ID_01"
 APIV3_KEY = "0123456789abcdef0123456789abcdef"
@@ -47,14 +48,12 @@ class Receiver:
     url: str
     received: list[dict[str, Any]] = field(default_factory=list)
 
-    async def wait(self, provider: str, count: int = 1, seconds: float = 3.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+    async def wait(self, provider: str, count: int = 1) -> list[dict[str, Any]]:
+        async def arrived() -> list[dict[str, Any]]:
             notes = [n for n in self.received if n["provider"] == provider]
-            if len(notes) >= count:
-                return notes
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"{count} {provider} notification(s) expected, got {self.received}")
+            return notes if len(notes) >= count else []
+
+        return await eventually(arrived)
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +153,12 @@ def alipay(keys: Keys, alipay_fake: tuple[FastAPI, str], receiver: Receiver) -> 
     return make
 
 
+async def fault_taken(fake: FastAPI) -> bool:
+    """The fake has met the request the fault was set for. A caller's timeout passes on its own clock, maybe
+    before the fake's loop even read the request (a loaded machine): the next call must not meet the fault."""
+    return fake.state.faults.remaining == 0
+
+
 def out_no() -> str:
     return "pay" + uuid.uuid4().hex[:24]
 
@@ -247,19 +252,20 @@ async def test_wechat_error500_is_a_provider_error_and_pays_nothing(wechat, wech
 
 async def test_wechat_timeout_is_a_provider_timeout(wechat, wechatpay_fake) -> None:
     wechatpay_fake[0].state.faults.set("timeout", 1)
-    adapter, no = wechat(timeout=0.5), out_no()
-    with pytest.raises(ProviderTimeout):
-        await adapter.transfer(out_no=no, payee=OPENID, amount_fen=100, remark="赔付")
-    assert (await adapter.query(no)).state == "not_found"  # it never got past the door: safe to send again
+    no = out_no()
+    with pytest.raises(ProviderTimeout):  # the fault holds the answer 30 s: only the fault times it out
+        await wechat(timeout=0.5).transfer(out_no=no, payee=OPENID, amount_fen=100, remark="赔付")
+    await eventually(lambda: fault_taken(wechatpay_fake[0]))
+    assert (await wechat().query(no)).state == "not_found"  # it never got past the door: safe to send again
 
 
 async def test_wechat_accepted_then_timed_out_shows_in_the_query(wechat, wechatpay_fake, receiver) -> None:
     wechatpay_fake[0].state.faults.set("accept_then_timeout", 1)
-    adapter, no = wechat(timeout=0.5), out_no()
+    no = out_no()
     with pytest.raises(ProviderTimeout):
-        await adapter.transfer(out_no=no, payee=OPENID, amount_fen=2_000, remark="赔付")
-    await receiver.wait("wechat")
-    known = await adapter.query(no)  # the caller asks before any retry: it was paid, so it must not pay again
+        await wechat(timeout=0.5).transfer(out_no=no, payee=OPENID, amount_fen=2_000, remark="赔付")
+    await receiver.wait("wechat")  # the bill was made and has finished
+    known = await wechat().query(no)  # the caller asks before any retry: it was paid, so it must not pay again
     assert (known.state, known.amount_fen) == ("succeeded", 2_000)
     assert wechatpay_fake[0].state.transfer_calls == 1 and len(wechatpay_fake[0].state.bills) == 1
 
@@ -486,16 +492,19 @@ async def test_alipay_error500_is_a_provider_error(alipay, alipay_fake) -> None:
 
 async def test_alipay_timeout_is_a_provider_timeout(alipay, alipay_fake) -> None:
     alipay_fake[0].state.faults.set("timeout", 1)
-    with pytest.raises(ProviderTimeout):
+    with pytest.raises(ProviderTimeout):  # the fault holds the answer 30 s: only the fault times it out
         await alipay(timeout=0.5).transfer(out_no=out_no(), payee=ALIPAY_USER, amount_fen=100, remark="赔付")
+    await eventually(lambda: fault_taken(alipay_fake[0]))
+    assert alipay_fake[0].state.orders == {}
 
 
 async def test_alipay_accepted_then_timed_out_shows_in_the_query(alipay, alipay_fake) -> None:
     alipay_fake[0].state.faults.set("accept_then_timeout", 1)
-    adapter, no = alipay(timeout=0.5), out_no()
+    no = out_no()
     with pytest.raises(ProviderTimeout):
-        await adapter.transfer(out_no=no, payee=ALIPAY_USER, amount_fen=2_000, remark="赔付")
-    known = await adapter.query(no)
+        await alipay(timeout=0.5).transfer(out_no=no, payee=ALIPAY_USER, amount_fen=2_000, remark="赔付")
+    await eventually(lambda: fault_taken(alipay_fake[0]))  # taken once the order is made: it was made
+    known = await alipay().query(no)
     assert (known.state, known.amount_fen) == ("succeeded", 2_000)
     assert alipay_fake[0].state.transfer_calls == 1 and len(alipay_fake[0].state.orders) == 1
 

@@ -4,8 +4,7 @@ fakes, background workers on, staff accounts made; each module that asks for `sy
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -110,14 +109,3 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     hooks = Receiver()
     with ServerThread(hooks.app) as server:
         yield hooks, f"{server.url}/hooks/complaints"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 15.0) -> Any:
-    """What `check` answers once it answers something true, asked every 50 ms; an AssertionError after
-    `within` seconds (events travel between the services through their outboxes)."""
-    deadline = time.monotonic() + within
-    while not (result := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("the system did not get there in time")
-        await asyncio.sleep(0.05)
-    return result

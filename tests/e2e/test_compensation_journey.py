@@ -17,9 +17,9 @@ import pytest
 from shared.clock import ManualClock
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import Providers, compensation_overrides, gateway_overrides
-from tests.e2e.conftest import _add_staff, _wipe_all, eventually
+from tests.e2e.conftest import _add_staff, _wipe_all
 from tests.factories import complaint_body, merchant_id, photo_png, uscc
-from tests.support import FACTORIES, SERVICES, START, Databases, service_settings
+from tests.support import FACTORIES, SERVICES, START, Databases, eventually, service_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,9 @@ import pytest
 from openpyxl import load_workbook
 
 from shared.clock import ManualClock
-from tests.e2e.conftest import eventually
 from tests.e2e.test_compensation_journey import staff, system  # noqa: F401  (the module's running system)
 from tests.factories import complaint_body, merchant_id, photo_png, uscc
+from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 

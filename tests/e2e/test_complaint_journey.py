@@ -10,8 +10,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import HOTEL, OTHER, System, eventually
+from tests.e2e.conftest import HOTEL, OTHER, System
 from tests.factories import complaint_body, photo_png, uscc
+from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 

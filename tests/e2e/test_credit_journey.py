@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 
 from services.credit.signing import verify
-from tests.e2e.conftest import HOTEL, OTHER, System, eventually
+from tests.e2e.conftest import HOTEL, OTHER, System
 from tests.factories import complaint_body, uscc
+from tests.support import eventually
 
 
 async def login(gw: httpx.AsyncClient, path: str, body: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:

@@ -17,9 +17,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import Receiver, System, eventually
+from tests.e2e.conftest import Receiver, System
 from tests.e2e.test_government_channels import Center, beijing, center, login
 from tests.factories import complaint_body
+from tests.support import eventually
 
 CHANNELS = "hotline_12345,platform_12301,odr_12315,tests.e2e.example_channel"
 

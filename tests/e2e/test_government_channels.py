@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.e2e.conftest import HOTEL, Receiver, System, eventually
+from tests.e2e.conftest import HOTEL, Receiver, System
 from tests.factories import complaint_body, uscc
+from tests.support import eventually
 from tools.partner_sign import signed_headers, verify
 
 BEIJING = ZoneInfo("Asia/Shanghai")

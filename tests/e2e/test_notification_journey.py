@@ -21,9 +21,9 @@ from services.intake.models import outbox as intake_outbox
 from shared.auth import INTERNAL_TOKEN_HEADER, issue_internal_token, service_identity
 from shared.db import create_engine
 from tests.conftest import ALIPAY_APPID, WECHAT_APPID, WECHAT_SECRET, Providers
-from tests.e2e.conftest import HOTEL, System, eventually
+from tests.e2e.conftest import HOTEL, System
 from tests.factories import complaint_body, phone_of, uscc
-from tests.support import INTERNAL_SECRET
+from tests.support import INTERNAL_SECRET, eventually
 
 pytestmark = pytest.mark.e2e
 NOTICE_KINDS = ("notified", "notification_failed")

@@ -18,8 +18,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from shared.testing.fakes.server import ServerThread
-from tests.e2e.conftest import Receiver, System, eventually
+from tests.e2e.conftest import Receiver, System
 from tests.factories import complaint_body
+from tests.support import eventually
 from tools.partner_sign import signature, signed_headers, verify
 
 

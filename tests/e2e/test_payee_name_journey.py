@@ -34,9 +34,9 @@ from shared.testing.fakes.alipay import user_id_for
 from shared.testing.fakes.server import ServerThread, free_port
 from shared.testing.fakes.wechat import openid_for
 from tests.conftest import ALIPAY_APPID, WECHAT_APPID, Providers, compensation_overrides, gateway_overrides
-from tests.e2e.conftest import _add_staff, _wipe_all, eventually
+from tests.e2e.conftest import _add_staff, _wipe_all
 from tests.factories import complaint_body, merchant_id, phone_of, photo_png, uscc
-from tests.support import FACTORIES, SERVICES, START, Databases, service_settings
+from tests.support import FACTORIES, SERVICES, START, Databases, eventually, service_settings
 
 pytestmark = pytest.mark.e2e
 

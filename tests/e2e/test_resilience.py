@@ -20,9 +20,18 @@ from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
 from shared.testing.fakes.server import ServerThread, free_port
 from tests.conftest import ADMIN, consumer
-from tests.e2e.conftest import eventually
 from tests.factories import complaint_body, merchant_id, phone_of, uscc
-from tests.support import FACTORIES, INTERNAL_SECRET, METADATA, SERVICES, START, Databases, service_settings, wipe
+from tests.support import (
+    FACTORIES,
+    INTERNAL_SECRET,
+    METADATA,
+    SERVICES,
+    START,
+    Databases,
+    eventually,
+    service_settings,
+    wipe,
+)
 
 SHOP = merchant_id("RESILIENT")
 

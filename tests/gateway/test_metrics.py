@@ -47,17 +47,20 @@ async def run_job_until(
     name: str,
     outcome: str = "ok",
     passes: int = 1,
+    done: Callable[[dict[tuple[str, frozenset[tuple[str, str]]], float]], bool] = lambda metrics: True,
 ) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Run the service's real background job until /metrics counts `passes` passes of it (bounded), then stop
-    it (between passes, waiting for the next)."""
+    """Run the service's real background job until /metrics counts `passes` passes of it and shows the work
+    `done` (bounded), then stop it. A job of several loops may count its passes while one loop is still busy:
+    `done` says what must have happened before it is stopped."""
     task = asyncio.create_task(job(app))
     try:
         for _ in range(300):
             metrics = await scrape(client)
-            if (value(metrics, "scheduler_runs_total", job=name, outcome=outcome) or 0) >= passes:
+            counted = (value(metrics, "scheduler_runs_total", job=name, outcome=outcome) or 0) >= passes
+            if counted and done(metrics):
                 return metrics
             await asyncio.sleep(0.02)
-        raise AssertionError(f"no {name} pass counted")
+        raise AssertionError(f"no {name} pass counted, or its work not done")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -117,7 +120,19 @@ async def test_compensation_shows_payouts_by_state_and_its_payout_passes(stack: 
 
     app = stack.apps["compensation"]
     loops = app.state.settings.payout_passes  # the worker's loops each run a first pass at once
-    worked = await run_job_until(payout_worker, app, comp, "payouts", passes=loops)
+    # The payout was queued with a wake-up set: the loop that does not claim it runs its first pass, takes the
+    # wake-up and runs a second at once, so `loops` passes may be counted while the other loop is still sending
+    # it. Stopped then, the send is cut off and the payout waits out its lease: wait for it to leave the worker.
+    worked = await run_job_until(
+        payout_worker,
+        app,
+        comp,
+        "payouts",
+        passes=loops,
+        done=lambda metrics: (
+            value(metrics, "payouts", state="pending") == value(metrics, "payouts", state="sending") == 0
+        ),
+    )
     ran = {o: value(worked, "scheduler_runs_total", job="payouts", outcome=o) or 0 for o in ("ok", "error")}
     assert ran["ok"] >= loops  # (on SQLite the two loops may race for one payout: the loser's pass is an error)
     assert value(worked, "scheduler_pass_duration_seconds_count", job="payouts") == ran["ok"] + ran["error"]

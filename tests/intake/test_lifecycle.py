@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+import pytest
+
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, merchant_staff, official
 from tests.factories import HOTEL, act, merchant_id, settle_merchant, submit, timeline_kinds
 from tests.support import Stack
@@ -236,9 +241,44 @@ async def test_two_schedulers_at_once_fire_each_deadline_once(stack: Stack) -> N
     ids = [(await submit(stack, consumer(f"usr_R{n}")))["id"] for n in range(12)]
     stack.clock.advance(minutes=31)
     app = stack.apps["intake"]
-    results = await asyncio.gather(run_deadlines_once(app), run_deadlines_once(app), return_exceptions=True)
-    fired = sum(r for r in results if isinstance(r, int)) + await run_deadlines_once(app)
+    results = await asyncio.gather(run_deadlines_once(app), run_deadlines_once(app))  # the loser of a race waits
+    fired = sum(results) + await run_deadlines_once(app)
     assert fired == len(ids)
     for complaint_id in ids:
         kinds = await timeline_kinds(stack, official(SANYA), complaint_id)
         assert kinds.count("overdue") == 1 and kinds.count("escalated") == 1
+
+
+async def test_a_deadline_whose_complaint_changes_as_it_fires_fires_on_the_next_pass(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request (or, on SQLite, another replica) writes the complaint between the pass's read and its write:
+    the version check refuses the pass's write. The pass loses that race quietly and the next one fires it."""
+    from sqlalchemy import text
+
+    from services.intake.main import run_deadlines_once
+    from services.intake.repository import ComplaintRepository
+
+    await settle_merchant(stack)
+    c = await submit(stack, ALICE)
+    stack.clock.advance(minutes=31)
+    due = ComplaintRepository.due
+
+    async def due_then_changed(self: ComplaintRepository, now: Any, limit: int) -> list[Any]:
+        found = await due(self, now, limit)
+        # The other writer's UPDATE, unseen by this session's objects (on PostgreSQL the pass holds the row,
+        # so only its own connection may write it here).
+        await self.session.execute(text("UPDATE complaints SET version = version + 1 WHERE id = :id"), {"id": c["id"]})
+        return found
+
+    monkeypatch.setattr(ComplaintRepository, "due", due_then_changed)
+    caplog.set_level(logging.INFO, logger="intake.scheduler")
+    app = stack.apps["intake"]
+    assert await run_deadlines_once(app) == 0
+    assert [r.levelno for r in caplog.records if r.name == "intake.scheduler"] == [logging.INFO]
+    assert "overdue" not in await timeline_kinds(stack, ALICE, c["id"])  # the whole batch was rolled back
+
+    monkeypatch.setattr(ComplaintRepository, "due", due)
+    assert await run_deadlines_once(app) == 1
+    kinds = await timeline_kinds(stack, ALICE, c["id"])
+    assert kinds.count("overdue") == 1 and kinds.count("escalated") == 1
