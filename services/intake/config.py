@@ -98,7 +98,8 @@ class IntakeSettings(ServiceSettings):
         ge=1,
         description=(
             "the queue's first page counts the complaints its filter finds up to this many, no further: past it the "
-            "page says `total` = this cap and `total_is_lower_bound` = true (a count costs at most this many rows)"
+            "page says `total` = this cap and `total_is_lower_bound` = true (the count reads one row more than this "
+            "at most, however many match)"
         ),
     )
     complaint_window_days: int = Field(90, description="complaints about older events are out of scope")

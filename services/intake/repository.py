@@ -385,7 +385,7 @@ class ComplaintRepository:
     async def count(self, identity: Identity, f: QueueFilter, *, up_to: int) -> int:
         """How many complaints the filter finds, counting no further than `up_to` (one bounded COUNT over the
         same conditions as the pages: it reads at most `up_to` rows however many match)."""
-        found = (
+        found: Select[Any] = (
             self._queue(identity, f).with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None)
         )
         query = select(func.count()).select_from(found.limit(up_to).subquery())
