@@ -5,7 +5,7 @@
 Three reads, each as its caller makes it, through the gateway to the service that owns it:
 - one complaint, `GET /v1/complaints/{id}`, by the tourist who made it;
 - a queue page, `GET /v1/complaints`, by an official of the province: the first page (with the total the
-  filter finds, one COUNT), and the next (its cursor, no total);
+  filter finds, one COUNT bounded by INTAKE_QUEUE_TOTAL_CAP), and the next (its cursor, no total);
 - a code scan, `GET /v1/codes/{code}`, anonymous, without If-None-Match (what the CDN asks on a miss).
 
 The gateway, intake and credit run as deployed (one uvicorn process each, background workers on) on schemas
@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 
 import httpx
 import jwt
-from services.gateway.channels.base import ProviderIdentity
 from sqlalchemy import make_url, text
 
 from bench import reports
@@ -39,6 +38,7 @@ from bench.submission import JWT, env_for, per, start, stop, taken
 from services.credit.config import CreditSettings
 from services.gateway.auth import Authenticator, create_staff
 from services.gateway.config import GatewaySettings
+from services.gateway.logins.base import ProviderIdentity
 from services.intake.config import IntakeSettings
 from shared.clock import system_clock
 from shared.contracts.identity import Role

@@ -93,6 +93,15 @@ class IntakeSettings(ServiceSettings):
         ge=1,
         description=("total size of the evidence a tourist's or merchant's account may upload in any 24 hours"),
     )
+    queue_total_cap: int = Field(
+        10_000,
+        ge=1,
+        description=(
+            "the queue's first page counts the complaints its filter finds up to this many, no further: past it the "
+            "page says `total` = this cap and `total_is_lower_bound` = true (the count reads one row more than this "
+            "at most, however many match)"
+        ),
+    )
     complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
     duplicate_window_hours: int = Field(
         24,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -382,9 +382,13 @@ class ComplaintRepository:
         query = order.page(self._queue(identity, f), cursor, limit)
         return list((await self.session.scalars(query)).all())
 
-    async def count(self, identity: Identity, f: QueueFilter) -> int:
-        """How many complaints the filter finds (one COUNT, the same conditions as the pages)."""
-        query = self._queue(identity, f).with_only_columns(func.count()).order_by(None)
+    async def count(self, identity: Identity, f: QueueFilter, *, up_to: int) -> int:
+        """How many complaints the filter finds, counting no further than `up_to` (one bounded COUNT over the
+        same conditions as the pages: it reads at most `up_to` rows however many match)."""
+        found: Select[Any] = (
+            self._queue(identity, f).with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None)
+        )
+        query = select(func.count()).select_from(found.limit(up_to).subquery())
         return int(await self.session.scalar(query) or 0)
 
     async def open_counts(self, identity: Identity) -> dict[tuple[str, bool], int]:

@@ -513,6 +513,7 @@ async def submit_complaint(
 
 @router.get("/complaints", responses=problem_responses(InvalidCursor))
 async def list_complaints(
+    request: Request,
     caller: Caller,
     session: Session,
     state: Annotated[list[ComplaintState] | None, Query()] = None,
@@ -575,7 +576,13 @@ async def list_complaints(
     if case_number is not None:
         wanted_number = normalise_case_number(case_number)
         if wanted_number is None:
-            return ComplaintPage(items=[], next_cursor=None, total=0 if cursor is None else None)
+            first = cursor is None
+            return ComplaintPage(
+                items=[],
+                next_cursor=None,
+                total=0 if first else None,
+                total_is_lower_bound=False if first else None,
+            )
     keyset = COMPLAINT_ORDERS[order or ("newest" if caller.role == Role.consumer else "urgency")]
     repo = ComplaintRepository(session)
     found = QueueFilter(
@@ -597,10 +604,16 @@ async def list_complaints(
     counts = await repo.evidence_counts([c.id for c in page])
     possible_links = await _possible_links(session, [c.id for c in page], caller)
     tracks = await _side_tracks(session, [c.id for c in page], caller)
+    total, lower_bound = None, None
+    if cursor is None:  # counted up to the cap, one row more to tell whether there are more
+        cap = request.app.state.settings.queue_total_cap
+        counted = await repo.count(caller, found, up_to=cap + 1)
+        total, lower_bound = min(counted, cap), counted > cap
     return ComplaintPage(
         items=[to_out(c, caller, counts.get(c.id, 0), possible_links, tracks) for c in page],
         next_cursor=keyset.next_cursor(rows, limit),
-        total=await repo.count(caller, found) if cursor is None else None,
+        total=total,
+        total_is_lower_bound=lower_bound,
     )
 
 

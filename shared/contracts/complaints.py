@@ -482,7 +482,14 @@ class ComplaintPage(BaseModel):
                     "items": [],
                     "next_cursor": "WyJ1cmdlbmN5IixbMCwiMjAyNi0xMS0yMFQwMjozMzowMCswMDowMCIsImNtcF8wMSJdXQ",
                     "total": 137,
-                }
+                    "total_is_lower_bound": False,
+                },
+                {
+                    "items": [],
+                    "next_cursor": "WyJ1cmdlbmN5IixbMCwiMjAyNi0xMS0yMFQwMjozMzowMCswMDowMCIsImNtcF8wMSJdXQ",
+                    "total": 10000,
+                    "total_is_lower_bound": True,
+                },
             ]
         }
     )
@@ -497,8 +504,19 @@ class ComplaintPage(BaseModel):
     )
     total: int | None = Field(
         None,
+        examples=[137, 10000],
         description=(
-            "how many complaints the filter finds, counted on the first page (no cursor); null on later pages"
+            "how many complaints the filter finds, counted on the first page (no cursor) up to the service's cap "
+            "(INTAKE_QUEUE_TOTAL_CAP, 10000 by default): past it, the cap, with `total_is_lower_bound` true; null on "
+            "later pages"
+        ),
+    )
+    total_is_lower_bound: bool | None = Field(
+        None,
+        examples=[False, True],
+        description=(
+            "true: the filter finds more complaints than `total` (counting stopped at the cap; show it as "
+            '"10000+"); false: `total` is exact; null on later pages'
         ),
     )
 

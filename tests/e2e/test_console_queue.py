@@ -237,6 +237,21 @@ def test_the_queue_shows_every_case_late_ones_first_by_lateness_with_totals_and_
     shot(page, "2-queue-phone")
 
 
+def test_past_the_cap_the_total_reads_as_a_lower_bound(system: System, queue: Queue, page: Any) -> None:
+    intake = system.settings["intake"]  # the running intake's own settings: its cap, lowered for this test
+    intake.queue_total_cap = 50
+    try:
+        sign_in(page, system, "sanya")
+        expect(page.locator("#queue-total")).to_have_text("共 50+ 件")
+        expect(page.locator("#queue-shown")).to_have_text("已显示 50 / 50+ 件")
+        page.get_by_role("button", name="加载更多").click()  # every case is still a click away
+        expect(page.locator("#queue tbody tr")).to_have_count(len(queue.all))
+        page.locator("#overdue-counter").click()  # under the cap: exact again
+        expect(page.locator("#queue-total")).to_have_text("共 3 件")
+    finally:
+        intake.queue_total_cap = 10_000
+
+
 def test_search_and_filters_narrow_the_queue(system: System, queue: Queue, page: Any) -> None:
     sign_in(page, system, "sanya")
     filters = page.locator("#queue-filters")

@@ -3,11 +3,12 @@ complainant's contact in full for the official handling the case, each reveal re
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, merchant_staff, official
 from tests.factories import HOTEL, act, merchant_id, settle_merchant, submit, timeline_kinds
-from tests.support import Stack
+from tests.support import Databases, Stack, running_stack
 
 SANYA_OFFICIAL = official(SANYA)
 PROVINCE = official("460000", subject="usr_PROVINCE")
@@ -42,7 +43,7 @@ async def test_late_complaints_come_first_by_lateness_and_every_page_is_reachabl
     fresh = [(await submit(stack, consumer(f"usr_NEW{n}")))["id"] for n in range(52)]
 
     first = await listing(stack, SANYA_OFFICIAL, limit=50)
-    assert first["total"] == 55 and len(first["items"]) == 50
+    assert first["total"] == 55 and first["total_is_lower_bound"] is False and len(first["items"]) == 50
     assert [c["id"] for c in first["items"][:3]] == late  # the longest late first
     assert all(c["deadlines"]["late_since"] is None for c in first["items"][3:])
     everything = await every_page(stack, SANYA_OFFICIAL, limit=20)
@@ -55,6 +56,27 @@ async def test_late_complaints_come_first_by_lateness_and_every_page_is_reachabl
     assert counts["overdue_by_state"] == {"escalated": 3}
     overdue = await listing(stack, STAFF, overdue="true")
     assert overdue["total"] == 3 and [c["id"] for c in overdue["items"]] == late
+
+
+async def test_the_total_is_counted_up_to_the_cap_and_says_when_there_are_more(
+    databases: Databases, tmp_path: Path
+) -> None:
+    async with running_stack(databases, tmp_path, overrides={"intake": {"queue_total_cap": 3}}) as stack:
+        await settle_merchant(stack)
+        for n in range(3):
+            await submit(stack, consumer(f"usr_CAP{n}"))
+        exact = await listing(stack, SANYA_OFFICIAL, limit=2)
+        assert exact["total"] == 3 and exact["total_is_lower_bound"] is False  # as many as the cap: exact
+        assert len(await every_page(stack, SANYA_OFFICIAL, limit=2)) == 3
+
+        await submit(stack, consumer("usr_CAP3"))
+        capped = await listing(stack, SANYA_OFFICIAL, limit=2)
+        assert capped["total"] == 3 and capped["total_is_lower_bound"] is True  # "3+": counting stopped there
+        later = await listing(stack, SANYA_OFFICIAL, limit=2, cursor=capped["next_cursor"])
+        assert later["total"] is None and later["total_is_lower_bound"] is None
+        assert len(await every_page(stack, SANYA_OFFICIAL, limit=2)) == 4  # every complaint is still reachable
+        narrowed = await listing(stack, SANYA_OFFICIAL, overdue="true")
+        assert narrowed["total"] == 0 and narrowed["total_is_lower_bound"] is False  # the same filter counted
 
 
 async def test_a_late_complaint_says_which_deadline_it_missed_and_since_when(stack: Stack) -> None:

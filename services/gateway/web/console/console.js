@@ -260,7 +260,11 @@ async function queueView(root, params) {
     }
     location.hash = `#/queue?${q}`;
   });
-  const total = page.total ?? page.items.length;
+  // Past the service's cap the total is a lower bound: "10000+" (English groups its digits: "10,000+").
+  const counted = page.total ?? page.items.length;
+  const total = page.total_is_lower_bound
+    ? t("queue.at_least").replace("{n}", lang === "zh" ? String(counted) : counted.toLocaleString("en-GB"))
+    : counted;
   const body = h("tbody", {}, page.items.map(queueRow));
   const shown = h("span", { id: "queue-shown" });
   const more = h("button", { type: "button", class: "secondary", id: "queue-more" }, t("queue.more"));
