@@ -19,14 +19,13 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl
 
 import httpx
-from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
-from alipay.utils import AliPayConfig
 from fastapi.responses import PlainTextResponse, Response
 
 from services.compensation.config import CompensationSettings
 from services.compensation.errors import NotificationRejected, ProviderError, ProviderTimeout
 from services.compensation.providers.base import THREADS, BillLine, TransferNotification, TransferResult
+from shared.alipay import alipay_client
 from shared.contracts.common import fen_from_yuan, yuan
 
 log = logging.getLogger("compensation.providers")
@@ -91,16 +90,13 @@ class AlipayTransfers:
         self.appid = appid
         self.notify_url = notify_url
         self.timeout = timeout
-        self.client = AliPay(
+        self.client = alipay_client(
             appid=appid,
-            app_notify_url=None,
-            app_private_key_string=app_private_key_pem,
-            alipay_public_key_string=alipay_public_key_pem,
-            sign_type="RSA2",
-            config=AliPayConfig(timeout=timeout),
+            gateway_url=gateway_url,
+            app_private_key_pem=app_private_key_pem,
+            alipay_public_key_pem=alipay_public_key_pem,
+            timeout=timeout,
         )
-        self.client._gateway = gateway_url  # the SDK has no base-URL argument
-        # app_notify_url is not used: the SDK adds it only to alipay.trade.* methods, so each call passes notify_url.
         # The SDK blocks for a whole round trip per call: give it threads of its own, not the loop's few.
         self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="alipay")
 

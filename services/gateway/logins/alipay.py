@@ -13,9 +13,7 @@ import logging
 from http.client import HTTPException
 from typing import Any
 
-from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
-from alipay.utils import AliPayConfig
 
 from services.gateway.errors import (
     LoginCodeInvalid,
@@ -24,6 +22,7 @@ from services.gateway.errors import (
     ProviderUnavailable,
 )
 from services.gateway.logins.base import MessageRefused, ProviderIdentity
+from shared.alipay import alipay_client
 
 log = logging.getLogger("gateway.logins.alipay")
 
@@ -72,15 +71,13 @@ class AlipayMiniProgramLogin:
     def __init__(
         self, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str, timeout: float = 5.0
     ) -> None:
-        self.client = AliPay(
+        self.client = alipay_client(
             appid=appid,
-            app_notify_url=None,
-            app_private_key_string=app_private_key_pem,
-            alipay_public_key_string=alipay_public_key_pem,
-            sign_type="RSA2",
-            config=AliPayConfig(timeout=timeout),
+            gateway_url=gateway_url,
+            app_private_key_pem=app_private_key_pem,
+            alipay_public_key_pem=alipay_public_key_pem,
+            timeout=timeout,
         )
-        self.client._gateway = gateway_url  # the SDK has no base-URL argument
 
     async def _server_api(self, method: str, **kwargs: Any) -> dict[str, Any]:
         # The SDK is blocking (urllib): keep it off the event loop.
