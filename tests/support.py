@@ -118,6 +118,17 @@ async def wipe(engine: Any, metadata: MetaData) -> None:
             await conn.execute(delete(table))
 
 
+PROVIDER_KEY_FILES = {
+    "gateway": ("alipay_app_private_key_file", "alipay_public_key_file"),
+    "compensation": (
+        "wechatpay_private_key_file",
+        "wechatpay_public_key_file",
+        "alipay_app_private_key_file",
+        "alipay_public_key_file",
+    ),
+}
+
+
 def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "", **overrides: Any) -> Any:
     fields: dict[str, Any] = {
         **databases.settings_fields(service, tag),
@@ -129,6 +140,11 @@ def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "
         fields["evidence_dir"] = tmp / "evidence"
     if service == "gateway":
         fields["jwt_secret"] = JWT_SECRET
+    # Provider keys only where a test gives them: never the ones `make run` leaves under var/keys, which
+    # would switch on providers a test did not set up (and make the suite's answers depend on the checkout).
+    unset = tmp / "no-provider-keys"
+    for name in PROVIDER_KEY_FILES.get(service, ()):
+        fields[name] = unset / f"{name}.pem"
     fields.update(overrides)
     return SETTINGS_CLASSES[service](**fields)
 
