@@ -135,6 +135,9 @@ def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "
         "internal_secret": INTERNAL_SECRET,
         "run_background_workers": False,
         "environment": "development",
+        # Services, workers and a browser share one process and two cores in the tests: a call between services
+        # may wait longer than a deployment's 5 s without anything being wrong (a test of the timeout sets its own).
+        "http_timeout_seconds": 15.0,
     }
     if service == "intake":
         fields["evidence_dir"] = tmp / "evidence"

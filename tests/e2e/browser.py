@@ -37,6 +37,8 @@ def playwright_or_skip() -> Any:
 def chromium(sync_api: Any) -> Iterator[Any]:
     """A headless Chromium. Playwright's sync API holds this thread's event loop while it runs, so a module's
     browser starts after its system (whose setup runs coroutines) and stops before the system's teardown."""
+    # The whole system and the browser share two cores here: an assertion waits as long as an action may.
+    sync_api.expect.set_options(timeout=15_000)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
         yield browser
