@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, insert, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, insert, literal_column, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +114,56 @@ def may_read(identity: Identity, complaint: Complaint) -> bool:
 def _overdue() -> ColumnElement[bool]:
     """Open and past a deadline (the queue's first rank: a range of its index)."""
     return Complaint.queue_rank == QUEUE_LATE
+
+
+# Pending extensions and open supervision notices decide the actions of these only; possible links are the
+# officials' (and admins') business.
+LINKS_SEEN_BY = frozenset({Role.official, Role.admin})
+TRACKS_SEEN_BY = frozenset({*LINKS_SEEN_BY, Role.merchant_staff})
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What beyond its row decides how a complaint is shown and what may be done with it now."""
+
+    evidence_count: int = 0  # evidence files held (removed ones not counted)
+    pending_extension_by: str | None = None  # who asked for the extension waiting for a decision, if one does
+    open_notice: bool = False  # a supervision notice waits for the city's reply
+    has_possible_links: bool = False  # flagged as possibly the same matter as another complaint (any decision)
+
+
+def _facts_columns(viewer: Identity) -> tuple[Any, ...]:
+    """`Facts` as correlated subqueries of a complaints query, in its field order: each an index lookup per
+    complaint returned, so a page and its facts are one statement (they were four, each with the page's ids).
+    Only what decides the viewer's answer is looked up: a tourist's is the evidence count."""
+    evidence = (
+        select(func.count())
+        .where(Evidence.complaint_id == Complaint.id, Evidence.removed_at.is_(None))
+        .correlate(Complaint)
+        .scalar_subquery()
+    )
+    if viewer.role not in TRACKS_SEEN_BY:
+        return evidence, null(), false(), false()
+    pending = (
+        select(ExtensionRequest.requested_by)
+        .where(ExtensionRequest.complaint_id == Complaint.id, ExtensionRequest.state == ExtensionState.requested)
+        .limit(1)
+        .correlate(Complaint)
+        .scalar_subquery()
+    )
+    notice = (
+        exists()
+        .where(SupervisionNotice.complaint_id == Complaint.id, SupervisionNotice.state == SupervisionState.open)
+        .correlate(Complaint)
+    )
+    if viewer.role not in LINKS_SEEN_BY:
+        return evidence, pending, notice, false()
+    links = (
+        exists()
+        .where(or_(PossibleLink.complaint_id == Complaint.id, PossibleLink.other_id == Complaint.id))
+        .correlate(Complaint)
+    )
+    return evidence, pending, notice, links
 
 
 class ComplaintRepository:
@@ -320,32 +370,12 @@ class ComplaintRepository:
         )
         return list((await self.session.scalars(query)).all())
 
-    async def side_tracks(self, complaint_ids: list[str]) -> tuple[dict[str, str], set[str]]:
-        """For each complaint: who asked for its pending extension (if one waits), and whether a supervision
-        notice of it waits for a reply: what decides some of its actions beyond its row."""
+    async def facts(self, complaint_ids: list[str], viewer: Identity) -> dict[str, Facts]:
+        """The facts beyond their rows of complaints read earlier, as `viewer` needs them (one statement)."""
         if not complaint_ids:
-            return {}, set()
-        pending = dict(
-            (
-                await self.session.execute(
-                    select(ExtensionRequest.complaint_id, ExtensionRequest.requested_by).where(
-                        ExtensionRequest.complaint_id.in_(complaint_ids),
-                        ExtensionRequest.state == ExtensionState.requested,
-                    )
-                )
-            ).all()
-        )
-        notices = set(
-            (
-                await self.session.scalars(
-                    select(SupervisionNotice.complaint_id).where(
-                        SupervisionNotice.complaint_id.in_(complaint_ids),
-                        SupervisionNotice.state == SupervisionState.open,
-                    )
-                )
-            ).all()
-        )
-        return pending, notices
+            return {}
+        query = select(Complaint.id, *_facts_columns(viewer)).where(Complaint.id.in_(complaint_ids))
+        return {row[0]: Facts(*row[1:]) for row in (await self.session.execute(query)).all()}
 
     def _queue(self, identity: Identity, f: QueueFilter) -> Select[Complaint]:
         query = select(Complaint).where(visible_to(identity))
@@ -377,10 +407,11 @@ class ComplaintRepository:
 
     async def queue(
         self, identity: Identity, f: QueueFilter, order: Keyset, *, cursor: str | None, limit: int
-    ) -> list[Complaint]:
-        """A page of the caller's queue in `order`, after `cursor`, with one row more when there is more."""
-        query = order.page(self._queue(identity, f), cursor, limit)
-        return list((await self.session.scalars(query)).all())
+    ) -> list[tuple[Complaint, Facts]]:
+        """A page of the caller's queue in `order`, after `cursor`, with one row more when there is more; each
+        complaint with its facts, read in the same statement."""
+        query = order.page(self._queue(identity, f).add_columns(*_facts_columns(identity)), cursor, limit)
+        return [(row[0], Facts(*row[1:])) for row in (await self.session.execute(query)).all()]
 
     async def count(self, identity: Identity, f: QueueFilter, *, up_to: int) -> int:
         """How many complaints the filter finds, counting no further than `up_to` (one bounded COUNT over the

@@ -82,7 +82,13 @@ from services.intake.progress import progress_of
 from services.intake.regions import load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
-from services.intake.repository import COMPLAINT_ORDERS, ComplaintRepository, IdempotencyRepository, QueueFilter
+from services.intake.repository import (
+    COMPLAINT_ORDERS,
+    ComplaintRepository,
+    Facts,
+    IdempotencyRepository,
+    QueueFilter,
+)
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry
 from shared.contracts.compensation import CompensationRequestIn
@@ -178,24 +184,19 @@ STAFF_ONLY_KINDS = frozenset(
     }
 )
 PossibleLinks = dict[str, list[tuple[PossibleLink, str, str, str | None]]]
-SideTracks = tuple[dict[str, str], set[str]]  # pending extensions' requesters, complaints with an open notice
 LINK_ACCOUNT_KEYS = frozenset({"consumer_id", "source_id", "external_id"})
 
 
 def to_out(
-    c: Complaint,
-    viewer: Identity,
-    evidence_count: int = 0,
-    possible_links: PossibleLinks | None = None,
-    tracks: SideTracks | None = None,
+    c: Complaint, viewer: Identity, facts: Facts | None = None, possible_links: PossibleLinks | None = None
 ) -> ComplaintOut:
     """The complaint as `viewer` may see it: the phone number only in full for its owner, possible links
     only for officials; with the actions the viewer may take on it now."""
+    facts = facts or Facts()
     links_of = (possible_links or {}).get(c.id, [])
-    pending, notices = tracks or ({}, set())
     context = Context(
-        pending_extension_by=pending.get(c.id),
-        open_notice=c.id in notices,
+        pending_extension_by=facts.pending_extension_by,
+        open_notice=facts.open_notice,
         suggested_links=any(link.state == PossibleLinkState.suggested for link, *_ in links_of),
     )
     overdue = [
@@ -272,7 +273,7 @@ def to_out(
         amount_refunded_fen=c.amount_refunded_fen,
         satisfaction=c.satisfaction,
         evaluation_comment=c.evaluation_comment,
-        evidence_count=evidence_count,
+        evidence_count=facts.evidence_count,
         compensation_requested_at=c.compensation_requested_at,
         compensation_state=c.compensation_state,
         compensation_paid_fen=c.compensation_paid_fen,
@@ -311,29 +312,17 @@ def _possible_link_out(link: PossibleLink, other_id: str, channel: str, case_num
     )
 
 
-async def _possible_links(session: Session, complaint_ids: list[str], caller: Identity) -> PossibleLinks:
-    """The complaints' possible links, looked up for those who may see them only."""
-    if caller.role not in STAFF:
+async def _possible_links(session: Session, found: list[tuple[Complaint, Facts]], caller: Identity) -> PossibleLinks:
+    """The complaints' possible links, looked up for those who may see them only, and only where there are any."""
+    flagged = [c.id for c, facts in found if facts.has_possible_links]
+    if caller.role not in STAFF or not flagged:
         return {}
-    return await ComplaintRepository(session).possible_links(complaint_ids)
-
-
-async def _side_tracks(session: Session, complaint_ids: list[str], caller: Identity) -> SideTracks:
-    """Pending extensions and open supervision notices: they decide staff's actions only."""
-    if caller.role not in (*STAFF, Role.merchant_staff):
-        return {}, set()
-    return await ComplaintRepository(session).side_tracks(complaint_ids)
+    return await ComplaintRepository(session).possible_links(flagged)
 
 
 async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut:
-    counts = await ComplaintRepository(session).evidence_counts([c.id])
-    return to_out(
-        c,
-        caller,
-        counts.get(c.id, 0),
-        await _possible_links(session, [c.id], caller),
-        await _side_tracks(session, [c.id], caller),
-    )
+    facts = (await ComplaintRepository(session).facts([c.id], caller)).get(c.id, Facts())
+    return to_out(c, caller, facts, await _possible_links(session, [(c, facts)], caller))
 
 
 # --- catalogues -----------------------------------------------------------------------------------
@@ -505,7 +494,9 @@ async def submit_complaint(
                 existing.response, status_code=existing.status_code, headers={"Idempotent-Replay": "true"}
             )
     complaint = await submission.submit(caller, body)
-    out = to_out(complaint, caller, possible_links=await _possible_links(session, [complaint.id], caller))
+    # Just made: no evidence, extension or notice yet; possible links flagged on arrival, for staff to see.
+    maybe_linked = Facts(has_possible_links=True)
+    out = to_out(complaint, caller, maybe_linked, await _possible_links(session, [(complaint, maybe_linked)], caller))
     if record is not None:
         record.status_code, record.response = 201, out.model_dump(mode="json")
     return out
@@ -601,17 +592,15 @@ async def list_complaints(
     )
     rows = await repo.queue(caller, found, keyset, cursor=cursor, limit=limit)
     page = rows[:limit]
-    counts = await repo.evidence_counts([c.id for c in page])
-    possible_links = await _possible_links(session, [c.id for c in page], caller)
-    tracks = await _side_tracks(session, [c.id for c in page], caller)
+    possible_links = await _possible_links(session, page, caller)
     total, lower_bound = None, None
     if cursor is None:  # counted up to the cap, one row more to tell whether there are more
         cap = request.app.state.settings.queue_total_cap
         counted = await repo.count(caller, found, up_to=cap + 1)
         total, lower_bound = min(counted, cap), counted > cap
     return ComplaintPage(
-        items=[to_out(c, caller, counts.get(c.id, 0), possible_links, tracks) for c in page],
-        next_cursor=keyset.next_cursor(rows, limit),
+        items=[to_out(c, caller, facts, possible_links) for c, facts in page],
+        next_cursor=keyset.next_cursor([c for c, _ in rows], limit),
         total=total,
         total_is_lower_bound=lower_bound,
     )
