@@ -203,7 +203,7 @@ class Handling:
         return await self._resolve(
             c,
             actor,
-            outcome=body.outcome,
+            outcome=body.outcome.value,
             at_fault=body.at_fault,
             refunded=body.amount_refunded_fen,
             note=body.note,

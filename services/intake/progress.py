@@ -16,6 +16,7 @@ from shared.contracts.complaints import (
     DeadlineKind,
     ProgressOut,
     ProgressStep,
+    ResolutionOutcome,
 )
 
 S = ComplaintState
@@ -76,7 +77,19 @@ INDUSTRY_WORDS = {
     "shopping": "购物",
     "entertainment": "休闲娱乐",
 }
-OUTCOMES = {"response_accepted": "已按商家答复办结", "imported": "已办结"}
+# What the complainant's page says of the result: an official's outcome, or one the platform recorded.
+OUTCOMES = {
+    ResolutionOutcome.refunded: "商家已退款",
+    ResolutionOutcome.compensated: "商家已赔偿",
+    ResolutionOutcome.mediated: "调解成功",
+    ResolutionOutcome.apologized: "商家已赔礼道歉",
+    ResolutionOutcome.explained: "已向您解释说明",
+    ResolutionOutcome.merchant_not_liable: "经核实商家无责",
+    ResolutionOutcome.unfounded: "经核实投诉不成立",
+    ResolutionOutcome.other: "已办结",
+    "response_accepted": "已按商家答复办结",
+    "imported": "已办结",
+}
 
 
 def phone_matches(given: str, kept: str | None) -> bool:

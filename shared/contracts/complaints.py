@@ -81,6 +81,21 @@ class AtFault(StrEnum):
     undetermined = "undetermined"
 
 
+class ResolutionOutcome(StrEnum):
+    """How an official settled a complaint (办结结果): one of these, so that reports and the channels' centres
+    read the same words. The platform records two more itself: `response_accepted` (the tourist accepted the
+    merchant's response) and `imported` (a channel's case that arrived settled)."""
+
+    refunded = "refunded"  # 已退款
+    compensated = "compensated"  # 已赔偿
+    mediated = "mediated"  # 调解成功
+    apologized = "apologized"  # 赔礼道歉
+    explained = "explained"  # 已解释说明
+    merchant_not_liable = "merchant_not_liable"  # 商户无责
+    unfounded = "unfounded"  # 投诉不成立
+    other = "other"  # 其他 (the note says what)
+
+
 class DeadlineKind(StrEnum):
     accept = "accept"
     dispose = "dispose"
@@ -683,9 +698,7 @@ class WithdrawalIn(_In):
 
 
 class ResolutionIn(_In):
-    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
-        examples=["refunded"]
-    )
+    outcome: ResolutionOutcome = Field(examples=["refunded"])
     at_fault: AtFault
     amount_refunded_fen: Fen = 0
     note: Note | None = None

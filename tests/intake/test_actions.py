@@ -465,6 +465,9 @@ async def test_a_resolution_names_its_outcome_and_fault_and_refunds_no_more_than
     c = await submit(stack, ALICE)  # about 1,280 yuan
     for missing in ({"at_fault": "merchant"}, {"outcome": "refunded"}):
         await act(stack, CITY, c["id"], "resolutions", missing, expect=422)
+    # The outcome is one of the platform's words (reports and the channels' centres read them), not free text.
+    unknown = await act(stack, CITY, c["id"], "resolutions", {"outcome": "退款了", "at_fault": "merchant"}, 422)
+    assert unknown["code"] == "validation_failed" and unknown["errors"][0]["field"] == "body.outcome"
     too_much = await act(
         stack,
         CITY,
@@ -484,7 +487,9 @@ async def test_a_resolution_names_its_outcome_and_fault_and_refunds_no_more_than
         "resolutions",
         {"outcome": "refunded", "at_fault": "merchant", "amount_refunded_fen": 128000},
     )
-    assert resolved["amount_refunded_fen"] == 128000
+    assert (resolved["amount_refunded_fen"], resolved["outcome"]) == (128000, "refunded")
+    progress = await get(stack, ALICE, f"/v1/complaints/{c['id']}/progress")
+    assert progress["outcome_text"] == "商家已退款"
 
 
 # --- who may do what, as the complaint says ---------------------------------------------------------------

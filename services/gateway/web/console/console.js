@@ -297,7 +297,7 @@ async function queueView(root, params) {
 // The forms of the lifecycle actions. Which of them the user may take on a complaint now comes from the service
 // (the complaint's `actions`: their part in it and its state), which checks again when one is taken. Nothing
 // is preselected where a choice carries weight (办结's outcome and fault); the dangerous ones ask first.
-const OUTCOMES = ["refunded", "compensated", "mediated", "apologized", "merchant_not_liable", "unfounded", "other"];
+const OUTCOMES = ["refunded", "compensated", "mediated", "apologized", "explained", "merchant_not_liable", "unfounded", "other"];
 const FAULTS = ["merchant", "consumer", "shared", "none", "undetermined"];
 const NOT_ACCEPTED = ["duplicate", "out_of_scope", "insufficient_information"];
 const EXTENSION_HOURS = [24, 48, 72, 120, 168];
