@@ -8,6 +8,7 @@ each naming the center's order number and the platform's.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.channels import ChannelInfo
@@ -28,6 +29,7 @@ _TYPES = {
     "callback_visit": ("callback_visit", "回访"),
     "not_accepted": ("return", "退回"),
     "transferred": ("transfer", "转办"),
+    "reopened": ("reopen", "重办"),  # a case reported settled is worked again: the centre must not count it closed
 }
 
 
@@ -119,6 +121,8 @@ class Hotline12345:
             message["reason"] = data.get("reason")
         if kind[0] == "transfer":
             message["to_area_code"] = data.get("to_region")
+        if kind[0] == "reopen" and data.get("settle_by"):
+            message["deadline"] = shanghai_text(datetime.fromisoformat(data["settle_by"]))
         return message
 
 

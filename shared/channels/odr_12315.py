@@ -29,6 +29,7 @@ _STATUS = {
     "not_accepted": ("rejected", "不予受理"),
     "transferred": ("transferred", "已转办"),
     "callback_visit": ("callback_visit", "已回访"),
+    "reopened": ("reopened", "重新处理"),  # a case reported settled is worked again
 }
 
 

@@ -6,6 +6,7 @@ that carry their offset, and follows it by status messages keyed by its complain
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.channels import ChannelInfo
@@ -26,6 +27,7 @@ _STATUS = {
     "transferred": "TRANSFERRED",
     "escalated": "MEDIATING",
     "response_rejected": "MEDIATING",
+    "reopened": "REOPENED",  # a case reported concluded is worked again, with a new deadline
 }
 
 
@@ -111,6 +113,8 @@ class Platform12301:
             message["returnReason"] = data.get("reason")
         if status == "TRANSFERRED":
             message["toRegionCode"] = data.get("to_region")
+        if status == "REOPENED" and data.get("settle_by"):
+            message["deadline"] = shanghai_iso(datetime.fromisoformat(data["settle_by"]))
         if update.case_number:  # the platform's case number and the tourist's progress page, to pass on
             message["platformCaseNo"] = update.case_number
         if update.progress_url:
