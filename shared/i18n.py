@@ -456,7 +456,16 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "json_invalid": "不是有效的 JSON",
     "model_attributes_type": "格式不正确",
     "dict_type": "须为对象",
-    # A check of our own (a credit code's check character): its reason, as the check words it.
+    # Checks of our own (shared/contracts/common.py `refused`), by the kind each names.
+    "text_nul": "不能含 NUL 字符",
+    "day_format": "日期须写作 YYYY-MM-DD",
+    "time_range": "须为 2000 年至 2100 年之间的时间",
+    "uscc_type": "统一社会信用代码是 18 位字符",
+    "uscc_format": "统一社会信用代码为 18 位数字或大写字母（不含 I、O、S、V、Z），第 3 至 8 位是 6 位行政区划代码",
+    "uscc_check": "{code} 不是有效的统一社会信用代码：校验位应为 {expected}，而不是 {given}",
+    "real_name_format": "姓名须为文字，中间只可有空格、间隔号（·）、点、连字符或撇号",
+    "payee_name_consent": "须经游客同意才保存收款人姓名：请将 payee_name_consent 设为 true",
+    # Any other check's reason, as it words it (in English).
     "value_error": "内容不正确（{error}）",
     "list_type": "须为列表",
 }

@@ -49,7 +49,7 @@ class Input(BaseModel):
     @classmethod
     def _no_nul(cls, data: object) -> object:
         if _has_nul(data):
-            raise ValueError("text must not contain NUL characters")
+            raise refused("text_nul", "text must not contain NUL characters")
         return data
 
 
@@ -59,13 +59,19 @@ RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$"), Field(example
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$"), Field(examples=["13812341234"])]
 
 
+def refused(kind: str, english: str, **values: Any) -> PydanticCustomError:
+    """A field refused by a check of our own: `kind` names the check (shared/i18n.py words it in Chinese, with
+    the same `values`), `english` is the English message, a template over them."""
+    return PydanticCustomError(kind, english, values)
+
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_day(value: object) -> object:
     # pydantic alone takes a number (or "4.6e-102") as seconds since 1970 and makes a day of it.
     if not isinstance(value, date) and not (isinstance(value, str) and _DAY.fullmatch(value)):
-        raise ValueError("a day is written YYYY-MM-DD")
+        raise refused("day_format", "a day is written YYYY-MM-DD")
     return value
 
 

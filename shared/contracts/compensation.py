@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.contracts.common import Fen, Industry, Input
+from shared.contracts.common import Fen, Industry, Input, refused
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 PositiveFen = Annotated[int, Field(gt=0, le=10_000_000_000, strict=True, examples=[30000])]
@@ -66,7 +66,9 @@ PayoutChannel = Annotated[
 def _real_name(value: str) -> str:
     """A person's name as the payment provider holds it: letters (any script), with the separators names use."""
     if not any(ch.isalpha() for ch in value) or not all(ch.isalpha() or ch in " ·•.-'" for ch in value):
-        raise ValueError("a real name is letters, with spaces, middle dots, dots, hyphens or apostrophes between")
+        raise refused(
+            "real_name_format", "a real name is letters, with spaces, middle dots, dots, hyphens or apostrophes between"
+        )
     return value
 
 
@@ -156,7 +158,10 @@ class CompensationRequestIn(_In):
     @model_validator(mode="after")
     def _consent_with_name(self) -> CompensationRequestIn:
         if self.payee_name is not None and not self.payee_name_consent:
-            raise ValueError("payee_name is kept only with the tourist's consent: set payee_name_consent to true")
+            raise refused(
+                "payee_name_consent",
+                "payee_name is kept only with the tourist's consent: set payee_name_consent to true",
+            )
         return self
 
 

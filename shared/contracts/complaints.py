@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import Channel, Fen, Industry, Input, Phone, RegionCode
+from shared.contracts.common import Channel, Fen, Industry, Input, Phone, RegionCode, refused
 from shared.contracts.merchants import USCC
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -114,7 +114,7 @@ class _In(Input):
 
 def _in_our_times(at: datetime) -> datetime:
     if not 2000 <= at.year <= 2100:
-        raise ValueError("must be a time between the years 2000 and 2100")
+        raise refused("time_range", "must be a time between the years 2000 and 2100")
     return at
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
 
-from shared.contracts.common import Industry, Input, Phone, RegionCode
+from shared.contracts.common import Industry, Input, Phone, RegionCode, refused
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -33,17 +33,21 @@ USCC_PATTERN = rf"^[{USCC_CHARSET}]{{2}}[0-9]{{6}}[{USCC_CHARSET}]{{10}}$"
 def _valid_uscc(value: object) -> str:
     """Trimmed and upper-cased, then the shape and the check character, each with a reason a person can act on."""
     if not isinstance(value, str):
-        raise ValueError("a unified social credit code is a string of 18 characters")
+        raise refused("uscc_type", "a unified social credit code is a string of 18 characters")
     code = value.strip().upper()
     if not re.fullmatch(USCC_PATTERN, code):
-        raise ValueError(
+        raise refused(
+            "uscc_format",
             "a unified social credit code is 18 characters: digits and capital letters except I, O, "
-            "S, V and Z, with the 6-digit division code in places 3 to 8"
+            "S, V and Z, with the 6-digit division code in places 3 to 8",
         )
     if uscc_check_char(code[:17]) != code[17]:
-        raise ValueError(
-            f"{code} is not a valid unified social credit code: its check character should be "
-            f"{uscc_check_char(code[:17])}, not {code[17]}"
+        raise refused(
+            "uscc_check",
+            "{code} is not a valid unified social credit code: its check character should be {expected}, not {given}",
+            code=code,
+            expected=uscc_check_char(code[:17]),
+            given=code[17],
         )
     return code
 

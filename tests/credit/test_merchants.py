@@ -45,7 +45,15 @@ async def test_settling_in_checks_the_code_and_refuses_a_second_merchant_with_it
 
     typo = await credit.post("/v1/merchants", headers=stack.as_(ADMIN), json={**body, "uscc": "91460200MA5T0HTL1X"})
     assert typo.status_code == 422 and typo.json()["code"] == "validation_failed"
-    assert "check character should be W" in typo.text
+    assert typo.json()["errors"] == [
+        {"field": "body.uscc", "message": "91460200MA5T0HTL1X 不是有效的统一社会信用代码：校验位应为 W，而不是 X"}
+    ]
+    in_english = await credit.post(
+        "/v1/merchants",
+        headers={**stack.as_(ADMIN), "Accept-Language": "en"},
+        json={**body, "uscc": "91460200MA5T0HTL1X"},
+    )
+    assert "check character should be W, not X" in in_english.json()["errors"][0]["message"]
     missing = await credit.post(
         "/v1/merchants", headers=stack.as_(ADMIN), json={k: v for k, v in body.items() if k != "uscc"}
     )

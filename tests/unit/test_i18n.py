@@ -75,6 +75,27 @@ def test_every_code_raised_anywhere_has_chinese_and_english_words() -> None:
         assert message.en and not CHINESE.search(message.en), code
 
 
+def test_every_check_of_our_own_is_worded_in_chinese_with_the_same_values() -> None:
+    """A field refused by `refused(kind, english, **values)` reads in Chinese by its kind (never the English
+    reason inside a Chinese sentence), naming no value the check does not give."""
+    from string import Formatter
+
+    from shared.i18n import FIELD_ERRORS_ZH
+
+    kinds: dict[str, set[str]] = {}
+    for path in Path(shared.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "refused" and node.args:
+                kind = node.args[0]
+                assert isinstance(kind, ast.Constant) and isinstance(kind.value, str), path
+                kinds[kind.value] = {k.arg for k in node.keywords if k.arg}
+    assert len(kinds) >= 8
+    for kind, values in kinds.items():
+        assert kind in FIELD_ERRORS_ZH and CHINESE.search(FIELD_ERRORS_ZH[kind]), kind
+        named = {field for _, field, _, _ in Formatter().parse(FIELD_ERRORS_ZH[kind]) if field}
+        assert named <= values, (kind, named - values)
+
+
 class _Amount(BaseModel):
     amount_fen: int = Field(ge=0)
 
