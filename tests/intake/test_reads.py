@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import ADMIN, SANYA, consumer, merchant_staff, official
-from tests.factories import HOTEL, act, photo_png, phone_of, settle_merchant, submit
+from tests.factories import HOTEL, act, phone_of, photo_png, settle_merchant, submit
 from tests.support import Stack
 
 ALICE, MALLORY = consumer("usr_ALICE"), consumer("usr_MALLORY")
