@@ -30,6 +30,7 @@ _TYPES = {
     "not_accepted": ("return", "退回"),
     "transferred": ("transfer", "转办"),
     "reopened": ("reopen", "重办"),  # a case reported settled is worked again: the centre must not count it closed
+    "extension_approved": ("extension", "延期"),  # the settlement deadline moved, as a supervising official approved
 }
 
 
@@ -121,8 +122,9 @@ class Hotline12345:
             message["reason"] = data.get("reason")
         if kind[0] == "transfer":
             message["to_area_code"] = data.get("to_region")
-        if kind[0] == "reopen" and data.get("settle_by"):
-            message["deadline"] = shanghai_text(datetime.fromisoformat(data["settle_by"]))
+        deadline = data.get("settle_by") if kind[0] == "reopen" else data.get("due_after")
+        if kind[0] in ("reopen", "extension") and deadline:
+            message["deadline"] = shanghai_text(datetime.fromisoformat(deadline))
         return message
 
 

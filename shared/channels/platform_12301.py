@@ -28,6 +28,7 @@ _STATUS = {
     "escalated": "MEDIATING",
     "response_rejected": "MEDIATING",
     "reopened": "REOPENED",  # a case reported concluded is worked again, with a new deadline
+    "extension_approved": "EXTENDED",  # its settlement deadline moved
 }
 
 
@@ -113,8 +114,9 @@ class Platform12301:
             message["returnReason"] = data.get("reason")
         if status == "TRANSFERRED":
             message["toRegionCode"] = data.get("to_region")
-        if status == "REOPENED" and data.get("settle_by"):
-            message["deadline"] = shanghai_iso(datetime.fromisoformat(data["settle_by"]))
+        deadline = data.get("settle_by") if status == "REOPENED" else data.get("due_after")
+        if status in ("REOPENED", "EXTENDED") and deadline:
+            message["deadline"] = shanghai_iso(datetime.fromisoformat(deadline))
         if update.case_number:  # the platform's case number and the tourist's progress page, to pass on
             message["platformCaseNo"] = update.case_number
         if update.progress_url:

@@ -156,9 +156,9 @@ def test_what_each_channel_hears_in_its_own_format() -> None:
     assert linked and (linked["platform_case_id"], linked["status"]) == ("cmp_FIRST", "negotiation_failed")
 
 
-def test_a_reopened_case_is_told_to_every_centre_with_its_new_deadline() -> None:
-    """A case each centre was told was settled is worked again (重新办理): each hears it, or it would count the
-    case closed while the platform works it."""
+def test_a_reopened_or_extended_case_is_told_to_every_centre_with_its_new_deadline() -> None:
+    """A case each centre was told was settled is worked again (重新办理), or its settlement deadline moves
+    (延期): each hears it, or it would count the case closed, or late, while the platform works it."""
     hotline, national, odr = ADAPTERS["hotline_12345"], ADAPTERS["platform_12301"], ADAPTERS["platform_12315"]
     reopened = _update("reopened", previous="resolved", settle_by="2026-11-22T07:00:00+00:00")
     heard = hotline.update(reopened) or {}
@@ -167,3 +167,10 @@ def test_a_reopened_case_is_told_to_every_centre_with_its_new_deadline() -> None
     assert (told["status"], told["deadline"]) == ("REOPENED", "2026-11-22T15:00:00+08:00")
     settled_again = odr.update(reopened) or {}
     assert (settled_again["status"], settled_again["status_name"]) == ("reopened", "重新处理")
+    extended = _update("extension_approved", extend_hours=72, due_after="2026-11-25T07:00:00+00:00")
+    heard = hotline.update(extended) or {}
+    assert (heard["type"], heard["type_name"], heard["deadline"]) == ("extension", "延期", "2026-11-25 15:00:00")
+    told = national.update(extended) or {}
+    assert (told["status"], told["deadline"]) == ("EXTENDED", "2026-11-25T15:00:00+08:00")
+    settled_again = odr.update(extended) or {}
+    assert (settled_again["status"], settled_again["deadline"]) == ("extended", "2026-11-25 15:00:00")

@@ -148,6 +148,12 @@ async def test_an_approved_extension_moves_the_settlement_deadline(stack: Stack)
         assert refused["code"] == "action_not_allowed"
     approved = await act(stack, PROVINCE, c["id"], "extension-decisions", {"approve": True, "note": "同意延期3天"})
     assert at(approved["deadlines"]["settle_by"]) == settle_by + timedelta(hours=72)
+    # The channels the case came from hear that its deadline moved (the state did not).
+    [moved] = [
+        e for e in await events_of(stack, "complaint.state_changed") if e["payload"]["action"] == "extension_approved"
+    ]
+    assert (moved["payload"]["state_from"], moved["payload"]["state_to"]) == ("assigned", "assigned")
+    assert at(moved["payload"]["data"]["due_after"]) == settle_by + timedelta(hours=72)
     none_left = await act(stack, PROVINCE, c["id"], "extension-decisions", {"approve": True}, expect=409)
     assert none_left["code"] == "no_pending_extension"
 
