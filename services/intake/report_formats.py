@@ -198,7 +198,7 @@ def report_html(report: ComplaintReport) -> str:
 <title>{escape(title)}</title><style>{PRINT_CSS}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<p class=noprint><button onclick="print()">打印 / Print</button></p>
+<p class=noprint><button onclick="print()">打印</button></p>
 <h2>投诉处理情况</h2>
 <p class=text>{escape(report.text)}</p>
 {f"<p class=text>{escape(report.notices_text)}</p>" if report.notices_text else ""}
@@ -208,6 +208,6 @@ def report_html(report: ComplaintReport) -> str:
 <h2>办结明细</h2>
 {_table(HANDLED_HEADER, _handled(report))}
 <div class=grid>{charts}</div>
-<p>时区：{escape(report.time_zone)}。办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。</p>
+<p>时间均为北京时间（<span translate=no>{escape(report.time_zone)}</span>）。办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。</p>
 </body></html>
 """

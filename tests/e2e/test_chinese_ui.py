@@ -1,8 +1,9 @@
 """Chinese first, everywhere: headless Chromium (Debian's, through Playwright) walks every console screen with
 realistic data — the queue, a complaint with a full timeline (evidence, the merchant's reply, the tourist's
 verdict, mediation, a callback visit, a rating, notifications, a missed deadline), a transferred one, the
-reports, the returns desk, the funds, the merchants, a merchant's own page — and the public pages, at
-desktop (1366x768) and phone (390x844) widths against the real services, and finds no untranslated text:
+reports and their print version, the returns desk, the funds, the merchants, a merchant's own page and its
+code's poster — and the public pages, at desktop (1366x768) and phone (390x844) widths against the real
+services, and finds no untranslated text:
 no visible run of Latin letters but allowed tokens (case numbers, ids, URLs, 'API', 'QR', units, grades) and
 what is marked as a name or a value never translated (`translate="no"`: people's and files' names, ids).
 It also reads problem+json through the gateway: Chinese by default, English with `Accept-Language: en`, the
@@ -332,6 +333,12 @@ def test_every_console_screen_of_an_official_is_in_chinese(system: System, scene
     page.goto(f"{system.url}/console/#/reports?{query}")
     expect(page.locator("#report-text")).to_be_visible()
     assert_chinese(page, "05-reports")
+    # Its print version (the page the print button opens): the report as intake writes it, in the same tab.
+    region, since, until = "460200", scene.day - timedelta(days=6), scene.day
+    page.goto(f"{system.url}/console/print.html?region_code={region}&from={since}&to={until}")
+    expect(page.locator("#report")).not_to_contain_text("正在生成报表")
+    expect(page.locator("#report")).to_contain_text("投诉")
+    assert_chinese(page, "05-reports-print")
     page.goto(f"{system.url}/console/#/returns")
     expect(page.locator("#returns")).to_be_visible()
     assert_chinese(page, "06-returns")
@@ -368,6 +375,10 @@ def test_the_admin_and_the_merchant_see_chinese_too(system: System, scene: Scene
     page.goto(f"{system.url}/console/#/mine")
     expect(page.locator("#grade-value")).to_be_visible()
     assert_chinese(page, "15-merchant-mine")
+    # The code's poster the merchant prints for its counter (the page the poster button opens).
+    page.goto(f"{system.url}/console/poster.html?merchant={HOTEL}")
+    expect(page.locator("#poster-name")).to_have_text("三亚湾海景度假酒店")
+    assert_chinese(page, "15-merchant-poster")
 
 
 def test_the_public_pages_are_in_chinese(system: System, scene: Scene, page: Any) -> None:
