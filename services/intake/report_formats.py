@@ -185,6 +185,9 @@ svg.bars { width: 100%; max-width: 24rem; font-size: 12px; } svg.bars rect { fil
 """
 
 
+HANDLING_TIME_NOTE = "办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。"
+
+
 def report_html(report: ComplaintReport) -> str:
     """A page to print or save as PDF: the two paragraphs as seeds/004 writes them, the summary, each
     handled complaint and the counts with bar charts. Self-contained: nothing fetched (no
@@ -208,6 +211,6 @@ def report_html(report: ComplaintReport) -> str:
 <h2>办结明细</h2>
 {_table(HANDLED_HEADER, _handled(report))}
 <div class=grid>{charts}</div>
-<p>时间均为北京时间（<span translate=no>{escape(report.time_zone)}</span>）。办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。</p>
+<p>时间均为北京时间（<span translate=no>{escape(report.time_zone)}</span>）。{HANDLING_TIME_NOTE}</p>
 </body></html>
 """
