@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation.models import Claim, LedgerEntry, LedgerTransaction, Payout, RecoveryOrder
 from services.compensation.providers.base import PayoutProvider
+from services.compensation.statements import RECOVERED
 from shared.clock import SHANGHAI, Clock, local_day_bounds
 from shared.contracts.compensation import (
     ClaimState,
@@ -21,7 +22,6 @@ from shared.contracts.compensation import (
 )
 from shared.contracts.identity import region_prefix
 
-RECOVERY_KINDS = ("deposit_drawn", "recovery_merchant_transfer", "recovery_private_settlement")
 EPOCH = date(2000, 1, 1)
 
 
@@ -62,7 +62,7 @@ async def figures(
         select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
         .where(
-            LedgerTransaction.kind.in_(RECOVERY_KINDS),
+            LedgerTransaction.kind.in_(RECOVERED),
             LedgerTransaction.region_code.like(prefix),
             LedgerEntry.account_id.like("fund:%"),
             LedgerTransaction.created_at >= start,

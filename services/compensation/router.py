@@ -52,6 +52,7 @@ from services.compensation.statements import (
     fund_statement,
     fund_statement_csv,
     fund_statement_xlsx,
+    fund_totals,
 )
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Day, Industry, Page, RegionCode
@@ -191,13 +192,13 @@ CLAIM_ERRORS = problem_responses(ClaimNotFound, Forbidden, NotYourRegion, Invali
 async def _fund_out(session: Session, service: Compensation, region_code: str) -> FundOut:
     # Looking creates no fund: a region without one draws on its parent's (funds.py).
     fund = await session.get(Fund, region_code)
-    region_figures = await figures(session, service.clock, region_code)
+    paid, recovered = await fund_totals(session, region_code)
     return FundOut(
         region_code=region_code,
         balance_fen=await service.ledger.balance(accounts.fund(region_code)),
         floor_fen=fund.floor_fen if fund is not None else 0,
-        paid_out_fen=region_figures.paid_fen,
-        recovered_fen=region_figures.recovered_fen,
+        paid_out_fen=paid,
+        recovered_fen=recovered,
     )
 
 

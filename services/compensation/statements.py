@@ -9,7 +9,7 @@ to the fen, and the closing of the current month is the account's balance.
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.compensation import ledger as accounts
-from services.compensation.models import LedgerEntry, LedgerTransaction
+from services.compensation.models import Claim, LedgerEntry, LedgerTransaction, Payout
 from shared.clock import SHANGHAI, DateOutOfRange, local_day_bounds
-from shared.contracts.compensation import DepositStatement, FundStatement, StatementLine
+from shared.contracts.compensation import DepositStatement, FundStatement, PayoutState, StatementLine
 from shared.spreadsheet import append_row, csv_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -175,6 +175,18 @@ def _fund_rows(statement: FundStatement) -> list[list[object]]:
         for n, line in enumerate(statement.lines, 1)
     ]
     return summary + lines
+
+
+async def fund_totals(session: AsyncSession, region_code: str) -> tuple[int, int]:
+    """What a fund has paid out (the succeeded payouts of the claims it pays) and had back from merchants, all
+    time: its own, not its sub-regions' (a district with a fund of its own is not counted in its city's)."""
+    paid = await session.scalar(
+        select(func.coalesce(func.sum(Payout.amount_fen), 0))
+        .join(Claim, Claim.id == Payout.claim_id)
+        .where(Claim.fund_region_code == region_code, Payout.state == PayoutState.succeeded)
+    )
+    recovered = await _sum(session, accounts.fund(region_code), datetime.max.replace(tzinfo=UTC), RECOVERED)
+    return int(paid or 0), recovered
 
 
 def fund_statement_csv(statement: FundStatement) -> str:

@@ -79,6 +79,7 @@ async def test_a_district_without_a_fund_pays_from_its_citys_and_the_books_balan
         10_000,
     )
     assert city["closing_fen"] == 10_000_000 - 30_000 + 10_000 == (await fund(stack, SANYA))["balance_fen"]
+    assert ((await fund(stack, SANYA))["paid_out_fen"], (await fund(stack, SANYA))["recovered_fen"]) == (30_000, 10_000)
     assert city["owed_by_merchants_fen"] == 20_000
     province = await statement(stack, HAINAN)
     assert (province["paid_fen"], province["closing_fen"], province["owed_by_merchants_fen"]) == (0, 50_000_000, 0)
@@ -121,5 +122,12 @@ async def test_a_district_with_its_own_fund_uses_it(stack: Stack, providers) -> 
     assert district["closing_fen"] == 1_000_000 - 25_000 == (await fund(stack, HAITANG))["balance_fen"]
     city = await statement(stack, SANYA)
     assert (city["paid_fen"], city["closing_fen"], city["owed_by_merchants_fen"]) == (0, 10_000_000, 0)
+    # Each fund's card counts its own payouts and recoveries, as its statement does: not the district's in the
+    # city's, though the district lies in the city.
+    assert ((await fund(stack, HAITANG))["paid_out_fen"], (await fund(stack, HAITANG))["recovered_fen"]) == (
+        30_000,
+        5_000,
+    )
+    assert ((await fund(stack, SANYA))["paid_out_fen"], (await fund(stack, SANYA))["recovered_fen"]) == (0, 0)
     check = await ledger_check(stack)
     assert check["ok"] and check["total_fen"] == 0 and check["unbalanced_transactions"] == 0
