@@ -14,7 +14,7 @@ from services.intake.transitions import Transitions
 from shared.clock import shanghai_text
 from shared.contracts.compensation import CompensationRequestIn
 from shared.contracts.complaints import AtFault, ComplaintState
-from shared.contracts.events import CompensationRequested, ComplaintStateChanged
+from shared.contracts.events import CompensationRequested
 from shared.contracts.identity import Identity, Role
 from shared.errors import InvalidTransition
 
@@ -108,20 +108,9 @@ class CompensationRequests:
         """The approved compensation waits for the payee's real name (the provider needs it for this amount): the
         timeline says so and the tourist is asked, in the app they complained from, though the state stays."""
         c.compensation_state = "awaiting_payee_name"
-        c.changes = (c.changes or 0) + 1
         data = {"claim_id": claim_id, "amount_fen": amount_fen}
         self.work.record(c, "payee_name_required", COMPENSATION, note=ASK_PAYEE_NAME, data=data, at=at)
-        await self.work.emit(
-            c,
-            ComplaintStateChanged,
-            action="payee_name_required",
-            state_from=c.state,
-            state_to=c.state,
-            note=ASK_PAYEE_NAME,
-            data=data,
-            revision=c.changes,
-            asks_consumer=True,
-        )
+        await self.work.announce(c, "payee_name_required", note=ASK_PAYEE_NAME, data=data, asks_consumer=True)
 
     def payee_name_given(self, c: Complaint, claim_id: str, by: str, at: datetime) -> None:
         """The payee's name was given on the claim (the name itself stays with compensation)."""

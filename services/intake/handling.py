@@ -34,7 +34,7 @@ from shared.contracts.complaints import (
     TransferIn,
     WithdrawalIn,
 )
-from shared.contracts.events import ComplaintEvaluated, ComplaintResolved, ComplaintStateChanged, ComplaintWithdrawn
+from shared.contracts.events import ComplaintEvaluated, ComplaintResolved, ComplaintWithdrawn
 from shared.contracts.identity import Identity, Role
 from shared.errors import InvalidTransition, ValidationFailed
 
@@ -286,17 +286,7 @@ class Handling:
         data = {"reached": body.reached, "satisfied": body.satisfied}
         self.work.record(c, "callback_visit", actor, note=body.note, data=data)
         # No state changes, but the channels the case came from want the visit's outcome (12345 回访).
-        c.changes = (c.changes or 0) + 1
-        await self.work.emit(
-            c,
-            ComplaintStateChanged,
-            action="callback_visit",
-            state_from=c.state,
-            state_to=c.state,
-            note=body.note,
-            data=data,
-            revision=c.changes,
-        )
+        await self.work.announce(c, "callback_visit", note=body.note, data=data)
         return c
 
     async def reveal_contact(self, c: Complaint, actor: Identity, purpose: str | None) -> TimelineEntry:

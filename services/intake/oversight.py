@@ -41,7 +41,7 @@ from shared.contracts.complaints import (
     SupervisionState,
     normalise_case_number,
 )
-from shared.contracts.events import ComplaintReopened, ComplaintStateChanged
+from shared.contracts.events import ComplaintReopened
 from shared.contracts.identity import Identity
 from shared.errors import InvalidTransition
 from shared.ids import new_id
@@ -138,17 +138,7 @@ class Oversight:
         schedule(c)
         self.work.record(c, "extension_approved", actor, note=body.note, data=data)
         # No state changes, but the channels the case came from count its deadline (12345 延期).
-        c.changes = (c.changes or 0) + 1
-        await self.work.emit(
-            c,
-            ComplaintStateChanged,
-            action="extension_approved",
-            state_from=c.state,
-            state_to=c.state,
-            note=body.note,
-            data=data,
-            revision=c.changes,
-        )
+        await self.work.announce(c, "extension_approved", note=body.note, data=data)
         return request
 
     async def issue_supervision(self, c: Complaint, actor: Identity, body: SupervisionNoticeIn) -> SupervisionNotice:

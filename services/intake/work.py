@@ -16,7 +16,7 @@ from services.intake.regions import RegionCatalogue
 from services.intake.repository import ComplaintRepository
 from services.intake.storage import EvidenceStorage
 from shared.clock import Clock
-from shared.contracts.events import ComplaintEvent
+from shared.contracts.events import ComplaintEvent, ComplaintStateChanged
 from shared.contracts.identity import Identity, Role
 from shared.outbox import Outbox
 
@@ -106,6 +106,25 @@ class Work:
             await self.outbox.emit_all(self.session, self._held)
         finally:
             self._held = self._held_timeline = None
+
+    async def announce(
+        self, c: Complaint, action: str, *, note: str | None, data: dict[str, Any], asks_consumer: bool = False
+    ) -> None:
+        """A change that moves no state but that those following the complaint hear of: the channels' centres (a
+        callback visit's answers, an approved extension's new deadline) and, when it asks them for something,
+        the tourist."""
+        c.changes = (c.changes or 0) + 1
+        await self.emit(
+            c,
+            ComplaintStateChanged,
+            action=action,
+            state_from=c.state,
+            state_to=c.state,
+            note=note,
+            data=data,
+            revision=c.changes,
+            asks_consumer=asks_consumer,
+        )
 
     async def emit(self, c: Complaint, event_type: type[ComplaintEvent], **fields: Any) -> None:
         """An event about the complaint to the outbox, held for the one INSERT at the end of a busy step."""
