@@ -118,17 +118,6 @@ async def wipe(engine: Any, metadata: MetaData) -> None:
             await conn.execute(delete(table))
 
 
-PROVIDER_KEY_FILES = {
-    "gateway": ("alipay_app_private_key_file", "alipay_public_key_file"),
-    "compensation": (
-        "wechatpay_private_key_file",
-        "wechatpay_public_key_file",
-        "alipay_app_private_key_file",
-        "alipay_public_key_file",
-    ),
-}
-
-
 def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "", **overrides: Any) -> Any:
     fields: dict[str, Any] = {
         **databases.settings_fields(service, tag),
@@ -146,8 +135,9 @@ def service_settings(service: str, databases: Databases, tmp: Path, tag: str = "
     # Provider keys only where a test gives them: never the ones `make run` leaves under var/keys, which
     # would switch on providers a test did not set up (and make the suite's answers depend on the checkout).
     unset = tmp / "no-provider-keys"
-    for name in PROVIDER_KEY_FILES.get(service, ()):
-        fields[name] = unset / f"{name}.pem"
+    for name in SETTINGS_CLASSES[service].model_fields:
+        if name.endswith("_key_file"):
+            fields[name] = unset / f"{name}.pem"
     fields.update(overrides)
     return SETTINGS_CLASSES[service](**fields)
 

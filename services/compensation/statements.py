@@ -9,7 +9,7 @@ to the fen, and the closing of the current month is the account's balance.
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -55,12 +55,17 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return local_day_bounds(first, last)
 
 
-async def _sum(session: AsyncSession, account_id: str, before: datetime, kinds: tuple[str, ...] | None = None) -> int:
+async def _sum(
+    session: AsyncSession, account_id: str, before: datetime | None, kinds: tuple[str, ...] | None = None
+) -> int:
+    """What moved on the account before `before` (all time: None), of these kinds of transaction (any: None)."""
     query = (
         select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(LedgerEntry.account_id == account_id, LedgerTransaction.created_at < before)
+        .where(LedgerEntry.account_id == account_id)
     )
+    if before is not None:
+        query = query.where(LedgerTransaction.created_at < before)
     if kinds is not None:
         query = query.where(LedgerTransaction.kind.in_(kinds))
     return int((await session.execute(query)).scalar_one() or 0)
@@ -185,7 +190,7 @@ async def fund_totals(session: AsyncSession, region_code: str) -> tuple[int, int
         .join(Claim, Claim.id == Payout.claim_id)
         .where(Claim.fund_region_code == region_code, Payout.state == PayoutState.succeeded)
     )
-    recovered = await _sum(session, accounts.fund(region_code), datetime.max.replace(tzinfo=UTC), RECOVERED)
+    recovered = await _sum(session, accounts.fund(region_code), None, RECOVERED)
     return int(paid or 0), recovered
 
 

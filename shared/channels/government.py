@@ -57,6 +57,13 @@ class StatusUpdate:
     case_number: str | None = None  # the platform's case number of the complaint worked
     progress_url: str | None = None  # the tourist's progress page, for the channel to pass on (an SMS)
 
+    @property
+    def new_deadline(self) -> datetime | None:
+        """The settlement deadline this change set, where it set one: a reopened case's, an approved extension's."""
+        raw = {"reopened": "settle_by", "extension_approved": "due_after"}.get(self.action)
+        value = self.data.get(raw) if raw else None
+        return datetime.fromisoformat(value) if value else None
+
 
 class GovernmentChannel(Protocol):
     info: ChannelInfo  # the channel's name, labels, and that it is governmental

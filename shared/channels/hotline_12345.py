@@ -8,7 +8,6 @@ each naming the center's order number and the platform's.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shared.channels import ChannelInfo
@@ -122,9 +121,8 @@ class Hotline12345:
             message["reason"] = data.get("reason")
         if kind[0] == "transfer":
             message["to_area_code"] = data.get("to_region")
-        deadline = data.get("settle_by") if kind[0] == "reopen" else data.get("due_after")
-        if kind[0] in ("reopen", "extension") and deadline:
-            message["deadline"] = shanghai_text(datetime.fromisoformat(deadline))
+        if update.new_deadline:
+            message["deadline"] = shanghai_text(update.new_deadline)
         return message
 
 

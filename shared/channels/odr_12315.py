@@ -8,7 +8,6 @@ settle, officials mediate. 12315 hears each step as an ODR status.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shared.channels import ChannelInfo
@@ -110,8 +109,8 @@ class Odr12315:
             message["settled_amount"] = yuan(data.get("amount_refunded_fen") or 0)
         if status[0] == "callback_visit":
             message.update(reached=data.get("reached"), satisfied=data.get("satisfied"))
-        if status[0] == "extended" and data.get("due_after"):
-            message["deadline"] = shanghai_text(datetime.fromisoformat(data["due_after"]))
+        if status[0] == "extended" and update.new_deadline:
+            message["deadline"] = shanghai_text(update.new_deadline)
         if status[0] == "negotiating":
             message["enterprise"] = data.get("assignee_name")
         if update.case_number:  # the platform's case number and the tourist's progress page, to pass on

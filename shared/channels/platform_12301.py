@@ -6,7 +6,6 @@ that carry their offset, and follows it by status messages keyed by its complain
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shared.channels import ChannelInfo
@@ -114,9 +113,8 @@ class Platform12301:
             message["returnReason"] = data.get("reason")
         if status == "TRANSFERRED":
             message["toRegionCode"] = data.get("to_region")
-        deadline = data.get("settle_by") if status == "REOPENED" else data.get("due_after")
-        if status in ("REOPENED", "EXTENDED") and deadline:
-            message["deadline"] = shanghai_iso(datetime.fromisoformat(deadline))
+        if update.new_deadline:
+            message["deadline"] = shanghai_iso(update.new_deadline)
         if update.case_number:  # the platform's case number and the tourist's progress page, to pass on
             message["platformCaseNo"] = update.case_number
         if update.progress_url:
