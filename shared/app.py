@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import channels
 from shared.background import BackgroundJob, periodic
 from shared.clock import Clock, system_clock
 from shared.db import create_engine, create_sessionmaker, ping
@@ -355,6 +356,8 @@ def create_service_app(
     `body_limits`: other limits than `settings.max_request_bytes` under path prefixes. `retention`: what the
     service prunes, besides its delivered outbox rows and its inbox (shared/retention.py)."""
     clock = clock or system_clock
+    for module in settings.channel_module_names():
+        channels.load(module)  # the platform's own channels outside shared/channels: a wrong name stops the start
     pruned = [*event_retention(outbox, inbox), *retention]
     background = [*background, retention_job(pruned)]
     tracing = Tracing(name, settings, span_exporter)

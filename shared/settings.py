@@ -86,6 +86,13 @@ class ServiceSettings(BaseSettings):
             "them all, then empty it"
         ),
     )
+    channel_modules: str = Field(
+        "",
+        description=(
+            "complaint channels this platform adds outside shared/channels: their modules' dotted paths, comma-"
+            "separated; the same on every service, so that each knows the channels they declare (empty: none)"
+        ),
+    )
     gateway_url: str = Field("http://127.0.0.1:8000", description="where the gateway answers")
     intake_url: str = Field("http://127.0.0.1:8001", description="where intake answers")
     compensation_url: str = Field("http://127.0.0.1:8002", description="where compensation answers")
@@ -147,6 +154,10 @@ class ServiceSettings(BaseSettings):
     def is_production(self) -> bool:
         """Anything but development: deployed somewhere real, where no placeholder or fake may stand."""
         return self.environment != "development"
+
+    def channel_module_names(self) -> list[str]:
+        """The dotted paths in channel_modules."""
+        return [name for name in (n.strip() for n in self.channel_modules.split(",")) if name]
 
     def service_urls(self) -> dict[str, str]:
         return {

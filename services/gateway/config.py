@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import PLACEHOLDER_SECRET, ServiceSettings, on_loopback_among
@@ -79,8 +79,8 @@ class GatewaySettings(ServiceSettings):
     government_channels: str = Field(
         "hotline_12345,platform_12301,odr_12315",
         description=(
-            "the government channels served at /callbacks/{channel}: channel modules under shared/channels "
-            "(or dotted module paths), comma-separated (empty: none)"
+            "the government channels served at /callbacks/{channel}: channel modules under shared/channels, or "
+            "dotted paths listed in channel_modules, comma-separated (empty: none)"
         ),
     )
     payout_callbacks: str = Field(
@@ -253,6 +253,18 @@ class GatewaySettings(ServiceSettings):
             "doubles from 5 s to 1 h)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _served_channels_known_everywhere(self) -> GatewaySettings:
+        """A channel module outside shared/channels is served only if the platform knows it: intake, which takes
+        its cases, knows only the modules in its own channel_modules, so the gateway's must list it too."""
+        for name in (n.strip() for n in self.government_channels.split(",")):
+            if "." in name and name not in self.channel_module_names():
+                raise ValueError(
+                    f"GATEWAY_GOVERNMENT_CHANNELS names {name}, which is not in GATEWAY_CHANNEL_MODULES: list it "
+                    "there, and in every service's *_CHANNEL_MODULES"
+                )
+        return self
 
     @property
     def partner_secret_key_list(self) -> list[str]:

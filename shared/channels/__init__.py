@@ -7,8 +7,9 @@ declarations: the names the API accepts (`shared.contracts.common.Channel`), whi
 governmental, the labels in both languages (reports, the console at `/console/channels.json`).
 
 Every module in this package is known to every service on first use. A module elsewhere (a test's
-example channel) is known once it is loaded by name (`load`, as the gateway does for
-`GATEWAY_GOVERNMENT_CHANNELS`), in that process.
+example channel) is known once it is loaded by name (`load`), in that process: every service loads the
+modules its `*_CHANNEL_MODULES` names when its app is made, so the platform lists such a module there on
+each service, and the gateway serves it only then.
 
 Not to be confused with the mini-program logins (`services/gateway/logins/`) or payout channels
 (`shared.contracts.compensation.PayoutChannel`).

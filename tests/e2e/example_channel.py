@@ -1,8 +1,9 @@
 """A government channel that exists only for its test (test_example_channel.py): a provincial tourism
 hotline that pushes tickets in its own shape and hears back when a case is accepted and closed.
 
-It is what adding a government channel takes: this module (its `INFO` and `ADAPTER`) and its name in
-`GATEWAY_GOVERNMENT_CHANNELS` (here the dotted path `tests.e2e.example_channel`)."""
+It is what adding a government channel takes: this module (its `INFO` and `ADAPTER`), its dotted path
+(`tests.e2e.example_channel`) in every service's `*_CHANNEL_MODULES`, and that path in
+`GATEWAY_GOVERNMENT_CHANNELS`. A module under shared/channels needs neither list but the last."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 labels, that it is governmental, its work-order adapter) and this file (its setting and its test). Those
 are the two files the example touched; no service, contract, console or CLI file names the channel.
 
-The gateway loads it through `GATEWAY_GOVERNMENT_CHANNELS` (set below, by its dotted path), its center
+Every service knows it through its `*_CHANNEL_MODULES` and the gateway serves it through
+`GATEWAY_GOVERNMENT_CHANNELS` (both set below, by its dotted path; that each service knows it from its own
+setting, in a process of its own, is `tests/unit/test_channels.py`'s to show); its center
 registers as a partner of the channel and pushes a signed ticket in its own shape; the case is worked
 like any other, the center hears of it in its own shape, and what the channel is (its label, that only
 its center submits as it) comes from the module wherever it is used: intake's named source, the partner
@@ -22,13 +24,16 @@ from tests.e2e.test_government_channels import Center, beijing, center, login
 from tests.factories import complaint_body
 from tests.support import eventually
 
-CHANNELS = "hotline_12345,platform_12301,odr_12315,tests.e2e.example_channel"
+MODULE = "tests.e2e.example_channel"
+CHANNELS = f"hotline_12345,platform_12301,odr_12315,{MODULE}"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def gateway_serves_the_example() -> Iterator[None]:
-    """The setting, read when this module's `system` starts (autouse: before it)."""
+def the_platform_has_the_example() -> Iterator[None]:
+    """The settings, read when this module's `system` starts (autouse: before it)."""
     with pytest.MonkeyPatch.context() as env:
+        for service in ("GATEWAY", "INTAKE", "COMPENSATION", "CREDIT"):
+            env.setenv(f"{service}_CHANNEL_MODULES", MODULE)
         env.setenv("GATEWAY_GOVERNMENT_CHANNELS", CHANNELS)
         yield
 
