@@ -68,12 +68,14 @@ class Tracing:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
         from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+        from shared.tracing_sampler import InsideWork
+
         settings = self.settings
         provider = TracerProvider(
             resource=Resource.create(
                 {"service.name": self.service, "deployment.environment.name": settings.environment}
             ),
-            sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+            sampler=ParentBased(InsideWork(TraceIdRatioBased(settings.trace_sample_ratio))),
             shutdown_on_exit=False,  # the lifespan shuts it down
         )
         if self.exporter is not None:
@@ -90,22 +92,18 @@ class Tracing:
 
     def instrument(self, engine: AsyncEngine) -> None:
         """A client span per SQL statement the engine runs, inside the span current there (a request's, a job
-        pass's); a statement outside any span (an idle poll) makes none. The statement's text is recorded,
-        never its parameters."""
+        pass's); a statement outside any span (an idle poll) is not recorded (the sampler's `InsideWork`). The
+        statement's text is recorded, never its parameters.
+
+        The instrumentation's own `SQLAlchemyInstrumentor` instruments once per process, and several apps share
+        one in the tests, so each engine gets the tracer that instrumentor builds, `EngineTracer`, itself."""
         if self.tracer is None:
             return
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
         from opentelemetry.metrics import NoOpMeterProvider
 
-        class InsideSpans(EngineTracer):
-            def _before_cur_exec(self, conn: Any, cursor: Any, statement: Any, params: Any, *rest: Any) -> Any:
-                if not trace.get_current_span().is_recording():
-                    return statement, params
-                # EngineTracer is not annotated: its hooks are untyped calls.
-                return super()._before_cur_exec(conn, cursor, statement, params, *rest)  # type: ignore[no-untyped-call]
-
         usage = NoOpMeterProvider().get_meter("assured-tour").create_up_down_counter("db.client.connections.usage")
-        InsideSpans(self.tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+        EngineTracer(self.tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]  # not annotated
 
     def shutdown(self) -> None:
         """Flush what is pending and stop; the next lifespan starts a new provider."""
