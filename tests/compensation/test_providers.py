@@ -490,6 +490,29 @@ async def test_alipay_error500_is_a_provider_error(alipay, alipay_fake) -> None:
     assert (await adapter.query(no)).state == "not_found"
 
 
+async def test_alipay_busy_is_an_unknown_outcome_not_a_refusal(alipay, alipay_fake) -> None:
+    """Alipay's 20000 (service unavailable) as error_response: whether the transfer happened is unknown, so the
+    worker must query before any retry (ProviderTimeout), never count it refused (ProviderError)."""
+    handlers = alipay_fake[0].state.handlers
+    transfer = handlers["alipay.fund.trans.uni.transfer"]
+    busy = {
+        "code": "20000",
+        "msg": "Service Currently Unavailable",
+        "sub_code": "isp.unknow-error",
+        "sub_msg": "系统繁忙",
+    }
+    handlers["alipay.fund.trans.uni.transfer"] = lambda params, biz, base: (busy, True)
+    try:
+        with pytest.raises(ProviderTimeout, match="Alipay could not say"):
+            await alipay().transfer(out_no=out_no(), payee=ALIPAY_USER, amount_fen=100, remark="赔付")
+        refused = {**busy, "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
+        handlers["alipay.fund.trans.uni.transfer"] = lambda params, biz, base: (refused, True)
+        with pytest.raises(ProviderError, match="Alipay refused the request"):
+            await alipay().transfer(out_no=out_no(), payee=ALIPAY_USER, amount_fen=100, remark="赔付")
+    finally:
+        handlers["alipay.fund.trans.uni.transfer"] = transfer
+
+
 async def test_alipay_timeout_is_a_provider_timeout(alipay, alipay_fake) -> None:
     alipay_fake[0].state.faults.set("timeout", 1)
     with pytest.raises(ProviderTimeout):  # the fault holds the answer 30 s: only the fault times it out

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import partial
@@ -44,8 +45,10 @@ _UNKNOWN_SUB_CODES = {"SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"}
 
 
 def _code_of(exc: AliPayException) -> str | None:
-    # The SDK keeps the code in a name-mangled attribute and offers no accessor.
-    return getattr(exc, "_AliPayException__code", None)
+    """The error_response's code. The SDK keeps it in a private attribute (and raises with keywords, so `args` is
+    empty); its public text is `AliPayException: code:20000, message:...`."""
+    found = re.match(r"AliPayException: code:([^,]*),", exc.to_unicode())
+    return found.group(1) if found else None
 
 
 class AlipayTransfers:
