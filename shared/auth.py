@@ -15,7 +15,14 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, false, true
 
 from shared.clock import system_clock
 from shared.contracts.identity import Identity, Role, region_covers, region_prefix
-from shared.errors import Forbidden, Unauthorized, raises
+from shared.errors import (
+    Forbidden,
+    InternalTokenExpired,
+    InternalTokenInvalid,
+    InternalTokenMissing,
+    Unauthorized,
+    raises,
+)
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"
 INTERNAL_AUDIENCE = "assured-tour-internal"
@@ -39,13 +46,13 @@ def verify_internal_token(token: str, secret: str, previous: str = "") -> Identi
         except jwt.InvalidSignatureError:
             continue
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The internal identity token has expired.", code="internal_token_expired") from exc
+            raise InternalTokenExpired("The internal identity token has expired.") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid") from exc
+            raise InternalTokenInvalid("The internal identity token is not valid.") from exc
         for name in ("aud", "iat", "exp"):
             claims.pop(name, None)
         return Identity.model_validate(claims)
-    raise Unauthorized("The internal identity token is not valid.", code="internal_token_invalid")
+    raise InternalTokenInvalid("The internal identity token is not valid.")
 
 
 def visible_to(
@@ -92,7 +99,7 @@ async def current_identity(request: Request) -> Identity:
     """The verified caller of a service request; 401 when the gateway's token is missing or bad."""
     token = request.headers.get(INTERNAL_TOKEN_HEADER)
     if not token:
-        raise Unauthorized("Requests must come through the gateway.", code="internal_token_missing")
+        raise InternalTokenMissing("Requests must come through the gateway.")
     settings = request.app.state.settings
     return verify_internal_token(token, settings.internal_secret, settings.internal_previous_secret)
 

@@ -143,6 +143,19 @@ class AlreadyEvaluated(Conflict):
     code, title = "already_evaluated", "Already evaluated"
 
 
+class ActionNotAllowed(Forbidden):
+    """The caller's role or part does not allow this step (intake's complaints and returns, compensation's
+    claims and recovery orders)."""
+
+    code, title = "action_not_allowed", "Action not allowed"
+
+
+class MerchantNotFound(NotFound):
+    """No such merchant (credit's register; compensation's deposits of the merchants it knows)."""
+
+    code, title = "merchant_not_found", "Merchant not found"
+
+
 class UnknownRegion(Problem):
     status, code, title = 422, "unknown_region", "Unknown region"
 
@@ -175,6 +188,35 @@ class Overloaded(ServiceUnavailable):
 
 class GatewayTimeout(Problem):
     status, code, title = 504, "upstream_timeout", "Upstream timed out"
+
+
+# What every service's handlers and its internal-token check answer with.
+class MalformedJson(Problem):
+    status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+class ConcurrentUpdate(Conflict):
+    """Optimistic locking: another request changed the same record first."""
+
+    code, title = "concurrent_update", "Concurrent update"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """A lost or refused database connection (a restart, a failover): the client may retry."""
+
+    code, title = "database_unavailable", "Database unavailable"
+
+
+class InternalTokenMissing(Unauthorized):
+    code, title = "internal_token_missing", "Internal token missing"
+
+
+class InternalTokenInvalid(Unauthorized):
+    code, title = "internal_token_invalid", "Internal token invalid"
+
+
+class InternalTokenExpired(Unauthorized):
+    code, title = "internal_token_expired", "Internal token expired"
 
 
 def problem_body(
@@ -268,9 +310,13 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 _JSON_BODY_EXAMPLE = {
-    "malformed_json": {
+    MalformedJson.code: {
         "value": problem_body(
-            400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.", language="en"
+            MalformedJson.status,
+            MalformedJson.code,
+            MalformedJson.title,
+            "The request body is not valid JSON.",
+            language="en",
         )
     }
 }
@@ -325,7 +371,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                         _add_example(responses, "422", "validation_failed", _VALIDATION_EXAMPLE)
             body_types = operation.get("requestBody", {}).get("content", {})
             if "application/json" in body_types:
-                _add_example(responses, "400", "malformed_json", _JSON_BODY_EXAMPLE)
+                _add_example(responses, "400", MalformedJson.code, _JSON_BODY_EXAMPLE)
             if any(t.startswith(("multipart/", "application/x-www-form-urlencoded")) for t in body_types):
                 _add_example(responses, "400", "malformed_body", _FORM_BODY_EXAMPLE)
     return schema
@@ -354,6 +400,10 @@ def _add_example(responses: dict[str, Any], status: str, code: str, example: dic
     media.setdefault("examples", {}).update(example)
 
 
+def _database_unavailable() -> DatabaseUnavailable:
+    return DatabaseUnavailable("The database is not reachable right now; retry shortly.", headers={"Retry-After": "1"})
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -369,8 +419,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         language = language_from_headers(request.headers)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            problem = Problem("The request body is not valid JSON.", code="malformed_json", title="Malformed JSON")
-            return problem_response(problem, language)
+            return problem_response(MalformedJson("The request body is not valid JSON."), language)
         errors = [
             {"field": _field_name(tuple(e.get("loc", ()))), "message": field_error(e, language)} for e in exc.errors()
         ]
@@ -397,19 +446,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
-        # Optimistic locking: another request changed the same record first.
-        return problem_response(
-            Conflict(
-                "Someone else changed this at the same moment; reload and retry.",
-                code="concurrent_update",
-                title="Concurrent update",
-            )
-        )
+        return problem_response(ConcurrentUpdate("Someone else changed this at the same moment; reload and retry."))
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error turned into 409: %s", exc.orig)
-        return problem_response(Conflict("This conflicts with a record that already exists.", code="conflict"))
+        return problem_response(Conflict("This conflicts with a record that already exists."))
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -418,13 +460,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # driver raises is a bug, and a 500.
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             log.warning("database unavailable: %s", exc.orig)
-            return problem_response(
-                ServiceUnavailable(
-                    "The database is not reachable right now; retry shortly.",
-                    code="database_unavailable",
-                    headers={"Retry-After": "1"},
-                )
-            )
+            return problem_response(_database_unavailable())
         return await _unexpected(request, exc)
 
     @app.exception_handler(PoolTimeout)
@@ -437,13 +473,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # asyncpg raises the socket's own error when the server refuses or drops a new connection.
         if isinstance(exc, ConnectionError | TimeoutError):
             log.warning("database connection failed: %s", exc)
-            return problem_response(
-                ServiceUnavailable(
-                    "The database is not reachable right now; retry shortly.",
-                    code="database_unavailable",
-                    headers={"Retry-After": "1"},
-                )
-            )
+            return problem_response(_database_unavailable())
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)

@@ -198,9 +198,7 @@ class ServiceClient:
             except httpx.ConnectError as exc:
                 # Nothing reached the service: always safe to try again.
                 if attempt >= self.retries:
-                    raise ServiceUnavailable(
-                        f"The {self.name} service cannot be reached.", code="service_unavailable"
-                    ) from exc
+                    raise ServiceUnavailable(f"The {self.name} service cannot be reached.") from exc
             except httpx.TimeoutException as exc:
                 if not may_resend or attempt >= self.retries:
                     raise GatewayTimeout(f"The {self.name} service did not answer in time.") from exc

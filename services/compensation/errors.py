@@ -1,8 +1,12 @@
-"""Every error compensation raises, each code defined once (their words in both languages: shared/i18n.py)."""
+"""Every error compensation raises, each code defined once (their words in both languages: shared/i18n.py).
+Those another service gives too (`action_not_allowed`, `merchant_not_found`) are defined in shared/errors.py
+and named here as well."""
 
 from __future__ import annotations
 
+from shared.errors import ActionNotAllowed as ActionNotAllowed
 from shared.errors import Conflict, Forbidden, NotFound, Problem
+from shared.errors import MerchantNotFound as MerchantNotFound
 
 
 # --- not found -------------------------------------------------------------------------------------
@@ -14,10 +18,6 @@ class RecoveryNotFound(NotFound):
     code, title = "recovery_not_found", "Recovery order not found"
 
 
-class MerchantNotEnrolled(NotFound):
-    code, title = "merchant_not_found", "Merchant not found"
-
-
 class RulesNotFound(NotFound):
     code, title = "rules_not_found", "Rules version not found"
 
@@ -27,10 +27,6 @@ class PayoutChannelNotEnabled(NotFound):
 
 
 # --- not allowed -----------------------------------------------------------------------------------
-class ActionNotAllowed(Forbidden):
-    code, title = "action_not_allowed", "Action not allowed"
-
-
 class NotYourRegion(Forbidden):
     code, title = "not_your_region", "Not your region"
 

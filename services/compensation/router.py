@@ -19,7 +19,7 @@ from services.compensation.errors import (
     FundInsufficient,
     InsufficientBalance,
     LiabilityNotEstablished,
-    MerchantNotEnrolled,
+    MerchantNotFound,
     NotificationRejected,
     NotYourRegion,
     PayeeNameNotAllowed,
@@ -258,11 +258,11 @@ async def _merchant(session: Session, merchant_id: str, caller: Identity) -> Pro
         or (caller.role == Role.merchant_staff and caller.merchant_id == merchant_id)
     )
     if merchant is None or not allowed:
-        raise MerchantNotEnrolled(f"Merchant {merchant_id} was not found.")
+        raise MerchantNotFound(f"Merchant {merchant_id} was not found.")
     return merchant
 
 
-@router.get("/merchants/{merchant_id}/deposit", responses=problem_responses(MerchantNotEnrolled))
+@router.get("/merchants/{merchant_id}/deposit", responses=problem_responses(MerchantNotFound))
 async def get_deposit(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session, service: Service
 ) -> DepositOut:
@@ -272,7 +272,7 @@ async def get_deposit(
 
 
 @router.put(
-    "/merchants/{merchant_id}/deposit/floor", dependencies=[OFFICIALS], responses=problem_responses(MerchantNotEnrolled)
+    "/merchants/{merchant_id}/deposit/floor", dependencies=[OFFICIALS], responses=problem_responses(MerchantNotFound)
 )
 async def set_deposit_floor(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
@@ -291,7 +291,7 @@ async def set_deposit_floor(
     "/merchants/{merchant_id}/deposit/top-up-requests",
     status_code=201,
     dependencies=[OFFICIALS],
-    responses=problem_responses(MerchantNotEnrolled, DepositAboveFloor, TopUpAlreadyRequested),
+    responses=problem_responses(MerchantNotFound, DepositAboveFloor, TopUpAlreadyRequested),
 )
 async def request_deposit_top_up(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
@@ -307,7 +307,7 @@ async def request_deposit_top_up(
     return deposits.request_out(request)
 
 
-@router.get("/merchants/{merchant_id}/deposit/top-up-requests", responses=problem_responses(MerchantNotEnrolled))
+@router.get("/merchants/{merchant_id}/deposit/top-up-requests", responses=problem_responses(MerchantNotFound))
 async def list_deposit_top_up_requests(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)], caller: Caller, session: Session
 ) -> list[DepositTopUpRequestOut]:
@@ -316,7 +316,7 @@ async def list_deposit_top_up_requests(
     return await deposits.requests_of(session, merchant.id)
 
 
-@router.get("/merchants/{merchant_id}/deposit/statements/{month}", responses=problem_responses(MerchantNotEnrolled))
+@router.get("/merchants/{merchant_id}/deposit/statements/{month}", responses=problem_responses(MerchantNotFound))
 async def get_deposit_statement(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],
     month: Annotated[Month, Path()],
@@ -332,7 +332,7 @@ async def get_deposit_statement(
     "/merchants/{merchant_id}/deposit/top-ups",
     status_code=201,
     dependencies=[OFFICIALS],
-    responses=problem_responses(MerchantNotEnrolled),
+    responses=problem_responses(MerchantNotFound),
 )
 async def top_up_deposit(
     merchant_id: Annotated[str, Path(pattern=ID_PATTERN)],

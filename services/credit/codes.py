@@ -18,10 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.archive import Records
-from services.credit.errors import CodeNotFound, CodeReplaced, CodeSuspended, RatingTooSoon
+from services.credit.errors import CodeAlreadySuspended, CodeNotFound, CodeReplaced, CodeSuspended, RatingTooSoon
 from services.credit.models import AssuredCode, CreditRecord, CreditScore, Listing, Merchant
 from shared.contracts.credit import PublicProfile
-from shared.errors import Conflict
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
@@ -152,7 +151,7 @@ class Codes:
 
     async def suspend(self, code: AssuredCode, by: str, note: str) -> AssuredCode:
         if code.state != "active":
-            raise Conflict("The code is already suspended.", code="code_already_suspended")
+            raise CodeAlreadySuspended("The code is already suspended.")
         code.state, code.changed_at, code.changed_by, code.note = "suspended", self.records.clock.now(), by, note
         return code
 

@@ -14,7 +14,18 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.errors import DurationOutOfBounds, ListingNotFound, RecordNotApplicable
+from services.credit.errors import (
+    AlreadyOnList,
+    DefenceAlreadyStated,
+    DefencePeriodOver,
+    DurationOutOfBounds,
+    ListingNotFound,
+    ListIsAutomatic,
+    MinimumPeriodNotOver,
+    NotOnNotice,
+    NotRemovable,
+    RecordNotApplicable,
+)
 from services.credit.models import CreditRecord, Listing
 from services.credit.refs import SubjectRef, SubjectRefs
 from services.credit.scorecard import Scorecard
@@ -23,7 +34,6 @@ from shared.contracts.credit import ListingDecision, ListName
 from shared.contracts.events import SubjectDelisted, SubjectListed
 from shared.contracts.identity import Identity, Role
 from shared.db import for_update_skip_locked
-from shared.errors import Conflict, InvalidTransition
 from shared.ids import new_id
 from shared.outbox import Outbox
 from shared.pagination import Keyset, key
@@ -132,9 +142,7 @@ class Lists:
         """Tell the subject it is to be listed; it may state its case until the defence period ends."""
         rule = self.card.lists[list_name.value]
         if rule.automatic:
-            raise InvalidTransition(
-                f"The {list_name.value} list follows the grade; it takes no notices.", code="list_is_automatic"
-            )
+            raise ListIsAutomatic(f"The {list_name.value} list follows the grade; it takes no notices.")
         if ref.kind not in rule.applies_to:
             raise RecordNotApplicable(f"The {list_name.value} list does not apply to a {ref.kind}.")
         duration = duration_days or rule.default_days
@@ -144,9 +152,7 @@ class Lists:
                 f"The {list_name.value} list publishes for {rule.min_days} to {rule.max_days} days, not {duration}."
             )
         if any(listing.list_name == list_name.value for listing in await self.open_listings(ref.id)):
-            raise Conflict(
-                f"{ref.id} is already on notice for or on the {list_name.value} list.", code="already_on_list"
-            )
+            raise AlreadyOnList(f"{ref.id} is already on notice for or on the {list_name.value} list.")
         now = self.clock.now()
         listing = self._new_listing(ref, list_name.value, reason, basis, by)
         listing.duration_days, listing.noticed_at = duration, now
@@ -190,20 +196,18 @@ class Lists:
         if not ref.speaks_for(caller):
             raise ListingNotFound(f"No listing {listing.id} of yours.")
         if listing.state != "noticed":
-            raise InvalidTransition("Only a notice can be answered.", code="not_on_notice", state=listing.state)
+            raise NotOnNotice("Only a notice can be answered.", state=listing.state)
         if listing.defence is not None:
-            raise Conflict("The case has already been stated.", code="defence_already_stated")
+            raise DefenceAlreadyStated("The case has already been stated.")
         if listing.defence_until is not None and self.clock.now() > listing.defence_until:
-            raise Conflict("The defence period is over.", code="defence_period_over")
+            raise DefencePeriodOver("The defence period is over.")
         listing.defence, listing.defence_at = statement, self.clock.now()
         return listing
 
     async def decide(self, listing: Listing, caller: Identity, decision: ListingDecision, note: str) -> Listing:
         """An official lists now, withdraws the notice, or removes a listing early after its minimum."""
         if decision in (ListingDecision.list, ListingDecision.withdraw) and listing.state != "noticed":
-            raise InvalidTransition(
-                "Only a notice can be listed or withdrawn.", code="not_on_notice", state=listing.state
-            )
+            raise NotOnNotice("Only a notice can be listed or withdrawn.", state=listing.state)
         if decision == ListingDecision.list:
             listing.decided_by, listing.decision_note = caller.subject, note
             await self.list_now(listing)
@@ -211,15 +215,12 @@ class Lists:
             await self.end(listing, "withdrawn", caller.subject, note)
         else:
             if listing.state != "listed" or listing.removable_from is None:
-                raise InvalidTransition(
-                    "Only a listing with a publication period can be removed early.",
-                    code="not_removable",
-                    state=listing.state,
+                raise NotRemovable(
+                    "Only a listing with a publication period can be removed early.", state=listing.state
                 )
             if self.clock.now() < listing.removable_from:
-                raise Conflict(
+                raise MinimumPeriodNotOver(
                     f"The minimum publication period runs until {listing.removable_from.isoformat()}.",
-                    code="minimum_period_not_over",
                     params={"removable_from": listing.removable_from.date().isoformat()},
                 )
             await self.end(listing, "removed_early", caller.subject, note)

@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.errors import ListingNotFound, RepairNotFound
+from services.credit.errors import (
+    AlreadyDecided,
+    ListingNotFound,
+    ListingNotRepairable,
+    RepairNotFound,
+    RepairPending,
+    RepairTooEarly,
+)
 from services.credit.lists import Lists
 from services.credit.models import CreditRecord, Listing, Repair
 from services.credit.refs import SubjectRef, SubjectRefs
 from shared.clock import Clock
 from shared.contracts.credit import ListName
 from shared.contracts.identity import Identity
-from shared.errors import Conflict, InvalidTransition
 from shared.ids import new_id
 
 if TYPE_CHECKING:  # archive.py puts the parts together, this one among them
@@ -39,22 +45,19 @@ class Repairs:
         if not ref.speaks_for(caller):
             raise ListingNotFound(f"No listing {listing.id} of yours.")
         if listing.state != "listed" or listing.list_name == ListName.red.value:
-            raise InvalidTransition(
-                "Only a current key-supervision or dishonest listing can be repaired.",
-                code="listing_not_repairable",
-                state=listing.state,
+            raise ListingNotRepairable(
+                "Only a current key-supervision or dishonest listing can be repaired.", state=listing.state
             )
         if listing.removable_from and self.clock.now() < listing.removable_from:
-            raise Conflict(
+            raise RepairTooEarly(
                 f"Credit repair can be applied for from {listing.removable_from.isoformat()}, the end "
                 "of the minimum publication period.",
-                code="repair_too_early",
                 params={"removable_from": listing.removable_from.date().isoformat()},
             )
         if await self.session.scalar(
             select(Repair.id).where(Repair.listing_id == listing.id, Repair.state == "pending")
         ):
-            raise Conflict("A repair application for this listing is waiting for a decision.", code="repair_pending")
+            raise RepairPending("A repair application for this listing is waiting for a decision.")
         repair = Repair(
             id=new_id("rep"),
             listing_id=listing.id,
@@ -80,9 +83,7 @@ class Repairs:
     async def decide_repair(self, repair: Repair, caller: Identity, approve: bool, note: str) -> Repair:
         """Approved: the listing ends, the records behind it count at the repaired factor, the score moves."""
         if repair.state != "pending":
-            raise InvalidTransition(
-                f"This application was already {repair.state}.", code="already_decided", state=repair.state
-            )
+            raise AlreadyDecided(f"This application was already {repair.state}.", state=repair.state)
         now = self.clock.now()
         repair.state = "approved" if approve else "rejected"
         repair.decided_by, repair.decided_at, repair.decision_note = caller.subject, now, note

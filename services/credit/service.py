@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credit.errors import LicenceTaken
+from services.credit.errors import AlreadyReviewed, LicenceTaken, MerchantExists, UsccTaken
 from services.credit.models import Licence, Merchant, Practitioner
 from shared.clock import Clock
 from shared.contracts.common import Industry
 from shared.contracts.events import SubjectEvent, SubjectRegistered, SubjectUpdated
 from shared.contracts.identity import Identity, region_prefix
 from shared.contracts.merchants import MerchantIn, PractitionerIn, ReviewDecision, ReviewIn
-from shared.errors import Conflict, InvalidTransition
 from shared.ids import new_id
 from shared.outbox import Outbox
 from shared.pagination import Keyset, key
@@ -32,11 +31,9 @@ class Subjects:
         """Register a merchant, pending an official's review; intake and compensation hear of it."""
         now = self.clock.now()
         if body.id and await self.session.get(Merchant, body.id) is not None:
-            raise Conflict(f"Merchant {body.id} already exists.", code="merchant_exists")
+            raise MerchantExists(f"Merchant {body.id} already exists.")
         if await self.session.scalar(select(Merchant.id).where(Merchant.uscc == body.uscc)) is not None:
-            raise Conflict(
-                f"A merchant with unified social credit code {body.uscc} is already settled in.", code="uscc_taken"
-            )
+            raise UsccTaken(f"A merchant with unified social credit code {body.uscc} is already settled in.")
         for licence in body.licences:
             await self._refuse_taken_licence(licence.kind, licence.number)
         merchant = Merchant(
@@ -67,10 +64,8 @@ class Subjects:
     async def review(self, merchant: Merchant, body: ReviewIn, actor: Identity) -> Merchant:
         """An official approves (the merchant goes live) or rejects a merchant waiting for review."""
         if merchant.status != "pending":
-            raise InvalidTransition(
-                f"Merchant {merchant.id} was already reviewed ({merchant.status}).",
-                code="already_reviewed",
-                state=merchant.status,
+            raise AlreadyReviewed(
+                f"Merchant {merchant.id} was already reviewed ({merchant.status}).", state=merchant.status
             )
         now = self.clock.now()
         merchant.status = "live" if body.decision == ReviewDecision.approve else "rejected"

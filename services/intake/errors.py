@@ -5,6 +5,7 @@ shared/errors.py's."""
 
 from __future__ import annotations
 
+from shared.errors import ActionNotAllowed as ActionNotAllowed
 from shared.errors import AlreadyEvaluated as AlreadyEvaluated
 from shared.errors import CaseNotFound as CaseNotFound
 from shared.errors import ComplaintNotFound as ComplaintNotFound
@@ -52,10 +53,6 @@ class UnknownUnit(Problem):
 # --- who may do what ---------------------------------------------------------------------------------------
 
 
-class ActionNotAllowed(Forbidden):
-    code, title = "action_not_allowed", "Action not allowed"
-
-
 class FilingNotAllowed(Forbidden):
     code, title = "filing_not_allowed", "Filing not allowed"
 
@@ -82,6 +79,15 @@ class ReportNotAllowed(Forbidden):
 
 class SupervisionNotAllowed(Forbidden):
     code, title = "supervision_not_allowed", "Supervision notices not allowed"
+
+
+# --- reports ----------------------------------------------------------------------------------------------
+
+
+class BadPeriod(Problem):
+    """A report's period that is not a date or month, ends before it starts, or is longer than a report covers."""
+
+    status, code, title = 422, "bad_period", "Bad report period"
 
 
 # --- what the complaint's state refuses --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, case, distinct, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.errors import BadPeriod
 from services.intake.models import Complaint, ExtensionRequest, Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
 from shared import channels
@@ -33,13 +34,8 @@ from shared.contracts.reports import (
 from shared.contracts.returns import OPEN_RETURN_STATES, ReturnFigures, ReturnState
 from shared.db import shanghai_day
 from shared.divisions import divisions
-from shared.errors import Problem
 
 MAX_DAYS = 366
-
-
-class BadPeriod(Problem):
-    status, code, title = 422, "bad_period", "Bad report period"
 
 
 def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:

@@ -27,6 +27,7 @@ from services.intake.errors import (
     AlreadyEvaluated,
     AlreadyReplied,
     AlreadyRequested,
+    BadPeriod,
     ChannelNotAllowed,
     CompensationWindowClosed,
     ComplaintNotFound,
@@ -81,7 +82,7 @@ from services.intake.payee_names import hand_over as hand_over_payee_name
 from services.intake.progress import progress_of
 from services.intake.regions import load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
-from services.intake.reports import BadPeriod, complaint_report, month_range, public_figures
+from services.intake.reports import complaint_report, month_range, public_figures
 from services.intake.repository import (
     COMPLAINT_ORDERS,
     ComplaintRepository,

@@ -43,23 +43,34 @@ def test_the_language_is_chinese_unless_english_is_preferred(header: str | None,
     assert negotiate(header) == language
 
 
-def _problem_codes() -> set[str]:
-    """Every code a problem is raised with: each Problem class's, and each `code=`/`message=` literal."""
+def _sources() -> list[Path]:
+    return sorted([*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")])
+
+
+def _problem_classes() -> list[type[Problem]]:
+    """Every Problem class the services and shared define (their modules imported)."""
     for package in (services, shared):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if ".testing" not in module.name and not module.name.endswith("cli"):
                 importlib.import_module(module.name)
-    codes: set[str] = set()
-    pending = [Problem]
+    found: list[type[Problem]] = []
+    pending: list[type[Problem]] = [Problem]
     while pending:
         cls = pending.pop()
-        codes.add(cls.code)
+        if cls.__module__.startswith(("services.", "shared.")):
+            found.append(cls)
         pending.extend(cls.__subclasses__())
-    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+    return found
+
+
+def _problem_codes() -> set[str]:
+    """Every code a problem is raised with: each Problem class's, and each variant (`message=` literal)."""
+    codes = {cls.code for cls in _problem_classes()}
+    for path in _sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:
-                    if keyword.arg in ("code", "message") and isinstance(keyword.value, ast.Constant):
+                    if keyword.arg == "message" and isinstance(keyword.value, ast.Constant):
                         if isinstance(keyword.value.value, str) and re.fullmatch(r"[a-z_.]+", keyword.value.value):
                             codes.add(keyword.value.value)
     return codes
@@ -73,6 +84,61 @@ def test_every_code_raised_anywhere_has_chinese_and_english_words() -> None:
     for code, message in MESSAGES.items():
         assert CHINESE.search(message.zh) and (message.zh_detail is None or CHINESE.search(message.zh_detail)), code
         assert message.en and not CHINESE.search(message.en), code
+
+
+def _class_codes(node: ast.ClassDef) -> list[str]:
+    """The codes a class body sets: `code = "..."`, `code: str = "..."` or `status, code, title = 409, "...", "..."`."""
+    codes = []
+    for statement in node.body:
+        if isinstance(statement, ast.AnnAssign):
+            targets, value = [statement.target], statement.value
+        elif isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id == "code" and value is not None:
+                values = [value]
+            elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+                names = [getattr(element, "id", None) for element in target.elts]
+                values = [value.elts[names.index("code")]] if "code" in names else []
+            else:
+                continue
+            codes += [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return codes
+
+
+def test_each_code_is_defined_once_in_the_tree() -> None:
+    """One class per code: an answer two services give is defined in shared/errors.py and imported."""
+    defined: dict[str, list[str]] = {}
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                for code in _class_codes(node):
+                    defined.setdefault(code, []).append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert len(defined) > 100
+    assert {"timestamp_in_future", "action_not_allowed", "merchant_not_found", "bad_period"} <= set(defined)
+    twice = {code: places for code, places in defined.items() if len(places) > 1}
+    assert twice == {}, f"codes defined more than once: {twice}"
+    classes = {cls.code for cls in _problem_classes() if "code" in vars(cls)}
+    assert classes <= set(defined), f"codes set other than as a class's string: {sorted(classes - set(defined))}"
+
+
+def test_a_problem_is_raised_as_its_class_never_with_an_inline_code() -> None:
+    """`raise Conflict("...", code="x")` is refused: each code is a class in the service's errors.py (or
+    shared/errors.py), so it is defined once and an endpoint can document it with `problem_responses`."""
+    names = {cls.__name__ for cls in _problem_classes()}
+    assert {"Problem", "Conflict", "InvalidTransition", "ServiceUnavailable", "Unauthorized"} <= names
+    inline = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            literal = [k for k in node.keywords if k.arg == "code" and isinstance(k.value, ast.Constant)]
+            if callee in names and literal:
+                inline.append(f"{path.relative_to(ROOT)}:{node.lineno} {callee}(code={literal[0].value.value!r})")
+    assert inline == [], f"problems raised with an inline code: {inline}"
 
 
 def test_every_check_of_our_own_is_worded_in_chinese_with_the_same_values() -> None:

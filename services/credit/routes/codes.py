@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import Path, Response
 
 from services.credit.codes import Codes, qr_image
-from services.credit.errors import CodeNotFound, CodeSuspended, MerchantNotFound
+from services.credit.errors import CodeAlreadySuspended, CodeNotFound, CodeSuspended, MerchantNotFound, MerchantNotLive
 from services.credit.models import AssuredCode
 from services.credit.routes.api import router
 from services.credit.routes.dependencies import CodeService, MerchantId, SubjectService, managed_merchant
 from shared.auth import Caller
 from shared.contracts.credit import CodeActionIn, CodeOut
-from shared.errors import Conflict, InvalidTransition, problem_responses
+from shared.errors import problem_responses
 
 
 def code_out(codes: Codes, code: AssuredCode) -> CodeOut:
@@ -66,7 +66,7 @@ async def get_code_image(
 @router.post(
     "/merchants/{merchant_id}/code/suspensions",
     tags=["merchants", "codes"],
-    responses=problem_responses(CodeNotFound, Conflict),
+    responses=problem_responses(MerchantNotFound, CodeNotFound, CodeAlreadySuspended),
 )
 async def suspend_code(
     merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
@@ -80,7 +80,7 @@ async def suspend_code(
     "/merchants/{merchant_id}/code/reissues",
     tags=["merchants", "codes"],
     status_code=201,
-    responses=problem_responses(MerchantNotFound, InvalidTransition),
+    responses=problem_responses(MerchantNotFound, MerchantNotLive),
 )
 async def reissue_code(
     merchant_id: MerchantId, body: CodeActionIn, subjects: SubjectService, codes: CodeService, caller: Caller
@@ -89,5 +89,5 @@ async def reissue_code(
     answers code_replaced from now on."""
     merchant = await managed_merchant(subjects, merchant_id, caller)
     if not merchant.live:
-        raise InvalidTransition("Only a live merchant has a code.", code="merchant_not_live", state=merchant.status)
+        raise MerchantNotLive("Only a live merchant has a code.", state=merchant.status)
     return code_out(codes, await codes.reissue(merchant, caller.subject, body.note))

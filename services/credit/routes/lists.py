@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.credit.errors import DurationOutOfBounds, ListingNotFound, SubjectNotFound
+from services.credit.errors import (
+    AlreadyOnList,
+    DefenceAlreadyStated,
+    DefencePeriodOver,
+    DurationOutOfBounds,
+    ListingNotFound,
+    ListIsAutomatic,
+    MinimumPeriodNotOver,
+    NotOnNotice,
+    NotRemovable,
+    RecordNotApplicable,
+    SubjectNotFound,
+)
 from services.credit.lists import LISTINGS_NEWEST
 from services.credit.models import Listing, Merchant, Practitioner
 from services.credit.routes.api import router
@@ -14,7 +26,7 @@ from shared.contracts.common import Page
 from shared.contracts.credit import DefenceIn, ListingDecisionIn, ListingOut, ListName, NoticeIn
 from shared.contracts.identity import Identity, Role
 from shared.db import Session
-from shared.errors import Conflict, InvalidTransition, problem_responses
+from shared.errors import problem_responses
 from shared.pagination import CursorParam, Limit
 
 
@@ -53,7 +65,9 @@ async def get_list(
     tags=["lists"],
     status_code=201,
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(SubjectNotFound, Conflict, DurationOutOfBounds),
+    responses=problem_responses(
+        SubjectNotFound, ListIsAutomatic, AlreadyOnList, RecordNotApplicable, DurationOutOfBounds
+    ),
 )
 async def open_notice(list_name: ListName, body: NoticeIn, archive: ArchiveService, caller: Caller) -> ListingOut:
     """Put a subject on notice for the key-supervision or dishonest list: it is told and has the defence
@@ -74,7 +88,7 @@ async def get_listing(listing_id: ListingId, archive: ArchiveService, caller: Ca
 @router.post(
     "/listings/{listing_id}/defence",
     tags=["lists"],
-    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+    responses=problem_responses(ListingNotFound, NotOnNotice, DefenceAlreadyStated, DefencePeriodOver),
 )
 async def state_defence(listing_id: ListingId, body: DefenceIn, archive: ArchiveService, caller: Caller) -> ListingOut:
     """The subject states its case (陈述申辩) within the defence period; an official then decides."""
@@ -86,7 +100,7 @@ async def state_defence(listing_id: ListingId, body: DefenceIn, archive: Archive
     "/listings/{listing_id}/decisions",
     tags=["lists"],
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+    responses=problem_responses(ListingNotFound, NotOnNotice, NotRemovable, MinimumPeriodNotOver),
 )
 async def decide_listing(
     listing_id: ListingId, body: ListingDecisionIn, archive: ArchiveService, caller: Caller

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import Path, Query
 from sqlalchemy import select
 
-from services.credit.errors import MerchantNotFound, PractitionerNotFound
+from services.credit.errors import (
+    AlreadyReviewed,
+    LicenceTaken,
+    MerchantExists,
+    MerchantNotFound,
+    PractitionerNotFound,
+    UsccTaken,
+)
 from services.credit.models import CreditScore, Licence, Merchant, Practitioner
 from services.credit.routes.api import router
 from services.credit.routes.dependencies import (
@@ -34,7 +41,7 @@ from shared.contracts.merchants import (
     ReviewIn,
 )
 from shared.db import Session
-from shared.errors import Conflict, Forbidden, InvalidTransition, problem_responses
+from shared.errors import Forbidden, problem_responses
 from shared.logging import mask_phone
 from shared.pagination import CursorParam, Limit
 
@@ -92,7 +99,7 @@ async def merchant_out(session: Session, merchants: list[Merchant], caller: Iden
     tags=["merchants"],
     status_code=201,
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(Forbidden, Conflict),
+    responses=problem_responses(Forbidden, MerchantExists, UsccTaken, LicenceTaken),
 )
 async def settle_in(body: MerchantIn, subjects: SubjectService, caller: Caller, session: Session) -> MerchantOut:
     """Settle a merchant in (入驻). It waits for an official's review before it is live; intake and
@@ -106,7 +113,7 @@ async def settle_in(body: MerchantIn, subjects: SubjectService, caller: Caller, 
     "/merchants/{merchant_id}/reviews",
     tags=["merchants"],
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(MerchantNotFound, InvalidTransition),
+    responses=problem_responses(MerchantNotFound, AlreadyReviewed),
 )
 async def review_merchant(
     merchant_id: MerchantId,
@@ -178,7 +185,7 @@ def practitioner_out(p: Practitioner, caller: Identity, grade: str | None) -> Pr
     status_code=201,
     tags=["merchants", "practitioners"],
     dependencies=[require_roles(Role.admin, Role.official, Role.merchant_staff)],
-    responses=problem_responses(MerchantNotFound, Conflict),
+    responses=problem_responses(MerchantNotFound, LicenceTaken),
 )
 async def register_practitioner(body: PractitionerIn, subjects: SubjectService, caller: Caller) -> PractitionerOut:
     """Register a tour guide, driver or tour leader for a merchant: by its staff or its officials."""

@@ -6,21 +6,28 @@ from typing import Annotated
 
 from fastapi import Path
 
-from services.credit.errors import ListingNotFound, RepairNotFound
+from services.credit.errors import (
+    AlreadyDecided,
+    ListingNotFound,
+    ListingNotRepairable,
+    RepairNotFound,
+    RepairPending,
+    RepairTooEarly,
+)
 from services.credit.routes.api import router
 from services.credit.routes.dependencies import ArchiveService
 from shared.auth import Caller, require_roles
 from shared.contracts.common import ID_PATTERN
 from shared.contracts.credit import RepairDecisionIn, RepairIn, RepairOut
 from shared.contracts.identity import Role
-from shared.errors import Conflict, InvalidTransition, problem_responses
+from shared.errors import problem_responses
 
 
 @router.post(
     "/credit-repairs",
     tags=["repair"],
     status_code=201,
-    responses=problem_responses(ListingNotFound, InvalidTransition, Conflict),
+    responses=problem_responses(ListingNotFound, ListingNotRepairable, RepairTooEarly, RepairPending),
 )
 async def apply_for_repair(body: RepairIn, archive: ArchiveService, caller: Caller) -> RepairOut:
     """The listed subject applies for credit repair (信用修复) with evidence of rectification, once the
@@ -41,7 +48,7 @@ async def get_repair(
     "/credit-repairs/{repair_id}/decisions",
     tags=["repair"],
     dependencies=[require_roles(Role.admin, Role.official)],
-    responses=problem_responses(RepairNotFound, InvalidTransition),
+    responses=problem_responses(RepairNotFound, AlreadyDecided),
 )
 async def decide_repair(
     repair_id: Annotated[str, Path(pattern=ID_PATTERN)], body: RepairDecisionIn, archive: ArchiveService, caller: Caller
