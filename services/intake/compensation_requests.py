@@ -9,7 +9,7 @@ from typing import Any
 from services.intake.errors import AlreadyRequested, AmountAboveInvolved, CompensationWindowClosed, NotInProgram
 from services.intake.lifecycle import ACTIONS
 from services.intake.models import Complaint
-from services.intake.repository import MerchantRepository
+from services.intake.repository.merchants import MerchantRepository
 from services.intake.transitions import Transitions
 from shared.clock import shanghai_text
 from shared.contracts.compensation import CompensationRequestIn
@@ -77,7 +77,7 @@ class CompensationRequests:
                 errors=[{"field": "body.amount_requested_fen", "message": "exceeds amount_involved_fen"}],
             )
         c.compensation_requested_at, c.compensation_state = self.work.clock.now(), "requested"
-        evidence = await self.work.complaints.evidence_counts([c.id])
+        evidence = await self.work.evidence.counts([c.id])
         self.work.record(
             c,
             "compensation_requested",

@@ -35,7 +35,7 @@ class DeadlineJob:
     async def _fire_due_deadlines(self) -> int:
         now = self.work.clock.now()
         fired = 0
-        for c in await self.work.complaints.due(now, self.work.settings.scheduler_batch_size):
+        for c in await self.work.due.complaints(now, self.work.settings.scheduler_batch_size):
             kind, due = c.next_deadline_kind, c.next_deadline_at
             if kind is None or due is None or due > now:
                 continue
@@ -78,7 +78,7 @@ class DeadlineJob:
     async def fire_due_supervisions(self) -> int:
         """Mark each supervision notice whose reply deadline passed unanswered, once, on its complaint's timeline."""
         now = self.work.clock.now()
-        notices = await self.work.complaints.due_supervisions(now, self.work.settings.scheduler_batch_size)
+        notices = await self.work.due.supervisions(now, self.work.settings.scheduler_batch_size)
         for notice in notices:
             notice.overdue = True
             self.work.record_on(

@@ -16,7 +16,7 @@ from services.intake.notices import Notices
 from services.intake.notifications import Notifications
 from services.intake.oversight import Oversight
 from services.intake.regions import load_catalogue
-from services.intake.repository import ComplaintRepository, may_read
+from services.intake.repository.complaints import Complaints, may_read
 from services.intake.submission import Submission
 from services.intake.transitions import Transitions
 from shared.auth import Caller
@@ -92,7 +92,7 @@ async def get_current_complaint(
     complaint_id: ComplaintId, session: Session, caller: Caller, request: Request
 ) -> Complaint:
     """The complaint, if the caller may see it; the same 404 for 'absent' and 'not yours'."""
-    complaint = await ComplaintRepository(session).get(complaint_id, for_update=request.method == "POST")
+    complaint = await Complaints(session).get(complaint_id, for_update=request.method == "POST")
     held_only = caller.role == Role.complaint_holder and request.url.path.rsplit("/", 1)[-1] not in HOLDER_MAY
     if complaint is None or held_only or not may_read(caller, complaint):
         raise ComplaintNotFound(f"Complaint {complaint_id} was not found.")

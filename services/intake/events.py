@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.compensation_requests import CompensationRequests
 from services.intake.dependencies import work_of
 from services.intake.models import Complaint, Merchant, TimelineEntry
-from services.intake.repository import MerchantRepository
+from services.intake.repository.merchants import MerchantRepository
 from shared.contracts.events import (
     ClaimApproved,
     ClaimEvent,

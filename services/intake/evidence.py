@@ -59,7 +59,7 @@ class EvidenceDesk:
             uploaded_by=actor.subject,
             uploaded_at=self.work.clock.now(),
         )
-        self.work.complaints.add_evidence(evidence)
+        self.work.evidence.add(evidence)
         self.work.record(
             c,
             "evidence_added",
@@ -98,7 +98,7 @@ class EvidenceDesk:
         """A complaint holds so many files and bytes; a tourist's or merchant's account uploads so many in any
         24 hours (officials adding what a caller sent are not held to that)."""
         limits = self.work.settings
-        files, size = await self.work.complaints.evidence_held(c.id)
+        files, size = await self.work.evidence.held(c.id)
         if files >= limits.evidence_max_files_per_complaint:
             raise EvidenceQuotaExceeded(
                 f"A complaint holds at most {limits.evidence_max_files_per_complaint} files.",
@@ -114,9 +114,7 @@ class EvidenceDesk:
             )
         if actor.role not in (Role.consumer, Role.merchant_staff):
             return
-        files, size = await self.work.complaints.evidence_uploaded_by(
-            actor.subject, self.work.clock.now() - timedelta(days=1)
-        )
+        files, size = await self.work.evidence.uploaded_by(actor.subject, self.work.clock.now() - timedelta(days=1))
         if files >= limits.evidence_daily_files_per_account or size + adding > limits.evidence_daily_bytes_per_account:
             raise DailyEvidenceQuotaExceeded(
                 f"An account may upload at most {limits.evidence_daily_files_per_account} files a day, "

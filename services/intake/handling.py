@@ -16,7 +16,7 @@ from services.intake.errors import (
 )
 from services.intake.lifecycle import ACTIONS
 from services.intake.models import Complaint, TimelineEntry
-from services.intake.repository import MerchantRepository
+from services.intake.repository.merchants import MerchantRepository
 from services.intake.transitions import Transitions
 from shared.contracts.complaints import (
     AssigneeKind,
@@ -305,7 +305,7 @@ class Handling:
             note=purpose,
             data={"purpose": purpose, "region_code": actor.region_code},
         )
-        self.work.complaints.add_timeline(entry)
+        self.work.timeline.add(entry)
         await self.work.session.flush()
         return entry
 

@@ -37,7 +37,7 @@ from services.intake.errors import (
 )
 from services.intake.models import Complaint, Merchant, ReturnRequest, TimelineEntry
 from services.intake.regions import Region, RegionCatalogue
-from services.intake.repository import ComplaintRepository
+from services.intake.repository.complaints import Complaints
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
@@ -227,7 +227,7 @@ class Importer(RowImporter[Complaint]):
     async def _number(self, numbered: dict[tuple[str, date], list[Complaint]]) -> None:
         """Case numbers dated by each complaint's own receipt, in the order received within its day; the
         counters taken in (region, day) order, one statement per day."""
-        repo = ComplaintRepository(self.session)
+        repo = Complaints(self.session)
         for (region_code, day), complaints in sorted(numbered.items()):
             first = await repo.next_case_seq(region_code, day, len(complaints))
             for seq, c in enumerate(sorted(complaints, key=lambda c: (c.submitted_at, c.id)), first):

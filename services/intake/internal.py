@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from services.intake.dependencies import NotificationService
 from services.intake.errors import CaseNotFound
 from services.intake.progress import phone_matches
-from services.intake.repository import ComplaintRepository
+from services.intake.repository.complaints import Complaints
 from shared.auth import ServiceCaller
 from shared.contracts.common import Input
 from shared.contracts.complaints import normalise_case_number
@@ -43,7 +43,7 @@ async def look_up_progress(caller: ServiceCaller, body: ProgressLookupIn, sessio
     """The complaint with this case number whose contact phone is this one (the gateway's progress page, for a
     tourist without a link): a wrong phone answers exactly as an unknown case number. The phone never leaves."""
     number = normalise_case_number(body.case_number)
-    complaint = await ComplaintRepository(session).by_case_number(number) if number else None
+    complaint = await Complaints(session).by_case_number(number) if number else None
     if complaint is None or not phone_matches(body.phone, complaint.contact_phone):
         raise CaseNotFound("No complaint has this case number and phone.")
     return ProgressLookupOut(complaint_id=complaint.id)

@@ -20,7 +20,7 @@ from services.intake.metrics import IntakeMetrics
 from services.intake.models import IdempotencyRecord, inbox, outbox
 from services.intake.notices import Notices
 from services.intake.regions import load_catalogue
-from services.intake.repository import ComplaintRepository
+from services.intake.repository.due import Due
 from services.intake.returns import ReturnsDesk
 from services.intake.returns_router import router as returns_router
 from services.intake.router import catalogue_router, router
@@ -79,7 +79,7 @@ async def _deadlines_pass(app: FastAPI) -> float | None:
     away, so the interval bounds what a pass can miss)."""
     await run_deadlines_once(app)
     async with app.state.sessionmaker() as session:
-        upcoming = await ComplaintRepository(session).next_deadline()
+        upcoming = await Due(session).next_deadline()
     return None if upcoming is None else max((upcoming - app.state.clock.now()).total_seconds(), 0.01)
 
 

@@ -97,10 +97,10 @@ class Notices:
         `reply`) and counted with the scheduler's missed deadlines. A reply made later is still recorded, late."""
         work = self.work
         async with work.held_until_the_end():
-            notices = await work.complaints.due_notice_replies(work.clock.now(), work.settings.scheduler_batch_size)
+            notices = await work.due.notice_replies(work.clock.now(), work.settings.scheduler_batch_size)
             for c in notices:
                 due = c.reply_by
-                assert due is not None  # due_notice_replies finds only notices with a reply deadline
+                assert due is not None  # Due.notice_replies finds only notices with a reply deadline
                 c.reply_overdue = True
                 data = {"deadline": REPLY, "reply_by": due.isoformat()}
                 work.record(c, "overdue", SYSTEM, note=NOTE_REPLY_OVERDUE.format(due=shanghai_text(due)), data=data)

@@ -29,7 +29,7 @@ class Notifications:
         The complaints are locked first, in id order, so two reports of one notification never both write."""
         ids = sorted({outcome.complaint_id for outcome in outcomes})
         found = await self.work.complaints.lock_ids(ids)
-        recorded = await self.work.complaints.notifications_recorded(ids)
+        recorded = await self.work.timeline.notifications_recorded(ids)
         results = []
         for outcome in outcomes:
             if outcome.complaint_id not in found:

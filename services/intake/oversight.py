@@ -22,7 +22,7 @@ from services.intake.errors import (
 )
 from services.intake.lifecycle import ACTIONS
 from services.intake.models import Complaint, ExtensionRequest, SupervisionNotice
-from services.intake.repository import may_read
+from services.intake.repository.complaints import may_read
 from services.intake.submission import NOTE_LINKED
 from services.intake.transitions import Transitions, channel_label
 from shared.contracts.complaints import (
@@ -85,7 +85,7 @@ class Oversight:
             raise DeadlineAlreadyMissed(
                 "An extension is asked for before the settlement deadline passes.", state=c.state
             )
-        if await self.work.complaints.pending_extension(c.id) is not None:
+        if await self.work.extensions.pending(c.id) is not None:
             raise ExtensionPending("An extension request for this complaint waits for a decision already.")
         request = ExtensionRequest(
             id=new_id("ext"),
@@ -99,7 +99,7 @@ class Oversight:
             requested_by_role=actor.role.value,
             due_before=c.settle_by,
         )
-        self.work.complaints.add_extension(request)
+        self.work.extensions.add(request)
         self.work.record(
             c,
             "extension_requested",
@@ -114,7 +114,7 @@ class Oversight:
         complaint's pending extension request; never their own."""
         self.work.authorize(c, actor, "extension-decisions")
         self.work.check_state(c, "extension-decisions")
-        request = await self.work.complaints.pending_extension(c.id, for_update=True)
+        request = await self.work.extensions.pending(c.id, for_update=True)
         if request is None:
             raise NoPendingExtension("No extension request for this complaint waits for a decision.")
         if request.requested_by == actor.subject:
@@ -146,7 +146,7 @@ class Oversight:
         own for the city's reply; one open at a time."""
         self.work.authorize(c, actor, "supervision-notices")
         self.work.check_state(c, "supervision-notices")
-        if await self.work.complaints.open_supervision(c.id) is not None:
+        if await self.work.supervisions.open(c.id) is not None:
             raise SupervisionAlreadyOpen("A supervision notice of this complaint waits for the city's reply already.")
         now = self.work.clock.now()
         notice = SupervisionNotice(
@@ -162,7 +162,7 @@ class Oversight:
             reply_by=reply_by(now, body.reply_within_hours),
             overdue=False,
         )
-        self.work.complaints.add_supervision(notice)
+        self.work.supervisions.add(notice)
         self.work.record(
             c,
             "supervised",
@@ -180,7 +180,7 @@ class Oversight:
     async def reply_supervision(self, c: Complaint, actor: Identity, body: SupervisionReplyIn) -> SupervisionNotice:
         """The city answers the open supervision notice (督办回复), in time or late."""
         self.work.authorize(c, actor, "supervision-replies")
-        notice = await self.work.complaints.open_supervision(c.id, for_update=True)
+        notice = await self.work.supervisions.open(c.id, for_update=True)
         if notice is None:
             raise NoOpenSupervision("No supervision notice of this complaint waits for a reply.")
         now = self.work.clock.now()
@@ -199,7 +199,7 @@ class Oversight:
     async def decide_link(self, c: Complaint, actor: Identity, body: LinkDecisionIn) -> Complaint:
         """An official confirms a possible link (the later complaint is worked as the earlier) or dismisses it."""
         self.work.authorize(c, actor, "link-decisions")
-        link = await self.work.complaints.get_possible_link(body.link_id, for_update=True)
+        link = await self.work.links.get(body.link_id, for_update=True)
         if link is None or c.id not in (link.complaint_id, link.other_id):
             raise LinkNotFound(f"Complaint {c.id} has no possible link {body.link_id}.")
         if link.state != PossibleLinkState.suggested:
@@ -263,7 +263,7 @@ class Oversight:
         for this in (c, kept):
             self.work.record(this, "merged", actor, note=body.reason, data=data)
         # A possible link flagged between the two is decided by the merge.
-        for link, other_id, *_ in (await self.work.complaints.possible_links([c.id])).get(c.id, []):
+        for link, other_id, *_ in (await self.work.links.of([c.id])).get(c.id, []):
             if other_id == kept.id and link.state == PossibleLinkState.suggested:
                 link.state = PossibleLinkState.confirmed.value
                 link.decided_at, link.decided_by = self.work.clock.now(), actor.subject

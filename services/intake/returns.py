@@ -18,7 +18,8 @@ from services.intake.errors import (
 )
 from services.intake.models import Merchant, ReturnRequest
 from services.intake.regions import Region, RegionCatalogue
-from services.intake.repository import MerchantRepository, ReturnRepository
+from services.intake.repository.merchants import MerchantRepository
+from services.intake.repository.returns import ReturnRepository
 from services.intake.work import SYSTEM
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel

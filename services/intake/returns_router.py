@@ -16,7 +16,7 @@ from services.intake.errors import (
 )
 from services.intake.models import ReturnRequest
 from services.intake.regions import load_catalogue
-from services.intake.repository import RETURNS_DESK, RETURNS_NEWEST, ReturnRepository
+from services.intake.repository.returns import RETURNS_DESK, RETURNS_NEWEST, ReturnRepository
 from services.intake.returns import ReturnsDesk
 from shared.auth import Caller, may_see
 from shared.contracts.common import ID_PATTERN, Channel, Page

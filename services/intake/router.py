@@ -83,13 +83,12 @@ from services.intake.progress import progress_of
 from services.intake.regions import load_catalogue
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import complaint_report, month_range, public_figures
-from services.intake.repository import (
-    COMPLAINT_ORDERS,
-    ComplaintRepository,
-    Facts,
-    IdempotencyRepository,
-    QueueFilter,
-)
+from services.intake.repository.evidence import EvidenceRows
+from services.intake.repository.idempotency import IdempotencyRepository
+from services.intake.repository.links import Links
+from services.intake.repository.oversight import Extensions, Supervisions
+from services.intake.repository.queue import COMPLAINT_ORDERS, Facts, Queue, QueueFilter
+from services.intake.repository.timeline import Timeline
 from shared.auth import Caller, may_see, require_roles
 from shared.contracts.common import ID_PATTERN, INDUSTRY_LABELS_ZH, Channel, Day, Industry
 from shared.contracts.compensation import CompensationRequestIn
@@ -318,11 +317,11 @@ async def _possible_links(session: Session, found: list[tuple[Complaint, Facts]]
     flagged = [c.id for c, facts in found if facts.has_possible_links]
     if caller.role not in STAFF or not flagged:
         return {}
-    return await ComplaintRepository(session).possible_links(flagged)
+    return await Links(session).of(flagged)
 
 
 async def _out(session: Session, c: Complaint, caller: Identity) -> ComplaintOut:
-    facts = (await ComplaintRepository(session).facts([c.id], caller)).get(c.id, Facts())
+    facts = (await Queue(session).facts([c.id], caller)).get(c.id, Facts())
     return to_out(c, caller, facts, await _possible_links(session, [(c, facts)], caller))
 
 
@@ -576,7 +575,7 @@ async def list_complaints(
                 total_is_lower_bound=False if first else None,
             )
     keyset = COMPLAINT_ORDERS[order or ("newest" if caller.role == Role.consumer else "urgency")]
-    repo = ComplaintRepository(session)
+    queue = Queue(session)
     found = QueueFilter(
         state=state,
         overdue=overdue,
@@ -591,13 +590,13 @@ async def list_complaints(
         q_phone=caller.role in STAFF,
         case_number=wanted_number,
     )
-    rows = await repo.queue(caller, found, keyset, cursor=cursor, limit=limit)
+    rows = await queue.page(caller, found, keyset, cursor=cursor, limit=limit)
     page = rows[:limit]
     possible_links = await _possible_links(session, page, caller)
     total, lower_bound = None, None
     if cursor is None:  # counted up to the cap, one row more to tell whether there are more
         cap = request.app.state.settings.queue_total_cap
-        counted = await repo.count(caller, found, up_to=cap + 1)
+        counted = await queue.count(caller, found, up_to=cap + 1)
         total, lower_bound = min(counted, cap), counted > cap
     return ComplaintPage(
         items=[to_out(c, caller, facts, possible_links) for c, facts in page],
@@ -611,7 +610,7 @@ async def list_complaints(
 async def count_complaints(caller: Caller, session: Session) -> ComplaintCounts:
     """How many of my open complaints there are and how many missed a deadline, per state (cheap: counted
     from the queue's index; the console's overdue counter)."""
-    counts = await ComplaintRepository(session).open_counts(caller)
+    counts = await Queue(session).open_counts(caller)
     by_state: dict[ComplaintState, int] = {}
     late: dict[ComplaintState, int] = {}
     for (state, is_late), n in counts.items():
@@ -633,7 +632,7 @@ async def get_complaint(complaint: CurrentComplaint, caller: Caller, session: Se
 async def get_timeline(complaint: CurrentComplaint, session: Session, caller: Caller) -> list[TimelineEntryOut]:
     """Every step of the complaint, with who took it and when (possible links to other accounts' complaints:
     for officials only)."""
-    entries: list[TimelineEntry] = await ComplaintRepository(session).timeline(complaint.id)
+    entries: list[TimelineEntry] = await Timeline(session).entries(complaint.id)
     return [_timeline_entry_out(e, caller) for e in entries if caller.role in STAFF or e.kind not in STAFF_ONLY_KINDS]
 
 
@@ -641,7 +640,7 @@ async def get_timeline(complaint: CurrentComplaint, session: Session, caller: Ca
 async def get_progress(complaint: CurrentComplaint, session: Session) -> ProgressOut:
     """The complaint as its complainant's progress page shows it: state, public steps, the merchant's response,
     the next deadline and what may be done now; no personal data, no internal notes."""
-    return progress_of(complaint, await ComplaintRepository(session).timeline(complaint.id))
+    return progress_of(complaint, await Timeline(session).entries(complaint.id))
 
 
 # --- the complainant's contact, in full for the handler ----------------------------------------------
@@ -687,7 +686,7 @@ async def list_contact_reveals(
             "Only the supervising officials (of a region above the complaint's) and "
             "admins may see who revealed a complainant's contact."
         )
-    entries = await ComplaintRepository(session).timeline_of_kind(complaint.id, CONTACT_REVEALED)
+    entries = await Timeline(session).entries_of_kind(complaint.id, CONTACT_REVEALED)
     return [
         ContactRevealRecord(
             complaint_id=complaint.id,
@@ -738,7 +737,7 @@ async def add_evidence(
 @router.get("/complaints/{complaint_id}/evidence", responses=problem_responses(ComplaintNotFound))
 async def list_evidence(complaint: CurrentComplaint, session: Session) -> list[EvidenceOut]:
     """The files attached to a complaint."""
-    return [_evidence_out(e) for e in await ComplaintRepository(session).list_evidence(complaint.id)]
+    return [_evidence_out(e) for e in await EvidenceRows(session).files(complaint.id)]
 
 
 @router.get(
@@ -762,7 +761,7 @@ async def download_evidence(
 ) -> Response:
     """One evidence file's content, as an attachment of the type read from it at upload; or, where the files are in
     an object store that serves downloads itself, a redirect to a short-lived URL of it (after the same checks)."""
-    evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id)
+    evidence = await EvidenceRows(session).get(complaint.id, file_id)
     if evidence is None:
         raise EvidenceNotFound(f"File {file_id} was not found.")
     assert work.storage is not None
@@ -800,7 +799,7 @@ async def remove_evidence(
     """Remove an evidence file: its uploader while the complaint is open, an administrator at any time. The file
     is deleted from storage and leaves every list; the timeline records the removal (evidence_removed). Removing
     a removed file again answers 204 as well (a retried request changes nothing)."""
-    evidence = await ComplaintRepository(session).get_evidence(complaint.id, file_id, removed=True)
+    evidence = await EvidenceRows(session).get(complaint.id, file_id, removed=True)
     if evidence is None:
         raise EvidenceNotFound(f"File {file_id} was not found.")
     await desk.remove(complaint, caller, evidence)
@@ -1031,7 +1030,7 @@ async def request_extension(
 async def list_extensions(complaint: CurrentComplaint, session: Session) -> list[ExtensionOut]:
     """The complaint's extension requests, oldest first: asked for, and approved (the deadline moved), rejected or
     lapsed (the complaint stopped being handled before anyone decided)."""
-    return [_extension_out(r) for r in await ComplaintRepository(session).extensions(complaint.id)]
+    return [_extension_out(r) for r in await Extensions(session).of(complaint.id)]
 
 
 @router.post(
@@ -1081,7 +1080,7 @@ async def list_supervisions(
     if caller.role not in STAFF:
         raise SupervisionNotAllowed("Supervision notices are between the officials handling the complaint.")
     now = request.app.state.clock.now()
-    return [_supervision_out(n, now) for n in await ComplaintRepository(session).supervisions(complaint.id)]
+    return [_supervision_out(n, now) for n in await Supervisions(session).of(complaint.id)]
 
 
 @router.post(

@@ -13,7 +13,7 @@ from services.intake.deadlines import CLOCK_SKEW, accept_by, reply_by, schedule
 from services.intake.errors import TimestampsOutOfOrder, UnknownMerchant
 from services.intake.filing import filer_of
 from services.intake.models import Complaint, Merchant, PossibleLink
-from services.intake.repository import MerchantRepository
+from services.intake.repository.merchants import MerchantRepository
 from services.intake.transitions import Transitions, channel_label
 from services.intake.work import SYSTEM
 from shared import channels
@@ -246,7 +246,7 @@ class Submission:
                 state=PossibleLinkState.suggested.value,
                 flagged_at=now,
             )
-            self.work.complaints.add_possible_link(link)
+            self.work.links.add(link)
             for this, other in ((c, earlier), (earlier, c)):
                 self.work.record(
                     this,
@@ -279,7 +279,7 @@ class Submission:
                 False,
             )
         since = now - timedelta(hours=self.work.settings.duplicate_window_hours)
-        for earlier in await self.work.complaints.recent_by_person(c.consumer_id, c.contact_phone, since):
+        for earlier in await self.work.links.recent_by_person(c.consumer_id, c.contact_phone, since):
             if earlier.id == c.id:
                 continue
             same_merchant = (

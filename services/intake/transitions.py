@@ -105,7 +105,7 @@ class Transitions(Work):
 
     async def lapse_extension(self, c: Complaint, actor: Identity) -> None:
         """A request nobody decided while the complaint was being handled lapses when it stops being handled."""
-        request = await self.complaints.pending_extension(c.id)
+        request = await self.extensions.pending(c.id)
         if request is None:
             return
         request.state = ExtensionState.lapsed.value

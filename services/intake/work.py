@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.config import IntakeSettings
 from services.intake.models import Complaint, TimelineEntry
 from services.intake.regions import RegionCatalogue
-from services.intake.repository import ComplaintRepository
+from services.intake.repository.complaints import Complaints
+from services.intake.repository.due import Due
+from services.intake.repository.evidence import EvidenceRows
+from services.intake.repository.links import Links
+from services.intake.repository.oversight import Extensions, Supervisions
+from services.intake.repository.timeline import Timeline
 from services.intake.storage import EvidenceStorage
 from shared.clock import Clock
 from shared.contracts.events import ComplaintEvent, ComplaintStateChanged
@@ -40,10 +45,34 @@ class Work:
     _held: list[ComplaintEvent] | None = field(default=None, init=False)
     _held_timeline: list[dict[str, Any]] | None = field(default=None, init=False)
 
+    # Intake's queries over this unit of work's session, by part (services/intake/repository).
     @property
-    def complaints(self) -> ComplaintRepository:
-        """Intake's queries, over this unit of work's session."""
-        return ComplaintRepository(self.session)
+    def complaints(self) -> Complaints:
+        return Complaints(self.session)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(self.session)
+
+    @property
+    def evidence(self) -> EvidenceRows:
+        return EvidenceRows(self.session)
+
+    @property
+    def links(self) -> Links:
+        return Links(self.session)
+
+    @property
+    def extensions(self) -> Extensions:
+        return Extensions(self.session)
+
+    @property
+    def supervisions(self) -> Supervisions:
+        return Supervisions(self.session)
+
+    @property
+    def due(self) -> Due:
+        return Due(self.session)
 
     def record(self, c: Complaint, kind: str, actor: Identity, **fields: Any) -> None:
         """An entry on the complaint's timeline (record_on's fields)."""
@@ -77,7 +106,7 @@ class Work:
         if self._held_timeline is not None:
             self._held_timeline.append(entry)
         else:
-            self.complaints.add_timeline(TimelineEntry(**entry))
+            self.timeline.add(TimelineEntry(**entry))
 
     def _base_event(self, c: Complaint) -> dict[str, Any]:
         return {
@@ -102,7 +131,7 @@ class Work:
         try:
             yield
             await self.session.flush()
-            await self.complaints.add_timeline_rows(self._held_timeline)
+            await self.timeline.add_rows(self._held_timeline)
             await self.outbox.emit_all(self.session, self._held)
         finally:
             self._held = self._held_timeline = None

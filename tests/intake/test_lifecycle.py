@@ -257,28 +257,28 @@ async def test_a_deadline_whose_complaint_changes_as_it_fires_fires_on_the_next_
     from sqlalchemy import text
 
     from services.intake.main import run_deadlines_once
-    from services.intake.repository import ComplaintRepository
+    from services.intake.repository.due import Due
 
     await settle_merchant(stack)
     c = await submit(stack, ALICE)
     stack.clock.advance(minutes=31)
-    due = ComplaintRepository.due
+    due = Due.complaints
 
-    async def due_then_changed(self: ComplaintRepository, now: Any, limit: int) -> list[Any]:
+    async def due_then_changed(self: Due, now: Any, limit: int) -> list[Any]:
         found = await due(self, now, limit)
         # The other writer's UPDATE, unseen by this session's objects (on PostgreSQL the pass holds the row,
         # so only its own connection may write it here).
         await self.session.execute(text("UPDATE complaints SET version = version + 1 WHERE id = :id"), {"id": c["id"]})
         return found
 
-    monkeypatch.setattr(ComplaintRepository, "due", due_then_changed)
+    monkeypatch.setattr(Due, "complaints", due_then_changed)
     caplog.set_level(logging.INFO, logger="intake.scheduler")
     app = stack.apps["intake"]
     assert await run_deadlines_once(app) == 0
     assert [r.levelno for r in caplog.records if r.name == "intake.scheduler"] == [logging.INFO]
     assert "overdue" not in await timeline_kinds(stack, ALICE, c["id"])  # the whole batch was rolled back
 
-    monkeypatch.setattr(ComplaintRepository, "due", due)
+    monkeypatch.setattr(Due, "complaints", due)
     assert await run_deadlines_once(app) == 1
     kinds = await timeline_kinds(stack, ALICE, c["id"])
     assert kinds.count("overdue") == 1 and kinds.count("escalated") == 1

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.intake.repository import NEWEST, URGENCY
+from services.intake.repository.queue import NEWEST, URGENCY
 from shared.pagination import InvalidCursor
 
 
