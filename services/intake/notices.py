@@ -75,7 +75,8 @@ class Notices:
         return c
 
     async def reply(self, c: Complaint, actor: Identity, body: NoticeReplyIn) -> Complaint:
-        """The region reports back to the center that sent the notice, once; on time or late, as recorded."""
+        """The region reports back to the center that sent the notice, once; on time or late, as recorded, and
+        announced (`complaint.state_changed`, action `notice_replied`, with the reply and `in_time`)."""
         self._notice(c, actor, "notice-replies")
         if c.replied_at is not None:
             raise AlreadyReplied(f"This notice was reported back on {c.replied_at.isoformat()}.")
@@ -87,8 +88,14 @@ class Notices:
             )
         c.replied_at = body.replied_at or now
         in_time = c.reply_by is None or c.replied_at <= c.reply_by
-        data = {"reply_by": c.reply_by.isoformat() if c.reply_by else None, "in_time": in_time}
+        data = {
+            "reply_by": c.reply_by.isoformat() if c.reply_by else None,
+            "replied_at": c.replied_at.isoformat(),
+            "in_time": in_time,
+        }
         self.work.record(c, "notice_replied", actor, note=body.note, data=data)
+        # No state changes, but those following the notice (a partner's case merged into it) hear the reply.
+        await self.work.announce(c, "notice_replied", note=body.note, data=data)
         return c
 
     async def fire_due_replies(self) -> int:

@@ -989,7 +989,8 @@ async def link_notice(
 async def reply_to_notice(
     complaint: CurrentComplaint, body: NoticeReplyIn, caller: Caller, session: Session, notices: NoticeService
 ) -> ComplaintOut:
-    """Report back to the center that sent a public-opinion notice (by `reply_by`); once, on the timeline."""
+    """Report back to the center that sent a public-opinion notice (by `reply_by`); once, on the timeline and
+    announced to whoever follows the notice (`complaint.state_changed`, action `notice_replied`, data `in_time`)."""
     return await _act(session, caller, await notices.reply(complaint, caller, body))
 
 

@@ -80,6 +80,7 @@ class Scene:
     worked_case_number: str
     transferred: str
     waiting: str
+    notice: str  # a public-opinion notice from the city, to link and report back on
     code: str
     day: Any
 
@@ -257,9 +258,20 @@ def scene(system: System) -> Scene:
         ):
             assert time.monotonic() < deadline, "the tourist's notifications were not recorded"
             time.sleep(0.1)
+        notice = _file(
+            gw,
+            sanya,
+            channel="public_opinion",
+            merchant_id=None,
+            merchant_name="三亚湾海景度假酒店",
+            remedy="other",
+            contact_phone="13912340007",
+            source_name="海南省旅游市场监管指挥中心《涉旅信息通报单》（3号）",
+            description="网民在地方留言板反映：三亚湾海景度假酒店房价与预订页面不符。",
+        )
         code = _ok(gw.get(f"/v1/merchants/{HOTEL}/code", headers=admin))["code"]
         case_number = _ok(gw.get(f"/v1/complaints/{cid}", headers=sanya))["case_number"]
-    return Scene(cid, case_number, moved["id"], waiting["id"], code, system.clock.now().date())
+    return Scene(cid, case_number, moved["id"], waiting["id"], notice["id"], code, system.clock.now().date())
 
 
 @pytest.fixture(scope="module")
@@ -328,6 +340,13 @@ def test_every_console_screen_of_an_official_is_in_chinese(system: System, scene
         if button.count():
             button.click()
             assert_chinese(page, f"04-complaint-form-{action}")
+
+    # A notice from the province's command center: its source, unit and reply deadline, and its two forms.
+    page.goto(f"{system.url}/console/#/complaints/{scene.notice}")
+    expect(page.locator("dl.facts #notice-reply")).to_contain_text("反馈时限")
+    for action in ("notice-links", "notice-replies"):
+        page.locator(f'button[data-action="{action}"]').click()
+        assert_chinese(page, f"04-notice-form-{action}")
 
     query = f"region=460200&from={scene.day - timedelta(days=6)}&to={scene.day}"
     page.goto(f"{system.url}/console/#/reports?{query}")

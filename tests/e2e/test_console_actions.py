@@ -2,14 +2,17 @@
 the whole system on loopback: the merchant returns a case to its dispatcher (退回), who dispatches it anew; the
 merchant asks for more time and the province approves it (延期), moving the deadline; the province supervises
 the city (督办) and the city replies; officials confirm or dismiss possible duplicates and merge a duplicate
-(合并); 办结 with nothing preselected, its refund cap, 结案 and reopening (重新办理). The dangerous ones ask for
-confirmation in the page first. Each at a desktop's width (1366×768) and a phone's (390×844); screenshots under
+(合并); 办结 with nothing preselected, its refund cap, 结案 and reopening (重新办理); Panlong's officials assign a
+case to one of the district's named units, link a public-opinion notice (涉旅信息通报单) to the complaint it
+repeats and report back on time, and on another late. The dangerous ones ask for confirmation in the page
+first. Each at a desktop's width (1366×768) and a phone's (390×844); screenshots under
 test-results/console-actions/."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -36,22 +39,30 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "console-actions"
 PHONES = itertools.count(1)
 
 
+PANLONG = "530103"
+
+
 @pytest.fixture(scope="module", autouse=True)
 def province(system: System) -> None:
-    """Hainan's official: the province above Sanya (before the browser holds this thread's event loop)."""
+    """Hainan's official, the province above Sanya, and Panlong's, whose district has named handling units and
+    gets the city's notices (before the browser holds this thread's event loop)."""
 
     async def add() -> None:
         engine = create_engine(system.settings["gateway"])
         async with create_sessionmaker(engine)() as session:
-            await create_staff(
-                session,
-                system_clock,
-                username="hainan",
-                password="hainan-pass-e2e",
-                role=Role.official,
-                region_code="460000",
-                display_name="海南省督办员",
-            )
+            for username, region_code, display_name in (
+                ("hainan", "460000", "海南省督办员"),
+                ("panlong", PANLONG, "盘龙区指挥中心值班员"),
+            ):
+                await create_staff(
+                    session,
+                    system_clock,
+                    username=username,
+                    password=f"{username}-pass-e2e",
+                    role=Role.official,
+                    region_code=region_code,
+                    display_name=display_name,
+                )
             await session.commit()
         await engine.dispose()
 
@@ -89,10 +100,33 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()
 
+    def file_in_panlong(self, description: str, **fields: Any) -> dict[str, Any]:
+        """A call to Panlong's 12345 line about a travel agency not settled here, or (with `channel`
+        public_opinion) a notice from the city's command center, keyed in by Panlong's official."""
+        body = {
+            "channel": "hotline_12345",
+            "region_code": PANLONG,
+            "merchant_name": "昆明市景怡旅行社有限公司",
+            "industry": "sightseeing",
+            "description": description,
+            "remedy": "other",
+            "occurred_at": "2026-11-19T12:00:00Z",
+            "contact_phone": f"1370000{next(PHONES):04d}",
+            **fields,
+        }
+        r = self.gw.post("/v1/complaints", headers=self.as_("panlong"), json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
     def get(self, complaint_id: str, who: str = "admin") -> dict[str, Any]:
         r = self.gw.get(f"/v1/complaints/{complaint_id}", headers=self.as_(who))
         assert r.status_code == 200, r.text
         return r.json()
+
+    def timeline(self, complaint_id: str, who: str = "admin") -> list[dict[str, Any]]:
+        r = self.gw.get(f"/v1/complaints/{complaint_id}/timeline", headers=self.as_(who))
+        assert r.status_code == 200, r.text
+        return list(r.json())
 
     def post(self, complaint_id: str, action: str, body: dict[str, Any], who: str) -> dict[str, Any]:
         r = self.gw.post(f"/v1/complaints/{complaint_id}/{action}", headers=self.as_(who), json=body)
@@ -422,3 +456,120 @@ def test_resolve_with_nothing_preselected_close_and_reopen(api: Api, consoles: A
     form = sanya.action("resolutions")
     assert form.locator('select[name="outcome"]').input_value() == ""
     assert form.locator('select[name="at_fault"]').input_value() == ""
+
+
+def test_panlong_assigns_a_case_to_one_of_its_named_units(api: Api, consoles: Any, width: str) -> None:
+    c = api.file_in_panlong(f"[{width}] 指派：旅行社临时取消石林一日游，拒绝退还团费。")
+    assert c["unit"]["name"] == "区文化和旅游局"  # the district's default unit, by its rules
+    panlong = consoles("panlong")
+    page = panlong.page
+    page.goto(f"{panlong.system.url}/console/#/queue")
+    row = page.locator(f'#queue tr[data-id="{c["id"]}"]')
+    expect(row).to_contain_text("区文化和旅游局")  # the unit under the merchant, at both widths
+    if width == "desktop":
+        expect(row.locator("td.row-source")).to_have_text("12345市长投诉热线")
+    panlong.fits()
+    panlong.shot("6-queue-source-unit")
+
+    page = panlong.open(c["id"])
+    expect(page.locator("dl.facts #source")).to_have_text("12345市长投诉热线")
+    expect(page.locator("dl.facts #unit")).to_have_text("区文化和旅游局（盘龙区文化和旅游局）")
+    form = panlong.action("assignments")
+    units = form.locator('select[name="unit_id"]')
+    assert units.locator("option").all_inner_texts() == [
+        "默认（区文化和旅游局）",
+        "区文化和旅游局（盘龙区文化和旅游局）",
+        "区指挥中心（盘龙区旅游市场监管综合调度指挥中心）",
+        "区市场监管局（盘龙区市场监督管理局）",
+        "花之城景区管委会（花之城景区管理委员会）",
+    ]
+    form.locator('select[name="kind"]').select_option("merchant")  # no unit to choose for a merchant
+    expect(units).to_be_hidden()
+    form.locator('select[name="kind"]').select_option("unit")
+    units.select_option("530103-sbh")
+    form.locator('input[name="note"]').fill("游览项目在花之城景区内，由景区管委会处理。")
+    panlong.shot("6-assign-unit-form")
+    form.get_by_role("button", name="提交").click()
+    panlong.done()
+    expect(page.locator("dl.facts #unit")).to_have_text("花之城景区管委会（花之城景区管理委员会）")
+    expect(page.locator("dl.facts")).to_contain_text("处理中")
+    panlong.fits()
+    panlong.shot("6-assigned-unit")
+    now = api.get(c["id"])
+    assert (now["unit"]["id"], now["assignee"]["name"]) == ("530103-sbh", "花之城景区管委会")
+
+
+def test_panlong_links_the_citys_notice_to_the_complaint_it_repeats_and_reports_back(
+    api: Api, consoles: Any, width: str, system: System
+) -> None:
+    repeated = api.file_in_panlong(f"[{width}] 通报：景怡旅行社导游强迫游客购物，不购物就甩团。")
+    source = f"昆明市指挥中心《涉旅信息通报单》（{width}8号）"
+    # Due far ahead: the browser's clock is the real one, the system's the test's.
+    notice = api.file_in_panlong(
+        f"[{width}] 人民网地方领导留言板涉旅留言：景怡旅行社导游强迫购物。",
+        channel="public_opinion",
+        source_name=source,
+        reply_by=(system.clock.now() + timedelta(days=3650)).isoformat(),
+    )
+    assert notice["unit"]["name"] == "区指挥中心"  # the district's rule for notices
+    panlong = consoles("panlong")
+    page = panlong.open(notice["id"])
+    expect(page.locator("dl.facts #source")).to_have_text(source)
+    expect(page.locator("dl.facts #notice-reply")).to_contain_text("反馈时限")
+    assert {"notice-links", "notice-replies"} <= set(panlong.buttons())
+
+    # A case number that is no complaint is said so, before anything is asked or done.
+    form = panlong.action("notice-links")
+    form.locator('input[name="complaint"]').fill("530103-20000101-9999")
+    form.get_by_role("button", name="提交").click()
+    expect(page.locator("#message .message.error")).to_contain_text("找不到案件编号为 530103-20000101-9999 的投诉")
+    expect(page.locator("#confirm-dialog")).to_have_count(0)
+    form.locator('input[name="complaint"]').fill(repeated["case_number"])
+    form.locator('textarea[name="note"]').fill("与12345来电反映的是同一事项。")
+    panlong.shot("7-link-form")
+    form.get_by_role("button", name="提交").click()
+    panlong.confirm(
+        "7-link",
+        f"舆情通报 {notice['case_number']} 与投诉 {repeated['case_number']} 内容一致",
+        "12345市长投诉热线 · 昆明市景怡旅行社有限公司",
+        "仍须在反馈时限内",
+    )
+    panlong.done()
+    expect(page.locator("dl.facts")).to_contain_text("不予受理")
+    expect(page.locator("dl.facts")).to_contain_text("重复投诉")
+    assert "notice-links" not in panlong.buttons() and "notice-replies" in panlong.buttons()
+    assert api.get(notice["id"])["duplicate_of"] == repeated["id"]
+
+    form = panlong.action("notice-replies")
+    expect(form.locator(".notice-deadline")).to_contain_text("反馈时限")
+    form.locator('textarea[name="note"]').fill("已督促旅行社向游客道歉并退还购物款，处理情况已上报市指挥中心。")
+    panlong.shot("7-reply-form")
+    form.get_by_role("button", name="提交").click()
+    panlong.confirm("7-reply", "反馈只能提交一次", "在反馈时限内", "已上报市指挥中心")
+    panlong.done()
+    expect(page.locator("dl.facts #notice-reply")).to_contain_text("按时反馈")
+    expect(page.locator("#timeline")).to_contain_text("回复舆情通报")
+    assert "notice-replies" not in panlong.buttons()
+    panlong.fits()
+    panlong.shot("7-replied")
+    assert api.get(notice["id"])["replied_at"] is not None
+
+    # Another notice, past its deadline: the form says so, and the reply is recorded as late.
+    late = api.file_in_panlong(
+        f"[{width}] 市民热线留言：旅行社退团费拖延。",
+        channel="public_opinion",
+        source_name=f"昆明市指挥中心《涉旅信息通报单》（{width}9号）",
+        reply_by=(system.clock.now() + timedelta(minutes=10)).isoformat(),
+    )
+    system.clock.advance(minutes=30)
+    page = panlong.open(late["id"])
+    form = panlong.action("notice-replies")
+    expect(form.locator(".notice-deadline .countdown")).to_have_class(re.compile(r"\blate\b"))
+    form.locator('textarea[name="note"]').fill("已核实处理，逾期上报。")
+    form.get_by_role("button", name="提交").click()
+    panlong.confirm("7-reply-late", "已超过反馈时限：本次反馈记为逾期反馈。")
+    panlong.done()
+    expect(page.locator("dl.facts #notice-reply")).to_contain_text("逾期反馈")
+    panlong.shot("7-replied-late")
+    answered = [e for e in api.timeline(late["id"]) if e["kind"] == "notice_replied"]
+    assert [e["data"]["in_time"] for e in answered] == [False]

@@ -1,12 +1,17 @@
 """A public-opinion notice's reply to the city (涉旅信息通报单): missed, it escalates as a missed complaint deadline
-does (issue 21): once, on the timeline, to the region's unit, announced, counted, and in the report."""
+does (issue 21): once, on the timeline, to the region's unit, announced, counted, and in the report. Made, it is
+announced to whoever follows the notice, with the reply and whether it was in time."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from services.intake.models import outbox as intake_outbox
 from shared.clock import SHANGHAI
+from shared.contracts.identity import Identity, Role
 from tests.conftest import official
 from tests.support import Stack
 
@@ -113,3 +118,78 @@ async def test_a_linked_notice_left_unanswered_is_marked_not_escalated(stack: St
     now = await get(stack, f"/v1/complaints/{notice['id']}")
     assert (now["state"], now["reply_overdue"]) == ("not_accepted", True)
     assert [e["kind"] for e in await get(stack, f"/v1/complaints/{notice['id']}/timeline")].count("overdue") == 1
+
+
+async def announced(stack: Stack, action: str) -> list[dict[str, Any]]:
+    """The `complaint.state_changed` events with this action that intake wrote for its subscribers."""
+    async with stack.apps["intake"].state.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(intake_outbox.c.envelope).where(intake_outbox.c.event_type == "complaint.state_changed")
+            )
+        ).all()
+    unique = {row.envelope["id"]: row.envelope for row in rows}
+    return [e for e in unique.values() if e["payload"]["action"] == action]
+
+
+async def test_a_reply_is_announced_to_those_following_the_notice_with_whether_it_was_in_time(stack: Stack) -> None:
+    """The city's platform pushed the same post as a case of its own; merged into the notice, it follows the
+    notice, and its webhook hears the reply as it hears a callback visit: the state stays, the reply and its
+    timeliness come with it."""
+    stack.clock.set(START)
+    notice = await register(stack, "8号", timedelta(hours=2))
+    platform = Identity(subject="ptn_YIJIYOU", role=Role.partner, display_name="一机游")
+    pushed = await stack.clients["intake"].post(
+        "/v1/complaints",
+        headers=stack.as_(platform),
+        json={
+            "region_code": PANLONG,
+            "merchant_name": "昆明市景怡旅行社有限公司",
+            "industry": "sightseeing",
+            "description": "游客在人民网地方领导留言板留言：旅行社未按约定安排行程。",
+            "remedy": "other",
+            "occurred_at": (stack.clock.now() - timedelta(days=1)).isoformat(),
+            "contact_phone": "13700009831",
+            "external_id": "YJY-0008",
+        },
+    )
+    assert pushed.status_code == 201, pushed.text
+    merged = await stack.clients["intake"].post(
+        f"/v1/complaints/{pushed.json()['id']}/merges",
+        headers=stack.as_(official(PANLONG)),
+        json={"into": notice["case_number"], "reason": "与舆情通报为同一留言"},
+    )
+    assert merged.status_code == 200, merged.text
+
+    stack.clock.advance(minutes=50)
+    note = "已督促旅行社与游客协商一致，处理情况已上报市指挥中心。"
+    r = await stack.clients["intake"].post(
+        f"/v1/complaints/{notice['id']}/notice-replies", headers=stack.as_(official(PANLONG)), json={"note": note}
+    )
+    assert r.status_code == 200, r.text
+    [event] = await announced(stack, "notice_replied")
+    payload = event["payload"]
+    assert (payload["complaint_id"], payload["state_from"], payload["state_to"]) == (
+        notice["id"],
+        "assigned",
+        "assigned",
+    )
+    assert payload["note"] == note
+    assert payload["data"]["in_time"] is True
+    assert datetime.fromisoformat(payload["data"]["replied_at"]) == stack.clock.now()
+    assert datetime.fromisoformat(payload["data"]["reply_by"]) == START + timedelta(hours=2)
+    assert [link["source_id"] for link in payload["links"]] == ["ptn_YIJIYOU"]
+    assert payload["revision"] > 0
+
+    # Recorded afterwards, past its deadline: late, by when it was made rather than when it was keyed in.
+    late = await register(stack, "9号", timedelta(minutes=10))
+    stack.clock.advance(hours=1)
+    r = await stack.clients["intake"].post(
+        f"/v1/complaints/{late['id']}/notice-replies",
+        headers=stack.as_(official(PANLONG)),
+        json={"note": "迟报", "replied_at": (stack.clock.now() - timedelta(minutes=5)).isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    [entry] = [e for e in await get(stack, f"/v1/complaints/{late['id']}/timeline") if e["kind"] == "notice_replied"]
+    assert entry["data"]["in_time"] is False
+    assert datetime.fromisoformat(entry["data"]["replied_at"]) == stack.clock.now() - timedelta(minutes=5)

@@ -214,14 +214,23 @@ function deadlineCell(c) {
   return d.next_deadline ? countdown(d.next_due_at, d.next_deadline) : t("no_deadline");
 }
 
+// Where a complaint came from: the named platform its region counts it by (智旅通投诉平台), else its channel.
+const sourceOf = (c) => c.source_name || tChannel(c.channel);
+// A handling unit by its short name, with its full name where the region's catalogue gives a longer one.
+function unitText(u) {
+  return u.full_name && u.full_name !== u.name ? `${u.name}（${u.full_name}）` : u.name;
+}
+const unitsOf = (regionCode) => (regionNames.get(regionCode) || {}).units || [];
+
 function queueRow(c) {
   const late = Boolean(c.deadlines.late_since);
   return h("tr", { class: late ? "overdue" : "", "data-id": c.id },
     h("td", {}, h("a", { href: `#/complaints/${c.id}`, class: "case-number", translate: "no" }, caseNumber(c))),
-    h("td", {}, c.merchant_name),
+    h("td", {}, c.merchant_name,
+      c.unit ? h("div", { class: "row-unit muted", translate: "no", title: t("field.unit") }, c.unit.name) : null),
     h("td", {}, tState(c.state), " ", late ? c.deadlines.missed.map((m) => h("span", { class: "badge overdue" },
       `${t("overdue")}·${t(`deadline.${m.kind}`)}`)) : null),
-    h("td", { class: "optional" }, tChannel(c.channel)),
+    h("td", { class: "optional row-source", title: tChannel(c.channel) }, sourceOf(c)),
     h("td", { class: "optional" }, when(c.submitted_at)),
     h("td", {}, deadlineCell(c)));
 }
@@ -289,7 +298,7 @@ async function queueView(root, params) {
   root.replaceChildren(h("h2", {}, t("queue.title")), filters, summary,
     ...(page.items.length ? [h("div", { class: "table-wrap" }, h("table", { id: "queue" },
       h("thead", {}, h("tr", {}, ["col.id", "col.merchant", "col.state"].map((k) => h("th", {}, t(k))),
-        h("th", { class: "optional" }, t("col.channel")), h("th", { class: "optional" }, t("col.submitted")),
+        h("th", { class: "optional" }, t("col.source")), h("th", { class: "optional" }, t("col.submitted")),
         h("th", {}, t("col.deadline")))),
       body)), h("p", { class: "queue-pager" }, shown, " ", more)] : [h("p", { class: "muted" }, t("queue.empty"))]));
 }
@@ -309,6 +318,7 @@ const COMPLAINT_ACTIONS = {
     { name: "note", kind: "text" }],
     confirm: (body) => body.accept ? null : [t("confirm.not_accepted"), `${t("field.reason")}：${body.reason ? t(`not_accepted.${body.reason}`) : "—"}`] },
   "assignments": { fields: [{ name: "kind", kind: "select", options: ["unit", "merchant"], label: (v) => t(`kind.${v}`) },
+                            { name: "unit_id", kind: "unit", showIf: ["kind", "unit"] },
                             { name: "note", kind: "text" }] },
   "responses": { fields: [{ name: "message", kind: "textarea", required: true },
                           { name: "offered_refund_fen", kind: "yuan", label: "field.offered_refund", cap: true }] },
@@ -346,10 +356,34 @@ const COMPLAINT_ACTIONS = {
     confirm: (body) => [t("confirm.reopenings"), `${t("field.reason")}：${body.reason}`] },
   "callback-visits": { fields: [{ name: "reached", kind: "bool", value: true }, { name: "satisfied", kind: "bool", value: true },
                                 { name: "note", kind: "textarea" }] },
+  // A public-opinion notice (涉旅信息通报单) that repeats a complaint: picked by its case number, or from the
+  // possible links flagged on the notice; looked up first, so the confirmation says what it is.
+  "notice-links": { fields: [
+    { name: "complaint", kind: "case", required: true, text: "field.notice_repeats", placeholder: "530103-20210108-0001",
+      suggest: (c) => (c.possible_links || []).filter((l) => l.state !== "dismissed").map((l) => [
+        l.case_number || l.complaint_id, `${tChannel(l.channel)} · ${t("links.similarity")} ${Math.round(l.similarity * 100)}%`]) },
+    { name: "note", kind: "textarea" }],
+    prepare: async (body, ctx) => {
+      ctx.target = await findComplaint(body.complaint);
+      return { complaint_id: ctx.target.id, note: body.note };
+    },
+    confirm: (body, { c, target }) => [
+      t("confirm.notice-links").replace("{this}", caseNumber(c)).replace("{into}", caseNumber(target)),
+      `${t("field.source")}：${sourceOf(target)} · ${target.merchant_name} · ${tState(target.state)}`,
+      c.replied_at ? null : t("confirm.notice_still_reply"), body.note ? `${t("field.note")}：${body.note}` : null] },
+  // The region's report back to the center that sent the notice: once, by its deadline (or recorded as late).
+  "notice-replies": { fields: [{ name: "note", kind: "textarea", required: true, text: "field.notice_reply" },
+    { name: "replied_at", kind: "moment", text: "field.replied_at" }],
+    intro: (c) => h("p", { class: "notice-deadline" }, noticeDeadline(c)),
+    confirm: (body, { c }) => {
+      const late = Boolean(c.reply_by) && new Date(body.replied_at || Date.now()) > new Date(c.reply_by);
+      return [t("confirm.notice-replies"), `${t("notice.reply_by")}：${when(c.reply_by)}`,
+        t(late ? "notice.will_be_late" : "notice.will_be_in_time"), `${t("field.notice_reply")}：${body.note}`];
+    } },
 };
 const FIELD_LABELS = { accept: "field.accept", note: "field.note", kind: "field.kind", message: "field.message",
   region_code: "field.region", reason: "field.reason", outcome: "field.outcome", at_fault: "field.at_fault",
-  reached: "field.reached", satisfied: "field.satisfied" };
+  reached: "field.reached", satisfied: "field.satisfied", unit_id: "field.unit" };
 
 // What the service's refusals mean, in the console's words; anything else shows its detail and code.
 const ACTION_PROBLEMS = ["invalid_transition", "action_not_allowed", "refund_above_amount_involved",
@@ -389,6 +423,30 @@ function confirmDialog(title, lines, { okLabel, note = false, danger = true } = 
   });
 }
 
+// A complaint by the case number as typed or read out (the queue's own lookup), or by the id a possible link names.
+async function findComplaint(text) {
+  const value = text.trim();
+  if (/^cmp_\w+$/.test(value)) return api("GET", `/v1/complaints/${value}`);
+  const page = await api("GET", `/v1/complaints?${new URLSearchParams({ case_number: value, limit: "1" })}`);
+  if (!page.items.length) throw new Problem({ detail: t("notice.not_found").replace("{number}", value) }, 404);
+  return page.items[0];
+}
+
+// A notice's reply deadline: when, and the time left or how late; once answered, when and whether in time.
+function noticeDeadline(c) {
+  if (c.replied_at) {
+    const late = Boolean(c.reply_by) && new Date(c.replied_at) > new Date(c.reply_by);
+    return [t("notice.replied").replace("{at}", when(c.replied_at)), " ",
+      h("span", { class: `badge${late ? " overdue" : ""}`, id: "notice-replied" }, t(late ? "notice.late" : "notice.on_time"))];
+  }
+  if (!c.reply_by) return t("no_deadline");
+  return [`${t("notice.reply_by")} ${when(c.reply_by)} · `, countdown(c.reply_by, "reply"),
+    c.reply_overdue ? [" ", h("span", { class: "badge overdue" }, t("notice.overdue"))] : null];
+}
+
+// A moment typed in Beijing time (a datetime-local field) as the API takes it: Asia/Shanghai keeps +08:00 all year.
+const shanghaiMoment = (value) => `${value}:00+08:00`;
+
 function actionForm(base, action, spec, regions, done, c = null) {
   const inputs = spec.fields.map((f) => {
     const label = t(f.text || (typeof f.label === "string" ? f.label : FIELD_LABELS[f.name] || f.name));
@@ -399,20 +457,44 @@ function actionForm(base, action, spec, regions, done, c = null) {
       f.options.map((o) => h("option", { value: String(o) }, f.label(o))));
     else if (f.kind === "region") input = h("select", { name: f.name, required: true },
       regions.map((r) => h("option", { value: r.code }, regionLabel(r))));
+    // The complaint region's handling units; left at the default, the one its rules chose (or it has now).
+    else if (f.kind === "unit") input = h("select", { name: f.name, translate: "no" },
+      h("option", { value: "" }, c && c.unit ? t("unit.default").replace("{unit}", c.unit.name) : t("unit.default_none")),
+      unitsOf(c && c.region_code).map((u) => h("option", { value: u.id }, unitText(u))));
+    else if (f.kind === "case") {
+      const choices = f.suggest && c ? f.suggest(c) : [];
+      const list = choices.length ? h("datalist", { id: `${action}-${f.name}-choices` },
+        choices.map(([value, text]) => h("option", { value }, text))) : null;
+      input = [h("input", { name: f.name, required: f.required, placeholder: f.placeholder, autocomplete: "off",
+        list: list ? list.id : undefined }), list];
+    }
+    else if (f.kind === "moment") input = h("input", { name: f.name, type: "datetime-local" });
     else if (f.kind === "textarea") input = h("textarea", { name: f.name, required: f.required });
     else if (f.kind === "yuan") input = h("input", { name: f.name, inputmode: "decimal", pattern: "\\d+(\\.\\d{1,2})?" });
     else input = h("input", { name: f.name, required: f.required, value: f.value, placeholder: f.placeholder });
     return h("label", {}, label, input);
   });
-  const form = h("form", { class: "action-form inline", "data-action": action }, inputs,
-    h("button", { type: "submit" }, t("action.submit")),
+  const form = h("form", { class: "action-form inline", "data-action": action }, spec.intro && c ? spec.intro(c) : null,
+    inputs, h("button", { type: "submit" }, t("action.submit")),
     h("button", { type: "button", class: "secondary", onclick: () => form.remove() }, t("action.cancel")));
+  // A field that applies to one choice of another (the unit, when assigning to a unit) shows with that choice only.
+  const sync = () => {
+    for (const f of spec.fields.filter((x) => x.showIf)) {
+      const on = form.elements[f.showIf[0]].value === f.showIf[1], el = form.elements[f.name];
+      el.disabled = !on;
+      el.closest("label").style.display = on ? "" : "none";
+    }
+  };
+  form.addEventListener("change", sync);
+  sync();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const body = {};
+    let body = {};
     for (const f of spec.fields) {
       const el = form.elements[f.name];
+      if (el.disabled) continue;
       if (f.kind === "bool") body[f.name] = el.checked;
+      else if (f.kind === "moment") { if (el.value) body[f.name] = shanghaiMoment(el.value); }
       else if (f.kind === "yuan") { if (el.value) body[f.name] = toFen(el.value); }
       else if (f.boolean) { if (el.value) body[f.name] = el.value === "true"; }
       else if (f.number) { if (el.value) body[f.name] = Number(el.value); }
@@ -424,7 +506,12 @@ function actionForm(base, action, spec, regions, done, c = null) {
       message(`${t("problem.refund_above_amount_involved")} (${yuan(c.amount_involved_fen)})`);
       return;
     }
-    const lines = spec.confirm ? spec.confirm(body, { c, regions }) : null;
+    const ctx = { c, regions };
+    if (spec.prepare) {
+      body = await attemptAction(() => spec.prepare(body, ctx));
+      if (!body) return;
+    }
+    const lines = spec.confirm ? spec.confirm(body, ctx) : null;
     if (lines) {
       const answer = await confirmDialog(t("confirm.title").replace("{action}", t(`action.${action}`)), lines,
         { okLabel: t(`action.${action}`) });
@@ -450,9 +537,12 @@ async function complaintView(root, id) {
                  ...(c.links || []).map((l) => [t("field.linked_case"), l.complaint_id, l.case_number])].filter(Boolean);
   const facts = [
     [t("col.state"), `${tState(c.state)}${c.deadlines.late_since ? ` · ${t("overdue")}` : ""}`],
-    [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)], [t("col.region"), regionName(c.region_code)],
+    [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)],
+    [t("field.source"), h("span", { id: "source", translate: "no" }, sourceOf(c))], [t("col.region"), regionName(c.region_code)],
     [t("field.description"), c.description], [t("field.amount_involved"), yuan(c.amount_involved_fen)],
     [t("field.remedy"), tRemedy(c.remedy)], [t("field.contact"), contactFact(base, c, me)],
+    [t("field.unit"), h("span", { id: "unit", translate: "no" }, c.unit ? unitText(unitsOf(c.region_code)
+      .find((u) => u.id === c.unit.id) || c.unit) : "—")],
     [t("field.assignee"), c.assignee ? c.assignee.name : "—"], [t("col.submitted"), when(c.submitted_at)],
     [t("field.outcome"), c.outcome ? tOutcome(c.outcome) : "—"],
     [t("field.at_fault"), c.at_fault ? t(`fault.${c.at_fault}`) : "—"], [t("field.refunded"), yuan(c.amount_refunded_fen)],
@@ -460,6 +550,7 @@ async function complaintView(root, id) {
   if (c.not_accepted_reason) facts.splice(1, 0, [t("field.not_accepted_reason"), t(`not_accepted.${c.not_accepted_reason}`)]);
   // A channel's own order number and times (a 12345 work order): officials look cases up by them.
   if (c.external_id) facts.splice(3, 0, [t("field.external_id"), h("span", { translate: "no" }, c.external_id)]);
+  if (c.channel === "public_opinion") facts.push([t("notice.reply"), h("span", { id: "notice-reply" }, noticeDeadline(c))]);
   if (c.dispatched_at) facts.push([t("field.dispatched"), when(c.dispatched_at)]);
   if (c.arrived_at) facts.push([t("field.arrived"), when(c.arrived_at)]);
   // The merchant's reply and the refund it offered stay on the case once it has replied.
@@ -474,6 +565,7 @@ async function complaintView(root, id) {
     if (!spec) continue;  // a tourist's own step, or one shown where it belongs (possible links)
     actions.append(h("button", { type: "button", "data-action": action, onclick: () => {
       forms.replaceChildren(actionForm(base, action, spec, regions, () => route(), c));
+      tick();  // a deadline in the form counts down from the start
     } }, t(`action.${action}`)));
   }
   root.replaceChildren(

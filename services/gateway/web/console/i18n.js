@@ -31,7 +31,7 @@ window.I18N = {
     "complaint.timeline": "处理过程", "complaint.evidence": "证据", "complaint.links": "关联投诉",
     "complaint.actions": "可执行操作", "complaint.none": "无",
     "field.description": "投诉内容", "field.amount_involved": "涉及金额（元）", "field.remedy": "诉求",
-    "field.contact": "联系电话", "field.assignee": "处理单位", "field.duplicate_of": "重复于",
+    "field.contact": "联系电话", "field.assignee": "承办方", "field.duplicate_of": "重复于",
     "field.external_id": "渠道工单号", "field.dispatched": "渠道派单时间", "field.arrived": "到达本平台时间",
     "field.transferred_from": "转自地区", "field.outcome": "办结结果", "field.refunded": "退还金额（元）",
     "field.note": "说明", "field.reason": "原因", "field.kind": "指派对象", "field.region": "转往地区",
@@ -176,7 +176,7 @@ window.I18N = {
     "complaint.timeline": "Timeline", "complaint.evidence": "Evidence", "complaint.links": "Linked cases",
     "complaint.actions": "Actions", "complaint.none": "None",
     "field.description": "Complaint", "field.amount_involved": "Amount involved (yuan)", "field.remedy": "Remedy",
-    "field.contact": "Phone", "field.assignee": "Handled by", "field.duplicate_of": "Duplicate of",
+    "field.contact": "Phone", "field.assignee": "With", "field.duplicate_of": "Duplicate of",
     "field.external_id": "Channel's order no.", "field.dispatched": "Dispatched by the channel",
     "field.arrived": "Arrived here",
     "field.transferred_from": "Transferred from", "field.outcome": "Outcome", "field.refunded": "Refunded (yuan)",
@@ -497,4 +497,33 @@ Object.assign(window.I18N.en, {
   "comp.source.merchant_transfer": "Merchant's transfer", "comp.source.private_settlement": "Returned after a private settlement",
   "comp.deposit": "Merchant's deposit (yuan)", "comp.receivable": "Merchant owes the fund (yuan)",
   "comp.error.other": "That did not work (HTTP {status}); try again shortly.",
+});
+// A complaint's source and handling unit; public-opinion notices (涉旅信息通报单): linking one to the complaint it
+// repeats, and the report back to the center that sent it by its deadline.
+Object.assign(window.I18N.zh, {
+  "col.source": "来源", "field.source": "来源", "field.unit": "处理单位",
+  "unit.default": "默认（{unit}）", "unit.default_none": "默认（按本地区规则）",
+  "action.notice-links": "关联原投诉", "action.notice-replies": "反馈通报",
+  "field.notice_repeats": "内容一致的投诉（案件编号）", "field.notice_reply": "反馈内容", "field.replied_at": "反馈时间（不填即现在）",
+  "notice.reply": "舆情反馈", "notice.reply_by": "反馈时限", "notice.replied": "已于 {at} 反馈",
+  "notice.on_time": "按时反馈", "notice.late": "逾期反馈", "notice.overdue": "已超过反馈时限",
+  "notice.will_be_late": "已超过反馈时限：本次反馈记为逾期反馈。", "notice.will_be_in_time": "在反馈时限内：记为按时反馈。",
+  "notice.not_found": "找不到案件编号为 {number} 的投诉，请核对。",
+  "confirm.notice-links": "舆情通报 {this} 与投诉 {into} 内容一致，合并办理：通报单记为不予受理（重复投诉），按该投诉办理。",
+  "confirm.notice_still_reply": "合并后仍须在反馈时限内向发出通报的指挥中心反馈。",
+  "confirm.notice-replies": "反馈只能提交一次：提交后记入处理过程，并告知关注此通报的各方。",
+});
+Object.assign(window.I18N.en, {
+  "col.source": "Source", "field.source": "Source", "field.unit": "Handling unit",
+  "unit.default": "default ({unit})", "unit.default_none": "default (the region's rules)",
+  "action.notice-links": "Link to the complaint", "action.notice-replies": "Report back",
+  "field.notice_repeats": "Repeats complaint (case no.)", "field.notice_reply": "Report", "field.replied_at": "Reported at (blank: now)",
+  "notice.reply": "Report back", "notice.reply_by": "Report back by", "notice.replied": "reported back {at}",
+  "notice.on_time": "in time", "notice.late": "late", "notice.overdue": "past its deadline",
+  "notice.will_be_late": "The deadline has passed: this report is recorded as late.",
+  "notice.will_be_in_time": "Within the deadline: recorded as in time.",
+  "notice.not_found": "No complaint {number}: check the case number.",
+  "confirm.notice-links": "Notice {this} repeats complaint {into} and is worked as it: the notice is not accepted (a duplicate).",
+  "confirm.notice_still_reply": "The center that sent the notice still expects its report back by the deadline.",
+  "confirm.notice-replies": "A notice is reported back once: the report goes on its timeline and to those following the notice.",
 });
