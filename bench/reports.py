@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 
 from services.intake.config import IntakeSettings
 from services.intake.models import Complaint
-from services.intake.regions import load_catalogue
+from services.intake.regions import catalogue_of
 from services.intake.reports import complaint_report, period_bounds
 from shared.clock import SHANGHAI
 from shared.db import create_engine, create_sessionmaker
@@ -93,7 +93,7 @@ async def generate(url: str, complaints: int, days: int, schema: str = SCHEMA) -
     engine = create_engine(settings)
     regions = [
         f"'{code}'"
-        for code in load_catalogue(settings.regions_file).served_codes()
+        for code in catalogue_of(settings).served_codes()
         if code.startswith(PROVINCE[:2]) and code != PROVINCE
     ]
     started = time.perf_counter()
@@ -117,7 +117,7 @@ async def measure(url: str, runs: int) -> None:
     settings = IntakeSettings(database_url=url, database_schema=SCHEMA)
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    catalogue = load_catalogue(settings.regions_file)
+    catalogue = catalogue_of(settings)
     province = catalogue.get(PROVINCE)
     now = datetime.now(SHANGHAI)
     async with sessionmaker() as session:

@@ -1,5 +1,6 @@
 """Demo data for `make run`: a few settled merchants in Sanya, Haikou and Kunming's Panlong district, and staff
-accounts. Hainan stays the default region; Panlong's settings (units, named sources) are in intake's regions.json.
+accounts. Hainan stays the default region (`default_region`), and Panlong's settings (units, named sources) are
+in intake's regions.json.
 
 Outside `services/` on purpose: no service imports it. Each service's `seed-demo FILE` command reads the file it is
 given, and `python -m demo.devstack` (`make run`) passes it DEMO_FILE."""

@@ -102,12 +102,26 @@ class IntakeSettings(ServiceSettings):
             "at most, however many match)"
         ),
     )
-    complaint_window_days: int = Field(90, description="complaints about older events are out of scope")
+    # The acceptance rules' service-wide values; a region overrides them in its `acceptance` (regions_file).
+    auto_accept: bool = Field(
+        True,
+        description=(
+            "accept and assign a complaint at once (else an official decides); this and the three acceptance rules "
+            "below are the platform's, which a region's `acceptance` in INTAKE_REGIONS_FILE overrides"
+        ),
+    )
+    complaint_window_days: int = Field(90, gt=0, description="complaints about older events are out of scope")
     duplicate_window_hours: int = Field(
         24,
+        gt=0,
         description=(
             "how far back a repeat complaint (the same account's) or a possible link (another account's) is looked for"
         ),
+    )
+    min_description_chars: int = Field(
+        10,
+        ge=0,
+        description="a shorter description (punctuation and spaces not counted) is insufficient information",
     )
     duplicate_similarity: float = Field(
         0.6,

@@ -15,7 +15,7 @@ from services.intake.models import Complaint
 from services.intake.notices import Notices
 from services.intake.notifications import Notifications
 from services.intake.oversight import Oversight
-from services.intake.regions import load_catalogue
+from services.intake.regions import catalogue_of
 from services.intake.repository.complaints import Complaints, may_read
 from services.intake.submission import Submission
 from services.intake.transitions import Transitions
@@ -31,7 +31,7 @@ def work_of(state: Any, session: AsyncSession) -> Transitions:
         session=session,
         clock=state.clock,
         settings=state.settings,
-        regions=load_catalogue(state.settings.regions_file),
+        regions=catalogue_of(state.settings),
         outbox=state.outbox,
         storage=getattr(state, "storage", None),
     )

@@ -19,7 +19,7 @@ from services.intake.internal import router as internal_router
 from services.intake.metrics import IntakeMetrics
 from services.intake.models import IdempotencyRecord, inbox, outbox
 from services.intake.notices import Notices
-from services.intake.regions import load_catalogue
+from services.intake.regions import catalogue_of
 from services.intake.repository.due import Due
 from services.intake.returns import ReturnsDesk
 from services.intake.returns_router import router as returns_router
@@ -39,7 +39,7 @@ async def run_deadlines_once(app: FastAPI) -> int:
     """One scheduler pass: fire every deadline that is due (complaints', supervision notices' replies,
     public-opinion notices' replies, then return requests'), in batches, each in its own transaction."""
     state = app.state
-    regions = load_catalogue(state.settings.regions_file)
+    regions = catalogue_of(state.settings)
     total = 0
 
     def job(session: AsyncSession) -> DeadlineJob:
@@ -96,7 +96,7 @@ async def _startup(app: FastAPI) -> None:
         app.state.storage = storage
     else:
         app.state.storage = DiskStorage(settings.evidence_dir)
-    load_catalogue(settings.regions_file)
+    catalogue_of(settings)
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None, **options: Any) -> FastAPI:

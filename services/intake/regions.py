@@ -1,10 +1,24 @@
 """Regions: the national catalogue (shared/divisions.py) and each region's settings, inherited.
 
-The settings file (services/intake/data/regions.json) holds `defaults` and, per region code, what that
-region sets. A region's settings are the defaults, then what its province sets, then its prefecture, then
-itself: any field a region does not set comes from the nearest ancestor that does (nested objects such as
-`sla` field by field; lists replace the parent's). A new per-region setting is one field of RegionSettings
-with its default, and inherits like the rest.
+The settings file (services/intake/data/regions.json) holds `defaults`, the platform's `default_region` (the
+region pages open on: Hainan) and, per region code, what that region sets. A region's settings are the
+defaults, then what its province sets, then its prefecture, then itself: any field a region does not set
+comes from the nearest ancestor that does, nested objects (`sla`, `acceptance`) field by field. A new
+per-region setting is one field of RegionSettings with its default, and inherits like the rest.
+
+Lists add to the parent's, as a bureau works: a district keeps its city's and province's units, rules and
+sources and adds its own before them.
+- `units`: the region's own, then its parent's (then the grandparent's); the first is the default unit, so a
+  district's own first unit, else its nearest ancestor's. A unit with an ancestor's id replaces it.
+- `assignment_rules`: the region's own are tried first, then its parent's, and so on up; the first match
+  wins. So a city's rule with `region` set (a scenic area's district) reaches that district.
+- `sources`: the region names the sources it counts in its own order; its ancestors' other sources follow,
+  nearest first. A source it names with an ancestor's channel and partner replaces that one (renamed, moved
+  into the region's order); an ancestor's source cannot be dropped, since its complaints reach the region.
+
+The acceptance rules' service-wide values are intake's settings (INTAKE_AUTO_ACCEPT,
+INTAKE_COMPLAINT_WINDOW_DAYS, INTAKE_DUPLICATE_WINDOW_HOURS, INTAKE_MIN_DESCRIPTION_CHARS); a region overrides
+them in its `acceptance`, and the file's `defaults` do not set them (one place for each value).
 
 Only regions whose settings say `served` take complaints and returns (Hainan but Sansha, Kunming's Panlong
 district, Chongqing's Wulong district, Hunan); reports and officials' scopes work for every code in the
@@ -22,10 +36,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.config import IntakeSettings
 from services.intake.errors import UnknownRegion
 from shared import channels
 from shared.contracts.common import Channel, Industry
-from shared.contracts.complaints import HandlingUnitOut, RegionOut, RegionSourceOut
+from shared.contracts.complaints import AcceptanceRulesOut, HandlingUnitOut, RegionOut, RegionSourceOut
 from shared.contracts.identity import region_covers
 from shared.divisions import Division, Divisions, divisions
 
@@ -38,6 +53,41 @@ class SlaSettings(_Strict):
     accept_seconds: int = Field(180, gt=0, description="to accept (受理) a complaint after it is received")
     dispose_seconds: int = Field(1800, gt=0, description="to dispose of (处置) it after acceptance")
     settle_seconds: int = Field(172800, gt=0, description="to settle (办结) it after acceptance")
+
+
+def _service_default(name: str) -> Any:
+    return IntakeSettings.model_fields[name].default
+
+
+class AcceptanceSettings(_Strict):
+    """What decides whether a complaint is accepted; the defaults are intake's settings of the same names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auto_accept: bool = Field(
+        _service_default("auto_accept"), description="accept and assign at once (else an official decides)"
+    )
+    complaint_window_days: int = Field(
+        _service_default("complaint_window_days"), gt=0, description="complaints about older events are out of scope"
+    )
+    duplicate_window_hours: int = Field(
+        _service_default("duplicate_window_hours"),
+        gt=0,
+        description="how far back the same account's repeat (or another account's look-alike) is looked for",
+    )
+    min_description_chars: int = Field(
+        _service_default("min_description_chars"),
+        ge=0,
+        description="a shorter description (punctuation and spaces not counted) is insufficient information",
+    )
+
+
+SERVICE_DEFAULTS = AcceptanceSettings()  # intake's settings as they are when the environment sets none
+
+
+def acceptance_of(settings: IntakeSettings) -> AcceptanceSettings:
+    """The service-wide acceptance rules, from intake's settings: what a region inherits unless it overrides."""
+    return AcceptanceSettings(**{name: getattr(settings, name) for name in AcceptanceSettings.model_fields})
 
 
 class HandlingUnit(_Strict):
@@ -73,10 +123,16 @@ class RegionSettings(_Strict):
 
     served: bool = Field(False, description="takes complaints and return requests")
     sla: SlaSettings = SlaSettings()
-    auto_accept: bool = Field(True, description="accept and assign at once (else an official decides)")
-    units: list[HandlingUnit] = Field(default_factory=list, description="the first is the default")
-    assignment_rules: list[AssignmentRule] = Field(default_factory=list)
-    sources: list[NamedSource] = Field(default_factory=list, description="the named sources reports count")
+    acceptance: AcceptanceSettings = SERVICE_DEFAULTS
+    units: list[HandlingUnit] = Field(
+        default_factory=list, description="its own, then its parent's; the first is the default"
+    )
+    assignment_rules: list[AssignmentRule] = Field(
+        default_factory=list, description="its own, tried before its parent's"
+    )
+    sources: list[NamedSource] = Field(
+        default_factory=list, description="the named sources reports count: its own in its order, then its parent's"
+    )
     returns_window_days: int = Field(30, gt=0, description="no-reason returns within this many days of purchase")
     returns_platform: str = Field("退换货处置平台", description="the returns platform as reports name it")
     returns_unit: str | None = Field(None, description="the unit that handles return requests")
@@ -97,8 +153,8 @@ class Sla:
 class Region:
     division: Division
     name_en: str
-    settings: RegionSettings
-    known_units: dict[str, HandlingUnit]  # the region's and its ancestors' units, by id
+    settings: RegionSettings  # as inherited: lists hold the ancestors' entries after the region's own
+    default: bool = False  # the platform's default region (pages open on it)
 
     @property
     def code(self) -> str:
@@ -117,8 +173,13 @@ class Region:
         return self.settings.served
 
     @property
-    def auto_accept(self) -> bool:
-        return self.settings.auto_accept
+    def acceptance(self) -> AcceptanceSettings:
+        return self.settings.acceptance
+
+    @cached_property
+    def known_units(self) -> dict[str, HandlingUnit]:
+        """The region's and its ancestors' units, by id."""
+        return {unit.id: unit for unit in self.settings.units}
 
     @cached_property
     def sla(self) -> Sla:
@@ -146,8 +207,8 @@ class Region:
         return self.known_units.get(unit_id or "")
 
     def unit_named(self, name: str) -> HandlingUnit | None:
-        """A unit of the region (or an ancestor) by its name or full name."""
-        for unit in (*self.settings.units, *self.known_units.values()):
+        """A unit of the region (or an ancestor) by its name or full name, the region's own first."""
+        for unit in self.settings.units:
             if name in (unit.name, unit.full_name, unit.id):
                 return unit
         return None
@@ -155,8 +216,8 @@ class Region:
     def unit_for(
         self, *, industry: str | None, channel: str | None, source: str | None, region_code: str
     ) -> HandlingUnit | None:
-        """The handling unit the region's rules choose for a complaint (industry x region x source), else the
-        default unit."""
+        """The handling unit the rules choose for a complaint (industry x region x source; the region's own rules,
+        then its ancestors'), else the default unit."""
         for rule in self.settings.assignment_rules:
             if (
                 (rule.industry is None or rule.industry == industry)
@@ -186,10 +247,32 @@ class Region:
             parent=self.parent,
             level=self.division.level,
             served=self.served,
+            default=self.default,
             handling_unit=self.handling_unit,
             units=[HandlingUnitOut.model_validate(u.model_dump()) for u in self.settings.units],
             sources=[RegionSourceOut(channel=s.channel, name=s.name) for s in self.settings.sources],
         )
+
+    def acceptance_out(self) -> AcceptanceRulesOut:
+        return AcceptanceRulesOut.model_validate(self.acceptance.model_dump())
+
+
+LISTS = ("units", "assignment_rules", "sources")  # add to the parent's (see the module's docstring)
+
+
+def _source_key(source: dict[str, Any]) -> tuple[Any, Any]:
+    return source.get("channel"), source.get("partner")
+
+
+def _added(key: str, own: list[dict[str, Any]], inherited: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A region's own entries of a list setting, then those it inherits that it does not replace."""
+    if key == "units":
+        ids = {unit.get("id") for unit in own}
+        return own + [unit for unit in inherited if unit.get("id") not in ids]
+    if key == "sources":
+        named = {_source_key(source) for source in own}
+        return own + [source for source in inherited if _source_key(source) not in named]
+    return own + inherited
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -205,15 +288,31 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 class RegionCatalogue:
     """Every division of the national catalogue, each with its settings resolved once, on first use."""
 
-    def __init__(self, catalogue: Divisions, defaults: dict[str, Any], regions: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        catalogue: Divisions,
+        defaults: dict[str, Any],
+        regions: dict[str, dict[str, Any]],
+        *,
+        acceptance: AcceptanceSettings = SERVICE_DEFAULTS,
+        default_region: str | None = None,
+    ) -> None:
         self._divisions = catalogue
+        if "acceptance" in defaults:
+            raise ValueError(
+                "the service-wide acceptance rules are intake's settings (INTAKE_AUTO_ACCEPT, ...), not 'defaults'"
+            )
         self._defaults = RegionSettings.model_validate(defaults).model_dump(exclude_unset=True)
+        self._defaults["acceptance"] = acceptance.model_dump()
+        self._default_region = default_region
         self._own = {code: dict(raw) for code, raw in regions.items()}
         self._names_en = {code: raw.pop("name_en") for code, raw in self._own.items() if "name_en" in raw}
         for code, raw in self._own.items():
             if code not in catalogue:
                 raise ValueError(f"region settings name {code}, which is not in the national catalogue")
             RegionSettings.model_validate(raw)  # a typo in the file fails at start-up, not on first use
+        if default_region is not None and default_region not in {r.code for r in self.listed()}:
+            raise ValueError(f"the default region {default_region} is neither served nor above a served region")
 
     @cache  # noqa: B019 (one catalogue per settings file, kept for the process)
     def _region(self, code: str) -> Region | None:
@@ -221,15 +320,15 @@ class RegionCatalogue:
         if division is None:
             return None
         chain = list(reversed(self._divisions.chain(code)))  # province first
-        raw: dict[str, Any] = dict(self._defaults)
-        units: dict[str, HandlingUnit] = {}
-        for d in chain:
-            raw = _merge(raw, self._own.get(d.code, {}))
-            for unit in RegionSettings.model_validate(self._own.get(d.code, {})).units:
-                units[unit.id] = unit
-        settings = RegionSettings.model_validate(raw)
+        raw: dict[str, Any] = {}
+        for own in (self._defaults, *(self._own.get(d.code, {}) for d in chain)):
+            lists = {key: _added(key, own.get(key, []), raw.get(key, [])) for key in LISTS}
+            raw = _merge(raw, {key: value for key, value in own.items() if key not in LISTS}) | lists
         return Region(
-            division=division, name_en=self._names_en.get(code, division.name), settings=settings, known_units=units
+            division=division,
+            name_en=self._names_en.get(code, division.name),
+            settings=RegionSettings.model_validate(raw),
+            default=code == self._default_region,
         )
 
     def get(self, code: str) -> Region:
@@ -279,7 +378,19 @@ class RegionCatalogue:
 
 
 @cache
-def load_catalogue(path: Path) -> RegionCatalogue:
-    """The settings file at `path` over the national catalogue, read once per process."""
+def load_catalogue(path: Path, acceptance: AcceptanceSettings = SERVICE_DEFAULTS) -> RegionCatalogue:
+    """The settings file at `path` over the national catalogue, read once per process; `acceptance`: the
+    service-wide acceptance rules (catalogue_of gives the service's own)."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    return RegionCatalogue(divisions(), doc.get("defaults", {}), doc.get("regions", {}))
+    return RegionCatalogue(
+        divisions(),
+        doc.get("defaults", {}),
+        doc.get("regions", {}),
+        acceptance=acceptance,
+        default_region=doc.get("default_region"),
+    )
+
+
+def catalogue_of(settings: IntakeSettings) -> RegionCatalogue:
+    """The service's region catalogue: its settings file, with its acceptance rules as the defaults."""
+    return load_catalogue(settings.regions_file, acceptance_of(settings))

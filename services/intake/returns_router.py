@@ -15,7 +15,7 @@ from services.intake.errors import (
     UnknownRegion,
 )
 from services.intake.models import ReturnRequest
-from services.intake.regions import load_catalogue
+from services.intake.regions import catalogue_of
 from services.intake.repository.returns import RETURNS_DESK, RETURNS_NEWEST, ReturnRepository
 from services.intake.returns import ReturnsDesk
 from shared.auth import Caller, may_see
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/v1", tags=["returns"])
 async def get_desk(request: Request, session: Session) -> ReturnsDesk:
     state = request.app.state
     return ReturnsDesk(
-        session=session, clock=state.clock, settings=state.settings, regions=load_catalogue(state.settings.regions_file)
+        session=session, clock=state.clock, settings=state.settings, regions=catalogue_of(state.settings)
     )
 
 

@@ -80,7 +80,7 @@ from services.intake.models import (
 )
 from services.intake.payee_names import hand_over as hand_over_payee_name
 from services.intake.progress import progress_of
-from services.intake.regions import load_catalogue
+from services.intake.regions import catalogue_of
 from services.intake.report_formats import CSV_EXAMPLE, XLSX, filename, report_csv, report_html, report_xlsx
 from services.intake.reports import complaint_report, month_range, public_figures
 from services.intake.repository.evidence import EvidenceRows
@@ -339,9 +339,11 @@ async def list_regions(
         ),
     ] = None,
 ) -> list[RegionOut]:
-    """The regions this platform serves and those above them (a province, a city), with their handling units and
-    named sources; with `parent`, any part of the national catalogue (Ministry of Civil Affairs codes)."""
-    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    """The regions this platform serves and those above them (a province, a city), by code, with their handling
+    units and named sources; with `parent`, any part of the national catalogue (Ministry of Civil Affairs codes).
+    The platform's default region (Hainan, 460000, in the shipped data) is marked `default`: a page without a
+    region of its own opens on it."""
+    catalogue = catalogue_of(request.app.state.settings)
     if parent is None:
         return [r.out() for r in catalogue.listed()]
     return [r.out() for r in catalogue.children(None if parent == "root" else catalogue.get(parent).code)]
@@ -351,12 +353,15 @@ async def list_regions(
 async def get_region(
     request: Request, caller: Caller, region_code: Annotated[str, Path(pattern=r"^\d{6}$", examples=["530103"])]
 ) -> RegionDetailOut:
-    """One region of the national catalogue: its parent chain (nearest first) and its settings as inherited."""
-    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    """One region of the national catalogue: its parent chain (nearest first), its settings as inherited and its
+    acceptance rules (`acceptance`: automatic acceptance, the complaint window, the duplicate window, the shortest
+    description)."""
+    catalogue = catalogue_of(request.app.state.settings)
     region = catalogue.get(region_code)
     return RegionDetailOut(
         **region.out().model_dump(),
         chain=[catalogue.get(d.code).out() for d in divisions().chain(region.code)[1:]],
+        acceptance=region.acceptance_out(),
         settings=region.settings.model_dump(mode="json"),
     )
 
@@ -389,7 +394,7 @@ async def complaint_report_of(
     their total ("1小时19分钟") and truncated average ("13.16分钟"); deadline shares; money; satisfaction."""
     if caller.role not in (Role.official, Role.admin) or not may_see(caller, region=region_code):
         raise ReportNotAllowed("Only officials of the region (or above it) may read its reports.")
-    catalogue = load_catalogue(request.app.state.settings.regions_file)
+    catalogue = catalogue_of(request.app.state.settings)
     report = await complaint_report(
         session, catalogue.get(region_code), from_, to, request.app.state.clock.now(), catalogue
     )
@@ -418,7 +423,7 @@ async def open_figures(
 ) -> PublicFigures:
     """Open data, no login: a region's complaints per month (received, resolved, average handling time,
     compensation paid) and its merchants settled in. Aggregates only: no text, no personal data."""
-    region = load_catalogue(request.app.state.settings.regions_file).get(region_code)
+    region = catalogue_of(request.app.state.settings).get(region_code)
     return await public_figures(session, region, month_range(from_, to))
 
 
@@ -1192,7 +1197,7 @@ async def import_complaints(
     received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
     and external id, however often the file is imported; bad rows are reported by line and skipped."""
     state = request.app.state
-    importer = Importer(session=session, clock=state.clock, regions=load_catalogue(state.settings.regions_file))
+    importer = Importer(session=session, clock=state.clock, regions=catalogue_of(state.settings))
     return await _import(importer, file, caller, dry_run)
 
 
@@ -1237,7 +1242,7 @@ async def import_returns(
     importer = ReturnImporter(
         session=session,
         clock=state.clock,
-        regions=load_catalogue(state.settings.regions_file),
+        regions=catalogue_of(state.settings),
         refund_hours=state.settings.return_refund_hours,
     )
     return await _import(importer, file, caller, dry_run)

@@ -13,6 +13,7 @@ from services.intake.deadlines import CLOCK_SKEW, accept_by, reply_by, schedule
 from services.intake.errors import TimestampsOutOfOrder, UnknownMerchant
 from services.intake.filing import filer_of
 from services.intake.models import Complaint, Merchant, PossibleLink
+from services.intake.regions import AcceptanceSettings
 from services.intake.repository.merchants import MerchantRepository
 from services.intake.transitions import Transitions, channel_label
 from services.intake.work import SYSTEM
@@ -33,7 +34,6 @@ from shared.ids import new_id
 
 S = ComplaintState
 
-MIN_DESCRIPTION_CHARS = 10
 MAX_POSSIBLE_LINKS = 5  # look-alikes flagged on one complaint
 SAME_PHONE_SIMILAR = "same_phone_similar_text"
 
@@ -161,7 +161,7 @@ class Submission:
         )
 
         suggestions: list[tuple[Complaint, float]] = []
-        refusal = await self._acceptance_refusal(c, merchant, suggestions)
+        refusal = await self._acceptance_refusal(c, region.acceptance, suggestions)
         if refusal is None and suggestions:
             await self._flag_possible_links(c, suggestions)
         if refusal is not None:
@@ -182,7 +182,7 @@ class Submission:
             # 12315 ODR (在线消费纠纷解决): the case goes to the enrolled enterprise to settle with the consumer
             # first, whatever the region's acceptance rule; officials step in if that fails (escalation).
             await self.work.accept(c, SYSTEM, merchant, note=NOTE_ODR)
-        elif region.auto_accept:
+        elif region.acceptance.auto_accept:
             await self.work.accept(c, SYSTEM, merchant, note=NOTE_AUTO_ACCEPTED)
         await self.work.session.flush()
         return c
@@ -257,28 +257,24 @@ class Submission:
                 )
 
     async def _acceptance_refusal(
-        self, c: Complaint, merchant: Merchant | None, suggestions: list[tuple[Complaint, float]]
+        self, c: Complaint, rules: AcceptanceSettings, suggestions: list[tuple[Complaint, float]]
     ) -> tuple[NotAcceptedReason, str, str | None, bool] | None:
-        """Why the complaint is not accepted, if it is not: too little said, too old, or the same account's
-        repeat. Another account's complaint that looks the same goes into `suggestions`, never refused."""
+        """Why the complaint is not accepted under its region's rules, if it is not: too little said, too old, or
+        the same account's repeat. Another account's complaint that looks the same goes into `suggestions`, never
+        refused."""
         now = self.work.clock.now()
         if not c.merchant_id and not c.merchant_name:
             return (NotAcceptedReason.insufficient_information, NOTE_NO_MERCHANT, None, False)
-        if len(normalise_text(c.description)) < MIN_DESCRIPTION_CHARS:
+        if len(normalise_text(c.description)) < rules.min_description_chars:
             return (
                 NotAcceptedReason.insufficient_information,
-                NOTE_TOO_SHORT.format(n=MIN_DESCRIPTION_CHARS),
+                NOTE_TOO_SHORT.format(n=rules.min_description_chars),
                 None,
                 False,
             )
-        if c.occurred_at < now - timedelta(days=self.work.settings.complaint_window_days):
-            return (
-                NotAcceptedReason.out_of_scope,
-                NOTE_TOO_OLD.format(days=self.work.settings.complaint_window_days),
-                None,
-                False,
-            )
-        since = now - timedelta(hours=self.work.settings.duplicate_window_hours)
+        if c.occurred_at < now - timedelta(days=rules.complaint_window_days):
+            return (NotAcceptedReason.out_of_scope, NOTE_TOO_OLD.format(days=rules.complaint_window_days), None, False)
+        since = now - timedelta(hours=rules.duplicate_window_hours)
         for earlier in await self.work.links.recent_by_person(c.consumer_id, c.contact_phone, since):
             if earlier.id == c.id:
                 continue

@@ -871,13 +871,47 @@ class RegionOut(BaseModel):
     parent: str | None = Field(examples=["530100"])
     level: str = Field(examples=["county"], description="province, prefecture or county")
     served: bool = Field(description="takes complaints and return requests on this platform")
+    default: bool = Field(
+        False,
+        examples=[False],
+        description=(
+            "the platform's default region (Hainan in the shipped data): the one a page opens on when the reader "
+            "has no region of their own. GET /v1/regions lists regions by code and marks this one (exactly one, when "
+            "the platform names one)"
+        ),
+    )
     handling_unit: str = Field(examples=["区文化和旅游局"], description="the default handling unit's name")
-    units: list[HandlingUnitOut] = Field(default_factory=list, description="its handling units, inherited if unset")
-    sources: list[RegionSourceOut] = Field(default_factory=list, description="the named sources its reports count")
+    units: list[HandlingUnitOut] = Field(
+        default_factory=list,
+        description="its own handling units, then its parent's (and so on up); the first is the default",
+    )
+    sources: list[RegionSourceOut] = Field(
+        default_factory=list, description="the named sources its reports count: its own in its order, then its parent's"
+    )
+
+
+class AcceptanceRulesOut(BaseModel):
+    """The rules that decide whether a region's complaint is accepted: its own, else its nearest ancestor's, else
+    the platform's (intake's INTAKE_AUTO_ACCEPT, INTAKE_COMPLAINT_WINDOW_DAYS, INTAKE_DUPLICATE_WINDOW_HOURS and
+    INTAKE_MIN_DESCRIPTION_CHARS)."""
+
+    auto_accept: bool = Field(
+        examples=[True], description="accepted and assigned at once; false: each waits for an official's decision"
+    )
+    complaint_window_days: int = Field(
+        examples=[90], description="an event older than this many days is not accepted (out_of_scope)"
+    )
+    duplicate_window_hours: int = Field(
+        examples=[24], description="how far back the same account's repeat (duplicate) or a look-alike is looked for"
+    )
+    min_description_chars: int = Field(
+        examples=[10], description="a shorter description is not accepted (insufficient_information)"
+    )
 
 
 class RegionDetailOut(RegionOut):
     chain: list[RegionOut] = Field(description="its parent, then the parent's parent, up to the province")
+    acceptance: AcceptanceRulesOut = Field(description="its acceptance rules as it has them (also in `settings`)")
     settings: dict[str, Any] = Field(
         description="every setting as the region has it: its own, else its nearest ancestor's, else the default"
     )

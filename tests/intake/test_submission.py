@@ -152,7 +152,7 @@ async def test_region_that_does_not_accept_automatically_waits_for_an_official(d
     from tests.support import running_stack
 
     doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
-    doc["regions"][SANYA].update(auto_accept=False, sla={"accept_seconds": 120})  # the rest inherited
+    doc["regions"][SANYA].update(acceptance={"auto_accept": False}, sla={"accept_seconds": 120})  # the rest inherited
     custom = tmp_path / "regions.json"
     custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
@@ -181,7 +181,7 @@ async def test_channel_times_are_kept_checked_and_an_odr_case_skips_the_official
     from tests.support import running_stack
 
     doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
-    doc["regions"][SANYA]["auto_accept"] = False  # officials accept each case by hand here...
+    doc["regions"][SANYA]["acceptance"] = {"auto_accept": False}  # officials accept each case by hand here...
     custom = tmp_path / "regions.json"
     custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     center = Identity(subject="ptn_ODR12315", role=Role.partner, display_name="12315 ODR", channel="platform_12315")

@@ -770,7 +770,9 @@ async function reportsView(root, params) {
   const today = new Date();
   const from = params.get("from") || shanghaiDay(new Date(today.getTime() - 6 * 86400_000));
   const to = params.get("to") || shanghaiDay(today);
-  const region = params.get("region") || me.region_code || (regions[0] && regions[0].code);
+  // The official's own region, else the platform's default one (the catalogue marks it), else the first.
+  const opening = regions.find((r) => r.default) || regions[0];
+  const region = params.get("region") || me.region_code || (opening && opening.code);
   const form = h("form", { class: "filters", id: "report-form" },
     h("label", {}, t("reports.region"), h("select", { name: "region" },
       regions.map((r) => h("option", { value: r.code, selected: r.code === region }, regionLabel(r))))),

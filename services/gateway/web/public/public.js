@@ -54,9 +54,10 @@ function showProblem(e) {
 let last = null;
 let regions = [];
 
-// The regions by name in the reader's language (intake's catalogue), the chosen one kept.
+// The regions by name in the reader's language (intake's catalogue), the chosen one kept; at first the
+// platform's default region (the one the catalogue marks `default`: Hainan).
 function fillRegions(select) {
-  const chosen = select.value;
+  const chosen = select.value || (regions.find((r) => r.default) || {}).code;
   select.replaceChildren(...regions.map((r) => h("option", { value: r.code, selected: r.code === chosen || undefined },
     window.Lang.current === "zh" ? r.name : r.name_en || r.name)));
 }
