@@ -241,6 +241,8 @@ async def replay_panlong_week(stack: Stack) -> dict[str, str]:
     )
     imported = await upload(stack, "complaints", rows)
     assert (imported["imported"], imported["bad"]) == (10, [])
+    untimed_open = {**rows[2], "external_id": "PL-X", "closed_at": "", "handling_time_reported": "false"}
+    assert [b["code"] for b in (await upload(stack, "complaints", [untimed_open]))["bad"]] == ["missing"]
     again = await upload(stack, "complaints", rows)
     assert (again["imported"], again["already_present"]) == (0, 10)  # importing twice adds nothing
 
