@@ -5,7 +5,9 @@ description, received_at, accepted_at (optional), closed_at (optional), amount_r
 (optional, integer fen), source (optional: the named platform, 智旅通投诉平台; default the region's
 name for the channel), handling_unit (optional: a unit of the region by name, 区文化和旅游局; default
 the one the region's rules choose), withdrawn_at (optional: the tourist withdrew it then, on that
-platform). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
+platform), handling_time_reported (optional, default true: false for a case the source reports concluded
+but without its handling time, as a case forwarded to a unit and concluded there; it is closed at closed_at
+and not counted among 有效投诉件). Times are ISO 8601 with an offset (2026-03-01T10:15:00+08:00). A row becomes
 a complaint received, accepted and (when closed_at is given) closed at those times, so reports and
 SLA figures cover history. One complaint per (channel, external_id): importing the same file twice
 adds nothing. A bad row is reported with its line number, a stable code and the reason; the other
@@ -38,12 +40,14 @@ from services.intake.errors import (
 from services.intake.models import Complaint, Merchant, ReturnRequest, TimelineEntry
 from services.intake.regions import Region, RegionCatalogue
 from services.intake.repository.complaints import Complaints
+from services.intake.returns import record_visit, referral_note, visit_note
 from shared.auth import may_see
 from shared.clock import SHANGHAI, Clock
 from shared.contracts.common import Channel, Industry
 from shared.contracts.complaints import ComplaintState, case_number_of
-from shared.contracts.identity import Identity
+from shared.contracts.identity import Identity, region_covers
 from shared.contracts.returns import OPEN_RETURN_STATES, ReturnState
+from shared.divisions import divisions
 from shared.errors import Problem, TimestampInFuture
 from shared.ids import new_id
 
@@ -56,6 +60,7 @@ OPTIONAL = (
     "source",
     "handling_unit",
     "withdrawn_at",
+    "handling_time_reported",
 )
 MAX_ROWS = 50_000
 OUT_OF_ORDER = TimestampsOutOfOrder.code
@@ -108,6 +113,22 @@ def read_rows(
             params={"missing": "、".join(missing)},
         )
     return rows
+
+
+TRUE, FALSE = frozenset({"true", "1", "yes", "是"}), frozenset({"false", "0", "no", "否"})
+
+
+def _flag(row: dict[str, Any], name: str, default: bool | None = None) -> bool:
+    """A yes/no column: true/false, 1/0, yes/no, 是/否 (or a JSON boolean); blank is the default, if any."""
+    value = row.get(name)
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if not text and default is not None:
+        return default
+    if text in TRUE or text in FALSE:
+        return text in TRUE
+    raise ValueError(f"bad_row:{name} is true or false, not {value!r}")
 
 
 def _time(row: dict[str, Any], name: str, required: bool = False) -> datetime | None:
@@ -263,6 +284,9 @@ class Importer(RowImporter[Complaint]):
             raise ValueError(f"{OUT_OF_ORDER}:received, accepted and closed must follow each other")
         if withdrawn and (closed or withdrawn < (accepted or received)):
             raise ValueError(f"{OUT_OF_ORDER}:withdrawn_at follows receipt, and a closed case is not withdrawn")
+        time_reported = _flag(row, "handling_time_reported", True)
+        if not time_reported and not closed:
+            raise ValueError("missing:handling_time_reported false is for a closed case: give closed_at")
         refunded_raw = row.get("amount_refunded_fen") or 0
         try:
             refunded = int(refunded_raw)
@@ -327,7 +351,7 @@ class Importer(RowImporter[Complaint]):
             resolved_at=closed,
             closed_at=closed or withdrawn,
             outcome="imported" if closed else None,
-            handled_minutes=handled_minutes(received, closed) if closed else None,
+            handled_minutes=handled_minutes(received, closed) if closed and time_reported else None,
             accept_overdue=False,
             dispose_overdue=False,
             settle_overdue=False,
@@ -352,8 +376,16 @@ RETURN_OPTIONAL = (
     "amount_refunded_fen",
     "handling_unit",
     "reason",
+    "referred_to_region",
+    "referred_to",
+    "visited_at",
+    "visited_by",
+    "visit_satisfied",
+    "withdrawal_induced",
+    "shirking_reported",
 )
 RETURNS_SOURCE = "import:returns"
+VISIT_COLUMNS = ("visited_by", "visit_satisfied", "withdrawal_induced", "shirking_reported")
 
 
 def _fen(row: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -367,6 +399,25 @@ def _fen(row: dict[str, Any], name: str, default: int | None = None) -> int:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"bad_amount:{name} is whole fen, not {raw!r}") from exc
     return fen
+
+
+def _visit(
+    row: dict[str, Any], state: ReturnState, concluded: datetime | None, now: datetime
+) -> tuple[datetime, bool, bool, bool] | None:
+    """The row's follow-up visit (回访), if it has one: when, satisfied, withdrawal induced, shirking reported."""
+    visited = _time(row, "visited_at")
+    if visited is None:
+        if any(row.get(n) not in (None, "") for n in VISIT_COLUMNS):
+            raise ValueError("missing:visited_at is required with the visit's columns")
+        return None
+    if visited > now:
+        raise ValueError(f"{TimestampInFuture.code}:a time is in the future")
+    if state in OPEN_RETURN_STATES or (concluded and visited < concluded):
+        raise ValueError(f"{OUT_OF_ORDER}:visited_at follows the conclusion (a request is visited once concluded)")
+    induced = _flag(row, "withdrawal_induced", False)
+    if induced and state != ReturnState.withdrawn:
+        raise ValueError("bad_row:withdrawal_induced is for a withdrawn request only")
+    return visited, _flag(row, "visit_satisfied"), induced, _flag(row, "shirking_reported", False)
 
 
 @dataclass
@@ -409,6 +460,10 @@ class ReturnImporter(RowImporter[ReturnRequest]):
         refunded = _fen(row, "amount_refunded_fen", amount if state == ReturnState.refunded else 0)
         if refunded > amount:
             raise ValueError("bad_amount:amount_refunded_fen exceeds amount_fen")
+        if refunded and state == ReturnState.exchanged:
+            raise ValueError("bad_amount:an exchanged request refunds nothing: leave amount_refunded_fen out")
+        target, referred_to = self._referral(row, region, state)
+        visit = _visit(row, state, concluded, now)
         try:
             channel = Channel(str(row.get("channel") or Channel.partner).strip())
             purchased_on = date.fromisoformat(
@@ -436,8 +491,11 @@ class ReturnImporter(RowImporter[ReturnRequest]):
             {"at": now.isoformat(), "action": "imported", "actor_role": actor.role.value, "note": external_id},
         ]
         if concluded:
-            history.append({"at": concluded.isoformat(), "action": state.value, "actor_role": "partner"})
-        return ReturnRequest(
+            entry = {"at": concluded.isoformat(), "action": state.value, "actor_role": "partner"}
+            if target is not None:
+                entry["note"] = referral_note(target, region, referred_to or "")
+            history.append(entry)
+        made = ReturnRequest(
             id=new_id("ret", int(requested.timestamp() * 1000)),
             consumer_id=None,
             channel=channel.value,
@@ -461,5 +519,30 @@ class ReturnImporter(RowImporter[ReturnRequest]):
             external_id=external_id,
             source_name=str(row.get("source") or "").strip()[:100] or region.settings.returns_platform,
             unit_name=unit.name if unit else None,
+            referred_to_region=target.code if target else None,
+            referred_to=referred_to,
             version=1,
         )
+        if visit is not None:
+            visited, satisfied, induced, shirking = visit
+            by = str(row.get("visited_by") or "").strip() or (unit.name if unit else "") or made.source_name or ""
+            record_visit(made, visited, by, satisfied=satisfied, induced=induced, shirking=shirking)
+            made.history.append(
+                {"at": visited.isoformat(), "action": "visited", "actor_role": "partner", "note": visit_note(made)}
+            )
+        return made
+
+    def _referral(self, row: dict[str, Any], region: Region, state: ReturnState) -> tuple[Region | None, str | None]:
+        """A referred request's target: the region it was bought in (not this one's) and to whom it went."""
+        code = str(row.get("referred_to_region") or "").strip()
+        named = str(row.get("referred_to") or "").strip()[:200]
+        if state != ReturnState.referred:
+            if code or named:
+                raise ValueError("bad_row:referred_to_region and referred_to are for a referred request only")
+            return None, None
+        if not code or code not in divisions():
+            raise ValueError(f"{UnknownRegion.code}:a referred request names referred_to_region, a region code")
+        if region_covers(region.code, code):
+            raise ValueError(f"bad_row:{code} is within {region.code}: a request bought here is not referred")
+        target = self.regions.get(code)
+        return target, named or target.handling_unit or target.name

@@ -311,6 +311,12 @@ class ReturnRequest(Base):
     # Bought in another jurisdiction: referred there (its region code, and to whom).
     referred_to_region: Mapped[str | None] = mapped_column(String(6))
     referred_to: Mapped[str | None] = mapped_column(String(200))
+    # The latest follow-up visit (回访): when, by whom, and what the tourist said.
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    visited_by: Mapped[str | None] = mapped_column(String(200))
+    visit_satisfied: Mapped[bool | None] = mapped_column()
+    withdrawal_induced: Mapped[bool | None] = mapped_column()
+    shirking_reported: Mapped[bool | None] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

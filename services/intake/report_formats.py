@@ -33,8 +33,15 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def within(seconds: int) -> str:
+    """A deadline as the reports write it: 180 -> "3分钟", 172800 -> "48小时"."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}小时"
+    return f"{seconds // 60}分钟" if seconds % 60 == 0 else f"{seconds}秒"
+
+
 def _summary(report: ComplaintReport) -> list[list[Any]]:
-    t, r = report.handling_time, report.returns
+    t, r, sla = report.handling_time, report.returns, report.sla
     return [
         ["地区", report.region_name, report.region_code],
         ["期间", str(report.period_from), str(report.period_to)],
@@ -46,9 +53,9 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
         ["办结件数", t.complaints],
         ["办结总时长", t.total_text],
         ["平均办结时长", t.average_text],
-        ["3分钟内受理占比", _share(report.sla.accepted_within_deadline)],
-        ["30分钟内处置占比", _share(report.sla.disposed_within_deadline)],
-        ["48小时内办结占比", _share(report.sla.settled_within_deadline)],
+        [f"{within(sla.accept_seconds)}内受理占比", _share(sla.accepted_within_deadline)],
+        [f"{within(sla.dispose_seconds)}内处置占比", _share(sla.disposed_within_deadline)],
+        [f"{within(sla.settle_seconds)}内办结占比", _share(sla.settled_within_deadline)],
         ["申请延期件", report.extensions.requested],
         ["批准延期件", report.extensions.approved],
         ["退还金额（元）", yuan(report.amount_refunded_fen)],
@@ -61,6 +68,11 @@ def _summary(report: ComplaintReport) -> list[list[Any]]:
         ["合计退货金额（元）", yuan(r.amount_fen)],
         ["已退货退款件", r.refunded],
         ["退款金额（元）", yuan(r.amount_refunded_fen)],
+        ["已换货件", r.exchanged],
+        ["已回访件", r.visited],
+        ["回访满意件", r.satisfied],
+        ["反映推诿责任件", r.shirking_reported],
+        ["反映诱导撤销件", r.withdrawal_induced],
     ]
 
 
@@ -96,16 +108,18 @@ def filename(report: ComplaintReport, extension: str) -> str:
 
 def report_csv(report: ComplaintReport) -> str:
     """The report as a spreadsheet opens it (UTF-8 with BOM for Excel): the summary, then one line per
-    handled complaint, then the counts per channel, industry, handling unit and merchant."""
+    handled complaint, then the counts per channel, industry, handling unit and merchant, then what each
+    figure counts (统计口径)."""
     rows = [*_summary(report), [], HANDLED_HEADER, *_handled(report)]
     for title, counts in _breakdowns(report):
         rows.extend([[], [title, "件数"], *([c.label, c.count] for c in counts)])
+    rows.extend([[], [DEFINITIONS_TITLE], *([d] for d in report.definitions.values())])
     return csv_text(rows)
 
 
 def report_xlsx(report: ComplaintReport) -> bytes:
     """A workbook: 汇总 (the summary and both paragraphs), 办结明细 (each handled complaint, minutes as
-    numbers so the sheet can sum them), 分项统计 (the counts)."""
+    numbers so the sheet can sum them), 分项统计 (the counts), 统计口径 (what each figure counts)."""
     book = Workbook()
     bold = Font(bold=True)
     summary = book.active
@@ -137,11 +151,18 @@ def report_xlsx(report: ComplaintReport) -> bytes:
         for c in counts:
             append_row(breakdown, [c.label, c.count])
         append_row(breakdown, [])
+    terms = book.create_sheet(DEFINITIONS_TITLE)
+    append_row(terms, [DEFINITIONS_TITLE])
+    terms["A1"].font = bold
+    for definition in report.definitions.values():
+        append_row(terms, [definition])
+        terms.cell(terms.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
     for cell in handled[1]:
         cell.font = bold
     for sheet in book.worksheets:
         for column in range(1, sheet.max_column + 1):
             sheet.column_dimensions[get_column_letter(column)].width = 16 if column > 1 else 24
+    terms.column_dimensions["A"].width = 100
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -185,12 +206,12 @@ svg.bars { width: 100%; max-width: 24rem; font-size: 12px; } svg.bars rect { fil
 """
 
 
-HANDLING_TIME_NOTE = "办结时长按受理至办结的整分钟计（不足一分钟舍去），平均办结时长截尾保留两位小数。"
+DEFINITIONS_TITLE = "统计口径"
 
 
 def report_html(report: ComplaintReport) -> str:
     """A page to print or save as PDF: the two paragraphs as seeds/004 writes them, the summary, each
-    handled complaint and the counts with bar charts. Self-contained: nothing fetched (no
+    handled complaint, the counts with bar charts and what each figure counts. Self-contained: nothing fetched (no
     script, font or stylesheet from elsewhere), and it prints without its button."""
     title = f"{report.region_name}旅游投诉处理情况（{report.period_from}—{report.period_to}）"
     charts = "".join(
@@ -211,6 +232,8 @@ def report_html(report: ComplaintReport) -> str:
 <h2>办结明细</h2>
 {_table(HANDLED_HEADER, _handled(report))}
 <div class=grid>{charts}</div>
-<p>时间均为北京时间（<span translate=no>{escape(report.time_zone)}</span>）。{HANDLING_TIME_NOTE}</p>
+<h2>{DEFINITIONS_TITLE}</h2>
+<ul class=definitions>{"".join(f"<li>{escape(d)}</li>" for d in report.definitions.values())}</ul>
+<p>时间均为北京时间（<span translate=no>{escape(report.time_zone)}</span>）。</p>
 </body></html>
 """

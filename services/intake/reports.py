@@ -102,12 +102,18 @@ HANDLED_IN_TEXT = 30
 DEFINITIONS = {
     "received": "收到投诉件：期间内收到的投诉，含撤销、不予受理的；舆情通报单另计",
     "by_source": "涉旅投诉件（按来源平台）：期间内收到的投诉，不含游客撤销的、不予受理的（含重复件）和舆情通报单",
-    "valid": "有效投诉件：期间内收到、已办结且报有办结时长的投诉（正在处理的、已转办督促的不计）",
+    "valid": ("有效投诉件：期间内收到、已办结且报有办结时长的投诉（正在处理的、已转处理单位办结而未报办结时长的不计）"),
     "handling_minutes": "办结时长：自收到至办结的整分钟数，不足一分钟的舍去",
     "total": "办结总时长：各有效投诉件办结时长之和",
     "average": "平均办结时长：办结总时长除以有效投诉件数，保留两位小数，截断不四舍五入",
     "notices": "舆情通报单：上级指挥中心转来的涉旅信息通报单，另计；按时反馈以反馈时限为准，逾期未反馈的督办并升级处理",
-    "returns": "退换货件：期间内收到的退换货申请（不含转其他辖区处理的），合计退货金额为申请金额之和",
+    "returns": (
+        "退换货件：期间内收到的退换货申请（不含转其他辖区处理的）；合计退货金额为其中退货申请（不含换货的）的申请金额之和"
+    ),
+    "return_visits": (
+        "回访：退换货件办结后回访游客；游客均表示满意指每件均已回访且游客满意，"
+        "无推诿责任、诱导撤销指已回访的均未反映工作人员或商家推诿责任、诱导撤销"
+    ),
 }
 NOTICE = Complaint.channel == Channel.public_opinion
 NOT_NOTICE = Complaint.channel != Channel.public_opinion
@@ -128,8 +134,10 @@ def complaint_items(rows: list[Any], label: Any) -> str:
     they stand) in one item: "2件投诉X，处理单位：区文化和旅游局，办结时长分别是7分钟、7分钟"."""
     groups: list[tuple[tuple[str, str, str], list[Any]]] = []
     for r in rows:
-        if r.handled_minutes is not None and r.state in (ComplaintState.resolved, ComplaintState.closed):
-            how = "concluded"
+        if r.state in (ComplaintState.resolved, ComplaintState.closed):
+            # Concluded: with its handling time as the center's own; without one (a case forwarded to the unit
+            # and concluded there, its time not reported), as seeds/004 writes such a case: 督促…及时办结.
+            how = "concluded" if r.handled_minutes is not None else "settled"
         elif r.state in OPEN_STATES and r.accepted_at is not None:
             # With the merchant or with the unit, the unit sees to it (seeds/004): one way of writing both.
             how = "merchant" if r.assignee_kind == AssigneeKind.merchant and not label(r) else "forwarded"
@@ -148,6 +156,8 @@ def complaint_items(rows: list[Any], label: Any) -> str:
             tail = f"处理单位：{unit or '未指派'}，办结时长{'分别是' if len(alike) > 1 else ''}{minutes}"
         elif how == "forwarded":
             tail = f"已转{unit or '处理单位'}督促企业按要求及时处理"
+        elif how == "settled":
+            tail = f"已转{unit}督促企业按要求及时办结" if unit else "已办结"
         elif how == "merchant":
             tail = "已转企业按要求及时处理"
         else:
@@ -382,6 +392,9 @@ async def complaint_report(
             accepted_within_deadline=_share(accept_applied, accept_met),
             disposed_within_deadline=_share(dispose_applied, dispose_met),
             settled_within_deadline=_share(settle_applied, settle_met),
+            accept_seconds=region.settings.sla.accept_seconds,
+            dispose_seconds=region.settings.sla.dispose_seconds,
+            settle_seconds=region.settings.sla.settle_seconds,
         ),
         amount_refunded_fen=refunded,
         compensation_paid_fen=paid,
@@ -509,19 +522,40 @@ async def _returns(
     R = ReturnRequest
     scope = (R.requested_at >= start, R.requested_at < end, R.region_code.startswith(region_prefix(region.code)))
     taken = R.state != ReturnState.referred
-    received, amount, refunded, amount_refunded, withdrawn, overdue, open_, referred = map(
+    exchanged = R.state == ReturnState.exchanged
+    visited = taken & R.visited_at.is_not(None)
+    (
+        received,
+        amount,
+        refunded,
+        amount_refunded,
+        n_exchanged,
+        withdrawn,
+        overdue,
+        open_,
+        referred,
+        n_visited,
+        satisfied,
+        induced,
+        shirking,
+    ) = map(
         int,  # PostgreSQL sums integers as numeric
         (
             await session.execute(
                 select(
                     _n(taken),
-                    func.coalesce(func.sum(case((taken, R.amount_fen), else_=0)), 0),
+                    func.coalesce(func.sum(case((taken & ~exchanged, R.amount_fen), else_=0)), 0),
                     _n(R.state == ReturnState.refunded),
                     func.coalesce(func.sum(R.amount_refunded_fen), 0),
+                    _n(exchanged),
                     _n(R.state == ReturnState.withdrawn),
                     _n(R.overdue),
                     _n(R.state.in_(OPEN_RETURN_STATES)),
                     _n(R.state == ReturnState.referred),
+                    _n(visited),
+                    _n(visited & R.visit_satisfied.is_(True)),
+                    _n(visited & R.withdrawal_induced.is_(True)),
+                    _n(visited & R.shirking_reported.is_(True)),
                 ).where(*scope)
             )
         ).one(),
@@ -531,9 +565,14 @@ async def _returns(
         amount_fen=amount,
         refunded=refunded,
         amount_refunded_fen=amount_refunded,
+        exchanged=n_exchanged,
         withdrawn=withdrawn,
         overdue=overdue,
         referred=referred,
+        visited=n_visited,
+        satisfied=satisfied,
+        withdrawal_induced=induced,
+        shirking_reported=shirking,
     )
     platforms = [p for (p,) in await session.execute(select(R.source_name).where(*scope, taken).distinct()) if p]
     units = {u for (u,) in await session.execute(select(R.unit_name).where(*scope, taken).distinct())}
@@ -541,16 +580,38 @@ async def _returns(
     clauses = []
     if received and len(units) == 1 and None not in units:
         clauses.append(f"{'均' if received > 1 else ''}由{units.pop()}督促商家与游客积极沟通协商处理")
+    # The follow-up visits (回访): "游客均表示满意" only when every request was visited and every tourist
+    # satisfied; otherwise what the visits found, counted.
+    tourist, found = "游客", []
+    if received and satisfied == received:
+        clauses.append(f"游客{'均' if received > 1 else ''}表示满意")
+        tourist = ""
+    elif n_visited:
+        found.append(f"回访{n_visited}件" if n_visited < received else "均已回访")
+        if satisfied:
+            found.append(f"{satisfied}件游客表示满意")
+        if n_visited - satisfied:
+            found.append(f"{n_visited - satisfied}件游客表示不满意")
     if refunded:
         every = "均" if refunded == received > 1 else "" if refunded == received else f"{refunded}件"
         clauses.append(f"{every}已退货退款，退款金额{yuan(amount_refunded)}元")
+    if n_exchanged:
+        every = "均" if n_exchanged == received > 1 else "" if n_exchanged == received else f"{n_exchanged}件"
+        clauses.append(f"{every}已换货")
     if withdrawn:
         every = "均" if withdrawn == received > 1 else ""
-        clauses.append(f"游客{every}已自行撤销投诉" if withdrawn == received else f"撤销{withdrawn}件")
+        clauses.append(f"{tourist}{every}已自行撤销投诉" if withdrawn == received else f"撤销{withdrawn}件")
     if overdue:
         clauses.append(f"商家逾期未退{overdue}件")
     if open_:
         clauses.append(f"正在处理{open_}件")
+    clauses.extend(found)
+    if n_visited and not (induced or shirking):
+        clauses.append("无工作人员或商家推诿责任、诱导撤销的情况发生")
+    if shirking:
+        clauses.append(f"{shirking}件游客反映工作人员或商家推诿责任")
+    if induced:
+        clauses.append(f"{induced}件游客反映被诱导撤销")
     text = f"{period_text(first, last)}，{platform}收到退换货件{received}件，合计退货金额{yuan(amount)}元"
     text += "".join(f"，{c}" for c in clauses) + "。"
     if referred:

@@ -26,10 +26,12 @@ from shared.contracts.common import Channel
 from shared.contracts.identity import Identity, Role, region_covers
 from shared.contracts.returns import (
     OPEN_RETURN_STATES,
+    ReturnExchangeIn,
     ReturnIn,
     ReturnRefundIn,
     ReturnRejectionIn,
     ReturnState,
+    ReturnVisitIn,
     ReturnWithdrawalIn,
 )
 from shared.errors import InvalidTransition, ValidationFailed
@@ -196,7 +198,7 @@ class ReturnsDesk:
             referred_to=to,
         )
         self._log(r, "requested", actor, body.reason)
-        self._log(r, "referred", actor, f"购买地在{target.name}，不属于{region.name}辖区，已转{to}处理")
+        self._log(r, "referred", actor, referral_note(target, region, to))
         self.returns.add(r)
         await self.session.flush()
         return r
@@ -210,6 +212,38 @@ class ReturnsDesk:
             )
         r.amount_refunded_fen = body.amount_refunded_fen
         return self._move(r, "refunded", R.refunded, actor, body.note)
+
+    async def exchange(self, r: ReturnRequest, actor: Identity, body: ReturnExchangeIn) -> ReturnRequest:
+        """The shop exchanged the goods (换货) instead of taking them back: concluded, nothing refunded."""
+        self._require(actor, Role.merchant_staff, Role.official, Role.admin, action="record the exchange of")
+        return self._move(r, "exchanged", R.exchanged, actor, body.note)
+
+    async def visit(self, r: ReturnRequest, actor: Identity, body: ReturnVisitIn) -> ReturnRequest:
+        """The follow-up visit (回访) once a request is concluded: whether the tourist is satisfied, whether a
+        withdrawal was their own, whether anyone shirked. A later visit replaces the earlier; each is on the
+        history."""
+        self._require(actor, Role.official, Role.admin, action="record a visit on")
+        if r.state in OPEN_RETURN_STATES:
+            raise InvalidTransition(
+                f"A return request in state {r.state} is still open; it is visited once concluded.",
+                state=r.state,
+                action="visits",
+            )
+        if body.withdrawal_induced and r.state != R.withdrawn:
+            raise ValidationFailed(
+                "Only a withdrawn request's withdrawal can have been induced.",
+                errors=[{"field": "body.withdrawal_induced", "message": "the request was not withdrawn"}],
+            )
+        record_visit(
+            r,
+            self.clock.now(),
+            actor.display_name or actor.subject,
+            satisfied=body.satisfied,
+            induced=body.withdrawal_induced,
+            shirking=body.shirking_reported,
+        )
+        self._log(r, "visited", actor, visit_note(r, body.note))
+        return r
 
     async def escalate(self, r: ReturnRequest, actor: Identity, body: ReturnRejectionIn) -> ReturnRequest:
         """The shop disputes the request (or an official takes it over): officials decide."""
@@ -235,3 +269,24 @@ class ReturnsDesk:
             fired += 1
         await self.session.flush()
         return fired
+
+
+def referral_note(target: Region, region: Region, to: str) -> str:
+    return f"购买地在{target.name}，不属于{region.name}辖区，已转{to}处理"
+
+
+def record_visit(r: ReturnRequest, at: datetime, by: str, *, satisfied: bool, induced: bool, shirking: bool) -> None:
+    r.visited_at, r.visited_by = at, by[:200]
+    r.visit_satisfied, r.withdrawal_induced, r.shirking_reported = satisfied, induced, shirking
+
+
+def visit_note(r: ReturnRequest, note: str | None = None) -> str:
+    """What the visit found, as the history writes it: "回访：游客表示满意；无推诿责任、诱导撤销"."""
+    said = ["游客表示满意" if r.visit_satisfied else "游客表示不满意"]
+    if r.withdrawal_induced:
+        said.append("反映被诱导撤销")
+    if r.shirking_reported:
+        said.append("反映工作人员或商家推诿责任")
+    if not (r.withdrawal_induced or r.shirking_reported):
+        said.append("无推诿责任、诱导撤销")
+    return "回访：" + "；".join(said) + (f"。{note}" if note else "")

@@ -22,12 +22,15 @@ from shared.auth import Caller, may_see
 from shared.contracts.common import ID_PATTERN, Channel, Page
 from shared.contracts.identity import Identity, Role
 from shared.contracts.returns import (
+    ReturnExchangeIn,
     ReturnHistoryEntry,
     ReturnIn,
     ReturnOut,
     ReturnRefundIn,
     ReturnRejectionIn,
     ReturnState,
+    ReturnVisit,
+    ReturnVisitIn,
     ReturnWithdrawalIn,
 )
 from shared.db import Session
@@ -86,7 +89,20 @@ def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
         source_name=r.source_name,
         referred_to_region=r.referred_to_region,
         referred_to=r.referred_to,
+        visit=_visit(r),
         history=[ReturnHistoryEntry.model_validate(h) for h in r.history],
+    )
+
+
+def _visit(r: ReturnRequest) -> ReturnVisit | None:
+    if r.visited_at is None:
+        return None
+    return ReturnVisit(
+        at=r.visited_at,
+        by=r.visited_by or "",
+        satisfied=bool(r.visit_satisfied),
+        withdrawal_induced=bool(r.withdrawal_induced),
+        shirking_reported=bool(r.shirking_reported),
     )
 
 
@@ -130,6 +146,23 @@ async def get_return(r: CurrentReturn, caller: Caller) -> ReturnOut:
 async def refund_return(r: CurrentReturn, body: ReturnRefundIn, caller: Caller, desk: Desk) -> ReturnOut:
     """The shop (or an official) records the refund: the request is settled."""
     return to_out(await desk.refund(r, caller, body), caller)
+
+
+@router.post("/returns/{return_id}/exchanges", responses=ACTION_ERRORS)
+async def exchange_return(r: CurrentReturn, body: ReturnExchangeIn, caller: Caller, desk: Desk) -> ReturnOut:
+    """The shop (or an official) records that the goods were exchanged (换货): settled, nothing refunded."""
+    return to_out(await desk.exchange(r, caller, body), caller)
+
+
+@router.post(
+    "/returns/{return_id}/visits",
+    responses=problem_responses(ReturnNotFound, ActionNotAllowed, InvalidTransition, ValidationFailed),
+)
+async def visit_return(r: CurrentReturn, body: ReturnVisitIn, caller: Caller, desk: Desk) -> ReturnOut:
+    """An official records the follow-up visit (回访) to the tourist of a concluded request: satisfied or not,
+    whether the withdrawal was induced, whether staff or the shop shirked. The report's returns paragraph says
+    "游客均表示满意" and "无工作人员或商家推诿责任、诱导撤销的情况发生" from these, or counts what differs."""
+    return to_out(await desk.visit(r, caller, body), caller)
 
 
 @router.post("/returns/{return_id}/escalations", responses=ACTION_ERRORS)

@@ -1194,8 +1194,10 @@ async def import_complaints(
     dry_run: Annotated[bool, Query(description="check and count, write nothing")] = False,
 ) -> ImportReportOut:
     """Import work orders another platform exported (CSV with a header line, or JSON lines), with their own
-    received/accepted/closed times, so reports and SLA figures cover history. One complaint per channel
-    and external id, however often the file is imported; bad rows are reported by line and skipped."""
+    received/accepted/closed times, so reports and SLA figures cover history; `handling_time_reported: false`
+    marks a case the source reports concluded without its handling time (not counted among 有效投诉件). One
+    complaint per channel and external id, however often the file is imported; bad rows are reported by line
+    and skipped."""
     state = request.app.state
     importer = Importer(session=session, clock=state.clock, regions=catalogue_of(state.settings))
     return await _import(importer, file, caller, dry_run)
@@ -1235,8 +1237,10 @@ async def import_returns(
 ) -> ImportReportOut:
     """Import return and exchange requests another platform exported (CSV with a header line, or JSON lines):
     external_id, region_code, merchant_name, goods, amount_fen, requested_at, and optionally source, channel,
-    merchant_id, receipt_no, purchased_on, state (refunded, withdrawn, rejected, requested, escalated),
-    concluded_at, amount_refunded_fen, handling_unit, reason; with their own dates and outcomes, so a past
+    merchant_id, receipt_no, purchased_on, state (refunded, exchanged, withdrawn, rejected, referred, requested,
+    escalated), concluded_at, amount_refunded_fen, handling_unit, reason; referred_to_region (a region code) and
+    referred_to for a referred request; the follow-up visit: visited_at, visited_by, visit_satisfied,
+    withdrawal_induced, shirking_reported (true/false, 是/否). With their own dates and outcomes, so a past
     week's returns paragraph is reproduced. One request per external id; bad rows reported by line, skipped."""
     state = request.app.state
     importer = ReturnImporter(

@@ -63,11 +63,16 @@ class HandlingTime(BaseModel):
 
 
 class SlaShares(BaseModel):
-    """Share of the complaints each deadline applied to that met it (None when it applied to none)."""
+    """Share of the complaints each deadline applied to that met it (None when it applied to none), and the
+    report region's deadlines in effect (its own, else inherited), which the labels are written from:
+    "3分钟内受理占比"."""
 
-    accepted_within_deadline: float | None = Field(examples=[1.0], description="3 minutes by default")
-    disposed_within_deadline: float | None = Field(examples=[0.83], description="30 minutes by default")
-    settled_within_deadline: float | None = Field(examples=[1.0], description="48 hours by default")
+    accepted_within_deadline: float | None = Field(examples=[1.0])
+    disposed_within_deadline: float | None = Field(examples=[0.83])
+    settled_within_deadline: float | None = Field(examples=[1.0])
+    accept_seconds: int = Field(examples=[180], description="the deadline to accept (受理)")
+    dispose_seconds: int = Field(examples=[1800], description="the deadline to dispose (处置)")
+    settle_seconds: int = Field(examples=[172800], description="the deadline to settle (办结)")
 
 
 class ExtensionFigures(BaseModel):
@@ -136,7 +141,8 @@ class ComplaintReport(BaseModel):
     returns_text: str = Field(
         examples=[
             "2021年1月8日—1月14日，“一机游”退换货处置平台收到退换货件15件，合计退货金额42565.00元，"
-            "均由区指挥中心督促商家与游客积极沟通协商处理，游客均已自行撤销投诉。"
+            "均由区指挥中心督促商家与游客积极沟通协商处理，游客均表示满意，均已自行撤销投诉，"
+            "无工作人员或商家推诿责任、诱导撤销的情况发生。"
         ]
     )
     definitions: dict[str, str] = Field(

@@ -22,6 +22,7 @@ class ReturnState(StrEnum):
     requested = "requested"  # the shop is told and must refund
     escalated = "escalated"  # the shop missed its deadline or refused: officials act
     refunded = "refunded"
+    exchanged = "exchanged"  # the shop exchanged the goods (换货): concluded, nothing refunded
     rejected = "rejected"  # an official found the request not covered
     withdrawn = "withdrawn"
     referred = "referred"  # bought in another jurisdiction: the tourist was referred there
@@ -96,6 +97,46 @@ class ReturnWithdrawalIn(Input):
     reason: Note | None = None
 
 
+class ReturnExchangeIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "已为游客调换同款商品"}]})
+
+    note: Note | None = None
+
+
+class ReturnVisitIn(Input):
+    """A follow-up visit (回访) to the tourist once the request is concluded: what the tourist says."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "satisfied": True,
+                    "withdrawal_induced": False,
+                    "shirking_reported": False,
+                    "note": "电话回访，游客表示满意，系自愿撤销投诉",
+                }
+            ]
+        },
+    )
+
+    satisfied: bool = Field(description="the tourist is satisfied with how the request was handled")
+    withdrawal_induced: bool = Field(
+        description="the tourist says the withdrawal was induced (诱导撤销), not their own choice; only for a "
+        "withdrawn request"
+    )
+    shirking_reported: bool = Field(description="the tourist reports that staff or the shop shirked (推诿责任)")
+    note: Note | None = None
+
+
+class ReturnVisit(BaseModel):
+    at: datetime
+    by: str = Field(examples=["盘龙区指挥中心 李明"], description="the official who visited")
+    satisfied: bool
+    withdrawal_induced: bool
+    shirking_reported: bool
+
+
 class ReturnHistoryEntry(BaseModel):
     at: datetime
     action: str = Field(examples=["requested", "refunded", "overdue", "escalated"])
@@ -126,6 +167,7 @@ class ReturnOut(BaseModel):
     source_name: str | None = Field(None, examples=["“一机游”退换货处置平台"], description="imported: the platform")
     referred_to_region: str | None = Field(None, examples=["532800"], description="referred: where it was bought")
     referred_to: str | None = Field(None, description="referred: to whom")
+    visit: ReturnVisit | None = Field(None, description="the latest follow-up visit (回访), once concluded")
     history: list[ReturnHistoryEntry]
 
 
@@ -133,9 +175,16 @@ class ReturnFigures(BaseModel):
     """The returns desk's lines of the report (seeds/004: 退换货件15件，合计退货金额42565.00元)."""
 
     received: int = Field(examples=[15])
-    amount_fen: int = Field(examples=[4256500], description="the amount of the requests received")
+    amount_fen: int = Field(
+        examples=[4256500], description="合计退货金额: the amount of the requests received, exchanges excepted"
+    )
     refunded: int = Field(examples=[15])
     amount_refunded_fen: int = Field(examples=[4256500])
+    exchanged: int = Field(0, description="concluded by exchanging the goods (换货): no amount returned")
     withdrawn: int
     overdue: int = Field(description="requests whose shop missed the refund deadline")
     referred: int = Field(0, description="walk-in cases bought in another jurisdiction, referred there (not received)")
+    visited: int = Field(0, examples=[15], description="requests received whose tourist was visited (回访)")
+    satisfied: int = Field(0, examples=[15], description="visited, and the tourist satisfied")
+    withdrawal_induced: int = Field(0, examples=[0], description="visited, and the withdrawal said to be induced")
+    shirking_reported: int = Field(0, examples=[0], description="visited, and shirking (推诿) reported")

@@ -107,6 +107,8 @@ RULES: dict[str, str] = {
     "GET /v1/returns": ANYONE,
     "GET /v1/returns/{return_id}": "ok  404 ok  404 ok  404 ok",
     "POST /v1/returns/{return_id}/refunds": "403 404 ok  404 ok  404 ok",
+    "POST /v1/returns/{return_id}/exchanges": "403 404 ok  404 ok  404 ok",
+    "POST /v1/returns/{return_id}/visits": "403 404 403 404 ok  404 ok",  # officials, once concluded
     "POST /v1/returns/{return_id}/escalations": "403 404 ok  404 ok  404 ok",
     "POST /v1/returns/{return_id}/rejections": "403 404 403 404 ok  404 ok",
     "POST /v1/returns/{return_id}/withdrawals": "ok  404 403 404 ok  404 ok",

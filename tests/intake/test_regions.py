@@ -144,10 +144,13 @@ WEEK: list[tuple[str, str, str, str, datetime, int | None]] = [
     ("partner", YIJIYOU, "电力公司", "区指挥中心", beijing(13, 11, 0), 12),
     ("partner", YIJIYOU, "云南炬隆房地产开发有限责任公司", "区指挥中心", beijing(14, 9, 45), 44),
 ]
+# The 景怡 case (row 2) was concluded by agreement on the 12th (the 8号 notice) at the unit, its handling time
+# not reported: concluded, but not among 有效投诉件.
+AGREED = {2: beijing(12, 17, 0)}
 PANLONG_PARAGRAPH = (
     "2021年1月8日—1月14日，数字旅游平台、12301平台均无涉旅投诉件。"
     "12345市长投诉热线涉旅投诉件1件，投诉云南中青国际旅行社有限公司，已转区文化和旅游局督促企业按要求及时处理。"
-    "智旅通投诉平台涉旅投诉件2件，1件投诉昆明市景怡旅行社有限公司，已转区文化和旅游局督促企业按要求及时处理；"
+    "智旅通投诉平台涉旅投诉件2件，1件投诉昆明市景怡旅行社有限公司，已转区文化和旅游局督促企业按要求及时办结；"
     "1件投诉昆明乐途旅行社有限公司，已转区文化和旅游局督促企业按要求及时处理。"
     "“一机游”游客投诉平台涉旅投诉件6件，1件投诉云南中青国际旅行社有限公司，处理单位：区文化和旅游局，办结时长6分钟；"
     "1件投诉昆明世界园艺博览园，处理单位：区文化和旅游局，办结时长3分钟；"
@@ -158,7 +161,8 @@ PANLONG_PARAGRAPH = (
 )
 RETURNS_PARAGRAPH = (
     "2021年1月8日—1月14日，“一机游”退换货处置平台收到退换货件15件，合计退货金额42565.00元，"
-    "均由区指挥中心督促商家与游客积极沟通协商处理，游客均已自行撤销投诉。"
+    "均由区指挥中心督促商家与游客积极沟通协商处理，游客均表示满意，均已自行撤销投诉，"
+    "无工作人员或商家推诿责任、诱导撤销的情况发生。"
     "现场受理辖区外购物的退货问题1件，购买地在西双版纳傣族自治州，不属于本辖区，已转当地处理。"
 )
 
@@ -220,6 +224,8 @@ async def replay_panlong_week(stack: Stack) -> dict[str, str]:
         }
         for n, (channel, source, merchant, unit, received, minutes) in enumerate(WEEK, 1)
     ]
+    for n, concluded in AGREED.items():
+        rows[n - 1].update(closed_at=concluded.isoformat(), handling_time_reported=False)
     # The 12301 complaint the second notice repeats: withdrawn by the tourist on 12301, so not counted there.
     rows.append(
         {
@@ -235,10 +241,13 @@ async def replay_panlong_week(stack: Stack) -> dict[str, str]:
     )
     imported = await upload(stack, "complaints", rows)
     assert (imported["imported"], imported["bad"]) == (10, [])
+    untimed_open = {**rows[2], "external_id": "PL-X", "closed_at": "", "handling_time_reported": "false"}
+    assert [b["code"] for b in (await upload(stack, "complaints", [untimed_open]))["bad"]] == ["missing"]
     again = await upload(stack, "complaints", rows)
     assert (again["imported"], again["already_present"]) == (0, 10)  # importing twice adds nothing
 
-    # Fifteen returns of 42,565.00 yuan: fourteen of 2,800.00 and one of 3,365.00, all withdrawn once agreed.
+    # Fifteen returns of 42,565.00 yuan: fourteen of 2,800.00 and one of 3,365.00, all withdrawn once agreed;
+    # each tourist visited (回访) that evening: satisfied, withdrawn of their own accord, nobody shirked.
     returns = [
         {
             "external_id": f"YJY-TH-{n:02d}",
@@ -251,6 +260,10 @@ async def replay_panlong_week(stack: Stack) -> dict[str, str]:
             "concluded_at": beijing(8 + n % 7, 18, n).isoformat(),
             "source": "“一机游”退换货处置平台",
             "handling_unit": "区指挥中心",
+            "visited_at": beijing(8 + n % 7, 19, n).isoformat(),
+            "visit_satisfied": True,
+            "withdrawal_induced": False,
+            "shirking_reported": False,
         }
         for n in range(1, 16)
     ]
@@ -346,6 +359,7 @@ async def test_panlongs_week_reads_as_the_command_centers_report(stack: Stack) -
     }
     assert [(u["label"], u["count"]) for u in r["by_handling_unit"]] == [("区文化和旅游局", 8), ("区指挥中心", 2)]
     assert (r["returns"]["received"], r["returns"]["amount_fen"], r["returns"]["referred"]) == (15, 4_256_500, 1)
+    assert (r["returns"]["visited"], r["returns"]["satisfied"], r["returns"]["shirking_reported"]) == (15, 15, 0)
     assert r["notices"] == {"received": 2, "linked": 1, "replied": 2, "replied_in_time": 2, "overdue": 0}
     assert r["notices_text"] == (
         "2021年1月8日—1月14日，收到舆情通报2件：昆明市指挥中心《涉旅信息通报单》（6号），已办结，已于1月12日反馈；"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
+from html import escape
 
 from openpyxl import load_workbook
 
 from services.intake.report_formats import XLSX
+from services.intake.reports import DEFINITIONS
 from shared.clock import SHANGHAI
 from shared.contracts.identity import Identity, Role
 from tests.conftest import ADMIN, HAIKOU, SANYA, consumer, official
@@ -168,6 +171,8 @@ async def test_the_report_as_csv_opens_in_a_spreadsheet(stack: Stack) -> None:
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert ["平均办结时长", "6.00分钟"] in rows and ["办结总时长", "6分钟"] in rows
+    terms = rows[rows.index(["统计口径"]) + 1 :]
+    assert [row[0] for row in terms] == list(DEFINITIONS.values())
     header = rows.index(["序号", "案件编号", "来源", "被投诉商户", "处理单位", "办结时长（分钟）"])
     assert rows[header + 1] == [
         "1",
@@ -188,7 +193,9 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     assert response.status_code == 200 and response.headers["content-type"] == XLSX
     assert f'filename="complaints-{SANYA}-{day}-{day}.xlsx"' in response.headers["content-disposition"]
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["汇总", "办结明细", "分项统计"]
+    assert book.sheetnames == ["汇总", "办结明细", "分项统计", "统计口径"]
+    terms = [row[0] for row in book["统计口径"].iter_rows(min_row=2, values_only=True)]
+    assert any(str(t).startswith("有效投诉件：") for t in terms) and len(terms) == len(DEFINITIONS)
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True) if row[0]}
     # 有效投诉件 counts the concluded ones, as the bureau does: the three still being handled are not.
     assert (summary["收到投诉件"], summary["有效投诉件"], summary["撤销"]) == (10, 6, 1)
@@ -228,6 +235,9 @@ async def test_the_week_as_an_excel_workbook_and_a_page_to_print(stack: Stack) -
     html = page.text
     assert "<title>三亚市旅游投诉处理情况" in html and "办结总时长1小时19分钟，平均办结时长13.16分钟" in html
     assert "@media print" in html and "<svg class=bars" in html and "http" not in html.split("<body>")[1]
+    # What each figure counts, on the page as in the JSON; the deadlines' labels from the region's deadlines.
+    assert "<h2>统计口径</h2>" in html and all(f"<li>{escape(d)}</li>" in html for d in DEFINITIONS.values())
+    assert "<td>3分钟内受理占比</td>" in html and "<td>48小时内办结占比</td>" in html
 
 
 async def test_public_figures_need_no_login_and_carry_no_personal_data(stack: Stack) -> None:
@@ -293,3 +303,26 @@ async def test_merchant_names_that_look_like_formulas_are_text_in_every_download
         f"=SUM(F2:F{len(FORMULA_NAMES) + 1})",
         f"=TRUNC(AVERAGE(F2:F{len(FORMULA_NAMES) + 1}),2)",
     ]
+
+
+async def test_the_deadline_labels_are_the_regions_own_deadlines(databases, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A region with deadlines of its own (regions.json `sla`, the rest inherited): the report carries them and
+    every format labels its shares with them, not with the defaults."""
+    from services.intake.config import DATA_DIR
+    from tests.support import running_stack
+
+    doc = json.loads((DATA_DIR / "regions.json").read_text(encoding="utf-8"))
+    doc["regions"][SANYA]["sla"] = {"accept_seconds": 300, "settle_seconds": 86400}
+    custom = tmp_path / "regions.json"
+    custom.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    async with running_stack(databases, tmp_path, overrides={"intake": {"regions_file": custom}}) as s:
+        day = s.clock.now().date().isoformat()
+        params = {"region_code": SANYA, "from": day, "to": day}
+        r = await report(s, official(SANYA), **params)
+        sla = {k: v for k, v in r["sla"].items() if k.endswith("_seconds")}
+        assert sla == {"accept_seconds": 300, "dispose_seconds": 1800, "settle_seconds": 86400}
+        as_csv = await s.clients["intake"].get(
+            "/v1/reports/complaints", headers=s.as_(official(SANYA)), params={**params, "format": "csv"}
+        )
+        labels = [row[0] for row in csv.reader(io.StringIO(as_csv.text.lstrip("\ufeff"))) if row]
+        assert ["5分钟内受理占比", "30分钟内处置占比", "24小时内办结占比"] == [x for x in labels if x.endswith("占比")]

@@ -808,9 +808,13 @@ async function reportsView(root, params) {
   const distribution = BUCKETS.map(([lo, hi, key]) => ({ label: t(key),
     value: r.handled.filter((x) => x.minutes >= lo && x.minutes < hi).length }));
   const pct = (v) => v === null ? 0 : Math.round(v * 1000) / 10;
-  const sla = [["sla.accept", r.sla.accepted_within_deadline], ["sla.dispose", r.sla.disposed_within_deadline],
-               ["sla.settle", r.sla.settled_within_deadline]].map(([k, v]) => ({ label: t(k), value: pct(v),
-                 text: v === null ? "—" : `${pct(v)}%` }));
+  // Labelled with the region's own deadlines (the report carries them): "3分钟内受理".
+  const within = (s) => s % 3600 === 0 ? `${s / 3600}${t("unit.hour")}`
+    : s % 60 === 0 ? `${s / 60}${t("unit.minutes")}` : `${s}${t("unit.second")}`;
+  const sla = [["sla.accept", r.sla.accepted_within_deadline, r.sla.accept_seconds],
+               ["sla.dispose", r.sla.disposed_within_deadline, r.sla.dispose_seconds],
+               ["sla.settle", r.sla.settled_within_deadline, r.sla.settle_seconds]].map(([k, v, s]) => ({
+                 label: t(k).replace("{time}", within(s)), value: pct(v), text: v === null ? "—" : `${pct(v)}%` }));
   const chart = (title, svg) => h("div", { class: "card" }, h("h3", {}, title), svg);
   root.append(
     h("div", { class: "actions" },
