@@ -242,6 +242,24 @@ def scene(system: System) -> Scene:
                 },
             )
         )
+        refunded = _ok(
+            gw.post(
+                "/v1/returns",
+                headers=erin,
+                json={
+                    "region_code": "460200",
+                    "merchant_id": OTHER,
+                    "goods": "珍珠项链一条",
+                    "receipt_no": "NO.0032",
+                    "purchased_on": (today - timedelta(days=2)).isoformat(),
+                    "amount_fen": 128_000,
+                    "custom_made": False,
+                    "reason": "商家称是海水珍珠，鉴定为淡水珍珠，申请退货。",
+                    "contact_phone": "13912340005",
+                },
+            )
+        )
+        _ok(gw.post(f"/v1/returns/{refunded['id']}/refunds", headers=sanya, json={"amount_refunded_fen": 128_000}))
 
         system.clock.advance(timedelta(minutes=45))  # the waiting one misses its deadlines; the scheduler says so
         deadline = time.monotonic() + 15
@@ -363,6 +381,12 @@ def test_every_console_screen_of_an_official_is_in_chinese(system: System, scene
     assert_chinese(page, "06-returns")
     page.locator("#returns button", has_text="登记退款").first.click()
     assert_chinese(page, "07-returns-refund-form")
+    refunded = page.locator("#returns tr", has_text="珍珠项链")  # concluded: it has its follow-up visit
+    refunded.locator("button", has_text="回访").click()
+    assert_chinese(page, "07-returns-visit-form")
+    refunded.locator("button[type=submit]").click()
+    expect(page.locator("#returns tr", has_text="珍珠项链")).to_contain_text("回访：满意")
+    assert_chinese(page, "07-returns-visited")
     page.goto(f"{system.url}/console/#/funds")
     expect(page.locator("main")).to_contain_text("三亚市")
     assert_chinese(page, "08-funds")

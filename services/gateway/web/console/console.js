@@ -455,8 +455,9 @@ function actionForm(base, action, spec, regions, done, c = null) {
     else if (f.kind === "select") input = h("select", { name: f.name, required: f.required },
       f.blank ? h("option", { value: "", selected: true }, t("choose")) : null,
       f.options.map((o) => h("option", { value: String(o) }, f.label(o))));
+    // No region is preselected: a transfer's destination is chosen, never taken by default.
     else if (f.kind === "region") input = h("select", { name: f.name, required: true },
-      regions.map((r) => h("option", { value: r.code }, regionLabel(r))));
+      h("option", { value: "", selected: true }, t("choose")), regions.map((r) => h("option", { value: r.code }, regionLabel(r))));
     // The complaint region's handling units; left at the default, the one its rules chose (or it has now).
     else if (f.kind === "unit") input = h("select", { name: f.name, translate: "no" },
       h("option", { value: "" }, c && c.unit ? t("unit.default").replace("{unit}", c.unit.name) : t("unit.default_none")),
@@ -739,17 +740,30 @@ async function returnsView(root) {
     const open = r.state === "requested" || r.state === "escalated";
     const buttons = h("div", { class: "actions" });
     const base = `/v1/returns/${r.id}`;
+    const specs = {};
     if (open) {
-      const specs = { refunds: { fields: [{ name: "amount_refunded_fen", kind: "yuan", label: "field.refunded" }] } };
+      specs.refunds = { fields: [{ name: "amount_refunded_fen", kind: "yuan", label: "field.refunded" }] };
+      specs.exchanges = { fields: [{ name: "note", kind: "textarea" }] };
       if (me.role !== "merchant_staff") specs.rejections = { fields: [{ name: "note", kind: "textarea", required: true }] };
-      for (const [action, spec] of Object.entries(specs)) {
-        buttons.append(h("button", { type: "button", class: "secondary", onclick: () =>
-          buttons.replaceChildren(actionForm(base, action, spec, [], () => route())) }, t(`action.${action}`)));
-      }
+    } else if (me.role === "official" || me.role === "admin") {
+      // The follow-up visit (回访) of a concluded request: the report's returns paragraph is said from these.
+      specs.visits = { fields: [{ name: "satisfied", kind: "bool", value: true, label: "field.visit_satisfied" },
+        r.state === "withdrawn" ? { name: "withdrawal_induced", kind: "bool", value: false, label: "field.withdrawal_induced" } : null,
+        { name: "shirking_reported", kind: "bool", value: false, label: "field.shirking_reported" },
+        { name: "note", kind: "textarea" }].filter(Boolean),
+        prepare: (body) => ({ withdrawal_induced: false, ...body }) };
     }
+    for (const [action, spec] of Object.entries(specs)) {
+      buttons.append(h("button", { type: "button", class: "secondary", onclick: () =>
+        buttons.replaceChildren(actionForm(base, action, spec, [], () => route())) }, t(`action.${action}`)));
+    }
+    const visit = r.visit ? h("div", { class: "muted small" }, [
+      t(r.visit.satisfied ? "return.visit.satisfied" : "return.visit.unsatisfied"),
+      r.visit.withdrawal_induced && t("return.visit.induced"), r.visit.shirking_reported && t("return.visit.shirking"),
+    ].filter(Boolean).join(lang === "zh" ? "，" : ", ")) : "";
     return h("tr", { class: r.overdue ? "overdue" : "" },
       h("td", { translate: "no" }, r.id.slice(-8)), h("td", {}, r.merchant_name), h("td", {}, r.goods),
-      h("td", {}, yuan(r.amount_fen)), h("td", {}, tState(r.state), r.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : ""),
+      h("td", {}, yuan(r.amount_fen)), h("td", {}, tState(r.state), r.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : "", visit),
       h("td", {}, open ? countdown(r.refund_by, "refund") : when(r.concluded_at)), h("td", {}, buttons));
   });
   root.replaceChildren(h("h2", {}, t("returns.title")), page.items.length ? h("div", { class: "table-wrap" },
