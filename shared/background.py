@@ -4,8 +4,9 @@ way work is claimed.
 A job is `periodic(name, interval_setting, step)`: each pass runs `step(app)` inside `scheduler_pass` (its
 own span, counted and timed by outcome, a failure logged and swallowed), then sleeps the setting's interval,
 or less when the step says when there is more to do (0 for "at once": a full batch, a backlog draining; the
-seconds until the next deadline). Work is claimed in the database with a lease (`claim`), so any number of
-replicas run the same jobs, and nothing is kept in memory between passes that a restart would lose.
+seconds until the next deadline). Work is claimed in the database (rows held for a lease with `claim`, or
+locked `FOR UPDATE SKIP LOCKED` for one transaction), so any number of replicas run the same jobs, and nothing
+is kept in memory between passes that a restart would lose.
 """
 
 from __future__ import annotations

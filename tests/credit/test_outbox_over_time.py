@@ -19,11 +19,11 @@ from services.intake.models import IdempotencyRecord, Merchant
 from services.intake.models import inbox as intake_inbox
 from shared import outbox_admin
 from shared.http import ServiceClient
-from shared.outbox import OutboxDispatcher, dead_letters, replay_dead_letters
+from shared.outbox import OutboxDispatcher, dead_letters, dispatcher_job, replay_dead_letters
 from shared.retention import prune
 from tests.conftest import ADMIN
 from tests.factories import uscc
-from tests.support import INTERNAL_SECRET, Databases, Stack, postgres_url, service_settings
+from tests.support import INTERNAL_SECRET, Databases, Stack, eventually, postgres_url, service_settings
 
 
 async def settle_three(stack: Stack) -> None:
@@ -50,6 +50,10 @@ async def set_envelope(stack: Stack, row_id: int, envelope: dict[str, Any]) -> N
 async def names_in_intake(stack: Stack) -> list[str]:
     async with stack.apps["intake"].state.sessionmaker() as session:
         return sorted((await session.scalars(select(Merchant.name))).all())
+
+
+async def delivered_all_three(stack: Stack) -> bool:
+    return await names_in_intake(stack) == ["商户0", "商户1", "商户2"]
 
 
 @pytest.mark.parametrize(
@@ -184,6 +188,22 @@ async def test_what_has_served_its_purpose_is_pruned_and_dead_letters_are_kept(s
     stack.clock.advance(timedelta(days=9))  # past 7 days for keys and 14 for events
     await prune_all()
     assert await counts() == (1, 1, 0, 0)  # only the dead letter is left
+
+
+async def test_the_dispatcher_job_delivers_at_once_when_this_process_commits_events(stack: Stack) -> None:
+    """It would not poll for an hour: the commit's kick wakes it. Its passes are counted like any job's."""
+    credit = stack.apps["credit"]
+    credit.state.settings = credit.state.settings.model_copy(update={"outbox_poll_seconds": 3600})
+    running = asyncio.create_task(dispatcher_job(credit))
+    try:
+        await asyncio.sleep(0.2)  # the first pass found nothing and waits
+        await settle_three(stack)
+        await eventually(lambda: delivered_all_three(stack), within=5)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    metrics = (await stack.clients["credit"].get("/metrics")).text
+    assert 'scheduler_runs_total{job="outbox",outcome="ok"}' in metrics
 
 
 @pytest.mark.skipif(postgres_url() is None, reason="LISTEN/NOTIFY is PostgreSQL's")
