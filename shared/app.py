@@ -47,7 +47,7 @@ from shared.http import REQUEST_ID_HEADER, ServiceClient
 from shared.i18n import language_from_headers, reset_language, set_language
 from shared.ids import new_id
 from shared.logging import reset_request_id, set_request_id
-from shared.outbox import EventHandler, Inbox, Outbox, OutboxDispatcher, events_router
+from shared.outbox import EventHandler, Inbox, Outbox, OutboxDispatcher, dispatcher_job, events_router
 from shared.retention import Retention, event_retention, prune
 from shared.settings import ServiceSettings
 from shared.tracing import Tracing, context_from_headers
@@ -392,7 +392,7 @@ def create_service_app(
                 app.state.clients,
                 name,
                 clock,
-                poll_seconds=settings.outbox_poll_seconds,
+                refusal_attempts=settings.outbox_refusal_attempts,
                 batch_size=settings.outbox_batch_size,
                 tracer=tracing.tracer,
                 listen_url=_listen_url(settings) if listen else None,
@@ -406,13 +406,11 @@ def create_service_app(
         tasks: list[asyncio.Task[None]] = []
         if settings.run_background_workers:
             if app.state.dispatcher is not None:
-                tasks.append(asyncio.create_task(app.state.dispatcher.run(), name=f"{name}-outbox"))
+                tasks.append(asyncio.create_task(dispatcher_job(app), name=f"{name}-outbox"))
             tasks.extend(asyncio.create_task(job(app), name=f"{name}-{job.__name__}") for job in background)
         try:
             yield
         finally:
-            if app.state.dispatcher is not None:
-                app.state.dispatcher.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -7,10 +7,22 @@ PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas m
 `NOTIFY` at commit wakes every replica's dispatcher (`LISTEN`), not only the writer's. A receiver records
 each event id in its inbox and applies it once.
 
-An event the subscriber refuses for what it is (a 4xx other than those that say "not now" or "not you":
-401, 403, 404, 408, 409, 425, 429) would hold back every later event to that subscriber for ever. It is
-given up as a dead letter instead (`dead_at`), counted in `outbox_dead_letters`, and the stream goes on;
-an operator inspects and replays it once the subscriber is fixed (`cli outbox dead-letters|replay`).
+A subscriber's answer decides what becomes of an event it did not take:
+
+- "not now" (408, 425, 429, a 5xx, no answer): the subscriber is busy or down; the events wait and are
+  retried with backoff for as long as it takes.
+- "not you" (401, 403, 404, 409): a deployment's mistake (a secret or a URL that does not match, a
+  subscriber that does not know the route yet) or a race between two deliveries, fixed in time but not by
+  retrying for ever. The events wait and are retried; an event still refused when it has been tried
+  `*_OUTBOX_REFUSAL_ATTEMPTS` times (about an hour with the backoff) is given up, and the next one gets
+  as many tries: a lasting misconfiguration gives up about one event an hour, not the whole stream.
+- any other 4xx: the subscriber refuses the event itself (a producer's bug), which would hold back every
+  later event for ever: it is given up at once.
+
+An event given up is a dead letter (`dead_at`), counted in `outbox_dead_letters`, and the stream goes on;
+an operator inspects it and replays it once the subscriber is fixed (`cli outbox dead-letters|replay`).
+The dispatcher runs as a `shared.background.periodic` job, woken at once by a commit in this process
+(`kick`) or, on PostgreSQL, by another replica's (`listen`).
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from opentelemetry import trace
 from opentelemetry.context import Context
 from pydantic import BaseModel, Field, ValidationError
@@ -49,7 +61,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import ServiceCaller, service_identity
-from shared.background import backoff
+from shared.background import backoff, periodic
 from shared.clock import Clock
 from shared.contracts.events import CATALOGUE, DomainEvent, EventEnvelope, subscribers_of
 from shared.db import Session, UTCDateTime, for_update_skip_locked, rows_affected
@@ -61,7 +73,8 @@ log = logging.getLogger("shared.outbox")
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
-LISTEN_RETRY_SECONDS = 5.0
+LISTEN_RETRY = timedelta(seconds=5)  # the first wait before the LISTEN connection is opened again, doubling
+LISTEN_RETRY_CAP = timedelta(minutes=1)
 # Events per delivery request: under load a subscriber's rows go over together, one request and one
 # transaction at each end instead of one per event.
 POST_BATCH = 50
@@ -180,16 +193,20 @@ def notify_channel(producer: str) -> str:
     return f"outbox_{producer}"
 
 
-# What a subscriber says with these is "not now" or "not you": the event waits. Any other 4xx refuses the event.
-_TRANSIENT_4XX = frozenset({401, 403, 404, 408, 409, 425, 429})
+# A subscriber that answers these says "not now": the events wait for as long as it takes.
+_NOT_NOW = frozenset({408, 425, 429})
+# These say "not you": the events wait, but an event is given up after the dispatcher's `refusal_attempts`.
+_NOT_YOU = frozenset({401, 403, 404, 409})
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a delivery failed: `poison` when the subscriber refused the events themselves, naming the one it
-    could not take (`event_id`) where it can."""
+    """Why a delivery failed: `not_you` when the subscriber will not take events from us now (given up after
+    a bounded number of attempts); `poison` when it refused the events themselves (given up at once), naming
+    the one it could not take (`event_id`) where it can."""
 
     message: str
+    not_you: bool = False
     poison: bool = False
     event_id: str | None = None
 
@@ -205,7 +222,7 @@ class OutboxDispatcher:
         producer: str,
         clock: Clock,
         *,
-        poll_seconds: float = 1.0,
+        refusal_attempts: int,
         batch_size: int = 100,
         tracer: trace.Tracer | None = None,
         listen_url: str | None = None,
@@ -216,69 +233,44 @@ class OutboxDispatcher:
         self.clients = clients
         self.identity = service_identity(producer)
         self.clock = clock
-        self.poll_seconds = poll_seconds
+        self.refusal_attempts = refusal_attempts
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = False
+        self.wake = asyncio.Event()  # set: deliver now (the `periodic` job waits on it between passes)
         self.delivered_total = 0
         self.dead_total = 0
         self.listen_url = listen_url
         self.channel = notify_channel(producer)
 
     def kick(self) -> None:
-        self._wake.set()
+        self.wake.set()
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        listener = asyncio.create_task(self._listen(), name=f"{self.channel}-listen") if self.listen_url else None
-        try:
-            await self._run()
-        finally:
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
-
-    async def _listen(self) -> None:
-        """Wake on another replica's NOTIFY (PostgreSQL): one connection of its own, outside the pool, opened
-        again after it drops. Polling goes on meanwhile, so a lost connection only slows delivery down."""
+    async def listen(self) -> None:
+        """Wake on another replica's NOTIFY (PostgreSQL) until cancelled: one connection of its own, outside the
+        pool, opened again after it drops or cannot be opened, with backoff. Polling goes on meanwhile, so a lost
+        connection only slows delivery down."""
         import asyncpg  # untyped: its calls are Any
 
         assert self.listen_url is not None
         dsn = make_url(self.listen_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        while not self._stopping:
+        failures = 0
+        while True:
             try:
                 connection = await asyncpg.connect(dsn)
             except Exception as exc:
+                failures += 1
                 log.warning("outbox listener cannot connect: %s", exc)
-                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+                await asyncio.sleep(backoff(failures, first=LISTEN_RETRY, cap=LISTEN_RETRY_CAP).total_seconds())
                 continue
+            failures = 0
             closed = asyncio.Event()
             try:
                 connection.add_termination_listener(lambda *_, closed=closed: closed.set())
-                await connection.add_listener(self.channel, lambda *_: self._wake.set())
+                await connection.add_listener(self.channel, lambda *_: self.wake.set())
                 await closed.wait()  # until it drops; cancelled when the dispatcher stops
             finally:
                 await connection.close()
             log.warning("outbox listener lost its connection; opening another")
-            await asyncio.sleep(LISTEN_RETRY_SECONDS)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                delivered = await self.deliver_once()
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("outbox dispatch failed")
-                delivered = 0
-            if delivered:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await asyncio.sleep(backoff(1, first=LISTEN_RETRY, cap=LISTEN_RETRY_CAP).total_seconds())
 
     async def _claim(self) -> Sequence[Any]:
         t = self.table
@@ -356,6 +348,11 @@ class OutboxDispatcher:
                 self.delivered_total += delivered
                 return delivered + await self._deliver_in_order(subscriber, rows[start:], 1)
             first = chunk[0]
+            if refusal.not_you and first.attempts + 1 >= self.refusal_attempts:
+                # Refused for as long as it was tried: given up, and the next event gets as many tries.
+                await self._give_up(first, subscriber, refusal.message)
+                self.delivered_total += delivered
+                return delivered + await self._deliver_in_order(subscriber, rows[start + 1 :], batch)
             wait = backoff(first.attempts + 1, first=timedelta(seconds=1), cap=MAX_BACKOFF)
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(
@@ -408,7 +405,9 @@ class OutboxDispatcher:
         if response.status_code < 300:
             return None
         message = f"HTTP {response.status_code}: {response.text[:500]}"
-        if not 400 <= response.status_code < 500 or response.status_code in _TRANSIENT_4XX:
+        if response.status_code in _NOT_YOU:
+            return Refusal(message, not_you=True)
+        if not 400 <= response.status_code < 500 or response.status_code in _NOT_NOW:
             return Refusal(message)
         try:
             named = response.json().get("event_id")
@@ -426,6 +425,30 @@ class OutboxDispatcher:
             dead = await session.scalar(select(func.count()).where(t.c.dead_at.is_not(None)))
         lag = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
         return count, lag, dead or 0
+
+
+async def _deliver(app: FastAPI) -> float | None:
+    return 0 if await app.state.dispatcher.deliver_once() else None  # at once again while there is more
+
+
+# An idle pass makes no span: it would be a trace a second. A pass that finds events traces its delivery.
+_dispatching = periodic("outbox", "outbox_poll_seconds", _deliver, log, wake="outbox_wake", traced=False)
+
+
+async def dispatcher_job(app: FastAPI) -> None:
+    """The app's outbox dispatcher (`app.state.dispatcher`) as a background job: a pass every
+    `*_OUTBOX_POLL_SECONDS`, at once when kicked or, with its LISTEN connection alongside, notified."""
+    dispatcher: OutboxDispatcher = app.state.dispatcher
+    app.state.outbox_wake = dispatcher.wake
+    listener = None
+    if dispatcher.listen_url:
+        listener = asyncio.create_task(dispatcher.listen(), name=f"{dispatcher.channel}-listen")
+    try:
+        await _dispatching(app)
+    finally:
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
 
 
 async def dead_letters(session: AsyncSession, table: Table, limit: int = 100) -> list[dict[str, Any]]:

@@ -110,6 +110,15 @@ class ServiceSettings(BaseSettings):
     http_retries: int = Field(2, description="retries of a call that did not reach the other service")
     outbox_poll_seconds: float = Field(1.0, description="how often the outbox dispatcher looks when not woken")
     outbox_batch_size: int = Field(100, description="events the dispatcher claims at a time")
+    outbox_refusal_attempts: int = Field(
+        20,
+        ge=1,
+        description=(
+            "attempts after which an event a subscriber refuses with 401, 403, 404 or 409 (a deployment's mistake, "
+            "fixed later) is given up as a dead letter to replay (cli outbox replay); 20 is about an hour with the "
+            "backoff. 408, 425, 429 and 5xx are retried for as long as it takes"
+        ),
+    )
     outbox_listen: bool = Field(
         True,
         description=(

@@ -36,9 +36,8 @@ from services.compensation.providers.base import PayoutProvider, TransferNotific
 from services.compensation.providers.registry import registry
 from services.compensation.service import Compensation
 from shared.auth import service_identity
-from shared.background import backoff, periodic
+from shared.background import backoff, claim, periodic
 from shared.contracts.compensation import PayoutState
-from shared.db import for_update_skip_locked
 
 log = logging.getLogger("compensation.payouts")
 LEASE = timedelta(seconds=60)
@@ -67,20 +66,18 @@ def _compensation(app: FastAPI, session: AsyncSession, batch: bool = False) -> C
 async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
     now = app.state.clock.now()
     async with app.state.sessionmaker() as session, session.begin():
-        due = or_(
-            Payout.state.in_([PayoutState.pending, PayoutState.unknown, PayoutState.processing])
-            & (Payout.next_attempt_at <= now),
-            (Payout.state == PayoutState.sending) & (Payout.lease_until < now),
+        # A payout being sent is due again only once its lease has run out (its next_attempt_at is its
+        # lease_until while it is sending).
+        waiting = Payout.state.in_([PayoutState.pending, PayoutState.unknown, PayoutState.processing])
+        expired = (Payout.state == PayoutState.sending) & (Payout.lease_until < now)
+        rows = await claim(
+            session,
+            select(Payout).where(or_(waiting, expired)),
+            due=Payout.next_attempt_at,
+            now=now,
+            lease=LEASE,
+            limit=limit,
         )
-        rows = (
-            await session.scalars(
-                select(Payout)
-                .where(due)
-                .order_by(Payout.next_attempt_at)
-                .limit(limit)
-                .with_for_update(**for_update_skip_locked(session))
-            )
-        ).all()
         names = await PayeeNames.of(session, app.state.settings).for_payouts(p.id for p in rows) if rows else {}
         claimed = []
         for p in rows:
@@ -89,8 +86,7 @@ async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
             claimed.append(
                 Claimed(p.id, prior, p.channel, p.out_no, p.consumer_id, p.amount_fen, p.attempts, names.get(p.id))
             )
-            p.state, p.lease_until = PayoutState.sending, now + LEASE
-            p.next_attempt_at = now + LEASE
+            p.state, p.lease_until = PayoutState.sending, p.next_attempt_at
     return claimed
 
 

@@ -56,11 +56,11 @@ from services.gateway.logins.base import MessageRefused
 from services.gateway.models import Notification, ProviderIdentity
 from services.gateway.progress import page_link
 from shared.auth import service_identity
-from shared.background import backoff, periodic
+from shared.background import backoff, claim, periodic
 from shared.clock import shanghai_text
 from shared.contracts.complaints import STATE_LABELS_ZH
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
-from shared.db import for_update_skip_locked, table_of
+from shared.db import table_of
 from shared.errors import Problem
 from shared.ids import new_id
 from shared.outbox import EventHandler, at_batch_end
@@ -303,16 +303,13 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
     state = app.state
     now = state.clock.now()
     async with state.sessionmaker() as session, session.begin():
-        rows = list(
-            (
-                await session.scalars(
-                    select(Notification)
-                    .where(Notification.state.in_(("pending", "sending")), Notification.next_attempt_at <= now)
-                    .order_by(Notification.next_attempt_at)
-                    .limit(BATCH)
-                    .with_for_update(**for_update_skip_locked(session))
-                )
-            ).all()
+        rows = await claim(
+            session,
+            select(Notification).where(Notification.state.in_(("pending", "sending"))),
+            due=Notification.next_attempt_at,
+            now=now,
+            lease=LEASE,
+            limit=BATCH,
         )
         newest = await _newest(session, rows)
         wanted = sorted({(row.consumer_id, row.provider) for row in rows if row.provider})
@@ -329,7 +326,7 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
             if row.seq < newest.get((row.complaint_id, row.consumer_id), row.seq):
                 _supersede(row, now)
                 continue
-            row.state, row.next_attempt_at = "sending", now + LEASE
+            row.state = "sending"
             jobs.append(
                 _Job(
                     id=row.id,

@@ -48,11 +48,10 @@ from services.gateway.errors import (
 )
 from services.gateway.models import Partner, PartnerKey, PartnerNonce, WebhookDelivery
 from services.gateway.progress import progress_url
-from shared.background import BackgroundJob, backoff, periodic
+from shared.background import BackgroundJob, backoff, claim, periodic
 from shared.channels.government import GovernmentChannel, StatusUpdate
 from shared.clock import system_clock
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
-from shared.db import for_update_skip_locked
 from shared.ids import new_id
 from shared.outbox import EventHandler
 
@@ -289,19 +288,21 @@ async def claim_webhooks(app: FastAPI, busy: Collection[str] = ()) -> dict[str, 
     state = app.state
     now = state.clock.now()
     lease = timedelta(seconds=state.settings.webhook_timeout_seconds * CLAIM + 30)
+    query = select(WebhookDelivery).where(WebhookDelivery.state == "pending")
+    if busy:
+        query = query.where(WebhookDelivery.partner_id.not_in(list(busy)))
     async with state.sessionmaker() as session, session.begin():
-        query = (
-            select(WebhookDelivery)
-            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(CLAIM)
-            .with_for_update(**for_update_skip_locked(session))
+        deliveries = await claim(
+            session,
+            query,
+            due=WebhookDelivery.next_attempt_at,
+            now=now,
+            lease=lease,
+            limit=CLAIM,
+            then=[WebhookDelivery.id],
         )
-        if busy:
-            query = query.where(WebhookDelivery.partner_id.not_in(list(busy)))
         claimed: dict[str, list[_Due]] = {}
-        for delivery in (await session.scalars(query)).all():
-            delivery.next_attempt_at = now + lease
+        for delivery in deliveries:
             claimed.setdefault(delivery.partner_id, []).append(
                 _Due(delivery.id, delivery.event_id, delivery.attempts, delivery.payload)
             )

@@ -135,7 +135,9 @@ async def test_events_wait_while_the_subscriber_is_down_and_arrive_in_order_late
         assert response.status_code == 201
     subscribers = ("intake", "compensation")
     down = {s: ServiceClient(s, "http://127.0.0.1:9", INTERNAL_SECRET, timeout=0.5, retries=0) for s in subscribers}
-    dispatcher = OutboxDispatcher(credit_outbox, credit.state.sessionmaker, down, "credit", stack.clock)
+    dispatcher = OutboxDispatcher(
+        credit_outbox, credit.state.sessionmaker, down, "credit", stack.clock, refusal_attempts=1
+    )
     assert await dispatcher.deliver_once() == 0
     async with credit.state.sessionmaker() as session:
         rows = (

@@ -3,24 +3,27 @@ what has served its purpose is pruned; on PostgreSQL another replica's commit wa
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text, update
 
+from services.credit.main import create_app as create_credit
 from services.credit.models import outbox as credit_outbox
 from services.intake.models import IdempotencyRecord, Merchant
 from services.intake.models import inbox as intake_inbox
-from shared.clock import system_clock
+from shared import outbox_admin
 from shared.http import ServiceClient
-from shared.outbox import OutboxDispatcher, dead_letters, replay_dead_letters
+from shared.outbox import OutboxDispatcher, dead_letters, dispatcher_job, replay_dead_letters
 from shared.retention import prune
 from tests.conftest import ADMIN
 from tests.factories import uscc
-from tests.support import INTERNAL_SECRET, Stack, postgres_url
+from tests.support import INTERNAL_SECRET, Databases, Stack, eventually, postgres_url, service_settings
 
 
 async def settle_three(stack: Stack) -> None:
@@ -47,6 +50,10 @@ async def set_envelope(stack: Stack, row_id: int, envelope: dict[str, Any]) -> N
 async def names_in_intake(stack: Stack) -> list[str]:
     async with stack.apps["intake"].state.sessionmaker() as session:
         return sorted((await session.scalars(select(Merchant.name))).all())
+
+
+async def delivered_all_three(stack: Stack) -> bool:
+    return await names_in_intake(stack) == ["商户0", "商户1", "商户2"]
 
 
 @pytest.mark.parametrize(
@@ -86,23 +93,67 @@ async def test_an_event_the_subscriber_refuses_is_given_up_and_the_later_ones_go
     assert (await dispatcher.backlog())[1:] == (0.0, 0)
 
 
-async def test_a_refusal_that_says_not_you_or_not_now_keeps_the_event_waiting(stack: Stack) -> None:
-    """A wrong internal secret (403) is a deployment's mistake, not the event's: nothing is given up."""
-    await settle_three(stack)
+def credit_dispatcher(stack: Stack, clients: dict[str, ServiceClient], refusal_attempts: int) -> OutboxDispatcher:
     credit = stack.apps["credit"]
+    return OutboxDispatcher(
+        credit_outbox, credit.state.sessionmaker, clients, "credit", stack.clock, refusal_attempts=refusal_attempts
+    )
+
+
+async def test_a_refusal_that_says_not_you_is_retried_then_given_up_and_replayed_once_fixed(stack: Stack) -> None:
+    """A wrong internal secret (401) is a deployment's mistake: the event waits and is retried, but not for ever;
+    given up, the next event gets as many tries; the operator fixes the secret and replays."""
+    await settle_three(stack)
     wrong = {
         s: ServiceClient(
             s, f"http://{s}", "another-secret-0123456789abcdef-0", transport=httpx.ASGITransport(app=stack.apps[s])
         )
         for s in ("intake", "compensation")
     }
-    dispatcher = OutboxDispatcher(credit_outbox, credit.state.sessionmaker, wrong, "credit", stack.clock)
+    dispatcher = credit_dispatcher(stack, wrong, refusal_attempts=3)
+    for tried in (1, 2):
+        assert await dispatcher.deliver_once() == 0
+        assert [r.attempts for r in await rows_to_intake(stack)] == [tried, 0, 0]  # the first holds the rest
+        assert (await dispatcher.backlog())[::2] == (6, 0)  # nothing given up yet
+        stack.clock.advance(timedelta(minutes=1))  # past its backoff
     assert await dispatcher.deliver_once() == 0
-    backlog, _, dead = await dispatcher.backlog()
-    assert (backlog, dead) == (6, 0)
-    assert [r.attempts for r in await rows_to_intake(stack)] == [1, 0, 0]
+    rows = await rows_to_intake(stack)
+    assert [(r.attempts, r.dead_at is not None) for r in rows] == [(3, True), (1, False), (0, False)]
+    assert "HTTP 401" in rows[0].last_error
+    assert (await dispatcher.backlog())[::2] == (4, 2)  # one to each subscriber
     for client in wrong.values():
         await client.aclose()
+
+    # The secret is fixed; the operator replays what was given up, and it arrives in its order.
+    replay = argparse.Namespace(outbox_command="replay", event_id=None, subscriber=None)
+    settings = stack.apps["credit"].state.settings
+    assert await asyncio.to_thread(outbox_admin.run, replay, credit_outbox, settings, stack.clock) == 0
+    stack.clock.advance(timedelta(minutes=1))
+    await stack.deliver_events()
+    assert await names_in_intake(stack) == ["商户0", "商户1", "商户2"]
+    assert (await dispatcher.backlog())[::2] == (0, 0)
+
+
+@pytest.mark.parametrize("status", [408, 425, 429, 503])
+async def test_a_refusal_that_says_not_now_keeps_the_event_waiting_however_long_it_takes(
+    stack: Stack, status: int
+) -> None:
+    await settle_three(stack)
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"code": "busy"})
+
+    clients = {
+        s: ServiceClient(s, f"http://{s}", INTERNAL_SECRET, transport=httpx.MockTransport(busy)) for s in ("intake",)
+    }
+    dispatcher = credit_dispatcher(stack, clients, refusal_attempts=2)
+    for _ in range(4):
+        assert await dispatcher.deliver_once() == 0
+        stack.clock.advance(timedelta(minutes=10))
+    rows = await rows_to_intake(stack)
+    assert [r.attempts for r in rows] == [4, 0, 0] and all(r.dead_at is None for r in rows)
+    assert (await dispatcher.backlog())[2] == 0
+    await clients["intake"].aclose()
 
 
 async def test_what_has_served_its_purpose_is_pruned_and_dead_letters_are_kept(stack: Stack) -> None:
@@ -139,25 +190,32 @@ async def test_what_has_served_its_purpose_is_pruned_and_dead_letters_are_kept(s
     assert await counts() == (1, 1, 0, 0)  # only the dead letter is left
 
 
-@pytest.mark.skipif(postgres_url() is None, reason="LISTEN/NOTIFY is PostgreSQL's")
-async def test_on_postgresql_a_commit_elsewhere_wakes_the_dispatcher_at_once(stack: Stack) -> None:
-    """Another replica's dispatcher, which would not poll for an hour, delivers within seconds."""
+async def test_the_dispatcher_job_delivers_at_once_when_this_process_commits_events(stack: Stack) -> None:
+    """It would not poll for an hour: the commit's kick wakes it. Its passes are counted like any job's."""
     credit = stack.apps["credit"]
-    up = {
-        s: ServiceClient(s, f"http://{s}", INTERNAL_SECRET, transport=httpx.ASGITransport(app=stack.apps[s]))
-        for s in ("intake", "compensation")
-    }
-    replica = OutboxDispatcher(
-        credit_outbox,
-        credit.state.sessionmaker,
-        up,
-        "credit",
-        system_clock,
-        poll_seconds=3600,
-        listen_url=credit.state.settings.database_url,
-    )
-    running = asyncio.create_task(replica.run())
+    credit.state.settings = credit.state.settings.model_copy(update={"outbox_poll_seconds": 3600})
+    running = asyncio.create_task(dispatcher_job(credit))
     try:
+        await asyncio.sleep(0.2)  # the first pass found nothing and waits
+        await settle_three(stack)
+        await eventually(lambda: delivered_all_three(stack), within=5)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    metrics = (await stack.clients["credit"].get("/metrics")).text
+    assert 'scheduler_runs_total{job="outbox",outcome="ok"}' in metrics
+
+
+@pytest.mark.skipif(postgres_url() is None, reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_on_postgresql_a_commit_elsewhere_wakes_the_dispatcher_at_once(
+    stack: Stack, databases: Databases, tmp_path: Path
+) -> None:
+    """Another replica, whose dispatcher would not poll for an hour, delivers within seconds."""
+    credit = stack.apps["credit"]
+    settings = service_settings("credit", databases, tmp_path, outbox_poll_seconds=3600, run_background_workers=True)
+    transports = {s: httpx.ASGITransport(app=stack.apps[s]) for s in ("intake", "compensation")}
+    replica = create_credit(settings, clock=stack.clock, transports=transports)
+    async with replica.router.lifespan_context(replica):
         async with credit.state.sessionmaker() as session:
             for _ in range(100):  # until its LISTEN is in place
                 listening = await session.scalar(
@@ -178,8 +236,3 @@ async def test_on_postgresql_a_commit_elsewhere_wakes_the_dispatcher_at_once(sta
                 break
             await asyncio.sleep(0.05)
         assert await names_in_intake(stack) == ["被唤醒的商户"]
-    finally:
-        replica.stop()
-        await asyncio.gather(running, return_exceptions=True)
-        for client in up.values():
-            await client.aclose()

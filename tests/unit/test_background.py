@@ -1,16 +1,20 @@
-"""The one way background work runs: passes, pauses, wake-ups, failures, and the one backoff."""
+"""The one way background work runs: passes, pauses, wake-ups, failures, the one backoff and the one claim."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.models import Notification
 from shared.app import Metrics
-from shared.background import backoff, periodic
+from shared.background import backoff, claim, periodic
+from tests.support import Stack, postgres_url
 
 
 def test_backoff_doubles_from_the_first_wait_up_to_the_cap_and_only_ever_adds_jitter() -> None:
@@ -91,3 +95,76 @@ async def test_a_job_wakes_when_told_and_stops_what_it_left_running() -> None:
     with pytest.raises(asyncio.CancelledError):
         await job
     assert stopped == [True]
+
+
+# --- claiming work ------------------------------------------------------------------------------------
+def notification(row_id: str, due: datetime, state: str = "pending") -> Notification:
+    return Notification(
+        id=row_id,
+        event_id=f"evt_{row_id}",
+        complaint_id="cmp_1",
+        consumer_id="csm_1",
+        seq=1,
+        provider="wechat",
+        state_to="accepted",
+        changed_at=due,
+        state=state,
+        attempts=0,
+        next_attempt_at=due,
+        recorded=False,
+        created_at=due,
+    )
+
+
+async def claim_notifications(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    rows = await claim(
+        session,
+        select(Notification).where(Notification.state == "pending"),
+        due=Notification.next_attempt_at,
+        now=now,
+        lease=timedelta(minutes=2),
+        limit=limit,
+        then=[Notification.id],
+    )
+    return [row.id for row in rows]
+
+
+async def test_a_claim_takes_what_is_due_earliest_first_and_holds_it_until_its_lease_runs_out(stack: Stack) -> None:
+    sessionmaker = stack.apps["gateway"].state.sessionmaker
+    now = stack.clock.now()
+    async with sessionmaker() as session, session.begin():
+        session.add_all(
+            [
+                notification("ntf_c", now - timedelta(minutes=1)),
+                notification("ntf_b", now - timedelta(minutes=2)),
+                notification("ntf_a", now - timedelta(minutes=3)),
+                notification("ntf_d", now + timedelta(minutes=1)),  # not due yet
+                notification("ntf_e", now - timedelta(minutes=9), state="sent"),  # not the query's
+            ]
+        )
+
+    async with sessionmaker() as session, session.begin():
+        assert await claim_notifications(session, now, limit=2) == ["ntf_a", "ntf_b"]
+    async with sessionmaker() as session, session.begin():
+        assert await claim_notifications(session, now, limit=10) == ["ntf_c"]  # a and b are held
+    async with sessionmaker() as session:
+        held = dict((await session.execute(select(Notification.id, Notification.next_attempt_at))).all())
+    assert held["ntf_a"] == held["ntf_b"] == held["ntf_c"] == now + timedelta(minutes=2)
+
+    # Their worker died: when the lease runs out they are due again, and so is what came due meanwhile.
+    later = now + timedelta(minutes=2)
+    async with sessionmaker() as session, session.begin():
+        assert await claim_notifications(session, later, limit=10) == ["ntf_d", "ntf_a", "ntf_b", "ntf_c"]
+
+
+@pytest.mark.skipif(postgres_url() is None, reason="SKIP LOCKED is PostgreSQL's; SQLite serialises writers")
+async def test_on_postgresql_replicas_claiming_at_once_take_different_rows(stack: Stack) -> None:
+    sessionmaker = stack.apps["gateway"].state.sessionmaker
+    now = stack.clock.now()
+    async with sessionmaker() as session, session.begin():
+        session.add_all(notification(f"ntf_{n}", now - timedelta(minutes=5 - n)) for n in range(4))
+    async with sessionmaker() as first, first.begin(), sessionmaker() as second, second.begin():
+        assert await claim_notifications(first, now, limit=2) == ["ntf_0", "ntf_1"]
+        # Not waiting for the first replica's transaction, nor taking its rows.
+        taken = await asyncio.wait_for(claim_notifications(second, now, limit=10), timeout=5)
+        assert taken == ["ntf_2", "ntf_3"]
