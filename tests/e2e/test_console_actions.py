@@ -482,6 +482,8 @@ def test_panlong_assigns_a_case_to_one_of_its_named_units(api: Api, consoles: An
         "区指挥中心（盘龙区旅游市场监管综合调度指挥中心）",
         "区市场监管局（盘龙区市场监督管理局）",
         "花之城景区管委会（花之城景区管理委员会）",
+        "昆明市旅游市场监管综合调度指挥中心",  # the units above the district's, which it may assign to too
+        "云南省文化和旅游厅",
     ]
     form.locator('select[name="kind"]').select_option("merchant")  # no unit to choose for a merchant
     expect(units).to_be_hidden()
