@@ -10,8 +10,8 @@ Every module in this package is known to every service on first use. A module el
 example channel) is known once it is loaded by name (`load`, as the gateway does for
 `GATEWAY_GOVERNMENT_CHANNELS`), in that process.
 
-Not to be confused with the mini-program logins (`services/gateway/logins/`) or payout channels
-(`shared.contracts.compensation.PayoutChannel`).
+Not to be confused with the mini-program logins (`services/gateway/logins/`) or payout providers
+(`services/compensation/providers/`).
 """
 
 from __future__ import annotations
