@@ -21,8 +21,8 @@ from services.gateway.errors import (
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
-from services.gateway.logins.alipay import AlipayMiniProgramLogin
 from services.gateway.logins import registry as logins
+from services.gateway.logins.alipay import AlipayMiniProgramLogin
 from services.gateway.logins.base import LoginAdapter, MessageRefused, ProgressSender
 from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from shared.testing.fakes.alipay import create_alipay_fake
