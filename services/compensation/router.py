@@ -1,4 +1,4 @@
-"""Compensation's endpoints: funds, deposits, rules, claims, recovery, reconciliation, figures."""
+"""Compensation's endpoints: funds, deposits, rules, claims, recovery, payout providers, reconciliation, figures."""
 
 from __future__ import annotations
 
