@@ -329,7 +329,9 @@ MESSAGES: dict[str, Message] = {
     "amount_above_outstanding": _m("超过待追偿金额", "Amount above outstanding", "金额超过了待追偿的金额。"),
     "recovery_not_found": _m("追偿单不存在", "Recovery order not found", "没有这张追偿单。"),
     "merchant_not_found": _m("商户不存在", "Merchant not found", "没有这个商户。"),
-    "payout_channel_not_enabled": _m("未开通该支付渠道", "Payout channel not enabled", "本平台未开通该支付渠道。"),
+    "payout_provider_not_enabled": _m(
+        "未开通该支付机构", "Payout provider not enabled", "本平台未通过该支付机构付款。"
+    ),
     "provider_bill_unavailable": _m(
         "暂时无法获取对账单", "Provider bill unavailable", "支付机构的对账单暂时无法获取。"
     ),

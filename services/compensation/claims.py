@@ -191,7 +191,7 @@ class Claims(Part):
             Payout(
                 id=payout_id,
                 claim_id=claim.id,
-                channel=registry(self.settings).channel_for(claim.channel),
+                provider=registry(self.settings).provider_for(claim.channel),
                 consumer_id=claim.consumer_id,
                 region_code=claim.region_code,
                 out_no=payout_id.replace("_", ""),

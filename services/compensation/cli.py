@@ -91,19 +91,19 @@ async def seed_demo(path: Path) -> int:
 async def reconcile_day(
     config: CompensationSettings,
     day: date | None = None,
-    channels: list[str] | None = None,
+    names: list[str] | None = None,
     clock: Clock = system_clock,
 ) -> list[ReconciliationOut]:
     """Reconcile one Asia/Shanghai day (yesterday by default) with every provider named (all configured)."""
     day = day or clock.now().astimezone(SHANGHAI).date() - timedelta(days=1)
     providers = registry(config).build(config)
-    unknown = sorted(set(channels or []) - set(providers))
+    unknown = sorted(set(names or []) - set(providers))
     if unknown:
         raise SystemExit(f"no provider is configured for {', '.join(unknown)}")
     engine = create_engine(config)
     try:
         async with create_sessionmaker(engine)() as session:
-            return [await reconcile(session, providers[c], c, day) for c in (channels or sorted(providers))]
+            return [await reconcile(session, providers[n], n, day) for n in (names or sorted(providers))]
     finally:
         await engine.dispose()
 
@@ -138,17 +138,25 @@ def main(argv: list[str] | None = None) -> int:
     rec = sub.add_parser("reconcile", help="the daily reconciliation with the providers' bills; exit 1 on a mismatch")
     rec.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD, Asia/Shanghai (default: yesterday)")
     rec.add_argument(
-        "--channel",
+        "--provider",
+        "--channel",  # its former name, deprecated: accepted for one release
+        dest="provider",
         action="append",
         choices=registry(settings).names,
-        help="one provider (repeatable; default: every configured one)",
+        help="one provider (repeatable; default: every configured one); --channel is its deprecated former name",
     )
     sub.add_parser(
         "check-ledger", help="does every transaction balance and every balance match its entries? exit 1 if not"
     )
     sub.add_parser("rotate-payee-names", help="encrypt every payee name again with COMPENSATION_PAYEE_NAME_SECRET")
+    sub.add_parser(
+        "payout-callbacks", help="the value of the gateway's GATEWAY_PAYOUT_CALLBACKS for COMPENSATION_PAYOUT_PROVIDERS"
+    )
     outbox_admin.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "payout-callbacks":
+        print(registry(settings).gateway_callbacks())
+        return 0
     if args.command == "rotate-payee-names":
         print(f"compensation: {asyncio.run(rotate_payee_names(settings))} payee names encrypted with the newest key")
         return 0
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "outbox":
         return outbox_admin.run(args, outbox, settings)
-    reports = asyncio.run(reconcile_day(settings, args.day, args.channel))
+    reports = asyncio.run(reconcile_day(settings, args.day, args.provider))
     for report in reports:
         print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
     return 0 if all(r.balanced for r in reports) else 1

@@ -22,7 +22,8 @@ class CompensationSettings(ServiceSettings):
         "services.compensation.providers.wechatpay,services.compensation.providers.alipay",
         description=(
             "the payout providers: modules defining PROVIDER (services/compensation/providers/base.py), "
-            "comma-separated; the gateway's GATEWAY_PAYOUT_CALLBACKS must name their callbacks"
+            "comma-separated; the gateway's GATEWAY_PAYOUT_CALLBACKS must name their callbacks (`python -m "
+            "services.compensation.cli payout-callbacks` prints its value)"
         ),
     )
     # WeChat Pay v3 merchant transfers (商家转账), public-key mode.

@@ -22,8 +22,8 @@ class RulesNotFound(NotFound):
     code, title = "rules_not_found", "Rules version not found"
 
 
-class PayoutChannelNotEnabled(NotFound):
-    code, title = "payout_channel_not_enabled", "Payout channel not enabled"
+class PayoutProviderNotEnabled(NotFound):
+    code, title = "payout_provider_not_enabled", "Payout provider not enabled"
 
 
 # --- not allowed -----------------------------------------------------------------------------------

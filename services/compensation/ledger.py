@@ -41,8 +41,8 @@ def payable(consumer_id: str) -> str:
     return f"payable:{consumer_id}"
 
 
-def clearing(channel: str) -> str:
-    return f"clearing:{channel}"
+def clearing(provider: str) -> str:
+    return f"clearing:{provider}"
 
 
 def advanced(region_code: str) -> str:

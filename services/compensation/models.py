@@ -178,7 +178,7 @@ class Payout(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), unique=True)
-    channel: Mapped[str] = mapped_column(String(10))
+    provider: Mapped[str] = mapped_column(String(32))  # the payout provider's name (the registry's, at most 32)
     consumer_id: Mapped[str] = mapped_column(String(40))
     region_code: Mapped[str] = mapped_column(String(6))
     out_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -205,7 +205,7 @@ class ProviderNotification(Base):
     __tablename__ = "provider_notifications"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(10))
+    provider: Mapped[str] = mapped_column(String(32))
     out_no: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(12))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())

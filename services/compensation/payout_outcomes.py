@@ -26,7 +26,7 @@ class PayoutOutcomes(Part):
                 payout.id,
                 [
                     (accounts.payable(payout.consumer_id), -payout.amount_fen),
-                    (accounts.clearing(payout.channel), payout.amount_fen),
+                    (accounts.clearing(payout.provider), payout.amount_fen),
                 ],
                 region_code=payout.region_code,
             )
@@ -39,7 +39,7 @@ class PayoutOutcomes(Part):
         if payout.state == PayoutState.succeeded:
             return
         now = self.clock.now()
-        source = accounts.clearing(payout.channel) if payout.in_clearing else accounts.payable(payout.consumer_id)
+        source = accounts.clearing(payout.provider) if payout.in_clearing else accounts.payable(payout.consumer_id)
         payout.state, payout.succeeded_at, payout.in_clearing, payout.lease_until = (
             PayoutState.succeeded,
             now,
@@ -80,7 +80,7 @@ class PayoutOutcomes(Part):
                 "payout_returned",
                 payout.id,
                 [
-                    (accounts.clearing(payout.channel), -payout.amount_fen),
+                    (accounts.clearing(payout.provider), -payout.amount_fen),
                     (accounts.payable(payout.consumer_id), payout.amount_fen),
                 ],
                 region_code=payout.region_code,
@@ -119,7 +119,7 @@ class PayoutOutcomes(Part):
                 merchant_id=claim.merchant_id,
                 payout_id=payout.id,
                 amount_fen=payout.amount_fen,
-                channel=payout.channel,
+                provider=payout.provider,
             )
         )
 

@@ -50,7 +50,7 @@ REMARK = "旅游投诉先行赔付"
 class Claimed:
     id: str
     prior_state: str
-    channel: str
+    provider: str
     out_no: str
     consumer_id: str
     amount_fen: int
@@ -84,7 +84,7 @@ async def _claim(app: FastAPI, limit: int) -> list[Claimed]:
             # An expired lease means a worker died mid-send: it may or may not have reached the provider.
             prior = PayoutState.unknown if p.state == PayoutState.sending else p.state
             claimed.append(
-                Claimed(p.id, prior, p.channel, p.out_no, p.consumer_id, p.amount_fen, p.attempts, names.get(p.id))
+                Claimed(p.id, prior, p.provider, p.out_no, p.consumer_id, p.amount_fen, p.attempts, names.get(p.id))
             )
             p.state, p.lease_until = PayoutState.sending, p.next_attempt_at
     return claimed
@@ -105,26 +105,26 @@ async def payees_of(app: FastAPI, items: list[Claimed]) -> dict[tuple[str, str],
     """Where each consumer is paid (openid / Alipay user id), in one call: the gateway owns identities."""
     kinds = registry(app.state.settings).kinds
     wanted = sorted(
-        {(i.consumer_id, i.channel) for i in items if i.prior_state != PayoutState.processing and i.channel in kinds}
+        {(i.consumer_id, i.provider) for i in items if i.prior_state != PayoutState.processing and i.provider in kinds}
     )
     if not wanted:
         return {}
     # The gateway knows accounts by their login: each provider pays the user id of one (its payee_identity).
-    logins = sorted({(account, kinds[channel].payee_identity) for account, channel in wanted})
+    logins = sorted({(account, kinds[provider].payee_identity) for account, provider in wanted})
     response = await app.state.clients["gateway"].request(
         "POST",
         "/internal/payees",
         identity=service_identity("compensation"),
         retry=True,
-        json={"accounts": [{"account_id": a, "channel": login} for a, login in logins]},
+        json={"accounts": [{"account_id": a, "login": login} for a, login in logins]},
     )
     if response.status_code != 200:
         raise ProviderError(f"the gateway could not name the payees: HTTP {response.status_code}")
-    found = {(p["account_id"], p["channel"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
+    found = {(p["account_id"], p["login"]): p["payee"] for p in response.json()["payees"] if p["payee"]}
     return {
-        (account, channel): found[(account, kinds[channel].payee_identity)]
-        for account, channel in wanted
-        if (account, kinds[channel].payee_identity) in found
+        (account, provider): found[(account, kinds[provider].payee_identity)]
+        for account, provider in wanted
+        if (account, kinds[provider].payee_identity) in found
     }
 
 
@@ -135,9 +135,9 @@ async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[s
             return known  # (accepted earlier yet unknown now: leave it to the provider's next answer)
     if item.payee_name is None and provider.payee_name_required(item.amount_fen):
         raise PayeeNameMissing  # sent, it could only fail: it waits for the name instead
-    payee = payees.get((item.consumer_id, item.channel))
+    payee = payees.get((item.consumer_id, item.provider))
     if payee is None:
-        raise ProviderError(f"no {item.channel} payee for {item.consumer_id}")
+        raise ProviderError(f"no {item.provider} payee for {item.consumer_id}")
     # A name held is sent whatever the amount: the provider checks it against the account it pays.
     return await provider.transfer(
         out_no=item.out_no, payee=payee, amount_fen=item.amount_fen, remark=REMARK, user_name=item.payee_name
@@ -145,9 +145,9 @@ async def _attempt(provider: PayoutProvider, item: Claimed, payees: dict[tuple[s
 
 
 async def _send(app: FastAPI, item: Claimed, payees: dict[tuple[str, str], str]) -> Outcome:
-    provider: PayoutProvider | None = app.state.providers.get(item.channel)
+    provider: PayoutProvider | None = app.state.providers.get(item.provider)
     if provider is None:
-        return Outcome(item, retry_state=PayoutState(item.prior_state), error=f"no {item.channel} provider")
+        return Outcome(item, retry_state=PayoutState(item.prior_state), error=f"no {item.provider} provider")
     try:
         return Outcome(item, result=await _attempt(provider, item, payees))
     except PayeeNameMissing:
@@ -286,15 +286,15 @@ def wake_payouts(app: Any) -> None:
         event.set()
 
 
-async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str], body: bytes) -> str:
-    """A provider's word on a payout: verified, checked against our record, applied once."""
-    provider: PayoutProvider | None = app.state.providers.get(channel)
+async def handle_notification(app: FastAPI, name: str, headers: dict[str, str], body: bytes) -> str:
+    """A provider's word on a payout (`name`: the provider's): verified, checked against our record, applied once."""
+    provider: PayoutProvider | None = app.state.providers.get(name)
     if provider is None:
-        raise NotificationRejected(f"No {channel} provider is configured.")
+        raise NotificationRejected(f"No {name} provider is configured.")
     note = provider.parse_notification(headers, body)  # raises NotificationRejected
     for attempt in range(1, NOTIFICATION_ATTEMPTS + 1):
         try:
-            outcome = await _apply_notification(app, channel, note)
+            outcome = await _apply_notification(app, name, note)
             break
         except StaleDataError:
             # The payout changed between our read and our write (the worker applying what it learned from
@@ -308,13 +308,13 @@ async def handle_notification(app: FastAPI, channel: str, headers: dict[str, str
     return outcome
 
 
-async def _apply_notification(app: FastAPI, channel: str, note: TransferNotification) -> str:
+async def _apply_notification(app: FastAPI, name: str, note: TransferNotification) -> str:
     async with app.state.sessionmaker() as session:
         payout = (
             await session.execute(select(Payout).where(Payout.out_no == note.out_no).with_for_update())
         ).scalar_one_or_none()
-        if payout is None or payout.channel != channel:
-            raise UnknownPayout(f"No {channel} payout {note.out_no} exists.")
+        if payout is None or payout.provider != name:
+            raise UnknownPayout(f"No {name} payout {note.out_no} exists.")
         if note.amount_fen != payout.amount_fen:
             log.error(
                 "notification for %s says %s fen, the payout is %s fen", payout.id, note.amount_fen, payout.amount_fen
@@ -322,8 +322,8 @@ async def _apply_notification(app: FastAPI, channel: str, note: TransferNotifica
             raise AmountMismatch("The notified amount does not match the payout.")
         session.add(
             ProviderNotification(
-                id=f"{channel}:{note.notification_id}",
-                channel=channel,
+                id=f"{name}:{note.notification_id}",
+                provider=name,
                 out_no=note.out_no,
                 state=note.state,
                 received_at=app.state.clock.now(),

@@ -15,7 +15,6 @@ from shared.contracts.compensation import (
     ClaimState,
     CompensationFigures,
     Mismatch,
-    PayoutChannel,
     PayoutState,
     ReconciliationOut,
     RecoveryState,
@@ -88,15 +87,15 @@ async def figures(
     )
 
 
-async def reconcile(session: AsyncSession, provider: PayoutProvider, channel: str, day: date) -> ReconciliationOut:
-    """Our succeeded payouts of the day against the provider's bill of the day."""
+async def reconcile(session: AsyncSession, provider: PayoutProvider, name: str, day: date) -> ReconciliationOut:
+    """Our succeeded payouts of the day through the provider `name` against its bill of the day."""
     start, end = local_day_bounds(day, day)
     ours = {
         p.out_no: p
         for p in (
             await session.scalars(
                 select(Payout).where(
-                    Payout.channel == channel,
+                    Payout.provider == name,
                     Payout.state == PayoutState.succeeded,
                     Payout.succeeded_at >= start,
                     Payout.succeeded_at < end,
@@ -146,7 +145,8 @@ async def reconcile(session: AsyncSession, provider: PayoutProvider, channel: st
             )
     return ReconciliationOut(
         date=day,
-        channel=PayoutChannel(channel),
+        provider=name,
+        channel=name,
         ledger_count=len(ours),
         ledger_total_fen=sum(p.amount_fen for p in ours.values()),
         provider_count=len(theirs),

@@ -1,4 +1,4 @@
-"""Compensation's endpoints: funds, deposits, rules, claims, recovery, reconciliation, figures."""
+"""Compensation's endpoints: funds, deposits, rules, claims, recovery, payout providers, reconciliation, figures."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.compensation.errors import (
     NotificationRejected,
     NotYourRegion,
     PayeeNameNotAllowed,
-    PayoutChannelNotEnabled,
+    PayoutProviderNotEnabled,
     ProviderError,
     RecoveryNotFound,
     RulesNotFound,
@@ -57,7 +57,7 @@ from services.compensation.statements import (
 from shared.auth import Caller, ServiceCaller, may_see, require_roles, visible_to
 from shared.contracts.common import ID_PATTERN, Day, Industry, Page, RegionCode
 from shared.contracts.compensation import (
-    PAYOUT_CHANNEL_PATTERN,
+    PAYOUT_PROVIDER_PATTERN,
     ApprovalIn,
     ApprovalOut,
     ClaimOut,
@@ -81,6 +81,7 @@ from shared.contracts.compensation import (
     PayeeNameHandover,
     PayeeNameIn,
     PayoutOut,
+    PayoutProviderOut,
     PayoutState,
     Reason,
     ReconciliationOut,
@@ -153,7 +154,7 @@ async def _claim_out(session: Session, claim: Claim, viewer: Identity, names: Pa
         rejection_reason=claim.rejection_reason,
         payout=PayoutOut(
             id=payout.id,
-            channel=payout.channel,
+            provider=payout.provider,
             out_no=payout.out_no,
             amount_fen=payout.amount_fen,
             state=PayoutState(payout.state),
@@ -590,29 +591,53 @@ async def write_off_recovery(order: CurrentRecovery, body: WriteOffIn, caller: C
     return _recovery_out(await service.recovery.write_off(order, caller, body))
 
 
-# --- reconciliation, figures, the ledger check ----------------------------------------------------
+# --- payout providers, reconciliation, figures, the ledger check -------------------------------------
+@router.get("/payout-providers")
+async def payout_providers(request: Request, caller: Caller) -> list[PayoutProviderOut]:
+    """The payout providers this platform pays through, in COMPENSATION_PAYOUT_PROVIDERS' order, each with the
+    label its module gives it (the console shows a payout's provider by it)."""
+    enabled = request.app.state.providers
+    return [
+        PayoutProviderOut(name=name, label_zh=kind.label_zh, label_en=kind.label_en, enabled=name in enabled)
+        for name, kind in registry(request.app.state.settings).kinds.items()
+    ]
+
+
 @router.get(
     "/reconciliations/{day}",
     dependencies=[OFFICIALS],
-    responses=problem_responses(PayoutChannelNotEnabled, BillUnavailable),
+    responses=problem_responses(PayoutProviderNotEnabled, BillUnavailable),
 )
 async def get_reconciliation(
     day: Day,
     request: Request,
     session: Session,
+    provider: Annotated[
+        str | None,
+        Query(
+            pattern=PAYOUT_PROVIDER_PATTERN,
+            description="the provider (default: the first configured)",
+            examples=["wechat"],
+        ),
+    ] = None,
     channel: Annotated[
-        str | None, Query(pattern=PAYOUT_CHANNEL_PATTERN, description="the provider (default: the first configured)")
+        str | None,
+        Query(
+            pattern=PAYOUT_PROVIDER_PATTERN,
+            deprecated=True,
+            description="the former name of `provider`, accepted for one release; `provider` wins when both are given",
+        ),
     ] = None,
 ) -> ReconciliationOut:
     """The day's payouts in the ledger against the provider's bill, with every mismatch."""
-    channel = channel or registry(request.app.state.settings).names[0]
-    provider = request.app.state.providers.get(channel)
-    if provider is None:
-        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts: there is no bill to check.")
+    name = provider or channel or registry(request.app.state.settings).names[0]
+    adapter = request.app.state.providers.get(name)
+    if adapter is None:
+        raise PayoutProviderNotEnabled(f"This platform makes no {name} payouts: there is no bill to check.")
     try:
-        return await reconcile(session, provider, channel, day)
+        return await reconcile(session, adapter, name, day)
     except ProviderError as exc:
-        raise BillUnavailable(f"The {channel} bill of {day} could not be had: {exc}") from exc
+        raise BillUnavailable(f"The {name} bill of {day} could not be had: {exc}") from exc
 
 
 @router.get("/compensation/figures")
@@ -692,18 +717,18 @@ async def hand_over_payee_name(
 
 
 # --- provider notifications, forwarded by the gateway ---------------------------------------------
-@internal.post("/callbacks/{channel}")
+@internal.post("/callbacks/{provider}")
 async def provider_callback(
-    channel: Annotated[str, Path(pattern=PAYOUT_CHANNEL_PATTERN)], request: Request, caller: ServiceCaller
+    provider: Annotated[str, Path(pattern=PAYOUT_PROVIDER_PATTERN)], request: Request, caller: ServiceCaller
 ) -> Response:
     """A payment provider's notification; answered in the provider's own words."""
-    kind = registry(request.app.state.settings).kinds.get(channel)
+    kind = registry(request.app.state.settings).kinds.get(provider)
     if kind is None:
-        raise PayoutChannelNotEnabled(f"This platform makes no {channel} payouts.")
+        raise PayoutProviderNotEnabled(f"This platform makes no {provider} payouts.")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        await handle_notification(request.app, channel, headers, body)
+        await handle_notification(request.app, provider, headers, body)
     except NotificationRejected as exc:
         return kind.acknowledge(exc)
     return kind.acknowledge(None)

@@ -34,6 +34,7 @@ from services.gateway.errors import (
     TokenExpired,
 )
 from services.gateway.logins.base import ProviderIdentity as LoginIdentity
+from services.gateway.logins.registry import channel_of
 from services.gateway.models import (
     Account,
     AuthSession,
@@ -61,12 +62,6 @@ SCOPES = {
     Role.merchant_staff: ["complaints:merchant", "responses:merchant"],
     Role.official: ["complaints:region", "actions:region", "reports:region"],
     Role.admin: ["complaints:all", "actions:all", "accounts:manage", "merchants:manage"],
-}
-PROVIDER_CHANNELS = {
-    "wechat": Channel.wechat_miniprogram,
-    "alipay": Channel.alipay_miniprogram,
-    "douyin": Channel.douyin,
-    "kuaishou": Channel.kuaishou,
 }
 
 
@@ -204,7 +199,7 @@ class Authenticator:
             account = Account(
                 id=new_id("usr"),
                 role=Role.consumer.value,
-                channel=PROVIDER_CHANNELS[login.provider],
+                channel=channel_of(login.provider),
                 display_name=None,
                 disabled=False,
                 created_at=now,

@@ -83,12 +83,18 @@ class GatewaySettings(ServiceSettings):
             "dotted paths listed in channel_modules, comma-separated (empty: none)"
         ),
     )
+    # The gateway imports no service, so this default is a copy of what compensation's registry derives from
+    # its default COMPENSATION_PAYOUT_PROVIDERS (`Registry.gateway_callbacks()`). They are kept in agreement by
+    # tests/compensation/test_example_provider.py::test_the_gateway_passes_the_callbacks_of_the_default_providers,
+    # which fails when a default provider's name, callback path or headers change without this value.
     payout_callbacks: str = Field(
         "wechat:wechatpay/transfer:wechatpay-,alipay:alipay/notify",
         description=(
             "the payout providers' notifications, passed to compensation: `provider:path[:header-prefix...]`, "
-            "comma-separated, served at /callbacks/{path} with the headers named by prefix (compensation's "
-            "registry gives this value for its COMPENSATION_PAYOUT_PROVIDERS)"
+            "comma-separated, served at /callbacks/{path} with the headers named by prefix; set it to what "
+            "compensation's registry gives for its COMPENSATION_PAYOUT_PROVIDERS (`python -m "
+            "services.compensation.cli payout-callbacks`); the default is that of the default providers (a test "
+            "checks)"
         ),
     )
     provider_timeout_seconds: float = Field(5.0, description="timeout of a call to WeChat or Alipay")

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/internal", include_in_schema=False)
 class PayeeQuery(Input):
     account_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
     # The login whose user id is paid (a payout provider's payee_identity): an account without one has no payee.
-    channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+    login: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
 
 
 class PayeesIn(Input):
@@ -28,7 +28,7 @@ class PayeesIn(Input):
 
 class Payee(BaseModel):
     account_id: str
-    channel: str
+    login: str
     payee: str | None = Field(
         description="the account's user id at that login (WeChat openid, Alipay user id); null when it has none"
     )
@@ -41,7 +41,7 @@ class PayeesOut(BaseModel):
 @router.post("/payees")
 async def payees(body: PayeesIn, caller: ServiceCaller, session: Session) -> PayeesOut:
     """Where payouts to these accounts go, in one query: their openid (WeChat) or user id (Alipay)."""
-    wanted = {(q.account_id, q.channel) for q in body.accounts}
+    wanted = {(q.account_id, q.login) for q in body.accounts}
     found: dict[tuple[str, str], str] = {}
     if wanted:
         rows = await session.execute(
@@ -52,7 +52,7 @@ async def payees(body: PayeesIn, caller: ServiceCaller, session: Session) -> Pay
         found = {(account, provider): external for account, provider, external in rows.all()}
     return PayeesOut(
         payees=[
-            Payee(account_id=q.account_id, channel=q.channel, payee=found.get((q.account_id, q.channel)))
+            Payee(account_id=q.account_id, login=q.login, payee=found.get((q.account_id, q.login)))
             for q in body.accounts
         ]
     )

@@ -7,14 +7,15 @@ is not told, unless it asks the tourist for something (`asks_consumer`: the paye
 waits for), which is told to the complaint's own tourist with the state as it stands and the request as
 its note. Redelivered events queue nothing twice (the inbox, and a unique key on event and consumer).
 
-A background worker sends due rows through the message API of the consumer's login:
+A background worker sends due rows through the message API of the consumer's login (its module's
+`send_progress`, services/gateway/logins/; a login without one is `not_supported`):
 
 - WeChat: a subscribe message (wechatpy, `cgi-bin/message/subscribe/send`) with the template
   `GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID`: `character_string1` the case number (460200-20261206-0042),
   `phrase2` the state in Chinese (at most 5 characters), `time3` when it changed (Asia/Shanghai), `thing4`
   the note (at most 20 characters); the page is `GATEWAY_PROGRESS_PAGE` with the complaint id and, for a
   web-view page, the tourist's signed progress link (services/gateway/progress.py).
-- Alipay: `alipay.open.app.mini.templatemessage.send` (see channels/alipay.py), template
+- Alipay: `alipay.open.app.mini.templatemessage.send` (see logins/alipay.py), template
   `GATEWAY_ALIPAY_PROGRESS_TEMPLATE_ID`, `keyword1`..`keyword4` the same four facts (at most 50
   characters each), the same page.
 - Douyin and Kuaishou: no message API is wired here, so the outcome is `not_supported`, not pretended.
@@ -52,13 +53,12 @@ from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.config import GatewaySettings
-from services.gateway.logins.base import MessageRefused
+from services.gateway.logins import registry as logins
+from services.gateway.logins.base import MessageRefused, ProgressMessage, ProgressSender, clip
 from services.gateway.models import Notification, ProviderIdentity
 from services.gateway.progress import page_link
 from shared.auth import service_identity
 from shared.background import backoff, claim, periodic
-from shared.clock import shanghai_text
-from shared.contracts.complaints import STATE_LABELS_ZH
 from shared.contracts.events import ComplaintStateChanged, EventEnvelope
 from shared.db import table_of
 from shared.errors import Problem
@@ -73,64 +73,10 @@ LEASE = timedelta(minutes=2)  # a claimed row is sent within this, or claimed ag
 RECORD_RETRY = timedelta(seconds=30)
 FINAL = ("sent", "refused", "failed", "not_supported")
 GATEWAY = service_identity("gateway")
-PROVIDER_OF_CHANNEL = {
-    "wechat_miniprogram": "wechat",
-    "alipay_miniprogram": "alipay",
-    "douyin": "douyin",
-    "kuaishou": "kuaishou",
-}
-DEFAULT_REMARK = "点击查看投诉处理进度"
 LINKED_REMARK = "同一案件已在办理，进展将同步告知您"
-WECHAT_THING_MAX, WECHAT_PHRASE_MAX, WECHAT_STRING_MAX, ALIPAY_VALUE_MAX = 20, 5, 32, 50
 
 
 # --- the message ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ProgressMessage:
-    """What a tourist is told: which complaint, its new state, when, and the note that came with it."""
-
-    complaint_id: str
-    state: str
-    changed_at: datetime
-    note: str | None = None
-    case_number: str | None = None
-
-    @property
-    def number(self) -> str:
-        """What the tourist knows the complaint by: its case number (older rows: the id)."""
-        return self.case_number or self.complaint_id
-
-
-def clip(text: str, limit: int) -> str:
-    """One line of at most `limit` characters, an ellipsis marking what was cut."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def state_phrase(state: str) -> str:
-    return clip(STATE_LABELS_ZH.get(state, "有新进展"), WECHAT_PHRASE_MAX)
-
-
-def wechat_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
-    """The subscribe message's fields, each within WeChat's limit for its kind."""
-    return {
-        "character_string1": {"value": message.number[:WECHAT_STRING_MAX]},
-        "phrase2": {"value": state_phrase(message.state)},
-        "time3": {"value": shanghai_text(message.changed_at)},
-        "thing4": {"value": clip(message.note or DEFAULT_REMARK, WECHAT_THING_MAX)},
-    }
-
-
-def alipay_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
-    """The Alipay message's keywords, each within its 50 characters."""
-    return {
-        "keyword1": {"value": message.number},
-        "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
-        "keyword3": {"value": shanghai_text(message.changed_at)},
-        "keyword4": {"value": clip(message.note or DEFAULT_REMARK, ALIPAY_VALUE_MAX)},
-    }
-
-
 def page_of(settings: GatewaySettings, complaint_id: str) -> str:
     """The mini-program page that shows the complaint (with its progress link, where the page asks for it)."""
     return page_link(settings, complaint_id)
@@ -244,7 +190,7 @@ def _note_of(event: ComplaintStateChanged) -> str | None:
 def _provider_of(providers: list[str], channel: str) -> str | None:
     """The login the tourist is reached through: the one of the channel they complained from, else the
     first they made (`providers` in the order made)."""
-    wanted = PROVIDER_OF_CHANNEL.get(channel)
+    wanted = logins.login_of(channel)
     return wanted if wanted in providers else (providers[0] if providers else None)
 
 
@@ -341,23 +287,16 @@ async def _claim(app: FastAPI) -> tuple[list[_Job], int]:
 async def _attempt(app: FastAPI, job: _Job) -> _Outcome:
     """Send one message through the provider's adapter; what came of it."""
     settings: GatewaySettings = app.state.settings
-    adapter = app.state.logins.get(job.provider) if job.provider else None
     if job.provider is None or job.recipient is None:
         return _Outcome("not_supported", "the tourist has no mini-program login to message")
-    page = page_of(settings, job.message.complaint_id)
+    kind = logins.KINDS.get(job.provider)
+    if kind is None or not issubclass(kind, ProgressSender):
+        return _Outcome("not_supported", f"{job.provider} has no message API on this platform")
+    adapter = app.state.logins.get(job.provider)
+    if not isinstance(adapter, ProgressSender):
+        return _Outcome("not_supported", f"{job.provider} messages are not configured on this platform")
     try:
-        if job.provider == "wechat" and adapter is not None:
-            await adapter.send_subscribe_message(
-                job.recipient, settings.wechat_progress_template_id, wechat_data(job.message), page=page
-            )
-        elif job.provider == "alipay" and adapter is not None:
-            await adapter.send_subscribe_message(
-                job.recipient, settings.alipay_progress_template_id, alipay_data(job.message), page=page
-            )
-        elif job.provider in ("wechat", "alipay"):
-            return _Outcome("not_supported", f"{job.provider} messages are not configured on this platform")
-        else:
-            return _Outcome("not_supported", f"{job.provider} has no message API on this platform")
+        await adapter.send_progress(settings, job.recipient, job.message, page_of(settings, job.message.complaint_id))
     except MessageRefused as exc:
         return _Outcome("refused", exc.reason[:300])
     except Problem as exc:  # provider unavailable, our credentials refused, an answer that did not verify
@@ -432,6 +371,7 @@ def _outcome_body(row: Notification) -> dict[str, Any]:
         "complaint_id": row.complaint_id,
         "notification_id": row.id,
         "provider": row.provider,
+        "provider_label": logins.label_zh(row.provider) if row.provider else None,
         "outcome": row.state,
         "state_told": row.state_to,
         "error": row.last_error,

@@ -68,6 +68,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/recoveries", "compensation"),
     ("/v1/compensation-rules", "compensation"),
     ("/v1/reconciliations", "compensation"),
+    ("/v1/payout-providers", "compensation"),
     ("/v1/compensation", "compensation"),
     ("/v1/ledger", "compensation"),
 )

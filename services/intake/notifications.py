@@ -64,11 +64,9 @@ class Notifications:
         return results
 
 
-_PROVIDER_LABELS = {"wechat": "微信", "alipay": "支付宝", "douyin": "抖音", "kuaishou": "快手"}
-
-
 def _notification_note(body: NotificationOutcomeIn) -> str:
-    by = _PROVIDER_LABELS.get(body.provider or "", body.provider or "")
+    """The timeline's words; the login is named as the gateway's login module names it (`provider_label`)."""
+    by = body.provider_label or body.provider or ""
     state = STATE_LABELS_ZH.get(body.state_told.value, body.state_told.value)
     if body.outcome == NotificationOutcome.sent:
         return f"已通过{by}消息告知投诉人：{state}"

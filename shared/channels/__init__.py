@@ -11,8 +11,8 @@ example channel) is known once it is loaded by name (`load`), in that process: e
 modules its `*_CHANNEL_MODULES` names when its app is made, so the platform lists such a module there on
 each service, and the gateway serves it only then.
 
-Not to be confused with the mini-program logins (`services/gateway/logins/`) or payout channels
-(`shared.contracts.compensation.PayoutChannel`).
+Not to be confused with the mini-program logins (`services/gateway/logins/`) or payout providers
+(`services/compensation/providers/`).
 """
 
 from __future__ import annotations

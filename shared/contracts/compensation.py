@@ -56,10 +56,20 @@ class RecoveryState(StrEnum):
 
 
 # A payout provider's name, as compensation loads them (COMPENSATION_PAYOUT_PROVIDERS): no fixed list here.
-PAYOUT_CHANNEL_PATTERN = r"^[a-z0-9_]{1,32}$"
-PayoutChannel = Annotated[
-    str, Field(pattern=PAYOUT_CHANNEL_PATTERN, examples=["wechat", "alipay"], description="the payout provider")
+# At most 32 characters: the width of the payouts' `provider` column.
+PAYOUT_PROVIDER_PATTERN = r"^[a-z0-9_]{1,32}$"
+PayoutProviderName = Annotated[
+    str, Field(pattern=PAYOUT_PROVIDER_PATTERN, examples=["wechat", "alipay"], description="the payout provider")
 ]
+
+
+class PayoutProviderOut(BaseModel):
+    """A payout provider this platform pays through, with its name as people read it (from its module)."""
+
+    name: PayoutProviderName
+    label_zh: str = Field(examples=["微信支付（零钱）"])
+    label_en: str = Field(examples=["WeChat Pay"])
+    enabled: bool = Field(description="whether its keys are configured: a payout through it waits while not")
 
 
 # --- the payee's real name -----------------------------------------------------------------------
@@ -474,7 +484,7 @@ class ApprovalOut(BaseModel):
 
 class PayoutOut(BaseModel):
     id: str
-    channel: PayoutChannel
+    provider: PayoutProviderName
     out_no: str = Field(description="the provider's idempotency key (out_bill_no / out_biz_no)")
     amount_fen: int
     state: PayoutState
@@ -711,7 +721,11 @@ class Mismatch(BaseModel):
 
 class ReconciliationOut(BaseModel):
     date: date
-    channel: PayoutChannel
+    provider: PayoutProviderName
+    channel: PayoutProviderName = Field(
+        deprecated=True,
+        description="the same as `provider`, its former name: kept for one release, then removed",
+    )
     ledger_count: int
     ledger_total_fen: int
     provider_count: int

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts.common import Channel, Fen, Industry
 
@@ -176,9 +176,18 @@ class PayeeNameRequired(ClaimEvent):
     """An approved claim's payout waits: its provider needs the payee's real name for this amount."""
 
     type: ClassVar[str] = "claim.payee_name_required"
+    version: ClassVar[int] = 2  # 1 named the provider `channel`: still read, so events written before are applied
     payout_id: str
     amount_fen: Fen
-    channel: str = Field(description="the payout channel: wechat or alipay")
+    provider: str = Field(description="the payout provider: wechat, alipay, ...")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version_1(cls, data: Any) -> Any:
+        """Version 1 named the provider `channel`: an event written before is applied all the same."""
+        if isinstance(data, dict) and "provider" not in data and "channel" in data:
+            return {**data, "provider": data["channel"]}
+        return data
 
 
 class PayeeNameGiven(ClaimEvent):

@@ -43,6 +43,15 @@ class NotificationOutcomeIn(Input):
             "null when the tourist has no mini-program login"
         ),
     )
+    provider_label: str | None = Field(
+        None,
+        max_length=20,
+        examples=["微信"],
+        description=(
+            "the login's name as the tourist knows it, in Chinese, from the gateway's login module (the timeline "
+            "says it); null: the provider's name is said as it is"
+        ),
+    )
     outcome: NotificationOutcome = Field(examples=["sent"])
     state_told: ComplaintState = Field(examples=["assigned"], description="the state the message announced")
     error: str | None = Field(

@@ -46,6 +46,7 @@ BANK = Bank()
 
 class ExamplePayTransfers:
     name = "examplepay"
+    label_zh, label_en = "示例支付", "ExamplePay"
     complaint_channels = frozenset({"douyin"})
     payee_identity = "douyin"  # the Douyin openid the gateway keeps for the account
     callback = "examplepay/notify"

@@ -77,7 +77,7 @@ async def test_alipay_complainant_is_paid_through_alipay(stack: Stack, providers
     await request_compensation(stack, carol, complaint_id, 12_345)
     await settle_payouts(stack)
     claim = await claim_of(stack, complaint_id)
-    assert claim["state"] == "paid" and claim["payout"]["channel"] == "alipay"
+    assert claim["state"] == "paid" and claim["payout"]["provider"] == "alipay"
     assert claim["payout"]["out_no"] in providers.alipay.state.orders
     assert (await ledger_check(stack))["ok"]
 

@@ -1,12 +1,14 @@
 """A new payout provider, added the way a real one would be: one module, its settings, its tests.
 
 Adding ExamplePay touched exactly these files, and no service's code:
-- tests/compensation/example_provider.py: the module (its settings class and its adapter, `PROVIDER`);
+- tests/compensation/example_provider.py: the module (its settings class and its adapter, `PROVIDER`, with its
+  name and its label in Chinese and English);
 - its settings: COMPENSATION_PAYOUT_PROVIDERS names the module, COMPENSATION_EXAMPLEPAY_SECRET is its
-  own, and GATEWAY_PAYOUT_CALLBACKS gets the value compensation's registry gives (`gateway_callbacks()`);
+  own, and GATEWAY_PAYOUT_CALLBACKS gets the value compensation's registry gives (`gateway_callbacks()`,
+  printed by `python -m services.compensation.cli payout-callbacks`);
 - this test.
-A real provider would live in services/compensation/providers/ and add its label to the console's
-i18n.js ("comp.channel.<name>"); the route, the callback, the payee lookup and the CLI's choices follow.
+A real provider would live in services/compensation/providers/; the route, the callback, the payee lookup,
+the CLI's choices and the console's label (GET /v1/payout-providers) follow.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def test_the_gateway_passes_the_callbacks_of_the_default_providers() -> None:
 def test_the_registry_derives_the_gateway_callbacks_the_routes_and_the_cli_choices() -> None:
     registry = load(PROVIDERS)
     assert registry.names == ["wechat", "alipay", "examplepay"]
-    assert registry.channel_for("douyin") == "examplepay"
-    assert registry.channel_for("wechat_miniprogram") == "wechat" and registry.channel_for("kuaishou") == "alipay"
+    assert registry.provider_for("douyin") == "examplepay"
+    assert registry.provider_for("wechat_miniprogram") == "wechat" and registry.provider_for("kuaishou") == "alipay"
     assert registry.gateway_callbacks().endswith(",examplepay:examplepay/notify:examplepay-")
     with pytest.raises(ValueError, match="no module"):
         load("services.compensation.providers.nowhere")
@@ -80,7 +82,10 @@ async def test_a_douyin_complainant_is_paid_through_the_new_provider_and_its_not
     complaint_id = await overdue_complaint(stack, dora)
     await request_compensation(stack, dora, complaint_id, 23_400)
     claim = await claim_of(stack, complaint_id)
-    assert claim["state"] == "approved" and claim["payout"]["channel"] == "examplepay"
+    assert claim["state"] == "approved" and claim["payout"]["provider"] == "examplepay"
+    listed = (await stack.clients["compensation"].get("/v1/payout-providers", headers=stack.as_(dora))).json()
+    assert listed[-1] == {"name": "examplepay", "label_zh": "示例支付", "label_en": "ExamplePay", "enabled": True}
+    assert [p["name"] for p in listed] == ["wechat", "alipay", "examplepay"]
 
     assert await run_payouts_once(stack.apps["compensation"]) == 1  # the real worker: payee from the gateway, sent
     out_no = claim["payout"]["out_no"]
@@ -117,4 +122,6 @@ def test_the_cli_offers_the_new_provider(monkeypatch: pytest.MonkeyPatch, capsys
     monkeypatch.setattr(cli, "settings", CompensationSettings(payout_providers=PROVIDERS))
     with pytest.raises(SystemExit):
         compensation_cli(["reconcile", "--help"])
-    assert "examplepay" in capsys.readouterr().out
+    assert "--provider {wechat,alipay,examplepay}" in capsys.readouterr().out
+    assert compensation_cli(["payout-callbacks"]) == 0  # what the gateway's GATEWAY_PAYOUT_CALLBACKS is set to
+    assert capsys.readouterr().out.strip() == load(PROVIDERS).gateway_callbacks()

@@ -72,11 +72,11 @@ def bills_for(fake: Any, out_no: str) -> int:
     return sum(1 for bill in fake.state.bills.values() if bill["out_bill_no"] == out_no)
 
 
-async def send_notification(stack: Stack, channel: str, note: dict[str, Any]) -> int:
+async def send_notification(stack: Stack, provider: str, note: dict[str, Any]) -> int:
     """Pass a recorded notification to compensation, as the gateway's callback route does."""
     headers = {k: v for k, v in note["headers"].items() if k.startswith("wechatpay-") or k == "content-type"}
     r = await stack.clients["compensation"].post(
-        f"/internal/callbacks/{channel}",
+        f"/internal/callbacks/{provider}",
         content=note["body"],
         headers={**headers, **stack.as_(service_identity("gateway"))},
     )

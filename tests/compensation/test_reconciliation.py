@@ -59,9 +59,18 @@ async def test_a_day_reconciles_and_each_kind_of_mismatch_is_reported(
     ours[0]["transfer_amount"] -= 100
 
     alipay = (
-        await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"}, headers=stack.as_(ADMIN))
+        await comp.get(f"/v1/reconciliations/{day}", params={"provider": "alipay"}, headers=stack.as_(ADMIN))
     ).json()
-    assert alipay["balanced"] and alipay["ledger_count"] == 0
+    assert alipay["balanced"] and alipay["ledger_count"] == 0 and alipay["provider"] == "alipay"
+    # The parameter's former name, and the answer's field of that name, stay for one release.
+    former = await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"}, headers=stack.as_(ADMIN))
+    assert (former.json()["provider"], former.json()["channel"]) == ("alipay", "alipay")
+    schema = (await comp.get("/openapi.json")).json()
+    (deprecated,) = [
+        p for p in schema["paths"]["/v1/reconciliations/{day}"]["get"]["parameters"] if p.get("deprecated")
+    ]
+    assert deprecated["name"] == "channel"
+    assert schema["components"]["schemas"]["ReconciliationOut"]["properties"]["channel"]["deprecated"] is True
     consumer = await comp.get(f"/v1/reconciliations/{day}", headers=stack.as_(await paying_consumer(stack, "kai")))
     assert consumer.status_code == 403
     bad_day = await comp.get("/v1/reconciliations/2026-13-40", headers=stack.as_(ADMIN))
@@ -83,11 +92,11 @@ async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_
     today = stack.clock.now().astimezone(SHANGHAI).date()
 
     reports = await cli.reconcile_day(config, today)
-    assert [(r.channel, r.balanced, r.ledger_count, r.ledger_total_fen) for r in reports] == [
+    assert [(r.provider, r.balanced, r.ledger_count, r.ledger_total_fen) for r in reports] == [
         ("alipay", True, 0, 0),
         ("wechat", True, 1, 12_300),
     ]
-    yesterday = await cli.reconcile_day(config, channels=["wechat"], clock=stack.clock)  # the default day
+    yesterday = await cli.reconcile_day(config, names=["wechat"], clock=stack.clock)  # the default day
     assert [(r.date, r.ledger_count) for r in yesterday] == [(today - timedelta(days=1), 0)]
 
     bill = next(b for b in providers.wechatpay.state.bills.values() if b["transfer_amount"] == 12_300)
@@ -103,17 +112,17 @@ async def test_the_scheduled_reconciliation_reports_every_provider_and_fails_on_
         await cli.reconcile_day(config, today, ["unionpay"])
 
 
-async def test_a_channel_without_payouts_or_without_a_bill_is_a_clear_refusal(
+async def test_a_provider_without_payouts_or_without_a_bill_is_a_clear_refusal(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Was a 500 (KeyError) for a channel the platform does not pay through, found by the contract fuzz."""
+    """Was a 500 (KeyError) for a provider the platform does not pay through, found by the contract fuzz."""
     from services.compensation.errors import ProviderError
 
     comp, day = stack.clients["compensation"], "2026-11-19"
     providers = stack.apps["compensation"].state.providers
     monkeypatch.delitem(providers, "alipay")
-    off = await comp.get(f"/v1/reconciliations/{day}", params={"channel": "alipay"}, headers=stack.as_(ADMIN))
-    assert off.status_code == 404 and off.json()["code"] == "payout_channel_not_enabled"
+    off = await comp.get(f"/v1/reconciliations/{day}", params={"provider": "alipay"}, headers=stack.as_(ADMIN))
+    assert off.status_code == 404 and off.json()["code"] == "payout_provider_not_enabled"
 
     async def no_bill(day: object) -> list[object]:
         raise ProviderError("bill not generated yet")

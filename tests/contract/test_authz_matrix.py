@@ -148,6 +148,7 @@ RULES: dict[str, str] = {
     "GET /v1/reports/fund-statements": "403 403 403 403 ok  403 ok",
     # debatable: the day's reconciliation is province-wide, and any region's official reads it (totals only).
     "GET /v1/reconciliations/{day}": "403 403 403 403 ok  ok  ok",
+    "GET /v1/payout-providers": ANYONE,  # names and labels, nothing of anyone's
     "GET /v1/compensation/figures": ANYONE,  # aggregates, any region
     "GET /v1/ledger/check": "403 403 403 403 403 403 ok",
     # --- credit ----------------------------------------------------- alice bob staff other sanya haikou admin

@@ -21,8 +21,9 @@ from services.gateway.errors import (
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
+from services.gateway.logins import registry as logins
 from services.gateway.logins.alipay import AlipayMiniProgramLogin
-from services.gateway.logins.base import LoginAdapter, MessageRefused
+from services.gateway.logins.base import LoginAdapter, MessageRefused, ProgressSender
 from services.gateway.logins.wechat import WeChatMiniProgramLogin
 from shared.testing.fakes.alipay import create_alipay_fake
 from shared.testing.fakes.keys import ensure_keypair, generate_rsa_keypair
@@ -336,6 +337,21 @@ def test_server_threads_run_side_by_side_and_release_their_ports() -> None:
             assert httpx.get(f"{server.url}/cgi-bin/token", params=params).json()["expires_in"] == 7200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{one.url}/cgi-bin/token", params=params)
+
+
+# --- what each login module says of itself, and what follows from it --------------------------------------
+def test_each_login_names_its_channel_and_label_and_the_gateway_derives_the_rest_from_them() -> None:
+    assert {name: (kind.channel, kind.label_zh, kind.label_en) for name, kind in logins.KINDS.items()} == {
+        "wechat": ("wechat_miniprogram", "微信", "WeChat"),
+        "alipay": ("alipay_miniprogram", "支付宝", "Alipay"),
+        "douyin": ("douyin", "抖音", "Douyin"),
+        "kuaishou": ("kuaishou", "快手", "Kuaishou"),
+    }
+    for name in logins.KINDS:
+        assert logins.login_of(logins.channel_of(name)) == name  # the account's channel, and back
+    assert logins.login_of("hotline_12345") is None and logins.label_zh("unknown") == "unknown"
+    # Only WeChat and Alipay have a message API wired here: the others' tourists are not messaged.
+    assert [name for name, kind in logins.KINDS.items() if issubclass(kind, ProgressSender)] == ["wechat", "alipay"]
 
 
 # --- Douyin and Kuaishou: the same adapter shape, against their fakes on loopback -------------------------

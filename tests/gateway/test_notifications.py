@@ -17,20 +17,17 @@ from sqlalchemy.exc import IntegrityError
 
 from services.gateway.config import GatewaySettings
 from services.gateway.logins.alipay import AlipayMiniProgramLogin
-from services.gateway.logins.wechat import WeChatMiniProgramLogin
+from services.gateway.logins.alipay import progress_data as alipay_data
+from services.gateway.logins.base import DEFAULT_REMARK, ProgressMessage, clip
+from services.gateway.logins.wechat import WeChatMiniProgramLogin, state_phrase
+from services.gateway.logins.wechat import progress_data as wechat_data
 from services.gateway.models import Notification
 from services.gateway.notifications import (
     BATCH,
-    DEFAULT_REMARK,
-    ProgressMessage,
-    alipay_data,
-    clip,
     handlers,
     notification_worker,
     page_of,
     send_notifications_once,
-    state_phrase,
-    wechat_data,
 )
 from services.intake.models import outbox as intake_outbox
 from shared.auth import service_identity
@@ -444,6 +441,7 @@ async def test_an_outcome_waits_while_intake_is_down_and_is_recorded_once(stack:
     await send_notifications_once(gateway)
     assert [r.recorded for r in await rows(stack, cid) if r.state == "sent"] == [True]
     [entry] = await timeline(stack, heidi, cid)
+    assert entry["note"].startswith("已通过微信消息告知投诉人")  # the login named as its module names it
 
     # A report intake already has (its answer was lost) records nothing twice, even twice in one batch;
     # an outcome for a complaint intake does not know is answered as such, the rest still recorded.

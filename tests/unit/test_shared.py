@@ -134,3 +134,15 @@ async def test_what_handlers_leave_for_the_batch_end_runs_once_a_key_in_the_orde
     assert ran == ["rows", "scores", "after"]
     await finish_batch(session)  # nothing is left over for the next batch
     assert ran == ["rows", "scores", "after"]
+
+
+def test_a_payee_name_request_of_version_1_names_its_provider_as_version_2_does() -> None:
+    """Version 1 of `claim.payee_name_required` called the payout provider `channel`: one written before the
+    rename and still in an outbox is applied all the same."""
+    from shared.contracts.events import PayeeNameRequired
+
+    fields = {"claim_id": "clm_1", "complaint_id": "cmp_1", "payout_id": "pay_1", "amount_fen": 300_000}
+    assert PayeeNameRequired.model_validate({**fields, "channel": "wechat"}).provider == "wechat"
+    current = PayeeNameRequired(**fields, provider="alipay")
+    assert (current.version, current.model_dump()["provider"]) == (2, "alipay")
+    assert "channel" not in current.model_dump()

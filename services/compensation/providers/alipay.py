@@ -55,6 +55,7 @@ class AlipayTransfers:
     """Transfers to a user's Alipay balance (alipay.fund.trans.uni.transfer), one worker thread per call."""
 
     name = "alipay"
+    label_zh, label_en = "支付宝", "Alipay"
     complaint_channels: frozenset[str] = frozenset()  # every channel no other provider pays
     payee_identity = "alipay"  # the Alipay user id
     callback = "alipay/notify"

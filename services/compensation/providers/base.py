@@ -2,8 +2,8 @@
 
 A provider is one module that names its adapter class in `PROVIDER` and is listed in
 COMPENSATION_PAYOUT_PROVIDERS (services/compensation/providers/registry.py loads them). The class says
-everything that varies between providers: its name, the complaints it pays, whose account it pays,
-where and how it notifies us, how it is built from settings and how it is answered.
+everything that varies between providers: its name and its label, the complaints it pays, whose account
+it pays, where and how it notifies us, how it is built from settings and how it is answered.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ class BillLine:
 class PayoutProvider(Protocol):
     """A payment provider's transfers to a user's balance, as the payout worker uses them."""
 
-    name: ClassVar[str]  # the payout channel: "wechat", "alipay" (kept on each payout)
+    name: ClassVar[str]  # "wechat", "alipay" (kept on each payout as its provider; at most 32 characters)
+    label_zh: ClassVar[str]  # its name as people read it, shown with a payout (GET /v1/payout-providers)
+    label_en: ClassVar[str]
     # Complaints from these channels are paid through this provider; empty: every channel no provider names.
     complaint_channels: ClassVar[frozenset[str]]
     payee_identity: ClassVar[str]  # the login whose user id is paid (the gateway's provider identity)

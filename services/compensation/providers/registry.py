@@ -2,8 +2,10 @@
 
 Each entry is a module path whose module names its adapter class in `PROVIDER` (see base.py). All
 else is derived from the loaded classes: which provider pays a complaint's claim, whose account the
-gateway names as payee, the callback routes, the CLI's choices, and the value of the gateway's
-GATEWAY_PAYOUT_CALLBACKS (the gateway imports no service: it learns the callbacks from that setting).
+gateway names as payee, the callback routes, the CLI's choices, the labels the console shows
+(GET /v1/payout-providers), and the value of the gateway's GATEWAY_PAYOUT_CALLBACKS (the gateway imports
+no service: it learns the callbacks from that setting, whose default is `gateway_callbacks()` of the default
+COMPENSATION_PAYOUT_PROVIDERS, checked by tests/compensation/test_example_provider.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from functools import cache
 
 from services.compensation.config import CompensationSettings
 from services.compensation.providers.base import PayoutProvider
+from shared.contracts.compensation import PAYOUT_PROVIDER_PATTERN
 
-NAME = re.compile(r"[a-z0-9_]{1,32}")
+NAME = re.compile(PAYOUT_PROVIDER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Registry:
     def names(self) -> list[str]:
         return list(self.kinds)
 
-    def channel_for(self, complaint_channel: str) -> str:
+    def provider_for(self, complaint_channel: str) -> str:
         """The provider that pays a claim on a complaint from this channel: the one naming it, else the catch-all."""
         named = [name for name, kind in self.kinds.items() if complaint_channel in kind.complaint_channels]
         return named[0] if named else next(name for name, kind in self.kinds.items() if not kind.complaint_channels)

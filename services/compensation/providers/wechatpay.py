@@ -84,6 +84,7 @@ class WeChatPayTransfers:
     """Transfers to a user's WeChat balance; public-key mode, one worker thread per call in flight."""
 
     name = "wechat"
+    label_zh, label_en = "微信支付（零钱）", "WeChat Pay"
     complaint_channels = frozenset({"wechat_miniprogram", "wechat_official_account"})
     payee_identity = "wechat"  # the openid
     callback = "wechatpay/transfer"

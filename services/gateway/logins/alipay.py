@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from http.client import HTTPException
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alipay.exceptions import AliPayException, AliPayValidationError
 
@@ -21,8 +21,14 @@ from services.gateway.errors import (
     ProviderSignatureInvalid,
     ProviderUnavailable,
 )
-from services.gateway.logins.base import MessageRefused, ProviderIdentity
+from services.gateway.logins.base import DEFAULT_REMARK, MessageRefused, ProgressMessage, ProviderIdentity, clip
 from shared.alipay import alipay_client
+from shared.clock import shanghai_text
+from shared.contracts.common import Channel
+from shared.contracts.complaints import STATE_LABELS_ZH
+
+if TYPE_CHECKING:
+    from services.gateway.config import GatewaySettings
 
 log = logging.getLogger("gateway.logins.alipay")
 
@@ -60,13 +66,28 @@ def _error_of(exc: AliPayException) -> tuple[str | None, str | None]:
 # (Alipay's own fault). 20001 and 40006 (permissions, products not bound) are this platform's setup.
 _TRANSIENT_CODES = {"20000"}
 _SETUP_CODES = {"20001", "40006"}
+VALUE_MAX = 50  # each keyword of a mini-program message
+
+
+def progress_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
+    """The message's keywords (template GATEWAY_ALIPAY_PROGRESS_TEMPLATE_ID), each within its 50 characters: the
+    case number, the state in Chinese, when it changed (Asia/Shanghai), the note."""
+    return {
+        "keyword1": {"value": message.number},
+        "keyword2": {"value": STATE_LABELS_ZH.get(message.state, "有新进展")},
+        "keyword3": {"value": shanghai_text(message.changed_at)},
+        "keyword4": {"value": clip(message.note or DEFAULT_REMARK, VALUE_MAX)},
+    }
 
 
 class AlipayMiniProgramLogin:
     """Login (`alipay.system.oauth.token`) and subscribe messages for one Alipay mini-program, with RSA2-signed
     requests and answers."""
 
-    provider = "alipay"
+    provider: ClassVar[str] = "alipay"
+    channel: ClassVar[str] = Channel.alipay_miniprogram
+    label_zh: ClassVar[str] = "支付宝"
+    label_en: ClassVar[str] = "Alipay"
 
     def __init__(
         self, appid: str, gateway_url: str, app_private_key_pem: str, alipay_public_key_pem: str, timeout: float = 5.0
@@ -112,6 +133,12 @@ class AlipayMiniProgramLogin:
         if not user_id:
             raise ProviderUnavailable("Alipay answered without a user id.")
         return ProviderIdentity(provider=self.provider, external_id=user_id)
+
+    async def send_progress(
+        self, settings: GatewaySettings, recipient: str, message: ProgressMessage, page: str
+    ) -> None:
+        """The complaint's progress as a mini-program message (GATEWAY_ALIPAY_PROGRESS_TEMPLATE_ID) to the user id."""
+        await self.send_subscribe_message(recipient, settings.alipay_progress_template_id, progress_data(message), page)
 
     async def send_subscribe_message(self, user_id: str, template_id: str, data: dict[str, Any], page: str) -> None:
         """Send a subscribe message. `MessageRefused` when Alipay will not deliver it (a business failure: the

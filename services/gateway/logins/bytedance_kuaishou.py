@@ -11,12 +11,13 @@ The session key stays here: it is never stored or sent on.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from services.gateway.errors import LoginCodeInvalid, ProviderCredentialsRejected, ProviderUnavailable
 from services.gateway.logins.base import ProviderIdentity
+from shared.contracts.common import Channel
 
 log = logging.getLogger("gateway.logins")
 
@@ -27,8 +28,12 @@ _KUAISHOU_BAD_CODE, _KUAISHOU_BAD_CREDENTIALS = {100200100}, {100200101}
 
 
 class _HttpLogin:
-    provider = ""
-    label = ""
+    """A login over plain HTTPS; neither provider's message API is wired here (no `send_progress`)."""
+
+    provider: ClassVar[str]
+    channel: ClassVar[str]
+    label_zh: ClassVar[str]
+    label_en: ClassVar[str]
 
     def __init__(self, appid: str, secret: str, api_base: str, timeout: float = 5.0) -> None:
         self.appid, self.secret = appid, secret
@@ -40,27 +45,30 @@ class _HttpLogin:
             response.raise_for_status()
             answer = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            log.warning("%s unreachable: %s", self.label, type(exc).__name__)
-            raise ProviderUnavailable(f"{self.label} cannot be reached; try again shortly.") from exc
+            log.warning("%s unreachable: %s", self.label_en, type(exc).__name__)
+            raise ProviderUnavailable(f"{self.label_en} cannot be reached; try again shortly.") from exc
         if not isinstance(answer, dict):
-            raise ProviderUnavailable(f"{self.label} answered something that is not a login.")
+            raise ProviderUnavailable(f"{self.label_en} answered something that is not a login.")
         return answer
 
     def _refuse(self, code: int | None, message: str, bad_code: set[int], bad_credentials: set[int]) -> None:
         if code in bad_code:
-            raise LoginCodeInvalid(f"{self.label} did not accept this login code; log in again.")
+            raise LoginCodeInvalid(f"{self.label_en} did not accept this login code; log in again.")
         if code in bad_credentials:
-            log.error("%s rejected this platform's app id/secret: %s %s", self.label, code, message)
-            raise ProviderCredentialsRejected(f"{self.label} rejected this platform's credentials.")
-        log.warning("%s login failed: %s %s", self.label, code, message)
-        raise ProviderUnavailable(f"{self.label} login is not available right now.")
+            log.error("%s rejected this platform's app id/secret: %s %s", self.label_en, code, message)
+            raise ProviderCredentialsRejected(f"{self.label_en} rejected this platform's credentials.")
+        log.warning("%s login failed: %s %s", self.label_en, code, message)
+        raise ProviderUnavailable(f"{self.label_en} login is not available right now.")
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
 class DouyinMiniProgramLogin(_HttpLogin):
-    provider, label = "douyin", "Douyin"
+    provider: ClassVar[str] = "douyin"
+    channel: ClassVar[str] = Channel.douyin
+    label_zh: ClassVar[str] = "抖音"
+    label_en: ClassVar[str] = "Douyin"
 
     async def identify(self, code: str) -> ProviderIdentity:
         answer = await self._post(
@@ -75,7 +83,10 @@ class DouyinMiniProgramLogin(_HttpLogin):
 
 
 class KuaishouMiniProgramLogin(_HttpLogin):
-    provider, label = "kuaishou", "Kuaishou"
+    provider: ClassVar[str] = "kuaishou"
+    channel: ClassVar[str] = Channel.kuaishou
+    label_zh: ClassVar[str] = "快手"
+    label_en: ClassVar[str] = "Kuaishou"
 
     async def identify(self, code: str) -> ProviderIdentity:
         answer = await self._post(

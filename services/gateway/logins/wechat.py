@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from services.gateway.errors import LoginCodeInvalid, ProviderCredentialsRejected, ProviderUnavailable
-from services.gateway.logins.base import MessageRefused, ProviderIdentity
+from services.gateway.logins.base import DEFAULT_REMARK, MessageRefused, ProgressMessage, ProviderIdentity, clip
 from services.gateway.provider_tokens import LocalTokens, TokenStorage
+from shared.clock import shanghai_text
+from shared.contracts.common import Channel
+from shared.contracts.complaints import STATE_LABELS_ZH
+
+if TYPE_CHECKING:
+    from services.gateway.config import GatewaySettings
 
 log = logging.getLogger("gateway.logins.wechat")
 
@@ -33,6 +39,23 @@ _NOT_DELIVERABLE = {
     47003: "data the template refuses",
     41030: "unknown page",
 }
+# A subscribe message's fields are limited by their kind: thing 20 characters, phrase 5, character_string 32.
+THING_MAX, PHRASE_MAX, STRING_MAX = 20, 5, 32
+
+
+def state_phrase(state: str) -> str:
+    return clip(STATE_LABELS_ZH.get(state, "有新进展"), PHRASE_MAX)
+
+
+def progress_data(message: ProgressMessage) -> dict[str, dict[str, str]]:
+    """The subscribe message's fields (template GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID), each within WeChat's limit
+    for its kind: the case number, the state in Chinese, when it changed (Asia/Shanghai), the note."""
+    return {
+        "character_string1": {"value": message.number[:STRING_MAX]},
+        "phrase2": {"value": state_phrase(message.state)},
+        "time3": {"value": shanghai_text(message.changed_at)},
+        "thing4": {"value": clip(message.note or DEFAULT_REMARK, THING_MAX)},
+    }
 
 
 class _TimeoutSession(requests.Session):
@@ -123,7 +146,10 @@ class _Client(WeChatClient):  # type: ignore[misc]  # wechatpy ships no types
 class WeChatMiniProgramLogin:
     """Login (`jscode2session`) and subscribe messages for one WeChat mini-program."""
 
-    provider = "wechat"
+    provider: ClassVar[str] = "wechat"
+    channel: ClassVar[str] = Channel.wechat_miniprogram
+    label_zh: ClassVar[str] = "微信"
+    label_en: ClassVar[str] = "WeChat"
 
     def __init__(
         self, appid: str, secret: str, api_base: str, timeout: float = 5.0, tokens: TokenStorage | None = None
@@ -158,6 +184,14 @@ class WeChatMiniProgramLogin:
             raise ProviderUnavailable("WeChat answered without an openid.")
         return ProviderIdentity(
             provider=self.provider, external_id=session["openid"], unionid=session.get("unionid") or None
+        )
+
+    async def send_progress(
+        self, settings: GatewaySettings, recipient: str, message: ProgressMessage, page: str
+    ) -> None:
+        """The complaint's progress as a subscribe message (GATEWAY_WECHAT_PROGRESS_TEMPLATE_ID) to the openid."""
+        await self.send_subscribe_message(
+            recipient, settings.wechat_progress_template_id, progress_data(message), page=page
         )
 
     async def send_subscribe_message(

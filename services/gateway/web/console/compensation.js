@@ -107,6 +107,22 @@ window.Compensation = (() => {
     return t(key) === key ? `${t("comp.payout_failure.other")}${reason}` : t(key);
   }
 
+  // A payout provider's label is its module's (services/compensation/providers/), served by compensation at
+  // GET /v1/payout-providers: read once and kept with the console's own words (comp.provider.<name>), as
+  // /console/channels.js does for the complaint channels. Without it a payout shows the provider's name.
+  let providerLabels = null;
+  function loadProviderLabels() {
+    if (!providerLabels) {
+      providerLabels = api("GET", "/v1/payout-providers").then((providers) => {
+        for (const p of providers) {
+          window.I18N.zh[`comp.provider.${p.name}`] = p.label_zh;
+          window.I18N.en[`comp.provider.${p.name}`] = p.label_en;
+        }
+      }).catch(() => { providerLabels = null; });
+    }
+    return providerLabels;
+  }
+
   const openedBy = (claim) => (claim.opened_by === "consumer" ? t("comp.opened_by.consumer") : t("comp.opened_by.official"));
 
   async function complaintOf(id) {
@@ -242,6 +258,7 @@ window.Compensation = (() => {
 
   async function claimView(root, id) {
     const claim = await api("GET", `/v1/claims/${id}`);
+    if (claim.payout) await loadProviderLabels();
     const me = account();
     const complaint = await complaintOf(claim.complaint_id);
     const recovery = claim.state === "paid" ? (await api("GET",
@@ -345,7 +362,7 @@ window.Compensation = (() => {
       h("ol", { class: "comp-steps" }, steps.map((s, i) => h("li", { class: i < reached ? "done" : "" }, t(`comp.step.${s}`)))),
       h("dl", { class: "facts comp-facts" },
         fact(t("comp.payout.state"), stateBadge("comp.payout_state", p.state), "payout-state"),
-        fact(t("comp.payout.channel"), word("comp.channel", p.channel)),
+        fact(t("comp.payout.provider"), word("comp.provider", p.provider)),
         fact(t("comp.payout.amount"), yuan(p.amount_fen)),
         fact(t("comp.payout.attempts"), String(p.attempts)),
         fact(t("comp.payout.out_no"), p.out_no),
