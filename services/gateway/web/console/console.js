@@ -533,9 +533,15 @@ async function complaintView(root, id) {
     api("GET", `${base}/extension-requests`).catch(() => []),
     staff ? api("GET", `${base}/supervision-notices`).catch(() => []) : []]);
   await knowRegions([c.region_code, c.transferred_from, ...notices.flatMap((n) => [n.from_region, n.to_region])]);
-  const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of],
+  // The case this one is worked as, by its case number (asked for: this complaint knows only its id).
+  const original = c.duplicate_of ? await api("GET", `/v1/complaints/${c.duplicate_of}`).catch(() => null) : null;
+  // A linked case by its case number, else by the tail of its id (a whole id is one unbreakable word: it would
+  // push a phone's screen sideways).
+  const numberOf = (id) => (original && original.id === id && original.case_number)
+    || ((c.links || []).find((l) => l.complaint_id === id) || {}).case_number || `…${id.slice(-8)}`;
+  const links = [c.duplicate_of && [t("field.duplicate_of"), c.duplicate_of, numberOf(c.duplicate_of)],
                  c.transferred_from && [t("field.transferred_from"), regionName(c.transferred_from)],
-                 ...(c.links || []).map((l) => [t("field.linked_case"), l.complaint_id, l.case_number])].filter(Boolean);
+                 ...(c.links || []).map((l) => [t("field.linked_case"), l.complaint_id, numberOf(l.complaint_id)])].filter(Boolean);
   const facts = [
     [t("col.state"), `${tState(c.state)}${c.deadlines.late_since ? ` · ${t("overdue")}` : ""}`],
     [t("col.merchant"), c.merchant_name], [t("col.channel"), tChannel(c.channel)],
