@@ -13,8 +13,8 @@ A subscriber's answer decides what becomes of an event it did not take:
   retried with backoff for as long as it takes.
 - "not you" (401, 403, 404, 409): a deployment's mistake (a secret or a URL that does not match, a
   subscriber that does not know the route yet) or a race between two deliveries, fixed in time but not by
-  retrying for ever. The events wait and are retried; an event still refused when it has been tried
-  `*_OUTBOX_REFUSAL_ATTEMPTS` times (about an hour with the backoff) is given up, and the next one gets
+  retrying for ever. The events wait and are retried; an event refused `*_OUTBOX_REFUSAL_ATTEMPTS` times in
+  a row (about an hour with the backoff; an outage's "not now" before does not count) is given up, and the next one gets
   as many tries: a lasting misconfiguration gives up about one event an hour, not the whole stream.
 - any other 4xx: the subscriber refuses the event itself (a producer's bug), which would hold back every
   later event for ever: it is given up at once.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -199,6 +200,12 @@ _NOT_NOW = frozenset({408, 425, 429})
 _NOT_YOU = frozenset({401, 403, 404, 409})
 
 
+def _said_not_you(last_error: str | None) -> bool:
+    """Whether the last failure recorded was a "not you" refusal (its message is `HTTP <status>: ...`)."""
+    found = re.match(r"HTTP (\d{3}):", last_error or "")
+    return found is not None and int(found.group(1)) in _NOT_YOU
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a delivery failed: `not_you` when the subscriber will not take events from us now (given up after
@@ -287,7 +294,7 @@ class OutboxDispatcher:
         )
         async with self.sessionmaker() as session, session.begin():
             query = (
-                select(t.c.id, t.c.subscriber, t.c.envelope, t.c.attempts)
+                select(t.c.id, t.c.subscriber, t.c.envelope, t.c.attempts, t.c.last_error)
                 .where(t.c.delivered_at.is_(None), t.c.available_at <= now, ~blocked)
                 .order_by(t.c.id)
                 .limit(self.batch_size)
@@ -348,17 +355,20 @@ class OutboxDispatcher:
                 self.delivered_total += delivered
                 return delivered + await self._deliver_in_order(subscriber, rows[start:], 1)
             first = chunk[0]
-            if refusal.not_you and first.attempts + 1 >= self.refusal_attempts:
+            # `attempts` counts the tries since the failure changed kind: a "not you" after an outage ("not now")
+            # starts its own count, so that an event is given up only when refused that many times in a row.
+            tries = 1 if refusal.not_you and not _said_not_you(first.last_error) else first.attempts + 1
+            if refusal.not_you and tries >= self.refusal_attempts:
                 # Refused for as long as it was tried: given up, and the next event gets as many tries.
                 await self._give_up(first, subscriber, refusal.message)
                 self.delivered_total += delivered
                 return delivered + await self._deliver_in_order(subscriber, rows[start + 1 :], batch)
-            wait = backoff(first.attempts + 1, first=timedelta(seconds=1), cap=MAX_BACKOFF)
+            wait = backoff(tries, first=timedelta(seconds=1), cap=MAX_BACKOFF)
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(
                     update(t)
                     .where(t.c.id == first.id)
-                    .values(attempts=first.attempts + 1, last_error=refusal.message[:2000], available_at=now + wait)
+                    .values(attempts=tries, last_error=refusal.message[:2000], available_at=now + wait)
                 )
                 # Release the rest of this subscriber's batch so it follows the failed row later.
                 rest_ids = [row.id for row in rows[start + 1 :]]

@@ -114,9 +114,9 @@ class ServiceSettings(BaseSettings):
         20,
         ge=1,
         description=(
-            "attempts after which an event a subscriber refuses with 401, 403, 404 or 409 (a deployment's mistake, "
-            "fixed later) is given up as a dead letter to replay (cli outbox replay); 20 is about an hour with the "
-            "backoff. 408, 425, 429 and 5xx are retried for as long as it takes"
+            "refusals in a row after which an event a subscriber refuses with 401, 403, 404 or 409 (a deployment's "
+            "mistake, fixed later) is given up as a dead letter to replay (cli outbox replay); 20 is about an hour "
+            "with the backoff. 408, 425, 429 and 5xx are retried for as long as it takes"
         ),
     )
     outbox_listen: bool = Field(

@@ -34,7 +34,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.intake.config import IntakeSettings
 from services.intake.errors import UnknownRegion
@@ -133,6 +133,14 @@ class RegionSettings(_Strict):
     sources: list[NamedSource] = Field(
         default_factory=list, description="the named sources reports count: its own in its order, then its parent's"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_accept_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "auto_accept" in data:
+            raise ValueError('auto_accept is now in acceptance: write "acceptance": {"auto_accept": ...}')
+        return data
+
     returns_window_days: int = Field(30, gt=0, description="no-reason returns within this many days of purchase")
     returns_platform: str = Field("退换货处置平台", description="the returns platform as reports name it")
     returns_unit: str | None = Field(None, description="the unit that handles return requests")

@@ -61,6 +61,7 @@ async def get_current_return(return_id: ReturnId, session: Session, caller: Call
 
 
 CurrentReturn = Annotated[ReturnRequest, Depends(get_current_return)]
+VISITED_BY_THE_DESK = "退货监理工作人员"
 ACTION_ERRORS = problem_responses(ReturnNotFound, ActionNotAllowed, InvalidTransition)
 
 
@@ -89,17 +90,18 @@ def to_out(r: ReturnRequest, viewer: Identity) -> ReturnOut:
         source_name=r.source_name,
         referred_to_region=r.referred_to_region,
         referred_to=r.referred_to,
-        visit=_visit(r),
+        visit=_visit(r, viewer),
         history=[ReturnHistoryEntry.model_validate(h) for h in r.history],
     )
 
 
-def _visit(r: ReturnRequest) -> ReturnVisit | None:
+def _visit(r: ReturnRequest, viewer: Identity) -> ReturnVisit | None:
     if r.visited_at is None:
         return None
     return ReturnVisit(
         at=r.visited_at,
-        by=r.visited_by or "",
+        # Who visited is the officials' business: the tourist and the shop see that the desk did.
+        by=(r.visited_by or "") if viewer.role in (Role.official, Role.admin) else VISITED_BY_THE_DESK,
         satisfied=bool(r.visit_satisfied),
         withdrawal_induced=bool(r.withdrawal_induced),
         shirking_reported=bool(r.shirking_reported),

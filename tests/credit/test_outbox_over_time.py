@@ -156,6 +156,33 @@ async def test_a_refusal_that_says_not_now_keeps_the_event_waiting_however_long_
     await clients["intake"].aclose()
 
 
+async def test_an_outage_before_a_refusal_does_not_count_as_refusals(stack: Stack) -> None:
+    """A subscriber down for a while (503), then answering 404 as it comes back without the route yet: the event
+    is given up only after the refusals in a row, not at the first one for the outage's tries before it."""
+    await settle_three(stack)
+    status = 503
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"code": "unknown" if status == 404 else "down"})
+
+    clients = {
+        s: ServiceClient(s, f"http://{s}", INTERNAL_SECRET, transport=httpx.MockTransport(answer)) for s in ("intake",)
+    }
+    dispatcher = credit_dispatcher(stack, clients, refusal_attempts=2)
+    for _ in range(3):
+        assert await dispatcher.deliver_once() == 0
+        stack.clock.advance(timedelta(minutes=10))
+    assert [r.attempts for r in await rows_to_intake(stack)] == [3, 0, 0]
+    status = 404
+    assert await dispatcher.deliver_once() == 0
+    rows = await rows_to_intake(stack)
+    assert [(r.attempts, r.dead_at is None) for r in rows] == [(1, True), (0, True), (0, True)]  # a count of its own
+    stack.clock.advance(timedelta(minutes=10))
+    assert await dispatcher.deliver_once() == 0
+    assert [r.dead_at is None for r in await rows_to_intake(stack)] == [False, True, True]  # twice in a row: given up
+    await clients["intake"].aclose()
+
+
 async def test_what_has_served_its_purpose_is_pruned_and_dead_letters_are_kept(stack: Stack) -> None:
     await settle_three(stack)
     rows = await rows_to_intake(stack)

@@ -64,6 +64,11 @@ def test_acceptance_rules_inherit_down_the_chain_from_the_services_settings() ->
     doc["defaults"]["acceptance"] = {"complaint_window_days": 60}
     with pytest.raises(ValueError, match="INTAKE_AUTO_ACCEPT"):
         catalogue(doc)
+    # A regions file written before acceptance rules were per region is refused with what to write instead.
+    older = shipped()
+    older["regions"][PANLONG]["auto_accept"] = False
+    with pytest.raises(ValueError, match='auto_accept is now in acceptance: write "acceptance"'):
+        catalogue(older)
 
 
 async def test_a_regions_acceptance_rules_decide_its_complaints(databases: Any, tmp_path: Path) -> None:

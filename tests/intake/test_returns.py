@@ -183,7 +183,10 @@ async def test_an_exchange_and_the_follow_up_visits_are_what_the_report_says(sta
     not_withdrawn = await act(stack, desk, refunded["id"], "visits", visit(induced=True), 422)
     assert not_withdrawn["code"] == "validation_failed"
     seen = await act(stack, desk, refunded["id"], "visits", {**visit(), "note": "电话回访"})
-    assert seen["visit"]["satisfied"] is True and seen["visit"]["by"]
+    assert seen["visit"]["satisfied"] is True and seen["visit"]["by"] == desk.display_name
+    for other in (consumer("usr_T0"), shop):  # the tourist and the shop see that the desk visited, not who
+        mine = await stack.clients["intake"].get(f"/v1/returns/{refunded['id']}", headers=stack.as_(other))
+        assert mine.json()["visit"]["by"] == "退货监理工作人员"
     assert seen["history"][-1]["action"] == "visited" and "游客表示满意" in seen["history"][-1]["note"]
     await act(stack, desk, exchanged["id"], "visits", visit(satisfied=False, shirking=True))
     await act(stack, desk, withdrawn["id"], "visits", visit(induced=True))

@@ -35,7 +35,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Back to 10 characters: a longer provider name would not fit, so such a downgrade fails rather than cut it.
+    # Back to 10 characters: on PostgreSQL a longer provider name would not fit, so such a downgrade fails rather
+    # than cut it (SQLite does not check the length and keeps it).
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(

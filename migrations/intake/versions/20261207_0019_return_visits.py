@@ -32,6 +32,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The code before this revision knows no exchanged request and would fail on reading one: refuse, not lose it.
+    exchanged = op.get_bind().execute(sa.text("SELECT count(*) FROM return_requests WHERE state = 'exchanged'"))
+    if exchanged.scalar_one():
+        raise RuntimeError("return requests concluded by an exchange exist: the code before 0019 cannot read them")
     with op.batch_alter_table("return_requests", schema=None) as batch_op:
         for column in ("shirking_reported", "withdrawal_induced", "visit_satisfied", "visited_by", "visited_at"):
             batch_op.drop_column(column)
